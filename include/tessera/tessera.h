@@ -1,0 +1,139 @@
+/* Tessera runtime C ABI.
+ *
+ * The runtime stands apart from the compiler: this library contains no LLVM and links no GPU
+ * driver. CUDA is reached through libcuda.so.1 opened at run time, so a program using this
+ * header runs on machines without a GPU and gets TSR_ERROR_DEVICE_UNAVAILABLE (with a message
+ * from tsrGetLastError) when it asks for one.
+ *
+ * Conventions
+ * - Every function returns a tsrStatus. On failure, tsrGetLastError() returns a message for the
+ *   last failing call on the calling thread (valid until the next failing call on that thread).
+ * - Device type codes equal DLPack's DLDeviceType codes (kDLCPU = 1, kDLCUDA = 2).
+ * - All functions are thread-safe.
+ */
+#ifndef TESSERA_TESSERA_H
+#define TESSERA_TESSERA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TSR_ABI_VERSION_MAJOR 0
+#define TSR_ABI_VERSION_MINOR 1
+#define TSR_ABI_VERSION_PATCH 0
+
+#if defined(__GNUC__)
+#define TSR_API __attribute__((visibility("default")))
+#else
+#define TSR_API
+#endif
+
+typedef enum tsrStatus {
+  TSR_SUCCESS = 0,
+  TSR_ERROR_INVALID_ARGUMENT = 1,
+  TSR_ERROR_OUT_OF_MEMORY = 2,
+  TSR_ERROR_DEVICE_UNAVAILABLE = 3, /* no such device, or its driver cannot be loaded */
+  TSR_ERROR_DRIVER = 4,             /* the driver reported an error */
+  TSR_ERROR_NOT_SUPPORTED = 5,
+  TSR_ERROR_LAUNCH_FAILED = 6,
+  TSR_ERROR_INVALID_MODULE = 7,
+  TSR_ERROR_NOT_FOUND = 8,
+  TSR_ERROR_INTERNAL = 9
+} tsrStatus;
+
+typedef enum tsrDeviceType { TSR_DEVICE_CPU = 1, TSR_DEVICE_CUDA = 2 } tsrDeviceType;
+
+typedef struct tsrDevice {
+  tsrDeviceType type;
+  int32_t index;
+} tsrDevice;
+
+typedef struct tsrDeviceProperties {
+  char name[256];
+  tsrDeviceType type;
+  int32_t index;
+  int64_t total_memory;           /* bytes */
+  int32_t compute_capability_major; /* CUDA only, else 0 */
+  int32_t compute_capability_minor;
+  int32_t multiprocessor_count;   /* CUDA SMs; CPU: worker threads */
+  int32_t max_threads_per_block;  /* CPU: 1 */
+  int32_t warp_size;              /* CPU: 1 */
+  int64_t shared_memory_per_block;
+} tsrDeviceProperties;
+
+typedef struct tsrStream_t* tsrStream; /* NULL means the device's default (synchronous) stream */
+typedef struct tsrEvent_t* tsrEvent;
+typedef struct tsrModule_t* tsrModule;
+typedef struct tsrKernel_t* tsrKernel;
+
+/* ---- errors and version ---- */
+TSR_API const char* tsrGetLastError(void);
+TSR_API const char* tsrStatusName(tsrStatus status);
+TSR_API void tsrGetVersion(int32_t* major, int32_t* minor, int32_t* patch);
+
+/* ---- devices ---- */
+/* CUDA without a usable driver reports count 0 and TSR_SUCCESS. */
+TSR_API tsrStatus tsrDeviceCount(tsrDeviceType type, int32_t* count);
+TSR_API tsrStatus tsrGetDeviceProperties(tsrDevice device, tsrDeviceProperties* props);
+TSR_API tsrStatus tsrDeviceSynchronize(tsrDevice device);
+/* CPU worker threads used by kernel launches (default: hardware concurrency). n >= 1. */
+TSR_API tsrStatus tsrSetCpuThreads(int32_t n);
+TSR_API int32_t tsrGetCpuThreads(void);
+
+/* ---- memory ---- */
+/* CPU allocations are 64-byte aligned. Zero-byte allocations return a valid unique pointer. */
+TSR_API tsrStatus tsrMalloc(tsrDevice device, size_t bytes, void** ptr);
+TSR_API tsrStatus tsrFree(tsrDevice device, void* ptr);
+/* Copies between any two devices. stream NULL: returns when the copy is complete. */
+TSR_API tsrStatus tsrMemcpy(void* dst, tsrDevice dst_device, const void* src, tsrDevice src_device,
+                            size_t bytes, tsrStream stream);
+TSR_API tsrStatus tsrMemset(tsrDevice device, void* ptr, int32_t value, size_t bytes, tsrStream stream);
+
+/* ---- streams and events ---- */
+TSR_API tsrStatus tsrStreamCreate(tsrDevice device, tsrStream* stream);
+TSR_API tsrStatus tsrStreamDestroy(tsrStream stream);
+TSR_API tsrStatus tsrStreamSynchronize(tsrStream stream);
+TSR_API tsrStatus tsrStreamWaitEvent(tsrStream stream, tsrEvent event);
+TSR_API tsrStatus tsrEventCreate(tsrDevice device, tsrEvent* event);
+TSR_API tsrStatus tsrEventDestroy(tsrEvent event);
+TSR_API tsrStatus tsrEventRecord(tsrEvent event, tsrStream stream);
+TSR_API tsrStatus tsrEventSynchronize(tsrEvent event);
+TSR_API tsrStatus tsrEventElapsedMs(tsrEvent start, tsrEvent end, float* ms);
+
+/* ---- modules and kernels ---- */
+/* CPU kernel ABI. `args[i]` points at the i-th argument's value (as in cuLaunchKernel).
+ * The kernel runs program instances with linear ids [begin, end) of a grid of
+ * grid[0] * grid[1] * grid[2] instances; linear id = x + grid[0] * (y + grid[1] * z). */
+typedef void (*tsrHostKernelFn)(void** args, int64_t begin, int64_t end, const uint32_t* grid);
+
+typedef struct tsrHostKernelEntry {
+  const char* name;
+  tsrHostKernelFn fn;
+} tsrHostKernelEntry;
+
+/* A CPU module from functions already in this process (for example, JIT-compiled). */
+TSR_API tsrStatus tsrModuleLoadHost(const tsrHostKernelEntry* entries, int32_t count, tsrModule* module);
+/* A device module from an image: for CUDA, NUL-terminated PTX text or a cubin. */
+TSR_API tsrStatus tsrModuleLoadData(tsrDevice device, const void* image, size_t size, tsrModule* module);
+TSR_API tsrStatus tsrModuleUnload(tsrModule module);
+TSR_API tsrStatus tsrModuleGetKernel(tsrModule module, const char* name, tsrKernel* kernel);
+
+typedef struct tsrLaunchConfig {
+  uint32_t grid[3];
+  uint32_t block[3];   /* CPU: ignored */
+  uint32_t shared_bytes;
+} tsrLaunchConfig;
+
+/* CPU: splits the grid over the worker threads and returns when all instances finished.
+ * CUDA: enqueues on `stream` (NULL = the legacy default stream). */
+TSR_API tsrStatus tsrLaunchKernel(tsrKernel kernel, const tsrLaunchConfig* config, void** args,
+                                  tsrStream stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TESSERA_TESSERA_H */
