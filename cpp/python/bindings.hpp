@@ -1,0 +1,9 @@
+// Entry points of the binding files; each file binds one area of the native core.
+#pragma once
+#include <nanobind/nanobind.h>
+
+namespace tessera::python {
+void bind_array(nanobind::module_& m);     // array_bindings.cpp: Array, devices, DLPack, RNG
+void bind_ir(nanobind::module_& m);        // ir_bindings.cpp: IR text, passes, tessera-opt
+void bind_compiler(nanobind::module_& m);  // compiler_bindings.cpp: compile, execute
+}  // namespace tessera::python
