@@ -1,0 +1,55 @@
+// The op registry: the single source of truth about every op at every IR level.
+//
+// Each op is registered once with its operand counts, attributes and a rule that computes its
+// result types from its operand types and attributes (and so checks them). The verifier, the
+// Python tracer (via tessera._C.infer_op), the lowerings and the generated docs all read it.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ir/ir.hpp"
+
+namespace tessera::ir {
+
+enum class OpClass {
+  ElementwiseUnary,   // one tensor in, same shape out
+  ElementwiseBinary,  // two tensors in, broadcast shape out
+  Reduction,          // reduce over `axis`
+  Contraction,        // matmul
+  Structural,         // return, sched.*, rt.*
+  Tile,               // tile.* ops inside kernels
+};
+
+struct AttrSpec {
+  std::string name;
+  std::string kind;   // "int", "float", "bool", "str", "ints", "type"
+  bool required = true;
+  std::string doc;
+};
+
+// Computes result types; throws tessera::Error (Shape / DType / Value) with a message that
+// names the op and both shapes. The caller adds the source location.
+using InferFn = std::function<std::vector<Type>(const std::vector<Type>& operands, const AttrMap& attrs)>;
+
+struct OpInfo {
+  std::string name;
+  OpClass cls = OpClass::Structural;
+  int min_operands = 0;
+  int max_operands = 0;  // -1: variadic
+  std::vector<AttrSpec> attrs;
+  InferFn infer;         // null: result types are taken as written (checked by `verify_op`)
+  std::function<void(const Op&)> verify_op;  // optional extra structural checks
+  bool has_region = false;
+  bool pure = true;      // no side effects: may be CSE'd / removed when unused
+  std::string summary;
+};
+
+const OpInfo* lookup_op(const std::string& name);
+std::vector<const OpInfo*> all_ops();
+
+// Checks operand count and attributes, then runs `infer` (if any) and compares with the op's
+// result types. Throws tessera::Error(ErrorCode::Verify or the infer rule's code).
+void check_op(const Op& op);
+
+}  // namespace tessera::ir
