@@ -1,0 +1,21 @@
+// Op definitions, grouped by IR level. Each file appends its OpInfo entries; registry.cpp
+// collects them once. Shared shape helpers live here too.
+#pragma once
+#include <vector>
+
+#include "ir/registry.hpp"
+
+namespace tessera::ir {
+
+void register_graph_ops(std::vector<OpInfo>& out);       // ops_graph.cpp: TSOL ops
+void register_tile_ops(std::vector<OpInfo>& out);        // ops_tile.cpp: tile.* and arith.*
+void register_structural_ops(std::vector<OpInfo>& out);  // ops_structural.cpp: return, sched.*, rt.*
+
+void check_attrs(const OpInfo& info, const AttrMap& attrs);
+
+// NumPy broadcasting of two shapes; throws ErrorCode::Shape naming `op` and both types.
+std::vector<Dim> broadcast_shapes(const std::string& op, const Type& a, const Type& b);
+// Normalises a possibly negative axis for a tensor of `rank`; throws ErrorCode::Value.
+int64_t normalize_axis(const std::string& op, int64_t axis, int64_t rank);
+
+}  // namespace tessera::ir

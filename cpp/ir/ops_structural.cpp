@@ -1,0 +1,76 @@
+// Structural ops shared by the levels: function return, Schedule IR kernels, and the host
+// side of Tile IR (allocations and kernel launches run by the executor).
+#include "ir/ops.hpp"
+
+namespace tessera::ir {
+namespace {
+
+OpInfo structural(const std::string& name, int min_ops, int max_ops, std::vector<AttrSpec> attrs,
+                  bool pure, const std::string& summary) {
+  OpInfo info;
+  info.name = name;
+  info.cls = OpClass::Structural;
+  info.min_operands = min_ops;
+  info.max_operands = max_ops;
+  info.attrs = std::move(attrs);
+  info.pure = pure;
+  info.summary = summary;
+  return info;
+}
+
+void verify_kernel(const Op& op) {
+  const Block& body = *op.region;
+  if (body.args.size() != op.operands.size())
+    fail(ErrorCode::Verify, "sched.kernel: region must take one argument per operand");
+  for (size_t i = 0; i < op.operands.size(); ++i)
+    if (body.args[i]->type != op.operands[i]->type)
+      fail(ErrorCode::Verify, "sched.kernel: region argument types must match the operands");
+  if (body.ops.empty() || body.ops.back()->name != "sched.yield")
+    fail(ErrorCode::Verify, "sched.kernel: region must end with sched.yield");
+  const Op& y = *body.ops.back();
+  if (y.operands.size() != op.results.size())
+    fail(ErrorCode::Verify, "sched.kernel: sched.yield must yield one value per result");
+  for (size_t i = 0; i < y.operands.size(); ++i)
+    if (y.operands[i]->type != op.results[i]->type)
+      fail(ErrorCode::Verify, "sched.kernel: yielded types must match the results");
+  const std::string& kind = op.str_attr("kind");
+  if (kind != "elementwise" && kind != "reduce" && kind != "matmul")
+    fail(ErrorCode::Verify, "sched.kernel: unknown kind '" + kind + "'");
+}
+
+}  // namespace
+
+void register_structural_ops(std::vector<OpInfo>& out) {
+  out.push_back(structural("return", 0, -1, {}, false, "Returns values from a function."));
+
+  OpInfo kernel = structural("sched.kernel", 0, -1,
+                             {{"kind", "str", true, "elementwise | reduce | matmul"},
+                              {"lanes", "int", false, "lanes per program instance"},
+                              {"tile", "ints", false, "tile sizes of the iteration space"}},
+                             true, "A fused group of Graph IR ops run as one kernel over one iteration space.");
+  kernel.has_region = true;
+  kernel.verify_op = verify_kernel;
+  out.push_back(kernel);
+  out.push_back(structural("sched.yield", 0, -1, {}, false, "Ends a sched.kernel region with its results."));
+
+  OpInfo alloc = structural("rt.alloc", 0, 0, {}, false, "Allocates an output buffer on the target device.");
+  alloc.verify_op = [](const Op& op) {
+    if (op.results.size() != 1 || !op.results[0]->type.is_tensor() || !op.results[0]->type.has_static_shape())
+      fail(ErrorCode::Verify, "rt.alloc: must produce one tensor of static shape");
+  };
+  out.push_back(alloc);
+  OpInfo launch = structural("rt.launch", 0, -1,
+                             {{"kernel", "str", true, "name of the kernel function"},
+                              {"grid", "ints", true, "program instances along x, y, z"},
+                              {"block", "ints", true, "threads per instance along x, y, z (GPU)"},
+                              {"shared", "int", false, "dynamic shared memory bytes"}},
+                             false, "Launches a kernel function over a grid; operands are its buffers.");
+  launch.verify_op = [](const Op& op) {
+    if (!op.results.empty()) fail(ErrorCode::Verify, "rt.launch: has no results");
+    if (op.ints_attr("grid").size() != 3 || op.ints_attr("block").size() != 3)
+      fail(ErrorCode::Verify, "rt.launch: grid and block need three entries");
+  };
+  out.push_back(launch);
+}
+
+}  // namespace tessera::ir

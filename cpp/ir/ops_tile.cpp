@@ -1,0 +1,200 @@
+// Tile IR ops. A kernel function runs once per program instance (one tile); values are
+// scalars (uniform across the instance) or tiles (one element per lane). `arith.*` ops work
+// on either and broadcast scalars to tiles; `tile.*` ops address memory, lanes and loops.
+#include "ir/ops.hpp"
+
+namespace tessera::ir {
+namespace {
+
+bool is_value_type(const Type& t) { return t.kind == TypeKind::Scalar || t.kind == TypeKind::Tile; }
+
+// The lane count shared by the operands (0 when all are scalars).
+int64_t common_lanes(const std::string& op, const std::vector<Type>& in) {
+  int64_t lanes = 0;
+  for (const Type& t : in) {
+    if (!is_value_type(t)) fail(ErrorCode::Verify, op + ": operands must be scalars or tiles, got " + t.str());
+    if (t.is_tile()) {
+      int64_t n = t.shape[0].size;
+      if (lanes && n != lanes) fail(ErrorCode::Shape, op + ": tiles of different lane counts");
+      lanes = n;
+    }
+  }
+  return lanes;
+}
+
+Type value_type(DType dt, int64_t lanes) { return lanes ? Type::tile(dt, lanes) : Type::scalar(dt); }
+
+OpInfo arith(const std::string& name, int arity, const std::string& summary) {
+  OpInfo info;
+  info.name = "arith." + name;
+  info.cls = OpClass::Tile;
+  info.min_operands = info.max_operands = arity;
+  info.summary = summary;
+  std::string full = info.name;
+  info.infer = [full](const std::vector<Type>& in, const AttrMap&) {
+    int64_t lanes = common_lanes(full, in);
+    for (const Type& t : in)
+      if (t.dtype != in[0].dtype) fail(ErrorCode::DType, full + ": operand dtypes differ");
+    return std::vector<Type>{value_type(in[0].dtype, lanes)};
+  };
+  return info;
+}
+
+OpInfo arith_cmp() {
+  OpInfo info = arith("cmp", 2, "Compare two values with `pred` (lt, le, gt, ge, eq, ne); bool result.");
+  info.attrs = {{"pred", "str", true, "lt | le | gt | ge | eq | ne"}};
+  info.infer = [](const std::vector<Type>& in, const AttrMap& attrs) {
+    int64_t lanes = common_lanes("arith.cmp", in);
+    if (in[0].dtype != in[1].dtype) fail(ErrorCode::DType, "arith.cmp: operand dtypes differ");
+    const std::string& p = std::get<std::string>(attrs.at("pred"));
+    if (p != "lt" && p != "le" && p != "gt" && p != "ge" && p != "eq" && p != "ne")
+      fail(ErrorCode::Verify, "arith.cmp: unknown predicate '" + p + "'");
+    return std::vector<Type>{value_type(DType::Bool, lanes)};
+  };
+  return info;
+}
+
+OpInfo arith_select() {
+  OpInfo info = arith("select", 3, "cond ? a : b, lane-wise.");
+  info.infer = [](const std::vector<Type>& in, const AttrMap&) {
+    int64_t lanes = common_lanes("arith.select", in);
+    if (in[0].dtype != DType::Bool) fail(ErrorCode::DType, "arith.select: condition must be bool");
+    if (in[1].dtype != in[2].dtype) fail(ErrorCode::DType, "arith.select: branch dtypes differ");
+    return std::vector<Type>{value_type(in[1].dtype, lanes)};
+  };
+  return info;
+}
+
+OpInfo arith_const() {
+  OpInfo info;
+  info.name = "arith.const";
+  info.cls = OpClass::Tile;
+  info.attrs = {{"value", "float", true, "the value"}, {"type", "type", true, "a scalar type"}};
+  info.summary = "A scalar constant.";
+  info.infer = [](const std::vector<Type>&, const AttrMap& attrs) {
+    const Type& t = std::get<Type>(attrs.at("type"));
+    if (t.kind != TypeKind::Scalar) fail(ErrorCode::Verify, "arith.const: type must be a scalar type");
+    return std::vector<Type>{t};
+  };
+  return info;
+}
+
+OpInfo arith_cast() {
+  OpInfo info;
+  info.name = "arith.cast";
+  info.cls = OpClass::Tile;
+  info.min_operands = info.max_operands = 1;
+  info.attrs = {{"to", "type", true, "the scalar type to convert to"}};
+  info.summary = "Converts each value to another dtype (C-style rounding and truncation).";
+  info.infer = [](const std::vector<Type>& in, const AttrMap& attrs) {
+    int64_t lanes = common_lanes("arith.cast", in);
+    return std::vector<Type>{value_type(std::get<Type>(attrs.at("to")).dtype, lanes)};
+  };
+  return info;
+}
+
+OpInfo tile_op(const std::string& name, int min_ops, int max_ops, std::vector<AttrSpec> attrs,
+               InferFn infer, const std::string& summary) {
+  OpInfo info;
+  info.name = "tile." + name;
+  info.cls = OpClass::Tile;
+  info.min_operands = min_ops;
+  info.max_operands = max_ops;
+  info.attrs = std::move(attrs);
+  info.infer = std::move(infer);
+  info.summary = summary;
+  return info;
+}
+
+void require_i64(const std::string& op, const Type& t, const char* what) {
+  if (!is_value_type(t) || t.dtype != DType::I64)
+    fail(ErrorCode::Verify, op + ": " + what + " must be i64, got " + t.str());
+}
+
+void verify_for(const Op& op) {
+  const Block& body = *op.region;
+  size_t n_iter = op.operands.size() - 3;
+  if (body.args.size() != n_iter + 1)
+    fail(ErrorCode::Verify, "tile.for: region must take the induction variable and one value per iter arg");
+  if (body.args[0]->type != Type::scalar(DType::I64))
+    fail(ErrorCode::Verify, "tile.for: induction variable must be i64");
+  for (size_t i = 0; i < n_iter; ++i)
+    if (body.args[i + 1]->type != op.operands[i + 3]->type)
+      fail(ErrorCode::Verify, "tile.for: region argument types must match the iter args");
+  if (body.ops.empty() || body.ops.back()->name != "tile.yield")
+    fail(ErrorCode::Verify, "tile.for: region must end with tile.yield");
+  const Op& y = *body.ops.back();
+  if (y.operands.size() != n_iter) fail(ErrorCode::Verify, "tile.for: tile.yield must yield one value per iter arg");
+  for (size_t i = 0; i < n_iter; ++i)
+    if (y.operands[i]->type != op.results[i]->type)
+      fail(ErrorCode::Verify, "tile.for: yielded types must match the results");
+}
+
+}  // namespace
+
+void register_tile_ops(std::vector<OpInfo>& out) {
+  for (const char* n : {"add", "sub", "mul", "div", "rem", "max", "min", "and", "or"})
+    out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " (div on integers truncates; max/min propagate NaN)."));
+  for (const char* n : {"neg", "exp"}) out.push_back(arith(n, 1, std::string("Lane-wise ") + n + "."));
+  out.push_back(arith_cmp());
+  out.push_back(arith_select());
+  out.push_back(arith_const());
+  out.push_back(arith_cast());
+
+  out.push_back(tile_op("program_id", 0, 0, {{"axis", "int", true, "grid axis 0, 1 or 2"}},
+                        [](const std::vector<Type>&, const AttrMap&) { return std::vector<Type>{Type::scalar(DType::I64)}; },
+                        "Index of this program instance along a grid axis."));
+  out.push_back(tile_op("arange", 0, 0, {{"lanes", "int", true, "number of lanes"}},
+                        [](const std::vector<Type>&, const AttrMap& a) {
+                          return std::vector<Type>{Type::tile(DType::I64, std::get<int64_t>(a.at("lanes")))};
+                        },
+                        "The lane index 0..lanes-1 of each lane."));
+  out.push_back(tile_op("splat", 1, 1, {{"lanes", "int", true, "number of lanes"}},
+                        [](const std::vector<Type>& in, const AttrMap& a) {
+                          if (in[0].kind != TypeKind::Scalar) fail(ErrorCode::Verify, "tile.splat: operand must be a scalar");
+                          return std::vector<Type>{Type::tile(in[0].dtype, std::get<int64_t>(a.at("lanes")))};
+                        },
+                        "A tile whose lanes all hold one scalar."));
+  out.push_back(tile_op("load", 2, 3, {{"other", "float", false, "value of masked-off lanes (default 0)"}},
+                        [](const std::vector<Type>& in, const AttrMap&) {
+                          if (in[0].kind != TypeKind::Ptr) fail(ErrorCode::Verify, "tile.load: first operand must be a pointer");
+                          require_i64("tile.load", in[1], "offsets");
+                          int64_t lanes = common_lanes("tile.load", {in.begin() + 1, in.end()});
+                          if (in.size() == 3 && in[2].dtype != DType::Bool) fail(ErrorCode::Verify, "tile.load: mask must be bool");
+                          return std::vector<Type>{value_type(in[0].dtype, lanes)};
+                        },
+                        "Loads ptr[offsets] (elements) where mask holds."));
+  OpInfo store = tile_op("store", 3, 4, {},
+                         [](const std::vector<Type>& in, const AttrMap&) {
+                           if (in[0].kind != TypeKind::Ptr) fail(ErrorCode::Verify, "tile.store: first operand must be a pointer");
+                           require_i64("tile.store", in[1], "offsets");
+                           common_lanes("tile.store", {in.begin() + 1, in.end()});
+                           if (in[2].dtype != in[0].dtype) fail(ErrorCode::DType, "tile.store: value dtype differs from the pointer's");
+                           if (in.size() == 4 && in[3].dtype != DType::Bool) fail(ErrorCode::Verify, "tile.store: mask must be bool");
+                           return std::vector<Type>{};
+                         },
+                         "Stores value to ptr[offsets] where mask holds; a scalar store is done once per instance.");
+  store.pure = false;
+  out.push_back(store);
+  out.push_back(tile_op("reduce", 1, 1, {{"kind", "str", true, "sum | max | min"}},
+                        [](const std::vector<Type>& in, const AttrMap& a) {
+                          if (!in[0].is_tile()) fail(ErrorCode::Verify, "tile.reduce: operand must be a tile");
+                          const std::string& k = std::get<std::string>(a.at("kind"));
+                          if (k != "sum" && k != "max" && k != "min") fail(ErrorCode::Verify, "tile.reduce: unknown kind '" + k + "'");
+                          return std::vector<Type>{Type::scalar(in[0].dtype)};
+                        },
+                        "Combines all lanes of a tile into one scalar, in a fixed order."));
+  OpInfo loop = tile_op("for", 3, -1, {}, nullptr,
+                        "for iv = lb; iv < ub; iv += step, carrying iter args through the region.");
+  loop.has_region = true;
+  loop.verify_op = [](const Op& op) {
+    for (int i = 0; i < 3; ++i) require_i64("tile.for", op.operands[size_t(i)]->type, "bounds and step");
+    verify_for(op);
+  };
+  out.push_back(loop);
+  OpInfo yield = tile_op("yield", 0, -1, {}, nullptr, "Ends a tile.for region with the next iter values.");
+  yield.pure = false;
+  out.push_back(yield);
+}
+
+}  // namespace tessera::ir
