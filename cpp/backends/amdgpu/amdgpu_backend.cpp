@@ -1,0 +1,109 @@
+// AMD GPU backend: one work-item per lane, amdgpu_kernel functions with global (addrspace 1)
+// buffers, compiled by LLVM's AMDGPU target to an object and linked by lld into a code object
+// (HSACO) that HIP's module loader accepts.
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+
+#include <lld/Common/Driver.h>
+#include <llvm/IR/IntrinsicsAMDGPU.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Transforms/Utils/Cloning.h>
+
+#include "backends/llvm/codegen.hpp"
+
+LLD_HAS_DRIVER(elf)
+
+namespace tessera::backends {
+namespace {
+
+class AmdgpuHooks : public TargetHooks {
+ public:
+  bool lanes_are_threads() const override { return true; }
+
+  llvm::Function* begin_kernel(llvm::Module& m, const ir::Function& fn, llvm::IRBuilder<>& b,
+                               std::vector<llvm::Value*>& buffers) override {
+    auto& ctx = m.getContext();
+    std::vector<llvm::Type*> params(fn.body.args.size(), llvm::PointerType::get(ctx, 1));
+    auto* type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false);
+    auto* f = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, fn.name, m);
+    f->setCallingConv(llvm::CallingConv::AMDGPU_KERNEL);
+    const auto& block = std::get<ir::IntList>(fn.attrs.at("block"));
+    f->addFnAttr("amdgpu-flat-work-group-size", "1," + std::to_string(block[0]));
+    for (size_t i = 0; i < params.size(); ++i) {
+      f->addParamAttr(unsigned(i), llvm::Attribute::NoAlias);
+      buffers.push_back(f->getArg(unsigned(i)));
+    }
+    b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+    return f;
+  }
+
+  llvm::Value* program_id(llvm::IRBuilder<>& b, int axis) override {
+    static const llvm::Intrinsic::ID ids[] = {llvm::Intrinsic::amdgcn_workgroup_id_x,
+                                              llvm::Intrinsic::amdgcn_workgroup_id_y,
+                                              llvm::Intrinsic::amdgcn_workgroup_id_z};
+    return b.CreateZExt(b.CreateIntrinsic(ids[axis], llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<llvm::Value*>()), b.getInt64Ty());
+  }
+
+  llvm::Value* thread_id(llvm::IRBuilder<>& b) override {
+    return b.CreateZExt(b.CreateIntrinsic(llvm::Intrinsic::amdgcn_workitem_id_x, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<llvm::Value*>()), b.getInt64Ty());
+  }
+
+  void barrier(llvm::IRBuilder<>& b) override {
+    auto scope = b.getContext().getOrInsertSyncScopeID("workgroup");
+    b.CreateFence(llvm::AtomicOrdering::Release, scope);
+    b.CreateIntrinsic(llvm::Intrinsic::amdgcn_s_barrier, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<llvm::Value*>());
+    b.CreateFence(llvm::AtomicOrdering::Acquire, scope);
+  }
+};
+
+const char* const kKnownArchs[] = {"gfx90a", "gfx940", "gfx941", "gfx942", "gfx950", "gfx1030", "gfx1100", "gfx1200"};
+
+// Links an AMDGPU object into a shared code object with lld (in-process; lld keeps global
+// state, so one link at a time).
+std::string link_hsaco(const std::string& object) {
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  llvm::SmallString<128> in, out;
+  if (llvm::sys::fs::createTemporaryFile("tessera-amdgpu", "o", in) ||
+      llvm::sys::fs::createTemporaryFile("tessera-amdgpu", "hsaco", out))
+    fail(ErrorCode::Compile, "amdgpu: cannot create temporary files for linking");
+  { std::ofstream(in.c_str(), std::ios::binary).write(object.data(), std::streamsize(object.size())); }
+  std::string log;
+  llvm::raw_string_ostream log_os(log);
+  const char* args[] = {"ld.lld", "-shared", in.c_str(), "-o", out.c_str()};
+  lld::Result r = lld::lldMain(args, log_os, log_os, {{lld::Gnu, &lld::elf::link}});
+  std::ifstream f(out.c_str(), std::ios::binary);
+  std::string hsaco((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::remove(in.c_str());
+  std::remove(out.c_str());
+  if (r.retCode != 0 || hsaco.empty()) fail(ErrorCode::Compile, "amdgpu: linking the code object failed: " + log);
+  return hsaco;
+}
+
+}  // namespace
+
+CompiledKernels compile_amdgpu(const ir::Module& tile_module, const TargetSpec& target) {
+  bool known = false;
+  for (const char* a : kKnownArchs) known = known || target.arch == a;
+  if (!known) {
+    std::string list;
+    for (const char* a : kKnownArchs) list += std::string(list.empty() ? "" : ", ") + a;
+    fail(ErrorCode::Compile, "amdgpu: unknown GPU architecture '" + target.arch + "' (known: " + list + ")");
+  }
+  auto tm = make_target_machine("amdgcn-amd-amdhsa", target.arch, "");
+  llvm::LLVMContext ctx;
+  AmdgpuHooks hooks;
+  auto m = build_llvm_module(tile_module, ctx, hooks, *tm);
+  optimize_module(*m, *tm);
+  CompiledKernels out;
+  out.target = target;
+  out.kernel_names = kernel_names(tile_module);
+  out.llvm_ir = module_to_string(*m);
+  out.assembly = emit_code(*llvm::CloneModule(*m), *tm, false);  // codegen may change the module
+  out.binary = link_hsaco(emit_code(*m, *tm, true));
+  return out;
+}
+
+}  // namespace tessera::backends

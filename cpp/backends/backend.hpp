@@ -1,0 +1,39 @@
+// The compiler's view of the code generators. No LLVM types here: only cpp/backends/ includes
+// LLVM headers, so the rest of the project builds fast.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/ir.hpp"
+#include "tessera/tessera.h"
+
+namespace tessera::backends {
+
+// What to generate code for. Text form: "cpu" (this host), "nvptx:sm_90", "amdgpu:gfx942",
+// "spirv:vulkan". Arch names are checked against the known list.
+struct TargetSpec {
+  std::string kind = "cpu";  // cpu | nvptx | amdgpu | spirv
+  std::string arch;          // sm_90, gfx942, vulkan; for cpu the host CPU name
+  static TargetSpec parse(const std::string& text);
+  std::string str() const { return arch.empty() ? kind : kind + ":" + arch; }
+};
+
+// The result of compiling every kernel function of a Tile IR module.
+struct CompiledKernels {
+  TargetSpec target;
+  std::vector<std::string> kernel_names;
+  std::string llvm_ir;   // optimised LLVM IR of all kernels
+  std::string assembly;  // PTX / AMDGPU assembly / x86 assembly (text)
+  std::string binary;    // what the runtime loads: PTX text, HSACO or SPIR-V bytes (empty for cpu)
+  std::vector<tsrHostKernelFn> host_functions;  // cpu: one per kernel name, JIT-compiled
+  std::shared_ptr<void> jit;                    // cpu: keeps the JIT-compiled code alive
+};
+
+// Lowers the kernel functions of `tile_module` through the shared Tile IR -> LLVM IR lowering
+// and the target's code generator. Throws ErrorCode::Compile naming the kernel and the target.
+CompiledKernels compile_kernels(const ir::Module& tile_module, const TargetSpec& target);
+
+std::string host_cpu_name();
+
+}  // namespace tessera::backends

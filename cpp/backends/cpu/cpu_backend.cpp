@@ -1,0 +1,154 @@
+// x86-64 (host CPU) backend: Tile IR kernels run as loops over lanes; the module is optimised
+// for the host CPU's features and compiled in-process by ORC LLJIT.
+//
+// Each kernel becomes an internal `<name>.body(buffers..., pid0, pid1, pid2)` plus the
+// runtime's CPU entry point `<name>(void** args, i64 begin, i64 end, const u32* grid)` that
+// runs program instances [begin, end) (see tsrHostKernelFn in tessera.h).
+#include <atomic>
+#include <mutex>
+
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/TargetParser/Host.h>
+
+#include "backends/llvm/codegen.hpp"
+
+namespace tessera::backends {
+namespace {
+
+class CpuHooks : public TargetHooks {
+ public:
+  bool lanes_are_threads() const override { return false; }
+
+  llvm::Function* begin_kernel(llvm::Module& m, const ir::Function& fn, llvm::IRBuilder<>& b,
+                               std::vector<llvm::Value*>& buffers) override {
+    auto& ctx = m.getContext();
+    std::vector<llvm::Type*> params(fn.body.args.size(), llvm::PointerType::get(ctx, 0));
+    for (int i = 0; i < 3; ++i) params.push_back(llvm::Type::getInt64Ty(ctx));
+    auto* type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false);
+    auto* f = llvm::Function::Create(type, llvm::GlobalValue::InternalLinkage, fn.name + ".body", m);
+    f->addFnAttr(llvm::Attribute::AlwaysInline);
+    f->addFnAttr(llvm::Attribute::NoUnwind);
+    // Outputs are fresh allocations and inputs are only read, so no two buffers alias a write.
+    for (size_t i = 0; i < fn.body.args.size(); ++i) {
+      f->addParamAttr(unsigned(i), llvm::Attribute::NoAlias);
+      buffers.push_back(f->getArg(unsigned(i)));
+    }
+    for (int i = 0; i < 3; ++i) pids_[i] = f->getArg(unsigned(fn.body.args.size() + size_t(i)));
+    b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+    return f;
+  }
+
+  llvm::Value* program_id(llvm::IRBuilder<>&, int axis) override { return pids_[axis]; }
+
+  void end_kernel(llvm::Module& m, const ir::Function& fn, llvm::Function* body) override {
+    auto& ctx = m.getContext();
+    llvm::Type* ptr = llvm::PointerType::get(ctx, 0);
+    llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
+    auto* type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, i64, i64, ptr}, false);
+    auto* f = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, fn.name, m);
+    f->addFnAttr(llvm::Attribute::NoUnwind);
+    llvm::Value *args = f->getArg(0), *begin = f->getArg(1), *end = f->getArg(2), *grid = f->getArg(3);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", f));
+    std::vector<llvm::Value*> call_args;
+    for (size_t i = 0; i < fn.body.args.size(); ++i) {
+      llvm::Value* slot = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, args, i));
+      call_args.push_back(b.CreateLoad(ptr, slot));  // args[i] points at the buffer pointer
+    }
+    llvm::Value* gx = b.CreateZExt(b.CreateLoad(b.getInt32Ty(), grid), i64);
+    llvm::Value* gy = b.CreateZExt(b.CreateLoad(b.getInt32Ty(), b.CreateConstInBoundsGEP1_64(b.getInt32Ty(), grid, 1)), i64);
+    llvm::BasicBlock* entry = b.GetInsertBlock();
+    llvm::BasicBlock* loop = llvm::BasicBlock::Create(ctx, "instances", f);
+    llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "done", f);
+    b.CreateCondBr(b.CreateICmpSLT(begin, end), loop, done);
+    b.SetInsertPoint(loop);
+    llvm::PHINode* id = b.CreatePHI(i64, 2, "id");
+    id->addIncoming(begin, entry);
+    llvm::Value* x = b.CreateURem(id, gx);
+    llvm::Value* rest = b.CreateUDiv(id, gx);
+    llvm::Value* y = b.CreateURem(rest, gy);
+    llvm::Value* z = b.CreateUDiv(rest, gy);
+    std::vector<llvm::Value*> full = call_args;
+    full.insert(full.end(), {x, y, z});
+    b.CreateCall(body, full);
+    llvm::Value* next = b.CreateAdd(id, b.getInt64(1));
+    id->addIncoming(next, loop);
+    b.CreateCondBr(b.CreateICmpSLT(next, end), loop, done);
+    b.SetInsertPoint(done);
+    b.CreateRetVoid();
+  }
+
+ private:
+  llvm::Value* pids_[3] = {nullptr, nullptr, nullptr};
+};
+
+// One JIT per process; each compiled module gets its own JITDylib, removed when the last
+// executable using it is gone.
+struct HostJit {
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  llvm::orc::JITTargetMachineBuilder jtmb;
+  std::mutex mutex;
+  std::atomic<uint64_t> counter{0};
+};
+
+HostJit& host_jit() {
+  static HostJit* instance = [] {
+    initialize_llvm_targets();
+    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (!jtmb) fail(ErrorCode::Compile, "cannot detect the host CPU: " + llvm::toString(jtmb.takeError()));
+    jtmb->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+    auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(*jtmb).create();
+    if (!jit) fail(ErrorCode::Compile, "cannot create the CPU JIT: " + llvm::toString(jit.takeError()));
+    return new HostJit{std::move(*jit), std::move(*jtmb), {}, {}};
+  }();
+  return *instance;
+}
+
+}  // namespace
+
+std::string host_cpu_name() { return llvm::sys::getHostCPUName().str(); }
+
+CompiledKernels compile_cpu(const ir::Module& tile_module, const TargetSpec& target) {
+  HostJit& hj = host_jit();
+  auto tm_or = hj.jtmb.createTargetMachine();
+  if (!tm_or) fail(ErrorCode::Compile, "cannot create a host target machine: " + llvm::toString(tm_or.takeError()));
+  std::unique_ptr<llvm::TargetMachine> tm = std::move(*tm_or);
+
+  auto ctx = std::make_unique<llvm::LLVMContext>();
+  CpuHooks hooks;
+  std::unique_ptr<llvm::Module> m = build_llvm_module(tile_module, *ctx, hooks, *tm);
+  optimize_module(*m, *tm);
+
+  CompiledKernels out;
+  out.target = target;
+  out.kernel_names = kernel_names(tile_module);
+  out.llvm_ir = module_to_string(*m);
+
+  std::lock_guard<std::mutex> lock(hj.mutex);
+  auto& es = hj.jit->getExecutionSession();
+  std::string dylib_name = "tessera_module_" + std::to_string(hj.counter++);
+  auto dylib = es.createJITDylib(dylib_name);
+  if (!dylib) fail(ErrorCode::Compile, "JIT: " + llvm::toString(dylib.takeError()));
+  // Kernels may call memcpy/memset: resolve them from the process.
+  auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      hj.jit->getDataLayout().getGlobalPrefix());
+  if (!gen) fail(ErrorCode::Compile, "JIT: " + llvm::toString(gen.takeError()));
+  dylib->addGenerator(std::move(*gen));
+  if (auto err = hj.jit->addIRModule(*dylib, llvm::orc::ThreadSafeModule(std::move(m), std::move(ctx))))
+    fail(ErrorCode::Compile, "JIT: " + llvm::toString(std::move(err)));
+  for (const std::string& name : out.kernel_names) {
+    auto sym = hj.jit->lookup(*dylib, name);
+    if (!sym) fail(ErrorCode::Compile, "JIT: kernel " + name + ": " + llvm::toString(sym.takeError()));
+    out.host_functions.push_back(sym->toPtr<tsrHostKernelFn>());
+  }
+  llvm::orc::JITDylib* raw = &*dylib;
+  out.jit = std::shared_ptr<void>(raw, [](void* p) {
+    HostJit& j = host_jit();
+    std::lock_guard<std::mutex> l(j.mutex);
+    llvm::consumeError(j.jit->getExecutionSession().removeJITDylib(*static_cast<llvm::orc::JITDylib*>(p)));
+  });
+  return out;
+}
+
+}  // namespace tessera::backends

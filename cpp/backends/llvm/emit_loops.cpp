@@ -1,0 +1,202 @@
+// Lane strategy for CPUs: a program instance runs on one core and loops over its lanes.
+//
+// Consecutive lane-wise ops are grouped into one lane loop (LLVM vectorises it); scalar ops
+// are emitted before the pending loop, since they never depend on it (only tile.reduce turns
+// lanes into a scalar, and it ends its group). A tile value used outside the loop that
+// defines it is kept in a per-instance array of `lanes` elements; everything else stays in
+// registers. Lanes are independent, so a loop reads lane l of its inputs before writing lane
+// l of its outputs, which lets a tile.for carry a tile in place.
+#include "backends/llvm/tile_to_llvm.hpp"
+
+namespace tessera::backends {
+
+namespace {
+
+bool is_lane_op(const ir::Op& op) {
+  for (const auto& r : op.results)
+    if (r->type.is_tile()) return true;
+  for (const ir::Value* v : op.operands)
+    if (v->type.is_tile()) return true;
+  return false;
+}
+
+bool has_nested_control(const ir::Block& block) {
+  for (const auto& op : block.ops)
+    if (op->name == "tile.for" || op->name == "tile.reduce") return true;
+  return false;
+}
+
+}  // namespace
+
+bool KernelEmitter::escapes(const ir::Value* v, const std::set<const ir::Op*>& group) const {
+  auto it = users_.find(v);
+  if (it == users_.end()) return false;
+  for (const ir::Op* user : it->second)
+    if (!group.count(user)) return true;
+  return false;
+}
+
+llvm::Value* KernelEmitter::lane_array(const ir::Value* v) {
+  auto it = arrays_.find(v);
+  if (it != arrays_.end()) return it->second;
+  // Allocas go in the entry block so LLVM can promote and reuse them.
+  llvm::IRBuilder<> entry(&f_->getEntryBlock(), f_->getEntryBlock().begin());
+  llvm::Type* et = memory_type(ctx_, v->type.dtype);
+  auto* array = entry.CreateAlloca(llvm::ArrayType::get(et, uint64_t(lanes_)));
+  array->setAlignment(llvm::Align(64));
+  arrays_[v] = array;
+  return array;
+}
+
+llvm::Value* KernelEmitter::load_lane(const ir::Value* v, llvm::Value* lane) {
+  DType dt = v->type.dtype;
+  llvm::Type* et = memory_type(ctx_, dt);
+  llvm::Value* x = b_.CreateLoad(et, b_.CreateInBoundsGEP(et, arrays_.at(v), lane));
+  return dt == DType::Bool ? b_.CreateICmpNE(x, llvm::ConstantInt::get(et, 0)) : x;
+}
+
+void KernelEmitter::store_lane(llvm::Value* array, const ir::Value* v, llvm::Value* lane, llvm::Value* x) {
+  llvm::Type* et = memory_type(ctx_, v->type.dtype);
+  if (v->type.dtype == DType::Bool) x = b_.CreateZExt(x, et);
+  b_.CreateStore(x, b_.CreateInBoundsGEP(et, array, lane));
+}
+
+void KernelEmitter::copy_lanes(llvm::Value* dst, llvm::Value* src, const ir::Value* v) {
+  uint64_t bytes = uint64_t(lanes_) * memory_type(ctx_, v->type.dtype)->getPrimitiveSizeInBits() / 8;
+  b_.CreateMemCpy(dst, llvm::Align(64), src, llvm::Align(64), bytes);
+}
+
+void KernelEmitter::loops_block(const ir::Block& block) {
+  std::vector<const ir::Op*> group;
+  for (const auto& op_ptr : block.ops) {
+    const ir::Op& op = *op_ptr;
+    if (op.name == "return" || op.name == "tile.yield") break;  // yields are read by loops_for
+    if (op.name == "tile.for") {
+      loops_flush(group);
+      loops_for(op);
+    } else if (is_lane_op(op)) {
+      group.push_back(&op);
+      if (op.name == "tile.reduce") loops_flush(group);
+    } else {
+      std::vector<llvm::Value*> args;
+      for (ir::Value* v : op.operands) args.push_back(scalar(v));
+      if (op.name == "tile.store") element_store(op, args);
+      else values_[op.result()] = element_op(op, args, nullptr);
+    }
+  }
+  loops_flush(group);
+}
+
+void KernelEmitter::loops_flush(std::vector<const ir::Op*>& group) {
+  if (group.empty()) return;
+  std::set<const ir::Op*> members(group.begin(), group.end());
+  llvm::BasicBlock* pre = b_.GetInsertBlock();
+  llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "lanes", f_);
+  llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "lanes.exit", f_);
+  b_.CreateBr(header);
+  b_.SetInsertPoint(header);
+  llvm::PHINode* lane = b_.CreatePHI(b_.getInt64Ty(), 2, "lane");
+  lane->addIncoming(b_.getInt64(0), pre);
+
+  std::map<const ir::Op*, llvm::PHINode*> acc;
+  for (const ir::Op* op : group)
+    if (op->name == "tile.reduce") {
+      DType dt = op->result()->type.dtype;
+      llvm::PHINode* phi = b_.CreatePHI(register_type(ctx_, dt), 2, "acc");
+      phi->addIncoming(identity(op->str_attr("kind"), dt), pre);
+      acc[op] = phi;
+    }
+  // Read every tile that comes from outside the loop first (see the file comment).
+  std::map<const ir::Value*, llvm::Value*> local;
+  for (const ir::Op* op : group)
+    for (const ir::Value* v : op->operands)
+      if (v->type.is_tile() && !(v->def && members.count(v->def)) && !local.count(v)) local[v] = load_lane(v, lane);
+
+  std::map<const ir::Op*, llvm::Value*> acc_next;
+  for (const ir::Op* op : group) {
+    std::vector<llvm::Value*> args;
+    for (const ir::Value* v : op->operands) args.push_back(v->type.is_tile() ? local.at(v) : scalar(v));
+    if (op->name == "tile.reduce") {
+      acc_next[op] = combine(op->str_attr("kind"), op->result()->type.dtype, acc[op], args[0]);
+      continue;
+    }
+    if (op->name == "tile.store") {
+      element_store(*op, args);
+      continue;
+    }
+    llvm::Value* x = element_op(*op, args, lane);
+    local[op->result()] = x;
+    if (escapes(op->result(), members)) store_lane(lane_array(op->result()), op->result(), lane, x);
+  }
+  llvm::BasicBlock* latch = b_.GetInsertBlock();
+  llvm::Value* next = b_.CreateAdd(lane, b_.getInt64(1));
+  lane->addIncoming(next, latch);
+  for (auto& [op, phi] : acc) phi->addIncoming(acc_next[op], latch);
+  b_.CreateCondBr(b_.CreateICmpSLT(next, b_.getInt64(uint64_t(lanes_))), header, exit);
+  b_.SetInsertPoint(exit);
+  for (auto& [op, v] : acc_next) values_[op->result()] = v;
+  group.clear();
+}
+
+void KernelEmitter::loops_for(const ir::Op& op) {
+  const ir::Block& body = *op.region;
+  const ir::Op& yield = *body.ops.back();
+  size_t n = op.operands.size() - 3;
+  // Carried tiles live in arrays; carried scalars in phis.
+  std::vector<llvm::Value*> carried_arrays(n, nullptr);
+  for (size_t i = 0; i < n; ++i) {
+    const ir::Value* init = op.operands[i + 3];
+    if (!init->type.is_tile()) continue;
+    carried_arrays[i] = lane_array(body.args[i + 1].get());
+    copy_lanes(carried_arrays[i], arrays_.at(init), init);
+  }
+  // A body without inner loops or reductions is one lane loop: its yielded tiles may be
+  // written straight into the carried arrays.
+  if (!has_nested_control(body))
+    for (size_t i = 0; i < n; ++i) {
+      const ir::Value* y = yield.operands[i];
+      if (carried_arrays[i] && y->def && y->def->parent == &body && !arrays_.count(y)) arrays_[y] = carried_arrays[i];
+    }
+
+  llvm::Value* lb = scalar(op.operands[0]);
+  llvm::Value* ub = scalar(op.operands[1]);
+  llvm::Value* step = scalar(op.operands[2]);
+  llvm::BasicBlock* pre = b_.GetInsertBlock();
+  llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "for.header", f_);
+  llvm::BasicBlock* loop = llvm::BasicBlock::Create(ctx_, "for.body", f_);
+  llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "for.exit", f_);
+  b_.CreateBr(header);
+  b_.SetInsertPoint(header);
+  llvm::PHINode* iv = b_.CreatePHI(b_.getInt64Ty(), 2, "iv");
+  iv->addIncoming(lb, pre);
+  std::vector<llvm::PHINode*> phis(n, nullptr);
+  for (size_t i = 0; i < n; ++i) {
+    if (carried_arrays[i]) continue;
+    llvm::Value* init = scalar(op.operands[i + 3]);
+    phis[i] = b_.CreatePHI(init->getType(), 2);
+    phis[i]->addIncoming(init, pre);
+    values_[body.args[i + 1].get()] = phis[i];
+  }
+  values_[body.args[0].get()] = iv;
+  b_.CreateCondBr(b_.CreateICmpSLT(iv, ub), loop, exit);
+
+  b_.SetInsertPoint(loop);
+  loops_block(body);
+  for (size_t i = 0; i < n; ++i) {
+    const ir::Value* y = yield.operands[i];
+    if (carried_arrays[i] && arrays_.at(y) != carried_arrays[i]) copy_lanes(carried_arrays[i], arrays_.at(y), y);
+  }
+  llvm::BasicBlock* latch = b_.GetInsertBlock();
+  for (size_t i = 0; i < n; ++i)
+    if (phis[i]) phis[i]->addIncoming(scalar(yield.operands[i]), latch);
+  iv->addIncoming(b_.CreateAdd(iv, step), latch);
+  b_.CreateBr(header);
+
+  b_.SetInsertPoint(exit);
+  for (size_t i = 0; i < n; ++i) {
+    if (carried_arrays[i]) arrays_[op.result(int(i))] = carried_arrays[i];
+    else values_[op.result(int(i))] = phis[i];
+  }
+}
+
+}  // namespace tessera::backends

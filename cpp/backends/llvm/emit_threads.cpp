@@ -1,0 +1,95 @@
+// Lane strategy for GPUs: one thread per lane. Scalars are computed by every thread (they are
+// uniform), tile values are one register per thread, a scalar store is done by thread 0, and
+// tile.reduce combines lanes through shared memory in a fixed tree order (deterministic).
+#include "backends/llvm/tile_to_llvm.hpp"
+
+namespace tessera::backends {
+
+void KernelEmitter::threads_block(const ir::Block& block) {
+  for (const auto& op_ptr : block.ops) {
+    const ir::Op& op = *op_ptr;
+    if (op.name == "return" || op.name == "tile.yield") continue;  // yields are read by threads_for
+    if (op.name == "tile.for") { threads_for(op); continue; }
+    std::vector<llvm::Value*> args;
+    for (ir::Value* v : op.operands) args.push_back(scalar(v));
+    if (op.name == "tile.reduce") {
+      values_[op.result()] = threads_reduce(op, args[0]);
+    } else if (op.name == "tile.store") {
+      bool uniform = true;
+      for (ir::Value* v : op.operands) uniform = uniform && !v->type.is_tile();
+      if (uniform) emit_if(b_.CreateICmpEQ(tid_, b_.getInt64(0)), [&] { element_store(op, args); });
+      else element_store(op, args);
+    } else {
+      values_[op.result()] = element_op(op, args, tid_);
+    }
+  }
+}
+
+void KernelEmitter::threads_for(const ir::Op& op) {
+  const ir::Block& body = *op.region;
+  llvm::Value* lb = scalar(op.operands[0]);
+  llvm::Value* ub = scalar(op.operands[1]);
+  llvm::Value* step = scalar(op.operands[2]);
+  llvm::BasicBlock* pre = b_.GetInsertBlock();
+  llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "for.header", f_);
+  llvm::BasicBlock* loop = llvm::BasicBlock::Create(ctx_, "for.body", f_);
+  llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "for.exit", f_);
+  b_.CreateBr(header);
+  b_.SetInsertPoint(header);
+  llvm::PHINode* iv = b_.CreatePHI(b_.getInt64Ty(), 2, "iv");
+  iv->addIncoming(lb, pre);
+  std::vector<llvm::PHINode*> carried;
+  for (size_t i = 3; i < op.operands.size(); ++i) {
+    llvm::Value* init = scalar(op.operands[i]);
+    llvm::PHINode* phi = b_.CreatePHI(init->getType(), 2);
+    phi->addIncoming(init, pre);
+    carried.push_back(phi);
+    values_[body.args[i - 2].get()] = phi;
+  }
+  values_[body.args[0].get()] = iv;
+  b_.CreateCondBr(b_.CreateICmpSLT(iv, ub), loop, exit);
+
+  b_.SetInsertPoint(loop);
+  threads_block(body);
+  const ir::Op& yield = *body.ops.back();
+  llvm::BasicBlock* latch = b_.GetInsertBlock();
+  for (size_t i = 0; i < carried.size(); ++i) carried[i]->addIncoming(scalar(yield.operands[i]), latch);
+  iv->addIncoming(b_.CreateAdd(iv, step), latch);
+  b_.CreateBr(header);
+
+  b_.SetInsertPoint(exit);
+  for (size_t i = 0; i < carried.size(); ++i) values_[op.result(int(i))] = carried[i];
+}
+
+llvm::Value* KernelEmitter::threads_reduce(const ir::Op& op, llvm::Value* v) {
+  if (lanes_ <= 0 || (lanes_ & (lanes_ - 1)) != 0)
+    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.reduce needs a power-of-two lane count on GPUs, got " +
+                                 std::to_string(lanes_), op.loc.str());
+  const std::string& kind = op.str_attr("kind");
+  DType dt = op.result()->type.dtype;
+  llvm::Type* et = memory_type(ctx_, dt);
+  auto* array_ty = llvm::ArrayType::get(et, uint64_t(lanes_));
+  auto* smem = new llvm::GlobalVariable(m_, array_ty, false, llvm::GlobalValue::InternalLinkage,
+                                        llvm::UndefValue::get(array_ty), fn_.name + ".reduce", nullptr,
+                                        llvm::GlobalValue::NotThreadLocal, hooks_.shared_address_space());
+  smem->setAlignment(llvm::Align(16));
+  auto slot = [&](llvm::Value* i) { return b_.CreateInBoundsGEP(array_ty, smem, {b_.getInt64(0), i}); };
+  auto to_mem = [&](llvm::Value* x) { return dt == DType::Bool ? b_.CreateZExt(x, et) : x; };
+  auto from_mem = [&](llvm::Value* x) { return dt == DType::Bool ? b_.CreateICmpNE(x, llvm::ConstantInt::get(et, 0)) : x; };
+
+  b_.CreateStore(to_mem(v), slot(tid_));
+  hooks_.barrier(b_);
+  for (int64_t s = lanes_ / 2; s >= 1; s /= 2) {
+    emit_if(b_.CreateICmpULT(tid_, b_.getInt64(uint64_t(s))), [&] {
+      llvm::Value* a = from_mem(b_.CreateLoad(et, slot(tid_)));
+      llvm::Value* c = from_mem(b_.CreateLoad(et, slot(b_.CreateAdd(tid_, b_.getInt64(uint64_t(s))))));
+      b_.CreateStore(to_mem(combine(kind, dt, a, c)), slot(tid_));
+    });
+    hooks_.barrier(b_);
+  }
+  llvm::Value* result = from_mem(b_.CreateLoad(et, slot(b_.getInt64(0))));
+  hooks_.barrier(b_);  // everyone has read slot 0 before a later reduce reuses the array
+  return result;
+}
+
+}  // namespace tessera::backends

@@ -1,0 +1,191 @@
+// Tile IR op -> LLVM instructions, for one lane or one scalar. Shared by every target.
+#include <cmath>
+#include <limits>
+
+#include <llvm/IR/Intrinsics.h>
+
+#include "backends/llvm/tile_to_llvm.hpp"
+
+namespace tessera::backends {
+
+llvm::Type* register_type(llvm::LLVMContext& ctx, DType t) {
+  switch (t) {
+    case DType::F64: return llvm::Type::getDoubleTy(ctx);
+    case DType::F32: return llvm::Type::getFloatTy(ctx);
+    case DType::F16: return llvm::Type::getHalfTy(ctx);
+    case DType::BF16: return llvm::Type::getBFloatTy(ctx);
+    case DType::I64: return llvm::Type::getInt64Ty(ctx);
+    case DType::I32: return llvm::Type::getInt32Ty(ctx);
+    case DType::I8: case DType::U8: return llvm::Type::getInt8Ty(ctx);
+    case DType::Bool: return llvm::Type::getInt1Ty(ctx);
+  }
+  return nullptr;
+}
+
+llvm::Type* memory_type(llvm::LLVMContext& ctx, DType t) {
+  return t == DType::Bool ? llvm::Type::getInt8Ty(ctx) : register_type(ctx, t);
+}
+
+KernelEmitter::KernelEmitter(const ir::Function& fn, llvm::Module& m, TargetHooks& hooks)
+    : fn_(fn), m_(m), hooks_(hooks), ctx_(m.getContext()), b_(m.getContext()) {
+  auto it = fn.attrs.find("lanes");
+  if (it != fn.attrs.end()) lanes_ = std::get<int64_t>(it->second);
+  ir::walk(const_cast<ir::Block&>(fn.body), [&](ir::Op& op) {
+    for (ir::Value* v : op.operands) users_[v].push_back(&op);
+  });
+}
+
+llvm::Value* KernelEmitter::scalar(const ir::Value* v) const {
+  auto it = values_.find(v);
+  if (it == values_.end()) fail(ErrorCode::Internal, "kernel " + fn_.name + ": value used before it was lowered");
+  return it->second;
+}
+
+void KernelEmitter::emit() {
+  std::vector<llvm::Value*> buffers;
+  f_ = hooks_.begin_kernel(m_, fn_, b_, buffers);
+  for (size_t i = 0; i < buffers.size(); ++i) values_[fn_.body.args[i].get()] = buffers[i];
+  if (hooks_.lanes_are_threads()) {
+    tid_ = hooks_.thread_id(b_);
+    threads_block(fn_.body);
+  } else {
+    loops_block(fn_.body);
+  }
+  b_.CreateRetVoid();
+  hooks_.end_kernel(m_, fn_, f_);
+}
+
+llvm::Value* KernelEmitter::element_op(const ir::Op& op, const std::vector<llvm::Value*>& args, llvm::Value* lane) {
+  const std::string& n = op.name;
+  if (n.rfind("arith.", 0) == 0) return arith(op, args);
+  if (n == "tile.program_id") return hooks_.program_id(b_, int(op.int_attr("axis")));
+  if (n == "tile.arange") return lane;
+  if (n == "tile.splat") return args[0];
+  if (n == "tile.load") return element_load(op, args);
+  fail(ErrorCode::Compile, "kernel " + fn_.name + ": no LLVM lowering for '" + n + "'", op.loc.str());
+}
+
+llvm::Value* KernelEmitter::element_load(const ir::Op& op, const std::vector<llvm::Value*>& args) {
+  DType dt = op.result()->type.dtype;
+  llvm::Type* mt = memory_type(ctx_, dt);
+  auto load = [&]() -> llvm::Value* {
+    llvm::Value* ptr = hooks_.element_pointer(b_, args[0], mt, args[1]);
+    llvm::Value* v = b_.CreateLoad(mt, ptr);
+    return dt == DType::Bool ? b_.CreateICmpNE(v, llvm::ConstantInt::get(mt, 0)) : v;
+  };
+  if (args.size() < 3) return load();
+  double other = 0.0;
+  if (op.has_attr("other")) {
+    const ir::Attr& a = op.attrs.at("other");
+    other = std::holds_alternative<int64_t>(a) ? double(std::get<int64_t>(a)) : std::get<double>(a);
+  }
+  llvm::Type* rt = register_type(ctx_, dt);
+  llvm::Value* fallback = is_float(dt) ? llvm::ConstantFP::get(rt, other)
+                                       : llvm::ConstantInt::get(rt, uint64_t(int64_t(other)), true);
+  llvm::BasicBlock* before = b_.GetInsertBlock();
+  llvm::Value* loaded = nullptr;
+  llvm::BasicBlock* loaded_bb = nullptr;
+  emit_if(args[2], [&] {
+    loaded = load();
+    loaded_bb = b_.GetInsertBlock();
+  });
+  llvm::PHINode* phi = b_.CreatePHI(rt, 2);
+  phi->addIncoming(fallback, before);
+  phi->addIncoming(loaded, loaded_bb);
+  return phi;
+}
+
+void KernelEmitter::element_store(const ir::Op& op, const std::vector<llvm::Value*>& args) {
+  DType dt = op.operands[2]->type.dtype;
+  llvm::Type* mt = memory_type(ctx_, dt);
+  auto store = [&] {
+    llvm::Value* v = dt == DType::Bool ? b_.CreateZExt(args[2], mt) : args[2];
+    b_.CreateStore(v, hooks_.element_pointer(b_, args[0], mt, args[1]));
+  };
+  if (args.size() < 4) store();
+  else emit_if(args[3], store);
+}
+
+llvm::Value* KernelEmitter::convert(llvm::Value* v, DType from, DType to) {
+  llvm::Type* t = register_type(ctx_, to);
+  if (from == to) return v;
+  if (to == DType::Bool)
+    return is_float(from) ? b_.CreateFCmpUNE(v, llvm::ConstantFP::get(v->getType(), 0.0))
+                          : b_.CreateICmpNE(v, llvm::ConstantInt::get(v->getType(), 0));
+  if (from == DType::Bool) return is_float(to) ? b_.CreateUIToFP(v, t) : b_.CreateZExt(v, t);
+  if (is_float(from) && is_float(to)) return b_.CreateFPCast(v, t);
+  if (is_float(from)) return is_signed_int(to) ? b_.CreateFPToSI(v, t) : b_.CreateFPToUI(v, t);
+  if (is_float(to)) return is_signed_int(from) ? b_.CreateSIToFP(v, t) : b_.CreateUIToFP(v, t);
+  return b_.CreateIntCast(v, t, is_signed_int(from));
+}
+
+llvm::Value* KernelEmitter::identity(const std::string& kind, DType t) {
+  llvm::Type* ty = register_type(ctx_, t);
+  if (kind == "sum") return is_float(t) ? llvm::ConstantFP::get(ty, 0.0) : llvm::ConstantInt::get(ty, 0);
+  bool max = kind == "max";
+  if (is_float(t)) return llvm::ConstantFP::getInfinity(ty, max);
+  unsigned bits = ty->getIntegerBitWidth();
+  if (is_signed_int(t))
+    return llvm::ConstantInt::get(ctx_, max ? llvm::APInt::getSignedMinValue(bits) : llvm::APInt::getSignedMaxValue(bits));
+  return llvm::ConstantInt::get(ctx_, max ? llvm::APInt::getMinValue(bits) : llvm::APInt::getMaxValue(bits));
+}
+
+llvm::Value* KernelEmitter::combine(const std::string& kind, DType t, llvm::Value* a, llvm::Value* c) {
+  bool fp = is_float(t);
+  if (kind == "sum") return fp ? b_.CreateFAdd(a, c) : b_.CreateAdd(a, c);
+  bool max = kind == "max";
+  if (fp) return b_.CreateBinaryIntrinsic(max ? llvm::Intrinsic::maximum : llvm::Intrinsic::minimum, a, c);
+  if (is_signed_int(t)) return b_.CreateBinaryIntrinsic(max ? llvm::Intrinsic::smax : llvm::Intrinsic::smin, a, c);
+  return b_.CreateBinaryIntrinsic(max ? llvm::Intrinsic::umax : llvm::Intrinsic::umin, a, c);
+}
+
+llvm::Value* KernelEmitter::arith(const ir::Op& op, const std::vector<llvm::Value*>& a) {
+  const std::string k = op.name.substr(6);
+  if (k == "const") {
+    const ir::Type& t = std::get<ir::Type>(op.attrs.at("type"));
+    const ir::Attr& v = op.attrs.at("value");
+    llvm::Type* ty = register_type(ctx_, t.dtype);
+    double d = std::holds_alternative<int64_t>(v) ? double(std::get<int64_t>(v)) : std::get<double>(v);
+    if (is_float(t.dtype)) return llvm::ConstantFP::get(ty, d);
+    int64_t i = std::holds_alternative<int64_t>(v) ? std::get<int64_t>(v) : int64_t(d);
+    return llvm::ConstantInt::get(ty, uint64_t(i), true);
+  }
+  DType dt = op.operands[0]->type.dtype;
+  if (k == "cast") return convert(a[0], dt, std::get<ir::Type>(op.attrs.at("to")).dtype);
+  if (k == "select") return b_.CreateSelect(a[0], a[1], a[2]);
+  bool fp = is_float(dt), sgn = is_signed_int(dt);
+  if (k == "add") return fp ? b_.CreateFAdd(a[0], a[1]) : b_.CreateAdd(a[0], a[1]);
+  if (k == "sub") return fp ? b_.CreateFSub(a[0], a[1]) : b_.CreateSub(a[0], a[1]);
+  if (k == "mul") return fp ? b_.CreateFMul(a[0], a[1]) : b_.CreateMul(a[0], a[1]);
+  if (k == "div") return fp ? b_.CreateFDiv(a[0], a[1]) : sgn ? b_.CreateSDiv(a[0], a[1]) : b_.CreateUDiv(a[0], a[1]);
+  if (k == "rem") return fp ? b_.CreateFRem(a[0], a[1]) : sgn ? b_.CreateSRem(a[0], a[1]) : b_.CreateURem(a[0], a[1]);
+  if (k == "max" || k == "min") {
+    if (dt == DType::Bool) return k == "max" ? b_.CreateOr(a[0], a[1]) : b_.CreateAnd(a[0], a[1]);
+    return combine(k, dt, a[0], a[1]);
+  }
+  if (k == "and") return b_.CreateAnd(a[0], a[1]);
+  if (k == "or") return b_.CreateOr(a[0], a[1]);
+  if (k == "neg") return fp ? b_.CreateFNeg(a[0]) : b_.CreateNeg(a[0]);
+  if (k == "exp") return emit_exp(b_, a[0]);
+  if (k == "cmp") {
+    const std::string& p = op.str_attr("pred");
+    using P = llvm::CmpInst::Predicate;
+    P pred = fp ? (p == "lt" ? P::FCMP_OLT : p == "le" ? P::FCMP_OLE : p == "gt" ? P::FCMP_OGT
+                   : p == "ge" ? P::FCMP_OGE : p == "eq" ? P::FCMP_OEQ : P::FCMP_UNE)
+           : sgn ? (p == "lt" ? P::ICMP_SLT : p == "le" ? P::ICMP_SLE : p == "gt" ? P::ICMP_SGT
+                   : p == "ge" ? P::ICMP_SGE : p == "eq" ? P::ICMP_EQ : P::ICMP_NE)
+                 : (p == "lt" ? P::ICMP_ULT : p == "le" ? P::ICMP_ULE : p == "gt" ? P::ICMP_UGT
+                   : p == "ge" ? P::ICMP_UGE : p == "eq" ? P::ICMP_EQ : P::ICMP_NE);
+    return fp ? b_.CreateFCmp(pred, a[0], a[1]) : b_.CreateICmp(pred, a[0], a[1]);
+  }
+  fail(ErrorCode::Compile, "kernel " + fn_.name + ": no LLVM lowering for '" + op.name + "'", op.loc.str());
+}
+
+void lower_kernels(const ir::Module& tile_module, llvm::Module& m, TargetHooks& hooks) {
+  for (const auto& fn : tile_module.funcs) {
+    if (!fn->attrs.count("kernel")) continue;
+    KernelEmitter(*fn, m, hooks).emit();
+  }
+}
+
+}  // namespace tessera::backends

@@ -1,0 +1,117 @@
+// The shared Tile IR -> LLVM IR lowering.
+//
+// Every target lowers Tile IR ops to the same LLVM instructions (emitter_ops.cpp); targets
+// differ only in how a program instance and its lanes are mapped to hardware, which they
+// describe with TargetHooks:
+//   - GPUs run one thread per lane (lanes_are_threads): a tile value is one register per
+//     thread; tile.reduce combines lanes through shared memory (emit_threads.cpp).
+//   - CPUs run a program instance on one core and loop over its lanes (emit_loops.cpp):
+//     consecutive lane-wise ops share one loop that LLVM vectorises; tile values that live
+//     across loops are kept in small per-instance arrays.
+#pragma once
+#include <map>
+#include <set>
+#include <vector>
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Module.h>
+
+#include "ir/ir.hpp"
+
+namespace tessera::backends {
+
+class TargetHooks {
+ public:
+  virtual ~TargetHooks() = default;
+  virtual bool lanes_are_threads() const = 0;
+  // Creates the LLVM function that holds the kernel body, positions `b` in its entry block
+  // and returns the buffer pointers (one per Tile IR parameter).
+  virtual llvm::Function* begin_kernel(llvm::Module& m, const ir::Function& fn, llvm::IRBuilder<>& b,
+                                       std::vector<llvm::Value*>& buffers) = 0;
+  // Called after the body is complete (the CPU adds its grid-loop entry point here).
+  virtual void end_kernel(llvm::Module& m, const ir::Function& fn, llvm::Function* body) {
+    (void)m, (void)fn, (void)body;
+  }
+  virtual llvm::Value* program_id(llvm::IRBuilder<>& b, int axis) = 0;  // i64
+  virtual llvm::Value* thread_id(llvm::IRBuilder<>& b) { (void)b; return nullptr; }  // i64
+  virtual void barrier(llvm::IRBuilder<>& b) { (void)b; }
+  virtual unsigned shared_address_space() const { return 3; }
+  // Address of element `offset` (i64) of a buffer; Vulkan SPIR-V has no pointer arithmetic
+  // on buffers and overrides this.
+  virtual llvm::Value* element_pointer(llvm::IRBuilder<>& b, llvm::Value* buffer, llvm::Type* elem,
+                                       llvm::Value* offset) {
+    return b.CreateInBoundsGEP(elem, buffer, offset);
+  }
+};
+
+// Adds one LLVM function per kernel function of `tile_module` to `m`.
+void lower_kernels(const ir::Module& tile_module, llvm::Module& m, TargetHooks& hooks);
+
+llvm::Type* register_type(llvm::LLVMContext& ctx, DType t);  // bool -> i1
+llvm::Type* memory_type(llvm::LLVMContext& ctx, DType t);    // bool -> i8
+
+// e**x for f32/f64 (f16/bf16 go through f32) from + - * fma and bit tricks only, so the same
+// code vectorises on CPUs and runs on every GPU target (math.cpp).
+llvm::Value* emit_exp(llvm::IRBuilder<>& b, llvm::Value* x);
+
+// State and helpers shared by the two lane strategies.
+class KernelEmitter {
+ public:
+  KernelEmitter(const ir::Function& fn, llvm::Module& m, TargetHooks& hooks);
+  void emit();
+
+ private:
+  // emitter_ops.cpp: one lane's (or one scalar's) worth of an op.
+  llvm::Value* element_op(const ir::Op& op, const std::vector<llvm::Value*>& args, llvm::Value* lane);
+  void element_store(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  llvm::Value* arith(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  llvm::Value* convert(llvm::Value* v, DType from, DType to);
+  llvm::Value* element_load(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  llvm::Value* combine(const std::string& kind, DType t, llvm::Value* a, llvm::Value* c);
+  llvm::Value* identity(const std::string& kind, DType t);
+  // Emits `then_fn` under `cond` (no else); returns nothing.
+  template <class F>
+  void emit_if(llvm::Value* cond, F then_fn);
+
+  // emit_threads.cpp
+  void threads_block(const ir::Block& block);
+  void threads_for(const ir::Op& op);
+  llvm::Value* threads_reduce(const ir::Op& op, llvm::Value* v);
+
+  // emit_loops.cpp
+  void loops_block(const ir::Block& block);
+  void loops_flush(std::vector<const ir::Op*>& group);
+  void loops_for(const ir::Op& op);
+  llvm::Value* lane_array(const ir::Value* v);
+  llvm::Value* load_lane(const ir::Value* v, llvm::Value* lane);
+  void store_lane(llvm::Value* array, const ir::Value* v, llvm::Value* lane, llvm::Value* x);
+  void copy_lanes(llvm::Value* dst, llvm::Value* src, const ir::Value* v);
+  bool escapes(const ir::Value* v, const std::set<const ir::Op*>& group) const;
+
+  llvm::Value* scalar(const ir::Value* v) const;
+
+  const ir::Function& fn_;
+  llvm::Module& m_;
+  TargetHooks& hooks_;
+  llvm::LLVMContext& ctx_;
+  llvm::IRBuilder<> b_;
+  llvm::Function* f_ = nullptr;
+  int64_t lanes_ = 1;
+  std::map<const ir::Value*, llvm::Value*> values_;  // scalars; tiles too when lanes are threads
+  std::map<const ir::Value*, llvm::Value*> arrays_;  // loops: per-instance arrays of tile values
+  std::map<const ir::Value*, std::vector<const ir::Op*>> users_;
+  llvm::Value* tid_ = nullptr;
+};
+
+template <class F>
+void KernelEmitter::emit_if(llvm::Value* cond, F then_fn) {
+  llvm::BasicBlock* then_bb = llvm::BasicBlock::Create(ctx_, "then", f_);
+  llvm::BasicBlock* cont_bb = llvm::BasicBlock::Create(ctx_, "cont", f_);
+  b_.CreateCondBr(cond, then_bb, cont_bb);
+  b_.SetInsertPoint(then_bb);
+  then_fn();
+  b_.CreateBr(cont_bb);
+  b_.SetInsertPoint(cont_bb);
+}
+
+}  // namespace tessera::backends

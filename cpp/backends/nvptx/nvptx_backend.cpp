@@ -1,0 +1,75 @@
+// NVIDIA backend: one thread per lane, kernels in the PTX calling convention with global
+// (addrspace 1) buffer parameters, compiled by LLVM's NVPTX target to PTX text, which the
+// runtime hands to the CUDA driver (cuModuleLoadDataEx) at load time.
+#include <llvm/IR/IntrinsicsNVPTX.h>
+
+#include "backends/llvm/codegen.hpp"
+
+namespace tessera::backends {
+namespace {
+
+class NvptxHooks : public TargetHooks {
+ public:
+  bool lanes_are_threads() const override { return true; }
+
+  llvm::Function* begin_kernel(llvm::Module& m, const ir::Function& fn, llvm::IRBuilder<>& b,
+                               std::vector<llvm::Value*>& buffers) override {
+    auto& ctx = m.getContext();
+    std::vector<llvm::Type*> params(fn.body.args.size(), llvm::PointerType::get(ctx, 1));
+    auto* type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false);
+    auto* f = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, fn.name, m);
+    f->setCallingConv(llvm::CallingConv::PTX_Kernel);
+    const auto& block = std::get<ir::IntList>(fn.attrs.at("block"));
+    f->addFnAttr("nvvm.maxntid", std::to_string(block[0]));
+    for (size_t i = 0; i < params.size(); ++i) {
+      f->addParamAttr(unsigned(i), llvm::Attribute::NoAlias);
+      buffers.push_back(f->getArg(unsigned(i)));
+    }
+    b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+    return f;
+  }
+
+  llvm::Value* program_id(llvm::IRBuilder<>& b, int axis) override {
+    static const llvm::Intrinsic::ID ids[] = {llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x,
+                                              llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_y,
+                                              llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_z};
+    return b.CreateZExt(b.CreateIntrinsic(ids[axis], llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<llvm::Value*>()), b.getInt64Ty());
+  }
+
+  llvm::Value* thread_id(llvm::IRBuilder<>& b) override {
+    return b.CreateZExt(b.CreateIntrinsic(llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<llvm::Value*>()), b.getInt64Ty());
+  }
+
+  void barrier(llvm::IRBuilder<>& b) override {
+    b.CreateIntrinsic(llvm::Intrinsic::nvvm_barrier_cta_sync_aligned_all, llvm::ArrayRef<llvm::Type*>(), {b.getInt32(0)});
+  }
+};
+
+const char* const kKnownArchs[] = {"sm_70", "sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100", "sm_120"};
+
+}  // namespace
+
+CompiledKernels compile_nvptx(const ir::Module& tile_module, const TargetSpec& target) {
+  bool known = false;
+  for (const char* a : kKnownArchs) known = known || target.arch == a;
+  if (!known) {
+    std::string list;
+    for (const char* a : kKnownArchs) list += std::string(list.empty() ? "" : ", ") + a;
+    fail(ErrorCode::Compile, "nvptx: unknown GPU architecture '" + target.arch + "' (known: " + list + ")");
+  }
+  auto tm = make_target_machine("nvptx64-nvidia-cuda", target.arch, "+ptx80");
+  llvm::LLVMContext ctx;
+  NvptxHooks hooks;
+  auto m = build_llvm_module(tile_module, ctx, hooks, *tm);
+  optimize_module(*m, *tm);
+  CompiledKernels out;
+  out.target = target;
+  out.kernel_names = kernel_names(tile_module);
+  out.llvm_ir = module_to_string(*m);
+  out.assembly = emit_code(*m, *tm, false);
+  out.binary = out.assembly;
+  out.binary.push_back('\0');  // the driver wants NUL-terminated PTX
+  return out;
+}
+
+}  // namespace tessera::backends

@@ -1,0 +1,67 @@
+// The compiler driver: Graph IR text in, an Executable out.
+//
+//   parse -> verify -> cse, dce (Graph IR) -> form-kernels (Schedule IR) -> lower-to-tile
+//   (Tile IR) -> backend (LLVM IR -> machine code) -> load into the runtime
+//
+// Executables are cached in memory by the module's structure (its text without source
+// locations) and the target, so eager code and @jit share compiled kernels.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/backend.hpp"
+#include "ir/ir.hpp"
+#include "runtime/array.hpp"
+
+namespace tessera::compiler {
+
+class Executable {
+ public:
+  ~Executable();
+  // Runs the entry function. Inputs must match its parameter types and live on device().
+  // Non-contiguous inputs are copied to contiguous memory first.
+  std::vector<Array> run(const std::vector<Array>& inputs) const;
+  // IR text of one level: "graph", "schedule", "tile", "llvm" or "asm" (PTX / AMDGPU asm).
+  const std::string& ir(const std::string& level) const;
+  const backends::CompiledKernels& kernels() const { return kernels_; }
+  Device device() const { return device_; }
+  const std::vector<ir::Type>& input_types() const { return input_types_; }
+
+ private:
+  friend std::shared_ptr<Executable> compile(const std::string&, Device, const std::string&);
+  struct Step {
+    bool launch = false;
+    int slot = -1;                  // alloc: slot written
+    ir::Type type;                  // alloc: buffer type
+    tsrKernel kernel = nullptr;     // launch
+    std::string kernel_name;
+    std::vector<int> args;          // launch: buffer slots
+    tsrLaunchConfig config{};
+  };
+  void build_plan(const ir::Function& host);
+
+  std::map<std::string, std::string> ir_text_;
+  backends::CompiledKernels kernels_;
+  Device device_;
+  tsrModule module_ = nullptr;
+  std::vector<Step> steps_;
+  int num_slots_ = 0;
+  std::vector<ir::Type> input_types_;
+  std::vector<int> output_slots_;
+};
+
+// Compiles the first function of the Graph IR module in `text` for `device`. `target`
+// overrides the target ("cpu", "nvptx:sm_90", ...); by default it follows the device.
+std::shared_ptr<Executable> compile(const std::string& text, Device device, const std::string& target = "");
+
+// Runs the pipeline up to code generation for any target, without a device: for inspecting
+// PTX / HSACO / SPIR-V on machines that lack the hardware. Keys: graph, schedule, tile, llvm,
+// asm, binary.
+std::map<std::string, std::string> compile_for_target(const std::string& text, const std::string& target);
+
+// The default target for a device ("cpu", or "nvptx:sm_XY" from the GPU's compute capability).
+std::string default_target(Device device);
+
+}  // namespace tessera::compiler

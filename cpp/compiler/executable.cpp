@@ -1,0 +1,89 @@
+// Running a compiled program: the host function of the Tile IR module becomes a flat plan of
+// buffer allocations and kernel launches over numbered slots.
+#include <map>
+
+#include "compiler/compiler.hpp"
+
+namespace tessera::compiler {
+
+Executable::~Executable() {
+  if (module_) tsrModuleUnload(module_);
+}
+
+const std::string& Executable::ir(const std::string& level) const {
+  auto it = ir_text_.find(level);
+  if (it == ir_text_.end())
+    fail(ErrorCode::Value, "unknown IR level '" + level + "' (known: graph, schedule, tile, llvm, asm)");
+  return it->second;
+}
+
+void Executable::build_plan(const ir::Function& host) {
+  std::map<const ir::Value*, int> slot;
+  for (const auto& arg : host.body.args) {
+    slot[arg.get()] = num_slots_++;
+    input_types_.push_back(arg->type);
+  }
+  for (const auto& op : host.body.ops) {
+    if (op->name == "rt.alloc") {
+      Step s;
+      s.slot = slot[op->result()] = num_slots_++;
+      s.type = op->result()->type;
+      steps_.push_back(s);
+    } else if (op->name == "rt.launch") {
+      Step s;
+      s.launch = true;
+      s.kernel_name = op->str_attr("kernel");
+      check_status(tsrModuleGetKernel(module_, s.kernel_name.c_str(), &s.kernel), "tsrModuleGetKernel");
+      for (ir::Value* v : op->operands) s.args.push_back(slot.at(v));
+      const auto& grid = op->ints_attr("grid");
+      const auto& block = op->ints_attr("block");
+      for (int i = 0; i < 3; ++i) {
+        if (grid[size_t(i)] > int64_t(UINT32_MAX)) fail(ErrorCode::Compile, s.kernel_name + ": grid too large");
+        s.config.grid[i] = uint32_t(grid[size_t(i)]);
+        s.config.block[i] = uint32_t(block[size_t(i)]);
+      }
+      steps_.push_back(s);
+    } else if (op->name == "return") {
+      for (ir::Value* v : op->operands) output_slots_.push_back(slot.at(v));
+    } else {
+      fail(ErrorCode::Internal, "executor: unexpected host op '" + op->name + "'", op->loc.str());
+    }
+  }
+}
+
+std::vector<Array> Executable::run(const std::vector<Array>& inputs) const {
+  if (inputs.size() != input_types_.size())
+    fail(ErrorCode::Value, "expected " + std::to_string(input_types_.size()) + " inputs, got " +
+                               std::to_string(inputs.size()));
+  std::vector<Array> slots(static_cast<size_t>(num_slots_));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Array& a = inputs[i];
+    const ir::Type& want = input_types_[i];
+    if (a.dtype != want.dtype || a.shape != want.static_shape())
+      fail(ErrorCode::Shape, "input " + std::to_string(i) + " is " + ir::Type::tensor(a.dtype, a.shape).str() +
+                                 ", the compiled program expects " + want.str());
+    if (a.device() != device_)
+      fail(ErrorCode::Device, "input " + std::to_string(i) + " is on " + a.device().str() +
+                                  ", the compiled program runs on " + device_.str());
+    slots[i] = a.is_contiguous() ? a : a.contiguous();
+  }
+  for (const Step& s : steps_) {
+    if (!s.launch) {
+      slots[size_t(s.slot)] = Array::empty(device_, s.type.dtype, s.type.static_shape());
+      continue;
+    }
+    if (s.config.grid[0] == 0 || s.config.grid[1] == 0 || s.config.grid[2] == 0) continue;  // empty tensors
+    std::vector<void*> ptrs;
+    for (int slot : s.args) ptrs.push_back(slots[size_t(slot)].data());
+    std::vector<void*> args;
+    for (void*& p : ptrs) args.push_back(&p);
+    tsrStatus st = tsrLaunchKernel(s.kernel, &s.config, args.data(), nullptr);
+    if (st != TSR_SUCCESS)
+      fail(ErrorCode::Runtime, "kernel " + s.kernel_name + " failed: " + std::string(tsrGetLastError()));
+  }
+  std::vector<Array> out;
+  for (int slot : output_slots_) out.push_back(slots[size_t(slot)]);
+  return out;
+}
+
+}  // namespace tessera::compiler

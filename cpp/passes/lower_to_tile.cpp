@@ -1,0 +1,87 @@
+// Schedule IR -> Tile IR.
+//
+// Each sched.kernel becomes a kernel function (attribute kernel = true) whose parameters are
+// pointers to its inputs and outputs, and in the host function an rt.alloc per output plus an
+// rt.launch carrying the grid and block sizes. The executor runs the host function.
+#include <algorithm>
+
+#include "ir/pass_manager.hpp"
+#include "passes/lowering.hpp"
+#include "passes/tile_kernels.hpp"
+
+namespace tessera::passes {
+using namespace ir;
+
+namespace {
+
+std::string kernel_name(const Function& host, int index, const Op& kernel) {
+  std::string name = host.name + "_k" + std::to_string(index);
+  int shown = 0;
+  for (const auto& op : kernel.region->ops) {
+    if (op->name == "sched.yield" || op->name == "constant") continue;
+    if (shown++ == 3) { name += "_etc"; break; }
+    name += "_" + op->name;
+  }
+  return name;
+}
+
+Function* make_kernel_function(Module& m, const std::string& name, const Op& kernel, bool gpu) {
+  Function* fn = m.add_function(name);
+  for (size_t i = 0; i < kernel.operands.size(); ++i)
+    fn->body.add_arg(Type::ptr(kernel.operands[i]->type.dtype), "in" + std::to_string(i));
+  for (size_t i = 0; i < kernel.results.size(); ++i)
+    fn->body.add_arg(Type::ptr(kernel.results[i]->type.dtype), "out" + std::to_string(i));
+  int64_t lanes = kernel.int_attr("lanes");
+  fn->attrs["kernel"] = true;
+  fn->attrs["block"] = IntList{gpu ? lanes : 1, 1, 1};
+  fn->attrs["lanes"] = lanes;
+  fn->loc = kernel.loc;
+  return fn;
+}
+
+void lower_function(Module& m, Function& host, bool gpu) {
+  int index = 0;
+  for (auto it = host.body.ops.begin(); it != host.body.ops.end();) {
+    Op& kernel = **it;
+    if (kernel.name != "sched.kernel") { ++it; continue; }
+    for (const auto& r : kernel.results)
+      if (!r->type.has_static_shape())
+        fail(ErrorCode::Compile, "symbolic shapes are not compiled yet: kernel result " + r->type.str(), kernel.loc.str());
+    Function* fn = make_kernel_function(m, kernel_name(host, index++, kernel), kernel, gpu);
+    const std::string& kind = kernel.str_attr("kind");
+    Grid grid = kind == "elementwise" ? emit_elementwise_kernel(kernel, *fn)
+                : kind == "reduce"    ? emit_reduce_kernel(kernel, *fn)
+                                      : emit_matmul_kernel(kernel, *fn);
+    fn->body.append(Op::make("return", {}, {}, {}, kernel.loc));
+
+    std::vector<Value*> buffers(kernel.operands.begin(), kernel.operands.end());
+    std::vector<Value*> outputs;
+    for (const auto& r : kernel.results) {
+      Op* alloc = host.body.insert(it, Op::make("rt.alloc", {}, {r->type}, {}, kernel.loc));
+      buffers.push_back(alloc->result());
+      outputs.push_back(alloc->result());
+    }
+    AttrMap launch_attrs = {{"kernel", fn->name},
+                            {"grid", IntList{grid[0], grid[1], grid[2]}},
+                            {"block", std::get<IntList>(fn->attrs.at("block"))}};
+    host.body.insert(it, Op::make("rt.launch", buffers, {}, launch_attrs, kernel.loc));
+    for (size_t i = 0; i < outputs.size(); ++i) replace_all_uses(host.body, kernel.result(int(i)), outputs[i]);
+    it = host.body.ops.erase(it);
+  }
+}
+
+}  // namespace
+
+void lower_to_tile(Module& m) {
+  bool gpu = target_is_gpu(module_target(m));
+  std::vector<Function*> hosts;
+  for (auto& fn : m.funcs)
+    if (!fn->attrs.count("kernel")) hosts.push_back(fn.get());
+  for (Function* host : hosts) lower_function(m, *host, gpu);
+}
+
+}  // namespace tessera::passes
+
+TESSERA_REGISTER_PASS(lower_to_tile, "lower-to-tile",
+                      "Schedule IR -> Tile IR: kernel functions plus rt.alloc / rt.launch host ops",
+                      tessera::passes::lower_to_tile);

@@ -1,0 +1,19 @@
+// The lowering passes between IR levels (each in its own file).
+#pragma once
+#include "ir/ir.hpp"
+
+namespace tessera::passes {
+
+// Graph IR -> Schedule IR: groups ops into sched.kernel ops and picks each kernel's knobs for
+// the module's `target` attribute ("cpu", "nvptx", "amdgpu", "spirv"; default "cpu").
+void form_kernels(ir::Module& m);
+
+// Schedule IR -> Tile IR: each sched.kernel becomes a kernel function plus rt.alloc/rt.launch
+// ops in the host function.
+void lower_to_tile(ir::Module& m);
+
+// The target a module is compiled for (module attribute `target`, default "cpu").
+std::string module_target(const ir::Module& m);
+bool target_is_gpu(const std::string& target);
+
+}  // namespace tessera::passes
