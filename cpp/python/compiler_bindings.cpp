@@ -1,5 +1,124 @@
+// Bindings of the compiler: compiling Graph IR text, running executables, and the op
+// registry's type rules (used by the Python tracer to check each op where the user wrote it).
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include "compiler/compiler.hpp"
+#include "ir/registry.hpp"
 #include "python/bindings.hpp"
 
+namespace nb = nanobind;
+
 namespace tessera::python {
-void bind_compiler(nanobind::module_& m) { (void)m; }
+namespace {
+
+ir::Attr to_attr(const std::string& key, nb::handle v) {
+  if (nb::isinstance<nb::bool_>(v)) return nb::cast<bool>(v);
+  if (nb::isinstance<nb::int_>(v)) return nb::cast<int64_t>(v);
+  if (nb::isinstance<nb::float_>(v)) return nb::cast<double>(v);
+  if (nb::isinstance<nb::str>(v)) return nb::cast<std::string>(v);
+  if (nb::isinstance<nb::list>(v) || nb::isinstance<nb::tuple>(v)) {
+    ir::IntList out;
+    for (nb::handle x : v) {
+      if (!nb::isinstance<nb::int_>(x)) fail(ErrorCode::Value, "attribute '" + key + "': lists must hold ints");
+      out.push_back(nb::cast<int64_t>(x));
+    }
+    return out;
+  }
+  fail(ErrorCode::Value, "attribute '" + key + "': unsupported value type");
+}
+
+// (dtype name, [dims]) where a dim is an int or a symbol name.
+ir::Type to_type(nb::handle t) {
+  nb::tuple tup = nb::cast<nb::tuple>(t);
+  std::string name = nb::cast<std::string>(tup[0]);
+  auto dt = parse_dtype(name);
+  if (!dt) fail(ErrorCode::DType, "unknown dtype '" + name + "'");
+  std::vector<ir::Dim> dims;
+  for (nb::handle d : tup[1]) {
+    if (nb::isinstance<nb::str>(d)) dims.push_back(ir::Dim::symbol(nb::cast<std::string>(d)));
+    else dims.push_back(ir::Dim::of(nb::cast<int64_t>(d)));
+  }
+  return ir::Type::tensor(*dt, dims);
+}
+
+nb::tuple from_type(const ir::Type& t) {
+  nb::list dims;
+  for (const ir::Dim& d : t.shape) {
+    if (d.is_static()) dims.append(d.size);
+    else dims.append(d.sym);
+  }
+  return nb::make_tuple(dtype_name(t.dtype), nb::tuple(dims));
+}
+
+}  // namespace
+
+void bind_compiler(nb::module_& m) {
+  using compiler::Executable;
+  nb::class_<Executable>(m, "Executable", "A compiled program: kernels loaded on one device plus a launch plan.")
+      .def("run",
+           [](const Executable& e, const std::vector<Array>& inputs) {
+             nb::gil_scoped_release release;
+             return e.run(inputs);
+           },
+           nb::arg("inputs"))
+      .def("ir", &Executable::ir, nb::arg("level"))
+      .def_prop_ro("kernel_names", [](const Executable& e) { return e.kernels().kernel_names; })
+      .def_prop_ro("target", [](const Executable& e) { return e.kernels().target.str(); })
+      .def_prop_ro("device", [](const Executable& e) { return e.device().str(); });
+
+  m.def("compile",
+        [](const std::string& text, const std::string& device, const std::string& target) {
+          Device d = Device::parse(device);
+          nb::gil_scoped_release release;
+          return compiler::compile(text, d, target);
+        },
+        nb::arg("text"), nb::arg("device") = "cpu", nb::arg("target") = "",
+        "Compiles the first function of a Graph IR module for a device (cached by structure).");
+
+  m.def("compile_for_target",
+        [](const std::string& text, const std::string& target) {
+          std::map<std::string, std::string> out;
+          {
+            nb::gil_scoped_release release;
+            out = compiler::compile_for_target(text, target);
+          }
+          nb::dict d;
+          for (auto& [k, v] : out) {
+            if (k == "binary") d[k.c_str()] = nb::bytes(v.data(), v.size());
+            else d[k.c_str()] = v;
+          }
+          return d;
+        },
+        nb::arg("text"), nb::arg("target"),
+        "Lowers Graph IR text to code for any target without running it: IR of every level, "
+        "assembly and the loadable binary.");
+
+  m.def("default_target", [](const std::string& device) { return compiler::default_target(Device::parse(device)); });
+
+  m.def("infer_op",
+        [](const std::string& name, nb::list operands, nb::dict attrs) {
+          const ir::OpInfo* info = ir::lookup_op(name);
+          if (!info || !info->infer) fail(ErrorCode::Value, "unknown op '" + name + "'");
+          std::vector<ir::Type> in;
+          for (nb::handle t : operands) in.push_back(to_type(t));
+          int n = int(in.size());
+          if (n < info->min_operands || (info->max_operands >= 0 && n > info->max_operands))
+            fail(ErrorCode::Value, name + ": wrong number of operands (" + std::to_string(n) + ")");
+          ir::AttrMap amap;
+          for (auto [k, v] : attrs) {
+            std::string key = nb::cast<std::string>(k);
+            amap[key] = to_attr(key, v);
+          }
+          ir::check_attrs(*info, amap);
+          nb::list out;
+          for (const ir::Type& t : info->infer(in, amap)) out.append(from_type(t));
+          return out;
+        },
+        nb::arg("name"), nb::arg("operands"), nb::arg("attrs"),
+        "Result types of an op from the registry's rule; raises the rule's error.");
+}
+
 }  // namespace tessera::python
