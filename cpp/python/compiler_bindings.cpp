@@ -6,7 +6,7 @@
 #include <nanobind/stl/vector.h>
 
 #include "compiler/compiler.hpp"
-#include "ir/registry.hpp"
+#include "ir/ops.hpp"
 #include "python/bindings.hpp"
 
 namespace nb = nanobind;
