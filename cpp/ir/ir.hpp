@@ -168,6 +168,9 @@ void walk(Block& block, F&& f) {
 
 std::string print(const Module& m, bool with_locations = true);
 std::string print(const Function& f, bool with_locations = true);
+// One op's line as print() writes it (no region, no indentation), with values named as in
+// the enclosing function's text. For error messages.
+std::string print_op(const Op& op, bool with_locations = false);
 // Throws tessera::Error(ErrorCode::Parse) naming line and column on malformed text.
 std::unique_ptr<Module> parse(const std::string& text, const std::string& source_name = "<input>");
 
