@@ -1,5 +1,6 @@
 // Running a compiled program: the host function of the Tile IR module becomes a flat plan of
 // buffer allocations and kernel launches over numbered slots.
+#include <cstdlib>
 #include <map>
 
 #include "compiler/compiler.hpp"
@@ -67,9 +68,15 @@ std::vector<Array> Executable::run(const std::vector<Array>& inputs) const {
                                   ", the compiled program runs on " + device_.str());
     slots[i] = a.is_contiguous() ? a : a.contiguous();
   }
+  // TESSERA_POISON_OUTPUTS=1 fills new buffers with 0xFF bytes (NaN for floats), so tests
+  // catch elements a kernel forgot to write.
+  const char* poison_env = std::getenv("TESSERA_POISON_OUTPUTS");
+  bool poison = poison_env && *poison_env && std::string(poison_env) != "0";
   for (const Step& s : steps_) {
     if (!s.launch) {
-      slots[size_t(s.slot)] = Array::empty(device_, s.type.dtype, s.type.static_shape());
+      Array a = Array::empty(device_, s.type.dtype, s.type.static_shape());
+      if (poison) check_status(tsrMemset(device_.raw(), a.data(), 0xFF, a.nbytes(), nullptr), "tsrMemset");
+      slots[size_t(s.slot)] = a;
       continue;
     }
     if (s.config.grid[0] == 0 || s.config.grid[1] == 0 || s.config.grid[2] == 0) continue;  // empty tensors
