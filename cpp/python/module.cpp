@@ -1,5 +1,6 @@
 // The tessera._C extension module: binds, converts, nothing else.
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
 
 #include "common/error.hpp"
 #include "python/bindings.hpp"

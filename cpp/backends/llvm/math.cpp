@@ -51,7 +51,7 @@ llvm::Value* emit_exp(llvm::IRBuilder<>& b, llvm::Value* x) {
   llvm::Value* y = b.CreateFMul(b.CreateFMul(p, pow2(n1)), pow2(n2));
   y = b.CreateSelect(b.CreateFCmpOGT(x, c(hi)), llvm::ConstantFP::getInfinity(ty), y);
   y = b.CreateSelect(b.CreateFCmpOLT(x, c(lo)), c(0.0), y);
-  return b.CreateSelect(b.CreateFCmpUNO(x, x), x, y);
+  return b.CreateSelect(b.CreateFCmpUNE(x, x), x, y);  // NaN (UNE, not UNO: Vulkan lacks OpUnordered)
 }
 
 }  // namespace tessera::backends
