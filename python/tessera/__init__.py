@@ -1,0 +1,24 @@
+"""Tessera: a programming model and compiler for deep learning and scientific computing.
+
+Write ordinary Python over ``tessera`` tensors; Tessera records the computation as Graph IR,
+lowers it through Schedule IR and Tile IR to LLVM, and runs the generated machine code on the
+CPU or an NVIDIA GPU. Tensors cross to NumPy, PyTorch, JAX and CuPy through DLPack.
+"""
+from . import _C
+from .errors import (TesseraError, ShapeError, DTypeError, DeviceError, ParseError, VerifyError,
+                     CompileError, TesseraRuntimeError, TesseraValueError, TracingError,
+                     InternalError)
+from .dtypes import (DType, dtype, float64, float32, float16, bfloat16, int64, int32, int8, uint8,
+                     bool_, f64, f32, f16, bf16, i64, i32, i8, u8)
+from .device import (Device, device, device_count, is_available, device_properties, synchronize,
+                     set_num_threads, get_num_threads)
+from .tensor import (Tensor, tensor, from_dlpack, empty, zeros, ones, full, arange, rand, randn,
+                     manual_seed)
+from . import ops
+from .ops import add, sub, mul, maximum, neg, exp, relu, sum, matmul  # noqa: A004
+from .jit import jit, function, JitFunction
+from .compile import compile_for_target
+
+op = ops
+
+__version__ = "0.1.0"
