@@ -3,17 +3,15 @@
 // (HSACO) that HIP's module loader accepts.
 #include <cstdio>
 #include <fstream>
-#include <mutex>
+#include <optional>
 
-#include <lld/Common/Driver.h>
 #include <llvm/IR/IntrinsicsAMDGPU.h>
 #include <llvm/Support/FileSystem.h>
+#include <llvm/Support/Program.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Transforms/Utils/Cloning.h>
 
 #include "backends/llvm/codegen.hpp"
-
-LLD_HAS_DRIVER(elf)
 
 namespace tessera::backends {
 namespace {
@@ -60,25 +58,37 @@ class AmdgpuHooks : public TargetHooks {
 
 const char* const kKnownArchs[] = {"gfx90a", "gfx940", "gfx941", "gfx942", "gfx950", "gfx1030", "gfx1100", "gfx1200"};
 
-// Links an AMDGPU object into a shared code object with lld (in-process; lld keeps global
-// state, so one link at a time).
+// Links an AMDGPU object into a shared code object with the ld.lld program. lld is not linked
+// into Tessera: its library pulls every LLVM target and LTO into the extension, for a step
+// only this target needs. TESSERA_LD_LLD names the program; else PATH and LLVM 22's folder.
+std::string find_ld_lld() {
+  if (const char* env = std::getenv("TESSERA_LD_LLD")) return env;
+  for (const char* name : {"ld.lld-22", "ld.lld"})
+    if (auto p = llvm::sys::findProgramByName(name)) return *p;
+  if (llvm::sys::fs::can_execute("/usr/lib/llvm-22/bin/ld.lld")) return "/usr/lib/llvm-22/bin/ld.lld";
+  fail(ErrorCode::Compile, "amdgpu: linking a code object needs ld.lld (Debian: apt install lld-22; or set "
+                           "TESSERA_LD_LLD), and none was found");
+}
+
 std::string link_hsaco(const std::string& object) {
-  static std::mutex mutex;
-  std::lock_guard<std::mutex> lock(mutex);
-  llvm::SmallString<128> in, out;
+  std::string lld = find_ld_lld();
+  llvm::SmallString<128> in, out, log;
   if (llvm::sys::fs::createTemporaryFile("tessera-amdgpu", "o", in) ||
-      llvm::sys::fs::createTemporaryFile("tessera-amdgpu", "hsaco", out))
+      llvm::sys::fs::createTemporaryFile("tessera-amdgpu", "hsaco", out) ||
+      llvm::sys::fs::createTemporaryFile("tessera-amdgpu", "log", log))
     fail(ErrorCode::Compile, "amdgpu: cannot create temporary files for linking");
   { std::ofstream(in.c_str(), std::ios::binary).write(object.data(), std::streamsize(object.size())); }
-  std::string log;
-  llvm::raw_string_ostream log_os(log);
-  const char* args[] = {"ld.lld", "-shared", in.c_str(), "-o", out.c_str()};
-  lld::Result r = lld::lldMain(args, log_os, log_os, {{lld::Gnu, &lld::elf::link}});
+  llvm::StringRef args[] = {lld, "-shared", in, "-o", out};
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(log), llvm::StringRef(log)};
+  std::string error;
+  int rc = llvm::sys::ExecuteAndWait(lld, args, std::nullopt, redirects, 60, 0, &error);
   std::ifstream f(out.c_str(), std::ios::binary);
   std::string hsaco((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  std::remove(in.c_str());
-  std::remove(out.c_str());
-  if (r.retCode != 0 || hsaco.empty()) fail(ErrorCode::Compile, "amdgpu: linking the code object failed: " + log);
+  std::ifstream lf(log.c_str());
+  std::string messages((std::istreambuf_iterator<char>(lf)), std::istreambuf_iterator<char>());
+  for (const char* p : {in.c_str(), out.c_str(), log.c_str()}) std::remove(p);
+  if (rc != 0 || hsaco.empty())
+    fail(ErrorCode::Compile, "amdgpu: " + lld + " failed to link the code object: " + error + messages);
   return hsaco;
 }
 
