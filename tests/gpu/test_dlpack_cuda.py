@@ -1,5 +1,7 @@
 """DLPack with PyTorch on CUDA: zero-copy both ways, shared writes, cross-device copies.
 Skips where torch.cuda or Tessera's CUDA device is missing."""
+import gc
+
 import numpy as np
 import pytest
 
@@ -99,3 +101,28 @@ def test_bad_cuda_index():
     n = tessera.device_count("cuda")
     with pytest.raises(errors.DeviceError, match="does not exist"):
         tessera.zeros(2, device=f"cuda:{n}")
+
+
+def test_cuda_exchanges_do_not_leak():
+    def free_bytes():
+        torch.cuda.synchronize()
+        gc.collect()
+        torch.cuda.empty_cache()
+        return torch.cuda.mem_get_info()[0]
+
+    n = 16 * 1024 * 1024  # 64 MB of float32
+
+    def cycle():
+        torch.from_dlpack(tessera.empty(n, device="cuda")).fill_(1)  # tessera -> torch
+        x = torch.ones(n, device="cuda")
+        assert tessera.from_dlpack(x).data_ptr() == x.data_ptr()  # torch -> tessera
+        del x
+        tessera.empty(n, device="cuda").__dlpack__(max_version=(1, 0))  # never consumed
+
+    for _ in range(5):
+        cycle()
+    before = free_bytes()
+    for _ in range(300):
+        cycle()
+    lost = before - free_bytes()
+    assert lost < 256 * 2 ** 20, f"{lost / 2**20:.0f} MB of GPU memory lost over 300 cycles"
