@@ -22,18 +22,8 @@ class AmdgpuHooks : public TargetHooks {
 
   llvm::Function* begin_kernel(llvm::Module& m, const ir::Function& fn, llvm::IRBuilder<>& b,
                                std::vector<llvm::Value*>& buffers) override {
-    auto& ctx = m.getContext();
-    std::vector<llvm::Type*> params(fn.body.args.size(), llvm::PointerType::get(ctx, 1));
-    auto* type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false);
-    auto* f = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, fn.name, m);
-    f->setCallingConv(llvm::CallingConv::AMDGPU_KERNEL);
-    const auto& block = std::get<ir::IntList>(fn.attrs.at("block"));
-    f->addFnAttr("amdgpu-flat-work-group-size", "1," + std::to_string(block[0]));
-    for (size_t i = 0; i < params.size(); ++i) {
-      f->addParamAttr(unsigned(i), llvm::Attribute::NoAlias);
-      buffers.push_back(f->getArg(unsigned(i)));
-    }
-    b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+    llvm::Function* f = declare_pointer_kernel(m, fn, b, buffers, 1, llvm::CallingConv::AMDGPU_KERNEL);
+    f->addFnAttr("amdgpu-flat-work-group-size", "1," + std::to_string(kernel_block_size(fn)));
     return f;
   }
 
@@ -55,8 +45,6 @@ class AmdgpuHooks : public TargetHooks {
     b.CreateFence(llvm::AtomicOrdering::Acquire, scope);
   }
 };
-
-const char* const kKnownArchs[] = {"gfx90a", "gfx940", "gfx941", "gfx942", "gfx950", "gfx1030", "gfx1100", "gfx1200"};
 
 // Links an AMDGPU object into a shared code object with the ld.lld program. lld is not linked
 // into Tessera: its library pulls every LLVM target and LTO into the extension, for a step
@@ -95,13 +83,7 @@ std::string link_hsaco(const std::string& object) {
 }  // namespace
 
 CompiledKernels compile_amdgpu(const ir::Module& tile_module, const TargetSpec& target) {
-  bool known = false;
-  for (const char* a : kKnownArchs) known = known || target.arch == a;
-  if (!known) {
-    std::string list;
-    for (const char* a : kKnownArchs) list += std::string(list.empty() ? "" : ", ") + a;
-    fail(ErrorCode::Compile, "amdgpu: unknown GPU architecture '" + target.arch + "' (known: " + list + ")");
-  }
+  check_arch("amdgpu", target.arch, {"gfx90a", "gfx940", "gfx941", "gfx942", "gfx950", "gfx1030", "gfx1100", "gfx1200"});
   auto tm = make_target_machine("amdgcn-amd-amdhsa", target.arch, "");
   llvm::LLVMContext ctx;
   AmdgpuHooks hooks;

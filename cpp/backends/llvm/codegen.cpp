@@ -127,4 +127,32 @@ std::vector<std::string> kernel_names(const ir::Module& tile_module) {
   return names;
 }
 
+llvm::Function* declare_pointer_kernel(llvm::Module& m, const ir::Function& fn, llvm::IRBuilder<>& b,
+                                       std::vector<llvm::Value*>& buffers, unsigned addrspace,
+                                       llvm::CallingConv::ID cc) {
+  auto& ctx = m.getContext();
+  std::vector<llvm::Type*> params(fn.body.args.size(), llvm::PointerType::get(ctx, addrspace));
+  auto* type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false);
+  auto* f = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, fn.name, m);
+  f->setCallingConv(cc);
+  // Outputs are fresh allocations and inputs are only read, so no two buffers alias a write.
+  for (size_t i = 0; i < params.size(); ++i) {
+    f->addParamAttr(unsigned(i), llvm::Attribute::NoAlias);
+    buffers.push_back(f->getArg(unsigned(i)));
+  }
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+  return f;
+}
+
+void check_arch(const std::string& target_kind, const std::string& arch, std::initializer_list<const char*> known) {
+  std::string list;
+  for (const char* a : known) {
+    if (arch == a) return;
+    list += std::string(list.empty() ? "" : ", ") + a;
+  }
+  fail(ErrorCode::Compile, target_kind + ": unknown GPU architecture '" + arch + "' (known: " + list + ")");
+}
+
+int64_t kernel_block_size(const ir::Function& fn) { return std::get<ir::IntList>(fn.attrs.at("block"))[0]; }
+
 }  // namespace tessera::backends

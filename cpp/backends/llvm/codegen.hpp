@@ -29,6 +29,16 @@ std::string module_to_string(const llvm::Module& m);
 
 std::vector<std::string> kernel_names(const ir::Module& tile_module);
 
+// A GPU kernel entry taking one noalias global pointer (in `addrspace`) per Tile IR parameter,
+// with calling convention `cc`; positions `b` in its entry block.
+llvm::Function* declare_pointer_kernel(llvm::Module& m, const ir::Function& fn, llvm::IRBuilder<>& b,
+                                       std::vector<llvm::Value*>& buffers, unsigned addrspace,
+                                       llvm::CallingConv::ID cc);
+// Throws ErrorCode::Compile unless `arch` is one of `known`.
+void check_arch(const std::string& target_kind, const std::string& arch, std::initializer_list<const char*> known);
+// The block size (threads per program instance) of a kernel function.
+int64_t kernel_block_size(const ir::Function& fn);
+
 // Per-target entry points (each in its own backend file).
 CompiledKernels compile_cpu(const ir::Module& tile_module, const TargetSpec& target);
 CompiledKernels compile_nvptx(const ir::Module& tile_module, const TargetSpec& target);

@@ -158,41 +158,24 @@ void KernelEmitter::loops_for(const ir::Op& op) {
       if (carried_arrays[i] && y->def && y->def->parent == &body && !arrays_.count(y)) arrays_[y] = carried_arrays[i];
     }
 
-  llvm::Value* lb = scalar(op.operands[0]);
-  llvm::Value* ub = scalar(op.operands[1]);
-  llvm::Value* step = scalar(op.operands[2]);
-  llvm::BasicBlock* pre = b_.GetInsertBlock();
-  llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "for.header", f_);
-  llvm::BasicBlock* loop = llvm::BasicBlock::Create(ctx_, "for.body", f_);
-  llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "for.exit", f_);
-  b_.CreateBr(header);
-  b_.SetInsertPoint(header);
-  llvm::PHINode* iv = b_.CreatePHI(b_.getInt64Ty(), 2, "iv");
-  iv->addIncoming(lb, pre);
+  ForLoop loop = begin_for(op);
   std::vector<llvm::PHINode*> phis(n, nullptr);
   for (size_t i = 0; i < n; ++i) {
     if (carried_arrays[i]) continue;
     llvm::Value* init = scalar(op.operands[i + 3]);
     phis[i] = b_.CreatePHI(init->getType(), 2);
-    phis[i]->addIncoming(init, pre);
+    phis[i]->addIncoming(init, loop.pre);
     values_[body.args[i + 1].get()] = phis[i];
   }
-  values_[body.args[0].get()] = iv;
-  b_.CreateCondBr(b_.CreateICmpSLT(iv, ub), loop, exit);
-
-  b_.SetInsertPoint(loop);
+  enter_for_body(loop, op);
   loops_block(body);
   for (size_t i = 0; i < n; ++i) {
     const ir::Value* y = yield.operands[i];
     if (carried_arrays[i] && arrays_.at(y) != carried_arrays[i]) copy_lanes(carried_arrays[i], arrays_.at(y), y);
   }
-  llvm::BasicBlock* latch = b_.GetInsertBlock();
   for (size_t i = 0; i < n; ++i)
-    if (phis[i]) phis[i]->addIncoming(scalar(yield.operands[i]), latch);
-  iv->addIncoming(b_.CreateAdd(iv, step), latch);
-  b_.CreateBr(header);
-
-  b_.SetInsertPoint(exit);
+    if (phis[i]) phis[i]->addIncoming(scalar(yield.operands[i]), b_.GetInsertBlock());
+  end_for(loop);
   for (size_t i = 0; i < n; ++i) {
     if (carried_arrays[i]) arrays_[op.result(int(i))] = carried_arrays[i];
     else values_[op.result(int(i))] = phis[i];

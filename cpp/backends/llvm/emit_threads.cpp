@@ -27,37 +27,20 @@ void KernelEmitter::threads_block(const ir::Block& block) {
 
 void KernelEmitter::threads_for(const ir::Op& op) {
   const ir::Block& body = *op.region;
-  llvm::Value* lb = scalar(op.operands[0]);
-  llvm::Value* ub = scalar(op.operands[1]);
-  llvm::Value* step = scalar(op.operands[2]);
-  llvm::BasicBlock* pre = b_.GetInsertBlock();
-  llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "for.header", f_);
-  llvm::BasicBlock* loop = llvm::BasicBlock::Create(ctx_, "for.body", f_);
-  llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "for.exit", f_);
-  b_.CreateBr(header);
-  b_.SetInsertPoint(header);
-  llvm::PHINode* iv = b_.CreatePHI(b_.getInt64Ty(), 2, "iv");
-  iv->addIncoming(lb, pre);
-  std::vector<llvm::PHINode*> carried;
+  ForLoop loop = begin_for(op);
+  std::vector<llvm::PHINode*> carried;  // tiles and scalars alike are registers here
   for (size_t i = 3; i < op.operands.size(); ++i) {
     llvm::Value* init = scalar(op.operands[i]);
     llvm::PHINode* phi = b_.CreatePHI(init->getType(), 2);
-    phi->addIncoming(init, pre);
+    phi->addIncoming(init, loop.pre);
     carried.push_back(phi);
     values_[body.args[i - 2].get()] = phi;
   }
-  values_[body.args[0].get()] = iv;
-  b_.CreateCondBr(b_.CreateICmpSLT(iv, ub), loop, exit);
-
-  b_.SetInsertPoint(loop);
+  enter_for_body(loop, op);
   threads_block(body);
   const ir::Op& yield = *body.ops.back();
-  llvm::BasicBlock* latch = b_.GetInsertBlock();
-  for (size_t i = 0; i < carried.size(); ++i) carried[i]->addIncoming(scalar(yield.operands[i]), latch);
-  iv->addIncoming(b_.CreateAdd(iv, step), latch);
-  b_.CreateBr(header);
-
-  b_.SetInsertPoint(exit);
+  for (size_t i = 0; i < carried.size(); ++i) carried[i]->addIncoming(scalar(yield.operands[i]), b_.GetInsertBlock());
+  end_for(loop);
   for (size_t i = 0; i < carried.size(); ++i) values_[op.result(int(i))] = carried[i];
 }
 

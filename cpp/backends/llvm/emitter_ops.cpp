@@ -181,6 +181,32 @@ llvm::Value* KernelEmitter::arith(const ir::Op& op, const std::vector<llvm::Valu
   fail(ErrorCode::Compile, "kernel " + fn_.name + ": no LLVM lowering for '" + op.name + "'", op.loc.str());
 }
 
+KernelEmitter::ForLoop KernelEmitter::begin_for(const ir::Op& op) {
+  ForLoop loop;
+  loop.pre = b_.GetInsertBlock();
+  loop.header = llvm::BasicBlock::Create(ctx_, "for.header", f_);
+  loop.body = llvm::BasicBlock::Create(ctx_, "for.body", f_);
+  loop.exit = llvm::BasicBlock::Create(ctx_, "for.exit", f_);
+  loop.step = scalar(op.operands[2]);
+  b_.CreateBr(loop.header);
+  b_.SetInsertPoint(loop.header);
+  loop.iv = b_.CreatePHI(b_.getInt64Ty(), 2, "iv");
+  loop.iv->addIncoming(scalar(op.operands[0]), loop.pre);
+  values_[op.region->args[0].get()] = loop.iv;
+  return loop;
+}
+
+void KernelEmitter::enter_for_body(ForLoop& loop, const ir::Op& op) {
+  b_.CreateCondBr(b_.CreateICmpSLT(loop.iv, scalar(op.operands[1])), loop.body, loop.exit);
+  b_.SetInsertPoint(loop.body);
+}
+
+void KernelEmitter::end_for(ForLoop& loop) {
+  loop.iv->addIncoming(b_.CreateAdd(loop.iv, loop.step), b_.GetInsertBlock());
+  b_.CreateBr(loop.header);
+  b_.SetInsertPoint(loop.exit);
+}
+
 void lower_kernels(const ir::Module& tile_module, llvm::Module& m, TargetHooks& hooks) {
   for (const auto& fn : tile_module.funcs) {
     if (!fn->attrs.count("kernel")) continue;

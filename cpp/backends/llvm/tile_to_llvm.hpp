@@ -90,6 +90,18 @@ class KernelEmitter {
 
   llvm::Value* scalar(const ir::Value* v) const;
 
+  // The skeleton of a tile.for: `header` holds the induction variable phi (and the caller's
+  // phis); it branches to `body` while iv < ub, else to `exit`. The caller fills `body` and
+  // calls end_for.
+  struct ForLoop {
+    llvm::BasicBlock *pre, *header, *body, *exit;
+    llvm::PHINode* iv;
+    llvm::Value* step;
+  };
+  ForLoop begin_for(const ir::Op& op);  // leaves the builder in `header`, before its branch
+  void enter_for_body(ForLoop& loop, const ir::Op& op);
+  void end_for(ForLoop& loop);          // back edge from the current block
+
   const ir::Function& fn_;
   llvm::Module& m_;
   TargetHooks& hooks_;

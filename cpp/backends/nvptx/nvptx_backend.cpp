@@ -14,18 +14,8 @@ class NvptxHooks : public TargetHooks {
 
   llvm::Function* begin_kernel(llvm::Module& m, const ir::Function& fn, llvm::IRBuilder<>& b,
                                std::vector<llvm::Value*>& buffers) override {
-    auto& ctx = m.getContext();
-    std::vector<llvm::Type*> params(fn.body.args.size(), llvm::PointerType::get(ctx, 1));
-    auto* type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false);
-    auto* f = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, fn.name, m);
-    f->setCallingConv(llvm::CallingConv::PTX_Kernel);
-    const auto& block = std::get<ir::IntList>(fn.attrs.at("block"));
-    f->addFnAttr("nvvm.maxntid", std::to_string(block[0]));
-    for (size_t i = 0; i < params.size(); ++i) {
-      f->addParamAttr(unsigned(i), llvm::Attribute::NoAlias);
-      buffers.push_back(f->getArg(unsigned(i)));
-    }
-    b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+    llvm::Function* f = declare_pointer_kernel(m, fn, b, buffers, 1, llvm::CallingConv::PTX_Kernel);
+    f->addFnAttr("nvvm.maxntid", std::to_string(kernel_block_size(fn)));
     return f;
   }
 
@@ -45,18 +35,10 @@ class NvptxHooks : public TargetHooks {
   }
 };
 
-const char* const kKnownArchs[] = {"sm_70", "sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100", "sm_120"};
-
 }  // namespace
 
 CompiledKernels compile_nvptx(const ir::Module& tile_module, const TargetSpec& target) {
-  bool known = false;
-  for (const char* a : kKnownArchs) known = known || target.arch == a;
-  if (!known) {
-    std::string list;
-    for (const char* a : kKnownArchs) list += std::string(list.empty() ? "" : ", ") + a;
-    fail(ErrorCode::Compile, "nvptx: unknown GPU architecture '" + target.arch + "' (known: " + list + ")");
-  }
+  check_arch("nvptx", target.arch, {"sm_70", "sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100", "sm_120"});
   auto tm = make_target_machine("nvptx64-nvidia-cuda", target.arch, "+ptx80");
   llvm::LLVMContext ctx;
   NvptxHooks hooks;

@@ -19,9 +19,8 @@ class SpirvHooks : public TargetHooks {
     auto& ctx = m.getContext();
     auto* type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {}, false);
     auto* f = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, fn.name, m);
-    const auto& block = std::get<ir::IntList>(fn.attrs.at("block"));
     f->addFnAttr("hlsl.shader", "compute");
-    f->addFnAttr("hlsl.numthreads", std::to_string(block[0]) + ",1,1");
+    f->addFnAttr("hlsl.numthreads", std::to_string(kernel_block_size(fn)) + ",1,1");
     b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
     for (size_t i = 0; i < fn.body.args.size(); ++i) {
       llvm::Type* elem = memory_type(ctx, fn.body.args[i]->type.dtype);
