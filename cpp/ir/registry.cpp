@@ -18,7 +18,9 @@ void ensure_registered() {
   static std::once_flag once;
   std::call_once(once, [] {
     std::vector<OpInfo> ops;
-    register_graph_ops(ops);
+    register_elementwise_ops(ops);
+    register_reduction_ops(ops);
+    register_contraction_ops(ops);
     register_tile_ops(ops);
     register_structural_ops(ops);
     for (auto& info : ops) {

@@ -12,6 +12,8 @@
 
 namespace tessera::ir {
 
+class Builder;
+
 enum class OpClass {
   ElementwiseUnary,   // one tensor in, same shape out
   ElementwiseBinary,  // two tensors in, broadcast shape out
@@ -43,7 +45,16 @@ struct OpInfo {
   bool has_region = false;
   bool pure = true;      // no side effects: may be CSE'd / removed when unused
   std::string summary;
+  // Elementwise primitives: Tile IR computing one element of the result from one element of
+  // each operand (scalars or tiles, already widened to the compute dtype; see
+  // compute_dtype). Used by every kernel that fuses the op.
+  std::function<Value*(Builder&, const Op&, const std::vector<Value*>&)> lower_elementwise;
 };
+
+// Arithmetic on f16/bf16 data runs in f32 (loads widen, stores round once), as in PyTorch.
+inline DType compute_dtype(DType storage) {
+  return storage == DType::F16 || storage == DType::BF16 ? DType::F32 : storage;
+}
 
 const OpInfo* lookup_op(const std::string& name);
 std::vector<const OpInfo*> all_ops();

@@ -10,30 +10,16 @@
 namespace tessera::passes {
 using namespace ir;
 
-DType compute_dtype(DType storage) {
-  return storage == DType::F16 || storage == DType::BF16 ? DType::F32 : storage;
-}
-
 namespace {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-double number_attr(const Op& op, const std::string& key) {
-  const Attr& a = op.attrs.at(key);
-  if (auto* i = std::get_if<int64_t>(&a)) return double(*i);
-  return std::get<double>(a);
-}
-
 // Lowers one Graph IR elementwise op applied to already-loaded values (scalars or tiles).
 Value* emit_elementwise_op(Builder& b, const Op& op, const std::vector<Value*>& args) {
-  const std::string& n = op.name;
-  if (n == "add" || n == "sub" || n == "mul") return b.arith(n, args[0], args[1]);
-  if (n == "maximum") return b.arith("max", args[0], args[1]);
-  if (n == "neg" || n == "exp") return b.value("arith." + n, {args[0]});
-  if (n == "relu") return b.arith("max", args[0], b.constant(args[0]->type.dtype, 0.0));
-  if (n == "constant")
-    return b.constant(compute_dtype(op.result()->type.dtype), number_attr(op, "value"));
-  fail(ErrorCode::Compile, "no Tile IR lowering for elementwise op '" + n + "'", op.loc.str());
+  const OpInfo* info = lookup_op(op.name);
+  if (!info || !info->lower_elementwise)
+    fail(ErrorCode::Compile, "no Tile IR lowering for elementwise op '" + op.name + "'", op.loc.str());
+  return info->lower_elementwise(b, op, args);
 }
 
 // Element offset into an input of shape `in` broadcast to `out`, for flat output index `idx`.

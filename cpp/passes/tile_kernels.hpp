@@ -15,7 +15,4 @@ Grid emit_elementwise_kernel(const ir::Op& kernel, ir::Function& fn);
 Grid emit_reduce_kernel(const ir::Op& kernel, ir::Function& fn);
 Grid emit_matmul_kernel(const ir::Op& kernel, ir::Function& fn);
 
-// Arithmetic runs in f32 for f16/bf16 data (loads widen, stores round), as PyTorch does.
-DType compute_dtype(DType storage);
-
 }  // namespace tessera::passes

@@ -1,8 +1,5 @@
-// Graph IR ops (TSOL): the first handful of primitives. Each op's shape and dtype rule lives
-// here and nowhere else; Python asks for it through tessera._C.infer_op.
-#include <algorithm>
-
-#include "ir/ops.hpp"
+// Shared type rules for op definitions.
+#include "ir/op_rules.hpp"
 
 namespace tessera::ir {
 
@@ -30,9 +27,6 @@ int64_t normalize_axis(const std::string& op, int64_t axis, int64_t rank) {
                                std::to_string(rank));
   return axis < 0 ? axis + rank : axis;
 }
-
-namespace {
-
 void require_tensor(const std::string& op, const Type& t) {
   if (!t.is_tensor()) fail(ErrorCode::Verify, op + ": operands must be tensors, got " + t.str());
 }
@@ -42,7 +36,7 @@ void require_float(const std::string& op, const Type& t) {
     fail(ErrorCode::DType, op + ": needs a floating-point tensor, got " + t.str());
 }
 
-OpInfo unary(const std::string& name, bool float_only, const std::string& summary) {
+OpInfo unary_op(const std::string& name, bool float_only, const std::string& summary) {
   OpInfo info;
   info.name = name;
   info.cls = OpClass::ElementwiseUnary;
@@ -57,7 +51,7 @@ OpInfo unary(const std::string& name, bool float_only, const std::string& summar
   return info;
 }
 
-OpInfo binary(const std::string& name, const std::string& summary) {
+OpInfo binary_op(const std::string& name, const std::string& summary) {
   OpInfo info;
   info.name = name;
   info.cls = OpClass::ElementwiseBinary;
@@ -75,7 +69,7 @@ OpInfo binary(const std::string& name, const std::string& summary) {
   return info;
 }
 
-OpInfo reduction(const std::string& name, const std::string& summary) {
+OpInfo reduction_op(const std::string& name, const std::string& summary) {
   OpInfo info;
   info.name = name;
   info.cls = OpClass::Reduction;
@@ -97,57 +91,10 @@ OpInfo reduction(const std::string& name, const std::string& summary) {
   return info;
 }
 
-OpInfo matmul() {
-  OpInfo info;
-  info.name = "matmul";
-  info.cls = OpClass::Contraction;
-  info.min_operands = info.max_operands = 2;
-  info.summary = "Matrix product of [M,K] and [K,N] tensors.";
-  info.infer = [](const std::vector<Type>& in, const AttrMap&) {
-    const Type &a = in[0], &b = in[1];
-    require_tensor("matmul", a);
-    require_tensor("matmul", b);
-    if (a.rank() != 2 || b.rank() != 2)
-      fail(ErrorCode::Shape, "matmul: expects two rank-2 tensors (batched matmul comes with the operator "
-                             "library), got " + a.str() + " @ " + b.str());
-    if (a.dtype != b.dtype)
-      fail(ErrorCode::DType, "matmul: dtypes differ: " + a.str() + " @ " + b.str());
-    require_float("matmul", a);
-    if (a.shape[1] != b.shape[0])
-      fail(ErrorCode::Shape, "matmul: inner dims differ: " + a.str() + " @ " + b.str());
-    return std::vector<Type>{Type::tensor(a.dtype, {a.shape[0], b.shape[1]})};
-  };
-  return info;
-}
-
-OpInfo constant() {
-  OpInfo info;
-  info.name = "constant";
-  info.cls = OpClass::ElementwiseUnary;
-  info.attrs = {{"value", "float", true, "the value of every element"},
-                {"type", "type", true, "the tensor type of the result"}};
-  info.summary = "A tensor whose elements all equal `value` (usually rank 0, then broadcast).";
-  info.infer = [](const std::vector<Type>&, const AttrMap& attrs) {
-    const Type& t = std::get<Type>(attrs.at("type"));
-    if (!t.is_tensor()) fail(ErrorCode::Verify, "constant: type must be a tensor type, got " + t.str());
-    return std::vector<Type>{t};
-  };
-  return info;
-}
-
-}  // namespace
-
-void register_graph_ops(std::vector<OpInfo>& out) {
-  out.push_back(binary("add", "Elementwise x + y with NumPy broadcasting."));
-  out.push_back(binary("sub", "Elementwise x - y with NumPy broadcasting."));
-  out.push_back(binary("mul", "Elementwise x * y with NumPy broadcasting."));
-  out.push_back(binary("maximum", "Elementwise max(x, y) with NumPy broadcasting; NaN propagates."));
-  out.push_back(unary("neg", false, "Elementwise -x."));
-  out.push_back(unary("exp", true, "Elementwise e**x."));
-  out.push_back(unary("relu", false, "Elementwise max(x, 0)."));
-  out.push_back(reduction("sum", "Sum over one axis."));
-  out.push_back(matmul());
-  out.push_back(constant());
+double number_attr(const Op& op, const std::string& key) {
+  const Attr& a = op.attrs.at(key);
+  if (auto* i = std::get_if<int64_t>(&a)) return double(*i);
+  return std::get<double>(a);
 }
 
 }  // namespace tessera::ir
