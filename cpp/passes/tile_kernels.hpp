@@ -1,4 +1,5 @@
-// Tile IR generators, one per Schedule IR kernel kind. Each fills the body of an empty kernel
+// Tile IR generators, one per Schedule IR kernel kind (tile_elementwise.cpp, tile_reduce.cpp,
+// tile_matmul.cpp), and the helpers they share (tile_common.cpp). Each fills the body of an empty kernel
 // function (whose parameters are the kernel's input pointers, then its output pointers) and
 // returns the launch grid.
 #pragma once
@@ -10,6 +11,32 @@
 namespace tessera::passes {
 
 using Grid = std::array<int64_t, 3>;
+
+// Shared helpers (tile_common.cpp).
+int64_t ceil_div(int64_t a, int64_t b);
+// Lowers one Graph IR elementwise op applied to already-loaded values (scalars or tiles).
+ir::Value* emit_elementwise_op(ir::Builder& b, const ir::Op& op, const std::vector<ir::Value*>& args);
+// Element offset into an input of shape `in` broadcast to `out`, for flat output index `idx`.
+ir::Value* broadcast_offset(ir::Builder& b, ir::Value* idx, const std::vector<int64_t>& in,
+                            const std::vector<int64_t>& out);
+// Masked load widened to the compute dtype; masks apply only to tile offsets.
+ir::Value* load(ir::Builder& b, ir::Value* ptr, ir::Value* offset, ir::Value* mask);
+// Store rounded to the pointer's dtype.
+void store(ir::Builder& b, ir::Value* ptr, ir::Value* offset, ir::Value* value, ir::Value* mask);
+ir::Value* zero_tile(ir::Builder& b, DType t, int64_t lanes);
+
+// Emits a counted tile.for with one carried value; `body` maps (builder, iv, carried) -> next.
+template <class Body>
+ir::Value* emit_for(ir::Builder& b, ir::Value* lb, ir::Value* ub, ir::Value* step, ir::Value* init, Body body) {
+  ir::Op* loop = b.create_typed("tile.for", {lb, ub, step, init}, {init->type});
+  ir::Block* region = loop->add_region();
+  ir::Value* iv = region->add_arg(ir::Type::scalar(DType::I64));
+  ir::Value* carried = region->add_arg(init->type);
+  ir::Builder inner(region, loop->loc);
+  ir::Value* next = body(inner, iv, carried);
+  inner.create_typed("tile.yield", {next}, {});
+  return loop->result();
+}
 
 Grid emit_elementwise_kernel(const ir::Op& kernel, ir::Function& fn);
 Grid emit_reduce_kernel(const ir::Op& kernel, ir::Function& fn);
