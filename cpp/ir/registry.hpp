@@ -28,6 +28,7 @@ struct AttrSpec {
   std::string kind;   // "int", "float", "bool", "str", "ints", "type"
   bool required = true;
   std::string doc;
+  std::string default_value;  // optional attrs: the default in IR attribute syntax ("-1", "false")
 };
 
 // Computes result types; throws tessera::Error (Shape / DType / Value) with a message that
@@ -40,6 +41,7 @@ struct OpInfo {
   int min_operands = 0;
   int max_operands = 0;  // -1: variadic
   std::vector<AttrSpec> attrs;
+  std::vector<std::string> operand_names;  // for generated APIs: {"x", "y"}; variadic: {"xs"}
   InferFn infer;         // null: result types are taken as written (checked by `verify_op`)
   std::function<void(const Op&)> verify_op;  // optional extra structural checks
   bool has_region = false;

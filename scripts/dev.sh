@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Fast edit-build-test loop for developers, without reinstalling the package:
+#   scripts/dev.sh NAME [pytest args...]
+# builds tessera._C in build/dev-NAME (ccache, incremental), stages it with the Python sources
+# in build/stage-NAME, and runs pytest from tests/ against that staged package. Several
+# developers can use different NAMEs side by side. Needs scripts/setup.sh --test once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+name=${1:?usage: scripts/dev.sh NAME [pytest args...]}
+shift
+root=$PWD
+py=$root/.venv/bin/python
+cmake -S . -B "build/dev-$name" -G Ninja -DTESSERA_BUILD_PYTHON=ON -DPython_EXECUTABLE="$py" >/dev/null
+cmake --build "build/dev-$name" --target _C
+stage=build/stage-$name/tessera
+rm -rf "$stage" && mkdir -p "$stage"
+cp python/tessera/*.py python/tessera/*.pyi "$stage"/ 2>/dev/null || cp python/tessera/*.py "$stage"/
+cp "build/dev-$name"/_C*.so "$stage"/
+cd tests
+PYTHONPATH="$root/build/stage-$name" "$py" -m pytest "${@:-python}"
