@@ -6,4 +6,5 @@ namespace tessera::python {
 void bind_array(nanobind::module_& m);     // array_bindings.cpp: Array, devices, DLPack, RNG
 void bind_ir(nanobind::module_& m);        // ir_bindings.cpp: IR text, passes, tessera-opt
 void bind_compiler(nanobind::module_& m);  // compiler_bindings.cpp: compile, execute
+void bind_registry(nanobind::module_& m);  // registry_bindings.cpp: op metadata
 }  // namespace tessera::python

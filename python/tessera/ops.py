@@ -1,8 +1,8 @@
 """Tessera's operators (``tessera.op``, alias ``tessera.ops``).
 
-Each function records one Graph IR op; its shape and dtype rule lives in the native op registry
-(one definition per op), which checks the operands here, at the user's line. This first set is
-the walking skeleton's; the full operator library is generated from the registry later.
+Each function records one Graph IR op. The functions are generated at import from the native
+op registry (tessera._opgen), which holds each op's operands, attributes, defaults, summary and
+shape/dtype rule; the rule checks the operands here, at the user's line.
 """
 from __future__ import annotations
 
@@ -11,9 +11,6 @@ from . import dtypes as _dt
 from .errors import DeviceError, TesseraError
 from .lazy import Node, TypeAttr, user_location
 from .tensor import Tensor
-
-__all__ = ["add", "sub", "mul", "maximum", "neg", "exp", "relu", "sum", "matmul"]
-
 
 def _operands(name, args, loc):
     """Tensors for ``args``; Python numbers become rank-0 constants of the tensors' dtype."""
@@ -49,65 +46,38 @@ def apply(name, args, attrs=None):
     return Tensor._lazy(Node(name, tensors, attrs, loc), shape, _dt.dtype(dtype), tensors[0].device)
 
 
-def add(x, y):
-    """x + y, elementwise, with NumPy broadcasting."""
-    return apply("add", (x, y))
+def _ints(values):
+    return tuple(int(v) for v in values)
 
 
-def sub(x, y):
-    """x - y, elementwise, with NumPy broadcasting."""
-    return apply("sub", (x, y))
+def _generate():
+    """Defines one function per registry op in this module (see tessera._opgen)."""
+    from . import _opgen
+    names = []
+    for spec in _opgen.op_specs():
+        # Compiled under this file's name, so tracing skips these frames when finding the user's line.
+        exec(compile(_opgen.function_source(spec), __file__, "exec"), globals())  # noqa: S102
+        names.append(spec["name"])
+        # Ops of one tensor operand are also Tensor methods: x.exp(), x.sum(axis=0).
+        if spec["min_operands"] == 1 and spec["max_operands"] == 1 and not hasattr(Tensor, spec["name"]):
+            setattr(Tensor, spec["name"], globals()[spec["name"]])
+    return names
 
 
-def mul(x, y):
-    """x * y, elementwise, with NumPy broadcasting."""
-    return apply("mul", (x, y))
+__all__ = ["apply"] + _generate()
 
 
-def maximum(x, y):
-    """max(x, y), elementwise, with NumPy broadcasting; NaN propagates."""
-    return apply("maximum", (x, y))
+def _install_operators():
+    """Python's arithmetic operators on Tensor, recording the ops above."""
+    g = globals()
+    Tensor.__add__ = lambda self, other: g["add"](self, other)
+    Tensor.__radd__ = lambda self, other: g["add"](other, self)
+    Tensor.__sub__ = lambda self, other: g["sub"](self, other)
+    Tensor.__rsub__ = lambda self, other: g["sub"](other, self)
+    Tensor.__mul__ = lambda self, other: g["mul"](self, other)
+    Tensor.__rmul__ = lambda self, other: g["mul"](other, self)
+    Tensor.__matmul__ = lambda self, other: g["matmul"](self, other)
+    Tensor.__neg__ = lambda self: g["neg"](self)
 
 
-def neg(x):
-    """-x, elementwise."""
-    return apply("neg", (x,))
-
-
-def exp(x):
-    """e**x, elementwise (floating-point tensors)."""
-    return apply("exp", (x,))
-
-
-def relu(x):
-    """max(x, 0), elementwise."""
-    return apply("relu", (x,))
-
-
-def sum(x, axis=-1, keepdims=False):  # noqa: A001 - mirrors numpy.sum
-    """Sum over one axis (default: the last)."""
-    return apply("sum", (x,), {"axis": int(axis), "keepdims": bool(keepdims)})
-
-
-def matmul(x, y):
-    """Matrix product of rank-2 tensors [M,K] @ [K,N]."""
-    return apply("matmul", (x, y))
-
-
-def _install_tensor_methods():
-    """Python operators and methods on Tensor, all recording the ops above."""
-    Tensor.__add__ = lambda self, other: add(self, other)
-    Tensor.__radd__ = lambda self, other: add(other, self)
-    Tensor.__sub__ = lambda self, other: sub(self, other)
-    Tensor.__rsub__ = lambda self, other: sub(other, self)
-    Tensor.__mul__ = lambda self, other: mul(self, other)
-    Tensor.__rmul__ = lambda self, other: mul(other, self)
-    Tensor.__matmul__ = lambda self, other: matmul(self, other)
-    Tensor.__neg__ = lambda self: neg(self)
-    Tensor.exp = exp
-    Tensor.relu = relu
-    Tensor.sum = sum
-    Tensor.maximum = maximum
-
-
-_install_tensor_methods()
+_install_operators()

@@ -1,0 +1,173 @@
+"""Generates tessera.op from the native op registry, and the files derived from it.
+
+The registry (C++) is the single source of truth for every op: its operands, attributes,
+defaults and summary. This module turns that metadata into
+  - the Python functions of ``tessera.op`` (``function_source``, exec'd by ops.py at import),
+  - the type stub ``python/tessera/ops.pyi`` (``stub_source``),
+  - the operator reference ``docs/ops.md`` (``docs_source``).
+Tests regenerate the two files and fail when the checked-in copies are stale. Regenerate them
+with ``python -m tessera._opgen --write <repo root>``.
+"""
+from __future__ import annotations
+
+import keyword
+import sys
+
+from . import _C
+
+# Ops the user never calls directly.
+_INTERNAL = {"constant"}
+_USER_CLASSES = {"elementwise_unary", "elementwise_binary", "reduction", "contraction", "other"}
+_PY_TYPES = {"int": "int", "float": "float", "bool": "bool", "str": "str", "ints": "Sequence[int]",
+             "type": "str"}
+
+
+def op_specs():
+    """Registry entries of the user-facing Graph IR ops, sorted by name."""
+    specs = [s for s in _C.list_ops() if s["class"] in _USER_CLASSES and s["name"] not in _INTERNAL
+             and "." not in s["name"]]
+    return sorted(specs, key=lambda s: s["name"])
+
+
+def parse_default(text: str):
+    """An attribute default written in IR syntax as a Python value."""
+    text = text.strip()
+    if text in ("true", "false"):
+        return text == "true"
+    if text.startswith('"'):
+        return text[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    if text.startswith("["):
+        inner = text[1:-1].strip()
+        return tuple(int(v) for v in inner.split(",")) if inner else ()
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _operand_names(spec):
+    names = list(spec["operand_names"])
+    if names:
+        return names
+    if spec["max_operands"] < 0:
+        return ["xs"]
+    n = spec["max_operands"]
+    return ["x", "y", "z"][:n] if n <= 3 else [f"x{i}" for i in range(n)]
+
+
+def _params(spec):
+    """(operand parameters, attribute parameters as (name, kind, default-or-None, required))."""
+    operands = _operand_names(spec)
+    attrs = []
+    for name, kind, required, default, _doc in spec["attrs"]:
+        if kind == "type":
+            continue  # type attributes are set by the tracer, never by users
+        value = parse_default(default) if default else None
+        attrs.append((name, kind, value, required and not default))
+    return operands, attrs
+
+
+def _safe(name):
+    return name + "_" if keyword.iskeyword(name) else name
+
+
+def _docstring(spec):
+    lines = [spec["summary"] or spec["name"]]
+    attr_docs = [(n, k, d) for n, k, _r, _dflt, d in spec["attrs"] if k != "type"]
+    if attr_docs:
+        lines += ["", "Attributes:"] + [f"    {n} ({k}): {d}" for n, k, d in attr_docs]
+    return "\n    ".join(lines)
+
+
+def _signature(spec, annotated):
+    operands, attrs = _params(spec)
+    variadic = spec["max_operands"] < 0
+    parts = []
+    for i, name in enumerate(operands):
+        ann = ""
+        if annotated:
+            ann = ": Sequence[TensorLike]" if variadic and i == 0 else ": TensorLike"
+        optional = i >= spec["min_operands"] and not variadic
+        parts.append(f"{_safe(name)}{ann}" + (" = None" if optional else ""))
+    required = [a for a in attrs if a[3]]
+    optional = [a for a in attrs if not a[3]]
+    for name, kind, _v, _r in required:
+        parts.append(f"{_safe(name)}: {_PY_TYPES[kind]}" if annotated else _safe(name))
+    for name, kind, value, _r in optional:
+        ann = f": {_PY_TYPES[kind]}" + (" | None" if value is None else "") if annotated else ""
+        parts.append(f"{_safe(name)}{ann} = {value!r}")
+    return ", ".join(parts)
+
+
+def function_source(spec) -> str:
+    """Source of the Python wrapper of one op (exec'd in tessera.ops' namespace)."""
+    operands, attrs = _params(spec)
+    variadic = spec["max_operands"] < 0
+    if variadic:
+        args = f"tuple({_safe(operands[0])})"
+    else:
+        names = [_safe(n) for n in operands]
+        args = "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
+        if spec["min_operands"] < len(operands):
+            args = f"tuple(a for a in {args} if a is not None)"
+    conv = {"int": "int", "float": "float", "bool": "bool", "str": "str", "ints": "_ints"}
+    attr_items = ", ".join(f"{n!r}: {conv[k]}({_safe(n)})" for n, k, _v, _r in attrs if _v is not None or _r)
+    optional_none = [n for n, _k, v, r in attrs if v is None and not r]
+    lines = [f"def {spec['name']}({_signature(spec, False)}):", f'    """{_docstring(spec)}"""',
+             f"    attrs = {{{attr_items}}}"]
+    for n in optional_none:
+        kind = next(k for a, k, _v, _r in attrs if a == n)
+        lines.append(f"    if {_safe(n)} is not None:\n        attrs[{n!r}] = {conv[kind]}({_safe(n)})")
+    lines.append(f"    return apply({spec['name']!r}, {args}, attrs)")
+    return "\n".join(lines) + "\n"
+
+
+def stub_source() -> str:
+    """Text of python/tessera/ops.pyi."""
+    out = ['"""Type stubs of tessera.op, generated from the op registry by tessera._opgen. Do not edit."""',
+           "from typing import Sequence, Union", "", "from .tensor import Tensor", "",
+           "TensorLike = Union[Tensor, float, int]", "",
+           "def apply(name: str, args: Sequence[TensorLike], attrs: dict | None = ...) -> Tensor: ...", ""]
+    for spec in op_specs():
+        out.append(f"def {spec['name']}({_signature(spec, True)}) -> Tensor: ...")
+    return "\n".join(out) + "\n"
+
+
+def docs_source() -> str:
+    """Text of docs/ops.md, the operator reference."""
+    out = ["# Operator reference", "",
+           "Generated from the op registry by `python -m tessera._opgen --write .`; do not edit.", "",
+           "Every op is available as `tessera.op.<name>` (alias `tessera.ops`). Tensor operands broadcast",
+           "like NumPy; Python numbers are accepted where a tensor is.", ""]
+    by_class = {}
+    for spec in op_specs():
+        by_class.setdefault(spec["class"], []).append(spec)
+    titles = {"elementwise_unary": "Elementwise, one operand", "elementwise_binary": "Elementwise, two operands",
+              "reduction": "Reductions", "contraction": "Contractions", "other": "Other"}
+    for cls in sorted(by_class, key=lambda c: list(titles).index(c) if c in titles else 99):
+        out += [f"## {titles.get(cls, cls)}", ""]
+        for spec in by_class[cls]:
+            out.append(f"### `{spec['name']}({_signature(spec, False)})`")
+            out += ["", spec["summary"] or "", ""]
+            attrs = [a for a in spec["attrs"] if a[1] != "type"]
+            if attrs:
+                out += ["| attribute | kind | default | meaning |", "|---|---|---|---|"]
+                for name, kind, required, default, doc in attrs:
+                    out.append(f"| `{name}` | {kind} | {'required' if required and not default else default or 'none'} | {doc} |")
+                out.append("")
+    return "\n".join(out) + "\n"
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == "--write":
+        import pathlib
+        root = pathlib.Path(argv[2])
+        (root / "python/tessera/ops.pyi").write_text(stub_source())
+        (root / "docs/ops.md").write_text(docs_source())
+        return 0
+    print("usage: python -m tessera._opgen --write <repo root>", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
