@@ -41,6 +41,7 @@ OpInfo unary_op(const std::string& name, bool float_only, const std::string& sum
   info.name = name;
   info.cls = OpClass::ElementwiseUnary;
   info.min_operands = info.max_operands = 1;
+  info.operand_names = {"x"};
   info.summary = summary;
   info.infer = [name, float_only](const std::vector<Type>& in, const AttrMap&) {
     require_tensor(name, in[0]);
@@ -51,20 +52,84 @@ OpInfo unary_op(const std::string& name, bool float_only, const std::string& sum
   return info;
 }
 
-OpInfo binary_op(const std::string& name, const std::string& summary) {
+namespace {
+int promotion_rank(DType t) {
+  switch (t) {
+    case DType::Bool: return 0;
+    case DType::U8: case DType::I8: return 1;
+    case DType::I32: return 2;
+    case DType::I64: return 3;
+    case DType::F16: case DType::BF16: return 4;
+    case DType::F32: return 5;
+    case DType::F64: return 6;
+  }
+  return 0;
+}
+
+OpInfo two_operand_op(const std::string& name, const std::string& summary) {
   OpInfo info;
   info.name = name;
   info.cls = OpClass::ElementwiseBinary;
   info.min_operands = info.max_operands = 2;
+  info.operand_names = {"x", "y"};
   info.summary = summary;
+  return info;
+}
+}  // namespace
+
+DType promote_types(DType a, DType b) {
+  if (a == b) return a;
+  int ra = promotion_rank(a), rb = promotion_rank(b);
+  if (ra == rb) return ra == 1 ? DType::I32 : DType::F32;  // u8+i8 (no i16), f16+bf16
+  return ra > rb ? a : b;
+}
+
+OpInfo binary_op(const std::string& name, const std::string& summary) {
+  OpInfo info = two_operand_op(name, summary);
   info.infer = [name](const std::vector<Type>& in, const AttrMap&) {
     require_tensor(name, in[0]);
     require_tensor(name, in[1]);
-    if (in[0].dtype != in[1].dtype)
-      fail(ErrorCode::DType, name + ": dtypes differ: " + in[0].str() + " and " + in[1].str() +
-                                 " (cast one operand first)");
-    if (in[0].dtype == DType::Bool) fail(ErrorCode::DType, name + ": not defined for bool tensors");
-    return std::vector<Type>{Type::tensor(in[0].dtype, broadcast_shapes(name, in[0], in[1]))};
+    DType dt = promote_types(in[0].dtype, in[1].dtype);
+    if (dt == DType::Bool) fail(ErrorCode::DType, name + ": not defined for bool tensors");
+    return std::vector<Type>{Type::tensor(dt, broadcast_shapes(name, in[0], in[1]))};
+  };
+  return info;
+}
+
+OpInfo float_binary_op(const std::string& name, const std::string& summary) {
+  OpInfo info = two_operand_op(name, summary);
+  info.infer = [name](const std::vector<Type>& in, const AttrMap&) {
+    require_tensor(name, in[0]);
+    require_tensor(name, in[1]);
+    DType dt = promote_types(in[0].dtype, in[1].dtype);
+    if (!is_float(dt)) dt = DType::F32;
+    return std::vector<Type>{Type::tensor(dt, broadcast_shapes(name, in[0], in[1]))};
+  };
+  return info;
+}
+
+OpInfo compare_op(const std::string& name, const std::string& summary) {
+  OpInfo info = two_operand_op(name, summary);
+  info.infer = [name](const std::vector<Type>& in, const AttrMap&) {
+    require_tensor(name, in[0]);
+    require_tensor(name, in[1]);
+    return std::vector<Type>{Type::tensor(DType::Bool, broadcast_shapes(name, in[0], in[1]))};
+  };
+  return info;
+}
+
+OpInfo logical_op(const std::string& name, int arity, const std::string& summary) {
+  OpInfo info = two_operand_op(name, summary);
+  info.min_operands = info.max_operands = arity;
+  if (arity == 1) {
+    info.cls = OpClass::ElementwiseUnary;
+    info.operand_names = {"x"};
+  }
+  info.infer = [name](const std::vector<Type>& in, const AttrMap&) {
+    for (const Type& t : in) require_tensor(name, t);
+    std::vector<Dim> shape = in[0].shape;
+    if (in.size() == 2) shape = broadcast_shapes(name, in[0], in[1]);
+    return std::vector<Type>{Type::tensor(DType::Bool, shape)};
   };
   return info;
 }

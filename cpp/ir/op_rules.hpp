@@ -1,4 +1,5 @@
-// Building blocks for op definitions: common type rules shared by the ops_*.cpp files.
+// Building blocks for op definitions: common type rules shared by the ops_*.cpp files, and the
+// dtype promotion rule (docs/dtype_promotion.md).
 #pragma once
 #include <string>
 #include <vector>
@@ -11,14 +12,29 @@ namespace tessera::ir {
 void require_tensor(const std::string& op, const Type& t);
 void require_float(const std::string& op, const Type& t);
 
+// NumPy-style promotion: bool < u8/i8 < i32 < i64 < f16/bf16 < f32 < f64; u8+i8 -> i32,
+// f16+bf16 -> f32, integer + float -> that float.
+DType promote_types(DType a, DType b);
+// The NumPy broadcast of two tensor shapes (Shape error naming `op` when incompatible).
+std::vector<Dim> broadcast_shapes(const std::string& op, const Type& a, const Type& b);
+
 // Elementwise op of one operand: same type out. `float_only` rejects integer tensors.
 OpInfo unary_op(const std::string& name, bool float_only, const std::string& summary);
-// Elementwise op of two operands of one dtype, NumPy-broadcast shapes.
+// Elementwise op of two operands: promoted dtype (bool rejected), NumPy-broadcast shapes.
 OpInfo binary_op(const std::string& name, const std::string& summary);
+// As binary_op, but integer and bool results become f32 (true division).
+OpInfo float_binary_op(const std::string& name, const std::string& summary);
+// Comparison of two operands of any dtypes (compared in the promoted dtype): bool out.
+OpInfo compare_op(const std::string& name, const std::string& summary);
+// Logical op of one or two operands of any dtypes (nonzero is true): bool out.
+OpInfo logical_op(const std::string& name, int arity, const std::string& summary);
 // Reduction over attribute `axis` (with optional `keepdims`).
 OpInfo reduction_op(const std::string& name, const std::string& summary);
 
 // The op's numeric attribute `key` (int or float) as a double.
 double number_attr(const Op& op, const std::string& key);
+
+// Lowering helper: `v` (an element of an operand) converted to the compute dtype of `storage`.
+inline Value* to_compute(Builder& b, Value* v, DType storage) { return b.cast(v, compute_dtype(storage)); }
 
 }  // namespace tessera::ir

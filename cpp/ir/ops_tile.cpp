@@ -40,6 +40,17 @@ OpInfo arith(const std::string& name, int arity, const std::string& summary) {
   return info;
 }
 
+OpInfo float_arith(const std::string& name) {
+  OpInfo info = arith(name, 1, "Lane-wise " + name + " of a floating-point value.");
+  std::string full = info.name;
+  info.infer = [full](const std::vector<Type>& in, const AttrMap&) {
+    int64_t lanes = common_lanes(full, in);
+    if (!is_float(in[0].dtype)) fail(ErrorCode::DType, full + ": needs a floating-point operand, got " + in[0].str());
+    return std::vector<Type>{value_type(in[0].dtype, lanes)};
+  };
+  return info;
+}
+
 OpInfo arith_cmp() {
   OpInfo info = arith("cmp", 2, "Compare two values with `pred` (lt, le, gt, ge, eq, ne); bool result.");
   info.attrs = {{"pred", "str", true, "lt | le | gt | ge | eq | ne"}};
@@ -135,7 +146,12 @@ void verify_for(const Op& op) {
 void register_tile_ops(std::vector<OpInfo>& out) {
   for (const char* n : {"add", "sub", "mul", "div", "rem", "max", "min", "and", "or"})
     out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " (div on integers truncates; max/min propagate NaN)."));
-  for (const char* n : {"neg", "exp"}) out.push_back(arith(n, 1, std::string("Lane-wise ") + n + "."));
+  for (const char* n : {"xor", "pow", "copysign"})
+    out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " (pow on integers wraps; negative exponents truncate)."));
+  for (const char* n : {"neg", "abs", "not"}) out.push_back(arith(n, 1, std::string("Lane-wise ") + n + "."));
+  // Floating-point functions (math.cpp documents the accuracy of each).
+  for (const char* n : {"exp", "expm1", "log", "log1p", "sqrt", "floor", "ceil", "sin", "cos", "tanh", "erf", "erfc"})
+    out.push_back(float_arith(n));
   out.push_back(arith_cmp());
   out.push_back(arith_select());
   out.push_back(arith_const());

@@ -13,11 +13,16 @@ from .lazy import Node, TypeAttr, user_location
 from .tensor import Tensor
 
 def _operands(name, args, loc):
-    """Tensors for ``args``; Python numbers become rank-0 constants of the tensors' dtype."""
+    """Tensors for ``args``. Python numbers are "weak" (docs/dtype_promotion.md): they become
+    rank-0 constants of a dtype that never widens the result, i.e. the highest-ranked tensor
+    dtype of their kind: a float scalar takes the tensors' float dtype (float32 when there is
+    none), an int scalar the tensors' dtype (int64 when all are bool), a bool scalar bool."""
     tensors = [a for a in args if isinstance(a, Tensor)]
     if not tensors:
         raise TesseraError(f"{name}: needs at least one tessera.Tensor operand", loc)
     ref = tensors[0]
+    rank = {"b": 0, "u": 1, "i": 1, "f": 3}
+    top = max((t.dtype for t in tensors), key=lambda d: (rank[d.kind], d.itemsize))
     out = []
     for a in args:
         if isinstance(a, Tensor):
@@ -25,12 +30,23 @@ def _operands(name, args, loc):
                 raise DeviceError(f"{name}: operands are on different devices ({ref.device} and {a.device}); "
                                   f"move one with .to()", loc)
             out.append(a)
-        elif isinstance(a, (int, float)) and not isinstance(a, bool):
-            node = Node("constant", (), {"value": float(a), "type": TypeAttr(ref.dtype, ())}, loc)
-            out.append(Tensor._lazy(node, (), ref.dtype, ref.device))
+            continue
+        if isinstance(a, bool):
+            dt = _dt.bool_
+        elif isinstance(a, int):
+            dt = top if top.kind != "b" else _dt.int64
+            if dt.kind in "iu":
+                bits = 8 * dt.itemsize - (dt.kind == "i")
+                lo, hi = (-(1 << bits), (1 << bits) - 1) if dt.kind == "i" else (0, (1 << bits) - 1)
+                if not lo <= a <= hi:
+                    raise _dt.DTypeError(f"{name}: Python integer {a} is out of range for {dt.name}", loc)
+        elif isinstance(a, float):
+            dt = top if top.kind == "f" else _dt.float32
         else:
             raise TesseraError(f"{name}: operands must be tessera.Tensor or Python numbers, got "
                                f"{type(a).__name__}", loc)
+        node = Node("constant", (), {"value": float(a), "type": TypeAttr(dt, ())}, loc)
+        out.append(Tensor._lazy(node, (), dt, ref.device))
     return out
 
 
@@ -81,3 +97,4 @@ def _install_operators():
 
 
 _install_operators()
+from . import tensor_ops  # noqa: E402,F401 - Python operators and methods of elementwise ops

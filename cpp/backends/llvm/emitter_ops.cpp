@@ -1,9 +1,11 @@
 // Tile IR op -> LLVM instructions, for one lane or one scalar. Shared by every target.
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include <llvm/IR/Intrinsics.h>
 
+#include "backends/llvm/math_util.hpp"
 #include "backends/llvm/tile_to_llvm.hpp"
 
 namespace tessera::backends {
@@ -113,6 +115,17 @@ llvm::Value* KernelEmitter::convert(llvm::Value* v, DType from, DType to) {
     return is_float(from) ? b_.CreateFCmpUNE(v, llvm::ConstantFP::get(v->getType(), 0.0))
                           : b_.CreateICmpNE(v, llvm::ConstantInt::get(v->getType(), 0));
   if (from == DType::Bool) return is_float(to) ? b_.CreateUIToFP(v, t) : b_.CreateZExt(v, t);
+  if (to == DType::BF16 && !is_float(from)) return convert(convert(v, from, DType::F32), DType::F32, to);
+  if (to == DType::BF16) {
+    // Round to nearest even on the bits: fptrunc to bfloat becomes a libcall (__truncsfbf2)
+    // on CPUs, which the JIT cannot resolve. (From f64 this rounds twice, via f32.)
+    llvm::Value* u = b_.CreateBitCast(b_.CreateFPCast(v, b_.getFloatTy()), b_.getInt32Ty());
+    llvm::Value* lsb = b_.CreateAnd(b_.CreateLShr(u, 16), b_.getInt32(1));
+    llvm::Value* r = b_.CreateLShr(b_.CreateAdd(u, b_.CreateAdd(lsb, b_.getInt32(0x7FFF))), 16);
+    llvm::Value* f = b_.CreateFPCast(v, b_.getFloatTy());
+    r = b_.CreateSelect(b_.CreateFCmpUNE(f, f), b_.CreateOr(b_.CreateLShr(u, 16), b_.getInt32(0x40)), r);
+    return b_.CreateBitCast(b_.CreateTrunc(r, b_.getInt16Ty()), t);
+  }
   if (is_float(from) && is_float(to)) return b_.CreateFPCast(v, t);
   if (is_float(from)) return is_signed_int(to) ? b_.CreateFPToSI(v, t) : b_.CreateFPToUI(v, t);
   if (is_float(to)) return is_signed_int(from) ? b_.CreateSIToFP(v, t) : b_.CreateUIToFP(v, t);
@@ -138,6 +151,28 @@ llvm::Value* KernelEmitter::combine(const std::string& kind, DType t, llvm::Valu
   if (is_signed_int(t)) return b_.CreateBinaryIntrinsic(max ? llvm::Intrinsic::smax : llvm::Intrinsic::smin, a, c);
   return b_.CreateBinaryIntrinsic(max ? llvm::Intrinsic::umax : llvm::Intrinsic::umin, a, c);
 }
+
+namespace {
+// Integer x**e by square-and-multiply over every bit of e (wrapping like NumPy). Negative e
+// (signed types): the truncated real result, 1 / x**|e|: 1 for x = 1, +-1 for x = -1, else 0.
+llvm::Value* int_pow(llvm::IRBuilder<>& b, llvm::Value* x, llvm::Value* e, bool sgn) {
+  llvm::Type* t = x->getType();
+  auto ci = [&](int64_t v) { return llvm::ConstantInt::get(t, uint64_t(v), true); };
+  llvm::Value *r = ci(1), *base = x, *rest = e;
+  for (unsigned i = 0; i < t->getIntegerBitWidth(); ++i) {
+    llvm::Value* bit = b.CreateICmpNE(b.CreateAnd(rest, ci(1)), ci(0));
+    r = b.CreateSelect(bit, b.CreateMul(r, base), r);
+    base = b.CreateMul(base, base);
+    rest = b.CreateLShr(rest, 1);
+  }
+  if (!sgn) return r;
+  llvm::Value* odd = b.CreateICmpNE(b.CreateAnd(e, ci(1)), ci(0));
+  llvm::Value* neg_one = b.CreateSelect(odd, ci(-1), ci(1));
+  llvm::Value* recip = b.CreateSelect(b.CreateICmpEQ(x, ci(1)), ci(1),
+                                      b.CreateSelect(b.CreateICmpEQ(x, ci(-1)), neg_one, ci(0)));
+  return b.CreateSelect(b.CreateICmpSLT(e, ci(0)), recip, r);
+}
+}  // namespace
 
 llvm::Value* KernelEmitter::arith(const ir::Op& op, const std::vector<llvm::Value*>& a) {
   const std::string k = op.name.substr(6);
@@ -165,8 +200,23 @@ llvm::Value* KernelEmitter::arith(const ir::Op& op, const std::vector<llvm::Valu
   }
   if (k == "and") return b_.CreateAnd(a[0], a[1]);
   if (k == "or") return b_.CreateOr(a[0], a[1]);
+  if (k == "xor") return b_.CreateXor(a[0], a[1]);
+  if (k == "not") return b_.CreateNot(a[0]);
   if (k == "neg") return fp ? b_.CreateFNeg(a[0]) : b_.CreateNeg(a[0]);
-  if (k == "exp") return emit_exp(b_, a[0]);
+  if (k == "abs") {
+    if (fp) return b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, a[0]);
+    return sgn ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::abs, a[0], b_.getFalse()) : a[0];
+  }
+  if (k == "copysign") return MathBuilder(b_, a[0]->getType()).copysign(a[0], a[1]);
+  if (k == "pow") return fp ? emit_pow(b_, a[0], a[1]) : int_pow(b_, a[0], a[1], sgn);
+  if (k == "sqrt") return b_.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, a[0]);
+  if (k == "floor") return b_.CreateUnaryIntrinsic(llvm::Intrinsic::floor, a[0]);
+  if (k == "ceil") return b_.CreateUnaryIntrinsic(llvm::Intrinsic::ceil, a[0]);
+  using MathFn = llvm::Value* (*)(llvm::IRBuilder<>&, llvm::Value*);
+  static const std::map<std::string, MathFn> math = {
+      {"exp", emit_exp}, {"expm1", emit_expm1}, {"log", emit_log}, {"log1p", emit_log1p}, {"sin", emit_sin},
+      {"cos", emit_cos}, {"tanh", emit_tanh},   {"erf", emit_erf}, {"erfc", emit_erfc}};
+  if (auto it = math.find(k); it != math.end()) return it->second(b_, a[0]);
   if (k == "cmp") {
     const std::string& p = op.str_attr("pred");
     using P = llvm::CmpInst::Predicate;

@@ -1,57 +1,144 @@
 // Portable math functions built from basic arithmetic, so every target computes the same
-// thing and CPU loops containing them vectorise (a libm call would stop that).
+// thing and CPU loops containing them vectorise (a libm call would stop that). This file: the
+// exp/log family. Trigonometric and special functions are in math_trig.cpp / math_special.cpp.
+// Accuracy (measured against float64/mpmath references in tests/python/test_ops_elementwise.py)
+// is stated per function; "ulp" is of the result's dtype.
 #include <cmath>
 
-#include <llvm/IR/Intrinsics.h>
-
+#include "backends/llvm/math_util.hpp"
 #include "backends/llvm/tile_to_llvm.hpp"
 
 namespace tessera::backends {
+namespace {
 
-// exp(x) = 2^n * exp(r), n = round(x / ln 2), r = x - n ln 2 (|r| <= ln2/2) by Cody-Waite
-// reduction with a two-part ln 2; exp(r) by its Taylor series (degree 7 for f32, 13 for f64:
-// truncation error below half an ulp). 2^n is applied in two halves so results that are
-// subnormal or close to overflow are still exact up to one rounding.
-llvm::Value* emit_exp(llvm::IRBuilder<>& b, llvm::Value* x) {
-  llvm::Type* ty = x->getType();
-  if (ty->isHalfTy() || ty->isBFloatTy())
-    return b.CreateFPTrunc(emit_exp(b, b.CreateFPExt(x, b.getFloatTy())), ty);
-  bool f64 = ty->isDoubleTy();
-  auto c = [&](double v) { return llvm::ConstantFP::get(ty, v); };
-  const double ln2_hi = f64 ? 6.93147180369123816490e-01 : 0.693145751953125;
-  const double ln2_lo = f64 ? 1.90821492927058770002e-10 : 1.428606765330187045e-06;
-  const double hi = f64 ? 709.782712893384 : 88.72283905206835;      // above: +inf
-  const double lo = f64 ? -745.1332191019412 : -103.97208300017095;  // below: 0
-  const int degree = f64 ? 13 : 7;
-  const int mant = f64 ? 52 : 23, bias = f64 ? 1023 : 127;
-  llvm::Type* ity = f64 ? b.getInt64Ty() : b.getInt32Ty();
+// n = round(x / ln 2) and r = x - n ln 2 (|r| <= ln2/2), by Cody-Waite reduction with a
+// two-part ln 2 (n * ln2_hi is exact), so r carries no extra rounding.
+void reduce_ln2(MathBuilder& m, llvm::Value* x, llvm::Value*& n, llvm::Value*& r) {
+  const double ln2_hi = m.f64 ? 6.93147180369123816490e-01 : 0.693145751953125;
+  const double ln2_lo = m.f64 ? 1.90821492927058770002e-10 : 1.428606765330187045e-06;
+  n = m.un(llvm::Intrinsic::roundeven, m.b.CreateFMul(x, m.c(1.4426950408889634)));
+  llvm::Value* neg_n = m.b.CreateFNeg(n);
+  r = m.fma(neg_n, m.c(ln2_hi), x);
+  r = m.fma(neg_n, m.c(ln2_lo), r);
+}
 
-  llvm::Value* n = b.CreateUnaryIntrinsic(llvm::Intrinsic::roundeven, b.CreateFMul(x, c(1.4426950408889634)));
-  llvm::Value* neg_n = b.CreateFNeg(n);
-  llvm::Value* r = b.CreateIntrinsic(llvm::Intrinsic::fma, {ty}, {neg_n, c(ln2_hi), x});
-  r = b.CreateIntrinsic(llvm::Intrinsic::fma, {ty}, {neg_n, c(ln2_lo), r});
-  // Horner: sum_{k=0..degree} r^k / k!
-  double inv_fact = 1.0;
-  for (int k = 1; k <= degree; ++k) inv_fact /= k;
-  llvm::Value* p = c(inv_fact);
-  for (int k = degree - 1; k >= 0; --k) {
-    inv_fact *= (k + 1);
-    p = b.CreateIntrinsic(llvm::Intrinsic::fma, {ty}, {p, r, c(inv_fact)});
+// Taylor coefficients 1/k! for k = first..degree (truncation below half an ulp for |r| <= ln2/2).
+std::vector<double> inv_factorials(int first, int degree) {
+  std::vector<double> out;
+  double f = 1.0;
+  for (int k = 1; k < first; ++k) f *= k;
+  for (int k = first; k <= degree; ++k) {
+    if (k > 0) f *= k;
+    out.push_back(1.0 / f);
   }
-  // Clamp n so the integer conversion is defined for any input; out-of-range x is fixed below.
-  llvm::Value* nc = b.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, n, c(-2.0 * bias));
-  nc = b.CreateBinaryIntrinsic(llvm::Intrinsic::minnum, nc, c(2.0 * bias));
-  llvm::Value* ni = b.CreateFPToSI(nc, ity);
-  llvm::Value* n1 = b.CreateAShr(ni, 1);
-  llvm::Value* n2 = b.CreateSub(ni, n1);
-  auto pow2 = [&](llvm::Value* e) {
-    llvm::Value* bits = b.CreateShl(b.CreateAdd(e, llvm::ConstantInt::get(ity, bias)), mant);
-    return b.CreateBitCast(bits, ty);
-  };
-  llvm::Value* y = b.CreateFMul(b.CreateFMul(p, pow2(n1)), pow2(n2));
-  y = b.CreateSelect(b.CreateFCmpOGT(x, c(hi)), llvm::ConstantFP::getInfinity(ty), y);
-  y = b.CreateSelect(b.CreateFCmpOLT(x, c(lo)), c(0.0), y);
-  return b.CreateSelect(b.CreateFCmpUNE(x, x), x, y);  // NaN (UNE, not UNO: Vulkan lacks OpUnordered)
+  return out;
+}
+
+// n clamped to [lo, hi] as an integer (clamping first keeps fptosi defined for any input).
+llvm::Value* clamp_to_int(MathBuilder& m, llvm::Value* n, double lo, double hi) {
+  llvm::Value* nc = m.bin(llvm::Intrinsic::maxnum, n, m.c(lo));
+  return m.b.CreateFPToSI(m.bin(llvm::Intrinsic::minnum, nc, m.c(hi)), m.ity);
+}
+
+// log(x) for x > 0 finite (others fixed by the caller), fdlibm's scheme: x = 2^k * (1 + f)
+// with 1 + f in [sqrt(1/2), sqrt(2)); log(1+f) = f - hfsq + s*(hfsq + R(s^2)), s = f/(2+f),
+// R the atanh Taylor series (terms below 2^-60 (f64) / 2^-30 (f32) of the result dropped).
+// Subnormal x are scaled by 2^(mant+2) first.
+llvm::Value* log_core(MathBuilder& m, llvm::Value* x) {
+  llvm::IRBuilder<>& b = m.b;
+  const double min_normal = m.f64 ? 2.2250738585072014e-308 : 1.1754943508222875e-38;
+  llvm::Value* tiny = b.CreateFCmpOLT(x, m.c(min_normal));
+  x = m.sel(tiny, b.CreateFMul(x, m.c(std::ldexp(1.0, m.mant + 2))), x);
+  llvm::Value* k_adj = m.sel(tiny, m.ci(-(m.mant + 2)), m.ci(0));
+  const int64_t one = m.f64 ? 0x3FF0000000000000LL : 0x3F800000LL;
+  const int64_t sqrth = m.f64 ? 0x3FE6A09E667F3BCDLL : 0x3F3504F3LL;  // bits of sqrt(1/2)
+  llvm::Value* ix = b.CreateAdd(m.bits(x), m.ci(one - sqrth));
+  llvm::Value* k = b.CreateAdd(b.CreateSub(b.CreateAShr(ix, m.mant), m.ci(m.bias)), k_adj);
+  llvm::Value* mbits = b.CreateAdd(b.CreateAnd(ix, m.ci((int64_t(1) << m.mant) - 1)), m.ci(sqrth));
+  llvm::Value* f = b.CreateFSub(m.from_bits(mbits), m.c(1.0));  // exact
+  llvm::Value* s = b.CreateFDiv(f, b.CreateFAdd(m.c(2.0), f));
+  llvm::Value* z = b.CreateFMul(s, s);
+  std::vector<double> rc;  // 2/(2j+1) for j = 1..terms
+  for (int j = 1; j <= (m.f64 ? 10 : 5); ++j) rc.push_back(2.0 / (2 * j + 1));
+  llvm::Value* R = b.CreateFMul(z, m.poly(z, rc));
+  llvm::Value* hfsq = b.CreateFMul(m.c(0.5), b.CreateFMul(f, f));
+  llvm::Value* dk = b.CreateSIToFP(k, m.ty);
+  const double ln2_hi = m.f64 ? 6.93147180369123816490e-01 : 0.693145751953125;
+  const double ln2_lo = m.f64 ? 1.90821492927058770002e-10 : 1.428606765330187045e-06;
+  llvm::Value* tail = m.fma(s, b.CreateFAdd(hfsq, R), b.CreateFMul(dk, m.c(ln2_lo)));
+  llvm::Value* y = b.CreateFSub(b.CreateFSub(hfsq, tail), f);
+  return b.CreateFSub(b.CreateFMul(dk, m.c(ln2_hi)), y);
+}
+
+}  // namespace
+
+// exp(x) = 2^n * exp(r); exp(r) by its Taylor series (degree 7 for f32, 13 for f64: truncation
+// error below half an ulp). 2^n is applied in two halves so results that are subnormal or close
+// to overflow are still exact up to one rounding. Within 1 ulp.
+llvm::Value* emit_exp(llvm::IRBuilder<>& b, llvm::Value* x) {
+  return via_f32(b, x, [&](llvm::Value* x) {
+    MathBuilder m(b, x->getType());
+    const double hi = m.f64 ? 709.782712893384 : 88.72283905206835;      // above: +inf
+    const double lo = m.f64 ? -745.1332191019412 : -103.97208300017095;  // below: 0
+    llvm::Value *n, *r;
+    reduce_ln2(m, x, n, r);
+    llvm::Value* p = m.poly(r, inv_factorials(0, m.f64 ? 13 : 7));
+    llvm::Value* ni = clamp_to_int(m, n, -2.0 * m.bias, 2.0 * m.bias);
+    llvm::Value* n1 = b.CreateAShr(ni, 1);
+    llvm::Value* n2 = b.CreateSub(ni, n1);
+    llvm::Value* y = b.CreateFMul(b.CreateFMul(p, m.pow2(n1)), m.pow2(n2));
+    y = m.sel(b.CreateFCmpOGT(x, m.c(hi)), m.inf(), y);
+    y = m.sel(b.CreateFCmpOLT(x, m.c(lo)), m.c(0.0), y);
+    return m.sel(m.is_nan(x), x, y);
+  });
+}
+
+// expm1(x) = 2^n * expm1(r) + (2^n - 1), expm1(r) = r + r^2 * (1/2! + r/3! + ...) by Taylor
+// (degrees as exp), one fma to combine. |x| small: n = 0 and the series alone, so no
+// cancellation. Beyond (mant+2) ln 2 the -1 is below half an ulp: exp(x). Within 2 ulp.
+llvm::Value* emit_expm1(llvm::IRBuilder<>& b, llvm::Value* x) {
+  return via_f32(b, x, [&](llvm::Value* x) {
+    MathBuilder m(b, x->getType());
+    const double hi = (m.mant + 2) * 0.6931471805599453, lo = -(m.mant + 3) * 0.6931471805599453;
+    llvm::Value *n, *r;
+    reduce_ln2(m, x, n, r);
+    llvm::Value* h = m.poly(r, inv_factorials(2, m.f64 ? 14 : 8));
+    llvm::Value* p = m.fma(b.CreateFMul(r, r), h, r);
+    llvm::Value* t = m.pow2(clamp_to_int(m, n, -(m.mant + 4.0), m.mant + 3.0));
+    llvm::Value* y = m.fma(t, p, b.CreateFSub(t, m.c(1.0)));
+    y = m.sel(b.CreateFCmpOGT(x, m.c(hi)), emit_exp(b, x), y);
+    y = m.sel(b.CreateFCmpOLT(x, m.c(lo)), m.c(-1.0), y);
+    y = m.sel(b.CreateFCmpOEQ(x, m.c(0.0)), x, y);  // keeps the sign of -0
+    return m.sel(m.is_nan(x), x, y);
+  });
+}
+
+// log(x): within 1 ulp. log(0) = -inf, log(x < 0) = NaN, log(inf) = inf.
+llvm::Value* emit_log(llvm::IRBuilder<>& b, llvm::Value* x) {
+  return via_f32(b, x, [&](llvm::Value* x) {
+    MathBuilder m(b, x->getType());
+    llvm::Value* y = log_core(m, x);
+    y = m.sel(b.CreateFCmpOEQ(x, m.inf()), x, y);
+    y = m.sel(b.CreateFCmpOEQ(x, m.c(0.0)), b.CreateFNeg(m.inf()), y);
+    y = m.sel(b.CreateFCmpOLT(x, m.c(0.0)), m.nan(), y);
+    return m.sel(m.is_nan(x), x, y);
+  });
+}
+
+// log1p(x) = log(u) + (x - (u - 1)) / u with u = 1 + x: the second term restores what rounding
+// u lost, so tiny x give x exactly. Within 2 ulp.
+llvm::Value* emit_log1p(llvm::IRBuilder<>& b, llvm::Value* x) {
+  return via_f32(b, x, [&](llvm::Value* x) {
+    MathBuilder m(b, x->getType());
+    llvm::Value* u = b.CreateFAdd(m.c(1.0), x);
+    llvm::Value* corr = b.CreateFDiv(b.CreateFSub(x, b.CreateFSub(u, m.c(1.0))), u);
+    llvm::Value* y = b.CreateFAdd(log_core(m, u), corr);
+    y = m.sel(b.CreateFCmpOEQ(x, m.inf()), x, y);
+    y = m.sel(b.CreateFCmpOEQ(x, m.c(-1.0)), b.CreateFNeg(m.inf()), y);
+    y = m.sel(b.CreateFCmpOLT(x, m.c(-1.0)), m.nan(), y);
+    y = m.sel(b.CreateFCmpOEQ(x, m.c(0.0)), x, y);
+    return m.sel(m.is_nan(x), x, y);
+  });
 }
 
 }  // namespace tessera::backends

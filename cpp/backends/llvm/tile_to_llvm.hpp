@@ -53,6 +53,17 @@ llvm::Type* memory_type(llvm::LLVMContext& ctx, DType t);    // bool -> i8
 // e**x for f32/f64 (f16/bf16 go through f32) from + - * fma and bit tricks only, so the same
 // code vectorises on CPUs and runs on every GPU target (math.cpp).
 llvm::Value* emit_exp(llvm::IRBuilder<>& b, llvm::Value* x);
+// The same for the other math functions (math.cpp, math_trig.cpp, math_special.cpp); each
+// states its accuracy and special values there.
+llvm::Value* emit_expm1(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_log(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_log1p(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_sin(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_cos(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_tanh(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_erf(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_erfc(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_pow(llvm::IRBuilder<>& b, llvm::Value* x, llvm::Value* y);
 
 // State and helpers shared by the two lane strategies.
 class KernelEmitter {

@@ -1,0 +1,117 @@
+// erf, erfc and pow from basic arithmetic (see math.cpp for why).
+#include "backends/llvm/math_util.hpp"
+#include "backends/llvm/tile_to_llvm.hpp"
+
+namespace tessera::backends {
+namespace {
+
+// Chebyshev coefficients of R(t) = erfc(1/t) * exp(1/t^2) on t in [t_lo, 1] (x = 1/t in
+// [1, x_max], x_max where erfc underflows), computed with mpmath at 40 digits by interpolation
+// at Chebyshev nodes; the first dropped coefficient is below 2^-60 (f64) / 2^-30 (f32) of R.
+const std::vector<double> kErfcF32 = {
+    0.2585294657330518, 0.18573033344663648, -0.017263771760386782, 0.00035015394702843524,
+    0.0003106101644495862, -8.432148156181292e-05, 1.1348450877607975e-05, 1.9042257378545688e-07,
+    -5.889791290945801e-07, 1.874991379355064e-07, -3.3722578241397946e-08, 1.480818572156985e-09,
+    1.3424931547563941e-09};
+const std::vector<double> kErfcF64 = {
+    0.24324587749280285, 0.20336469016931463, -0.01951936178367996, 0.00011092374256974613,
+    0.0004934354165065172, -0.00012708770502812132, 1.4180232720744776e-05, 2.0670431218130033e-06,
+    -1.4975843637490389e-06, 4.027853111469661e-07, -4.975080647727423e-08, -9.52320929759182e-09,
+    7.670752055014942e-09, -2.4724095895437824e-09, 4.3333415724398285e-10, 2.1612290089507366e-11,
+    -4.910634893051476e-11, 2.1067074004336745e-11, -5.389311986879581e-12, 5.536804034292141e-13,
+    2.716557453758756e-13, -1.956566971063081e-13, 7.20368776874576e-14, -1.6449769638345556e-14,
+    7.435946463724491e-16, 1.460994160200661e-15, -8.82821837602876e-16, 3.1635309391507145e-16,
+    -7.160504824190167e-17, 2.190769797475965e-18, 7.536795020207791e-18, -4.6256181429864285e-18,
+    1.7620382918466576e-18, -4.677369454528387e-19};
+
+// erf(x) for |x| < 1 by its Taylor series 2/sqrt(pi) * sum (-1)^n x^(2n+1) / (n! (2n+1))
+// (through n = 11 (f32) / 19 (f64): the first dropped term is below 2^-28 / 2^-62 at |x| = 1).
+llvm::Value* erf_small(MathBuilder& m, llvm::Value* x) {
+  std::vector<double> c;
+  double fact = 1.0;
+  for (int n = 0; n <= (m.f64 ? 19 : 11); ++n) {
+    if (n > 0) fact *= n;
+    c.push_back((n % 2 ? -1.0 : 1.0) * 1.1283791670955126 / (fact * (2 * n + 1)));
+  }
+  return m.b.CreateFMul(x, m.poly(m.b.CreateFMul(x, x), c));
+}
+
+// erfc(a) for a >= 1 (0 beyond x_max) as exp(-a^2) * R(1/a); a^2 = hi + lo exactly (fma), so
+// exp(-a^2) = exp(-hi) * (1 - lo) loses nothing to the rounding of a^2.
+llvm::Value* erfc_large(MathBuilder& m, llvm::Value* a) {
+  llvm::IRBuilder<>& b = m.b;
+  const double t_lo = m.f64 ? 1.0 / 27 : 1.0 / 10.1;
+  llvm::Value* t = m.bin(llvm::Intrinsic::minnum, b.CreateFDiv(m.c(1.0), a), m.c(1.0));
+  llvm::Value* u = b.CreateFMul(b.CreateFSub(b.CreateFAdd(t, t), m.c(1.0 + t_lo)), m.c(1.0 / (1.0 - t_lo)));
+  llvm::Value* R = m.chebyshev(u, m.f64 ? kErfcF64 : kErfcF32);
+  llvm::Value* hi = b.CreateFMul(a, a);
+  llvm::Value* lo = m.fma(a, a, b.CreateFNeg(hi));
+  llvm::Value* e = emit_exp(b, b.CreateFNeg(hi));
+  llvm::Value* y = b.CreateFMul(m.fma(b.CreateFNeg(lo), e, e), R);
+  return m.sel(b.CreateFCmpOGT(a, m.c(1.0 / t_lo)), m.c(0.0), y);
+}
+
+}  // namespace
+
+// erf: Taylor series for |x| < 1, 1 - erfc(|x|) with the sign of x beyond. Within 2 ulp.
+llvm::Value* emit_erf(llvm::IRBuilder<>& b, llvm::Value* x) {
+  return via_f32(b, x, [&](llvm::Value* x) {
+    MathBuilder m(b, x->getType());
+    llvm::Value* a = m.abs(x);
+    llvm::Value* big = m.copysign(b.CreateFSub(m.c(1.0), erfc_large(m, a)), x);
+    llvm::Value* y = m.sel(b.CreateFCmpOLT(a, m.c(1.0)), erf_small(m, x), big);
+    return m.sel(m.is_nan(x), x, y);
+  });
+}
+
+// erfc: 1 - erf(x) for |x| < 1 (result in (0.15, 1.85): at most 5x erf's error relative),
+// exp(-x^2) R(1/x) for x >= 1 (no cancellation: accurate into the underflow range), and
+// 2 - erfc(-x) for x <= -1. Within 4 ulp.
+llvm::Value* emit_erfc(llvm::IRBuilder<>& b, llvm::Value* x) {
+  return via_f32(b, x, [&](llvm::Value* x) {
+    MathBuilder m(b, x->getType());
+    llvm::Value* a = m.abs(x);
+    llvm::Value* tail = erfc_large(m, a);
+    tail = m.sel(b.CreateFCmpOLT(x, m.c(0.0)), b.CreateFSub(m.c(2.0), tail), tail);
+    llvm::Value* y = m.sel(b.CreateFCmpOLT(a, m.c(1.0)), b.CreateFSub(m.c(1.0), erf_small(m, x)), tail);
+    return m.sel(m.is_nan(x), x, y);
+  });
+}
+
+// x**y for floats with C99 / NumPy special cases. |x|**y = exp(y log|x|): f32 (and f16/bf16)
+// evaluates that in f64, so the result is within 1 ulp; f64 adds the rounding error of the
+// product y*log|x| back (exp(z) * (1 + zlo)), leaving log's error times |y log x|: within
+// (1 + |y ln x|) ulp, e.g. 3 ulp for results in [e^-2, e^2].
+llvm::Value* emit_pow(llvm::IRBuilder<>& b, llvm::Value* x, llvm::Value* y) {
+  llvm::Type* ty = x->getType();
+  MathBuilder m(b, ty->isDoubleTy() ? ty : b.getFloatTy());
+  llvm::Value* mag;
+  if (m.f64) {
+    llvm::Value* L = emit_log(b, m.abs(x));
+    llvm::Value* z = b.CreateFMul(y, L);
+    llvm::Value* zlo = m.fma(y, L, b.CreateFNeg(z));
+    zlo = m.sel(b.CreateFCmpOLT(m.abs(z), m.inf()), zlo, m.c(0.0));
+    llvm::Value* e = emit_exp(b, z);
+    mag = m.sel(b.CreateFCmpOEQ(e, m.inf()), e, m.fma(e, zlo, e));
+  } else {
+    llvm::Type* d = b.getDoubleTy();
+    llvm::Value* xd = b.CreateFPExt(x, d);
+    llvm::Value* zd = b.CreateFMul(b.CreateFPExt(y, d), emit_log(b, b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, xd)));
+    mag = b.CreateFPTrunc(emit_exp(b, zd), m.ty);
+    x = b.CreateFPExt(x, m.ty);
+    y = b.CreateFPExt(y, m.ty);
+  }
+  llvm::Value* y_int = b.CreateFCmpOEQ(m.un(llvm::Intrinsic::floor, y), y);
+  llvm::Value* half = b.CreateFMul(y, m.c(0.5));
+  llvm::Value* odd = b.CreateAnd(y_int, b.CreateFCmpONE(m.un(llvm::Intrinsic::floor, half), half));
+  llvm::Value* neg_x = b.CreateICmpSLT(m.bits(x), m.ci(0));
+  llvm::Value* r = m.sel(b.CreateAnd(neg_x, odd), b.CreateFNeg(mag), mag);
+  llvm::Value* finite_neg = b.CreateAnd(b.CreateFCmpOLT(x, m.c(0.0)), b.CreateFCmpOGT(x, b.CreateFNeg(m.inf())));
+  r = m.sel(b.CreateAnd(finite_neg, b.CreateNot(y_int)), m.nan(), r);
+  llvm::Value* unit = b.CreateAnd(b.CreateFCmpOEQ(m.abs(x), m.c(1.0)), b.CreateFCmpOEQ(m.abs(y), m.inf()));
+  r = m.sel(unit, m.c(1.0), r);
+  r = m.sel(b.CreateOr(b.CreateFCmpOEQ(y, m.c(0.0)), b.CreateFCmpOEQ(x, m.c(1.0))), m.c(1.0), r);
+  return ty == m.ty ? r : b.CreateFPTrunc(r, ty);
+}
+
+}  // namespace tessera::backends

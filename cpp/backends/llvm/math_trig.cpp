@@ -1,0 +1,78 @@
+// sin, cos and tanh from basic arithmetic (see math.cpp for why).
+#include "backends/llvm/math_util.hpp"
+#include "backends/llvm/tile_to_llvm.hpp"
+
+namespace tessera::backends {
+namespace {
+
+// Taylor coefficients of sin(r)/r - 1 and (cos(r) - 1 + r^2/2)/r^4 as polynomials in z = r^2,
+// for |r| <= pi/4; dropped terms are below 2^-60 (f64) / 2^-32 (f32) relative.
+std::vector<double> sin_coeffs(bool f64) {
+  std::vector<double> c;
+  double f = 6.0, sign = -1.0;  // 3!
+  for (int j = 1; j <= (f64 ? 8 : 5); ++j, sign = -sign) {
+    c.push_back(sign / f);
+    f *= (2 * j + 2) * (2 * j + 3);
+  }
+  return c;
+}
+std::vector<double> cos_coeffs(bool f64) {
+  std::vector<double> c;
+  double f = 24.0, sign = 1.0;  // 4!
+  for (int j = 2; j <= (f64 ? 10 : 6); ++j, sign = -sign) {
+    c.push_back(sign / f);
+    f *= (2 * j + 1) * (2 * j + 2);
+  }
+  return c;
+}
+
+// sin(x) (quadrant_shift 0) or cos(x) (1): k = round(x * 2/pi), r = x - k pi/2 by Cody-Waite
+// reduction with a three-part pi/2 (exact products for |k| < 2^12 (f32) / 2^20 (f64), so a few
+// ulp for |x| < 6e3 (f32) / 1.6e6 (f64); beyond, the absolute error grows like |x| * 2^-48
+// (f32) / 2^-119 (f64): there is no Payne-Hanek reduction). Then sin or cos of r by quadrant.
+llvm::Value* sincos(llvm::IRBuilder<>& b, llvm::Value* x, int quadrant_shift) {
+  return via_f32(b, x, [&](llvm::Value* x) {
+    MathBuilder m(b, x->getType());
+    const double p1 = m.f64 ? 1.57079632673412561417e+00 : 1.57080078125;
+    const double p2 = m.f64 ? 6.07710050630396597660e-11 : -4.453584551811218e-06;
+    const double p3 = m.f64 ? 2.02226624879595063154e-21 : -8.705515752716053e-10;
+    llvm::Value* k = m.un(llvm::Intrinsic::roundeven, b.CreateFMul(x, m.c(0.6366197723675814)));
+    llvm::Value* nk = b.CreateFNeg(k);
+    llvm::Value* r = m.fma(nk, m.c(p3), m.fma(nk, m.c(p2), m.fma(nk, m.c(p1), x)));
+    llvm::Value* z = b.CreateFMul(r, r);
+    llvm::Value* s = m.fma(b.CreateFMul(r, z), m.poly(z, sin_coeffs(m.f64)), r);
+    llvm::Value* hz = b.CreateFMul(m.c(0.5), z);
+    llvm::Value* w = b.CreateFSub(m.c(1.0), hz);
+    llvm::Value* tail = m.fma(b.CreateFMul(z, z), m.poly(z, cos_coeffs(m.f64)), b.CreateFSub(b.CreateFSub(m.c(1.0), w), hz));
+    llvm::Value* c = b.CreateFAdd(w, tail);
+    // Quadrant q = k mod 4 (exact in floating point); clamped so NaN/inf convert defined.
+    llvm::Value* q = b.CreateFSub(k, b.CreateFMul(m.c(4.0), m.un(llvm::Intrinsic::floor, b.CreateFMul(k, m.c(0.25)))));
+    q = m.bin(llvm::Intrinsic::minnum, m.bin(llvm::Intrinsic::maxnum, q, m.c(0.0)), m.c(3.0));
+    llvm::Value* qi = b.CreateAdd(b.CreateFPToSI(q, b.getInt32Ty()), b.getInt32(quadrant_shift));
+    llvm::Value* odd = b.CreateICmpNE(b.CreateAnd(qi, b.getInt32(1)), b.getInt32(0));
+    llvm::Value* neg = b.CreateICmpNE(b.CreateAnd(qi, b.getInt32(2)), b.getInt32(0));
+    llvm::Value* v = m.sel(odd, c, s);
+    llvm::Value* y = m.sel(neg, b.CreateFNeg(v), v);
+    if (quadrant_shift == 0) y = m.sel(b.CreateFCmpOEQ(x, m.c(0.0)), x, y);  // sin(-0) = -0
+    y = m.sel(b.CreateFCmpOEQ(m.abs(x), m.inf()), m.nan(), y);
+    return m.sel(m.is_nan(x), x, y);
+  });
+}
+
+}  // namespace
+
+llvm::Value* emit_sin(llvm::IRBuilder<>& b, llvm::Value* x) { return sincos(b, x, 0); }
+llvm::Value* emit_cos(llvm::IRBuilder<>& b, llvm::Value* x) { return sincos(b, x, 1); }
+
+// tanh(x) = sign(x) * -t / (t + 2), t = expm1(-2|x|) in [-1, 0]: no overflow, no cancellation
+// for small |x| (expm1 is accurate there). Within 3 ulp.
+llvm::Value* emit_tanh(llvm::IRBuilder<>& b, llvm::Value* x) {
+  return via_f32(b, x, [&](llvm::Value* x) {
+    MathBuilder m(b, x->getType());
+    llvm::Value* t = emit_expm1(b, b.CreateFMul(m.c(-2.0), m.abs(x)));
+    llvm::Value* y = b.CreateFDiv(b.CreateFNeg(t), b.CreateFAdd(t, m.c(2.0)));
+    return m.sel(m.is_nan(x), x, m.copysign(y, x));
+  });
+}
+
+}  // namespace tessera::backends
