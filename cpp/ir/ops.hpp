@@ -10,6 +10,7 @@ namespace tessera::ir {
 void register_elementwise_ops(std::vector<OpInfo>& out);  // ops_elementwise.cpp
 void register_reduction_ops(std::vector<OpInfo>& out);    // ops_reduction.cpp
 void register_contraction_ops(std::vector<OpInfo>& out);  // ops_contraction.cpp
+void register_movement_ops(std::vector<OpInfo>& out);     // ops_movement.cpp
 void register_tile_ops(std::vector<OpInfo>& out);        // ops_tile.cpp: tile.* and arith.*
 void register_structural_ops(std::vector<OpInfo>& out);  // ops_structural.cpp: return, sched.*, rt.*
 

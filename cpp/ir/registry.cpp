@@ -21,6 +21,7 @@ void ensure_registered() {
     register_elementwise_ops(ops);
     register_reduction_ops(ops);
     register_contraction_ops(ops);
+    register_movement_ops(ops);
     register_tile_ops(ops);
     register_structural_ops(ops);
     for (auto& info : ops) {

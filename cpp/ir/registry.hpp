@@ -19,6 +19,7 @@ enum class OpClass {
   ElementwiseBinary,  // two tensors in, broadcast shape out
   Reduction,          // reduce over `axis`
   Contraction,        // matmul
+  DataMovement,       // reshape, transpose, slice, concat, gather, ...: elements move, values do not
   Structural,         // return, sched.*, rt.*
   Tile,               // tile.* ops inside kernels
 };
@@ -29,6 +30,23 @@ struct AttrSpec {
   bool required = true;
   std::string doc;
   std::string default_value;  // optional attrs: the default in IR attribute syntax ("-1", "false")
+};
+
+// Emits "the element of a value at given coordinates" inside a fused kernel. Movement ops'
+// `lower_at` read their operands through it at mapped coordinates; passes/value_emitter.cpp
+// implements it. Coordinates are i64 scalars or tiles, one per dim of the value.
+class ValueAt {
+ public:
+  using Coords = std::vector<Value*>;
+  virtual ~ValueAt() = default;
+  virtual Builder& builder() = 0;
+  virtual Value* at(Value* v, const Coords& c) = 0;  // element of `v` (compute dtype) at `c`
+  // i64 arithmetic that folds constants and shares repeated expressions, so coordinates built
+  // along different paths (c+1+1 and c+2) are the same Value and memoisation finds them.
+  virtual Value* i64(int64_t v) = 0;
+  virtual Value* arith(const std::string& op, Value* a, Value* b) = 0;
+  virtual Value* flatten(const Coords& c, const std::vector<int64_t>& shape) = 0;  // row-major index
+  virtual Coords unflatten(Value* flat, const std::vector<int64_t>& shape) = 0;
 };
 
 // Computes result types; throws tessera::Error (Shape / DType / Value) with a message that
@@ -51,6 +69,9 @@ struct OpInfo {
   // each operand (scalars or tiles, already widened to the compute dtype; see
   // compute_dtype). Used by every kernel that fuses the op.
   std::function<Value*(Builder&, const Op&, const std::vector<Value*>&)> lower_elementwise;
+  // Data-movement ops: the element of the result at coordinates `c`, read from the operands
+  // at mapped coordinates (transpose permutes, slice scales and shifts, ...).
+  std::function<Value*(ValueAt&, const Op&, const ValueAt::Coords& c)> lower_at;
 };
 
 // Arithmetic on f16/bf16 data runs in f32 (loads widen, stores round once), as in PyTorch.

@@ -1,8 +1,9 @@
 // Graph IR -> Schedule IR.
 //
 // Walks each function in program order and groups ops into kernels: consecutive elementwise
-// ops producing the same shape fuse into one kernel (one pass over memory); a reduction or a
-// matmul is a kernel of its own. Constants are not kernel inputs: each kernel that uses one
+// and data-movement ops fuse into one kernel (one pass over memory) iterating over the shape
+// of its outputs; members may read each other at other shapes (value_emitter.hpp maps the
+// coordinates). A reduction, a matmul or a scatter_add is a kernel of its own. Constants are not kernel inputs: each kernel that uses one
 // gets its own copy, so they cost no memory traffic. Knobs (lanes, tile sizes) are chosen for
 // the module's target; the autotuner (a later issue) will refine them by measurement.
 #include <algorithm>
@@ -34,9 +35,11 @@ int64_t pow2_at_least(int64_t n) {
 const char* kernel_kind(const Op& op) {
   const OpInfo* info = lookup_op(op.name);
   if (!info) fail(ErrorCode::Compile, "form-kernels: unknown op '" + op.name + "'", op.loc.str());
+  if (op.name == "scatter_add") return "scatter";  // many-to-one: cannot be computed per output element
   switch (info->cls) {
     case OpClass::ElementwiseUnary:
-    case OpClass::ElementwiseBinary: return "elementwise";
+    case OpClass::ElementwiseBinary:
+    case OpClass::DataMovement: return "elementwise";
     case OpClass::Reduction: return "reduce";
     case OpClass::Contraction: return "matmul";
     default: return nullptr;
@@ -45,7 +48,7 @@ const char* kernel_kind(const Op& op) {
 
 AttrMap knobs(const std::string& kind, const Op& root, const std::string& target) {
   bool gpu = target_is_gpu(target);
-  if (kind == "elementwise") return {{"kind", kind}, {"lanes", int64_t(gpu ? 256 : 1024)}};
+  if (kind == "elementwise" || kind == "scatter") return {{"kind", kind}, {"lanes", int64_t(gpu ? 256 : 1024)}};
   if (kind == "matmul") {
     IntList tile = gpu ? IntList{16, 16} : IntList{16, 64};
     return {{"kind", kind}, {"lanes", tile[0] * tile[1]}, {"tile", tile}};
@@ -61,8 +64,39 @@ AttrMap knobs(const std::string& kind, const Op& root, const std::string& target
 struct Group {
   std::vector<Op*> ops;
   std::string kind;
-  Type shape_type;  // result type of the group's ops (elementwise: all equal)
 };
+
+// Values of `ops[0..end)` used outside those ops (later ops of the function, or its return).
+std::vector<Value*> group_outputs(const Block& body, const std::vector<Op*>& ops, size_t end) {
+  std::vector<Value*> outputs;
+  for (size_t i = 0; i < end; ++i)
+    for (auto& r : ops[i]->results) {
+      int inside = 0;
+      for (size_t j = 0; j < end; ++j)
+        for (Value* u : ops[j]->operands) inside += (u == r.get());
+      if (count_uses(body, r.get()) > inside) outputs.push_back(r.get());
+    }
+  return outputs;
+}
+
+// An elementwise group iterates over the shape of its last op; members may read each other
+// at other shapes (a transpose, a slice, a broadcast operand), but every value the group
+// produces for others must have that shape. Cuts the group after the last member that breaks
+// this, and checks the front part the same way.
+void split_by_output_shape(const Block& body, const Group& g, std::vector<Group>& out) {
+  if (g.kind != "elementwise") { out.push_back(g); return; }
+  std::vector<Group> pieces;  // back to front
+  for (size_t end = g.ops.size(); end > 0;) {
+    const auto& space = g.ops[end - 1]->result()->type.shape;
+    size_t cut = 0;
+    for (Value* v : group_outputs(body, g.ops, end))
+      if (v->type.shape != space)
+        cut = std::max(cut, size_t(std::find(g.ops.begin(), g.ops.end(), v->def) - g.ops.begin()) + 1);
+    pieces.push_back(Group{{g.ops.begin() + long(cut), g.ops.begin() + long(end)}, g.kind});
+    end = cut;
+  }
+  out.insert(out.end(), pieces.rbegin(), pieces.rend());
+}
 
 // Builds the sched.kernel for `group` before `pos` in `body` and rewires later uses.
 void emit_kernel(Function& fn, const Group& group, const std::string& target) {
@@ -79,16 +113,7 @@ void emit_kernel(Function& fn, const Group& group, const std::string& target) {
       }
       if (std::find(inputs.begin(), inputs.end(), v) == inputs.end()) inputs.push_back(v);
     }
-  // Results: values of the group used by anything outside it.
-  std::vector<Value*> outputs;
-  for (Op* op : group.ops)
-    for (auto& r : op->results) {
-      int total = count_uses(body, r.get());
-      int inside = 0;
-      for (Op* o : group.ops)
-        for (Value* u : o->operands) inside += (u == r.get());
-      if (total > inside) outputs.push_back(r.get());
-    }
+  std::vector<Value*> outputs = group_outputs(body, group.ops, group.ops.size());
 
   auto kernel = std::make_unique<Op>();
   kernel->name = "sched.kernel";
@@ -143,19 +168,19 @@ void form_kernels_in(Function& fn, const std::string& target) {
     if (op->name == "constant" && !returned(fn, op->result())) continue;
     const char* kind = kernel_kind(*op);
     if (!kind) fail(ErrorCode::Compile, "form-kernels: op '" + op->name + "' cannot appear in Graph IR", op->loc.str());
-    if (std::string(kind) == "elementwise") {
-      if (!open.ops.empty() && open.kind == "elementwise" && open.shape_type.shape == op->result()->type.shape) {
-        open.ops.push_back(op);
-        continue;
-      }
-      close();
-      open = Group{{op}, kind, op->result()->type};
-    } else {
-      close();
-      groups.push_back(Group{{op}, kind, op->result()->type});
+    // Consecutive elementwise and movement ops form one group, split below by output shape.
+    if (std::string(kind) == "elementwise" && open.kind == "elementwise") {
+      open.ops.push_back(op);
+      continue;
     }
+    close();
+    open = Group{{op}, kind};
+    if (std::string(kind) != "elementwise") close();
   }
   close();
+  std::vector<Group> split;
+  for (const Group& g : groups) split_by_output_shape(fn.body, g, split);
+  groups = split;
   for (const Group& g : groups) emit_kernel(fn, g, target);
   // Constants now live inside the kernels that use them.
   fn.body.ops.remove_if([&](auto& o) { return o->name == "constant" && count_uses(fn.body, o->result()) == 0; });

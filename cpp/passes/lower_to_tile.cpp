@@ -49,8 +49,11 @@ void lower_function(Module& m, Function& host, bool gpu) {
         fail(ErrorCode::Compile, "symbolic shapes are not compiled yet: kernel result " + r->type.str(), kernel.loc.str());
     Function* fn = make_kernel_function(m, kernel_name(host, index++, kernel), kernel, gpu);
     const std::string& kind = kernel.str_attr("kind");
+    if (kind == "scatter" && gpu)
+      fail(ErrorCode::Compile, "scatter_add on GPU targets needs atomics; not yet implemented", kernel.loc.str());
     Grid grid = kind == "elementwise" ? emit_elementwise_kernel(kernel, *fn)
                 : kind == "reduce"    ? emit_reduce_kernel(kernel, *fn)
+                : kind == "scatter"   ? emit_scatter_kernel(kernel, *fn)
                                       : emit_matmul_kernel(kernel, *fn);
     fn->body.append(Op::make("return", {}, {}, {}, kernel.loc));
 

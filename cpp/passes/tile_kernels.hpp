@@ -1,5 +1,5 @@
 // Tile IR generators, one per Schedule IR kernel kind (tile_elementwise.cpp, tile_reduce.cpp,
-// tile_matmul.cpp), and the helpers they share (tile_common.cpp). Each fills the body of an empty kernel
+// tile_matmul.cpp, tile_scatter.cpp), and the helpers they share (tile_common.cpp). Each fills the body of an empty kernel
 // function (whose parameters are the kernel's input pointers, then its output pointers) and
 // returns the launch grid.
 #pragma once
@@ -41,5 +41,6 @@ ir::Value* emit_for(ir::Builder& b, ir::Value* lb, ir::Value* ub, ir::Value* ste
 Grid emit_elementwise_kernel(const ir::Op& kernel, ir::Function& fn);
 Grid emit_reduce_kernel(const ir::Op& kernel, ir::Function& fn);
 Grid emit_matmul_kernel(const ir::Op& kernel, ir::Function& fn);
+Grid emit_scatter_kernel(const ir::Op& kernel, ir::Function& fn);  // CPU only: lanes add in order
 
 }  // namespace tessera::passes

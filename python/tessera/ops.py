@@ -98,3 +98,4 @@ def _install_operators():
 
 _install_operators()
 from . import tensor_ops  # noqa: E402,F401 - Python operators and methods of elementwise ops
+from . import indexing  # noqa: E402,F401 - installs x[...], reshape, transpose... on Tensor

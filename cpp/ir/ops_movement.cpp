@@ -1,0 +1,443 @@
+// Data-movement Graph IR ops: type rules, and `lower_at`, the element of the result at given
+// coordinates read from the operands at mapped coordinates. Fused kernels compose these
+// mappings (passes/value_emitter.cpp), so a transpose or slice costs index arithmetic only.
+#include <algorithm>
+#include <array>
+#include <set>
+
+#include "ir/op_rules.hpp"
+
+namespace tessera::ir {
+namespace {
+
+using Shape = std::vector<int64_t>;
+using Coords = ValueAt::Coords;
+
+std::string shape_str(const Shape& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+Shape dims(const std::string& op, const Type& t) {
+  require_tensor(op, t);
+  if (!t.has_static_shape()) fail(ErrorCode::Shape, op + ": symbolic dims are not supported yet, got " + t.str());
+  return t.static_shape();
+}
+
+IntList ints_or(const AttrMap& a, const std::string& k, IntList dflt = {}) {
+  auto it = a.find(k);
+  return it == a.end() ? dflt : std::get<IntList>(it->second);
+}
+int64_t int_or(const AttrMap& a, const std::string& k, int64_t dflt) {
+  auto it = a.find(k);
+  return it == a.end() ? dflt : std::get<int64_t>(it->second);
+}
+int64_t numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+std::vector<Type> one(DType dt, const Shape& s) { return {Type::tensor(dt, s)}; }
+
+OpInfo movement(const std::string& name, std::vector<std::string> operands, std::vector<AttrSpec> attrs,
+                const std::string& summary) {
+  OpInfo info;
+  info.name = name;
+  info.cls = OpClass::DataMovement;
+  info.operand_names = std::move(operands);
+  bool variadic = info.operand_names.size() == 1 && info.operand_names[0] == "xs";
+  info.min_operands = variadic ? 1 : int(info.operand_names.size());
+  info.max_operands = variadic ? -1 : info.min_operands;
+  info.attrs = std::move(attrs);
+  info.summary = summary;
+  return info;
+}
+
+// Index operands: wrap negatives once, then clamp into [0, n) so every load stays in bounds
+// (kernels cannot raise; out-of-range indices read the nearest end, like NumPy's mode="clip").
+Value* index_at(ValueAt& e, Value* idx, const Coords& c, int64_t n) {
+  Builder& b = e.builder();
+  Value* j = b.cast(e.at(idx, c), DType::I64);
+  j = b.value("arith.select", {b.cmp("lt", j, e.i64(0)), e.arith("add", j, e.i64(n)), j});
+  return e.arith("min", e.arith("max", j, e.i64(0)), e.i64(n - 1));
+}
+
+void require_index(const std::string& op, const Type& t) {
+  if (!is_integer(t.dtype)) fail(ErrorCode::DType, op + ": indices must be an integer tensor, got " + t.str());
+}
+
+// ---- reshape family ----
+
+Shape reshape_target(const Type& x, const AttrMap& a) {
+  Shape in = dims("reshape", x), out = std::get<IntList>(a.at("shape"));
+  int64_t known = 1, free = -1;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == -1 && free < 0) free = int64_t(i);
+    else if (out[i] < 0) fail(ErrorCode::Value, "reshape: bad target shape " + shape_str(out) + " for " + x.str());
+    else known *= out[i];
+  }
+  if (free >= 0) {
+    if (known == 0 || numel(in) % known != 0)
+      fail(ErrorCode::Shape, "reshape: cannot infer -1 reshaping " + x.str() + " to " + shape_str(out));
+    out[size_t(free)] = numel(in) / known;
+  }
+  if (numel(out) != numel(in))
+    fail(ErrorCode::Shape, "reshape: cannot reshape " + x.str() + " (" + std::to_string(numel(in)) + " elements) to " +
+                               shape_str(out));
+  return out;
+}
+
+Shape perm_of(const Type& x, const AttrMap& a) {
+  int64_t r = x.rank();
+  Shape perm = ints_or(a, "perm");
+  if (perm.empty()) for (int64_t i = r; i-- > 0;) perm.push_back(i);
+  if (int64_t(perm.size()) != r)
+    fail(ErrorCode::Value, "transpose: perm " + shape_str(perm) + " does not match " + x.str());
+  std::set<int64_t> seen;
+  for (auto& p : perm) {
+    p = normalize_axis("transpose", p, r);
+    if (!seen.insert(p).second) fail(ErrorCode::Value, "transpose: perm " + shape_str(perm) + " repeats an axis");
+  }
+  return perm;
+}
+
+Shape squeezed_axes(const Type& x, const AttrMap& a) {
+  Shape in = dims("squeeze", x), axes = ints_or(a, "axes");
+  if (axes.empty())
+    for (size_t d = 0; d < in.size(); ++d) if (in[d] == 1) axes.push_back(int64_t(d));
+  for (auto& ax : axes) {
+    ax = normalize_axis("squeeze", ax, x.rank());
+    if (in[size_t(ax)] != 1)
+      fail(ErrorCode::Shape, "squeeze: axis " + std::to_string(ax) + " of " + x.str() + " has size " +
+                                 std::to_string(in[size_t(ax)]) + ", not 1");
+  }
+  std::sort(axes.begin(), axes.end());
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  return axes;
+}
+
+void add_reshape_family(std::vector<OpInfo>& out) {
+  OpInfo r = movement("reshape", {"x"}, {{"shape", "ints", true, "the new shape; one entry may be -1"}},
+                      "The elements in row-major order, viewed with a new shape of the same size.");
+  r.infer = [](const std::vector<Type>& in, const AttrMap& a) { return one(in[0].dtype, reshape_target(in[0], a)); };
+  r.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
+    Value* x = op.operands[0];
+    return e.at(x, e.unflatten(e.flatten(c, op.result()->type.static_shape()), x->type.static_shape()));
+  };
+  out.push_back(r);
+
+  OpInfo t = movement("transpose", {"x"}, {{"perm", "ints", false, "result axis i is input axis perm[i]; default reverses", "[]"}},
+                      "Permutes the axes.");
+  t.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    require_tensor("transpose", in[0]);
+    std::vector<Dim> s;
+    for (int64_t p : perm_of(in[0], a)) s.push_back(in[0].shape[size_t(p)]);
+    return std::vector<Type>{Type::tensor(in[0].dtype, s)};
+  };
+  t.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
+    Shape perm = perm_of(op.operands[0]->type, op.attrs);
+    Coords ci(c.size());
+    for (size_t i = 0; i < perm.size(); ++i) ci[size_t(perm[i])] = c[i];
+    return e.at(op.operands[0], ci);
+  };
+  out.push_back(t);
+
+  OpInfo bt = movement("broadcast_to", {"x"}, {{"shape", "ints", true, "the target shape"}},
+                       "Repeats size-1 and missing leading dims to a larger shape (NumPy broadcasting).");
+  bt.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    Shape x = dims("broadcast_to", in[0]), to = std::get<IntList>(a.at("shape"));
+    bool ok = x.size() <= to.size();
+    for (size_t i = 0; ok && i < x.size(); ++i) {
+      int64_t t = to[to.size() - x.size() + i];
+      ok = x[i] == t || (x[i] == 1 && t >= 0);
+    }
+    for (int64_t t : to) ok = ok && t >= 0;
+    if (!ok) fail(ErrorCode::Shape, "broadcast_to: cannot broadcast " + in[0].str() + " to " + shape_str(to));
+    return one(in[0].dtype, to);
+  };
+  bt.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
+    Shape x = op.operands[0]->type.static_shape();
+    size_t lead = c.size() - x.size();
+    Coords ci;
+    for (size_t d = 0; d < x.size(); ++d) ci.push_back(x[d] == 1 ? e.i64(0) : c[lead + d]);
+    return e.at(op.operands[0], ci);
+  };
+  out.push_back(bt);
+
+  OpInfo ex = movement("expand_dims", {"x"}, {{"axis", "int", true, "where the new size-1 axis goes"}},
+                       "Inserts a size-1 axis.");
+  ex.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    require_tensor("expand_dims", in[0]);
+    int64_t axis = normalize_axis("expand_dims", std::get<int64_t>(a.at("axis")), in[0].rank() + 1);
+    std::vector<Dim> s = in[0].shape;
+    s.insert(s.begin() + axis, Dim::of(1));
+    return std::vector<Type>{Type::tensor(in[0].dtype, s)};
+  };
+  ex.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
+    int64_t axis = normalize_axis("expand_dims", op.int_attr("axis"), int64_t(c.size()));
+    Coords ci = c;
+    ci.erase(ci.begin() + axis);
+    return e.at(op.operands[0], ci);
+  };
+  out.push_back(ex);
+
+  OpInfo sq = movement("squeeze", {"x"}, {{"axes", "ints", false, "size-1 axes to drop; default all", "[]"}},
+                       "Removes size-1 axes.");
+  sq.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    Shape axes = squeezed_axes(in[0], a), s;
+    Shape x = in[0].static_shape();
+    for (size_t d = 0; d < x.size(); ++d)
+      if (!std::binary_search(axes.begin(), axes.end(), int64_t(d))) s.push_back(x[d]);
+    return one(in[0].dtype, s);
+  };
+  sq.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
+    Shape axes = squeezed_axes(op.operands[0]->type, op.attrs);
+    Coords ci;
+    size_t k = 0;
+    for (int64_t d = 0; d < op.operands[0]->type.rank(); ++d)
+      ci.push_back(std::binary_search(axes.begin(), axes.end(), d) ? e.i64(0) : c[k++]);
+    return e.at(op.operands[0], ci);
+  };
+  out.push_back(sq);
+}
+
+// ---- joining and cutting ----
+
+void add_join_ops(std::vector<OpInfo>& out) {
+  OpInfo cat = movement("concat", {"xs"}, {{"axis", "int", false, "the axis to join along", "0"}},
+                        "Joins tensors along an existing axis.");
+  cat.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    Shape s = dims("concat", in[0]);
+    int64_t axis = normalize_axis("concat", int_or(a, "axis", 0), in[0].rank());
+    for (size_t i = 1; i < in.size(); ++i) {
+      Shape t = dims("concat", in[i]);
+      bool ok = t.size() == s.size() && in[i].dtype == in[0].dtype;
+      for (size_t d = 0; ok && d < t.size(); ++d) ok = int64_t(d) == axis || t[d] == s[d];
+      if (!ok) fail(in[i].dtype != in[0].dtype ? ErrorCode::DType : ErrorCode::Shape,
+                    "concat: cannot join " + in[0].str() + " and " + in[i].str() + " along axis " + std::to_string(axis));
+      s[size_t(axis)] += t[size_t(axis)];
+    }
+    return one(in[0].dtype, s);
+  };
+  cat.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
+    size_t axis = size_t(normalize_axis("concat", op.int_attr("axis", 0), int64_t(c.size())));
+    Builder& b = e.builder();
+    Value* result = nullptr;  // built from the last piece backwards: select(c < end_i, piece_i, rest)
+    int64_t end = op.result()->type.static_shape()[axis];
+    for (size_t i = op.operands.size(); i-- > 0;) {
+      int64_t size = op.operands[i]->type.static_shape()[axis], begin = end - size;
+      if (size == 0) continue;
+      Coords ci = c;  // clamped into the piece so the load is in bounds whichever piece wins
+      ci[axis] = e.arith("min", e.arith("max", e.arith("sub", c[axis], e.i64(begin)), e.i64(0)), e.i64(size - 1));
+      Value* v = e.at(op.operands[i], ci);
+      result = result ? b.value("arith.select", {b.cmp("lt", c[axis], e.i64(end)), v, result}) : v;
+      end = begin;
+    }
+    return result;
+  };
+  out.push_back(cat);
+
+  OpInfo st = movement("stack", {"xs"}, {{"axis", "int", false, "where the new axis goes", "0"}},
+                       "Joins tensors of one shape along a new axis.");
+  st.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    Shape s = dims("stack", in[0]);
+    for (const Type& t : in)
+      if (t != in[0]) fail(t.dtype != in[0].dtype ? ErrorCode::DType : ErrorCode::Shape,
+                           "stack: tensors differ: " + in[0].str() + " and " + t.str());
+    int64_t axis = normalize_axis("stack", int_or(a, "axis", 0), in[0].rank() + 1);
+    s.insert(s.begin() + axis, int64_t(in.size()));
+    return one(in[0].dtype, s);
+  };
+  st.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
+    int64_t axis = normalize_axis("stack", op.int_attr("axis", 0), int64_t(c.size()));
+    Coords ci = c;
+    ci.erase(ci.begin() + axis);
+    Builder& b = e.builder();
+    Value* result = e.at(op.operands.back(), ci);
+    for (size_t i = op.operands.size() - 1; i-- > 0;)
+      result = b.value("arith.select", {b.cmp("eq", c[size_t(axis)], e.i64(int64_t(i))), e.at(op.operands[i], ci), result});
+    return result;
+  };
+  out.push_back(st);
+}
+
+// Normalised (start, step, length) per dim of a slice, with Python's slice.indices rules.
+std::vector<std::array<int64_t, 3>> slice_dims(const Type& x, const AttrMap& a) {
+  Shape s = dims("slice", x), start = std::get<IntList>(a.at("start")), stop = std::get<IntList>(a.at("stop"));
+  Shape step = ints_or(a, "step");
+  if (step.empty()) step.assign(start.size(), 1);
+  if (start.size() != stop.size() || step.size() != start.size() || start.size() > s.size())
+    fail(ErrorCode::Value, "slice: start " + shape_str(start) + ", stop " + shape_str(stop) + " and step " +
+                               shape_str(step) + " must have one entry per leading dim of " + x.str());
+  std::vector<std::array<int64_t, 3>> out;
+  for (size_t d = 0; d < s.size(); ++d) {
+    if (d >= start.size()) { out.push_back({0, 1, s[d]}); continue; }
+    int64_t n = s[d], k = step[d];
+    if (k == 0) fail(ErrorCode::Value, "slice: step must not be zero (dim " + std::to_string(d) + " of " + x.str() + ")");
+    int64_t lo = k > 0 ? 0 : -1, hi = k > 0 ? n : n - 1;
+    int64_t b = std::clamp(start[d] < 0 ? start[d] + n : start[d], lo, hi);
+    int64_t e = std::clamp(stop[d] < 0 ? stop[d] + n : stop[d], lo, hi);
+    int64_t len = k > 0 ? (e > b ? (e - b + k - 1) / k : 0) : (b > e ? (b - e - k - 1) / -k : 0);
+    out.push_back({b, k, len});
+  }
+  return out;
+}
+
+void add_slice_pad(std::vector<OpInfo>& out) {
+
+  OpInfo sl = movement("slice", {"x"},
+                       {{"start", "ints", true, "first index per leading dim (negative counts from the end)"},
+                        {"stop", "ints", true, "end (exclusive) per leading dim; clamped as in Python"},
+                        {"step", "ints", false, "stride per leading dim, may be negative; default 1", "[]"}},
+                       "x[start:stop:step] on the leading dims, with Python's slice rules.");
+  sl.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    Shape s;
+    for (auto& d : slice_dims(in[0], a)) s.push_back(d[2]);
+    return one(in[0].dtype, s);
+  };
+  sl.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
+    auto sd = slice_dims(op.operands[0]->type, op.attrs);
+    Coords ci;
+    for (size_t d = 0; d < c.size(); ++d)
+      ci.push_back(e.arith("add", e.i64(sd[d][0]), e.arith("mul", c[d], e.i64(sd[d][1]))));
+    return e.at(op.operands[0], ci);
+  };
+  out.push_back(sl);
+
+  OpInfo pad = movement("pad", {"x"},
+                        {{"pad", "ints", true, "elements added before and after each dim: [lo0, hi0, lo1, hi1, ...]"},
+                         {"value", "float", false, "the value of the added elements", "0.0"}},
+                        "Surrounds x with a constant.");
+  pad.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    Shape s = dims("pad", in[0]), p = std::get<IntList>(a.at("pad"));
+    if (p.size() != 2 * s.size() || std::any_of(p.begin(), p.end(), [](int64_t v) { return v < 0; }))
+      fail(ErrorCode::Value, "pad: needs two non-negative widths per dim of " + in[0].str() + ", got " + shape_str(p));
+    for (size_t d = 0; d < s.size(); ++d) s[d] += p[2 * d] + p[2 * d + 1];
+    return one(in[0].dtype, s);
+  };
+  pad.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
+    Builder& b = e.builder();
+    Shape s = op.operands[0]->type.static_shape(), p = op.ints_attr("pad");
+    DType dt = compute_dtype(op.result()->type.dtype);
+    Value* fill = b.constant(dt, op.has_attr("value") ? number_attr(op, "value") : 0.0);
+    if (numel(s) == 0) return fill;
+    Coords ci;
+    Value* inside = nullptr;
+    for (size_t d = 0; d < s.size(); ++d) {
+      Value* x = e.arith("sub", c[d], e.i64(p[2 * d]));
+      if (p[2 * d] || p[2 * d + 1]) {
+        Value* ok = b.arith("and", b.cmp("ge", x, e.i64(0)), b.cmp("lt", x, e.i64(s[d])));
+        inside = inside ? b.arith("and", inside, ok) : ok;
+        x = e.arith("min", e.arith("max", x, e.i64(0)), e.i64(s[d] - 1));
+      }
+      ci.push_back(x);
+    }
+    Value* v = e.at(op.operands[0], ci);
+    return inside ? b.value("arith.select", {inside, v, fill}) : v;
+  };
+  out.push_back(pad);
+}
+
+// ---- indexing: take, gather, scatter_add, one_hot ----
+
+void add_indexing_ops(std::vector<OpInfo>& out) {
+  OpInfo take = movement("take", {"x", "indices"}, {{"axis", "int", false, "the axis indexed", "0"}},
+                         "x indexed along `axis` by an integer tensor: shape x[:axis] + indices + x[axis+1:] "
+                         "(negative indices count from the end; out-of-range ones are clamped).");
+  take.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    Shape x = dims("take", in[0]), idx = dims("take", in[1]);
+    require_index("take", in[1]);
+    int64_t axis = normalize_axis("take", int_or(a, "axis", 0), in[0].rank());
+    if (x[size_t(axis)] == 0 && numel(idx) > 0)
+      fail(ErrorCode::Value, "take: cannot index the empty axis " + std::to_string(axis) + " of " + in[0].str());
+    Shape s(x.begin(), x.begin() + axis);
+    s.insert(s.end(), idx.begin(), idx.end());
+    s.insert(s.end(), x.begin() + axis + 1, x.end());
+    return one(in[0].dtype, s);
+  };
+  take.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
+    Shape x = op.operands[0]->type.static_shape();
+    size_t axis = size_t(normalize_axis("take", op.int_attr("axis", 0), int64_t(x.size())));
+    size_t k = size_t(op.operands[1]->type.rank());
+    Coords ic(c.begin() + long(axis), c.begin() + long(axis + k));
+    Coords xc(c.begin(), c.begin() + long(axis));
+    xc.push_back(index_at(e, op.operands[1], ic, x[axis]));
+    xc.insert(xc.end(), c.begin() + long(axis + k), c.end());
+    return e.at(op.operands[0], xc);
+  };
+  out.push_back(take);
+
+  auto check_along = [](const std::string& name, const Type& x, const Type& idx, int64_t axis) {
+    Shape xs = dims(name, x), is = dims(name, idx);
+    require_index(name, idx);
+    bool ok = xs.size() == is.size();
+    for (size_t d = 0; ok && d < xs.size(); ++d) ok = int64_t(d) == axis || is[d] <= xs[d];
+    if (!ok) fail(ErrorCode::Shape, name + ": indices " + idx.str() + " must have the rank of " + x.str() +
+                                        " and no larger dims except along axis " + std::to_string(axis));
+    if (xs[size_t(axis)] == 0 && numel(is) > 0)
+      fail(ErrorCode::Value, name + ": cannot index the empty axis " + std::to_string(axis) + " of " + x.str());
+  };
+  OpInfo g = movement("gather", {"x", "indices"}, {{"axis", "int", true, "the axis indexed"}},
+                      "out[i][j] = x[indices[i][j]][j] for axis 0 (torch.gather); shape of indices.");
+  g.infer = [check_along](const std::vector<Type>& in, const AttrMap& a) {
+    int64_t axis = normalize_axis("gather", std::get<int64_t>(a.at("axis")), in[0].rank());
+    check_along("gather", in[0], in[1], axis);
+    return one(in[0].dtype, in[1].static_shape());
+  };
+  g.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
+    Shape x = op.operands[0]->type.static_shape();
+    size_t axis = size_t(normalize_axis("gather", op.int_attr("axis"), int64_t(x.size())));
+    Coords xc = c;
+    xc[axis] = index_at(e, op.operands[1], c, x[axis]);
+    return e.at(op.operands[0], xc);
+  };
+  out.push_back(g);
+
+  OpInfo sc = movement("scatter_add", {"x", "indices", "src"}, {{"axis", "int", true, "the axis indexed"}},
+                       "A copy of x with out[indices[i][j]][j] += src[i][j] for axis 0 (torch.scatter_add).");
+  sc.infer = [check_along](const std::vector<Type>& in, const AttrMap& a) {
+    int64_t axis = normalize_axis("scatter_add", std::get<int64_t>(a.at("axis")), in[0].rank());
+    check_along("scatter_add", in[0], in[1], axis);
+    if (in[2].shape != in[1].shape || in[2].dtype != in[0].dtype)
+      fail(in[2].dtype != in[0].dtype ? ErrorCode::DType : ErrorCode::Shape,
+           "scatter_add: src " + in[2].str() + " must have the shape of indices " + in[1].str() + " and the dtype of " +
+               in[0].str());
+    if (in[0].dtype == DType::Bool) fail(ErrorCode::DType, "scatter_add: not defined for bool tensors");
+    return std::vector<Type>{in[0]};
+  };
+  out.push_back(sc);  // many-to-one: its own kernel kind (passes/tile_scatter.cpp), no lower_at
+
+  OpInfo oh = movement("one_hot", {"indices"},
+                       {{"num_classes", "int", true, "size of the new last axis"},
+                        {"dtype", "str", false, "result dtype", "\"i64\""}},
+                       "A new last axis with 1 at each index and 0 elsewhere (out-of-range indices give zeros).");
+  oh.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    Shape s = dims("one_hot", in[0]);
+    require_index("one_hot", in[0]);
+    int64_t n = std::get<int64_t>(a.at("num_classes"));
+    if (n < 0) fail(ErrorCode::Value, "one_hot: num_classes must not be negative, got " + std::to_string(n));
+    auto it = a.find("dtype");
+    auto dt = parse_dtype(it == a.end() ? "i64" : std::get<std::string>(it->second));
+    if (!dt) fail(ErrorCode::DType, "one_hot: unknown dtype '" + std::get<std::string>(it->second) + "'");
+    s.push_back(n);
+    return one(*dt, s);
+  };
+  oh.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
+    Builder& b = e.builder();
+    Value* j = b.cast(e.at(op.operands[0], Coords(c.begin(), c.end() - 1)), DType::I64);
+    return b.cast(b.cmp("eq", j, c.back()), compute_dtype(op.result()->type.dtype));
+  };
+  out.push_back(oh);
+}
+
+}  // namespace
+
+void register_movement_ops(std::vector<OpInfo>& out) {
+  add_reshape_family(out);
+  add_join_ops(out);
+  add_slice_pad(out);
+  add_indexing_ops(out);
+}
+
+}  // namespace tessera::ir

@@ -1,0 +1,58 @@
+// Tile IR for scatter_add, many-to-one: a program instance copies the base into the output,
+// then walks the updates a tile at a time, adding each into its slot. Duplicate indices must
+// add in turn: CPU lanes run in order within one instance (so results are deterministic); GPU
+// lanes would need atomics, so lower-to-tile rejects GPU targets.
+#include "passes/tile_kernels.hpp"
+#include "passes/value_emitter.hpp"
+
+namespace tessera::passes {
+using namespace ir;
+
+namespace {
+
+// for k in [0, n) step lanes, with no carried values; `body(builder, flat, mask)`.
+template <class Body>
+void for_tiles(Builder& b, int64_t n, int64_t lanes, Body body) {
+  Op* loop = b.create_typed("tile.for", {b.i64(0), b.i64(n), b.i64(lanes)}, {});
+  Block* region = loop->add_region();
+  Value* k = region->add_arg(Type::scalar(DType::I64));
+  Builder inner(region, loop->loc);
+  Value* flat = inner.arith("add", inner.arange(lanes), k);
+  body(inner, flat, inner.cmp("lt", flat, inner.i64(n)));
+  inner.create_typed("tile.yield", {}, {});
+}
+
+}  // namespace
+
+Grid emit_scatter_kernel(const Op& kernel, Function& fn) {
+  Builder b(&fn.body, kernel.loc);
+  const Block& region = *kernel.region;
+  const Op& yield = *region.ops.back();
+  const Op& sc = *yield.operands[0]->def;
+  if (sc.name != "scatter_add") fail(ErrorCode::Compile, "scatter kernels support scatter_add only, got " + sc.name, sc.loc.str());
+  std::vector<int64_t> base = sc.operands[0]->type.static_shape(), upd = sc.operands[1]->type.static_shape();
+  size_t axis = size_t(normalize_axis("scatter_add", sc.int_attr("axis"), int64_t(base.size())));
+  int64_t lanes = kernel.int_attr("lanes");
+  Value* out = fn.body.args[region.args.size()].get();
+
+  for_tiles(b, sc.result()->type.numel(), lanes, [&](Builder& ib, Value* flat, Value* m) {
+    ValueEmitter e(ib, region, fn, m);
+    Value* v = e.at(sc.operands[0], e.unflatten(flat, base));
+    store(ib, out, flat, v->type.is_tile() ? v : ib.splat(v, lanes), m);
+  });
+  for_tiles(b, sc.operands[1]->type.numel(), lanes, [&](Builder& ib, Value* flat, Value* m) {
+    ValueEmitter e(ib, region, fn, m);
+    ValueAt::Coords c = e.unflatten(flat, upd), oc = c;
+    // Negative indices count from the end; out-of-range ones clamp (kernels cannot raise).
+    Value* j = ib.cast(e.at(sc.operands[1], c), DType::I64);
+    j = ib.value("arith.select", {ib.cmp("lt", j, e.i64(0)), e.arith("add", j, e.i64(base[axis])), j});
+    oc[axis] = e.arith("min", e.arith("max", j, e.i64(0)), e.i64(base[axis] - 1));
+    Value* off = e.flatten(oc, base);
+    Value* sum = ib.arith("add", load(ib, out, off, m), e.at(sc.operands[2], c));
+    store(ib, out, off, sum->type.is_tile() ? sum : ib.splat(sum, lanes), m);
+  });
+  erase_dead_ops(fn.body);
+  return {1, 1, 1};  // one instance: updates with equal indices must not race
+}
+
+}  // namespace tessera::passes
