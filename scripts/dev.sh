@@ -14,7 +14,7 @@ cmake -S . -B "build/dev-$name" -G Ninja -DTESSERA_BUILD_PYTHON=ON -DPython_EXEC
 cmake --build "build/dev-$name" --target _C
 stage=build/stage-$name/tessera
 rm -rf "$stage" && mkdir -p "$stage"
-cp python/tessera/*.py python/tessera/*.pyi "$stage"/ 2>/dev/null || cp python/tessera/*.py "$stage"/
+cp python/tessera/*.py python/tessera/*.pyi python/tessera/py.typed "$stage"/
 cp "build/dev-$name"/_C*.so "$stage"/
 cd tests
 PYTHONPATH="$root/build/stage-$name" "$py" -m pytest "${@:-python}"

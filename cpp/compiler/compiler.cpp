@@ -23,7 +23,7 @@ Lowered lower(const std::string& text, const backends::TargetSpec& target) {
   out.module = ir::parse(text, "<graph>");
   if (out.module->funcs.empty()) fail(ErrorCode::Value, "the module has no function to compile");
   out.module->attrs["target"] = target.kind;
-  ir::run_pipeline(*out.module, "verify,cse,dce");
+  ir::run_pipeline(*out.module, "verify,canonicalize,fold-constants,cse,dce");
   out.text["graph"] = ir::print(*out.module);
   ir::run_pipeline(*out.module, "form-kernels,verify");
   out.text["schedule"] = ir::print(*out.module);

@@ -1,6 +1,7 @@
 // Op definitions, grouped by IR level. Each file appends its OpInfo entries; registry.cpp
 // collects them once. Shared shape helpers live here too.
 #pragma once
+#include <map>
 #include <vector>
 
 #include "ir/registry.hpp"
@@ -13,6 +14,9 @@ void register_contraction_ops(std::vector<OpInfo>& out);  // ops_contraction.cpp
 void register_movement_ops(std::vector<OpInfo>& out);     // ops_movement.cpp
 void register_tile_ops(std::vector<OpInfo>& out);        // ops_tile.cpp: tile.* and arith.*
 void register_structural_ops(std::vector<OpInfo>& out);  // ops_structural.cpp: return, sched.*, rt.*
+void register_autodiff_ops(std::vector<OpInfo>& out);     // ops_autodiff.cpp: stop_gradient
+// derivatives.cpp: sets the vjp/jvp rules of the registered ops.
+void attach_derivatives(std::map<std::string, OpInfo>& table);
 
 void check_attrs(const OpInfo& info, const AttrMap& attrs);
 

@@ -24,10 +24,12 @@ void ensure_registered() {
     register_movement_ops(ops);
     register_tile_ops(ops);
     register_structural_ops(ops);
+    register_autodiff_ops(ops);
     for (auto& info : ops) {
       std::string name = info.name;
       table().emplace(name, std::move(info));
     }
+    attach_derivatives(table());
   });
 }
 

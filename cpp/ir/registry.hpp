@@ -72,6 +72,13 @@ struct OpInfo {
   // Data-movement ops: the element of the result at coordinates `c`, read from the operands
   // at mapped coordinates (transpose permutes, slice scales and shifts, ...).
   std::function<Value*(ValueAt&, const Op&, const ValueAt::Coords& c)> lower_at;
+  // Reverse mode: given the op (already copied into the gradient function, so its operands
+  // and result are usable) and the cotangent of its result, builds the cotangent of each
+  // operand (null where there is none: integer operands, stop_gradient). Set in derivatives.cpp.
+  std::function<std::vector<Value*>(Builder&, const Op&, Value* cotangent)> vjp;
+  // Forward mode: given the op and the tangent of each operand (null = zero), builds the
+  // tangent of its result (null = zero).
+  std::function<Value*(Builder&, const Op&, const std::vector<Value*>& tangents)> jvp;
 };
 
 // Arithmetic on f16/bf16 data runs in f32 (loads widen, stores round once), as in PyTorch.

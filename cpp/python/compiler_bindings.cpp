@@ -7,6 +7,7 @@
 
 #include "compiler/compiler.hpp"
 #include "ir/ops.hpp"
+#include "passes/autodiff.hpp"
 #include "python/bindings.hpp"
 
 namespace nb = nanobind;
@@ -42,6 +43,19 @@ ir::Type to_type(nb::handle t) {
     else dims.push_back(ir::Dim::of(nb::cast<int64_t>(d)));
   }
   return ir::Type::tensor(*dt, dims);
+}
+
+nb::object attr_to_py(const ir::Attr& a) {
+  if (auto* v = std::get_if<int64_t>(&a)) return nb::int_(*v);
+  if (auto* v = std::get_if<double>(&a)) return nb::float_(*v);
+  if (auto* v = std::get_if<bool>(&a)) return nb::bool_(*v);
+  if (auto* v = std::get_if<std::string>(&a)) return nb::str(v->c_str());
+  if (auto* v = std::get_if<ir::IntList>(&a)) {
+    nb::list l;
+    for (int64_t x : *v) l.append(x);
+    return nb::tuple(l);
+  }
+  return nb::make_tuple("type", std::get<ir::Type>(a).str());
 }
 
 nb::tuple from_type(const ir::Type& t) {
@@ -97,6 +111,45 @@ void bind_compiler(nb::module_& m) {
         "assembly and the loadable binary.");
 
   m.def("default_target", [](const std::string& device) { return compiler::default_target(Device::parse(device)); });
+
+  m.def("vjp_transform",
+        [](const std::string& text, const std::vector<int>& wrt, const std::vector<int>& outputs, bool seed_ones) {
+          return ir::print(*passes::vjp_transform(*ir::parse(text, "<graph>"), wrt, outputs, seed_ones));
+        },
+        nb::arg("text"), nb::arg("wrt"), nb::arg("outputs"), nb::arg("seed_ones"),
+        "Reverse-mode derivative of the module's first function, as Graph IR text.");
+  m.def("jvp_transform",
+        [](const std::string& text, const std::vector<int>& wrt) {
+          return ir::print(*passes::jvp_transform(*ir::parse(text, "<graph>"), wrt));
+        },
+        nb::arg("text"), nb::arg("wrt"), "Forward-mode derivative of the module's first function.");
+
+  // The ops of a function, for replaying it into a Python trace: a list of
+  // (name, operands, attrs, result (dtype, shape), "file:line"), where an operand is
+  // ("arg", i) or ("op", j), and the returned values in the same form.
+  m.def("function_ops", [](const std::string& text) {
+    auto mod = ir::parse(text, "<graph>");
+    if (mod->funcs.empty()) fail(ErrorCode::Value, "function_ops: no function");
+    const ir::Function& f = *mod->funcs.front();
+    std::map<const ir::Value*, nb::tuple> ref;
+    for (size_t i = 0; i < f.body.args.size(); ++i) ref[f.body.args[i].get()] = nb::make_tuple("arg", i);
+    nb::list ops, outs;
+    for (const auto& op : f.body.ops) {
+      nb::list operands;
+      for (const ir::Value* v : op->operands) operands.append(ref.at(v));
+      if (op->name == "return") {
+        outs = operands;
+        continue;
+      }
+      if (op->results.size() != 1 || op->region)
+        fail(ErrorCode::Value, "function_ops: only Graph IR ops with one result can be replayed, got " + op->name);
+      nb::dict attrs;
+      for (const auto& [k, v] : op->attrs) attrs[k.c_str()] = attr_to_py(v);
+      ref[op->result()] = nb::make_tuple("op", nb::len(ops));
+      ops.append(nb::make_tuple(op->name, nb::tuple(operands), attrs, from_type(op->result()->type), op->loc.str()));
+    }
+    return nb::make_tuple(ops, nb::tuple(outs));
+  }, nb::arg("text"));
 
   m.def("infer_op",
         [](const std::string& name, nb::list operands, nb::dict attrs) {

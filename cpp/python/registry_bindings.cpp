@@ -17,6 +17,7 @@ const char* class_name(ir::OpClass c) {
     case ir::OpClass::ElementwiseBinary: return "elementwise_binary";
     case ir::OpClass::Reduction: return "reduction";
     case ir::OpClass::Contraction: return "contraction";
+    case ir::OpClass::DataMovement: return "data_movement";
     case ir::OpClass::Structural: return "structural";
     case ir::OpClass::Tile: return "tile";
     default: return "other";
@@ -40,7 +41,7 @@ void bind_registry(nb::module_& m) {
       d["operand_names"] = info->operand_names;
       d["attrs"] = attrs;
       d["summary"] = info->summary;
-      d["differentiable"] = false;
+      d["differentiable"] = bool(info->vjp) && bool(info->jvp);
       out.append(d);
     }
     return out;

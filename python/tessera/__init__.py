@@ -7,7 +7,7 @@ CPU or an NVIDIA GPU. Tensors cross to NumPy, PyTorch, JAX and CuPy through DLPa
 from . import _C
 from .errors import (TesseraError, ShapeError, DTypeError, DeviceError, ParseError, VerifyError,
                      CompileError, TesseraRuntimeError, TesseraValueError, TracingError,
-                     InternalError)
+                     TesseraIndexError, InternalError)
 from .dtypes import (DType, dtype, float64, float32, float16, bfloat16, int64, int32, int8, uint8,
                      bool_, f64, f32, f16, bf16, i64, i32, i8, u8)
 from .device import (Device, device, device_count, is_available, device_properties, synchronize,
@@ -18,6 +18,9 @@ from . import ops
 from .ops import add, sub, mul, maximum, neg, exp, relu, sum, matmul  # noqa: A004
 from .jit import jit, function, JitFunction
 from .compile import compile_for_target
+from .autodiff import grad, value_and_grad, vjp, jvp, hessian, stop_gradient
+from .shapes import TensorType
+from .indexing import split
 
 op = ops
 

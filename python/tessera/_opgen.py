@@ -17,7 +17,7 @@ from . import _C
 
 # Ops the user never calls directly.
 _INTERNAL = {"constant"}
-_USER_CLASSES = {"elementwise_unary", "elementwise_binary", "reduction", "contraction", "other"}
+_USER_CLASSES = {"elementwise_unary", "elementwise_binary", "reduction", "contraction", "data_movement", "other"}
 _PY_TYPES = {"int": "int", "float": "float", "bool": "bool", "str": "str", "ints": "Sequence[int]",
              "type": "str"}
 
@@ -133,6 +133,69 @@ def stub_source() -> str:
     return "\n".join(out) + "\n"
 
 
+_CPP_TYPES = {"int": "int64_t", "float": "double", "bool": "bool", "str": "std::string", "ints": "ir::IntList"}
+
+
+def _cpp_literal(kind, value):
+    if kind == "bool":
+        return "true" if value else "false"
+    if kind == "str":
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if kind == "ints":
+        return "ir::IntList{" + ", ".join(str(v) for v in value) + "}"
+    if kind == "float":
+        return repr(float(value))
+    return str(value)
+
+
+def cpp_header_source() -> str:
+    """Text of include/tessera/ops.hpp: one C++ function per op building it with an ir::Builder."""
+    out = ["// The C++ op API: one function per registry op, appending the op to a Builder's block.",
+           "// Generated from the op registry by `python -m tessera._opgen --write .`; do not edit.",
+           "#pragma once", "#include <optional>", "#include <string>", "#include <vector>", "",
+           '#include "ir/builder.hpp"', "", "namespace tessera::ops {", ""]
+    for spec in op_specs():
+        operands, attrs = _params(spec)
+        variadic = spec["max_operands"] < 0
+        params = ["ir::Builder& b"]
+        if variadic:
+            params.append(f"const std::vector<ir::Value*>& {operands[0]}")
+            args = operands[0]
+        else:
+            params += [f"ir::Value* {n}" for n in operands[:spec["min_operands"]]]
+            params += [f"ir::Value* {n} = nullptr" for n in operands[spec["min_operands"]:]]
+        body = []
+        required = [a for a in attrs if a[3]]
+        optional = [a for a in attrs if not a[3]]
+        for name, kind, _v, _r in required:
+            params.append(f"{_CPP_TYPES[kind]} {name}")
+        for name, kind, value, _r in optional:
+            if value is None:
+                params.append(f"std::optional<{_CPP_TYPES[kind]}> {name} = std::nullopt")
+            else:
+                params.append(f"{_CPP_TYPES[kind]} {name} = {_cpp_literal(kind, value)}")
+        body.append("  ir::AttrMap attrs;")
+        for name, kind, value, req in attrs:
+            if value is None and not req:
+                body.append(f'  if ({name}) attrs["{name}"] = *{name};')
+            else:
+                body.append(f'  attrs["{name}"] = {name};')
+        if not variadic:
+            names = operands[:spec["min_operands"]]
+            body.append("  std::vector<ir::Value*> operands{" + ", ".join(names) + "};")
+            for n in operands[spec["min_operands"]:]:
+                body.append(f"  if ({n}) operands.push_back({n});")
+            args = "operands"
+        body.append(f'  return b.value("{spec["name"]}", {args}, attrs);')
+        summary = (spec["summary"] or spec["name"]).replace("*/", "* /")
+        out.append(f"// {summary}")
+        out.append(f"inline ir::Value* {spec['name']}({', '.join(params)}) {{")
+        out += body
+        out += ["}", ""]
+    out += ["}  // namespace tessera::ops", ""]
+    return "\n".join(out)
+
+
 def docs_source() -> str:
     """Text of docs/ops.md, the operator reference."""
     out = ["# Operator reference", "",
@@ -143,7 +206,8 @@ def docs_source() -> str:
     for spec in op_specs():
         by_class.setdefault(spec["class"], []).append(spec)
     titles = {"elementwise_unary": "Elementwise, one operand", "elementwise_binary": "Elementwise, two operands",
-              "reduction": "Reductions", "contraction": "Contractions", "other": "Other"}
+              "reduction": "Reductions", "contraction": "Contractions", "data_movement": "Data movement",
+              "other": "Other"}
     for cls in sorted(by_class, key=lambda c: list(titles).index(c) if c in titles else 99):
         out += [f"## {titles.get(cls, cls)}", ""]
         for spec in by_class[cls]:
@@ -164,6 +228,7 @@ def main(argv):
         root = pathlib.Path(argv[2])
         (root / "python/tessera/ops.pyi").write_text(stub_source())
         (root / "docs/ops.md").write_text(docs_source())
+        (root / "include/tessera/ops.hpp").write_text(cpp_header_source())
         return 0
     print("usage: python -m tessera._opgen --write <repo root>", file=sys.stderr)
     return 2

@@ -52,6 +52,10 @@ class TracingError(TesseraError, TypeError):
     """A traced function did something that cannot be recorded."""
 
 
+class TesseraIndexError(TesseraError, IndexError):
+    """An index is out of range or malformed (an IndexError, so iteration over a tensor stops)."""
+
+
 class InternalError(TesseraError, RuntimeError):
     """A bug in Tessera. Please report it with the IR text."""
 

@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import builtins
 
-from .errors import DTypeError, ShapeError, TesseraError, TesseraValueError
+from .errors import DTypeError, ShapeError, TesseraError, TesseraIndexError, TesseraValueError
 from .lazy import user_location
 from .tensor import Tensor, tensor
-
-
-class TesseraIndexError(TesseraError, IndexError):
-    """An index out of range, or too many indices (an IndexError, so iteration stops)."""
 
 
 def _apply(name, args, attrs=None):

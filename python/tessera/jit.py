@@ -12,7 +12,8 @@ from __future__ import annotations
 import functools
 
 from . import lazy
-from .errors import DeviceError, TracingError
+from . import shapes
+from .errors import DeviceError, ShapeError, TracingError
 from .lazy import Node
 from .tensor import Tensor
 
@@ -39,6 +40,46 @@ def _unflatten(spec, leaves):
     if kind == "dict":
         return {k: _unflatten(v, leaves) for k, v in payload}
     return payload
+
+
+class Trace:
+    """A function recorded as Graph IR: ``text`` (with locations), ``key`` (without), the
+    realized tensors it closed over (``captured``, passed after the arguments), its output
+    structure and the device."""
+
+    __slots__ = ("text", "key", "captured", "out_spec", "n_outputs", "device")
+
+
+def trace(fn, spec, leaves) -> Trace:
+    """Runs ``fn`` on parameter tensors standing for ``leaves`` (the tensors of the flattened
+    arguments ``spec``) and records what it computes."""
+    name = getattr(fn, "__name__", "function")
+    devices = {str(t.device) for t in leaves}
+    if len(devices) > 1:
+        raise DeviceError(f"tessera.jit({name}): tensor arguments are on several devices "
+                          f"({', '.join(sorted(devices))})")
+    params = [Tensor._lazy(Node("param", (), None, "", i), t.shape, t.dtype, t.device)
+              for i, t in enumerate(leaves)]
+    args, kwargs = _unflatten(spec, params)
+    real_args, real_kwargs = _unflatten(spec, leaves)
+    by_leaf = {id(t): p for t, p in zip(leaves, params)}
+    try:
+        with shapes.checked_call(fn, real_args, real_kwargs, lambda t: by_leaf[id(t)]):
+            result = fn(*args, **kwargs)
+    except ShapeError as e:
+        if e.location:
+            raise
+        raise ShapeError(e.message, lazy.user_location()) from None
+    out_leaves = []
+    tr = Trace()
+    tr.out_spec = _flatten(result, out_leaves)
+    if not out_leaves:
+        raise TracingError(f"tessera.jit({name}): the function returned no tensors")
+    tr.device = leaves[0].device if leaves else out_leaves[0].device
+    tr.text, tr.key, inputs = lazy.build_function(out_leaves, params)
+    tr.captured = inputs[len(params):]
+    tr.n_outputs = len(out_leaves)
+    return tr
 
 
 class _Traced:
@@ -76,24 +117,12 @@ class JitFunction:
         return _unflatten(traced.out_spec, [Tensor._from_array(a) for a in outs])
 
     def _trace(self, spec, leaves):
-        devices = {str(t.device) for t in leaves}
-        if len(devices) > 1:
-            raise DeviceError(f"tessera.jit({self._fn.__name__}): tensor arguments are on several devices "
-                              f"({', '.join(sorted(devices))})")
-        params = [Tensor._lazy(Node("param", (), None, "", i), t.shape, t.dtype, t.device)
-                  for i, t in enumerate(leaves)]
-        args, kwargs = _unflatten(spec, params)
-        result = self._fn(*args, **kwargs)
-        out_leaves = []
+        tr = trace(self._fn, spec, leaves)
         traced = _Traced()
-        traced.out_spec = _flatten(result, out_leaves)
-        if not out_leaves:
-            raise TracingError(f"tessera.jit({self._fn.__name__}): the function returned no tensors")
-        device = out_leaves[0].device if not leaves else leaves[0].device
-        text, key, inputs = lazy.build_function(out_leaves, params)
-        traced.captured = inputs[len(params):]  # realized tensors the function closed over
-        traced.n_params = len(params)
-        traced.exe = lazy.compile_text(text, key, device)
+        traced.out_spec = tr.out_spec
+        traced.captured = tr.captured
+        traced.n_params = len(leaves)
+        traced.exe = lazy.compile_text(tr.text, tr.key, tr.device)
         return traced
 
     def ir(self, level: str = "graph") -> str:

@@ -71,6 +71,12 @@ class TypeAttr:
     def __init__(self, dtype, shape):
         self.text = type_text(dtype, shape)
 
+    @classmethod
+    def from_text(cls, text):
+        t = object.__new__(cls)
+        t.text = text
+        return t
+
 
 def _loc_text(loc: str) -> str:
     if not loc:
@@ -129,6 +135,27 @@ def build_function(outputs, params_first=()):
     key = head + "\n".join(body) + "\n" + tail
     text = head + "\n".join(body_locs) + "\n" + tail
     return text, key, inputs
+
+
+def inline(text, inputs):
+    """Records the ops of the Graph IR function in ``text`` applied to ``inputs`` (tensors,
+    realized or lazy) and returns its results as lazy tensors. This is how derived functions
+    (gradients) join the current computation, so they compose with jit and with each other."""
+    from . import dtypes
+    from .tensor import Tensor
+    ops, outs = _C.function_ops(text)
+    device = inputs[0].device if inputs else "cpu"
+    made = []
+
+    def ref(r):
+        return inputs[r[1]] if r[0] == "arg" else made[r[1]]
+
+    for name, operands, attrs, (dtype, shape), loc in ops:
+        attrs = {k: TypeAttr.from_text(v[1]) if isinstance(v, tuple) and v[:1] == ("type",) else v
+                 for k, v in attrs.items()}
+        node = Node(name, [ref(r) for r in operands], attrs, loc)
+        made.append(Tensor._lazy(node, shape, dtypes.dtype(dtype), device))
+    return [ref(r) for r in outs]
 
 
 # ---- compiling and running ----

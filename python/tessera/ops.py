@@ -6,7 +6,7 @@ shape/dtype rule; the rule checks the operands here, at the user's line.
 """
 from __future__ import annotations
 
-from . import _C
+from . import _C, shapes
 from . import dtypes as _dt
 from .errors import DeviceError, TesseraError
 from .lazy import Node, TypeAttr, user_location
@@ -58,7 +58,7 @@ def apply(name, args, attrs=None):
     try:
         ((dtype, shape),) = _C.infer_op(name, [(t.dtype.short, t.shape) for t in tensors], attrs)
     except TesseraError as e:
-        raise type(e)(e.message, loc) from None
+        raise type(e)(shapes.rename_operands(e.message, tensors), loc) from None
     return Tensor._lazy(Node(name, tensors, attrs, loc), shape, _dt.dtype(dtype), tensors[0].device)
 
 
@@ -80,7 +80,24 @@ def _generate():
     return names
 
 
-__all__ = ["apply"] + _generate()
+def pipeline(stages):
+    """Applies stages in order: ``pipeline([x, f, g])`` is ``g(f(x))``.
+
+    The first stage is a tensor (or anything an op accepts); each later stage is a callable of
+    one argument, such as an op (``op.relu``) or a lambda."""
+    stages = list(stages)
+    if not stages:
+        raise TesseraError("pipeline: needs at least one stage")
+    value = stages[0]
+    for i, stage in enumerate(stages[1:], start=1):
+        if not callable(stage):
+            raise TesseraError(f"pipeline: stage {i} must be a callable of one argument, got {type(stage).__name__}",
+                               user_location())
+        value = stage(value)
+    return value
+
+
+__all__ = ["apply", "pipeline"] + _generate()
 
 
 def _install_operators():
@@ -97,5 +114,6 @@ def _install_operators():
 
 
 _install_operators()
-from . import tensor_ops  # noqa: E402,F401 - Python operators and methods of elementwise ops
+Tensor.__class_getitem__ = classmethod(shapes.class_getitem)  # annotations: Tensor["B", "S", "D"]
 from . import indexing  # noqa: E402,F401 - installs x[...], reshape, transpose... on Tensor
+from . import tensor_ops  # noqa: E402,F401 - Python operators and methods of elementwise ops

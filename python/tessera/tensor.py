@@ -26,10 +26,6 @@ __all__ = ["Tensor", "tensor", "from_dlpack", "empty", "zeros", "ones", "full", 
            "randn", "manual_seed"]
 
 
-class CastNotImplementedError(TesseraError, NotImplementedError):
-    """A dtype conversion was asked for; casts arrive with the operator library."""
-
-
 class Tensor:
     """An n-dimensional array on a device. Create one with ``tessera.tensor``, ``zeros``,
     ``arange``, ``rand``, ``from_dlpack``... Exchanges memory zero-copy with NumPy and PyTorch
@@ -124,8 +120,9 @@ class Tensor:
     # ---- conversion ----
 
     def to(self, target=None, *, device=None, dtype=None) -> "Tensor":
-        """A tensor on another device (``t.to("cuda")``) or, once casts exist, of another dtype.
-        Returns ``self`` when nothing changes."""
+        """A tensor on another device (``t.to("cuda")``) and/or of another dtype
+        (``t.to(tessera.float16)``, recorded as a ``cast`` op). Returns ``self`` when nothing
+        changes."""
         if target is not None:
             if isinstance(target, DType) or (isinstance(target, str) and target in _dt._BY_NAME) \
                     or (not isinstance(target, (str, Device)) and type(target).__name__ != "device"):
@@ -133,12 +130,11 @@ class Tensor:
             else:
                 device = target
         t = self
-        if dtype is not None and _dt.dtype(dtype) is not self._dtype:
-            raise CastNotImplementedError(
-                f"cannot convert a {self._dtype.name} tensor to {_dt.dtype(dtype).name}: dtype casts "
-                "come with the operator library")
         if device is not None and _device(device) != self._device:
             t = Tensor._from_array(self._realize().to(str(_device(device))))
+        if dtype is not None and _dt.dtype(dtype) is not t._dtype:
+            from . import ops
+            t = ops.cast(t, _dt.dtype(dtype).short)
         return t
 
     def cpu(self) -> "Tensor":

@@ -12,7 +12,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("path,generate", [("python/tessera/ops.pyi", _opgen.stub_source),
-                                           ("docs/ops.md", _opgen.docs_source)])
+                                           ("docs/ops.md", _opgen.docs_source),
+                                           ("include/tessera/ops.hpp", _opgen.cpp_header_source)])
 def test_checked_in_file_is_current(path, generate):
     checked_in = (ROOT / path).read_text()
     assert checked_in == generate(), f"{path} is stale: run `python -m tessera._opgen --write .`"

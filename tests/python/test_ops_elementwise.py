@@ -173,8 +173,6 @@ def test_integer_ops(dt):
 @pytest.mark.parametrize("a,b", [((3, 1), (1, 4)), ((5,), (2, 5)), ((), (3,)), ((0, 2), (1, 2))])
 @pytest.mark.parametrize("dt", ["f64", "f32", "f16", "bf16"])
 def test_binary_broadcast(a, b, dt):
-    if dt == "bf16" and a != (0, 2):
-        pytest.xfail("CPU JIT cannot resolve __truncsfbf2 for some fused bf16 kernels (codegen.cpp)")
     x, y = RNG.normal(size=a), RNG.normal(size=b) + 3
     tx, ty = to_ts(x, dt), to_ts(y, dt)
     xv, yv = f64(tx), f64(ty)
@@ -218,8 +216,6 @@ def test_logical_ops():
 @pytest.mark.parametrize("src", FLOATS + INTS + ["bool"])
 @pytest.mark.parametrize("dst", FLOATS + INTS + ["bool"])
 def test_cast(src, dst):
-    if src == "f64" and dst == "f16":
-        pytest.xfail("CPU JIT cannot resolve __truncdfhf2 / __truncsfbf2 (codegen.cpp)")
     vals = np.array([0.0, 1.0, -1.0, 2.5, -2.5, 100.0, 3.0, 0.1])
     if src == "u8" or dst == "u8":
         vals = np.abs(vals)
@@ -234,7 +230,6 @@ def test_cast(src, dst):
     assert torch.equal(torch.from_dlpack(got), want)
 
 
-@pytest.mark.xfail(reason="CPU JIT cannot resolve __truncdfhf2 (codegen.cpp)")
 def test_cast_f64_to_f16_rounds_once():
     v = 1 + 2.0 ** -11 + 2.0 ** -40  # just above the f16 halfway point between 1 and 1+2^-10
     got = ts.tensor([v], dtype=ts.float64).astype("f16").numpy()

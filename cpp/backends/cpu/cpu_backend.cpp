@@ -7,11 +7,13 @@
 #include <atomic>
 #include <mutex>
 
+#include <llvm/ExecutionEngine/Orc/AbsoluteSymbols.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/TargetParser/Host.h>
 
+#include "backends/cpu/cpu_libcalls.hpp"
 #include "backends/llvm/codegen.hpp"
 
 namespace tessera::backends {
@@ -135,6 +137,12 @@ CompiledKernels compile_cpu(const ir::Module& tile_module, const TargetSpec& tar
       hj.jit->getDataLayout().getGlobalPrefix());
   if (!gen) fail(ErrorCode::Compile, "JIT: " + llvm::toString(gen.takeError()));
   dylib->addGenerator(std::move(*gen));
+  llvm::orc::SymbolMap libcalls;
+  for (auto [name, address] : half_conversion_libcalls())
+    libcalls[hj.jit->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                                              llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+  if (auto err = dylib->define(llvm::orc::absoluteSymbols(std::move(libcalls))))
+    fail(ErrorCode::Compile, "JIT: " + llvm::toString(std::move(err)));
   if (auto err = hj.jit->addIRModule(*dylib, llvm::orc::ThreadSafeModule(std::move(m), std::move(ctx))))
     fail(ErrorCode::Compile, "JIT: " + llvm::toString(std::move(err)));
   for (const std::string& name : out.kernel_names) {

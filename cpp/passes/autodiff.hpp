@@ -1,0 +1,19 @@
+// Automatic differentiation of Graph IR (autodiff.cpp). Both transforms act on the module's
+// first function and return a new module; rules come from the op registry (derivatives.cpp).
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "ir/ir.hpp"
+
+namespace tessera::passes {
+
+// f(x...) -> (y...)  ==>  g(x..., ct_k for k in differentiated_outputs) -> (y..., dL/dx_i for i in wrt).
+// With seed_ones, no ct parameters are added: each differentiated output (one element) gets 1.
+std::unique_ptr<ir::Module> vjp_transform(const ir::Module& m, const std::vector<int>& wrt,
+                                          const std::vector<int>& differentiated_outputs, bool seed_ones);
+
+// f(x...) -> (y...)  ==>  g(x..., t_i for i in wrt) -> (y..., dy/dx . t for each y).
+std::unique_ptr<ir::Module> jvp_transform(const ir::Module& m, const std::vector<int>& wrt);
+
+}  // namespace tessera::passes

@@ -1,0 +1,411 @@
+// The C++ op API: one function per registry op, appending the op to a Builder's block.
+// Generated from the op registry by `python -m tessera._opgen --write .`; do not edit.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/builder.hpp"
+
+namespace tessera::ops {
+
+// Elementwise |x| (integers wrap: abs(INT_MIN) = INT_MIN).
+inline ir::Value* abs(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("abs", operands, attrs);
+}
+
+// Elementwise x + y with NumPy broadcasting.
+inline ir::Value* add(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("add", operands, attrs);
+}
+
+// Repeats size-1 and missing leading dims to a larger shape (NumPy broadcasting).
+inline ir::Value* broadcast_to(ir::Builder& b, ir::Value* x, ir::IntList shape) {
+  ir::AttrMap attrs;
+  attrs["shape"] = shape;
+  std::vector<ir::Value*> operands{x};
+  return b.value("broadcast_to", operands, attrs);
+}
+
+// Converts x to another dtype (floats to integers truncate toward zero; nonzero and NaN become true; out-of-range values are undefined).
+inline ir::Value* cast(ir::Builder& b, ir::Value* x, std::string dtype) {
+  ir::AttrMap attrs;
+  attrs["dtype"] = dtype;
+  std::vector<ir::Value*> operands{x};
+  return b.value("cast", operands, attrs);
+}
+
+// Elementwise min(max(x, min), max); either bound may be omitted; NaN propagates.
+inline ir::Value* clamp(ir::Builder& b, ir::Value* x, std::optional<double> min = std::nullopt, std::optional<double> max = std::nullopt) {
+  ir::AttrMap attrs;
+  if (min) attrs["min"] = *min;
+  if (max) attrs["max"] = *max;
+  std::vector<ir::Value*> operands{x};
+  return b.value("clamp", operands, attrs);
+}
+
+// Joins tensors along an existing axis.
+inline ir::Value* concat(ir::Builder& b, const std::vector<ir::Value*>& xs, int64_t axis = 0) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  return b.value("concat", xs, attrs);
+}
+
+// Elementwise cosine (radians).
+inline ir::Value* cos(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("cos", operands, attrs);
+}
+
+// Elementwise true division x / y; integer operands give float32.
+inline ir::Value* div(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("div", operands, attrs);
+}
+
+// Elementwise x == y (bool result), compared in the promoted dtype; NaN compares unequal to everything.
+inline ir::Value* equal(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("equal", operands, attrs);
+}
+
+// Elementwise error function.
+inline ir::Value* erf(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("erf", operands, attrs);
+}
+
+// Elementwise e**x.
+inline ir::Value* exp(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("exp", operands, attrs);
+}
+
+// Inserts a size-1 axis.
+inline ir::Value* expand_dims(ir::Builder& b, ir::Value* x, int64_t axis) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  std::vector<ir::Value*> operands{x};
+  return b.value("expand_dims", operands, attrs);
+}
+
+// Elementwise e**x - 1, accurate for small x.
+inline ir::Value* expm1(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("expm1", operands, attrs);
+}
+
+// out[i][j] = x[indices[i][j]][j] for axis 0 (torch.gather); shape of indices.
+inline ir::Value* gather(ir::Builder& b, ir::Value* x, ir::Value* indices, int64_t axis) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  std::vector<ir::Value*> operands{x, indices};
+  return b.value("gather", operands, attrs);
+}
+
+// Gaussian error linear unit x * Phi(x); approximate = "tanh" uses the tanh formula.
+inline ir::Value* gelu(ir::Builder& b, ir::Value* x, std::string approximate = "none") {
+  ir::AttrMap attrs;
+  attrs["approximate"] = approximate;
+  std::vector<ir::Value*> operands{x};
+  return b.value("gelu", operands, attrs);
+}
+
+// Elementwise x > y (bool result), compared in the promoted dtype; NaN compares unequal to everything.
+inline ir::Value* greater(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("greater", operands, attrs);
+}
+
+// Elementwise x >= y (bool result), compared in the promoted dtype; NaN compares unequal to everything.
+inline ir::Value* greater_equal(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("greater_equal", operands, attrs);
+}
+
+// Elementwise x < y (bool result), compared in the promoted dtype; NaN compares unequal to everything.
+inline ir::Value* less(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("less", operands, attrs);
+}
+
+// Elementwise x <= y (bool result), compared in the promoted dtype; NaN compares unequal to everything.
+inline ir::Value* less_equal(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("less_equal", operands, attrs);
+}
+
+// Elementwise natural logarithm (log(0) = -inf, log(x < 0) = NaN).
+inline ir::Value* log(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("log", operands, attrs);
+}
+
+// Elementwise log(1 + x), accurate for small x.
+inline ir::Value* log1p(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("log1p", operands, attrs);
+}
+
+// Elementwise x and y (nonzero is true); bool result.
+inline ir::Value* logical_and(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("logical_and", operands, attrs);
+}
+
+// Elementwise not x (zero is true); bool result.
+inline ir::Value* logical_not(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("logical_not", operands, attrs);
+}
+
+// Elementwise x or y (nonzero is true); bool result.
+inline ir::Value* logical_or(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("logical_or", operands, attrs);
+}
+
+// Elementwise x xor y (nonzero is true); bool result.
+inline ir::Value* logical_xor(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("logical_xor", operands, attrs);
+}
+
+// Matrix product of [M,K] and [K,N] tensors.
+inline ir::Value* matmul(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("matmul", operands, attrs);
+}
+
+// Elementwise max(x, y) with NumPy broadcasting; NaN propagates.
+inline ir::Value* maximum(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("maximum", operands, attrs);
+}
+
+// Elementwise min(x, y) with NumPy broadcasting; NaN propagates.
+inline ir::Value* minimum(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("minimum", operands, attrs);
+}
+
+// Elementwise x * y with NumPy broadcasting.
+inline ir::Value* mul(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("mul", operands, attrs);
+}
+
+// Elementwise -x.
+inline ir::Value* neg(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("neg", operands, attrs);
+}
+
+// Elementwise x != y (bool result), compared in the promoted dtype; NaN compares unequal to everything.
+inline ir::Value* not_equal(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("not_equal", operands, attrs);
+}
+
+// A new last axis with 1 at each index and 0 elsewhere (out-of-range indices give zeros).
+inline ir::Value* one_hot(ir::Builder& b, ir::Value* indices, int64_t num_classes, std::string dtype = "i64") {
+  ir::AttrMap attrs;
+  attrs["num_classes"] = num_classes;
+  attrs["dtype"] = dtype;
+  std::vector<ir::Value*> operands{indices};
+  return b.value("one_hot", operands, attrs);
+}
+
+// Surrounds x with a constant.
+inline ir::Value* pad(ir::Builder& b, ir::Value* x, ir::IntList pad, double value = 0.0) {
+  ir::AttrMap attrs;
+  attrs["pad"] = pad;
+  attrs["value"] = value;
+  std::vector<ir::Value*> operands{x};
+  return b.value("pad", operands, attrs);
+}
+
+// Elementwise x ** y (C99 special values; integers wrap, negative integer exponents truncate).
+inline ir::Value* pow(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("pow", operands, attrs);
+}
+
+// Elementwise max(x, 0).
+inline ir::Value* relu(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("relu", operands, attrs);
+}
+
+// The elements in row-major order, viewed with a new shape of the same size.
+inline ir::Value* reshape(ir::Builder& b, ir::Value* x, ir::IntList shape) {
+  ir::AttrMap attrs;
+  attrs["shape"] = shape;
+  std::vector<ir::Value*> operands{x};
+  return b.value("reshape", operands, attrs);
+}
+
+// Elementwise 1 / sqrt(x).
+inline ir::Value* rsqrt(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("rsqrt", operands, attrs);
+}
+
+// A copy of x with out[indices[i][j]][j] += src[i][j] for axis 0 (torch.scatter_add).
+inline ir::Value* scatter_add(ir::Builder& b, ir::Value* x, ir::Value* indices, ir::Value* src, int64_t axis) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  std::vector<ir::Value*> operands{x, indices, src};
+  return b.value("scatter_add", operands, attrs);
+}
+
+// Elementwise logistic function 1 / (1 + e**-x).
+inline ir::Value* sigmoid(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("sigmoid", operands, attrs);
+}
+
+// Elementwise sign: -1, 0 or 1 (NaN stays NaN, -0 gives 0).
+inline ir::Value* sign(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("sign", operands, attrs);
+}
+
+// Elementwise x * sigmoid(x) (swish).
+inline ir::Value* silu(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("silu", operands, attrs);
+}
+
+// Elementwise sine (radians).
+inline ir::Value* sin(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("sin", operands, attrs);
+}
+
+// x[start:stop:step] on the leading dims, with Python's slice rules.
+inline ir::Value* slice(ir::Builder& b, ir::Value* x, ir::IntList start, ir::IntList stop, ir::IntList step = ir::IntList{}) {
+  ir::AttrMap attrs;
+  attrs["start"] = start;
+  attrs["stop"] = stop;
+  attrs["step"] = step;
+  std::vector<ir::Value*> operands{x};
+  return b.value("slice", operands, attrs);
+}
+
+// Elementwise log(1 + e**x), computed without overflow.
+inline ir::Value* softplus(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("softplus", operands, attrs);
+}
+
+// Elementwise square root (correctly rounded; NaN below 0).
+inline ir::Value* sqrt(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("sqrt", operands, attrs);
+}
+
+// Removes size-1 axes.
+inline ir::Value* squeeze(ir::Builder& b, ir::Value* x, ir::IntList axes = ir::IntList{}) {
+  ir::AttrMap attrs;
+  attrs["axes"] = axes;
+  std::vector<ir::Value*> operands{x};
+  return b.value("squeeze", operands, attrs);
+}
+
+// Joins tensors of one shape along a new axis.
+inline ir::Value* stack(ir::Builder& b, const std::vector<ir::Value*>& xs, int64_t axis = 0) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  return b.value("stack", xs, attrs);
+}
+
+// Identity in the forward pass; blocks gradients (its derivative is zero).
+inline ir::Value* stop_gradient(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("stop_gradient", operands, attrs);
+}
+
+// Elementwise x - y with NumPy broadcasting.
+inline ir::Value* sub(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("sub", operands, attrs);
+}
+
+// Sum over one axis.
+inline ir::Value* sum(ir::Builder& b, ir::Value* x, int64_t axis, std::optional<bool> keepdims = std::nullopt) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  if (keepdims) attrs["keepdims"] = *keepdims;
+  std::vector<ir::Value*> operands{x};
+  return b.value("sum", operands, attrs);
+}
+
+// x indexed along `axis` by an integer tensor: shape x[:axis] + indices + x[axis+1:] (negative indices count from the end; out-of-range ones are clamped).
+inline ir::Value* take(ir::Builder& b, ir::Value* x, ir::Value* indices, int64_t axis = 0) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  std::vector<ir::Value*> operands{x, indices};
+  return b.value("take", operands, attrs);
+}
+
+// Elementwise hyperbolic tangent.
+inline ir::Value* tanh(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("tanh", operands, attrs);
+}
+
+// Permutes the axes.
+inline ir::Value* transpose(ir::Builder& b, ir::Value* x, ir::IntList perm = ir::IntList{}) {
+  ir::AttrMap attrs;
+  attrs["perm"] = perm;
+  std::vector<ir::Value*> operands{x};
+  return b.value("transpose", operands, attrs);
+}
+
+// Elementwise cond ? x : y (cond nonzero is true); x and y promote; all three broadcast.
+inline ir::Value* where(ir::Builder& b, ir::Value* cond, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{cond, x, y};
+  return b.value("where", operands, attrs);
+}
+
+}  // namespace tessera::ops

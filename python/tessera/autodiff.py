@@ -1,0 +1,160 @@
+"""Automatic differentiation: ``grad``, ``value_and_grad``, ``vjp``, ``jvp``, ``hessian``.
+
+Each traces the function to Graph IR (like ``tessera.jit``), asks the native core for the
+derivative as another Graph IR function (the op registry's VJP/JVP rules), and records that
+function's ops into the current computation. Derivatives are therefore ordinary lazy tensors:
+they compose to any order (grad of grad, jvp of grad) and work the same inside and outside
+``@tessera.jit``. An op without a rule raises an error naming the op and its line.
+"""
+from __future__ import annotations
+
+from . import _C, lazy
+from .errors import TesseraError, TracingError
+from .jit import _flatten, _unflatten, trace
+from .tensor import Tensor
+
+
+def _argnum_leaves(args, argnums):
+    """Leaf indices (in the flattening of (args, {})) belonging to each argnum."""
+    counts = []
+    for a in args:
+        leaves = []
+        _flatten(a, leaves)
+        counts.append(len(leaves))
+    starts = [sum(counts[:i]) for i in range(len(counts))]
+    groups = []
+    for n in argnums:
+        if not -len(args) <= n < len(args):
+            raise TesseraError(f"argnums: {n} is out of range for {len(args)} arguments")
+        n %= len(args)
+        groups.append(list(range(starts[n], starts[n] + counts[n])))
+    return groups
+
+
+def _normalize_argnums(argnums):
+    return (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+
+def _run_vjp(fn, args, kwargs, argnums, has_aux):
+    leaves = []
+    spec = _flatten((args, kwargs), leaves)
+    nums = _normalize_argnums(argnums)
+    groups = _argnum_leaves(args, nums)
+    tr = trace(fn, spec, leaves)
+    name = getattr(fn, "__name__", "function")
+    out_kind = tr.out_spec[0]
+    if has_aux:
+        if out_kind != "tuple" or len(tr.out_spec[1]) != 2 or tr.out_spec[1][0][0] != "T":
+            raise TracingError(f"grad({name}, has_aux=True): the function must return (value, aux)")
+    elif out_kind != "T":
+        raise TracingError(f"grad({name}): the function must return one tensor (use has_aux=True to return "
+                           "more, or vjp for non-scalar outputs)")
+    wrt = [i for g in groups for i in g]
+    gtext = _C.vjp_transform(tr.text, wrt, [0], True)
+    results = lazy.inline(gtext, leaves + tr.captured)
+    outputs, grads = results[:tr.n_outputs], results[tr.n_outputs:]
+    out = _unflatten(tr.out_spec, outputs)
+    per_arg, k = [], 0
+    for n, g in zip(nums, groups):
+        arg_leaves = []
+        arg_spec = _flatten(args[n % len(args)], arg_leaves)
+        per_arg.append(_unflatten(arg_spec, grads[k:k + len(g)]))
+        k += len(g)
+    grads_out = per_arg[0] if isinstance(argnums, int) else tuple(per_arg)
+    return out, grads_out
+
+
+def grad(fn, argnums=0, has_aux=False):
+    """The gradient of ``fn`` (which returns a one-element tensor) with respect to argument(s)
+    ``argnums``. With ``has_aux``, ``fn`` returns ``(value, aux)`` and the gradient function
+    returns ``(grads, aux)``. Arguments may be nested lists/tuples/dicts of tensors."""
+    def grad_fn(*args, **kwargs):
+        out, grads = _run_vjp(fn, args, kwargs, argnums, has_aux)
+        return (grads, out[1]) if has_aux else grads
+    grad_fn.__name__ = f"grad_{getattr(fn, '__name__', 'fn')}"
+    return grad_fn
+
+
+def value_and_grad(fn, argnums=0, has_aux=False):
+    """Like ``grad``, but returns ``(value, grads)`` (``((value, aux), grads)`` with has_aux)."""
+    def vg_fn(*args, **kwargs):
+        return _run_vjp(fn, args, kwargs, argnums, has_aux)
+    vg_fn.__name__ = f"value_and_grad_{getattr(fn, '__name__', 'fn')}"
+    return vg_fn
+
+
+def vjp(fn, *primals):
+    """``(outputs, vjp_fn)``: ``vjp_fn(cotangents)`` (same structure as outputs) returns the
+    cotangents of ``primals`` (same structure as primals)."""
+    leaves = []
+    spec = _flatten((primals, {}), leaves)
+    tr = trace(fn, spec, leaves)
+    inputs = leaves + tr.captured
+    outputs = lazy.inline(tr.text, inputs)
+
+    def vjp_fn(cotangents):
+        ct_leaves = []
+        ct_spec = _flatten(cotangents, ct_leaves)
+        if ct_spec != _respec(tr.out_spec) or any(c.shape != o.shape for c, o in zip(ct_leaves, outputs)):
+            raise TesseraError("vjp: cotangents must have the structure and shapes of the outputs")
+        float_leaves = [i for i, t in enumerate(leaves) if t.dtype.is_floating]
+        gtext = _C.vjp_transform(tr.text, float_leaves, list(range(tr.n_outputs)), False)
+        results = lazy.inline(gtext, inputs + ct_leaves)[tr.n_outputs:]
+        grads = [None] * len(leaves)
+        for i, g in zip(float_leaves, results):
+            grads[i] = g
+        return _unflatten(spec, grads)[0]
+
+    return _unflatten(tr.out_spec, outputs), vjp_fn
+
+
+def _respec(out_spec):
+    """The flatten spec of a structure equal to the outputs (static leaves compare equal)."""
+    return out_spec
+
+
+def jvp(fn, primals, tangents):
+    """``(outputs, output_tangents)``: the directional derivative of ``fn`` at ``primals`` along
+    ``tangents`` (same structure as primals), computed in forward mode. Tangents of
+    non-floating-point primals are ignored (those inputs are held fixed)."""
+    leaves, t_leaves = [], []
+    spec = _flatten((tuple(primals), {}), leaves)
+    t_spec = _flatten((tuple(tangents), {}), t_leaves)
+    if t_spec != spec or any(a.shape != b.shape or a.dtype != b.dtype for a, b in zip(leaves, t_leaves)):
+        raise TesseraError("jvp: tangents must have the structure, shapes and dtypes of the primals")
+    tr = trace(fn, spec, leaves)
+    # Only floating-point primals have tangents; the others (masks, indices) are held fixed.
+    wrt = [i for i, t in enumerate(leaves) if t.dtype.is_floating]
+    gtext = _C.jvp_transform(tr.text, wrt)
+    results = lazy.inline(gtext, leaves + tr.captured + [t_leaves[i] for i in wrt])
+    outs, touts = results[:tr.n_outputs], results[tr.n_outputs:]
+    return _unflatten(tr.out_spec, outs), _unflatten(tr.out_spec, touts)
+
+
+def hessian(fn, argnum=0):
+    """The Hessian of a one-element-valued ``fn`` with respect to one tensor argument, shaped
+    ``x.shape + x.shape``: forward-mode derivatives of the gradient along each basis vector."""
+    from . import ops
+    from .tensor import tensor
+
+    def hess_fn(*args):
+        x = args[argnum]
+        if not isinstance(x, Tensor):
+            raise TesseraError("hessian: the differentiated argument must be a tensor")
+        g = grad(fn, argnum)
+        n = x.numel()
+        rows = []
+        for i in range(n):
+            basis = tensor([1.0 if j == i else 0.0 for j in range(n)], dtype=x.dtype, device=x.device)
+            basis = ops.reshape(basis, x.shape) if x.ndim != 1 else basis
+            primals = list(args)
+            _, row = jvp(lambda v: g(*primals[:argnum], v, *primals[argnum + 1:]), (x,), (basis,))
+            rows.append(row)
+        return ops.reshape(ops.stack(rows, axis=0), tuple(x.shape) + tuple(x.shape))
+    return hess_fn
+
+
+def stop_gradient(x):
+    """``x`` in the forward pass; no gradient flows through it."""
+    from . import ops
+    return ops.stop_gradient(x)

@@ -1,0 +1,148 @@
+"""Every differentiable op's VJP and JVP against central finite differences in float64, on
+fresh random inputs of several shapes (property tests). The table below says how to make valid
+inputs for each op; an op of the registry that is missing from it fails the coverage test, so
+a new op cannot arrive without its derivative being checked."""
+import numpy as np
+import pytest
+
+import tessera as ts
+from tessera import _opgen
+
+RNG = np.random.default_rng()
+
+
+def normal(shape):
+    return RNG.standard_normal(shape)
+
+
+def positive(shape):
+    return RNG.uniform(0.5, 2.0, shape)
+
+
+def boolean(shape):
+    return RNG.random(shape) < 0.5
+
+
+def away_from_kinks(shape):  # |x| >= 0.2: finite differences across a kink are meaningless
+    x = RNG.uniform(0.2, 2.0, shape)
+    return x * RNG.choice([-1.0, 1.0], shape)
+
+
+SHAPES = [(1,), (5,), (3, 4), (2, 3, 5)]
+# op -> (operand makers, attrs, shapes to use (None: SHAPES), forward derivative checked too)
+CASES = {
+    "add": ([normal, normal], {}, None),
+    "sub": ([normal, normal], {}, None),
+    "mul": ([normal, normal], {}, None),
+    "div": ([normal, positive], {}, None),
+    "pow": ([positive, normal], {}, None),
+    "maximum": ([normal, normal], {}, None),
+    "minimum": ([normal, normal], {}, None),
+    "neg": ([normal], {}, None),
+    "exp": ([normal], {}, None),
+    "expm1": ([normal], {}, None),
+    "log": ([positive], {}, None),
+    "log1p": ([positive], {}, None),
+    "sqrt": ([positive], {}, None),
+    "rsqrt": ([positive], {}, None),
+    "sin": ([normal], {}, None),
+    "cos": ([normal], {}, None),
+    "tanh": ([normal], {}, None),
+    "sigmoid": ([normal], {}, None),
+    "silu": ([normal], {}, None),
+    "softplus": ([normal], {}, None),
+    "erf": ([normal], {}, None),
+    "gelu": ([normal], {}, None),
+    "abs": ([away_from_kinks], {}, None),
+    "relu": ([away_from_kinks], {}, None),
+    "clamp": ([normal], {"min": -0.5, "max": 0.7}, None),
+    "stop_gradient": ([normal], {}, None),
+    "where": ([boolean, normal, normal], {}, None),
+    "cast": ([normal], {"dtype": "f64"}, None),
+    "squeeze": ([normal], {}, [((1, 5),), ((3, 1, 4),), ((1,),)]),
+    "sum": ([normal], {"axis": 0}, None),
+    "matmul": ([normal, normal], {}, [((3, 4), (4, 2)), ((1, 1), (1, 5))]),
+    "transpose": ([normal], {}, None),
+    "reshape": ([normal], {"shape": [-1]}, None),
+    "expand_dims": ([normal], {"axis": 0}, None),
+    "broadcast_to": ([normal], {"shape": [2, 3, 4]}, [((3, 4),), ((1, 4),)]),
+}
+# Ops whose results are never differentiable (bool/integer results) or that are not yet
+# covered here, with the reason.
+NOT_DIFFERENTIABLE = {"less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "logical_and",
+                      "logical_or", "logical_xor", "logical_not", "sign", "argmax", "argmin", "one_hot"}
+
+
+def inputs_for(name, shape_case):
+    makers, attrs, shapes = CASES[name]
+    if shapes is None:
+        arg_shapes = [shape_case] * len(makers)
+    else:
+        arg_shapes = shape_case
+    return [m(s) for m, s in zip(makers, arg_shapes)], attrs
+
+
+def shape_cases(name):
+    shapes = CASES[name][2]
+    return shapes if shapes is not None else SHAPES
+
+
+def full_sum(y):
+    while y.ndim:
+        y = ts.sum(y, axis=0)
+    return y
+
+
+def apply(name, xs, attrs):
+    return ts.op.apply(name, xs, attrs)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_vjp_and_jvp_match_finite_differences(name):
+    for shape_case in shape_cases(name):
+        xs, attrs = inputs_for(name, shape_case)
+        out_shape = apply(name, [ts.tensor(x) for x in xs], attrs).shape
+        w = RNG.standard_normal(out_shape)
+
+        def loss(*args):
+            return full_sum(apply(name, list(args), attrs) * ts.tensor(w))
+
+        def loss_np(arrays):
+            return loss(*[ts.tensor(a) for a in arrays]).item()
+
+        wrt = tuple(i for i, x in enumerate(xs) if x.dtype == np.float64)
+        grads = ts.grad(loss, argnums=wrt)(*[ts.tensor(x) for x in xs])
+        eps = 1e-6
+        for i, g in zip(wrt, grads):
+            x = xs[i]
+            numeric = np.zeros_like(x)
+            for idx in np.ndindex(x.shape):
+                hi = [a.copy() for a in xs]
+                lo = [a.copy() for a in xs]
+                hi[i][idx] += eps
+                lo[i][idx] -= eps
+                numeric[idx] = (loss_np(hi) - loss_np(lo)) / (2 * eps)
+            expected = np.zeros_like(x) if name == "stop_gradient" else numeric
+            np.testing.assert_allclose(g.numpy(), expected, rtol=1e-5, atol=1e-6,
+                                       err_msg=f"{name} VJP, operand {i}, shapes {shape_case}")
+
+        # Forward mode along a random direction.
+        ts_ = [RNG.standard_normal(x.shape) if x.dtype == np.float64 else x for x in xs]
+        _, ty = ts.jvp(lambda *a: apply(name, list(a), attrs), [ts.tensor(x) for x in xs], [ts.tensor(t) for t in ts_])
+        moved = [lambda x, t, sgn: x + sgn * eps * t if x.dtype == np.float64 else x][0]
+        hi = apply(name, [ts.tensor(moved(x, t, 1)) for x, t in zip(xs, ts_)], attrs).numpy()
+        lo = apply(name, [ts.tensor(moved(x, t, -1)) for x, t in zip(xs, ts_)], attrs).numpy()
+        expected = np.zeros(out_shape) if name == "stop_gradient" else (hi - lo) / (2 * eps)
+        np.testing.assert_allclose(ty.numpy(), expected, rtol=1e-5, atol=1e-6,
+                                   err_msg=f"{name} JVP, shapes {shape_case}")
+
+
+def test_every_op_with_a_derivative_rule_is_checked():
+    missing = [s["name"] for s in _opgen.op_specs()
+               if s["differentiable"] and s["name"] not in CASES and s["name"] not in NOT_DIFFERENTIABLE]
+    assert not missing, f"ops whose derivative rules are not checked here (add them to CASES): {missing}"
+
+
+def test_checked_ops_have_rules():
+    rules = {s["name"]: s["differentiable"] for s in _opgen.op_specs()}
+    assert all(rules.get(name, False) for name in CASES if name in rules)
