@@ -93,8 +93,10 @@ CompiledKernels compile_amdgpu(const ir::Module& tile_module, const TargetSpec& 
   out.target = target;
   out.kernel_names = kernel_names(tile_module);
   out.llvm_ir = module_to_string(*m);
-  out.assembly = emit_code(*llvm::CloneModule(*m), *tm, false);  // codegen may change the module
-  out.binary = link_hsaco(emit_code(*m, *tm, true));
+  // Codegen may change the module and cache state in the target machine: each emission gets
+  // its own module copy or target machine.
+  out.assembly = emit_code(*llvm::CloneModule(*m), *tm, false);
+  out.binary = link_hsaco(emit_code(*m, *make_target_machine("amdgcn-amd-amdhsa", target.arch, ""), true));
   return out;
 }
 

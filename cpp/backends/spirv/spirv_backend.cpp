@@ -1,5 +1,6 @@
 // SPIR-V backend for Vulkan compute: one invocation per lane, buffers bound as storage buffers
-// (descriptor set 0, binding = parameter index), kernels as GLCompute entry points with the
+// (descriptor set 0; bindings numbered through the module: kernel k's parameter i has binding
+// (parameters of kernels before k) + i), kernels as GLCompute entry points with the
 // workgroup size in hlsl.numthreads. Vulkan has no pointer arithmetic on buffers, so every
 // element access asks the buffer handle for the element's address.
 #include <llvm/IR/IntrinsicsSPIRV.h>
@@ -26,12 +27,14 @@ class SpirvHooks : public TargetHooks {
       llvm::Type* elem = memory_type(ctx, fn.body.args[i]->type.dtype);
       // StorageBuffer (12), writable (1).
       llvm::Type* handle_ty = llvm::TargetExtType::get(ctx, "spirv.VulkanBuffer", {llvm::ArrayType::get(elem, 0)}, {12, 1});
-      // Each binding needs a name: llc-22 crashes on a null one.
-      llvm::Value* name = b.CreateGlobalString(fn.body.args[i]->name.empty() ? "buf" + std::to_string(i)
-                                                                             : fn.body.args[i]->name);
+      // Each binding needs a name (llc-22 crashes on a null one), unique in the module: the
+      // backend makes one variable per name.
+      std::string param = fn.body.args[i]->name.empty() ? "buf" + std::to_string(i) : fn.body.args[i]->name;
+      llvm::Value* name = b.CreateGlobalString(fn.name + "." + param);
+      // Bindings are numbered across the whole module (kernel after kernel): kernels of one
+      // module must not declare one binding with two element types.
       llvm::Value* handle = b.CreateIntrinsic(handle_ty, llvm::Intrinsic::spv_resource_handlefrombinding,
-                                              {b.getInt32(0), b.getInt32(uint32_t(i)), b.getInt32(1), b.getInt32(0), name});
-      handles_[handle] = elem;
+                                              {b.getInt32(0), b.getInt32(next_binding_++), b.getInt32(1), b.getInt32(0), name});
       buffers.push_back(handle);
     }
     return f;
@@ -58,15 +61,17 @@ class SpirvHooks : public TargetHooks {
   }
 
  private:
-  std::map<llvm::Value*, llvm::Type*> handles_;
+  uint32_t next_binding_ = 0;
 };
+
+const char* const kTriple = "spirv1.6-unknown-vulkan1.3-compute";
 
 }  // namespace
 
 CompiledKernels compile_spirv(const ir::Module& tile_module, const TargetSpec& target) {
   if (target.arch != "vulkan")
     fail(ErrorCode::Compile, "spirv: unknown flavour '" + target.arch + "' (known: vulkan)");
-  auto tm = make_target_machine("spirv1.6-unknown-vulkan1.3-compute", "", "");
+  auto tm = make_target_machine(kTriple, "", "");
   llvm::LLVMContext ctx;
   SpirvHooks hooks;
   auto m = build_llvm_module(tile_module, ctx, hooks, *tm);
@@ -77,8 +82,10 @@ CompiledKernels compile_spirv(const ir::Module& tile_module, const TargetSpec& t
   out.target = target;
   out.kernel_names = kernel_names(tile_module);
   out.llvm_ir = module_to_string(*m);
-  out.assembly = emit_code(*llvm::CloneModule(*m), *tm, false);
-  out.binary = emit_code(*m, *tm, true);
+  // The SPIR-V subtarget caches the module's values in its target machine, so each emission
+  // gets a target machine of its own.
+  out.assembly = emit_code(*llvm::CloneModule(*m), *make_target_machine(kTriple, "", ""), false);
+  out.binary = emit_code(*m, *make_target_machine(kTriple, "", ""), true);
   return out;
 }
 
