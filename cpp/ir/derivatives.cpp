@@ -54,13 +54,50 @@ void attach(std::map<std::string, OpInfo>& table, const std::string& name, Vjp v
   it->second.jvp = std::move(jvp);
 }
 
-// Linear ops: the tangent is the op applied to the tangents (zeros where missing).
+// Ops linear in their floating-point operands: the tangent is the op applied to the tangents
+// (zeros where missing); other operands (indices, masks) are passed through.
 Jvp linear_jvp() {
   return [](Builder& b, const Op& op, const std::vector<Value*>& t) {
     std::vector<Value*> args;
-    for (size_t i = 0; i < t.size(); ++i) args.push_back(t[i] ? t[i] : zeros(b, op.operands[i]->type));
+    for (size_t i = 0; i < t.size(); ++i) {
+      Value* x = op.operands[i];
+      args.push_back(!is_float(x->type.dtype) ? x : t[i] ? t[i] : zeros(b, x->type));
+    }
     return b.value(op.name, args, op.attrs);
   };
+}
+
+// x[start:stop:step] along dim d only.
+Value* slice_dim(Builder& b, Value* x, size_t d, int64_t start, int64_t stop, int64_t step) {
+  std::vector<int64_t> shape = x->type.static_shape();
+  IntList st(d + 1, 0), sp(shape.begin(), shape.begin() + int64_t(d) + 1), stp(d + 1, 1);
+  st[d] = start, sp[d] = stop, stp[d] = step;
+  return b.value("slice", {x}, {{"start", st}, {"stop", sp}, {"step", stp}});
+}
+
+// x with lo zeros before and hi zeros after along dim d.
+Value* pad_dim(Builder& b, Value* x, size_t d, int64_t lo, int64_t hi) {
+  IntList p(2 * size_t(x->type.rank()), 0);
+  p[2 * d] = lo, p[2 * d + 1] = hi;
+  return b.value("pad", {x}, {{"pad", p}, {"value", 0.0}});
+}
+
+// The cotangent of x from that of x[start::step] (length n) along dim d: g's elements go back
+// to positions start, start + step, ... and zeros fill the rest.
+Value* unslice_dim(Builder& b, Value* g, size_t d, int64_t start, int64_t step, int64_t n, int64_t size) {
+  if (step < 0) {  // reverse, then it is a positive-step slice starting at the lowest position
+    g = slice_dim(b, g, d, n - 1, -n - 1, -1);
+    start += (n - 1) * step;
+    step = -step;
+  }
+  if (step > 1) {  // interleave step-1 zeros after each element, keep up to the last element
+    std::vector<int64_t> shape = g->type.static_shape();
+    Value* wide = pad_dim(b, b.value("expand_dims", {g}, {{"axis", int64_t(d) + 1}}), d + 1, 0, step - 1);
+    shape[d] *= step;
+    g = slice_dim(b, b.value("reshape", {wide}, {{"shape", IntList(shape)}}), d, 0, (n - 1) * step + 1, 1);
+  }
+  int64_t len = (n - 1) * step + 1;
+  return pad_dim(b, g, d, start, size - start - len);
 }
 
 Value* reshape_to(Builder& b, Value* g, const Type& t) {
@@ -225,6 +262,57 @@ void attach_movement(std::map<std::string, OpInfo>& table) {
            IntList inverse(perm.size());
            for (size_t i = 0; i < perm.size(); ++i) inverse[size_t(perm[i] < 0 ? perm[i] + rank : perm[i])] = int64_t(i);
            return std::vector<Value*>{b.value("transpose", {g}, {{"perm", inverse}})};
+         },
+         linear_jvp());
+  attach(table, "slice",
+         [](Builder& b, const Op& op, Value* g) {
+           const Type& in = op.operands[0]->type;
+           if (g->type.numel() == 0) return std::vector<Value*>{zeros(b, in)};
+           std::vector<int64_t> shape = in.static_shape();
+           auto bounds = slice_bounds(in, op.attrs);
+           for (size_t d = 0; d < bounds.size(); ++d) {
+             auto [start, step, n] = bounds[d];
+             if (!(start == 0 && step == 1 && n == shape[d])) g = unslice_dim(b, g, d, start, step, n, shape[d]);
+           }
+           return std::vector<Value*>{g};
+         },
+         linear_jvp());
+  attach(table, "pad",
+         [](Builder& b, const Op& op, Value* g) {
+           const IntList& p = op.ints_attr("pad");
+           std::vector<int64_t> shape = op.operands[0]->type.static_shape();
+           IntList start, stop;
+           for (size_t d = 0; d < shape.size(); ++d) {
+             start.push_back(p[2 * d]);
+             stop.push_back(p[2 * d] + shape[d]);
+           }
+           return std::vector<Value*>{b.value("slice", {g}, {{"start", start}, {"stop", stop}, {"step", IntList(shape.size(), 1)}})};
+         },
+         [](Builder& b, const Op& op, const std::vector<Value*>& t) {  // the padding value is a constant
+           AttrMap attrs = op.attrs;
+           attrs["value"] = 0.0;
+           return b.value("pad", {t[0]}, attrs);
+         });
+  attach(table, "concat",
+         [](Builder& b, const Op& op, Value* g) {
+           size_t axis = size_t(normalize_axis("concat", op.int_attr("axis", 0), g->type.rank()));
+           std::vector<Value*> grads;
+           int64_t offset = 0;
+           for (Value* x : op.operands) {
+             int64_t size = x->type.static_shape()[axis];
+             grads.push_back(slice_dim(b, g, axis, offset, offset + size, 1));
+             offset += size;
+           }
+           return grads;
+         },
+         linear_jvp());
+  attach(table, "stack",
+         [](Builder& b, const Op& op, Value* g) {
+           size_t axis = size_t(normalize_axis("stack", op.int_attr("axis", 0), g->type.rank()));
+           std::vector<Value*> grads;
+           for (size_t i = 0; i < op.operands.size(); ++i)
+             grads.push_back(reshape_to(b, slice_dim(b, g, axis, int64_t(i), int64_t(i) + 1, 1), op.operands[i]->type));
+           return grads;
          },
          linear_jvp());
   attach(table, "broadcast_to",

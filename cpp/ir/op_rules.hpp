@@ -1,6 +1,7 @@
 // Building blocks for op definitions: common type rules shared by the ops_*.cpp files, and the
 // dtype promotion rule (docs/dtype_promotion.md).
 #pragma once
+#include <array>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ OpInfo compare_op(const std::string& name, const std::string& summary);
 OpInfo logical_op(const std::string& name, int arity, const std::string& summary);
 // Reduction over attribute `axis` (with optional `keepdims`).
 OpInfo reduction_op(const std::string& name, const std::string& summary);
+
+// Normalised (start, step, length) per dim of a `slice` of `x` (Python's slice.indices rules).
+std::vector<std::array<int64_t, 3>> slice_bounds(const Type& x, const AttrMap& attrs);
 
 // The op's numeric attribute `key` (int or float) as a double.
 double number_attr(const Op& op, const std::string& key);

@@ -433,6 +433,8 @@ void add_indexing_ops(std::vector<OpInfo>& out) {
 
 }  // namespace
 
+std::vector<std::array<int64_t, 3>> slice_bounds(const Type& x, const AttrMap& attrs) { return slice_dims(x, attrs); }
+
 void register_movement_ops(std::vector<OpInfo>& out) {
   add_reshape_family(out);
   add_join_ops(out);
