@@ -25,7 +25,7 @@ Lowered lower(const std::string& text, const backends::TargetSpec& target) {
   out.module->attrs["target"] = target.kind;
   ir::run_pipeline(*out.module, "verify,canonicalize,fold-constants,cse,dce");
   out.text["graph"] = ir::print(*out.module);
-  ir::run_pipeline(*out.module, "form-kernels,verify");
+  ir::run_pipeline(*out.module, "decompose,cse,dce,form-kernels,verify");
   out.text["schedule"] = ir::print(*out.module);
   ir::run_pipeline(*out.module, "lower-to-tile,verify");
   out.text["tile"] = ir::print(*out.module);

@@ -9,20 +9,27 @@ OpInfo matmul() {
   info.name = "matmul";
   info.cls = OpClass::Contraction;
   info.min_operands = info.max_operands = 2;
-  info.summary = "Matrix product of [M,K] and [K,N] tensors.";
+  info.operand_names = {"x", "y"};
+  info.summary = "Matrix product with NumPy semantics: [...,M,K] @ [...,K,N] -> [...,M,N] with broadcast batch "
+                 "dims; a 1-D left operand is a row vector and a 1-D right operand a column vector (their "
+                 "dim is dropped from the result). Accumulates in the compute dtype; K = 0 gives zeros.";
   info.infer = [](const std::vector<Type>& in, const AttrMap&) {
     const Type &a = in[0], &b = in[1];
     require_tensor("matmul", a);
     require_tensor("matmul", b);
-    if (a.rank() != 2 || b.rank() != 2)
-      fail(ErrorCode::Shape, "matmul: expects two rank-2 tensors (batched matmul comes with the operator "
-                             "library), got " + a.str() + " @ " + b.str());
-    if (a.dtype != b.dtype)
-      fail(ErrorCode::DType, "matmul: dtypes differ: " + a.str() + " @ " + b.str());
-    require_float("matmul", a);
-    if (a.shape[1] != b.shape[0])
-      fail(ErrorCode::Shape, "matmul: inner dims differ: " + a.str() + " @ " + b.str());
-    return std::vector<Type>{Type::tensor(a.dtype, {a.shape[0], b.shape[1]})};
+    if (a.rank() == 0 || b.rank() == 0)
+      fail(ErrorCode::Shape, "matmul: operands must have rank >= 1, got " + a.str() + " @ " + b.str());
+    if (a.dtype != b.dtype) fail(ErrorCode::DType, "matmul: dtypes differ: " + a.str() + " @ " + b.str());
+    if (a.dtype == DType::Bool) fail(ErrorCode::DType, "matmul: not defined for bool tensors");
+    const Dim& ka = a.shape.back();
+    const Dim& kb = b.rank() == 1 ? b.shape[0] : b.shape[b.shape.size() - 2];
+    if (ka != kb) fail(ErrorCode::Shape, "matmul: inner dims differ: " + a.str() + " @ " + b.str());
+    Type a_batch = Type::tensor(a.dtype, std::vector<Dim>(a.shape.begin(), a.shape.end() - std::min<int64_t>(a.rank(), 2)));
+    Type b_batch = Type::tensor(b.dtype, std::vector<Dim>(b.shape.begin(), b.shape.end() - std::min<int64_t>(b.rank(), 2)));
+    std::vector<Dim> out = broadcast_shapes("matmul", a_batch, b_batch);
+    if (a.rank() >= 2) out.push_back(a.shape[a.shape.size() - 2]);
+    if (b.rank() >= 2) out.push_back(b.shape.back());
+    return std::vector<Type>{Type::tensor(a.dtype, out)};
   };
   return info;
 }

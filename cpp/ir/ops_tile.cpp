@@ -192,14 +192,23 @@ void register_tile_ops(std::vector<OpInfo>& out) {
                          "Stores value to ptr[offsets] where mask holds; a scalar store is done once per instance.");
   store.pure = false;
   out.push_back(store);
-  out.push_back(tile_op("reduce", 1, 1, {{"kind", "str", true, "sum | max | min"}},
+  out.push_back(tile_op("reduce", 1, 2, {{"kind", "str", true, "sum | prod | max | min | argmax | argmin"}},
                         [](const std::vector<Type>& in, const AttrMap& a) {
                           if (!in[0].is_tile()) fail(ErrorCode::Verify, "tile.reduce: operand must be a tile");
                           const std::string& k = std::get<std::string>(a.at("kind"));
-                          if (k != "sum" && k != "max" && k != "min") fail(ErrorCode::Verify, "tile.reduce: unknown kind '" + k + "'");
+                          if (k == "argmax" || k == "argmin") {
+                            // (value, index) pairs: the best value and the smallest index holding it.
+                            if (in.size() != 2 || !in[1].is_tile() || in[1].dtype != DType::I64 || in[1].shape != in[0].shape)
+                              fail(ErrorCode::Verify, "tile.reduce: " + k + " takes a value tile and an i64 index tile");
+                            return std::vector<Type>{Type::scalar(in[0].dtype), Type::scalar(DType::I64)};
+                          }
+                          if (k != "sum" && k != "prod" && k != "max" && k != "min")
+                            fail(ErrorCode::Verify, "tile.reduce: unknown kind '" + k + "'");
+                          if (in.size() != 1) fail(ErrorCode::Verify, "tile.reduce: " + k + " takes one tile");
                           return std::vector<Type>{Type::scalar(in[0].dtype)};
                         },
-                        "Combines all lanes of a tile into one scalar, in a fixed order."));
+                        "Combines all lanes of a tile into one scalar, in a fixed order; argmax/argmin combine "
+                        "(value, index) pairs (a NaN wins, as in NumPy; ties go to the smaller index)."));
   OpInfo loop = tile_op("for", 3, -1, {}, nullptr,
                         "for iv = lb; iv < ub; iv += step, carrying iter args through the region.");
   loop.has_region = true;

@@ -79,6 +79,9 @@ struct OpInfo {
   // Forward mode: given the op and the tangent of each operand (null = zero), builds the
   // tangent of its result (null = zero).
   std::function<Value*(Builder&, const Op&, const std::vector<Value*>& tangents)> jvp;
+  // Composite ops: builds the op from other Graph IR ops with `b` and returns the values that
+  // replace its results, or {} when this instance is already primitive (the `decompose` pass).
+  std::function<std::vector<Value*>(Builder&, const Op&)> decompose;
 };
 
 // Arithmetic on f16/bf16 data runs in f32 (loads widen, stores round once), as in PyTorch.

@@ -1,5 +1,7 @@
 // Tile IR for matmul: one output tile per program instance, a lane per output element,
-// accumulating over K in the compute dtype (the skeleton's untuned FMA loop).
+// accumulating over K in the compute dtype (the skeleton's untuned FMA loop). Grid axis z is
+// the flat index into the broadcast batch dims; each operand reads its own batch element
+// through broadcast_offset. 1-D operands are a [1,K] row and a [K,1] column.
 #include "passes/tile_kernels.hpp"
 
 namespace tessera::passes {
@@ -10,7 +12,17 @@ Grid emit_matmul_kernel(const Op& kernel, Function& fn) {
   const Op& mm = *kernel.region->ops.front();
   std::vector<int64_t> a_shape = mm.operands[0]->type.static_shape();
   std::vector<int64_t> b_shape = mm.operands[1]->type.static_shape();
-  int64_t M = a_shape[0], K = a_shape[1], N = b_shape[1];
+  if (a_shape.size() == 1) a_shape.insert(a_shape.begin(), 1);
+  if (b_shape.size() == 1) b_shape.push_back(1);
+  int64_t M = a_shape[a_shape.size() - 2], K = a_shape.back(), N = b_shape.back();
+  std::vector<int64_t> a_batch(a_shape.begin(), a_shape.end() - 2), b_batch(b_shape.begin(), b_shape.end() - 2);
+  // The batch dims of the result: everything but its matrix (or vector) dims.
+  std::vector<int64_t> out_shape = mm.result()->type.static_shape();
+  size_t matrix_dims = size_t(mm.operands[0]->type.rank() >= 2) + size_t(mm.operands[1]->type.rank() >= 2);
+  std::vector<int64_t> batch(out_shape.begin(), out_shape.end() - int64_t(matrix_dims));
+  int64_t n_batch = 1;
+  for (int64_t d : batch) n_batch *= d;
+
   const IntList& tile = kernel.ints_attr("tile");
   int64_t tm = tile[0], tn = tile[1], lanes = tm * tn;
   // Region args follow first use; map them back to the matmul's operand order.
@@ -24,20 +36,26 @@ Grid emit_matmul_kernel(const Op& kernel, Function& fn) {
   Value* C = fn.body.args[kernel.region->args.size()].get();
   DType ct = compute_dtype(C->type.dtype);
 
+  Value* z = b.program_id(2);
+  Value* a_base = b.arith("mul", broadcast_offset(b, z, a_batch, batch), b.i64(M * K));
+  Value* b_base = b.arith("mul", broadcast_offset(b, z, b_batch, batch), b.i64(K * N));
+  Value* c_base = b.arith("mul", z, b.i64(M * N));
   Value* lane = b.arange(lanes);
   Value* i = b.arith("add", b.arith("mul", b.program_id(1), b.i64(tm)), b.arith("div", lane, b.i64(tn)));
   Value* j = b.arith("add", b.arith("mul", b.program_id(0), b.i64(tn)), b.arith("rem", lane, b.i64(tn)));
   Value* mi = b.cmp("lt", i, b.i64(M));
   Value* mj = b.cmp("lt", j, b.i64(N));
-  Value* a_row = b.arith("mul", i, b.i64(K));
+  Value* a_row = b.arith("add", a_base, b.arith("mul", i, b.i64(K)));
+  Value* b_col = b.arith("add", b_base, j);
   Value* acc = emit_for(b, b.i64(0), b.i64(K), b.i64(1), zero_tile(b, ct, lanes),
                         [&](Builder& ib, Value* k, Value* carried) {
-                          Value* a = load(ib, A, ib.arith("add", a_row, k), mi);
-                          Value* bv = load(ib, B, ib.arith("add", ib.arith("mul", k, ib.i64(N)), j), mj);
+                          Value* a = ib.cast(load(ib, A, ib.arith("add", a_row, k), mi), ct);
+                          Value* bv = ib.cast(load(ib, B, ib.arith("add", ib.arith("mul", k, ib.i64(N)), b_col), mj), ct);
                           return ib.arith("add", carried, ib.arith("mul", a, bv));
                         });
-  store(b, C, b.arith("add", b.arith("mul", i, b.i64(N)), j), acc, b.arith("and", mi, mj));
-  return {ceil_div(N, tn), ceil_div(M, tm), 1};
+  Value* c_off = b.arith("add", c_base, b.arith("add", b.arith("mul", i, b.i64(N)), j));
+  store(b, C, c_off, acc, b.arith("and", mi, mj));
+  return {ceil_div(N, tn), ceil_div(M, tm), n_batch};
 }
 
 }  // namespace tessera::passes

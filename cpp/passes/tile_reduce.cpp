@@ -1,51 +1,142 @@
-// Tile IR for reductions: a row per program instance (lanes stride the row, then tile.reduce)
-// when the reduced axis is innermost, else a lane per output element walking the axis.
+// Tile IR for one-axis reductions (sum, prod, max, min, argmax, argmin): a row per program
+// instance (lanes stride the row, then tile.reduce) when the reduced axis is innermost, else a
+// lane per output element walking the axis. Both orders are fixed, so results are the same
+// bits on any number of threads.
+#include <limits>
+
+#include "ir/op_rules.hpp"
 #include "passes/tile_kernels.hpp"
 
 namespace tessera::passes {
 using namespace ir;
+namespace {
+
+bool is_arg(const std::string& kind) { return kind == "argmax" || kind == "argmin"; }
+
+// The value combined with nothing changes nothing: 0, 1, -inf/+inf or the integer extremes.
+Value* identity(Builder& b, const std::string& kind, DType t) {
+  if (kind == "sum") return b.constant(t, 0.0);
+  if (kind == "prod") return b.constant(t, 1.0);
+  bool max = kind == "max" || kind == "argmax";
+  if (is_float(t)) return b.constant(t, max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity());
+  int64_t lo = 0, hi = 0;
+  switch (t) {
+    case DType::I64: lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max(); break;
+    case DType::I32: lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max(); break;
+    case DType::I8: lo = -128, hi = 127; break;
+    case DType::U8: lo = 0, hi = 255; break;
+    default: fail(ErrorCode::Internal, "reduce: no identity for " + std::string(dtype_name(t)));
+  }
+  return b.value("arith.const", {}, {{"value", max ? lo : hi}, {"type", Type::scalar(t)}});
+}
+
+// One reduction state per lane: the value, plus its index for argmax/argmin.
+struct State {
+  Value* v;
+  Value* i = nullptr;
+};
+
+// Folds element (x, at index idx) into state s, lane-wise, with the same rule as tile.reduce.
+State fold(Builder& b, const std::string& kind, State s, Value* x, Value* idx) {
+  if (kind == "sum") return {b.arith("add", s.v, x)};
+  if (kind == "prod") return {b.arith("mul", s.v, x)};
+  if (!is_arg(kind)) return {b.arith(kind, s.v, x)};  // max/min propagate NaN
+  // Take x when it is better: a NaN beats any number, then the larger (smaller) value, then
+  // the smaller index (the first occurrence).
+  Value* better = b.cmp(kind == "argmax" ? "gt" : "lt", x, s.v);
+  Value* lower = b.cmp("lt", idx, s.i);
+  Value* tie = b.arith("and", b.cmp("eq", x, s.v), lower);
+  Value* take = b.arith("or", better, tie);
+  if (is_float(x->type.dtype)) {
+    Value* x_nan = b.cmp("ne", x, x);
+    Value* s_nan = b.cmp("ne", s.v, s.v);
+    take = b.value("arith.select", {s_nan, b.arith("and", x_nan, lower), b.arith("or", x_nan, take)});
+  }
+  return {b.value("arith.select", {take, x, s.v}), b.value("arith.select", {take, idx, s.i})};
+}
+
+// A counted tile.for carrying a State.
+template <class Body>
+State emit_state_for(Builder& b, Value* ub, Value* step, State init, Body body) {
+  std::vector<Value*> inits = {init.v};
+  if (init.i) inits.push_back(init.i);
+  std::vector<Value*> ops = {b.i64(0), ub, step};
+  std::vector<Type> types;
+  for (Value* v : inits) ops.push_back(v), types.push_back(v->type);
+  Op* loop = b.create_typed("tile.for", ops, types);
+  Block* region = loop->add_region();
+  Value* iv = region->add_arg(Type::scalar(DType::I64));
+  State carried{region->add_arg(init.v->type), init.i ? region->add_arg(init.i->type) : nullptr};
+  Builder inner(region, loop->loc);
+  State next = body(inner, iv, carried);
+  std::vector<Value*> yielded = {next.v};
+  if (next.i) yielded.push_back(next.i);
+  inner.create_typed("tile.yield", yielded, {});
+  return {loop->result(0), init.i ? loop->result(1) : nullptr};
+}
+
+}  // namespace
 
 Grid emit_reduce_kernel(const Op& kernel, Function& fn) {
   Builder b(&fn.body, kernel.loc);
-  const Op& sum = *kernel.region->ops.front();
-  if (sum.name != "sum") fail(ErrorCode::Compile, "reduce kernels support sum only, got " + sum.name, sum.loc.str());
-  std::vector<int64_t> shape = sum.operands[0]->type.static_shape();
-  int64_t axis = normalize_axis("sum", sum.int_attr("axis"), int64_t(shape.size()));
+  const Op& red = *kernel.region->ops.front();
+  const std::string& kind = red.name;
+  if (kind != "sum" && kind != "prod" && kind != "max" && kind != "min" && !is_arg(kind))
+    fail(ErrorCode::Compile, "reduce kernels do not support '" + kind + "' (decompose it first)", red.loc.str());
+  std::vector<int64_t> shape = red.operands[0]->type.static_shape();
+  int64_t axis = normalize_axis(kind, red.int_attr("axis"), int64_t(shape.size()));
   int64_t outer = 1, extent = shape[size_t(axis)], inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= shape[size_t(d)];
   for (size_t d = size_t(axis) + 1; d < shape.size(); ++d) inner *= shape[d];
   int64_t lanes = kernel.int_attr("lanes");
   Value* in = fn.body.args[0].get();
   Value* out = fn.body.args[1].get();
-  DType ct = compute_dtype(in->type.dtype);
+  // sum/prod accumulate in the result's compute dtype (i32 sums in i64); the rest in the input's.
+  DType ct = compute_dtype(is_arg(kind) ? in->type.dtype : out->type.dtype);
+  auto element = [&](Builder& ib, Value* off, Value* mask) { return ib.cast(load(ib, in, off, mask), ct); };
+  // Masked-off lanes read the identity: straight from tile.load's `other` where a double
+  // holds it exactly, else through a select.
+  Value* id_const = identity(b, kind, ct);
+  double id_value = number_attr(*id_const->def, "value");
+  bool exact = is_float(ct) || (id_value > -9.2e18 && id_value < 9.2e18);
+  auto masked_element = [&](Builder& ib, Value* off, Value* mask) {
+    if (!exact) return ib.value("arith.select", {mask, element(ib, off, mask), ib.splat(id_const, lanes)});
+    Value* v = ib.value("tile.load", {in, off, mask}, {{"other", id_value}});
+    return ib.cast(ib.cast(v, compute_dtype(v->type.dtype)), ct);
+  };
+  auto init = [&](Builder& ib) {
+    State s{ib.splat(identity(ib, kind, ct), lanes)};
+    if (is_arg(kind)) s.i = ib.splat(ib.i64(std::numeric_limits<int64_t>::max()), lanes);
+    return s;
+  };
 
   if (inner == 1) {
     // One program per row: lanes stride along the row, then combine across lanes.
     Value* row = b.program_id(0);
     Value* row_base = b.arith("mul", row, b.i64(extent));
     Value* lane = b.arange(lanes);
-    Value* acc = emit_for(b, b.i64(0), b.i64(extent), b.i64(lanes), zero_tile(b, ct, lanes),
-                          [&](Builder& ib, Value* j, Value* carried) {
-                            Value* col = ib.arith("add", lane, j);
-                            Value* m = ib.cmp("lt", col, ib.i64(extent));
-                            return ib.arith("add", carried, load(ib, in, ib.arith("add", row_base, col), m));
-                          });
-    Value* total = b.value("tile.reduce", {acc}, {{"kind", std::string("sum")}});
-    store(b, out, row, total, nullptr);
+    State acc = emit_state_for(b, b.i64(extent), b.i64(lanes), init(b), [&](Builder& ib, Value* j, State s) {
+      Value* col = ib.arith("add", lane, j);
+      Value* m = ib.cmp("lt", col, ib.i64(extent));
+      // Lanes past the row's end fold the identity (their index never wins: see fold).
+      return fold(ib, kind, s, masked_element(ib, ib.arith("add", row_base, col), m), col);
+    });
+    Op* total = is_arg(kind) ? b.create("tile.reduce", {acc.v, acc.i}, {{"kind", kind}})
+                             : b.create("tile.reduce", {acc.v}, {{"kind", kind}});
+    store(b, out, row, total->result(is_arg(kind) ? 1 : 0), nullptr);
     return {outer, 1, 1};
   }
-  // Reduced axis is not innermost: one lane per output element walks the axis.
+  // Reduced axis is not innermost: one lane per output element walks the axis in order.
   int64_t n_out = outer * inner;
   Value* o = b.arith("add", b.arange(lanes), b.arith("mul", b.program_id(0), b.i64(lanes)));
   Value* m = b.cmp("lt", o, b.i64(n_out));
   Value* base = b.arith("add", b.arith("mul", b.arith("div", o, b.i64(inner)), b.i64(extent * inner)),
                         b.arith("rem", o, b.i64(inner)));
-  Value* acc = emit_for(b, b.i64(0), b.i64(extent), b.i64(1), zero_tile(b, ct, lanes),
-                        [&](Builder& ib, Value* r, Value* carried) {
-                          Value* off = ib.arith("add", base, ib.arith("mul", r, ib.i64(inner)));
-                          return ib.arith("add", carried, load(ib, in, off, m));
-                        });
-  store(b, out, o, acc, m);
+  State acc = emit_state_for(b, b.i64(extent), b.i64(1), init(b), [&](Builder& ib, Value* r, State s) {
+    Value* off = ib.arith("add", base, ib.arith("mul", r, ib.i64(inner)));
+    return fold(ib, kind, s, element(ib, off, m), ib.splat(r, lanes));
+  });
+  store(b, out, o, is_arg(kind) ? acc.i : acc.v, m);
   return {ceil_div(n_out, lanes), 1, 1};
 }
 

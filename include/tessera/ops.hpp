@@ -23,6 +23,24 @@ inline ir::Value* add(ir::Builder& b, ir::Value* x, ir::Value* y) {
   return b.value("add", operands, attrs);
 }
 
+// Index (i64) of the maximum along `axis`: the first on ties; the first NaN wins, as in NumPy. Without an axis: rank-1 tensors only.
+inline ir::Value* argmax(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false) {
+  ir::AttrMap attrs;
+  if (axis) attrs["axis"] = *axis;
+  attrs["keepdims"] = keepdims;
+  std::vector<ir::Value*> operands{x};
+  return b.value("argmax", operands, attrs);
+}
+
+// Index (i64) of the minimum along `axis`: the first on ties; the first NaN wins, as in NumPy. Without an axis: rank-1 tensors only.
+inline ir::Value* argmin(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false) {
+  ir::AttrMap attrs;
+  if (axis) attrs["axis"] = *axis;
+  attrs["keepdims"] = keepdims;
+  std::vector<ir::Value*> operands{x};
+  return b.value("argmin", operands, attrs);
+}
+
 // Repeats size-1 and missing leading dims to a larger shape (NumPy broadcasting).
 inline ir::Value* broadcast_to(ir::Builder& b, ir::Value* x, ir::IntList shape) {
   ir::AttrMap attrs;
@@ -191,11 +209,20 @@ inline ir::Value* logical_xor(ir::Builder& b, ir::Value* x, ir::Value* y) {
   return b.value("logical_xor", operands, attrs);
 }
 
-// Matrix product of [M,K] and [K,N] tensors.
+// Matrix product with NumPy semantics: [...,M,K] @ [...,K,N] -> [...,M,N] with broadcast batch dims; a 1-D left operand is a row vector and a 1-D right operand a column vector (their dim is dropped from the result). Accumulates in the compute dtype; K = 0 gives zeros.
 inline ir::Value* matmul(ir::Builder& b, ir::Value* x, ir::Value* y) {
   ir::AttrMap attrs;
   std::vector<ir::Value*> operands{x, y};
   return b.value("matmul", operands, attrs);
+}
+
+// Maximum over `axis` (every axis when absent); NaN propagates. Empty: error.
+inline ir::Value* max(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false) {
+  ir::AttrMap attrs;
+  if (axis) attrs["axis"] = *axis;
+  attrs["keepdims"] = keepdims;
+  std::vector<ir::Value*> operands{x};
+  return b.value("max", operands, attrs);
 }
 
 // Elementwise max(x, y) with NumPy broadcasting; NaN propagates.
@@ -203,6 +230,24 @@ inline ir::Value* maximum(ir::Builder& b, ir::Value* x, ir::Value* y) {
   ir::AttrMap attrs;
   std::vector<ir::Value*> operands{x, y};
   return b.value("maximum", operands, attrs);
+}
+
+// Arithmetic mean over `axis` (every axis when absent): sum times 1/n. Integer and bool inputs give f64, as in NumPy; an empty reduction gives NaN.
+inline ir::Value* mean(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false) {
+  ir::AttrMap attrs;
+  if (axis) attrs["axis"] = *axis;
+  attrs["keepdims"] = keepdims;
+  std::vector<ir::Value*> operands{x};
+  return b.value("mean", operands, attrs);
+}
+
+// Minimum over `axis` (every axis when absent); NaN propagates. Empty: error.
+inline ir::Value* min(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false) {
+  ir::AttrMap attrs;
+  if (axis) attrs["axis"] = *axis;
+  attrs["keepdims"] = keepdims;
+  std::vector<ir::Value*> operands{x};
+  return b.value("min", operands, attrs);
 }
 
 // Elementwise min(x, y) with NumPy broadcasting; NaN propagates.
@@ -256,6 +301,16 @@ inline ir::Value* pow(ir::Builder& b, ir::Value* x, ir::Value* y) {
   ir::AttrMap attrs;
   std::vector<ir::Value*> operands{x, y};
   return b.value("pow", operands, attrs);
+}
+
+// Product over `axis` (every axis when absent). Integer and bool inputs give i64, as in NumPy; f16/bf16 accumulate in f32. Empty reductions give 1.
+inline ir::Value* prod(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false, std::optional<std::string> dtype = std::nullopt) {
+  ir::AttrMap attrs;
+  if (axis) attrs["axis"] = *axis;
+  attrs["keepdims"] = keepdims;
+  if (dtype) attrs["dtype"] = *dtype;
+  std::vector<ir::Value*> operands{x};
+  return b.value("prod", operands, attrs);
 }
 
 // Elementwise max(x, 0).
@@ -369,11 +424,12 @@ inline ir::Value* sub(ir::Builder& b, ir::Value* x, ir::Value* y) {
   return b.value("sub", operands, attrs);
 }
 
-// Sum over one axis.
-inline ir::Value* sum(ir::Builder& b, ir::Value* x, int64_t axis, std::optional<bool> keepdims = std::nullopt) {
+// Sum over `axis` (every axis when absent). Integer and bool inputs give i64, as in NumPy; f16/bf16 accumulate in f32. Empty reductions give 0.
+inline ir::Value* sum(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false, std::optional<std::string> dtype = std::nullopt) {
   ir::AttrMap attrs;
-  attrs["axis"] = axis;
-  if (keepdims) attrs["keepdims"] = *keepdims;
+  if (axis) attrs["axis"] = *axis;
+  attrs["keepdims"] = keepdims;
+  if (dtype) attrs["dtype"] = *dtype;
   std::vector<ir::Value*> operands{x};
   return b.value("sum", operands, attrs);
 }
@@ -399,6 +455,16 @@ inline ir::Value* transpose(ir::Builder& b, ir::Value* x, ir::IntList perm = ir:
   attrs["perm"] = perm;
   std::vector<ir::Value*> operands{x};
   return b.value("transpose", operands, attrs);
+}
+
+// Variance over `axis` (every axis when absent), two-pass: sum((x - mean)^2) / (n - correction), in a fixed order (deterministic). Floating-point inputs only.
+inline ir::Value* var(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false, double correction = 0.0) {
+  ir::AttrMap attrs;
+  if (axis) attrs["axis"] = *axis;
+  attrs["keepdims"] = keepdims;
+  attrs["correction"] = correction;
+  std::vector<ir::Value*> operands{x};
+  return b.value("var", operands, attrs);
 }
 
 // Elementwise cond ? x : y (cond nonzero is true); x and y promote; all three broadcast.

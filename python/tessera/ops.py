@@ -5,6 +5,7 @@ op registry (tessera._opgen), which holds each op's operands, attributes, defaul
 shape/dtype rule; the rule checks the operands here, at the user's line.
 """
 from __future__ import annotations
+import builtins
 
 from . import _C, shapes
 from . import dtypes as _dt
@@ -22,7 +23,7 @@ def _operands(name, args, loc):
         raise TesseraError(f"{name}: needs at least one tessera.Tensor operand", loc)
     ref = tensors[0]
     rank = {"b": 0, "u": 1, "i": 1, "f": 3}
-    top = max((t.dtype for t in tensors), key=lambda d: (rank[d.kind], d.itemsize))
+    top = builtins.max((t.dtype for t in tensors), key=lambda d: (rank[d.kind], d.itemsize))  # `max` is an op here
     out = []
     for a in args:
         if isinstance(a, Tensor):

@@ -102,7 +102,10 @@ void KernelEmitter::loops_flush(std::vector<const ir::Op*>& group) {
   for (const ir::Op* op : group)
     if (op->name == "tile.reduce") {
       DType dt = op->result()->type.dtype;
-      llvm::PHINode* phi = b_.CreatePHI(register_type(ctx_, dt), 2, "acc");
+      // argmax/argmin accumulate {value, index} structs (see combine).
+      llvm::Type* at = op->operands.size() == 2 ? llvm::StructType::get(ctx_, {register_type(ctx_, dt), b_.getInt64Ty()})
+                                                : register_type(ctx_, dt);
+      llvm::PHINode* phi = b_.CreatePHI(at, 2, "acc");
       phi->addIncoming(identity(op->str_attr("kind"), dt), pre);
       acc[op] = phi;
     }
@@ -117,7 +120,10 @@ void KernelEmitter::loops_flush(std::vector<const ir::Op*>& group) {
     std::vector<llvm::Value*> args;
     for (const ir::Value* v : op->operands) args.push_back(v->type.is_tile() ? local.at(v) : scalar(v));
     if (op->name == "tile.reduce") {
-      acc_next[op] = combine(op->str_attr("kind"), op->result()->type.dtype, acc[op], args[0]);
+      llvm::Value* x = args[0];
+      if (args.size() == 2)
+        x = b_.CreateInsertValue(b_.CreateInsertValue(llvm::PoisonValue::get(acc[op]->getType()), x, 0), args[1], 1);
+      acc_next[op] = combine(op->str_attr("kind"), op->result()->type.dtype, acc[op], x);
       continue;
     }
     if (op->name == "tile.store") {
@@ -134,7 +140,11 @@ void KernelEmitter::loops_flush(std::vector<const ir::Op*>& group) {
   for (auto& [op, phi] : acc) phi->addIncoming(acc_next[op], latch);
   b_.CreateCondBr(b_.CreateICmpSLT(next, b_.getInt64(uint64_t(lanes_))), header, exit);
   b_.SetInsertPoint(exit);
-  for (auto& [op, v] : acc_next) values_[op->result()] = v;
+  for (auto& [op, v] : acc_next) {
+    if (op->results.size() == 1) { values_[op->result()] = v; continue; }
+    values_[op->result(0)] = b_.CreateExtractValue(v, 0);
+    values_[op->result(1)] = b_.CreateExtractValue(v, 1);
+  }
   group.clear();
 }
 

@@ -50,29 +50,59 @@ llvm::Value* KernelEmitter::threads_reduce(const ir::Op& op, llvm::Value* v) {
                                  std::to_string(lanes_), op.loc.str());
   const std::string& kind = op.str_attr("kind");
   DType dt = op.result()->type.dtype;
-  llvm::Type* et = memory_type(ctx_, dt);
-  auto* array_ty = llvm::ArrayType::get(et, uint64_t(lanes_));
-  auto* smem = new llvm::GlobalVariable(m_, array_ty, false, llvm::GlobalValue::InternalLinkage,
-                                        llvm::UndefValue::get(array_ty), fn_.name + ".reduce", nullptr,
-                                        llvm::GlobalValue::NotThreadLocal, hooks_.shared_address_space());
-  smem->setAlignment(llvm::Align(16));
-  auto slot = [&](llvm::Value* i) { return b_.CreateInBoundsGEP(array_ty, smem, {b_.getInt64(0), i}); };
-  auto to_mem = [&](llvm::Value* x) { return dt == DType::Bool ? b_.CreateZExt(x, et) : x; };
-  auto from_mem = [&](llvm::Value* x) { return dt == DType::Bool ? b_.CreateICmpNE(x, llvm::ConstantInt::get(et, 0)) : x; };
+  // argmax/argmin combine {value, index} structs (see combine); shared memory holds one array
+  // per field (SPIR-V lowers arrays of scalars only), and the index is result 1.
+  std::vector<DType> fields = {dt};
+  if (op.operands.size() == 2) fields.push_back(DType::I64);
+  std::vector<llvm::Type*> ets;
+  std::vector<llvm::GlobalVariable*> smem;
+  for (DType f : fields) {
+    ets.push_back(memory_type(ctx_, f));
+    auto* array_ty = llvm::ArrayType::get(ets.back(), uint64_t(lanes_));
+    smem.push_back(new llvm::GlobalVariable(m_, array_ty, false, llvm::GlobalValue::InternalLinkage,
+                                            llvm::UndefValue::get(array_ty), fn_.name + ".reduce", nullptr,
+                                            llvm::GlobalValue::NotThreadLocal, hooks_.shared_address_space()));
+    smem.back()->setAlignment(llvm::Align(16));
+  }
+  auto slot = [&](size_t f, llvm::Value* i) {
+    return b_.CreateInBoundsGEP(smem[f]->getValueType(), smem[f], {b_.getInt64(0), i});
+  };
+  auto store = [&](llvm::Value* i, llvm::Value* x) {
+    if (fields.size() == 1) {
+      b_.CreateStore(dt == DType::Bool ? b_.CreateZExt(x, ets[0]) : x, slot(0, i));
+      return;
+    }
+    for (unsigned f = 0; f < 2; ++f) b_.CreateStore(b_.CreateExtractValue(x, f), slot(f, i));
+  };
+  auto load = [&](llvm::Value* i) -> llvm::Value* {
+    if (fields.size() == 1) {
+      llvm::Value* x = b_.CreateLoad(ets[0], slot(0, i));
+      return dt == DType::Bool ? b_.CreateICmpNE(x, llvm::ConstantInt::get(ets[0], 0)) : x;
+    }
+    llvm::Type* st = llvm::StructType::get(ctx_, {ets[0], ets[1]});
+    llvm::Value* r = b_.CreateInsertValue(llvm::PoisonValue::get(st), b_.CreateLoad(ets[0], slot(0, i)), 0);
+    return b_.CreateInsertValue(r, b_.CreateLoad(ets[1], slot(1, i)), 1);
+  };
 
-  b_.CreateStore(to_mem(v), slot(tid_));
+  if (fields.size() == 2) {
+    llvm::Type* st = llvm::StructType::get(ctx_, {ets[0], ets[1]});
+    v = b_.CreateInsertValue(b_.CreateInsertValue(llvm::PoisonValue::get(st), v, 0), scalar(op.operands[1]), 1);
+  }
+  store(tid_, v);
   hooks_.barrier(b_);
   for (int64_t s = lanes_ / 2; s >= 1; s /= 2) {
     emit_if(b_.CreateICmpULT(tid_, b_.getInt64(uint64_t(s))), [&] {
-      llvm::Value* a = from_mem(b_.CreateLoad(et, slot(tid_)));
-      llvm::Value* c = from_mem(b_.CreateLoad(et, slot(b_.CreateAdd(tid_, b_.getInt64(uint64_t(s))))));
-      b_.CreateStore(to_mem(combine(kind, dt, a, c)), slot(tid_));
+      llvm::Value* a = load(tid_);
+      llvm::Value* c = load(b_.CreateAdd(tid_, b_.getInt64(uint64_t(s))));
+      store(tid_, combine(kind, dt, a, c));
     });
     hooks_.barrier(b_);
   }
-  llvm::Value* result = from_mem(b_.CreateLoad(et, slot(b_.getInt64(0))));
+  llvm::Value* result = load(b_.getInt64(0));
   hooks_.barrier(b_);  // everyone has read slot 0 before a later reduce reuses the array
-  return result;
+  if (fields.size() == 1) return result;
+  values_[op.result(1)] = b_.CreateExtractValue(result, 1);
+  return b_.CreateExtractValue(result, 0);
 }
 
 }  // namespace tessera::backends

@@ -132,9 +132,17 @@ llvm::Value* KernelEmitter::convert(llvm::Value* v, DType from, DType to) {
   return b_.CreateIntCast(v, t, is_signed_int(from));
 }
 
+// argmax/argmin carry {value, i64 index} structs through the same combine/identity as the
+// other kinds, so both lane strategies reduce them like any scalar.
 llvm::Value* KernelEmitter::identity(const std::string& kind, DType t) {
   llvm::Type* ty = register_type(ctx_, t);
+  if (kind == "argmax" || kind == "argmin") {
+    auto* v = llvm::cast<llvm::Constant>(identity(kind.substr(3), t));
+    auto* st = llvm::StructType::get(ctx_, {ty, b_.getInt64Ty()});
+    return llvm::ConstantStruct::get(st, {v, b_.getInt64(uint64_t(std::numeric_limits<int64_t>::max()))});
+  }
   if (kind == "sum") return is_float(t) ? llvm::ConstantFP::get(ty, 0.0) : llvm::ConstantInt::get(ty, 0);
+  if (kind == "prod") return is_float(t) ? llvm::ConstantFP::get(ty, 1.0) : llvm::ConstantInt::get(ty, 1);
   bool max = kind == "max";
   if (is_float(t)) return llvm::ConstantFP::getInfinity(ty, max);
   unsigned bits = ty->getIntegerBitWidth();
@@ -145,7 +153,33 @@ llvm::Value* KernelEmitter::identity(const std::string& kind, DType t) {
 
 llvm::Value* KernelEmitter::combine(const std::string& kind, DType t, llvm::Value* a, llvm::Value* c) {
   bool fp = is_float(t);
+  if (kind == "argmax" || kind == "argmin") {
+    // Take c when it is better: a NaN beats any number, then the larger (smaller) value, then
+    // the smaller index. A total order, so any combining order gives the same pair.
+    llvm::Value *av = b_.CreateExtractValue(a, 0), *ai = b_.CreateExtractValue(a, 1);
+    llvm::Value *cv = b_.CreateExtractValue(c, 0), *ci = b_.CreateExtractValue(c, 1);
+    bool max = kind == "argmax";
+    using P = llvm::CmpInst::Predicate;
+    llvm::Value* lower_index = b_.CreateICmpSLT(ci, ai);
+    llvm::Value* take;
+    if (fp) {
+      llvm::Value* better = b_.CreateFCmp(max ? P::FCMP_OGT : P::FCMP_OLT, cv, av);
+      llvm::Value* tie = b_.CreateAnd(b_.CreateFCmpOEQ(cv, av), lower_index);
+      llvm::Value* a_nan = b_.CreateFCmpUNE(av, av);  // not UNO: Vulkan lacks OpUnordered
+      llvm::Value* c_nan = b_.CreateFCmpUNE(cv, cv);
+      llvm::Value* if_a_number = b_.CreateOr(c_nan, b_.CreateOr(better, tie));
+      take = b_.CreateSelect(a_nan, b_.CreateAnd(c_nan, lower_index), if_a_number);
+    } else {
+      bool sgn = is_signed_int(t);
+      llvm::Value* better = b_.CreateICmp(max ? (sgn ? P::ICMP_SGT : P::ICMP_UGT) : (sgn ? P::ICMP_SLT : P::ICMP_ULT), cv, av);
+      take = b_.CreateOr(better, b_.CreateAnd(b_.CreateICmpEQ(cv, av), lower_index));
+    }
+    // Field by field: some GPU backends do not select whole structs.
+    llvm::Value* r = b_.CreateInsertValue(llvm::PoisonValue::get(a->getType()), b_.CreateSelect(take, cv, av), 0);
+    return b_.CreateInsertValue(r, b_.CreateSelect(take, ci, ai), 1);
+  }
   if (kind == "sum") return fp ? b_.CreateFAdd(a, c) : b_.CreateAdd(a, c);
+  if (kind == "prod") return fp ? b_.CreateFMul(a, c) : b_.CreateMul(a, c);
   bool max = kind == "max";
   if (fp) return b_.CreateBinaryIntrinsic(max ? llvm::Intrinsic::maximum : llvm::Intrinsic::minimum, a, c);
   if (is_signed_int(t)) return b_.CreateBinaryIntrinsic(max ? llvm::Intrinsic::smax : llvm::Intrinsic::smin, a, c);

@@ -1,0 +1,48 @@
+// Graph IR -> Graph IR: replaces composite ops (mean, var, reductions over every axis, ...)
+// by the primitives their registry entry's `decompose` builds, so later passes and kernel
+// generators only see primitives. The new ops are visited in turn, so decompositions may use
+// other composites.
+#include "ir/builder.hpp"
+#include "ir/ops.hpp"
+#include "ir/pass_manager.hpp"
+
+namespace tessera::passes {
+using namespace ir;
+namespace {
+
+void decompose_function(Function& fn) {
+  Block& body = fn.body;
+  for (auto it = body.ops.begin(); it != body.ops.end();) {
+    Op& op = **it;
+    const OpInfo* info = lookup_op(op.name);
+    if (!info || !info->decompose) { ++it; continue; }
+    Block scratch;
+    Builder b(&scratch, op.loc);
+    std::vector<Value*> repl = info->decompose(b, op);
+    if (repl.empty()) { ++it; continue; }
+    if (repl.size() != op.results.size())
+      fail(ErrorCode::Internal, "decompose: " + op.name + " built the wrong number of results", op.loc.str());
+    for (size_t i = 0; i < repl.size(); ++i)
+      if (repl[i]->type != op.result(int(i))->type)
+        fail(ErrorCode::Internal, "decompose: " + op.name + " built " + repl[i]->type.str() + " for " +
+                                      op.result(int(i))->type.str(), op.loc.str());
+    size_t n = scratch.ops.size();
+    for (auto& p : scratch.ops) body.insert(it, std::move(p));
+    for (size_t i = 0; i < repl.size(); ++i) replace_all_uses(body, op.result(int(i)), repl[i]);
+    it = body.ops.erase(it);
+    std::advance(it, -std::ptrdiff_t(n));  // visit the new ops next
+  }
+}
+
+}  // namespace
+
+void decompose(Module& m) {
+  for (auto& fn : m.funcs)
+    if (!fn->attrs.count("kernel")) decompose_function(*fn);
+}
+
+}  // namespace tessera::passes
+
+TESSERA_REGISTER_PASS(decompose, "decompose",
+                      "Graph IR: rewrite composite ops (mean, var, all-axis reductions) into primitives",
+                      tessera::passes::decompose);
