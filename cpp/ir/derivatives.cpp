@@ -35,8 +35,6 @@ Value* positive_mask(Builder& b, Value* x) {
   return b.value("cast", {b.value("greater", {x, zero})}, {{"dtype", std::string(dtype_name(x->type.dtype))}});
 }
 
-Value* transpose2d(Builder& b, Value* x) { return b.value("transpose", {x}, {{"perm", IntList{1, 0}}}); }
-
 using Vjp = std::function<std::vector<Value*>(Builder&, const Op&, Value*)>;
 using Jvp = std::function<Value*(Builder&, const Op&, const std::vector<Value*>&)>;
 
@@ -247,6 +245,89 @@ void attach_math(std::map<std::string, OpInfo>& table) {
            [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });
 }
 
+// A reduction's result (or its cotangent) with the reduced axis put back as size 1, so it
+// broadcasts against the operand. Reductions over every axis were split into one-axis ones by
+// `decompose` before differentiation; a rank-0 result broadcasts as it is.
+Value* unreduce(Builder& b, const Op& op, Value* v) {
+  if (!op.has_attr("axis") || op.bool_attr("keepdims", false)) return v;
+  int64_t axis = normalize_axis(op.name, op.int_attr("axis"), op.operands[0]->type.rank());
+  return b.value("expand_dims", {v}, {{"axis", axis}});
+}
+
+// 1 where x attains the reduced max/min, divided by how many times it does: the gradient is
+// shared evenly between ties (as torch.amax does).
+Value* extremum_weights(Builder& b, const Op& op) {
+  Value* x = op.operands[0];
+  Value* hit = b.value("cast", {op2(b, "equal", x, unreduce(b, op, op.result()))},
+                       {{"dtype", std::string(dtype_name(x->type.dtype))}});
+  AttrMap count_attrs = op.attrs;
+  count_attrs["keepdims"] = true;
+  return op2(b, "div", hit, b.value("sum", {hit}, count_attrs));
+}
+
+Value* reduce_like(Builder& b, const Op& op, Value* v) {
+  AttrMap attrs = op.attrs;
+  attrs.erase("dtype");
+  return b.value("sum", {v}, attrs);
+}
+
+void attach_reductions(std::map<std::string, OpInfo>& table) {
+  attach(table, "sum",
+         [](Builder& b, const Op& op, Value* g) {
+           const Type& in = op.operands[0]->type;
+           Value* full = op2(b, "add", unreduce(b, op, g), zeros(b, Type::tensor(g->type.dtype, in.shape)));
+           return std::vector<Value*>{to_operand(b, full, in)};
+         },
+         [](Builder& b, const Op& op, const std::vector<Value*>& t) { return b.value("sum", {t[0]}, op.attrs); });
+  attach(table, "prod",  // d/dx_i prod = prod / x_i (inputs with zeros are not handled yet)
+         [](Builder& b, const Op& op, Value* g) {
+           Value* x = op.operands[0];
+           Value* share = op2(b, "div", unreduce(b, op, op.result()), x);
+           return std::vector<Value*>{to_operand(b, op2(b, "mul", unreduce(b, op, g), share), x->type)};
+         },
+         [](Builder& b, const Op& op, const std::vector<Value*>& t) {
+           return op2(b, "mul", op.result(), reduce_like(b, op, op2(b, "div", t[0], op.operands[0])));
+         });
+  for (const char* name : {"max", "min"})
+    attach(table, name,
+           [](Builder& b, const Op& op, Value* g) {
+             return std::vector<Value*>{op2(b, "mul", unreduce(b, op, g), extremum_weights(b, op))};
+           },
+           [](Builder& b, const Op& op, const std::vector<Value*>& t) {
+             return reduce_like(b, op, op2(b, "mul", t[0], extremum_weights(b, op)));
+           });
+  for (const char* name : {"argmax", "argmin"})
+    attach(table, name, [](Builder&, const Op&, Value*) { return std::vector<Value*>{nullptr}; },
+           [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });
+
+  // matmul with NumPy semantics: batch dims broadcast, 1-D operands act as a row / a column.
+  attach(table, "matmul",
+         [](Builder& b, const Op& op, Value* g) {
+           Value *x = op.operands[0], *y = op.operands[1];
+           bool xv = x->type.rank() == 1, yv = y->type.rank() == 1;
+           if (xv) x = b.value("expand_dims", {x}, {{"axis", int64_t(0)}});
+           if (yv) y = b.value("expand_dims", {y}, {{"axis", int64_t(-1)}});
+           // The cotangent with the dims a 1-D operand dropped put back as size 1.
+           if (xv || yv) g = reshape_to(b, g, lookup_op("matmul")->infer({x->type, y->type}, {})[0]);
+           auto swap = [&](Value* v) {
+             IntList perm;
+             for (int64_t i = 0; i < v->type.rank(); ++i) perm.push_back(i);
+             std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+             return b.value("transpose", {v}, {{"perm", perm}});
+           };
+           Value* gx = to_operand(b, b.value("matmul", {g, swap(y)}), x->type);
+           Value* gy = to_operand(b, b.value("matmul", {swap(x), g}), y->type);
+           if (xv) gx = reshape_to(b, gx, op.operands[0]->type);
+           if (yv) gy = reshape_to(b, gy, op.operands[1]->type);
+           return std::vector<Value*>{gx, gy};
+         },
+         [](Builder& b, const Op& op, const std::vector<Value*>& t) {
+           Value* a = t[0] ? b.value("matmul", {t[0], op.operands[1]}) : nullptr;
+           Value* c = t[1] ? b.value("matmul", {op.operands[0], t[1]}) : nullptr;
+           return add_maybe(b, a, c);
+         });
+}
+
 void attach_movement(std::map<std::string, OpInfo>& table) {
   // Ops that only rearrange elements one-to-one: the cotangent is reshaped back.
   for (const char* name : {"reshape", "expand_dims", "squeeze"})
@@ -375,26 +456,9 @@ void attach_derivatives(std::map<std::string, OpInfo>& table) {
            Value* ty = t[1] ? t[1] : zeros(b, op.result()->type);
            return b.value("where", {pick_x, tx, ty});
          });
-  attach(table, "sum",
-         [](Builder& b, const Op& op, Value* g) {
-           const Type& in = op.operands[0]->type;
-           if (!op.bool_attr("keepdims", false))
-             g = b.value("expand_dims", {g}, {{"axis", normalize_axis("sum", op.int_attr("axis"), in.rank())}});
-           return std::vector<Value*>{b.value("add", {g, zeros(b, in)})};  // broadcast back
-         },
-         [](Builder& b, const Op& op, const std::vector<Value*>& t) { return b.value("sum", {t[0]}, op.attrs); });
-  attach(table, "matmul",
-         [](Builder& b, const Op& op, Value* g) {
-           Value *x = op.operands[0], *y = op.operands[1];
-           return std::vector<Value*>{b.value("matmul", {g, transpose2d(b, y)}), b.value("matmul", {transpose2d(b, x), g})};
-         },
-         [](Builder& b, const Op& op, const std::vector<Value*>& t) {
-           Value* a = t[0] ? b.value("matmul", {t[0], op.operands[1]}) : nullptr;
-           Value* c = t[1] ? b.value("matmul", {op.operands[0], t[1]}) : nullptr;
-           return add_maybe(b, a, c);
-         });
   attach_movement(table);
   attach_math(table);
+  attach_reductions(table);
   attach(table, "stop_gradient",
          [](Builder&, const Op&, Value*) { return std::vector<Value*>{nullptr}; },
          [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });

@@ -14,6 +14,7 @@
 
 #include "ir/builder.hpp"
 #include "ir/ops.hpp"
+#include "ir/pass_manager.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -23,6 +24,14 @@ namespace {
 Function& entry(Module& m) {
   if (m.funcs.empty()) fail(ErrorCode::Value, "autodiff: the module has no function");
   return *m.funcs.front();
+}
+
+// A copy of `in` with composite ops (mean, var, ...) decomposed into primitives, which are
+// the ops that have derivative rules.
+std::unique_ptr<Module> primitive_copy(const Module& in) {
+  auto m = in.clone();
+  run_pipeline(*m, "decompose");
+  return m;
 }
 
 std::vector<Value*> take_return(Function& f) {
@@ -57,7 +66,7 @@ void check_wrt(const Function& f, const std::vector<int>& wrt) {
 
 std::unique_ptr<Module> vjp_transform(const Module& in, const std::vector<int>& wrt,
                                       const std::vector<int>& differentiated_outputs, bool seed_ones) {
-  auto m = in.clone();
+  auto m = primitive_copy(in);
   Function& f = entry(*m);
   check_wrt(f, wrt);
   std::vector<Value*> outs = take_return(f);
@@ -109,7 +118,7 @@ std::unique_ptr<Module> vjp_transform(const Module& in, const std::vector<int>& 
 }
 
 std::unique_ptr<Module> jvp_transform(const Module& in, const std::vector<int>& wrt) {
-  auto m = in.clone();
+  auto m = primitive_copy(in);
   Function& f = entry(*m);
   check_wrt(f, wrt);
   std::vector<Value*> outs = take_return(f);

@@ -41,7 +41,8 @@ void bind_registry(nb::module_& m) {
       d["operand_names"] = info->operand_names;
       d["attrs"] = attrs;
       d["summary"] = info->summary;
-      d["differentiable"] = bool(info->vjp) && bool(info->jvp);
+      // Composites are differentiated through their decomposition.
+      d["differentiable"] = (bool(info->vjp) && bool(info->jvp)) || bool(info->decompose);
       out.append(d);
     }
     return out;

@@ -15,7 +15,7 @@ from .device import (Device, device, device_count, is_available, device_properti
 from .tensor import (Tensor, tensor, from_dlpack, empty, zeros, ones, full, arange, rand, randn,
                      manual_seed)
 from . import ops
-from .ops import add, sub, mul, maximum, neg, exp, relu, sum, matmul  # noqa: A004
+from .ops import *  # noqa: F401,F403 - every registry op at top level too: tessera.exp, tessera.sum, ...
 from .jit import jit, function, JitFunction
 from .compile import compile_for_target
 from .autodiff import grad, value_and_grad, vjp, jvp, hessian, stop_gradient
