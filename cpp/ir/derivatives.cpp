@@ -328,6 +328,40 @@ void attach_reductions(std::map<std::string, OpInfo>& table) {
          });
 }
 
+// Indexing ops. Their cotangents scatter-add back into the source, so like scatter_add
+// itself they compile for the CPU only until GPU kernels get atomics.
+void attach_indexing(std::map<std::string, OpInfo>& table) {
+  attach(table, "gather",  // out[i][j] = x[idx[i][j]][j]  ->  dx = scatter_add(0, idx, g)
+         [](Builder& b, const Op& op, Value* g) {
+           Value* x = op.operands[0];
+           return std::vector<Value*>{b.value("scatter_add", {zeros(b, x->type), op.operands[1], g}, op.attrs), nullptr};
+         },
+         linear_jvp());
+  attach(table, "scatter_add",  // out = x + scatter(src)  ->  dx = g, dsrc = gather(g, idx)
+         [](Builder& b, const Op& op, Value* g) {
+           return std::vector<Value*>{g, nullptr, b.value("gather", {g, op.operands[1]}, op.attrs)};
+         },
+         linear_jvp());
+  attach(table, "take",  // x.take(idx, axis): dx scatters g's rows back, as gather's does
+         [](Builder& b, const Op& op, Value* g) {
+           Value *x = op.operands[0], *idx = op.operands[1];
+           std::vector<int64_t> xs = x->type.static_shape(), is = idx->type.static_shape();
+           int64_t axis = normalize_axis("take", op.int_attr("axis", 0), int64_t(xs.size()));
+           int64_t pre = 1, post = 1, k = 1;
+           for (int64_t d = 0; d < axis; ++d) pre *= xs[size_t(d)];
+           for (size_t d = size_t(axis) + 1; d < xs.size(); ++d) post *= xs[d];
+           for (int64_t d : is) k *= d;
+           // g is [pre..., idx..., post...]: as [pre, k, post], scatter rows of axis 1 into [pre, n, post].
+           Value* g3 = b.value("reshape", {g}, {{"shape", IntList{pre, k, post}}});
+           Value* i3 = b.value("broadcast_to", {b.value("reshape", {idx}, {{"shape", IntList{1, k, 1}}})},
+                               {{"shape", IntList{pre, k, post}}});
+           Type acc = Type::tensor(x->type.dtype, std::vector<int64_t>{pre, xs[size_t(axis)], post});
+           Value* dx = b.value("scatter_add", {zeros(b, acc), i3, g3}, {{"axis", int64_t(1)}});
+           return std::vector<Value*>{reshape_to(b, dx, x->type), nullptr};
+         },
+         linear_jvp());
+}
+
 void attach_movement(std::map<std::string, OpInfo>& table) {
   // Ops that only rearrange elements one-to-one: the cotangent is reshaped back.
   for (const char* name : {"reshape", "expand_dims", "squeeze"})
@@ -459,6 +493,7 @@ void attach_derivatives(std::map<std::string, OpInfo>& table) {
   attach_movement(table);
   attach_math(table);
   attach_reductions(table);
+  attach_indexing(table);
   attach(table, "stop_gradient",
          [](Builder&, const Op&, Value*) { return std::vector<Value*>{nullptr}; },
          [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });

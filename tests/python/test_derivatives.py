@@ -23,6 +23,12 @@ def boolean(shape):
     return RNG.random(shape) < 0.5
 
 
+def indices_for(n):
+    def make(shape):
+        return RNG.integers(0, n, shape)
+    return make
+
+
 def away_from_kinks(shape):  # |x| >= 0.2: finite differences across a kink are meaningless
     x = RNG.uniform(0.2, 2.0, shape)
     return x * RNG.choice([-1.0, 1.0], shape)
@@ -64,6 +70,9 @@ CASES = {
     "pad": ([normal], {"pad": [1, 2, 0, 3]}, [((3, 4),), ((1, 1),)]),
     "concat": ([normal, normal], {"axis": 1}, [((2, 3), (2, 4)), ((1, 1), (1, 2))]),
     "stack": ([normal, normal], {"axis": 1}, [((2, 3), (2, 3)), ((4,), (4,))]),
+    "take": ([normal, indices_for(4)], {"axis": 1}, [((3, 4, 2), (5,)), ((3, 4), (2, 3))]),
+    "gather": ([normal, indices_for(3)], {"axis": 0}, [((3, 4), (5, 4)), ((3, 2), (3, 2))]),
+    "scatter_add": ([normal, indices_for(3), normal], {"axis": 0}, [((3, 4), (5, 4), (5, 4))]),
     "sum": ([normal], {"axis": 0}, None),
     "prod": ([positive], {"axis": 0, "keepdims": True}, None),
     "max": ([normal], {"axis": 0}, None),
