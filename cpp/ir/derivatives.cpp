@@ -238,9 +238,10 @@ void attach_math(std::map<std::string, OpInfo>& table) {
            return std::vector<Value*>{b.value("cast", {g}, {{"dtype", std::string(dtype_name(in.dtype))}})};
          },
          linear_jvp());
-  // Comparisons and logical ops have no derivative: their results are bool.
+  // Comparisons and logical ops have no derivative: their results are bool; one_hot depends
+  // only on integer indices.
   for (const char* name : {"less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "logical_and",
-                           "logical_or", "logical_xor", "logical_not"})
+                           "logical_or", "logical_xor", "logical_not", "one_hot"})
     attach(table, name, [](Builder&, const Op& op, Value*) { return std::vector<Value*>(op.operands.size(), nullptr); },
            [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });
 }

@@ -31,6 +31,15 @@ def _argnum_leaves(args, argnums):
     return groups
 
 
+def _settle(leaves):
+    """Realizes the argument tensors that have pending eager computations (not the parameters
+    of an enclosing trace). Otherwise a training loop's parameters would stay lazy and every
+    step would re-record the whole history of updates."""
+    for t in leaves:
+        if t._array is None and not lazy._depends_on_param(t):
+            t._realize()
+
+
 def _normalize_argnums(argnums):
     return (argnums,) if isinstance(argnums, int) else tuple(argnums)
 
@@ -40,6 +49,7 @@ def _run_vjp(fn, args, kwargs, argnums, has_aux):
     spec = _flatten((args, kwargs), leaves)
     nums = _normalize_argnums(argnums)
     groups = _argnum_leaves(args, nums)
+    _settle(leaves)
     tr = trace(fn, spec, leaves)
     name = getattr(fn, "__name__", "function")
     out_kind = tr.out_spec[0]
@@ -88,6 +98,7 @@ def vjp(fn, *primals):
     cotangents of ``primals`` (same structure as primals)."""
     leaves = []
     spec = _flatten((primals, {}), leaves)
+    _settle(leaves)
     tr = trace(fn, spec, leaves)
     inputs = leaves + tr.captured
     outputs = lazy.inline(tr.text, inputs)
@@ -122,6 +133,7 @@ def jvp(fn, primals, tangents):
     t_spec = _flatten((tuple(tangents), {}), t_leaves)
     if t_spec != spec or any(a.shape != b.shape or a.dtype != b.dtype for a, b in zip(leaves, t_leaves)):
         raise TesseraError("jvp: tangents must have the structure, shapes and dtypes of the primals")
+    _settle(leaves + t_leaves)
     tr = trace(fn, spec, leaves)
     # Only floating-point primals have tangents; the others (masks, indices) are held fixed.
     wrt = [i for i, t in enumerate(leaves) if t.dtype.is_floating]
