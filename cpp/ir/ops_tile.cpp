@@ -148,6 +148,8 @@ void register_tile_ops(std::vector<OpInfo>& out) {
     out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " (div on integers truncates; max/min propagate NaN)."));
   for (const char* n : {"xor", "pow", "copysign"})
     out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " (pow on integers wraps; negative exponents truncate)."));
+  // Integer shifts (by 0..bits-1): shl, and lshr which fills with zeros (for unsigned words in i64).
+  for (const char* n : {"shl", "lshr"}) out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " of integers."));
   for (const char* n : {"neg", "abs", "not"}) out.push_back(arith(n, 1, std::string("Lane-wise ") + n + "."));
   // Floating-point functions (math.cpp documents the accuracy of each).
   for (const char* n : {"exp", "expm1", "log", "log1p", "sqrt", "floor", "ceil", "sin", "cos", "tanh", "erf", "erfc"})

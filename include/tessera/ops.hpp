@@ -80,11 +80,43 @@ inline ir::Value* cos(ir::Builder& b, ir::Value* x) {
   return b.value("cos", operands, attrs);
 }
 
+// Softmax cross-entropy of logits [N, C] (float) against integer class labels [N]: -sum(one_hot(labels) * log_softmax(logits)), per row for reduction "none". Labels outside [0, C) contribute 0.
+inline ir::Value* cross_entropy(ir::Builder& b, ir::Value* logits, ir::Value* labels, std::string reduction = "mean") {
+  ir::AttrMap attrs;
+  attrs["reduction"] = reduction;
+  std::vector<ir::Value*> operands{logits, labels};
+  return b.value("cross_entropy", operands, attrs);
+}
+
 // Elementwise true division x / y; integer operands give float32.
 inline ir::Value* div(ir::Builder& b, ir::Value* x, ir::Value* y) {
   ir::AttrMap attrs;
   std::vector<ir::Value*> operands{x, y};
   return b.value("div", operands, attrs);
+}
+
+// Training-mode dropout: keeps x where rand_like(x, seed, offset) >= p, scaled by 1/(1-p), and zeroes the rest. Reproducible: the same seed and offset give the same mask on every device.
+inline ir::Value* dropout(ir::Builder& b, ir::Value* x, double p, int64_t seed, int64_t offset = 0) {
+  ir::AttrMap attrs;
+  attrs["p"] = p;
+  attrs["seed"] = seed;
+  attrs["offset"] = offset;
+  std::vector<ir::Value*> operands{x};
+  return b.value("dropout", operands, attrs);
+}
+
+// Einstein summation of one or more tensors (as numpy.einsum), built from sums, transposes, reshapes and batched matmuls; operands are contracted left to right.
+inline ir::Value* einsum(ir::Builder& b, const std::vector<ir::Value*>& xs, std::string equation) {
+  ir::AttrMap attrs;
+  attrs["equation"] = equation;
+  return b.value("einsum", xs, attrs);
+}
+
+// Rows of weight [V, ...] picked by integer indices: take(weight, indices, axis=0), shape indices.shape + weight.shape[1:] (gradient w.r.t. weight via take's VJP).
+inline ir::Value* embedding(ir::Builder& b, ir::Value* indices, ir::Value* weight) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{indices, weight};
+  return b.value("embedding", operands, attrs);
 }
 
 // Elementwise x == y (bool result), compared in the promoted dtype; NaN compares unequal to everything.
@@ -153,6 +185,17 @@ inline ir::Value* greater_equal(ir::Builder& b, ir::Value* x, ir::Value* y) {
   return b.value("greater_equal", operands, attrs);
 }
 
+// (x - mean) / sqrt(var + eps) * weight + bias along `axis` (biased variance, as in PyTorch); weight and bias, of shape [x.shape[axis]], are optional (bias needs weight).
+inline ir::Value* layernorm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, ir::Value* bias = nullptr, int64_t axis = -1, double eps = 1e-05) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  attrs["eps"] = eps;
+  std::vector<ir::Value*> operands{x};
+  if (weight) operands.push_back(weight);
+  if (bias) operands.push_back(bias);
+  return b.value("layernorm", operands, attrs);
+}
+
 // Elementwise x < y (bool result), compared in the promoted dtype; NaN compares unequal to everything.
 inline ir::Value* less(ir::Builder& b, ir::Value* x, ir::Value* y) {
   ir::AttrMap attrs;
@@ -181,6 +224,14 @@ inline ir::Value* log1p(ir::Builder& b, ir::Value* x) {
   return b.value("log1p", operands, attrs);
 }
 
+// log(softmax(x)) along `axis`, computed stably as x - logsumexp(x, axis).
+inline ir::Value* log_softmax(ir::Builder& b, ir::Value* x, int64_t axis = -1) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  std::vector<ir::Value*> operands{x};
+  return b.value("log_softmax", operands, attrs);
+}
+
 // Elementwise x and y (nonzero is true); bool result.
 inline ir::Value* logical_and(ir::Builder& b, ir::Value* x, ir::Value* y) {
   ir::AttrMap attrs;
@@ -207,6 +258,15 @@ inline ir::Value* logical_xor(ir::Builder& b, ir::Value* x, ir::Value* y) {
   ir::AttrMap attrs;
   std::vector<ir::Value*> operands{x, y};
   return b.value("logical_xor", operands, attrs);
+}
+
+// log(sum(exp(x))) over `axis` (every axis when absent), computed stably as log(sum(exp(x - m))) + m with m the (finite) maximum. Floating-point inputs only.
+inline ir::Value* logsumexp(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false) {
+  ir::AttrMap attrs;
+  if (axis) attrs["axis"] = *axis;
+  attrs["keepdims"] = keepdims;
+  std::vector<ir::Value*> operands{x};
+  return b.value("logsumexp", operands, attrs);
 }
 
 // Matrix product with NumPy semantics: [...,M,K] @ [...,K,N] -> [...,M,N] with broadcast batch dims; a 1-D left operand is a row vector and a 1-D right operand a column vector (their dim is dropped from the result). Accumulates in the compute dtype; K = 0 gives zeros.
@@ -255,6 +315,14 @@ inline ir::Value* minimum(ir::Builder& b, ir::Value* x, ir::Value* y) {
   ir::AttrMap attrs;
   std::vector<ir::Value*> operands{x, y};
   return b.value("minimum", operands, attrs);
+}
+
+// Squared error (x - y)^2 (NumPy-broadcast), averaged, summed or kept per element.
+inline ir::Value* mse(ir::Builder& b, ir::Value* x, ir::Value* y, std::string reduction = "mean") {
+  ir::AttrMap attrs;
+  attrs["reduction"] = reduction;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("mse", operands, attrs);
 }
 
 // Elementwise x * y with NumPy broadcasting.
@@ -313,6 +381,15 @@ inline ir::Value* prod(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis
   return b.value("prod", operands, attrs);
 }
 
+// Uniform [0, 1) values of x's shape and float dtype, generated inside the kernel: element i equals element i + offset of tessera.rand(n, seed=seed, dtype=x.dtype). x's values are not read. Not differentiable (zero gradient).
+inline ir::Value* rand_like(ir::Builder& b, ir::Value* x, int64_t seed, int64_t offset = 0) {
+  ir::AttrMap attrs;
+  attrs["seed"] = seed;
+  attrs["offset"] = offset;
+  std::vector<ir::Value*> operands{x};
+  return b.value("rand_like", operands, attrs);
+}
+
 // Elementwise max(x, 0).
 inline ir::Value* relu(ir::Builder& b, ir::Value* x) {
   ir::AttrMap attrs;
@@ -326,6 +403,16 @@ inline ir::Value* reshape(ir::Builder& b, ir::Value* x, ir::IntList shape) {
   attrs["shape"] = shape;
   std::vector<ir::Value*> operands{x};
   return b.value("reshape", operands, attrs);
+}
+
+// x / sqrt(mean(x^2, axis) + eps) * weight: RMS normalisation along `axis` (weight, of shape [x.shape[axis]], is optional).
+inline ir::Value* rmsnorm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, int64_t axis = -1, double eps = 1e-06) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  attrs["eps"] = eps;
+  std::vector<ir::Value*> operands{x};
+  if (weight) operands.push_back(weight);
+  return b.value("rmsnorm", operands, attrs);
 }
 
 // Elementwise 1 / sqrt(x).
@@ -381,6 +468,14 @@ inline ir::Value* slice(ir::Builder& b, ir::Value* x, ir::IntList start, ir::Int
   return b.value("slice", operands, attrs);
 }
 
+// exp(x - m) / sum(exp(x - m)) along `axis`, m the (finite) maximum along it.
+inline ir::Value* softmax(ir::Builder& b, ir::Value* x, int64_t axis = -1) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  std::vector<ir::Value*> operands{x};
+  return b.value("softmax", operands, attrs);
+}
+
 // Elementwise log(1 + e**x), computed without overflow.
 inline ir::Value* softplus(ir::Builder& b, ir::Value* x) {
   ir::AttrMap attrs;
@@ -408,6 +503,16 @@ inline ir::Value* stack(ir::Builder& b, const std::vector<ir::Value*>& xs, int64
   ir::AttrMap attrs;
   attrs["axis"] = axis;
   return b.value("stack", xs, attrs);
+}
+
+// Standard deviation over `axis` (every axis when absent): sqrt(var(x)). Floating-point inputs only.
+inline ir::Value* std(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false, double correction = 0.0) {
+  ir::AttrMap attrs;
+  if (axis) attrs["axis"] = *axis;
+  attrs["keepdims"] = keepdims;
+  attrs["correction"] = correction;
+  std::vector<ir::Value*> operands{x};
+  return b.value("std", operands, attrs);
 }
 
 // Identity in the forward pass; blocks gradients (its derivative is zero).

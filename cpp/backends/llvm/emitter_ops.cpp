@@ -235,6 +235,8 @@ llvm::Value* KernelEmitter::arith(const ir::Op& op, const std::vector<llvm::Valu
   if (k == "and") return b_.CreateAnd(a[0], a[1]);
   if (k == "or") return b_.CreateOr(a[0], a[1]);
   if (k == "xor") return b_.CreateXor(a[0], a[1]);
+  if (k == "shl") return b_.CreateShl(a[0], a[1]);
+  if (k == "lshr") return b_.CreateLShr(a[0], a[1]);
   if (k == "not") return b_.CreateNot(a[0]);
   if (k == "neg") return fp ? b_.CreateFNeg(a[0]) : b_.CreateNeg(a[0]);
   if (k == "abs") {
