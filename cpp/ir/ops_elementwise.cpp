@@ -150,7 +150,9 @@ OpInfo constant() {
     return std::vector<Type>{t};
   };
   info.lower_elementwise = [](Builder& b, const Op& op, const Args&) {
-    return b.constant(compute_dtype(result_dtype(op)), number_attr(op, "value"));
+    // Round to the storage dtype first (0.9 as f16 is 0.89990234375), then widen exactly.
+    DType t = result_dtype(op);
+    return b.cast(b.constant(t, number_attr(op, "value")), compute_dtype(t));
   };
   return info;
 }

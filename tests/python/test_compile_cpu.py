@@ -140,3 +140,10 @@ def test_empty_result_and_zero_size_inputs():
     x = ts.zeros(0, 5)
     assert (x + x).numpy().shape == (0, 5)
     assert ts.sum(x, axis=0).numpy().tolist() == [0.0] * 5
+
+
+def test_constants_round_to_their_dtype():
+    x = ts.tensor(np.full(4, 0.9, np.float16))
+    # 0.9 as f16 is 0.89990234375 on both sides: the comparison is false everywhere.
+    assert not (x > 0.9).numpy().any()
+    assert (ts.full((3,), 0.1, dtype=ts.float16) * 1.0).numpy().tolist() == [np.float16(0.1)] * 3

@@ -71,6 +71,18 @@ CASES = {
     "concat": ([normal, normal], {"axis": 1}, [((2, 3), (2, 4)), ((1, 1), (1, 2))]),
     "stack": ([normal, normal], {"axis": 1}, [((2, 3), (2, 3)), ((4,), (4,))]),
     "take": ([normal, indices_for(4)], {"axis": 1}, [((3, 4, 2), (5,)), ((3, 4), (2, 3))]),
+    # Composites: differentiated through their decompositions.
+    "logsumexp": ([normal], {"axis": 1}, [((3, 5),), ((2, 1),)]),
+    "std": ([normal], {"axis": 0, "correction": 1}, [((4, 3),)]),
+    "softmax": ([normal], {"axis": -1}, [((3, 5),), ((4,),)]),
+    "log_softmax": ([normal], {"axis": 0}, [((3, 5),)]),
+    "layernorm": ([normal, normal, normal], {}, [((3, 5), (5,), (5,))]),
+    "rmsnorm": ([normal, normal], {}, [((3, 5), (5,))]),
+    "mse": ([normal, normal], {}, [((3, 5), (3, 5)), ((4,), (1,))]),
+    "einsum": ([normal, normal], {"equation": "bij,bjk->bik"}, [((2, 3, 4), (2, 4, 2))]),
+    "cross_entropy": ([normal, indices_for(5)], {}, [((4, 5), (4,))]),
+    "embedding": ([indices_for(6), normal], {}, [((3,), (6, 4)), ((2, 2), (6, 3))]),
+    "dropout": ([normal], {"p": 0.3, "seed": 7}, [((5, 6),)]),
     "gather": ([normal, indices_for(3)], {"axis": 0}, [((3, 4), (5, 4)), ((3, 2), (3, 2))]),
     "scatter_add": ([normal, indices_for(3), normal], {"axis": 0}, [((3, 4), (5, 4), (5, 4))]),
     "sum": ([normal], {"axis": 0}, None),
@@ -89,7 +101,8 @@ CASES = {
 # Ops whose results are never differentiable (bool/integer results) or that are not yet
 # covered here, with the reason.
 NOT_DIFFERENTIABLE = {"less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "logical_and",
-                      "logical_or", "logical_xor", "logical_not", "sign", "argmax", "argmin", "one_hot"}
+                      "logical_or", "logical_xor", "logical_not", "sign", "argmax", "argmin", "one_hot",
+                      "rand_like"}
 
 
 def inputs_for(name, shape_case):
