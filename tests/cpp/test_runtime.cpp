@@ -12,40 +12,8 @@
 #include <vector>
 
 #include "tessera/tessera.h"
+#include "runtime_check.hpp"
 
-static int g_check_failures = 0;
-
-#define CHECK(cond)                                                              \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
-      std::printf("%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);       \
-      ++g_check_failures;                                                        \
-    }                                                                            \
-  } while (0)
-
-#define CHECK_STATUS(expr, want)                                                 \
-  do {                                                                           \
-    const tsrStatus got_ = (expr);                                               \
-    if (got_ != (want)) {                                                        \
-      std::printf("%s:%d: %s returned %s (expected %s): %s\n", __FILE__, __LINE__, \
-                  #expr, tsrStatusName(got_), tsrStatusName(want),               \
-                  got_ ? tsrGetLastError() : "");                                \
-      ++g_check_failures;                                                        \
-    }                                                                            \
-  } while (0)
-
-#define CHECK_OK(expr) CHECK_STATUS(expr, TSR_SUCCESS)
-
-// The last error message contains `needle`.
-#define CHECK_ERROR_MENTIONS(needle)                                                        \
-  do {                                                                                      \
-    const std::string msg_ = tsrGetLastError();                                             \
-    if (msg_.find(needle) == std::string::npos) {                                           \
-      std::printf("%s:%d: last error \"%s\" does not mention \"%s\"\n", __FILE__, __LINE__, \
-                  msg_.c_str(), needle);                                                    \
-      ++g_check_failures;                                                                   \
-    }                                                                                       \
-  } while (0)
 
 static const tsrDevice kCpu = {TSR_DEVICE_CPU, 0};
 static const tsrDevice kCuda0 = {TSR_DEVICE_CUDA, 0};
@@ -317,10 +285,6 @@ static void test_cuda_unavailable() {
 
 // ---- driver ----
 
-struct Test {
-  const char* name;
-  void (*fn)();
-};
 
 int main() {
   const Test tests[] = {
@@ -334,17 +298,5 @@ int main() {
       {"cuda_unavailable", test_cuda_unavailable},
   };
   std::printf("CUDA devices: %d, CPU threads: %d\n", cuda_count(), tsrGetCpuThreads());
-  int passed = 0, failed = 0;
-  for (const Test& t : tests) {
-    const int before = g_check_failures;
-    t.fn();
-    if (g_check_failures == before) {
-      ++passed;
-    } else {
-      ++failed;
-      std::printf("FAILED: %s\n", t.name);
-    }
-  }
-  std::printf("%d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  return run_tests(tests);
 }

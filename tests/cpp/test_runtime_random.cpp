@@ -12,17 +12,10 @@
 #include "runtime/array.hpp"
 #include "runtime/random.hpp"
 
+#include "runtime_check.hpp"
+
 using namespace tessera;
 
-static int g_check_failures = 0;
-
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::printf("%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++g_check_failures;                                                  \
-    }                                                                      \
-  } while (0)
 
 // `stmt` throws tessera::Error with `code` and a message containing `needle`.
 #define CHECK_THROWS(stmt, want, needle)                                                            \
@@ -197,10 +190,6 @@ static void test_randn_moments() {
 }
 
 
-struct Test {
-  const char* name;
-  void (*fn)();
-};
 
 int main() {
   const Test tests[] = {
@@ -209,22 +198,5 @@ int main() {
       {"rand_reproducible", test_rand_reproducible},
       {"randn_moments", test_randn_moments},
   };
-  int passed = 0, failed = 0;
-  for (const Test& t : tests) {
-    const int before = g_check_failures;
-    try {
-      t.fn();
-    } catch (const std::exception& e) {
-      std::printf("%s: unexpected exception: %s\n", t.name, e.what());
-      ++g_check_failures;
-    }
-    if (g_check_failures == before) {
-      ++passed;
-    } else {
-      ++failed;
-      std::printf("FAILED: %s\n", t.name);
-    }
-  }
-  std::printf("%d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  return run_tests(tests);
 }
