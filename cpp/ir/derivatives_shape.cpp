@@ -1,0 +1,200 @@
+// Derivative rules of reductions, matmul, data movement and indexing ops.
+#include "ir/derivatives.hpp"
+
+namespace tessera::ir::derivative {
+
+namespace {
+
+// A reduction's result (or its cotangent) with the reduced axis put back as size 1, so it
+// broadcasts against the operand. Reductions over every axis were split into one-axis ones by
+// `decompose` before differentiation; a rank-0 result broadcasts as it is.
+Value* unreduce(Builder& b, const Op& op, Value* v) {
+  if (!op.has_attr("axis") || op.bool_attr("keepdims", false)) return v;
+  int64_t axis = normalize_axis(op.name, op.int_attr("axis"), op.operands[0]->type.rank());
+  return b.value("expand_dims", {v}, {{"axis", axis}});
+}
+
+// 1 where x attains the reduced max/min, divided by how many times it does: the gradient is
+// shared evenly between ties (as torch.amax does).
+Value* extremum_weights(Builder& b, const Op& op) {
+  Value* x = op.operands[0];
+  Value* hit = b.value("cast", {op2(b, "equal", x, unreduce(b, op, op.result()))},
+                       {{"dtype", std::string(dtype_name(x->type.dtype))}});
+  AttrMap count_attrs = op.attrs;
+  count_attrs["keepdims"] = true;
+  return op2(b, "div", hit, b.value("sum", {hit}, count_attrs));
+}
+
+Value* reduce_like(Builder& b, const Op& op, Value* v) {
+  AttrMap attrs = op.attrs;
+  attrs.erase("dtype");
+  return b.value("sum", {v}, attrs);
+}
+
+}  // namespace
+
+void attach_reductions(Table& table) {
+  attach(table, "sum",
+         [](Builder& b, const Op& op, Value* g) {
+           const Type& in = op.operands[0]->type;
+           Value* full = op2(b, "add", unreduce(b, op, g), zeros(b, Type::tensor(g->type.dtype, in.shape)));
+           return std::vector<Value*>{to_operand(b, full, in)};
+         },
+         [](Builder& b, const Op& op, const std::vector<Value*>& t) { return b.value("sum", {t[0]}, op.attrs); });
+  attach(table, "prod",  // d/dx_i prod = prod / x_i (inputs with zeros are not handled yet)
+         [](Builder& b, const Op& op, Value* g) {
+           Value* x = op.operands[0];
+           Value* share = op2(b, "div", unreduce(b, op, op.result()), x);
+           return std::vector<Value*>{to_operand(b, op2(b, "mul", unreduce(b, op, g), share), x->type)};
+         },
+         [](Builder& b, const Op& op, const std::vector<Value*>& t) {
+           return op2(b, "mul", op.result(), reduce_like(b, op, op2(b, "div", t[0], op.operands[0])));
+         });
+  for (const char* name : {"max", "min"})
+    attach(table, name,
+           [](Builder& b, const Op& op, Value* g) {
+             return std::vector<Value*>{op2(b, "mul", unreduce(b, op, g), extremum_weights(b, op))};
+           },
+           [](Builder& b, const Op& op, const std::vector<Value*>& t) {
+             return reduce_like(b, op, op2(b, "mul", t[0], extremum_weights(b, op)));
+           });
+  for (const char* name : {"argmax", "argmin"})
+    attach(table, name, [](Builder&, const Op&, Value*) { return std::vector<Value*>{nullptr}; },
+           [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });
+
+  // matmul with NumPy semantics: batch dims broadcast, 1-D operands act as a row / a column.
+  attach(table, "matmul",
+         [](Builder& b, const Op& op, Value* g) {
+           Value *x = op.operands[0], *y = op.operands[1];
+           bool xv = x->type.rank() == 1, yv = y->type.rank() == 1;
+           if (xv) x = b.value("expand_dims", {x}, {{"axis", int64_t(0)}});
+           if (yv) y = b.value("expand_dims", {y}, {{"axis", int64_t(-1)}});
+           // The cotangent with the dims a 1-D operand dropped put back as size 1.
+           if (xv || yv) g = reshape_to(b, g, lookup_op("matmul")->infer({x->type, y->type}, {})[0]);
+           auto swap = [&](Value* v) {
+             IntList perm;
+             for (int64_t i = 0; i < v->type.rank(); ++i) perm.push_back(i);
+             std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+             return b.value("transpose", {v}, {{"perm", perm}});
+           };
+           Value* gx = to_operand(b, b.value("matmul", {g, swap(y)}), x->type);
+           Value* gy = to_operand(b, b.value("matmul", {swap(x), g}), y->type);
+           if (xv) gx = reshape_to(b, gx, op.operands[0]->type);
+           if (yv) gy = reshape_to(b, gy, op.operands[1]->type);
+           return std::vector<Value*>{gx, gy};
+         },
+         [](Builder& b, const Op& op, const std::vector<Value*>& t) {
+           Value* a = t[0] ? b.value("matmul", {t[0], op.operands[1]}) : nullptr;
+           Value* c = t[1] ? b.value("matmul", {op.operands[0], t[1]}) : nullptr;
+           return add_maybe(b, a, c);
+         });
+}
+
+// Indexing ops. Their cotangents scatter-add back into the source, so like scatter_add
+// itself they compile for the CPU only until GPU kernels get atomics.
+void attach_indexing(Table& table) {
+  attach(table, "gather",  // out[i][j] = x[idx[i][j]][j]  ->  dx = scatter_add(0, idx, g)
+         [](Builder& b, const Op& op, Value* g) {
+           Value* x = op.operands[0];
+           return std::vector<Value*>{b.value("scatter_add", {zeros(b, x->type), op.operands[1], g}, op.attrs), nullptr};
+         },
+         linear_jvp());
+  attach(table, "scatter_add",  // out = x + scatter(src)  ->  dx = g, dsrc = gather(g, idx)
+         [](Builder& b, const Op& op, Value* g) {
+           return std::vector<Value*>{g, nullptr, b.value("gather", {g, op.operands[1]}, op.attrs)};
+         },
+         linear_jvp());
+  attach(table, "take",  // x.take(idx, axis): dx scatters g's rows back, as gather's does
+         [](Builder& b, const Op& op, Value* g) {
+           Value *x = op.operands[0], *idx = op.operands[1];
+           std::vector<int64_t> xs = x->type.static_shape(), is = idx->type.static_shape();
+           int64_t axis = normalize_axis("take", op.int_attr("axis", 0), int64_t(xs.size()));
+           int64_t pre = 1, post = 1, k = 1;
+           for (int64_t d = 0; d < axis; ++d) pre *= xs[size_t(d)];
+           for (size_t d = size_t(axis) + 1; d < xs.size(); ++d) post *= xs[d];
+           for (int64_t d : is) k *= d;
+           // g is [pre..., idx..., post...]: as [pre, k, post], scatter rows of axis 1 into [pre, n, post].
+           Value* g3 = b.value("reshape", {g}, {{"shape", IntList{pre, k, post}}});
+           Value* i3 = b.value("broadcast_to", {b.value("reshape", {idx}, {{"shape", IntList{1, k, 1}}})},
+                               {{"shape", IntList{pre, k, post}}});
+           Type acc = Type::tensor(x->type.dtype, std::vector<int64_t>{pre, xs[size_t(axis)], post});
+           Value* dx = b.value("scatter_add", {zeros(b, acc), i3, g3}, {{"axis", int64_t(1)}});
+           return std::vector<Value*>{reshape_to(b, dx, x->type), nullptr};
+         },
+         linear_jvp());
+}
+
+void attach_movement(Table& table) {
+  // Ops that only rearrange elements one-to-one: the cotangent is reshaped back.
+  for (const char* name : {"reshape", "expand_dims", "squeeze"})
+    attach(table, name,
+           [](Builder& b, const Op& op, Value* g) { return std::vector<Value*>{reshape_to(b, g, op.operands[0]->type)}; },
+           linear_jvp());
+  attach(table, "transpose",
+         [](Builder& b, const Op& op, Value* g) {
+           IntList perm = op.has_attr("perm") ? op.ints_attr("perm") : IntList{};
+           int64_t rank = op.operands[0]->type.rank();
+           if (perm.empty())
+             for (int64_t i = rank - 1; i >= 0; --i) perm.push_back(i);
+           IntList inverse(perm.size());
+           for (size_t i = 0; i < perm.size(); ++i) inverse[size_t(perm[i] < 0 ? perm[i] + rank : perm[i])] = int64_t(i);
+           return std::vector<Value*>{b.value("transpose", {g}, {{"perm", inverse}})};
+         },
+         linear_jvp());
+  attach(table, "slice",
+         [](Builder& b, const Op& op, Value* g) {
+           const Type& in = op.operands[0]->type;
+           if (g->type.numel() == 0) return std::vector<Value*>{zeros(b, in)};
+           std::vector<int64_t> shape = in.static_shape();
+           auto bounds = slice_bounds(in, op.attrs);
+           for (size_t d = 0; d < bounds.size(); ++d) {
+             auto [start, step, n] = bounds[d];
+             if (!(start == 0 && step == 1 && n == shape[d])) g = unslice_dim(b, g, d, start, step, n, shape[d]);
+           }
+           return std::vector<Value*>{g};
+         },
+         linear_jvp());
+  attach(table, "pad",
+         [](Builder& b, const Op& op, Value* g) {
+           const IntList& p = op.ints_attr("pad");
+           std::vector<int64_t> shape = op.operands[0]->type.static_shape();
+           IntList start, stop;
+           for (size_t d = 0; d < shape.size(); ++d) {
+             start.push_back(p[2 * d]);
+             stop.push_back(p[2 * d] + shape[d]);
+           }
+           return std::vector<Value*>{b.value("slice", {g}, {{"start", start}, {"stop", stop}, {"step", IntList(shape.size(), 1)}})};
+         },
+         [](Builder& b, const Op& op, const std::vector<Value*>& t) {  // the padding value is a constant
+           AttrMap attrs = op.attrs;
+           attrs["value"] = 0.0;
+           return b.value("pad", {t[0]}, attrs);
+         });
+  attach(table, "concat",
+         [](Builder& b, const Op& op, Value* g) {
+           size_t axis = size_t(normalize_axis("concat", op.int_attr("axis", 0), g->type.rank()));
+           std::vector<Value*> grads;
+           int64_t offset = 0;
+           for (Value* x : op.operands) {
+             int64_t size = x->type.static_shape()[axis];
+             grads.push_back(slice_dim(b, g, axis, offset, offset + size, 1));
+             offset += size;
+           }
+           return grads;
+         },
+         linear_jvp());
+  attach(table, "stack",
+         [](Builder& b, const Op& op, Value* g) {
+           size_t axis = size_t(normalize_axis("stack", op.int_attr("axis", 0), g->type.rank()));
+           std::vector<Value*> grads;
+           for (size_t i = 0; i < op.operands.size(); ++i)
+             grads.push_back(reshape_to(b, slice_dim(b, g, axis, int64_t(i), int64_t(i) + 1, 1), op.operands[i]->type));
+           return grads;
+         },
+         linear_jvp());
+  attach(table, "broadcast_to",
+         [](Builder& b, const Op& op, Value* g) { return std::vector<Value*>{unbroadcast(b, g, op.operands[0]->type)}; },
+         linear_jvp());
+}
+
+}  // namespace tessera::ir::derivative
