@@ -12,44 +12,11 @@
 #include "runtime/array.hpp"
 #include "runtime/random.hpp"
 
-#include "runtime_check.hpp"
+#include "runtime_array_check.hpp"
 
 using namespace tessera;
 
 
-// `stmt` throws tessera::Error with `code` and a message containing `needle`.
-#define CHECK_THROWS(stmt, want, needle)                                                            \
-  do {                                                                                              \
-    bool thrown_ = false;                                                                           \
-    try {                                                                                           \
-      stmt;                                                                                         \
-    } catch (const Error& e) {                                                                      \
-      thrown_ = true;                                                                               \
-      if (e.code() != (want) || std::string(e.what()).find(needle) == std::string::npos) {         \
-        std::printf("%s:%d: %s threw %s \"%s\"; expected %s mentioning \"%s\"\n", __FILE__, __LINE__, \
-                    #stmt, error_code_name(e.code()), e.what(), error_code_name(want), needle);     \
-        ++g_check_failures;                                                                         \
-      }                                                                                             \
-    }                                                                                               \
-    if (!thrown_) {                                                                                 \
-      std::printf("%s:%d: %s did not throw\n", __FILE__, __LINE__, #stmt);                          \
-      ++g_check_failures;                                                                           \
-    }                                                                                               \
-  } while (0)
-
-static const Device kCpu{TSR_DEVICE_CPU, 0};
-
-static bool have_cuda() {
-  int32_t n = 0;
-  return tsrDeviceCount(TSR_DEVICE_CUDA, &n) == TSR_SUCCESS && n > 0;
-}
-
-template <class T>
-static T at(const Array& a, int64_t i) {  // element i of a contiguous CPU array
-  T v;
-  std::memcpy(&v, static_cast<const char*>(a.data()) + i * int64_t(sizeof(T)), sizeof v);
-  return v;
-}
 
 // ---- tests ----
 
