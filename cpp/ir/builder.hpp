@@ -23,6 +23,11 @@ class Builder {
     return create(name, std::move(operands), std::move(attrs))->result();
   }
 
+  // A Graph IR `constant`: every element of type `t` equals `v` (rank 0 by default, which
+  // broadcasts against anything).
+  Value* graph_constant(DType dt, double v) { return graph_constant(Type::tensor(dt, std::vector<Dim>{}), v); }
+  Value* graph_constant(const Type& t, double v) { return value("constant", {}, {{"value", v}, {"type", t}}); }
+
   // Tile IR shorthands.
   Value* i64(int64_t v);
   Value* constant(DType t, double v);

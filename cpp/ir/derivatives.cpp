@@ -53,7 +53,7 @@ void attach_derivatives(std::map<std::string, OpInfo>& table) {
            // Ties send the gradient to x, as NumPy-style maximum picks x.
            Value *x = op.operands[0], *y = op.operands[1];
            Value* pick_x = b.value("greater_equal", {x, y});
-           Value* zero = scalar_const(b, g->type.dtype, 0.0);
+           Value* zero = b.graph_constant(g->type.dtype, 0.0);
            return std::vector<Value*>{to_operand(b, b.value("where", {pick_x, g, zero}), x->type),
                                       to_operand(b, b.value("where", {pick_x, zero, g}), y->type)};
          },

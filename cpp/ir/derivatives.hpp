@@ -15,7 +15,6 @@ using Jvp = std::function<Value*(Builder&, const Op&, const std::vector<Value*>&
 using Table = std::map<std::string, OpInfo>;
 
 Value* zeros(Builder& b, const Type& t);
-Value* scalar_const(Builder& b, DType dt, double v);
 // Sums `g` over the dims that broadcasting added or stretched to get from `target` to g.
 Value* unbroadcast(Builder& b, Value* g, const Type& target);
 // Cotangent for a binary-op operand: summed over broadcast dims, in the operand's dtype.

@@ -3,13 +3,7 @@
 
 namespace tessera::ir::derivative {
 
-Value* zeros(Builder& b, const Type& t) {
-  return b.value("constant", {}, {{"value", 0.0}, {"type", t}});
-}
-
-Value* scalar_const(Builder& b, DType dt, double v) {
-  return b.value("constant", {}, {{"value", v}, {"type", Type::tensor(dt, std::vector<Dim>{})}});
-}
+Value* zeros(Builder& b, const Type& t) { return b.graph_constant(t, 0.0); }
 
 // Sums `g` over the dims that broadcasting added or stretched to get from `target` to g.
 Value* unbroadcast(Builder& b, Value* g, const Type& target) {
@@ -23,7 +17,7 @@ Value* unbroadcast(Builder& b, Value* g, const Type& target) {
 
 // 1 where `x` > 0, else 0, in x's dtype: the derivative of relu.
 Value* positive_mask(Builder& b, Value* x) {
-  Value* zero = scalar_const(b, x->type.dtype, 0.0);
+  Value* zero = b.graph_constant(x->type.dtype, 0.0);
   return b.value("cast", {b.value("greater", {x, zero})}, {{"dtype", std::string(dtype_name(x->type.dtype))}});
 }
 
@@ -109,6 +103,6 @@ Value* to_operand(Builder& b, Value* g, const Type& operand) {
 
 Value* op2(Builder& b, const char* name, Value* x, Value* y) { return b.value(name, {x, y}); }
 Value* op1(Builder& b, const char* name, Value* x) { return b.value(name, {x}); }
-Value* k(Builder& b, Value* like, double v) { return scalar_const(b, like->type.dtype, v); }
+Value* k(Builder& b, Value* like, double v) { return b.graph_constant(like->type.dtype, v); }
 
 }  // namespace tessera::ir::derivative

@@ -15,10 +15,6 @@ const AttrSpec kKeepdims{"keepdims", "bool", false, "keep reduced axes with size
 const AttrSpec kLastAxis{"axis", "int", false, "the axis normalised over (negative counts from the end)", "-1"};
 const AttrSpec kReduction{"reduction", "str", false, "mean, sum or none (per element)", "\"mean\""};
 
-Value* scalar(Builder& b, DType dt, double v) {
-  return b.value("constant", {}, {{"value", v}, {"type", Type::tensor(dt, std::vector<Dim>{})}});
-}
-
 Value* op1(Builder& b, const std::string& name, Value* x, AttrMap a = {}) { return b.value(name, {x}, std::move(a)); }
 Value* op2(Builder& b, const std::string& name, Value* x, Value* y) { return b.value(name, {x, y}); }
 
@@ -48,8 +44,8 @@ Value* reshape_to(Builder& b, Value* x, const Type& t) {
 // by 0 so that x - m stays meaningful: the usual shift that keeps exp from overflowing.
 Value* finite_max(Builder& b, Value* x, const AttrMap& keep) {
   Value* m = b.value("max", {x}, keep);
-  Value* finite = op2(b, "equal", op2(b, "sub", m, m), scalar(b, m->type.dtype, 0.0));
-  return b.value("where", {finite, m, scalar(b, m->type.dtype, 0.0)});
+  Value* finite = op2(b, "equal", op2(b, "sub", m, m), b.graph_constant(m->type.dtype, 0.0));
+  return b.value("where", {finite, m, b.graph_constant(m->type.dtype, 0.0)});
 }
 
 // log(sum(exp(x - m))) + m with the reduction's attributes, keepdims forced true.
@@ -177,7 +173,7 @@ OpInfo norm(bool rms) {
     Value* x = widen(b, op.operands[0]);
     int64_t axis = axis_of(op, -1), rank = x->type.rank();
     AttrMap keep{{"axis", axis}, {"keepdims", true}};
-    Value* eps = scalar(b, x->type.dtype, op.has_attr("eps") ? number_attr(op, "eps") : (rms ? 1e-6 : 1e-5));
+    Value* eps = b.graph_constant(x->type.dtype, op.has_attr("eps") ? number_attr(op, "eps") : (rms ? 1e-6 : 1e-5));
     if (!rms) x = op2(b, "sub", x, b.value("mean", {x}, keep));
     Value* ms = b.value("mean", {op2(b, "mul", x, x)}, keep);
     Value* y = op2(b, "mul", x, op1(b, "rsqrt", op2(b, "add", ms, eps)));

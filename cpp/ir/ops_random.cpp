@@ -98,10 +98,6 @@ double round_to(double v, DType dt) {
   return v;
 }
 
-Value* scalar(Builder& b, DType dt, double v) {
-  return b.value("constant", {}, {{"value", v}, {"type", Type::tensor(dt, std::vector<Dim>{})}});
-}
-
 OpInfo dropout() {
   OpInfo info;
   info.name = "dropout";
@@ -126,10 +122,10 @@ OpInfo dropout() {
     DType dt = x->type.dtype;
     double p = number_attr(op, "p");
     Value* u = b.value("rand_like", {x}, {{"seed", op.int_attr("seed")}, {"offset", op.int_attr("offset", 0)}});
-    Value* keep = b.value("greater_equal", {u, scalar(b, dt, round_to(p, dt))});
+    Value* keep = b.value("greater_equal", {u, b.graph_constant(dt, round_to(p, dt))});
     // p = 1 keeps nothing; scale 0 (not inf) keeps the gradient 0 rather than 0 * inf.
-    Value* scaled = b.value("mul", {x, scalar(b, dt, p < 1.0 ? 1.0 / (1.0 - p) : 0.0)});
-    return {b.value("where", {keep, scaled, scalar(b, dt, 0.0)})};
+    Value* scaled = b.value("mul", {x, b.graph_constant(dt, p < 1.0 ? 1.0 / (1.0 - p) : 0.0)});
+    return {b.value("where", {keep, scaled, b.graph_constant(dt, 0.0)})};
   };
   return info;
 }

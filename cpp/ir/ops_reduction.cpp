@@ -142,10 +142,6 @@ OpInfo arg_extremum(const std::string& name, const std::string& summary) {
 // Float result dtype of mean/var: floats keep theirs; integers and bool give f64 (NumPy).
 DType float_result(const Type& in) { return is_float(in.dtype) ? in.dtype : DType::F64; }
 
-Value* scalar_constant(Builder& b, DType dt, double v) {
-  return b.value("constant", {}, {{"value", v}, {"type", Type::tensor(dt, std::vector<Dim>{})}});
-}
-
 // sum * (1/n): for n = 0 that is 0 * inf = NaN, NumPy's mean of nothing.
 Value* mean_of(Builder& b, const Op& op, Value* x, bool keepdims) {
   AttrMap a = op.attrs;
@@ -153,7 +149,7 @@ Value* mean_of(Builder& b, const Op& op, Value* x, bool keepdims) {
   a["keepdims"] = keepdims;
   a["dtype"] = std::string(dtype_name(float_result(x->type)));
   Value* s = b.value("sum", {x}, a);
-  return b.value("mul", {s, scalar_constant(b, s->type.dtype, 1.0 / double(reduced_count(op)))});
+  return b.value("mul", {s, b.graph_constant(s->type.dtype, 1.0 / double(reduced_count(op)))});
 }
 
 OpInfo mean() {
@@ -189,7 +185,7 @@ OpInfo var() {
     double correction = op.has_attr("correction") ? number_attr(op, "correction") : 0.0;
     // NumPy clamps the divisor at 0: n <= correction gives inf (or NaN for an all-zero sum).
     double divisor = std::max(double(reduced_count(op)) - correction, 0.0);
-    return {b.value("mul", {s, scalar_constant(b, s->type.dtype, 1.0 / divisor)})};
+    return {b.value("mul", {s, b.graph_constant(s->type.dtype, 1.0 / divisor)})};
   };
   return info;
 }

@@ -42,8 +42,6 @@ std::vector<Value*> take_return(Function& f) {
   return outs;
 }
 
-Value* zeros(Builder& b, const Type& t) { return b.value("constant", {}, {{"value", 0.0}, {"type", t}}); }
-
 const OpInfo& rule_holder(const Op& op, bool reverse) {
   const OpInfo* info = lookup_op(op.name);
   if (!info || !(reverse ? bool(info->vjp) : bool(info->jvp)))
@@ -90,7 +88,7 @@ std::unique_ptr<Module> vjp_transform(const Module& in, const std::vector<int>& 
       if (!y->type.has_static_shape() || y->type.numel() != 1)
         fail(ErrorCode::Shape, "grad: the function must return a single-element tensor to differentiate, got " +
                                    y->type.str() + " (use vjp for other outputs)");
-      seed = b.value("constant", {}, {{"value", 1.0}, {"type", y->type}});
+      seed = b.graph_constant(y->type, 1.0);
     } else {
       seed = f.body.add_arg(y->type, "ct" + std::to_string(k));
     }
@@ -109,7 +107,7 @@ std::unique_ptr<Module> vjp_transform(const Module& in, const std::vector<int>& 
   std::vector<Value*> results = outs;
   for (int i : wrt) {
     Value* x = f.body.args[size_t(i)].get();
-    results.push_back(cot.count(x) ? cot[x] : zeros(b, x->type));
+    results.push_back(cot.count(x) ? cot[x] : b.graph_constant(x->type, 0.0));
   }
   f.result_types.clear();
   for (Value* v : results) f.result_types.push_back(v->type);
@@ -145,7 +143,7 @@ std::unique_ptr<Module> jvp_transform(const Module& in, const std::vector<int>& 
   }
   Builder b(&f.body);
   std::vector<Value*> results = outs;
-  for (Value* y : outs) results.push_back(tan.count(y) ? tan[y] : zeros(b, y->type));
+  for (Value* y : outs) results.push_back(tan.count(y) ? tan[y] : b.graph_constant(y->type, 0.0));
   f.result_types.clear();
   for (Value* v : results) f.result_types.push_back(v->type);
   f.body.append(Op::make("return", results, {}));

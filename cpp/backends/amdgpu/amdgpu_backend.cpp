@@ -31,11 +31,11 @@ class AmdgpuHooks : public TargetHooks {
     static const llvm::Intrinsic::ID ids[] = {llvm::Intrinsic::amdgcn_workgroup_id_x,
                                               llvm::Intrinsic::amdgcn_workgroup_id_y,
                                               llvm::Intrinsic::amdgcn_workgroup_id_z};
-    return b.CreateZExt(b.CreateIntrinsic(ids[axis], llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<llvm::Value*>()), b.getInt64Ty());
+    return read_index(b, ids[axis]);
   }
 
   llvm::Value* thread_id(llvm::IRBuilder<>& b) override {
-    return b.CreateZExt(b.CreateIntrinsic(llvm::Intrinsic::amdgcn_workitem_id_x, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<llvm::Value*>()), b.getInt64Ty());
+    return read_index(b, llvm::Intrinsic::amdgcn_workitem_id_x);
   }
 
   void barrier(llvm::IRBuilder<>& b) override {

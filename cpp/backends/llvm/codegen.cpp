@@ -153,6 +153,11 @@ void check_arch(const std::string& target_kind, const std::string& arch, std::in
   fail(ErrorCode::Compile, target_kind + ": unknown GPU architecture '" + arch + "' (known: " + list + ")");
 }
 
+llvm::Value* read_index(llvm::IRBuilder<>& b, llvm::Intrinsic::ID id) {
+  llvm::Value* v = b.CreateIntrinsic(id, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<llvm::Value*>());
+  return b.CreateZExt(v, b.getInt64Ty());
+}
+
 int64_t kernel_block_size(const ir::Function& fn) { return std::get<ir::IntList>(fn.attrs.at("block"))[0]; }
 
 }  // namespace tessera::backends

@@ -36,6 +36,9 @@ llvm::Function* declare_pointer_kernel(llvm::Module& m, const ir::Function& fn, 
                                        llvm::CallingConv::ID cc);
 // Throws ErrorCode::Compile unless `arch` is one of `known`.
 void check_arch(const std::string& target_kind, const std::string& arch, std::initializer_list<const char*> known);
+// A 32-bit hardware index register (block id, thread id) read by intrinsic `id`, as i64.
+llvm::Value* read_index(llvm::IRBuilder<>& b, llvm::Intrinsic::ID id);
+
 // The block size (threads per program instance) of a kernel function.
 int64_t kernel_block_size(const ir::Function& fn);
 

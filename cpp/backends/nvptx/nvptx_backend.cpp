@@ -23,11 +23,11 @@ class NvptxHooks : public TargetHooks {
     static const llvm::Intrinsic::ID ids[] = {llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x,
                                               llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_y,
                                               llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_z};
-    return b.CreateZExt(b.CreateIntrinsic(ids[axis], llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<llvm::Value*>()), b.getInt64Ty());
+    return read_index(b, ids[axis]);
   }
 
   llvm::Value* thread_id(llvm::IRBuilder<>& b) override {
-    return b.CreateZExt(b.CreateIntrinsic(llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<llvm::Value*>()), b.getInt64Ty());
+    return read_index(b, llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x);
   }
 
   void barrier(llvm::IRBuilder<>& b) override {
