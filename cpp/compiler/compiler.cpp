@@ -1,7 +1,13 @@
 #include "compiler/compiler.hpp"
 
+#include <atomic>
+#include <cstdlib>
 #include <mutex>
 
+#include "backends/cpu/cpu_backend.hpp"
+#include "compiler/disk_cache.hpp"
+#include "compiler/log.hpp"
+#include "compiler/program_cache.hpp"
 #include "ir/pass_manager.hpp"
 
 TESSERA_DECLARE_PASS(form_kernels);
@@ -32,7 +38,57 @@ Lowered lower(const std::string& text, const backends::TargetSpec& target) {
   return out;
 }
 
+std::atomic<uint64_t> backend_compiles{0};
+
+backends::CompiledKernels run_backend(const ir::Module& tile_module, const backends::TargetSpec& spec) {
+  ++backend_compiles;
+  return backends::compile_kernels(tile_module, spec);
+}
+
+const ir::Function& host_function(const ir::Module& m) {
+  for (const auto& fn : m.funcs)
+    if (!fn->attrs.count("kernel")) return *fn;
+  fail(ErrorCode::Internal, "the Tile IR module has no host function");
+}
+
+// The disk cache is skipped while TESSERA_DUMP_IR asks to see every pass run.
+bool use_disk_cache() { return cache::enabled() && !std::getenv("TESSERA_DUMP_IR"); }
+
 }  // namespace
+
+uint64_t backend_compile_count() { return backend_compiles.load(); }
+
+std::shared_ptr<Executable> Executable::create(const std::string& text, Device device,
+                                               const backends::TargetSpec& target) {
+  auto exe = std::shared_ptr<Executable>(new Executable());
+  exe->source_ = text;
+  exe->device_ = device;
+  exe->kernels_.target = target;
+  return exe;
+}
+
+std::string Executable::compile_source() {
+  Lowered l = lower(source_, kernels_.target);
+  kernels_ = run_backend(*l.module, kernels_.target);
+  ir_text_ = std::move(l.text);
+  ir_text_["llvm"] = kernels_.llvm_ir;
+  ir_text_["asm"] = kernels_.assembly;
+  load_kernels();
+  const ir::Function& host = host_function(*l.module);
+  build_plan(host);
+  return encode_program({kernels_.kernel_names, kernels_.binary, ir::print(host, false)});
+}
+
+void Executable::load_cached(const std::string& record) {
+  std::optional<CachedProgram> p = decode_program(record);
+  if (!p) fail(ErrorCode::Internal, "malformed program record");
+  kernels_.kernel_names = std::move(p->kernel_names);
+  kernels_.binary = std::move(p->binary);
+  load_kernels();
+  auto host = ir::parse("module @host {\n" + p->host_function + "}\n", "<cached host function>");
+  build_plan(host_function(*host));
+  from_disk_cache_ = true;
+}
 
 std::string default_target(Device device) {
   if (device.type == TSR_DEVICE_CPU) return "cpu";
@@ -44,7 +100,7 @@ std::string default_target(Device device) {
 std::map<std::string, std::string> compile_for_target(const std::string& text, const std::string& target) {
   backends::TargetSpec spec = backends::TargetSpec::parse(target);
   Lowered l = lower(text, spec);
-  backends::CompiledKernels k = backends::compile_kernels(*l.module, spec);
+  backends::CompiledKernels k = run_backend(*l.module, spec);
   l.text["llvm"] = k.llvm_ir;
   l.text["asm"] = k.assembly;
   l.text["binary"] = k.binary;
@@ -59,7 +115,8 @@ std::shared_ptr<Executable> compile(const std::string& text, Device device, cons
     fail(ErrorCode::Device, "target " + spec.str() + " cannot run on device " + device.str());
 
   // The cache key is the structure alone: the same program from another line shares code.
-  std::string key = spec.str() + "|" + device.str() + "|" + ir::print(*ir::parse(text, "<graph>"), false);
+  std::string structure = ir::print(*ir::parse(text, "<graph>"), false);
+  std::string key = spec.str() + "|" + device.str() + "|" + structure;
   static std::mutex mutex;
   static std::map<std::string, std::shared_ptr<Executable>> cache;
   {
@@ -68,28 +125,24 @@ std::shared_ptr<Executable> compile(const std::string& text, Device device, cons
     if (it != cache.end()) return it->second;
   }
 
-  Lowered l = lower(text, spec);
-  auto exe = std::shared_ptr<Executable>(new Executable());
-  exe->device_ = device;
-  exe->kernels_ = backends::compile_kernels(*l.module, spec);
-  exe->ir_text_ = std::move(l.text);
-  exe->ir_text_["llvm"] = exe->kernels_.llvm_ir;
-  exe->ir_text_["asm"] = exe->kernels_.assembly;
-
-  const auto& names = exe->kernels_.kernel_names;
-  if (cpu_target) {
-    std::vector<tsrHostKernelEntry> entries;
-    for (size_t i = 0; i < names.size(); ++i) entries.push_back({names[i].c_str(), exe->kernels_.host_functions[i]});
-    check_status(tsrModuleLoadHost(entries.data(), int32_t(entries.size()), &exe->module_), "tsrModuleLoadHost");
-  } else if (!names.empty()) {
-    const std::string& image = exe->kernels_.binary;
-    check_status(tsrModuleLoadData(device.raw(), image.data(), image.size(), &exe->module_), "tsrModuleLoadData");
-  }
-  for (const auto& fn : l.module->funcs)
-    if (!fn->attrs.count("kernel")) {
-      exe->build_plan(*fn);
-      break;
+  bool disk = use_disk_cache();
+  std::string disk_key = disk ? program_cache_key(structure, spec) : "";
+  std::shared_ptr<Executable> exe;
+  if (disk)
+    if (auto payload = cache::load(spec.kind, disk_key)) {
+      try {
+        exe = Executable::create(text, device, spec);
+        exe->load_cached(*payload);
+      } catch (const std::exception& e) {  // a record that passed its checksum yet fails: compile instead
+        log::write("cache", "cannot use the cached " + spec.kind + " program (" + e.what() + "); compiling it again");
+        exe = nullptr;
+      }
     }
+  if (!exe) {
+    exe = Executable::create(text, device, spec);
+    std::string record = exe->compile_source();
+    if (disk) cache::store(spec.kind, disk_key, record);
+  }
   std::lock_guard<std::mutex> lock(mutex);
   cache[key] = exe;
   return exe;

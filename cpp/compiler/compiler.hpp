@@ -4,10 +4,12 @@
 //   (Tile IR) -> backend (LLVM IR -> machine code) -> load into the runtime
 //
 // Executables are cached in memory by the module's structure (its text without source
-// locations) and the target, so eager code and @jit share compiled kernels.
+// locations) and the target, so eager code and @jit share compiled kernels. Compiled code is
+// also cached on disk (program_cache.hpp, disk_cache.hpp), so a new process skips LLVM.
 #pragma once
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -24,13 +26,20 @@ class Executable {
   // Non-contiguous inputs are copied to contiguous memory first.
   std::vector<Array> run(const std::vector<Array>& inputs) const;
   // IR text of one level: "graph", "schedule", "tile", "llvm" or "asm" (PTX / AMDGPU asm).
+  // A program loaded from the disk cache regenerates its IR texts on the first request.
   const std::string& ir(const std::string& level) const;
+  bool from_disk_cache() const { return from_disk_cache_; }
   const backends::CompiledKernels& kernels() const { return kernels_; }
   Device device() const { return device_; }
   const std::vector<ir::Type>& input_types() const { return input_types_; }
 
  private:
   friend std::shared_ptr<Executable> compile(const std::string&, Device, const std::string&);
+  static std::shared_ptr<Executable> create(const std::string& text, Device device, const backends::TargetSpec& target);
+  // Lowers and code-generates source_, then loads it; returns the record for the disk cache.
+  std::string compile_source();
+  // Loads a record from the disk cache (program_cache.hpp); throws if it cannot be used.
+  void load_cached(const std::string& record);
   struct Step {
     bool launch = false;
     int slot = -1;                  // alloc: slot written
@@ -40,9 +49,13 @@ class Executable {
     std::vector<int> args;          // launch: buffer slots
     tsrLaunchConfig config{};
   };
+  void load_kernels();
   void build_plan(const ir::Function& host);
 
-  std::map<std::string, std::string> ir_text_;
+  std::string source_;  // Graph IR text, for regenerating ir_text_ after a disk cache hit
+  mutable std::mutex ir_mutex_;
+  mutable std::map<std::string, std::string> ir_text_;
+  bool from_disk_cache_ = false;
   backends::CompiledKernels kernels_;
   Device device_;
   tsrModule module_ = nullptr;
@@ -60,6 +73,9 @@ std::shared_ptr<Executable> compile(const std::string& text, Device device, cons
 // PTX / HSACO / SPIR-V on machines that lack the hardware. Keys: graph, schedule, tile, llvm,
 // asm, binary.
 std::map<std::string, std::string> compile_for_target(const std::string& text, const std::string& target);
+
+// How many times this process ran a code generator (LLVM): a disk cache hit does not.
+uint64_t backend_compile_count();
 
 // The default target for a device ("cpu", or "nvptx:sm_XY" from the GPU's compute capability).
 std::string default_target(Device device);

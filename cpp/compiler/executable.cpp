@@ -1,8 +1,10 @@
 // Running a compiled program: the host function of the Tile IR module becomes a flat plan of
 // buffer allocations and kernel launches over numbered slots.
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 
+#include "backends/cpu/cpu_backend.hpp"
 #include "compiler/compiler.hpp"
 
 namespace tessera::compiler {
@@ -12,10 +14,28 @@ Executable::~Executable() {
 }
 
 const std::string& Executable::ir(const std::string& level) const {
-  auto it = ir_text_.find(level);
-  if (it == ir_text_.end())
+  static const char* const known[] = {"graph", "schedule", "tile", "llvm", "asm"};
+  if (std::find(std::begin(known), std::end(known), level) == std::end(known))
     fail(ErrorCode::Value, "unknown IR level '" + level + "' (known: graph, schedule, tile, llvm, asm)");
-  return it->second;
+  std::lock_guard<std::mutex> lock(ir_mutex_);
+  if (ir_text_.empty()) {  // loaded from the disk cache: run the compiler for its IR, not its code
+    ir_text_ = compile_for_target(source_, kernels_.target.str());
+    ir_text_.erase("binary");
+  }
+  return ir_text_.at(level);
+}
+
+void Executable::load_kernels() {
+  const auto& names = kernels_.kernel_names;
+  if (kernels_.target.kind == "cpu") {
+    backends::load_cpu_kernels(kernels_);
+    std::vector<tsrHostKernelEntry> entries;
+    for (size_t i = 0; i < names.size(); ++i) entries.push_back({names[i].c_str(), kernels_.host_functions[i]});
+    check_status(tsrModuleLoadHost(entries.data(), int32_t(entries.size()), &module_), "tsrModuleLoadHost");
+  } else if (!names.empty()) {
+    const std::string& image = kernels_.binary;
+    check_status(tsrModuleLoadData(device_.raw(), image.data(), image.size(), &module_), "tsrModuleLoadData");
+  }
 }
 
 void Executable::build_plan(const ir::Function& host) {

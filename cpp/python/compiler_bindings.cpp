@@ -1,11 +1,14 @@
 // Bindings of the compiler: compiling Graph IR text, running executables, and the op
 // registry's type rules (used by the Python tracer to check each op where the user wrote it).
 #include <nanobind/stl/map.h>
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include "compiler/autotune_cache.hpp"
 #include "compiler/compiler.hpp"
+#include "compiler/disk_cache.hpp"
 #include "ir/ops.hpp"
 #include "passes/autodiff.hpp"
 #include "python/bindings.hpp"
@@ -81,7 +84,9 @@ void bind_compiler(nb::module_& m) {
       .def("ir", &Executable::ir, nb::arg("level"))
       .def_prop_ro("kernel_names", [](const Executable& e) { return e.kernels().kernel_names; })
       .def_prop_ro("target", [](const Executable& e) { return e.kernels().target.str(); })
-      .def_prop_ro("device", [](const Executable& e) { return e.device().str(); });
+      .def_prop_ro("device", [](const Executable& e) { return e.device().str(); })
+      .def_prop_ro("from_disk_cache", &Executable::from_disk_cache,
+                   "True if the code was loaded from the disk cache instead of compiled.");
 
   m.def("compile",
         [](const std::string& text, const std::string& device, const std::string& target) {
@@ -109,6 +114,31 @@ void bind_compiler(nb::module_& m) {
         nb::arg("text"), nb::arg("target"),
         "Lowers Graph IR text to code for any target without running it: IR of every level, "
         "assembly and the loadable binary.");
+
+  m.def("compile_stats", [] {
+    cache::Stats s = cache::stats();
+    nb::dict d;
+    d["backend_compiles"] = compiler::backend_compile_count();
+    d["disk_hits"] = s.hits;
+    d["disk_misses"] = s.misses;
+    d["disk_rejected"] = s.rejected;
+    d["disk_stores"] = s.stores;
+    d["disk_store_failures"] = s.store_failures;
+    return d;
+  }, "Counters for this process: code generator runs and disk cache events.");
+  m.def("cache_info", [] {
+    nb::dict kinds;
+    for (const cache::KindInfo& k : cache::info()) kinds[k.kind.c_str()] = nb::make_tuple(k.entries, k.bytes);
+    nb::dict d;
+    d["directory"] = cache::directory();
+    d["enabled"] = cache::enabled();
+    d["kinds"] = kinds;
+    return d;
+  }, "The disk cache: directory, whether it is on, and (entries, bytes) per kind.");
+  m.def("clear_cache", &cache::clear, "Removes the disk cache's files; returns how many.");
+  m.def("cache_build_id", &cache::build_id, "The Tessera build id that keys cached code.");
+  m.def("autotune_lookup", &autotune::lookup, nb::arg("key"), "An autotuning result from the disk cache, or None.");
+  m.def("autotune_store", &autotune::store, nb::arg("key"), nb::arg("value"), "Stores an autotuning result.");
 
   m.def("default_target", [](const std::string& device) { return compiler::default_target(Device::parse(device)); });
 

@@ -18,6 +18,7 @@ from . import ops
 from .ops import *  # noqa: F401,F403 - every registry op at top level too: tessera.exp, tessera.sum, ...
 from .jit import jit, function, JitFunction
 from .compile import compile_for_target
+from .cache import cache_info, clear_cache
 from .autodiff import grad, value_and_grad, vjp, jvp, hessian, stop_gradient
 from .shapes import TensorType
 from .indexing import split

@@ -5,12 +5,14 @@ A call's signature is the shape, dtype and device of every tensor argument plus 
 every other argument (those are static: changing one traces again). Tracing runs the Python
 function once on parameter tensors that have no values; the ops it records become one Graph IR
 function, compiled for the arguments' device. Later calls with the same signature skip Python
-entirely and go to the compiled executable.
+entirely and go to the compiled executable. ``TESSERA_LOG=recompiles`` reports every trace after
+the first, naming the argument that changed.
 """
 from __future__ import annotations
 
 import functools
 
+from . import _log
 from . import lazy
 from . import shapes
 from .errors import DeviceError, ShapeError, TracingError
@@ -27,7 +29,8 @@ def _flatten(tree, leaves):
         return (type(tree).__name__, tuple(_flatten(x, leaves) for x in tree))
     if isinstance(tree, dict):
         return ("dict", tuple((k, _flatten(tree[k], leaves)) for k in sorted(tree)))
-    return ("S", tree)  # static value
+    # A static value, with its type: 2, 2.0 and True are equal in Python but trace differently.
+    return ("S", (type(tree), tree))
 
 
 def _unflatten(spec, leaves):
@@ -39,7 +42,7 @@ def _unflatten(spec, leaves):
         return items if kind == "list" else tuple(items)
     if kind == "dict":
         return {k: _unflatten(v, leaves) for k, v in payload}
-    return payload
+    return payload[1]
 
 
 class Trace:
@@ -47,7 +50,7 @@ class Trace:
     realized tensors it closed over (``captured``, passed after the arguments), its output
     structure and the device."""
 
-    __slots__ = ("text", "key", "captured", "out_spec", "n_outputs", "device")
+    __slots__ = ("text", "key", "captured", "out_spec", "n_outputs", "device", "out_types")
 
 
 def trace(fn, spec, leaves) -> Trace:
@@ -79,11 +82,81 @@ def trace(fn, spec, leaves) -> Trace:
     tr.text, tr.key, inputs = lazy.build_function(out_leaves, params)
     tr.captured = inputs[len(params):]
     tr.n_outputs = len(out_leaves)
+    tr.out_types = [(t._shape, t._dtype, t._device) for t in out_leaves]
     return tr
 
 
 class _Traced:
-    __slots__ = ("exe", "out_spec", "captured", "n_params")
+    """One compiled signature: the executable and how to turn its outputs into the result."""
+
+    __slots__ = ("exe", "out_spec", "captured", "n_params", "out_types", "key")
+
+    def call(self, leaves):
+        arrays = [t._array if t._array is not None else t._realize() for t in leaves]
+        if self.captured:
+            arrays += [t._array for t in self.captured]
+        outs = self.exe.run(arrays)
+        # Output types are known from the trace: cheaper than asking each native array.
+        tensors = []
+        for arr, (shape, dtype, device) in zip(outs, self.out_types):
+            t = _new_tensor(Tensor)
+            t._array, t._node, t._shape, t._dtype, t._device = arr, None, shape, dtype, device
+            tensors.append(t)
+        spec = self.out_spec
+        return tensors[0] if spec == ("T", 0) else _unflatten(spec, tensors)
+
+
+_new_tensor = object.__new__
+
+
+def _leaf_changes(old, new):
+    """What differs between two tensor leaves of signatures: (shape, dtype, device) each."""
+    names = ("shape", "dtype", "device")
+    return [f"{n} {a} -> {b}" for n, a, b in zip(names, old, new) if a != b]
+
+
+def _spec_changes(path, old, new, old_leaves, new_leaves, out):
+    """Appends "<path> <what> <old> -> <new>" for every difference between two flattened specs."""
+    (okind, oval), (nkind, nval) = old, new
+    if okind != nkind:
+        what = {"T": "a tensor", "S": "a static value", "dict": "a dict", "list": "a list", "tuple": "a tuple"}
+        out.append(f"{path} was {what[okind]}, now {what[nkind]}")
+    elif okind == "T":
+        out.extend(f"{path} {c}" for c in _leaf_changes(old_leaves[oval], new_leaves[nval]))
+    elif okind == "S":
+        if oval != nval:
+            out.append(f"{path} static value {oval[1]!r} -> {nval[1]!r}")
+    elif okind == "dict":
+        okeys, nkeys = [k for k, _ in oval], [k for k, _ in nval]
+        if okeys != nkeys:
+            out.append(f"{path} keys {okeys} -> {nkeys}")
+        else:
+            for (k, o), (_, n) in zip(oval, nval):
+                _spec_changes(f"{path}[{k!r}]", o, n, old_leaves, new_leaves, out)
+    elif len(oval) != len(nval):
+        out.append(f"{path} length {len(oval)} -> {len(nval)}")
+    else:
+        for i, (o, n) in enumerate(zip(oval, nval)):
+            _spec_changes(f"{path}[{i}]", o, n, old_leaves, new_leaves, out)
+
+
+def describe_change(old_key, new_key) -> str:
+    """Why signature ``new_key`` differs from ``old_key``, e.g. "argument 0 shape (3, 4) -> (5, 4)"."""
+    (old_spec, old_leaves), (new_spec, new_leaves) = old_key, new_key
+    (_, (old_args, old_kwargs)), (_, (new_args, new_kwargs)) = old_spec, new_spec
+    out = []
+    if len(old_args[1]) != len(new_args[1]):
+        out.append(f"{len(old_args[1])} positional arguments -> {len(new_args[1])}")
+    else:
+        for i, (o, n) in enumerate(zip(old_args[1], new_args[1])):
+            _spec_changes(f"argument {i}", o, n, old_leaves, new_leaves, out)
+    old_kw, new_kw = dict(old_kwargs[1]), dict(new_kwargs[1])
+    for k in sorted(set(old_kw) | set(new_kw)):
+        if k not in old_kw or k not in new_kw:
+            out.append(f"keyword argument {k!r} {'added' if k in new_kw else 'removed'}")
+        else:
+            _spec_changes(f"argument {k!r}", old_kw[k], new_kw[k], old_leaves, new_leaves, out)
+    return "; ".join(out) or "a new signature"
 
 
 class JitFunction:
@@ -92,7 +165,8 @@ class JitFunction:
     def __init__(self, fn):
         functools.update_wrapper(self, fn)
         self._fn = fn
-        self._cache = {}
+        self._cache = {}  # full signature -> _Traced
+        self._fast = {}   # the signature of calls with plain tensor positional arguments only
         self._last = None
 
     def _signature(self, spec, leaves):
@@ -104,24 +178,47 @@ class JitFunction:
         return (spec, tuple((t.shape, t.dtype.short, str(t.device)) for t in leaves))
 
     def __call__(self, *args, **kwargs):
+        # Fast path, the common call: positional plain tensors with a signature seen before.
+        fast_key = None
+        if not kwargs:
+            fast_key = []
+            for a in args:
+                if type(a) is not Tensor:
+                    fast_key = None
+                    break
+                d = a._device
+                fast_key.append((a._shape, a._dtype, d.type, d.index))
+            if fast_key is not None:
+                fast_key = tuple(fast_key)
+                traced = self._fast.get(fast_key)
+                if traced is not None:
+                    self._last = traced
+                    return traced.call(args)
+
         leaves = []
         spec = _flatten((args, kwargs), leaves)
         key = self._signature(spec, leaves)
         traced = self._cache.get(key)
         if traced is None:
-            traced = self._trace(spec, leaves)
+            if self._last is not None and _log.enabled("recompiles"):
+                name = getattr(self._fn, "__name__", "function")
+                _log.write("recompiles", f"{name}: recompiling (signature {len(self._cache) + 1}): "
+                                         f"{describe_change(self._last.key, key)}")
+            traced = self._trace(spec, leaves, key)
             self._cache[key] = traced
+        if fast_key is not None:
+            self._fast[fast_key] = traced
         self._last = traced
-        arrays = [t._realize() for t in leaves] + [t._array for t in traced.captured]
-        outs = traced.exe.run(arrays)
-        return _unflatten(traced.out_spec, [Tensor._from_array(a) for a in outs])
+        return traced.call(leaves)
 
-    def _trace(self, spec, leaves):
+    def _trace(self, spec, leaves, key):
         tr = trace(self._fn, spec, leaves)
         traced = _Traced()
         traced.out_spec = tr.out_spec
         traced.captured = tr.captured
         traced.n_params = len(leaves)
+        traced.out_types = tr.out_types
+        traced.key = key
         traced.exe = lazy.compile_text(tr.text, tr.key, tr.device)
         return traced
 

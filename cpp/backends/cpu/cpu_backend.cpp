@@ -1,5 +1,6 @@
 // x86-64 (host CPU) backend: Tile IR kernels run as loops over lanes; the module is optimised
-// for the host CPU's features and compiled in-process by ORC LLJIT.
+// for the host CPU's features and compiled to an ELF object, which ORC LLJIT links into the
+// process. Keeping the object as the compile result lets the disk cache skip LLVM entirely.
 //
 // Each kernel becomes an internal `<name>.body(buffers..., pid0, pid1, pid2)` plus the
 // runtime's CPU entry point `<name>(void** args, i64 begin, i64 end, const u32* grid)` that
@@ -10,9 +11,10 @@
 #include <llvm/ExecutionEngine/Orc/AbsoluteSymbols.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
-#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/Support/MemoryBuffer.h>
 #include <llvm/TargetParser/Host.h>
 
+#include "backends/cpu/cpu_backend.hpp"
 #include "backends/cpu/cpu_libcalls.hpp"
 #include "backends/llvm/codegen.hpp"
 
@@ -100,6 +102,9 @@ HostJit& host_jit() {
     auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
     if (!jtmb) fail(ErrorCode::Compile, "cannot detect the host CPU: " + llvm::toString(jtmb.takeError()));
     jtmb->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+    // What LLJIT's linker (JITLink) expects on x86-64; objects are compiled with these settings.
+    jtmb->setRelocationModel(llvm::Reloc::PIC_);
+    jtmb->setCodeModel(llvm::CodeModel::Small);
     auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(*jtmb).create();
     if (!jit) fail(ErrorCode::Compile, "cannot create the CPU JIT: " + llvm::toString(jit.takeError()));
     return new HostJit{std::move(*jit), std::move(*jtmb), {}, {}};
@@ -111,22 +116,35 @@ HostJit& host_jit() {
 
 std::string host_cpu_name() { return llvm::sys::getHostCPUName().str(); }
 
+const std::string& host_cpu_description() {
+  static const std::string text = [] {
+    HostJit& hj = host_jit();
+    return hj.jtmb.getCPU() + " " + hj.jtmb.getFeatures().getString();
+  }();
+  return text;
+}
+
 CompiledKernels compile_cpu(const ir::Module& tile_module, const TargetSpec& target) {
   HostJit& hj = host_jit();
   auto tm_or = hj.jtmb.createTargetMachine();
   if (!tm_or) fail(ErrorCode::Compile, "cannot create a host target machine: " + llvm::toString(tm_or.takeError()));
   std::unique_ptr<llvm::TargetMachine> tm = std::move(*tm_or);
 
-  auto ctx = std::make_unique<llvm::LLVMContext>();
+  llvm::LLVMContext ctx;
   CpuHooks hooks;
-  std::unique_ptr<llvm::Module> m = build_llvm_module(tile_module, *ctx, hooks, *tm);
+  std::unique_ptr<llvm::Module> m = build_llvm_module(tile_module, ctx, hooks, *tm);
   optimize_module(*m, *tm);
 
   CompiledKernels out;
   out.target = target;
   out.kernel_names = kernel_names(tile_module);
   out.llvm_ir = module_to_string(*m);
+  out.binary = emit_code(*m, *tm, /*object_file=*/true);
+  return out;
+}
 
+void load_cpu_kernels(CompiledKernels& out) {
+  HostJit& hj = host_jit();
   std::lock_guard<std::mutex> lock(hj.mutex);
   auto& es = hj.jit->getExecutionSession();
   std::string dylib_name = "tessera_module_" + std::to_string(hj.counter++);
@@ -143,8 +161,10 @@ CompiledKernels compile_cpu(const ir::Module& tile_module, const TargetSpec& tar
                                               llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
   if (auto err = dylib->define(llvm::orc::absoluteSymbols(std::move(libcalls))))
     fail(ErrorCode::Compile, "JIT: " + llvm::toString(std::move(err)));
-  if (auto err = hj.jit->addIRModule(*dylib, llvm::orc::ThreadSafeModule(std::move(m), std::move(ctx))))
+  auto object = llvm::MemoryBuffer::getMemBufferCopy(out.binary, dylib_name);
+  if (auto err = hj.jit->addObjectFile(*dylib, std::move(object)))
     fail(ErrorCode::Compile, "JIT: " + llvm::toString(std::move(err)));
+  out.host_functions.clear();
   for (const std::string& name : out.kernel_names) {
     auto sym = hj.jit->lookup(*dylib, name);
     if (!sym) fail(ErrorCode::Compile, "JIT: kernel " + name + ": " + llvm::toString(sym.takeError()));
@@ -156,7 +176,6 @@ CompiledKernels compile_cpu(const ir::Module& tile_module, const TargetSpec& tar
     std::lock_guard<std::mutex> l(j.mutex);
     llvm::consumeError(j.jit->getExecutionSession().removeJITDylib(*static_cast<llvm::orc::JITDylib*>(p)));
   });
-  return out;
 }
 
 }  // namespace tessera::backends

@@ -1,0 +1,30 @@
+"""``tessera`` on the command line (also ``python -m tessera``):
+
+    tessera cache info     where the disk cache is, entries and bytes per kind
+    tessera cache clear    delete the cached files
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="tessera", description="Tessera command-line tools.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    cache = commands.add_parser("cache", help="the disk cache of compiled code (docs/caching.md)")
+    cache.add_argument("action", choices=["info", "clear"], help="show the cache, or delete its files")
+    args = parser.parse_args(argv)
+
+    from . import cache as cache_module
+    if args.action == "info":
+        print(cache_module.format_info(cache_module.cache_info()))
+    else:
+        directory = cache_module.cache_info()["directory"]
+        removed = cache_module.clear_cache()
+        print(f"removed {removed} file{'s' if removed != 1 else ''} from {directory}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
