@@ -44,6 +44,7 @@ class Executable {
     bool launch = false;
     int slot = -1;                  // alloc: slot written
     ir::Type type;                  // alloc: buffer type
+    std::vector<int64_t> shape;     // alloc: its static shape, computed once
     tsrKernel kernel = nullptr;     // launch
     std::string kernel_name;
     std::vector<int> args;          // launch: buffer slots
@@ -62,6 +63,7 @@ class Executable {
   std::vector<Step> steps_;
   int num_slots_ = 0;
   std::vector<ir::Type> input_types_;
+  std::vector<std::vector<int64_t>> input_shapes_;
   std::vector<int> output_slots_;
 };
 

@@ -43,12 +43,14 @@ void Executable::build_plan(const ir::Function& host) {
   for (const auto& arg : host.body.args) {
     slot[arg.get()] = num_slots_++;
     input_types_.push_back(arg->type);
+    input_shapes_.push_back(arg->type.static_shape());
   }
   for (const auto& op : host.body.ops) {
     if (op->name == "rt.alloc") {
       Step s;
       s.slot = slot[op->result()] = num_slots_++;
       s.type = op->result()->type;
+      s.shape = s.type.static_shape();
       steps_.push_back(s);
     } else if (op->name == "rt.launch") {
       Step s;
@@ -80,7 +82,7 @@ std::vector<Array> Executable::run(const std::vector<Array>& inputs) const {
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Array& a = inputs[i];
     const ir::Type& want = input_types_[i];
-    if (a.dtype != want.dtype || a.shape != want.static_shape())
+    if (a.dtype != want.dtype || a.shape != input_shapes_[i])
       fail(ErrorCode::Shape, "input " + std::to_string(i) + " is " + ir::Type::tensor(a.dtype, a.shape).str() +
                                  ", the compiled program expects " + want.str());
     if (a.device() != device_)
@@ -94,22 +96,36 @@ std::vector<Array> Executable::run(const std::vector<Array>& inputs) const {
   bool poison = poison_env && *poison_env && std::string(poison_env) != "0";
   for (const Step& s : steps_) {
     if (!s.launch) {
-      Array a = Array::empty(device_, s.type.dtype, s.type.static_shape());
+      Array a = Array::empty(device_, s.type.dtype, s.shape);
       if (poison) check_status(tsrMemset(device_.raw(), a.data(), 0xFF, a.nbytes(), nullptr), "tsrMemset");
       slots[size_t(s.slot)] = a;
       continue;
     }
     if (s.config.grid[0] == 0 || s.config.grid[1] == 0 || s.config.grid[2] == 0) continue;  // empty tensors
-    std::vector<void*> ptrs;
-    for (int slot : s.args) ptrs.push_back(slots[size_t(slot)].data());
-    std::vector<void*> args;
-    for (void*& p : ptrs) args.push_back(&p);
-    tsrStatus st = tsrLaunchKernel(s.kernel, &s.config, args.data(), nullptr);
+    // args[i] points at the i-th buffer pointer; kernels rarely take many, so no heap for few.
+    constexpr size_t kInline = 16;
+    void* ptrs_inline[kInline];
+    void* args_inline[kInline];
+    std::vector<void*> ptrs_heap, args_heap;
+    void** ptrs = ptrs_inline;
+    void** args = args_inline;
+    if (s.args.size() > kInline) {
+      ptrs_heap.resize(s.args.size());
+      args_heap.resize(s.args.size());
+      ptrs = ptrs_heap.data();
+      args = args_heap.data();
+    }
+    for (size_t i = 0; i < s.args.size(); ++i) {
+      ptrs[i] = slots[size_t(s.args[i])].data();
+      args[i] = &ptrs[i];
+    }
+    tsrStatus st = tsrLaunchKernel(s.kernel, &s.config, args, nullptr);
     if (st != TSR_SUCCESS)
       fail(ErrorCode::Runtime, "kernel " + s.kernel_name + " failed: " + std::string(tsrGetLastError()));
   }
   std::vector<Array> out;
-  for (int slot : output_slots_) out.push_back(slots[size_t(slot)]);
+  out.reserve(output_slots_.size());
+  for (int slot : output_slots_) out.push_back(slots[size_t(slot)]);  // a slot may be returned twice: copy
   return out;
 }
 
