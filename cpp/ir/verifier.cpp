@@ -9,6 +9,7 @@
 // - every op is known to the registry and passes `check_op`.
 #include <unordered_set>
 
+#include "ir/custom_vjp.hpp"
 #include "ir/ir.hpp"
 #include "ir/registry.hpp"
 
@@ -153,6 +154,7 @@ void verify(const Module& m) {
       fail(ErrorCode::Verify, "module @" + m.name + ": function @" + f->name + " is defined twice", f->loc.str());
     Verifier(*f).run();
   }
+  verify_custom_vjp_calls(m);  // calls across functions
 }
 
 }  // namespace tessera::ir

@@ -7,12 +7,16 @@
 //      program order.
 // The results are ordinary Graph IR, so they are optimised, compiled and differentiated again
 // like any program (grad of grad, jvp of grad).
+// A custom_vjp call is replaced by its inlined `fwd` (primal value and residuals, ordinary ops
+// that later transforms differentiate as usual), and its inlined `bwd` gives the cotangents of
+// its operands in the reverse sweep. Forward mode has no rule for it.
 #include "passes/autodiff.hpp"
 
 #include <algorithm>
 #include <map>
 
 #include "ir/builder.hpp"
+#include "ir/custom_vjp.hpp"
 #include "ir/ops.hpp"
 #include "ir/pass_manager.hpp"
 
@@ -30,7 +34,7 @@ Function& entry(Module& m) {
 // the ops that have derivative rules.
 std::unique_ptr<Module> primitive_copy(const Module& in) {
   auto m = in.clone();
-  run_pipeline(*m, "decompose");
+  decompose_keeping_custom_vjp(*m);
   return m;
 }
 
@@ -60,6 +64,49 @@ void check_wrt(const Function& f, const std::vector<int>& wrt) {
   }
 }
 
+// One step of the forward program, as the reverse sweep visits it: an op with a VJP rule, or
+// a custom_vjp call already replaced by its inlined fwd.
+struct Step {
+  Op* op = nullptr;
+  Value* y = nullptr;             // custom: the call's value (a value only this call defines)
+  std::vector<Value*> operands;   // custom: the call's operands
+  std::vector<Value*> residuals;  // custom: fwd's other results
+  const Function* bwd = nullptr;
+};
+
+// Forward steps of `f`, inlining each custom_vjp call's fwd in its place. Calls inside an
+// inlined fwd stay calls: at this order of differentiation nothing flows back through them.
+std::vector<Step> forward_steps(Module& m, Function& f, std::vector<Value*>& outs) {
+  std::vector<Step> steps;
+  Block& body = f.body;
+  for (auto it = body.ops.begin(); it != body.ops.end();) {
+    Op& op = **it;
+    if (op.name != "custom_vjp") {
+      steps.push_back({&op, nullptr, {}, {}, nullptr});
+      ++it;
+      continue;
+    }
+    Step s;
+    s.operands = op.operands;
+    s.bwd = &custom_vjp_callee(m, op, "bwd");
+    std::vector<Value*> vals = inline_call(body, it, custom_vjp_callee(m, op, "fwd"), op.operands);
+    s.y = vals[0];
+    s.residuals.assign(vals.begin() + 1, vals.end());
+    // fwd may return an argument itself (an identity with a custom gradient): the call's value
+    // needs its own Value, or its cotangent would merge with the argument's.
+    if (std::find(s.operands.begin(), s.operands.end(), s.y) != s.operands.end()) {
+      Block scratch;
+      Builder(&scratch, op.loc).create("reshape", {s.y}, {{"shape", s.y->type.static_shape()}});
+      s.y = body.insert(it, std::move(scratch.ops.back()))->result();
+    }
+    replace_all_uses(body, op.result(), s.y);
+    std::replace(outs.begin(), outs.end(), op.result(), s.y);
+    steps.push_back(std::move(s));
+    it = body.ops.erase(it);
+  }
+  return steps;
+}
+
 }  // namespace
 
 std::unique_ptr<Module> vjp_transform(const Module& in, const std::vector<int>& wrt,
@@ -68,8 +115,7 @@ std::unique_ptr<Module> vjp_transform(const Module& in, const std::vector<int>& 
   Function& f = entry(*m);
   check_wrt(f, wrt);
   std::vector<Value*> outs = take_return(f);
-  std::vector<Op*> forward;
-  for (auto& op : f.body.ops) forward.push_back(op.get());
+  std::vector<Step> forward = forward_steps(*m, f, outs);
 
   Builder b(&f.body);
   std::map<Value*, Value*> cot;
@@ -95,7 +141,18 @@ std::unique_ptr<Module> vjp_transform(const Module& in, const std::vector<int>& 
     accumulate(y, seed);
   }
   for (auto it = forward.rbegin(); it != forward.rend(); ++it) {
-    Op& op = **it;
+    if (!it->op) {
+      auto c = cot.find(it->y);
+      if (c == cot.end()) continue;
+      std::vector<Value*> args = it->operands;
+      args.insert(args.end(), it->residuals.begin(), it->residuals.end());
+      args.push_back(c->second);
+      std::vector<Value*> grads = inline_call(f.body, f.body.ops.end(), *it->bwd, args);
+      for (size_t i = 0; i < grads.size(); ++i)
+        if (is_float(it->operands[i]->type.dtype)) accumulate(it->operands[i], grads[i]);
+      continue;
+    }
+    Op& op = *it->op;
     auto c = cot.find(op.result());
     if (op.results.size() != 1 || c == cot.end()) continue;  // nothing flows back through op
     const OpInfo& info = rule_holder(op, true);
@@ -129,6 +186,11 @@ std::unique_ptr<Module> jvp_transform(const Module& in, const std::vector<int>& 
     tan[x] = f.body.add_arg(x->type, "t" + std::to_string(i));
   }
   for (Op* op : forward) {
+    if (op->name == "custom_vjp" && std::any_of(op->operands.begin(), op->operands.end(),
+                                                [&](Value* v) { return tan.count(v) != 0; }))
+      fail(ErrorCode::Value, "custom_vjp function '" + op->str_attr("name") +
+                                 "' has only a reverse-mode rule (defvjp), so forward mode (jvp) cannot differentiate "
+                                 "it; differentiate it with grad/vjp", op->loc.str());
     std::vector<Value*> ts;
     bool any = false;
     for (Value* v : op->operands) {

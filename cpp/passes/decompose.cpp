@@ -1,10 +1,13 @@
 // Graph IR -> Graph IR: replaces composite ops (mean, var, reductions over every axis, ...)
 // by the primitives their registry entry's `decompose` builds, so later passes and kernel
 // generators only see primitives. The new ops are visited in turn, so decompositions may use
-// other composites.
+// other composites. custom_vjp calls are inlined first (their primal function), unless autodiff
+// asks to keep them so that it can use their rules.
 #include "ir/builder.hpp"
+#include "ir/custom_vjp.hpp"
 #include "ir/ops.hpp"
 #include "ir/pass_manager.hpp"
+#include "passes/autodiff.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -36,9 +39,14 @@ void decompose_function(Function& fn) {
 
 }  // namespace
 
-void decompose(Module& m) {
+void decompose_keeping_custom_vjp(Module& m) {
   for (auto& fn : m.funcs)
     if (!fn->attrs.count("kernel")) decompose_function(*fn);
+}
+
+void decompose(Module& m) {
+  inline_custom_vjp_calls(m);
+  decompose_keeping_custom_vjp(m);
 }
 
 }  // namespace tessera::passes

@@ -20,6 +20,7 @@ from .jit import jit, function, JitFunction
 from .compile import compile_for_target
 from .cache import cache_info, clear_cache
 from .autodiff import grad, value_and_grad, vjp, jvp, hessian, stop_gradient
+from .custom import custom_vjp
 from .shapes import TensorType
 from .indexing import split
 

@@ -131,9 +131,15 @@ def build_function(outputs, params_first=()):
         line = f"  {names[id(t)]} = {node.op}({args}){attrs} : {type_text(t.dtype, t.shape)}"
         body.append(line)
         body_locs.append(line + _loc_text(node.loc))
-    tail = f"  return({', '.join(names[id(t)] for t in outputs)})\n}}\n}}\n"
-    key = head + "\n".join(body) + "\n" + tail
-    text = head + "\n".join(body_locs) + "\n" + tail
+    tail = f"  return({', '.join(names[id(t)] for t in outputs)})\n}}\n"
+    # Functions that custom_vjp calls name follow the entry function.
+    calls = [t._node.attrs for t in order if t._node.op == "custom_vjp"]
+    called_text, called_key = "", ""
+    if calls:
+        from .custom import called_functions
+        called_text, called_key = called_functions(calls)
+    key = head + "\n".join(body) + "\n" + tail + called_key + "}\n"
+    text = head + "\n".join(body_locs) + "\n" + tail + called_text + "}\n"
     return text, key, inputs
 
 
