@@ -227,7 +227,9 @@ def test_einsum_mixed_dtypes_promote():
 
 
 @pytest.mark.parametrize("eq,shapes,match", [
-    ("ii->i", [(3, 3)], "repeats"), ("...i->i", [(3, 3)], "ellipsis"), ("ij,jk->ik", [(3, 4), (5, 6)], "sizes"),
+    ("ii->i", [(3, 4)], "repeats in term 0 .* diagonal"), ("...i->i", [(3, 3)], "output has no '...'"),
+    ("i...i.->i", [(3, 3)], "bad character"), ("ij->ii", [(3, 3)], "repeats in the output"),
+    ("...i,...i->...", [(2, 3), (3, 3)], "'...' dim 0 has sizes 2 and 3"), ("ij,jk->ik", [(3, 4), (5, 6)], "sizes"),
     ("ij->ik", [(3, 4)], "no operand"), ("ij,jk->ik", [(3, 4)], "operand terms"), ("ijk->i", [(3, 4)], "labels for"),
     ("i1->i", [(3, 4)], "bad character")])
 def test_einsum_errors(eq, shapes, match):
