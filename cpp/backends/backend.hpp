@@ -25,9 +25,9 @@ struct CompiledKernels {
   std::vector<std::string> kernel_names;
   std::string llvm_ir;   // optimised LLVM IR of all kernels
   std::string assembly;  // PTX / AMDGPU assembly / x86 assembly (text)
-  std::string binary;    // what the runtime loads: PTX text, HSACO or SPIR-V bytes (empty for cpu)
-  std::vector<tsrHostKernelFn> host_functions;  // cpu: one per kernel name, JIT-compiled
-  std::shared_ptr<void> jit;                    // cpu: keeps the JIT-compiled code alive
+  std::string binary;    // what gets loaded: PTX text, HSACO, SPIR-V bytes, or the cpu's ELF object
+  std::vector<tsrHostKernelFn> host_functions;  // cpu: one per kernel name, set by load_cpu_kernels
+  std::shared_ptr<void> jit;                    // cpu: keeps the JIT-linked code alive
 };
 
 // Lowers the kernel functions of `tile_module` through the shared Tile IR -> LLVM IR lowering

@@ -1,5 +1,7 @@
 #include "compiler/disk_cache.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -70,15 +72,23 @@ std::optional<std::string> parse_file(const std::string& bytes, const std::strin
   return bytes.substr(kHeaderSize + key_size, payload_size);
 }
 
+// False if there is no file. Anything but a regular file reads as empty (and so is rejected).
 bool read_file(const fs::path& path, std::string& out) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return false;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  bool ok = !std::ferror(f);
-  std::fclose(f);
-  return ok;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    out.resize(size_t(st.st_size));
+    size_t done = 0;
+    while (done < out.size()) {
+      ssize_t n = ::read(fd, &out[done], out.size() - done);
+      if (n <= 0) break;  // an error, or the file shrank: the checks reject what we have
+      done += size_t(n);
+    }
+    out.resize(done);
+  }
+  ::close(fd);
+  return true;
 }
 
 // Logs a failure to write under `dir` once per directory: a read-only cache is still useful
