@@ -166,7 +166,7 @@ class JitFunction:
         functools.update_wrapper(self, fn)
         self._fn = fn
         self._cache = {}  # full signature -> _Traced
-        self._fast = {}   # the signature of calls with plain tensor positional arguments only
+        self._fast = {}   # (shape, dtype, device) of each argument -> _Traced, for calls of tensors only
         self._last = None
 
     def _signature(self, spec, leaves):
@@ -228,6 +228,12 @@ class JitFunction:
             raise TracingError(f"tessera.jit({self._fn.__name__}): call the function once before asking "
                                "for its IR (it is compiled per input signature)")
         return self._last.exe.ir(level)
+
+    def explain(self) -> str:
+        """The kernels of the most recent trace: the ops fused into each (with source lines) and
+        why the others did not fuse (read from the Schedule IR; see tessera/explain.py)."""
+        from .explain import explain
+        return explain(self)
 
 
 def jit(fn=None):
