@@ -31,6 +31,29 @@ Value* reduce_like(Builder& b, const Op& op, Value* v) {
   return b.value("sum", {v}, attrs);
 }
 
+// d prod / d x_i, the product of the other elements, exact where x has zeros: with no zero
+// it is prod / x_i; with one zero it is the product of the nonzero elements at the zero and 0
+// elsewhere; with more it is 0. Dividing by x with its zeros replaced by 1 keeps the branches
+// that `where` drops finite, so their derivatives are too. (At zeros, the derivative of this
+// share, i.e. second order, misses the terms of the 0 branches.)
+Value* prod_share(Builder& b, const Op& op) {
+  Value* x = op.operands[0];
+  DType dt = x->type.dtype;
+  if (x->type.rank() == 0) return b.graph_constant(dt, 1.0);
+  AttrMap keep = op.attrs;
+  keep["keepdims"] = true;
+  keep.erase("dtype");
+  Value* zero = b.graph_constant(dt, 0.0);
+  Value* one = b.graph_constant(dt, 1.0);
+  Value* is_zero = op2(b, "equal", x, zero);
+  Value* nonzero = b.value("where", {is_zero, one, x});
+  Value* p = b.value("prod", {nonzero}, keep);  // product of the nonzero elements
+  Value* zeros_count = b.value("sum", {b.value("cast", {is_zero}, {{"dtype", std::string(dtype_name(dt))}})}, keep);
+  Value* none = op2(b, "equal", zeros_count, zero);
+  Value* the_one = b.value("logical_and", {is_zero, op2(b, "equal", zeros_count, one)});
+  return b.value("where", {none, op2(b, "div", p, nonzero), b.value("where", {the_one, p, zero})});
+}
+
 }  // namespace
 
 void attach_reductions(Table& table) {
@@ -41,14 +64,13 @@ void attach_reductions(Table& table) {
            return std::vector<Value*>{to_operand(b, full, in)};
          },
          [](Builder& b, const Op& op, const std::vector<Value*>& t) { return b.value("sum", {t[0]}, op.attrs); });
-  attach(table, "prod",  // d/dx_i prod = prod / x_i (inputs with zeros are not handled yet)
+  attach(table, "prod",
          [](Builder& b, const Op& op, Value* g) {
            Value* x = op.operands[0];
-           Value* share = op2(b, "div", unreduce(b, op, op.result()), x);
-           return std::vector<Value*>{to_operand(b, op2(b, "mul", unreduce(b, op, g), share), x->type)};
+           return std::vector<Value*>{to_operand(b, op2(b, "mul", unreduce(b, op, g), prod_share(b, op)), x->type)};
          },
          [](Builder& b, const Op& op, const std::vector<Value*>& t) {
-           return op2(b, "mul", op.result(), reduce_like(b, op, op2(b, "div", t[0], op.operands[0])));
+           return reduce_like(b, op, op2(b, "mul", t[0], prod_share(b, op)));
          });
   for (const char* name : {"max", "min"})
     attach(table, name,

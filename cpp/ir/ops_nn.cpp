@@ -205,10 +205,13 @@ Value* reduce_loss(Builder& b, const Op& op, Value* per_element) {
 }
 
 OpInfo cross_entropy() {
-  OpInfo info = composite("cross_entropy", OpClass::Reduction, {"logits", "labels"}, {kReduction},
+  OpInfo info = composite("cross_entropy", OpClass::Reduction, {"logits", "labels"},
+                          {kReduction, {"ignore_index", "int", false,
+                                        "label whose rows contribute 0 and are left out of the mean; absent: none", ""}},
                           "Softmax cross-entropy of logits [N, C] (float) against integer class labels [N]: "
                           "-sum(one_hot(labels) * log_softmax(logits)), per row for reduction \"none\". "
-                          "Labels outside [0, C) contribute 0.");
+                          "Labels outside [0, C) contribute 0. With ignore_index (PyTorch's semantics), those rows "
+                          "are 0 and \"mean\" divides by the number of other rows.");
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     require_tensor("cross_entropy", in[0]);
     require_float("cross_entropy", in[0]);
@@ -222,12 +225,21 @@ OpInfo cross_entropy() {
   };
   info.decompose = [](Builder& b, const Op& op) -> std::vector<Value*> {
     Value* logits = widen(b, op.operands[0]);
+    Value* labels = op.operands[1];
     DType dt = logits->type.dtype;
     int64_t classes = logits->type.static_shape()[1];
     Value* ls = b.value("log_softmax", {logits}, {{"axis", int64_t(-1)}});
-    Value* hot = b.value("one_hot", {op.operands[1]}, {{"num_classes", classes}, {"dtype", std::string(dtype_name(dt))}});
+    Value* hot = b.value("one_hot", {labels}, {{"num_classes", classes}, {"dtype", std::string(dtype_name(dt))}});
     Value* nll = op1(b, "neg", b.value("sum", {op2(b, "mul", hot, ls)}, {{"axis", int64_t(-1)}}));
-    return {cast_to(b, reduce_loss(b, op, nll), op.result()->type.dtype)};
+    if (!op.has_attr("ignore_index")) return {cast_to(b, reduce_loss(b, op, nll), op.result()->type.dtype)};
+    // where, not a multiply: an ignored row's loss may be inf or NaN and must still give 0.
+    Value* ignore = b.graph_constant(labels->type.dtype, double(op.int_attr("ignore_index")));
+    Value* kept = op2(b, "not_equal", labels, ignore);
+    nll = b.value("where", {kept, nll, b.graph_constant(dt, 0.0)});
+    Value* loss = nll;
+    if (reduction_of(op) != "none") loss = b.value("sum", {nll});
+    if (reduction_of(op) == "mean") loss = op2(b, "div", loss, b.value("sum", {cast_to(b, kept, dt)}));
+    return {cast_to(b, loss, op.result()->type.dtype)};
   };
   return info;
 }

@@ -80,10 +80,11 @@ inline ir::Value* cos(ir::Builder& b, ir::Value* x) {
   return b.value("cos", operands, attrs);
 }
 
-// Softmax cross-entropy of logits [N, C] (float) against integer class labels [N]: -sum(one_hot(labels) * log_softmax(logits)), per row for reduction "none". Labels outside [0, C) contribute 0.
-inline ir::Value* cross_entropy(ir::Builder& b, ir::Value* logits, ir::Value* labels, std::string reduction = "mean") {
+// Softmax cross-entropy of logits [N, C] (float) against integer class labels [N]: -sum(one_hot(labels) * log_softmax(logits)), per row for reduction "none". Labels outside [0, C) contribute 0. With ignore_index (PyTorch's semantics), those rows are 0 and "mean" divides by the number of other rows.
+inline ir::Value* cross_entropy(ir::Builder& b, ir::Value* logits, ir::Value* labels, std::string reduction = "mean", std::optional<int64_t> ignore_index = std::nullopt) {
   ir::AttrMap attrs;
   attrs["reduction"] = reduction;
+  if (ignore_index) attrs["ignore_index"] = *ignore_index;
   std::vector<ir::Value*> operands{logits, labels};
   return b.value("cross_entropy", operands, attrs);
 }
@@ -95,13 +96,12 @@ inline ir::Value* div(ir::Builder& b, ir::Value* x, ir::Value* y) {
   return b.value("div", operands, attrs);
 }
 
-// Training-mode dropout: keeps x where rand_like(x, seed, offset) >= p, scaled by 1/(1-p), and zeroes the rest. Reproducible: the same seed and offset give the same mask on every device.
-inline ir::Value* dropout(ir::Builder& b, ir::Value* x, double p, int64_t seed, int64_t offset = 0) {
+// Training-mode dropout: keeps x where rand_like(x, seed, offset) >= p, scaled by 1/(1-p), and zeroes the rest. Reproducible: the same seed and offset give the same mask on every device; they are read at run time, so a new seed does not compile again.
+inline ir::Value* dropout(ir::Builder& b, ir::Value* x, ir::Value* seed, ir::Value* offset = nullptr, double p = 0.5) {
   ir::AttrMap attrs;
   attrs["p"] = p;
-  attrs["seed"] = seed;
-  attrs["offset"] = offset;
-  std::vector<ir::Value*> operands{x};
+  std::vector<ir::Value*> operands{x, seed};
+  if (offset) operands.push_back(offset);
   return b.value("dropout", operands, attrs);
 }
 
@@ -381,12 +381,11 @@ inline ir::Value* prod(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis
   return b.value("prod", operands, attrs);
 }
 
-// Uniform [0, 1) values of x's shape and float dtype, generated inside the kernel: element i equals element i + offset of tessera.rand(n, seed=seed, dtype=x.dtype). x's values are not read. Not differentiable (zero gradient).
-inline ir::Value* rand_like(ir::Builder& b, ir::Value* x, int64_t seed, int64_t offset = 0) {
+// Uniform [0, 1) values of x's shape and float dtype, generated inside the kernel: element i equals element i + offset of tessera.rand(n, seed=seed, dtype=x.dtype). seed and offset are rank-0 integer tensors (Python ints become ones) read at run time, so new seeds reuse the compiled program. x's values are not read. Not differentiable (zero gradient).
+inline ir::Value* rand_like(ir::Builder& b, ir::Value* x, ir::Value* seed, ir::Value* offset = nullptr) {
   ir::AttrMap attrs;
-  attrs["seed"] = seed;
-  attrs["offset"] = offset;
-  std::vector<ir::Value*> operands{x};
+  std::vector<ir::Value*> operands{x, seed};
+  if (offset) operands.push_back(offset);
   return b.value("rand_like", operands, attrs);
 }
 

@@ -101,6 +101,33 @@ def pipeline(stages):
 __all__ = ["apply", "pipeline"] + _generate()
 
 
+def _counter(op_name, x, value, what):
+    """A seed or offset as the rank-0 integer tensor the kernel reads at run time. A Python int
+    becomes a realized int64 tensor, i.e. a program parameter rather than a constant, so a new
+    seed reuses the compiled program (eagerly and under jit)."""
+    if value is None or isinstance(value, Tensor):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TesseraError(f"{op_name}: {what} must be an int or a rank-0 integer tensor, got "
+                           f"{type(value).__name__}", user_location())
+    from .tensor import tensor
+    bits = value & ((1 << 64) - 1)  # seeds are 64-bit words, as tessera.rand takes them
+    return tensor(bits - (1 << 64) if bits >> 63 else bits, dtype=_dt.int64,
+                  device=x.device if isinstance(x, Tensor) else "cpu")
+
+
+def _with_counters(op_fn):
+    def seeded(x, seed, offset=None, **attrs):
+        return op_fn(x, _counter(op_fn.__name__, x, seed, "seed"), _counter(op_fn.__name__, x, offset, "offset"),
+                     **attrs)
+    seeded.__name__, seeded.__doc__ = op_fn.__name__, op_fn.__doc__
+    return seeded
+
+
+rand_like = _with_counters(rand_like)  # noqa: F821 - defined by _generate
+dropout = _with_counters(dropout)  # noqa: F821
+
+
 def _install_operators():
     """Python's arithmetic operators on Tensor, recording the ops above."""
     g = globals()

@@ -82,7 +82,7 @@ CASES = {
     "einsum": ([normal, normal], {"equation": "bij,bjk->bik"}, [((2, 3, 4), (2, 4, 2))]),
     "cross_entropy": ([normal, indices_for(5)], {}, [((4, 5), (4,))]),
     "embedding": ([indices_for(6), normal], {}, [((3,), (6, 4)), ((2, 2), (6, 3))]),
-    "dropout": ([normal], {"p": 0.3, "seed": 7}, [((5, 6),)]),
+    "dropout": ([normal, lambda s: np.array(7, dtype=np.int64)], {"p": 0.3}, [((5, 6), ())]),  # seed: an operand
     "gather": ([normal, indices_for(3)], {"axis": 0}, [((3, 4), (5, 4)), ((3, 2), (3, 2))]),
     "scatter_add": ([normal, indices_for(3), normal], {"axis": 0}, [((3, 4), (5, 4), (5, 4))]),
     "sum": ([normal], {"axis": 0}, None),

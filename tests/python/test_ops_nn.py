@@ -329,10 +329,10 @@ def test_errors_name_the_op(call, exc, match):
 # ---- GPU code ----
 
 NN_PROGRAM = """module @m {
-func @main(%x: f32[37,129], %w: f32[129], %b: f32[129]) -> (f32[37,129], f32[37,129], f32[37,129]) {
+func @main(%x: f32[37,129], %w: f32[129], %b: f32[129], %seed: i64[]) -> (f32[37,129], f32[37,129], f32[37,129]) {
   %0 = softmax(%x) {axis = -1} : f32[37,129]
   %1 = layernorm(%x, %w, %b) {eps = 1e-05} : f32[37,129]
-  %2 = dropout(%1) {p = 0.1, seed = 3} : f32[37,129]
+  %2 = dropout(%1, %seed) {p = 0.1} : f32[37,129]
   return(%0, %1, %2)
 }
 }
