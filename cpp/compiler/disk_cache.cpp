@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <string_view>
 
 #include "compiler/log.hpp"
 
@@ -221,6 +223,36 @@ int64_t clear() {
       if (is_cache_file(f.path())) doomed.push_back(f.path());
     for (const fs::path& p : doomed) removed += fs::remove(p, ec) ? 1 : 0;
     if (!doomed.empty()) fs::remove(sub.path(), ec);  // only succeeds when nothing else is left in it
+  }
+  return removed;
+}
+
+int64_t prune() {
+  int64_t removed = 0;
+  std::error_code ec;
+  std::string dir = directory();
+  if (dir.empty()) return 0;
+  const std::string current = "|" + build_id() + "|";  // every key names the build that wrote it
+  const auto hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  for (const auto& sub : fs::directory_iterator(dir, ec)) {
+    if (!sub.is_directory(ec)) continue;
+    std::vector<fs::path> doomed;
+    for (const auto& f : fs::directory_iterator(sub.path(), ec)) {
+      const fs::path& p = f.path();
+      if (!is_cache_file(p)) continue;
+      if (p.extension() != kSuffix) {  // a temporary file
+        if (f.last_write_time(ec) < hour_ago) doomed.push_back(p);
+        continue;
+      }
+      std::string bytes;
+      bool readable = read_file(p, bytes) && bytes.size() >= kHeaderSize &&
+                      std::memcmp(bytes.data(), kMagic, 8) == 0 && get<uint32_t>(bytes, 8) == kFormatVersion;
+      uint64_t key_size = readable ? get<uint64_t>(bytes, 16) : 0;
+      if (!readable || key_size > bytes.size() - kHeaderSize ||
+          std::string_view(bytes).substr(kHeaderSize, key_size).find(current) == std::string_view::npos)
+        doomed.push_back(p);
+    }
+    for (const fs::path& p : doomed) removed += fs::remove(p, ec) ? 1 : 0;
   }
   return removed;
 }

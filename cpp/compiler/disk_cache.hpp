@@ -32,6 +32,9 @@ struct KindInfo {
 };
 std::vector<KindInfo> info();  // one row per kind directory present, sorted by kind
 int64_t clear();               // removes the cache's own files (nothing else); returns how many
+// Removes entries no current lookup can hit (written by another Tessera build, or unreadable)
+// and temporary files older than an hour (left by a process that died); returns how many.
+int64_t prune();
 
 struct Stats {
   uint64_t hits = 0, misses = 0, rejected = 0, stores = 0, store_failures = 0;

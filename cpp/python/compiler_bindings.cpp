@@ -136,6 +136,7 @@ void bind_compiler(nb::module_& m) {
     return d;
   }, "The disk cache: directory, whether it is on, and (entries, bytes) per kind.");
   m.def("clear_cache", &cache::clear, "Removes the disk cache's files; returns how many.");
+  m.def("prune_cache", &cache::prune, "Removes entries of other Tessera builds and stale temporary files.");
   m.def("cache_build_id", &cache::build_id, "The Tessera build id that keys cached code.");
   m.def("autotune_lookup", &autotune::lookup, nb::arg("key"), "An autotuning result from the disk cache, or None.");
   m.def("autotune_store", &autotune::store, nb::arg("key"), nb::arg("value"), "Stores an autotuning result.");

@@ -1,6 +1,7 @@
 """``tessera`` on the command line (also ``python -m tessera``):
 
     tessera cache info     where the disk cache is, entries and bytes per kind
+    tessera cache prune    delete entries of other Tessera builds (they can never be hit)
     tessera cache clear    delete the cached files
 """
 from __future__ import annotations
@@ -13,7 +14,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="tessera", description="Tessera command-line tools.")
     commands = parser.add_subparsers(dest="command", required=True)
     cache = commands.add_parser("cache", help="the disk cache of compiled code (docs/caching.md)")
-    cache.add_argument("action", choices=["info", "clear"], help="show the cache, or delete its files")
+    cache.add_argument("action", choices=["info", "prune", "clear"],
+                       help="show the cache; delete entries of other builds; delete every cached file")
     args = parser.parse_args(argv)
 
     from . import cache as cache_module
@@ -21,7 +23,7 @@ def main(argv=None) -> int:
         print(cache_module.format_info(cache_module.cache_info()))
     else:
         directory = cache_module.cache_info()["directory"]
-        removed = cache_module.clear_cache()
+        removed = cache_module.clear_cache() if args.action == "clear" else cache_module.prune_cache()
         print(f"removed {removed} file{'s' if removed != 1 else ''} from {directory}")
     return 0
 

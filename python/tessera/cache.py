@@ -4,7 +4,8 @@ A new process that compiles a program some earlier process compiled loads the ma
 here instead of running LLVM. The directory is ``TESSERA_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/tessera``, else ``~/.cache/tessera``; ``TESSERA_CACHE=0`` turns the cache off
 and ``TESSERA_LOG=cache`` logs hits, misses and rejected files. From a shell:
-``tessera cache info`` and ``tessera cache clear`` (or ``python -m tessera cache ...``).
+``tessera cache info``, ``tessera cache prune`` and ``tessera cache clear`` (or
+``python -m tessera cache ...``).
 """
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ def clear_cache() -> int:
     """Deletes the cache's files (only files it wrote) and returns how many. Programs already
     compiled in this process keep working; later processes compile again."""
     return _C.clear_cache()
+
+
+def prune_cache() -> int:
+    """Deletes entries that no lookup can hit any more (written by another Tessera build, or
+    unreadable) and temporary files left by processes that died; returns how many."""
+    return _C.prune_cache()
 
 
 def _size(n: int) -> str:

@@ -58,3 +58,21 @@ def test_default_directory_follows_xdg(monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")
     monkeypatch.setenv("HOME", "/home/someone")
     assert ts.cache_info()["directory"] == "/home/someone/.cache/tessera"
+
+
+def test_prune_keeps_this_builds_entries_only(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path))
+    fill(2, salt=11.5)
+    ts._C.autotune_store("tuned kernel", "knobs")
+    (current,) = (tmp_path / "autotune").glob("*.tsc")
+    old = tmp_path / "cpu" / "0123456789abcdef.tsc"  # an entry of another build: same format, other id
+    old.write_bytes(current.read_bytes().replace(ts._C.cache_build_id().encode(), b"tessera 0.0.1 build dead"))
+    (tmp_path / "cpu" / "fedcba9876543210.tsc").write_bytes(b"junk")
+    tmp = tmp_path / "cpu" / "0123456789abcdef.tsc.tmp-1-0"  # left by a process that died an hour ago
+    tmp.write_bytes(b"partial")
+    os.utime(tmp, (0, 0))
+    assert main(["cache", "prune"]) == 0
+    assert capsys.readouterr().out.strip() == f"removed 3 files from {tmp_path}"
+    info = ts.cache_info()
+    assert info["kinds"]["cpu"]["entries"] == 2 and info["kinds"]["autotune"]["entries"] == 1
+    assert ts._C.autotune_lookup("tuned kernel") == "knobs"
