@@ -171,3 +171,10 @@ def test_missing_defvjp_and_bad_fwd():
     f.defvjp(lambda x: x, lambda r, g: (g,))
     with pytest.raises(ts.TracingError, match=r"custom_vjp\(f\): fwd must return \(output, residuals\)"):
         f(t64([1.0]))
+
+
+def test_hessian_is_forward_over_the_custom_reverse():
+    x = np.array([-1.0, 0.5, 2.0])
+    h = ts.hessian(lambda z: ts.sum(log1pexp(z), axis=None))(t64(x)).numpy()
+    s = sigmoid(x)
+    np.testing.assert_allclose(h, np.diag(s * (1 - s)), rtol=1e-12, atol=1e-300)
