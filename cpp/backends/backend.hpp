@@ -35,5 +35,7 @@ struct CompiledKernels {
 CompiledKernels compile_kernels(const ir::Module& tile_module, const TargetSpec& target);
 
 std::string host_cpu_name();
+// Widest SIMD register of the host CPU in bits (512 with AVX-512F, 256 with AVX/AVX2, else 128).
+int host_simd_bits();
 
 }  // namespace tessera::backends

@@ -29,9 +29,10 @@ Lowered lower(const std::string& text, const backends::TargetSpec& target) {
   out.module = ir::parse(text, "<graph>");
   if (out.module->funcs.empty()) fail(ErrorCode::Value, "the module has no function to compile");
   out.module->attrs["target"] = target.kind;
+  if (target.kind == "cpu") out.module->attrs["simd_bits"] = int64_t(backends::host_simd_bits());
   ir::run_pipeline(*out.module, "verify,canonicalize,fold-constants,cse,dce");
   out.text["graph"] = ir::print(*out.module);
-  ir::run_pipeline(*out.module, "decompose,cse,dce,form-kernels,verify");
+  ir::run_pipeline(*out.module, "decompose,cse,dce,pack-matmul,form-kernels,verify");
   out.text["schedule"] = ir::print(*out.module);
   ir::run_pipeline(*out.module, "lower-to-tile,verify");
   out.text["tile"] = ir::print(*out.module);

@@ -16,6 +16,7 @@ void register_tile_ops(std::vector<OpInfo>& out);        // ops_tile.cpp: tile.*
 void register_structural_ops(std::vector<OpInfo>& out);  // ops_structural.cpp: return, sched.*, rt.*
 void register_autodiff_ops(std::vector<OpInfo>& out);     // ops_autodiff.cpp: stop_gradient
 void register_nn_ops(std::vector<OpInfo>& out);           // ops_nn*.cpp, ops_random.cpp: nn composites, rand_like
+void register_packed_ops(std::vector<OpInfo>& out);       // ops_packed.cpp: sched.pack, sched.packed_matmul
 // derivatives.cpp: sets the vjp/jvp rules of the registered ops.
 void attach_derivatives(std::map<std::string, OpInfo>& table);
 

@@ -26,6 +26,7 @@ void ensure_registered() {
     register_structural_ops(ops);
     register_autodiff_ops(ops);
     register_nn_ops(ops);
+    register_packed_ops(ops);
     for (auto& info : ops) {
       std::string name = info.name;
       table().emplace(name, std::move(info));

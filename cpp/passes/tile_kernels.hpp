@@ -41,6 +41,8 @@ ir::Value* emit_for(ir::Builder& b, ir::Value* lb, ir::Value* ub, ir::Value* ste
 Grid emit_elementwise_kernel(const ir::Op& kernel, ir::Function& fn);
 Grid emit_reduce_kernel(const ir::Op& kernel, ir::Function& fn);
 Grid emit_matmul_kernel(const ir::Op& kernel, ir::Function& fn);
+// CPU: sched.packed_matmul `mm` (the kernel's op) through the tile.mma micro-kernel.
+Grid emit_packed_matmul_kernel(const ir::Op& kernel, const ir::Op& mm, ir::Function& fn);
 Grid emit_scatter_kernel(const ir::Op& kernel, ir::Function& fn);  // CPU only: lanes add in order
 
 }  // namespace tessera::passes

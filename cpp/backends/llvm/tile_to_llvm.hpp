@@ -99,6 +99,9 @@ class KernelEmitter {
   void copy_lanes(llvm::Value* dst, llvm::Value* src, const ir::Value* v);
   bool escapes(const ir::Value* v, const std::set<const ir::Op*>& group) const;
 
+  // emit_mma.cpp: the tile.mma micro-kernel (scalar operands; CPU lane strategy).
+  void emit_mma(const ir::Op& op, const std::vector<llvm::Value*>& args);
+
   llvm::Value* scalar(const ir::Value* v) const;
 
   // The skeleton of a tile.for: `header` holds the induction variable phi (and the caller's

@@ -1,0 +1,124 @@
+// tile.mma, the register-blocked matmul micro-kernel (CPU lane strategy).
+//
+// The mr x nr accumulator lives in mr vector registers of nr elements (LLVM splits them into
+// the target's SIMD registers: 12 ymm for 6 x 16 f32 on AVX2). Each step of the k loop loads
+// one nr-wide row of the B panel, broadcasts the mr elements of the A panel's column and does
+// mr vector FMAs; the panels are contiguous (sched.pack), so every load is sequential.
+// A full tile is then added to C (or stored) a row vector at a time; an edge tile goes
+// through a stack copy and scalar loops over its valid rows and columns.
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/MDBuilder.h>
+
+#include "backends/llvm/tile_to_llvm.hpp"
+
+namespace tessera::backends {
+
+void KernelEmitter::emit_mma(const ir::Op& op, const std::vector<llvm::Value*>& args) {
+  const unsigned mr = unsigned(op.int_attr("mr")), nr = unsigned(op.int_attr("nr"));
+  llvm::Type* et = register_type(ctx_, op.operands[0]->type.dtype);
+  auto* vt = llvm::FixedVectorType::get(et, nr);
+  llvm::Value *C = args[0], *c_off = args[1], *ldc = args[2], *A = args[3], *a_off = args[4], *B = args[5],
+              *b_off = args[6], *k = args[7], *rows = args[8], *cols = args[9], *accumulate = args[10];
+  llvm::Value* a_ptr = b_.CreateInBoundsGEP(et, A, a_off);
+  llvm::Value* b_ptr = b_.CreateInBoundsGEP(et, B, b_off);
+  llvm::Function* fma = llvm::Intrinsic::getOrInsertDeclaration(&m_, llvm::Intrinsic::fmuladd, {vt});
+
+  // for p in [0, k): acc[i] += splat(A[p*mr + i]) * B[p*nr .. p*nr + nr)
+  llvm::BasicBlock* pre = b_.GetInsertBlock();
+  llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "mma.k", f_);
+  llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, "mma.body", f_);
+  llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "mma.exit", f_);
+  b_.CreateBr(header);
+  b_.SetInsertPoint(header);
+  llvm::PHINode* p = b_.CreatePHI(b_.getInt64Ty(), 2, "p");
+  p->addIncoming(b_.getInt64(0), pre);
+  std::vector<llvm::PHINode*> acc(mr);
+  for (unsigned i = 0; i < mr; ++i) {
+    acc[i] = b_.CreatePHI(vt, 2, "acc");
+    acc[i]->addIncoming(llvm::Constant::getNullValue(vt), pre);
+  }
+  b_.CreateCondBr(b_.CreateICmpSLT(p, k), body, exit);
+  b_.SetInsertPoint(body);
+  llvm::Value* brow = b_.CreateAlignedLoad(vt, b_.CreateInBoundsGEP(et, b_ptr, b_.CreateMul(p, b_.getInt64(nr))),
+                                           llvm::Align(et->getPrimitiveSizeInBits() / 8));
+  llvm::Value* acol = b_.CreateInBoundsGEP(et, a_ptr, b_.CreateMul(p, b_.getInt64(mr)));
+  for (unsigned i = 0; i < mr; ++i) {
+    llvm::Value* a = b_.CreateLoad(et, b_.CreateConstInBoundsGEP1_64(et, acol, i));
+    llvm::Value* next = b_.CreateCall(fma, {b_.CreateVectorSplat(nr, a), brow, acc[i]});
+    acc[i]->addIncoming(next, body);
+  }
+  llvm::Value* p_next = b_.CreateAdd(p, b_.getInt64(1));
+  p->addIncoming(p_next, body);
+  auto* latch = b_.CreateBr(header);
+  // Unrolling the k loop a little hides the FMA latency chain between iterations.
+  llvm::MDNode* unroll = llvm::MDNode::get(
+      ctx_, {llvm::MDString::get(ctx_, "llvm.loop.unroll.count"), llvm::ConstantAsMetadata::get(b_.getInt32(4))});
+  llvm::MDNode* loop_id = llvm::MDNode::getDistinct(ctx_, {nullptr, unroll});
+  loop_id->replaceOperandWith(0, loop_id);
+  latch->setMetadata(llvm::LLVMContext::MD_loop, loop_id);
+  b_.SetInsertPoint(exit);
+
+  llvm::Value* full = b_.CreateAnd(b_.CreateICmpEQ(rows, b_.getInt64(mr)), b_.CreateICmpEQ(cols, b_.getInt64(nr)));
+  llvm::BasicBlock* full_bb = llvm::BasicBlock::Create(ctx_, "mma.full", f_);
+  llvm::BasicBlock* edge_bb = llvm::BasicBlock::Create(ctx_, "mma.edge", f_);
+  llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "mma.done", f_);
+  b_.CreateCondBr(full, full_bb, edge_bb);
+
+  b_.SetInsertPoint(full_bb);
+  llvm::Align elem_align(et->getPrimitiveSizeInBits() / 8);
+  for (unsigned i = 0; i < mr; ++i) {
+    llvm::Value* off = b_.CreateAdd(c_off, b_.CreateMul(b_.getInt64(i), ldc));
+    llvm::Value* ptr = b_.CreateInBoundsGEP(et, C, off);
+    llvm::Value* v = acc[i];
+    llvm::BasicBlock* from = b_.GetInsertBlock();
+    llvm::BasicBlock* add_bb = llvm::BasicBlock::Create(ctx_, "mma.add", f_);
+    llvm::BasicBlock* store_bb = llvm::BasicBlock::Create(ctx_, "mma.store", f_);
+    b_.CreateCondBr(accumulate, add_bb, store_bb);
+    b_.SetInsertPoint(add_bb);
+    llvm::Value* sum = b_.CreateFAdd(b_.CreateAlignedLoad(vt, ptr, elem_align), v);
+    b_.CreateBr(store_bb);
+    b_.SetInsertPoint(store_bb);
+    llvm::PHINode* out = b_.CreatePHI(vt, 2);
+    out->addIncoming(v, from);
+    out->addIncoming(sum, add_bb);
+    b_.CreateAlignedStore(out, ptr, elem_align);
+  }
+  b_.CreateBr(done);
+
+  // Edge tile: spill the accumulators, then write the valid rows x cols one element at a time.
+  b_.SetInsertPoint(edge_bb);
+  llvm::AllocaInst* spill;
+  {
+    llvm::IRBuilder<> entry(&f_->getEntryBlock(), f_->getEntryBlock().begin());
+    spill = entry.CreateAlloca(llvm::ArrayType::get(vt, mr));
+    spill->setAlignment(llvm::Align(64));
+  }
+  for (unsigned i = 0; i < mr; ++i) b_.CreateStore(acc[i], b_.CreateConstInBoundsGEP2_32(spill->getAllocatedType(), spill, 0, i));
+  llvm::BasicBlock* row_head = llvm::BasicBlock::Create(ctx_, "mma.edge.row", f_);
+  llvm::BasicBlock* col_head = llvm::BasicBlock::Create(ctx_, "mma.edge.col", f_);
+  llvm::BasicBlock* col_body = llvm::BasicBlock::Create(ctx_, "mma.edge.elem", f_);
+  llvm::BasicBlock* row_next = llvm::BasicBlock::Create(ctx_, "mma.edge.next", f_);
+  llvm::BasicBlock* edge_pre = b_.GetInsertBlock();
+  b_.CreateBr(row_head);
+  b_.SetInsertPoint(row_head);
+  llvm::PHINode* i = b_.CreatePHI(b_.getInt64Ty(), 2, "i");
+  i->addIncoming(b_.getInt64(0), edge_pre);
+  b_.CreateCondBr(b_.CreateICmpSLT(i, rows), col_head, done);
+  b_.SetInsertPoint(col_head);
+  llvm::PHINode* j = b_.CreatePHI(b_.getInt64Ty(), 2, "j");
+  j->addIncoming(b_.getInt64(0), row_head);
+  b_.CreateCondBr(b_.CreateICmpSLT(j, cols), col_body, row_next);
+  b_.SetInsertPoint(col_body);
+  llvm::Value* flat = b_.CreateAdd(b_.CreateMul(i, b_.getInt64(nr)), j);
+  llvm::Value* x = b_.CreateLoad(et, b_.CreateInBoundsGEP(et, spill, flat));
+  llvm::Value* cptr = b_.CreateInBoundsGEP(et, C, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(i, ldc), j)));
+  b_.CreateStore(b_.CreateSelect(accumulate, b_.CreateFAdd(b_.CreateLoad(et, cptr), x), x), cptr);
+  j->addIncoming(b_.CreateAdd(j, b_.getInt64(1)), col_body);
+  b_.CreateBr(col_head);
+  b_.SetInsertPoint(row_next);
+  i->addIncoming(b_.CreateAdd(i, b_.getInt64(1)), row_next);
+  b_.CreateBr(row_head);
+  b_.SetInsertPoint(done);
+}
+
+}  // namespace tessera::backends

@@ -1,0 +1,116 @@
+"""The CPU GEMM: sched.pack + sched.packed_matmul + the tile.mma micro-kernel, checked against
+NumPy in float64 at sizes that cross every block edge (the register tile, mc, nc and kc), with
+broadcast batches, vector operands, half-precision storage and 1 or 2 threads."""
+import numpy as np
+import pytest
+
+import tessera as ts
+
+RNG = np.random.default_rng()
+
+
+@pytest.fixture(autouse=True)
+def poison_outputs(monkeypatch):
+    monkeypatch.setenv("TESSERA_POISON_OUTPUTS", "1")  # unwritten elements show up as NaN
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def threads(request):
+    before = ts.get_num_threads()
+    ts.set_num_threads(request.param)
+    yield request.param
+    ts.set_num_threads(before)
+
+
+def rand(shape, dtype=np.float32):
+    return RNG.standard_normal(shape).astype(dtype)
+
+
+def check(got, a, b, dtype):
+    want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    # Each output is a K-term dot product accumulated in the compute dtype: error grows like
+    # sqrt(K) ulps of the terms' magnitude.
+    k = a.shape[-1]
+    eps = {np.float32: 6e-8, np.float64: 1.2e-16}[dtype]
+    scale = np.sqrt(np.matmul(a.astype(np.float64) ** 2, b.astype(np.float64) ** 2))
+    np.testing.assert_array_less(np.abs(np.asarray(got, np.float64) - want), 4 * eps * np.sqrt(k) * scale + 1e-300)
+
+
+# (M, K, N): single elements, primes, exact register tiles (6x16), past mc (96) / nc (256)
+# and across several kc (256) passes, so C accumulates.
+SIZES = [(1, 1, 1), (1, 7, 1), (5, 3, 17), (6, 16, 16), (7, 257, 33), (97, 101, 103), (96, 512, 256),
+         (191, 523, 269), (13, 1031, 7)]
+
+
+@pytest.mark.parametrize("m,k,n", SIZES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matches_numpy(m, k, n, dtype, threads):
+    a, b = rand((m, k), dtype), rand((k, n), dtype)
+    f = ts.jit(lambda x, y: x @ y)
+    check(f(ts.tensor(a), ts.tensor(b)).numpy(), a, b, dtype)
+
+
+def test_uses_the_packed_kernel():
+    f = ts.jit(lambda x, y: x @ y)
+    f(ts.tensor(rand((8, 8))), ts.tensor(rand((8, 8))))
+    sched = f.ir("schedule")
+    assert sched.count("sched.pack(") == 2 and "sched.packed_matmul(" in sched
+    assert "tile.mma(" in f.ir("tile")
+
+
+@pytest.mark.parametrize("a_shape,b_shape", [((3, 7, 11), (3, 11, 5)), ((2, 1, 7, 11), (4, 11, 9)),
+                                              ((11,), (11, 5)), ((7, 11), (11,)), ((11,), (11,)),
+                                              ((2, 7, 11), (11,)), ((11,), (3, 11, 4))])
+def test_batches_and_vectors(a_shape, b_shape, threads):
+    a, b = rand(a_shape), rand(b_shape)
+    got = ts.matmul(ts.tensor(a), ts.tensor(b)).numpy()
+    assert got.shape == np.matmul(a, b).shape
+    check(got, a, b, np.float32)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, "bfloat16"])
+def test_half_storage_accumulates_in_f32(dtype):
+    a32, b32 = rand((37, 300)), rand((300, 29))
+    if dtype == "bfloat16":
+        a, b = ts.tensor(a32).to(dtype=ts.bfloat16), ts.tensor(b32).to(dtype=ts.bfloat16)
+        a32 = a.to(dtype=ts.float32).numpy()
+        b32 = b.to(dtype=ts.float32).numpy()
+        tol = 1e-2
+    else:
+        a32, b32 = a32.astype(np.float16).astype(np.float32), b32.astype(np.float16).astype(np.float32)
+        a, b = ts.tensor(a32.astype(np.float16)), ts.tensor(b32.astype(np.float16))
+        tol = 2e-3
+    got = (a @ b).to(dtype=ts.float32).numpy()
+    want = a32.astype(np.float64) @ b32.astype(np.float64)
+    # One rounding of an f32-accumulated result to the storage dtype.
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+
+
+def test_same_bits_for_any_thread_count():
+    a, b = rand((131, 700)), rand((700, 300))
+    f = ts.jit(lambda x, y: x @ y)
+    outs = []
+    for n in (1, 2, 1):
+        before = ts.get_num_threads()
+        ts.set_num_threads(n)
+        try:
+            outs.append(f(ts.tensor(a), ts.tensor(b)).numpy())
+        finally:
+            ts.set_num_threads(before)
+    assert all(np.array_equal(outs[0], o) for o in outs[1:])
+
+
+def test_fused_producers_and_epilogue():
+    x, w, bias = rand((50, 70)), rand((60, 70)), rand(60)
+    f = ts.jit(lambda x, w, c: ts.relu(ts.relu(x) @ w.T + c))
+    got = f(ts.tensor(x), ts.tensor(w), ts.tensor(bias)).numpy()
+    want = np.maximum(np.maximum(x, 0).astype(np.float64) @ w.T.astype(np.float64) + bias, 0)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_gradients_through_the_packed_kernel():
+    a, b = rand((9, 13)).astype(np.float64), rand((13, 6)).astype(np.float64)
+    ga, gb = ts.grad(lambda x, y: ts.sum((x @ y) ** 2), argnums=(0, 1))(ts.tensor(a), ts.tensor(b))
+    c = a @ b
+    np.testing.assert_allclose(ga.numpy(), 2 * c @ b.T, rtol=1e-12)
+    np.testing.assert_allclose(gb.numpy(), 2 * a.T @ c, rtol=1e-12)
