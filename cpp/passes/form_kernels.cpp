@@ -1,11 +1,19 @@
 // Graph IR -> Schedule IR.
 //
-// Walks each function in program order and groups ops into kernels: consecutive elementwise
-// and data-movement ops fuse into one kernel (one pass over memory) iterating over the shape
-// of its outputs; members may read each other at other shapes (value_emitter.hpp maps the
-// coordinates). A reduction, a matmul or a scatter_add is a kernel of its own. Constants are not kernel inputs: each kernel that uses one
-// gets its own copy, so they cost no memory traffic. Knobs (lanes, tile sizes) are chosen for
-// the module's target; the autotuner (a later issue) will refine them by measurement.
+// Walks each function in program order and groups consecutive ops into kernels:
+//   - elementwise: element-wise and data-movement ops, one pass over memory iterating over the
+//     shape of its outputs; members may read each other at other shapes (value_emitter.hpp
+//     maps the coordinates).
+//   - rowwise: reductions over the innermost axis of one shape S, the element-wise ops before
+//     them (a prologue, computed on load) and after them (an epilogue over the row or per
+//     row), e.g. a whole softmax or layernorm. row_fusion.hpp says what may join; a kernel
+//     output must be a row or one value per row, else the op producing it is moved out and
+//     the function is grouped again.
+//   - reduce (any other axis), matmul, scatter: kernels of their own.
+// Each kernel but the first records in `why_split` why it did not join the kernel before it
+// (fn.explain() shows it). Constants are not kernel inputs: each kernel that uses one gets its
+// own copy, so they cost no memory traffic. Knobs (lanes, tile sizes) are chosen for the
+// module's target; the autotuner (a later issue) will refine them by measurement.
 #include <algorithm>
 #include <set>
 
@@ -13,6 +21,7 @@
 #include "ir/ops.hpp"
 #include "ir/pass_manager.hpp"
 #include "passes/lowering.hpp"
+#include "passes/row_fusion.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -53,17 +62,27 @@ AttrMap knobs(const std::string& kind, const Op& root, const std::string& target
     IntList tile = gpu ? IntList{16, 16} : IntList{16, 64};
     return {{"kind", kind}, {"lanes", tile[0] * tile[1]}, {"tile", tile}};
   }
-  // Reductions: one lane per element of a row, up to a block's worth; at least a warp on GPUs.
   const Type& in = root.operands[0]->type;
   int64_t axis = normalize_axis(root.name, root.int_attr("axis"), in.rank());
   int64_t extent = in.shape[size_t(axis)].is_static() ? in.shape[size_t(axis)].size : 1024;
-  int64_t lanes = std::clamp<int64_t>(pow2_at_least(extent), gpu ? 32 : 16, gpu ? 1024 : 1024);
+  // GPUs: one lane (thread) per element of a row, up to a block; at least a warp. CPU
+  // row-wise kernels: the whole row as one tile up to kRowTile elements (no mask, each value
+  // computed once, lanes combined pairwise); longer rows about 16 elements per lane before
+  // the pairwise combine (as accurate as NumPy's pairwise sum; split-reductions cuts rows
+  // longer than 16384 into blocks).
+  constexpr int64_t kRowTile = 8192;
+  int64_t lanes = gpu                  ? std::clamp<int64_t>(pow2_at_least(extent), 32, 1024)
+                  : kind != "rowwise"  ? std::clamp<int64_t>(pow2_at_least(extent), 16, 1024)
+                  : extent <= kRowTile ? std::max<int64_t>(extent, 1)
+                                       : std::clamp<int64_t>(pow2_at_least((extent + 15) / 16), 16, 1024);
   return {{"kind", kind}, {"lanes", lanes}};
 }
 
 struct Group {
   std::vector<Op*> ops;
   std::string kind;
+  std::vector<int64_t> rows;  // rowwise: the reductions' operand shape
+  std::string why;            // why the group did not join the one before it
 };
 
 // Values of `ops[0..end)` used outside those ops (later ops of the function, or its return).
@@ -92,7 +111,11 @@ void split_by_output_shape(const Block& body, const Group& g, std::vector<Group>
     for (Value* v : group_outputs(body, g.ops, end))
       if (v->type.shape != space)
         cut = std::max(cut, size_t(std::find(g.ops.begin(), g.ops.end(), v->def) - g.ops.begin()) + 1);
-    pieces.push_back(Group{{g.ops.begin() + long(cut), g.ops.begin() + long(end)}, g.kind});
+    Group piece{{g.ops.begin() + long(cut), g.ops.begin() + long(end)}, g.kind, {}, g.why};
+    if (cut > 0)
+      piece.why = g.ops[cut - 1]->name + " result " + g.ops[cut - 1]->result()->type.str() +
+                  " is used by later kernels, so the element-wise kernel producing it iterates over its shape and ends there";
+    pieces.push_back(piece);
     end = cut;
   }
   out.insert(out.end(), pieces.rbegin(), pieces.rend());
@@ -118,7 +141,11 @@ void emit_kernel(Function& fn, const Group& group, const std::string& target) {
   auto kernel = std::make_unique<Op>();
   kernel->name = "sched.kernel";
   kernel->operands = inputs;
-  kernel->attrs = knobs(group.kind, *group.ops.back(), target);
+  const Op* root = group.ops.back();
+  if (group.kind == "rowwise")
+    root = *std::find_if(group.ops.begin(), group.ops.end(), [](const Op* o) { return is_row_reduction(*o); });
+  kernel->attrs = knobs(group.kind, *root, target);
+  if (!group.why.empty()) kernel->attrs["why_split"] = group.why;
   kernel->loc = group.ops.back()->loc;
   Block* region = kernel->add_region();
   std::map<Value*, Value*> map;
@@ -154,34 +181,148 @@ bool returned(const Function& fn, const Value* v) {
   return ret && std::find(ret->operands.begin(), ret->operands.end(), v) != ret->operands.end();
 }
 
-void form_kernels_in(Function& fn, const std::string& target) {
+// Why `op` (of kind `kind`) starts a kernel after the group `prev`.
+std::string why_new(const Op& op, const std::string& kind, const Group& prev) {
+  if (kind == "matmul") return op.name + ": contractions are kernels of their own";
+  if (kind == "scatter") return op.name + ": many-to-one updates are kernels of their own";
+  if (kind == "reduce")
+    return op.name + " over axis " + std::to_string(op.int_attr("axis")) + " of " + op.operands[0]->type.str() +
+           ": only innermost-axis reductions fuse (this one walks the axis per output element)";
+  if (prev.kind == "matmul") return op.name + ": follows a contraction, which takes no epilogue yet";
+  if (prev.kind == "scatter") return op.name + ": follows a scatter_add, a kernel of its own";
+  if (prev.kind == "reduce") return op.name + ": follows a reduction over a non-innermost axis, a kernel of its own";
+  return op.name + ": starts a new kernel";
+}
+
+// Groups the function's ops in program order; ops in `no_row` never join row-wise kernels.
+// `one_reduction`: a row-wise kernel holds one reduction (SPIR-V: LLVM 22's structurizer
+// emits invalid control flow for two tile.reduce in one kernel).
+std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, bool one_reduction) {
   std::vector<Group> groups;
   Group open;
+  std::set<const Value*> row_dependent;  // of the open rowwise group
   auto close = [&] {
     if (!open.ops.empty()) groups.push_back(open);
     open = Group{};
+    row_dependent.clear();
+  };
+  // Why `op` starts a kernel when no fusion rule was tried (empty for the first kernel).
+  auto why_first = [&](const Op* op, const std::string& kind) -> std::string {
+    const Group* prev = !open.ops.empty() ? &open : groups.empty() ? nullptr : &groups.back();
+    return prev ? why_new(*op, kind, *prev) : "";
+  };
+  auto start = [&](Op* op, const std::string& kind, const std::string& why) {
+    close();
+    open = Group{{op}, kind, {}, why};
+    if (kind == "rowwise") {
+      open.rows = row_shape(*op);
+      row_dependent.insert(op->result());
+    }
   };
   for (auto& op_ptr : fn.body.ops) {
     Op* op = op_ptr.get();
     if (op->name == "return") continue;
     // Constants are copied into the kernels that use them, unless the function returns one.
     if (op->name == "constant" && !returned(fn, op->result())) continue;
-    const char* kind = kernel_kind(*op);
-    if (!kind) fail(ErrorCode::Compile, "form-kernels: op '" + op->name + "' cannot appear in Graph IR", op->loc.str());
-    // Consecutive elementwise and movement ops form one group, split below by output shape.
-    if (std::string(kind) == "elementwise" && open.kind == "elementwise") {
-      open.ops.push_back(op);
+    const char* k = kernel_kind(*op);
+    if (!k) fail(ErrorCode::Compile, "form-kernels: op '" + op->name + "' cannot appear in Graph IR", op->loc.str());
+    std::string kind = k;
+    if (kind == "reduce" && is_row_reduction(*op)) kind = "rowwise";
+    if (no_row.count(op) && open.kind == "rowwise") {
+      bool shares = std::any_of(op->operands.begin(), op->operands.end(), [&](Value* v) {
+        return v->def && std::find(open.ops.begin(), open.ops.end(), v->def) != open.ops.end();
+      });
+      std::string what = op->name + " result " + op->result()->type.str() + " is for later kernels";
+      start(op, kind == "rowwise" ? kind : "elementwise",
+            shares ? what + " but is neither a row nor one value per row of the row-wise kernel (rows " +
+                         shape_text(open.rows) + ")"
+                   : what + " and shares no values with the row-wise kernel before it");
+      if (kind != "elementwise" && kind != "rowwise") close();
       continue;
     }
+    if (open.kind == "rowwise" && (kind == "elementwise" || kind == "rowwise")) {
+      std::string blocker = row_join_blocker(*op, open.rows, row_dependent);
+      if (blocker.empty() && kind == "rowwise" && one_reduction)
+        blocker = op->name + ": SPIR-V kernels hold one reduction each (LLVM's SPIR-V structurizer rejects two)";
+      if (blocker.empty()) {
+        bool dependent = kind == "rowwise";
+        for (Value* x : op->operands) dependent = dependent || row_dependent.count(x);
+        open.ops.push_back(op);
+        if (dependent)
+          for (auto& r : op->results) row_dependent.insert(r.get());
+        continue;
+      }
+      if (kind == "rowwise") {
+        // The trailing ops that do not use the open kernel's reductions are a prologue of
+        // this reduction rather than part of the open kernel.
+        size_t first = open.ops.size();
+        while (first > 0 && !row_dependent.count(open.ops[first - 1]->result()) && !no_row.count(open.ops[first - 1]))
+          --first;
+        std::vector<Op*> prologue(open.ops.begin() + long(first), open.ops.end());
+        open.ops.resize(first);
+        start(op, kind, blocker);
+        open.ops.insert(open.ops.begin(), prologue.begin(), prologue.end());
+        continue;
+      }
+      start(op, kind, blocker);
+      continue;
+    }
+    if (kind == "elementwise") {
+      if (open.kind == "elementwise") open.ops.push_back(op);
+      else start(op, kind, why_first(op, kind));
+      continue;
+    }
+    if (kind == "rowwise") {
+      if (open.kind != "elementwise") {
+        start(op, kind, why_first(op, kind));
+        continue;
+      }
+      // The element-wise ops before the reduction become its prologue, from the last one
+      // that must not join a row-wise kernel on.
+      size_t first = open.ops.size();
+      while (first > 0 && !no_row.count(open.ops[first - 1])) --first;
+      Group prologue{{open.ops.begin() + long(first), open.ops.end()}, kind, row_shape(*op), open.why};
+      open.ops.resize(first);
+      if (!open.ops.empty()) {
+        prologue.why = "the element-wise ops before " + op->name + " also produce " +
+                       open.ops.back()->result()->type.str() + " for other kernels";
+        close();
+      }
+      open = prologue;
+      open.ops.push_back(op);
+      row_dependent = {op->result()};
+      continue;
+    }
+    start(op, kind, why_first(op, kind));
     close();
-    open = Group{{op}, kind};
-    if (std::string(kind) != "elementwise") close();
   }
   close();
+  return groups;
+}
+
+// A value a rowwise group yields to later kernels that is neither a row nor one value per row
+// (its producer must leave the group), or null.
+Op* misshapen_output(const Block& body, const Group& g) {
+  if (g.kind != "rowwise") return nullptr;
+  for (Value* v : group_outputs(body, g.ops, g.ops.size()))
+    if (!v->type.has_static_shape() || !is_row_or_per_row(v->type.static_shape(), g.rows)) return v->def;
+  return nullptr;
+}
+
+void form_kernels_in(Function& fn, const std::string& target) {
+  std::set<const Op*> no_row;
+  std::vector<Group> groups;
+  for (;;) {
+    groups = group_ops(fn, no_row, target.rfind("spirv", 0) == 0);
+    Op* bad = nullptr;
+    for (const Group& g : groups)
+      if ((bad = misshapen_output(fn.body, g))) break;
+    if (!bad) break;
+    no_row.insert(bad);
+  }
   std::vector<Group> split;
   for (const Group& g : groups) split_by_output_shape(fn.body, g, split);
-  groups = split;
-  for (const Group& g : groups) emit_kernel(fn, g, target);
+  for (const Group& g : split) emit_kernel(fn, g, target);
   // Constants now live inside the kernels that use them.
   fn.body.ops.remove_if([&](auto& o) { return o->name == "constant" && count_uses(fn.body, o->result()) == 0; });
 }

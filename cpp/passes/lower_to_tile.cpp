@@ -53,6 +53,7 @@ void lower_function(Module& m, Function& host, bool gpu) {
       fail(ErrorCode::Compile, "scatter_add on GPU targets needs atomics; not yet implemented", kernel.loc.str());
     Grid grid = kind == "elementwise" ? emit_elementwise_kernel(kernel, *fn)
                 : kind == "reduce"    ? emit_reduce_kernel(kernel, *fn)
+                : kind == "rowwise"   ? emit_rowwise_kernel(kernel, *fn)
                 : kind == "scatter"   ? emit_scatter_kernel(kernel, *fn)
                                       : emit_matmul_kernel(kernel, *fn);
     fn->body.append(Op::make("return", {}, {}, {}, kernel.loc));

@@ -38,7 +38,20 @@ ir::Value* emit_for(ir::Builder& b, ir::Value* lb, ir::Value* ub, ir::Value* ste
   return loop->result();
 }
 
+// Reduction helpers (tile_reduce.cpp). A lane's state: the value, plus its index for
+// argmax/argmin. The identity is 0, 1, -inf/+inf or the integer extremes; fold combines an
+// element (x at index idx) into a state with the same rule as tile.reduce.
+struct ReduceState {
+  ir::Value* v;
+  ir::Value* i = nullptr;
+};
+ir::Value* reduce_identity(ir::Builder& b, const std::string& kind, DType t);
+ReduceState reduce_fold(ir::Builder& b, const std::string& kind, ReduceState s, ir::Value* x, ir::Value* idx);
+
 Grid emit_elementwise_kernel(const ir::Op& kernel, ir::Function& fn);
+// Row-wise kernels (tile_rowwise.cpp): one program instance per row of the reductions'
+// operand shape; reductions over the row, then the row's element-wise outputs.
+Grid emit_rowwise_kernel(const ir::Op& kernel, ir::Function& fn);
 Grid emit_reduce_kernel(const ir::Op& kernel, ir::Function& fn);
 Grid emit_matmul_kernel(const ir::Op& kernel, ir::Function& fn);
 // CPU: sched.packed_matmul `mm` (the kernel's op) through the tile.mma micro-kernel.

@@ -9,12 +9,13 @@
 
 namespace tessera::passes {
 using namespace ir;
-namespace {
 
+namespace {
 bool is_arg(const std::string& kind) { return kind == "argmax" || kind == "argmin"; }
+}  // namespace
 
 // The value combined with nothing changes nothing: 0, 1, -inf/+inf or the integer extremes.
-Value* identity(Builder& b, const std::string& kind, DType t) {
+Value* reduce_identity(Builder& b, const std::string& kind, DType t) {
   if (kind == "sum") return b.constant(t, 0.0);
   if (kind == "prod") return b.constant(t, 1.0);
   bool max = kind == "max" || kind == "argmax";
@@ -30,14 +31,8 @@ Value* identity(Builder& b, const std::string& kind, DType t) {
   return b.value("arith.const", {}, {{"value", max ? lo : hi}, {"type", Type::scalar(t)}});
 }
 
-// One reduction state per lane: the value, plus its index for argmax/argmin.
-struct State {
-  Value* v;
-  Value* i = nullptr;
-};
-
 // Folds element (x, at index idx) into state s, lane-wise, with the same rule as tile.reduce.
-State fold(Builder& b, const std::string& kind, State s, Value* x, Value* idx) {
+ReduceState reduce_fold(Builder& b, const std::string& kind, ReduceState s, Value* x, Value* idx) {
   if (kind == "sum") return {b.arith("add", s.v, x)};
   if (kind == "prod") return {b.arith("mul", s.v, x)};
   if (!is_arg(kind)) return {b.arith(kind, s.v, x)};  // max/min propagate NaN
@@ -55,9 +50,11 @@ State fold(Builder& b, const std::string& kind, State s, Value* x, Value* idx) {
   return {b.value("arith.select", {take, x, s.v}), b.value("arith.select", {take, idx, s.i})};
 }
 
-// A counted tile.for carrying a State.
+namespace {
+
+// A counted tile.for carrying a ReduceState.
 template <class Body>
-State emit_state_for(Builder& b, Value* ub, Value* step, State init, Body body) {
+ReduceState emit_state_for(Builder& b, Value* ub, Value* step, ReduceState init, Body body) {
   std::vector<Value*> inits = {init.v};
   if (init.i) inits.push_back(init.i);
   std::vector<Value*> ops = {b.i64(0), ub, step};
@@ -66,9 +63,9 @@ State emit_state_for(Builder& b, Value* ub, Value* step, State init, Body body) 
   Op* loop = b.create_typed("tile.for", ops, types);
   Block* region = loop->add_region();
   Value* iv = region->add_arg(Type::scalar(DType::I64));
-  State carried{region->add_arg(init.v->type), init.i ? region->add_arg(init.i->type) : nullptr};
+  ReduceState carried{region->add_arg(init.v->type), init.i ? region->add_arg(init.i->type) : nullptr};
   Builder inner(region, loop->loc);
-  State next = body(inner, iv, carried);
+  ReduceState next = body(inner, iv, carried);
   std::vector<Value*> yielded = {next.v};
   if (next.i) yielded.push_back(next.i);
   inner.create_typed("tile.yield", yielded, {});
@@ -96,7 +93,7 @@ Grid emit_reduce_kernel(const Op& kernel, Function& fn) {
   auto element = [&](Builder& ib, Value* off, Value* mask) { return ib.cast(load(ib, in, off, mask), ct); };
   // Masked-off lanes read the identity: straight from tile.load's `other` where a double
   // holds it exactly, else through a select.
-  Value* id_const = identity(b, kind, ct);
+  Value* id_const = reduce_identity(b, kind, ct);
   double id_value = number_attr(*id_const->def, "value");
   bool exact = is_float(ct) || (id_value > -9.2e18 && id_value < 9.2e18);
   auto masked_element = [&](Builder& ib, Value* off, Value* mask) {
@@ -105,7 +102,7 @@ Grid emit_reduce_kernel(const Op& kernel, Function& fn) {
     return ib.cast(ib.cast(v, compute_dtype(v->type.dtype)), ct);
   };
   auto init = [&](Builder& ib) {
-    State s{ib.splat(identity(ib, kind, ct), lanes)};
+    ReduceState s{ib.splat(reduce_identity(ib, kind, ct), lanes)};
     if (is_arg(kind)) s.i = ib.splat(ib.i64(std::numeric_limits<int64_t>::max()), lanes);
     return s;
   };
@@ -115,11 +112,11 @@ Grid emit_reduce_kernel(const Op& kernel, Function& fn) {
     Value* row = b.program_id(0);
     Value* row_base = b.arith("mul", row, b.i64(extent));
     Value* lane = b.arange(lanes);
-    State acc = emit_state_for(b, b.i64(extent), b.i64(lanes), init(b), [&](Builder& ib, Value* j, State s) {
+    ReduceState acc = emit_state_for(b, b.i64(extent), b.i64(lanes), init(b), [&](Builder& ib, Value* j, ReduceState s) {
       Value* col = ib.arith("add", lane, j);
       Value* m = ib.cmp("lt", col, ib.i64(extent));
       // Lanes past the row's end fold the identity (their index never wins: see fold).
-      return fold(ib, kind, s, masked_element(ib, ib.arith("add", row_base, col), m), col);
+      return reduce_fold(ib, kind, s, masked_element(ib, ib.arith("add", row_base, col), m), col);
     });
     Op* total = is_arg(kind) ? b.create("tile.reduce", {acc.v, acc.i}, {{"kind", kind}})
                              : b.create("tile.reduce", {acc.v}, {{"kind", kind}});
@@ -132,9 +129,9 @@ Grid emit_reduce_kernel(const Op& kernel, Function& fn) {
   Value* m = b.cmp("lt", o, b.i64(n_out));
   Value* base = b.arith("add", b.arith("mul", b.arith("div", o, b.i64(inner)), b.i64(extent * inner)),
                         b.arith("rem", o, b.i64(inner)));
-  State acc = emit_state_for(b, b.i64(extent), b.i64(1), init(b), [&](Builder& ib, Value* r, State s) {
+  ReduceState acc = emit_state_for(b, b.i64(extent), b.i64(1), init(b), [&](Builder& ib, Value* r, ReduceState s) {
     Value* off = ib.arith("add", base, ib.arith("mul", r, ib.i64(inner)));
-    return fold(ib, kind, s, element(ib, off, m), ib.splat(r, lanes));
+    return reduce_fold(ib, kind, s, element(ib, off, m), ib.splat(r, lanes));
   });
   store(b, out, o, is_arg(kind) ? acc.i : acc.v, m);
   return {ceil_div(n_out, lanes), 1, 1};

@@ -96,13 +96,30 @@ Value* ValueEmitter::at(Value* v, const Coords& c) {
   return memo_[key] = r;
 }
 
+// A reshape that keeps its leading dims (e.g. [R, P*B] <-> [R, P, B]) maps those coordinates
+// unchanged and re-indexes only the rest: no division of lane indices by the row length.
+Value* ValueEmitter::reshape_at(const Op& op, const Coords& c) {
+  std::vector<int64_t> out = op.result()->type.static_shape(), in = op.operands[0]->type.static_shape();
+  size_t keep = 0;
+  while (keep < out.size() && keep < in.size() && out[keep] == in[keep]) ++keep;
+  if (keep == 0) return nullptr;
+  Coords head(c.begin(), c.begin() + long(keep));
+  Value* flat = flatten(Coords(c.begin() + long(keep), c.end()), {out.begin() + long(keep), out.end()});
+  Coords tail = unflatten(flat, {in.begin() + long(keep), in.end()});
+  head.insert(head.end(), tail.begin(), tail.end());
+  return at(op.operands[0], head);
+}
+
 Value* ValueEmitter::compute(Value* v, const Coords& c) {
+  if (auto it = bound_.find(v); it != bound_.end()) return it->second;
   if (v->owner == &region_) {
     Value* off = flatten(c, v->type.static_shape());
     return load(b_, fn_.body.args[size_t(v->index)].get(), off, mask_);
   }
   const Op& op = *v->def;
   const OpInfo* info = lookup_op(op.name);
+  if (op.name == "reshape")
+    if (Value* r = reshape_at(op, c)) return r;
   if (info && info->lower_at) return info->lower_at(*this, op, c);
   if (!info || !info->lower_elementwise)
     fail(ErrorCode::Compile, "op '" + op.name + "' cannot be part of a fused elementwise kernel", op.loc.str());

@@ -21,6 +21,10 @@ class ValueEmitter final : public ir::ValueAt {
   ValueEmitter(ir::Builder& b, const ir::Block& region, const ir::Function& fn, ir::Value* mask)
       : b_(b), region_(region), fn_(fn), mask_(mask) {}
 
+  // From now on `v` (a value of the region, e.g. a reduction's result) is `known` at any
+  // coordinates asked: callers bind per-row or per-lane results computed outside the emitter.
+  void bind(ir::Value* v, ir::Value* known) { bound_[v] = known; }
+
   ir::Builder& builder() override { return b_; }
   ir::Value* at(ir::Value* v, const Coords& c) override;
   ir::Value* i64(int64_t v) override;
@@ -36,6 +40,9 @@ class ValueEmitter final : public ir::ValueAt {
   const ir::Block& region_;
   const ir::Function& fn_;
   ir::Value* mask_;
+  ir::Value* reshape_at(const ir::Op& op, const Coords& c);
+
+  std::map<ir::Value*, ir::Value*> bound_;
   std::map<std::pair<ir::Value*, Coords>, ir::Value*> memo_;
   std::map<ir::Value*, int64_t> constants_;
   std::map<std::tuple<std::string, ir::Value*, ir::Value*>, ir::Value*> shared_;

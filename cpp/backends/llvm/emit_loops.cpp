@@ -6,6 +6,12 @@
 // defines it is kept in a per-instance array of `lanes` elements; everything else stays in
 // registers. Lanes are independent, so a loop reads lane l of its inputs before writing lane
 // l of its outputs, which lets a tile.for carry a tile in place.
+//
+// tile.reduce combines lanes in the GPU strategy's tree order (level s = lanes/2 .. 1
+// combines lane t with lane t + s): each level is a loop LLVM vectorises, float sums are
+// pairwise, and CPU and GPU results are the same bits. A lane count that is not a power of
+// two p first folds lanes [p, n) onto [0, n - p). argmax/argmin (value, index) pairs combine
+// in lane order.
 #include "backends/llvm/tile_to_llvm.hpp"
 
 namespace tessera::backends {
@@ -18,6 +24,10 @@ bool is_lane_op(const ir::Op& op) {
   for (const ir::Value* v : op.operands)
     if (v->type.is_tile()) return true;
   return false;
+}
+
+bool tree_reducible(const ir::Op& op) {
+  return op.name == "tile.reduce" && op.operands.size() == 1 && op.operands[0]->type.shape[0].size > 0;
 }
 
 bool has_nested_control(const ir::Block& block) {
@@ -74,6 +84,9 @@ void KernelEmitter::loops_block(const ir::Block& block) {
     if (op.name == "tile.for") {
       loops_flush(group);
       loops_for(op);
+    } else if (tree_reducible(op)) {
+      loops_flush(group);  // the operand escapes the group, so it is in a lane array now
+      loops_tree_reduce(op);
     } else if (is_lane_op(op)) {
       group.push_back(&op);
       if (op.name == "tile.reduce") loops_flush(group);
@@ -147,6 +160,60 @@ void KernelEmitter::loops_flush(std::vector<const ir::Op*>& group) {
     values_[op->result(1)] = b_.CreateExtractValue(v, 1);
   }
   group.clear();
+}
+
+void KernelEmitter::loops_tree_reduce(const ir::Op& op) {
+  const ir::Value* x = op.operands[0];
+  DType dt = x->type.dtype;
+  int64_t n = x->type.shape[0].size;
+  llvm::Type* et = memory_type(ctx_, dt);
+  llvm::Value* src = lane_array(x);
+  if (n == 1) {
+    values_[op.result()] = load_lane(x, b_.getInt64(0));
+    return;
+  }
+  int64_t p = 1;  // the largest power of two below n (or n itself)
+  while (p * 2 <= n) p *= 2;
+  llvm::Value* scratch;
+  {
+    llvm::IRBuilder<> entry(&f_->getEntryBlock(), f_->getEntryBlock().begin());
+    auto* a = entry.CreateAlloca(llvm::ArrayType::get(et, uint64_t(p)));
+    a->setAlignment(llvm::Align(64));
+    scratch = a;
+  }
+  auto element = [&](llvm::Value* array, llvm::Value* i) -> llvm::Value* {
+    llvm::Value* v = b_.CreateLoad(et, b_.CreateInBoundsGEP(et, array, i));
+    return dt == DType::Bool ? b_.CreateICmpNE(v, llvm::ConstantInt::get(et, 0)) : v;
+  };
+  const std::string& kind = op.str_attr("kind");
+  // scratch[t] = combine(from[t], from[t + s]) for t in [lo, hi), or from[t] when s is 0.
+  auto level = [&](llvm::Value* from, int64_t lo, int64_t hi, int64_t s) {
+    llvm::BasicBlock* pre = b_.GetInsertBlock();
+    llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, "tree", f_);
+    llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "tree.exit", f_);
+    b_.CreateBr(body);
+    b_.SetInsertPoint(body);
+    llvm::PHINode* t = b_.CreatePHI(b_.getInt64Ty(), 2, "t");
+    t->addIncoming(b_.getInt64(uint64_t(lo)), pre);
+    llvm::Value* c = element(from, t);
+    if (s) c = combine(kind, dt, c, element(from, b_.CreateAdd(t, b_.getInt64(uint64_t(s)))));
+    if (dt == DType::Bool) c = b_.CreateZExt(c, et);
+    b_.CreateStore(c, b_.CreateInBoundsGEP(et, scratch, t));
+    llvm::Value* next = b_.CreateAdd(t, b_.getInt64(1));
+    t->addIncoming(next, b_.GetInsertBlock());
+    b_.CreateCondBr(b_.CreateICmpSLT(next, b_.getInt64(uint64_t(hi))), body, exit);
+    b_.SetInsertPoint(exit);
+  };
+  if (p < n) {  // fold the lanes past the power of two onto the first ones
+    level(src, 0, n - p, p);
+    level(src, n - p, p, 0);
+    src = scratch;
+  }
+  for (int64_t s = p / 2; s >= 1; s /= 2) {
+    level(src, 0, s, s);
+    src = scratch;
+  }
+  values_[op.result()] = element(scratch, b_.getInt64(0));
 }
 
 void KernelEmitter::loops_for(const ir::Op& op) {

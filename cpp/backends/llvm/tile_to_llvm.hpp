@@ -93,6 +93,7 @@ class KernelEmitter {
   void loops_block(const ir::Block& block);
   void loops_flush(std::vector<const ir::Op*>& group);
   void loops_for(const ir::Op& op);
+  void loops_tree_reduce(const ir::Op& op);
   llvm::Value* lane_array(const ir::Value* v);
   llvm::Value* load_lane(const ir::Value* v, llvm::Value* lane);
   void store_lane(llvm::Value* array, const ir::Value* v, llvm::Value* lane, llvm::Value* x);
