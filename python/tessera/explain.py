@@ -67,6 +67,7 @@ def explain_text(schedule_text, graph_text=""):
     """The explanation of a Schedule IR module (``graph_text`` names the user's ops per line)."""
     by_line = _graph_ops_by_line(graph_text)
     kernels = _kernels(schedule_text)
+    scheduled = {(name, where) for _, _, ops in kernels for name, where in ops}
     lines = [f"{len(kernels)} kernel{'s' if len(kernels) != 1 else ''}"]
     for i, (attrs, results, ops) in enumerate(kernels):
         knobs = ", ".join(f"{k} {v}" for k, v in attrs.items() if k not in ("kind", "why_split"))
@@ -78,7 +79,8 @@ def explain_text(schedule_text, graph_text=""):
             if where is None:
                 lines.append(f"  fused: {', '.join(names)}")
                 continue
-            user = [n for n in by_line.get(where, []) if n not in names]
+            # The user's ops on that line that were decomposed into the primitives shown.
+            user = [n for n in by_line.get(where, []) if (n, where) not in scheduled]
             head = f"{'/'.join(user)} at {_short(where)}" if user else _short(where)
             lines.append(f"  fused from {head}: {', '.join(names)}")
         if "why_split" in attrs:
