@@ -32,7 +32,7 @@ Lowered lower(const std::string& text, const backends::TargetSpec& target) {
   if (target.kind == "cpu") out.module->attrs["simd_bits"] = int64_t(backends::host_simd_bits());
   ir::run_pipeline(*out.module, "verify,canonicalize,fold-constants,cse,dce");
   out.text["graph"] = ir::print(*out.module);
-  ir::run_pipeline(*out.module, "decompose,cse,dce,split-reductions,pack-matmul,form-kernels,verify");
+  ir::run_pipeline(*out.module, "decompose,cse,dce,split-reductions,pack-matmul,form-kernels,select-pack-kernels,verify");
   out.text["schedule"] = ir::print(*out.module);
   ir::run_pipeline(*out.module, "lower-to-tile,verify");
   out.text["tile"] = ir::print(*out.module);

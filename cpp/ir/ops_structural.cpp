@@ -34,7 +34,8 @@ void verify_kernel(const Op& op) {
     if (y.operands[i]->type != op.results[i]->type)
       fail(ErrorCode::Verify, "sched.kernel: yielded types must match the results");
   const std::string& kind = op.str_attr("kind");
-  if (kind != "elementwise" && kind != "reduce" && kind != "rowwise" && kind != "matmul" && kind != "scatter")
+  if (kind != "elementwise" && kind != "reduce" && kind != "rowwise" && kind != "matmul" && kind != "scatter" &&
+      kind != "pack")
     fail(ErrorCode::Verify, "sched.kernel: unknown kind '" + kind + "'");
 }
 
@@ -44,7 +45,7 @@ void register_structural_ops(std::vector<OpInfo>& out) {
   out.push_back(structural("return", 0, -1, {}, false, "Returns values from a function."));
 
   OpInfo kernel = structural("sched.kernel", 0, -1,
-                             {{"kind", "str", true, "elementwise | reduce | rowwise | matmul | scatter"},
+                             {{"kind", "str", true, "elementwise | reduce | rowwise | matmul | scatter | pack"},
                               {"lanes", "int", false, "lanes per program instance"},
                               {"why_split", "str", false, "why this kernel did not fuse with the one before it"},
                               {"tile", "ints", false, "tile sizes of the iteration space"}},

@@ -234,6 +234,25 @@ void register_tile_ops(std::vector<OpInfo>& out) {
       "laid out by sched.pack). Runs once per program instance.");
   mma.pure = false;
   out.push_back(mma);
+  OpInfo pack = tile_op(
+      "pack", 7, 7,
+      {{"width", "int", true, "panel width"}, {"axis", "int", true, "-2: rows of a left operand; -1: columns of a right one"}},
+      [](const std::vector<Type>& in, const AttrMap&) {
+        static const char* names[] = {"dst", "dst_off", "src", "src_off", "ld", "rows", "depth"};
+        for (size_t i = 0; i < in.size(); ++i) {
+          bool ptr = i == 0 || i == 2;
+          if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
+            fail(ErrorCode::Verify, std::string("tile.pack: ") + names[i] + " must be a " + (ptr ? "pointer" : "scalar") +
+                                        ", got " + in[i].str());
+          if (!ptr) require_i64("tile.pack", in[i], names[i]);
+        }
+        if (in[0].dtype != in[2].dtype) fail(ErrorCode::DType, "tile.pack: dst and src dtypes differ");
+        return std::vector<Type>{};
+      },
+      "Writes one panel of sched.pack: dst[dst_off + p*width + i] = i < rows ? src[src_off + (axis == -2 ? i*ld + p "
+      ": p*ld + i)] : 0 for p < depth, i < width.");
+  pack.pure = false;
+  out.push_back(pack);
   OpInfo loop = tile_op("for", 3, -1, {}, nullptr,
                         "for iv = lb; iv < ub; iv += step, carrying iter args through the region.");
   loop.has_region = true;

@@ -55,6 +55,7 @@ void lower_function(Module& m, Function& host, bool gpu) {
                 : kind == "reduce"    ? emit_reduce_kernel(kernel, *fn)
                 : kind == "rowwise"   ? emit_rowwise_kernel(kernel, *fn)
                 : kind == "scatter"   ? emit_scatter_kernel(kernel, *fn)
+                : kind == "pack"      ? emit_pack_kernel(kernel, *fn)
                                       : emit_matmul_kernel(kernel, *fn);
     fn->body.append(Op::make("return", {}, {}, {}, kernel.loc));
 

@@ -30,8 +30,14 @@ void KernelEmitter::emit_mma(const ir::Op& op, const std::vector<llvm::Value*>& 
   llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "mma.exit", f_);
   b_.CreateBr(header);
   b_.SetInsertPoint(header);
+  // Pointer induction variables: each step advances the panels by one column/row, so the
+  // unrolled body addresses them with constant offsets (no index arithmetic per FMA group).
   llvm::PHINode* p = b_.CreatePHI(b_.getInt64Ty(), 2, "p");
   p->addIncoming(b_.getInt64(0), pre);
+  llvm::PHINode* a_cur = b_.CreatePHI(a_ptr->getType(), 2, "a.cur");
+  a_cur->addIncoming(a_ptr, pre);
+  llvm::PHINode* b_cur = b_.CreatePHI(b_ptr->getType(), 2, "b.cur");
+  b_cur->addIncoming(b_ptr, pre);
   std::vector<llvm::PHINode*> acc(mr);
   for (unsigned i = 0; i < mr; ++i) {
     acc[i] = b_.CreatePHI(vt, 2, "acc");
@@ -39,16 +45,15 @@ void KernelEmitter::emit_mma(const ir::Op& op, const std::vector<llvm::Value*>& 
   }
   b_.CreateCondBr(b_.CreateICmpSLT(p, k), body, exit);
   b_.SetInsertPoint(body);
-  llvm::Value* brow = b_.CreateAlignedLoad(vt, b_.CreateInBoundsGEP(et, b_ptr, b_.CreateMul(p, b_.getInt64(nr))),
-                                           llvm::Align(et->getPrimitiveSizeInBits() / 8));
-  llvm::Value* acol = b_.CreateInBoundsGEP(et, a_ptr, b_.CreateMul(p, b_.getInt64(mr)));
+  llvm::Value* brow = b_.CreateAlignedLoad(vt, b_cur, llvm::Align(et->getPrimitiveSizeInBits() / 8));
   for (unsigned i = 0; i < mr; ++i) {
-    llvm::Value* a = b_.CreateLoad(et, b_.CreateConstInBoundsGEP1_64(et, acol, i));
+    llvm::Value* a = b_.CreateLoad(et, b_.CreateConstInBoundsGEP1_64(et, a_cur, i));
     llvm::Value* next = b_.CreateCall(fma, {b_.CreateVectorSplat(nr, a), brow, acc[i]});
     acc[i]->addIncoming(next, body);
   }
-  llvm::Value* p_next = b_.CreateAdd(p, b_.getInt64(1));
-  p->addIncoming(p_next, body);
+  p->addIncoming(b_.CreateAdd(p, b_.getInt64(1)), body);
+  a_cur->addIncoming(b_.CreateConstInBoundsGEP1_64(et, a_cur, mr), body);
+  b_cur->addIncoming(b_.CreateConstInBoundsGEP1_64(et, b_cur, nr), body);
   auto* latch = b_.CreateBr(header);
   // Unrolling the k loop a little hides the FMA latency chain between iterations.
   llvm::MDNode* unroll = llvm::MDNode::get(
