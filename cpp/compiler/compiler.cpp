@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "backends/cpu/cpu_backend.hpp"
+#include "compiler/autotune.hpp"
 #include "compiler/disk_cache.hpp"
 #include "compiler/log.hpp"
 #include "compiler/program_cache.hpp"
@@ -21,8 +22,9 @@ struct Lowered {
   std::map<std::string, std::string> text;
 };
 
-// Graph IR text -> Tile IR, keeping each level's text.
-Lowered lower(const std::string& text, const backends::TargetSpec& target) {
+// Graph IR text -> Tile IR, keeping each level's text. Knobs are tuned on `device` when
+// autotuning is on (autotune.hpp); without a device only cached choices apply.
+Lowered lower(const std::string& text, const backends::TargetSpec& target, const Device* device) {
   TESSERA_LINK_PASS(form_kernels);
   TESSERA_LINK_PASS(lower_to_tile);
   Lowered out;
@@ -32,7 +34,9 @@ Lowered lower(const std::string& text, const backends::TargetSpec& target) {
   if (target.kind == "cpu") out.module->attrs["simd_bits"] = int64_t(backends::host_simd_bits());
   ir::run_pipeline(*out.module, "verify,canonicalize,fold-constants,cse,dce");
   out.text["graph"] = ir::print(*out.module);
-  ir::run_pipeline(*out.module, "decompose,cse,dce,split-reductions,pack-matmul,form-kernels,select-pack-kernels,verify");
+  ir::run_pipeline(*out.module, "decompose,cse,dce,split-reductions,pack-matmul");
+  tune_knobs(*out.module, target, device);
+  ir::run_pipeline(*out.module, "form-kernels,select-pack-kernels,verify");
   out.text["schedule"] = ir::print(*out.module);
   ir::run_pipeline(*out.module, "lower-to-tile,verify");
   out.text["tile"] = ir::print(*out.module);
@@ -69,7 +73,7 @@ std::shared_ptr<Executable> Executable::create(const std::string& text, Device d
 }
 
 std::string Executable::compile_source() {
-  Lowered l = lower(source_, kernels_.target);
+  Lowered l = lower(source_, kernels_.target, &device_);
   kernels_ = run_backend(*l.module, kernels_.target);
   ir_text_ = std::move(l.text);
   ir_text_["llvm"] = kernels_.llvm_ir;
@@ -100,12 +104,18 @@ std::string default_target(Device device) {
 
 std::map<std::string, std::string> compile_for_target(const std::string& text, const std::string& target) {
   backends::TargetSpec spec = backends::TargetSpec::parse(target);
-  Lowered l = lower(text, spec);
+  Lowered l = lower(text, spec, nullptr);
   backends::CompiledKernels k = run_backend(*l.module, spec);
   l.text["llvm"] = k.llvm_ir;
   l.text["asm"] = k.assembly;
   l.text["binary"] = k.binary;
   return l.text;
+}
+
+std::shared_ptr<Executable> compile_uncached(const std::string& text, Device device, const backends::TargetSpec& target) {
+  auto exe = Executable::create(text, device, target);
+  exe->compile_source();
+  return exe;
 }
 
 std::shared_ptr<Executable> compile(const std::string& text, Device device, const std::string& target) {
@@ -116,7 +126,9 @@ std::shared_ptr<Executable> compile(const std::string& text, Device device, cons
     fail(ErrorCode::Device, "target " + spec.str() + " cannot run on device " + device.str());
 
   // The cache key is the structure alone: the same program from another line shares code.
+  // Autotuning changes the knobs, so programs compiled with and without it differ.
   std::string structure = ir::print(*ir::parse(text, "<graph>"), false);
+  if (autotune_enabled()) structure = "// autotuned\n" + structure;
   std::string key = spec.str() + "|" + device.str() + "|" + structure;
   static std::mutex mutex;
   static std::map<std::string, std::shared_ptr<Executable>> cache;

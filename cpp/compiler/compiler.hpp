@@ -35,6 +35,7 @@ class Executable {
 
  private:
   friend std::shared_ptr<Executable> compile(const std::string&, Device, const std::string&);
+  friend std::shared_ptr<Executable> compile_uncached(const std::string&, Device, const backends::TargetSpec&);
   static std::shared_ptr<Executable> create(const std::string& text, Device device, const backends::TargetSpec& target);
   // Lowers and code-generates source_, then loads it; returns the record for the disk cache.
   std::string compile_source();
@@ -70,6 +71,9 @@ class Executable {
 // Compiles the first function of the Graph IR module in `text` for `device`. `target`
 // overrides the target ("cpu", "nvptx:sm_90", ...); by default it follows the device.
 std::shared_ptr<Executable> compile(const std::string& text, Device device, const std::string& target = "");
+
+// Compiles without the in-memory or disk caches (the autotuner's candidates).
+std::shared_ptr<Executable> compile_uncached(const std::string& text, Device device, const backends::TargetSpec& target);
 
 // Runs the pipeline up to code generation for any target, without a device: for inspecting
 // PTX / HSACO / SPIR-V on machines that lack the hardware. Keys: graph, schedule, tile, llvm,

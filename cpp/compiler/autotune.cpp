@@ -1,0 +1,175 @@
+// Knob tuning by measurement: see autotune.hpp.
+#include "compiler/autotune.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <set>
+#include <sstream>
+
+#include "backends/cpu/cpu_backend.hpp"
+#include "compiler/autotune_cache.hpp"
+#include "compiler/compiler.hpp"
+#include "compiler/log.hpp"
+#include "ir/builder.hpp"
+
+namespace tessera::compiler {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+thread_local bool t_measuring = false;  // compiling a candidate: keep its knobs as written
+std::atomic<uint64_t> measurements{0};
+
+struct Blocks {
+  int64_t mc, nc, kc;
+  bool operator<(const Blocks& o) const { return std::tie(mc, nc, kc) < std::tie(o.mc, o.nc, o.kc); }
+};
+
+double budget_seconds() {
+  const char* env = std::getenv("TESSERA_AUTOTUNE_BUDGET_MS");
+  double ms = env && *env ? std::atof(env) : 3000.0;
+  return std::max(ms, 0.0) / 1e3;
+}
+
+// What the measurement depends on: the op's operand types and sizes, and where it runs.
+std::string cache_key(const ir::Op& op, const backends::TargetSpec& target) {
+  std::string key = "packed_matmul|" + op.operands[0]->type.str() + "|" + op.operands[1]->type.str() + "|m=" +
+                    std::to_string(op.int_attr("m")) + "|n=" + std::to_string(op.int_attr("n")) + "|" + target.str();
+  if (target.kind == "cpu") key += "|" + backends::host_cpu_description();
+  return key;
+}
+
+std::string encode(const Blocks& b) {
+  return std::to_string(b.mc) + " " + std::to_string(b.nc) + " " + std::to_string(b.kc);
+}
+
+bool decode(const std::string& text, Blocks& b) {
+  std::istringstream in(text);
+  return bool(in >> b.mc >> b.nc >> b.kc) && b.mc > 0 && b.nc > 0 && b.kc > 0;
+}
+
+void apply(ir::Op& op, const Blocks& b) {
+  op.attrs["mc"] = b.mc;
+  op.attrs["nc"] = b.nc;
+  op.attrs["kc"] = b.kc;
+}
+
+// A module holding only `op` with knobs `b`, its packed operands as parameters.
+std::string candidate_module(const ir::Op& op, const Blocks& b) {
+  ir::Module m;
+  ir::Function* fn = m.add_function("tune");
+  ir::Value* a = fn->body.add_arg(op.operands[0]->type, "a");
+  ir::Value* bp = fn->body.add_arg(op.operands[1]->type, "b");
+  ir::Builder builder(&fn->body);
+  ir::AttrMap attrs = op.attrs;
+  attrs["mc"] = b.mc, attrs["nc"] = b.nc, attrs["kc"] = b.kc;
+  ir::Value* c = builder.value(op.name, {a, bp}, attrs);
+  fn->result_types = {c->type};
+  builder.create_typed("return", {c}, {});
+  return ir::print(m, false);
+}
+
+// Median seconds of a few runs of `exe` (after one warm-up run).
+double time_runs(const Executable& exe, const std::vector<Array>& inputs, Device device) {
+  std::vector<double> times;
+  for (int i = 0; i < 4; ++i) {
+    auto t0 = Clock::now();
+    exe.run(inputs);
+    if (device.type != TSR_DEVICE_CPU) check_status(tsrDeviceSynchronize(device.raw()), "tsrDeviceSynchronize");
+    if (i > 0) times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+// Candidate values of each knob around what fits the problem (multiples of the panel widths).
+std::vector<Blocks> neighbours(const Blocks& at, int knob, int64_t mr, int64_t nr, int64_t M, int64_t N, int64_t K) {
+  std::vector<Blocks> out;
+  auto round_up = [](int64_t v, int64_t q) { return (v + q - 1) / q * q; };
+  std::vector<int64_t> values;
+  if (knob == 0) values = {64, 128, 192, 256, 384, 512};
+  if (knob == 1) values = {mr * 4, mr * 8, mr * 16, mr * 24, mr * 32};
+  if (knob == 2) values = {nr * 4, nr * 8, nr * 16, nr * 32, nr * 64};
+  for (int64_t v : values) {
+    Blocks b = at;
+    if (knob == 0) b.kc = std::min(v, K);
+    if (knob == 1) b.mc = std::min(v, round_up(M, mr));
+    if (knob == 2) b.nc = std::min(v, round_up(N, nr));
+    out.push_back(b);
+  }
+  return out;
+}
+
+Blocks search(const ir::Op& op, const backends::TargetSpec& target, Device device) {
+  const auto& pa = op.operands[0]->type.shape;
+  const auto& pb = op.operands[1]->type.shape;
+  int64_t mr = pa.back().size, nr = pb.back().size, K = pa[pa.size() - 2].size;
+  int64_t M = op.int_attr("m"), N = op.int_attr("n");
+  std::vector<Array> inputs;
+  for (ir::Value* v : op.operands) {
+    Array x = Array::empty(device, v->type.dtype, v->type.static_shape());
+    // 0x3F bytes: ordinary numbers (about 0.75 in f32), never denormals or NaN, which would
+    // time differently.
+    check_status(tsrMemset(device.raw(), x.data(), 0x3F, x.nbytes(), nullptr), "tsrMemset");
+    inputs.push_back(x);
+  }
+  Blocks best{op.int_attr("mc"), op.int_attr("nc"), op.int_attr("kc")};
+  double best_time = 1e300;
+  std::set<Blocks> seen;
+  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget_seconds()));
+  auto measure = [&](const Blocks& b) {
+    if (!seen.insert(b).second || Clock::now() > deadline) return;
+    auto exe = compile_uncached(candidate_module(op, b), device, target);
+    double t = time_runs(*exe, inputs, device);
+    ++measurements;
+    log::write("autotune", "packed_matmul m=" + std::to_string(M) + " n=" + std::to_string(N) + " k=" +
+                               std::to_string(K) + ": mc nc kc = " + encode(b) + ": " + std::to_string(t * 1e3) + " ms");
+    if (t < best_time) best_time = t, best = b;
+  };
+  measure(best);
+  for (int round = 0; round < 2; ++round)
+    for (int knob = 0; knob < 3; ++knob) {
+      Blocks at = best;
+      for (const Blocks& b : neighbours(at, knob, mr, nr, M, N, K)) measure(b);
+    }
+  return best;
+}
+
+}  // namespace
+
+bool autotune_enabled() {
+  const char* env = std::getenv("TESSERA_AUTOTUNE");
+  return env && *env && std::string(env) != "0";
+}
+
+uint64_t autotune_measurements() { return measurements.load(); }
+
+void tune_knobs(ir::Module& m, const backends::TargetSpec& target, const Device* device) {
+  if (t_measuring || !autotune_enabled()) return;
+  for (auto& fn : m.funcs)
+    for (auto& op : fn->body.ops) {
+      if (op->name != "sched.packed_matmul") continue;
+      std::string key = cache_key(*op, target);
+      Blocks b;
+      if (auto hit = autotune::lookup(key); hit && decode(*hit, b)) {
+        apply(*op, b);
+        continue;
+      }
+      if (!device) continue;
+      t_measuring = true;
+      try {
+        b = search(*op, target, *device);
+      } catch (...) {
+        t_measuring = false;
+        throw;
+      }
+      t_measuring = false;
+      autotune::store(key, encode(b));
+      log::write("autotune", "packed_matmul: chose mc nc kc = " + encode(b));
+      apply(*op, b);
+    }
+}
+
+}  // namespace tessera::compiler

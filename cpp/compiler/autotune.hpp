@@ -1,0 +1,29 @@
+// Autotuning of schedule knobs by measurement (docs/scheduling.md, "Autotuning").
+//
+// Runs between the scheduling passes that pick heuristic knobs (pack-matmul) and form-kernels.
+// With TESSERA_AUTOTUNE=1, each tunable op whose knobs are not in the autotune cache is timed
+// on the device with candidate knobs (a coordinate search from the heuristic choice, within
+// TESSERA_AUTOTUNE_BUDGET_MS per op, default 3000), and the fastest is stored in the cache
+// (autotune_cache.hpp) and used. Cached winners are used whenever tuning is on, without
+// measuring again. With TESSERA_AUTOTUNE unset or 0 the heuristic knobs stand.
+//
+// Tunable today: sched.packed_matmul's cache blocks mc, nc, kc (CPU).
+#pragma once
+#include <string>
+
+#include "backends/backend.hpp"
+#include "ir/ir.hpp"
+#include "runtime/array.hpp"
+
+namespace tessera::compiler {
+
+bool autotune_enabled();
+
+// Applies cached or measured knobs to the tunable ops of `m` (Graph IR after pack-matmul).
+// `device` is where candidates run; without one (compile_for_target) only cached knobs apply.
+void tune_knobs(ir::Module& m, const backends::TargetSpec& target, const Device* device);
+
+// How many candidates this process has measured (for tests).
+uint64_t autotune_measurements();
+
+}  // namespace tessera::compiler
