@@ -15,6 +15,9 @@ namespace tessera::backends {
 struct TargetSpec {
   std::string kind = "cpu";  // cpu | nvptx | amdgpu | spirv
   std::string arch;          // sm_90, gfx942, vulkan; for cpu the host CPU name
+  // Also produce assembly text. The CPU backend otherwise emits only its object file (a second
+  // code generation costs compile time), so it is asked for when a user inspects the program.
+  bool assembly = false;
   static TargetSpec parse(const std::string& text);
   std::string str() const { return arch.empty() ? kind : kind + ":" + arch; }
 };

@@ -104,6 +104,7 @@ std::string default_target(Device device) {
 
 std::map<std::string, std::string> compile_for_target(const std::string& text, const std::string& target) {
   backends::TargetSpec spec = backends::TargetSpec::parse(target);
+  spec.assembly = true;
   Lowered l = lower(text, spec, nullptr);
   backends::CompiledKernels k = run_backend(*l.module, spec);
   l.text["llvm"] = k.llvm_ir;

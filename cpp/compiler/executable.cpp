@@ -18,7 +18,9 @@ const std::string& Executable::ir(const std::string& level) const {
   if (std::find(std::begin(known), std::end(known), level) == std::end(known))
     fail(ErrorCode::Value, "unknown IR level '" + level + "' (known: graph, schedule, tile, llvm, asm)");
   std::lock_guard<std::mutex> lock(ir_mutex_);
-  if (ir_text_.empty()) {  // loaded from the disk cache: run the compiler for its IR, not its code
+  // Loaded from the disk cache, or CPU assembly (not made unless asked for): run the compiler
+  // again for the texts, not for its code.
+  if (ir_text_.empty() || (level == "asm" && ir_text_.at("asm").empty())) {
     ir_text_ = compile_for_target(source_, kernels_.target.str());
     ir_text_.erase("binary");
   }

@@ -58,6 +58,8 @@ def test_uses_the_packed_kernel():
     assert sched.count('kind = "pack"') == 2  # plain inputs: panel copies, not per-element code
     tile = f.ir("tile")
     assert "tile.mma(" in tile and tile.count("tile.pack(") == 2
+    asm = f.ir("asm")  # x86 assembly, made on request
+    assert "packed_matmul" in asm and ("ymm" in asm or "xmm" in asm or "zmm" in asm)
 
 
 @pytest.mark.parametrize("a_shape,b_shape", [((3, 7, 11), (3, 11, 5)), ((2, 1, 7, 11), (4, 11, 9)),

@@ -13,6 +13,7 @@
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/TargetParser/Host.h>
+#include <llvm/Transforms/Utils/Cloning.h>
 
 #include "backends/cpu/cpu_backend.hpp"
 #include "backends/cpu/cpu_libcalls.hpp"
@@ -139,6 +140,10 @@ CompiledKernels compile_cpu(const ir::Module& tile_module, const TargetSpec& tar
   out.target = target;
   out.kernel_names = kernel_names(tile_module);
   out.llvm_ir = module_to_string(*m);
+  if (target.assembly) {  // code generation changes the module: give it a copy
+    std::unique_ptr<llvm::Module> copy = llvm::CloneModule(*m);
+    out.assembly = emit_code(*copy, *tm, /*object_file=*/false);
+  }
   out.binary = emit_code(*m, *tm, /*object_file=*/true);
   return out;
 }
