@@ -9,7 +9,8 @@
 //     row), e.g. a whole softmax or layernorm. row_fusion.hpp says what may join; a kernel
 //     output must be a row or one value per row, else the op producing it is moved out and
 //     the function is grouped again.
-//   - reduce (any other axis), matmul, scatter: kernels of their own.
+//   - reduce: a reduction over another axis, with the element-wise ops before it as a prologue.
+//   - matmul, scatter: kernels of their own.
 // Each kernel but the first records in `why_split` why it did not join the kernel before it
 // (fn.explain() shows it). Constants are not kernel inputs: each kernel that uses one gets its
 // own copy, so they cost no memory traffic. Knobs (lanes, tile sizes) are chosen for the
@@ -187,10 +188,10 @@ std::string why_new(const Op& op, const std::string& kind, const Group& prev) {
   if (kind == "scatter") return op.name + ": many-to-one updates are kernels of their own";
   if (kind == "reduce")
     return op.name + " over axis " + std::to_string(op.int_attr("axis")) + " of " + op.operands[0]->type.str() +
-           ": only innermost-axis reductions fuse (this one walks the axis per output element)";
+           ": reductions over other axes than the innermost take a prologue only (one lane walks the axis per output element)";
   if (prev.kind == "matmul") return op.name + ": follows a contraction, which takes no epilogue yet";
   if (prev.kind == "scatter") return op.name + ": follows a scatter_add, a kernel of its own";
-  if (prev.kind == "reduce") return op.name + ": follows a reduction over a non-innermost axis, a kernel of its own";
+  if (prev.kind == "reduce") return op.name + ": follows a reduction over a non-innermost axis, which takes no epilogue";
   return op.name + ": starts a new kernel";
 }
 
@@ -272,16 +273,18 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, bo
       else start(op, kind, why_first(op, kind));
       continue;
     }
-    if (kind == "rowwise") {
+    if (kind == "rowwise" || kind == "reduce") {
       if (open.kind != "elementwise") {
         start(op, kind, why_first(op, kind));
+        if (kind == "reduce") close();
         continue;
       }
       // The element-wise ops before the reduction become its prologue, from the last one
       // that must not join a row-wise kernel on.
       size_t first = open.ops.size();
       while (first > 0 && !no_row.count(open.ops[first - 1])) --first;
-      Group prologue{{open.ops.begin() + long(first), open.ops.end()}, kind, row_shape(*op), open.why};
+      Group prologue{{open.ops.begin() + long(first), open.ops.end()}, kind, {}, open.why};
+      if (kind == "rowwise") prologue.rows = row_shape(*op);
       open.ops.resize(first);
       if (!open.ops.empty()) {
         prologue.why = "the element-wise ops before " + op->name + " also produce " +
@@ -291,6 +294,7 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, bo
       open = prologue;
       open.ops.push_back(op);
       row_dependent = {op->result()};
+      if (kind == "reduce") close();
       continue;
     }
     start(op, kind, why_first(op, kind));
@@ -300,12 +304,15 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, bo
   return groups;
 }
 
-// A value a rowwise group yields to later kernels that is neither a row nor one value per row
-// (its producer must leave the group), or null.
+// A value a rowwise group yields to later kernels that is neither a row nor one value per row,
+// or a prologue value a reduce group would yield (its producer must leave the group), or null.
 Op* misshapen_output(const Block& body, const Group& g) {
-  if (g.kind != "rowwise") return nullptr;
-  for (Value* v : group_outputs(body, g.ops, g.ops.size()))
-    if (!v->type.has_static_shape() || !is_row_or_per_row(v->type.static_shape(), g.rows)) return v->def;
+  if (g.kind != "rowwise" && g.kind != "reduce") return nullptr;
+  for (Value* v : group_outputs(body, g.ops, g.ops.size())) {
+    if (g.kind == "reduce" && v->def != g.ops.back()) return v->def;
+    if (g.kind == "rowwise" && (!v->type.has_static_shape() || !is_row_or_per_row(v->type.static_shape(), g.rows)))
+      return v->def;
+  }
   return nullptr;
 }
 

@@ -1,11 +1,14 @@
 // Tile IR for one-axis reductions (sum, prod, max, min, argmax, argmin): a row per program
 // instance (lanes stride the row, then tile.reduce) when the reduced axis is innermost, else a
-// lane per output element walking the axis. Both orders are fixed, so results are the same
-// bits on any number of threads.
+// lane per output element walking the axis, computing the kernel's element-wise prologue on
+// each element it reads (value_emitter.hpp). Both orders are fixed, so results are the same
+// bits on any number of threads. (form-kernels makes innermost reductions row-wise kernels,
+// tile_rowwise.cpp; the innermost path here serves hand-written Schedule IR.)
 #include <limits>
 
 #include "ir/op_rules.hpp"
 #include "passes/tile_kernels.hpp"
+#include "passes/value_emitter.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -76,7 +79,11 @@ ReduceState emit_state_for(Builder& b, Value* ub, Value* step, ReduceState init,
 
 Grid emit_reduce_kernel(const Op& kernel, Function& fn) {
   Builder b(&fn.body, kernel.loc);
-  const Op& red = *kernel.region->ops.front();
+  const Block& region = *kernel.region;
+  const Op& yield = *region.ops.back();
+  if (yield.operands.size() != 1 || !yield.operands[0]->def)
+    fail(ErrorCode::Compile, "reduce kernels yield one reduction result", kernel.loc.str());
+  const Op& red = *yield.operands[0]->def;
   const std::string& kind = red.name;
   if (kind != "sum" && kind != "prod" && kind != "max" && kind != "min" && !is_arg(kind))
     fail(ErrorCode::Compile, "reduce kernels do not support '" + kind + "' (decompose it first)", red.loc.str());
@@ -86,29 +93,29 @@ Grid emit_reduce_kernel(const Op& kernel, Function& fn) {
   for (int64_t d = 0; d < axis; ++d) outer *= shape[size_t(d)];
   for (size_t d = size_t(axis) + 1; d < shape.size(); ++d) inner *= shape[d];
   int64_t lanes = kernel.int_attr("lanes");
-  Value* in = fn.body.args[0].get();
-  Value* out = fn.body.args[1].get();
+  Value* out = fn.body.args[region.args.size()].get();
   // sum/prod accumulate in the result's compute dtype (i32 sums in i64); the rest in the input's.
-  DType ct = compute_dtype(is_arg(kind) ? in->type.dtype : out->type.dtype);
-  auto element = [&](Builder& ib, Value* off, Value* mask) { return ib.cast(load(ib, in, off, mask), ct); };
-  // Masked-off lanes read the identity: straight from tile.load's `other` where a double
-  // holds it exactly, else through a select.
-  Value* id_const = reduce_identity(b, kind, ct);
-  double id_value = number_attr(*id_const->def, "value");
-  bool exact = is_float(ct) || (id_value > -9.2e18 && id_value < 9.2e18);
-  auto masked_element = [&](Builder& ib, Value* off, Value* mask) {
-    if (!exact) return ib.value("arith.select", {mask, element(ib, off, mask), ib.splat(id_const, lanes)});
-    Value* v = ib.value("tile.load", {in, off, mask}, {{"other", id_value}});
-    return ib.cast(ib.cast(v, compute_dtype(v->type.dtype)), ct);
-  };
+  DType ct = compute_dtype(is_arg(kind) ? red.operands[0]->type.dtype : out->type.dtype);
   auto init = [&](Builder& ib) {
     ReduceState s{ib.splat(reduce_identity(ib, kind, ct), lanes)};
     if (is_arg(kind)) s.i = ib.splat(ib.i64(std::numeric_limits<int64_t>::max()), lanes);
     return s;
   };
 
-  if (inner == 1) {
-    // One program per row: lanes stride along the row, then combine across lanes.
+  if (inner == 1 && red.operands[0]->owner == &region) {
+    // One program per row: lanes stride along the row, then combine across lanes. (Innermost
+    // reductions with ops around them are row-wise kernels: tile_rowwise.cpp.)
+    Value* in = fn.body.args[size_t(red.operands[0]->index)].get();
+    // Masked-off lanes read the identity: straight from tile.load's `other` where a double
+    // holds it exactly, else through a select.
+    Value* id_const = reduce_identity(b, kind, ct);
+    double id_value = number_attr(*id_const->def, "value");
+    bool exact = is_float(ct) || (id_value > -9.2e18 && id_value < 9.2e18);
+    auto masked_element = [&](Builder& ib, Value* off, Value* mask) {
+      if (!exact) return ib.value("arith.select", {mask, ib.cast(load(ib, in, off, mask), ct), ib.splat(id_const, lanes)});
+      Value* v = ib.value("tile.load", {in, off, mask}, {{"other", id_value}});
+      return ib.cast(ib.cast(v, compute_dtype(v->type.dtype)), ct);
+    };
     Value* row = b.program_id(0);
     Value* row_base = b.arith("mul", row, b.i64(extent));
     Value* lane = b.arange(lanes);
@@ -123,17 +130,26 @@ Grid emit_reduce_kernel(const Op& kernel, Function& fn) {
     store(b, out, row, total->result(is_arg(kind) ? 1 : 0), nullptr);
     return {outer, 1, 1};
   }
-  // Reduced axis is not innermost: one lane per output element walks the axis in order.
+  // Reduced axis is not innermost (or a prologue reads trailing size-1 dims): one lane per
+  // output element walks the axis in order, evaluating the region's prologue (element-wise
+  // ops on the inputs) at each element.
   int64_t n_out = outer * inner;
   Value* o = b.arith("add", b.arange(lanes), b.arith("mul", b.program_id(0), b.i64(lanes)));
   Value* m = b.cmp("lt", o, b.i64(n_out));
-  Value* base = b.arith("add", b.arith("mul", b.arith("div", o, b.i64(inner)), b.i64(extent * inner)),
-                        b.arith("rem", o, b.i64(inner)));
+  std::vector<int64_t> kept = shape;
+  kept.erase(kept.begin() + axis);
+  ValueEmitter top(b, region, fn, m);
+  ValueAt::Coords out_coords = top.unflatten(o, kept);
   ReduceState acc = emit_state_for(b, b.i64(extent), b.i64(1), init(b), [&](Builder& ib, Value* r, ReduceState s) {
-    Value* off = ib.arith("add", base, ib.arith("mul", r, ib.i64(inner)));
-    return reduce_fold(ib, kind, s, element(ib, off, m), ib.splat(r, lanes));
+    ValueEmitter e(ib, region, fn, m);
+    ValueAt::Coords c = out_coords;
+    c.insert(c.begin() + axis, r);
+    Value* x = ib.cast(e.at(red.operands[0], c), ct);
+    if (!x->type.is_tile()) x = ib.splat(x, lanes);
+    return reduce_fold(ib, kind, s, x, ib.splat(r, lanes));
   });
   store(b, out, o, is_arg(kind) ? acc.i : acc.v, m);
+  erase_dead_ops(fn.body);
   return {ceil_div(n_out, lanes), 1, 1};
 }
 

@@ -79,7 +79,7 @@ class RowKernel {
     ValueEmitter top(b_, region_, fn_, mask);
     row_coords_ = top.unflatten(row, rows_shape_);
     if (lanes_ >= extent_) {
-      single_tile(top, row, col, mask);
+      single_tile(top, col, mask);
     } else {
       for (const auto& pass : passes()) reduce_pass(pass);
       store_row_outputs(row);
@@ -193,7 +193,7 @@ class RowKernel {
 
   // The whole row is one tile (lanes >= R): each value is computed once, in lane arrays that
   // stay in cache, and every reduction is one tile.reduce.
-  void single_tile(ValueEmitter& e, Value* row, Value* col, Value* mask) {
+  void single_tile(ValueEmitter& e, Value* col, Value* mask) {
     for (const Reduction& r : reductions_) {
       Value* x = b_.cast(e.at(r.op->operands[0], coords(col)), r.ct);
       if (!x->type.is_tile()) x = b_.splat(x, lanes_);
@@ -206,7 +206,7 @@ class RowKernel {
       bind_done(e);
     }
     const Op& yield = *region_.ops.back();
-    Value* offset = b_.arith("add", b_.arith("mul", row, b_.i64(extent_)), col);
+    Value* offset = e.flatten(coords(col), row_shape_);  // the same value the loads use
     for (size_t i : outputs(true)) {
       Value* v = e.at(yield.operands[i], coords(col));
       store(b_, out_ptr(i), offset, v->type.is_tile() ? v : b_.splat(v, lanes_), mask);

@@ -102,6 +102,19 @@ def test_prologue_and_epilogue_fuse_into_one_kernel(shape, threads):
     assert kernels(g) == 1 or shape[-1] > 16384
 
 
+@pytest.mark.parametrize("axis", [0, 1])
+def test_reductions_over_other_axes_take_a_prologue(axis, threads):
+    x, y = data((37, 5, 3), 9, 1.0), data((5, 3), 10, 1.0)
+    tx, ty = ts.from_dlpack(x), ts.from_dlpack(y)
+    f = ts.jit(lambda a, b: ts.sum(ts.exp(a) * b, axis=axis))
+    want = (np.exp(x.astype(np.float64)) * y).sum(axis)
+    np.testing.assert_allclose(run_on_threads(f, tx, ty), want, rtol=1e-5, atol=1e-5)
+    assert kernels(f) == 1
+    g = ts.jit(lambda a: ts.argmax(ts.abs(a), axis=axis))
+    np.testing.assert_array_equal(run_on_threads(g, tx), np.abs(x).argmax(axis))
+    assert kernels(g) == 1
+
+
 def test_composites_are_one_kernel_per_row_block():
     x, w, b = ts.randn(6, 37, seed=1), ts.randn(37, seed=2), ts.randn(37, seed=3)
     labels = ts.from_dlpack(np.array([0, 5, 36, 2, 7, 1], dtype=np.int64))
