@@ -234,6 +234,18 @@ void register_tile_ops(std::vector<OpInfo>& out) {
       "laid out by sched.pack). Runs once per program instance.");
   mma.pure = false;
   out.push_back(mma);
+  OpInfo scratch = tile_op(
+      "scratch", 0, 0, {{"type", "type", true, "element type (a scalar type)"}, {"size", "int", true, "elements"}},
+      [](const std::vector<Type>&, const AttrMap& a) {
+        const Type& t = std::get<Type>(a.at("type"));
+        if (t.kind != TypeKind::Scalar) fail(ErrorCode::Verify, "tile.scratch: type must be a scalar type");
+        if (std::get<int64_t>(a.at("size")) < 1) fail(ErrorCode::Verify, "tile.scratch: size must be >= 1");
+        return std::vector<Type>{Type::ptr(t.dtype)};
+      },
+      "A buffer of `size` elements private to the program instance (CPU: on its stack), e.g. the "
+      "block of C a matmul epilogue reads.");
+  scratch.pure = false;  // two buffers are never the same buffer: CSE must keep both
+  out.push_back(scratch);
   OpInfo pack = tile_op(
       "pack", 7, 7,
       {{"width", "int", true, "panel width"}, {"axis", "int", true, "-2: rows of a left operand; -1: columns of a right one"}},

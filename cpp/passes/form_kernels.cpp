@@ -10,7 +10,9 @@
 //     output must be a row or one value per row, else the op producing it is moved out and
 //     the function is grouped again.
 //   - reduce: a reduction over another axis, with the element-wise ops before it as a prologue.
-//   - matmul, scatter: kernels of their own.
+//   - matmul: a contraction; the CPU's packed matmul also takes the element-wise ops after it
+//     that compute over its shape (bias, activation, residual, cast) as an epilogue.
+//   - scatter: a kernel of its own.
 // Each kernel but the first records in `why_split` why it did not join the kernel before it
 // (fn.explain() shows it). Constants are not kernel inputs: each kernel that uses one gets its
 // own copy, so they cost no memory traffic. Knobs (lanes, tile sizes) are chosen for the
@@ -189,10 +191,27 @@ std::string why_new(const Op& op, const std::string& kind, const Group& prev) {
   if (kind == "reduce")
     return op.name + " over axis " + std::to_string(op.int_attr("axis")) + " of " + op.operands[0]->type.str() +
            ": reductions over other axes than the innermost take a prologue only (one lane walks the axis per output element)";
+  if (prev.kind == "matmul" && prev.ops.front()->name == "sched.packed_matmul")
+    return op.name + ": only element-wise ops over the product's shape that use it join a matmul's epilogue";
   if (prev.kind == "matmul") return op.name + ": follows a contraction, which takes no epilogue yet";
   if (prev.kind == "scatter") return op.name + ": follows a scatter_add, a kernel of its own";
   if (prev.kind == "reduce") return op.name + ": follows a reduction over a non-innermost axis, which takes no epilogue";
   return op.name + ": starts a new kernel";
+}
+
+// An element-wise op joins the epilogue of the CPU's packed matmul `g` when it computes over
+// the product's shape from the product or other epilogue values: the kernel evaluates it per
+// element of C while C is in cache (tile_matmul_packed.cpp). Movement ops would read C at
+// other coordinates, which that kernel does not have, so they start a new kernel.
+bool joins_matmul_epilogue(const Op& op, const Group& g) {
+  const OpInfo* info = lookup_op(op.name);
+  if (g.ops.front()->name != "sched.packed_matmul" || !info ||
+      (info->cls != OpClass::ElementwiseUnary && info->cls != OpClass::ElementwiseBinary))
+    return false;
+  if (op.result()->type.shape != g.ops.front()->result()->type.shape) return false;
+  return std::any_of(op.operands.begin(), op.operands.end(), [&](const Value* v) {
+    return v->def && std::find(g.ops.begin(), g.ops.end(), v->def) != g.ops.end();
+  });
 }
 
 // Groups the function's ops in program order; ops in `no_row` never join row-wise kernels.
@@ -268,6 +287,10 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, bo
       start(op, kind, blocker);
       continue;
     }
+    if (kind == "elementwise" && open.kind == "matmul" && joins_matmul_epilogue(*op, open)) {
+      open.ops.push_back(op);
+      continue;
+    }
     if (kind == "elementwise") {
       if (open.kind == "elementwise") open.ops.push_back(op);
       else start(op, kind, why_first(op, kind));
@@ -298,7 +321,7 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, bo
       continue;
     }
     start(op, kind, why_first(op, kind));
-    close();
+    if (op->name != "sched.packed_matmul") close();  // the CPU's GEMM may take an epilogue
   }
   close();
   return groups;

@@ -8,8 +8,9 @@ namespace tessera::passes {
 using namespace ir;
 
 Grid emit_matmul_kernel(const Op& kernel, Function& fn) {
+  for (const auto& op : kernel.region->ops)  // after the constants its epilogue uses, if any
+    if (op->name == "sched.packed_matmul") return emit_packed_matmul_kernel(kernel, *op, fn);
   const Op& mm = *kernel.region->ops.front();
-  if (mm.name == "sched.packed_matmul") return emit_packed_matmul_kernel(kernel, mm, fn);
   Builder b(&fn.body, kernel.loc);
   std::vector<int64_t> a_shape = mm.operands[0]->type.static_shape();
   std::vector<int64_t> b_shape = mm.operands[1]->type.static_shape();

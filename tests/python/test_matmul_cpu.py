@@ -118,3 +118,43 @@ def test_gradients_through_the_packed_kernel():
     c = a @ b
     np.testing.assert_allclose(ga.numpy(), 2 * c @ b.T, rtol=1e-12)
     np.testing.assert_allclose(gb.numpy(), 2 * a.T @ c, rtol=1e-12)
+
+
+def kernel_lines(f):
+    return [line for line in f.ir("schedule").splitlines() if "sched.kernel(" in line]
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (50, 70, 60), (97, 300, 269), (6, 16, 16)])
+def test_epilogue_fuses_into_the_gemm(m, k, n, threads):
+    x, w, bias, res = rand((m, k)), rand((k, n)), rand(n), rand((m, n))
+    f = ts.jit(lambda x, w, c, r: ts.relu(x @ w + c) * 0.5 + r)
+    got = f(ts.tensor(x), ts.tensor(w), ts.tensor(bias), ts.tensor(res)).numpy()
+    want = np.maximum(x.astype(np.float64) @ w.astype(np.float64) + bias, 0) * 0.5 + res
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.sqrt(k))
+    matmul_kernel = [line for line in kernel_lines(f) if 'kind = "matmul"' in line]
+    assert len(kernel_lines(f)) == 3 and len(matmul_kernel) == 1  # two packs, one GEMM + epilogue
+    assert "tile.scratch" in f.ir("tile")
+
+
+def test_epilogue_with_several_outputs_and_batches(threads):
+    x, w, col = rand((3, 37, 41)), rand((41, 29)), rand((37, 1))
+    f = ts.jit(lambda x, w, c: (x @ w, ts.tanh(x @ w - c)))
+    prod, act = f(ts.tensor(x), ts.tensor(w), ts.tensor(col))
+    want = x.astype(np.float64) @ w.astype(np.float64)
+    np.testing.assert_allclose(prod.numpy(), want, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(act.numpy(), np.tanh(want - col), rtol=1e-5, atol=1e-4)
+    assert sum('kind = "matmul"' in line for line in kernel_lines(f)) == 1
+
+
+def test_epilogue_rounds_half_results_once():
+    a, b = rand((33, 65)).astype(np.float16), rand((65, 17)).astype(np.float16)
+    got = ts.relu(ts.tensor(a) @ ts.tensor(b)).numpy().astype(np.float64)
+    want = np.maximum(a.astype(np.float64) @ b.astype(np.float64), 0).astype(np.float16).astype(np.float64)
+    np.testing.assert_allclose(got, want, rtol=2e-3, atol=2e-3)
+
+
+def test_movement_after_the_product_starts_a_new_kernel():
+    x, w = rand((7, 9)), rand((9, 5))
+    f = ts.jit(lambda x, w: ts.relu(x @ w).T)
+    np.testing.assert_allclose(f(ts.tensor(x), ts.tensor(w)).numpy(), np.maximum(x @ w, 0).T, rtol=1e-5, atol=1e-5)
+    assert "epilogue" in f.explain()

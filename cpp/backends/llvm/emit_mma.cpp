@@ -126,4 +126,15 @@ void KernelEmitter::emit_mma(const ir::Op& op, const std::vector<llvm::Value*>& 
   b_.SetInsertPoint(done);
 }
 
+llvm::Value* KernelEmitter::emit_scratch(const ir::Op& op) {
+  if (hooks_.lanes_are_threads())
+    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.scratch is for CPU kernels", op.loc.str());
+  // In the entry block, so the stack frame is set up once per instance, not per loop trip.
+  llvm::IRBuilder<> entry(&f_->getEntryBlock(), f_->getEntryBlock().begin());
+  llvm::Type* et = memory_type(ctx_, op.result()->type.dtype);
+  auto* buffer = entry.CreateAlloca(llvm::ArrayType::get(et, uint64_t(op.int_attr("size"))));
+  buffer->setAlignment(llvm::Align(64));
+  return buffer;
+}
+
 }  // namespace tessera::backends

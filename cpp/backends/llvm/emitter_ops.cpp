@@ -64,6 +64,7 @@ llvm::Value* KernelEmitter::element_op(const ir::Op& op, const std::vector<llvm:
   if (n == "tile.arange") return lane;
   if (n == "tile.splat") return args[0];
   if (n == "tile.load") return element_load(op, args);
+  if (n == "tile.scratch") return emit_scratch(op);
   fail(ErrorCode::Compile, "kernel " + fn_.name + ": no LLVM lowering for '" + n + "'", op.loc.str());
 }
 

@@ -102,6 +102,7 @@ class KernelEmitter {
 
   // emit_mma.cpp: the tile.mma micro-kernel (scalar operands; CPU lane strategy).
   void emit_mma(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  llvm::Value* emit_scratch(const ir::Op& op);  // tile.scratch: an instance-private buffer
   // emit_pack.cpp: tile.pack, one panel of a packed matmul operand.
   void emit_pack(const ir::Op& op, const std::vector<llvm::Value*>& args);
 
