@@ -206,7 +206,7 @@ class RowKernel {
       bind_done(e);
     }
     const Op& yield = *region_.ops.back();
-    Value* offset = e.flatten(coords(col), row_shape_);  // the same value the loads use
+    Value* offset = e.flatten(coords(col), row_shape_);  // the loads' offsets (emit_loops recomputes it)
     for (size_t i : outputs(true)) {
       Value* v = e.at(yield.operands[i], coords(col));
       store(b_, out_ptr(i), offset, v->type.is_tile() ? v : b_.splat(v, lanes_), mask);

@@ -46,6 +46,31 @@ bool KernelEmitter::escapes(const ir::Value* v, const std::set<const ir::Op*>& g
   return false;
 }
 
+// Index tiles (i64 lane arithmetic on tile.arange and scalars, e.g. row * R + lane) are
+// recomputed in each loop that reads them rather than kept in lane arrays: an offset loaded
+// from an array hides the contiguity LLVM needs to vectorise loads and stores.
+bool KernelEmitter::rematerializable(const ir::Value* v) const {
+  if (!v->type.is_tile()) return true;
+  if (!v->def || v->type.dtype != DType::I64) return false;
+  const std::string& n = v->def->name;
+  if (n == "tile.arange" || n == "tile.splat") return true;
+  if (n != "arith.add" && n != "arith.sub" && n != "arith.mul" && n != "arith.div" && n != "arith.rem" &&
+      n != "arith.max" && n != "arith.min")
+    return false;
+  for (const ir::Value* x : v->def->operands)
+    if (!rematerializable(x)) return false;
+  return true;
+}
+
+llvm::Value* KernelEmitter::rematerialize(const ir::Value* v, llvm::Value* lane,
+                                          std::map<const ir::Value*, llvm::Value*>& local) {
+  if (!v->type.is_tile()) return scalar(v);
+  if (auto it = local.find(v); it != local.end()) return it->second;
+  std::vector<llvm::Value*> args;
+  for (const ir::Value* x : v->def->operands) args.push_back(rematerialize(x, lane, local));
+  return local[v] = element_op(*v->def, args, lane);
+}
+
 llvm::Value* KernelEmitter::lane_array(const ir::Value* v) {
   auto it = arrays_.find(v);
   if (it != arrays_.end()) return it->second;
@@ -124,11 +149,13 @@ void KernelEmitter::loops_flush(std::vector<const ir::Op*>& group) {
       phi->addIncoming(identity(op->str_attr("kind"), dt), pre);
       acc[op] = phi;
     }
-  // Read every tile that comes from outside the loop first (see the file comment).
+  // Read every tile that comes from outside the loop first (see the file comment); index
+  // tiles are recomputed instead.
   std::map<const ir::Value*, llvm::Value*> local;
   for (const ir::Op* op : group)
     for (const ir::Value* v : op->operands)
-      if (v->type.is_tile() && !(v->def && members.count(v->def)) && !local.count(v)) local[v] = load_lane(v, lane);
+      if (v->type.is_tile() && !(v->def && members.count(v->def)) && !local.count(v))
+        local[v] = rematerializable(v) ? rematerialize(v, lane, local) : load_lane(v, lane);
 
   std::map<const ir::Op*, llvm::Value*> acc_next;
   for (const ir::Op* op : group) {
@@ -175,10 +202,13 @@ void KernelEmitter::loops_tree_reduce(const ir::Op& op) {
   }
   int64_t p = 1;  // the largest power of two below n (or n itself)
   while (p * 2 <= n) p *= 2;
-  llvm::Value* scratch;
-  {
+  // One scratch array per element type and size serves every tree of the kernel (they run
+  // one after the other), so the lanes' arrays and the scratch stay in L1 together.
+  int64_t size = p < n ? p : n / 2;
+  llvm::Value*& scratch = tree_scratch_[{et, size}];
+  if (!scratch) {
     llvm::IRBuilder<> entry(&f_->getEntryBlock(), f_->getEntryBlock().begin());
-    auto* a = entry.CreateAlloca(llvm::ArrayType::get(et, uint64_t(p)));
+    auto* a = entry.CreateAlloca(llvm::ArrayType::get(et, uint64_t(size)));
     a->setAlignment(llvm::Align(64));
     scratch = a;
   }

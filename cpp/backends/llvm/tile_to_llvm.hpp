@@ -94,6 +94,8 @@ class KernelEmitter {
   void loops_flush(std::vector<const ir::Op*>& group);
   void loops_for(const ir::Op& op);
   void loops_tree_reduce(const ir::Op& op);
+  bool rematerializable(const ir::Value* v) const;
+  llvm::Value* rematerialize(const ir::Value* v, llvm::Value* lane, std::map<const ir::Value*, llvm::Value*>& local);
   llvm::Value* lane_array(const ir::Value* v);
   llvm::Value* load_lane(const ir::Value* v, llvm::Value* lane);
   void store_lane(llvm::Value* array, const ir::Value* v, llvm::Value* lane, llvm::Value* x);
@@ -129,6 +131,7 @@ class KernelEmitter {
   int64_t lanes_ = 1;
   std::map<const ir::Value*, llvm::Value*> values_;  // scalars; tiles too when lanes are threads
   std::map<const ir::Value*, llvm::Value*> arrays_;  // loops: per-instance arrays of tile values
+  std::map<std::pair<llvm::Type*, int64_t>, llvm::Value*> tree_scratch_;  // loops: tile.reduce trees
   std::map<const ir::Value*, std::vector<const ir::Op*>> users_;
   llvm::Value* tid_ = nullptr;
 };
