@@ -49,10 +49,10 @@ Jvp linear_jvp() {
   };
 }
 
-// x[start:stop:step] along dim d only.
+// x[start:stop:step] along dim d only (the dims before it whole, symbolic ones too).
 Value* slice_dim(Builder& b, Value* x, size_t d, int64_t start, int64_t stop, int64_t step) {
-  std::vector<int64_t> shape = x->type.static_shape();
-  IntList st(d + 1, 0), sp(shape.begin(), shape.begin() + int64_t(d) + 1), stp(d + 1, 1);
+  IntList st(d + 1, 0), sp, stp(d + 1, 1);
+  for (size_t i = 0; i <= d; ++i) sp.push_back(x->type.shape[i].is_static() ? x->type.shape[i].size : kWholeStop);
   st[d] = start, sp[d] = stop, stp[d] = step;
   return b.value("slice", {x}, {{"start", st}, {"stop", sp}, {"step", stp}});
 }
@@ -73,7 +73,7 @@ Value* unslice_dim(Builder& b, Value* g, size_t d, int64_t start, int64_t step, 
     step = -step;
   }
   if (step > 1) {  // interleave step-1 zeros after each element, keep up to the last element
-    std::vector<int64_t> shape = g->type.static_shape();
+    IntList shape = reshape_shape("slice", g->type);
     Value* wide = pad_dim(b, b.value("expand_dims", {g}, {{"axis", int64_t(d) + 1}}), d + 1, 0, step - 1);
     shape[d] *= step;
     g = slice_dim(b, b.value("reshape", {wide}, {{"shape", IntList(shape)}}), d, 0, (n - 1) * step + 1, 1);
@@ -82,8 +82,9 @@ Value* unslice_dim(Builder& b, Value* g, size_t d, int64_t start, int64_t step, 
   return pad_dim(b, g, d, start, size - start - len);
 }
 
+// g reshaped to t's shape (-1 for its one symbolic dim, if any).
 Value* reshape_to(Builder& b, Value* g, const Type& t) {
-  return b.value("reshape", {g}, {{"shape", IntList(t.static_shape())}});
+  return b.value("reshape", {g}, {{"shape", reshape_shape("reshape", t)}});
 }
 
 // Unary ops f with derivative f'(x) built by `deriv`: VJP g * f'(x), JVP t * f'(x).

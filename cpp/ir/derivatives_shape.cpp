@@ -80,7 +80,7 @@ void attach_reductions(Table& table) {
            [](Builder& b, const Op& op, const std::vector<Value*>& t) {
              return reduce_like(b, op, op2(b, "mul", t[0], extremum_weights(b, op)));
            });
-  for (const char* name : {"argmax", "argmin"})
+  for (const char* name : {"argmax", "argmin", "dim_size"})  // integer-valued or sizes: no derivative
     attach(table, name, [](Builder&, const Op&, Value*) { return std::vector<Value*>{nullptr}; },
            [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });
 
@@ -129,6 +129,9 @@ void attach_indexing(Table& table) {
   attach(table, "take",  // x.take(idx, axis): dx scatters g's rows back, as gather's does
          [](Builder& b, const Op& op, Value* g) {
            Value *x = op.operands[0], *idx = op.operands[1];
+           for (const Type* t : {&x->type, &idx->type})
+             for (size_t d = 0; d < t->shape.size(); ++d)
+               if (!t->shape[d].is_static()) symbolic_dim_error("take", *t, d, "its gradient reshapes by sizes");
            std::vector<int64_t> xs = x->type.static_shape(), is = idx->type.static_shape();
            int64_t axis = normalize_axis("take", op.int_attr("axis", 0), int64_t(xs.size()));
            int64_t pre = 1, post = 1, k = 1;
@@ -166,12 +169,13 @@ void attach_movement(Table& table) {
   attach(table, "slice",
          [](Builder& b, const Op& op, Value* g) {
            const Type& in = op.operands[0]->type;
-           if (g->type.numel() == 0) return std::vector<Value*>{zeros(b, in)};
-           std::vector<int64_t> shape = in.static_shape();
-           auto bounds = slice_bounds(in, op.attrs);
+           if (g->type.has_static_shape() && g->type.numel() == 0) return std::vector<Value*>{zeros(b, in)};
+           auto bounds = slice_bounds(in, op.attrs);  // symbolic dims are kept whole: {0, 1, -1}
            for (size_t d = 0; d < bounds.size(); ++d) {
              auto [start, step, n] = bounds[d];
-             if (!(start == 0 && step == 1 && n == shape[d])) g = unslice_dim(b, g, d, start, step, n, shape[d]);
+             int64_t size = in.shape[d].size;
+             if (in.shape[d].is_static() && !(start == 0 && step == 1 && n == size))
+               g = unslice_dim(b, g, d, start, step, n, size);
            }
            return std::vector<Value*>{g};
          },
@@ -179,11 +183,11 @@ void attach_movement(Table& table) {
   attach(table, "pad",
          [](Builder& b, const Op& op, Value* g) {
            const IntList& p = op.ints_attr("pad");
-           std::vector<int64_t> shape = op.operands[0]->type.static_shape();
+           const std::vector<Dim>& shape = op.operands[0]->type.shape;
            IntList start, stop;
-           for (size_t d = 0; d < shape.size(); ++d) {
+           for (size_t d = 0; d < shape.size(); ++d) {  // symbolic dims have no padding: kept whole
              start.push_back(p[2 * d]);
-             stop.push_back(p[2 * d] + shape[d]);
+             stop.push_back(shape[d].is_static() ? p[2 * d] + shape[d].size : kWholeStop);
            }
            return std::vector<Value*>{b.value("slice", {g}, {{"start", start}, {"stop", stop}, {"step", IntList(shape.size(), 1)}})};
          },
@@ -198,7 +202,7 @@ void attach_movement(Table& table) {
            std::vector<Value*> grads;
            int64_t offset = 0;
            for (Value* x : op.operands) {
-             int64_t size = x->type.static_shape()[axis];
+             int64_t size = x->type.shape[axis].size;  // the type rule keeps the joined axis static
              grads.push_back(slice_dim(b, g, axis, offset, offset + size, 1));
              offset += size;
            }

@@ -3,6 +3,8 @@
 
 namespace tessera::ir {
 
+std::string dim_text(const Dim& d) { return d.is_static() ? std::to_string(d.size) : d.sym; }
+
 std::vector<Dim> broadcast_shapes(const std::string& op, const Type& a, const Type& b) {
   size_t rank = std::max(a.shape.size(), b.shape.size());
   std::vector<Dim> out(rank);
@@ -15,8 +17,31 @@ std::vector<Dim> broadcast_shapes(const std::string& op, const Type& a, const Ty
     else if (*da == *db) out[i] = *da;
     else if (da->is_static() && da->size == 1) out[i] = *db;
     else if (db->is_static() && db->size == 1) out[i] = *da;
-    else
+    else if (da->is_static() && db->is_static())
       fail(ErrorCode::Shape, op + ": shapes cannot be broadcast together: " + a.str() + " and " + b.str());
+    else  // a symbol broadcasts only with itself and 1: its size is unknown until the call
+      fail(ErrorCode::Shape, op + ": shapes cannot be broadcast together: " + a.str() + " and " + b.str() + " (dim " +
+                                 dim_text(*da) + " vs " + dim_text(*db) + ": a symbolic dim only broadcasts with " +
+                                 "itself or 1; give both the same name, or mark them static)");
+  }
+  return out;
+}
+
+void symbolic_dim_error(const std::string& op, const Type& t, size_t d, const std::string& why) {
+  fail(ErrorCode::Shape, op + ": dim " + t.shape[d].sym + " (axis " + std::to_string(d) + " of " + t.str() +
+                             ") is symbolic, but " + why + "; mark " + t.shape[d].sym +
+                             " static (leave it out of jit's dynamic=)");
+}
+
+IntList reshape_shape(const std::string& op, const Type& t) {
+  IntList out;
+  int symbolic = -1;
+  for (size_t d = 0; d < t.shape.size(); ++d) {
+    if (t.shape[d].is_static()) { out.push_back(t.shape[d].size); continue; }
+    if (symbolic >= 0) symbolic_dim_error(op, t, d, "reshaping needs at most one symbolic dim (" +
+                                                        t.shape[size_t(symbolic)].sym + " is another)");
+    symbolic = int(d);
+    out.push_back(-1);
   }
   return out;
 }

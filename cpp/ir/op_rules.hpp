@@ -2,6 +2,7 @@
 // dtype promotion rule (docs/dtype_promotion.md).
 #pragma once
 #include <array>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,19 @@ OpInfo compare_op(const std::string& name, const std::string& summary);
 OpInfo logical_op(const std::string& name, int arity, const std::string& summary);
 // Reduction over attribute `axis` (with optional `keepdims`).
 OpInfo reduction_op(const std::string& name, const std::string& summary);
+
+// ---- symbolic dims (docs/design.md, "Symbolic dims") ----
+
+// A slice stop meaning "to the end": the only way to slice a symbolic dim (whole, step 1).
+constexpr int64_t kWholeStop = INT64_MAX;
+// "128" or "B".
+std::string dim_text(const Dim& d);
+// Shape error for an op that needs the size of dim `d` of `t`, which is symbolic: names the op,
+// the symbol and the fix (the caller adds the user's line).
+[[noreturn]] void symbolic_dim_error(const std::string& op, const Type& t, size_t d, const std::string& why);
+// `t`'s shape as a `reshape` target: static sizes, and -1 for its symbolic dim (at most one;
+// more is an error naming `op`).
+IntList reshape_shape(const std::string& op, const Type& t);
 
 // Normalised (start, step, length) per dim of a `slice` of `x` (Python's slice.indices rules).
 std::vector<std::array<int64_t, 3>> slice_bounds(const Type& x, const AttrMap& attrs);

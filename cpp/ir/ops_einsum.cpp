@@ -122,7 +122,7 @@ std::map<char, Dim> label_dims(const Equation& e, const std::vector<Type>& in, c
       auto [it, fresh] = own.emplace(c, n);
       if (!fresh && it->second != n)
         fail(ErrorCode::Shape, "einsum: " + label_str(c) + " repeats in term " + std::to_string(k) + " of '" + text +
-                                   "' with sizes " + std::to_string(it->second.size) + " and " + std::to_string(n.size) +
+                                   "' with sizes " + dim_text(it->second) + " and " + dim_text(n) +
                                    " (a diagonal needs equal sizes) for " + in[k].str());
     }
     for (auto [c, n] : own) {
@@ -132,8 +132,8 @@ std::map<char, Dim> label_dims(const Equation& e, const std::vector<Type>& in, c
         it->second = n;
         continue;
       }
-      fail(ErrorCode::Shape, "einsum: " + label_str(c) + " has sizes " + std::to_string(it->second.size) + " and " +
-                                 std::to_string(n.size) + " in '" + text + "'");
+      fail(ErrorCode::Shape, "einsum: " + label_str(c) + " has sizes " + dim_text(it->second) + " and " + dim_text(n) +
+                                 " in '" + text + "'");
     }
   }
   return dims;
@@ -259,7 +259,11 @@ OpInfo einsum() {
   info.decompose = [](Builder& b, const Op& op) -> std::vector<Value*> {
     const std::string& text = op.str_attr("equation");
     std::vector<Type> types;
-    for (Value* v : op.operands) types.push_back(v->type);
+    for (Value* v : op.operands) {
+      types.push_back(v->type);
+      for (size_t d = 0; d < v->type.shape.size(); ++d)  // (after specialisation it always is)
+        if (!v->type.shape[d].is_static()) symbolic_dim_error("einsum", v->type, d, "its expansion reshapes by sizes");
+    }
     Equation e = parse(text, types);
     Lowering l{b, label_dims(e, types, text)};
     DType dt = op.result()->type.dtype;

@@ -19,11 +19,14 @@ std::string shape_str(const Shape& s) {
   return out + "]";
 }
 
-Shape dims(const std::string& op, const Type& t) {
+// The static shape of `t` for an op that needs every size (an error names a symbolic dim).
+Shape dims(const std::string& op, const Type& t, const std::string& why = "it needs every size") {
   require_tensor(op, t);
-  if (!t.has_static_shape()) fail(ErrorCode::Shape, op + ": symbolic dims are not supported yet, got " + t.str());
+  for (size_t d = 0; d < t.shape.size(); ++d)
+    if (!t.shape[d].is_static()) symbolic_dim_error(op, t, d, why);
   return t.static_shape();
 }
+bool is_one(const Dim& d) { return d == Dim::of(1); }
 
 IntList ints_or(const AttrMap& a, const std::string& k, IntList dflt = {}) {
   auto it = a.find(k);
@@ -69,14 +72,49 @@ void require_index(const std::string& op, const Type& t) {
 
 // ---- reshape family ----
 
-Shape reshape_target(const Type& x, const AttrMap& a) {
-  Shape in = dims("reshape", x), out = std::get<IntList>(a.at("shape"));
+// The static sizes of `x` multiplied, and its symbolic dims (the first one's axis in `axis`).
+int64_t static_numel(const Type& x, std::vector<Dim>& symbols, size_t& axis) {
+  int64_t n = 1;
+  for (size_t d = 0; d < x.shape.size(); ++d) {
+    if (x.shape[d].is_static()) {
+      n *= x.shape[d].size;
+      continue;
+    }
+    if (symbols.empty()) axis = d;
+    symbols.push_back(x.shape[d]);
+  }
+  return n;
+}
+
+// A symbolic operand can be reshaped only when -1 stands for exactly its one symbolic dim:
+// the static sizes on both sides must have the same product ([B,4,32] -> [-1,128] gives [B,128]).
+std::vector<Dim> symbolic_reshape(const Type& x, const Shape& out, int64_t known, int64_t free) {
+  std::vector<Dim> symbols;
+  size_t axis = 0;
+  int64_t n = static_numel(x, symbols, axis);
+  if (free < 0) symbolic_dim_error("reshape", x, axis, "a target shape of sizes cannot hold it (write -1 for it)");
+  if (symbols.size() > 1)
+    symbolic_dim_error("reshape", x, axis, "-1 can stand for only one symbolic dim, not " + symbols[0].sym + "*" +
+                                               symbols[1].sym);
+  if (n != known)
+    symbolic_dim_error("reshape", x, axis, "-1 in " + shape_str(out) + " would be " + symbols[0].sym + "*" +
+                                               std::to_string(n) + "/" + std::to_string(known) + ", not a dim");
+  std::vector<Dim> s;
+  for (size_t i = 0; i < out.size(); ++i) s.push_back(int64_t(i) == free ? symbols[0] : Dim::of(out[i]));
+  return s;
+}
+
+std::vector<Dim> reshape_target(const Type& x, const AttrMap& a) {
+  require_tensor("reshape", x);
+  Shape out = std::get<IntList>(a.at("shape"));
   int64_t known = 1, free = -1;
   for (size_t i = 0; i < out.size(); ++i) {
     if (out[i] == -1 && free < 0) free = int64_t(i);
     else if (out[i] < 0) fail(ErrorCode::Value, "reshape: bad target shape " + shape_str(out) + " for " + x.str());
     else known *= out[i];
   }
+  if (!x.has_static_shape()) return symbolic_reshape(x, out, known, free);
+  Shape in = x.static_shape();
   if (free >= 0) {
     if (known == 0 || numel(in) % known != 0)
       fail(ErrorCode::Shape, "reshape: cannot infer -1 reshaping " + x.str() + " to " + shape_str(out));
@@ -85,7 +123,9 @@ Shape reshape_target(const Type& x, const AttrMap& a) {
   if (numel(out) != numel(in))
     fail(ErrorCode::Shape, "reshape: cannot reshape " + x.str() + " (" + std::to_string(numel(in)) + " elements) to " +
                                shape_str(out));
-  return out;
+  std::vector<Dim> s;
+  for (int64_t n : out) s.push_back(Dim::of(n));
+  return s;
 }
 
 Shape perm_of(const Type& x, const AttrMap& a) {
@@ -103,14 +143,22 @@ Shape perm_of(const Type& x, const AttrMap& a) {
 }
 
 Shape squeezed_axes(const Type& x, const AttrMap& a) {
-  Shape in = dims("squeeze", x), axes = ints_or(a, "axes");
-  if (axes.empty())
-    for (size_t d = 0; d < in.size(); ++d) if (in[d] == 1) axes.push_back(int64_t(d));
+  require_tensor("squeeze", x);
+  Shape axes = ints_or(a, "axes");
+  if (axes.empty()) {
+    for (size_t d = 0; d < x.shape.size(); ++d) {
+      if (!x.shape[d].is_static()) symbolic_dim_error("squeeze", x, d, "squeezing every size-1 axis needs to know "
+                                                                       "whether it is 1 (name the axes to drop)");
+      if (is_one(x.shape[d])) axes.push_back(int64_t(d));
+    }
+  }
   for (auto& ax : axes) {
     ax = normalize_axis("squeeze", ax, x.rank());
-    if (in[size_t(ax)] != 1)
+    const Dim& n = x.shape[size_t(ax)];
+    if (!n.is_static()) symbolic_dim_error("squeeze", x, size_t(ax), "squeeze needs a size-1 axis");
+    if (n.size != 1)
       fail(ErrorCode::Shape, "squeeze: axis " + std::to_string(ax) + " of " + x.str() + " has size " +
-                                 std::to_string(in[size_t(ax)]) + ", not 1");
+                                 std::to_string(n.size) + ", not 1");
   }
   std::sort(axes.begin(), axes.end());
   axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
@@ -120,7 +168,9 @@ Shape squeezed_axes(const Type& x, const AttrMap& a) {
 void add_reshape_family(std::vector<OpInfo>& out) {
   OpInfo r = movement("reshape", {"x"}, {{"shape", "ints", true, "the new shape; one entry may be -1"}},
                       "The elements in row-major order, viewed with a new shape of the same size.");
-  r.infer = [](const std::vector<Type>& in, const AttrMap& a) { return one(in[0].dtype, reshape_target(in[0], a)); };
+  r.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    return std::vector<Type>{Type::tensor(in[0].dtype, reshape_target(in[0], a))};
+  };
   r.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
     Value* x = op.operands[0];
     return e.at(x, e.unflatten(e.flatten(c, op.result()->type.static_shape()), x->type.static_shape()));
@@ -146,7 +196,7 @@ void add_reshape_family(std::vector<OpInfo>& out) {
   OpInfo bt = movement("broadcast_to", {"x"}, {{"shape", "ints", true, "the target shape"}},
                        "Repeats size-1 and missing leading dims to a larger shape (NumPy broadcasting).");
   bt.infer = [](const std::vector<Type>& in, const AttrMap& a) {
-    Shape x = dims("broadcast_to", in[0]), to = std::get<IntList>(a.at("shape"));
+    Shape x = dims("broadcast_to", in[0], "its target shape is static"), to = std::get<IntList>(a.at("shape"));
     bool ok = x.size() <= to.size();
     for (size_t i = 0; ok && i < x.size(); ++i) {
       int64_t t = to[to.size() - x.size() + i];
@@ -185,11 +235,11 @@ void add_reshape_family(std::vector<OpInfo>& out) {
   OpInfo sq = movement("squeeze", {"x"}, {{"axes", "ints", false, "size-1 axes to drop; default all", "[]"}},
                        "Removes size-1 axes.");
   sq.infer = [](const std::vector<Type>& in, const AttrMap& a) {
-    Shape axes = squeezed_axes(in[0], a), s;
-    Shape x = in[0].static_shape();
-    for (size_t d = 0; d < x.size(); ++d)
-      if (!std::binary_search(axes.begin(), axes.end(), int64_t(d))) s.push_back(x[d]);
-    return one(in[0].dtype, s);
+    Shape axes = squeezed_axes(in[0], a);
+    std::vector<Dim> s;
+    for (size_t d = 0; d < in[0].shape.size(); ++d)
+      if (!std::binary_search(axes.begin(), axes.end(), int64_t(d))) s.push_back(in[0].shape[d]);
+    return std::vector<Type>{Type::tensor(in[0].dtype, s)};
   };
   sq.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
     Shape axes = squeezed_axes(op.operands[0]->type, op.attrs);
@@ -208,17 +258,20 @@ void add_join_ops(std::vector<OpInfo>& out) {
   OpInfo cat = movement("concat", {"xs"}, {{"axis", "int", false, "the axis to join along", "0"}},
                         "Joins tensors along an existing axis.");
   cat.infer = [](const std::vector<Type>& in, const AttrMap& a) {
-    Shape s = dims("concat", in[0]);
+    // Other dims may be symbolic (equal symbols); the joined axis must be static everywhere.
+    for (const Type& t : in) require_tensor("concat", t);
     int64_t axis = normalize_axis("concat", int_or(a, "axis", 0), in[0].rank());
-    for (size_t i = 1; i < in.size(); ++i) {
-      Shape t = dims("concat", in[i]);
-      bool ok = t.size() == s.size() && in[i].dtype == in[0].dtype;
-      for (size_t d = 0; ok && d < t.size(); ++d) ok = int64_t(d) == axis || t[d] == s[d];
-      if (!ok) fail(in[i].dtype != in[0].dtype ? ErrorCode::DType : ErrorCode::Shape,
-                    "concat: cannot join " + in[0].str() + " and " + in[i].str() + " along axis " + std::to_string(axis));
-      s[size_t(axis)] += t[size_t(axis)];
+    std::vector<Dim> s = in[0].shape;
+    for (size_t i = 0; i < in.size(); ++i) {
+      const Type& t = in[i];
+      bool ok = t.rank() == in[0].rank() && t.dtype == in[0].dtype;
+      for (size_t d = 0; ok && d < t.shape.size(); ++d) ok = int64_t(d) == axis || t.shape[d] == s[d];
+      if (!ok) fail(t.dtype != in[0].dtype ? ErrorCode::DType : ErrorCode::Shape,
+                    "concat: cannot join " + in[0].str() + " and " + t.str() + " along axis " + std::to_string(axis));
+      if (!t.shape[size_t(axis)].is_static()) symbolic_dim_error("concat", t, size_t(axis), "the joined axis must be static");
+      if (i) s[size_t(axis)].size += t.shape[size_t(axis)].size;
     }
-    return one(in[0].dtype, s);
+    return std::vector<Type>{Type::tensor(in[0].dtype, s)};
   };
   cat.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
     size_t axis = size_t(normalize_axis("concat", op.int_attr("axis", 0), int64_t(c.size())));
@@ -241,13 +294,14 @@ void add_join_ops(std::vector<OpInfo>& out) {
   OpInfo st = movement("stack", {"xs"}, {{"axis", "int", false, "where the new axis goes", "0"}},
                        "Joins tensors of one shape along a new axis.");
   st.infer = [](const std::vector<Type>& in, const AttrMap& a) {
-    Shape s = dims("stack", in[0]);
+    require_tensor("stack", in[0]);
+    std::vector<Dim> s = in[0].shape;
     for (const Type& t : in)
       if (t != in[0]) fail(t.dtype != in[0].dtype ? ErrorCode::DType : ErrorCode::Shape,
                            "stack: tensors differ: " + in[0].str() + " and " + t.str());
     int64_t axis = normalize_axis("stack", int_or(a, "axis", 0), in[0].rank() + 1);
-    s.insert(s.begin() + axis, int64_t(in.size()));
-    return one(in[0].dtype, s);
+    s.insert(s.begin() + axis, Dim::of(int64_t(in.size())));
+    return std::vector<Type>{Type::tensor(in[0].dtype, s)};
   };
   st.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
     int64_t axis = normalize_axis("stack", op.int_attr("axis", 0), int64_t(c.size()));
@@ -262,18 +316,35 @@ void add_join_ops(std::vector<OpInfo>& out) {
   out.push_back(st);
 }
 
-// Normalised (start, step, length) per dim of a slice, with Python's slice.indices rules.
+struct SliceAttrs {
+  Shape start, stop, step;
+};
+
+SliceAttrs slice_attrs(const Type& x, const AttrMap& a) {
+  require_tensor("slice", x);
+  SliceAttrs s{std::get<IntList>(a.at("start")), std::get<IntList>(a.at("stop")), ints_or(a, "step")};
+  if (s.step.empty()) s.step.assign(s.start.size(), 1);
+  if (s.start.size() != s.stop.size() || s.step.size() != s.start.size() || int64_t(s.start.size()) > x.rank())
+    fail(ErrorCode::Value, "slice: start " + shape_str(s.start) + ", stop " + shape_str(s.stop) + " and step " +
+                               shape_str(s.step) + " must have one entry per leading dim of " + x.str());
+  return s;
+}
+
+// Normalised (start, step, length) per dim of a slice, with Python's slice.indices rules. A
+// symbolic dim can only be kept whole (start 0, step 1, stop kWholeStop): {0, 1, -1}.
 std::vector<std::array<int64_t, 3>> slice_dims(const Type& x, const AttrMap& a) {
-  Shape s = dims("slice", x), start = std::get<IntList>(a.at("start")), stop = std::get<IntList>(a.at("stop"));
-  Shape step = ints_or(a, "step");
-  if (step.empty()) step.assign(start.size(), 1);
-  if (start.size() != stop.size() || step.size() != start.size() || start.size() > s.size())
-    fail(ErrorCode::Value, "slice: start " + shape_str(start) + ", stop " + shape_str(stop) + " and step " +
-                               shape_str(step) + " must have one entry per leading dim of " + x.str());
+  SliceAttrs sa = slice_attrs(x, a);
+  const Shape &start = sa.start, &stop = sa.stop, &step = sa.step;
   std::vector<std::array<int64_t, 3>> out;
-  for (size_t d = 0; d < s.size(); ++d) {
-    if (d >= start.size()) { out.push_back({0, 1, s[d]}); continue; }
-    int64_t n = s[d], k = step[d];
+  for (size_t d = 0; d < x.shape.size(); ++d) {
+    bool whole = d >= start.size() || (start[d] == 0 && step[d] == 1 && stop[d] == kWholeStop);
+    if (!x.shape[d].is_static()) {
+      if (!whole) symbolic_dim_error("slice", x, d, "only a whole symbolic dim can be sliced (x[:])");
+      out.push_back({0, 1, -1});
+      continue;
+    }
+    if (d >= start.size()) { out.push_back({0, 1, x.shape[d].size}); continue; }
+    int64_t n = x.shape[d].size, k = step[d];
     if (k == 0) fail(ErrorCode::Value, "slice: step must not be zero (dim " + std::to_string(d) + " of " + x.str() + ")");
     int64_t lo = k > 0 ? 0 : -1, hi = k > 0 ? n : n - 1;
     int64_t b = std::clamp(start[d] < 0 ? start[d] + n : start[d], lo, hi);
@@ -292,9 +363,11 @@ void add_slice_pad(std::vector<OpInfo>& out) {
                         {"step", "ints", false, "stride per leading dim, may be negative; default 1", "[]"}},
                        "x[start:stop:step] on the leading dims, with Python's slice rules.");
   sl.infer = [](const std::vector<Type>& in, const AttrMap& a) {
-    Shape s;
-    for (auto& d : slice_dims(in[0], a)) s.push_back(d[2]);
-    return one(in[0].dtype, s);
+    std::vector<Dim> s = in[0].shape;
+    auto bounds = slice_dims(in[0], a);
+    for (size_t d = 0; d < s.size(); ++d)
+      if (s[d].is_static()) s[d] = Dim::of(bounds[d][2]);
+    return std::vector<Type>{Type::tensor(in[0].dtype, s)};
   };
   sl.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
     auto sd = slice_dims(op.operands[0]->type, op.attrs);
@@ -310,11 +383,17 @@ void add_slice_pad(std::vector<OpInfo>& out) {
                          {"value", "float", false, "the value of the added elements", "0.0"}},
                         "Surrounds x with a constant.");
   pad.infer = [](const std::vector<Type>& in, const AttrMap& a) {
-    Shape s = dims("pad", in[0]), p = std::get<IntList>(a.at("pad"));
+    require_tensor("pad", in[0]);
+    std::vector<Dim> s = in[0].shape;
+    Shape p = std::get<IntList>(a.at("pad"));
     if (p.size() != 2 * s.size() || std::any_of(p.begin(), p.end(), [](int64_t v) { return v < 0; }))
       fail(ErrorCode::Value, "pad: needs two non-negative widths per dim of " + in[0].str() + ", got " + shape_str(p));
-    for (size_t d = 0; d < s.size(); ++d) s[d] += p[2 * d] + p[2 * d + 1];
-    return one(in[0].dtype, s);
+    for (size_t d = 0; d < s.size(); ++d) {
+      if (!p[2 * d] && !p[2 * d + 1]) continue;
+      if (!s[d].is_static()) symbolic_dim_error("pad", in[0], d, "only static dims can be padded");
+      s[d].size += p[2 * d] + p[2 * d + 1];
+    }
+    return std::vector<Type>{Type::tensor(in[0].dtype, s)};
   };
   pad.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
     Builder& b = e.builder();
@@ -346,15 +425,18 @@ void add_indexing_ops(std::vector<OpInfo>& out) {
                          "x indexed along `axis` by an integer tensor: shape x[:axis] + indices + x[axis+1:] "
                          "(negative indices count from the end; out-of-range ones are clamped).");
   take.infer = [](const std::vector<Type>& in, const AttrMap& a) {
-    Shape x = dims("take", in[0]), idx = dims("take", in[1]);
+    require_tensor("take", in[0]);
+    require_tensor("take", in[1]);
     require_index("take", in[1]);
+    const std::vector<Dim>&x = in[0].shape, &idx = in[1].shape;
     int64_t axis = normalize_axis("take", int_or(a, "axis", 0), in[0].rank());
-    if (x[size_t(axis)] == 0 && numel(idx) > 0)
+    // (A symbolic axis that turns out empty is caught when the call's sizes are bound.)
+    if (x[size_t(axis)] == Dim::of(0) && !(in[1].has_static_shape() && in[1].numel() == 0))
       fail(ErrorCode::Value, "take: cannot index the empty axis " + std::to_string(axis) + " of " + in[0].str());
-    Shape s(x.begin(), x.begin() + axis);
+    std::vector<Dim> s(x.begin(), x.begin() + axis);
     s.insert(s.end(), idx.begin(), idx.end());
     s.insert(s.end(), x.begin() + axis + 1, x.end());
-    return one(in[0].dtype, s);
+    return std::vector<Type>{Type::tensor(in[0].dtype, s)};
   };
   take.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
     Shape x = op.operands[0]->type.static_shape();
@@ -369,13 +451,17 @@ void add_indexing_ops(std::vector<OpInfo>& out) {
   out.push_back(take);
 
   auto check_along = [](const std::string& name, const Type& x, const Type& idx, int64_t axis) {
-    Shape xs = dims(name, x), is = dims(name, idx);
+    require_tensor(name, x);
+    require_tensor(name, idx);
     require_index(name, idx);
+    const std::vector<Dim>&xs = x.shape, &is = idx.shape;
+    // Symbolic dims must match exactly; static ones may be smaller in the indices.
+    auto fits = [](const Dim& i, const Dim& n) { return i == n || (i.is_static() && n.is_static() && i.size <= n.size); };
     bool ok = xs.size() == is.size();
-    for (size_t d = 0; ok && d < xs.size(); ++d) ok = int64_t(d) == axis || is[d] <= xs[d];
+    for (size_t d = 0; ok && d < xs.size(); ++d) ok = int64_t(d) == axis || fits(is[d], xs[d]);
     if (!ok) fail(ErrorCode::Shape, name + ": indices " + idx.str() + " must have the rank of " + x.str() +
                                         " and no larger dims except along axis " + std::to_string(axis));
-    if (xs[size_t(axis)] == 0 && numel(is) > 0)
+    if (xs[size_t(axis)] == Dim::of(0) && !(idx.has_static_shape() && idx.numel() == 0))
       fail(ErrorCode::Value, name + ": cannot index the empty axis " + std::to_string(axis) + " of " + x.str());
   };
   OpInfo g = movement("gather", {"x", "indices"}, {{"axis", "int", true, "the axis indexed"}},
@@ -383,7 +469,7 @@ void add_indexing_ops(std::vector<OpInfo>& out) {
   g.infer = [check_along](const std::vector<Type>& in, const AttrMap& a) {
     int64_t axis = normalize_axis("gather", std::get<int64_t>(a.at("axis")), in[0].rank());
     check_along("gather", in[0], in[1], axis);
-    return one(in[0].dtype, in[1].static_shape());
+    return std::vector<Type>{Type::tensor(in[0].dtype, in[1].shape)};
   };
   g.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
     Shape x = op.operands[0]->type.static_shape();
@@ -413,15 +499,16 @@ void add_indexing_ops(std::vector<OpInfo>& out) {
                         {"dtype", "str", false, "result dtype", "\"i64\""}},
                        "A new last axis with 1 at each index and 0 elsewhere (out-of-range indices give zeros).");
   oh.infer = [](const std::vector<Type>& in, const AttrMap& a) {
-    Shape s = dims("one_hot", in[0]);
+    require_tensor("one_hot", in[0]);
+    std::vector<Dim> s = in[0].shape;
     require_index("one_hot", in[0]);
     int64_t n = std::get<int64_t>(a.at("num_classes"));
     if (n < 0) fail(ErrorCode::Value, "one_hot: num_classes must not be negative, got " + std::to_string(n));
     auto it = a.find("dtype");
     auto dt = parse_dtype(it == a.end() ? "i64" : std::get<std::string>(it->second));
     if (!dt) fail(ErrorCode::DType, "one_hot: unknown dtype '" + std::get<std::string>(it->second) + "'");
-    s.push_back(n);
-    return one(*dt, s);
+    s.push_back(Dim::of(n));
+    return std::vector<Type>{Type::tensor(*dt, s)};
   };
   oh.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
     Builder& b = e.builder();

@@ -37,7 +37,7 @@ AttrMap reduce_attrs(const Op& op, bool keepdims) {
 
 Value* reshape_to(Builder& b, Value* x, const Type& t) {
   if (x->type.shape == t.shape) return x;
-  return op1(b, "reshape", x, {{"shape", IntList(t.static_shape())}});
+  return op1(b, "reshape", x, {{"shape", reshape_shape("reshape", t)}});
 }
 
 // max over the reduced axes (keepdims), with non-finite maxima (all -inf, inf, NaN) replaced
@@ -138,7 +138,7 @@ OpInfo softmax(bool log) {
 
 // An affine parameter of rank 1 and size x.shape[axis], reshaped to broadcast along `axis`.
 Value* along_axis(Builder& b, Value* w, int64_t axis, int64_t rank) {
-  IntList s{w->type.static_shape()[0]};
+  IntList s = reshape_shape("reshape", w->type);  // [D], or [-1] for a symbolic D
   for (int64_t d = axis + 1; d < rank; ++d) s.push_back(1);
   return widen(b, op1(b, "reshape", w, {{"shape", s}}));
 }
@@ -146,9 +146,11 @@ Value* along_axis(Builder& b, Value* w, int64_t axis, int64_t rank) {
 void check_param(const std::string& op, const Type& x, const Type& p, int64_t axis, const char* what) {
   require_tensor(op, p);
   if (!is_float(p.dtype)) fail(ErrorCode::DType, op + ": " + what + " must be floating-point, got " + p.str());
-  if (p.rank() != 1 || p.shape[0] != x.shape[size_t(axis)])
-    fail(ErrorCode::Shape, op + ": " + what + " must have shape [" + std::to_string(x.shape[size_t(axis)].size) +
+  if (p.rank() != 1 || p.shape[0] != x.shape[size_t(axis)]) {
+    const Dim& n = x.shape[size_t(axis)];
+    fail(ErrorCode::Shape, op + ": " + what + " must have shape [" + dim_text(n) +
                                "] (the normalised axis of " + x.str() + "), got " + p.str());
+  }
 }
 
 OpInfo norm(bool rms) {
@@ -227,7 +229,9 @@ OpInfo cross_entropy() {
     Value* logits = widen(b, op.operands[0]);
     Value* labels = op.operands[1];
     DType dt = logits->type.dtype;
-    int64_t classes = logits->type.static_shape()[1];
+    if (!logits->type.shape[1].is_static())
+      symbolic_dim_error("cross_entropy", logits->type, 1, "one_hot needs the number of classes");
+    int64_t classes = logits->type.shape[1].size;
     Value* ls = b.value("log_softmax", {logits}, {{"axis", int64_t(-1)}});
     Value* hot = b.value("one_hot", {labels}, {{"num_classes", classes}, {"dtype", std::string(dtype_name(dt))}});
     Value* nll = op1(b, "neg", b.value("sum", {op2(b, "mul", hot, ls)}, {{"axis", int64_t(-1)}}));

@@ -3,6 +3,8 @@
 // Primitives (sum, prod, max, min, argmax, argmin over one axis) become reduce kernels. An
 // absent `axis` means every axis (NumPy's axis=None); the `decompose` pass turns that into a
 // chain of one-axis reductions, innermost first. mean and var are decompositions into sums.
+// Over a symbolic dim their count is a `dim_size` op, which `specialize` folds into a constant
+// once the call's sizes are known (docs/design.md, "Symbolic dims").
 #include <algorithm>
 
 #include "ir/op_rules.hpp"
@@ -39,16 +41,54 @@ Type reduced_type(const std::string& op, const Type& in, const AttrMap& a, DType
   return Type::tensor(dt, shape);
 }
 
-// Number of elements combined into each output element (static shapes only).
-int64_t reduced_count(const Op& op) {
+// 1 / (count - correction) as a rank-0 tensor of `dt`, the count being the number of elements
+// combined into each output element. NumPy clamps the divisor at 0: n <= correction gives inf.
+// A constant when the reduced dims are static; over a symbolic dim the count is a dim_size op.
+Value* reciprocal_count(Builder& b, const Op& op, DType dt, double correction) {
   const Type& in = op.operands[0]->type;
+  IntList axes = axes_of(op.name, op.attrs, in.rank());
+  bool symbolic = false;
   int64_t n = 1;
-  for (int64_t d : axes_of(op.name, op.attrs, in.rank())) {
-    const Dim& dim = in.shape[size_t(d)];
-    if (!dim.is_static()) fail(ErrorCode::Compile, op.name + ": symbolic reduced dims are not compiled yet: " + in.str());
-    n *= dim.size;
+  for (int64_t d : axes) {
+    symbolic = symbolic || !in.shape[size_t(d)].is_static();
+    n *= in.shape[size_t(d)].size;
   }
-  return n;
+  if (!symbolic) return b.graph_constant(dt, 1.0 / std::max(double(n) - correction, 0.0));
+  Value* count = b.value("dim_size", {op.operands[0]}, {{"axes", axes}, {"dtype", std::string(dtype_name(dt))}});
+  if (correction != 0.0)
+    count = b.value("maximum", {b.value("sub", {count, b.graph_constant(dt, correction)}), b.graph_constant(dt, 0.0)});
+  return b.value("div", {b.graph_constant(dt, 1.0), count});
+}
+
+// dim_size: the product of x's sizes along `axes`, as a rank-0 tensor (the count of a mean over
+// symbolic dims). Static sizes fold into a constant (`decompose`, `specialize`).
+OpInfo dim_size() {
+  OpInfo info;
+  info.name = "dim_size";
+  info.cls = OpClass::Structural;  // internal: never a kernel, never a user-facing tessera.op
+  info.min_operands = info.max_operands = 1;
+  info.operand_names = {"x"};
+  info.attrs = {{"axes", "ints", true, "the dims whose sizes are multiplied"},
+                {"dtype", "str", true, "the result dtype"}};
+  info.summary = "The product of x's sizes along `axes` (a rank-0 tensor); folded once the sizes are known.";
+  info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    require_tensor("dim_size", in[0]);
+    for (int64_t d : std::get<IntList>(a.at("axes"))) normalize_axis("dim_size", d, in[0].rank());
+    auto dt = parse_dtype(std::get<std::string>(a.at("dtype")));
+    if (!dt) fail(ErrorCode::DType, "dim_size: unknown dtype '" + std::get<std::string>(a.at("dtype")) + "'");
+    return std::vector<Type>{Type::tensor(*dt, std::vector<Dim>{})};
+  };
+  info.decompose = [](Builder& b, const Op& op) -> std::vector<Value*> {
+    const Type& x = op.operands[0]->type;
+    int64_t n = 1;
+    for (int64_t d : op.ints_attr("axes")) {
+      const Dim& dim = x.shape[size_t(normalize_axis("dim_size", d, x.rank()))];
+      if (!dim.is_static()) return {};
+      n *= dim.size;
+    }
+    return {b.graph_constant(op.result()->type, double(n))};
+  };
+  return info;
 }
 
 // NumPy: max/min/argmax/argmin of nothing is an error (there is no identity to return).
@@ -149,7 +189,7 @@ Value* mean_of(Builder& b, const Op& op, Value* x, bool keepdims) {
   a["keepdims"] = keepdims;
   a["dtype"] = std::string(dtype_name(float_result(x->type)));
   Value* s = b.value("sum", {x}, a);
-  return b.value("mul", {s, b.graph_constant(s->type.dtype, 1.0 / double(reduced_count(op)))});
+  return b.value("mul", {s, reciprocal_count(b, op, s->type.dtype, 0.0)});
 }
 
 OpInfo mean() {
@@ -183,9 +223,7 @@ OpInfo var() {
     a.erase("correction");
     Value* s = b.value("sum", {b.value("mul", {d, d})}, a);
     double correction = op.has_attr("correction") ? number_attr(op, "correction") : 0.0;
-    // NumPy clamps the divisor at 0: n <= correction gives inf (or NaN for an all-zero sum).
-    double divisor = std::max(double(reduced_count(op)) - correction, 0.0);
-    return {b.value("mul", {s, b.graph_constant(s->type.dtype, 1.0 / divisor)})};
+    return {b.value("mul", {s, reciprocal_count(b, op, s->type.dtype, correction)})};
   };
   return info;
 }
@@ -203,6 +241,7 @@ void register_reduction_ops(std::vector<OpInfo>& out) {
                                        "NaN wins, as in NumPy. Without an axis: rank-1 tensors only."));
   out.push_back(mean());
   out.push_back(var());
+  out.push_back(dim_size());
 }
 
 }  // namespace tessera::ir

@@ -11,6 +11,7 @@
 #include "compiler/disk_cache.hpp"
 #include "ir/ops.hpp"
 #include "passes/autodiff.hpp"
+#include "passes/specialize.hpp"
 #include "python/bindings.hpp"
 
 namespace nb = nanobind;
@@ -154,6 +155,15 @@ void bind_compiler(nb::module_& m) {
           return ir::print(*passes::jvp_transform(*ir::parse(text, "<graph>"), wrt));
         },
         nb::arg("text"), nb::arg("wrt"), "Forward-mode derivative of the module's first function.");
+
+  m.def("specialize",
+        [](const std::string& text, const std::map<std::string, int64_t>& sizes) {
+          auto mod = ir::parse(text, "<graph>");
+          passes::specialize(*mod, sizes);
+          return nb::make_tuple(ir::print(*mod), ir::print(*mod, false));
+        },
+        nb::arg("text"), nb::arg("sizes"),
+        "Graph IR with symbolic dims bound to `sizes` (name -> size): (text, text without locations).");
 
   // The ops of a function, for replaying it into a Python trace: a list of
   // (name, operands, attrs, result (dtype, shape), "file:line"), where an operand is

@@ -15,6 +15,8 @@ from .errors import DTypeError, ShapeError, TesseraError, TesseraIndexError, Tes
 from .lazy import user_location
 from .tensor import Tensor, tensor
 
+_WHOLE = (1 << 63) - 1  # a slice stop meaning "to the end" (op_rules.hpp kWholeStop)
+
 
 def _apply(name, args, attrs=None):
     from .ops import apply  # ops imports this module at its end
@@ -61,6 +63,15 @@ def _getitem(x, key):
             layout.append("new")
             continue
         n = x.shape[dim]
+        if isinstance(n, str):  # a symbolic dim (jit dynamic=) can only be kept whole
+            if k != slice(None):
+                raise ShapeError(f"getitem: dim {n} (axis {dim} of {_type(x)}) is symbolic, so only a whole ':' "
+                                 f"can index it, got {k!r}; mark {n} static (leave it out of jit's dynamic=)",
+                                 user_location())
+            start.append(0), stop.append(_WHOLE), step.append(1)
+            layout.append("dim")
+            dim += 1
+            continue
         if isinstance(k, slice):
             if k.step == 0:
                 raise TesseraValueError(f"getitem: slice step cannot be zero, indexing {_type(x)}", user_location())
@@ -91,7 +102,7 @@ def _getitem(x, key):
         dim += 1
 
     y = x
-    if builtins.any(b != 0 or e != n or s != 1 for b, e, s, n in zip(start, stop, step, x.shape)):
+    if builtins.any(b != 0 or (e != n and e != _WHOLE) or s != 1 for b, e, s, n in zip(start, stop, step, x.shape)):
         y = _apply("slice", (y,), {"start": start, "stop": stop, "step": step})
     if dropped:
         y = _apply("squeeze", (y,), {"axes": dropped})
@@ -115,6 +126,10 @@ def _getitem(x, key):
 def _shape_args(args, what):
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = tuple(args[0])
+    symbolic = [a for a in args if isinstance(a, str)]
+    if symbolic:
+        raise ShapeError(f"{what}: dim {symbolic[0]} is symbolic (jit dynamic=), so it cannot be a size here; "
+                         f"write -1 for it, or mark it static", user_location())
     if not builtins.all(isinstance(a, int) and not isinstance(a, bool) for a in args):
         raise ShapeError(f"{what}: expects ints, got {args!r}", user_location())
     return [int(a) for a in args]
@@ -172,6 +187,9 @@ def split(x, indices_or_sections, axis=0):
         raise TesseraIndexError(f"split: axis {axis} is out of range for {_type(x)}", user_location())
     axis = axis + rank if axis < 0 else axis
     n = x.shape[axis]
+    if isinstance(n, str):
+        raise ShapeError(f"split: dim {n} (axis {axis} of {_type(x)}) is symbolic, but splitting needs its size; "
+                         f"mark {n} static (leave it out of jit's dynamic=)", user_location())
     if isinstance(indices_or_sections, int):
         k = indices_or_sections
         if k <= 0 or n % k:
@@ -185,7 +203,7 @@ def split(x, indices_or_sections, axis=0):
     for b, e in zip(bounds[:-1], bounds[1:]):
         b, e, _ = slice(b, e).indices(n)
         e = builtins.max(b, e)
-        starts, stops = [0] * (axis + 1), list(x.shape[:axis + 1])
+        starts, stops = [0] * (axis + 1), [_WHOLE if isinstance(d, str) else d for d in x.shape[:axis + 1]]
         starts[axis], stops[axis] = b, e
         pieces.append(_apply("slice", (x,), {"start": starts, "stop": stops}))
     return pieces

@@ -7,11 +7,17 @@ function once on parameter tensors that have no values; the ops it records becom
 function, compiled for the arguments' device. Later calls with the same signature skip Python
 entirely and go to the compiled executable. ``TESSERA_LOG=recompiles`` reports every trace after
 the first, naming the argument that changed.
+
+With ``dynamic=`` the chosen dims are symbolic: the function is traced once with names in
+place of those sizes (``f32[B,128]``), and each new size binds the names and specialises that
+Graph IR (``_C.specialize``) without running Python again. ``fn.ir("traced")`` shows the traced
+Graph IR, symbolic where it is (docs/design.md, "Symbolic dims").
 """
 from __future__ import annotations
 
 import functools
 
+from . import _C
 from . import _log
 from . import lazy
 from . import shapes
@@ -53,15 +59,21 @@ class Trace:
     __slots__ = ("text", "key", "captured", "out_spec", "n_outputs", "device", "out_types")
 
 
-def trace(fn, spec, leaves) -> Trace:
+def trace(fn, spec, leaves, symbols=None) -> Trace:
     """Runs ``fn`` on parameter tensors standing for ``leaves`` (the tensors of the flattened
-    arguments ``spec``) and records what it computes."""
+    arguments ``spec``) and records what it computes. ``symbols`` (per leaf, a name or None per
+    dim) makes those dims of the parameters symbolic."""
     name = getattr(fn, "__name__", "function")
     devices = {str(t.device) for t in leaves}
     if len(devices) > 1:
         raise DeviceError(f"tessera.jit({name}): tensor arguments are on several devices "
                           f"({', '.join(sorted(devices))})")
-    params = [Tensor._lazy(Node("param", (), None, "", i), t.shape, t.dtype, t.device)
+    def param_shape(i, t):
+        if symbols is None:
+            return t.shape
+        return tuple(shapes.SymDim(s) if s is not None else n for s, n in zip(symbols[i], t.shape))
+
+    params = [Tensor._lazy(Node("param", (), None, "", i), param_shape(i, t), t.dtype, t.device)
               for i, t in enumerate(leaves)]
     args, kwargs = _unflatten(spec, params)
     real_args, real_kwargs = _unflatten(spec, leaves)
@@ -89,7 +101,7 @@ def trace(fn, spec, leaves) -> Trace:
 class _Traced:
     """One compiled signature: the executable and how to turn its outputs into the result."""
 
-    __slots__ = ("exe", "out_spec", "captured", "n_params", "out_types", "key")
+    __slots__ = ("exe", "out_spec", "captured", "n_params", "out_types", "key", "traced_text")
 
     def call(self, leaves):
         arrays = [t._array if t._array is not None else t._realize() for t in leaves]
@@ -162,11 +174,13 @@ def describe_change(old_key, new_key) -> str:
 class JitFunction:
     """A function compiled per input signature. ``ir(level)`` shows the last trace's IR."""
 
-    def __init__(self, fn):
+    def __init__(self, fn, dynamic=None):
         functools.update_wrapper(self, fn)
         self._fn = fn
+        self._dynamic = shapes.check_dynamic(getattr(fn, "__name__", "function"), fn, dynamic)
         self._cache = {}  # full signature -> _Traced
         self._fast = {}   # (shape, dtype, device) of each argument -> _Traced, for calls of tensors only
+        self._symbolic = {}  # dynamic=: (spec, symbolic pattern of each leaf) -> Trace
         self._last = None
 
     def _signature(self, spec, leaves):
@@ -212,6 +226,8 @@ class JitFunction:
         return traced.call(leaves)
 
     def _trace(self, spec, leaves, key):
+        if self._dynamic is not None:
+            return self._specialize(spec, leaves, key)
         tr = trace(self._fn, spec, leaves)
         traced = _Traced()
         traced.out_spec = tr.out_spec
@@ -219,14 +235,54 @@ class JitFunction:
         traced.n_params = len(leaves)
         traced.out_types = tr.out_types
         traced.key = key
+        traced.traced_text = tr.text
         traced.exe = lazy.compile_text(tr.text, tr.key, tr.device)
         return traced
 
+    def _specialize(self, spec, leaves, key):
+        """dynamic=: the symbolic trace for these arguments (traced on first need), with its
+        symbols bound to this call's sizes and compiled."""
+        name = getattr(self._fn, "__name__", "function")
+        args, kwargs = _unflatten(spec, leaves)
+        plan = shapes.symbolic_dims(self._fn, args, kwargs, leaves, self._dynamic)
+        sizes = {}  # symbol -> (size, "x (shape (8, 128))")
+        for (label, dims), t in zip(plan, leaves):
+            for sym, n in zip(dims, t.shape):
+                if sym is None:
+                    continue
+                if sym in sizes and sizes[sym][0] != n:
+                    raise ShapeError(f"tessera.jit({name}): dim {sym} is {sizes[sym][0]} in {sizes[sym][1]} but {n} "
+                                     f"in {label} (shape {t.shape})", lazy.user_location())
+                sizes.setdefault(sym, (n, f"{label} (shape {t.shape})"))
+        # Static dims, dtypes and devices still select the trace; symbolic dims do not.
+        pattern = tuple((tuple(n if sym is None else sym for sym, n in zip(dims, t.shape)), t.dtype.short,
+                         str(t.device)) for (_, dims), t in zip(plan, leaves))
+        tr = self._symbolic.get((spec, pattern))
+        if tr is None:
+            tr = trace(self._fn, spec, leaves, [dims for _, dims in plan])
+            self._symbolic[(spec, pattern)] = tr
+        bound = {sym: n for sym, (n, _) in sizes.items()}
+        text, text_key = _C.specialize(tr.text, bound)
+        traced = _Traced()
+        traced.out_spec = tr.out_spec
+        traced.captured = tr.captured
+        traced.n_params = len(leaves)
+        traced.out_types = [(tuple(bound[d] if isinstance(d, str) else d for d in shape), dtype, device)
+                            for shape, dtype, device in tr.out_types]
+        traced.key = key
+        traced.traced_text = tr.text
+        traced.exe = lazy.compile_text(text, text_key, tr.device)
+        return traced
+
     def ir(self, level: str = "graph") -> str:
-        """IR text of the most recent trace: "graph", "schedule", "tile", "llvm" or "asm"."""
+        """IR text of the most recent call's program: "traced" (the Graph IR the trace recorded,
+        with symbolic dims under dynamic=), or the compiled program's "graph" (specialised to the
+        call's sizes), "schedule", "tile", "llvm" or "asm"."""
         if self._last is None:
             raise TracingError(f"tessera.jit({self._fn.__name__}): call the function once before asking "
                                "for its IR (it is compiled per input signature)")
+        if level == "traced":
+            return self._last.traced_text
         return self._last.exe.ir(level)
 
     def explain(self) -> str:
@@ -236,11 +292,16 @@ class JitFunction:
         return explain(self)
 
 
-def jit(fn=None):
-    """Compiles ``fn`` per input signature. Use as ``@tessera.jit``."""
+def jit(fn=None, *, dynamic=None):
+    """Compiles ``fn`` per input signature. Use as ``@tessera.jit``.
+
+    ``dynamic=True`` makes every dim of every tensor argument symbolic, except sizes that a
+    ``Tensor[...]`` annotation pins with an int; ``dynamic=("B", "S")`` makes only the dims
+    annotated with those names symbolic. Dims of one name share one symbol. The function is then
+    traced once for all sizes of its symbolic dims, and compiled once per size."""
     if fn is None:
-        return jit
-    return JitFunction(fn)
+        return functools.partial(jit, dynamic=dynamic)
+    return JitFunction(fn, dynamic)
 
 
 function = jit

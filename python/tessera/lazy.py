@@ -148,6 +148,7 @@ def inline(text, inputs):
     realized or lazy) and returns its results as lazy tensors. This is how derived functions
     (gradients) join the current computation, so they compose with jit and with each other."""
     from . import dtypes
+    from .shapes import sym_shape
     from .tensor import Tensor
     ops, outs = _C.function_ops(text)
     device = inputs[0].device if inputs else "cpu"
@@ -160,7 +161,7 @@ def inline(text, inputs):
         attrs = {k: TypeAttr.from_text(v[1]) if isinstance(v, tuple) and v[:1] == ("type",) else v
                  for k, v in attrs.items()}
         node = Node(name, [ref(r) for r in operands], attrs, loc)
-        made.append(Tensor._lazy(node, shape, dtypes.dtype(dtype), device))
+        made.append(Tensor._lazy(node, sym_shape(shape), dtypes.dtype(dtype), device))
     return [ref(r) for r in outs]
 
 

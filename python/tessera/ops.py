@@ -43,6 +43,8 @@ def _operands(name, args, loc):
                     raise _dt.DTypeError(f"{name}: Python integer {a} is out of range for {dt.name}", loc)
         elif isinstance(a, float):
             dt = top if top.kind == "f" else _dt.float32
+        elif isinstance(a, shapes.SymDim):
+            a._no_size()
         else:
             raise TesseraError(f"{name}: operands must be tessera.Tensor or Python numbers, got "
                                f"{type(a).__name__}", loc)
@@ -60,7 +62,7 @@ def apply(name, args, attrs=None):
         ((dtype, shape),) = _C.infer_op(name, [(t.dtype.short, t.shape) for t in tensors], attrs)
     except TesseraError as e:
         raise type(e)(shapes.rename_operands(e.message, tensors), loc) from None
-    return Tensor._lazy(Node(name, tensors, attrs, loc), shape, _dt.dtype(dtype), tensors[0].device)
+    return Tensor._lazy(Node(name, tensors, attrs, loc), shapes.sym_shape(shape), _dt.dtype(dtype), tensors[0].device)
 
 
 def _ints(values):

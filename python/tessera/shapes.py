@@ -10,11 +10,15 @@ size. Errors name the parameter, both shapes with their dim names, and the calle
 
 While the function is traced, ops whose shapes do not fit report their operands the same way
 (``matmul: inner dims differ: q Tensor[B=8,N=1024,D=128] @ k Tensor[B=8,D=256,M=1024]``).
+
+Symbolic dims (``tessera.jit(fn, dynamic=...)``, see ``symbolic_dims``): a traced tensor's shape
+may hold ``SymDim`` names in place of sizes, e.g. ``("B", 128)``; one trace then serves every B.
 """
 from __future__ import annotations
 
 import contextlib
 import inspect
+import re
 
 from .errors import ShapeError, TesseraError
 
@@ -40,6 +44,126 @@ class TensorType:
 
 def class_getitem(cls, dims):
     return TensorType(dims)
+
+
+class SymDim(str):
+    """A symbolic dim in a traced tensor's shape: its name (``x.shape == ("B", 128)``). The size
+    is only known per call, so using it as a number is an error that says how to fix it."""
+
+    __slots__ = ()
+
+    def _no_size(self, *_):
+        from .lazy import user_location
+        raise ShapeError(f"dim {str(self)} is symbolic (tessera.jit dynamic=...): its size is not known while "
+                         f"tracing, so it cannot be used as a number; use ops that keep the dim whole, or mark "
+                         f"{str(self)} static (leave it out of dynamic=)", user_location())
+
+    __index__ = __int__ = __float__ = _no_size
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _no_size
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = _no_size
+    __lt__ = __le__ = __gt__ = __ge__ = _no_size
+
+    def __repr__(self):
+        return str(self)
+
+
+def sym_shape(shape):
+    """``shape`` with symbol names (plain str from the native side) as SymDim."""
+    for d in shape:
+        if d.__class__ is str:
+            return tuple(SymDim(x) if isinstance(x, str) else x for x in shape)
+    return tuple(shape)
+
+
+def is_symbolic(shape) -> bool:
+    return any(isinstance(d, str) for d in shape)
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def annotated_names(fn):
+    """Every dim name in ``fn``'s ``Tensor[...]`` parameter annotations, or None when the
+    annotations cannot be evaluated yet."""
+    try:
+        sig = inspect.signature(fn, eval_str=True)
+    except (TypeError, ValueError, NameError, SyntaxError):
+        return None
+    return {d for p in sig.parameters.values() if isinstance(p.annotation, TensorType)
+            for d in p.annotation.dims if isinstance(d, str)}
+
+
+def check_dynamic(fn_name, fn, dynamic):
+    """Normalises jit's ``dynamic=``: None (off), True (every dim) or a frozenset of dim names,
+    each of which must appear in ``fn``'s annotations (checked once they can be evaluated)."""
+    if dynamic is None or dynamic is False:
+        return None
+    if dynamic is True:
+        return True
+    names = (dynamic,) if isinstance(dynamic, str) else dynamic
+    try:
+        names = tuple(names)
+    except TypeError:
+        names = None
+    if not names or not all(isinstance(n, str) for n in names):
+        raise TesseraError(f"tessera.jit({fn_name}): dynamic= must be True or dim names from the function's "
+                           f"Tensor[...] annotations, got {dynamic!r}")
+    known = annotated_names(fn)
+    if known is not None:
+        _check_names(fn_name, names, known)
+    return frozenset(names)
+
+
+def _check_names(fn_name, names, known):
+    unknown = sorted(n for n in names if n not in known)
+    if unknown:
+        raise TesseraError(f"tessera.jit({fn_name}): dynamic= names {', '.join(map(repr, unknown))}, which no "
+                           f"Tensor[...] annotation of its parameters uses (they name: "
+                           f"{', '.join(sorted(known)) or 'none'})")
+
+
+def symbolic_dims(fn, args, kwargs, leaves, dynamic):
+    """Per tensor leaf of a call: (label, dims) where dims has a symbol name (str) for each
+    symbolic dim and None for each static one. ``dynamic`` is check_dynamic's value. Equal
+    annotation names give equal symbols; with ``dynamic=True`` the dims no annotation names or
+    pins get names of their own, ``<param>.<axis>``."""
+    fn_name = getattr(fn, "__name__", "function")
+    by_leaf = {}
+    try:
+        sig = inspect.signature(fn, eval_str=True)
+        bound = sig.bind(*args, **kwargs)
+    except (TypeError, ValueError, NameError, SyntaxError):
+        bound = None
+    if bound is not None:
+        for pname, value in bound.arguments.items():
+            ann = sig.parameters[pname].annotation
+            by_leaf[id(value)] = (pname, ann if isinstance(ann, TensorType) else None)
+    if dynamic is not True:
+        _check_names(fn_name, dynamic, annotated_names(fn) or set())
+    out = []
+    for i, t in enumerate(leaves):
+        pname, ann = by_leaf.get(id(t), (f"arg{i}", None))
+        names = [None] * t.ndim
+        if ann is not None and len(ann.dims) - (Ellipsis in ann.dims) <= t.ndim:
+            dims = list(ann.dims)
+            if Ellipsis in dims:
+                k = dims.index(Ellipsis)
+                dims = dims[:k] + [None] * (t.ndim - len(dims) + 1) + dims[k + 1:]
+            if len(dims) == t.ndim:
+                names = dims
+        sym = []
+        for axis, d in enumerate(names):
+            if isinstance(d, int):
+                sym.append(None)
+            elif isinstance(d, str):
+                if not _IDENT.match(d):
+                    raise TesseraError(f"tessera.jit({fn_name}): dim name {d!r} of {pname} must be an identifier "
+                                       "to be symbolic")
+                sym.append(d if dynamic is True or d in dynamic else None)
+            else:
+                sym.append(f"{pname}.{axis}" if dynamic is True else None)
+        out.append((pname, tuple(sym)))
+    return out
 
 
 # Descriptions of the tensors of the function being traced: id(tensor) -> "q Tensor[B=8,D=128]".
@@ -72,12 +196,12 @@ def _bind(fn_name, params, binding):
         labels = []
         for d, size in zip(named, sizes):
             if isinstance(d, int):
-                if d != size:
+                if isinstance(size, str) or d != size:
                     raise ShapeError(f"{fn_name}: {pname} has size {size} where {ann!r} requires {d} "
                                      f"(shape {list(shape)})")
                 labels.append(str(size))
                 continue
-            labels.append(f"{d}={size}")
+            labels.append(d if isinstance(size, str) and size == d else f"{d}={size}")
         desc = f"{pname} Tensor[{','.join(labels)}]"
         for d, size in zip(named, sizes):
             if isinstance(d, int):
@@ -103,10 +227,15 @@ def checked_call(fn, args, kwargs, params_for):
     from .tensor import Tensor
     params = [(name, value, sig.parameters[name].annotation) for name, value in bound.arguments.items()
               if isinstance(value, Tensor) and isinstance(sig.parameters[name].annotation, TensorType)]
-    described = _bind(getattr(fn, "__name__", "function"), params, {})
+    fn_name = getattr(fn, "__name__", "function")
+    described = _bind(fn_name, params, {})
+    # Symbolic parameters (jit dynamic=) are described by their names: x Tensor[B,D=128].
+    symbolic = [(n, params_for(v), a) for n, v, a in params if is_symbolic(params_for(v).shape)]
+    described.update(_bind(fn_name, symbolic, {}))
     saved = dict(_described)
     for name, value, _ in params:
-        _described[id(params_for(value))] = described[id(value)]
+        p = params_for(value)
+        _described[id(p)] = described.get(id(p)) or described[id(value)]
     try:
         yield
     finally:
