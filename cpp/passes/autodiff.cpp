@@ -17,6 +17,7 @@
 
 #include "ir/builder.hpp"
 #include "ir/custom_vjp.hpp"
+#include "ir/op_rules.hpp"
 #include "ir/ops.hpp"
 #include "ir/pass_manager.hpp"
 
@@ -96,7 +97,7 @@ std::vector<Step> forward_steps(Module& m, Function& f, std::vector<Value*>& out
     // needs its own Value, or its cotangent would merge with the argument's.
     if (std::find(s.operands.begin(), s.operands.end(), s.y) != s.operands.end()) {
       Block scratch;
-      Builder(&scratch, op.loc).create("reshape", {s.y}, {{"shape", s.y->type.static_shape()}});
+      Builder(&scratch, op.loc).create("reshape", {s.y}, {{"shape", reshape_shape("custom_vjp", s.y->type)}});
       s.y = body.insert(it, std::move(scratch.ops.back()))->result();
     }
     replace_all_uses(body, op.result(), s.y);

@@ -214,3 +214,29 @@ def test_specialize_binding():
     assert "%x: f32[9,4]" in out and out == key
     with pytest.raises(ts.TesseraError, match="no size given for symbolic dim B"):
         ts._C.specialize(text, {})
+
+
+def test_cross_entropy_custom_vjp_and_jvp_under_dynamic():
+    @ts.custom_vjp
+    def clip_grad(x):
+        return x
+
+    clip_grad.defvjp(lambda x: (x, ()), lambda res, g: (ts.clamp(g, -0.01, 0.01),))
+    traces = []
+
+    def body(logits, labels, w):
+        g = ts.grad(lambda lg, lb, v: ts.cross_entropy(clip_grad(lg @ v), lb), argnums=2)(logits, labels, w)
+        _, t = ts.jvp(lambda v, u: ts.softmax(v @ u, axis=0).sum(axis=0), (logits, w), (logits * 0.5, w))
+        return g, t
+
+    @ts.jit(dynamic=("N",))
+    def f(logits: Tensor["N", "C"], labels: Tensor["N"], w: Tensor["C", "C"]):
+        traces.append(1)
+        return body(logits, labels, w)
+
+    w = ts.tensor(f32(4, 4))
+    for n in (1, 5, 9):
+        args = ts.tensor(f32(n, 4)), ts.tensor(RNG.integers(0, 4, n)), w
+        for got, eager in zip(f(*args), body(*args)):
+            np.testing.assert_array_equal(got.numpy(), eager.numpy())
+    assert len(traces) == 1
