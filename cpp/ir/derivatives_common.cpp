@@ -82,9 +82,9 @@ Value* unslice_dim(Builder& b, Value* g, size_t d, int64_t start, int64_t step, 
   return pad_dim(b, g, d, start, size - start - len);
 }
 
-// g reshaped to t's shape (-1 for its one symbolic dim, if any).
+// g reshaped to t's shape (see reshape_value).
 Value* reshape_to(Builder& b, Value* g, const Type& t) {
-  return b.value("reshape", {g}, {{"shape", reshape_shape("reshape", t)}});
+  return reshape_value(b, g, t);
 }
 
 // Unary ops f with derivative f'(x) built by `deriv`: VJP g * f'(x), JVP t * f'(x).

@@ -46,6 +46,31 @@ IntList reshape_shape(const std::string& op, const Type& t) {
   return out;
 }
 
+namespace {
+std::vector<Dim> without_ones(const std::vector<Dim>& s) {
+  std::vector<Dim> out;
+  for (const Dim& d : s)
+    if (d != Dim::of(1)) out.push_back(d);
+  return out;
+}
+}  // namespace
+
+// v reshaped to t's shape: a reshape (-1 for t's one symbolic dim, if any). With several
+// symbolic dims, a reshape that only drops and inserts size-1 dims is squeeze + expand_dims.
+Value* reshape_value(Builder& b, Value* v, const Type& t) {
+  int symbols = 0;
+  for (const Dim& d : t.shape) symbols += !d.is_static();
+  if (symbols <= 1 || without_ones(v->type.shape) != without_ones(t.shape))
+    return b.value("reshape", {v}, {{"shape", reshape_shape("reshape", t)}});
+  IntList ones;
+  for (int64_t d = 0; d < v->type.rank(); ++d)
+    if (v->type.shape[size_t(d)] == Dim::of(1)) ones.push_back(d);
+  if (!ones.empty()) v = b.value("squeeze", {v}, {{"axes", ones}});
+  for (int64_t d = 0; d < t.rank(); ++d)
+    if (t.shape[size_t(d)] == Dim::of(1)) v = b.value("expand_dims", {v}, {{"axis", d}});
+  return v;
+}
+
 int64_t normalize_axis(const std::string& op, int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= rank || rank == 0)
     fail(ErrorCode::Value, op + ": axis " + std::to_string(axis) + " is out of range for a tensor of rank " +

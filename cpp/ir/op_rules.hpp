@@ -46,6 +46,10 @@ std::string dim_text(const Dim& d);
 // more is an error naming `op`).
 IntList reshape_shape(const std::string& op, const Type& t);
 
+// `v` reshaped to `t`'s shape: a reshape (-1 for t's one symbolic dim, if any); with several
+// symbolic dims, one that only drops and inserts size-1 dims is squeeze + expand_dims.
+Value* reshape_value(Builder& b, Value* v, const Type& t);
+
 // Normalised (start, step, length) per dim of a `slice` of `x` (Python's slice.indices rules).
 std::vector<std::array<int64_t, 3>> slice_bounds(const Type& x, const AttrMap& attrs);
 

@@ -37,7 +37,7 @@ AttrMap reduce_attrs(const Op& op, bool keepdims) {
 
 Value* reshape_to(Builder& b, Value* x, const Type& t) {
   if (x->type.shape == t.shape) return x;
-  return op1(b, "reshape", x, {{"shape", reshape_shape("reshape", t)}});
+  return reshape_value(b, x, t);
 }
 
 // max over the reduced axes (keepdims), with non-finite maxima (all -inf, inf, NaN) replaced

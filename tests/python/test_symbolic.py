@@ -240,3 +240,26 @@ def test_cross_entropy_custom_vjp_and_jvp_under_dynamic():
         for got, eager in zip(f(*args), body(*args)):
             np.testing.assert_array_equal(got.numpy(), eager.numpy())
     assert len(traces) == 1
+
+
+@pytest.mark.parametrize("loss", [
+    lambda x, y: ts.rmsnorm(x).sum(),
+    lambda x, y: ts.mse(x, y),
+    lambda x, y: ts.logsumexp(x, axis=1).sum() + ts.logsumexp(x),
+    lambda x, y: ts.std(x, axis=0).sum() + ts.var(x),
+    lambda x, y: ts.log_softmax(x, axis=0).sum() + (ts.softmax(x) * y).sum(),
+    lambda x, y: (x.T @ y).max() + ts.op.stack([x, y], axis=1).sum(),
+    lambda x, y: ts.logsumexp(ts.op.stack([x, y], axis=2), axis=2).sum(),
+])
+def test_gradients_of_composites_under_dynamic(loss):
+    traces = []
+
+    @ts.jit(dynamic=("B", "S"))
+    def g(x: Tensor["B", "S"], y: Tensor["B", "S"]):
+        traces.append(1)
+        return ts.grad(loss)(x, y)
+
+    for b, s in ((1, 3), (4, 5), (6, 1)):
+        x, y = ts.tensor(f32(b, s)), ts.tensor(f32(b, s))
+        np.testing.assert_allclose(g(x, y).numpy(), ts.grad(loss)(x, y).numpy(), rtol=1e-6, atol=1e-7)
+    assert len(traces) == 1
