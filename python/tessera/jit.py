@@ -21,7 +21,7 @@ from . import _C
 from . import _log
 from . import lazy
 from . import shapes
-from .errors import DeviceError, ShapeError, TracingError
+from .errors import DeviceError, ShapeError, TesseraError, TracingError
 from .lazy import Node
 from .tensor import Tensor
 
@@ -262,7 +262,11 @@ class JitFunction:
             tr = trace(self._fn, spec, leaves, [dims for _, dims in plan])
             self._symbolic[(spec, pattern)] = tr
         bound = {sym: n for sym, (n, _) in sizes.items()}
-        text, text_key = _C.specialize(tr.text, bound)
+        try:
+            text, text_key = _C.specialize(tr.text, bound)
+        except TesseraError as e:  # sizes the traced program's type rules reject (an empty take axis)
+            sizes_text = ", ".join(f"{k}={v}" for k, v in sorted(bound.items()))
+            raise type(e)(f"tessera.jit({name}) at {sizes_text}: {e.message}", lazy.user_location()) from None
         traced = _Traced()
         traced.out_spec = tr.out_spec
         traced.captured = tr.captured

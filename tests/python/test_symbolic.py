@@ -263,3 +263,15 @@ def test_gradients_of_composites_under_dynamic(loss):
         x, y = ts.tensor(f32(b, s)), ts.tensor(f32(b, s))
         np.testing.assert_allclose(g(x, y).numpy(), ts.grad(loss)(x, y).numpy(), rtol=1e-6, atol=1e-7)
     assert len(traces) == 1
+
+
+def test_sizes_the_trace_rejects_name_the_call():
+    @ts.jit(dynamic=("B",))
+    def f(x: Tensor["B", 3]):
+        return ts.op.take(x, ts.tensor([0, 1]), axis=0)
+
+    assert f(ts.ones(4, 3)).shape == (2, 3)
+    line = this_line(2)
+    with pytest.raises(ts.TesseraError, match=r"tessera.jit\(f\) at B=0: .*take: cannot index the empty axis") as e:
+        f(ts.ones(0, 3))
+    assert e.value.location == line
