@@ -122,6 +122,49 @@ void require_i64(const std::string& op, const Type& t, const char* what) {
     fail(ErrorCode::Verify, op + ": " + what + " must be i64, got " + t.str());
 }
 
+// tile.mma_sync: a whole block-tile GEMM on NVIDIA tensor cores (emit_mma_sync.cpp). One op,
+// not a set of shared-buffer/barrier/fragment ops, so Tile IR stays one readable line per
+// block tile; the attributes are the schedule (block tile, warp grid, pipeline depth).
+OpInfo mma_sync_op() {
+  OpInfo info = tile_op(
+      "mma_sync", 12, 12,
+      {{"bm", "int", true, "rows of the block tile"},
+       {"bn", "int", true, "columns of the block tile"},
+       {"bk", "int", true, "depth of one pipeline stage"},
+       {"warps_m", "int", true, "warps along the rows"},
+       {"warps_n", "int", true, "warps along the columns"},
+       {"stages", "int", true, "shared-memory pipeline stages (cp.async)"}},
+      [](const std::vector<Type>& in, const AttrMap& a) {
+        static const char* names[] = {"c", "c_off", "ldc", "a", "a_off", "lda", "b", "b_off", "ldb", "rows", "cols", "k"};
+        for (size_t i = 0; i < in.size(); ++i) {
+          bool ptr = i % 3 == 0 && i < 9;
+          if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
+            fail(ErrorCode::Verify, std::string("tile.mma_sync: ") + names[i] + " must be a " + (ptr ? "pointer" : "scalar") +
+                                        ", got " + in[i].str());
+          if (!ptr) require_i64("tile.mma_sync", in[i], names[i]);
+        }
+        DType ab = in[3].dtype, c = in[0].dtype;
+        if (in[6].dtype != ab || (ab != DType::BF16 && ab != DType::F16))
+          fail(ErrorCode::DType, "tile.mma_sync: a and b must both be bf16 or both f16, got " + in[3].str() + " and " + in[6].str());
+        if (c != ab && c != DType::F32) fail(ErrorCode::DType, "tile.mma_sync: c must be f32 or the inputs' dtype, got " + in[0].str());
+        auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
+        int64_t bm = attr("bm"), bn = attr("bn"), bk = attr("bk"), wm = attr("warps_m"), wn = attr("warps_n");
+        int64_t threads = 32 * wm * wn;
+        // Each warp's sub-tile is whole m16 x n16 fragments; every thread copies whole 16-byte chunks.
+        if (wm < 1 || wn < 1 || bm % (16 * wm) || bn % (16 * wn) || bk % 16 || attr("stages") < 2 ||
+            (bm * bk / 8) % threads || (bk * bn / 8) % threads)
+          fail(ErrorCode::Verify, "tile.mma_sync: unsupported tiling bm=" + std::to_string(bm) + " bn=" + std::to_string(bn) +
+                                      " bk=" + std::to_string(bk) + " warps=" + std::to_string(wm) + "x" + std::to_string(wn));
+        return std::vector<Type>{};
+      },
+      "Tensor-core block GEMM (NVIDIA sm_80+, mma.sync m16n8k16): C[c_off + i*ldc + j] = sum over p < k of "
+      "A[a_off + i*lda + p] * B[b_off + p*ldb + j] in f32, rounded to C's dtype, for i < min(rows, bm) and "
+      "j < min(cols, bn). A and B are staged through shared memory in `stages` bm x bk and bk x bn tiles; "
+      "32*warps_m*warps_n threads (the kernel's lanes), each warp a (bm/warps_m) x (bn/warps_n) sub-tile.");
+  info.pure = false;
+  return info;
+}
+
 void verify_for(const Op& op) {
   const Block& body = *op.region;
   size_t n_iter = op.operands.size() - 3;
@@ -265,6 +308,7 @@ void register_tile_ops(std::vector<OpInfo>& out) {
       ": p*ld + i)] : 0 for p < depth, i < width.");
   pack.pure = false;
   out.push_back(pack);
+  out.push_back(mma_sync_op());
   OpInfo loop = tile_op("for", 3, -1, {}, nullptr,
                         "for iv = lb; iv < ub; iv += step, carrying iter args through the region.");
   loop.has_region = true;

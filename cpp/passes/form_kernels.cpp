@@ -63,6 +63,9 @@ AttrMap knobs(const std::string& kind, const Op& root, const std::string& target
   if (kind == "elementwise" || kind == "scatter") return {{"kind", kind}, {"lanes", int64_t(gpu ? 256 : 1024)}};
   if (kind == "matmul") {
     IntList tile = gpu ? IntList{16, 16} : IntList{16, 64};
+    DType a = root.operands[0]->type.dtype;  // NVIDIA bf16/f16: tensor cores, 128x128x32 block tiles
+    if (target == "nvptx" && root.name == "matmul" && (a == DType::BF16 || a == DType::F16) && root.operands[1]->type.dtype == a)
+      return {{"kind", kind}, {"lanes", int64_t(256)}, {"tile", IntList{128, 128, 32}}};  // tile_matmul_mma.cpp
     return {{"kind", kind}, {"lanes", tile[0] * tile[1]}, {"tile", tile}};
   }
   const Type& in = root.operands[0]->type;

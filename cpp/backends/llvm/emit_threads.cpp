@@ -12,7 +12,9 @@ void KernelEmitter::threads_block(const ir::Block& block) {
     if (op.name == "tile.for") { threads_for(op); continue; }
     std::vector<llvm::Value*> args;
     for (ir::Value* v : op.operands) args.push_back(scalar(v));
-    if (op.name == "tile.reduce") {
+    if (op.name == "tile.mma_sync") {
+      emit_mma_sync(op, args);
+    } else if (op.name == "tile.reduce") {
       values_[op.result()] = threads_reduce(op, args[0]);
     } else if (op.name == "tile.store") {
       bool uniform = true;

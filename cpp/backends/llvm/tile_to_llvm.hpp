@@ -107,6 +107,8 @@ class KernelEmitter {
   llvm::Value* emit_scratch(const ir::Op& op);  // tile.scratch: an instance-private buffer
   // emit_pack.cpp: tile.pack, one panel of a packed matmul operand.
   void emit_pack(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  // emit_mma_sync.cpp: tile.mma_sync, a block-tile GEMM on NVIDIA tensor cores (thread lane strategy).
+  void emit_mma_sync(const ir::Op& op, const std::vector<llvm::Value*>& args);
 
   llvm::Value* scalar(const ir::Value* v) const;
 

@@ -8,6 +8,12 @@
 namespace tessera::backends {
 namespace {
 
+bool has_op(const ir::Function& fn, const char* name) {
+  bool found = false;
+  ir::walk(const_cast<ir::Block&>(fn.body), [&](ir::Op& op) { found = found || op.name == name; });
+  return found;
+}
+
 class NvptxHooks : public TargetHooks {
  public:
   bool lanes_are_threads() const override { return true; }
@@ -16,6 +22,9 @@ class NvptxHooks : public TargetHooks {
                                std::vector<llvm::Value*>& buffers) override {
     llvm::Function* f = declare_pointer_kernel(m, fn, b, buffers, 1, llvm::CallingConv::PTX_Kernel);
     f->addFnAttr("nvvm.maxntid", std::to_string(kernel_block_size(fn)));
+    // Two 256-thread tensor-core blocks per SM cap registers at 128 (the 64 f32 accumulators
+    // and fragments fit without spills; one block alone cannot hide the pipeline's latency).
+    if (has_op(fn, "tile.mma_sync")) f->addFnAttr("nvvm.minctasm", "2");
     return f;
   }
 
@@ -35,10 +44,20 @@ class NvptxHooks : public TargetHooks {
   }
 };
 
+// tile.mma_sync uses mma.sync m16n8k16, ldmatrix and cp.async: sm_80 and newer.
+void check_tensor_core_arch(const ir::Module& tile_module, const std::string& arch) {
+  if (arch != "sm_70" && arch != "sm_75") return;
+  for (const auto& fn : tile_module.funcs)
+    if (has_op(*fn, "tile.mma_sync"))
+      fail(ErrorCode::Compile, "kernel " + fn->name + ": the bf16/f16 tensor-core matmul (tile.mma_sync) needs sm_80 or newer, "
+                               "not " + arch + "; cast the operands to f32 for this GPU", fn->loc.str());
+}
+
 }  // namespace
 
 CompiledKernels compile_nvptx(const ir::Module& tile_module, const TargetSpec& target) {
   check_arch("nvptx", target.arch, {"sm_70", "sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100", "sm_120"});
+  check_tensor_core_arch(tile_module, target.arch);
   auto tm = make_target_machine("nvptx64-nvidia-cuda", target.arch, "+ptx80");
   llvm::LLVMContext ctx;
   NvptxHooks hooks;

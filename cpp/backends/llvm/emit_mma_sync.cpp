@@ -1,0 +1,250 @@
+// tile.mma_sync: a block-tile GEMM on NVIDIA tensor cores (sm_80+), GPU lane strategy.
+//
+// Shared memory holds `stages` copies of a bm x bk tile of A and a bk x bn tile of B (16-bit
+// elements, rows of 16-byte chunks). The K loop is the usual cp.async multi-stage pipeline:
+//
+//   prologue: copy K slices 0 .. stages-2 (one cp.async group each)
+//   for kt:   wait until slice kt has landed; barrier (also: everyone is done with slice kt-1)
+//             copy slice kt+stages-1 into the buffer slice kt-1 used; commit
+//             per 16-deep step: ldmatrix A (x4) and B (x4.trans) fragments, then
+//             (wm/16) x (wn/8) mma.sync.m16n8k16 into f32 accumulators held in registers
+//
+// Chunks are XOR-swizzled within each row so the eight row addresses of one ldmatrix phase
+// hit eight different bank groups. Global -> shared copies are 16-byte cp.async with a zero
+// fill for chunks past the edges; when a row stride or base is not a multiple of 8 elements
+// (odd K or N, offset views) every element is loaded and checked on its own instead. The
+// accumulators are rounded to C's dtype and stored under the rows/cols mask.
+#include <llvm/IR/IntrinsicsNVPTX.h>
+
+#include "backends/llvm/tile_to_llvm.hpp"
+
+namespace tessera::backends {
+namespace {
+
+using llvm::Value;
+
+// The physical 16-byte chunk of logical chunk `c` in row `row` of a tile with `cpr` chunks per
+// row: rows that share a 128-byte bank line get different chunk orders.
+Value* swizzle(llvm::IRBuilder<>& b, Value* row, Value* c, int cpr) {
+  int rows_per_line = cpr >= 8 ? 1 : 8 / cpr;
+  int mask = std::min(cpr, 8) - 1;
+  return b.CreateXor(c, b.CreateAnd(b.CreateUDiv(row, b.getInt32(unsigned(rows_per_line))), b.getInt32(unsigned(mask))));
+}
+
+}  // namespace
+
+void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Value*>& args) {
+  const int bm = int(op.int_attr("bm")), bn = int(op.int_attr("bn")), bk = int(op.int_attr("bk"));
+  const int warps_m = int(op.int_attr("warps_m")), warps_n = int(op.int_attr("warps_n"));
+  const int stages = int(op.int_attr("stages"));
+  const int threads = 32 * warps_m * warps_n;
+  if (lanes_ != threads)
+    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.mma_sync needs " + std::to_string(threads) +
+                                 " lanes (threads), the kernel has " + std::to_string(lanes_), op.loc.str());
+  const int wm = bm / warps_m, wn = bn / warps_n;  // one warp's sub-tile
+  const int frag_m = wm / 16, frag_n = wn / 8;
+  const int cpr_a = bk / 8, cpr_b = bn / 8;         // 16-byte chunks per shared row
+  const int a_bytes = bm * bk * 2, b_bytes = bk * bn * 2;
+  const DType in_dt = op.operands[3]->type.dtype, out_dt = op.operands[0]->type.dtype;
+  Value *C = args[0], *c_off = args[1], *ldc = args[2], *A = args[3], *a_off = args[4], *lda = args[5], *B = args[6],
+        *b_off = args[7], *ldb = args[8], *rows = args[9], *cols = args[10], *K = args[11];
+  llvm::Type *i8 = b_.getInt8Ty(), *i16 = b_.getInt16Ty(), *i32 = b_.getInt32Ty(), *i64 = b_.getInt64Ty();
+  auto c32 = [&](int64_t v) { return b_.getInt32(uint32_t(v)); };
+  auto c64 = [&](int64_t v) { return b_.getInt64(uint64_t(v)); };
+
+  auto* smem_ty = llvm::ArrayType::get(i8, uint64_t(stages) * uint64_t(a_bytes + b_bytes));
+  auto* smem = new llvm::GlobalVariable(m_, smem_ty, false, llvm::GlobalValue::InternalLinkage,
+                                        llvm::UndefValue::get(smem_ty), fn_.name + ".mma", nullptr,
+                                        llvm::GlobalValue::NotThreadLocal, hooks_.shared_address_space());
+  smem->setAlignment(llvm::Align(128));
+  auto shared_at = [&](Value* byte) { return b_.CreateInBoundsGEP(i8, smem, byte); };
+
+  Value* tid = b_.CreateTrunc(tid_, i32);
+  Value* lane = b_.CreateAnd(tid, c32(31));
+  Value* warp = b_.CreateLShr(tid, c32(5));
+  Value* warp_row = b_.CreateMul(b_.CreateURem(warp, c32(warps_m)), c32(wm));
+  Value* warp_col = b_.CreateMul(b_.CreateUDiv(warp, c32(warps_m)), c32(wn));
+  Value* n_k = b_.CreateTrunc(b_.CreateSDiv(b_.CreateAdd(K, c64(bk - 1)), c64(bk)), i32);
+
+  // 16-byte copies need every chunk to be all in or all out of bounds and 16-byte aligned.
+  auto mult8 = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(7)), c64(0)); };
+  auto aligned16 = [&](Value* p) { return b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(p, i64), c64(15)), c64(0)); };
+  Value* vector_copies = b_.CreateAnd({mult8(lda), mult8(ldb), mult8(K), mult8(cols), mult8(a_off), mult8(b_off),
+                                       aligned16(A), aligned16(B)});
+
+  // One 16-byte chunk: elements off .. off+7 of `buf`, element e valid when ok && p + e < limit.
+  auto copy_chunk = [&](bool vector, Value* dst_byte, Value* buf, Value* off, Value* ok, Value* p, Value* limit) {
+    Value* dst = shared_at(dst_byte);
+    if (vector) {
+      Value* in = b_.CreateAnd(ok, b_.CreateICmpSLT(p, limit));
+      Value* src = hooks_.element_pointer(b_, buf, i16, b_.CreateSelect(in, off, c64(0)));
+      b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s, {},
+                         {dst, src, b_.CreateSelect(in, c32(16), c32(0))});
+      return;
+    }
+    Value* v = llvm::PoisonValue::get(llvm::FixedVectorType::get(i16, 8));
+    for (int e = 0; e < 8; ++e) {
+      Value* in = b_.CreateAnd(ok, b_.CreateICmpSLT(b_.CreateAdd(p, c64(e)), limit));
+      Value* src = hooks_.element_pointer(b_, buf, i16, b_.CreateSelect(in, b_.CreateAdd(off, c64(e)), c64(0)));
+      v = b_.CreateInsertElement(v, b_.CreateSelect(in, b_.CreateLoad(i16, src), b_.getInt16(0)), uint64_t(e));
+    }
+    b_.CreateAlignedStore(v, dst, llvm::Align(16));
+  };
+  // Copies K slice `kt` (i32) of A and B into pipeline buffer `stage` (i32).
+  auto load_stage = [&](Value* stage, Value* kt) {
+    Value* k0 = b_.CreateMul(b_.CreateZExt(kt, i64), c64(bk));
+    Value* a_base = b_.CreateMul(stage, c32(a_bytes));
+    Value* b_base = b_.CreateAdd(c32(stages * a_bytes), b_.CreateMul(stage, c32(b_bytes)));
+    llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "mma.copy.vec", f_);
+    llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "mma.copy.elem", f_);
+    llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "mma.copy.done", f_);
+    b_.CreateCondBr(vector_copies, vec_bb, elem_bb);
+    for (bool vector : {true, false}) {
+      b_.SetInsertPoint(vector ? vec_bb : elem_bb);
+      for (int i = 0; i < bm * cpr_a / threads; ++i) {
+        Value* ci = b_.CreateAdd(tid, c32(i * threads));
+        Value* row = b_.CreateUDiv(ci, c32(cpr_a));
+        Value* c = b_.CreateURem(ci, c32(cpr_a));
+        Value* dst = b_.CreateAdd(a_base, b_.CreateAdd(b_.CreateMul(row, c32(bk * 2)),
+                                                       b_.CreateMul(swizzle(b_, row, c, cpr_a), c32(16))));
+        Value* grow = b_.CreateZExt(row, i64);
+        Value* gk = b_.CreateAdd(k0, b_.CreateZExt(b_.CreateMul(c, c32(8)), i64));
+        Value* off = b_.CreateAdd(a_off, b_.CreateAdd(b_.CreateMul(grow, lda), gk));
+        copy_chunk(vector, dst, A, off, b_.CreateICmpSLT(grow, rows), gk, K);
+      }
+      for (int i = 0; i < bk * cpr_b / threads; ++i) {
+        Value* ci = b_.CreateAdd(tid, c32(i * threads));
+        Value* row = b_.CreateUDiv(ci, c32(cpr_b));
+        Value* c = b_.CreateURem(ci, c32(cpr_b));
+        Value* dst = b_.CreateAdd(b_base, b_.CreateAdd(b_.CreateMul(row, c32(bn * 2)),
+                                                       b_.CreateMul(swizzle(b_, row, c, cpr_b), c32(16))));
+        Value* gk = b_.CreateAdd(k0, b_.CreateZExt(row, i64));
+        Value* gn = b_.CreateZExt(b_.CreateMul(c, c32(8)), i64);
+        Value* off = b_.CreateAdd(b_off, b_.CreateAdd(b_.CreateMul(gk, ldb), gn));
+        copy_chunk(vector, dst, B, off, b_.CreateICmpSLT(gk, K), gn, cols);
+      }
+      b_.CreateBr(done);
+    }
+    b_.SetInsertPoint(done);
+  };
+  auto commit = [&] { b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<Value*>()); };
+  auto wait_groups = [&](int pending) { b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(pending)}); };
+
+  // Prologue: slices 0 .. stages-2, one group each (empty groups keep the count uniform).
+  for (int s = 0; s + 1 < stages; ++s) {
+    emit_if(b_.CreateICmpSLT(c32(s), n_k), [&] { load_stage(c32(s), c32(s)); });
+    commit();
+  }
+
+  llvm::BasicBlock* pre = b_.GetInsertBlock();
+  llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "mma.k", f_);
+  llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, "mma.body", f_);
+  llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "mma.exit", f_);
+  b_.CreateBr(header);
+  b_.SetInsertPoint(header);
+  llvm::PHINode* kt = b_.CreatePHI(i32, 2, "kt");
+  kt->addIncoming(c32(0), pre);
+  llvm::Type* f32 = b_.getFloatTy();
+  std::vector<llvm::PHINode*> acc_phi(size_t(frag_m * frag_n * 4));
+  for (auto& p : acc_phi) {
+    p = b_.CreatePHI(f32, 2, "acc");
+    p->addIncoming(llvm::ConstantFP::get(f32, 0.0), pre);
+  }
+  b_.CreateCondBr(b_.CreateICmpSLT(kt, n_k), body, exit);
+
+  b_.SetInsertPoint(body);
+  wait_groups(stages - 2);
+  hooks_.barrier(b_);
+  Value* next = b_.CreateAdd(kt, c32(stages - 1));
+  emit_if(b_.CreateICmpSLT(next, n_k), [&] { load_stage(b_.CreateURem(next, c32(stages)), next); });
+  commit();
+
+  Value* stage = b_.CreateURem(kt, c32(stages));
+  Value* a_stage = b_.CreateMul(stage, c32(a_bytes));
+  Value* b_stage = b_.CreateAdd(c32(stages * a_bytes), b_.CreateMul(stage, c32(b_bytes)));
+  Value* lane_row = b_.CreateAnd(lane, c32(15));  // ldmatrix: lanes 0-15 address rows, 16-31 the next chunk
+  Value* lane_chunk = b_.CreateLShr(lane, c32(4));
+  llvm::Type* pair = in_dt == DType::BF16 ? static_cast<llvm::Type*>(i32)
+                                          : llvm::FixedVectorType::get(b_.getHalfTy(), 2);
+  auto as_operand = [&](Value* r) { return in_dt == DType::BF16 ? r : b_.CreateBitCast(r, pair); };
+  auto ldmatrix = [&](llvm::Intrinsic::ID id, Value* byte, std::vector<Value*>& out) {
+    Value* ptr = shared_at(byte);
+    Value* r = b_.CreateIntrinsic(id, {ptr->getType()}, {ptr});  // overloaded on the address space
+    for (unsigned i = 0; i < 4; ++i) out.push_back(as_operand(b_.CreateExtractValue(r, i)));
+  };
+  auto mma_id = in_dt == DType::BF16 ? llvm::Intrinsic::nvvm_mma_m16n8k16_row_col_bf16
+                                     : llvm::Intrinsic::nvvm_mma_m16n8k16_row_col_f32_f32;
+  std::vector<Value*> acc(acc_phi.begin(), acc_phi.end());
+  for (int kk = 0; kk < bk / 16; ++kk) {
+    std::vector<Value*> a_frag, b_frag;  // 4 registers per m16 fragment; 2 per n8 fragment
+    for (int mi = 0; mi < frag_m; ++mi) {
+      Value* row = b_.CreateAdd(warp_row, b_.CreateAdd(c32(mi * 16), lane_row));
+      Value* chunk = b_.CreateAdd(c32(kk * 2), lane_chunk);
+      Value* byte = b_.CreateAdd(a_stage, b_.CreateAdd(b_.CreateMul(row, c32(bk * 2)),
+                                                       b_.CreateMul(swizzle(b_, row, chunk, cpr_a), c32(16))));
+      ldmatrix(llvm::Intrinsic::nvvm_ldmatrix_sync_aligned_m8n8_x4_b16, byte, a_frag);
+    }
+    for (int nj = 0; nj < wn / 16; ++nj) {  // one x4.trans load: k 0-7/8-15 of two n8 fragments
+      Value* krow = b_.CreateAdd(c32(kk * 16), lane_row);
+      Value* chunk = b_.CreateAdd(b_.CreateUDiv(warp_col, c32(8)), b_.CreateAdd(c32(nj * 2), lane_chunk));
+      Value* byte = b_.CreateAdd(b_stage, b_.CreateAdd(b_.CreateMul(krow, c32(bn * 2)),
+                                                       b_.CreateMul(swizzle(b_, krow, chunk, cpr_b), c32(16))));
+      ldmatrix(llvm::Intrinsic::nvvm_ldmatrix_sync_aligned_m8n8_x4_trans_b16, byte, b_frag);
+    }
+    for (int mi = 0; mi < frag_m; ++mi)
+      for (int ni = 0; ni < frag_n; ++ni) {
+        Value** d = &acc[size_t((mi * frag_n + ni) * 4)];
+        Value* r = b_.CreateIntrinsic(mma_id, {},
+                                      {a_frag[size_t(mi * 4)], a_frag[size_t(mi * 4 + 1)], a_frag[size_t(mi * 4 + 2)],
+                                       a_frag[size_t(mi * 4 + 3)], b_frag[size_t(ni * 2)], b_frag[size_t(ni * 2 + 1)],
+                                       d[0], d[1], d[2], d[3]});
+        for (unsigned i = 0; i < 4; ++i) d[i] = b_.CreateExtractValue(r, i);
+      }
+  }
+  kt->addIncoming(b_.CreateAdd(kt, c32(1)), b_.GetInsertBlock());
+  for (size_t i = 0; i < acc.size(); ++i) acc_phi[i]->addIncoming(acc[i], b_.GetInsertBlock());
+  b_.CreateBr(header);
+
+  // Epilogue: accumulator (mi, ni) holds rows g and g+8, columns 2t and 2t+1 of its 16 x 8 tile
+  // (g = lane / 4, t = lane % 4). Pairs go out as one store when C's layout keeps them aligned.
+  b_.SetInsertPoint(exit);
+  wait_groups(0);
+  llvm::Type* et = memory_type(ctx_, out_dt);
+  auto* et2 = llvm::FixedVectorType::get(et, 2);
+  const int64_t esize = int64_t(et->getPrimitiveSizeInBits() / 8);
+  auto even = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(1)), c64(0)); };
+  Value* pairs_ok = b_.CreateAnd({even(ldc), even(c_off),
+                                  b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(C, i64), c64(2 * esize - 1)), c64(0))});
+  Value* g = b_.CreateZExt(b_.CreateLShr(lane, c32(2)), i64);
+  Value* t2 = b_.CreateZExt(b_.CreateMul(b_.CreateAnd(lane, c32(3)), c32(2)), i64);
+  Value* row0 = b_.CreateAdd(b_.CreateZExt(warp_row, i64), g);
+  Value* col0 = b_.CreateAdd(b_.CreateZExt(warp_col, i64), t2);
+  for (int mi = 0; mi < frag_m; ++mi)
+    for (int ni = 0; ni < frag_n; ++ni)
+      for (int h = 0; h < 2; ++h) {
+        Value* row = b_.CreateAdd(row0, c64(mi * 16 + h * 8));
+        Value* col = b_.CreateAdd(col0, c64(ni * 8));
+        Value* v0 = convert(acc_phi[size_t((mi * frag_n + ni) * 4 + h * 2)], DType::F32, out_dt);
+        Value* v1 = convert(acc_phi[size_t((mi * frag_n + ni) * 4 + h * 2 + 1)], DType::F32, out_dt);
+        Value* ptr = hooks_.element_pointer(b_, C, et, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)));
+        Value* second_in = b_.CreateICmpSLT(b_.CreateAdd(col, c64(1)), cols);
+        emit_if(b_.CreateAnd(b_.CreateICmpSLT(row, rows), b_.CreateICmpSLT(col, cols)), [&] {
+          llvm::BasicBlock* pair_bb = llvm::BasicBlock::Create(ctx_, "mma.pair", f_);
+          llvm::BasicBlock* single_bb = llvm::BasicBlock::Create(ctx_, "mma.single", f_);
+          llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "mma.stored", f_);
+          b_.CreateCondBr(b_.CreateAnd(pairs_ok, second_in), pair_bb, single_bb);
+          b_.SetInsertPoint(pair_bb);
+          Value* v = b_.CreateInsertElement(b_.CreateInsertElement(llvm::PoisonValue::get(et2), v0, uint64_t(0)), v1,
+                                            uint64_t(1));
+          b_.CreateAlignedStore(v, ptr, llvm::Align(uint64_t(2 * esize)));
+          b_.CreateBr(stored);
+          b_.SetInsertPoint(single_bb);
+          b_.CreateStore(v0, ptr);
+          emit_if(second_in, [&] { b_.CreateStore(v1, b_.CreateConstInBoundsGEP1_64(et, ptr, 1)); });
+          b_.CreateBr(stored);
+          b_.SetInsertPoint(stored);
+        });
+      }
+}
+
+}  // namespace tessera::backends
