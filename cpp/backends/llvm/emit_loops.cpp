@@ -217,32 +217,47 @@ void KernelEmitter::loops_tree_reduce(const ir::Op& op) {
     return dt == DType::Bool ? b_.CreateICmpNE(v, llvm::ConstantInt::get(et, 0)) : v;
   };
   const std::string& kind = op.str_attr("kind");
-  // scratch[t] = combine(from[t], from[t + s]) for t in [lo, hi), or from[t] when s is 0.
-  auto level = [&](llvm::Value* from, int64_t lo, int64_t hi, int64_t s) {
+  // One counted loop over t in [lo, hi) around `body(t)`.
+  auto loop = [&](int64_t lo, int64_t hi, auto body) {
     llvm::BasicBlock* pre = b_.GetInsertBlock();
-    llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, "tree", f_);
+    llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "tree", f_);
     llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "tree.exit", f_);
-    b_.CreateBr(body);
-    b_.SetInsertPoint(body);
+    b_.CreateBr(header);
+    b_.SetInsertPoint(header);
     llvm::PHINode* t = b_.CreatePHI(b_.getInt64Ty(), 2, "t");
     t->addIncoming(b_.getInt64(uint64_t(lo)), pre);
-    llvm::Value* c = element(from, t);
-    if (s) c = combine(kind, dt, c, element(from, b_.CreateAdd(t, b_.getInt64(uint64_t(s)))));
-    if (dt == DType::Bool) c = b_.CreateZExt(c, et);
-    b_.CreateStore(c, b_.CreateInBoundsGEP(et, scratch, t));
+    body(t);
     llvm::Value* next = b_.CreateAdd(t, b_.getInt64(1));
     t->addIncoming(next, b_.GetInsertBlock());
-    b_.CreateCondBr(b_.CreateICmpSLT(next, b_.getInt64(uint64_t(hi))), body, exit);
+    b_.CreateCondBr(b_.CreateICmpSLT(next, b_.getInt64(uint64_t(hi))), header, exit);
     b_.SetInsertPoint(exit);
   };
+  auto put = [&](llvm::Value* t, llvm::Value* c) {
+    if (dt == DType::Bool) c = b_.CreateZExt(c, et);
+    b_.CreateStore(c, b_.CreateInBoundsGEP(et, scratch, t));
+  };
   if (p < n) {  // fold the lanes past the power of two onto the first ones
-    level(src, 0, n - p, p);
-    level(src, n - p, p, 0);
+    loop(0, n - p, [&](llvm::Value* t) {
+      put(t, combine(kind, dt, element(src, t), element(src, b_.CreateAdd(t, b_.getInt64(uint64_t(p))))));
+    });
+    loop(n - p, p, [&](llvm::Value* t) { put(t, element(src, t)); });
     src = scratch;
   }
-  for (int64_t s = p / 2; s >= 1; s /= 2) {
-    level(src, 0, s, s);
+  // Up to three levels of the tree per loop (8 loads, 7 combines, 1 store per output, in the
+  // same order as one level at a time): the scratch traffic is an eighth of level by level.
+  for (int64_t s = p; s > 1;) {
+    int k = 1;
+    while (k < 3 && (s >> (k + 1)) >= 1) ++k;
+    int64_t out = s >> k, width = int64_t(1) << k;
+    loop(0, out, [&](llvm::Value* t) {
+      std::vector<llvm::Value*> v;
+      for (int64_t j = 0; j < width; ++j) v.push_back(element(src, b_.CreateAdd(t, b_.getInt64(uint64_t(j * out)))));
+      for (int64_t h = width / 2; h >= 1; h /= 2)  // level stride h * out, as level by level
+        for (int64_t j = 0; j < h; ++j) v[size_t(j)] = combine(kind, dt, v[size_t(j)], v[size_t(j + h)]);
+      put(t, v[0]);
+    });
     src = scratch;
+    s = out;
   }
   values_[op.result()] = element(scratch, b_.getInt64(0));
 }
