@@ -8,8 +8,8 @@
 // l of its outputs, which lets a tile.for carry a tile in place.
 //
 // tile.reduce combines lanes in the GPU strategy's tree order (level s = lanes/2 .. 1
-// combines lane t with lane t + s): each level is a loop LLVM vectorises, float sums are
-// pairwise, and CPU and GPU results are the same bits. A lane count that is not a power of
+// combines lane t with lane t + s), three levels per loop that LLVM vectorises: float sums
+// are pairwise, and CPU and GPU results are the same bits. A lane count that is not a power of
 // two p first folds lanes [p, n) onto [0, n - p). argmax/argmin (value, index) pairs combine
 // in lane order.
 #include "backends/llvm/tile_to_llvm.hpp"
