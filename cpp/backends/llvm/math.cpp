@@ -40,11 +40,9 @@ llvm::Value* clamp_to_int(MathBuilder& m, llvm::Value* n, double lo, double hi) 
   return m.b.CreateFPToSI(m.bin(llvm::Intrinsic::minnum, nc, m.c(hi)), m.ity);
 }
 
-// log(x) for x > 0 finite (others fixed by the caller), fdlibm's scheme: x = 2^k * (1 + f)
-// with 1 + f in [sqrt(1/2), sqrt(2)); log(1+f) = f - hfsq + s*(hfsq + R(s^2)), s = f/(2+f),
-// R the atanh Taylor series (terms below 2^-60 (f64) / 2^-30 (f32) of the result dropped).
-// Subnormal x are scaled by 2^(mant+2) first.
-llvm::Value* log_core(MathBuilder& m, llvm::Value* x) {
+// x = 2^k * (1 + f) with 1 + f in [sqrt(1/2), sqrt(2)), f exact; subnormal x are scaled by
+// 2^(mant+2) first. k is returned as a float.
+void split_log(MathBuilder& m, llvm::Value* x, llvm::Value*& k, llvm::Value*& f) {
   llvm::IRBuilder<>& b = m.b;
   const double min_normal = m.f64 ? 2.2250738585072014e-308 : 1.1754943508222875e-38;
   llvm::Value* tiny = b.CreateFCmpOLT(x, m.c(min_normal));
@@ -53,16 +51,25 @@ llvm::Value* log_core(MathBuilder& m, llvm::Value* x) {
   const int64_t one = m.f64 ? 0x3FF0000000000000LL : 0x3F800000LL;
   const int64_t sqrth = m.f64 ? 0x3FE6A09E667F3BCDLL : 0x3F3504F3LL;  // bits of sqrt(1/2)
   llvm::Value* ix = b.CreateAdd(m.bits(x), m.ci(one - sqrth));
-  llvm::Value* k = b.CreateAdd(b.CreateSub(b.CreateAShr(ix, m.mant), m.ci(m.bias)), k_adj);
+  llvm::Value* ki = b.CreateAdd(b.CreateSub(b.CreateAShr(ix, m.mant), m.ci(m.bias)), k_adj);
   llvm::Value* mbits = b.CreateAdd(b.CreateAnd(ix, m.ci((int64_t(1) << m.mant) - 1)), m.ci(sqrth));
-  llvm::Value* f = b.CreateFSub(m.from_bits(mbits), m.c(1.0));  // exact
+  f = b.CreateFSub(m.from_bits(mbits), m.c(1.0));  // exact
+  k = b.CreateSIToFP(ki, m.ty);
+}
+
+// log(x) for x > 0 finite (others fixed by the caller), fdlibm's scheme: log(1+f) = f - hfsq +
+// s*(hfsq + R(s^2)), s = f/(2+f), R the atanh Taylor series (terms below 2^-60 (f64) / 2^-30
+// (f32) of the result dropped).
+llvm::Value* log_core(MathBuilder& m, llvm::Value* x) {
+  llvm::IRBuilder<>& b = m.b;
+  llvm::Value *dk, *f;
+  split_log(m, x, dk, f);
   llvm::Value* s = b.CreateFDiv(f, b.CreateFAdd(m.c(2.0), f));
   llvm::Value* z = b.CreateFMul(s, s);
   std::vector<double> rc;  // 2/(2j+1) for j = 1..terms
   for (int j = 1; j <= (m.f64 ? 10 : 5); ++j) rc.push_back(2.0 / (2 * j + 1));
   llvm::Value* R = b.CreateFMul(z, m.poly(z, rc));
   llvm::Value* hfsq = b.CreateFMul(m.c(0.5), b.CreateFMul(f, f));
-  llvm::Value* dk = b.CreateSIToFP(k, m.ty);
   const double ln2_hi = m.f64 ? 6.93147180369123816490e-01 : 0.693145751953125;
   const double ln2_lo = m.f64 ? 1.90821492927058770002e-10 : 1.428606765330187045e-06;
   llvm::Value* tail = m.fma(s, b.CreateFAdd(hfsq, R), b.CreateFMul(dk, m.c(ln2_lo)));
@@ -78,19 +85,33 @@ llvm::Value* log_core(MathBuilder& m, llvm::Value* x) {
 llvm::Value* emit_exp(llvm::IRBuilder<>& b, llvm::Value* x) {
   return via_f32(b, x, [&](llvm::Value* x) {
     MathBuilder m(b, x->getType());
-    const double hi = m.f64 ? 709.782712893384 : 88.72283905206835;      // above: +inf
-    const double lo = m.f64 ? -745.1332191019412 : -103.97208300017095;  // below: 0
-    llvm::Value *n, *r;
-    reduce_ln2(m, x, n, r);
-    llvm::Value* p = m.poly(r, inv_factorials(0, m.f64 ? 13 : 7));
-    llvm::Value* ni = clamp_to_int(m, n, -2.0 * m.bias, 2.0 * m.bias);
-    llvm::Value* n1 = b.CreateAShr(ni, 1);
-    llvm::Value* n2 = b.CreateSub(ni, n1);
-    llvm::Value* y = b.CreateFMul(b.CreateFMul(p, m.pow2(n1)), m.pow2(n2));
-    y = m.sel(b.CreateFCmpOGT(x, m.c(hi)), m.inf(), y);
-    y = m.sel(b.CreateFCmpOLT(x, m.c(lo)), m.c(0.0), y);
-    return m.sel(m.is_nan(x), x, y);
+    return exp_with_tail(m, x, nullptr);
   });
+}
+
+// The tail lo (pow's double-word exponent) joins the reduced argument: r = (hi - n ln2_hi) +
+// (lo - n ln2_lo), the first part exact.
+llvm::Value* exp_with_tail(MathBuilder& m, llvm::Value* x, llvm::Value* lo) {
+  llvm::IRBuilder<>& b = m.b;
+  const double hi = m.f64 ? 709.782712893384 : 88.72283905206835;      // above: +inf
+  const double lo_lim = m.f64 ? -745.1332191019412 : -103.97208300017095;  // below: 0
+  llvm::Value *n, *r;
+  if (lo) {
+    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    n = m.un(llvm::Intrinsic::roundeven, b.CreateFMul(x, m.c(1.4426950408889634)));
+    llvm::Value* neg_n = b.CreateFNeg(n);
+    r = b.CreateFAdd(m.fma(neg_n, m.c(ln2_hi), x), m.fma(neg_n, m.c(ln2_lo), lo));
+  } else {
+    reduce_ln2(m, x, n, r);
+  }
+  llvm::Value* p = m.poly(r, inv_factorials(0, m.f64 ? 13 : 7));
+  llvm::Value* ni = clamp_to_int(m, n, -2.0 * m.bias, 2.0 * m.bias);
+  llvm::Value* n1 = b.CreateAShr(ni, 1);
+  llvm::Value* n2 = b.CreateSub(ni, n1);
+  llvm::Value* y = b.CreateFMul(b.CreateFMul(p, m.pow2(n1)), m.pow2(n2));
+  y = m.sel(b.CreateFCmpOGT(x, m.c(hi)), m.inf(), y);
+  y = m.sel(b.CreateFCmpOLT(x, m.c(lo_lim)), m.c(0.0), y);
+  return m.sel(m.is_nan(x), x, y);
 }
 
 // expm1(x) = 2^n * expm1(r) + (2^n - 1), expm1(r) = r + r^2 * (1/2! + r/3! + ...) by Taylor
@@ -139,6 +160,41 @@ llvm::Value* emit_log1p(llvm::IRBuilder<>& b, llvm::Value* x) {
     y = m.sel(b.CreateFCmpOEQ(x, m.c(0.0)), x, y);
     return m.sel(m.is_nan(x), x, y);
   });
+}
+
+// log(x) as hi + lo (pow's extended-precision log): log(1+f) = 2s + s^3 T(s^2), s = f/(2+f),
+// T = 2/3 + 2s^2/5 + ... With |s| <= 0.172 the s^3 T term is below 1% of the sum, so s (from
+// the exact remainder of the division), 2s, s^3 and the product are kept as hi + lo pairs and
+// only T's tail beyond 2/3 is plain f64; k ln2 adds in two parts (k * ln2_hi exact). Relative
+// error about 2^-66.
+void log_double_word(MathBuilder& m, llvm::Value* x, llvm::Value*& hi, llvm::Value*& lo) {
+  llvm::IRBuilder<>& b = m.b;
+  llvm::Value *k, *f;
+  split_log(m, x, k, f);
+  llvm::Value *u_hi, *u_lo, *s2_hi, *s2_lo, *s3_hi, *s3_lo, *t_hi, *t_lo, *p_hi, *p_lo, *e;
+  m.fast_two_sum(m.c(2.0), f, u_hi, u_lo);
+  llvm::Value* s_hi = b.CreateFDiv(f, u_hi);
+  llvm::Value* rem = b.CreateFSub(m.fma(b.CreateFNeg(s_hi), u_hi, f), b.CreateFMul(s_hi, u_lo));
+  llvm::Value* s_lo = b.CreateFDiv(rem, u_hi);
+  m.two_prod(s_hi, s_hi, s2_hi, s2_lo);
+  s2_lo = m.fma(b.CreateFAdd(s_hi, s_hi), s_lo, s2_lo);
+  m.two_prod(s2_hi, s_hi, s3_hi, s3_lo);
+  s3_lo = b.CreateFAdd(s3_lo, m.fma(s2_hi, s_lo, b.CreateFMul(s2_lo, s_hi)));
+  std::vector<double> tc;  // 2/(2j+1) for j = 2..13 as a polynomial in s^2
+  for (int j = 2; j <= 13; ++j) tc.push_back(2.0 / (2 * j + 1));
+  const double two3_hi = 2.0 / 3.0, two3_lo = 3.700743415417188e-17;  // 2/3 - two3_hi
+  llvm::Value* tail = m.fma(s2_hi, m.poly(s2_hi, tc), m.c(two3_lo));
+  m.fast_two_sum(m.c(two3_hi), tail, t_hi, t_lo);
+  m.two_prod(s3_hi, t_hi, p_hi, p_lo);
+  p_lo = b.CreateFAdd(p_lo, m.fma(s3_hi, t_lo, b.CreateFMul(s3_lo, t_hi)));
+  // log(1+f) = 2 s_hi + p_hi + (2 s_lo + p_lo); then + k ln2.
+  llvm::Value *l_hi, *l_lo;
+  m.fast_two_sum(b.CreateFAdd(s_hi, s_hi), p_hi, l_hi, e);
+  l_lo = b.CreateFAdd(e, b.CreateFAdd(b.CreateFAdd(s_lo, s_lo), p_lo));
+  const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+  m.fast_two_sum(b.CreateFMul(k, m.c(ln2_hi)), l_hi, hi, e);
+  lo = b.CreateFAdd(e, m.fma(k, m.c(ln2_lo), l_lo));
+  m.fast_two_sum(hi, lo, hi, lo);
 }
 
 }  // namespace tessera::backends

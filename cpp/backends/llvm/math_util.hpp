@@ -6,6 +6,7 @@
 
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/Module.h>
 
 namespace tessera::backends {
 
@@ -58,7 +59,33 @@ struct MathBuilder {
     }
     return b.CreateFSub(fma(u, b1, c(coeffs[0])), b2);
   }
+  // Error-free transformations for double-word ("hi + lo") arithmetic: hi is the rounded
+  // result and lo its exact rounding error. fast_two_sum needs |x| >= |y| (or x == 0).
+  void two_sum(llvm::Value* x, llvm::Value* y, llvm::Value*& hi, llvm::Value*& lo) {
+    hi = b.CreateFAdd(x, y);
+    llvm::Value* yv = b.CreateFSub(hi, x);
+    lo = b.CreateFAdd(b.CreateFSub(x, b.CreateFSub(hi, yv)), b.CreateFSub(y, yv));
+  }
+  void fast_two_sum(llvm::Value* x, llvm::Value* y, llvm::Value*& hi, llvm::Value*& lo) {
+    hi = b.CreateFAdd(x, y);
+    lo = b.CreateFSub(y, b.CreateFSub(hi, x));
+  }
+  void two_prod(llvm::Value* x, llvm::Value* y, llvm::Value*& hi, llvm::Value*& lo) {
+    hi = b.CreateFMul(x, y);
+    lo = fma(x, y, b.CreateFNeg(hi));
+  }
 };
+
+// Shared pieces of the math emitters (math.cpp, math_reduce.cpp).
+// exp(hi + lo) for |lo| <= ulp(hi), finite or not (the exp special cases hold for hi).
+llvm::Value* exp_with_tail(MathBuilder& m, llvm::Value* hi, llvm::Value* lo);
+// log(x) = hi + lo to about 2^-64 relative (f64) for finite x > 0; other x give garbage.
+void log_double_word(MathBuilder& m, llvm::Value* x, llvm::Value*& hi, llvm::Value*& lo);
+// x = q * pi/2 + (r + r_lo) with |r| <= pi/4 and q in 0..3 (i32), for every finite x
+// (Payne-Hanek; NaN/inf give garbage). `r_lo` is the rounding error of r.
+void reduce_pio2(MathBuilder& m, llvm::Value* x, llvm::Value*& r, llvm::Value*& r_lo, llvm::Value*& q);
+// Whether the target can hold reduce_pio2's table (a constant global array): not SPIR-V.
+bool has_pio2_table(const llvm::Module& mod);
 
 // Runs `f` on x widened to f32 when x is f16/bf16, and rounds the result back once.
 template <class F>
