@@ -232,6 +232,11 @@ void bind_array(nb::module_& m) {
     check_status(tsrSetCpuThreads(n), "tsrSetCpuThreads");
   }, "n"_a);
   m.def("get_cpu_threads", [] { return tsrGetCpuThreads(); });
+  m.def("release_cache", [](const std::string& device) {
+    size_t released = 0;
+    check_status(tsrDeviceReleaseCache(device_arg(device).raw(), &released), "tsrDeviceReleaseCache");
+    return released;
+  }, "device"_a);
   m.def("synchronize", [](const std::string& device) {
     Device d = device_arg(device);
     nb::gil_scoped_release nogil;

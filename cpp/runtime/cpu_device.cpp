@@ -9,6 +9,7 @@
 #include <fstream>
 #include <unordered_map>
 
+#include "runtime/cpu_block_cache.hpp"
 #include "runtime/internal.hpp"
 #include "runtime/thread_pool.hpp"
 
@@ -47,7 +48,7 @@ tsrStatus malloc(size_t bytes, void** ptr) {
     return set_error(TSR_ERROR_OUT_OF_MEMORY, cat("cannot allocate ", bytes, " bytes on cpu:0"));
   // aligned_alloc needs a multiple of the alignment; 0 bytes still gets a unique block.
   const size_t rounded = bytes == 0 ? kAlign : (bytes + kAlign - 1) / kAlign * kAlign;
-  void* p = std::aligned_alloc(kAlign, rounded);
+  void* p = bytes >= kLargeBlock ? large_alloc(bytes) : std::aligned_alloc(kAlign, rounded);
   if (!p)
     return set_error(TSR_ERROR_OUT_OF_MEMORY, cat("cannot allocate ", bytes, " bytes on cpu:0"));
   try {
@@ -55,7 +56,8 @@ tsrStatus malloc(size_t bytes, void** ptr) {
     std::lock_guard<std::mutex> lock(a.mu);
     a.sizes.emplace(p, bytes);
   } catch (...) {
-    std::free(p);
+    if (bytes >= kLargeBlock) large_free(p, bytes);
+    else std::free(p);
     throw;
   }
   *ptr = p;
@@ -64,13 +66,18 @@ tsrStatus malloc(size_t bytes, void** ptr) {
 
 tsrStatus free(void* ptr) {
   Allocations& a = allocations();
+  size_t bytes;
   {
     std::lock_guard<std::mutex> lock(a.mu);
-    if (a.sizes.erase(ptr) == 0)
+    auto it = a.sizes.find(ptr);
+    if (it == a.sizes.end())
       return set_error(TSR_ERROR_INVALID_ARGUMENT,
                        cat("ptr ", ptr, " was not allocated by tsrMalloc on cpu:0 (or was already freed)"));
+    bytes = it->second;
+    a.sizes.erase(it);
   }
-  std::free(ptr);
+  if (bytes >= kLargeBlock) large_free(ptr, bytes);
+  else std::free(ptr);
   return TSR_SUCCESS;
 }
 

@@ -1,6 +1,7 @@
 // Exported tsr* functions for devices and memory: validate every argument (bad input gets a
 // status and a message naming the argument, never a crash), then dispatch to the CPU or CUDA
 // back end. Streams, events, modules and launches are in execution.cpp.
+#include "runtime/cpu_block_cache.hpp"
 #include "runtime/thread_pool.hpp"
 #include "runtime/validate.hpp"
 
@@ -38,6 +39,15 @@ TSR_API tsrStatus tsrDeviceSynchronize(tsrDevice device) {
     if (tsrStatus s = check_device("device", device)) return s;
     // CPU work (copies, launches) has finished when its call returns.
     return device.type == TSR_DEVICE_CPU ? TSR_SUCCESS : cuda::synchronize(device.index);
+  });
+}
+
+TSR_API tsrStatus tsrDeviceReleaseCache(tsrDevice device, size_t* released) {
+  return api("tsrDeviceReleaseCache", [&] {
+    if (tsrStatus s = check_device("device", device)) return s;
+    size_t n = device.type == TSR_DEVICE_CPU ? cpu::release_cached_blocks() : 0;
+    if (released) *released = n;
+    return TSR_SUCCESS;
   });
 }
 

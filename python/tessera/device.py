@@ -9,7 +9,8 @@ from . import _C
 from .errors import DeviceError, TesseraValueError
 
 __all__ = ["Device", "device", "device_count", "is_available", "synchronize",
-           "set_num_threads", "get_num_threads", "device_properties"]
+           "set_num_threads", "get_num_threads", "device_properties",
+           "empty_cache"]
 
 _KINDS = ("cpu", "cuda")
 
@@ -109,3 +110,11 @@ def set_num_threads(n: int) -> None:
 
 def get_num_threads() -> int:
     return _C.get_cpu_threads()
+
+
+def empty_cache(d="cpu") -> int:
+    """Gives the memory of freed buffers that Tessera keeps for reuse back to the system and
+    returns how many bytes that was. On the CPU, buffers of 1 MiB and more are cached (up to
+    TESSERA_CPU_CACHE_MB, default a quarter of RAM and at most 8 GiB) so that repeated calls
+    reuse warm memory instead of faulting in fresh pages."""
+    return _C.release_cache(str(device(d)))

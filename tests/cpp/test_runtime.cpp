@@ -160,6 +160,29 @@ static void test_cpu_memory() {
   for (void* p : ptrs) CHECK_OK(tsrFree(kCpu, p));
 }
 
+// Blocks of 1 MiB and more are cached after tsrFree: the next allocation of that size reuses
+// the block, a double free is still an error, and tsrDeviceReleaseCache returns the memory.
+static void test_cpu_block_cache() {
+  size_t released = 0;
+  CHECK_OK(tsrDeviceReleaseCache(kCpu, &released));
+  const size_t bytes = (size_t(3) << 20) + 5;
+  void* p = nullptr;
+  CHECK_OK(tsrMalloc(kCpu, bytes, &p));
+  CHECK(reinterpret_cast<uintptr_t>(p) % 64 == 0);
+  std::memset(p, 1, bytes);  // the whole block is usable
+  CHECK_OK(tsrFree(kCpu, p));
+  CHECK_STATUS(tsrFree(kCpu, p), TSR_ERROR_INVALID_ARGUMENT);
+  void* q = nullptr;
+  CHECK_OK(tsrMalloc(kCpu, bytes, &q));
+  CHECK(q == p);
+  CHECK_OK(tsrFree(kCpu, q));
+  CHECK_OK(tsrDeviceReleaseCache(kCpu, &released));
+  CHECK(released >= bytes);
+  CHECK_OK(tsrDeviceReleaseCache(kCpu, nullptr));
+  CHECK_OK(tsrDeviceReleaseCache(kCpu, &released));
+  CHECK(released == 0);
+}
+
 static void test_modules() {
   const tsrHostKernelEntry dup[] = {{"a", add_one_kernel}, {"a", add_one_kernel}};
   tsrModule m = nullptr;
