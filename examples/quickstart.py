@@ -50,7 +50,7 @@ def main():
     print(f"{'tessera eager':24}{eager_first * 1e3:10.1f}ms{eager_best * 1e3:10.2f}ms")
     print(f"{'tessera @jit':24}{jit_first * 1e3:10.1f}ms{jit_best * 1e3:10.2f}ms")
     print(f"{'numpy':24}{'':12}{np_best * 1e3:10.2f}ms")
-    print("\n(first calls include compiling; the kernels are the walking skeleton's untuned ones)\n")
+    print("\n(first calls include compiling)\n")
     print("Schedule IR of the jitted function:\n")
     print(jitted.ir("schedule"))
     if err > 1e-4:
