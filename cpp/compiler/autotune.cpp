@@ -137,6 +137,62 @@ Blocks search(const ir::Op& op, const backends::TargetSpec& target, Device devic
   return best;
 }
 
+// ---- lane counts of CPU element-wise and row-wise kernels ----
+
+bool tunable_kernel(const ir::Op& op, const backends::TargetSpec& target) {
+  if (op.name != "sched.kernel" || target.kind != "cpu") return false;
+  const std::string& kind = op.str_attr("kind");
+  return kind == "elementwise" || kind == "rowwise";
+}
+
+// A copy of `m` whose function holds only its `index`-th op (a sched.kernel), with the
+// kernel's operands as parameters and its results returned.
+std::unique_ptr<ir::Module> lone_kernel(const ir::Module& m, const ir::Function& fn, size_t index) {
+  std::unique_ptr<ir::Module> copy = m.clone();
+  copy->funcs.erase(std::remove_if(copy->funcs.begin(), copy->funcs.end(),
+                                   [&](const auto& f) { return f->name != fn.name; }),
+                    copy->funcs.end());
+  ir::Function& f = *copy->funcs.front();
+  ir::Op* kernel = std::next(f.body.ops.begin(), long(index))->get();
+  size_t old_args = f.body.args.size();
+  for (ir::Value*& v : kernel->operands) v = f.body.add_arg(v->type);
+  f.body.ops.remove_if([&](const auto& o) { return o.get() != kernel; });
+  f.body.args.erase(f.body.args.begin(), f.body.args.begin() + long(old_args));
+  for (size_t i = 0; i < f.body.args.size(); ++i) f.body.args[i]->index = int(i);
+  std::vector<ir::Value*> results;
+  f.result_types.clear();
+  for (auto& r : kernel->results) results.push_back(r.get()), f.result_types.push_back(r->type);
+  f.body.append(ir::Op::make("return", results, {}, {}, kernel->loc));
+  return copy;
+}
+
+ir::Op& only_kernel(ir::Module& m) { return *m.funcs.front()->body.ops.front(); }
+
+int64_t search_lanes(ir::Module& lone, const backends::TargetSpec& target, Device device) {
+  ir::Op& kernel = only_kernel(lone);
+  std::vector<Array> inputs;
+  for (const auto& arg : lone.funcs.front()->body.args) {
+    Array x = Array::empty(device, arg->type.dtype, arg->type.static_shape());
+    check_status(tsrMemset(device.raw(), x.data(), 0x3F, x.nbytes(), nullptr), "tsrMemset");  // see search()
+    inputs.push_back(x);
+  }
+  int64_t best = kernel.int_attr("lanes");
+  double best_time = 1e300;
+  std::set<int64_t> seen;
+  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget_seconds()));
+  for (int64_t lanes : {best, int64_t(256), int64_t(512), int64_t(1024), int64_t(2048), int64_t(4096), int64_t(8192)}) {
+    if (!seen.insert(lanes).second || Clock::now() > deadline) continue;
+    kernel.attrs["lanes"] = lanes;
+    auto exe = compile_uncached(ir::print(lone, false), device, target);
+    double t = time_runs(*exe, inputs, device);
+    ++measurements;
+    log::write("autotune", kernel.str_attr("kind") + " kernel: lanes " + std::to_string(lanes) + ": " +
+                               std::to_string(t * 1e3) + " ms");
+    if (t < best_time) best_time = t, best = lanes;
+  }
+  return best;
+}
+
 }  // namespace
 
 bool autotune_enabled() {
@@ -170,6 +226,49 @@ void tune_knobs(ir::Module& m, const backends::TargetSpec& target, const Device*
       log::write("autotune", "packed_matmul: chose mc nc kc = " + encode(b));
       apply(*op, b);
     }
+}
+
+bool is_schedule_ir(const ir::Module& m) {
+  for (const auto& fn : m.funcs)
+    for (const auto& op : fn->body.ops)
+      if (op->name == "sched.kernel") return true;
+  return false;
+}
+
+void tune_kernel_knobs(ir::Module& m, const backends::TargetSpec& target, const Device* device) {
+  if (t_measuring || !autotune_enabled()) return;
+  for (auto& fn : m.funcs) {
+    size_t index = 0;
+    for (auto& op : fn->body.ops) {
+      size_t at = index++;
+      if (!tunable_kernel(*op, target)) continue;
+      std::unique_ptr<ir::Module> lone = lone_kernel(m, *fn, at);
+      ir::Op& kernel = only_kernel(*lone);
+      int64_t heuristic = kernel.int_attr("lanes");
+      kernel.attrs.erase("lanes");
+      kernel.attrs.erase("why_split");
+      std::string key = "kernel|" + target.str() + "|" + backends::host_cpu_description() + "\n" + ir::print(*lone, false);
+      kernel.attrs["lanes"] = heuristic;
+      if (auto hit = autotune::lookup(key); hit && !hit->empty() && hit->find_first_not_of("0123456789") == std::string::npos &&
+                                            hit->size() < 7) {
+        op->attrs["lanes"] = std::stoll(*hit);
+        continue;
+      }
+      if (!device) continue;
+      t_measuring = true;
+      int64_t lanes;
+      try {
+        lanes = search_lanes(*lone, target, *device);
+      } catch (...) {
+        t_measuring = false;
+        throw;
+      }
+      t_measuring = false;
+      autotune::store(key, std::to_string(lanes));
+      log::write("autotune", op->str_attr("kind") + " kernel: chose lanes " + std::to_string(lanes));
+      op->attrs["lanes"] = lanes;
+    }
+  }
 }
 
 }  // namespace tessera::compiler

@@ -32,11 +32,17 @@ Lowered lower(const std::string& text, const backends::TargetSpec& target, const
   if (out.module->funcs.empty()) fail(ErrorCode::Value, "the module has no function to compile");
   out.module->attrs["target"] = target.kind;
   if (target.kind == "cpu") out.module->attrs["simd_bits"] = int64_t(backends::host_simd_bits());
-  ir::run_pipeline(*out.module, "verify,canonicalize,fold-constants,cse,dce");
-  out.text["graph"] = ir::print(*out.module);
-  ir::run_pipeline(*out.module, "decompose,cse,dce,split-reductions,pack-matmul");
-  tune_knobs(*out.module, target, device);
-  ir::run_pipeline(*out.module, "form-kernels,select-pack-kernels,verify");
+  if (is_schedule_ir(*out.module)) {  // the autotuner's candidates: one scheduled kernel
+    ir::run_pipeline(*out.module, "verify");
+    out.text["graph"] = ir::print(*out.module);
+  } else {
+    ir::run_pipeline(*out.module, "verify,canonicalize,fold-constants,cse,dce");
+    out.text["graph"] = ir::print(*out.module);
+    ir::run_pipeline(*out.module, "decompose,cse,dce,split-reductions,pack-matmul");
+    tune_knobs(*out.module, target, device);
+    ir::run_pipeline(*out.module, "form-kernels,select-pack-kernels,verify");
+    tune_kernel_knobs(*out.module, target, device);
+  }
   out.text["schedule"] = ir::print(*out.module);
   ir::run_pipeline(*out.module, "lower-to-tile,verify");
   out.text["tile"] = ir::print(*out.module);

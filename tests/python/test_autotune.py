@@ -66,3 +66,27 @@ def test_corrupt_autotune_entries_are_tuned_again(tmp_path, garbage):
         p.write_bytes(garbage)
     _, measured, _ = run(tmp_path, TESSERA_AUTOTUNE=1, TESSERA_AUTOTUNE_BUDGET_MS=200)
     assert measured >= 1
+
+
+KERNELS = """
+import numpy as np, tessera as ts
+x = np.random.default_rng(1).standard_normal((67, 301)).astype(np.float32)
+f = ts.jit(lambda a: ts.softmax(a * 2.0, axis=-1) + ts.tanh(a))
+got = f(ts.tensor(x)).numpy()
+z = x.astype(np.float64) * 2
+e = np.exp(z - z.max(-1, keepdims=True))
+assert np.allclose(got, e / e.sum(-1, keepdims=True) + np.tanh(x), rtol=1e-5, atol=1e-6)
+print("LANES", *__import__("re").findall(r'kind = "(\\w+)", lanes = (\\d+)', f.ir("schedule")))
+"""
+
+
+def test_element_wise_and_row_wise_lanes_are_tuned_then_cached(tmp_path):
+    env = dict(os.environ, TESSERA_CACHE_DIR=str(tmp_path / "cache"), TESSERA_LOG="autotune",
+               TESSERA_AUTOTUNE="1", TESSERA_AUTOTUNE_BUDGET_MS="300")
+    first = subprocess.run([sys.executable, "-c", KERNELS], env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "rowwise kernel: chose lanes" in first.stderr
+    second = subprocess.run([sys.executable, "-c", KERNELS], env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+    assert "kernel: lanes" not in second.stderr  # nothing measured again
+    assert re.search(r"LANES.*", first.stdout).group(0) == re.search(r"LANES.*", second.stdout).group(0)
