@@ -48,7 +48,9 @@ void register_structural_ops(std::vector<OpInfo>& out) {
                              {{"kind", "str", true, "elementwise | reduce | rowwise | matmul | scatter | pack"},
                               {"lanes", "int", false, "lanes per program instance"},
                               {"why_split", "str", false, "why this kernel did not fuse with the one before it"},
-                              {"tile", "ints", false, "tile sizes of the iteration space"}},
+                              {"tile", "ints", false, "tile sizes of the iteration space"},
+                              {"vector", "int", false, "NVIDIA: consecutive lanes per thread, read and written as vectors"},
+                              {"threads", "int", false, "NVIDIA: threads per block when lanes are not threads"}},
                              true, "A fused group of Graph IR ops run as one kernel over one iteration space.");
   kernel.has_region = true;
   kernel.verify_op = verify_kernel;

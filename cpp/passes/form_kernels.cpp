@@ -77,11 +77,34 @@ AttrMap knobs(const std::string& kind, const Op& root, const std::string& target
   // the pairwise combine (as accurate as NumPy's pairwise sum; split-reductions cuts rows
   // longer than 16384 into blocks).
   constexpr int64_t kRowTile = 8192;
-  int64_t lanes = gpu                  ? std::clamp<int64_t>(pow2_at_least(extent), 32, 1024)
+  int64_t gpu_max = target == "nvptx" && kind == "rowwise" ? 8192 : 1024;  // nvptx: lanes are not threads
+  int64_t lanes = gpu                  ? std::clamp<int64_t>(pow2_at_least(extent), 32, gpu_max)
                   : kind != "rowwise"  ? std::clamp<int64_t>(pow2_at_least(extent), 16, 1024)
                   : extent <= kRowTile ? std::max<int64_t>(extent, 1)
                                        : std::clamp<int64_t>(pow2_at_least((extent + 15) / 16), 16, 1024);
   return {{"kind", kind}, {"lanes", lanes}};
+}
+
+// NVIDIA element-wise and row-wise kernels: each thread owns `vector` consecutive elements
+// (16 bytes of the widest operand, so loads are ld.global.v4) in `lanes / (threads * vector)`
+// chunks. Element-wise blocks are 256 threads with two chunks each (32 bytes of f32 per
+// thread). A row of up to 8192 elements is one tile (read once, kept in registers) of at
+// most 512 threads, so a softmax or layernorm makes one trip to memory.
+void add_nvptx_vector_knobs(AttrMap& attrs, const std::string& kind, const std::vector<Value*>& io) {
+  if (kind != "elementwise" && kind != "rowwise") return;
+  size_t widest = 1;
+  for (Value* v : io) widest = std::max(widest, dtype_size(v->type.dtype));
+  int64_t vec = std::min<int64_t>(8, int64_t(16 / widest));
+  int64_t lanes = std::get<int64_t>(attrs.at("lanes"));
+  int64_t threads = 256;
+  if (kind == "elementwise") {
+    lanes = threads * vec * 2;
+  } else {
+    threads = std::min<int64_t>(512, lanes / vec);
+  }
+  attrs["lanes"] = lanes;
+  attrs["vector"] = vec;
+  attrs["threads"] = threads;
 }
 
 struct Group {
@@ -151,6 +174,11 @@ void emit_kernel(Function& fn, const Group& group, const std::string& target) {
   if (group.kind == "rowwise")
     root = *std::find_if(group.ops.begin(), group.ops.end(), [](const Op* o) { return is_row_reduction(*o); });
   kernel->attrs = knobs(group.kind, *root, target);
+  if (target == "nvptx") {
+    std::vector<Value*> io = inputs;
+    io.insert(io.end(), outputs.begin(), outputs.end());
+    add_nvptx_vector_knobs(kernel->attrs, group.kind, io);
+  }
   if (!group.why.empty()) kernel->attrs["why_split"] = group.why;
   kernel->loc = group.ops.back()->loc;
   Block* region = kernel->add_region();

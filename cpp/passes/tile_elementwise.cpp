@@ -60,6 +60,10 @@ Grid emit_elementwise_kernel(const Op& kernel, Function& fn) {
     one_trip_loop(b, full, b.i64(1), [&](Builder& ib) { body(ib, true); });
   }
   erase_dead_ops(fn.body);
+  if (kernel.has_attr("vector")) {  // NVIDIA: lanes are vector components of fewer threads
+    fn.attrs["vector"] = kernel.int_attr("vector");
+    fn.attrs["block"] = IntList{kernel.int_attr("threads"), 1, 1};
+  }
   return {ceil_div(n, lanes), 1, 1};
 }
 

@@ -294,6 +294,13 @@ class RowKernel {
 
 }  // namespace
 
-Grid emit_rowwise_kernel(const Op& kernel, Function& fn) { return RowKernel(kernel, fn).emit(); }
+Grid emit_rowwise_kernel(const Op& kernel, Function& fn) {
+  Grid grid = RowKernel(kernel, fn).emit();
+  if (kernel.has_attr("vector")) {  // NVIDIA: lanes are vector components of fewer threads
+    fn.attrs["vector"] = kernel.int_attr("vector");
+    fn.attrs["block"] = IntList{kernel.int_attr("threads"), 1, 1};
+  }
+  return grid;
+}
 
 }  // namespace tessera::passes

@@ -1,6 +1,11 @@
-// Lane strategy for GPUs: one thread per lane. Scalars are computed by every thread (they are
-// uniform), tile values are one register per thread, a scalar store is done by thread 0, and
-// tile.reduce combines lanes through shared memory in a fixed tree order (deterministic).
+// Lane strategy for GPUs: one thread per lane, or (kernel attribute `vector`, NVIDIA) several
+// lanes per thread held as an LLVM vector, loaded and stored 16 bytes at a time where the
+// offsets are contiguous and aligned. Scalars are computed by every thread (they are
+// uniform), a scalar store is done by thread 0, and tile.reduce combines lanes in a fixed
+// tree order (deterministic): through shared memory, or with warp shuffles where the target
+// has them.
+#include <algorithm>
+
 #include "backends/llvm/tile_to_llvm.hpp"
 
 namespace tessera::backends {
@@ -15,12 +20,15 @@ void KernelEmitter::threads_block(const ir::Block& block) {
     if (op.name == "tile.mma_sync") {
       emit_mma_sync(op, args);
     } else if (op.name == "tile.reduce") {
-      values_[op.result()] = threads_reduce(op, args[0]);
+      values_[op.result()] = hooks_.has_shuffle() ? shuffle_reduce(op, args) : threads_reduce(op, args[0]);
     } else if (op.name == "tile.store") {
       bool uniform = true;
       for (ir::Value* v : op.operands) uniform = uniform && !v->type.is_tile();
       if (uniform) emit_if(b_.CreateICmpEQ(tid_, b_.getInt64(0)), [&] { element_store(op, args); });
+      else if (per_thread_ > 1) vector_store(op, args);
       else element_store(op, args);
+    } else if (per_thread_ > 1 && op.results.size() == 1 && op.result()->type.is_tile()) {
+      values_[op.result()] = lanewise(op, args);
     } else {
       values_[op.result()] = element_op(op, args, tid_);
     }
@@ -107,4 +115,244 @@ llvm::Value* KernelEmitter::threads_reduce(const ir::Op& op, llvm::Value* v) {
   return b_.CreateExtractValue(result, 0);
 }
 
+
+llvm::Value* KernelEmitter::lane_vector() {
+  std::vector<llvm::Constant*> base;
+  for (int64_t k = 0; k < per_thread_; ++k)
+    base.push_back(b_.getInt64(uint64_t(k / vec_ * threads_ * vec_ + k % vec_)));
+  llvm::Value* first = b_.CreateVectorSplat(unsigned(per_thread_), b_.CreateMul(tid_, b_.getInt64(uint64_t(vec_))));
+  return b_.CreateAdd(first, llvm::ConstantVector::get(base));
+}
+
+llvm::Value* KernelEmitter::component(const ir::Op& op, const std::vector<llvm::Value*>& args, size_t i, int64_t k) {
+  if (per_thread_ == 1 || !op.operands[i]->type.is_tile()) return args[i];
+  return b_.CreateExtractElement(args[i], uint64_t(k));
+}
+
+llvm::Value* KernelEmitter::lanewise(const ir::Op& op, const std::vector<llvm::Value*>& args) {
+  if (op.name == "tile.arange") return lane_vector();
+  if (op.name == "tile.splat") return b_.CreateVectorSplat(unsigned(per_thread_), args[0]);
+  if (op.name == "tile.load") return vector_load(op, args);
+  llvm::Value* out = nullptr;
+  for (int64_t k = 0; k < per_thread_; ++k) {
+    std::vector<llvm::Value*> ak;
+    for (size_t i = 0; i < args.size(); ++i) ak.push_back(component(op, args, i, k));
+    llvm::Value* r = element_op(op, ak, nullptr);
+    if (!out) out = llvm::PoisonValue::get(llvm::FixedVectorType::get(r->getType(), unsigned(per_thread_)));
+    out = b_.CreateInsertElement(out, r, uint64_t(k));
+  }
+  return out;
+}
+
+int64_t KernelEmitter::access_width(DType t) const {
+  return std::max<int64_t>(1, std::min<int64_t>(vec_, int64_t(16 / dtype_size(t))));
+}
+
+llvm::Value* KernelEmitter::vector_ok(const ir::Op& op, const std::vector<llvm::Value*>& args, int64_t k, int64_t n,
+                                      llvm::Type* mt) {
+  // Plain integer arithmetic (no inbounds GEP): masked-off lanes may hold any offset.
+  uint64_t bytes = m_.getDataLayout().getTypeAllocSize(mt);
+  llvm::Value* off0 = component(op, args, 1, k);
+  llvm::Value* addr = b_.CreateAdd(b_.CreatePtrToInt(args[0], b_.getInt64Ty()), b_.CreateMul(off0, b_.getInt64(bytes)));
+  llvm::Value* ok = b_.CreateICmpEQ(b_.CreateAnd(addr, b_.getInt64(bytes * uint64_t(n) - 1)), b_.getInt64(0));
+  for (int64_t j = 1; j < n; ++j)
+    ok = b_.CreateAnd(ok, b_.CreateICmpEQ(component(op, args, 1, k + j), b_.CreateAdd(off0, b_.getInt64(uint64_t(j)))));
+  size_t mask = op.name == "tile.load" ? 2 : 3;
+  if (args.size() > mask)
+    for (int64_t j = 0; j < n; ++j) ok = b_.CreateAnd(ok, component(op, args, mask, k + j));
+  return ok;
+}
+
+llvm::Value* KernelEmitter::vector_load(const ir::Op& op, const std::vector<llvm::Value*>& args) {
+  DType dt = op.result()->type.dtype;
+  llvm::Type* mt = memory_type(ctx_, dt);
+  llvm::Type* rt = register_type(ctx_, dt);
+  int64_t n = access_width(dt);
+  auto* part_ty = llvm::FixedVectorType::get(rt, unsigned(n));
+  llvm::Value* out = llvm::PoisonValue::get(llvm::FixedVectorType::get(rt, unsigned(per_thread_)));
+  for (int64_t k = 0; k < per_thread_; k += n) {
+    llvm::BasicBlock* fast = llvm::BasicBlock::Create(ctx_, "vload", f_);
+    llvm::BasicBlock* slow = llvm::BasicBlock::Create(ctx_, "sload", f_);
+    llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "loaded", f_);
+    b_.CreateCondBr(vector_ok(op, args, k, n, mt), fast, slow);
+    b_.SetInsertPoint(fast);
+    auto* mem_ty = llvm::FixedVectorType::get(mt, unsigned(n));
+    llvm::Value* ptr = hooks_.element_pointer(b_, args[0], mt, component(op, args, 1, k));
+    llvm::Value* v = b_.CreateAlignedLoad(mem_ty, ptr, llvm::Align(m_.getDataLayout().getTypeAllocSize(mem_ty)));
+    if (dt == DType::Bool) v = b_.CreateICmpNE(v, llvm::Constant::getNullValue(mem_ty));
+    llvm::BasicBlock* fast_end = b_.GetInsertBlock();
+    b_.CreateBr(done);
+    b_.SetInsertPoint(slow);
+    llvm::Value* s = llvm::PoisonValue::get(part_ty);
+    for (int64_t j = 0; j < n; ++j) {
+      std::vector<llvm::Value*> aj;
+      for (size_t i = 0; i < args.size(); ++i) aj.push_back(component(op, args, i, k + j));
+      s = b_.CreateInsertElement(s, element_load(op, aj), uint64_t(j));
+    }
+    llvm::BasicBlock* slow_end = b_.GetInsertBlock();
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+    llvm::PHINode* part = b_.CreatePHI(part_ty, 2);
+    part->addIncoming(v, fast_end);
+    part->addIncoming(s, slow_end);
+    for (int64_t j = 0; j < n; ++j)
+      out = b_.CreateInsertElement(out, b_.CreateExtractElement(part, uint64_t(j)), uint64_t(k + j));
+  }
+  return out;
+}
+
+void KernelEmitter::vector_store(const ir::Op& op, const std::vector<llvm::Value*>& args) {
+  DType dt = op.operands[2]->type.dtype;
+  llvm::Type* mt = memory_type(ctx_, dt);
+  int64_t n = access_width(dt);
+  auto* mem_ty = llvm::FixedVectorType::get(mt, unsigned(n));
+  for (int64_t k = 0; k < per_thread_; k += n) {
+    llvm::BasicBlock* fast = llvm::BasicBlock::Create(ctx_, "vstore", f_);
+    llvm::BasicBlock* slow = llvm::BasicBlock::Create(ctx_, "sstore", f_);
+    llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "stored", f_);
+    b_.CreateCondBr(vector_ok(op, args, k, n, mt), fast, slow);
+    b_.SetInsertPoint(fast);
+    llvm::Value* v = llvm::PoisonValue::get(mem_ty);
+    for (int64_t j = 0; j < n; ++j) {
+      llvm::Value* x = component(op, args, 2, k + j);
+      v = b_.CreateInsertElement(v, dt == DType::Bool ? b_.CreateZExt(x, mt) : x, uint64_t(j));
+    }
+    llvm::Value* ptr = hooks_.element_pointer(b_, args[0], mt, component(op, args, 1, k));
+    b_.CreateAlignedStore(v, ptr, llvm::Align(m_.getDataLayout().getTypeAllocSize(mem_ty)));
+    b_.CreateBr(done);
+    b_.SetInsertPoint(slow);
+    for (int64_t j = 0; j < n; ++j) {
+      std::vector<llvm::Value*> aj;
+      for (size_t i = 0; i < args.size(); ++i) aj.push_back(component(op, args, i, k + j));
+      element_store(op, aj);
+    }
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+  }
+}
+
+// Moves any register value (float, integer, bool, or an argmax {value, index} pair) between
+// threads `distance` apart, 32 bits at a time.
+llvm::Value* KernelEmitter::shuffle(llvm::Value* v, int64_t distance) {
+  llvm::Type* t = v->getType();
+  int64_t width = std::min<int64_t>(threads_, 32);
+  if (auto* st = llvm::dyn_cast<llvm::StructType>(t)) {
+    llvm::Value* r = llvm::PoisonValue::get(st);
+    for (unsigned f = 0; f < st->getNumElements(); ++f)
+      r = b_.CreateInsertValue(r, shuffle(b_.CreateExtractValue(v, f), distance), f);
+    return r;
+  }
+  unsigned bits = unsigned(t->getPrimitiveSizeInBits());
+  if (bits == 64) {
+    auto* pair = llvm::FixedVectorType::get(b_.getInt32Ty(), 2);
+    llvm::Value* x = b_.CreateBitCast(v, pair);
+    for (unsigned i = 0; i < 2; ++i)
+      x = b_.CreateInsertElement(x, hooks_.shuffle_xor(b_, b_.CreateExtractElement(x, i), distance, width), i);
+    return b_.CreateBitCast(x, t);
+  }
+  llvm::Type* it = b_.getIntNTy(bits);
+  llvm::Value* x = b_.CreateZExt(b_.CreateBitCast(v, it), b_.getInt32Ty());
+  x = hooks_.shuffle_xor(b_, x, distance, width);
+  return b_.CreateBitCast(b_.CreateTrunc(x, it), t);
+}
+
+// The tree of threads_reduce (level s combines lane l with lane l + s, s = lanes/2 .. 1), so
+// results are the same bits. With lanes mapped to (chunk, thread, element) as in
+// lane_vector, a level is within a thread (s >= threads * vector, or s < vector), between
+// warps (thread distance >= 32: shared memory and barriers), or within a warp: a butterfly
+// shuffle, where both threads of a pair compute the same combine (it is commutative), so
+// after the last level every thread of the warp holds the result.
+llvm::Value* KernelEmitter::shuffle_reduce(const ir::Op& op, const std::vector<llvm::Value*>& args) {
+  if (lanes_ <= 0 || (lanes_ & (lanes_ - 1)) != 0)
+    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.reduce needs a power-of-two lane count on GPUs, got " +
+                                 std::to_string(lanes_), op.loc.str());
+  const std::string& kind = op.str_attr("kind");
+  DType dt = op.result()->type.dtype;
+  bool arg = op.operands.size() == 2;
+  std::vector<llvm::Value*> c(static_cast<size_t>(per_thread_));
+  for (int64_t k = 0; k < per_thread_; ++k) {
+    c[size_t(k)] = component(op, args, 0, k);
+    if (arg) {
+      llvm::Value* idx = component(op, args, 1, k);
+      auto* st = llvm::StructType::get(ctx_, {c[size_t(k)]->getType(), idx->getType()});
+      c[size_t(k)] = b_.CreateInsertValue(b_.CreateInsertValue(llvm::PoisonValue::get(st), c[size_t(k)], 0), idx, 1);
+    }
+  }
+  // Shared memory for the levels between warps: vec_ slots per thread, one array per field.
+  std::vector<llvm::Type*> fields = {memory_type(ctx_, dt)};
+  if (arg) fields.push_back(b_.getInt64Ty());
+  std::vector<llvm::GlobalVariable*> smem;
+  auto slot = [&](size_t f, llvm::Value* i) {
+    if (smem.size() <= f) {
+      for (llvm::Type* et : fields) {
+        auto* array_ty = llvm::ArrayType::get(et, uint64_t(threads_ * vec_));
+        smem.push_back(new llvm::GlobalVariable(m_, array_ty, false, llvm::GlobalValue::InternalLinkage,
+                                                llvm::UndefValue::get(array_ty), fn_.name + ".reduce", nullptr,
+                                                llvm::GlobalValue::NotThreadLocal, hooks_.shared_address_space()));
+        smem.back()->setAlignment(llvm::Align(16));
+      }
+    }
+    return b_.CreateInBoundsGEP(smem[f]->getValueType(), smem[f], {b_.getInt64(0), i});
+  };
+  auto store = [&](llvm::Value* i, llvm::Value* x) {
+    if (!arg) {
+      b_.CreateStore(dt == DType::Bool ? b_.CreateZExt(x, fields[0]) : x, slot(0, i));
+      return;
+    }
+    for (unsigned f = 0; f < 2; ++f) b_.CreateStore(b_.CreateExtractValue(x, f), slot(f, i));
+  };
+  auto load = [&](llvm::Value* i) -> llvm::Value* {
+    if (!arg) {
+      llvm::Value* x = b_.CreateLoad(fields[0], slot(0, i));
+      return dt == DType::Bool ? b_.CreateICmpNE(x, llvm::ConstantInt::get(fields[0], 0)) : x;
+    }
+    llvm::Type* st = llvm::StructType::get(ctx_, {fields[0], fields[1]});
+    llvm::Value* r = b_.CreateInsertValue(llvm::PoisonValue::get(st), b_.CreateLoad(fields[0], slot(0, i)), 0);
+    return b_.CreateInsertValue(r, b_.CreateLoad(fields[1], slot(1, i)), 1);
+  };
+  auto at = [&](llvm::Value* t, int64_t j) { return b_.CreateAdd(b_.CreateMul(t, b_.getInt64(uint64_t(vec_))), b_.getInt64(uint64_t(j))); };
+
+  int64_t row = threads_ * vec_;  // lanes of one chunk
+  bool in_smem = false;
+  for (int64_t s = lanes_ / 2; s >= 1; s /= 2) {
+    if (s >= row) {
+      int64_t cs = s / row;  // chunk ch + cs onto chunk ch, in every thread
+      for (int64_t ch = 0; ch < cs; ++ch)
+        for (int64_t j = 0; j < vec_; ++j) {
+          size_t k = size_t(ch * vec_ + j);
+          c[k] = combine(kind, dt, c[k], c[k + size_t(cs * vec_)]);
+        }
+    } else if (s >= vec_ && s / vec_ >= 32) {
+      int64_t d = s / vec_;
+      if (!in_smem) {
+        for (int64_t j = 0; j < vec_; ++j) store(at(tid_, j), c[size_t(j)]);
+        hooks_.barrier(b_);
+        in_smem = true;
+      }
+      emit_if(b_.CreateICmpULT(tid_, b_.getInt64(uint64_t(d))), [&] {
+        llvm::Value* partner = b_.CreateAdd(tid_, b_.getInt64(uint64_t(d)));
+        for (int64_t j = 0; j < vec_; ++j) store(at(tid_, j), combine(kind, dt, load(at(tid_, j)), load(at(partner, j))));
+      });
+      hooks_.barrier(b_);
+      if (d == 32) {
+        for (int64_t j = 0; j < vec_; ++j) c[size_t(j)] = load(at(tid_, j));
+        in_smem = false;
+      }
+    } else if (s >= vec_) {
+      for (int64_t j = 0; j < vec_; ++j) c[size_t(j)] = combine(kind, dt, c[size_t(j)], shuffle(c[size_t(j)], s / vec_));
+    } else {
+      for (int64_t j = 0; j < s; ++j) c[size_t(j)] = combine(kind, dt, c[size_t(j)], c[size_t(j + s)]);
+    }
+  }
+  llvm::Value* result = c[0];
+  if (threads_ > 32) {  // only warp 0 holds the result: thread 0 hands it to every warp
+    emit_if(b_.CreateICmpEQ(tid_, b_.getInt64(0)), [&] { store(b_.getInt64(0), result); });
+    hooks_.barrier(b_);
+    result = load(b_.getInt64(0));
+    hooks_.barrier(b_);  // everyone has read slot 0 before the next use of the array
+  }
+  if (!arg) return result;
+  values_[op.result(1)] = b_.CreateExtractValue(result, 1);
+  return b_.CreateExtractValue(result, 0);
+}
 }  // namespace tessera::backends

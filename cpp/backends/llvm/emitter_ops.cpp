@@ -32,6 +32,7 @@ KernelEmitter::KernelEmitter(const ir::Function& fn, llvm::Module& m, TargetHook
     : fn_(fn), m_(m), hooks_(hooks), ctx_(m.getContext()), b_(m.getContext()) {
   auto it = fn.attrs.find("lanes");
   if (it != fn.attrs.end()) lanes_ = std::get<int64_t>(it->second);
+  if (auto v = fn.attrs.find("vector"); v != fn.attrs.end()) vec_ = std::get<int64_t>(v->second);
   ir::walk(const_cast<ir::Block&>(fn.body), [&](ir::Op& op) {
     for (ir::Value* v : op.operands) users_[v].push_back(&op);
   });
@@ -49,6 +50,13 @@ void KernelEmitter::emit() {
   for (size_t i = 0; i < buffers.size(); ++i) values_[fn_.body.args[i].get()] = buffers[i];
   if (hooks_.lanes_are_threads()) {
     tid_ = hooks_.thread_id(b_);
+    threads_ = std::get<ir::IntList>(fn_.attrs.at("block"))[0];
+    if (threads_ <= 0 || lanes_ % (threads_ * vec_) != 0)
+      fail(ErrorCode::Compile, "kernel " + fn_.name + ": " + std::to_string(lanes_) + " lanes do not split into " +
+                                   std::to_string(threads_) + " threads of vectors of " + std::to_string(vec_));
+    per_thread_ = lanes_ / threads_;
+    if (per_thread_ > 1 && !hooks_.has_shuffle())
+      fail(ErrorCode::Compile, "kernel " + fn_.name + ": several lanes per thread need warp shuffles on this target");
     threads_block(fn_.body);
   } else {
     loops_block(fn_.body);

@@ -36,6 +36,14 @@ class TargetHooks {
   virtual llvm::Value* thread_id(llvm::IRBuilder<>& b) { (void)b; return nullptr; }  // i64
   virtual void barrier(llvm::IRBuilder<>& b) { (void)b; }
   virtual unsigned shared_address_space() const { return 3; }
+  // Exchanges an i32 between the threads of a warp whose ids differ by `distance` (a power of
+  // two below `width`, the threads taking part: the first `width` of the warp). Targets
+  // without warp shuffles return nullptr, and tile.reduce goes through shared memory.
+  virtual llvm::Value* shuffle_xor(llvm::IRBuilder<>& b, llvm::Value* v, int64_t distance, int64_t width) {
+    (void)b, (void)v, (void)distance, (void)width;
+    return nullptr;
+  }
+  virtual bool has_shuffle() const { return false; }
   // Address of element `offset` (i64) of a buffer; Vulkan SPIR-V has no pointer arithmetic
   // on buffers and overrides this.
   virtual llvm::Value* element_pointer(llvm::IRBuilder<>& b, llvm::Value* buffer, llvm::Type* elem,
@@ -88,6 +96,21 @@ class KernelEmitter {
   void threads_block(const ir::Block& block);
   void threads_for(const ir::Op& op);
   llvm::Value* threads_reduce(const ir::Op& op, llvm::Value* v);
+  // Threads that own several lanes (kernel attribute `vector`, NVIDIA): a tile value is a
+  // <per_thread_ x T> vector; component k of thread t is lane (k / vec_) * threads_ * vec_ +
+  // t * vec_ + k % vec_, so each run of vec_ components is contiguous in memory.
+  llvm::Value* lanewise(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  llvm::Value* lane_vector();
+  llvm::Value* component(const ir::Op& op, const std::vector<llvm::Value*>& args, size_t i, int64_t k);
+  // True when components [k, k + n) of the access are contiguous, unmasked and the address
+  // is aligned to the n-element vector.
+  llvm::Value* vector_ok(const ir::Op& op, const std::vector<llvm::Value*>& args, int64_t k, int64_t n, llvm::Type* mt);
+  int64_t access_width(DType t) const;  // components per vector access (16 bytes at most)
+  llvm::Value* vector_load(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  void vector_store(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  // tile.reduce with warp shuffles (emit_threads.cpp): same tree order as threads_reduce.
+  llvm::Value* shuffle_reduce(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  llvm::Value* shuffle(llvm::Value* v, int64_t distance);
 
   // emit_loops.cpp
   void loops_block(const ir::Block& block);
@@ -131,6 +154,7 @@ class KernelEmitter {
   llvm::IRBuilder<> b_;
   llvm::Function* f_ = nullptr;
   int64_t lanes_ = 1;
+  int64_t vec_ = 1, threads_ = 1, per_thread_ = 1;  // lanes_ = per_thread_ * threads_ (threads strategy)
   std::map<const ir::Value*, llvm::Value*> values_;  // scalars; tiles too when lanes are threads
   std::map<const ir::Value*, llvm::Value*> arrays_;  // loops: per-instance arrays of tile values
   std::map<std::pair<llvm::Type*, int64_t>, llvm::Value*> tree_scratch_;  // loops: tile.reduce trees

@@ -1,6 +1,8 @@
 // NVIDIA backend: one thread per lane, kernels in the PTX calling convention with global
 // (addrspace 1) buffer parameters, compiled by LLVM's NVPTX target to PTX text, which the
 // runtime hands to the CUDA driver (cuModuleLoadDataEx) at load time.
+#include <set>
+
 #include <llvm/IR/IntrinsicsNVPTX.h>
 
 #include "backends/llvm/codegen.hpp"
@@ -25,7 +27,23 @@ class NvptxHooks : public TargetHooks {
     // Two 256-thread tensor-core blocks per SM cap registers at 128 (the 64 f32 accumulators
     // and fragments fit without spills; one block alone cannot hide the pipeline's latency).
     if (has_op(fn, "tile.mma_sync")) f->addFnAttr("nvvm.minctasm", "2");
+    // Buffers the kernel never stores to are read-only for its whole run: the backend may
+    // then read them through the non-coherent cache (ld.global.nc).
+    std::set<const ir::Value*> written;
+    ir::walk(const_cast<ir::Block&>(fn.body), [&](ir::Op& op) {
+      if (op.name == "tile.store" || op.name == "tile.mma_sync") written.insert(op.operands[0]);
+    });
+    for (size_t i = 0; i < fn.body.args.size(); ++i)
+      if (!written.count(fn.body.args[i].get())) f->addParamAttr(unsigned(i), llvm::Attribute::ReadOnly);
     return f;
+  }
+
+  bool has_shuffle() const override { return true; }
+
+  llvm::Value* shuffle_xor(llvm::IRBuilder<>& b, llvm::Value* v, int64_t distance, int64_t width) override {
+    uint32_t mask = width >= 32 ? 0xffffffffu : (1u << width) - 1;
+    return b.CreateIntrinsic(llvm::Intrinsic::nvvm_shfl_sync_bfly_i32, llvm::ArrayRef<llvm::Type*>(),
+                             {b.getInt32(mask), v, b.getInt32(uint32_t(distance)), b.getInt32(0x1f)});
   }
 
   llvm::Value* program_id(llvm::IRBuilder<>& b, int axis) override {
