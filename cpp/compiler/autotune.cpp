@@ -47,7 +47,8 @@ std::string encode(const Blocks& b) {
 
 bool decode(const std::string& text, Blocks& b) {
   std::istringstream in(text);
-  return bool(in >> b.mc >> b.nc >> b.kc) && b.mc > 0 && b.nc > 0 && b.kc > 0;
+  return bool(in >> b.mc >> b.nc >> b.kc) && b.mc > 0 && b.nc > 0 && b.kc > 0 && b.mc <= 65536 && b.nc <= 65536 &&
+         b.mc * b.nc <= 65536;
 }
 
 void apply(ir::Op& op, const Blocks& b) {
@@ -78,7 +79,9 @@ double time_runs(const Executable& exe, const std::vector<Array>& inputs, Device
     auto t0 = Clock::now();
     exe.run(inputs);
     if (device.type != TSR_DEVICE_CPU) check_status(tsrDeviceSynchronize(device.raw()), "tsrDeviceSynchronize");
-    if (i > 0) times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    double t = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (i > 0) times.push_back(t);
+    if (t > 0.2 && i > 0) break;  // slow candidates: one timed run, so the budget holds roughly
   }
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
@@ -97,7 +100,7 @@ std::vector<Blocks> neighbours(const Blocks& at, int knob, int64_t mr, int64_t n
     if (knob == 0) b.kc = std::min(v, K);
     if (knob == 1) b.mc = std::min(v, round_up(M, mr));
     if (knob == 2) b.nc = std::min(v, round_up(N, nr));
-    out.push_back(b);
+    if (b.mc * b.nc <= 65536) out.push_back(b);  // sched.packed_matmul's limit (stack block of C)
   }
   return out;
 }
@@ -138,6 +141,13 @@ Blocks search(const ir::Op& op, const backends::TargetSpec& target, Device devic
 }
 
 // ---- lane counts of CPU element-wise and row-wise kernels ----
+
+// A cached lane count: digits only, in sched.kernel's range; anything else is a miss.
+bool valid_lanes(const std::string& text) {
+  if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  int64_t v = std::stoll(text);
+  return v >= 1 && v <= 65536;
+}
 
 bool tunable_kernel(const ir::Op& op, const backends::TargetSpec& target) {
   if (op.name != "sched.kernel" || target.kind != "cpu") return false;
@@ -249,8 +259,7 @@ void tune_kernel_knobs(ir::Module& m, const backends::TargetSpec& target, const 
       kernel.attrs.erase("why_split");
       std::string key = "kernel|" + target.str() + "|" + backends::host_cpu_description() + "\n" + ir::print(*lone, false);
       kernel.attrs["lanes"] = heuristic;
-      if (auto hit = autotune::lookup(key); hit && !hit->empty() && hit->find_first_not_of("0123456789") == std::string::npos &&
-                                            hit->size() < 7) {
+      if (auto hit = autotune::lookup(key); hit && valid_lanes(*hit)) {
         op->attrs["lanes"] = std::stoll(*hit);
         continue;
       }

@@ -27,7 +27,7 @@ class Executable {
   std::vector<Array> run(const std::vector<Array>& inputs) const;
   // IR text of one level: "graph", "schedule", "tile", "llvm" or "asm" (PTX / AMDGPU asm).
   // A program loaded from the disk cache regenerates its IR texts on the first request.
-  const std::string& ir(const std::string& level) const;
+  std::string ir(const std::string& level) const;
   bool from_disk_cache() const { return from_disk_cache_; }
   const backends::CompiledKernels& kernels() const { return kernels_; }
   Device device() const { return device_; }

@@ -13,17 +13,17 @@ Executable::~Executable() {
   if (module_) tsrModuleUnload(module_);
 }
 
-const std::string& Executable::ir(const std::string& level) const {
+std::string Executable::ir(const std::string& level) const {
   static const char* const known[] = {"graph", "schedule", "tile", "llvm", "asm"};
   if (std::find(std::begin(known), std::end(known), level) == std::end(known))
     fail(ErrorCode::Value, "unknown IR level '" + level + "' (known: graph, schedule, tile, llvm, asm)");
   std::lock_guard<std::mutex> lock(ir_mutex_);
   // Loaded from the disk cache, or CPU assembly (not made unless asked for): run the compiler
   // again for the texts, not for its code.
-  if (ir_text_.empty() || (level == "asm" && ir_text_.at("asm").empty())) {
-    ir_text_ = compile_for_target(source_, kernels_.target.str());
-    ir_text_.erase("binary");
-  }
+  // Only missing texts are filled in: the ones already given out stay as they were.
+  if (ir_text_[level].empty())
+    for (auto& [name, text] : compile_for_target(source_, kernels_.target.str()))
+      if (name != "binary" && ir_text_[name].empty()) ir_text_[name] = std::move(text);
   return ir_text_.at(level);
 }
 

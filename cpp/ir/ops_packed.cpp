@@ -14,6 +14,8 @@ namespace {
 
 using Shape = std::vector<int64_t>;
 
+constexpr int64_t kMaxBlockElements = 65536;  // 256 KiB of f32, 512 KiB of f64
+
 Shape static_dims(const std::string& op, const Type& t) {
   require_tensor(op, t);
   if (!t.has_static_shape()) fail(ErrorCode::Shape, op + ": needs static dims, got " + t.str());
@@ -68,7 +70,7 @@ OpInfo packed_matmul() {
   info.operand_names = {"a", "b"};
   info.attrs = {{"m", "int", true, "rows of the result"},
                 {"n", "int", true, "columns of the result"},
-                {"mc", "int", true, "rows of C per program instance (a multiple of the A panel width)"},
+                {"mc", "int", true, "rows of C per program instance (a multiple of the A panel width; mc * nc <= 65536)"},
                 {"nc", "int", true, "columns of C per program instance (a multiple of the B panel width)"},
                 {"kc", "int", true, "depth of one pass over the packed panels"}};
   info.summary = "Matrix product of packed operands (sched.pack): [..., m, n], broadcasting batch dims.";
@@ -85,6 +87,9 @@ OpInfo packed_matmul() {
       if (std::get<int64_t>(a.at(k)) < 1) fail(ErrorCode::Value, std::string("sched.packed_matmul: ") + k + " must be >= 1");
     if (std::get<int64_t>(a.at("mc")) % wa || std::get<int64_t>(a.at("nc")) % wb)
       fail(ErrorCode::Value, "sched.packed_matmul: mc and nc must be multiples of the panel widths");
+    // An epilogue keeps the instance's mc x nc block of C on its thread's stack.
+    if (std::get<int64_t>(a.at("mc")) * std::get<int64_t>(a.at("nc")) > kMaxBlockElements)
+      fail(ErrorCode::Value, "sched.packed_matmul: mc * nc must be at most " + std::to_string(kMaxBlockElements));
     Type ba = Type::tensor(in[0].dtype, Shape(sa.begin(), sa.end() - 3));
     Type bb = Type::tensor(in[1].dtype, Shape(sb.begin(), sb.end() - 3));
     std::vector<Dim> out = broadcast_shapes("sched.packed_matmul", ba, bb);

@@ -18,6 +18,8 @@ OpInfo structural(const std::string& name, int min_ops, int max_ops, std::vector
   return info;
 }
 
+constexpr int64_t kMaxLanes = 65536;
+
 void verify_kernel(const Op& op) {
   const Block& body = *op.region;
   if (body.args.size() != op.operands.size())
@@ -37,6 +39,11 @@ void verify_kernel(const Op& op) {
   if (kind != "elementwise" && kind != "reduce" && kind != "rowwise" && kind != "matmul" && kind != "scatter" &&
       kind != "pack")
     fail(ErrorCode::Verify, "sched.kernel: unknown kind '" + kind + "'");
+  // Lanes size per-instance arrays and divide the iteration space: 0 or a huge count would
+  // crash the generated code rather than the verifier.
+  if (op.has_attr("lanes") && (op.int_attr("lanes") < 1 || op.int_attr("lanes") > kMaxLanes))
+    fail(ErrorCode::Verify, "sched.kernel: lanes must be in [1, " + std::to_string(kMaxLanes) + "], got " +
+                                std::to_string(op.int_attr("lanes")));
 }
 
 }  // namespace

@@ -16,7 +16,7 @@
 // Each kernel but the first records in `why_split` why it did not join the kernel before it
 // (fn.explain() shows it). Constants are not kernel inputs: each kernel that uses one gets its
 // own copy, so they cost no memory traffic. Knobs (lanes, tile sizes) are chosen for the
-// module's target; the autotuner (a later issue) will refine them by measurement.
+// module's target; with TESSERA_AUTOTUNE=1 the compiler measures some of them (compiler/autotune.hpp).
 #include <algorithm>
 #include <set>
 

@@ -1,6 +1,7 @@
 // The cache of large CPU blocks (see cpu_block_cache.hpp).
 #include "runtime/cpu_block_cache.hpp"
 
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -19,7 +20,7 @@ size_t rounded(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHug
 
 size_t default_limit() {
   if (const char* env = std::getenv("TESSERA_CPU_CACHE_MB"); env && *env)
-    return size_t(std::max(0L, std::atol(env))) << 20;
+    return size_t(std::clamp(std::atol(env), 0L, 1L << 30)) << 20;  // at most 1 PiB: no overflow
   long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   size_t quarter = pages > 0 && page > 0 ? size_t(pages) * size_t(page) / 4 : size_t(1) << 30;
   return std::min(quarter, size_t(8) << 30);
@@ -32,9 +33,18 @@ struct Cache {
   size_t limit = default_limit();
 };
 
+Cache* g_cache = nullptr;
+
 Cache& cache() {
-  static auto* c = new Cache;  // leaked, like the allocation table: threads may free at exit
-  return *c;
+  static bool once = [] {
+    g_cache = new Cache;  // leaked, like the allocation table: threads may free at exit
+    // A forked child starts with an empty cache: the parent's mutex may be held by a thread
+    // that the child does not have (the parent's blocks stay mapped and simply go unused).
+    pthread_atfork(nullptr, nullptr, [] { g_cache = new Cache; });
+    return true;
+  }();
+  (void)once;
+  return *g_cache;
 }
 
 void* fresh_block(size_t size) {

@@ -154,7 +154,7 @@ class custom_vjp:
                 if all(t is not c for c in captured):
                     captured.append(t)
         operands = params + captured
-        base = re.sub(r"\W", "_", name)
+        base = re.sub(r"[^A-Za-z0-9_]", "_", name)  # IR names are ASCII
         attrs = {
             "name": name,
             "fn": _define(base, "fn", [y], operands),

@@ -77,9 +77,8 @@ def trace(fn, spec, leaves, symbols=None) -> Trace:
               for i, t in enumerate(leaves)]
     args, kwargs = _unflatten(spec, params)
     real_args, real_kwargs = _unflatten(spec, leaves)
-    by_leaf = {id(t): p for t, p in zip(leaves, params)}
     try:
-        with shapes.checked_call(fn, real_args, real_kwargs, lambda t: by_leaf[id(t)]):
+        with shapes.checked_call(fn, real_args, real_kwargs, args, kwargs):
             result = fn(*args, **kwargs)
     except ShapeError as e:
         if e.location:

@@ -137,12 +137,15 @@ def symbolic_dims(fn, args, kwargs, leaves, dynamic):
     if bound is not None:
         for pname, value in bound.arguments.items():
             ann = sig.parameters[pname].annotation
-            by_leaf[id(value)] = (pname, ann if isinstance(ann, TensorType) else None)
+            # One tensor may be passed for several parameters: keep each one's annotation,
+            # in order, for the leaves (which follow the arguments' order).
+            by_leaf.setdefault(id(value), []).append((pname, ann if isinstance(ann, TensorType) else None))
     if dynamic is not True:
         _check_names(fn_name, dynamic, annotated_names(fn) or set())
     out = []
     for i, t in enumerate(leaves):
-        pname, ann = by_leaf.get(id(t), (f"arg{i}", None))
+        queue = by_leaf.get(id(t))
+        pname, ann = queue.pop(0) if queue else (f"arg{i}", None)
         names = [None] * t.ndim
         if ann is not None and len(ann.dims) - (Ellipsis in ann.dims) <= t.ndim:
             dims = list(ann.dims)
@@ -214,13 +217,15 @@ def _bind(fn_name, params, binding):
 
 
 @contextlib.contextmanager
-def checked_call(fn, args, kwargs, params_for):
+def checked_call(fn, args, kwargs, traced_args, traced_kwargs):
     """Checks ``fn``'s annotated tensor parameters against the call's tensors, and names the
-    parameter tensors (``params_for(tensor)`` maps an argument to its trace parameter) while
-    the body is traced."""
+    parameter tensors while the body is traced (``traced_args``/``traced_kwargs``: the call with
+    each tensor replaced by its trace parameter; bound by name, so one tensor passed for two
+    parameters keeps both annotations)."""
     try:
         sig = inspect.signature(fn, eval_str=True)  # string annotations (from __future__) too
         bound = sig.bind(*args, **kwargs)
+        traced = sig.bind(*traced_args, **traced_kwargs).arguments
     except (TypeError, ValueError, NameError, SyntaxError):
         yield
         return
@@ -230,11 +235,11 @@ def checked_call(fn, args, kwargs, params_for):
     fn_name = getattr(fn, "__name__", "function")
     described = _bind(fn_name, params, {})
     # Symbolic parameters (jit dynamic=) are described by their names: x Tensor[B,D=128].
-    symbolic = [(n, params_for(v), a) for n, v, a in params if is_symbolic(params_for(v).shape)]
+    symbolic = [(n, traced[n], a) for n, v, a in params if is_symbolic(traced[n].shape)]
     described.update(_bind(fn_name, symbolic, {}))
     saved = dict(_described)
     for name, value, _ in params:
-        p = params_for(value)
+        p = traced[name]
         _described[id(p)] = described.get(id(p)) or described[id(value)]
     try:
         yield

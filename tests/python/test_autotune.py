@@ -90,3 +90,28 @@ def test_element_wise_and_row_wise_lanes_are_tuned_then_cached(tmp_path):
     assert second.returncode == 0, second.stderr
     assert "kernel: lanes" not in second.stderr  # nothing measured again
     assert re.search(r"LANES.*", first.stdout).group(0) == re.search(r"LANES.*", second.stdout).group(0)
+
+
+def test_schedule_ir_with_impossible_knobs_is_an_error_not_a_crash():
+    import tessera as ts
+    text = """module @main {
+func @f(%x: f32[8]) -> (f32[8]) {
+  %0 = sched.kernel(%x) {kind = "elementwise", lanes = 0} : f32[8] {
+  ^(%1: f32[8]):
+    %2 = exp(%1) : f32[8]
+    sched.yield(%2)
+  }
+  return(%0)
+}
+}
+"""
+    with pytest.raises(ts.TesseraError, match="lanes must be in"):
+        ts._C.compile(text, "cpu")
+    with pytest.raises(ts.TesseraError, match="mc \\* nc must be at most"):
+        ts._C.compile("""module @main {
+func @f(%a: f32[1,4,6], %b: f32[1,4,16]) -> (f32[4,4]) {
+  %0 = sched.packed_matmul(%a, %b) {kc = 4, m = 4, mc = 600, n = 4, nc = 1600} : f32[4,4]
+  return(%0)
+}
+}
+""", "cpu")

@@ -275,3 +275,13 @@ def test_sizes_the_trace_rejects_name_the_call():
     with pytest.raises(ts.TesseraError, match=r"tessera.jit\(f\) at B=0: .*take: cannot index the empty axis") as e:
         f(ts.ones(0, 3))
     assert e.value.location == line
+
+
+def test_one_tensor_passed_for_two_annotated_parameters():
+    # Each parameter keeps its own annotation even when both get the same tensor object.
+    @ts.jit(dynamic=("B",))
+    def f(x: Tensor["B", 4], y: Tensor[4, "B"]):  # noqa: F821
+        return x @ y
+
+    t = ts.tensor(np.arange(16, dtype=np.float32).reshape(4, 4))
+    np.testing.assert_allclose(f(t, t).numpy(), t.numpy() @ t.numpy())
