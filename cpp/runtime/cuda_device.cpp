@@ -37,19 +37,7 @@ tsrStatus unavailable_error() {
   return set_error(TSR_ERROR_DEVICE_UNAVAILABLE, "CUDA is not available: " + unavailable_reason());
 }
 
-tsrStatus malloc(int32_t index, size_t bytes, void** ptr) {
-  if (tsrStatus s = make_current(index)) return s;
-  CUdeviceptr p = 0;
-  // The driver rejects 0 bytes; a 1-byte block keeps "0 bytes gives a unique pointer" true.
-  if (tsrStatus s = check(D().cuMemAlloc_v2(&p, bytes ? bytes : 1), "cuMemAlloc_v2")) return s;
-  *ptr = reinterpret_cast<void*>(uintptr_t(p));
-  return TSR_SUCCESS;
-}
-
-tsrStatus free(int32_t index, void* ptr) {
-  if (tsrStatus s = make_current(index)) return s;
-  return check(D().cuMemFree_v2(dptr(ptr)), "cuMemFree_v2");
-}
+// malloc and free: cuda_block_cache.cpp.
 
 tsrStatus memcpy(void* dst, tsrDevice dst_device, const void* src, tsrDevice src_device,
                  size_t bytes, tsrStream stream) {

@@ -112,7 +112,8 @@ bool available();
 int32_t device_count();               // 0 when unavailable
 tsrStatus unavailable_error();        // TSR_ERROR_DEVICE_UNAVAILABLE with the reason
 tsrStatus malloc(int32_t index, size_t bytes, void** ptr);
-tsrStatus free(int32_t index, void* ptr);
+tsrStatus free(int32_t index, void* ptr);  // rejects pointers it did not allocate
+size_t release_cached_blocks(int32_t index);  // cuda_block_cache.cpp: returns bytes freed
 tsrStatus memcpy(void* dst, tsrDevice dst_device, const void* src, tsrDevice src_device,
                  size_t bytes, tsrStream stream);
 tsrStatus memset(int32_t index, void* ptr, int32_t value, size_t bytes, tsrStream stream);

@@ -45,7 +45,7 @@ TSR_API tsrStatus tsrDeviceSynchronize(tsrDevice device) {
 TSR_API tsrStatus tsrDeviceReleaseCache(tsrDevice device, size_t* released) {
   return api("tsrDeviceReleaseCache", [&] {
     if (tsrStatus s = check_device("device", device)) return s;
-    size_t n = device.type == TSR_DEVICE_CPU ? cpu::release_cached_blocks() : 0;
+    size_t n = device.type == TSR_DEVICE_CPU ? cpu::release_cached_blocks() : cuda::release_cached_blocks(device.index);
     if (released) *released = n;
     return TSR_SUCCESS;
   });

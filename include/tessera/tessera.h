@@ -87,9 +87,10 @@ TSR_API int32_t tsrGetCpuThreads(void);
 /* CPU allocations are 64-byte aligned. Zero-byte allocations return a valid unique pointer. */
 TSR_API tsrStatus tsrMalloc(tsrDevice device, size_t bytes, void** ptr);
 TSR_API tsrStatus tsrFree(tsrDevice device, void* ptr);
-/* Gives the device's cached free blocks back to the system. CPU blocks of 1 MiB and more are
-   kept for reuse after tsrFree (up to TESSERA_CPU_CACHE_MB); *released (may be NULL) receives
-   the bytes returned. CUDA keeps no cache: it releases 0. */
+/* Gives the device's cached free blocks back to the system; *released (may be NULL) receives
+   the bytes returned. CPU blocks of 1 MiB and more are kept for reuse after tsrFree (up to
+   TESSERA_CPU_CACHE_MB); CUDA blocks of every size (up to TESSERA_CUDA_CACHE_MB per device),
+   reused in the default stream's order: synchronise work on other streams before freeing. */
 TSR_API tsrStatus tsrDeviceReleaseCache(tsrDevice device, size_t* released);
 /* Copies between any two devices. stream NULL: returns when the copy is complete. */
 TSR_API tsrStatus tsrMemcpy(void* dst, tsrDevice dst_device, const void* src, tsrDevice src_device,
