@@ -24,44 +24,33 @@ void KernelEmitter::emit_mma(const ir::Op& op, const std::vector<llvm::Value*>& 
   llvm::Function* fma = llvm::Intrinsic::getOrInsertDeclaration(&m_, llvm::Intrinsic::fmuladd, {vt});
 
   // for p in [0, k): acc[i] += splat(A[p*mr + i]) * B[p*nr .. p*nr + nr)
-  llvm::BasicBlock* pre = b_.GetInsertBlock();
-  llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "mma.k", f_);
-  llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, "mma.body", f_);
-  llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "mma.exit", f_);
-  b_.CreateBr(header);
-  b_.SetInsertPoint(header);
+  ForLoop loop = begin_loop(b_.getInt64(0), b_.getInt64(1), "mma.k");
   // Pointer induction variables: each step advances the panels by one column/row, so the
   // unrolled body addresses them with constant offsets (no index arithmetic per FMA group).
-  llvm::PHINode* p = b_.CreatePHI(b_.getInt64Ty(), 2, "p");
-  p->addIncoming(b_.getInt64(0), pre);
   llvm::PHINode* a_cur = b_.CreatePHI(a_ptr->getType(), 2, "a.cur");
-  a_cur->addIncoming(a_ptr, pre);
+  a_cur->addIncoming(a_ptr, loop.pre);
   llvm::PHINode* b_cur = b_.CreatePHI(b_ptr->getType(), 2, "b.cur");
-  b_cur->addIncoming(b_ptr, pre);
+  b_cur->addIncoming(b_ptr, loop.pre);
   std::vector<llvm::PHINode*> acc(mr);
   for (unsigned i = 0; i < mr; ++i) {
     acc[i] = b_.CreatePHI(vt, 2, "acc");
-    acc[i]->addIncoming(llvm::Constant::getNullValue(vt), pre);
+    acc[i]->addIncoming(llvm::Constant::getNullValue(vt), loop.pre);
   }
-  b_.CreateCondBr(b_.CreateICmpSLT(p, k), body, exit);
-  b_.SetInsertPoint(body);
+  enter_loop_body(loop, k);
   llvm::Value* brow = b_.CreateAlignedLoad(vt, b_cur, llvm::Align(et->getPrimitiveSizeInBits() / 8));
   for (unsigned i = 0; i < mr; ++i) {
     llvm::Value* a = b_.CreateLoad(et, b_.CreateConstInBoundsGEP1_64(et, a_cur, i));
-    llvm::Value* next = b_.CreateCall(fma, {b_.CreateVectorSplat(nr, a), brow, acc[i]});
-    acc[i]->addIncoming(next, body);
+    acc[i]->addIncoming(b_.CreateCall(fma, {b_.CreateVectorSplat(nr, a), brow, acc[i]}), loop.body);
   }
-  p->addIncoming(b_.CreateAdd(p, b_.getInt64(1)), body);
-  a_cur->addIncoming(b_.CreateConstInBoundsGEP1_64(et, a_cur, mr), body);
-  b_cur->addIncoming(b_.CreateConstInBoundsGEP1_64(et, b_cur, nr), body);
-  auto* latch = b_.CreateBr(header);
+  a_cur->addIncoming(b_.CreateConstInBoundsGEP1_64(et, a_cur, mr), loop.body);
+  b_cur->addIncoming(b_.CreateConstInBoundsGEP1_64(et, b_cur, nr), loop.body);
+  llvm::BranchInst* latch = end_loop(loop);
   // Unrolling the k loop a little hides the FMA latency chain between iterations.
   llvm::MDNode* unroll = llvm::MDNode::get(
       ctx_, {llvm::MDString::get(ctx_, "llvm.loop.unroll.count"), llvm::ConstantAsMetadata::get(b_.getInt32(4))});
   llvm::MDNode* loop_id = llvm::MDNode::getDistinct(ctx_, {nullptr, unroll});
   loop_id->replaceOperandWith(0, loop_id);
   latch->setMetadata(llvm::LLVMContext::MD_loop, loop_id);
-  b_.SetInsertPoint(exit);
 
   llvm::Value* full = b_.CreateAnd(b_.CreateICmpEQ(rows, b_.getInt64(mr)), b_.CreateICmpEQ(cols, b_.getInt64(nr)));
   llvm::BasicBlock* full_bb = llvm::BasicBlock::Create(ctx_, "mma.full", f_);
@@ -99,30 +88,18 @@ void KernelEmitter::emit_mma(const ir::Op& op, const std::vector<llvm::Value*>& 
     spill->setAlignment(llvm::Align(64));
   }
   for (unsigned i = 0; i < mr; ++i) b_.CreateStore(acc[i], b_.CreateConstInBoundsGEP2_32(spill->getAllocatedType(), spill, 0, i));
-  llvm::BasicBlock* row_head = llvm::BasicBlock::Create(ctx_, "mma.edge.row", f_);
-  llvm::BasicBlock* col_head = llvm::BasicBlock::Create(ctx_, "mma.edge.col", f_);
-  llvm::BasicBlock* col_body = llvm::BasicBlock::Create(ctx_, "mma.edge.elem", f_);
-  llvm::BasicBlock* row_next = llvm::BasicBlock::Create(ctx_, "mma.edge.next", f_);
-  llvm::BasicBlock* edge_pre = b_.GetInsertBlock();
-  b_.CreateBr(row_head);
-  b_.SetInsertPoint(row_head);
-  llvm::PHINode* i = b_.CreatePHI(b_.getInt64Ty(), 2, "i");
-  i->addIncoming(b_.getInt64(0), edge_pre);
-  b_.CreateCondBr(b_.CreateICmpSLT(i, rows), col_head, done);
-  b_.SetInsertPoint(col_head);
-  llvm::PHINode* j = b_.CreatePHI(b_.getInt64Ty(), 2, "j");
-  j->addIncoming(b_.getInt64(0), row_head);
-  b_.CreateCondBr(b_.CreateICmpSLT(j, cols), col_body, row_next);
-  b_.SetInsertPoint(col_body);
+  ForLoop row = begin_loop(b_.getInt64(0), b_.getInt64(1), "mma.edge.row");
+  enter_loop_body(row, rows);
+  ForLoop col = begin_loop(b_.getInt64(0), b_.getInt64(1), "mma.edge.col");
+  enter_loop_body(col, cols);
+  llvm::Value *i = row.iv, *j = col.iv;
   llvm::Value* flat = b_.CreateAdd(b_.CreateMul(i, b_.getInt64(nr)), j);
   llvm::Value* x = b_.CreateLoad(et, b_.CreateInBoundsGEP(et, spill, flat));
   llvm::Value* cptr = b_.CreateInBoundsGEP(et, C, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(i, ldc), j)));
   b_.CreateStore(b_.CreateSelect(accumulate, b_.CreateFAdd(b_.CreateLoad(et, cptr), x), x), cptr);
-  j->addIncoming(b_.CreateAdd(j, b_.getInt64(1)), col_body);
-  b_.CreateBr(col_head);
-  b_.SetInsertPoint(row_next);
-  i->addIncoming(b_.CreateAdd(i, b_.getInt64(1)), row_next);
-  b_.CreateBr(row_head);
+  end_loop(col);
+  end_loop(row);
+  b_.CreateBr(done);
   b_.SetInsertPoint(done);
 }
 

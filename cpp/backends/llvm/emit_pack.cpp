@@ -17,16 +17,9 @@ void KernelEmitter::emit_pack(const ir::Op& op, const std::vector<llvm::Value*>&
   llvm::Value* full = b_.CreateICmpEQ(rows, b_.getInt64(w));
 
   // for p in [0, depth): panel row p = the source's elements (p, 0..w) or (0..w, p).
-  llvm::BasicBlock* pre = b_.GetInsertBlock();
-  llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "pack.p", f_);
-  llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, "pack.body", f_);
-  llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "pack.exit", f_);
-  b_.CreateBr(header);
-  b_.SetInsertPoint(header);
-  llvm::PHINode* p = b_.CreatePHI(b_.getInt64Ty(), 2, "p");
-  p->addIncoming(b_.getInt64(0), pre);
-  b_.CreateCondBr(b_.CreateICmpSLT(p, depth), body, exit);
-  b_.SetInsertPoint(body);
+  ForLoop loop = begin_loop(b_.getInt64(0), b_.getInt64(1), "pack.p");
+  enter_loop_body(loop, depth);
+  llvm::Value* p = loop.iv;
   llvm::Value* out = b_.CreateInBoundsGEP(et, dst, b_.CreateAdd(dst_off, b_.CreateMul(p, b_.getInt64(w))));
   // Element i of panel row p, for i < rows (callers guard the edge).
   auto source = [&](llvm::Value* i) {
@@ -58,9 +51,7 @@ void KernelEmitter::emit_pack(const ir::Op& op, const std::vector<llvm::Value*>&
   b_.CreateBr(latch);
 
   b_.SetInsertPoint(latch);
-  p->addIncoming(b_.CreateAdd(p, b_.getInt64(1)), latch);
-  b_.CreateBr(header);
-  b_.SetInsertPoint(exit);
+  end_loop(loop);
 }
 
 }  // namespace tessera::backends

@@ -276,30 +276,36 @@ llvm::Value* KernelEmitter::arith(const ir::Op& op, const std::vector<llvm::Valu
   fail(ErrorCode::Compile, "kernel " + fn_.name + ": no LLVM lowering for '" + op.name + "'", op.loc.str());
 }
 
-KernelEmitter::ForLoop KernelEmitter::begin_for(const ir::Op& op) {
+KernelEmitter::ForLoop KernelEmitter::begin_loop(llvm::Value* lb, llvm::Value* step, const char* name) {
   ForLoop loop;
   loop.pre = b_.GetInsertBlock();
-  loop.header = llvm::BasicBlock::Create(ctx_, "for.header", f_);
-  loop.body = llvm::BasicBlock::Create(ctx_, "for.body", f_);
-  loop.exit = llvm::BasicBlock::Create(ctx_, "for.exit", f_);
-  loop.step = scalar(op.operands[2]);
+  loop.header = llvm::BasicBlock::Create(ctx_, std::string(name) + ".header", f_);
+  loop.body = llvm::BasicBlock::Create(ctx_, std::string(name) + ".body", f_);
+  loop.exit = llvm::BasicBlock::Create(ctx_, std::string(name) + ".exit", f_);
+  loop.step = step;
   b_.CreateBr(loop.header);
   b_.SetInsertPoint(loop.header);
   loop.iv = b_.CreatePHI(b_.getInt64Ty(), 2, "iv");
-  loop.iv->addIncoming(scalar(op.operands[0]), loop.pre);
-  values_[op.region->args[0].get()] = loop.iv;
+  loop.iv->addIncoming(lb, loop.pre);
   return loop;
 }
 
-void KernelEmitter::enter_for_body(ForLoop& loop, const ir::Op& op) {
-  b_.CreateCondBr(b_.CreateICmpSLT(loop.iv, scalar(op.operands[1])), loop.body, loop.exit);
+void KernelEmitter::enter_loop_body(ForLoop& loop, llvm::Value* ub) {
+  b_.CreateCondBr(b_.CreateICmpSLT(loop.iv, ub), loop.body, loop.exit);
   b_.SetInsertPoint(loop.body);
 }
 
-void KernelEmitter::end_for(ForLoop& loop) {
+llvm::BranchInst* KernelEmitter::end_loop(ForLoop& loop) {
   loop.iv->addIncoming(b_.CreateAdd(loop.iv, loop.step), b_.GetInsertBlock());
-  b_.CreateBr(loop.header);
+  llvm::BranchInst* latch = b_.CreateBr(loop.header);
   b_.SetInsertPoint(loop.exit);
+  return latch;
+}
+
+KernelEmitter::ForLoop KernelEmitter::begin_for(const ir::Op& op) {
+  ForLoop loop = begin_loop(scalar(op.operands[0]), scalar(op.operands[2]), "for");
+  values_[op.region->args[0].get()] = loop.iv;
+  return loop;
 }
 
 void lower_kernels(const ir::Module& tile_module, llvm::Module& m, TargetHooks& hooks) {

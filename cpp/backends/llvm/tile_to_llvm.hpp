@@ -135,17 +135,22 @@ class KernelEmitter {
 
   llvm::Value* scalar(const ir::Value* v) const;
 
-  // The skeleton of a tile.for: `header` holds the induction variable phi (and the caller's
-  // phis); it branches to `body` while iv < ub, else to `exit`. The caller fills `body` and
-  // calls end_for.
+  // The skeleton of a counted loop (a tile.for, or a micro-kernel's own loops): `header` holds
+  // the induction variable phi (and the caller's phis); it branches to `body` while iv < ub,
+  // else to `exit`. The caller fills `body` and calls end_loop.
   struct ForLoop {
     llvm::BasicBlock *pre, *header, *body, *exit;
     llvm::PHINode* iv;
     llvm::Value* step;
   };
-  ForLoop begin_for(const ir::Op& op);  // leaves the builder in `header`, before its branch
-  void enter_for_body(ForLoop& loop, const ir::Op& op);
-  void end_for(ForLoop& loop);          // back edge from the current block
+  // Leaves the builder in `header`, before its branch (callers add their phis there).
+  ForLoop begin_loop(llvm::Value* lb, llvm::Value* step, const char* name);
+  void enter_loop_body(ForLoop& loop, llvm::Value* ub);
+  llvm::BranchInst* end_loop(ForLoop& loop);  // back edge from the current block; returns it
+  // The same for a tile.for op (its bounds, and its induction variable bound in values_).
+  ForLoop begin_for(const ir::Op& op);
+  void enter_for_body(ForLoop& loop, const ir::Op& op) { enter_loop_body(loop, scalar(op.operands[1])); }
+  void end_for(ForLoop& loop) { end_loop(loop); }
 
   const ir::Function& fn_;
   llvm::Module& m_;
