@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 import tessera as ts
+from report import publish
 
 try:
     import torch
@@ -209,11 +210,7 @@ def main():
         for name in refs:
             cells += [fmt_time(r[name]), f"{r[name] / t:.2f}x"] if name in r else ["", ""]
         lines.append("| " + " | ".join(cells) + " |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

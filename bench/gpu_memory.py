@@ -11,6 +11,7 @@ import datetime
 import torch
 
 import tessera as ts
+from report import publish
 from gpu_skeleton import bench  # noqa: E402  (same directory)
 
 
@@ -77,11 +78,7 @@ def main():
     for name, ref_name, t_ts, t_ref, r_ts, r_ref in rows:
         lines.append(f"| {name} | {ref_name} | {t_ts * 1e3:.3f} | {t_ref * 1e3:.3f} | {t_ref / t_ts:.2f}x | "
                      f"{r_ts:.0f} | {r_ref:.0f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import statistics
 import torch
 
 import tessera as ts
+from report import publish
 
 
 def bench(fn, reps=50):
@@ -79,11 +80,7 @@ def main():
              "| case | Tessera | reference | ratio | Tessera rate | reference rate |", "|---|---|---|---|---|---|"]
     for case, t_ts, t_ref, ref, r_ts, r_ref in rows:
         lines.append(f"| {case} | {t_ts * 1e3:.3f} ms | {ref}: {t_ref * 1e3:.3f} ms | {t_ref / t_ts:.2f}x | {r_ts} | {r_ref} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -2,14 +2,13 @@
 fn.explain()): results against NumPy in float64 at awkward shapes, on 1 and 2 threads, the same
 bits run to run and for any thread count, kernel counts, and explanations."""
 import inspect
-import os
-import shutil
 import subprocess
 
 import numpy as np
 import pytest
 
 import tessera as ts
+from test_targets import _tool  # finds ptxas, spirv-val, ...
 
 # 1 and primes; non-multiples of the vector width; a row longer than the CPU's one-tile
 # limit (8192, looping passes) and one longer than 16384 (split into blocks).
@@ -214,14 +213,6 @@ def test_explain_says_why_a_per_row_result_cannot_fuse():
 def test_explain_needs_a_call_first():
     with pytest.raises(ts.TracingError):
         ts.jit(lambda a: ts.sum(a)).explain()
-
-
-def _tool(*names):
-    for n in names:
-        path = shutil.which(n) or (os.path.exists(n) and n)
-        if path:
-            return path
-    return None
 
 
 def test_row_kernels_generate_ptx(tmp_path):

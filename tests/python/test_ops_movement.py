@@ -1,7 +1,6 @@
 """Data-movement ops (reshape, transpose, broadcast_to, expand_dims, squeeze, concat, stack, split,
 slicing, pad, take, gather, scatter_add, one_hot) against NumPy, fused with elementwise ops."""
 import os
-import shutil
 import subprocess
 import sys
 
@@ -9,6 +8,7 @@ import numpy as np
 import pytest
 
 import tessera as ts
+from test_targets import _tool  # finds ptxas, spirv-val, ...
 
 RNG = np.random.default_rng(7)
 DTYPES = ["float32", "float64", "float16", "int64", "int32", "int8", "uint8", "bool"]
@@ -300,14 +300,6 @@ func @main(%x: f32[9,7], %b: f32[3], %i: i64[4], %y: f32[4,7]) -> (f32[8,3], f32
 }
 }
 """
-
-
-def _tool(*names):
-    for n in names:
-        path = shutil.which(n) or (os.path.exists(n) and n)
-        if path:
-            return path
-    return None
 
 
 # One kernel: SPIR-V modules whose kernels take buffers of different dtypes at one parameter

@@ -3,7 +3,6 @@ inputs at awkward shapes (1, primes, empty), every axis, keepdims, and several d
 values (NaN, inf, ties); trace-time errors that name the op; determinism across thread
 counts; and GPU code for the new reduce kinds (PTX assembled, SPIR-V validated)."""
 import os
-import shutil
 import subprocess
 import sys
 
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 
 import tessera as ts
+from test_targets import _tool  # finds ptxas, spirv-val, ...
 
 RNG = np.random.default_rng()
 SHAPES = [(1,), (7,), (1, 1), (3, 5), (2, 3, 257), (13, 131), (0,), (4, 0), (0, 3)]
@@ -262,14 +262,6 @@ func @main(%x: f32[37,300], %i: i32[5,9], %b: f32[4,37,300]) -> (f32[37], i64[37
 }
 }
 """
-
-
-def _tool(*names):
-    for n in names:
-        path = shutil.which(n) or (os.path.exists(n) and n)
-        if path:
-            return path
-    return None
 
 
 def test_gpu_code_for_new_reductions(tmp_path):
