@@ -38,6 +38,7 @@ void KernelEmitter::threads_block(const ir::Block& block) {
 void KernelEmitter::threads_for(const ir::Op& op) {
   const ir::Block& body = *op.region;
   ForLoop loop = begin_for(op);
+  ++loop_depth_;
   std::vector<llvm::PHINode*> carried;  // tiles and scalars alike are registers here
   for (size_t i = 3; i < op.operands.size(); ++i) {
     llvm::Value* init = scalar(op.operands[i]);
@@ -51,6 +52,7 @@ void KernelEmitter::threads_for(const ir::Op& op) {
   const ir::Op& yield = *body.ops.back();
   for (size_t i = 0; i < carried.size(); ++i) carried[i]->addIncoming(scalar(yield.operands[i]), b_.GetInsertBlock());
   end_for(loop);
+  --loop_depth_;
   for (size_t i = 0; i < carried.size(); ++i) values_[op.result(int(i))] = carried[i];
 }
 
@@ -148,6 +150,33 @@ int64_t KernelEmitter::access_width(DType t) const {
   return std::max<int64_t>(1, std::min<int64_t>(vec_, int64_t(16 / dtype_size(t))));
 }
 
+namespace {
+
+// Offsets of the form arange + uniform scalars: a thread's runs of vec_ components are
+// consecutive elements by construction, so only the alignment needs a run-time check.
+bool contiguous_offsets(const ir::Value* off) {
+  const ir::Op* d = off->def;
+  if (!d) return false;
+  if (d->name == "tile.arange") return true;
+  if (d->name != "arith.add") return false;
+  const ir::Value *a = d->operands[0], *b = d->operands[1];
+  return (!a->type.is_tile() && contiguous_offsets(b)) || (!b->type.is_tile() && contiguous_offsets(a));
+}
+
+}  // namespace
+
+// The operands of element k + j of a vector access, for its element-wise fallback. Contiguous
+// offsets are recomputed from the run's first one, so only that one stays live (holding all
+// per_thread_ 64-bit offsets from the loads until the stores cost 2 registers each).
+std::vector<llvm::Value*> KernelEmitter::element_args(const ir::Op& op, const std::vector<llvm::Value*>& args,
+                                                      int64_t k, int64_t j) {
+  std::vector<llvm::Value*> aj;
+  for (size_t i = 0; i < args.size(); ++i) aj.push_back(component(op, args, i, k + j));
+  if (contiguous_offsets(op.operands[1]))
+    aj[1] = b_.CreateAdd(component(op, args, 1, k), b_.getInt64(uint64_t(j)));
+  return aj;
+}
+
 llvm::Value* KernelEmitter::vector_ok(const ir::Op& op, const std::vector<llvm::Value*>& args, int64_t k, int64_t n,
                                       llvm::Type* mt) {
   // Plain integer arithmetic (no inbounds GEP): masked-off lanes may hold any offset.
@@ -155,8 +184,9 @@ llvm::Value* KernelEmitter::vector_ok(const ir::Op& op, const std::vector<llvm::
   llvm::Value* off0 = component(op, args, 1, k);
   llvm::Value* addr = b_.CreateAdd(b_.CreatePtrToInt(args[0], b_.getInt64Ty()), b_.CreateMul(off0, b_.getInt64(bytes)));
   llvm::Value* ok = b_.CreateICmpEQ(b_.CreateAnd(addr, b_.getInt64(bytes * uint64_t(n) - 1)), b_.getInt64(0));
-  for (int64_t j = 1; j < n; ++j)
-    ok = b_.CreateAnd(ok, b_.CreateICmpEQ(component(op, args, 1, k + j), b_.CreateAdd(off0, b_.getInt64(uint64_t(j)))));
+  if (!contiguous_offsets(op.operands[1]))
+    for (int64_t j = 1; j < n; ++j)
+      ok = b_.CreateAnd(ok, b_.CreateICmpEQ(component(op, args, 1, k + j), b_.CreateAdd(off0, b_.getInt64(uint64_t(j)))));
   size_t mask = op.name == "tile.load" ? 2 : 3;
   if (args.size() > mask)
     for (int64_t j = 0; j < n; ++j) ok = b_.CreateAnd(ok, component(op, args, mask, k + j));
@@ -184,11 +214,8 @@ llvm::Value* KernelEmitter::vector_load(const ir::Op& op, const std::vector<llvm
     b_.CreateBr(done);
     b_.SetInsertPoint(slow);
     llvm::Value* s = llvm::PoisonValue::get(part_ty);
-    for (int64_t j = 0; j < n; ++j) {
-      std::vector<llvm::Value*> aj;
-      for (size_t i = 0; i < args.size(); ++i) aj.push_back(component(op, args, i, k + j));
-      s = b_.CreateInsertElement(s, element_load(op, aj), uint64_t(j));
-    }
+    for (int64_t j = 0; j < n; ++j)
+      s = b_.CreateInsertElement(s, element_load(op, element_args(op, args, k, j)), uint64_t(j));
     llvm::BasicBlock* slow_end = b_.GetInsertBlock();
     b_.CreateBr(done);
     b_.SetInsertPoint(done);
@@ -221,11 +248,7 @@ void KernelEmitter::vector_store(const ir::Op& op, const std::vector<llvm::Value
     b_.CreateAlignedStore(v, ptr, llvm::Align(m_.getDataLayout().getTypeAllocSize(mem_ty)));
     b_.CreateBr(done);
     b_.SetInsertPoint(slow);
-    for (int64_t j = 0; j < n; ++j) {
-      std::vector<llvm::Value*> aj;
-      for (size_t i = 0; i < args.size(); ++i) aj.push_back(component(op, args, i, k + j));
-      element_store(op, aj);
-    }
+    for (int64_t j = 0; j < n; ++j) element_store(op, element_args(op, args, k, j));
     b_.CreateBr(done);
     b_.SetInsertPoint(done);
   }
@@ -256,16 +279,16 @@ llvm::Value* KernelEmitter::shuffle(llvm::Value* v, int64_t distance) {
   return b_.CreateBitCast(b_.CreateTrunc(x, it), t);
 }
 
-// The tree of threads_reduce (level s combines lane l with lane l + s, s = lanes/2 .. 1), so
-// results are the same bits. With lanes mapped to (chunk, thread, element) as in
-// lane_vector, a level is within a thread (s >= threads * vector, or s < vector), between
-// warps (thread distance >= 32: shared memory and barriers), or within a warp: a butterfly
-// shuffle, where both threads of a pair compute the same combine (it is commutative), so
-// after the last level every thread of the warp holds the result.
+// GPU tree order for threads with warp shuffles, fixed by the kernel's thread count and
+// vector width, so a compiled kernel gives the same bits on every run: each thread first
+// combines its own lanes pairwise (components k and k + n/2, halving), then a warp combines its
+// threads with a butterfly (xor 16, 8, .. 1; both threads of a pair compute the same combine,
+// which is commutative, so every thread ends with the warp's value), then lane 0 of each warp
+// writes its value to shared memory and, after one barrier, every thread combines the warps'
+// values pairwise in the same order. One barrier per reduction (two inside a loop, where the
+// next trip rewrites the array); a block-wide tree over shared memory took log2(threads / 32)
+// + 3 barriers.
 llvm::Value* KernelEmitter::shuffle_reduce(const ir::Op& op, const std::vector<llvm::Value*>& args) {
-  if (lanes_ <= 0 || (lanes_ & (lanes_ - 1)) != 0)
-    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.reduce needs a power-of-two lane count on GPUs, got " +
-                                 std::to_string(lanes_), op.loc.str());
   const std::string& kind = op.str_attr("kind");
   DType dt = op.result()->type.dtype;
   bool arg = op.operands.size() == 2;
@@ -278,79 +301,62 @@ llvm::Value* KernelEmitter::shuffle_reduce(const ir::Op& op, const std::vector<l
       c[size_t(k)] = b_.CreateInsertValue(b_.CreateInsertValue(llvm::PoisonValue::get(st), c[size_t(k)], 0), idx, 1);
     }
   }
-  // Shared memory for the levels between warps: vec_ slots per thread, one array per field.
+  auto tree = [&](std::vector<llvm::Value*> v) {
+    if ((v.size() & (v.size() - 1)) != 0)
+      fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.reduce needs a power-of-two lane count per thread on GPUs, got " +
+                                   std::to_string(v.size()), op.loc.str());
+    for (size_t s = v.size() / 2; s >= 1; s /= 2)
+      for (size_t j = 0; j < s; ++j) v[j] = combine(kind, dt, v[j], v[j + s]);
+    return v[0];
+  };
+  if ((threads_ & (threads_ - 1)) != 0)
+    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.reduce needs a power-of-two thread count on GPUs, got " +
+                                 std::to_string(threads_), op.loc.str());
+  llvm::Value* result = tree(c);
+  int64_t width = std::min<int64_t>(threads_, 32);
+  for (int64_t d = width / 2; d >= 1; d /= 2) result = combine(kind, dt, result, shuffle(result, d));
+  int64_t warps = threads_ / width;
+  if (warps == 1) {
+    if (!arg) return result;
+    values_[op.result(1)] = b_.CreateExtractValue(result, 1);
+    return b_.CreateExtractValue(result, 0);
+  }
+  // One slot per warp and field (SPIR-V lowers arrays of scalars only).
   std::vector<llvm::Type*> fields = {memory_type(ctx_, dt)};
   if (arg) fields.push_back(b_.getInt64Ty());
   std::vector<llvm::GlobalVariable*> smem;
+  for (llvm::Type* et : fields) {
+    auto* array_ty = llvm::ArrayType::get(et, uint64_t(warps));
+    smem.push_back(new llvm::GlobalVariable(m_, array_ty, false, llvm::GlobalValue::InternalLinkage,
+                                            llvm::UndefValue::get(array_ty), fn_.name + ".reduce", nullptr,
+                                            llvm::GlobalValue::NotThreadLocal, hooks_.shared_address_space()));
+    smem.back()->setAlignment(llvm::Align(16));
+  }
   auto slot = [&](size_t f, llvm::Value* i) {
-    if (smem.size() <= f) {
-      for (llvm::Type* et : fields) {
-        auto* array_ty = llvm::ArrayType::get(et, uint64_t(threads_ * vec_));
-        smem.push_back(new llvm::GlobalVariable(m_, array_ty, false, llvm::GlobalValue::InternalLinkage,
-                                                llvm::UndefValue::get(array_ty), fn_.name + ".reduce", nullptr,
-                                                llvm::GlobalValue::NotThreadLocal, hooks_.shared_address_space()));
-        smem.back()->setAlignment(llvm::Align(16));
-      }
-    }
     return b_.CreateInBoundsGEP(smem[f]->getValueType(), smem[f], {b_.getInt64(0), i});
   };
-  auto store = [&](llvm::Value* i, llvm::Value* x) {
+  llvm::Value* warp = b_.CreateUDiv(tid_, b_.getInt64(uint64_t(width)));
+  emit_if(b_.CreateICmpEQ(b_.CreateURem(tid_, b_.getInt64(uint64_t(width))), b_.getInt64(0)), [&] {
     if (!arg) {
-      b_.CreateStore(dt == DType::Bool ? b_.CreateZExt(x, fields[0]) : x, slot(0, i));
+      b_.CreateStore(dt == DType::Bool ? b_.CreateZExt(result, fields[0]) : result, slot(0, warp));
       return;
     }
-    for (unsigned f = 0; f < 2; ++f) b_.CreateStore(b_.CreateExtractValue(x, f), slot(f, i));
-  };
-  auto load = [&](llvm::Value* i) -> llvm::Value* {
-    if (!arg) {
-      llvm::Value* x = b_.CreateLoad(fields[0], slot(0, i));
-      return dt == DType::Bool ? b_.CreateICmpNE(x, llvm::ConstantInt::get(fields[0], 0)) : x;
+    for (unsigned f = 0; f < 2; ++f) b_.CreateStore(b_.CreateExtractValue(result, f), slot(f, warp));
+  });
+  hooks_.barrier(b_);
+  std::vector<llvm::Value*> per_warp;
+  for (int64_t w = 0; w < warps; ++w) {
+    llvm::Value* x = b_.CreateLoad(fields[0], slot(0, b_.getInt64(uint64_t(w))));
+    if (dt == DType::Bool) x = b_.CreateICmpNE(x, llvm::ConstantInt::get(fields[0], 0));
+    if (arg) {
+      auto* st = llvm::StructType::get(ctx_, {fields[0], fields[1]});
+      x = b_.CreateInsertValue(b_.CreateInsertValue(llvm::PoisonValue::get(st), x, 0),
+                               b_.CreateLoad(fields[1], slot(1, b_.getInt64(uint64_t(w)))), 1);
     }
-    llvm::Type* st = llvm::StructType::get(ctx_, {fields[0], fields[1]});
-    llvm::Value* r = b_.CreateInsertValue(llvm::PoisonValue::get(st), b_.CreateLoad(fields[0], slot(0, i)), 0);
-    return b_.CreateInsertValue(r, b_.CreateLoad(fields[1], slot(1, i)), 1);
-  };
-  auto at = [&](llvm::Value* t, int64_t j) { return b_.CreateAdd(b_.CreateMul(t, b_.getInt64(uint64_t(vec_))), b_.getInt64(uint64_t(j))); };
-
-  int64_t row = threads_ * vec_;  // lanes of one chunk
-  bool in_smem = false;
-  for (int64_t s = lanes_ / 2; s >= 1; s /= 2) {
-    if (s >= row) {
-      int64_t cs = s / row;  // chunk ch + cs onto chunk ch, in every thread
-      for (int64_t ch = 0; ch < cs; ++ch)
-        for (int64_t j = 0; j < vec_; ++j) {
-          size_t k = size_t(ch * vec_ + j);
-          c[k] = combine(kind, dt, c[k], c[k + size_t(cs * vec_)]);
-        }
-    } else if (s >= vec_ && s / vec_ >= 32) {
-      int64_t d = s / vec_;
-      if (!in_smem) {
-        for (int64_t j = 0; j < vec_; ++j) store(at(tid_, j), c[size_t(j)]);
-        hooks_.barrier(b_);
-        in_smem = true;
-      }
-      emit_if(b_.CreateICmpULT(tid_, b_.getInt64(uint64_t(d))), [&] {
-        llvm::Value* partner = b_.CreateAdd(tid_, b_.getInt64(uint64_t(d)));
-        for (int64_t j = 0; j < vec_; ++j) store(at(tid_, j), combine(kind, dt, load(at(tid_, j)), load(at(partner, j))));
-      });
-      hooks_.barrier(b_);
-      if (d == 32) {
-        for (int64_t j = 0; j < vec_; ++j) c[size_t(j)] = load(at(tid_, j));
-        in_smem = false;
-      }
-    } else if (s >= vec_) {
-      for (int64_t j = 0; j < vec_; ++j) c[size_t(j)] = combine(kind, dt, c[size_t(j)], shuffle(c[size_t(j)], s / vec_));
-    } else {
-      for (int64_t j = 0; j < s; ++j) c[size_t(j)] = combine(kind, dt, c[size_t(j)], c[size_t(j + s)]);
-    }
+    per_warp.push_back(x);
   }
-  llvm::Value* result = c[0];
-  if (threads_ > 32) {  // only warp 0 holds the result: thread 0 hands it to every warp
-    emit_if(b_.CreateICmpEQ(tid_, b_.getInt64(0)), [&] { store(b_.getInt64(0), result); });
-    hooks_.barrier(b_);
-    result = load(b_.getInt64(0));
-    hooks_.barrier(b_);  // everyone has read slot 0 before the next use of the array
-  }
+  result = tree(per_warp);
+  if (loop_depth_ > 0) hooks_.barrier(b_);  // everyone has read the array before the next trip writes it
   if (!arg) return result;
   values_[op.result(1)] = b_.CreateExtractValue(result, 1);
   return b_.CreateExtractValue(result, 0);

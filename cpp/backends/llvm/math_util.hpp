@@ -6,6 +6,7 @@
 
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/IntrinsicsNVPTX.h>
 #include <llvm/IR/Module.h>
 
 namespace tessera::backends {
@@ -17,9 +18,12 @@ struct MathBuilder {
   int mant, bias;   // 52/1023 or 23/127
   llvm::Type* ity;  // i64 or i32
 
+  bool nvptx_f32;   // f32 on NVIDIA: the special function unit's ex2 and rcp are available
+
   MathBuilder(llvm::IRBuilder<>& b, llvm::Type* ty)
       : b(b), ty(ty), f64(ty->isDoubleTy()), mant(f64 ? 52 : 23), bias(f64 ? 1023 : 127),
-        ity(f64 ? b.getInt64Ty() : b.getInt32Ty()) {}
+        ity(f64 ? b.getInt64Ty() : b.getInt32Ty()),
+        nvptx_f32(ty->isFloatTy() && b.GetInsertBlock()->getModule()->getTargetTriple().isNVPTX()) {}
 
   llvm::Value* c(double v) const { return llvm::ConstantFP::get(ty, v); }
   llvm::Value* ci(int64_t v) const { return llvm::ConstantInt::get(ity, uint64_t(v), true); }
@@ -38,6 +42,13 @@ struct MathBuilder {
     llvm::Value* sign_bit = ci(int64_t(1) << (f64 ? 63 : 31));
     llvm::Value* m = b.CreateAnd(bits(mag), b.CreateNot(sign_bit));
     return from_bits(b.CreateOr(m, b.CreateAnd(bits(sgn), sign_bit)));
+  }
+  // 1/x: on NVIDIA f32 the hardware reciprocal (rcp.approx, 1 ulp) and one Newton step,
+  // within 1 ulp for normal x (callers keep x away from subnormals); elsewhere a division.
+  llvm::Value* recip(llvm::Value* x) {
+    if (!nvptx_f32) return b.CreateFDiv(c(1.0), x);
+    llvm::Value* r = b.CreateIntrinsic(llvm::Intrinsic::nvvm_rcp_approx_ftz_f, {}, {x});
+    return fma(fma(b.CreateFNeg(x), r, c(1.0)), r, r);
   }
   llvm::Value* bits(llvm::Value* x) { return b.CreateBitCast(x, ity); }
   llvm::Value* from_bits(llvm::Value* i) { return b.CreateBitCast(i, ty); }

@@ -105,10 +105,11 @@ class KernelEmitter {
   // True when components [k, k + n) of the access are contiguous, unmasked and the address
   // is aligned to the n-element vector.
   llvm::Value* vector_ok(const ir::Op& op, const std::vector<llvm::Value*>& args, int64_t k, int64_t n, llvm::Type* mt);
+  std::vector<llvm::Value*> element_args(const ir::Op& op, const std::vector<llvm::Value*>& args, int64_t k, int64_t j);
   int64_t access_width(DType t) const;  // components per vector access (16 bytes at most)
   llvm::Value* vector_load(const ir::Op& op, const std::vector<llvm::Value*>& args);
   void vector_store(const ir::Op& op, const std::vector<llvm::Value*>& args);
-  // tile.reduce with warp shuffles (emit_threads.cpp): same tree order as threads_reduce.
+  // tile.reduce with warp shuffles: threads, then warps, then the block (emit_threads.cpp).
   llvm::Value* shuffle_reduce(const ir::Op& op, const std::vector<llvm::Value*>& args);
   llvm::Value* shuffle(llvm::Value* v, int64_t distance);
 
@@ -159,6 +160,7 @@ class KernelEmitter {
   llvm::IRBuilder<> b_;
   llvm::Function* f_ = nullptr;
   int64_t lanes_ = 1;
+  int64_t loop_depth_ = 0;  // tile.for nesting in the threads strategy
   int64_t vec_ = 1, threads_ = 1, per_thread_ = 1;  // lanes_ = per_thread_ * threads_ (threads strategy)
   std::map<const ir::Value*, llvm::Value*> values_;  // scalars; tiles too when lanes are threads
   std::map<const ir::Value*, llvm::Value*> arrays_;  // loops: per-instance arrays of tile values
