@@ -40,12 +40,9 @@ OpInfo lowered_fn(OpInfo info, F fn) {
 
 Value* un(Builder& b, const std::string& name, Value* x) { return b.value("arith." + name, {x}); }
 
-// sigmoid(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) below, e = exp(-|x|) <= 1: no overflow.
-Value* sigmoid(Builder& b, Value* x) {
-  Value* e = un(b, "exp", un(b, "neg", un(b, "abs", x)));
-  Value* s = b.arith("div", c(b, x, 1.0), b.arith("add", c(b, x, 1.0), e));
-  return b.value("arith.select", {b.cmp("ge", x, c(b, x, 0.0)), s, b.arith("mul", e, s)});
-}
+// arith.sigmoid: the math library's overflow-free formula (math.cpp), which may use a target's
+// fast reciprocal.
+Value* sigmoid(Builder& b, Value* x) { return un(b, "sigmoid", x); }
 
 OpInfo gelu() {
   OpInfo info = unary_op("gelu", true, "Gaussian error linear unit x * Phi(x); approximate = \"tanh\" uses the tanh formula.");

@@ -260,7 +260,8 @@ llvm::Value* KernelEmitter::arith(const ir::Op& op, const std::vector<llvm::Valu
   using MathFn = llvm::Value* (*)(llvm::IRBuilder<>&, llvm::Value*);
   static const std::map<std::string, MathFn> math = {
       {"exp", emit_exp}, {"expm1", emit_expm1}, {"log", emit_log}, {"log1p", emit_log1p}, {"sin", emit_sin},
-      {"cos", emit_cos}, {"tanh", emit_tanh},   {"erf", emit_erf}, {"erfc", emit_erfc}};
+      {"cos", emit_cos}, {"tanh", emit_tanh},   {"erf", emit_erf}, {"erfc", emit_erfc},
+      {"sigmoid", emit_sigmoid}};
   if (auto it = math.find(k); it != math.end()) return it->second(b_, a[0]);
   if (k == "cmp") {
     const std::string& p = op.str_attr("pred");

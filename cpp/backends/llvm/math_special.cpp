@@ -7,7 +7,7 @@ namespace {
 
 // f64: Chebyshev coefficients of R(t) = erfc(1/t) * exp(1/t^2) on t in [t_lo, 1] (x = 1/t in
 // [1, x_max], x_max where erfc underflows), computed with mpmath at 40 digits by interpolation
-// at Chebyshev nodes; the first dropped coefficient is below 2^-60 (f64) / 2^-30 (f32) of R.
+// at Chebyshev nodes; the first dropped coefficient is below 2^-60 of R.
 const std::vector<double> kErfcF64 = {
     0.24324587749280285, 0.20336469016931463, -0.01951936178367996, 0.00011092374256974613,
     0.0004934354165065172, -0.00012708770502812132, 1.4180232720744776e-05, 2.0670431218130033e-06,
@@ -19,14 +19,15 @@ const std::vector<double> kErfcF64 = {
     -7.160504824190167e-17, 2.190769797475965e-18, 7.536795020207791e-18, -4.6256181429864285e-18,
     1.7620382918466576e-18, -4.677369454528387e-19};
 
-// R(t) for f32 as a degree-12 polynomial in u (t mapped to [-1, 1] as below), interpolated at
-// Chebyshev nodes: error 2^-25.6; Horner's rounding in f32 is half that of Clenshaw's sum of
-// the Chebyshev series, in 12 fma instead of 26 operations.
-const std::vector<double> kErfcF32 = {
-    0.27609194529295283, 0.18425860244296274, -0.0367910881768615, 0.0030755349670156,
-    0.0018605357383629278, -0.0012912957741457365, 0.0004713483020346551, -9.164247362938842e-05,
-    -2.294511568944066e-05, 4.3829794212295556e-05, -2.5514238002419032e-05, 1.5163582178887565e-06,
-    2.7494259809410927e-06};
+// f32: erfc(a) = exp(-a^2) P(t) / (1 + 2a) for all a in [0, 10.1] (erfc underflows beyond),
+// P a degree-10 polynomial in t = (a - 2) / (a + 2), in [-1, 0.67] there: interpolation at
+// Chebyshev nodes (mpmath, 40 digits), error 2^-26.5, and Horner's rounding in f32 stays under
+// 1 ulp. One polynomial covers the whole range with no cancellation, so erfc needs no erf
+// series for |x| < 1.
+const std::vector<double> kErfcxF32 = {
+    1.276978391144088, -0.0927639169344334, -0.16603129749266193, 0.1640536474439599,
+    -0.054205721699438644, -0.00804796595931893, 0.008639491471215021, 0.0012824424978298314,
+    -0.0012513748068165183, -0.0003730590675364628, 2.1667789318207296e-05};
 
 // erf(x)/x on |x| < 1 as a degree-7 polynomial in x^2 for f32: interpolation at Chebyshev
 // nodes of [0, 1] (mpmath, 40 digits), error 2^-34 against the Taylor series' twelve terms.
@@ -47,18 +48,29 @@ llvm::Value* erf_small(MathBuilder& m, llvm::Value* x) {
   return m.b.CreateFMul(x, m.poly(m.b.CreateFMul(x, x), c));
 }
 
-// erfc(a) for a >= 1 (0 beyond x_max) as exp(-a^2) * R(1/a); a^2 = hi + lo exactly (fma), so
-// exp(-a^2) = exp(-hi) * (1 - lo) loses nothing to the rounding of a^2.
-llvm::Value* erfc_large(MathBuilder& m, llvm::Value* a) {
+// exp(-a^2) with a^2 = hi + lo exactly (fma): exp(-hi) * (1 - lo) loses nothing to the
+// rounding of a^2.
+llvm::Value* exp_minus_square(MathBuilder& m, llvm::Value* a) {
   llvm::IRBuilder<>& b = m.b;
-  const double t_lo = m.f64 ? 1.0 / 27 : 1.0 / 10.1;
-  llvm::Value* t = m.bin(llvm::Intrinsic::minnum, m.recip(a), m.c(1.0));
-  llvm::Value* u = b.CreateFMul(b.CreateFSub(b.CreateFAdd(t, t), m.c(1.0 + t_lo)), m.c(1.0 / (1.0 - t_lo)));
-  llvm::Value* R = m.f64 ? m.chebyshev(u, kErfcF64) : m.poly(u, kErfcF32);
   llvm::Value* hi = b.CreateFMul(a, a);
   llvm::Value* lo = m.fma(a, a, b.CreateFNeg(hi));
-  llvm::Value* e = emit_exp(b, b.CreateFNeg(hi));
-  llvm::Value* y = b.CreateFMul(m.fma(b.CreateFNeg(lo), e, e), R);
+  // NVIDIA f32: erfc below 2^-126 (a > 9.3) is flushed to 0, three instructions less.
+  llvm::Value* e = m.nvptx_f32 ? exp_nvptx_f32(m, b.CreateFNeg(hi), false) : emit_exp(b, b.CreateFNeg(hi));
+  return m.fma(b.CreateFNeg(lo), e, e);
+}
+
+// erfc(a) for a >= 1 (f64; 0 beyond x_max) or a >= 0 (f32; see kErfcxF32).
+llvm::Value* erfc_large(MathBuilder& m, llvm::Value* a) {
+  llvm::IRBuilder<>& b = m.b;
+  if (!m.f64) {
+    llvm::Value* t = b.CreateFMul(b.CreateFSub(a, m.c(2.0)), m.recip(b.CreateFAdd(a, m.c(2.0))));
+    llvm::Value* p = b.CreateFMul(m.poly(t, kErfcxF32), m.recip(m.fma(m.c(2.0), a, m.c(1.0))));
+    return m.sel(b.CreateFCmpOGT(a, m.c(10.1)), m.c(0.0), b.CreateFMul(exp_minus_square(m, a), p));
+  }
+  const double t_lo = 1.0 / 27;
+  llvm::Value* t = m.bin(llvm::Intrinsic::minnum, m.recip(a), m.c(1.0));
+  llvm::Value* u = b.CreateFMul(b.CreateFSub(b.CreateFAdd(t, t), m.c(1.0 + t_lo)), m.c(1.0 / (1.0 - t_lo)));
+  llvm::Value* y = b.CreateFMul(exp_minus_square(m, a), m.chebyshev(u, kErfcF64));
   return m.sel(b.CreateFCmpOGT(a, m.c(1.0 / t_lo)), m.c(0.0), y);
 }
 
@@ -75,16 +87,17 @@ llvm::Value* emit_erf(llvm::IRBuilder<>& b, llvm::Value* x) {
   });
 }
 
-// erfc: 1 - erf(x) for |x| < 1 (result in (0.15, 1.85): at most 5x erf's error relative),
-// exp(-x^2) R(1/x) for x >= 1 (no cancellation: accurate into the underflow range), and
-// 2 - erfc(-x) for x <= -1. Within 4 ulp.
+// erfc: f64: 1 - erf(x) for |x| < 1 (result in (0.15, 1.85): at most 5x erf's error
+// relative), exp(-x^2) R(1/x) for x >= 1 (no cancellation: accurate into the underflow range);
+// f32: erfc_large for every |x|. 2 - erfc(-x) for negative x. Within 4 ulp.
 llvm::Value* emit_erfc(llvm::IRBuilder<>& b, llvm::Value* x) {
   return via_f32(b, x, [&](llvm::Value* x) {
     MathBuilder m(b, x->getType());
     llvm::Value* a = m.abs(x);
     llvm::Value* tail = erfc_large(m, a);
-    tail = m.sel(b.CreateFCmpOLT(x, m.c(0.0)), b.CreateFSub(m.c(2.0), tail), tail);
-    llvm::Value* y = m.sel(b.CreateFCmpOLT(a, m.c(1.0)), b.CreateFSub(m.c(1.0), erf_small(m, x)), tail);
+    llvm::Value* y = m.sel(b.CreateFCmpOLT(x, m.c(0.0)), b.CreateFSub(m.c(2.0), tail), tail);
+    if (!m.f64) return y;  // NaN propagates through every step of the f32 path
+    y = m.sel(b.CreateFCmpOLT(a, m.c(1.0)), b.CreateFSub(m.c(1.0), erf_small(m, x)), y);
     return m.sel(m.is_nan(x), x, y);
   });
 }

@@ -71,6 +71,7 @@ llvm::Value* emit_cos(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emit_tanh(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emit_erf(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emit_erfc(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_sigmoid(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emit_pow(llvm::IRBuilder<>& b, llvm::Value* x, llvm::Value* y);
 
 // State and helpers shared by the two lane strategies.
