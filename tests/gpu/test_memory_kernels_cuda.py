@@ -82,3 +82,17 @@ def test_max_argmax_rows(cols):
     tx = ts.from_dlpack(x)
     close(ts.op.max(tx, axis=-1), x.double().amax(-1), 0)
     assert torch.equal(torch.from_dlpack(ts.op.argmax(tx, axis=-1)).long(), x.argmax(-1))
+
+
+@pytest.mark.parametrize("rows,cols", [(4097, 33), (8195, 100), (16389, 64), (2 * 3 * 1367, 257)])
+def test_many_rows(rows, cols):
+    # Thousands of rows of odd widths, and a leading batch shape flattened into rows.
+    x = torch.randn(rows, cols, device="cuda")
+    tx = ts.from_dlpack(x)
+    close(ts.jit(lambda x: ts.op.softmax(x, axis=-1))(tx), torch.softmax(x.double(), -1), 1e-5)
+    close(ts.op.max(tx, axis=-1), x.double().amax(-1), 0)
+    w, b = torch.randn(cols, device="cuda"), torch.randn(cols, device="cuda")
+    got = ts.op.layernorm(ts.from_dlpack(x), ts.from_dlpack(w), ts.from_dlpack(b))
+    close(got, torch.nn.functional.layer_norm(x.double(), (cols,), w.double(), b.double()), 4e-5)
+    x3 = x.reshape(2, rows // 2, cols) if rows % 2 == 0 else x.reshape(1, rows, cols)
+    close(ts.jit(lambda x: ts.op.log_softmax(x, axis=-1))(ts.from_dlpack(x3)), torch.log_softmax(x3.double(), -1), 1e-5)
