@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -150,10 +151,52 @@ bool valid_lanes(const std::string& text) {
 }
 
 bool tunable_kernel(const ir::Op& op, const backends::TargetSpec& target) {
-  if (op.name != "sched.kernel" || target.kind != "cpu") return false;
+  if (op.name != "sched.kernel") return false;
   const std::string& kind = op.str_attr("kind");
-  return kind == "elementwise" || kind == "rowwise";
+  if (kind != "elementwise" && kind != "rowwise") return false;
+  return target.kind == "cpu" || (target.kind == "nvptx" && op.has_attr("vector"));
 }
+
+// Where a measurement holds: the CPU model, or the GPU model, compute capability, SM count and
+// driver version (a new driver may compile PTX differently).
+std::string device_description(const backends::TargetSpec& target, const Device& device) {
+  if (target.kind == "cpu") return backends::host_cpu_description();
+  tsrDeviceProperties p{};
+  check_status(tsrGetDeviceProperties(device.raw(), &p), "tsrGetDeviceProperties");
+  return std::string(p.name, strnlen(p.name, sizeof p.name)) + " cc " + std::to_string(p.compute_capability_major) +
+         "." + std::to_string(p.compute_capability_minor) + " sms " + std::to_string(p.multiprocessor_count) +
+         " driver " + std::to_string(p.driver_version);
+}
+
+// NVIDIA knobs of a memory-bound kernel: threads per block and lanes (threads * vector *
+// chunks per thread), cached as "threads lanes".
+struct GpuKnobs {
+  int64_t threads, lanes;
+  bool operator<(const GpuKnobs& o) const { return std::tie(threads, lanes) < std::tie(o.threads, o.lanes); }
+};
+
+bool decode(const std::string& text, int64_t vec, GpuKnobs& k) {
+  std::istringstream in(text);
+  std::string rest;
+  if (!(in >> k.threads >> k.lanes) || (in >> rest)) return false;
+  return k.threads >= 1 && k.threads <= 1024 && (k.threads & (k.threads - 1)) == 0 && k.lanes >= 1 && k.lanes <= 65536 &&
+         k.lanes % (k.threads * vec) == 0;
+}
+
+// Row-wise: the row's lanes are fixed (one tile per row), the threads sharing them vary.
+// Element-wise: 1, 2 or 4 vector chunks per thread, 128 to 1024 threads.
+std::vector<GpuKnobs> gpu_candidates(const ir::Op& kernel) {
+  int64_t vec = kernel.int_attr("vector"), lanes = kernel.int_attr("lanes");
+  std::vector<GpuKnobs> out = {{kernel.int_attr("threads"), lanes}};
+  if (kernel.str_attr("kind") == "rowwise") {
+    for (int64_t t = 32; t <= 1024 && t * vec <= lanes; t *= 2) out.push_back({t, lanes});
+  } else {
+    for (int64_t t : {128, 256, 512, 1024})
+      for (int64_t chunks : {1, 2, 4}) out.push_back({t, t * vec * chunks});
+  }
+  return out;
+}
+
 
 // A copy of `m` whose function holds only its `index`-th op (a sched.kernel), with the
 // kernel's operands as parameters and its results returned.
@@ -178,14 +221,40 @@ std::unique_ptr<ir::Module> lone_kernel(const ir::Module& m, const ir::Function&
 
 ir::Op& only_kernel(ir::Module& m) { return *m.funcs.front()->body.ops.front(); }
 
-int64_t search_lanes(ir::Module& lone, const backends::TargetSpec& target, Device device) {
-  ir::Op& kernel = only_kernel(lone);
+std::vector<Array> filled_inputs(const ir::Module& lone, Device device) {
   std::vector<Array> inputs;
   for (const auto& arg : lone.funcs.front()->body.args) {
     Array x = Array::empty(device, arg->type.dtype, arg->type.static_shape());
     check_status(tsrMemset(device.raw(), x.data(), 0x3F, x.nbytes(), nullptr), "tsrMemset");  // see search()
     inputs.push_back(x);
   }
+  return inputs;
+}
+
+GpuKnobs search_gpu(ir::Module& lone, const backends::TargetSpec& target, Device device) {
+  ir::Op& kernel = only_kernel(lone);
+  std::vector<Array> inputs = filled_inputs(lone, device);
+  GpuKnobs best{kernel.int_attr("threads"), kernel.int_attr("lanes")};
+  double best_time = 1e300;
+  std::set<GpuKnobs> seen;
+  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget_seconds()));
+  for (const GpuKnobs& k : gpu_candidates(kernel)) {
+    if (!seen.insert(k).second || Clock::now() > deadline) continue;
+    kernel.attrs["threads"] = k.threads;
+    kernel.attrs["lanes"] = k.lanes;
+    auto exe = compile_uncached(ir::print(lone, false), device, target);
+    double t = time_runs(*exe, inputs, device);
+    ++measurements;
+    log::write("autotune", kernel.str_attr("kind") + " kernel: threads " + std::to_string(k.threads) + " lanes " +
+                               std::to_string(k.lanes) + ": " + std::to_string(t * 1e3) + " ms");
+    if (t < best_time) best_time = t, best = k;
+  }
+  return best;
+}
+
+int64_t search_lanes(ir::Module& lone, const backends::TargetSpec& target, Device device) {
+  ir::Op& kernel = only_kernel(lone);
+  std::vector<Array> inputs = filled_inputs(lone, device);
   int64_t best = kernel.int_attr("lanes");
   double best_time = 1e300;
   std::set<int64_t> seen;
@@ -245,34 +314,58 @@ bool is_schedule_ir(const ir::Module& m) {
   return false;
 }
 
+// Runs `search` with t_measuring set, so the candidates' own compiles keep their knobs.
+template <class F>
+auto measuring(F search) {
+  t_measuring = true;
+  try {
+    auto r = search();
+    t_measuring = false;
+    return r;
+  } catch (...) {
+    t_measuring = false;
+    throw;
+  }
+}
+
 void tune_kernel_knobs(ir::Module& m, const backends::TargetSpec& target, const Device* device) {
   if (t_measuring || !autotune_enabled()) return;
+  bool gpu = target.kind != "cpu";
+  if (gpu && !device) return;  // the GPU model is part of the key: without a device nothing applies
+  std::string where;
   for (auto& fn : m.funcs) {
     size_t index = 0;
     for (auto& op : fn->body.ops) {
       size_t at = index++;
       if (!tunable_kernel(*op, target)) continue;
+      if (where.empty()) where = device ? device_description(target, *device) : backends::host_cpu_description();
       std::unique_ptr<ir::Module> lone = lone_kernel(m, *fn, at);
       ir::Op& kernel = only_kernel(*lone);
-      int64_t heuristic = kernel.int_attr("lanes");
-      kernel.attrs.erase("lanes");
+      // The key is the kernel without its tunable knobs.
+      ir::AttrMap heuristic = kernel.attrs;
+      for (const char* knob : {"lanes", "threads", "why_split"}) kernel.attrs.erase(knob);
+      std::string key = std::string(gpu ? "gpu_kernel|" : "kernel|") + target.str() + "|" + where + "\n" + ir::print(*lone, false);
+      kernel.attrs = heuristic;
       kernel.attrs.erase("why_split");
-      std::string key = "kernel|" + target.str() + "|" + backends::host_cpu_description() + "\n" + ir::print(*lone, false);
-      kernel.attrs["lanes"] = heuristic;
+      if (gpu) {
+        GpuKnobs k;
+        auto hit = autotune::lookup(key);
+        if (!hit || !decode(*hit, kernel.int_attr("vector"), k)) {
+          k = measuring([&] { return search_gpu(*lone, target, *device); });
+          autotune::store(key, std::to_string(k.threads) + " " + std::to_string(k.lanes));
+          log::write("autotune", op->str_attr("kind") + " kernel: chose threads " + std::to_string(k.threads) + " lanes " +
+                                     std::to_string(k.lanes));
+        }
+        op->attrs["threads"] = k.threads;
+        op->attrs["lanes"] = k.lanes;
+        continue;
+      }
       if (auto hit = autotune::lookup(key); hit && valid_lanes(*hit)) {
         op->attrs["lanes"] = std::stoll(*hit);
         continue;
       }
       if (!device) continue;
-      t_measuring = true;
-      int64_t lanes;
-      try {
-        lanes = search_lanes(*lone, target, *device);
-      } catch (...) {
-        t_measuring = false;
-        throw;
-      }
-      t_measuring = false;
+      int64_t lanes = measuring([&] { return search_lanes(*lone, target, *device); });
       autotune::store(key, std::to_string(lanes));
       log::write("autotune", op->str_attr("kind") + " kernel: chose lanes " + std::to_string(lanes));
       op->attrs["lanes"] = lanes;

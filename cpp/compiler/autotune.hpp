@@ -7,9 +7,11 @@
 // (autotune_cache.hpp) and used. Cached winners are used whenever tuning is on, without
 // measuring again. With TESSERA_AUTOTUNE unset or 0 the heuristic knobs stand.
 //
-// Tunable today: sched.packed_matmul's cache blocks mc, nc, kc (CPU, before form-kernels), and
-// the lane count of CPU element-wise and row-wise kernels (after form-kernels: each candidate
-// is the one sched.kernel compiled alone). A row-wise kernel's lane count sets its fixed
+// Tunable today: sched.packed_matmul's cache blocks mc, nc, kc (CPU, before form-kernels), the
+// lane count of CPU element-wise and row-wise kernels, and the threads and lanes (vector chunks
+// per thread) of NVIDIA element-wise and row-wise kernels (after form-kernels: each candidate
+// is the one sched.kernel compiled alone and timed on the device). Keys hold the CPU model, or
+// the GPU's name, compute capability, SM count and driver version. A row-wise kernel's lane count sets its fixed
 // reduction order, so a tuned program may differ in the last bits from an untuned one; a
 // cached choice gives the same bits every run.
 #pragma once
@@ -27,8 +29,9 @@ bool autotune_enabled();
 // `device` is where candidates run; without one (compile_for_target) only cached knobs apply.
 void tune_knobs(ir::Module& m, const backends::TargetSpec& target, const Device* device);
 
-// Applies cached or measured lane counts to the CPU element-wise and row-wise sched.kernel ops
-// of `m` (Schedule IR).
+// Applies cached or measured lane counts (and on NVIDIA thread counts) to the element-wise and
+// row-wise sched.kernel ops of `m` (Schedule IR). GPU choices need `device` (its model is part
+// of the key).
 void tune_kernel_knobs(ir::Module& m, const backends::TargetSpec& target, const Device* device);
 
 // True for a module whose functions already hold sched.kernel ops (a candidate being timed).

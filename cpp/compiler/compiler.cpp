@@ -109,9 +109,13 @@ std::string default_target(Device device) {
 }
 
 std::map<std::string, std::string> compile_for_target(const std::string& text, const std::string& target) {
+  return compile_texts(text, target, nullptr);
+}
+
+std::map<std::string, std::string> compile_texts(const std::string& text, const std::string& target, const Device* device) {
   backends::TargetSpec spec = backends::TargetSpec::parse(target);
   spec.assembly = true;
-  Lowered l = lower(text, spec, nullptr);
+  Lowered l = lower(text, spec, device);
   backends::CompiledKernels k = run_backend(*l.module, spec);
   l.text["llvm"] = k.llvm_ir;
   l.text["asm"] = k.assembly;

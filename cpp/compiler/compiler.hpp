@@ -79,6 +79,9 @@ std::shared_ptr<Executable> compile_uncached(const std::string& text, Device dev
 // PTX / HSACO / SPIR-V on machines that lack the hardware. Keys: graph, schedule, tile, llvm,
 // asm, binary.
 std::map<std::string, std::string> compile_for_target(const std::string& text, const std::string& target);
+// The same for a program compiled for `device`: autotuned knobs cached for that device apply
+// (a GPU's choices are keyed by its model, so they need the device).
+std::map<std::string, std::string> compile_texts(const std::string& text, const std::string& target, const Device* device);
 
 // How many times this process ran a code generator (LLVM): a disk cache hit does not.
 uint64_t backend_compile_count();

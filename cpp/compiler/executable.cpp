@@ -22,7 +22,7 @@ std::string Executable::ir(const std::string& level) const {
   // again for the texts, not for its code.
   // Only missing texts are filled in: the ones already given out stay as they were.
   if (ir_text_[level].empty())
-    for (auto& [name, text] : compile_for_target(source_, kernels_.target.str()))
+    for (auto& [name, text] : compile_texts(source_, kernels_.target.str(), &device_))
       if (name != "binary" && ir_text_[name].empty()) ir_text_[name] = std::move(text);
   return ir_text_.at(level);
 }

@@ -131,6 +131,7 @@ nb::dict device_properties(const std::string& device) {
   r["max_threads_per_block"] = p.max_threads_per_block;
   r["warp_size"] = p.warp_size;
   r["shared_memory_per_block"] = p.shared_memory_per_block;
+  r["driver_version"] = p.driver_version;
   return r;
 }
 

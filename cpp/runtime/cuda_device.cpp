@@ -96,6 +96,7 @@ tsrStatus properties(int32_t index, tsrDeviceProperties* props) {
   if (tsrStatus s = check(D().cuDeviceTotalMem_v2(&total, dev), "cuDeviceTotalMem_v2")) return s;
   props->type = TSR_DEVICE_CUDA;
   props->index = index;
+  if (tsrStatus s = check(D().cuDriverGetVersion(&props->driver_version), "cuDriverGetVersion")) return s;
   props->total_memory = int64_t(total);
   struct { int attr; int32_t* out; } attrs[] = {
       {CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, &props->compute_capability_major},

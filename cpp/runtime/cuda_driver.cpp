@@ -59,7 +59,7 @@ void load(Loaded& l) {
   };
 #define TSR_RESOLVE(name) resolve(d.name, #name)
   TSR_RESOLVE(cuInit); TSR_RESOLVE(cuDeviceGetCount); TSR_RESOLVE(cuDeviceGet);
-  TSR_RESOLVE(cuDeviceGetName); TSR_RESOLVE(cuDeviceTotalMem_v2); TSR_RESOLVE(cuDeviceGetAttribute);
+  TSR_RESOLVE(cuDriverGetVersion); TSR_RESOLVE(cuDeviceGetName); TSR_RESOLVE(cuDeviceTotalMem_v2); TSR_RESOLVE(cuDeviceGetAttribute);
   TSR_RESOLVE(cuDevicePrimaryCtxRetain); TSR_RESOLVE(cuCtxSetCurrent); TSR_RESOLVE(cuCtxSynchronize);
   TSR_RESOLVE(cuGetErrorName); TSR_RESOLVE(cuGetErrorString);
   TSR_RESOLVE(cuMemAlloc_v2); TSR_RESOLVE(cuMemFree_v2);

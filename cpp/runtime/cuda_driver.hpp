@@ -54,6 +54,7 @@ constexpr unsigned CU_EVENT_DEFAULT = 0;   // with timing
 struct Driver {
   CUresult (*cuInit)(unsigned);
   CUresult (*cuDeviceGetCount)(int*);
+  CUresult (*cuDriverGetVersion)(int*);
   CUresult (*cuDeviceGet)(CUdevice*, int);
   CUresult (*cuDeviceGetName)(char*, int, CUdevice);
   CUresult (*cuDeviceTotalMem_v2)(size_t*, CUdevice);

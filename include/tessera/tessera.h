@@ -62,6 +62,7 @@ typedef struct tsrDeviceProperties {
   int32_t max_threads_per_block;  /* CPU: 1 */
   int32_t warp_size;              /* CPU: 1 */
   int64_t shared_memory_per_block;
+  int32_t driver_version;         /* CUDA: cuDriverGetVersion, e.g. 13000; CPU: 0 */
 } tsrDeviceProperties;
 
 typedef struct tsrStream_t* tsrStream; /* NULL means the device's default (synchronous) stream */
