@@ -165,6 +165,40 @@ OpInfo mma_sync_op() {
   return info;
 }
 
+// tile.fma_gemm: a whole block-tile f32 GEMM on CUDA cores (emit_fma_gemm.cpp): the same
+// operands as tile.mma_sync, f32 in and out.
+OpInfo fma_gemm_op() {
+  OpInfo info = tile_op(
+      "fma_gemm", 12, 12,
+      {{"bm", "int", true, "rows of the block tile"},
+       {"bn", "int", true, "columns of the block tile"},
+       {"bk", "int", true, "depth of one shared-memory stage"}},
+      [](const std::vector<Type>& in, const AttrMap& a) {
+        static const char* names[] = {"c", "c_off", "ldc", "a", "a_off", "lda", "b", "b_off", "ldb", "rows", "cols", "k"};
+        for (size_t i = 0; i < in.size(); ++i) {
+          bool ptr = i % 3 == 0 && i < 9;
+          if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
+            fail(ErrorCode::Verify, std::string("tile.fma_gemm: ") + names[i] + " must be a " + (ptr ? "pointer" : "scalar") +
+                                        ", got " + in[i].str());
+          if (!ptr) require_i64("tile.fma_gemm", in[i], names[i]);
+          if (ptr && in[i].dtype != DType::F32)
+            fail(ErrorCode::DType, std::string("tile.fma_gemm: ") + names[i] + " must point to f32, got " + in[i].str());
+        }
+        auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
+        if (attr("bm") != 128 || attr("bn") != 128 || attr("bk") != 16)
+          fail(ErrorCode::Verify, "tile.fma_gemm: supports the 128 x 128 x 16 block tile only, got bm=" +
+                                      std::to_string(attr("bm")) + " bn=" + std::to_string(attr("bn")) +
+                                      " bk=" + std::to_string(attr("bk")));
+        return std::vector<Type>{};
+      },
+      "f32 block GEMM on CUDA cores (NVIDIA): C[c_off + i*ldc + j] = sum over p < k of A[a_off + i*lda + p] * "
+      "B[b_off + p*ldb + j] with f32 fma in order of p, for i < min(rows, bm) and j < min(cols, bn). 256 threads "
+      "(the kernel's lanes), each an 8 x 8 register tile; A (transposed) and B are staged through two shared-memory "
+      "buffers of bk-deep slices.");
+  info.pure = false;
+  return info;
+}
+
 void verify_for(const Op& op) {
   const Block& body = *op.region;
   size_t n_iter = op.operands.size() - 3;
@@ -310,6 +344,7 @@ void register_tile_ops(std::vector<OpInfo>& out) {
   pack.pure = false;
   out.push_back(pack);
   out.push_back(mma_sync_op());
+  out.push_back(fma_gemm_op());
   OpInfo loop = tile_op("for", 3, -1, {}, nullptr,
                         "for iv = lb; iv < ub; iv += step, carrying iter args through the region.");
   loop.has_region = true;

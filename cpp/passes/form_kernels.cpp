@@ -66,6 +66,9 @@ AttrMap knobs(const std::string& kind, const Op& root, const std::string& target
     DType a = root.operands[0]->type.dtype;  // NVIDIA bf16/f16: tensor cores, 128x128x32 block tiles
     if (target == "nvptx" && root.name == "matmul" && (a == DType::BF16 || a == DType::F16) && root.operands[1]->type.dtype == a)
       return {{"kind", kind}, {"lanes", int64_t(256)}, {"tile", IntList{128, 128, 32}}};  // tile_matmul_mma.cpp
+    if (target == "nvptx" && root.name == "matmul" && a == DType::F32 && root.operands[1]->type.dtype == a &&
+        root.result()->type.dtype == a)
+      return {{"kind", kind}, {"lanes", int64_t(256)}, {"tile", IntList{128, 128, 16}}};  // tile_matmul_simt.cpp
     return {{"kind", kind}, {"lanes", tile[0] * tile[1]}, {"tile", tile}};
   }
   const Type& in = root.operands[0]->type;

@@ -3,7 +3,7 @@
 // the flat index into the broadcast batch dims; each operand reads its own batch element
 // through broadcast_offset. 1-D operands are a [1,K] row and a [K,1] column.
 // A three-entry tile knob [bm, bn, bk] (NVIDIA, bf16/f16) selects the tensor-core kernel
-// instead (tile_matmul_mma.cpp).
+// instead (tile_matmul_mma.cpp), and for f32 the CUDA-core block GEMM (tile_matmul_simt.cpp).
 #include "passes/tile_kernels.hpp"
 #include "passes/tile_matmul_mma.hpp"
 
@@ -40,6 +40,8 @@ Grid emit_matmul_kernel(const Op& kernel, Function& fn) {
   Value* B = fn.body.args[arg_index(mm.operands[1])].get();
   Value* C = fn.body.args[kernel.region->args.size()].get();
   DType ct = compute_dtype(C->type.dtype);
+  if (tile.size() == 3 && ct == DType::F32 && A->type.dtype == DType::F32)  // [128, 128, 16]: NVIDIA f32 (form-kernels)
+    return emit_fma_gemm_matmul(fn, A, B, C, {M, N, K}, a_batch, b_batch, batch, kernel.loc);
   if (tile.size() == 3)  // [bm, bn, bk]: the tensor-core kernel (form-kernels chose it for the dtypes)
     return emit_mma_sync_matmul(fn, A, B, C, {M, N, K}, {tile[0], tile[1], tile[2]}, a_batch, b_batch, batch, kernel.loc);
 

@@ -1,6 +1,6 @@
 """The tensor-core GEMM's code, checked without a GPU: bf16/f16 matmuls for nvptx lower to
 tile.mma_sync, whose PTX holds mma.sync m16n8k16, ldmatrix and cp.async and assembles with
-ptxas for sm_90 (skipped with the reason when ptxas is missing). f32 keeps the FMA kernel."""
+ptxas for sm_90 (skipped with the reason when ptxas is missing). f32 uses the CUDA-core block GEMM (tile.fma_gemm)."""
 import os
 import shutil
 import subprocess
@@ -58,3 +58,16 @@ def test_f32_matmul_keeps_the_fma_kernel():
 def test_pre_ampere_is_a_clear_error():
     with pytest.raises(ts.CompileError, match="needs sm_80 or newer"):
         ts.compile_for_target(program("bf16", (33, 20), (20, 17), (33, 17)), "nvptx:sm_75")
+
+
+def test_f32_matmul_uses_the_cuda_core_block_gemm(tmp_path):
+    out = ts.compile_for_target(program("f32", [300, 257], [257, 129], [300, 129]), "nvptx:sm_90")
+    assert "tile.fma_gemm" in out["tile"] and "bm = 128" in out["tile"]
+    ptx = out["asm"]
+    assert ptx.count("fma.rn.f32") >= 1024 and "ld.shared.v4.b32" in ptx and "mma.sync" not in ptx
+    if not ptxas():
+        pytest.skip("ptxas is not installed; PTX was generated but not assembled")
+    src = tmp_path / "k.ptx"
+    src.write_text(ptx)
+    r = subprocess.run([ptxas(), "-arch=sm_90", str(src), "-o", str(tmp_path / "k.cubin")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

@@ -134,6 +134,7 @@ class KernelEmitter {
   void emit_pack(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // emit_mma_sync.cpp: tile.mma_sync, a block-tile GEMM on NVIDIA tensor cores (thread lane strategy).
   void emit_mma_sync(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  void emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Value*>& args);
 
   llvm::Value* scalar(const ir::Value* v) const;
 

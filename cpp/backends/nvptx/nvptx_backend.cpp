@@ -24,14 +24,14 @@ class NvptxHooks : public TargetHooks {
                                std::vector<llvm::Value*>& buffers) override {
     llvm::Function* f = declare_pointer_kernel(m, fn, b, buffers, 1, llvm::CallingConv::PTX_Kernel);
     f->addFnAttr("nvvm.maxntid", std::to_string(kernel_block_size(fn)));
-    // Two 256-thread tensor-core blocks per SM cap registers at 128 (the 64 f32 accumulators
-    // and fragments fit without spills; one block alone cannot hide the pipeline's latency).
-    if (has_op(fn, "tile.mma_sync")) f->addFnAttr("nvvm.minctasm", "2");
+    // Two 256-thread GEMM blocks per SM cap registers at 128 (the 64 f32 accumulators and
+    // fragments fit without spills; one block alone cannot hide the pipeline's latency).
+    if (has_op(fn, "tile.mma_sync") || has_op(fn, "tile.fma_gemm")) f->addFnAttr("nvvm.minctasm", "2");
     // Buffers the kernel never stores to are read-only for its whole run: the backend may
     // then read them through the non-coherent cache (ld.global.nc).
     std::set<const ir::Value*> written;
     ir::walk(const_cast<ir::Block&>(fn.body), [&](ir::Op& op) {
-      if (op.name == "tile.store" || op.name == "tile.mma_sync") written.insert(op.operands[0]);
+      if (op.name == "tile.store" || op.name == "tile.mma_sync" || op.name == "tile.fma_gemm") written.insert(op.operands[0]);
     });
     for (size_t i = 0; i < fn.body.args.size(); ++i)
       if (!written.count(fn.body.args[i].get())) f->addParamAttr(unsigned(i), llvm::Attribute::ReadOnly);
