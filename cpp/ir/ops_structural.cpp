@@ -57,7 +57,8 @@ void register_structural_ops(std::vector<OpInfo>& out) {
                               {"why_split", "str", false, "why this kernel did not fuse with the one before it"},
                               {"tile", "ints", false, "tile sizes of the iteration space"},
                               {"vector", "int", false, "NVIDIA: consecutive lanes per thread, read and written as vectors"},
-                              {"threads", "int", false, "NVIDIA: threads per block when lanes are not threads"}},
+                              {"threads", "int", false, "NVIDIA: threads per block when lanes are not threads"},
+                              {"mma", "str", false, "NVIDIA matmul: tensor-core instruction family (wgmma on sm_90a)"}},
                              true, "A fused group of Graph IR ops run as one kernel over one iteration space.");
   kernel.has_region = true;
   kernel.verify_op = verify_kernel;

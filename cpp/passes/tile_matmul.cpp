@@ -40,6 +40,8 @@ Grid emit_matmul_kernel(const Op& kernel, Function& fn) {
   Value* B = fn.body.args[arg_index(mm.operands[1])].get();
   Value* C = fn.body.args[kernel.region->args.size()].get();
   DType ct = compute_dtype(C->type.dtype);
+  if (tile.size() == 3 && kernel.attrs.count("mma") && kernel.str_attr("mma") == "wgmma")  // sm_90a
+    return emit_wgmma_matmul(fn, A, B, C, {M, N, K}, {tile[0], tile[1], tile[2]}, a_batch, b_batch, batch, kernel.loc);
   if (tile.size() == 3)  // [bm, bn, bk]: the tensor-core kernel (form-kernels chose it for the dtypes)
     return emit_mma_sync_matmul(fn, A, B, C, {M, N, K}, {tile[0], tile[1], tile[2]}, a_batch, b_batch, batch, kernel.loc);
 

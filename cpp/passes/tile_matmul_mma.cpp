@@ -1,7 +1,11 @@
-// Tile IR for a bf16/f16 matmul on NVIDIA tensor cores: one tile.mma_sync per program
-// instance, computing a bm x bn block of C (128 x 128 from form-kernels) with 8 warps (2 x 4,
-// each a 64 x 32 sub-tile) over bk-deep K slices staged through a 3-stage cp.async pipeline in
-// shared memory (3 x 16 KiB at bk = 32: the 48 KiB of static shared memory a kernel may have).
+// Tile IR for a bf16/f16 matmul on NVIDIA tensor cores: one coarse GEMM op per program
+// instance computing a bm x bn block of C.
+//   - tile.mma_sync (sm_80+): 128 x 128 from form-kernels, 8 warps (2 x 4, each a 64 x 32
+//     sub-tile) over bk = 32 K slices in a 3-stage cp.async pipeline (3 x 16 KiB: the 48 KiB
+//     of static shared memory a kernel may have).
+//   - tile.wgmma_gemm (sm_90a, mma knob "wgmma"): one warpgroup per 64 rows issuing
+//     wgmma.mma_async; its stages live in dynamic shared memory (the kernel's `shared` attribute,
+//     which the launch passes on).
 //
 // Block tiles are numbered along grid axis 0 in groups of kGroupM block rows: consecutive
 // instances share B's column panels while they sweep a few rows of A, so the panels are
@@ -13,30 +17,22 @@ using namespace ir;
 namespace {
 
 constexpr int64_t kWarpsM = 2, kWarpsN = 4, kStages = 3, kGroupM = 8;
+constexpr int64_t kSharedLimit = 227 * 1024;  // dynamic shared memory per block on sm_90
 
-}  // namespace
-
-Grid emit_mma_sync_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
-                          std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                          const std::vector<int64_t>& batch, const Location& loc) {
-  Builder b(&fn.body, loc);
+// The 12 operands of tile.mma_sync / tile.wgmma_gemm for this program instance's block tile.
+std::vector<Value*> block_operands(Builder& b, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk, int64_t bm,
+                                   int64_t bn, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
+                                   const std::vector<int64_t>& batch) {
   auto [M, N, K] = mnk;
-  auto [kBm, kBn, kBk] = block_tile;
-  int64_t threads = 32 * kWarpsM * kWarpsN;
-  fn.attrs["block"] = IntList{threads, 1, 1};
-  fn.attrs["lanes"] = threads;
-  int64_t n_batch = 1;
-  for (int64_t d : batch) n_batch *= d;
-  int64_t tiles_m = ceil_div(M, kBm), tiles_n = ceil_div(N, kBn);
-
+  int64_t tiles_m = ceil_div(M, bm), tiles_n = ceil_div(N, bn);
   // Grouped order: tile t -> (row tm, column tn) within groups of kGroupM block rows.
   Value* t = b.program_id(0);
   Value* per_group = b.i64(kGroupM * tiles_n);
   Value* first_m = b.arith("mul", b.arith("div", t, per_group), b.i64(kGroupM));
   Value* group_rows = b.arith("min", b.arith("sub", b.i64(tiles_m), first_m), b.i64(kGroupM));
   Value* local = b.arith("rem", t, per_group);
-  Value* m0 = b.arith("mul", b.arith("add", first_m, b.arith("rem", local, group_rows)), b.i64(kBm));
-  Value* n0 = b.arith("mul", b.arith("div", local, group_rows), b.i64(kBn));
+  Value* m0 = b.arith("mul", b.arith("add", first_m, b.arith("rem", local, group_rows)), b.i64(bm));
+  Value* n0 = b.arith("mul", b.arith("div", local, group_rows), b.i64(bn));
 
   Value* z = b.program_id(2);
   Value* a_off = b.arith("add", b.arith("mul", broadcast_offset(b, z, a_batch, batch), b.i64(M * K)),
@@ -45,9 +41,75 @@ Grid emit_mma_sync_matmul(Function& fn, Value* A, Value* B, Value* C, std::array
   Value* c_off = b.arith("add", b.arith("mul", z, b.i64(M * N)), b.arith("add", b.arith("mul", m0, b.i64(N)), n0));
   Value* rows = b.arith("sub", b.i64(M), m0);
   Value* cols = b.arith("sub", b.i64(N), n0);
-  b.create("tile.mma_sync", {C, c_off, b.i64(N), A, a_off, b.i64(K), B, b_off, b.i64(N), rows, cols, b.i64(K)},
+  return {C, c_off, b.i64(N), A, a_off, b.i64(K), B, b_off, b.i64(N), rows, cols, b.i64(K)};
+}
+
+Grid grid_of(std::array<int64_t, 3> mnk, int64_t bm, int64_t bn, const std::vector<int64_t>& batch) {
+  int64_t n_batch = 1;
+  for (int64_t d : batch) n_batch *= d;
+  return {ceil_div(mnk[0], bm) * ceil_div(mnk[1], bn), 1, n_batch};
+}
+
+}  // namespace
+
+Grid emit_mma_sync_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
+                          std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
+                          const std::vector<int64_t>& batch, const Location& loc) {
+  Builder b(&fn.body, loc);
+  auto [kBm, kBn, kBk] = block_tile;
+  int64_t threads = 32 * kWarpsM * kWarpsN;
+  fn.attrs["block"] = IntList{threads, 1, 1};
+  fn.attrs["lanes"] = threads;
+  b.create("tile.mma_sync", block_operands(b, A, B, C, mnk, kBm, kBn, a_batch, b_batch, batch),
            {{"bm", kBm}, {"bn", kBn}, {"bk", kBk}, {"warps_m", kWarpsM}, {"warps_n", kWarpsN}, {"stages", kStages}});
-  return {tiles_m * tiles_n, 1, n_batch};
+  return grid_of(mnk, kBm, kBn, batch);
+}
+
+int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk) {
+  int64_t stage_bytes = (bm + bn) * bk * 2;
+  return std::min<int64_t>(6, (kSharedLimit - 1024) / stage_bytes);
+}
+
+int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages) {
+  return stages * (bm + bn) * bk * 2 + 1024;  // + 1 KiB to align the buffers to the 1024-byte swizzle atom
+}
+
+Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
+                       std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
+                       const std::vector<int64_t>& batch, const Location& loc) {
+  Builder b(&fn.body, loc);
+  auto [bm, bn, bk] = block_tile;
+  int64_t threads = 128 * (bm / 64);
+  int64_t stages = wgmma_stages(bm, bn, bk);
+  fn.attrs["block"] = IntList{threads, 1, 1};
+  fn.attrs["lanes"] = threads;
+  fn.attrs["shared"] = wgmma_shared_bytes(bm, bn, bk, stages);
+  b.create("tile.wgmma_gemm", block_operands(b, A, B, C, mnk, bm, bn, a_batch, b_batch, batch),
+           {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}});
+  return grid_of(mnk, bm, bn, batch);
+}
+
+// sm_90a: bf16/f16 matmul kernels whose rows of A and B are whole 16-byte chunks (K and N
+// multiples of 8 elements) take wgmma; others keep mma.sync, whose element copies handle
+// any stride. The block tile shrinks to the matrix where it is small.
+void select_wgmma_kernels(Module& m) {
+  auto it = m.attrs.find("arch");
+  if (it == m.attrs.end() || std::get<std::string>(it->second) != "sm_90a") return;
+  for (auto& fn : m.funcs)
+    for (auto& op : fn->body.ops) {
+      if (op->name != "sched.kernel" || op->str_attr("kind") != "matmul" || !op->attrs.count("tile") ||
+          op->ints_attr("tile").size() != 3)
+        continue;
+      const Op& mm = *op->region->ops.front();
+      std::vector<int64_t> a = mm.operands[0]->type.static_shape(), bs = mm.operands[1]->type.static_shape();
+      if (a.size() < 2 || bs.size() < 2) continue;  // matrix-vector products stay on mma.sync
+      int64_t M = a[a.size() - 2], K = a.back(), N = bs.back();
+      if (K % 8 || N % 8) continue;
+      int64_t bm = M <= 64 ? 64 : 128, bn = std::min<int64_t>(256, ceil_div(N, 64) * 64);
+      op->attrs["tile"] = IntList{bm, bn, 64};
+      op->attrs["lanes"] = 128 * (bm / 64);
+      op->attrs["mma"] = std::string("wgmma");
+    }
 }
 
 }  // namespace tessera::passes

@@ -132,6 +132,8 @@ class KernelEmitter {
   void emit_pack(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // emit_mma_sync.cpp: tile.mma_sync, a block-tile GEMM on NVIDIA tensor cores (thread lane strategy).
   void emit_mma_sync(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  // emit_wgmma.cpp: tile.wgmma_gemm, the Hopper (sm_90a) block-tile GEMM.
+  void emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>& args);
 
   llvm::Value* scalar(const ir::Value* v) const;
 

@@ -1,0 +1,263 @@
+// tile.wgmma_gemm: a block-tile GEMM on Hopper tensor cores (sm_90a), GPU lane strategy.
+//
+// Warpgroup g (threads 128g .. 128g+127) owns rows 64g .. 64g+63 of the bm x bn block tile and
+// issues wgmma.mma_async.m64n<bn>k16 with both operands read from shared memory through
+// 64-bit matrix descriptors; the f32 accumulators (bn/2 a thread) stay in registers.
+//
+// Shared memory (dynamic, aligned here to 1024 bytes) holds `stages` copies of
+//   A: bm rows of bk = 64 elements, one 128-byte row each (K-major);
+//   B: bn/64 panels, each bk rows of 64 columns (N-major, read with imm-trans-b = 1);
+// both in the 128-byte swizzle the descriptors name: the 16-byte chunk c of row r sits at
+// chunk c ^ (r % 8), so the 8 rows of a 1024-byte atom spread over all banks.
+//
+// The K loop is a cp.async pipeline with stages-2 slices in flight and one wgmma group kept
+// running while the next slice is waited for:
+//   prologue: copy slices 0 .. stages-3 (one cp.async group each)
+//   for kt:   wait until slice kt has landed; proxy fence (wgmma reads through the async
+//             proxy); barrier (also: every warpgroup has retired its wgmma of slice kt-2)
+//             copy slice kt+stages-2 into the buffer slice kt-2 used; commit
+//             wgmma.fence; bk/16 wgmma.mma_async; commit; wait until at most 1 group runs
+// Chunks past the matrix edges are zero-filled (cp.async src-size 0); when a stride or base
+// is not a multiple of 8 elements every element is loaded and checked on its own instead.
+#include <llvm/IR/InlineAsm.h>
+#include <llvm/IR/IntrinsicsNVPTX.h>
+
+#include "backends/llvm/tile_to_llvm.hpp"
+
+namespace tessera::backends {
+namespace {
+
+using llvm::Value;
+
+void inline_asm(llvm::IRBuilder<>& b, const char* text) {
+  auto* ty = llvm::FunctionType::get(b.getVoidTy(), false);
+  b.CreateCall(llvm::InlineAsm::get(ty, text, "~{memory}", true), {});
+}
+
+// Shared-memory matrix descriptor: start address, leading/stride byte offsets (all in 16-byte
+// units) and the 128-byte swizzle mode (1 in bits 62-63).
+Value* descriptor(llvm::IRBuilder<>& b, Value* addr32, uint64_t lbo, uint64_t sbo) {
+  Value* start = b.CreateZExt(b.CreateLShr(b.CreateAnd(addr32, b.getInt32(0x3FFFF)), b.getInt32(4)), b.getInt64Ty());
+  return b.CreateOr(start, b.getInt64(((lbo >> 4) << 16) | ((sbo >> 4) << 32) | (uint64_t(1) << 62)));
+}
+
+}  // namespace
+
+void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>& args) {
+  const int bm = int(op.int_attr("bm")), bn = int(op.int_attr("bn")), bk = int(op.int_attr("bk"));
+  const int stages = int(op.int_attr("stages"));
+  const int threads = 128 * (bm / 64);
+  if (lanes_ != threads)
+    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm needs " + std::to_string(threads) +
+                                 " lanes (threads), the kernel has " + std::to_string(lanes_), op.loc.str());
+  const int a_bytes = bm * bk * 2, b_bytes = bk * bn * 2, panel_bytes = bk * 128;
+  const int64_t need = int64_t(stages) * (a_bytes + b_bytes) + 1024;
+  auto shared_attr = fn_.attrs.find("shared");
+  if (shared_attr == fn_.attrs.end() || std::get<int64_t>(shared_attr->second) < need)
+    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm needs the kernel attribute shared >= " +
+                                 std::to_string(need) + " (dynamic shared memory bytes)", op.loc.str());
+  const DType in_dt = op.operands[3]->type.dtype, out_dt = op.operands[0]->type.dtype;
+  Value *C = args[0], *c_off = args[1], *ldc = args[2], *A = args[3], *a_off = args[4], *lda = args[5], *B = args[6],
+        *b_off = args[7], *ldb = args[8], *rows = args[9], *cols = args[10], *K = args[11];
+  llvm::Type *i8 = b_.getInt8Ty(), *i16 = b_.getInt16Ty(), *i32 = b_.getInt32Ty(), *i64 = b_.getInt64Ty();
+  llvm::Type* f32 = b_.getFloatTy();
+  auto c32 = [&](int64_t v) { return b_.getInt32(uint32_t(v)); };
+  auto c64 = [&](int64_t v) { return b_.getInt64(uint64_t(v)); };
+
+  // Dynamic shared memory, its start rounded up to the 1024-byte swizzle atom.
+  auto* smem_ty = llvm::ArrayType::get(i8, 0);
+  auto* smem = new llvm::GlobalVariable(m_, smem_ty, false, llvm::GlobalValue::ExternalLinkage, nullptr,
+                                        fn_.name + "_wgmma_smem", nullptr, llvm::GlobalValue::NotThreadLocal,
+                                        hooks_.shared_address_space());
+  smem->setAlignment(llvm::Align(16));
+  Value* raw = b_.CreatePtrToInt(smem, i32);
+  Value* pad = b_.CreateAnd(b_.CreateSub(c32(0), raw), c32(1023));
+  auto shared_at = [&](Value* byte) { return b_.CreateInBoundsGEP(i8, smem, b_.CreateAdd(pad, byte)); };
+  Value* base32 = b_.CreateAdd(raw, pad);  // shared-window address of buffer byte 0
+
+  Value* tid = b_.CreateTrunc(tid_, i32);
+  Value* n_k = b_.CreateTrunc(b_.CreateSDiv(b_.CreateAdd(K, c64(bk - 1)), c64(bk)), i32);
+
+  // 16-byte copies need every chunk to be all in or all out of bounds and 16-byte aligned.
+  auto mult8 = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(7)), c64(0)); };
+  auto aligned16 = [&](Value* p) { return b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(p, i64), c64(15)), c64(0)); };
+  Value* vector_copies = b_.CreateAnd({mult8(lda), mult8(ldb), mult8(K), mult8(cols), mult8(a_off), mult8(b_off),
+                                       aligned16(A), aligned16(B)});
+  // One 16-byte chunk: elements off .. off+7 of `buf`, element e valid when ok && p + e < limit.
+  auto copy_chunk = [&](bool vector, Value* dst_byte, Value* buf, Value* off, Value* ok, Value* p, Value* limit) {
+    Value* dst = shared_at(dst_byte);
+    if (vector) {
+      Value* in = b_.CreateAnd(ok, b_.CreateICmpSLT(p, limit));
+      Value* src = hooks_.element_pointer(b_, buf, i16, b_.CreateSelect(in, off, c64(0)));
+      b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s, {},
+                         {dst, src, b_.CreateSelect(in, c32(16), c32(0))});
+      return;
+    }
+    Value* v = llvm::PoisonValue::get(llvm::FixedVectorType::get(i16, 8));
+    for (int e = 0; e < 8; ++e) {
+      Value* in = b_.CreateAnd(ok, b_.CreateICmpSLT(b_.CreateAdd(p, c64(e)), limit));
+      Value* src = hooks_.element_pointer(b_, buf, i16, b_.CreateSelect(in, b_.CreateAdd(off, c64(e)), c64(0)));
+      v = b_.CreateInsertElement(v, b_.CreateSelect(in, b_.CreateLoad(i16, src), b_.getInt16(0)), uint64_t(e));
+    }
+    b_.CreateAlignedStore(v, dst, llvm::Align(16));
+  };
+  auto swizzled = [&](Value* row, Value* chunk) {  // byte of 16-byte chunk `chunk` in 128-byte row `row`
+    return b_.CreateAdd(b_.CreateMul(row, c32(128)), b_.CreateShl(b_.CreateXor(chunk, b_.CreateAnd(row, c32(7))), c32(4)));
+  };
+  // Copies K slice `kt` (i32) of A and B into pipeline buffer `stage` (i32).
+  auto load_stage = [&](Value* stage, Value* kt) {
+    Value* k0 = b_.CreateMul(b_.CreateZExt(kt, i64), c64(bk));
+    Value* a_base = b_.CreateMul(stage, c32(a_bytes));
+    Value* b_base = b_.CreateAdd(c32(stages * a_bytes), b_.CreateMul(stage, c32(b_bytes)));
+    llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "wgmma.copy.vec", f_);
+    llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "wgmma.copy.elem", f_);
+    llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "wgmma.copy.done", f_);
+    b_.CreateCondBr(vector_copies, vec_bb, elem_bb);
+    for (bool vector : {true, false}) {
+      b_.SetInsertPoint(vector ? vec_bb : elem_bb);
+      for (int i = 0; i < bm * 8 / threads; ++i) {  // A: 8 chunks a row
+        Value* ci = b_.CreateAdd(tid, c32(i * threads));
+        Value* row = b_.CreateLShr(ci, c32(3));
+        Value* c = b_.CreateAnd(ci, c32(7));
+        Value* grow = b_.CreateZExt(row, i64);
+        Value* gk = b_.CreateAdd(k0, b_.CreateZExt(b_.CreateShl(c, c32(3)), i64));
+        Value* off = b_.CreateAdd(a_off, b_.CreateAdd(b_.CreateMul(grow, lda), gk));
+        copy_chunk(vector, b_.CreateAdd(a_base, swizzled(row, c)), A, off, b_.CreateICmpSLT(grow, rows), gk, K);
+      }
+      const int cpr_b = bn / 8;
+      for (int i = 0; i < bk * cpr_b / threads; ++i) {  // B: bn/8 chunks a row, in 64-column panels
+        Value* ci = b_.CreateAdd(tid, c32(i * threads));
+        Value* krow = b_.CreateUDiv(ci, c32(cpr_b));
+        Value* nc = b_.CreateURem(ci, c32(cpr_b));
+        Value* panel = b_.CreateLShr(nc, c32(3));
+        Value* dst = b_.CreateAdd(b_base, b_.CreateAdd(b_.CreateMul(panel, c32(panel_bytes)),
+                                                       swizzled(krow, b_.CreateAnd(nc, c32(7)))));
+        Value* gk = b_.CreateAdd(k0, b_.CreateZExt(krow, i64));
+        Value* gn = b_.CreateZExt(b_.CreateShl(nc, c32(3)), i64);
+        Value* off = b_.CreateAdd(b_off, b_.CreateAdd(b_.CreateMul(gk, ldb), gn));
+        copy_chunk(vector, dst, B, off, b_.CreateICmpSLT(gk, K), gn, cols);
+      }
+      b_.CreateBr(done);
+    }
+    b_.SetInsertPoint(done);
+  };
+  auto commit = [&] { b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<Value*>()); };
+  auto wait_groups = [&](int pending) { b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(pending)}); };
+  auto wgmma_wait = [&](int pending) {
+    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_wgmma_wait_group_sync_aligned, {}, {c64(pending)});
+  };
+
+  // wgmma.mma_async m64n<bn>k16, f32 += A * B: outputs $0 .. $(n_acc-1), then the two
+  // descriptors, then the accumulators tied to the outputs.
+  const int n_acc = bn / 2;
+  std::string elt = in_dt == DType::BF16 ? "bf16" : "f16";
+  std::string text = "wgmma.mma_async.sync.aligned.m64n" + std::to_string(bn) + "k16.f32." + elt + "." + elt + " {";
+  std::string constraints;
+  for (int i = 0; i < n_acc; ++i) {
+    text += (i ? ", $" : "$") + std::to_string(i);
+    constraints += "=f,";
+  }
+  text += "}, $" + std::to_string(n_acc) + ", $" + std::to_string(n_acc + 1) + ", 1, 1, 1, 0, 1;";
+  constraints += "l,l";
+  for (int i = 0; i < n_acc; ++i) constraints += "," + std::to_string(i);
+  std::vector<llvm::Type*> arg_types = {i64, i64};
+  arg_types.insert(arg_types.end(), size_t(n_acc), f32);
+  auto* acc_struct = llvm::StructType::get(ctx_, std::vector<llvm::Type*>(size_t(n_acc), f32));
+  auto* mma_asm = llvm::InlineAsm::get(llvm::FunctionType::get(acc_struct, arg_types, false), text, constraints, true);
+
+  // Prologue: slices 0 .. stages-3, one group each (empty groups keep the count uniform).
+  for (int s = 0; s + 2 < stages; ++s) {
+    emit_if(b_.CreateICmpSLT(c32(s), n_k), [&] { load_stage(c32(s), c32(s)); });
+    commit();
+  }
+
+  llvm::BasicBlock* pre = b_.GetInsertBlock();
+  llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "wgmma.k", f_);
+  llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, "wgmma.body", f_);
+  llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "wgmma.exit", f_);
+  b_.CreateBr(header);
+  b_.SetInsertPoint(header);
+  llvm::PHINode* kt = b_.CreatePHI(i32, 2, "kt");
+  kt->addIncoming(c32(0), pre);
+  std::vector<llvm::PHINode*> acc_phi(static_cast<size_t>(n_acc), nullptr);
+  for (auto& p : acc_phi) {
+    p = b_.CreatePHI(f32, 2, "acc");
+    p->addIncoming(llvm::ConstantFP::get(f32, 0.0), pre);
+  }
+  b_.CreateCondBr(b_.CreateICmpSLT(kt, n_k), body, exit);
+
+  b_.SetInsertPoint(body);
+  wait_groups(stages - 3);
+  inline_asm(b_, "fence.proxy.async.shared::cta;");
+  hooks_.barrier(b_);
+  Value* next = b_.CreateAdd(kt, c32(stages - 2));
+  emit_if(b_.CreateICmpSLT(next, n_k), [&] { load_stage(b_.CreateURem(next, c32(stages)), next); });
+  commit();
+
+  Value* stage = b_.CreateURem(kt, c32(stages));
+  Value* warpgroup = b_.CreateLShr(tid, c32(7));
+  Value* a_addr = b_.CreateAdd(base32, b_.CreateAdd(b_.CreateMul(stage, c32(a_bytes)), b_.CreateMul(warpgroup, c32(64 * 128))));
+  Value* b_addr = b_.CreateAdd(base32, b_.CreateAdd(c32(stages * a_bytes), b_.CreateMul(stage, c32(b_bytes))));
+  b_.CreateIntrinsic(llvm::Intrinsic::nvvm_wgmma_fence_sync_aligned, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<Value*>());
+  std::vector<Value*> acc(acc_phi.begin(), acc_phi.end());
+  for (int kk = 0; kk < bk / 16; ++kk) {
+    // A: K-major, 8-row groups 1024 bytes apart; the k step moves 32 bytes along the row.
+    // B: N-major, k-row groups 1024 bytes apart (SBO), 64-column panels panel_bytes apart (LBO).
+    std::vector<Value*> call_args = {descriptor(b_, b_.CreateAdd(a_addr, c32(kk * 32)), 16, 1024),
+                                     descriptor(b_, b_.CreateAdd(b_addr, c32(kk * 16 * 128)), uint64_t(panel_bytes), 1024)};
+    call_args.insert(call_args.end(), acc.begin(), acc.end());
+    Value* r = b_.CreateCall(mma_asm, call_args);
+    for (int i = 0; i < n_acc; ++i) acc[size_t(i)] = b_.CreateExtractValue(r, unsigned(i));
+  }
+  b_.CreateIntrinsic(llvm::Intrinsic::nvvm_wgmma_commit_group_sync_aligned, llvm::ArrayRef<llvm::Type*>(),
+                     llvm::ArrayRef<Value*>());
+  wgmma_wait(1);
+  kt->addIncoming(b_.CreateAdd(kt, c32(1)), b_.GetInsertBlock());
+  for (size_t i = 0; i < acc.size(); ++i) acc_phi[i]->addIncoming(acc[i], b_.GetInsertBlock());
+  b_.CreateBr(header);
+
+  // Epilogue: like mma.sync's m16n8 fragments, warp w of a warpgroup holds rows 16w + g and
+  // 16w + g + 8 (g = lane / 4) of its 64, and for each 8-column block j columns 8j + 2t and
+  // 8j + 2t + 1 (t = lane % 4): accumulators 4j .. 4j+3. Pairs go out as one store when C's
+  // layout keeps them aligned.
+  b_.SetInsertPoint(exit);
+  wgmma_wait(0);
+  wait_groups(0);
+  llvm::Type* et = memory_type(ctx_, out_dt);
+  auto* et2 = llvm::FixedVectorType::get(et, 2);
+  const int64_t esize = int64_t(et->getPrimitiveSizeInBits() / 8);
+  auto even = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(1)), c64(0)); };
+  Value* pairs_ok = b_.CreateAnd({even(ldc), even(c_off),
+                                  b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(C, i64), c64(2 * esize - 1)), c64(0))});
+  Value* lane = b_.CreateAnd(tid, c32(31));
+  Value* warp = b_.CreateLShr(tid, c32(5));  // warp w of warpgroup g is warp 4g + w: rows 64g + 16w
+  Value* row0 = b_.CreateZExt(b_.CreateAdd(b_.CreateMul(warp, c32(16)), b_.CreateLShr(lane, c32(2))), i64);
+  Value* col0 = b_.CreateZExt(b_.CreateMul(b_.CreateAnd(lane, c32(3)), c32(2)), i64);
+  for (int j = 0; j < bn / 8; ++j)
+    for (int h = 0; h < 2; ++h) {
+      Value* row = b_.CreateAdd(row0, c64(h * 8));
+      Value* col = b_.CreateAdd(col0, c64(j * 8));
+      Value* v0 = convert(acc_phi[size_t(j * 4 + h * 2)], DType::F32, out_dt);
+      Value* v1 = convert(acc_phi[size_t(j * 4 + h * 2 + 1)], DType::F32, out_dt);
+      Value* ptr = hooks_.element_pointer(b_, C, et, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)));
+      Value* second_in = b_.CreateICmpSLT(b_.CreateAdd(col, c64(1)), cols);
+      emit_if(b_.CreateAnd(b_.CreateICmpSLT(row, rows), b_.CreateICmpSLT(col, cols)), [&] {
+        llvm::BasicBlock* pair_bb = llvm::BasicBlock::Create(ctx_, "wgmma.pair", f_);
+        llvm::BasicBlock* single_bb = llvm::BasicBlock::Create(ctx_, "wgmma.single", f_);
+        llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "wgmma.stored", f_);
+        b_.CreateCondBr(b_.CreateAnd(pairs_ok, second_in), pair_bb, single_bb);
+        b_.SetInsertPoint(pair_bb);
+        Value* v = b_.CreateInsertElement(b_.CreateInsertElement(llvm::PoisonValue::get(et2), v0, uint64_t(0)), v1,
+                                          uint64_t(1));
+        b_.CreateAlignedStore(v, ptr, llvm::Align(uint64_t(2 * esize)));
+        b_.CreateBr(stored);
+        b_.SetInsertPoint(single_bb);
+        b_.CreateStore(v0, ptr);
+        emit_if(second_in, [&] { b_.CreateStore(v1, b_.CreateConstInBoundsGEP1_64(et, ptr, 1)); });
+        b_.CreateBr(stored);
+        b_.SetInsertPoint(stored);
+      });
+    }
+}
+
+}  // namespace tessera::backends
