@@ -3,8 +3,9 @@ in the same run, plus the compiler's report and SASS of each variant's kernel.
 
     python3 bench/gpu_gemm_variants.py [--sizes 4096 8192] [--variants mma_sync wgmma:128x256 ...] [--out DIR]
 
-A variant is `mma_sync` (the sm_80 kernel: target nvptx:sm_90) or `wgmma:BMxBN` (Schedule IR of
-the sm_90a compile with the matmul kernel's tile knob rewritten to [BM, BN, 64]). Each is
+A variant is `mma_sync` (the sm_80 kernel: target nvptx:sm_90), `wgmma:BMxBN` (Schedule IR of
+the sm_90a compile with the matmul kernel's tile knob rewritten to [BM, BN, 64]; TMA producer
+warpgroup) or `wgmma-cpasync:BMxBN` (the same with cp.async copies by every thread). Each is
 checked against torch (relative error < 1e-2, outputs poisoned), then timed with
 triton.testing.do_bench (median). Where ptxas and cuobjdump exist, the PTX of each variant is
 assembled (ptxas -v: registers, spills, shared memory) and its SASS searched for HGMMA/HMMA.
@@ -39,10 +40,12 @@ func @main(%a: bf16[{n},{n}], %b: bf16[{n},{n}]) -> (bf16[{n},{n}]) {{
 def compile_variant(n, variant):
     if variant == "mma_sync":
         return _C.compile(program(n), "cuda:0", "nvptx:sm_90")
-    bm, bn = (int(x) for x in variant.split(":")[1].split("x"))
+    kind, shape = variant.split(":")
+    bm, bn = (int(x) for x in shape.split("x"))
+    tma = kind == "wgmma"  # "wgmma-cpasync": every thread copies with cp.async instead of TMA
     sched = ts.compile_for_target(program(n), "nvptx:sm_90a")["schedule"]
-    sched, count = re.subn(r"lanes = \d+, mma = \"wgmma\", tile = \[\d+, \d+, 64\]",
-                           f'lanes = {128 * (bm // 64)}, mma = "wgmma", tile = [{bm}, {bn}, 64]', sched)
+    knobs = f'lanes = {128 * (bm // 64 + tma)}, mma = "wgmma", tile = [{bm}, {bn}, 64]' + ("" if tma else ", tma = 0")
+    sched, count = re.subn(r"lanes = \d+, mma = \"wgmma\", tile = \[\d+, \d+, 64\]", knobs, sched)
     assert count == 1, sched
     return _C.compile(sched, "cuda:0", "nvptx:sm_90a")
 
@@ -58,7 +61,7 @@ def inspect(exe, variant, n, out):
     """ptxas -v and the SASS instruction mix of the variant's kernel, where the tools exist."""
     ptx = exe.ir("asm")
     stem = os.path.join(out, f"gemm_{variant.replace(':', '_')}_{n}")
-    with open(stem + ".ptx", "w") as fh:
+    with open(stem + ".ptx", "w") as fh:  # removed below: the device run returns few files
         fh.write(ptx)
     ptxas, cuobjdump = tool("ptxas"), tool("cuobjdump")
     if not ptxas:
@@ -71,12 +74,16 @@ def inspect(exe, variant, n, out):
         info["ptxas_warnings"] = warn
     if cuobjdump and r.returncode == 0:
         sass = subprocess.run([cuobjdump, "--dump-sass", stem + ".cubin"], capture_output=True, text=True).stdout
-        with open(stem + ".sass", "w") as fh:
-            fh.write(sass)
+        if n == 4096:
+            with open(stem + ".sass", "w") as fh:
+                fh.write(sass)
         for op in ("HGMMA", "HMMA", "LDGSTS", "BAR.SYNC", "LDL", "STL", "WARPGROUP"):
             info[op] = len(re.findall(r"\b" + op + r"\b", sass))
     else:
         info["sass"] = "cuobjdump not found" if not cuobjdump else r.stderr[-400:]
+    for ext in (".ptx", ".cubin"):
+        if os.path.exists(stem + ext):
+            os.remove(stem + ext)
     return info
 
 
@@ -106,7 +113,7 @@ def bench(n, variant, out):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--sizes", type=int, nargs="+", default=[4096, 8192])
-    p.add_argument("--variants", nargs="+", default=["mma_sync", "wgmma:128x256", "wgmma:128x128"])
+    p.add_argument("--variants", nargs="+", default=["mma_sync", "wgmma-cpasync:128x256", "wgmma:128x256", "wgmma:128x128"])
     p.add_argument("--out", default=os.environ.get("OUT") or os.path.join(os.path.dirname(__file__), "results"))
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)

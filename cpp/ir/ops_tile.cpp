@@ -174,7 +174,9 @@ OpInfo wgmma_gemm_op() {
       {{"bm", "int", true, "rows of the block tile (64 per warpgroup)"},
        {"bn", "int", true, "columns of the block tile (the wgmma N, a multiple of 64 up to 256)"},
        {"bk", "int", true, "depth of one pipeline stage (64: one 128-byte swizzle row)"},
-       {"stages", "int", true, "shared-memory pipeline stages (cp.async, at least 3)"}},
+       {"stages", "int", true, "shared-memory pipeline stages (at least 3)"},
+       {"tma", "int", false, "1: a producer warpgroup copies with TMA (cp.async.bulk.tensor, mbarriers; the kernel's "
+                             "tensor_maps); 0 or absent: every thread copies with cp.async"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
         static const char* names[] = {"c", "c_off", "ldc", "a", "a_off", "lda", "b", "b_off", "ldb", "rows", "cols", "k"};
         for (size_t i = 0; i < in.size(); ++i) {
@@ -200,7 +202,8 @@ OpInfo wgmma_gemm_op() {
       "Hopper tensor-core block GEMM (NVIDIA sm_90a, wgmma.mma_async): C[c_off + i*ldc + j] = sum over p < k of "
       "A[a_off + i*lda + p] * B[b_off + p*ldb + j] in f32, rounded to C's dtype, for i < min(rows, bm) and "
       "j < min(cols, bn). A and B are staged through `stages` 128-byte-swizzled shared-memory buffers (the "
-      "kernel's dynamic shared memory); 128*bm/64 threads, one warpgroup per 64 rows.");
+      "kernel's dynamic shared memory); 128*bm/64 threads, one warpgroup per 64 rows, plus a producer warpgroup "
+      "first with tma.");
   info.pure = false;
   return info;
 }

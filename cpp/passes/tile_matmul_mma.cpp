@@ -66,26 +66,43 @@ Grid emit_mma_sync_matmul(Function& fn, Value* A, Value* B, Value* C, std::array
 }
 
 int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk) {
-  int64_t stage_bytes = (bm + bn) * bk * 2;
+  int64_t stage_bytes = (bm + bn) * bk * 2 + 16;  // + two mbarriers (TMA pipeline)
   return std::min<int64_t>(6, (kSharedLimit - 1024) / stage_bytes);
 }
 
 int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages) {
-  return stages * (bm + bn) * bk * 2 + 1024;  // + 1 KiB to align the buffers to the 1024-byte swizzle atom
+  // + 1 KiB to align the buffers to the 1024-byte swizzle atom; the mbarriers after them.
+  return stages * (bm + bn) * bk * 2 + 1024 + stages * 16;
 }
 
 Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
                        std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                       const std::vector<int64_t>& batch, const Location& loc) {
+                       const std::vector<int64_t>& batch, bool tma, const Location& loc) {
   Builder b(&fn.body, loc);
   auto [bm, bn, bk] = block_tile;
-  int64_t threads = 128 * (bm / 64);
+  auto [M, N, K] = mnk;
+  // TMA: a producer warpgroup before the bm/64 consumer warpgroups; the runtime encodes one
+  // descriptor for A, viewed as [batch * M, K] (rows past M belong to C rows that are never
+  // stored), and one for B as [batch, K, N] (rows past K must read as zeros).
+  int64_t threads = 128 * (bm / 64 + int64_t(tma));
   int64_t stages = wgmma_stages(bm, bn, bk);
   fn.attrs["block"] = IntList{threads, 1, 1};
   fn.attrs["lanes"] = threads;
   fn.attrs["shared"] = wgmma_shared_bytes(bm, bn, bk, stages);
+  if (tma) {
+    auto arg_of = [&](Value* v) {
+      for (size_t i = 0; i < fn.body.args.size(); ++i)
+        if (fn.body.args[i].get() == v) return int64_t(i);
+      fail(ErrorCode::Internal, "wgmma: the matmul operand is not a kernel parameter");
+    };
+    int64_t na = 1, nb = 1, es = int64_t(dtype_size(A->type.dtype));
+    for (int64_t d : a_batch) na *= d;
+    for (int64_t d : b_batch) nb *= d;
+    fn.attrs["tensor_maps"] = IntList{arg_of(A), es, K, na * M, 1, K * es, na * M * K * es, 64, bm, 1, 128,
+                                      arg_of(B), es, N, K, nb, N * es, K * N * es, 64, 64, 1, 128};
+  }
   b.create("tile.wgmma_gemm", block_operands(b, A, B, C, mnk, bm, bn, a_batch, b_batch, batch),
-           {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}});
+           {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}, {"tma", int64_t(tma)}});
   return grid_of(mnk, bm, bn, batch);
 }
 
@@ -107,7 +124,7 @@ void select_wgmma_kernels(Module& m) {
       if (K % 8 || N % 8) continue;
       int64_t bm = M <= 64 ? 64 : 128, bn = std::min<int64_t>(256, ceil_div(N, 64) * 64);
       op->attrs["tile"] = IntList{bm, bn, 64};
-      op->attrs["lanes"] = 128 * (bm / 64);
+      op->attrs["lanes"] = 128 * (bm / 64 + 1);  // + the TMA producer warpgroup
       op->attrs["mma"] = std::string("wgmma");
     }
 }

@@ -1,16 +1,24 @@
 // tile.wgmma_gemm: a block-tile GEMM on Hopper tensor cores (sm_90a), GPU lane strategy.
 //
-// Warpgroup g (threads 128g .. 128g+127) owns rows 64g .. 64g+63 of the bm x bn block tile and
-// issues wgmma.mma_async.m64n<bn>k16 with both operands read from shared memory through
-// 64-bit matrix descriptors; the f32 accumulators (bn/2 a thread) stay in registers.
+// Each consumer warpgroup owns 64 rows of the bm x bn block tile and issues
+// wgmma.mma_async.m64n<bn>k16 with both operands read from shared memory through 64-bit
+// matrix descriptors; the f32 accumulators (bn/2 a thread) stay in registers.
 //
 // Shared memory (dynamic, aligned here to 1024 bytes) holds `stages` copies of
 //   A: bm rows of bk = 64 elements, one 128-byte row each (K-major);
 //   B: bn/64 panels, each bk rows of 64 columns (N-major, read with imm-trans-b = 1);
 // both in the 128-byte swizzle the descriptors name: the 16-byte chunk c of row r sits at
-// chunk c ^ (r % 8), so the 8 rows of a 1024-byte atom spread over all banks.
+// chunk c ^ (r % 8), so the 8 rows of a 1024-byte atom spread over all banks. That is also the
+// layout TMA writes with CU_TENSOR_MAP_SWIZZLE_128B and a 64-element inner box.
 //
-// The K loop is a cp.async pipeline with stages-2 slices in flight and one wgmma group kept
+// tma = 1 (warp-specialized): warpgroup 0 is the producer. It gives up registers (setmaxnreg)
+// and one thread issues, per K slice, a bulk tensor copy of A's bm x 64 tile and of B's
+// 64 x 64 panels (zero-filled past the edges), completing on the stage's `full` mbarrier.
+// The consumer warpgroups (1 ..) wait on `full`, run their wgmma group, keep one group in
+// flight, and release the stage before it on its `empty` mbarrier (one arrival per
+// warpgroup), which the producer waits on before reusing the buffer.
+//
+// tma = 0: every thread copies with cp.async, stages-2 slices in flight, one wgmma group kept
 // running while the next slice is waited for:
 //   prologue: copy slices 0 .. stages-3 (one cp.async group each)
 //   for kt:   wait until slice kt has landed; proxy fence (wgmma reads through the async
@@ -29,9 +37,15 @@ namespace {
 
 using llvm::Value;
 
-void inline_asm(llvm::IRBuilder<>& b, const char* text) {
-  auto* ty = llvm::FunctionType::get(b.getVoidTy(), false);
-  b.CreateCall(llvm::InlineAsm::get(ty, text, "~{memory}", true), {});
+// Inline PTX with side effects; `constraints` for `args` (i32 "r", i64 "l"), result i32 when
+// `ret` ("=r" first in the constraints).
+Value* inline_asm(llvm::IRBuilder<>& b, const std::string& text, const std::string& constraints = "",
+                  std::vector<Value*> args = {}, bool ret = false) {
+  std::vector<llvm::Type*> types;
+  for (Value* a : args) types.push_back(a->getType());
+  auto* ty = llvm::FunctionType::get(ret ? b.getInt32Ty() : b.getVoidTy(), types, false);
+  std::string c = constraints + (constraints.empty() ? "" : ",") + "~{memory}";
+  return b.CreateCall(llvm::InlineAsm::get(ty, text, c, true), args);
 }
 
 // Shared-memory matrix descriptor: start address, leading/stride byte offsets (all in 16-byte
@@ -46,12 +60,13 @@ Value* descriptor(llvm::IRBuilder<>& b, Value* addr32, uint64_t lbo, uint64_t sb
 void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>& args) {
   const int bm = int(op.int_attr("bm")), bn = int(op.int_attr("bn")), bk = int(op.int_attr("bk"));
   const int stages = int(op.int_attr("stages"));
-  const int threads = 128 * (bm / 64);
+  const bool tma = op.has_attr("tma") && op.int_attr("tma") != 0;
+  const int consumers = bm / 64, threads = 128 * (consumers + int(tma));
   if (lanes_ != threads)
     fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm needs " + std::to_string(threads) +
                                  " lanes (threads), the kernel has " + std::to_string(lanes_), op.loc.str());
   const int a_bytes = bm * bk * 2, b_bytes = bk * bn * 2, panel_bytes = bk * 128;
-  const int64_t need = int64_t(stages) * (a_bytes + b_bytes) + 1024;
+  const int64_t need = int64_t(stages) * (a_bytes + b_bytes) + 1024 + (tma ? 16 * stages : 0);
   auto shared_attr = fn_.attrs.find("shared");
   if (shared_attr == fn_.attrs.end() || std::get<int64_t>(shared_attr->second) < need)
     fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm needs the kernel attribute shared >= " +
@@ -74,11 +89,201 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   Value* pad = b_.CreateAnd(b_.CreateSub(c32(0), raw), c32(1023));
   auto shared_at = [&](Value* byte) { return b_.CreateInBoundsGEP(i8, smem, b_.CreateAdd(pad, byte)); };
   Value* base32 = b_.CreateAdd(raw, pad);  // shared-window address of buffer byte 0
+  auto a_stage_addr = [&](Value* stage) { return b_.CreateAdd(base32, b_.CreateMul(stage, c32(a_bytes))); };
+  auto b_stage_addr = [&](Value* stage) {
+    return b_.CreateAdd(base32, b_.CreateAdd(c32(stages * a_bytes), b_.CreateMul(stage, c32(b_bytes))));
+  };
 
   Value* tid = b_.CreateTrunc(tid_, i32);
   Value* n_k = b_.CreateTrunc(b_.CreateSDiv(b_.CreateAdd(K, c64(bk - 1)), c64(bk)), i32);
+  auto wgmma_wait = [&](int pending) {
+    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_wgmma_wait_group_sync_aligned, {}, {c64(pending)});
+  };
 
-  // 16-byte copies need every chunk to be all in or all out of bounds and 16-byte aligned.
+  // wgmma.mma_async m64n<bn>k16, f32 += A * B: outputs $0 .. $(n_acc-1), then the two
+  // descriptors, then the accumulators tied to the outputs.
+  const int n_acc = bn / 2;
+  std::string elt = in_dt == DType::BF16 ? "bf16" : "f16";
+  std::string text = "wgmma.mma_async.sync.aligned.m64n" + std::to_string(bn) + "k16.f32." + elt + "." + elt + " {";
+  std::string constraints;
+  for (int i = 0; i < n_acc; ++i) {
+    text += (i ? ", $" : "$") + std::to_string(i);
+    constraints += "=f,";
+  }
+  text += "}, $" + std::to_string(n_acc) + ", $" + std::to_string(n_acc + 1) + ", 1, 1, 1, 0, 1;";
+  constraints += "l,l";
+  for (int i = 0; i < n_acc; ++i) constraints += "," + std::to_string(i);
+  std::vector<llvm::Type*> arg_types = {i64, i64};
+  arg_types.insert(arg_types.end(), size_t(n_acc), f32);
+  auto* acc_struct = llvm::StructType::get(ctx_, std::vector<llvm::Type*>(size_t(n_acc), f32));
+  auto* mma_asm = llvm::InlineAsm::get(llvm::FunctionType::get(acc_struct, arg_types, false), text, constraints, true);
+  // One K slice: bk/16 wgmma on the warpgroup's 64 rows of A (a_addr) and all of B (b_addr).
+  auto mma_slice = [&](std::vector<Value*>& acc, Value* a_addr, Value* b_addr) {
+    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_wgmma_fence_sync_aligned, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<Value*>());
+    for (int kk = 0; kk < bk / 16; ++kk) {
+      // A: K-major, 8-row groups 1024 bytes apart; the k step moves 32 bytes along the row.
+      // B: N-major, k-row groups 1024 bytes apart (SBO), 64-column panels panel_bytes apart (LBO).
+      std::vector<Value*> call_args = {descriptor(b_, b_.CreateAdd(a_addr, c32(kk * 32)), 16, 1024),
+                                       descriptor(b_, b_.CreateAdd(b_addr, c32(kk * 16 * 128)), uint64_t(panel_bytes), 1024)};
+      call_args.insert(call_args.end(), acc.begin(), acc.end());
+      Value* r = b_.CreateCall(mma_asm, call_args);
+      for (int i = 0; i < n_acc; ++i) acc[size_t(i)] = b_.CreateExtractValue(r, unsigned(i));
+    }
+    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_wgmma_commit_group_sync_aligned, llvm::ArrayRef<llvm::Type*>(),
+                       llvm::ArrayRef<Value*>());
+  };
+  // The K loop skeleton: kt from 0 to n_k with the accumulators (zero first) as phis; `body`
+  // fills one iteration. Leaves the builder after the loop; returns the final accumulators.
+  auto k_loop = [&](auto body_fn) {
+    llvm::BasicBlock* pre = b_.GetInsertBlock();
+    llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "wgmma.k", f_);
+    llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, "wgmma.body", f_);
+    llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "wgmma.exit", f_);
+    b_.CreateBr(header);
+    b_.SetInsertPoint(header);
+    llvm::PHINode* kt = b_.CreatePHI(i32, 2, "kt");
+    kt->addIncoming(c32(0), pre);
+    std::vector<llvm::PHINode*> acc_phi(static_cast<size_t>(n_acc), nullptr);
+    for (auto& p : acc_phi) {
+      p = b_.CreatePHI(f32, 2, "acc");
+      p->addIncoming(llvm::ConstantFP::get(f32, 0.0), pre);
+    }
+    b_.CreateCondBr(b_.CreateICmpSLT(kt, n_k), body, exit);
+    b_.SetInsertPoint(body);
+    std::vector<Value*> acc(acc_phi.begin(), acc_phi.end());
+    body_fn(kt, acc);
+    kt->addIncoming(b_.CreateAdd(kt, c32(1)), b_.GetInsertBlock());
+    for (size_t i = 0; i < acc.size(); ++i) acc_phi[i]->addIncoming(acc[i], b_.GetInsertBlock());
+    b_.CreateBr(header);
+    b_.SetInsertPoint(exit);
+    return std::vector<Value*>(acc_phi.begin(), acc_phi.end());
+  };
+
+  // Epilogue: like mma.sync's m16n8 fragments, warp w of the consumers holds rows 16w + g and
+  // 16w + g + 8 (g = lane / 4) of the block tile, and for each 8-column block j columns 8j + 2t
+  // and 8j + 2t + 1 (t = lane % 4): accumulators 4j .. 4j+3. Pairs go out as one store when
+  // C's layout keeps them aligned.
+  auto epilogue = [&](const std::vector<Value*>& acc, Value* consumer_tid) {
+    llvm::Type* et = memory_type(ctx_, out_dt);
+    auto* et2 = llvm::FixedVectorType::get(et, 2);
+    const int64_t esize = int64_t(et->getPrimitiveSizeInBits() / 8);
+    auto even = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(1)), c64(0)); };
+    Value* pairs_ok = b_.CreateAnd({even(ldc), even(c_off),
+                                    b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(C, i64), c64(2 * esize - 1)), c64(0))});
+    Value* lane = b_.CreateAnd(consumer_tid, c32(31));
+    Value* warp = b_.CreateLShr(consumer_tid, c32(5));
+    Value* row0 = b_.CreateZExt(b_.CreateAdd(b_.CreateMul(warp, c32(16)), b_.CreateLShr(lane, c32(2))), i64);
+    Value* col0 = b_.CreateZExt(b_.CreateMul(b_.CreateAnd(lane, c32(3)), c32(2)), i64);
+    for (int j = 0; j < bn / 8; ++j)
+      for (int h = 0; h < 2; ++h) {
+        Value* row = b_.CreateAdd(row0, c64(h * 8));
+        Value* col = b_.CreateAdd(col0, c64(j * 8));
+        Value* v0 = convert(acc[size_t(j * 4 + h * 2)], DType::F32, out_dt);
+        Value* v1 = convert(acc[size_t(j * 4 + h * 2 + 1)], DType::F32, out_dt);
+        Value* ptr = hooks_.element_pointer(b_, C, et, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)));
+        Value* second_in = b_.CreateICmpSLT(b_.CreateAdd(col, c64(1)), cols);
+        emit_if(b_.CreateAnd(b_.CreateICmpSLT(row, rows), b_.CreateICmpSLT(col, cols)), [&] {
+          llvm::BasicBlock* pair_bb = llvm::BasicBlock::Create(ctx_, "wgmma.pair", f_);
+          llvm::BasicBlock* single_bb = llvm::BasicBlock::Create(ctx_, "wgmma.single", f_);
+          llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "wgmma.stored", f_);
+          b_.CreateCondBr(b_.CreateAnd(pairs_ok, second_in), pair_bb, single_bb);
+          b_.SetInsertPoint(pair_bb);
+          Value* v = b_.CreateInsertElement(b_.CreateInsertElement(llvm::PoisonValue::get(et2), v0, uint64_t(0)), v1,
+                                            uint64_t(1));
+          b_.CreateAlignedStore(v, ptr, llvm::Align(uint64_t(2 * esize)));
+          b_.CreateBr(stored);
+          b_.SetInsertPoint(single_bb);
+          b_.CreateStore(v0, ptr);
+          emit_if(second_in, [&] { b_.CreateStore(v1, b_.CreateConstInBoundsGEP1_64(et, ptr, 1)); });
+          b_.CreateBr(stored);
+          b_.SetInsertPoint(stored);
+        });
+      }
+  };
+
+  if (tma) {
+    // mbarriers after the stage buffers: full[s] (the producer's copies landed), empty[s]
+    // (every consumer warpgroup is done reading the stage).
+    Value* bars = b_.CreateAdd(base32, c32(stages * (a_bytes + b_bytes)));
+    auto full = [&](Value* s) { return b_.CreateAdd(bars, b_.CreateMul(s, c32(8))); };
+    auto empty = [&](Value* s) { return b_.CreateAdd(bars, b_.CreateAdd(c32(8 * stages), b_.CreateMul(s, c32(8)))); };
+    auto wait = [&](Value* bar, Value* parity) {  // spin on mbarrier.try_wait.parity
+      llvm::BasicBlock* pre = b_.GetInsertBlock();
+      llvm::BasicBlock* loop = llvm::BasicBlock::Create(ctx_, "wgmma.wait", f_);
+      llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "wgmma.waited", f_);
+      (void)pre;
+      b_.CreateBr(loop);
+      b_.SetInsertPoint(loop);
+      Value* ok = inline_asm(b_, "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [$1], $2;\nselp.b32 $0, 1, 0, p;\n}",
+                             "=r,r,r", {bar, parity}, true);
+      b_.CreateCondBr(b_.CreateICmpNE(ok, c32(0)), done, loop);
+      b_.SetInsertPoint(done);
+    };
+    emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
+      for (int s = 0; s < stages; ++s) {
+        inline_asm(b_, "mbarrier.init.shared::cta.b64 [$0], $1;", "r,r", {full(c32(s)), c32(1)});
+        inline_asm(b_, "mbarrier.init.shared::cta.b64 [$0], $1;", "r,r", {empty(c32(s)), c32(consumers)});
+      }
+      inline_asm(b_, "fence.mbarrier_init.release.cluster;");
+    });
+    hooks_.barrier(b_);
+    Value* warpgroup = b_.CreateLShr(tid, c32(7));
+    llvm::BasicBlock* producer_bb = llvm::BasicBlock::Create(ctx_, "wgmma.producer", f_);
+    llvm::BasicBlock* consumer_bb = llvm::BasicBlock::Create(ctx_, "wgmma.consumer", f_);
+    llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx_, "wgmma.join", f_);
+    b_.CreateCondBr(b_.CreateICmpEQ(warpgroup, c32(0)), producer_bb, consumer_bb);
+
+    // Producer: 40 registers are plenty for one thread's address arithmetic.
+    b_.SetInsertPoint(producer_bb);
+    inline_asm(b_, "setmaxnreg.dec.sync.aligned.u32 40;");
+    emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
+      const unsigned n_params = unsigned(fn_.body.args.size());
+      Value* map_a = b_.CreatePtrToInt(f_->getArg(n_params), i64);
+      Value* map_b = b_.CreatePtrToInt(f_->getArg(n_params + 1), i64);
+      // A is [batch * M, K]: its row is a_off / K. B is [batch, K, N]: column b_off % N of batch b_off / (K N).
+      Value* a_row = b_.CreateTrunc(b_.CreateSDiv(a_off, K), i32);
+      Value* b_col = b_.CreateTrunc(b_.CreateSRem(b_off, ldb), i32);
+      Value* b_batch = b_.CreateTrunc(b_.CreateSDiv(b_off, b_.CreateMul(K, ldb)), i32);
+      k_loop([&](Value* kt, std::vector<Value*>&) {
+        Value* s = b_.CreateURem(kt, c32(stages));
+        Value* round = b_.CreateAnd(b_.CreateUDiv(kt, c32(stages)), c32(1));
+        wait(empty(s), b_.CreateXor(round, c32(1)));  // round 0: the buffers start free
+        inline_asm(b_, "mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], $1;", "r,r", {full(s), c32(a_bytes + b_bytes)});
+        Value* k0 = b_.CreateMul(kt, c32(bk));
+        const char* copy = "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes "
+                           "[$0], [$1, {$2, $3, $4}], [$5];";
+        inline_asm(b_, copy, "r,l,r,r,r,r", {a_stage_addr(s), map_a, k0, a_row, c32(0), full(s)});
+        for (int p = 0; p < bn / 64; ++p)
+          inline_asm(b_, copy, "r,l,r,r,r,r",
+                     {b_.CreateAdd(b_stage_addr(s), c32(p * panel_bytes)), map_b, b_.CreateAdd(b_col, c32(64 * p)), k0,
+                      b_batch, full(s)});
+      });
+    });
+    b_.CreateBr(join);
+
+    // Consumers: the accumulators need the registers the producer gave up.
+    b_.SetInsertPoint(consumer_bb);
+    inline_asm(b_, "setmaxnreg.inc.sync.aligned.u32 232;");
+    Value* ctid = b_.CreateSub(tid, c32(128));
+    Value* leader = b_.CreateICmpEQ(b_.CreateAnd(ctid, c32(127)), c32(0));
+    Value* a_rows = b_.CreateMul(b_.CreateLShr(ctid, c32(7)), c32(64 * 128));  // this warpgroup's 64 rows of A
+    std::vector<Value*> acc = k_loop([&](Value* kt, std::vector<Value*>& acc) {
+      Value* s = b_.CreateURem(kt, c32(stages));
+      wait(full(s), b_.CreateAnd(b_.CreateUDiv(kt, c32(stages)), c32(1)));
+      mma_slice(acc, b_.CreateAdd(a_stage_addr(s), a_rows), b_stage_addr(s));
+      wgmma_wait(1);  // slice kt-1's group is done: its stage may be refilled
+      Value* prev = b_.CreateURem(b_.CreateAdd(kt, c32(stages - 1)), c32(stages));
+      emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(kt, c32(0))),
+              [&] { inline_asm(b_, "mbarrier.arrive.shared::cta.b64 _, [$0];", "r", {empty(prev)}); });
+    });
+    wgmma_wait(0);
+    epilogue(acc, ctid);
+    b_.CreateBr(join);
+    b_.SetInsertPoint(join);
+    return;
+  }
+
+  // cp.async: 16-byte copies need every chunk to be all in or all out of bounds and 16-byte aligned.
   auto mult8 = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(7)), c64(0)); };
   auto aligned16 = [&](Value* p) { return b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(p, i64), c64(15)), c64(0)); };
   Value* vector_copies = b_.CreateAnd({mult8(lda), mult8(ldb), mult8(K), mult8(cols), mult8(a_off), mult8(b_off),
@@ -143,121 +348,27 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   };
   auto commit = [&] { b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<Value*>()); };
   auto wait_groups = [&](int pending) { b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(pending)}); };
-  auto wgmma_wait = [&](int pending) {
-    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_wgmma_wait_group_sync_aligned, {}, {c64(pending)});
-  };
-
-  // wgmma.mma_async m64n<bn>k16, f32 += A * B: outputs $0 .. $(n_acc-1), then the two
-  // descriptors, then the accumulators tied to the outputs.
-  const int n_acc = bn / 2;
-  std::string elt = in_dt == DType::BF16 ? "bf16" : "f16";
-  std::string text = "wgmma.mma_async.sync.aligned.m64n" + std::to_string(bn) + "k16.f32." + elt + "." + elt + " {";
-  std::string constraints;
-  for (int i = 0; i < n_acc; ++i) {
-    text += (i ? ", $" : "$") + std::to_string(i);
-    constraints += "=f,";
-  }
-  text += "}, $" + std::to_string(n_acc) + ", $" + std::to_string(n_acc + 1) + ", 1, 1, 1, 0, 1;";
-  constraints += "l,l";
-  for (int i = 0; i < n_acc; ++i) constraints += "," + std::to_string(i);
-  std::vector<llvm::Type*> arg_types = {i64, i64};
-  arg_types.insert(arg_types.end(), size_t(n_acc), f32);
-  auto* acc_struct = llvm::StructType::get(ctx_, std::vector<llvm::Type*>(size_t(n_acc), f32));
-  auto* mma_asm = llvm::InlineAsm::get(llvm::FunctionType::get(acc_struct, arg_types, false), text, constraints, true);
 
   // Prologue: slices 0 .. stages-3, one group each (empty groups keep the count uniform).
   for (int s = 0; s + 2 < stages; ++s) {
     emit_if(b_.CreateICmpSLT(c32(s), n_k), [&] { load_stage(c32(s), c32(s)); });
     commit();
   }
-
-  llvm::BasicBlock* pre = b_.GetInsertBlock();
-  llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "wgmma.k", f_);
-  llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, "wgmma.body", f_);
-  llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "wgmma.exit", f_);
-  b_.CreateBr(header);
-  b_.SetInsertPoint(header);
-  llvm::PHINode* kt = b_.CreatePHI(i32, 2, "kt");
-  kt->addIncoming(c32(0), pre);
-  std::vector<llvm::PHINode*> acc_phi(static_cast<size_t>(n_acc), nullptr);
-  for (auto& p : acc_phi) {
-    p = b_.CreatePHI(f32, 2, "acc");
-    p->addIncoming(llvm::ConstantFP::get(f32, 0.0), pre);
-  }
-  b_.CreateCondBr(b_.CreateICmpSLT(kt, n_k), body, exit);
-
-  b_.SetInsertPoint(body);
-  wait_groups(stages - 3);
-  inline_asm(b_, "fence.proxy.async.shared::cta;");
-  hooks_.barrier(b_);
-  Value* next = b_.CreateAdd(kt, c32(stages - 2));
-  emit_if(b_.CreateICmpSLT(next, n_k), [&] { load_stage(b_.CreateURem(next, c32(stages)), next); });
-  commit();
-
-  Value* stage = b_.CreateURem(kt, c32(stages));
-  Value* warpgroup = b_.CreateLShr(tid, c32(7));
-  Value* a_addr = b_.CreateAdd(base32, b_.CreateAdd(b_.CreateMul(stage, c32(a_bytes)), b_.CreateMul(warpgroup, c32(64 * 128))));
-  Value* b_addr = b_.CreateAdd(base32, b_.CreateAdd(c32(stages * a_bytes), b_.CreateMul(stage, c32(b_bytes))));
-  b_.CreateIntrinsic(llvm::Intrinsic::nvvm_wgmma_fence_sync_aligned, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<Value*>());
-  std::vector<Value*> acc(acc_phi.begin(), acc_phi.end());
-  for (int kk = 0; kk < bk / 16; ++kk) {
-    // A: K-major, 8-row groups 1024 bytes apart; the k step moves 32 bytes along the row.
-    // B: N-major, k-row groups 1024 bytes apart (SBO), 64-column panels panel_bytes apart (LBO).
-    std::vector<Value*> call_args = {descriptor(b_, b_.CreateAdd(a_addr, c32(kk * 32)), 16, 1024),
-                                     descriptor(b_, b_.CreateAdd(b_addr, c32(kk * 16 * 128)), uint64_t(panel_bytes), 1024)};
-    call_args.insert(call_args.end(), acc.begin(), acc.end());
-    Value* r = b_.CreateCall(mma_asm, call_args);
-    for (int i = 0; i < n_acc; ++i) acc[size_t(i)] = b_.CreateExtractValue(r, unsigned(i));
-  }
-  b_.CreateIntrinsic(llvm::Intrinsic::nvvm_wgmma_commit_group_sync_aligned, llvm::ArrayRef<llvm::Type*>(),
-                     llvm::ArrayRef<Value*>());
-  wgmma_wait(1);
-  kt->addIncoming(b_.CreateAdd(kt, c32(1)), b_.GetInsertBlock());
-  for (size_t i = 0; i < acc.size(); ++i) acc_phi[i]->addIncoming(acc[i], b_.GetInsertBlock());
-  b_.CreateBr(header);
-
-  // Epilogue: like mma.sync's m16n8 fragments, warp w of a warpgroup holds rows 16w + g and
-  // 16w + g + 8 (g = lane / 4) of its 64, and for each 8-column block j columns 8j + 2t and
-  // 8j + 2t + 1 (t = lane % 4): accumulators 4j .. 4j+3. Pairs go out as one store when C's
-  // layout keeps them aligned.
-  b_.SetInsertPoint(exit);
+  Value* a_rows = b_.CreateMul(b_.CreateLShr(tid, c32(7)), c32(64 * 128));  // this warpgroup's 64 rows of A
+  std::vector<Value*> acc = k_loop([&](Value* kt, std::vector<Value*>& acc) {
+    wait_groups(stages - 3);
+    inline_asm(b_, "fence.proxy.async.shared::cta;");
+    hooks_.barrier(b_);
+    Value* next = b_.CreateAdd(kt, c32(stages - 2));
+    emit_if(b_.CreateICmpSLT(next, n_k), [&] { load_stage(b_.CreateURem(next, c32(stages)), next); });
+    commit();
+    Value* s = b_.CreateURem(kt, c32(stages));
+    mma_slice(acc, b_.CreateAdd(a_stage_addr(s), a_rows), b_stage_addr(s));
+    wgmma_wait(1);
+  });
   wgmma_wait(0);
   wait_groups(0);
-  llvm::Type* et = memory_type(ctx_, out_dt);
-  auto* et2 = llvm::FixedVectorType::get(et, 2);
-  const int64_t esize = int64_t(et->getPrimitiveSizeInBits() / 8);
-  auto even = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(1)), c64(0)); };
-  Value* pairs_ok = b_.CreateAnd({even(ldc), even(c_off),
-                                  b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(C, i64), c64(2 * esize - 1)), c64(0))});
-  Value* lane = b_.CreateAnd(tid, c32(31));
-  Value* warp = b_.CreateLShr(tid, c32(5));  // warp w of warpgroup g is warp 4g + w: rows 64g + 16w
-  Value* row0 = b_.CreateZExt(b_.CreateAdd(b_.CreateMul(warp, c32(16)), b_.CreateLShr(lane, c32(2))), i64);
-  Value* col0 = b_.CreateZExt(b_.CreateMul(b_.CreateAnd(lane, c32(3)), c32(2)), i64);
-  for (int j = 0; j < bn / 8; ++j)
-    for (int h = 0; h < 2; ++h) {
-      Value* row = b_.CreateAdd(row0, c64(h * 8));
-      Value* col = b_.CreateAdd(col0, c64(j * 8));
-      Value* v0 = convert(acc_phi[size_t(j * 4 + h * 2)], DType::F32, out_dt);
-      Value* v1 = convert(acc_phi[size_t(j * 4 + h * 2 + 1)], DType::F32, out_dt);
-      Value* ptr = hooks_.element_pointer(b_, C, et, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)));
-      Value* second_in = b_.CreateICmpSLT(b_.CreateAdd(col, c64(1)), cols);
-      emit_if(b_.CreateAnd(b_.CreateICmpSLT(row, rows), b_.CreateICmpSLT(col, cols)), [&] {
-        llvm::BasicBlock* pair_bb = llvm::BasicBlock::Create(ctx_, "wgmma.pair", f_);
-        llvm::BasicBlock* single_bb = llvm::BasicBlock::Create(ctx_, "wgmma.single", f_);
-        llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "wgmma.stored", f_);
-        b_.CreateCondBr(b_.CreateAnd(pairs_ok, second_in), pair_bb, single_bb);
-        b_.SetInsertPoint(pair_bb);
-        Value* v = b_.CreateInsertElement(b_.CreateInsertElement(llvm::PoisonValue::get(et2), v0, uint64_t(0)), v1,
-                                          uint64_t(1));
-        b_.CreateAlignedStore(v, ptr, llvm::Align(uint64_t(2 * esize)));
-        b_.CreateBr(stored);
-        b_.SetInsertPoint(single_bb);
-        b_.CreateStore(v0, ptr);
-        emit_if(second_in, [&] { b_.CreateStore(v1, b_.CreateConstInBoundsGEP1_64(et, ptr, 1)); });
-        b_.CreateBr(stored);
-        b_.SetInsertPoint(stored);
-      });
-    }
+  epilogue(acc, tid);
 }
 
 }  // namespace tessera::backends
