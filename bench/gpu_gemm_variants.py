@@ -5,7 +5,8 @@ in the same run, plus the compiler's report and SASS of each variant's kernel.
 
 A variant is `mma_sync` (the sm_80 kernel: target nvptx:sm_90), `wgmma:BMxBN` (Schedule IR of
 the sm_90a compile with the matmul kernel's tile knob rewritten to [BM, BN, 64]; TMA producer
-warpgroup) or `wgmma-cpasync:BMxBN` (the same with cp.async copies by every thread). Each is
+warpgroup, one program instance per block tile), `wgmma-persistent:BMxBN` (the same on a
+persistent grid of 132 instances) or `wgmma-cpasync:BMxBN` (cp.async copies by every thread). Each is
 checked against torch (relative error < 1e-2, outputs poisoned), then timed with
 triton.testing.do_bench (median). Where ptxas and cuobjdump exist, the PTX of each variant is
 assembled (ptxas -v: registers, spills, shared memory) and its SASS searched for HGMMA/HMMA.
@@ -42,10 +43,12 @@ def compile_variant(n, variant):
         return _C.compile(program(n), "cuda:0", "nvptx:sm_90")
     kind, shape = variant.split(":")
     bm, bn = (int(x) for x in shape.split("x"))
-    tma = kind == "wgmma"  # "wgmma-cpasync": every thread copies with cp.async instead of TMA
+    tma = kind != "wgmma-cpasync"  # every thread copies with cp.async instead of TMA
     sched = ts.compile_for_target(program(n), "nvptx:sm_90a")["schedule"]
-    knobs = f'lanes = {128 * (bm // 64 + tma)}, mma = "wgmma", tile = [{bm}, {bn}, 64]' + ("" if tma else ", tma = 0")
-    sched, count = re.subn(r"lanes = \d+, mma = \"wgmma\", tile = \[\d+, \d+, 64\]", knobs, sched)
+    persistent = 132 if kind == "wgmma-persistent" else 0
+    knobs = (f'lanes = {128 * (bm // 64 + tma)}, mma = "wgmma", persistent = {persistent}, tile = [{bm}, {bn}, 64]' +
+             ("" if tma else ", tma = 0"))
+    sched, count = re.subn(r"lanes = \d+, mma = \"wgmma\", persistent = \d+, tile = \[\d+, \d+, 64\]", knobs, sched)
     assert count == 1, sched
     return _C.compile(sched, "cuda:0", "nvptx:sm_90a")
 
@@ -113,7 +116,7 @@ def bench(n, variant, out):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--sizes", type=int, nargs="+", default=[4096, 8192])
-    p.add_argument("--variants", nargs="+", default=["mma_sync", "wgmma-cpasync:128x256", "wgmma:128x256", "wgmma:128x128"])
+    p.add_argument("--variants", nargs="+", default=["mma_sync", "wgmma-cpasync:128x256", "wgmma:128x256", "wgmma-persistent:128x256"])
     p.add_argument("--out", default=os.environ.get("OUT") or os.path.join(os.path.dirname(__file__), "results"))
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)

@@ -32,6 +32,10 @@ Lowered lower(const std::string& text, const backends::TargetSpec& target, const
   if (out.module->funcs.empty()) fail(ErrorCode::Value, "the module has no function to compile");
   out.module->attrs["target"] = target.kind;
   if (target.kind == "nvptx") out.module->attrs["arch"] = target.arch;  // sm_90a: wgmma (form-kernels)
+  if (target.kind == "nvptx" && device && device->type == TSR_DEVICE_CUDA) {  // persistent grids fill the SMs
+    tsrDeviceProperties props;
+    if (tsrGetDeviceProperties(device->raw(), &props) == TSR_SUCCESS) out.module->attrs["sm_count"] = int64_t(props.multiprocessor_count);
+  }
   if (target.kind == "cpu") out.module->attrs["simd_bits"] = int64_t(backends::host_simd_bits());
   if (is_schedule_ir(*out.module)) {  // the autotuner's candidates: one scheduled kernel
     ir::run_pipeline(*out.module, "verify");

@@ -59,7 +59,10 @@ void register_structural_ops(std::vector<OpInfo>& out) {
                               {"vector", "int", false, "NVIDIA: consecutive lanes per thread, read and written as vectors"},
                               {"threads", "int", false, "NVIDIA: threads per block when lanes are not threads"},
                               {"mma", "str", false, "NVIDIA matmul: tensor-core instruction family (wgmma on sm_90a)"},
-                              {"tma", "int", false, "NVIDIA wgmma matmul: 1 (default) TMA copies, 0 cp.async"}},
+                              {"tma", "int", false, "NVIDIA wgmma matmul: 1 (default) TMA copies, 0 cp.async"},
+                              {"persistent", "int", false,
+                               "NVIDIA wgmma matmul: program instances of a persistent grid when there are more block tiles "
+                               "(0: one instance per tile)"}},
                              true, "A fused group of Graph IR ops run as one kernel over one iteration space.");
   kernel.has_region = true;
   kernel.verify_op = verify_kernel;

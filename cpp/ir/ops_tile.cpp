@@ -176,7 +176,9 @@ OpInfo wgmma_gemm_op() {
        {"bk", "int", true, "depth of one pipeline stage (64: one 128-byte swizzle row)"},
        {"stages", "int", true, "shared-memory pipeline stages (at least 3)"},
        {"tma", "int", false, "1: a producer warpgroup copies with TMA (cp.async.bulk.tensor, mbarriers; the kernel's "
-                             "tensor_maps); 0 or absent: every thread copies with cp.async"}},
+                             "tensor_maps); 0 or absent: every thread copies with cp.async"},
+       {"persistent", "int", false, "1 (with tma): compute every block tile of the rows x cols matrix, program "
+                                    "instance i taking tiles i, i + grid, ... (offsets are the matrix's)"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
         static const char* names[] = {"c", "c_off", "ldc", "a", "a_off", "lda", "b", "b_off", "ldb", "rows", "cols", "k"};
         for (size_t i = 0; i < in.size(); ++i) {

@@ -77,7 +77,7 @@ int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages) {
 
 Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
                        std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                       const std::vector<int64_t>& batch, bool tma, const Location& loc) {
+                       const std::vector<int64_t>& batch, bool tma, int64_t persistent, const Location& loc) {
   Builder b(&fn.body, loc);
   auto [bm, bn, bk] = block_tile;
   auto [M, N, K] = mnk;
@@ -101,9 +101,17 @@ Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<in
     fn.attrs["tensor_maps"] = IntList{arg_of(A), es, K, na * M, 1, K * es, na * M * K * es, 64, bm, 1, 128,
                                       arg_of(B), es, N, K, nb, N * es, K * N * es, 64, 64, 1, 128};
   }
+  Grid grid = grid_of(mnk, bm, bn, batch);
+  if (tma && persistent > 0 && grid[2] == 1 && grid[0] > persistent) {
+    // Persistent: `persistent` program instances stride over all block tiles of the matrix, so
+    // a tile's epilogue overlaps the producer's copies for the next one.
+    b.create("tile.wgmma_gemm", {C, b.i64(0), b.i64(N), A, b.i64(0), b.i64(K), B, b.i64(0), b.i64(N), b.i64(M), b.i64(N), b.i64(K)},
+             {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}, {"tma", int64_t(1)}, {"persistent", int64_t(1)}});
+    return {persistent, 1, 1};
+  }
   b.create("tile.wgmma_gemm", block_operands(b, A, B, C, mnk, bm, bn, a_batch, b_batch, batch),
            {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}, {"tma", int64_t(tma)}});
-  return grid_of(mnk, bm, bn, batch);
+  return grid;
 }
 
 // sm_90a: bf16/f16 matmul kernels whose rows of A and B are whole 16-byte chunks (K and N
@@ -112,6 +120,8 @@ Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<in
 void select_wgmma_kernels(Module& m) {
   auto it = m.attrs.find("arch");
   if (it == m.attrs.end() || std::get<std::string>(it->second) != "sm_90a") return;
+  auto sms = m.attrs.find("sm_count");  // the device's SMs; without a device, an H100 SXM's
+  int64_t sm_count = sms == m.attrs.end() ? 132 : std::get<int64_t>(sms->second);
   for (auto& fn : m.funcs)
     for (auto& op : fn->body.ops) {
       if (op->name != "sched.kernel" || op->str_attr("kind") != "matmul" || !op->attrs.count("tile") ||
@@ -126,6 +136,7 @@ void select_wgmma_kernels(Module& m) {
       op->attrs["tile"] = IntList{bm, bn, 64};
       op->attrs["lanes"] = 128 * (bm / 64 + 1);  // + the TMA producer warpgroup
       op->attrs["mma"] = std::string("wgmma");
+      op->attrs["persistent"] = sm_count;  // used when there are more block tiles than SMs
     }
 }
 

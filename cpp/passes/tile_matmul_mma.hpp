@@ -19,10 +19,11 @@ namespace tessera::passes {
 // The same on Hopper (sm_90a) through one tile.wgmma_gemm per program instance; sets the
 // kernel's block and its dynamic shared memory (attribute `shared`). `tma`: operands copied by
 // the bulk tensor engine (TMA descriptors: kernel attribute tensor_maps) from a producer
-// warpgroup, else by every thread with cp.async.
+// warpgroup, else by every thread with cp.async. `persistent` > 0 (TMA, no batch): a grid of
+// that many program instances looping over the block tiles when there are more tiles.
 Grid emit_wgmma_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Value* C, std::array<int64_t, 3> mnk,
                        std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                       const std::vector<int64_t>& batch, bool tma, const ir::Location& loc);
+                       const std::vector<int64_t>& batch, bool tma, int64_t persistent, const ir::Location& loc);
 // Pipeline depth that fits the block's shared memory, and the bytes the kernel needs for it.
 int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk);
 int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages);

@@ -3,6 +3,8 @@ sm_90 GPU, which Tessera compiles for sm_90a: checked against torch in float64 o
 inputs at awkward sizes (1, primes, non-multiples of the 128 x 256 x 64 block tile), batched and
 broadcast, bf16 and f16, f32 and input-dtype results, outputs poisoned (NaN) before each run so
 unwritten elements are caught. Shapes whose K or N is not a multiple of 8 keep mma.sync."""
+import re
+
 import pytest
 
 import tessera as ts
@@ -103,3 +105,29 @@ def test_sm_90a_code_has_wgmma():
     f(a)
     asm = f.ir("asm")
     assert ".target sm_90a" in asm and "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16" in asm
+
+
+@pytest.mark.parametrize("tma", [0, 1])
+def test_schedule_knobs_cp_async_and_tma(tma):
+    """Both operand pipelines (knob tma: 0 = cp.async by every thread, 1 = TMA producer) at an
+    awkward size, from Schedule IR with a 128 x 128 block tile."""
+    from tessera import _C
+    from tessera.tensor import Tensor
+    m, k, n = 301, 264, 200
+    text = f"""module @m {{
+func @main(%a: bf16[{m},{k}], %b: bf16[{k},{n}]) -> (bf16[{m},{n}]) {{
+  %0 = matmul(%a, %b) : bf16[{m},{n}]
+  return(%0)
+}}
+}}
+"""
+    sched = ts.compile_for_target(text, "nvptx:sm_90a")["schedule"]
+    knobs = f'lanes = {256 + 128 * tma}, mma = "wgmma", persistent = 0, tile = [128, 128, 64], tma = {tma}'
+    sched = re.sub(r'lanes = 384, mma = "wgmma", persistent = \d+, tile = \[128, 256, 64\]', knobs, sched)
+    assert knobs in sched
+    exe = _C.compile(sched, "cuda:0", "nvptx:sm_90a")
+    a = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(k, n, device="cuda", dtype=torch.bfloat16)
+    got = torch.from_dlpack(Tensor._from_array(exe.run([_C.from_dlpack(a, None, None), _C.from_dlpack(b, None, None)])[0]))
+    assert rel_err(got, a.double() @ b.double()) < 1e-2
+    assert ("cp.async.bulk.tensor" in exe.ir("asm")) == bool(tma)

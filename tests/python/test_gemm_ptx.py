@@ -94,7 +94,7 @@ def test_sm_90a_takes_wgmma_with_tma(tmp_path, dt, shapes, n_tile):
 def test_sm_90a_cp_async_variant_assembles(tmp_path):
     """The simpler wgmma pipeline (every thread copies with cp.async; knob tma = 0) from Schedule IR."""
     sched = ts.compile_for_target(program("bf16", (300, 200), (200, 104), (300, 104)), "nvptx:sm_90a")["schedule"]
-    assert 'mma = "wgmma", tile = [128, 128, 64]' in sched
+    assert 'mma = "wgmma", persistent = 132, tile = [128, 128, 64]' in sched
     out = ts.compile_for_target(sched.replace('tile = [128, 128, 64]', 'tile = [128, 128, 64], tma = 0')
                                 .replace("lanes = 384", "lanes = 256"), "nvptx:sm_90a")
     ptx = out["asm"]

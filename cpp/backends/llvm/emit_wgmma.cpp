@@ -30,7 +30,7 @@
 #include <llvm/IR/InlineAsm.h>
 #include <llvm/IR/IntrinsicsNVPTX.h>
 
-#include "backends/llvm/tile_to_llvm.hpp"
+#include "backends/llvm/codegen.hpp"
 
 namespace tessera::backends {
 namespace {
@@ -61,6 +61,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   const int bm = int(op.int_attr("bm")), bn = int(op.int_attr("bn")), bk = int(op.int_attr("bk"));
   const int stages = int(op.int_attr("stages"));
   const bool tma = op.has_attr("tma") && op.int_attr("tma") != 0;
+  const bool persistent = op.has_attr("persistent") && op.int_attr("persistent") != 0;
+  if (persistent && !tma) fail(ErrorCode::Compile, "tile.wgmma_gemm: persistent needs tma", op.loc.str());
   const int consumers = bm / 64, threads = 128 * (consumers + int(tma));
   if (lanes_ != threads)
     fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm needs " + std::to_string(threads) +
@@ -163,7 +165,7 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   // 16w + g + 8 (g = lane / 4) of the block tile, and for each 8-column block j columns 8j + 2t
   // and 8j + 2t + 1 (t = lane % 4): accumulators 4j .. 4j+3. Pairs go out as one store when
   // C's layout keeps them aligned.
-  auto epilogue = [&](const std::vector<Value*>& acc, Value* consumer_tid) {
+  auto epilogue = [&](const std::vector<Value*>& acc, Value* consumer_tid, Value* c_off, Value* rows, Value* cols) {
     llvm::Type* et = memory_type(ctx_, out_dt);
     auto* et2 = llvm::FixedVectorType::get(et, 2);
     const int64_t esize = int64_t(et->getPrimitiveSizeInBits() / 8);
@@ -199,6 +201,38 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
           b_.SetInsertPoint(stored);
         });
       }
+  };
+
+  // Block tiles: one per program instance, or (persistent) every tile of the rows x cols
+  // matrix in the grouped order of tile_matmul_mma.cpp, program instance i taking tiles i,
+  // i + grid, ... Each gets its operand offsets and `base`, the pipeline iterations done before.
+  struct Tile {
+    Value *a_off, *b_off, *c_off, *rows, *cols;
+  };
+  auto for_each_tile = [&](auto body_fn) {
+    if (!persistent) {
+      body_fn(Tile{a_off, b_off, c_off, rows, cols}, c32(0));
+      return;
+    }
+    constexpr int64_t kGroupM = 8;
+    Value* tiles_m = b_.CreateSDiv(b_.CreateAdd(rows, c64(bm - 1)), c64(bm));
+    Value* tiles_n = b_.CreateSDiv(b_.CreateAdd(cols, c64(bn - 1)), c64(bn));
+    Value* first = hooks_.program_id(b_, 0);
+    Value* grid = read_index(b_, llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x);
+    ForLoop loop = begin_loop(first, grid, "wgmma.tile");
+    enter_loop_body(loop, b_.CreateMul(tiles_m, tiles_n));
+    Value* t = loop.iv;
+    Value* per_group = b_.CreateMul(tiles_n, c64(kGroupM));
+    Value* first_m = b_.CreateMul(b_.CreateSDiv(t, per_group), c64(kGroupM));
+    Value* group_rows = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateSub(tiles_m, first_m), c64(kGroupM));
+    Value* local = b_.CreateSRem(t, per_group);
+    Value* m0 = b_.CreateMul(b_.CreateAdd(first_m, b_.CreateSRem(local, group_rows)), c64(bm));
+    Value* n0 = b_.CreateMul(b_.CreateSDiv(local, group_rows), c64(bn));
+    Value* done = b_.CreateTrunc(b_.CreateSDiv(b_.CreateSub(t, first), grid), i32);  // tiles this instance finished
+    body_fn(Tile{b_.CreateAdd(a_off, b_.CreateMul(m0, lda)), b_.CreateAdd(b_off, n0),
+                 b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(m0, ldc), n0)), b_.CreateSub(rows, m0), b_.CreateSub(cols, n0)},
+            b_.CreateMul(done, n_k));
+    end_loop(loop);
   };
 
   if (tma) {
@@ -240,23 +274,26 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
       const unsigned n_params = unsigned(fn_.body.args.size());
       Value* map_a = b_.CreatePtrToInt(f_->getArg(n_params), i64);
       Value* map_b = b_.CreatePtrToInt(f_->getArg(n_params + 1), i64);
-      // A is [batch * M, K]: its row is a_off / K. B is [batch, K, N]: column b_off % N of batch b_off / (K N).
-      Value* a_row = b_.CreateTrunc(b_.CreateSDiv(a_off, K), i32);
-      Value* b_col = b_.CreateTrunc(b_.CreateSRem(b_off, ldb), i32);
-      Value* b_batch = b_.CreateTrunc(b_.CreateSDiv(b_off, b_.CreateMul(K, ldb)), i32);
-      k_loop([&](Value* kt, std::vector<Value*>&) {
-        Value* s = b_.CreateURem(kt, c32(stages));
-        Value* round = b_.CreateAnd(b_.CreateUDiv(kt, c32(stages)), c32(1));
-        wait(empty(s), b_.CreateXor(round, c32(1)));  // round 0: the buffers start free
-        inline_asm(b_, "mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], $1;", "r,r", {full(s), c32(a_bytes + b_bytes)});
-        Value* k0 = b_.CreateMul(kt, c32(bk));
-        const char* copy = "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes "
-                           "[$0], [$1, {$2, $3, $4}], [$5];";
-        inline_asm(b_, copy, "r,l,r,r,r,r", {a_stage_addr(s), map_a, k0, a_row, c32(0), full(s)});
-        for (int p = 0; p < bn / 64; ++p)
-          inline_asm(b_, copy, "r,l,r,r,r,r",
-                     {b_.CreateAdd(b_stage_addr(s), c32(p * panel_bytes)), map_b, b_.CreateAdd(b_col, c32(64 * p)), k0,
-                      b_batch, full(s)});
+      for_each_tile([&](const Tile& t, Value* base) {
+        // A is [batch * M, K]: its row is a_off / K. B is [batch, K, N]: column b_off % N of batch b_off / (K N).
+        Value* a_row = b_.CreateTrunc(b_.CreateSDiv(t.a_off, K), i32);
+        Value* b_col = b_.CreateTrunc(b_.CreateSRem(t.b_off, ldb), i32);
+        Value* b_batch = b_.CreateTrunc(b_.CreateSDiv(t.b_off, b_.CreateMul(K, ldb)), i32);
+        k_loop([&](Value* kt, std::vector<Value*>&) {
+          Value* it = b_.CreateAdd(base, kt);  // pipeline iteration: stage and phase run on across tiles
+          Value* s = b_.CreateURem(it, c32(stages));
+          Value* round = b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1));
+          wait(empty(s), b_.CreateXor(round, c32(1)));  // round 0: the buffers start free
+          inline_asm(b_, "mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], $1;", "r,r", {full(s), c32(a_bytes + b_bytes)});
+          Value* k0 = b_.CreateMul(kt, c32(bk));
+          const char* copy = "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes "
+                             "[$0], [$1, {$2, $3, $4}], [$5];";
+          inline_asm(b_, copy, "r,l,r,r,r,r", {a_stage_addr(s), map_a, k0, a_row, c32(0), full(s)});
+          for (int p = 0; p < bn / 64; ++p)
+            inline_asm(b_, copy, "r,l,r,r,r,r",
+                       {b_.CreateAdd(b_stage_addr(s), c32(p * panel_bytes)), map_b, b_.CreateAdd(b_col, c32(64 * p)), k0,
+                        b_batch, full(s)});
+        });
       });
     });
     b_.CreateBr(join);
@@ -267,17 +304,24 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     Value* ctid = b_.CreateSub(tid, c32(128));
     Value* leader = b_.CreateICmpEQ(b_.CreateAnd(ctid, c32(127)), c32(0));
     Value* a_rows = b_.CreateMul(b_.CreateLShr(ctid, c32(7)), c32(64 * 128));  // this warpgroup's 64 rows of A
-    std::vector<Value*> acc = k_loop([&](Value* kt, std::vector<Value*>& acc) {
-      Value* s = b_.CreateURem(kt, c32(stages));
-      wait(full(s), b_.CreateAnd(b_.CreateUDiv(kt, c32(stages)), c32(1)));
-      mma_slice(acc, b_.CreateAdd(a_stage_addr(s), a_rows), b_stage_addr(s));
-      wgmma_wait(1);  // slice kt-1's group is done: its stage may be refilled
-      Value* prev = b_.CreateURem(b_.CreateAdd(kt, c32(stages - 1)), c32(stages));
-      emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(kt, c32(0))),
-              [&] { inline_asm(b_, "mbarrier.arrive.shared::cta.b64 _, [$0];", "r", {empty(prev)}); });
+    for_each_tile([&](const Tile& t, Value* base) {
+      std::vector<Value*> acc = k_loop([&](Value* kt, std::vector<Value*>& acc) {
+        Value* it = b_.CreateAdd(base, kt);
+        Value* s = b_.CreateURem(it, c32(stages));
+        wait(full(s), b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1)));
+        mma_slice(acc, b_.CreateAdd(a_stage_addr(s), a_rows), b_stage_addr(s));
+        wgmma_wait(1);  // slice kt-1's group is done: its stage may be refilled
+        Value* prev = b_.CreateURem(b_.CreateAdd(it, c32(stages - 1)), c32(stages));
+        emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(kt, c32(0))),
+                [&] { inline_asm(b_, "mbarrier.arrive.shared::cta.b64 _, [$0];", "r", {empty(prev)}); });
+      });
+      wgmma_wait(0);
+      emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(n_k, c32(0))), [&] {  // the tile's last stage
+        Value* last = b_.CreateURem(b_.CreateAdd(base, b_.CreateSub(n_k, c32(1))), c32(stages));
+        inline_asm(b_, "mbarrier.arrive.shared::cta.b64 _, [$0];", "r", {empty(last)});
+      });
+      epilogue(acc, ctid, t.c_off, t.rows, t.cols);
     });
-    wgmma_wait(0);
-    epilogue(acc, ctid);
     b_.CreateBr(join);
     b_.SetInsertPoint(join);
     return;
@@ -368,7 +412,7 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   });
   wgmma_wait(0);
   wait_groups(0);
-  epilogue(acc, tid);
+  epilogue(acc, tid, c_off, rows, cols);
 }
 
 }  // namespace tessera::backends
