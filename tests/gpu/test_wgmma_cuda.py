@@ -131,3 +131,4 @@ func @main(%a: bf16[{m},{k}], %b: bf16[{k},{n}]) -> (bf16[{m},{n}]) {{
     got = torch.from_dlpack(Tensor._from_array(exe.run([_C.from_dlpack(a, None, None), _C.from_dlpack(b, None, None)])[0]))
     assert rel_err(got, a.double() @ b.double()) < 1e-2
     assert ("cp.async.bulk.tensor" in exe.ir("asm")) == bool(tma)
+

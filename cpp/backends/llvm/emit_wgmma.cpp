@@ -163,8 +163,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
 
   // Epilogue: like mma.sync's m16n8 fragments, warp w of the consumers holds rows 16w + g and
   // 16w + g + 8 (g = lane / 4) of the block tile, and for each 8-column block j columns 8j + 2t
-  // and 8j + 2t + 1 (t = lane % 4): accumulators 4j .. 4j+3. Pairs go out as one store when
-  // C's layout keeps them aligned.
+  // and 8j + 2t + 1 (t = lane % 4): accumulators 4j .. 4j+3. f32 C: pairs go out as one store
+  // when C's layout keeps them aligned.
   auto epilogue = [&](const std::vector<Value*>& acc, Value* consumer_tid, Value* c_off, Value* rows, Value* cols) {
     llvm::Type* et = memory_type(ctx_, out_dt);
     auto* et2 = llvm::FixedVectorType::get(et, 2);
@@ -176,6 +176,59 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     Value* warp = b_.CreateLShr(consumer_tid, c32(5));
     Value* row0 = b_.CreateZExt(b_.CreateAdd(b_.CreateMul(warp, c32(16)), b_.CreateLShr(lane, c32(2))), i64);
     Value* col0 = b_.CreateZExt(b_.CreateMul(b_.CreateAnd(lane, c32(3)), c32(2)), i64);
+    if (esize == 2) {
+      // 16-bit C: the four lanes of a quad hold 2 columns each of every 8-column block; a 4 x 4
+      // transpose of the packed pairs (two butterfly stages of warp shuffles) gives lane t all
+      // 8 columns of block 4q + t, stored as one 16-byte vector (element by element at edges
+      // or when C's layout is not 16-byte aligned).
+      Value* t = b_.CreateAnd(lane, c32(3));
+      auto mult8 = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(7)), c64(0)); };
+      Value* aligned = b_.CreateAnd({mult8(ldc), mult8(c_off),
+                                     b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(C, i64), c64(15)), c64(0))});
+      auto* pair_ty = llvm::FixedVectorType::get(et, 2);
+      for (int h = 0; h < 2; ++h)
+        for (int q = 0; q < bn / 32; ++q) {
+          Value* v[4];
+          for (int j = 0; j < 4; ++j) {  // slot j: this lane's pair of block 4q + j
+            Value* p = llvm::PoisonValue::get(pair_ty);
+            p = b_.CreateInsertElement(p, convert(acc[size_t((4 * q + j) * 4 + h * 2)], DType::F32, out_dt), uint64_t(0));
+            p = b_.CreateInsertElement(p, convert(acc[size_t((4 * q + j) * 4 + h * 2 + 1)], DType::F32, out_dt), uint64_t(1));
+            v[j] = b_.CreateBitCast(p, i32);
+          }
+          for (int k = 0; k < 2; ++k) {  // swap bit k of (lane, slot): the partner is lane ^ (1 << k)
+            Value* hi = b_.CreateICmpNE(b_.CreateAnd(t, c32(1 << k)), c32(0));
+            for (int j = 0; j < 4; ++j) {
+              if (j & (1 << k)) continue;
+              int j2 = j | (1 << k);
+              Value* recv = hooks_.shuffle_xor(b_, b_.CreateSelect(hi, v[j], v[j2]), int64_t(1) << k, 32);
+              v[j] = b_.CreateSelect(hi, recv, v[j]);
+              v[j2] = b_.CreateSelect(hi, v[j2], recv);
+            }
+          }
+          Value* vec = llvm::PoisonValue::get(llvm::FixedVectorType::get(i32, 4));
+          for (int j = 0; j < 4; ++j) vec = b_.CreateInsertElement(vec, v[j], uint64_t(j));
+          Value* row = b_.CreateAdd(row0, c64(h * 8));
+          Value* col = b_.CreateZExt(b_.CreateMul(b_.CreateAdd(t, c32(4 * q)), c32(8)), i64);
+          Value* ptr = hooks_.element_pointer(b_, C, et, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)));
+          Value* row_in = b_.CreateICmpSLT(row, rows);
+          llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "wgmma.st16", f_);
+          llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "wgmma.st2", f_);
+          llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "wgmma.stored", f_);
+          b_.CreateCondBr(b_.CreateAnd({aligned, row_in, b_.CreateICmpSLE(b_.CreateAdd(col, c64(8)), cols)}), vec_bb, elem_bb);
+          b_.SetInsertPoint(vec_bb);
+          b_.CreateAlignedStore(vec, ptr, llvm::Align(16));
+          b_.CreateBr(stored);
+          b_.SetInsertPoint(elem_bb);
+          Value* elems = b_.CreateBitCast(vec, llvm::FixedVectorType::get(et, 8));
+          for (int e = 0; e < 8; ++e)
+            emit_if(b_.CreateAnd(row_in, b_.CreateICmpSLT(b_.CreateAdd(col, c64(e)), cols)), [&] {
+              b_.CreateStore(b_.CreateExtractElement(elems, uint64_t(e)), b_.CreateConstInBoundsGEP1_64(et, ptr, uint64_t(e)));
+            });
+          b_.CreateBr(stored);
+          b_.SetInsertPoint(stored);
+        }
+      return;
+    }
     for (int j = 0; j < bn / 8; ++j)
       for (int h = 0; h < 2; ++h) {
         Value* row = b_.CreateAdd(row0, c64(h * 8));
