@@ -189,11 +189,11 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
       for (int h = 0; h < 2; ++h)
         for (int q = 0; q < bn / 32; ++q) {
           Value* v[4];
-          for (int j = 0; j < 4; ++j) {  // slot j: this lane's pair of block 4q + j
-            Value* p = llvm::PoisonValue::get(pair_ty);
-            p = b_.CreateInsertElement(p, convert(acc[size_t((4 * q + j) * 4 + h * 2)], DType::F32, out_dt), uint64_t(0));
-            p = b_.CreateInsertElement(p, convert(acc[size_t((4 * q + j) * 4 + h * 2 + 1)], DType::F32, out_dt), uint64_t(1));
-            v[j] = b_.CreateBitCast(p, i32);
+          for (int j = 0; j < 4; ++j) {  // slot j: this lane's pair of block 4q + j, one cvt.rn.{bf16,f16}x2.f32
+            Value* p = llvm::PoisonValue::get(llvm::FixedVectorType::get(f32, 2));
+            p = b_.CreateInsertElement(p, acc[size_t((4 * q + j) * 4 + h * 2)], uint64_t(0));
+            p = b_.CreateInsertElement(p, acc[size_t((4 * q + j) * 4 + h * 2 + 1)], uint64_t(1));
+            v[j] = b_.CreateBitCast(b_.CreateFPTrunc(p, pair_ty), i32);
           }
           for (int k = 0; k < 2; ++k) {  // swap bit k of (lane, slot): the partner is lane ^ (1 << k)
             Value* hi = b_.CreateICmpNE(b_.CreateAnd(t, c32(1 << k)), c32(0));
