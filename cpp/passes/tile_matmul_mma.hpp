@@ -20,7 +20,7 @@ namespace tessera::passes {
 // kernel's block and its dynamic shared memory (attribute `shared`). `tma`: operands copied by
 // the bulk tensor engine (TMA descriptors: kernel attribute tensor_maps) from a producer
 // warpgroup, else by every thread with cp.async. `persistent` > 0 (TMA, no batch): a grid of
-// that many program instances looping over the block tiles when there are 1 to 4 times more tiles.
+// that many program instances looping over the block tiles when there are more tiles.
 Grid emit_wgmma_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Value* C, std::array<int64_t, 3> mnk,
                        std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
                        const std::vector<int64_t>& batch, bool tma, int64_t persistent, const ir::Location& loc);
