@@ -1,8 +1,9 @@
 """The Hopper GEMM (tile.wgmma_gemm: wgmma.mma_async from 128-byte-swizzled shared memory) on an
 sm_90 GPU, which Tessera compiles for sm_90a: checked against torch in float64 on fresh random
 inputs at awkward sizes (1, primes, non-multiples of the 128 x 256 x 64 block tile), batched and
-broadcast, bf16 and f16, f32 and input-dtype results, outputs poisoned (NaN) before each run so
-unwritten elements are caught. Shapes whose K or N is not a multiple of 8 keep mma.sync."""
+broadcast, bf16 and f16, offset views, both operand pipelines (TMA and cp.async), outputs
+poisoned (NaN) before each run so unwritten elements are caught. Shapes whose K or N is not a
+multiple of 8 keep mma.sync."""
 import re
 
 import pytest

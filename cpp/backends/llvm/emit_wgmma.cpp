@@ -295,10 +295,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     auto full = [&](Value* s) { return b_.CreateAdd(bars, b_.CreateMul(s, c32(8))); };
     auto empty = [&](Value* s) { return b_.CreateAdd(bars, b_.CreateAdd(c32(8 * stages), b_.CreateMul(s, c32(8)))); };
     auto wait = [&](Value* bar, Value* parity) {  // spin on mbarrier.try_wait.parity
-      llvm::BasicBlock* pre = b_.GetInsertBlock();
       llvm::BasicBlock* loop = llvm::BasicBlock::Create(ctx_, "wgmma.wait", f_);
       llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "wgmma.waited", f_);
-      (void)pre;
       b_.CreateBr(loop);
       b_.SetInsertPoint(loop);
       Value* ok = inline_asm(b_, "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [$1], $2;\nselp.b32 $0, 1, 0, p;\n}",
