@@ -195,10 +195,13 @@ OpInfo wgmma_gemm_op() {
           fail(ErrorCode::DType, "tile.wgmma_gemm: c must be f32 or the inputs' dtype, got " + in[0].str());
         auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
         int64_t bm = attr("bm"), bn = attr("bn"), bk = attr("bk"), stages = attr("stages");
-        if (bm < 64 || bm % 64 || bm > 256 || bn < 64 || bn % 64 || bn > 256 || bk != 64 || stages < 3 || stages > 8)
+        bool tma = a.count("tma") && std::get<int64_t>(a.at("tma")) != 0;
+        // With tma, setmaxnreg gives each consumer thread 232 registers: two consumer warpgroups at most.
+        if (bm < 64 || bm % 64 || bm > (tma ? 128 : 256) || bn < 64 || bn % 64 || bn > 256 || bk != 64 || stages < 3 ||
+            stages > 8)
           fail(ErrorCode::Verify, "tile.wgmma_gemm: unsupported tiling bm=" + std::to_string(bm) + " bn=" + std::to_string(bn) +
                                       " bk=" + std::to_string(bk) + " stages=" + std::to_string(stages) +
-                                      " (bm, bn: multiples of 64 up to 256; bk = 64; 3 to 8 stages)");
+                                      " (bm, bn: multiples of 64 up to 256, bm up to 128 with tma; bk = 64; 3 to 8 stages)");
         return std::vector<Type>{};
       },
       "Hopper tensor-core block GEMM (NVIDIA sm_90a, wgmma.mma_async): C[c_off + i*ldc + j] = sum over p < k of "

@@ -16,7 +16,13 @@
 // 64 x 64 panels (zero-filled past the edges), completing on the stage's `full` mbarrier.
 // The consumer warpgroups (1 ..) wait on `full`, run their wgmma group, keep one group in
 // flight, and release the stage before it on its `empty` mbarrier (one arrival per
-// warpgroup), which the producer waits on before reusing the buffer.
+// warpgroup), which the producer waits on before reusing the buffer. The two TMA descriptors
+// (A, then B) are the kernel's last parameters (kernel attribute tensor_maps). persistent = 1:
+// each program instance loops over block tiles i, i + grid, ...; stage and phase run on
+// across tiles, so the producer fetches the next tile while the consumers store this one.
+//
+// Epilogue: 16-bit C in 16-byte stores after a quad transpose of the packed pairs; f32 C in
+// pairs.
 //
 // tma = 0: every thread copies with cp.async, stages-2 slices in flight, one wgmma group kept
 // running while the next slice is waited for:
@@ -67,6 +73,9 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   if (lanes_ != threads)
     fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm needs " + std::to_string(threads) +
                                  " lanes (threads), the kernel has " + std::to_string(lanes_), op.loc.str());
+  if (tma && (!fn_.attrs.count("tensor_maps") || std::get<ir::IntList>(fn_.attrs.at("tensor_maps")).size() != 22))
+    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm with tma needs the kernel attribute tensor_maps "
+                             "(the TMA descriptors of A and B)", op.loc.str());
   const int a_bytes = bm * bk * 2, b_bytes = bk * bn * 2, panel_bytes = bk * 128;
   const int64_t need = int64_t(stages) * (a_bytes + b_bytes) + 1024 + (tma ? 16 * stages : 0);
   auto shared_attr = fn_.attrs.find("shared");
