@@ -44,7 +44,8 @@ def main():
     args = p.parse_args()
     rows = [bench_case(n, torch.bfloat16) for n in args.sizes]
     gpu = torch.cuda.get_device_name()
-    lines = [f"# bf16 GEMM, Tessera (tile.mma_sync) vs cuBLAS — {gpu}, {time.strftime('%Y-%m-%d')}", "",
+    kernel = "tile.wgmma_gemm" if torch.cuda.get_device_capability() == (9, 0) else "tile.mma_sync"
+    lines = [f"# bf16 GEMM, Tessera ({kernel}) vs cuBLAS — {gpu}, {time.strftime('%Y-%m-%d')}", "",
              "| case | Tessera ms | cuBLAS ms | Tessera TFLOP/s | cuBLAS TFLOP/s | ratio |", "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['case']} | {r['tessera_ms']:.3f} | {r['cublas_ms']:.3f} | {r['tessera_tflops']:.0f} | "

@@ -31,6 +31,11 @@ Lowered lower(const std::string& text, const backends::TargetSpec& target, const
   out.module = ir::parse(text, "<graph>");
   if (out.module->funcs.empty()) fail(ErrorCode::Value, "the module has no function to compile");
   out.module->attrs["target"] = target.kind;
+  if (target.kind == "nvptx") out.module->attrs["arch"] = target.arch;  // sm_90a: wgmma (form-kernels)
+  if (target.kind == "nvptx" && device && device->type == TSR_DEVICE_CUDA) {  // persistent grids fill the SMs
+    tsrDeviceProperties props;
+    if (tsrGetDeviceProperties(device->raw(), &props) == TSR_SUCCESS) out.module->attrs["sm_count"] = int64_t(props.multiprocessor_count);
+  }
   if (target.kind == "cpu") out.module->attrs["simd_bits"] = int64_t(backends::host_simd_bits());
   if (is_schedule_ir(*out.module)) {  // the autotuner's candidates: one scheduled kernel
     ir::run_pipeline(*out.module, "verify");
@@ -105,7 +110,9 @@ std::string default_target(Device device) {
   if (device.type == TSR_DEVICE_CPU) return "cpu";
   tsrDeviceProperties props;
   check_status(tsrGetDeviceProperties(device.raw(), &props), "tsrGetDeviceProperties");
-  return "nvptx:sm_" + std::to_string(props.compute_capability_major) + std::to_string(props.compute_capability_minor);
+  // Hopper (9.0) compiles for sm_90a: the wgmma and setmaxnreg instructions need it.
+  std::string sm = std::to_string(props.compute_capability_major) + std::to_string(props.compute_capability_minor);
+  return "nvptx:sm_" + sm + (sm == "90" ? "a" : "");
 }
 
 std::map<std::string, std::string> compile_for_target(const std::string& text, const std::string& target) {

@@ -50,9 +50,14 @@ class Executable {
     std::string kernel_name;
     std::vector<int> args;          // launch: buffer slots
     tsrLaunchConfig config{};
+    std::vector<int64_t> tensor_maps;  // launch: TMA descriptors appended to the arguments (rt.launch)
   };
   void load_kernels();
   void build_plan(const ir::Function& host);
+  struct alignas(64) TensorMap {
+    unsigned char bytes[128];
+  };
+  std::vector<TensorMap> encode_tensor_maps(const Step& s, std::vector<Array>& slots, void** ptrs) const;
 
   std::string source_;  // Graph IR text, for regenerating ir_text_ after a disk cache hit
   mutable std::mutex ir_mutex_;

@@ -67,6 +67,8 @@ void Executable::build_plan(const ir::Function& host) {
         s.config.grid[i] = uint32_t(grid[size_t(i)]);
         s.config.block[i] = uint32_t(block[size_t(i)]);
       }
+      if (op->attrs.count("shared")) s.config.shared_bytes = uint32_t(op->int_attr("shared"));
+      if (op->attrs.count("tensor_maps")) s.tensor_maps = op->ints_attr("tensor_maps");
       steps_.push_back(s);
     } else if (op->name == "return") {
       for (ir::Value* v : op->operands) output_slots_.push_back(slot.at(v));
@@ -74,6 +76,31 @@ void Executable::build_plan(const ir::Function& host) {
       fail(ErrorCode::Internal, "executor: unexpected host op '" + op->name + "'", op->loc.str());
     }
   }
+}
+
+// rt.launch tensor_maps: 11 numbers a map, [arg, elem_bytes, 3 dims, 2 byte strides, 3 box
+// dims, swizzle bytes] (tile_matmul_mma.cpp). TMA needs a 16-byte aligned base: an argument
+// that is not (an offset view) is copied to a fresh buffer first.
+std::vector<Executable::TensorMap> Executable::encode_tensor_maps(const Step& s, std::vector<Array>& slots,
+                                                                  void** ptrs) const {
+  std::vector<TensorMap> maps(s.tensor_maps.size() / 11);
+  for (size_t m = 0; m < maps.size(); ++m) {
+    const int64_t* r = &s.tensor_maps[m * 11];
+    size_t arg = size_t(r[0]);
+    Array& a = slots[size_t(s.args[arg])];
+    if (reinterpret_cast<uintptr_t>(ptrs[arg]) % 16) {
+      Array copy = Array::empty(device_, a.dtype, a.shape);
+      check_status(tsrMemcpy(copy.data(), device_.raw(), a.data(), device_.raw(), a.nbytes(), nullptr), "tsrMemcpy");
+      a = copy;
+      ptrs[arg] = a.data();
+    }
+    uint64_t dims[3] = {uint64_t(r[2]), uint64_t(r[3]), uint64_t(r[4])}, strides[2] = {uint64_t(r[5]), uint64_t(r[6])};
+    uint32_t box[3] = {uint32_t(r[7]), uint32_t(r[8]), uint32_t(r[9])};
+    check_status(tsrEncodeTensorMap(device_.raw(), maps[m].bytes, ptrs[arg], uint32_t(r[1]), 3, dims, strides, box,
+                                    uint32_t(r[10])),
+                 "tsrEncodeTensorMap");
+  }
+  return maps;
 }
 
 std::vector<Array> Executable::run(const std::vector<Array>& inputs) const {
@@ -120,6 +147,14 @@ std::vector<Array> Executable::run(const std::vector<Array>& inputs) const {
     for (size_t i = 0; i < s.args.size(); ++i) {
       ptrs[i] = slots[size_t(s.args[i])].data();
       args[i] = &ptrs[i];
+    }
+    std::vector<TensorMap> maps;
+    std::vector<void*> all_args;
+    if (!s.tensor_maps.empty()) {  // TMA descriptors of this call's buffers, after the buffer pointers
+      maps = encode_tensor_maps(s, slots, ptrs);
+      all_args.assign(args, args + s.args.size());
+      for (TensorMap& m : maps) all_args.push_back(m.bytes);
+      args = all_args.data();
     }
     tsrStatus st = tsrLaunchKernel(s.kernel, &s.config, args, nullptr);
     if (st != TSR_SUCCESS)

@@ -57,7 +57,12 @@ void register_structural_ops(std::vector<OpInfo>& out) {
                               {"why_split", "str", false, "why this kernel did not fuse with the one before it"},
                               {"tile", "ints", false, "tile sizes of the iteration space"},
                               {"vector", "int", false, "NVIDIA: consecutive lanes per thread, read and written as vectors"},
-                              {"threads", "int", false, "NVIDIA: threads per block when lanes are not threads"}},
+                              {"threads", "int", false, "NVIDIA: threads per block when lanes are not threads"},
+                              {"mma", "str", false, "NVIDIA matmul: tensor-core instruction family (wgmma on sm_90a)"},
+                              {"tma", "int", false, "NVIDIA wgmma matmul: 1 (default) TMA copies, 0 cp.async"},
+                              {"persistent", "int", false,
+                               "NVIDIA wgmma matmul: program instances of a persistent grid when there are more block tiles "
+                               "(0: one instance per tile)"}},
                              true, "A fused group of Graph IR ops run as one kernel over one iteration space.");
   kernel.has_region = true;
   kernel.verify_op = verify_kernel;
@@ -74,7 +79,10 @@ void register_structural_ops(std::vector<OpInfo>& out) {
                              {{"kernel", "str", true, "name of the kernel function"},
                               {"grid", "ints", true, "program instances along x, y, z"},
                               {"block", "ints", true, "threads per instance along x, y, z (GPU)"},
-                              {"shared", "int", false, "dynamic shared memory bytes"}},
+                              {"shared", "int", false, "dynamic shared memory bytes"},
+                              {"tensor_maps", "ints", false,
+                               "NVIDIA: TMA descriptors appended to the arguments, 11 numbers each: [arg, elem_bytes, "
+                               "3 dims, 2 byte strides, 3 box dims, swizzle bytes]"}},
                              false, "Launches a kernel function over a grid; operands are its buffers.");
   launch.verify_op = [](const Op& op) {
     if (!op.results.empty()) fail(ErrorCode::Verify, "rt.launch: has no results");

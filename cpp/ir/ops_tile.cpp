@@ -165,6 +165,54 @@ OpInfo mma_sync_op() {
   return info;
 }
 
+// tile.wgmma_gemm: the Hopper (sm_90a) block-tile GEMM (emit_wgmma.cpp), same operands as
+// tile.mma_sync. bm/64 warpgroups each own 64 rows of the block tile and issue
+// wgmma.mma_async m64n<bn>k16 with both operands read from 128-byte-swizzled shared memory.
+OpInfo wgmma_gemm_op() {
+  OpInfo info = tile_op(
+      "wgmma_gemm", 12, 12,
+      {{"bm", "int", true, "rows of the block tile (64 per warpgroup)"},
+       {"bn", "int", true, "columns of the block tile (the wgmma N, a multiple of 64 up to 256)"},
+       {"bk", "int", true, "depth of one pipeline stage (64: one 128-byte swizzle row)"},
+       {"stages", "int", true, "shared-memory pipeline stages (at least 3)"},
+       {"tma", "int", false, "1: a producer warpgroup copies with TMA (cp.async.bulk.tensor, mbarriers; the kernel's "
+                             "tensor_maps); 0 or absent: every thread copies with cp.async"},
+       {"persistent", "int", false, "1 (with tma): compute every block tile of the rows x cols matrix, program "
+                                    "instance i taking tiles i, i + grid, ... (offsets are the matrix's)"}},
+      [](const std::vector<Type>& in, const AttrMap& a) {
+        static const char* names[] = {"c", "c_off", "ldc", "a", "a_off", "lda", "b", "b_off", "ldb", "rows", "cols", "k"};
+        for (size_t i = 0; i < in.size(); ++i) {
+          bool ptr = i % 3 == 0 && i < 9;
+          if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
+            fail(ErrorCode::Verify, std::string("tile.wgmma_gemm: ") + names[i] + " must be a " +
+                                        (ptr ? "pointer" : "scalar") + ", got " + in[i].str());
+          if (!ptr) require_i64("tile.wgmma_gemm", in[i], names[i]);
+        }
+        DType ab = in[3].dtype, c = in[0].dtype;
+        if (in[6].dtype != ab || (ab != DType::BF16 && ab != DType::F16))
+          fail(ErrorCode::DType, "tile.wgmma_gemm: a and b must both be bf16 or both f16, got " + in[3].str() + " and " + in[6].str());
+        if (c != ab && c != DType::F32)
+          fail(ErrorCode::DType, "tile.wgmma_gemm: c must be f32 or the inputs' dtype, got " + in[0].str());
+        auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
+        int64_t bm = attr("bm"), bn = attr("bn"), bk = attr("bk"), stages = attr("stages");
+        bool tma = a.count("tma") && std::get<int64_t>(a.at("tma")) != 0;
+        // With tma, setmaxnreg gives each consumer thread 232 registers: two consumer warpgroups at most.
+        if (bm < 64 || bm % 64 || bm > (tma ? 128 : 256) || bn < 64 || bn % 64 || bn > 256 || bk != 64 || stages < 3 ||
+            stages > 8)
+          fail(ErrorCode::Verify, "tile.wgmma_gemm: unsupported tiling bm=" + std::to_string(bm) + " bn=" + std::to_string(bn) +
+                                      " bk=" + std::to_string(bk) + " stages=" + std::to_string(stages) +
+                                      " (bm, bn: multiples of 64 up to 256, bm up to 128 with tma; bk = 64; 3 to 8 stages)");
+        return std::vector<Type>{};
+      },
+      "Hopper tensor-core block GEMM (NVIDIA sm_90a, wgmma.mma_async): C[c_off + i*ldc + j] = sum over p < k of "
+      "A[a_off + i*lda + p] * B[b_off + p*ldb + j] in f32, rounded to C's dtype, for i < min(rows, bm) and "
+      "j < min(cols, bn). A and B are staged through `stages` 128-byte-swizzled shared-memory buffers (the "
+      "kernel's dynamic shared memory); 128*bm/64 threads, one warpgroup per 64 rows, plus a producer warpgroup "
+      "first with tma.");
+  info.pure = false;
+  return info;
+}
+
 // tile.fma_gemm: a whole block-tile f32 GEMM on CUDA cores (emit_fma_gemm.cpp): the same
 // operands as tile.mma_sync, f32 in and out.
 OpInfo fma_gemm_op() {
@@ -229,8 +277,7 @@ void register_tile_ops(std::vector<OpInfo>& out) {
   for (const char* n : {"shl", "lshr"}) out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " of integers."));
   for (const char* n : {"neg", "abs", "not"}) out.push_back(arith(n, 1, std::string("Lane-wise ") + n + "."));
   // Floating-point functions (math.cpp documents the accuracy of each).
-  for (const char* n : {"exp", "expm1", "log", "log1p", "sqrt", "floor", "ceil", "sin", "cos", "tanh", "erf", "erfc",
-                        "sigmoid"})
+  for (const char* n : {"exp", "expm1", "log", "log1p", "sqrt", "floor", "ceil", "sin", "cos", "tanh", "erf", "erfc"})
     out.push_back(float_arith(n));
   out.push_back(arith_cmp());
   out.push_back(arith_select());
@@ -345,6 +392,7 @@ void register_tile_ops(std::vector<OpInfo>& out) {
   out.push_back(pack);
   out.push_back(mma_sync_op());
   out.push_back(fma_gemm_op());
+  out.push_back(wgmma_gemm_op());
   OpInfo loop = tile_op("for", 3, -1, {}, nullptr,
                         "for iv = lb; iv < ub; iv += step, carrying iter args through the region.");
   loop.has_region = true;

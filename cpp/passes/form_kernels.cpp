@@ -25,6 +25,7 @@
 #include "ir/pass_manager.hpp"
 #include "passes/lowering.hpp"
 #include "passes/row_fusion.hpp"
+#include "passes/tile_matmul_mma.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -399,6 +400,7 @@ void form_kernels(Module& m) {
   std::string target = module_target(m);
   for (auto& fn : m.funcs)
     if (!fn->attrs.count("kernel")) form_kernels_in(*fn, target);
+  select_wgmma_kernels(m);  // sm_90a: wgmma instead of mma.sync where the shapes allow
 }
 
 }  // namespace tessera::passes

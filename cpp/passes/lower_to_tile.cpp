@@ -69,6 +69,8 @@ void lower_function(Module& m, Function& host, bool gpu) {
     AttrMap launch_attrs = {{"kernel", fn->name},
                             {"grid", IntList{grid[0], grid[1], grid[2]}},
                             {"block", std::get<IntList>(fn->attrs.at("block"))}};
+    for (const char* k : {"shared", "tensor_maps"})  // dynamic shared memory, TMA descriptors
+      if (fn->attrs.count(k)) launch_attrs[k] = fn->attrs.at(k);
     host.body.insert(it, Op::make("rt.launch", buffers, {}, launch_attrs, kernel.loc));
     for (size_t i = 0; i < outputs.size(); ++i) replace_all_uses(host.body, kernel.result(int(i)), outputs[i]);
     it = host.body.ops.erase(it);

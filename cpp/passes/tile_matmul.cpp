@@ -42,6 +42,10 @@ Grid emit_matmul_kernel(const Op& kernel, Function& fn) {
   DType ct = compute_dtype(C->type.dtype);
   if (tile.size() == 3 && ct == DType::F32 && A->type.dtype == DType::F32)  // [128, 128, 16]: NVIDIA f32 (form-kernels)
     return emit_fma_gemm_matmul(fn, A, B, C, {M, N, K}, a_batch, b_batch, batch, kernel.loc);
+  if (tile.size() == 3 && kernel.attrs.count("mma") && kernel.str_attr("mma") == "wgmma")  // sm_90a
+    return emit_wgmma_matmul(fn, A, B, C, {M, N, K}, {tile[0], tile[1], tile[2]}, a_batch, b_batch, batch,
+                             !kernel.attrs.count("tma") || kernel.int_attr("tma") != 0,
+                             kernel.attrs.count("persistent") ? kernel.int_attr("persistent") : 0, kernel.loc);
   if (tile.size() == 3)  // [bm, bn, bk]: the tensor-core kernel (form-kernels chose it for the dtypes)
     return emit_mma_sync_matmul(fn, A, B, C, {M, N, K}, {tile[0], tile[1], tile[2]}, a_batch, b_batch, batch, kernel.loc);
 

@@ -1,7 +1,11 @@
-// Tile IR for a bf16/f16 matmul on NVIDIA tensor cores: one tile.mma_sync per program
-// instance, computing a bm x bn block of C (128 x 128 from form-kernels) with 8 warps (2 x 4,
-// each a 64 x 32 sub-tile) over bk-deep K slices staged through a 3-stage cp.async pipeline in
-// shared memory (3 x 16 KiB at bk = 32: the 48 KiB of static shared memory a kernel may have).
+// Tile IR for a bf16/f16 matmul on NVIDIA tensor cores: one coarse GEMM op per program
+// instance computing a bm x bn block of C.
+//   - tile.mma_sync (sm_80+): 128 x 128 from form-kernels, 8 warps (2 x 4, each a 64 x 32
+//     sub-tile) over bk = 32 K slices in a 3-stage cp.async pipeline (3 x 16 KiB: the 48 KiB
+//     of static shared memory a kernel may have).
+//   - tile.wgmma_gemm (sm_90a, mma knob "wgmma"): one warpgroup per 64 rows issuing
+//     wgmma.mma_async; its stages live in dynamic shared memory (the kernel's `shared` attribute,
+//     which the launch passes on).
 //
 // Block tiles are numbered along grid axis 0 in groups of kGroupM block rows: consecutive
 // instances share B's column panels while they sweep a few rows of A, so the panels are
@@ -13,49 +17,133 @@ using namespace ir;
 namespace {
 
 constexpr int64_t kWarpsM = 2, kWarpsN = 4, kStages = 3, kGroupM = 8;
+constexpr int64_t kSharedLimit = 227 * 1024;  // dynamic shared memory per block on sm_90
 
 }  // namespace
 
-BlockTileOrigin block_tile_origin(Builder& b, std::array<int64_t, 3> mnk, std::array<int64_t, 2> block,
-                                  const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                                  const std::vector<int64_t>& batch) {
+// The 12 operands of tile.mma_sync / tile.wgmma_gemm / tile.fma_gemm for this program instance's block tile.
+std::vector<Value*> block_operands(Builder& b, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk, int64_t bm,
+                                   int64_t bn, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
+                                   const std::vector<int64_t>& batch) {
   auto [M, N, K] = mnk;
-  auto [kBm, kBn] = block;
-  int64_t tiles_m = ceil_div(M, kBm), tiles_n = ceil_div(N, kBn);
+  int64_t tiles_m = ceil_div(M, bm), tiles_n = ceil_div(N, bn);
   // Grouped order: tile t -> (row tm, column tn) within groups of kGroupM block rows.
   Value* t = b.program_id(0);
   Value* per_group = b.i64(kGroupM * tiles_n);
   Value* first_m = b.arith("mul", b.arith("div", t, per_group), b.i64(kGroupM));
   Value* group_rows = b.arith("min", b.arith("sub", b.i64(tiles_m), first_m), b.i64(kGroupM));
   Value* local = b.arith("rem", t, per_group);
-  Value* m0 = b.arith("mul", b.arith("add", first_m, b.arith("rem", local, group_rows)), b.i64(kBm));
-  Value* n0 = b.arith("mul", b.arith("div", local, group_rows), b.i64(kBn));
+  Value* m0 = b.arith("mul", b.arith("add", first_m, b.arith("rem", local, group_rows)), b.i64(bm));
+  Value* n0 = b.arith("mul", b.arith("div", local, group_rows), b.i64(bn));
 
   Value* z = b.program_id(2);
-  BlockTileOrigin at;
-  at.a_off = b.arith("add", b.arith("mul", broadcast_offset(b, z, a_batch, batch), b.i64(M * K)), b.arith("mul", m0, b.i64(K)));
-  at.b_off = b.arith("add", b.arith("mul", broadcast_offset(b, z, b_batch, batch), b.i64(K * N)), n0);
-  at.c_off = b.arith("add", b.arith("mul", z, b.i64(M * N)), b.arith("add", b.arith("mul", m0, b.i64(N)), n0));
-  at.rows = b.arith("sub", b.i64(M), m0);
-  at.cols = b.arith("sub", b.i64(N), n0);
-  return at;
+  Value* a_off = b.arith("add", b.arith("mul", broadcast_offset(b, z, a_batch, batch), b.i64(M * K)),
+                         b.arith("mul", m0, b.i64(K)));
+  Value* b_off = b.arith("add", b.arith("mul", broadcast_offset(b, z, b_batch, batch), b.i64(K * N)), n0);
+  Value* c_off = b.arith("add", b.arith("mul", z, b.i64(M * N)), b.arith("add", b.arith("mul", m0, b.i64(N)), n0));
+  Value* rows = b.arith("sub", b.i64(M), m0);
+  Value* cols = b.arith("sub", b.i64(N), n0);
+  return {C, c_off, b.i64(N), A, a_off, b.i64(K), B, b_off, b.i64(N), rows, cols, b.i64(K)};
 }
+
+Grid grid_of(std::array<int64_t, 3> mnk, int64_t bm, int64_t bn, const std::vector<int64_t>& batch) {
+  int64_t n_batch = 1;
+  for (int64_t d : batch) n_batch *= d;
+  return {ceil_div(mnk[0], bm) * ceil_div(mnk[1], bn), 1, n_batch};
+}
+
 
 Grid emit_mma_sync_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
                           std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
                           const std::vector<int64_t>& batch, const Location& loc) {
   Builder b(&fn.body, loc);
-  auto [M, N, K] = mnk;
   auto [kBm, kBn, kBk] = block_tile;
   int64_t threads = 32 * kWarpsM * kWarpsN;
   fn.attrs["block"] = IntList{threads, 1, 1};
   fn.attrs["lanes"] = threads;
-  int64_t n_batch = 1;
-  for (int64_t d : batch) n_batch *= d;
-  BlockTileOrigin at = block_tile_origin(b, mnk, {kBm, kBn}, a_batch, b_batch, batch);
-  b.create("tile.mma_sync", {C, at.c_off, b.i64(N), A, at.a_off, b.i64(K), B, at.b_off, b.i64(N), at.rows, at.cols, b.i64(K)},
+  b.create("tile.mma_sync", block_operands(b, A, B, C, mnk, kBm, kBn, a_batch, b_batch, batch),
            {{"bm", kBm}, {"bn", kBn}, {"bk", kBk}, {"warps_m", kWarpsM}, {"warps_n", kWarpsN}, {"stages", kStages}});
-  return {ceil_div(M, kBm) * ceil_div(N, kBn), 1, n_batch};
+  return grid_of(mnk, kBm, kBn, batch);
+}
+
+int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk) {
+  int64_t stage_bytes = (bm + bn) * bk * 2 + 16;  // + two mbarriers (TMA pipeline)
+  return std::min<int64_t>(6, (kSharedLimit - 1024) / stage_bytes);
+}
+
+int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages) {
+  // + 1 KiB to align the buffers to the 1024-byte swizzle atom; the mbarriers after them.
+  return stages * (bm + bn) * bk * 2 + 1024 + stages * 16;
+}
+
+Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
+                       std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
+                       const std::vector<int64_t>& batch, bool tma, int64_t persistent, const Location& loc) {
+  Builder b(&fn.body, loc);
+  auto [bm, bn, bk] = block_tile;
+  auto [M, N, K] = mnk;
+  // TMA: a producer warpgroup before the bm/64 consumer warpgroups; the runtime encodes one
+  // descriptor for A, viewed as [batch * M, K] (rows past M belong to C rows that are never
+  // stored), and one for B as [batch, K, N] (rows past K must read as zeros).
+  int64_t threads = 128 * (bm / 64 + int64_t(tma));
+  int64_t stages = wgmma_stages(bm, bn, bk);
+  fn.attrs["block"] = IntList{threads, 1, 1};
+  fn.attrs["lanes"] = threads;
+  fn.attrs["shared"] = wgmma_shared_bytes(bm, bn, bk, stages);
+  if (tma) {
+    auto arg_of = [&](Value* v) {
+      for (size_t i = 0; i < fn.body.args.size(); ++i)
+        if (fn.body.args[i].get() == v) return int64_t(i);
+      fail(ErrorCode::Internal, "wgmma: the matmul operand is not a kernel parameter");
+    };
+    int64_t na = 1, nb = 1, es = int64_t(dtype_size(A->type.dtype));
+    for (int64_t d : a_batch) na *= d;
+    for (int64_t d : b_batch) nb *= d;
+    fn.attrs["tensor_maps"] = IntList{arg_of(A), es, K, na * M, 1, K * es, na * M * K * es, 64, bm, 1, 128,
+                                      arg_of(B), es, N, K, nb, N * es, K * N * es, 64, 64, 1, 128};
+  }
+  Grid grid = grid_of(mnk, bm, bn, batch);
+  if (tma && persistent > 0 && grid[2] == 1 && grid[0] > persistent) {
+    // Persistent: `persistent` program instances stride over all block tiles of the matrix, so
+    // a tile's epilogue overlaps the producer's copies for the next one. Measured on an H100
+    // (bench/results/2026-11-25-h100-wgmma.md): +1.5% and +3% at 4096^3 in two runs, -2% at
+    // 6144^3, -4% and +4% at 8192^3 (cuBLAS's own time spread as much between runs), and +1.3%
+    // at 8192^3 under Nsight Compute's fixed clocks: a small gain at best, within the noise.
+    b.create("tile.wgmma_gemm", {C, b.i64(0), b.i64(N), A, b.i64(0), b.i64(K), B, b.i64(0), b.i64(N), b.i64(M), b.i64(N), b.i64(K)},
+             {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}, {"tma", int64_t(1)}, {"persistent", int64_t(1)}});
+    return {persistent, 1, 1};
+  }
+  b.create("tile.wgmma_gemm", block_operands(b, A, B, C, mnk, bm, bn, a_batch, b_batch, batch),
+           {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}, {"tma", int64_t(tma)}});
+  return grid;
+}
+
+// sm_90a: bf16/f16 matmul kernels whose rows of A and B are whole 16-byte chunks (K and N
+// multiples of 8 elements) take wgmma; others keep mma.sync, whose element copies handle
+// any stride. The block tile shrinks to the matrix where it is small.
+void select_wgmma_kernels(Module& m) {
+  auto it = m.attrs.find("arch");
+  if (it == m.attrs.end() || std::get<std::string>(it->second) != "sm_90a") return;
+  auto sms = m.attrs.find("sm_count");  // the device's SMs; without a device, an H100 SXM's
+  int64_t sm_count = sms == m.attrs.end() ? 132 : std::get<int64_t>(sms->second);
+  for (auto& fn : m.funcs)
+    for (auto& op : fn->body.ops) {
+      if (op->name != "sched.kernel" || op->str_attr("kind") != "matmul" || !op->attrs.count("tile") ||
+          op->ints_attr("tile").size() != 3)
+        continue;
+      const Op& mm = *op->region->ops.front();
+      DType in = mm.operands[0]->type.dtype;
+      if (in != DType::BF16 && in != DType::F16) continue;  // f32 keeps tile.fma_gemm's [128, 128, 16]
+      std::vector<int64_t> a = mm.operands[0]->type.static_shape(), bs = mm.operands[1]->type.static_shape();
+      if (a.size() < 2 || bs.size() < 2) continue;  // matrix-vector products stay on mma.sync
+      int64_t M = a[a.size() - 2], K = a.back(), N = bs.back();
+      if (K % 8 || N % 8) continue;
+      int64_t bm = M <= 64 ? 64 : 128, bn = std::min<int64_t>(256, ceil_div(N, 64) * 64);
+      op->attrs["tile"] = IntList{bm, bn, 64};
+      op->attrs["lanes"] = 128 * (bm / 64 + 1);  // + the TMA producer warpgroup
+      op->attrs["mma"] = std::string("wgmma");
+      op->attrs["persistent"] = sm_count;  // used when there are more block tiles than SMs
+    }
 }
 
 }  // namespace tessera::passes

@@ -4,15 +4,13 @@
 
 namespace tessera::passes {
 
-// Where a program instance's block tile of C = A @ B starts (grid axis 0: block tiles in
-// groups of block rows; axis 2: broadcast batch element), as offsets into A, B and C, and how
-// many rows and columns of C remain from there.
-struct BlockTileOrigin {
-  ir::Value *a_off, *b_off, *c_off, *rows, *cols;
-};
-BlockTileOrigin block_tile_origin(ir::Builder& b, std::array<int64_t, 3> mnk, std::array<int64_t, 2> block,
-                                  const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                                  const std::vector<int64_t>& batch);
+// The 12 operands of a block-tile GEMM op (tile.mma_sync, tile.wgmma_gemm, tile.fma_gemm) for
+// the program instance's bm x bn block of C = A @ B: grid axis 0 numbers block tiles in groups
+// of block rows, axis 2 the broadcast batch element. And the grid that covers every tile.
+std::vector<ir::Value*> block_operands(ir::Builder& b, ir::Value* A, ir::Value* B, ir::Value* C, std::array<int64_t, 3> mnk,
+                                       int64_t bm, int64_t bn, const std::vector<int64_t>& a_batch,
+                                       const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch);
+Grid grid_of(std::array<int64_t, 3> mnk, int64_t bm, int64_t bn, const std::vector<int64_t>& batch);
 
 // Fills `fn` with one tile.mma_sync per program instance: C[z] = A[z] @ B[z] for the
 // [M,K] x [K,N] matrices (mnk) of broadcast batch element z (grid axis 2), in block tiles
@@ -27,5 +25,24 @@ Grid emit_mma_sync_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Valu
 Grid emit_fma_gemm_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Value* C, std::array<int64_t, 3> mnk,
                           const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
                           const std::vector<int64_t>& batch, const ir::Location& loc);
+
+}  // namespace tessera::passes
+
+namespace tessera::passes {
+
+// The same on Hopper (sm_90a) through one tile.wgmma_gemm per program instance; sets the
+// kernel's block and its dynamic shared memory (attribute `shared`). `tma`: operands copied by
+// the bulk tensor engine (TMA descriptors: kernel attribute tensor_maps) from a producer
+// warpgroup, else by every thread with cp.async. `persistent` > 0 (TMA, no batch): a grid of
+// that many program instances looping over the block tiles when there are more tiles.
+Grid emit_wgmma_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Value* C, std::array<int64_t, 3> mnk,
+                       std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
+                       const std::vector<int64_t>& batch, bool tma, int64_t persistent, const ir::Location& loc);
+// Pipeline depth that fits the block's shared memory, and the bytes the kernel needs for it.
+int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk);
+int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages);
+// form-kernels on sm_90a (module attribute arch): switches tensor-core matmul kernels whose
+// shapes allow it to wgmma (knob mma = "wgmma", tile [bm, bn, 64]).
+void select_wgmma_kernels(ir::Module& m);
 
 }  // namespace tessera::passes

@@ -14,13 +14,9 @@ Grid emit_fma_gemm_matmul(Function& fn, Value* A, Value* B, Value* C, std::array
   Builder b(&fn.body, loc);
   fn.attrs["block"] = IntList{kThreads, 1, 1};
   fn.attrs["lanes"] = kThreads;
-  BlockTileOrigin at = block_tile_origin(b, mnk, {kBm, kBn}, a_batch, b_batch, batch);
-  auto [M, N, K] = mnk;
-  b.create("tile.fma_gemm", {C, at.c_off, b.i64(N), A, at.a_off, b.i64(K), B, at.b_off, b.i64(N), at.rows, at.cols, b.i64(K)},
+  b.create("tile.fma_gemm", block_operands(b, A, B, C, mnk, kBm, kBn, a_batch, b_batch, batch),
            {{"bm", kBm}, {"bn", kBn}, {"bk", kBk}});
-  int64_t n_batch = 1;
-  for (int64_t d : batch) n_batch *= d;
-  return {ceil_div(M, kBm) * ceil_div(N, kBn), 1, n_batch};
+  return grid_of(mnk, kBm, kBn, batch);
 }
 
 }  // namespace tessera::passes

@@ -75,6 +75,7 @@ void load(Loaded& l) {
   TSR_RESOLVE(cuFuncSetAttribute); TSR_RESOLVE(cuLaunchKernel);
 #undef TSR_RESOLVE
   if (missing) return;
+  d.cuTensorMapEncodeTiled = reinterpret_cast<decltype(d.cuTensorMapEncodeTiled)>(dlsym(lib, "cuTensorMapEncodeTiled"));
   if (CUresult r = d.cuInit(0); r != CUDA_SUCCESS) {
     l.reason = cat("cuInit failed: ", error_text(d, r));
     return;

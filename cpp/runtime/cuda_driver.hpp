@@ -90,6 +90,10 @@ struct Driver {
   CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
                              unsigned, unsigned, CUstream, void**, void**);
+  // Optional (CUDA 12+ drivers; nullptr when missing): TMA descriptors. The enum arguments
+  // (data type, interleave, swizzle, L2 promotion, OOB fill) are ints.
+  CUresult (*cuTensorMapEncodeTiled)(void*, int, unsigned, void*, const uint64_t*, const uint64_t*, const uint32_t*,
+                                     const uint32_t*, int, int, int, int);
 };
 
 // The driver, loaded and initialised on first use (thread-safe); nullptr when CUDA is

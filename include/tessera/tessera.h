@@ -133,6 +133,15 @@ typedef struct tsrLaunchConfig {
   uint32_t shared_bytes;
 } tsrLaunchConfig;
 
+/* CUDA (sm_90+): fills `out` (128 bytes, 64-byte aligned) with a TMA descriptor (CUtensorMap, made
+ * by cuTensorMapEncodeTiled) for tiled copies of a `rank`-dim tensor of `elem_bytes`-byte
+ * elements at device address `base` (16-byte aligned): dims[0] is the innermost extent,
+ * strides_bytes[i] the byte stride of dim i+1, box the copied tile, swizzle_bytes 0, 32, 64 or
+ * 128. Reads past the dims are zero-filled. Kernels take it as a 128-byte by-value parameter. */
+TSR_API tsrStatus tsrEncodeTensorMap(tsrDevice device, void* out, const void* base, uint32_t elem_bytes, uint32_t rank,
+                                     const uint64_t* dims, const uint64_t* strides_bytes, const uint32_t* box,
+                                     uint32_t swizzle_bytes);
+
 /* CPU: splits the grid over the worker threads and returns when all instances finished.
  * CUDA: enqueues on `stream` (NULL = the legacy default stream). */
 TSR_API tsrStatus tsrLaunchKernel(tsrKernel kernel, const tsrLaunchConfig* config, void** args,

@@ -306,6 +306,26 @@ static void test_cuda_unavailable() {
   CHECK_STATUS(tsrModuleLoadData(kCuda0, "x", 2, &m), TSR_ERROR_DEVICE_UNAVAILABLE);
 }
 
+// TMA descriptors: arguments are checked before the driver is asked; CPU devices have none.
+static void test_tensor_map_errors() {
+  alignas(64) unsigned char map[128];
+  const uint64_t dims[2] = {64, 64}, strides[1] = {128};
+  const uint32_t box[2] = {64, 64};
+  void* base = reinterpret_cast<void*>(uintptr_t(4096));
+  CHECK_STATUS(tsrEncodeTensorMap(kCpu, nullptr, base, 2, 2, dims, strides, box, 128), TSR_ERROR_INVALID_ARGUMENT);
+  CHECK_STATUS(tsrEncodeTensorMap(kCpu, map + 1, base, 2, 2, dims, strides, box, 128), TSR_ERROR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("64-byte aligned");
+  CHECK_STATUS(tsrEncodeTensorMap(kCpu, map, reinterpret_cast<void*>(uintptr_t(4098)), 2, 2, dims, strides, box, 128),
+               TSR_ERROR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("16-byte aligned");
+  CHECK_STATUS(tsrEncodeTensorMap(kCpu, map, base, 3, 2, dims, strides, box, 128), TSR_ERROR_INVALID_ARGUMENT);
+  CHECK_STATUS(tsrEncodeTensorMap(kCpu, map, base, 2, 2, dims, strides, box, 96), TSR_ERROR_INVALID_ARGUMENT);
+  CHECK_STATUS(tsrEncodeTensorMap(kCpu, map, base, 2, 2, dims, strides, box, 128), TSR_ERROR_NOT_SUPPORTED);
+  CHECK_ERROR_MENTIONS("CUDA");
+  if (cuda_count() == 0)
+    CHECK_STATUS(tsrEncodeTensorMap(kCuda0, map, base, 2, 2, dims, strides, box, 128), TSR_ERROR_DEVICE_UNAVAILABLE);
+}
+
 // ---- driver ----
 
 
@@ -319,6 +339,7 @@ int main() {
       {"cpu_streams", test_cpu_streams},
       {"properties", test_properties},
       {"cuda_unavailable", test_cuda_unavailable},
+      {"tensor_map_errors", test_tensor_map_errors},
   };
   std::printf("CUDA devices: %d, CPU threads: %d\n", cuda_count(), tsrGetCpuThreads());
   return run_tests(tests);

@@ -71,3 +71,65 @@ def test_f32_matmul_uses_the_cuda_core_block_gemm(tmp_path):
     src.write_text(ptx)
     r = subprocess.run([ptxas(), "-arch=sm_90", str(src), "-o", str(tmp_path / "k.cubin")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def assemble(tmp_path, ptx, arch):
+    tool = ptxas()
+    if not tool:
+        pytest.skip("ptxas is not installed; PTX was generated but not assembled")
+    (tmp_path / "k.ptx").write_text(ptx)
+    r = subprocess.run([tool, f"-arch={arch}", "-v", str(tmp_path / "k.ptx"), "-o", str(tmp_path / "k.cubin")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stderr
+
+
+@pytest.mark.parametrize("dt", ["bf16", "f16"])
+@pytest.mark.parametrize("shapes,n_tile", [(((4096, 4096), (4096, 4096), (4096, 4096)), 256),
+                                           (((3, 67, 48), (48, 136), (3, 67, 136)), 192),
+                                           (((1, 8), (8, 8), (1, 8)), 64)])
+def test_sm_90a_takes_wgmma_with_tma(tmp_path, dt, shapes, n_tile):
+    """Hopper: wgmma.mma_async from shared memory fed by TMA (cp.async.bulk.tensor on mbarriers),
+    a producer warpgroup that gives its registers to the consumers (setmaxnreg); no spills."""
+    out = ts.compile_for_target(program(dt, *shapes), "nvptx:sm_90a")
+    assert "tile.wgmma_gemm" in out["tile"] and "tensor_maps = [" in out["tile"]
+    ptx = out["asm"]
+    assert ".target sm_90a" in ptx
+    assert f"wgmma.mma_async.sync.aligned.m64n{n_tile}k16.f32.{dt}.{dt}" in ptx
+    for s in ("cp.async.bulk.tensor.3d", "mbarrier.try_wait.parity", "mbarrier.arrive.expect_tx", "setmaxnreg.inc",
+              "setmaxnreg.dec", ".param .align 64 .b8", "cvta.param"):
+        assert s in ptx, s
+    assert "mma.sync" not in ptx and "ld.local" not in ptx
+    report = assemble(tmp_path, ptx, "sm_90a")
+    assert "0 bytes spill stores" in report and "C7508" not in report, report
+
+
+def test_sm_90a_cp_async_variant_assembles(tmp_path):
+    """The simpler wgmma pipeline (every thread copies with cp.async; knob tma = 0) from Schedule IR."""
+    sched = ts.compile_for_target(program("bf16", (300, 200), (200, 104), (300, 104)), "nvptx:sm_90a")["schedule"]
+    assert 'mma = "wgmma", persistent = 132, tile = [128, 128, 64]' in sched
+    out = ts.compile_for_target(sched.replace('tile = [128, 128, 64]', 'tile = [128, 128, 64], tma = 0')
+                                .replace("lanes = 384", "lanes = 256"), "nvptx:sm_90a")
+    ptx = out["asm"]
+    assert "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16" in ptx and "cp.async.cg.shared.global" in ptx
+    assert "cp.async.bulk.tensor" not in ptx and "fence.proxy.async.shared::cta" in ptx
+    assemble(tmp_path, ptx, "sm_90a")
+
+
+@pytest.mark.parametrize("shapes", [((131, 257), (257, 263), (131, 263)), ((64, 24), (24, 20), (64, 20)),
+                                    ((40, 24), (24,), (40,))])
+def test_sm_90a_odd_strides_keep_mma_sync(shapes):
+    # TMA needs 16-byte row strides (K and N multiples of 8); matrix-vector products stay too.
+    out = ts.compile_for_target(program("bf16", *shapes), "nvptx:sm_90a")
+    assert "tile.mma_sync" in out["tile"] and "wgmma" not in out["asm"]
+
+
+def test_plain_sm_90_keeps_mma_sync():
+    # wgmma exists only on sm_90a; a plain sm_90 target (PTX for any later chip) keeps mma.sync.
+    out = ts.compile_for_target(program("bf16", (256, 256), (256, 256), (256, 256)), "nvptx:sm_90")
+    assert "tile.mma_sync" in out["tile"] and "wgmma" not in out["asm"]
+
+
+def test_f32_matmul_stays_on_cuda_cores_on_sm90a():
+    out = ts.compile_for_target(program("f32", [256, 256], [256, 256], [256, 256]), "nvptx:sm_90a")
+    assert "tile.fma_gemm" in out["tile"] and "wgmma" not in out["asm"]

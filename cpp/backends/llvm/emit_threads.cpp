@@ -21,6 +21,8 @@ void KernelEmitter::threads_block(const ir::Block& block) {
       emit_mma_sync(op, args);
     } else if (op.name == "tile.fma_gemm") {
       emit_fma_gemm(op, args);
+    } else if (op.name == "tile.wgmma_gemm") {
+      emit_wgmma(op, args);
     } else if (op.name == "tile.reduce") {
       values_[op.result()] = hooks_.has_shuffle() ? shuffle_reduce(op, args) : threads_reduce(op, args[0]);
     } else if (op.name == "tile.store") {

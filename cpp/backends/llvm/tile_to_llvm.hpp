@@ -134,7 +134,10 @@ class KernelEmitter {
   void emit_pack(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // emit_mma_sync.cpp: tile.mma_sync, a block-tile GEMM on NVIDIA tensor cores (thread lane strategy).
   void emit_mma_sync(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  // emit_fma_gemm.cpp: tile.fma_gemm, an f32 block-tile GEMM on CUDA cores.
   void emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  // emit_wgmma.cpp: tile.wgmma_gemm, the Hopper (sm_90a) block-tile GEMM.
+  void emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>& args);
 
   llvm::Value* scalar(const ir::Value* v) const;
 

@@ -16,6 +16,35 @@ bool has_op(const ir::Function& fn, const char* name) {
   return found;
 }
 
+// TMA descriptors (kernel attribute tensor_maps, 11 numbers each) follow the buffers as
+// 128-byte by-value parameters (.param .align 64 .b8 [128]). As grid constants their generic
+// address (cvta.param) is what cp.async.bulk.tensor takes, with no copy to local memory.
+llvm::Function* add_tensor_map_params(llvm::Module& m, llvm::Function* f, const ir::Function& fn, llvm::IRBuilder<>& b,
+                                      std::vector<llvm::Value*>& buffers) {
+  auto& ctx = m.getContext();
+  size_t n_maps = std::get<ir::IntList>(fn.attrs.at("tensor_maps")).size() / 11;
+  std::vector<llvm::Type*> params(f->getFunctionType()->param_begin(), f->getFunctionType()->param_end());
+  params.insert(params.end(), n_maps, llvm::PointerType::get(ctx, 0));
+  auto* type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false);
+  std::string name = f->getName().str();
+  f->eraseFromParent();
+  auto* g = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, name, m);
+  g->setCallingConv(llvm::CallingConv::PTX_Kernel);
+  buffers.clear();
+  for (size_t i = 0; i < fn.body.args.size(); ++i) {
+    g->addParamAttr(unsigned(i), llvm::Attribute::NoAlias);
+    buffers.push_back(g->getArg(unsigned(i)));
+  }
+  auto* map_ty = llvm::ArrayType::get(llvm::Type::getInt8Ty(ctx), 128);
+  for (size_t i = fn.body.args.size(); i < params.size(); ++i) {
+    g->addParamAttr(unsigned(i), llvm::Attribute::getWithByValType(ctx, map_ty));
+    g->addParamAttr(unsigned(i), llvm::Attribute::getWithAlignment(ctx, llvm::Align(64)));
+    g->addParamAttr(unsigned(i), llvm::Attribute::get(ctx, "nvvm.grid_constant"));
+  }
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", g));
+  return g;
+}
+
 class NvptxHooks : public TargetHooks {
  public:
   bool lanes_are_threads() const override { return true; }
@@ -23,15 +52,20 @@ class NvptxHooks : public TargetHooks {
   llvm::Function* begin_kernel(llvm::Module& m, const ir::Function& fn, llvm::IRBuilder<>& b,
                                std::vector<llvm::Value*>& buffers) override {
     llvm::Function* f = declare_pointer_kernel(m, fn, b, buffers, 1, llvm::CallingConv::PTX_Kernel);
+    if (fn.attrs.count("tensor_maps")) f = add_tensor_map_params(m, f, fn, b, buffers);
     f->addFnAttr("nvvm.maxntid", std::to_string(kernel_block_size(fn)));
     // Two 256-thread GEMM blocks per SM cap registers at 128 (the 64 f32 accumulators and
     // fragments fit without spills; one block alone cannot hide the pipeline's latency).
     if (has_op(fn, "tile.mma_sync") || has_op(fn, "tile.fma_gemm")) f->addFnAttr("nvvm.minctasm", "2");
+    // One wgmma block per SM (its pipeline takes most of the shared memory): up to 255
+    // registers a thread for the 128 f32 accumulators of an m64n256 tile.
+    if (has_op(fn, "tile.wgmma_gemm")) f->addFnAttr("nvvm.minctasm", "1");
     // Buffers the kernel never stores to are read-only for its whole run: the backend may
     // then read them through the non-coherent cache (ld.global.nc).
     std::set<const ir::Value*> written;
     ir::walk(const_cast<ir::Block&>(fn.body), [&](ir::Op& op) {
-      if (op.name == "tile.store" || op.name == "tile.mma_sync" || op.name == "tile.fma_gemm") written.insert(op.operands[0]);
+      if (op.name == "tile.store" || op.name == "tile.mma_sync" || op.name == "tile.wgmma_gemm" || op.name == "tile.fma_gemm")
+        written.insert(op.operands[0]);
     });
     for (size_t i = 0; i < fn.body.args.size(); ++i)
       if (!written.count(fn.body.args[i].get())) f->addParamAttr(unsigned(i), llvm::Attribute::ReadOnly);
@@ -64,6 +98,10 @@ class NvptxHooks : public TargetHooks {
 
 // tile.mma_sync uses mma.sync m16n8k16, ldmatrix and cp.async: sm_80 and newer.
 void check_tensor_core_arch(const ir::Module& tile_module, const std::string& arch) {
+  for (const auto& fn : tile_module.funcs)  // wgmma exists only on sm_90a (not sm_90, nor later chips)
+    if (arch != "sm_90a" && has_op(*fn, "tile.wgmma_gemm"))
+      fail(ErrorCode::Compile, "kernel " + fn->name + ": tile.wgmma_gemm (wgmma.mma_async) needs the sm_90a target, not " + arch,
+           fn->loc.str());
   if (arch != "sm_70" && arch != "sm_75") return;
   for (const auto& fn : tile_module.funcs)
     if (has_op(*fn, "tile.mma_sync"))

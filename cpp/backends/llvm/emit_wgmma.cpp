@@ -1,0 +1,478 @@
+// tile.wgmma_gemm: a block-tile GEMM on Hopper tensor cores (sm_90a), GPU lane strategy.
+//
+// Each consumer warpgroup owns 64 rows of the bm x bn block tile and issues
+// wgmma.mma_async.m64n<bn>k16 with both operands read from shared memory through 64-bit
+// matrix descriptors; the f32 accumulators (bn/2 a thread) stay in registers.
+//
+// Shared memory (dynamic, aligned here to 1024 bytes) holds `stages` copies of
+//   A: bm rows of bk = 64 elements, one 128-byte row each (K-major);
+//   B: bn/64 panels, each bk rows of 64 columns (N-major, read with imm-trans-b = 1);
+// both in the 128-byte swizzle the descriptors name: the 16-byte chunk c of row r sits at
+// chunk c ^ (r % 8), so the 8 rows of a 1024-byte atom spread over all banks. That is also the
+// layout TMA writes with CU_TENSOR_MAP_SWIZZLE_128B and a 64-element inner box.
+//
+// tma = 1 (warp-specialized): warpgroup 0 is the producer. It gives up registers (setmaxnreg)
+// and one thread issues, per K slice, a bulk tensor copy of A's bm x 64 tile and of B's
+// 64 x 64 panels (zero-filled past the edges), completing on the stage's `full` mbarrier.
+// The consumer warpgroups (1 ..) wait on `full`, run their wgmma group, keep one group in
+// flight, and release the stage before it on its `empty` mbarrier (one arrival per
+// warpgroup), which the producer waits on before reusing the buffer. The two TMA descriptors
+// (A, then B) are the kernel's last parameters (kernel attribute tensor_maps). persistent = 1:
+// each program instance loops over block tiles i, i + grid, ...; stage and phase run on
+// across tiles, so the producer fetches the next tile while the consumers store this one.
+//
+// Epilogue: 16-bit C in 16-byte stores after a quad transpose of the packed pairs; f32 C in
+// pairs.
+//
+// tma = 0: every thread copies with cp.async, stages-2 slices in flight, one wgmma group kept
+// running while the next slice is waited for:
+//   prologue: copy slices 0 .. stages-3 (one cp.async group each)
+//   for kt:   wait until slice kt has landed; proxy fence (wgmma reads through the async
+//             proxy); barrier (also: every warpgroup has retired its wgmma of slice kt-2)
+//             copy slice kt+stages-2 into the buffer slice kt-2 used; commit
+//             wgmma.fence; bk/16 wgmma.mma_async; commit; wait until at most 1 group runs
+// Chunks past the matrix edges are zero-filled (cp.async src-size 0); when a stride or base
+// is not a multiple of 8 elements every element is loaded and checked on its own instead.
+#include <llvm/IR/InlineAsm.h>
+#include <llvm/IR/IntrinsicsNVPTX.h>
+
+#include "backends/llvm/codegen.hpp"
+
+namespace tessera::backends {
+namespace {
+
+using llvm::Value;
+
+// Inline PTX with side effects; `constraints` for `args` (i32 "r", i64 "l"), result i32 when
+// `ret` ("=r" first in the constraints).
+Value* inline_asm(llvm::IRBuilder<>& b, const std::string& text, const std::string& constraints = "",
+                  std::vector<Value*> args = {}, bool ret = false) {
+  std::vector<llvm::Type*> types;
+  for (Value* a : args) types.push_back(a->getType());
+  auto* ty = llvm::FunctionType::get(ret ? b.getInt32Ty() : b.getVoidTy(), types, false);
+  std::string c = constraints + (constraints.empty() ? "" : ",") + "~{memory}";
+  return b.CreateCall(llvm::InlineAsm::get(ty, text, c, true), args);
+}
+
+// Shared-memory matrix descriptor: start address, leading/stride byte offsets (all in 16-byte
+// units) and the 128-byte swizzle mode (1 in bits 62-63).
+Value* descriptor(llvm::IRBuilder<>& b, Value* addr32, uint64_t lbo, uint64_t sbo) {
+  Value* start = b.CreateZExt(b.CreateLShr(b.CreateAnd(addr32, b.getInt32(0x3FFFF)), b.getInt32(4)), b.getInt64Ty());
+  return b.CreateOr(start, b.getInt64(((lbo >> 4) << 16) | ((sbo >> 4) << 32) | (uint64_t(1) << 62)));
+}
+
+}  // namespace
+
+void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>& args) {
+  const int bm = int(op.int_attr("bm")), bn = int(op.int_attr("bn")), bk = int(op.int_attr("bk"));
+  const int stages = int(op.int_attr("stages"));
+  const bool tma = op.has_attr("tma") && op.int_attr("tma") != 0;
+  const bool persistent = op.has_attr("persistent") && op.int_attr("persistent") != 0;
+  if (persistent && !tma) fail(ErrorCode::Compile, "tile.wgmma_gemm: persistent needs tma", op.loc.str());
+  const int consumers = bm / 64, threads = 128 * (consumers + int(tma));
+  if (lanes_ != threads)
+    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm needs " + std::to_string(threads) +
+                                 " lanes (threads), the kernel has " + std::to_string(lanes_), op.loc.str());
+  if (tma && (!fn_.attrs.count("tensor_maps") || std::get<ir::IntList>(fn_.attrs.at("tensor_maps")).size() != 22))
+    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm with tma needs the kernel attribute tensor_maps "
+                             "(the TMA descriptors of A and B)", op.loc.str());
+  const int a_bytes = bm * bk * 2, b_bytes = bk * bn * 2, panel_bytes = bk * 128;
+  const int64_t need = int64_t(stages) * (a_bytes + b_bytes) + 1024 + (tma ? 16 * stages : 0);
+  auto shared_attr = fn_.attrs.find("shared");
+  if (shared_attr == fn_.attrs.end() || std::get<int64_t>(shared_attr->second) < need)
+    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm needs the kernel attribute shared >= " +
+                                 std::to_string(need) + " (dynamic shared memory bytes)", op.loc.str());
+  const DType in_dt = op.operands[3]->type.dtype, out_dt = op.operands[0]->type.dtype;
+  Value *C = args[0], *c_off = args[1], *ldc = args[2], *A = args[3], *a_off = args[4], *lda = args[5], *B = args[6],
+        *b_off = args[7], *ldb = args[8], *rows = args[9], *cols = args[10], *K = args[11];
+  llvm::Type *i8 = b_.getInt8Ty(), *i16 = b_.getInt16Ty(), *i32 = b_.getInt32Ty(), *i64 = b_.getInt64Ty();
+  llvm::Type* f32 = b_.getFloatTy();
+  auto c32 = [&](int64_t v) { return b_.getInt32(uint32_t(v)); };
+  auto c64 = [&](int64_t v) { return b_.getInt64(uint64_t(v)); };
+
+  // Dynamic shared memory, its start rounded up to the 1024-byte swizzle atom.
+  auto* smem_ty = llvm::ArrayType::get(i8, 0);
+  auto* smem = new llvm::GlobalVariable(m_, smem_ty, false, llvm::GlobalValue::ExternalLinkage, nullptr,
+                                        fn_.name + "_wgmma_smem", nullptr, llvm::GlobalValue::NotThreadLocal,
+                                        hooks_.shared_address_space());
+  smem->setAlignment(llvm::Align(16));
+  Value* raw = b_.CreatePtrToInt(smem, i32);
+  Value* pad = b_.CreateAnd(b_.CreateSub(c32(0), raw), c32(1023));
+  auto shared_at = [&](Value* byte) { return b_.CreateInBoundsGEP(i8, smem, b_.CreateAdd(pad, byte)); };
+  Value* base32 = b_.CreateAdd(raw, pad);  // shared-window address of buffer byte 0
+  auto a_stage_addr = [&](Value* stage) { return b_.CreateAdd(base32, b_.CreateMul(stage, c32(a_bytes))); };
+  auto b_stage_addr = [&](Value* stage) {
+    return b_.CreateAdd(base32, b_.CreateAdd(c32(stages * a_bytes), b_.CreateMul(stage, c32(b_bytes))));
+  };
+
+  Value* tid = b_.CreateTrunc(tid_, i32);
+  Value* n_k = b_.CreateTrunc(b_.CreateSDiv(b_.CreateAdd(K, c64(bk - 1)), c64(bk)), i32);
+  auto wgmma_wait = [&](int pending) {
+    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_wgmma_wait_group_sync_aligned, {}, {c64(pending)});
+  };
+
+  // wgmma.mma_async m64n<bn>k16, f32 += A * B: outputs $0 .. $(n_acc-1), then the two
+  // descriptors, then the accumulators tied to the outputs.
+  const int n_acc = bn / 2;
+  std::string elt = in_dt == DType::BF16 ? "bf16" : "f16";
+  std::string text = "wgmma.mma_async.sync.aligned.m64n" + std::to_string(bn) + "k16.f32." + elt + "." + elt + " {";
+  std::string constraints;
+  for (int i = 0; i < n_acc; ++i) {
+    text += (i ? ", $" : "$") + std::to_string(i);
+    constraints += "=f,";
+  }
+  text += "}, $" + std::to_string(n_acc) + ", $" + std::to_string(n_acc + 1) + ", 1, 1, 1, 0, 1;";
+  constraints += "l,l";
+  for (int i = 0; i < n_acc; ++i) constraints += "," + std::to_string(i);
+  std::vector<llvm::Type*> arg_types = {i64, i64};
+  arg_types.insert(arg_types.end(), size_t(n_acc), f32);
+  auto* acc_struct = llvm::StructType::get(ctx_, std::vector<llvm::Type*>(size_t(n_acc), f32));
+  auto* mma_asm = llvm::InlineAsm::get(llvm::FunctionType::get(acc_struct, arg_types, false), text, constraints, true);
+  // One K slice: bk/16 wgmma on the warpgroup's 64 rows of A (a_addr) and all of B (b_addr).
+  auto mma_slice = [&](std::vector<Value*>& acc, Value* a_addr, Value* b_addr) {
+    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_wgmma_fence_sync_aligned, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<Value*>());
+    for (int kk = 0; kk < bk / 16; ++kk) {
+      // A: K-major, 8-row groups 1024 bytes apart; the k step moves 32 bytes along the row.
+      // B: N-major, k-row groups 1024 bytes apart (SBO), 64-column panels panel_bytes apart (LBO).
+      std::vector<Value*> call_args = {descriptor(b_, b_.CreateAdd(a_addr, c32(kk * 32)), 16, 1024),
+                                       descriptor(b_, b_.CreateAdd(b_addr, c32(kk * 16 * 128)), uint64_t(panel_bytes), 1024)};
+      call_args.insert(call_args.end(), acc.begin(), acc.end());
+      Value* r = b_.CreateCall(mma_asm, call_args);
+      for (int i = 0; i < n_acc; ++i) acc[size_t(i)] = b_.CreateExtractValue(r, unsigned(i));
+    }
+    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_wgmma_commit_group_sync_aligned, llvm::ArrayRef<llvm::Type*>(),
+                       llvm::ArrayRef<Value*>());
+  };
+  // The K loop skeleton: kt from 0 to n_k with the accumulators (zero first) as phis; `body`
+  // fills one iteration. Leaves the builder after the loop; returns the final accumulators.
+  auto k_loop = [&](auto body_fn) {
+    llvm::BasicBlock* pre = b_.GetInsertBlock();
+    llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "wgmma.k", f_);
+    llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, "wgmma.body", f_);
+    llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "wgmma.exit", f_);
+    b_.CreateBr(header);
+    b_.SetInsertPoint(header);
+    llvm::PHINode* kt = b_.CreatePHI(i32, 2, "kt");
+    kt->addIncoming(c32(0), pre);
+    std::vector<llvm::PHINode*> acc_phi(static_cast<size_t>(n_acc), nullptr);
+    for (auto& p : acc_phi) {
+      p = b_.CreatePHI(f32, 2, "acc");
+      p->addIncoming(llvm::ConstantFP::get(f32, 0.0), pre);
+    }
+    b_.CreateCondBr(b_.CreateICmpSLT(kt, n_k), body, exit);
+    b_.SetInsertPoint(body);
+    std::vector<Value*> acc(acc_phi.begin(), acc_phi.end());
+    body_fn(kt, acc);
+    kt->addIncoming(b_.CreateAdd(kt, c32(1)), b_.GetInsertBlock());
+    for (size_t i = 0; i < acc.size(); ++i) acc_phi[i]->addIncoming(acc[i], b_.GetInsertBlock());
+    b_.CreateBr(header);
+    b_.SetInsertPoint(exit);
+    return std::vector<Value*>(acc_phi.begin(), acc_phi.end());
+  };
+
+  // Epilogue: like mma.sync's m16n8 fragments, warp w of the consumers holds rows 16w + g and
+  // 16w + g + 8 (g = lane / 4) of the block tile, and for each 8-column block j columns 8j + 2t
+  // and 8j + 2t + 1 (t = lane % 4): accumulators 4j .. 4j+3. f32 C: pairs go out as one store
+  // when C's layout keeps them aligned.
+  auto epilogue = [&](const std::vector<Value*>& acc, Value* consumer_tid, Value* c_off, Value* rows, Value* cols) {
+    llvm::Type* et = memory_type(ctx_, out_dt);
+    auto* et2 = llvm::FixedVectorType::get(et, 2);
+    const int64_t esize = int64_t(et->getPrimitiveSizeInBits() / 8);
+    auto even = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(1)), c64(0)); };
+    Value* pairs_ok = b_.CreateAnd({even(ldc), even(c_off),
+                                    b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(C, i64), c64(2 * esize - 1)), c64(0))});
+    Value* lane = b_.CreateAnd(consumer_tid, c32(31));
+    Value* warp = b_.CreateLShr(consumer_tid, c32(5));
+    Value* row0 = b_.CreateZExt(b_.CreateAdd(b_.CreateMul(warp, c32(16)), b_.CreateLShr(lane, c32(2))), i64);
+    Value* col0 = b_.CreateZExt(b_.CreateMul(b_.CreateAnd(lane, c32(3)), c32(2)), i64);
+    if (esize == 2) {
+      // 16-bit C: the four lanes of a quad hold 2 columns each of every 8-column block; a 4 x 4
+      // transpose of the packed pairs (two butterfly stages of warp shuffles) gives lane t all
+      // 8 columns of block 4q + t, stored as one 16-byte vector (element by element at edges
+      // or when C's layout is not 16-byte aligned).
+      Value* t = b_.CreateAnd(lane, c32(3));
+      auto mult8 = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(7)), c64(0)); };
+      Value* aligned = b_.CreateAnd({mult8(ldc), mult8(c_off),
+                                     b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(C, i64), c64(15)), c64(0))});
+      auto* pair_ty = llvm::FixedVectorType::get(et, 2);
+      for (int h = 0; h < 2; ++h)
+        for (int q = 0; q < bn / 32; ++q) {
+          Value* v[4];
+          for (int j = 0; j < 4; ++j) {  // slot j: this lane's pair of block 4q + j, one cvt.rn.{bf16,f16}x2.f32
+            Value* p = llvm::PoisonValue::get(llvm::FixedVectorType::get(f32, 2));
+            p = b_.CreateInsertElement(p, acc[size_t((4 * q + j) * 4 + h * 2)], uint64_t(0));
+            p = b_.CreateInsertElement(p, acc[size_t((4 * q + j) * 4 + h * 2 + 1)], uint64_t(1));
+            v[j] = b_.CreateBitCast(b_.CreateFPTrunc(p, pair_ty), i32);
+          }
+          for (int k = 0; k < 2; ++k) {  // swap bit k of (lane, slot): the partner is lane ^ (1 << k)
+            Value* hi = b_.CreateICmpNE(b_.CreateAnd(t, c32(1 << k)), c32(0));
+            for (int j = 0; j < 4; ++j) {
+              if (j & (1 << k)) continue;
+              int j2 = j | (1 << k);
+              Value* recv = hooks_.shuffle_xor(b_, b_.CreateSelect(hi, v[j], v[j2]), int64_t(1) << k, 32);
+              v[j] = b_.CreateSelect(hi, recv, v[j]);
+              v[j2] = b_.CreateSelect(hi, v[j2], recv);
+            }
+          }
+          Value* vec = llvm::PoisonValue::get(llvm::FixedVectorType::get(i32, 4));
+          for (int j = 0; j < 4; ++j) vec = b_.CreateInsertElement(vec, v[j], uint64_t(j));
+          Value* row = b_.CreateAdd(row0, c64(h * 8));
+          Value* col = b_.CreateZExt(b_.CreateMul(b_.CreateAdd(t, c32(4 * q)), c32(8)), i64);
+          Value* ptr = hooks_.element_pointer(b_, C, et, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)));
+          Value* row_in = b_.CreateICmpSLT(row, rows);
+          llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "wgmma.st16", f_);
+          llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "wgmma.st2", f_);
+          llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "wgmma.stored", f_);
+          b_.CreateCondBr(b_.CreateAnd({aligned, row_in, b_.CreateICmpSLE(b_.CreateAdd(col, c64(8)), cols)}), vec_bb, elem_bb);
+          b_.SetInsertPoint(vec_bb);
+          b_.CreateAlignedStore(vec, ptr, llvm::Align(16));
+          b_.CreateBr(stored);
+          b_.SetInsertPoint(elem_bb);
+          Value* elems = b_.CreateBitCast(vec, llvm::FixedVectorType::get(et, 8));
+          for (int e = 0; e < 8; ++e)
+            emit_if(b_.CreateAnd(row_in, b_.CreateICmpSLT(b_.CreateAdd(col, c64(e)), cols)), [&] {
+              b_.CreateStore(b_.CreateExtractElement(elems, uint64_t(e)), b_.CreateConstInBoundsGEP1_64(et, ptr, uint64_t(e)));
+            });
+          b_.CreateBr(stored);
+          b_.SetInsertPoint(stored);
+        }
+      return;
+    }
+    for (int j = 0; j < bn / 8; ++j)
+      for (int h = 0; h < 2; ++h) {
+        Value* row = b_.CreateAdd(row0, c64(h * 8));
+        Value* col = b_.CreateAdd(col0, c64(j * 8));
+        Value* v0 = convert(acc[size_t(j * 4 + h * 2)], DType::F32, out_dt);
+        Value* v1 = convert(acc[size_t(j * 4 + h * 2 + 1)], DType::F32, out_dt);
+        Value* ptr = hooks_.element_pointer(b_, C, et, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)));
+        Value* second_in = b_.CreateICmpSLT(b_.CreateAdd(col, c64(1)), cols);
+        emit_if(b_.CreateAnd(b_.CreateICmpSLT(row, rows), b_.CreateICmpSLT(col, cols)), [&] {
+          llvm::BasicBlock* pair_bb = llvm::BasicBlock::Create(ctx_, "wgmma.pair", f_);
+          llvm::BasicBlock* single_bb = llvm::BasicBlock::Create(ctx_, "wgmma.single", f_);
+          llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "wgmma.stored", f_);
+          b_.CreateCondBr(b_.CreateAnd(pairs_ok, second_in), pair_bb, single_bb);
+          b_.SetInsertPoint(pair_bb);
+          Value* v = b_.CreateInsertElement(b_.CreateInsertElement(llvm::PoisonValue::get(et2), v0, uint64_t(0)), v1,
+                                            uint64_t(1));
+          b_.CreateAlignedStore(v, ptr, llvm::Align(uint64_t(2 * esize)));
+          b_.CreateBr(stored);
+          b_.SetInsertPoint(single_bb);
+          b_.CreateStore(v0, ptr);
+          emit_if(second_in, [&] { b_.CreateStore(v1, b_.CreateConstInBoundsGEP1_64(et, ptr, 1)); });
+          b_.CreateBr(stored);
+          b_.SetInsertPoint(stored);
+        });
+      }
+  };
+
+  // Block tiles: one per program instance, or (persistent) every tile of the rows x cols
+  // matrix in the grouped order of tile_matmul_mma.cpp, program instance i taking tiles i,
+  // i + grid, ... Each gets its operand offsets and `base`, the pipeline iterations done before.
+  struct Tile {
+    Value *a_off, *b_off, *c_off, *rows, *cols;
+  };
+  auto for_each_tile = [&](auto body_fn) {
+    if (!persistent) {
+      body_fn(Tile{a_off, b_off, c_off, rows, cols}, c32(0));
+      return;
+    }
+    constexpr int64_t kGroupM = 8;
+    Value* tiles_m = b_.CreateSDiv(b_.CreateAdd(rows, c64(bm - 1)), c64(bm));
+    Value* tiles_n = b_.CreateSDiv(b_.CreateAdd(cols, c64(bn - 1)), c64(bn));
+    Value* first = hooks_.program_id(b_, 0);
+    Value* grid = read_index(b_, llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x);
+    ForLoop loop = begin_loop(first, grid, "wgmma.tile");
+    enter_loop_body(loop, b_.CreateMul(tiles_m, tiles_n));
+    Value* t = loop.iv;
+    Value* per_group = b_.CreateMul(tiles_n, c64(kGroupM));
+    Value* first_m = b_.CreateMul(b_.CreateSDiv(t, per_group), c64(kGroupM));
+    Value* group_rows = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateSub(tiles_m, first_m), c64(kGroupM));
+    Value* local = b_.CreateSRem(t, per_group);
+    Value* m0 = b_.CreateMul(b_.CreateAdd(first_m, b_.CreateSRem(local, group_rows)), c64(bm));
+    Value* n0 = b_.CreateMul(b_.CreateSDiv(local, group_rows), c64(bn));
+    Value* done = b_.CreateTrunc(b_.CreateSDiv(b_.CreateSub(t, first), grid), i32);  // tiles this instance finished
+    body_fn(Tile{b_.CreateAdd(a_off, b_.CreateMul(m0, lda)), b_.CreateAdd(b_off, n0),
+                 b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(m0, ldc), n0)), b_.CreateSub(rows, m0), b_.CreateSub(cols, n0)},
+            b_.CreateMul(done, n_k));
+    end_loop(loop);
+  };
+
+  if (tma) {
+    // mbarriers after the stage buffers: full[s] (the producer's copies landed), empty[s]
+    // (every consumer warpgroup is done reading the stage).
+    Value* bars = b_.CreateAdd(base32, c32(stages * (a_bytes + b_bytes)));
+    auto full = [&](Value* s) { return b_.CreateAdd(bars, b_.CreateMul(s, c32(8))); };
+    auto empty = [&](Value* s) { return b_.CreateAdd(bars, b_.CreateAdd(c32(8 * stages), b_.CreateMul(s, c32(8)))); };
+    auto wait = [&](Value* bar, Value* parity) {  // spin on mbarrier.try_wait.parity
+      llvm::BasicBlock* loop = llvm::BasicBlock::Create(ctx_, "wgmma.wait", f_);
+      llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "wgmma.waited", f_);
+      b_.CreateBr(loop);
+      b_.SetInsertPoint(loop);
+      Value* ok = inline_asm(b_, "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [$1], $2;\nselp.b32 $0, 1, 0, p;\n}",
+                             "=r,r,r", {bar, parity}, true);
+      b_.CreateCondBr(b_.CreateICmpNE(ok, c32(0)), done, loop);
+      b_.SetInsertPoint(done);
+    };
+    emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
+      for (int s = 0; s < stages; ++s) {
+        inline_asm(b_, "mbarrier.init.shared::cta.b64 [$0], $1;", "r,r", {full(c32(s)), c32(1)});
+        inline_asm(b_, "mbarrier.init.shared::cta.b64 [$0], $1;", "r,r", {empty(c32(s)), c32(consumers)});
+      }
+      inline_asm(b_, "fence.mbarrier_init.release.cluster;");
+    });
+    hooks_.barrier(b_);
+    Value* warpgroup = b_.CreateLShr(tid, c32(7));
+    llvm::BasicBlock* producer_bb = llvm::BasicBlock::Create(ctx_, "wgmma.producer", f_);
+    llvm::BasicBlock* consumer_bb = llvm::BasicBlock::Create(ctx_, "wgmma.consumer", f_);
+    llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx_, "wgmma.join", f_);
+    b_.CreateCondBr(b_.CreateICmpEQ(warpgroup, c32(0)), producer_bb, consumer_bb);
+
+    // Producer: 40 registers are plenty for one thread's address arithmetic.
+    b_.SetInsertPoint(producer_bb);
+    inline_asm(b_, "setmaxnreg.dec.sync.aligned.u32 40;");
+    emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
+      const unsigned n_params = unsigned(fn_.body.args.size());
+      Value* map_a = b_.CreatePtrToInt(f_->getArg(n_params), i64);
+      Value* map_b = b_.CreatePtrToInt(f_->getArg(n_params + 1), i64);
+      for_each_tile([&](const Tile& t, Value* base) {
+        // A is [batch * M, K]: its row is a_off / K. B is [batch, K, N]: column b_off % N of batch b_off / (K N).
+        Value* a_row = b_.CreateTrunc(b_.CreateSDiv(t.a_off, K), i32);
+        Value* b_col = b_.CreateTrunc(b_.CreateSRem(t.b_off, ldb), i32);
+        Value* b_batch = b_.CreateTrunc(b_.CreateSDiv(t.b_off, b_.CreateMul(K, ldb)), i32);
+        k_loop([&](Value* kt, std::vector<Value*>&) {
+          Value* it = b_.CreateAdd(base, kt);  // pipeline iteration: stage and phase run on across tiles
+          Value* s = b_.CreateURem(it, c32(stages));
+          Value* round = b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1));
+          wait(empty(s), b_.CreateXor(round, c32(1)));  // round 0: the buffers start free
+          inline_asm(b_, "mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], $1;", "r,r", {full(s), c32(a_bytes + b_bytes)});
+          Value* k0 = b_.CreateMul(kt, c32(bk));
+          const char* copy = "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes "
+                             "[$0], [$1, {$2, $3, $4}], [$5];";
+          inline_asm(b_, copy, "r,l,r,r,r,r", {a_stage_addr(s), map_a, k0, a_row, c32(0), full(s)});
+          for (int p = 0; p < bn / 64; ++p)
+            inline_asm(b_, copy, "r,l,r,r,r,r",
+                       {b_.CreateAdd(b_stage_addr(s), c32(p * panel_bytes)), map_b, b_.CreateAdd(b_col, c32(64 * p)), k0,
+                        b_batch, full(s)});
+        });
+      });
+    });
+    b_.CreateBr(join);
+
+    // Consumers: the accumulators need the registers the producer gave up.
+    b_.SetInsertPoint(consumer_bb);
+    inline_asm(b_, "setmaxnreg.inc.sync.aligned.u32 232;");
+    Value* ctid = b_.CreateSub(tid, c32(128));
+    Value* leader = b_.CreateICmpEQ(b_.CreateAnd(ctid, c32(127)), c32(0));
+    Value* a_rows = b_.CreateMul(b_.CreateLShr(ctid, c32(7)), c32(64 * 128));  // this warpgroup's 64 rows of A
+    for_each_tile([&](const Tile& t, Value* base) {
+      std::vector<Value*> acc = k_loop([&](Value* kt, std::vector<Value*>& acc) {
+        Value* it = b_.CreateAdd(base, kt);
+        Value* s = b_.CreateURem(it, c32(stages));
+        wait(full(s), b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1)));
+        mma_slice(acc, b_.CreateAdd(a_stage_addr(s), a_rows), b_stage_addr(s));
+        wgmma_wait(1);  // slice kt-1's group is done: its stage may be refilled
+        Value* prev = b_.CreateURem(b_.CreateAdd(it, c32(stages - 1)), c32(stages));
+        emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(kt, c32(0))),
+                [&] { inline_asm(b_, "mbarrier.arrive.shared::cta.b64 _, [$0];", "r", {empty(prev)}); });
+      });
+      wgmma_wait(0);
+      emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(n_k, c32(0))), [&] {  // the tile's last stage
+        Value* last = b_.CreateURem(b_.CreateAdd(base, b_.CreateSub(n_k, c32(1))), c32(stages));
+        inline_asm(b_, "mbarrier.arrive.shared::cta.b64 _, [$0];", "r", {empty(last)});
+      });
+      epilogue(acc, ctid, t.c_off, t.rows, t.cols);
+    });
+    b_.CreateBr(join);
+    b_.SetInsertPoint(join);
+    return;
+  }
+
+  // cp.async: 16-byte copies need every chunk to be all in or all out of bounds and 16-byte aligned.
+  auto mult8 = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(7)), c64(0)); };
+  auto aligned16 = [&](Value* p) { return b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(p, i64), c64(15)), c64(0)); };
+  Value* vector_copies = b_.CreateAnd({mult8(lda), mult8(ldb), mult8(K), mult8(cols), mult8(a_off), mult8(b_off),
+                                       aligned16(A), aligned16(B)});
+  // One 16-byte chunk: elements off .. off+7 of `buf`, element e valid when ok && p + e < limit.
+  auto copy_chunk = [&](bool vector, Value* dst_byte, Value* buf, Value* off, Value* ok, Value* p, Value* limit) {
+    Value* dst = shared_at(dst_byte);
+    if (vector) {
+      Value* in = b_.CreateAnd(ok, b_.CreateICmpSLT(p, limit));
+      Value* src = hooks_.element_pointer(b_, buf, i16, b_.CreateSelect(in, off, c64(0)));
+      b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s, {},
+                         {dst, src, b_.CreateSelect(in, c32(16), c32(0))});
+      return;
+    }
+    Value* v = llvm::PoisonValue::get(llvm::FixedVectorType::get(i16, 8));
+    for (int e = 0; e < 8; ++e) {
+      Value* in = b_.CreateAnd(ok, b_.CreateICmpSLT(b_.CreateAdd(p, c64(e)), limit));
+      Value* src = hooks_.element_pointer(b_, buf, i16, b_.CreateSelect(in, b_.CreateAdd(off, c64(e)), c64(0)));
+      v = b_.CreateInsertElement(v, b_.CreateSelect(in, b_.CreateLoad(i16, src), b_.getInt16(0)), uint64_t(e));
+    }
+    b_.CreateAlignedStore(v, dst, llvm::Align(16));
+  };
+  auto swizzled = [&](Value* row, Value* chunk) {  // byte of 16-byte chunk `chunk` in 128-byte row `row`
+    return b_.CreateAdd(b_.CreateMul(row, c32(128)), b_.CreateShl(b_.CreateXor(chunk, b_.CreateAnd(row, c32(7))), c32(4)));
+  };
+  // Copies K slice `kt` (i32) of A and B into pipeline buffer `stage` (i32).
+  auto load_stage = [&](Value* stage, Value* kt) {
+    Value* k0 = b_.CreateMul(b_.CreateZExt(kt, i64), c64(bk));
+    Value* a_base = b_.CreateMul(stage, c32(a_bytes));
+    Value* b_base = b_.CreateAdd(c32(stages * a_bytes), b_.CreateMul(stage, c32(b_bytes)));
+    llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "wgmma.copy.vec", f_);
+    llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "wgmma.copy.elem", f_);
+    llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "wgmma.copy.done", f_);
+    b_.CreateCondBr(vector_copies, vec_bb, elem_bb);
+    for (bool vector : {true, false}) {
+      b_.SetInsertPoint(vector ? vec_bb : elem_bb);
+      for (int i = 0; i < bm * 8 / threads; ++i) {  // A: 8 chunks a row
+        Value* ci = b_.CreateAdd(tid, c32(i * threads));
+        Value* row = b_.CreateLShr(ci, c32(3));
+        Value* c = b_.CreateAnd(ci, c32(7));
+        Value* grow = b_.CreateZExt(row, i64);
+        Value* gk = b_.CreateAdd(k0, b_.CreateZExt(b_.CreateShl(c, c32(3)), i64));
+        Value* off = b_.CreateAdd(a_off, b_.CreateAdd(b_.CreateMul(grow, lda), gk));
+        copy_chunk(vector, b_.CreateAdd(a_base, swizzled(row, c)), A, off, b_.CreateICmpSLT(grow, rows), gk, K);
+      }
+      const int cpr_b = bn / 8;
+      for (int i = 0; i < bk * cpr_b / threads; ++i) {  // B: bn/8 chunks a row, in 64-column panels
+        Value* ci = b_.CreateAdd(tid, c32(i * threads));
+        Value* krow = b_.CreateUDiv(ci, c32(cpr_b));
+        Value* nc = b_.CreateURem(ci, c32(cpr_b));
+        Value* panel = b_.CreateLShr(nc, c32(3));
+        Value* dst = b_.CreateAdd(b_base, b_.CreateAdd(b_.CreateMul(panel, c32(panel_bytes)),
+                                                       swizzled(krow, b_.CreateAnd(nc, c32(7)))));
+        Value* gk = b_.CreateAdd(k0, b_.CreateZExt(krow, i64));
+        Value* gn = b_.CreateZExt(b_.CreateShl(nc, c32(3)), i64);
+        Value* off = b_.CreateAdd(b_off, b_.CreateAdd(b_.CreateMul(gk, ldb), gn));
+        copy_chunk(vector, dst, B, off, b_.CreateICmpSLT(gk, K), gn, cols);
+      }
+      b_.CreateBr(done);
+    }
+    b_.SetInsertPoint(done);
+  };
+  auto commit = [&] { b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<Value*>()); };
+  auto wait_groups = [&](int pending) { b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(pending)}); };
+
+  // Prologue: slices 0 .. stages-3, one group each (empty groups keep the count uniform).
+  for (int s = 0; s + 2 < stages; ++s) {
+    emit_if(b_.CreateICmpSLT(c32(s), n_k), [&] { load_stage(c32(s), c32(s)); });
+    commit();
+  }
+  Value* a_rows = b_.CreateMul(b_.CreateLShr(tid, c32(7)), c32(64 * 128));  // this warpgroup's 64 rows of A
+  std::vector<Value*> acc = k_loop([&](Value* kt, std::vector<Value*>& acc) {
+    wait_groups(stages - 3);
+    inline_asm(b_, "fence.proxy.async.shared::cta;");
+    hooks_.barrier(b_);
+    Value* next = b_.CreateAdd(kt, c32(stages - 2));
+    emit_if(b_.CreateICmpSLT(next, n_k), [&] { load_stage(b_.CreateURem(next, c32(stages)), next); });
+    commit();
+    Value* s = b_.CreateURem(kt, c32(stages));
+    mma_slice(acc, b_.CreateAdd(a_stage_addr(s), a_rows), b_stage_addr(s));
+    wgmma_wait(1);
+  });
+  wgmma_wait(0);
+  wait_groups(0);
+  epilogue(acc, tid, c_off, rows, cols);
+}
+
+}  // namespace tessera::backends
