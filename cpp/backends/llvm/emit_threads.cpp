@@ -19,6 +19,8 @@ void KernelEmitter::threads_block(const ir::Block& block) {
     for (ir::Value* v : op.operands) args.push_back(scalar(v));
     if (op.name == "tile.mma_sync") {
       emit_mma_sync(op, args);
+    } else if (op.name == "tile.flash_attention") {
+      emit_flash_attention(op, args);
     } else if (op.name == "tile.reduce") {
       values_[op.result()] = hooks_.has_shuffle() ? shuffle_reduce(op, args) : threads_reduce(op, args[0]);
     } else if (op.name == "tile.store") {

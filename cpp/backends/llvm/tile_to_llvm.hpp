@@ -132,6 +132,8 @@ class KernelEmitter {
   void emit_pack(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // emit_mma_sync.cpp: tile.mma_sync, a block-tile GEMM on NVIDIA tensor cores (thread lane strategy).
   void emit_mma_sync(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  // emit_flash_attention.cpp: tile.flash_attention, one query block of flash attention (NVIDIA).
+  void emit_flash_attention(const ir::Op& op, const std::vector<llvm::Value*>& args);
 
   llvm::Value* scalar(const ir::Value* v) const;
 

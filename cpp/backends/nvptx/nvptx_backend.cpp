@@ -31,7 +31,8 @@ class NvptxHooks : public TargetHooks {
     // then read them through the non-coherent cache (ld.global.nc).
     std::set<const ir::Value*> written;
     ir::walk(const_cast<ir::Block&>(fn.body), [&](ir::Op& op) {
-      if (op.name == "tile.store" || op.name == "tile.mma_sync") written.insert(op.operands[0]);
+      if (op.name == "tile.store" || op.name == "tile.mma_sync" || op.name == "tile.flash_attention")
+        written.insert(op.operands[0]);
     });
     for (size_t i = 0; i < fn.body.args.size(); ++i)
       if (!written.count(fn.body.args[i].get())) f->addParamAttr(unsigned(i), llvm::Attribute::ReadOnly);
