@@ -67,6 +67,7 @@ void Executable::build_plan(const ir::Function& host) {
         s.config.grid[i] = uint32_t(grid[size_t(i)]);
         s.config.block[i] = uint32_t(block[size_t(i)]);
       }
+      if (op->has_attr("shared")) s.config.shared_bytes = uint32_t(op->int_attr("shared"));  // dynamic shared memory
       steps_.push_back(s);
     } else if (op->name == "return") {
       for (ir::Value* v : op->operands) output_slots_.push_back(slot.at(v));

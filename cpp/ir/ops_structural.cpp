@@ -52,7 +52,7 @@ void register_structural_ops(std::vector<OpInfo>& out) {
   out.push_back(structural("return", 0, -1, {}, false, "Returns values from a function."));
 
   OpInfo kernel = structural("sched.kernel", 0, -1,
-                             {{"kind", "str", true, "elementwise | reduce | rowwise | matmul | scatter | pack"},
+                             {{"kind", "str", true, "elementwise | reduce | rowwise | matmul | scatter | pack | attention"},
                               {"lanes", "int", false, "lanes per program instance"},
                               {"why_split", "str", false, "why this kernel did not fuse with the one before it"},
                               {"tile", "ints", false, "tile sizes of the iteration space"},

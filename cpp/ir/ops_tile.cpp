@@ -176,7 +176,8 @@ OpInfo flash_attention_op() {
        {"block_n", "int", true, "key rows per streamed K/V tile"},
        {"warps", "int", true, "warps of the block"},
        {"causal", "bool", true, "query row i sees key rows j <= i only"},
-       {"scale", "float", true, "multiplies q . k before the softmax"}},
+       {"scale", "float", true, "multiplies q . k before the softmax"},
+       {"stages", "int", false, "K/V buffer pairs: 1 (K and V loads interleaved with the two products) or 2-4 (a pipeline)", "1"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
         static const char* names[] = {"o", "o_off", "q", "q_off", "k", "v", "kv_off", "rows", "m0", "s_kv"};
         for (size_t i = 0; i < in.size(); ++i) {
@@ -192,12 +193,15 @@ OpInfo flash_attention_op() {
                                      ", " + in[2].str() + ", " + in[4].str() + ", " + in[5].str());
         auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
         int64_t d = attr("head_dim"), bm = attr("block_m"), bn = attr("block_n"), w = attr("warps");
+        int64_t stages = a.count("stages") ? std::get<int64_t>(a.at("stages")) : 1;
         int64_t chunks = 32 * w;  // 16-byte copies: every thread takes whole ones
-        // Q staging (bm x d) and the K and V tiles (bn x d each) share 48 KiB of static shared memory.
+        // Q staging (bm x d) and `stages` pairs of K and V tiles (bn x d each) share the shared memory:
+        // static up to 48 KiB, dynamic (the kernel's `shared` attribute, Hopper's 227 KiB) above.
         if ((d != 64 && d != 128) || w < 1 || bm != 16 * w || bn % 16 || bn < 16 || (bm * d / 8) % chunks ||
-            (bn * d / 8) % chunks || std::max(bm * d, 2 * bn * d) * 2 > 48 * 1024)
+            (bn * d / 8) % chunks || stages < 1 || stages > 4 ||
+            std::max(bm * d, 2 * stages * bn * d) * 2 > 227 * 1024)
           fail(ErrorCode::Verify, "tile.flash_attention: unsupported tiling head_dim=" + std::to_string(d) + " block_m=" +
-                                      std::to_string(bm) + " block_n=" + std::to_string(bn) + " warps=" + std::to_string(w));
+                                      std::to_string(bm) + " block_n=" + std::to_string(bn) + " warps=" + std::to_string(w) + " stages=" + std::to_string(stages));
         return std::vector<Type>{};
       },
       "Flash attention for query rows m0 .. m0+min(rows, block_m)-1 of one head: o[o_off + i*D + j] = "

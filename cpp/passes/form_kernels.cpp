@@ -62,7 +62,11 @@ const char* kernel_kind(const Op& op) {
 AttrMap knobs(const std::string& kind, const Op& root, const std::string& target) {
   bool gpu = target_is_gpu(target);
   if (kind == "elementwise" || kind == "scatter") return {{"kind", kind}, {"lanes", int64_t(gpu ? 256 : 1024)}};
-  if (kind == "attention") return {{"kind", kind}, {"lanes", int64_t(256)}};  // 8 warps of 16 query rows
+  if (kind == "attention") {  // tile = [query rows, K/V rows, K/V stages], 16 query rows per warp (tile_attention.cpp);
+    // fastest measured on an H100 (bench/results/2026-11-25-h100-attention.md)
+    bool d128 = root.operands[0]->type.shape.back().size == 128;
+    return {{"kind", kind}, {"lanes", int64_t(d128 ? 256 : 128)}, {"tile", d128 ? IntList{128, 64, 3} : IntList{64, 64, 3}}};
+  }
   if (kind == "matmul") {
     IntList tile = gpu ? IntList{16, 16} : IntList{16, 64};
     DType a = root.operands[0]->type.dtype;  // NVIDIA bf16/f16: tensor cores, 128x128x32 block tiles

@@ -70,6 +70,7 @@ void lower_function(Module& m, Function& host, bool gpu) {
     AttrMap launch_attrs = {{"kernel", fn->name},
                             {"grid", IntList{grid[0], grid[1], grid[2]}},
                             {"block", std::get<IntList>(fn->attrs.at("block"))}};
+    if (fn->attrs.count("shared")) launch_attrs["shared"] = fn->attrs.at("shared");  // dynamic shared memory bytes
     host.body.insert(it, Op::make("rt.launch", buffers, {}, launch_attrs, kernel.loc));
     for (size_t i = 0; i < outputs.size(); ++i) replace_all_uses(host.body, kernel.result(int(i)), outputs[i]);
     it = host.body.ops.erase(it);

@@ -1,18 +1,15 @@
 // Tile IR for the flash-attention kernel (NVIDIA, bf16/f16, head dim 64 or 128): one
-// tile.flash_attention per program instance, a block of kBlockM query rows of one (batch,
-// head) pair. Grid axis 0 numbers the query blocks, last block first: with a causal mask the
+// tile.flash_attention per program instance, a block of query rows of one (batch, head) pair.
+// The kernel's tile knob is [query rows, K/V rows per streamed tile, K/V buffer stages (1 when
+// absent)] (form-kernels: [128, 64]); each warp takes 16 query rows. Grid axis 0 numbers the query blocks, last block first: with a causal mask the
 // last blocks see the most keys, so the longest instances start first and the short ones
 // fill in behind them. Axis 2 is the flat batch-and-heads index.
+#include <algorithm>
+
 #include "passes/tile_kernels.hpp"
 
 namespace tessera::passes {
 using namespace ir;
-namespace {
-
-constexpr int64_t kWarps = 8, kBlockM = 16 * kWarps, kBlockN = 64;
-
-}  // namespace
-
 Grid emit_attention_kernel(const Op& kernel, Function& fn) {
   const Op* att = nullptr;
   for (const auto& op : kernel.region->ops)
@@ -34,6 +31,14 @@ Grid emit_attention_kernel(const Op& kernel, Function& fn) {
   for (size_t i = 0; i + 2 < r; ++i) heads *= q_shape[i];
   bool causal = att->has_attr("causal") && std::get<bool>(att->attrs.at("causal"));
 
+  IntList tile = kernel.has_attr("tile") ? kernel.ints_attr("tile") : IntList{128, 64};
+  if (tile.size() < 2 || tile.size() > 3 || tile[0] < 16 || tile[0] % 16)
+    fail(ErrorCode::Compile, "attention kernel: tile must be [query rows (a multiple of 16), key rows, K/V stages]",
+         kernel.loc.str());
+  const int64_t kBlockM = tile[0], kBlockN = tile[1], kWarps = kBlockM / 16, kStages = tile.size() > 2 ? tile[2] : 1;
+  // Above 48 KiB the kernel takes dynamic shared memory, sized at launch (rt.launch `shared`).
+  int64_t smem = std::max(kBlockM * d, 2 * kStages * kBlockN * d) * 2;
+  if (smem > 48 * 1024) fn.attrs["shared"] = smem;
   Builder b(&fn.body, kernel.loc);
   fn.attrs["block"] = IntList{32 * kWarps, 1, 1};
   fn.attrs["lanes"] = 32 * kWarps;
@@ -44,7 +49,7 @@ Grid emit_attention_kernel(const Op& kernel, Function& fn) {
   Value* kv_off = b.arith("mul", z, b.i64(skv * d));
   b.create("tile.flash_attention", {O, q_off, Q, q_off, K, V, kv_off, b.arith("sub", b.i64(sq), m0), m0, b.i64(skv)},
            {{"head_dim", d}, {"block_m", kBlockM}, {"block_n", kBlockN}, {"warps", kWarps}, {"causal", causal},
-            {"scale", attention_scale(*att)}});
+            {"scale", attention_scale(*att)}, {"stages", kStages}});
   return {blocks, 1, heads};
 }
 

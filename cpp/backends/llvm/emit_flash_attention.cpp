@@ -16,8 +16,8 @@
 //   O / row sum, rounded to o's dtype, stored under the row mask.
 // Tiles that need no mask (fully below the diagonal, fully inside s_kv) run a loop without the
 // per-element compare; the rest (the diagonal, the ragged last tile) run a masked copy of it.
-// Shared memory: one K and one V tile (the Q block is staged in the same bytes first), at most
-// 32 KiB for D = 128. Shared rows are XOR-swizzled in 16-byte chunks (as in emit_mma_sync.cpp).
+// Shared memory: `stages` pairs of K and V tiles (the Q block is staged in the same bytes
+// first), at most 48 KiB. Shared rows are XOR-swizzled in 16-byte chunks (as in emit_mma_sync.cpp).
 #include <llvm/IR/IntrinsicsNVPTX.h>
 
 #include <cmath>
@@ -38,6 +38,7 @@ Value* swizzle(llvm::IRBuilder<>& b, Value* row, Value* c) { return b.CreateXor(
 void KernelEmitter::emit_flash_attention(const ir::Op& op, const std::vector<llvm::Value*>& args) {
   const int D = int(op.int_attr("head_dim")), BM = int(op.int_attr("block_m")), BN = int(op.int_attr("block_n"));
   const int warps = int(op.int_attr("warps")), threads = 32 * warps;
+  const int stages = int(op.int_attr("stages", 1));
   const bool causal = std::get<bool>(op.attrs.at("causal"));
   const double scale = op.attrs.count("scale") ? (std::holds_alternative<double>(op.attrs.at("scale"))
                                                       ? std::get<double>(op.attrs.at("scale"))
@@ -56,9 +57,13 @@ void KernelEmitter::emit_flash_attention(const ir::Op& op, const std::vector<llv
   auto cf = [&](double v) { return llvm::ConstantFP::get(f32, v); };
   const int row_bytes = D * 2, cpr = D / 8, tile_bytes = BN * row_bytes;
 
-  auto* smem_ty = llvm::ArrayType::get(i8, uint64_t(std::max(BM * row_bytes, 2 * tile_bytes)));
-  auto* smem = new llvm::GlobalVariable(m_, smem_ty, false, llvm::GlobalValue::InternalLinkage,
-                                        llvm::UndefValue::get(smem_ty), fn_.name + ".attn", nullptr,
+  // Static shared memory up to 48 KiB; above, the dynamic allocation the launch sizes (the
+  // kernel function's `shared` attribute, set by tile_attention.cpp).
+  const bool dynamic = fn_.attrs.count("shared") != 0;
+  auto* smem_ty = llvm::ArrayType::get(i8, dynamic ? 0 : uint64_t(std::max(BM * row_bytes, 2 * stages * tile_bytes)));
+  auto* smem = new llvm::GlobalVariable(m_, smem_ty, false,
+                                        dynamic ? llvm::GlobalValue::ExternalLinkage : llvm::GlobalValue::InternalLinkage,
+                                        dynamic ? nullptr : llvm::UndefValue::get(smem_ty), fn_.name + (dynamic ? "_attn_dyn" : ".attn"), nullptr,
                                         llvm::GlobalValue::NotThreadLocal, hooks_.shared_address_space());
   smem->setAlignment(llvm::Align(128));
   auto shared_at = [&](Value* byte) { return b_.CreateInBoundsGEP(i8, smem, byte); };
@@ -170,14 +175,25 @@ void KernelEmitter::emit_flash_attention(const ir::Op& op, const std::vector<llv
     Value* below = b_.CreateSDiv(b_.CreateAdd(m0, c64(1)), c64(BN));
     n_full = b_.CreateSelect(b_.CreateICmpSLT(below, n_full), below, n_full);
   }
-  Value* k_base = c32(0);
-  Value* v_base = c32(tile_bytes);
+  // Stage s of the K/V buffers: K at byte 2*s*tile_bytes, V right after it. With one stage,
+  // K_{j+1} streams in during P V_j and V_j during S = Q K_j^T (two barriers per tile); with
+  // more, tiles j+1 .. j+stages-1 stream in during tile j (one barrier per tile).
+  auto k_base_of = [&](Value* j) {
+    if (stages == 1) return static_cast<Value*>(c32(0));
+    return b_.CreateMul(b_.CreateTrunc(b_.CreateURem(j, c64(stages)), i32), c32(2 * tile_bytes));
+  };
   auto load_tile = [&](Value* base, Value* buf, Value* j) {
     Value* first = b_.CreateMul(j, c64(BN));
     copy_rows(base, buf, b_.CreateAdd(kv_off, b_.CreateMul(first, c64(D))), BN, b_.CreateSub(s_kv, first));
   };
-  emit_if(b_.CreateICmpSGT(n_tiles, c64(0)), [&] { load_tile(k_base, K, c64(0)); });
-  commit();
+  // Prologue: K_0 (one stage), or K and V of tiles 0 .. stages-2, one cp.async group each.
+  for (int t = 0; t < std::max(stages - 1, 1); ++t) {
+    emit_if(b_.CreateICmpSGT(n_tiles, c64(t)), [&] {
+      load_tile(c32(2 * t * tile_bytes), K, c64(t));
+      if (stages > 1) load_tile(c32((2 * t + 1) * tile_bytes), V, c64(t));
+    });
+    commit();
+  }
 
   const double sl2 = scale * 1.4426950408889634;  // scores in the log2 domain: 2^(s*sl2 - m) = e^(scale*(s - max))
   const int nf_s = BN / 8, nf_o = D / 8;
@@ -198,9 +214,21 @@ void KernelEmitter::emit_flash_attention(const ir::Op& op, const std::vector<llv
     }
     enter_loop_body(loop, hi);
     Value* j = loop.iv;
-    wait_all();
-    hooks_.barrier(b_);  // K_j is in; everyone is done with V_{j-1}
-    load_tile(v_base, V, j);
+    Value* j1 = b_.CreateAdd(j, c64(1));
+    Value* k_base = k_base_of(j);
+    Value* v_base = b_.CreateAdd(k_base, c32(tile_bytes));
+    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(std::max(stages - 2, 0))});
+    hooks_.barrier(b_);  // K_j (and V_j) are in; everyone is done with the buffers tile j-1 read
+    if (stages == 1) {
+      load_tile(v_base, V, j);
+    } else {
+      Value* ahead = b_.CreateAdd(j, c64(stages - 1));
+      emit_if(b_.CreateICmpSLT(ahead, n_tiles), [&] {
+        Value* next = k_base_of(ahead);
+        load_tile(next, K, ahead);
+        load_tile(b_.CreateAdd(next, c32(tile_bytes)), V, ahead);
+      });
+    }
     commit();
 
     // S = Q K_j^T for this warp's 16 rows: nf_s fragments of 16 x 8.
@@ -263,11 +291,12 @@ void KernelEmitter::emit_flash_attention(const ir::Op& op, const std::vector<llv
       pa.push_back(pack(hi_f[0], hi_f[1]));
       pa.push_back(pack(hi_f[2], hi_f[3]));
     }
-    wait_all();
-    hooks_.barrier(b_);  // V_j is in; everyone is done with K_j
-    Value* j1 = b_.CreateAdd(j, c64(1));
-    emit_if(b_.CreateICmpSLT(j1, n_tiles), [&] { load_tile(k_base, K, j1); });
-    commit();
+    if (stages == 1) {
+      wait_all();
+      hooks_.barrier(b_);  // V_j is in; everyone is done with K_j
+      emit_if(b_.CreateICmpSLT(j1, n_tiles), [&] { load_tile(k_base, K, j1); });
+      commit();
+    }
     // O += P V_j.
     for (int kk = 0; kk < BN / 16; ++kk) {
       std::vector<Value*> vb;
