@@ -98,3 +98,19 @@ def test_f32_and_other_head_dims_use_the_decomposition():
     got = torch.from_dlpack(f(ts.from_dlpack(q), ts.from_dlpack(k), ts.from_dlpack(v)))
     assert "tile.flash_attention" not in f.ir("tile")
     assert rel_err(got, reference(q, k, v, True)) < 1e-5
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_gradients_on_cuda_use_the_decomposition(causal):
+    # No flash backward yet: grad differentiates the decomposition (matmul/tril/softmax) on the GPU.
+    q, k, v = (torch.randn(2, 37, 16, device="cuda", dtype=torch.float64, requires_grad=True) for _ in range(3))
+    w = torch.randn(2, 37, 16, device="cuda", dtype=torch.float64)
+    (F.scaled_dot_product_attention(q, k, v, is_causal=causal) * w).sum().backward()
+
+    def loss(a, b, c):
+        return ts.sum(ts.attention(a, b, c, causal=causal) * ts.from_dlpack(w))
+
+    grads = ts.grad(loss, argnums=(0, 1, 2))(*(ts.from_dlpack(t.detach()) for t in (q, k, v)))
+    for g, t in zip(grads, (q, k, v)):
+        g = torch.from_dlpack(g)
+        assert ((g - t.grad).abs().max() / t.grad.abs().max()).item() < 1e-10
