@@ -3,6 +3,8 @@
 //   matmul(softmax(X), v)   with X one of   S * c,  c * S,  S / c,  S,
 //                           tril(X', 0, -inf) (causal), or X' * c with X' = tril(S, 0, -inf),
 //   S = matmul(q, transpose(k))   (last two dims swapped; q may be q0 * c as well),
+// or the same with einsum("...qd,...kd->...qk", q, k) for S and einsum("...qk,...kd->...qd", P, v)
+// for the product,
 //
 // and replaces it by one `attention(q, k, v) {scale, causal}` op when the flash-attention
 // kernel applies (bf16/f16, head dim 64 or 128: flash_attention_applies). Elsewhere (CPU,
@@ -30,6 +32,37 @@ bool flash_attention_applies(const Module& m, const Op& op) {
 }
 
 namespace {
+
+// An einsum equation "P a b, P c d -> P e f" (P: the same batch letters, single letters a..f,
+// no ellipsis) split into its three index strings, or false.
+bool einsum_parts(const Op* op, std::string& x, std::string& y, std::string& out) {
+  if (!op || op->name != "einsum" || op->operands.size() != 2) return false;
+  std::string eq;
+  for (char c : op->str_attr("equation"))
+    if (c != ' ') eq += c;
+  size_t comma = eq.find(','), arrow = eq.find("->");
+  if (comma == std::string::npos || arrow == std::string::npos || comma > arrow || eq.find('.') != std::string::npos)
+    return false;
+  x = eq.substr(0, comma), y = eq.substr(comma + 1, arrow - comma - 1), out = eq.substr(arrow + 2);
+  size_t r = x.size();
+  if (r < 2 || y.size() != r || out.size() != r || x.substr(0, r - 2) != y.substr(0, r - 2) ||
+      x.substr(0, r - 2) != out.substr(0, r - 2))
+    return false;
+  std::string tail = x.substr(r - 2) + y.substr(r - 2) + out.substr(r - 2);
+  for (char c : tail)
+    if (x.substr(0, r - 2).find(c) != std::string::npos) return false;  // batch letters stay batch letters
+  return true;
+}
+
+// "...ad,...bd->...ab" (q k^T) when `scores`, else "...ab,...bd->...ad" (p v).
+bool einsum_is(const Op* op, bool scores) {
+  std::string x, y, o;
+  if (!einsum_parts(op, x, y, o)) return false;
+  size_t r = x.size();
+  char a = x[r - 2], b = scores ? y[r - 2] : x[r - 1], d = scores ? x[r - 1] : y[r - 1];
+  if (a == b || a == d || b == d) return false;
+  return scores ? y[r - 1] == d && o[r - 2] == a && o[r - 1] == b : y[r - 2] == b && o[r - 2] == a && o[r - 1] == d;
+}
 
 const Op* def_of(const Value* v, const char* name) {
   return v->def && v->def->name == name ? v->def : nullptr;
@@ -90,7 +123,7 @@ struct Matcher {
 
   // The attention op's operands and attributes for `mm` = matmul(softmax(...), v), if it is one.
   bool match(const Op& mm, Value*& q, Value*& k, AttrMap& attrs) const {
-    if (mm.name != "matmul") return false;
+    if (mm.name != "matmul" && !einsum_is(&mm, false)) return false;
     const Op* sm = def_of(mm.operands[0], "softmax");
     if (!sm || !single_use(mm.operands[0])) return false;
     int64_t rank = sm->operands[0]->type.rank();
@@ -105,9 +138,9 @@ struct Matcher {
     if (!causal)
       if (const Value* m = causal_mask(x)) { causal = true; x = m; }
     if (causal && !(scale > 0)) return false;  // -inf * c must stay -inf
-    const Op* s = def_of(x, "matmul");
-    if (!s || !single_use(x)) return false;
-    const Value* kk = transposed(s->operands[1]);
+    const Op* s = x->def;
+    if (!s || !single_use(x) || (s->name != "matmul" && !einsum_is(s, true))) return false;
+    const Value* kk = s->name == "matmul" ? transposed(s->operands[1]) : s->operands[1];
     if (!kk) return false;
     const Value* qq = s->operands[0];
     if (scaled(qq, inner, f)) { scale *= f; qq = inner; }

@@ -30,6 +30,9 @@ Grid emit_attention_kernel(const Op& kernel, Function& fn) {
   int64_t sq = q_shape[r - 2], d = q_shape[r - 1], skv = k_shape[r - 2], heads = 1;
   for (size_t i = 0; i + 2 < r; ++i) heads *= q_shape[i];
   bool causal = att->has_attr("causal") && std::get<bool>(att->attrs.at("causal"));
+  if (heads > 65535)  // CUDA's grid z limit
+    fail(ErrorCode::Compile, "attention: " + std::to_string(heads) + " (batch x heads) pairs exceed the GPU grid's limit of "
+                             "65535; split the call along the batch dims", kernel.loc.str());
 
   IntList tile = kernel.has_attr("tile") ? kernel.ints_attr("tile") : IntList{128, 64};
   if (tile.size() < 2 || tile.size() > 3 || tile[0] < 16 || tile[0] % 16)
