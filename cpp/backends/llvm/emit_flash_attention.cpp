@@ -4,20 +4,23 @@
 //   Q block (block_m x D) -> shared memory -> registers: each warp keeps the A fragments of its
 //   16 query rows for the whole kernel.
 //   For each block_n-row tile j of K and V (only tiles at or left of the diagonal when causal):
-//     wait for K_j; barrier; start copying V_j (cp.async)
+//     wait until tile j is in shared memory; barrier; start copying the next tile(s) (cp.async)
 //     S = Q K_j^T: mma.sync m16n8k16 with f32 accumulators, K fragments by ldmatrix (K rows
 //       are the columns of K^T, so no transpose is needed)
 //     online softmax in registers: row max over the thread's values, then the quad (4 lanes
 //       share a row) by shuffles; p = 2^(s*scale*log2e - m); O and the row sum rescaled by
 //       2^(m_old - m_new)
-//     wait for V_j; barrier; start copying K_{j+1} into the K buffer
 //     O += P V_j: the f32 C fragments of S are, pairwise rounded to 16 bits, exactly the A
 //       fragments of a 16 x 16 slice of P, so P never leaves registers
 //   O / row sum, rounded to o's dtype, stored under the row mask.
+// K/V copies: with stages = 1 (one K and one V buffer) V_j streams in during Q K_j^T and
+// K_{j+1} during P V_j, two barriers per tile; with stages >= 2 a ring of K/V buffer pairs
+// keeps tiles j+1 .. j+stages-1 in flight during tile j, one barrier per tile.
 // Tiles that need no mask (fully below the diagonal, fully inside s_kv) run a loop without the
 // per-element compare; the rest (the diagonal, the ragged last tile) run a masked copy of it.
-// Shared memory: `stages` pairs of K and V tiles (the Q block is staged in the same bytes
-// first), at most 48 KiB. Shared rows are XOR-swizzled in 16-byte chunks (as in emit_mma_sync.cpp).
+// Shared memory: the K/V buffers (the Q block is staged in the same bytes first); static up to
+// 48 KiB, dynamic above (the kernel's `shared` attribute). Shared rows are XOR-swizzled in
+// 16-byte chunks (as in emit_mma_sync.cpp).
 #include <llvm/IR/IntrinsicsNVPTX.h>
 
 #include <cmath>
