@@ -206,3 +206,8 @@ def test_flash_kernel_schedule_variants_assemble(tmp_path, tile):
     (tmp_path / "k.ptx").write_text(out["asm"])
     r = subprocess.run([ptxas, "-arch=sm_90", str(tmp_path / "k.ptx"), "-o", str(tmp_path / "k.cubin")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_flash_kernel_needs_sm80():
+    with pytest.raises(ts.CompileError, match=r"flash-attention kernel .* needs sm_80 or newer, not sm_75"):
+        ts.compile_for_target(program("f16", 64, ATTENTION.format(causal="false", dt="f16", d=64)), "nvptx:sm_75")

@@ -63,13 +63,16 @@ class NvptxHooks : public TargetHooks {
   }
 };
 
-// tile.mma_sync uses mma.sync m16n8k16, ldmatrix and cp.async: sm_80 and newer.
+// tile.mma_sync and tile.flash_attention use mma.sync m16n8k16, ldmatrix and cp.async: sm_80 and newer.
 void check_tensor_core_arch(const ir::Module& tile_module, const std::string& arch) {
   if (arch != "sm_70" && arch != "sm_75") return;
   for (const auto& fn : tile_module.funcs)
     if (has_op(*fn, "tile.mma_sync"))
       fail(ErrorCode::Compile, "kernel " + fn->name + ": the bf16/f16 tensor-core matmul (tile.mma_sync) needs sm_80 or newer, "
                                "not " + arch + "; cast the operands to f32 for this GPU", fn->loc.str());
+    else if (has_op(*fn, "tile.flash_attention"))  // same instructions
+      fail(ErrorCode::Compile, "kernel " + fn->name + ": the flash-attention kernel (tile.flash_attention) needs sm_80 or "
+                               "newer, not " + arch + "; cast q, k and v to f32 for this GPU", fn->loc.str());
 }
 
 }  // namespace
