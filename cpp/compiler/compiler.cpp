@@ -43,7 +43,7 @@ Lowered lower(const std::string& text, const backends::TargetSpec& target, const
   } else {
     ir::run_pipeline(*out.module, "verify,canonicalize,fold-constants,cse,dce");
     out.text["graph"] = ir::print(*out.module);
-    ir::run_pipeline(*out.module, "decompose,cse,dce,split-reductions,pack-matmul");
+    ir::run_pipeline(*out.module, "match-attention,dce,decompose,cse,dce,split-reductions,pack-matmul");
     tune_knobs(*out.module, target, device);
     ir::run_pipeline(*out.module, "form-kernels,select-pack-kernels,verify");
     tune_kernel_knobs(*out.module, target, device);

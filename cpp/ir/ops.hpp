@@ -22,6 +22,9 @@ void attach_derivatives(std::map<std::string, OpInfo>& table);
 
 void check_attrs(const OpInfo& info, const AttrMap& attrs);
 
+// An attention op's scale: its `scale` attribute, else 1/sqrt(D) (ops_attention.cpp).
+double attention_scale(const Op& op);
+
 // NumPy broadcasting of two shapes; throws ErrorCode::Shape naming `op` and both types.
 std::vector<Dim> broadcast_shapes(const std::string& op, const Type& a, const Type& b);
 // Normalises a possibly negative axis for a tensor of `rank`; throws ErrorCode::Value.

@@ -282,6 +282,7 @@ OpInfo embedding() {
 
 void register_random_ops(std::vector<OpInfo>& out);  // ops_random.cpp
 void register_einsum_ops(std::vector<OpInfo>& out);  // ops_einsum.cpp
+void register_attention_ops(std::vector<OpInfo>& out);  // ops_attention.cpp
 
 void register_nn_ops(std::vector<OpInfo>& out) {
   out.push_back(logsumexp());
@@ -295,6 +296,7 @@ void register_nn_ops(std::vector<OpInfo>& out) {
   out.push_back(embedding());
   register_random_ops(out);
   register_einsum_ops(out);
+  register_attention_ops(out);
 }
 
 }  // namespace tessera::ir

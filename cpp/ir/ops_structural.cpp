@@ -37,7 +37,7 @@ void verify_kernel(const Op& op) {
       fail(ErrorCode::Verify, "sched.kernel: yielded types must match the results");
   const std::string& kind = op.str_attr("kind");
   if (kind != "elementwise" && kind != "reduce" && kind != "rowwise" && kind != "matmul" && kind != "scatter" &&
-      kind != "pack")
+      kind != "pack" && kind != "attention")
     fail(ErrorCode::Verify, "sched.kernel: unknown kind '" + kind + "'");
   // Lanes size per-instance arrays and divide the iteration space: 0 or a huge count would
   // crash the generated code rather than the verifier.
@@ -52,7 +52,7 @@ void register_structural_ops(std::vector<OpInfo>& out) {
   out.push_back(structural("return", 0, -1, {}, false, "Returns values from a function."));
 
   OpInfo kernel = structural("sched.kernel", 0, -1,
-                             {{"kind", "str", true, "elementwise | reduce | rowwise | matmul | scatter | pack"},
+                             {{"kind", "str", true, "elementwise | reduce | rowwise | matmul | scatter | pack | attention"},
                               {"lanes", "int", false, "lanes per program instance"},
                               {"why_split", "str", false, "why this kernel did not fuse with the one before it"},
                               {"tile", "ints", false, "tile sizes of the iteration space"},

@@ -247,6 +247,53 @@ OpInfo fma_gemm_op() {
   return info;
 }
 
+// tile.flash_attention: one block of query rows of flash attention on NVIDIA tensor cores
+// (emit_flash_attention.cpp). Like tile.mma_sync, one op per program instance; the attributes
+// are the schedule (query rows per block, key rows per streamed tile, warps).
+OpInfo flash_attention_op() {
+  OpInfo info = tile_op(
+      "flash_attention", 10, 10,
+      {{"head_dim", "int", true, "D, the head dim of q, k, v and o (64 or 128)"},
+       {"block_m", "int", true, "query rows of the block (16 per warp)"},
+       {"block_n", "int", true, "key rows per streamed K/V tile"},
+       {"warps", "int", true, "warps of the block"},
+       {"causal", "bool", true, "query row i sees key rows j <= i only"},
+       {"scale", "float", true, "multiplies q . k before the softmax"},
+       {"stages", "int", false, "K/V buffer pairs: 1 (K and V loads interleaved with the two products) or 2-4 (a pipeline)", "1"}},
+      [](const std::vector<Type>& in, const AttrMap& a) {
+        static const char* names[] = {"o", "o_off", "q", "q_off", "k", "v", "kv_off", "rows", "m0", "s_kv"};
+        for (size_t i = 0; i < in.size(); ++i) {
+          bool ptr = i == 0 || i == 2 || i == 4 || i == 5;
+          if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
+            fail(ErrorCode::Verify, std::string("tile.flash_attention: ") + names[i] + " must be a " +
+                                        (ptr ? "pointer" : "scalar") + ", got " + in[i].str());
+          if (!ptr) require_i64("tile.flash_attention", in[i], names[i]);
+        }
+        DType dt = in[0].dtype;
+        if ((dt != DType::BF16 && dt != DType::F16) || in[2].dtype != dt || in[4].dtype != dt || in[5].dtype != dt)
+          fail(ErrorCode::DType, "tile.flash_attention: o, q, k and v must all be bf16 or all f16, got " + in[0].str() +
+                                     ", " + in[2].str() + ", " + in[4].str() + ", " + in[5].str());
+        auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
+        int64_t d = attr("head_dim"), bm = attr("block_m"), bn = attr("block_n"), w = attr("warps");
+        int64_t stages = a.count("stages") ? std::get<int64_t>(a.at("stages")) : 1;
+        int64_t chunks = 32 * w;  // 16-byte copies: every thread takes whole ones
+        // Q staging (bm x d) and `stages` pairs of K and V tiles (bn x d each) share the shared memory:
+        // static up to 48 KiB, dynamic (the kernel's `shared` attribute, Hopper's 227 KiB) above.
+        if ((d != 64 && d != 128) || w < 1 || bm != 16 * w || bn % 16 || bn < 16 || (bm * d / 8) % chunks ||
+            (bn * d / 8) % chunks || stages < 1 || stages > 4 ||
+            std::max(bm * d, 2 * stages * bn * d) * 2 > 227 * 1024)
+          fail(ErrorCode::Verify, "tile.flash_attention: unsupported tiling head_dim=" + std::to_string(d) + " block_m=" +
+                                      std::to_string(bm) + " block_n=" + std::to_string(bn) + " warps=" + std::to_string(w) + " stages=" + std::to_string(stages));
+        return std::vector<Type>{};
+      },
+      "Flash attention for query rows m0 .. m0+min(rows, block_m)-1 of one head: o[o_off + i*D + j] = "
+      "sum over n < s_kv of softmax_n(scale * q[q_off + i*D + :] . k[kv_off + n*D + :]) * v[kv_off + n*D + j] "
+      "(n <= m0 + i when causal), with an online softmax over block_n-row K/V tiles streamed through shared "
+      "memory; f32 accumulation, mma.sync m16n8k16; 32*warps threads, 16 query rows per warp.");
+  info.pure = false;
+  return info;
+}
+
 void verify_for(const Op& op) {
   const Block& body = *op.region;
   size_t n_iter = op.operands.size() - 3;
@@ -393,6 +440,7 @@ void register_tile_ops(std::vector<OpInfo>& out) {
   out.push_back(mma_sync_op());
   out.push_back(fma_gemm_op());
   out.push_back(wgmma_gemm_op());
+  out.push_back(flash_attention_op());
   OpInfo loop = tile_op("for", 3, -1, {}, nullptr,
                         "for iv = lb; iv < ub; iv += step, carrying iter args through the region.");
   loop.has_region = true;

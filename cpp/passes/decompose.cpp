@@ -8,17 +8,18 @@
 #include "ir/ops.hpp"
 #include "ir/pass_manager.hpp"
 #include "passes/autodiff.hpp"
+#include "passes/lowering.hpp"
 
 namespace tessera::passes {
 using namespace ir;
 namespace {
 
-void decompose_function(Function& fn) {
+void decompose_function(const Module& m, Function& fn) {
   Block& body = fn.body;
   for (auto it = body.ops.begin(); it != body.ops.end();) {
     Op& op = **it;
     const OpInfo* info = lookup_op(op.name);
-    if (!info || !info->decompose) { ++it; continue; }
+    if (!info || !info->decompose || flash_attention_applies(m, op)) { ++it; continue; }  // kept: its own kernel
     Block scratch;
     Builder b(&scratch, op.loc);
     std::vector<Value*> repl = info->decompose(b, op);
@@ -41,7 +42,7 @@ void decompose_function(Function& fn) {
 
 void decompose_keeping_custom_vjp(Module& m) {
   for (auto& fn : m.funcs)
-    if (!fn->attrs.count("kernel")) decompose_function(*fn);
+    if (!fn->attrs.count("kernel")) decompose_function(m, *fn);
 }
 
 void decompose(Module& m) {

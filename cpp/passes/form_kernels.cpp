@@ -49,6 +49,7 @@ const char* kernel_kind(const Op& op) {
   const OpInfo* info = lookup_op(op.name);
   if (!info) fail(ErrorCode::Compile, "form-kernels: unknown op '" + op.name + "'", op.loc.str());
   if (op.name == "scatter_add") return "scatter";  // many-to-one: cannot be computed per output element
+  if (op.name == "attention") return "attention";  // kept by decompose only for the flash kernel (tile_attention.cpp)
   switch (info->cls) {
     case OpClass::ElementwiseUnary:
     case OpClass::ElementwiseBinary:
@@ -62,6 +63,11 @@ const char* kernel_kind(const Op& op) {
 AttrMap knobs(const std::string& kind, const Op& root, const std::string& target) {
   bool gpu = target_is_gpu(target);
   if (kind == "elementwise" || kind == "scatter") return {{"kind", kind}, {"lanes", int64_t(gpu ? 256 : 1024)}};
+  if (kind == "attention") {  // tile = [query rows, K/V rows, K/V stages], 16 query rows per warp (tile_attention.cpp);
+    // fastest measured on an H100 (bench/results/2026-11-25-h100-attention.md)
+    bool d128 = root.operands[0]->type.shape.back().size == 128;
+    return {{"kind", kind}, {"lanes", int64_t(d128 ? 256 : 128)}, {"tile", d128 ? IntList{128, 64, 3} : IntList{64, 64, 3}}};
+  }
   if (kind == "matmul") {
     IntList tile = gpu ? IntList{16, 16} : IntList{16, 64};
     DType a = root.operands[0]->type.dtype;  // NVIDIA bf16/f16: tensor cores, 128x128x32 block tiles

@@ -56,6 +56,7 @@ void lower_function(Module& m, Function& host, bool gpu) {
                 : kind == "rowwise"   ? emit_rowwise_kernel(kernel, *fn)
                 : kind == "scatter"   ? emit_scatter_kernel(kernel, *fn)
                 : kind == "pack"      ? emit_pack_kernel(kernel, *fn)
+                : kind == "attention" ? emit_attention_kernel(kernel, *fn)
                                       : emit_matmul_kernel(kernel, *fn);
     fn->body.append(Op::make("return", {}, {}, {}, kernel.loc));
 

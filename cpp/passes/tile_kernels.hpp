@@ -59,5 +59,7 @@ Grid emit_packed_matmul_kernel(const ir::Op& kernel, const ir::Op& mm, ir::Funct
 // CPU: a kernel that only packs one input (select-pack-kernels), one panel per instance.
 Grid emit_pack_kernel(const ir::Op& kernel, ir::Function& fn);
 Grid emit_scatter_kernel(const ir::Op& kernel, ir::Function& fn);  // CPU only: lanes add in order
+// NVIDIA: one tile.flash_attention per block of query rows (tile_attention.cpp).
+Grid emit_attention_kernel(const ir::Op& kernel, ir::Function& fn);
 
 }  // namespace tessera::passes

@@ -41,6 +41,15 @@ inline ir::Value* argmin(ir::Builder& b, ir::Value* x, std::optional<int64_t> ax
   return b.value("argmin", operands, attrs);
 }
 
+// Scaled dot-product attention softmax(q @ k^T * scale) @ v over the last two dims of q [..., Sq, D], k [..., Skv, D] and v [..., Skv, Dv] (equal batch dims and dtypes): result [..., Sq, Dv]. NVIDIA bf16/f16 with D = Dv in {64, 128} runs a flash-attention kernel (memory O(S)); elsewhere it is computed as those ops (f16/bf16 in f32).
+inline ir::Value* attention(ir::Builder& b, ir::Value* q, ir::Value* k, ir::Value* v, std::optional<double> scale = std::nullopt, bool causal = false) {
+  ir::AttrMap attrs;
+  if (scale) attrs["scale"] = *scale;
+  attrs["causal"] = causal;
+  std::vector<ir::Value*> operands{q, k, v};
+  return b.value("attention", operands, attrs);
+}
+
 // Repeats size-1 and missing leading dims to a larger shape (NumPy broadcasting).
 inline ir::Value* broadcast_to(ir::Builder& b, ir::Value* x, ir::IntList shape) {
   ir::AttrMap attrs;
@@ -559,6 +568,15 @@ inline ir::Value* transpose(ir::Builder& b, ir::Value* x, ir::IntList perm = ir:
   attrs["perm"] = perm;
   std::vector<ir::Value*> operands{x};
   return b.value("transpose", operands, attrs);
+}
+
+// The lower triangle of the last two dims of x (rank >= 2), as torch.tril: x[..., i, j] where j - i <= diagonal, else `value` (e.g. -inf for a causal attention mask).
+inline ir::Value* tril(ir::Builder& b, ir::Value* x, int64_t diagonal = 0, double value = 0.0) {
+  ir::AttrMap attrs;
+  attrs["diagonal"] = diagonal;
+  attrs["value"] = value;
+  std::vector<ir::Value*> operands{x};
+  return b.value("tril", operands, attrs);
 }
 
 // Variance over `axis` (every axis when absent), two-pass: sum((x - mean)^2) / (n - correction), in a fixed order (deterministic). Floating-point inputs only.

@@ -80,6 +80,7 @@ CASES = {
     "rmsnorm": ([normal, normal], {}, [((3, 5), (5,))]),
     "mse": ([normal, normal], {}, [((3, 5), (3, 5)), ((4,), (1,))]),
     "einsum": ([normal, normal], {"equation": "bij,bjk->bik"}, [((2, 3, 4), (2, 4, 2))]),
+    "attention": ([normal, normal, normal], {"causal": True, "scale": 0.7}, [((2, 4, 3), (2, 5, 3), (2, 5, 2)), ((1, 3), (1, 3), (1, 3))]),
     "cross_entropy": ([normal, indices_for(5)], {}, [((4, 5), (4,))]),
     "embedding": ([indices_for(6), normal], {}, [((3,), (6, 4)), ((2, 2), (6, 3))]),
     "dropout": ([normal, lambda s: np.array(7, dtype=np.int64)], {"p": 0.3}, [((5, 6), ())]),  # seed: an operand
@@ -97,6 +98,7 @@ CASES = {
     "reshape": ([normal], {"shape": [-1]}, None),
     "expand_dims": ([normal], {"axis": 0}, None),
     "broadcast_to": ([normal], {"shape": [2, 3, 4]}, [((3, 4),), ((1, 4),)]),
+    "tril": ([normal], {"diagonal": -1, "value": 2.0}, [((3, 4),), ((2, 3, 5),)]),
 }
 # Ops whose results are never differentiable (bool/integer results) or that are not yet
 # covered here, with the reason.

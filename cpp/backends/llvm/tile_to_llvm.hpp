@@ -138,6 +138,8 @@ class KernelEmitter {
   void emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // emit_wgmma.cpp: tile.wgmma_gemm, the Hopper (sm_90a) block-tile GEMM.
   void emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  // emit_flash_attention.cpp: tile.flash_attention, one query block of flash attention (NVIDIA).
+  void emit_flash_attention(const ir::Op& op, const std::vector<llvm::Value*>& args);
 
   llvm::Value* scalar(const ir::Value* v) const;
 

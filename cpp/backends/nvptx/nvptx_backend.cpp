@@ -64,7 +64,8 @@ class NvptxHooks : public TargetHooks {
     // then read them through the non-coherent cache (ld.global.nc).
     std::set<const ir::Value*> written;
     ir::walk(const_cast<ir::Block&>(fn.body), [&](ir::Op& op) {
-      if (op.name == "tile.store" || op.name == "tile.mma_sync" || op.name == "tile.wgmma_gemm" || op.name == "tile.fma_gemm")
+      if (op.name == "tile.store" || op.name == "tile.mma_sync" || op.name == "tile.wgmma_gemm" || op.name == "tile.fma_gemm" ||
+          op.name == "tile.flash_attention")
         written.insert(op.operands[0]);
     });
     for (size_t i = 0; i < fn.body.args.size(); ++i)
@@ -96,7 +97,7 @@ class NvptxHooks : public TargetHooks {
   }
 };
 
-// tile.mma_sync uses mma.sync m16n8k16, ldmatrix and cp.async: sm_80 and newer.
+// tile.mma_sync and tile.flash_attention use mma.sync m16n8k16, ldmatrix and cp.async: sm_80 and newer.
 void check_tensor_core_arch(const ir::Module& tile_module, const std::string& arch) {
   for (const auto& fn : tile_module.funcs)  // wgmma exists only on sm_90a (not sm_90, nor later chips)
     if (arch != "sm_90a" && has_op(*fn, "tile.wgmma_gemm"))
@@ -107,6 +108,9 @@ void check_tensor_core_arch(const ir::Module& tile_module, const std::string& ar
     if (has_op(*fn, "tile.mma_sync"))
       fail(ErrorCode::Compile, "kernel " + fn->name + ": the bf16/f16 tensor-core matmul (tile.mma_sync) needs sm_80 or newer, "
                                "not " + arch + "; cast the operands to f32 for this GPU", fn->loc.str());
+    else if (has_op(*fn, "tile.flash_attention"))  // same instructions
+      fail(ErrorCode::Compile, "kernel " + fn->name + ": the flash-attention kernel (tile.flash_attention) needs sm_80 or "
+                               "newer, not " + arch + "; cast q, k and v to f32 for this GPU", fn->loc.str());
 }
 
 }  // namespace

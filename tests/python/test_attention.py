@@ -1,0 +1,213 @@
+"""attention (softmax(q @ k^T * scale) @ v) and tril on the CPU, against NumPy in float64:
+values (causal or not, Sq != Skv, Dv != D, S = 1), errors, gradients (central differences),
+the match-attention pattern (which leaves CPU programs alone), and the NVIDIA flash kernel's
+PTX (assembled with ptxas where present; the GPU run is tests/gpu/test_attention_cuda.py)."""
+import math
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+import tessera as ts
+from test_targets import _tool
+
+
+def rng(seed):
+    return np.random.default_rng(seed)
+
+
+def np_attention(q, k, v, scale=None, causal=False):
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    s = q @ np.swapaxes(k, -1, -2) * scale
+    if causal:
+        s = np.where(np.tril(np.ones(s.shape[-2:], bool)), s, -np.inf)
+    s = s - s.max(-1, keepdims=True)
+    p = np.exp(s)
+    return (p / p.sum(-1, keepdims=True)) @ v
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("shapes", [((1, 8), (1, 8), (1, 8)), ((17, 8), (13, 8), (13, 5)), ((2, 3, 5, 4), (2, 3, 9, 4), (2, 3, 9, 4)),
+                                    ((3, 1, 16), (3, 7, 16), (3, 7, 2))])
+def test_values_match_numpy(causal, shapes):
+    r = rng(1)
+    q, k, v = (r.standard_normal(s) for s in shapes)
+    got = ts.attention(ts.tensor(q), ts.tensor(k), ts.tensor(v), causal=causal).numpy()
+    assert got.dtype == np.float64 and got.shape == shapes[0][:-1] + shapes[2][-1:]
+    np.testing.assert_allclose(got, np_attention(q, k, v, causal=causal), rtol=1e-12, atol=1e-12)
+
+
+def test_sdpa_follows_torch_signature_and_explicit_scale():
+    r = rng(2)
+    q, k, v = (r.standard_normal((2, 6, 8)) for _ in range(3))
+    t = [ts.tensor(a) for a in (q, k, v)]
+    np.testing.assert_allclose(ts.scaled_dot_product_attention(*t, is_causal=True, scale=0.3).numpy(),
+                               np_attention(q, k, v, 0.3, True), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ts.scaled_dot_product_attention(*t).numpy(), np_attention(q, k, v), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-5), ("bf16", 1e-2), ("f16", 1e-2)])
+def test_low_precision_on_cpu(dtype, tol):
+    r = rng(3)
+    q, k, v = (r.standard_normal((2, 33, 64)) for _ in range(3))
+    if isinstance(dtype, str):
+        t = [ts.tensor(a.astype(np.float32)).astype(dtype) for a in (q, k, v)]
+        q, k, v = (x.astype("f32").numpy().astype(np.float64) for x in t)
+    else:
+        t = [ts.tensor(a.astype(dtype)) for a in (q, k, v)]
+    got = ts.attention(*t, causal=True)
+    assert got.dtype == t[0].dtype
+    want = np_attention(q, k, v, causal=True)
+    got = got.astype("f64").numpy() if isinstance(dtype, str) else got.numpy()
+    assert np.abs(got - want).max() / max(np.abs(want).max(), 1) < tol
+
+
+@pytest.mark.parametrize("shapes,dtypes,match", [
+    (((8,), (8,), (8,)), None, r"q must be \[\.\.\., S, D\] \(rank >= 2\)"),
+    (((4, 8), (4, 8), (4, 8)), ("f32", "f64", "f32"), "q, k and v must have one dtype"),
+    (((4, 8), (5, 6), (5, 6)), None, r"head dims \(D\) differ"),
+    (((4, 8), (5, 8), (6, 8)), None, "k and v sequence lengths differ"),
+    (((2, 4, 8), (3, 5, 8), (3, 5, 8)), None, "batch dims of q, k and v differ"),
+    (((2, 4, 8), (5, 8), (5, 8)), None, "q, k and v must have one rank"),
+])
+def test_errors(shapes, dtypes, match):
+    dtypes = dtypes or ("f32",) * 3
+    t = [ts.zeros(*s, dtype=d) for s, d in zip(shapes, dtypes)]
+    with pytest.raises(ts.TesseraError, match=match):
+        ts.attention(*t)
+
+
+def test_integer_inputs_and_unsupported_sdpa_arguments():
+    with pytest.raises(ts.DTypeError, match="q must be floating-point"):
+        ts.attention(*(ts.zeros(4, 8, dtype="i32") for _ in range(3)))
+    t = [ts.zeros(4, 8) for _ in range(3)]
+    with pytest.raises(ts.TesseraValueError, match="attn_mask is not supported"):
+        ts.scaled_dot_product_attention(*t, attn_mask=t[0])
+    with pytest.raises(ts.TesseraValueError, match="dropout"):
+        ts.scaled_dot_product_attention(*t, dropout_p=0.1)
+
+
+@pytest.mark.parametrize("diagonal", [-2, 0, 3])
+def test_tril(diagonal):
+    x = rng(4).standard_normal((2, 5, 7))
+    np.testing.assert_array_equal(ts.tril(ts.tensor(x), diagonal=diagonal).numpy(), np.tril(x, diagonal))
+    want = np.where(np.tril(np.ones((5, 7), bool), diagonal), x, -np.inf)
+    np.testing.assert_array_equal(ts.tensor(x).tril(diagonal=diagonal, value=-math.inf).numpy(), want)
+    with pytest.raises(ts.ShapeError, match="rank >= 2"):
+        ts.tril(ts.zeros(3))
+
+
+def numeric_grad(f, x, eps=1e-6):
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        d = np.zeros_like(x)
+        d[i] = eps
+        g[i] = (f(x + d) - f(x - d)) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_gradients_match_finite_differences(causal):
+    r = rng(5)
+    q, k, v, w = r.standard_normal((2, 5, 4)), r.standard_normal((2, 6, 4)), r.standard_normal((2, 6, 3)), r.standard_normal((2, 5, 3))
+
+    def loss(q, k, v):
+        return ts.sum(ts.attention(q, k, v, scale=0.7, causal=causal) * ts.tensor(w))
+
+    got = ts.grad(loss, argnums=(0, 1, 2))(ts.tensor(q), ts.tensor(k), ts.tensor(v))
+    ref = lambda q_, k_, v_: float((np_attention(q_, k_, v_, 0.7, causal) * w).sum())
+    want = (numeric_grad(lambda x: ref(x, k, v), q), numeric_grad(lambda x: ref(q, x, v), k),
+            numeric_grad(lambda x: ref(q, k, x), v))
+    for g, wnt in zip(got, want):
+        np.testing.assert_allclose(g.numpy(), wnt, rtol=1e-6, atol=1e-8)
+
+
+def test_tril_gradient():
+    x, c = rng(6).standard_normal((4, 3)), rng(7).standard_normal((4, 3))
+    g = ts.grad(lambda x: ts.sum(ts.tril(x, diagonal=-1, value=5.0) * ts.tensor(c)))(ts.tensor(x)).numpy()
+    np.testing.assert_array_equal(g, np.tril(c, -1))
+
+
+def test_cpu_keeps_the_users_ops():
+    @ts.jit
+    def f(q, k, v):
+        return ts.softmax(q @ k.T * 0.125) @ v
+
+    q = ts.tensor(rng(8).standard_normal((9, 64)).astype(np.float32))
+    f(q, q, q)
+    assert 'kind = "attention"' not in f.ir("schedule") and "softmax" in f.ir("graph")
+
+
+# ---- the NVIDIA flash kernel, compiled here (no GPU needed) ----
+
+def program(dt, d, body):
+    return f"""module @m {{
+func @main(%q: {dt}[2,3,200,{d}], %k: {dt}[2,3,150,{d}], %v: {dt}[2,3,150,{d}]) -> ({dt}[2,3,200,{d}]) {{
+{body}
+}}
+}}
+"""
+
+
+ATTENTION = "  %0 = attention(%q, %k, %v) {{causal = {causal}}} : {dt}[2,3,200,{d}]\n  return(%0)"
+PATTERN = """  %0 = transpose(%k) {{perm = [0, 1, 3, 2]}} : {dt}[2,3,{d},150]
+  %1 = matmul(%q, %0) : {dt}[2,3,200,150]
+  %c = constant() {{type = {dt}[], value = 0.125}} : {dt}[]
+  %2 = mul(%1, %c) : {dt}[2,3,200,150]
+  %3 = softmax(%2) {{axis = -1}} : {dt}[2,3,200,150]
+  %4 = matmul(%3, %v) : {dt}[2,3,200,{d}]
+  return(%4)"""
+
+
+@pytest.mark.parametrize("dt", ["bf16", "f16"])
+@pytest.mark.parametrize("d", [64, 128])
+@pytest.mark.parametrize("causal", ["false", "true"])
+def test_flash_kernel_ptx_assembles_with_few_spills(tmp_path, dt, d, causal):
+    out = ts.compile_for_target(program(dt, d, ATTENTION.format(causal=causal, dt=dt, d=d)), "nvptx:sm_90")
+    assert "tile.flash_attention" in out["tile"]
+    ptx = out["asm"]
+    assert f"mma.sync.aligned.m16n8k16.row.col.f32.{dt}.{dt}.f32" in ptx
+    for needle in ("ldmatrix.sync.aligned.m8n8.x4.shared.b16", "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16",
+                   "cp.async.cg.shared.global", "ex2.approx", "shfl.sync.bfly"):
+        assert needle in ptx
+    ptxas = _tool("ptxas", "/usr/local/bin/ptxas", "/usr/local/cuda/bin/ptxas")
+    if not ptxas:
+        pytest.skip("ptxas not found: PTX emitted but not assembled")
+    (tmp_path / "k.ptx").write_text(ptx)
+    r = subprocess.run([ptxas, "-arch=sm_90", "-v", str(tmp_path / "k.ptx"), "-o", str(tmp_path / "k.cubin")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    # 255 registers at D = 128: ptxas may spill a few words at some shapes (16 bytes seen), never more.
+    spilled = int(re.search(r"(\d+) bytes spill stores", r.stderr).group(1))
+    assert spilled <= 32, r.stderr
+
+
+def test_pattern_becomes_the_flash_kernel_on_nvptx_only():
+    text = program("bf16", 64, PATTERN.format(dt="bf16", d=64))
+    assert "tile.flash_attention" in ts.compile_for_target(text, "nvptx:sm_90")["tile"]
+    assert 'kind = "attention"' not in ts.compile_for_target(text, "cpu")["schedule"]
+    f32 = program("f32", 64, PATTERN.format(dt="f32", d=64))
+    assert 'kind = "attention"' not in ts.compile_for_target(f32, "nvptx:sm_90")["schedule"]
+
+
+@pytest.mark.parametrize("tile", ["128, 32, 2", "64, 32", "64, 64, 2", "128, 64", "128, 128, 3"])
+def test_flash_kernel_schedule_variants_assemble(tmp_path, tile):
+    # The kernel's tile knob [query rows, K/V rows, stages], set in Schedule IR as the autotuner would.
+    sched = ts.compile_for_target(program("bf16", 64, ATTENTION.format(causal="true", dt="bf16", d=64)), "nvptx:sm_90")["schedule"]
+    assert 'kind = "attention", lanes = 128, tile = [64, 64, 3]' in sched
+    rows = int(tile.split(",")[0])
+    out = ts.compile_for_target(sched.replace("lanes = 128, tile = [64, 64, 3]", f"lanes = {2 * rows}, tile = [{tile}]"),
+                                "nvptx:sm_90")
+    assert f"block = [{2 * rows}, 1, 1]" in out["tile"]
+    ptxas = _tool("ptxas", "/usr/local/bin/ptxas", "/usr/local/cuda/bin/ptxas")
+    if not ptxas:
+        pytest.skip("ptxas not found")
+    (tmp_path / "k.ptx").write_text(out["asm"])
+    r = subprocess.run([ptxas, "-arch=sm_90", str(tmp_path / "k.ptx"), "-o", str(tmp_path / "k.cubin")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_flash_kernel_needs_sm80():
+    with pytest.raises(ts.CompileError, match=r"flash-attention kernel .* needs sm_80 or newer, not sm_75"):
+        ts.compile_for_target(program("f16", 64, ATTENTION.format(causal="false", dt="f16", d=64)), "nvptx:sm_75")
