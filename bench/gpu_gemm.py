@@ -1,6 +1,8 @@
-"""bf16 GEMM on an NVIDIA GPU: Tessera's tensor-core kernel vs torch (cuBLAS), same run.
+"""GEMM on an NVIDIA GPU: Tessera's kernels vs torch (cuBLAS), same run: bf16 (tensor cores),
+bf16 with a bias + gelu epilogue (against cuBLAS + torch's epilogue), and f32 with TF32 off
+(CUDA cores; torch.backends.cuda.matmul.allow_tf32 = False).
 
-    python3 bench/gpu_gemm.py [--sizes 4096 8192] [--out DIR]
+    python3 bench/gpu_gemm.py [--sizes 4096 8192] [--f32-sizes 4096] [--epilogue-sizes 8192] [--out DIR]
 
 Each case checks Tessera's result against torch first (relative error < 1e-2 on poisoned
 outputs), then times both with triton.testing.do_bench (median, device events) and prints
@@ -17,22 +19,30 @@ import triton.testing
 import tessera as ts
 
 
-def bench_case(n, dtype):
+def bench_case(n, dtype, epilogue=False):
     a = torch.randn(n, n, device="cuda", dtype=dtype)
     b = torch.randn(n, n, device="cuda", dtype=dtype)
-    f = ts.jit(lambda x, y: x @ y)
-    ta, tb = ts.from_dlpack(a), ts.from_dlpack(b)
+    bias = torch.randn(n, device="cuda", dtype=dtype)
+    ta, tb, tbias = ts.from_dlpack(a), ts.from_dlpack(b), ts.from_dlpack(bias)
+    if epilogue:
+        f = ts.jit(lambda x, y, c: ts.op.gelu(x @ y + c))
+        run_ts, run_ref = (lambda: f(ta, tb, tbias)), (lambda: torch.nn.functional.gelu(a @ b + bias))
+    else:
+        f = ts.jit(lambda x, y: x @ y)
+        run_ts, run_ref = (lambda: f(ta, tb)), (lambda: a @ b)
     os.environ["TESSERA_POISON_OUTPUTS"] = "1"
-    got = torch.from_dlpack(f(ta, tb))
-    want = a @ b
-    err = ((got.float() - want.float()).abs().max() / want.float().abs().max()).item()
-    assert torch.isfinite(got).all() and err < 1e-2, f"{n}^3: Tessera differs from torch (rel err {err:.3g})"
+    got = torch.from_dlpack(run_ts())
+    want = (a.double() @ b.double()) if dtype == torch.float32 else run_ref()
+    err = ((got.double() - want.double()).abs().max() / want.double().abs().max()).item()
+    tol = 1e-5 if dtype == torch.float32 else 1e-2
+    assert torch.isfinite(got).all() and err < tol, f"{n}^3: Tessera differs from torch (rel err {err:.3g})"
     os.environ.pop("TESSERA_POISON_OUTPUTS")
-    f(ta, tb)  # the timed calls reuse the compiled program
-    ms_ts = triton.testing.do_bench(lambda: f(ta, tb), warmup=50, rep=300, return_mode="median")
-    ms_ref = triton.testing.do_bench(lambda: a @ b, warmup=50, rep=300, return_mode="median")
+    run_ts()  # the timed calls reuse the compiled program
+    ms_ts = triton.testing.do_bench(run_ts, warmup=50, rep=300, return_mode="median")
+    ms_ref = triton.testing.do_bench(run_ref, warmup=50, rep=300, return_mode="median")
     flop = 2.0 * n**3
-    return {"case": f"GEMM {str(dtype).split('.')[-1]} {n}^3", "tessera_ms": ms_ts, "cublas_ms": ms_ref,
+    name = f"GEMM {str(dtype).split('.')[-1]}{' + bias + gelu' if epilogue else ''} {n}^3"
+    return {"case": name, "tessera_ms": ms_ts, "cublas_ms": ms_ref,
             "tessera_tflops": flop / ms_ts / 1e9, "cublas_tflops": flop / ms_ref / 1e9, "ratio": ms_ref / ms_ts,
             "rel_err": err}
 
@@ -40,12 +50,18 @@ def bench_case(n, dtype):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--sizes", type=int, nargs="+", default=[4096, 8192])
+    p.add_argument("--f32-sizes", type=int, nargs="*", default=[4096])
+    p.add_argument("--epilogue-sizes", type=int, nargs="*", default=[8192])
     p.add_argument("--out", default=os.environ.get("OUT") or os.path.join(os.path.dirname(__file__), "results"))
     args = p.parse_args()
+    torch.backends.cuda.matmul.allow_tf32 = False
     rows = [bench_case(n, torch.bfloat16) for n in args.sizes]
+    rows += [bench_case(n, torch.bfloat16, epilogue=True) for n in args.epilogue_sizes]
+    rows += [bench_case(n, torch.float32) for n in args.f32_sizes]
     gpu = torch.cuda.get_device_name()
     kernel = "tile.wgmma_gemm" if torch.cuda.get_device_capability() == (9, 0) else "tile.mma_sync"
-    lines = [f"# bf16 GEMM, Tessera ({kernel}) vs cuBLAS — {gpu}, {time.strftime('%Y-%m-%d')}", "",
+    lines = [f"# GEMM, Tessera (bf16: {kernel}; f32: tile.fma_gemm) vs cuBLAS (TF32 off) — {gpu}, "
+             f"{time.strftime('%Y-%m-%d')}", "",
              "| case | Tessera ms | cuBLAS ms | Tessera TFLOP/s | cuBLAS TFLOP/s | ratio |", "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['case']} | {r['tessera_ms']:.3f} | {r['cublas_ms']:.3f} | {r['tessera_tflops']:.0f} | "

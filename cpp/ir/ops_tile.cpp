@@ -324,7 +324,8 @@ void register_tile_ops(std::vector<OpInfo>& out) {
   for (const char* n : {"shl", "lshr"}) out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " of integers."));
   for (const char* n : {"neg", "abs", "not"}) out.push_back(arith(n, 1, std::string("Lane-wise ") + n + "."));
   // Floating-point functions (math.cpp documents the accuracy of each).
-  for (const char* n : {"exp", "expm1", "log", "log1p", "sqrt", "floor", "ceil", "sin", "cos", "tanh", "erf", "erfc"})
+  for (const char* n : {"exp", "expm1", "log", "log1p", "sqrt", "floor", "ceil", "sin", "cos", "tanh", "erf", "erfc",
+                        "sigmoid"})
     out.push_back(float_arith(n));
   out.push_back(arith_cmp());
   out.push_back(arith_select());
