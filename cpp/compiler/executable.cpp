@@ -121,11 +121,25 @@ std::vector<Array> Executable::run(const std::vector<Array>& inputs) const {
   }
   // TESSERA_POISON_OUTPUTS=1 fills new buffers with 0xFF bytes (NaN for floats), so tests
   // catch elements a kernel forgot to write.
+  // The kernel that writes the buffer allocated by step `at`: the first later launch using it.
+  auto writer_of = [&](size_t at) -> std::string {
+    for (size_t j = at + 1; j < steps_.size(); ++j)
+      if (steps_[j].launch && std::find(steps_[j].args.begin(), steps_[j].args.end(), steps_[at].slot) != steps_[j].args.end())
+        return steps_[j].kernel_name;
+    return "(none)";
+  };
   const char* poison_env = std::getenv("TESSERA_POISON_OUTPUTS");
   bool poison = poison_env && *poison_env && std::string(poison_env) != "0";
-  for (const Step& s : steps_) {
+  for (size_t si = 0; si < steps_.size(); ++si) {
+    const Step& s = steps_[si];
     if (!s.launch) {
-      Array a = Array::empty(device_, s.type.dtype, s.shape);
+      Array a;
+      try {
+        a = Array::empty(device_, s.type.dtype, s.shape);
+      } catch (const Error& e) {  // out of memory: say which kernel's output did not fit
+        fail(e.code(), "allocating the " + ir::Type::tensor(s.type.dtype, s.shape).str() + " output of kernel " +
+                           writer_of(si) + ": " + e.message());
+      }
       if (poison) check_status(tsrMemset(device_.raw(), a.data(), 0xFF, a.nbytes(), nullptr), "tsrMemset");
       slots[size_t(s.slot)] = a;
       continue;

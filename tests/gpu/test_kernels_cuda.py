@@ -75,3 +75,15 @@ def test_jit_on_cuda_and_zero_copy_result():
 def test_mixed_devices_is_a_clear_error():
     with pytest.raises(ts.DeviceError, match="different devices"):
         ts.ones(3) + cuda(torch.ones(3, device="cuda"))
+
+
+def test_out_of_memory_names_the_kernel_and_the_process_recovers():
+    a, b = torch.randn(1 << 21, device="cuda"), torch.randn(1 << 21, device="cuda")
+    outer = ts.jit(lambda x, y: x.reshape(-1, 1) * y.reshape(1, -1))  # 2^42 floats: 16 TiB
+    with pytest.raises(ts.TesseraRuntimeError, match=r"output of kernel \w+.*(out of memory|OUT_OF_MEMORY)"):
+        outer(cuda(a), cuda(b))
+    # Nothing leaked or broke: the device, the caches and the same program at a size that fits.
+    x, y = torch.randn(300, device="cuda"), torch.randn(200, device="cuda")
+    got = torch.from_dlpack(outer(cuda(x), cuda(y)))
+    assert torch.equal(got, x[:, None] * y[None, :])
+    assert torch.equal(torch.from_dlpack(ts.jit(lambda t: t * 2)(cuda(x))), x * 2)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import tessera as ts
 
@@ -35,3 +36,22 @@ def test_cache_can_be_turned_off():
     out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, TESSERA_CPU_CACHE_MB="0"),
                          capture_output=True, text=True, check=True).stdout
     assert out.strip() == "0"
+
+
+def _overcommit_refuses_huge_allocations():
+    try:
+        with open("/proc/sys/vm/overcommit_memory") as f:
+            return f.read().strip() in ("0", "2")
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _overcommit_refuses_huge_allocations(),
+                    reason="this kernel may grant an 8 TiB allocation (vm.overcommit_memory=1), which the test would then fill")
+def test_out_of_memory_names_the_kernel_and_the_process_recovers():
+    outer = ts.jit(lambda x, y: x.reshape(-1, 1) * y.reshape(1, -1))
+    a, b = np.ones(1 << 20, np.float32), np.ones(1 << 21, np.float32)  # an 8 TiB output
+    with pytest.raises(ts.TesseraRuntimeError, match=r"output of kernel main_k0_\w+: tsrMalloc: cannot allocate"):
+        outer(ts.tensor(a), ts.tensor(b))
+    x, y = np.arange(3, dtype=np.float32), np.arange(2, dtype=np.float32)
+    assert np.array_equal(outer(ts.tensor(x), ts.tensor(y)).numpy(), np.outer(x, y))
