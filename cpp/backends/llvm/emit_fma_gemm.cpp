@@ -5,11 +5,14 @@
 // Shared memory holds 16-deep K slices of A transposed (As[k][m]: a thread's eight rows are two
 // 16-byte reads, the same for the 16 threads of a row of the grid, so a warp broadcasts them)
 // and of B as stored (Bs[k][n]: a warp reads 256 contiguous bytes). Each k step is four 16-byte
-// shared reads and 64 fma. Two buffers: slice kt+1 is read from global memory into registers
-// before slice kt's fma and written to the other buffer after them, one barrier per slice.
+// shared reads and 64 fma. Two buffers: while slice kt's fma run, slice kt+1 of B is copied
+// into the other buffer by cp.async, and of A read into registers (it is transposed on the
+// way) and stored after them; one barrier per slice.
 // Global reads are 16-byte vectors when strides, offsets and K (for A) or N (for B) keep every
 // 4-float chunk aligned and wholly in or out of bounds; otherwise each element is read alone.
 // Sums run over k in order with fma, the same order for every element.
+#include <llvm/IR/IntrinsicsNVPTX.h>
+
 #include "backends/llvm/tile_to_llvm.hpp"
 
 namespace tessera::backends {
@@ -84,12 +87,11 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
     return static_cast<Value*>(phi);
   };
 
-  // Slice kt (i32) of A and B into registers: two 4-float chunks of each per thread. A chunk
-  // ci covers row ci % 128, k (ci / 128) * 4 .. +3 (a warp: 32 rows, one k group, so the
-  // transposed stores hit 32 banks); B chunk ci covers k ci / 32, columns (ci % 32) * 4 .. +3.
+  // Slice kt (i32) of A into registers: two 4-float chunks per thread. Chunk ci covers row
+  // ci % 128, k (ci / 128) * 4 .. +3 (a warp: 32 rows, one k group, so the transposed stores
+  // hit 32 banks).
   struct Slice {
     Value* a[2];
-    Value* b[2];
   };
   auto read_slice = [&](Value* kt) {
     Slice s;
@@ -101,13 +103,6 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
       Value* off = b_.CreateAdd(a_off, b_.CreateAdd(b_.CreateMul(row, lda), gk));
       s.a[i] = read4(a_vector, A, off, b_.CreateICmpSLT(row, rows), gk, K);
     }
-    for (int i = 0; i < 2; ++i) {
-      Value* ci = b_.CreateAdd(tid, c32(i * threads));
-      Value* gk = b_.CreateAdd(k0, b_.CreateZExt(b_.CreateLShr(ci, c32(5)), i64));
-      Value* gn = b_.CreateZExt(b_.CreateMul(b_.CreateAnd(ci, c32(31)), c32(4)), i64);
-      Value* off = b_.CreateAdd(b_off, b_.CreateAdd(b_.CreateMul(gk, ldb), gn));
-      s.b[i] = read4(b_vector, B, off, b_.CreateICmpSLT(gk, K), gn, cols);
-    }
     return s;
   };
   auto write_slice = [&](Value* buf, const Slice& s) {
@@ -118,14 +113,47 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
       for (int e = 0; e < 4; ++e)
         b_.CreateStore(b_.CreateExtractElement(s.a[i], uint64_t(e)), shared_at(a_slot(buf, b_.CreateAdd(k, c32(e)), m)));
     }
-    for (int i = 0; i < 2; ++i) {
-      Value* ci = b_.CreateAdd(tid, c32(i * threads));
-      Value* n = b_.CreateMul(b_.CreateAnd(ci, c32(31)), c32(4));
-      b_.CreateAlignedStore(s.b[i], shared_at(b_slot(buf, b_.CreateLShr(ci, c32(5)), n)), llvm::Align(16));
-    }
   };
+  // Slice kt of B straight into buffer `buf`: chunk ci covers k ci / 32, columns (ci % 32) * 4
+  // .. +3. Aligned layouts use cp.async (16 bytes, zero-filled past the edges; no registers
+  // held across the fma), others read and store each element.
+  auto copy_b = [&](Value* kt, Value* buf) {
+    Value* k0 = b_.CreateMul(b_.CreateZExt(kt, i64), c64(bk));
+    llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "fma.b.async", f_);
+    llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "fma.b.elem", f_);
+    llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "fma.b.done", f_);
+    b_.CreateCondBr(b_vector, vec_bb, elem_bb);
+    for (bool vector : {true, false}) {
+      b_.SetInsertPoint(vector ? vec_bb : elem_bb);
+      for (int i = 0; i < 2; ++i) {
+        Value* ci = b_.CreateAdd(tid, c32(i * threads));
+        Value* krow = b_.CreateLShr(ci, c32(5));
+        Value* n = b_.CreateMul(b_.CreateAnd(ci, c32(31)), c32(4));
+        Value* gk = b_.CreateAdd(k0, b_.CreateZExt(krow, i64));
+        Value* gn = b_.CreateZExt(n, i64);
+        Value* off = b_.CreateAdd(b_off, b_.CreateAdd(b_.CreateMul(gk, ldb), gn));
+        Value* dst = shared_at(b_slot(buf, krow, n));
+        if (vector) {
+          Value* in = b_.CreateAnd(b_.CreateICmpSLT(gk, K), b_.CreateICmpSLT(gn, cols));
+          Value* src = hooks_.element_pointer(b_, B, f32, b_.CreateSelect(in, off, c64(0)));
+          b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s, {},
+                             {dst, src, b_.CreateSelect(in, c32(16), c32(0))});
+        } else {
+          b_.CreateAlignedStore(read4(b_.getFalse(), B, off, b_.CreateICmpSLT(gk, K), gn, cols), dst, llvm::Align(16));
+        }
+      }
+      b_.CreateBr(done);
+    }
+    b_.SetInsertPoint(done);
+    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<Value*>());
+  };
+  auto wait_b = [&] { b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(0)}); };
 
-  emit_if(b_.CreateICmpSGT(n_k, c32(0)), [&] { write_slice(c32(0), read_slice(c32(0))); });
+  emit_if(b_.CreateICmpSGT(n_k, c32(0)), [&] {
+    copy_b(c32(0), c32(0));
+    write_slice(c32(0), read_slice(c32(0)));
+    wait_b();
+  });
   hooks_.barrier(b_);
 
   llvm::BasicBlock* pre = b_.GetInsertBlock();
@@ -145,8 +173,10 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
 
   b_.SetInsertPoint(body);
   Value* next = b_.CreateAdd(kt, c32(1));
-  Slice prefetched = read_slice(next);  // past the last slice every element is out of bounds: zeros
   Value* buf = b_.CreateAnd(kt, c32(1));
+  // Past the last slice every element is out of bounds: zeros, into a buffer nobody reads.
+  copy_b(next, b_.CreateXor(buf, c32(1)));
+  Slice prefetched = read_slice(next);
   std::vector<Value*> acc(acc_phi.begin(), acc_phi.end());
   for (int k = 0; k < bk; ++k) {
     Value* a[8];
@@ -164,6 +194,7 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
         acc[size_t(i * 8 + j)] = b_.CreateIntrinsic(llvm::Intrinsic::fma, {f32}, {a[i], bv[j], acc[size_t(i * 8 + j)]});
   }
   write_slice(b_.CreateXor(buf, c32(1)), prefetched);
+  wait_b();
   hooks_.barrier(b_);
   kt->addIncoming(next, b_.GetInsertBlock());
   for (size_t i = 0; i < acc.size(); ++i) acc_phi[i]->addIncoming(acc[i], b_.GetInsertBlock());
