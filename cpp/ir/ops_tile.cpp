@@ -122,6 +122,26 @@ void require_i64(const std::string& op, const Type& t, const char* what) {
     fail(ErrorCode::Verify, op + ": " + what + " must be i64, got " + t.str());
 }
 
+// The operands shared by the block-GEMM ops (tile.mma_sync, tile.wgmma_gemm, tile.fma_gemm):
+// c, a, b pointers, each followed by an i64 offset and row stride, then rows, cols and k.
+void check_block_gemm_operands(const std::string& op, const std::vector<Type>& in) {
+  static const char* names[] = {"c", "c_off", "ldc", "a", "a_off", "lda", "b", "b_off", "ldb", "rows", "cols", "k"};
+  for (size_t i = 0; i < in.size(); ++i) {
+    bool ptr = i % 3 == 0 && i < 9;
+    if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
+      fail(ErrorCode::Verify, op + ": " + names[i] + " must be a " + (ptr ? "pointer" : "scalar") + ", got " + in[i].str());
+    if (!ptr) require_i64(op, in[i], names[i]);
+  }
+}
+
+// Tensor-core GEMM ops: a and b both bf16 or both f16; c f32 or their dtype.
+void check_tensor_core_dtypes(const std::string& op, const std::vector<Type>& in) {
+  DType ab = in[3].dtype, c = in[0].dtype;
+  if (in[6].dtype != ab || (ab != DType::BF16 && ab != DType::F16))
+    fail(ErrorCode::DType, op + ": a and b must both be bf16 or both f16, got " + in[3].str() + " and " + in[6].str());
+  if (c != ab && c != DType::F32) fail(ErrorCode::DType, op + ": c must be f32 or the inputs' dtype, got " + in[0].str());
+}
+
 // tile.mma_sync: a whole block-tile GEMM on NVIDIA tensor cores (emit_mma_sync.cpp). One op,
 // not a set of shared-buffer/barrier/fragment ops, so Tile IR stays one readable line per
 // block tile; the attributes are the schedule (block tile, warp grid, pipeline depth).
@@ -135,18 +155,8 @@ OpInfo mma_sync_op() {
        {"warps_n", "int", true, "warps along the columns"},
        {"stages", "int", true, "shared-memory pipeline stages (cp.async)"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
-        static const char* names[] = {"c", "c_off", "ldc", "a", "a_off", "lda", "b", "b_off", "ldb", "rows", "cols", "k"};
-        for (size_t i = 0; i < in.size(); ++i) {
-          bool ptr = i % 3 == 0 && i < 9;
-          if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
-            fail(ErrorCode::Verify, std::string("tile.mma_sync: ") + names[i] + " must be a " + (ptr ? "pointer" : "scalar") +
-                                        ", got " + in[i].str());
-          if (!ptr) require_i64("tile.mma_sync", in[i], names[i]);
-        }
-        DType ab = in[3].dtype, c = in[0].dtype;
-        if (in[6].dtype != ab || (ab != DType::BF16 && ab != DType::F16))
-          fail(ErrorCode::DType, "tile.mma_sync: a and b must both be bf16 or both f16, got " + in[3].str() + " and " + in[6].str());
-        if (c != ab && c != DType::F32) fail(ErrorCode::DType, "tile.mma_sync: c must be f32 or the inputs' dtype, got " + in[0].str());
+        check_block_gemm_operands("tile.mma_sync", in);
+        check_tensor_core_dtypes("tile.mma_sync", in);
         auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
         int64_t bm = attr("bm"), bn = attr("bn"), bk = attr("bk"), wm = attr("warps_m"), wn = attr("warps_n");
         int64_t threads = 32 * wm * wn;
@@ -180,19 +190,8 @@ OpInfo wgmma_gemm_op() {
        {"persistent", "int", false, "1 (with tma): compute every block tile of the rows x cols matrix, program "
                                     "instance i taking tiles i, i + grid, ... (offsets are the matrix's)"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
-        static const char* names[] = {"c", "c_off", "ldc", "a", "a_off", "lda", "b", "b_off", "ldb", "rows", "cols", "k"};
-        for (size_t i = 0; i < in.size(); ++i) {
-          bool ptr = i % 3 == 0 && i < 9;
-          if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
-            fail(ErrorCode::Verify, std::string("tile.wgmma_gemm: ") + names[i] + " must be a " +
-                                        (ptr ? "pointer" : "scalar") + ", got " + in[i].str());
-          if (!ptr) require_i64("tile.wgmma_gemm", in[i], names[i]);
-        }
-        DType ab = in[3].dtype, c = in[0].dtype;
-        if (in[6].dtype != ab || (ab != DType::BF16 && ab != DType::F16))
-          fail(ErrorCode::DType, "tile.wgmma_gemm: a and b must both be bf16 or both f16, got " + in[3].str() + " and " + in[6].str());
-        if (c != ab && c != DType::F32)
-          fail(ErrorCode::DType, "tile.wgmma_gemm: c must be f32 or the inputs' dtype, got " + in[0].str());
+        check_block_gemm_operands("tile.wgmma_gemm", in);
+        check_tensor_core_dtypes("tile.wgmma_gemm", in);
         auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
         int64_t bm = attr("bm"), bn = attr("bn"), bk = attr("bk"), stages = attr("stages");
         bool tma = a.count("tma") && std::get<int64_t>(a.at("tma")) != 0;
@@ -222,16 +221,10 @@ OpInfo fma_gemm_op() {
        {"bn", "int", true, "columns of the block tile"},
        {"bk", "int", true, "depth of one shared-memory stage"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
-        static const char* names[] = {"c", "c_off", "ldc", "a", "a_off", "lda", "b", "b_off", "ldb", "rows", "cols", "k"};
-        for (size_t i = 0; i < in.size(); ++i) {
-          bool ptr = i % 3 == 0 && i < 9;
-          if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
-            fail(ErrorCode::Verify, std::string("tile.fma_gemm: ") + names[i] + " must be a " + (ptr ? "pointer" : "scalar") +
-                                        ", got " + in[i].str());
-          if (!ptr) require_i64("tile.fma_gemm", in[i], names[i]);
-          if (ptr && in[i].dtype != DType::F32)
-            fail(ErrorCode::DType, std::string("tile.fma_gemm: ") + names[i] + " must point to f32, got " + in[i].str());
-        }
+        check_block_gemm_operands("tile.fma_gemm", in);
+        for (auto [i, name] : {std::pair<size_t, const char*>{0, "c"}, {3, "a"}, {6, "b"}})
+          if (in[i].dtype != DType::F32)
+            fail(ErrorCode::DType, std::string("tile.fma_gemm: ") + name + " must point to f32, got " + in[i].str());
         auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
         if (attr("bm") != 128 || attr("bn") != 128 || attr("bk") != 16)
           fail(ErrorCode::Verify, "tile.fma_gemm: supports the 128 x 128 x 16 block tile only, got bm=" +

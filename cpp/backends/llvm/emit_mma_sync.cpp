@@ -33,6 +33,39 @@ Value* swizzle(llvm::IRBuilder<>& b, Value* row, Value* c, int cpr) {
 
 }  // namespace
 
+// 16-byte copies of 16-bit A and B tiles need every 8-element chunk wholly in or out of bounds
+// and 16-byte aligned: strides, offsets, K and the columns left multiples of 8, aligned bases.
+Value* KernelEmitter::chunk_copies_ok(Value* A, Value* a_off, Value* lda, Value* B, Value* b_off, Value* ldb, Value* K,
+                                      Value* cols) {
+  auto mult8 = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, b_.getInt64(7)), b_.getInt64(0)); };
+  auto aligned16 = [&](Value* p) {
+    return b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(p, b_.getInt64Ty()), b_.getInt64(15)), b_.getInt64(0));
+  };
+  return b_.CreateAnd({mult8(lda), mult8(ldb), mult8(K), mult8(cols), mult8(a_off), mult8(b_off), aligned16(A), aligned16(B)});
+}
+
+// One 16-byte chunk into shared memory at `dst`: elements off .. off+7 of the 16-bit buffer
+// `buf`, element e valid when ok && p + e < limit (else 0). `vector`: one cp.async, zero-filled
+// when the chunk is out (chunk_copies_ok holds); otherwise element by element.
+void KernelEmitter::copy_chunk16(bool vector, Value* dst, Value* buf, Value* off, Value* ok, Value* p, Value* limit) {
+  llvm::Type* i16 = b_.getInt16Ty();
+  auto c64 = [&](int64_t v) { return b_.getInt64(uint64_t(v)); };
+  if (vector) {
+    Value* in = b_.CreateAnd(ok, b_.CreateICmpSLT(p, limit));
+    Value* src = hooks_.element_pointer(b_, buf, i16, b_.CreateSelect(in, off, c64(0)));
+    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s, {},
+                       {dst, src, b_.CreateSelect(in, b_.getInt32(16), b_.getInt32(0))});
+    return;
+  }
+  Value* v = llvm::PoisonValue::get(llvm::FixedVectorType::get(i16, 8));
+  for (int e = 0; e < 8; ++e) {
+    Value* in = b_.CreateAnd(ok, b_.CreateICmpSLT(b_.CreateAdd(p, c64(e)), limit));
+    Value* src = hooks_.element_pointer(b_, buf, i16, b_.CreateSelect(in, b_.CreateAdd(off, c64(e)), c64(0)));
+    v = b_.CreateInsertElement(v, b_.CreateSelect(in, b_.CreateLoad(i16, src), b_.getInt16(0)), uint64_t(e));
+  }
+  b_.CreateAlignedStore(v, dst, llvm::Align(16));
+}
+
 void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Value*>& args) {
   const int bm = int(op.int_attr("bm")), bn = int(op.int_attr("bn")), bk = int(op.int_attr("bk"));
   const int warps_m = int(op.int_attr("warps_m")), warps_n = int(op.int_attr("warps_n"));
@@ -67,28 +100,11 @@ void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Valu
   Value* n_k = b_.CreateTrunc(b_.CreateSDiv(b_.CreateAdd(K, c64(bk - 1)), c64(bk)), i32);
 
   // 16-byte copies need every chunk to be all in or all out of bounds and 16-byte aligned.
-  auto mult8 = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(7)), c64(0)); };
-  auto aligned16 = [&](Value* p) { return b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(p, i64), c64(15)), c64(0)); };
-  Value* vector_copies = b_.CreateAnd({mult8(lda), mult8(ldb), mult8(K), mult8(cols), mult8(a_off), mult8(b_off),
-                                       aligned16(A), aligned16(B)});
+  Value* vector_copies = chunk_copies_ok(A, a_off, lda, B, b_off, ldb, K, cols);
 
   // One 16-byte chunk: elements off .. off+7 of `buf`, element e valid when ok && p + e < limit.
   auto copy_chunk = [&](bool vector, Value* dst_byte, Value* buf, Value* off, Value* ok, Value* p, Value* limit) {
-    Value* dst = shared_at(dst_byte);
-    if (vector) {
-      Value* in = b_.CreateAnd(ok, b_.CreateICmpSLT(p, limit));
-      Value* src = hooks_.element_pointer(b_, buf, i16, b_.CreateSelect(in, off, c64(0)));
-      b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s, {},
-                         {dst, src, b_.CreateSelect(in, c32(16), c32(0))});
-      return;
-    }
-    Value* v = llvm::PoisonValue::get(llvm::FixedVectorType::get(i16, 8));
-    for (int e = 0; e < 8; ++e) {
-      Value* in = b_.CreateAnd(ok, b_.CreateICmpSLT(b_.CreateAdd(p, c64(e)), limit));
-      Value* src = hooks_.element_pointer(b_, buf, i16, b_.CreateSelect(in, b_.CreateAdd(off, c64(e)), c64(0)));
-      v = b_.CreateInsertElement(v, b_.CreateSelect(in, b_.CreateLoad(i16, src), b_.getInt16(0)), uint64_t(e));
-    }
-    b_.CreateAlignedStore(v, dst, llvm::Align(16));
+    copy_chunk16(vector, shared_at(dst_byte), buf, off, ok, p, limit);
   };
   // Copies K slice `kt` (i32) of A and B into pipeline buffer `stage` (i32).
   auto load_stage = [&](Value* stage, Value* kt) {

@@ -388,27 +388,10 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   }
 
   // cp.async: 16-byte copies need every chunk to be all in or all out of bounds and 16-byte aligned.
-  auto mult8 = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(7)), c64(0)); };
-  auto aligned16 = [&](Value* p) { return b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(p, i64), c64(15)), c64(0)); };
-  Value* vector_copies = b_.CreateAnd({mult8(lda), mult8(ldb), mult8(K), mult8(cols), mult8(a_off), mult8(b_off),
-                                       aligned16(A), aligned16(B)});
+  Value* vector_copies = chunk_copies_ok(A, a_off, lda, B, b_off, ldb, K, cols);
   // One 16-byte chunk: elements off .. off+7 of `buf`, element e valid when ok && p + e < limit.
   auto copy_chunk = [&](bool vector, Value* dst_byte, Value* buf, Value* off, Value* ok, Value* p, Value* limit) {
-    Value* dst = shared_at(dst_byte);
-    if (vector) {
-      Value* in = b_.CreateAnd(ok, b_.CreateICmpSLT(p, limit));
-      Value* src = hooks_.element_pointer(b_, buf, i16, b_.CreateSelect(in, off, c64(0)));
-      b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s, {},
-                         {dst, src, b_.CreateSelect(in, c32(16), c32(0))});
-      return;
-    }
-    Value* v = llvm::PoisonValue::get(llvm::FixedVectorType::get(i16, 8));
-    for (int e = 0; e < 8; ++e) {
-      Value* in = b_.CreateAnd(ok, b_.CreateICmpSLT(b_.CreateAdd(p, c64(e)), limit));
-      Value* src = hooks_.element_pointer(b_, buf, i16, b_.CreateSelect(in, b_.CreateAdd(off, c64(e)), c64(0)));
-      v = b_.CreateInsertElement(v, b_.CreateSelect(in, b_.CreateLoad(i16, src), b_.getInt16(0)), uint64_t(e));
-    }
-    b_.CreateAlignedStore(v, dst, llvm::Align(16));
+    copy_chunk16(vector, shared_at(dst_byte), buf, off, ok, p, limit);
   };
   auto swizzled = [&](Value* row, Value* chunk) {  // byte of 16-byte chunk `chunk` in 128-byte row `row`
     return b_.CreateAdd(b_.CreateMul(row, c32(128)), b_.CreateShl(b_.CreateXor(chunk, b_.CreateAnd(row, c32(7))), c32(4)));

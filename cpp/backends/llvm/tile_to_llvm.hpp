@@ -134,6 +134,11 @@ class KernelEmitter {
   void emit_pack(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // emit_mma_sync.cpp: tile.mma_sync, a block-tile GEMM on NVIDIA tensor cores (thread lane strategy).
   void emit_mma_sync(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  // 16-byte chunk copies of 16-bit GEMM tiles, shared by the mma.sync and wgmma kernels.
+  llvm::Value* chunk_copies_ok(llvm::Value* A, llvm::Value* a_off, llvm::Value* lda, llvm::Value* B, llvm::Value* b_off,
+                               llvm::Value* ldb, llvm::Value* K, llvm::Value* cols);
+  void copy_chunk16(bool vector, llvm::Value* dst, llvm::Value* buf, llvm::Value* off, llvm::Value* ok, llvm::Value* p,
+                    llvm::Value* limit);
   // emit_fma_gemm.cpp: tile.fma_gemm, an f32 block-tile GEMM on CUDA cores.
   void emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // emit_wgmma.cpp: tile.wgmma_gemm, the Hopper (sm_90a) block-tile GEMM.
