@@ -66,6 +66,33 @@ void KernelEmitter::copy_chunk16(bool vector, Value* dst, Value* buf, Value* off
   b_.CreateAlignedStore(v, dst, llvm::Align(16));
 }
 
+// Elements (row, col) and (row, col + 1) of C at element offset `off`, as far as they are
+// inside rows x cols: one paired store when `pairs_ok` (C's layout keeps pairs aligned) and
+// both are inside, else one at a time.
+void KernelEmitter::store_c_pair(Value* C, Value* off, Value* col, Value* cols, Value* row, Value* rows, Value* v0, Value* v1,
+                                 Value* pairs_ok) {
+  llvm::Type* et = v0->getType();
+  auto* et2 = llvm::FixedVectorType::get(et, 2);
+  const uint64_t esize = et->getPrimitiveSizeInBits() / 8;
+  Value* ptr = hooks_.element_pointer(b_, C, et, off);
+  Value* second_in = b_.CreateICmpSLT(b_.CreateAdd(col, b_.getInt64(1)), cols);
+  emit_if(b_.CreateAnd(b_.CreateICmpSLT(row, rows), b_.CreateICmpSLT(col, cols)), [&] {
+    llvm::BasicBlock* pair_bb = llvm::BasicBlock::Create(ctx_, "c.pair", f_);
+    llvm::BasicBlock* single_bb = llvm::BasicBlock::Create(ctx_, "c.single", f_);
+    llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "c.stored", f_);
+    b_.CreateCondBr(b_.CreateAnd(pairs_ok, second_in), pair_bb, single_bb);
+    b_.SetInsertPoint(pair_bb);
+    Value* v = b_.CreateInsertElement(b_.CreateInsertElement(llvm::PoisonValue::get(et2), v0, uint64_t(0)), v1, uint64_t(1));
+    b_.CreateAlignedStore(v, ptr, llvm::Align(2 * esize));
+    b_.CreateBr(stored);
+    b_.SetInsertPoint(single_bb);
+    b_.CreateStore(v0, ptr);
+    emit_if(second_in, [&] { b_.CreateStore(v1, b_.CreateConstInBoundsGEP1_64(et, ptr, 1)); });
+    b_.CreateBr(stored);
+    b_.SetInsertPoint(stored);
+  });
+}
+
 void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Value*>& args) {
   const int bm = int(op.int_attr("bm")), bn = int(op.int_attr("bn")), bk = int(op.int_attr("bk"));
   const int warps_m = int(op.int_attr("warps_m")), warps_n = int(op.int_attr("warps_n"));
@@ -226,7 +253,6 @@ void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Valu
   b_.SetInsertPoint(exit);
   wait_groups(0);
   llvm::Type* et = memory_type(ctx_, out_dt);
-  auto* et2 = llvm::FixedVectorType::get(et, 2);
   const int64_t esize = int64_t(et->getPrimitiveSizeInBits() / 8);
   auto even = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(1)), c64(0)); };
   Value* pairs_ok = b_.CreateAnd({even(ldc), even(c_off),
@@ -242,24 +268,7 @@ void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Valu
         Value* col = b_.CreateAdd(col0, c64(ni * 8));
         Value* v0 = convert(acc_phi[size_t((mi * frag_n + ni) * 4 + h * 2)], DType::F32, out_dt);
         Value* v1 = convert(acc_phi[size_t((mi * frag_n + ni) * 4 + h * 2 + 1)], DType::F32, out_dt);
-        Value* ptr = hooks_.element_pointer(b_, C, et, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)));
-        Value* second_in = b_.CreateICmpSLT(b_.CreateAdd(col, c64(1)), cols);
-        emit_if(b_.CreateAnd(b_.CreateICmpSLT(row, rows), b_.CreateICmpSLT(col, cols)), [&] {
-          llvm::BasicBlock* pair_bb = llvm::BasicBlock::Create(ctx_, "mma.pair", f_);
-          llvm::BasicBlock* single_bb = llvm::BasicBlock::Create(ctx_, "mma.single", f_);
-          llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "mma.stored", f_);
-          b_.CreateCondBr(b_.CreateAnd(pairs_ok, second_in), pair_bb, single_bb);
-          b_.SetInsertPoint(pair_bb);
-          Value* v = b_.CreateInsertElement(b_.CreateInsertElement(llvm::PoisonValue::get(et2), v0, uint64_t(0)), v1,
-                                            uint64_t(1));
-          b_.CreateAlignedStore(v, ptr, llvm::Align(uint64_t(2 * esize)));
-          b_.CreateBr(stored);
-          b_.SetInsertPoint(single_bb);
-          b_.CreateStore(v0, ptr);
-          emit_if(second_in, [&] { b_.CreateStore(v1, b_.CreateConstInBoundsGEP1_64(et, ptr, 1)); });
-          b_.CreateBr(stored);
-          b_.SetInsertPoint(stored);
-        });
+        store_c_pair(C, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)), col, cols, row, rows, v0, v1, pairs_ok);
       }
 }
 

@@ -176,7 +176,6 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   // when C's layout keeps them aligned.
   auto epilogue = [&](const std::vector<Value*>& acc, Value* consumer_tid, Value* c_off, Value* rows, Value* cols) {
     llvm::Type* et = memory_type(ctx_, out_dt);
-    auto* et2 = llvm::FixedVectorType::get(et, 2);
     const int64_t esize = int64_t(et->getPrimitiveSizeInBits() / 8);
     auto even = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(1)), c64(0)); };
     Value* pairs_ok = b_.CreateAnd({even(ldc), even(c_off),
@@ -244,24 +243,7 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
         Value* col = b_.CreateAdd(col0, c64(j * 8));
         Value* v0 = convert(acc[size_t(j * 4 + h * 2)], DType::F32, out_dt);
         Value* v1 = convert(acc[size_t(j * 4 + h * 2 + 1)], DType::F32, out_dt);
-        Value* ptr = hooks_.element_pointer(b_, C, et, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)));
-        Value* second_in = b_.CreateICmpSLT(b_.CreateAdd(col, c64(1)), cols);
-        emit_if(b_.CreateAnd(b_.CreateICmpSLT(row, rows), b_.CreateICmpSLT(col, cols)), [&] {
-          llvm::BasicBlock* pair_bb = llvm::BasicBlock::Create(ctx_, "wgmma.pair", f_);
-          llvm::BasicBlock* single_bb = llvm::BasicBlock::Create(ctx_, "wgmma.single", f_);
-          llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "wgmma.stored", f_);
-          b_.CreateCondBr(b_.CreateAnd(pairs_ok, second_in), pair_bb, single_bb);
-          b_.SetInsertPoint(pair_bb);
-          Value* v = b_.CreateInsertElement(b_.CreateInsertElement(llvm::PoisonValue::get(et2), v0, uint64_t(0)), v1,
-                                            uint64_t(1));
-          b_.CreateAlignedStore(v, ptr, llvm::Align(uint64_t(2 * esize)));
-          b_.CreateBr(stored);
-          b_.SetInsertPoint(single_bb);
-          b_.CreateStore(v0, ptr);
-          emit_if(second_in, [&] { b_.CreateStore(v1, b_.CreateConstInBoundsGEP1_64(et, ptr, 1)); });
-          b_.CreateBr(stored);
-          b_.SetInsertPoint(stored);
-        });
+        store_c_pair(C, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)), col, cols, row, rows, v0, v1, pairs_ok);
       }
   };
 

@@ -139,6 +139,8 @@ class KernelEmitter {
                                llvm::Value* ldb, llvm::Value* K, llvm::Value* cols);
   void copy_chunk16(bool vector, llvm::Value* dst, llvm::Value* buf, llvm::Value* off, llvm::Value* ok, llvm::Value* p,
                     llvm::Value* limit);
+  void store_c_pair(llvm::Value* C, llvm::Value* off, llvm::Value* col, llvm::Value* cols, llvm::Value* row, llvm::Value* rows,
+                    llvm::Value* v0, llvm::Value* v1, llvm::Value* pairs_ok);
   // emit_fma_gemm.cpp: tile.fma_gemm, an f32 block-tile GEMM on CUDA cores.
   void emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // emit_wgmma.cpp: tile.wgmma_gemm, the Hopper (sm_90a) block-tile GEMM.
