@@ -1,10 +1,14 @@
 // Attention ops: `tril` (a data-movement primitive: keep the lower triangle of the last two
-// dims, fill the rest) and `attention` (softmax(q @ k^T * scale) @ v, a composite).
+// dims, fill the rest), `attention` (softmax(q @ k^T * scale) @ v, a composite) and the two
+// composites its gradient is made of, `attention_lse` (the softmax's log-normaliser per query
+// row) and `attention_grad` (dq, dk or dv from q, k, v, do, the lse and delta = rowsum(do * o)),
+// FlashAttention-2's backward in Graph IR.
 //
-// `attention` decomposes into matmul / tril / softmax / matmul on every target, so the CPU and
-// autodiff (which differentiates the decomposition) work everywhere. On NVIDIA targets the
-// match-attention pass marks qualifying instances (bf16/f16, head dim 64 or 128) and decompose
-// keeps them: form-kernels gives each a flash-attention kernel of its own (docs/attention.md).
+// All three decompose into matmul / tril / softmax (or exp) / matmul on every target, so the CPU
+// runs them everywhere. Reverse-mode autodiff keeps `attention` whole and uses its VJP rule
+// (the ops above), so the gradient never needs the softmax probabilities saved. On NVIDIA
+// targets decompose keeps qualifying instances (bf16/f16, head dim 64 or 128): form-kernels
+// gives them flash kernels, the lse is written by the forward kernel (docs/attention.md).
 #include <cmath>
 
 #include "ir/op_rules.hpp"
@@ -60,6 +64,21 @@ OpInfo tril() {
   return info;
 }
 
+// s = q @ k^T * scale (q, k already in the compute dtype), -inf right of the diagonal when causal.
+Value* scaled_scores(Builder& b, const Op& op, Value* q, Value* k) {
+  Value* s = b.value("matmul", {q, swap_last(b, k)});
+  s = b.value("mul", {s, b.graph_constant(q->type.dtype, attention_scale(op))});
+  if (op.bool_attr("causal", false)) s = b.value("tril", {s}, {{"diagonal", int64_t(0)}, {"value", -INFINITY}});
+  return s;
+}
+
+// [..., S] -> [..., S, 1], to broadcast one value per query row over the keys.
+Value* per_row(Builder& b, Value* x) {
+  std::vector<Dim> shape = x->type.shape;
+  shape.push_back(Dim::of(1));
+  return reshape_value(b, x, Type::tensor(x->type.dtype, shape));
+}
+
 // [..., S, D] with at least rank 2; names the operand in errors.
 void check_operand(const Type& t, const char* what) {
   require_tensor("attention", t);
@@ -105,12 +124,106 @@ OpInfo attention() {
     Value* q = cast_to(b, op.operands[0], ct);
     Value* k = cast_to(b, op.operands[1], ct);
     Value* v = cast_to(b, op.operands[2], ct);
-    Value* s = b.value("matmul", {q, swap_last(b, k)});
-    s = b.value("mul", {s, b.graph_constant(ct, attention_scale(op))});
-    if (op.has_attr("causal") && std::get<bool>(op.attrs.at("causal")))
-      s = b.value("tril", {s}, {{"diagonal", int64_t(0)}, {"value", -INFINITY}});
-    Value* p = b.value("softmax", {s}, {{"axis", int64_t(-1)}});
+    Value* p = b.value("softmax", {scaled_scores(b, op, q, k)}, {{"axis", int64_t(-1)}});
     return {cast_to(b, b.value("matmul", {p, v}), storage)};
+  };
+  // FlashAttention-2's backward: with lse the softmax's log-normaliser per query row and
+  // delta = rowsum(do * o), P = exp(s - lse), dv = P^T do, dS = P * (do v^T - delta),
+  // dq = dS k * scale, dk = dS^T q * scale. Nothing of size Sq x Skv is kept from the forward.
+  info.vjp = [](Builder& b, const Op& op, Value* g) {
+    AttrMap at = {{"scale", attention_scale(op)}, {"causal", op.bool_attr("causal", false)}};
+    Value *q = op.operands[0], *k = op.operands[1], *v = op.operands[2];
+    Value* lse = b.value("attention_lse", {q, k}, at);
+    DType ct = compute_dtype(g->type.dtype);
+    Value* prod = b.value("mul", {cast_to(b, g, ct), cast_to(b, op.result(), ct)});
+    Value* delta = b.value("sum", {prod}, {{"axis", int64_t(-1)}});
+    std::vector<Value*> grads;
+    for (const char* wrt : {"q", "k", "v"}) {
+      AttrMap a = at;
+      a["wrt"] = std::string(wrt);
+      grads.push_back(b.value("attention_grad", {q, k, v, g, lse, delta}, a));
+    }
+    return grads;
+  };
+  return info;
+}
+
+const AttrSpec kScale{"scale", "float", true, "multiplies q @ k^T", ""};
+const AttrSpec kCausal{"causal", "bool", false, "query i sees keys j <= i only", "false"};
+
+// The per-query-row type [..., Sq] of q [..., Sq, D], in q's compute dtype (f32 for 16-bit q).
+Type row_type(const Type& q) {
+  std::vector<Dim> rows(q.shape.begin(), q.shape.end() - 1);
+  return Type::tensor(compute_dtype(q.dtype), rows);
+}
+
+OpInfo attention_lse() {
+  OpInfo info;
+  info.name = "attention_lse";
+  info.cls = OpClass::Contraction;
+  info.min_operands = info.max_operands = 2;
+  info.operand_names = {"q", "k"};
+  info.attrs = {kScale, kCausal};
+  info.summary = "The log-normaliser of attention's softmax per query row, in f32: lse[..., i] = "
+                 "log(sum over keys j of exp(scale * q[..., i, :] . k[..., j, :])) (j <= i when causal), f32 for "
+                 "16-bit inputs. "
+                 "Part of attention's gradient; on NVIDIA the flash-attention forward kernel writes it.";
+  info.infer = [](const std::vector<Type>& in, const AttrMap&) {
+    check_operand(in[0], "q");
+    check_operand(in[1], "k");
+    if (in[1].dtype != in[0].dtype || in[1].rank() != in[0].rank() || in[1].shape.back() != in[0].shape.back())
+      fail(ErrorCode::Shape, "attention_lse: q and k must have one dtype, rank and head dim, got " + in[0].str() +
+                                 " and " + in[1].str());
+    return std::vector<Type>{row_type(in[0])};
+  };
+  info.decompose = [](Builder& b, const Op& op) -> std::vector<Value*> {
+    DType ct = compute_dtype(op.operands[0]->type.dtype);
+    Value* s = scaled_scores(b, op, cast_to(b, op.operands[0], ct), cast_to(b, op.operands[1], ct));
+    return {b.value("logsumexp", {s}, {{"axis", int64_t(-1)}})};
+  };
+  return info;
+}
+
+OpInfo attention_grad() {
+  OpInfo info;
+  info.name = "attention_grad";
+  info.cls = OpClass::Contraction;
+  info.min_operands = info.max_operands = 6;
+  info.operand_names = {"q", "k", "v", "do", "lse", "delta"};
+  info.attrs = {kScale, kCausal, {"wrt", "str", true, "q, k or v: the operand whose gradient this is", ""}};
+  info.summary = "One gradient of attention (FlashAttention-2's backward): dq, dk or dv (`wrt`) of "
+                 "o = softmax(q @ k^T * scale) @ v given do, lse = attention_lse(q, k) and delta = "
+                 "sum(do * o, -1) ([..., Sq] in the compute dtype: f32 for 16-bit q). Result: the type of that operand.";
+  info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    std::vector<Type> qkv(in.begin(), in.begin() + 3);
+    std::vector<Type> o = lookup_op("attention")->infer(qkv, {});
+    if (in[3] != o[0])
+      fail(ErrorCode::Shape, "attention_grad: do must have the output's type " + o[0].str() + ", got " + in[3].str());
+    for (size_t i : {size_t(4), size_t(5)})
+      if (in[i] != row_type(in[0]))
+        fail(ErrorCode::Shape, std::string("attention_grad: ") + (i == 4 ? "lse" : "delta") + " must be " +
+                                   row_type(in[0]).str() + ", got " + in[i].str());
+    const std::string& wrt = std::get<std::string>(a.at("wrt"));
+    if (wrt != "q" && wrt != "k" && wrt != "v")
+      fail(ErrorCode::Value, "attention_grad: wrt must be q, k or v, got '" + wrt + "'");
+    return std::vector<Type>{in[wrt == "q" ? 0 : wrt == "k" ? 1 : 2]};
+  };
+  info.decompose = [](Builder& b, const Op& op) -> std::vector<Value*> {
+    const std::string& wrt = op.str_attr("wrt");
+    DType ct = compute_dtype(op.operands[0]->type.dtype);
+    auto widen = [&](int i) { return cast_to(b, op.operands[size_t(i)], ct); };
+    Value *q = widen(0), *k = widen(1), *v = widen(2), *dout = widen(3);
+    Value* p = b.value("exp", {b.value("sub", {scaled_scores(b, op, q, k), per_row(b, op.operands[4])})});
+    Value* r;
+    if (wrt == "v") {
+      r = b.value("matmul", {swap_last(b, p), dout});
+    } else {
+      Value* dp = b.value("matmul", {dout, swap_last(b, v)});
+      Value* ds = b.value("mul", {p, b.value("sub", {dp, per_row(b, op.operands[5])})});
+      r = wrt == "q" ? b.value("matmul", {ds, k}) : b.value("matmul", {swap_last(b, ds), q});
+      r = b.value("mul", {r, b.graph_constant(ct, attention_scale(op))});
+    }
+    return {cast_to(b, r, op.result()->type.dtype)};
   };
   return info;
 }
@@ -128,6 +241,8 @@ double attention_scale(const Op& op) {
 void register_attention_ops(std::vector<OpInfo>& out) {
   out.push_back(tril());
   out.push_back(attention());
+  out.push_back(attention_lse());
+  out.push_back(attention_grad());
 }
 
 }  // namespace tessera::ir

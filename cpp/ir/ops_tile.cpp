@@ -245,7 +245,7 @@ OpInfo fma_gemm_op() {
 // are the schedule (query rows per block, key rows per streamed tile, warps).
 OpInfo flash_attention_op() {
   OpInfo info = tile_op(
-      "flash_attention", 10, 10,
+      "flash_attention", 10, 12,
       {{"head_dim", "int", true, "D, the head dim of q, k, v and o (64 or 128)"},
        {"block_m", "int", true, "query rows of the block (16 per warp)"},
        {"block_n", "int", true, "key rows per streamed K/V tile"},
@@ -254,9 +254,12 @@ OpInfo flash_attention_op() {
        {"scale", "float", true, "multiplies q . k before the softmax"},
        {"stages", "int", false, "K/V buffer pairs: 1 (K and V loads interleaved with the two products) or 2-4 (a pipeline)", "1"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
-        static const char* names[] = {"o", "o_off", "q", "q_off", "k", "v", "kv_off", "rows", "m0", "s_kv"};
+        static const char* names[] = {"o", "o_off", "q", "q_off", "k", "v", "kv_off", "rows", "m0", "s_kv", "lse", "lse_off"};
+        if (in.size() == 11) fail(ErrorCode::Verify, "tile.flash_attention: lse needs lse_off too");
+        if (in.size() == 12 && in[10].dtype != DType::F32)
+          fail(ErrorCode::DType, "tile.flash_attention: lse must point to f32, got " + in[10].str());
         for (size_t i = 0; i < in.size(); ++i) {
-          bool ptr = i == 0 || i == 2 || i == 4 || i == 5;
+          bool ptr = i == 0 || i == 2 || i == 4 || i == 5 || i == 10;
           if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
             fail(ErrorCode::Verify, std::string("tile.flash_attention: ") + names[i] + " must be a " +
                                         (ptr ? "pointer" : "scalar") + ", got " + in[i].str());
@@ -282,7 +285,60 @@ OpInfo flash_attention_op() {
       "Flash attention for query rows m0 .. m0+min(rows, block_m)-1 of one head: o[o_off + i*D + j] = "
       "sum over n < s_kv of softmax_n(scale * q[q_off + i*D + :] . k[kv_off + n*D + :]) * v[kv_off + n*D + j] "
       "(n <= m0 + i when causal), with an online softmax over block_n-row K/V tiles streamed through shared "
-      "memory; f32 accumulation, mma.sync m16n8k16; 32*warps threads, 16 query rows per warp.");
+      "memory; f32 accumulation, mma.sync m16n8k16; 32*warps threads, 16 query rows per warp. With lse (f32), "
+      "also lse[lse_off + i] = log(sum over those n of e^(scale * q_i . k_n)).");
+  info.pure = false;
+  return info;
+}
+
+// tile.flash_attention_bwd: dq of a block of query rows, or dk and dv of a block of key rows,
+// of one head (emit_flash_attention_bwd.cpp). Outputs first (dk, dv for wrt = kv), then
+// q, k, v, do, lse, delta, q_off, kv_off, r_off, own_rows, own0, stream_len.
+OpInfo flash_attention_bwd_op() {
+  OpInfo info = tile_op(
+      "flash_attention_bwd", 13, 14,
+      {{"head_dim", "int", true, "D, the head dim of q, k, v and do (64 or 128)"},
+       {"block_own", "int", true, "rows of the block: queries (wrt q) or keys, 16 per warp"},
+       {"block_stream", "int", true, "rows per streamed tile: keys (wrt q) or queries"},
+       {"stages", "int", true, "streamed tile buffers (2-4)"},
+       {"causal", "bool", true, "query row i sees key rows j <= i only"},
+       {"scale", "float", true, "multiplies q . k before the softmax"},
+       {"wrt", "str", true, "q, k, v or kv: the gradients written"}},
+      [](const std::vector<Type>& in, const AttrMap& a) {
+        const std::string& wrt = std::get<std::string>(a.at("wrt"));
+        size_t n_out = wrt == "kv" ? 2 : 1;
+        if ((wrt != "q" && wrt != "k" && wrt != "v" && wrt != "kv") || in.size() != n_out + 12)
+          fail(ErrorCode::Verify, "tile.flash_attention_bwd: wrt must be q, k, v or kv, with 1 (2 for kv) outputs before 12 operands");
+        static const char* names[] = {"q", "k", "v", "do", "lse", "delta", "q_off", "kv_off", "r_off", "own_rows", "own0", "stream_len"};
+        DType dt = in[0].dtype;
+        for (size_t i = 0; i < in.size(); ++i) {
+          std::string name = i < n_out ? "output" : names[i - n_out];
+          bool ptr = i < n_out + 6;
+          if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
+            fail(ErrorCode::Verify, "tile.flash_attention_bwd: " + name + " must be a " + (ptr ? "pointer" : "scalar") +
+                                        ", got " + in[i].str());
+          if (!ptr) require_i64("tile.flash_attention_bwd", in[i], name.c_str());
+          DType want = i >= n_out + 4 && i < n_out + 6 ? DType::F32 : dt;
+          if (ptr && in[i].dtype != want)
+            fail(ErrorCode::DType, "tile.flash_attention_bwd: " + name + " must point to " + dtype_name(want) + ", got " + in[i].str());
+        }
+        if (dt != DType::BF16 && dt != DType::F16)
+          fail(ErrorCode::DType, "tile.flash_attention_bwd: q, k, v, do and the outputs must be bf16 or f16, got " + in[0].str());
+        auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
+        int64_t d = attr("head_dim"), bo = attr("block_own"), bs = attr("block_stream"), stages = attr("stages");
+        int64_t threads = 2 * bo;  // 16 rows per warp
+        if ((d != 64 && d != 128) || bo < 16 || bo % 16 || bs < 16 || bs % 16 || stages < 2 || stages > 4 ||
+            (bo * d / 8) % threads || (bs * d / 8) % threads || (2 * bo + 2 * stages * bs) * d * 2 > 227 * 1024)
+          fail(ErrorCode::Verify, "tile.flash_attention_bwd: unsupported tiling head_dim=" + std::to_string(d) + " block_own=" +
+                                      std::to_string(bo) + " block_stream=" + std::to_string(bs) + " stages=" + std::to_string(stages));
+        return std::vector<Type>{};
+      },
+      "Flash attention backward for one head, given lse (attention_lse) and delta = rowsum(do * o) per query "
+      "row (f32, at r_off + row). wrt q: dq for query rows own0 .. own0+min(own_rows, block_own)-1 (q, do, dq at "
+      "q_off + i*D, k and v at kv_off, stream_len keys). wrt k/v/kv: dk and/or dv for key rows own0 .. (k, v, dk, "
+      "dv at kv_off + i*D; q and do at q_off, stream_len queries). dq = scale * dS k, dk = scale * dS^T q, dv = "
+      "P^T do with P = e^(scale * q k^T - lse) and dS = P * (do v^T - delta); f32 accumulation, mma.sync m16n8k16, "
+      "2*block_own threads.");
   info.pure = false;
   return info;
 }
@@ -435,6 +491,7 @@ void register_tile_ops(std::vector<OpInfo>& out) {
   out.push_back(fma_gemm_op());
   out.push_back(wgmma_gemm_op());
   out.push_back(flash_attention_op());
+  out.push_back(flash_attention_bwd_op());
   OpInfo loop = tile_op("for", 3, -1, {}, nullptr,
                         "for iv = lb; iv < ub; iv += step, carrying iter args through the region.");
   loop.has_region = true;

@@ -32,10 +32,11 @@ Function& entry(Module& m) {
 }
 
 // A copy of `in` with composite ops (mean, var, ...) decomposed into primitives, which are
-// the ops that have derivative rules.
-std::unique_ptr<Module> primitive_copy(const Module& in) {
+// the ops that have derivative rules. Reverse mode keeps composites with a VJP rule of their
+// own (attention).
+std::unique_ptr<Module> primitive_copy(const Module& in, bool reverse) {
   auto m = in.clone();
-  decompose_keeping_custom_vjp(*m);
+  decompose_for_autodiff(*m, reverse);
   return m;
 }
 
@@ -112,7 +113,7 @@ std::vector<Step> forward_steps(Module& m, Function& f, std::vector<Value*>& out
 
 std::unique_ptr<Module> vjp_transform(const Module& in, const std::vector<int>& wrt,
                                       const std::vector<int>& differentiated_outputs, bool seed_ones) {
-  auto m = primitive_copy(in);
+  auto m = primitive_copy(in, true);
   Function& f = entry(*m);
   check_wrt(f, wrt);
   std::vector<Value*> outs = take_return(f);
@@ -174,7 +175,7 @@ std::unique_ptr<Module> vjp_transform(const Module& in, const std::vector<int>& 
 }
 
 std::unique_ptr<Module> jvp_transform(const Module& in, const std::vector<int>& wrt) {
-  auto m = primitive_copy(in);
+  auto m = primitive_copy(in, false);
   Function& f = entry(*m);
   check_wrt(f, wrt);
   std::vector<Value*> outs = take_return(f);

@@ -2,7 +2,8 @@
 // by the primitives their registry entry's `decompose` builds, so later passes and kernel
 // generators only see primitives. The new ops are visited in turn, so decompositions may use
 // other composites. custom_vjp calls are inlined first (their primal function), unless autodiff
-// asks to keep them so that it can use their rules.
+// asks to keep them so that it can use their rules; reverse mode also keeps composites that
+// have a VJP rule of their own (attention: a flash backward instead of the decomposition's).
 #include "ir/builder.hpp"
 #include "ir/custom_vjp.hpp"
 #include "ir/ops.hpp"
@@ -14,12 +15,15 @@ namespace tessera::passes {
 using namespace ir;
 namespace {
 
-void decompose_function(const Module& m, Function& fn) {
+void decompose_function(const Module& m, Function& fn, bool keep_vjp) {
   Block& body = fn.body;
   for (auto it = body.ops.begin(); it != body.ops.end();) {
     Op& op = **it;
     const OpInfo* info = lookup_op(op.name);
-    if (!info || !info->decompose || flash_attention_applies(m, op)) { ++it; continue; }  // kept: its own kernel
+    if (!info || !info->decompose || (keep_vjp && info->vjp) || flash_attention_applies(m, fn, op)) {
+      ++it;  // kept: its own gradient rule, or its own kernel
+      continue;
+    }
     Block scratch;
     Builder b(&scratch, op.loc);
     std::vector<Value*> repl = info->decompose(b, op);
@@ -40,14 +44,14 @@ void decompose_function(const Module& m, Function& fn) {
 
 }  // namespace
 
-void decompose_keeping_custom_vjp(Module& m) {
+void decompose_for_autodiff(Module& m, bool keep_vjp) {
   for (auto& fn : m.funcs)
-    if (!fn->attrs.count("kernel")) decompose_function(m, *fn);
+    if (!fn->attrs.count("kernel")) decompose_function(m, *fn, keep_vjp);
 }
 
 void decompose(Module& m) {
   inline_custom_vjp_calls(m);
-  decompose_keeping_custom_vjp(m);
+  decompose_for_autodiff(m, false);
 }
 
 }  // namespace tessera::passes

@@ -49,7 +49,7 @@ const char* kernel_kind(const Op& op) {
   const OpInfo* info = lookup_op(op.name);
   if (!info) fail(ErrorCode::Compile, "form-kernels: unknown op '" + op.name + "'", op.loc.str());
   if (op.name == "scatter_add") return "scatter";  // many-to-one: cannot be computed per output element
-  if (op.name == "attention") return "attention";  // kept by decompose only for the flash kernel (tile_attention.cpp)
+  if (op.name.rfind("attention", 0) == 0) return "attention";  // kept by decompose only for flash kernels (tile_attention.cpp)
   switch (info->cls) {
     case OpClass::ElementwiseUnary:
     case OpClass::ElementwiseBinary:
@@ -66,6 +66,10 @@ AttrMap knobs(const std::string& kind, const Op& root, const std::string& target
   if (kind == "attention") {  // tile = [query rows, K/V rows, K/V stages], 16 query rows per warp (tile_attention.cpp);
     // fastest measured on an H100 (bench/results/2026-11-25-h100-attention.md)
     bool d128 = root.operands[0]->type.shape.back().size == 128;
+    if (root.name == "attention_grad") {  // [own rows (16 per warp), streamed rows per tile, stages]: no spills at D = 128
+      bool dq = root.str_attr("wrt") == "q";
+      return {{"kind", kind}, {"lanes", int64_t(dq ? 128 : 256)}, {"tile", dq ? IntList{64, 64, 2} : IntList{128, 32, 2}}};
+    }
     return {{"kind", kind}, {"lanes", int64_t(d128 ? 256 : 128)}, {"tile", d128 ? IntList{128, 64, 3} : IntList{64, 64, 3}}};
   }
   if (kind == "matmul") {
@@ -242,6 +246,21 @@ std::string why_new(const Op& op, const std::string& kind, const Group& prev) {
   return op.name + ": starts a new kernel";
 }
 
+// One flash kernel computes the attention forward and its lse, or dk and dv (the same scores
+// and products): the second op joins the first's kernel (match-attention placed the lse
+// right after its forward).
+bool joins_attention_kernel(const Op& op, const Group& g) {
+  const Op& root = *g.ops.front();
+  if (g.ops.size() != 1 || op.operands.size() < 2 || root.operands[0] != op.operands[0] ||
+      root.operands[1] != op.operands[1] || root.bool_attr("causal", false) != op.bool_attr("causal", false) ||
+      attention_scale(root) != attention_scale(op))
+    return false;
+  if (root.name == "attention") return op.name == "attention_lse";
+  if (root.name != "attention_grad" || op.name != "attention_grad" || root.operands != op.operands) return false;
+  std::string a = root.str_attr("wrt"), b = op.str_attr("wrt");
+  return a != b && a != "q" && b != "q";
+}
+
 // An element-wise op joins the epilogue of the CPU's packed matmul `g` when it computes over
 // the product's shape from the product or other epilogue values: the kernel evaluates it per
 // element of C while C is in cache (tile_matmul_packed.cpp). Movement ops would read C at
@@ -363,8 +382,13 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, bo
       if (kind == "reduce") close();
       continue;
     }
+    if (kind == "attention" && open.kind == "attention" && joins_attention_kernel(*op, open)) {
+      open.ops.push_back(op);
+      continue;
+    }
     start(op, kind, why_first(op, kind));
-    if (op->name != "sched.packed_matmul") close();  // the CPU's GEMM may take an epilogue
+    // The CPU's GEMM may take an epilogue, a flash kernel a second output.
+    if (op->name != "sched.packed_matmul" && kind != "attention") close();
   }
   close();
   return groups;

@@ -16,8 +16,9 @@ void lower_to_tile(ir::Module& m);
 std::string module_target(const ir::Module& m);
 bool target_is_gpu(const std::string& target);
 
-// True when an `attention` op gets the flash-attention kernel on the module's target (NVIDIA,
-// bf16/f16, head dim 64 or 128; match_attention.cpp): decompose keeps it then.
-bool flash_attention_applies(const ir::Module& m, const ir::Op& op);
+// True when an attention, attention_lse or attention_grad op of `fn` gets a flash-attention
+// kernel on the module's target (NVIDIA, bf16/f16, head dim 64 or 128; an attention_lse when a
+// forward kernel with its q, k and mask writes it; match_attention.cpp): decompose keeps it then.
+bool flash_attention_applies(const ir::Module& m, const ir::Function& fn, const ir::Op& op);
 
 }  // namespace tessera::passes

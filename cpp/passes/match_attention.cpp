@@ -10,6 +10,9 @@
 // kernel applies (bf16/f16, head dim 64 or 128: flash_attention_applies). Elsewhere (CPU,
 // other dtypes) the user's ops are left alone: their kernels are as good as the decomposition.
 // The intermediate values must have no other users, so the whole chain goes away (dce).
+// It also moves each attention_lse (part of attention's gradient) right after the attention op
+// whose kernel will write it.
+#include <algorithm>
 #include <cmath>
 
 #include "ir/builder.hpp"
@@ -20,15 +23,39 @@
 namespace tessera::passes {
 using namespace ir;
 
-bool flash_attention_applies(const Module& m, const Op& op) {
-  if (op.name != "attention" || module_target(m) != "nvptx") return false;
+namespace {
+
+// The kernels' conditions on q, k, v: bf16/f16, static shapes, D = Dv in {64, 128}, at least one
+// query and one key, a positive scale (they take row maxima of the unscaled scores).
+bool flash_shapes(const Module& m, const Op& op) {
+  if (module_target(m) != "nvptx") return false;
   const Type &q = op.operands[0]->type, &k = op.operands[1]->type, &v = op.operands[2]->type;
   if (q.dtype != DType::BF16 && q.dtype != DType::F16) return false;
   if (!q.has_static_shape() || !k.has_static_shape() || !v.has_static_shape()) return false;
   int64_t d = q.shape.back().size;
   if ((d != 64 && d != 128) || v.shape.back().size != d) return false;
-  if (!(attention_scale(op) > 0)) return false;  // the kernel takes row maxima of the unscaled scores
+  if (!(attention_scale(op) > 0)) return false;
   return k.numel() > 0 && q.numel() > 0;  // no keys: the decomposition gives zeros
+}
+
+// Same q and k, scale and mask: the forward kernel of `att` can write `lse`'s values.
+bool same_scores(const Op& att, const Op& lse) {
+  return att.operands[0] == lse.operands[0] && att.operands[1] == lse.operands[1] &&
+         attention_scale(att) == attention_scale(lse) && att.bool_attr("causal", false) == lse.bool_attr("causal", false);
+}
+
+const Op* forward_writing(const Function& fn, const Module& m, const Op& lse) {
+  for (const auto& op : fn.body.ops)
+    if (op->name == "attention" && same_scores(*op, lse) && flash_shapes(m, *op)) return op.get();
+  return nullptr;
+}
+
+}  // namespace
+
+bool flash_attention_applies(const Module& m, const Function& fn, const Op& op) {
+  if (op.name == "attention" || op.name == "attention_grad") return flash_shapes(m, op);
+  if (op.name == "attention_lse") return forward_writing(fn, m, op) != nullptr;
+  return false;
 }
 
 namespace {
@@ -167,7 +194,7 @@ void match_function(const Module& m, Function& fn) {
     }
     if (types[0] != mm.result()->type) continue;
     auto att = Op::make("attention", {q, k, v}, types, attrs, mm.loc);
-    if (!flash_attention_applies(m, *att)) continue;
+    if (!flash_attention_applies(m, fn, *att)) continue;
     Op* placed = body.insert(it, std::move(att));
     replace_all_uses(body, mm.result(), placed->result());
   }
@@ -175,10 +202,29 @@ void match_function(const Module& m, Function& fn) {
 
 }  // namespace
 
+// Each attention_lse (from attention's gradient) the forward kernel can write moves next to
+// that attention op, so that form-kernels puts both in one kernel.
+void place_lse_after_forward(const Module& m, Function& fn) {
+  Block& body = fn.body;
+  for (auto it = body.ops.begin(); it != body.ops.end(); ++it) {
+    if ((*it)->name != "attention_lse") continue;
+    const Op* att = forward_writing(fn, m, **it);
+    if (!att) continue;
+    auto at = std::find_if(body.ops.begin(), body.ops.end(), [&](const auto& o) { return o.get() == att; });
+    if (std::next(at) == it) continue;
+    auto next = std::next(it);
+    body.ops.splice(std::next(at), body.ops, it);  // its operands q, k come before the forward op
+    it = std::prev(next);
+  }
+}
+
 void match_attention(Module& m) {
   if (module_target(m) != "nvptx") return;
   for (auto& fn : m.funcs)
-    if (!fn->attrs.count("kernel")) match_function(m, *fn);
+    if (!fn->attrs.count("kernel")) {
+      match_function(m, *fn);
+      place_lse_after_forward(m, *fn);
+    }
 }
 
 }  // namespace tessera::passes

@@ -1,5 +1,7 @@
-// Tile IR for the flash-attention kernel (NVIDIA, bf16/f16, head dim 64 or 128): one
-// tile.flash_attention per program instance, a block of query rows of one (batch, head) pair.
+// Tile IR for the flash-attention kernels (NVIDIA, bf16/f16, head dim 64 or 128): one
+// tile.flash_attention (forward, and the lse when the kernel holds an attention_lse) or
+// tile.flash_attention_bwd (an attention_grad kernel) per program instance, a block of rows of
+// one (batch, head) pair.
 // The kernel's tile knob is [query rows, K/V rows per streamed tile, K/V buffer stages (1 when
 // absent)] (form-kernels: [128, 64]); each warp takes 16 query rows. Grid axis 0 numbers the query blocks, last block first: with a causal mask the
 // last blocks see the most keys, so the longest instances start first and the short ones
@@ -10,29 +12,48 @@
 
 namespace tessera::passes {
 using namespace ir;
-Grid emit_attention_kernel(const Op& kernel, Function& fn) {
-  const Op* att = nullptr;
-  for (const auto& op : kernel.region->ops)
-    if (op->name == "attention") att = op.get();
-  if (!att) fail(ErrorCode::Internal, "attention kernel without an attention op", kernel.loc.str());
-  auto arg_index = [&](const Value* v) {
+
+namespace {
+
+// The flash kernels' operands are the region's arguments; outputs follow the inputs, in the
+// order of the kernel's sched.yield.
+struct KernelArgs {
+  const Op& kernel;
+  Function& fn;
+  Value* in(const Value* v) const {
     for (size_t i = 0; i < kernel.region->args.size(); ++i)
-      if (kernel.region->args[i].get() == v) return i;
+      if (kernel.region->args[i].get() == v) return fn.body.args[i].get();
     fail(ErrorCode::Internal, "attention kernel operand is not a region argument", kernel.loc.str());
-  };
-  Value* Q = fn.body.args[arg_index(att->operands[0])].get();
-  Value* K = fn.body.args[arg_index(att->operands[1])].get();
-  Value* V = fn.body.args[arg_index(att->operands[2])].get();
-  Value* O = fn.body.args[kernel.region->args.size()].get();
-  std::vector<int64_t> q_shape = att->operands[0]->type.static_shape();
-  std::vector<int64_t> k_shape = att->operands[1]->type.static_shape();
-  size_t r = q_shape.size();
-  int64_t sq = q_shape[r - 2], d = q_shape[r - 1], skv = k_shape[r - 2], heads = 1;
-  for (size_t i = 0; i + 2 < r; ++i) heads *= q_shape[i];
-  bool causal = att->has_attr("causal") && std::get<bool>(att->attrs.at("causal"));
+  }
+  Value* out(const Value* v) const {  // null when the value is not a kernel output
+    const Op& y = *kernel.region->ops.back();
+    for (size_t i = 0; i < y.operands.size(); ++i)
+      if (y.operands[i] == v) return fn.body.args[kernel.region->args.size() + i].get();
+    return nullptr;
+  }
+};
+
+int64_t heads_of(const Op& att, const Op& kernel) {
+  std::vector<int64_t> q = att.operands[0]->type.static_shape();
+  int64_t heads = 1;
+  for (size_t i = 0; i + 2 < q.size(); ++i) heads *= q[i];
   if (heads > 65535)  // CUDA's grid z limit
     fail(ErrorCode::Compile, "attention: " + std::to_string(heads) + " (batch x heads) pairs exceed the GPU grid's limit of "
                              "65535; split the call along the batch dims", kernel.loc.str());
+  return heads;
+}
+
+Grid emit_forward(const Op& kernel, const Op& att, const Op* lse_op, Function& fn) {
+  KernelArgs io{kernel, fn};
+  Value *Q = io.in(att.operands[0]), *K = io.in(att.operands[1]), *V = io.in(att.operands[2]);
+  Value* O = io.out(att.result());
+  Value* lse = lse_op ? io.out(lse_op->result()) : nullptr;
+  if (!O) fail(ErrorCode::Internal, "attention kernel without its output", kernel.loc.str());
+  std::vector<int64_t> q_shape = att.operands[0]->type.static_shape();
+  std::vector<int64_t> k_shape = att.operands[1]->type.static_shape();
+  size_t r = q_shape.size();
+  int64_t sq = q_shape[r - 2], d = q_shape[r - 1], skv = k_shape[r - 2], heads = heads_of(att, kernel);
+  bool causal = att.bool_attr("causal", false);
 
   IntList tile = kernel.has_attr("tile") ? kernel.ints_attr("tile") : IntList{128, 64};
   if (tile.size() < 2 || tile.size() > 3 || tile[0] < 16 || tile[0] % 16)
@@ -50,10 +71,82 @@ Grid emit_attention_kernel(const Op& kernel, Function& fn) {
   Value* z = b.program_id(2);
   Value* q_off = b.arith("add", b.arith("mul", z, b.i64(sq * d)), b.arith("mul", m0, b.i64(d)));
   Value* kv_off = b.arith("mul", z, b.i64(skv * d));
-  b.create("tile.flash_attention", {O, q_off, Q, q_off, K, V, kv_off, b.arith("sub", b.i64(sq), m0), m0, b.i64(skv)},
+  std::vector<Value*> operands = {O, q_off, Q, q_off, K, V, kv_off, b.arith("sub", b.i64(sq), m0), m0, b.i64(skv)};
+  if (lse) {
+    operands.push_back(lse);
+    operands.push_back(b.arith("add", b.arith("mul", z, b.i64(sq)), m0));
+  }
+  b.create("tile.flash_attention", operands,
            {{"head_dim", d}, {"block_m", kBlockM}, {"block_n", kBlockN}, {"warps", kWarps}, {"causal", causal},
-            {"scale", attention_scale(*att)}, {"stages", kStages}});
+            {"scale", attention_scale(att)}, {"stages", kStages}});
   return {blocks, 1, heads};
+}
+
+// attention_grad ops (dq alone, or dk and/or dv of one set of operands): one block of
+// tile[0] own rows (queries for dq, keys for dk/dv) per program instance, tile[1] rows per
+// streamed tile, tile[2] stages. dq's blocks go last first (causal: the longest first).
+Grid emit_backward(const Op& kernel, Function& fn) {
+  const Op* by_wrt[3] = {nullptr, nullptr, nullptr};
+  for (const auto& op : kernel.region->ops)
+    if (op->name == "attention_grad") {
+      const std::string& w = op->str_attr("wrt");
+      by_wrt[w == "q" ? 0 : w == "k" ? 1 : 2] = op.get();
+    }
+  const Op& g = *(by_wrt[0] ? by_wrt[0] : by_wrt[1] ? by_wrt[1] : by_wrt[2]);
+  KernelArgs io{kernel, fn};
+  std::vector<Value*> operands;
+  std::string wrt = by_wrt[0] ? "q" : by_wrt[1] && by_wrt[2] ? "kv" : by_wrt[1] ? "k" : "v";
+  for (const Op* o : by_wrt)
+    if (o) operands.push_back(io.out(o->result()));
+  for (size_t i = 0; i < 6; ++i) operands.push_back(io.in(g.operands[i]));
+  std::vector<int64_t> q_shape = g.operands[0]->type.static_shape();
+  std::vector<int64_t> k_shape = g.operands[1]->type.static_shape();
+  size_t r = q_shape.size();
+  int64_t sq = q_shape[r - 2], d = q_shape[r - 1], skv = k_shape[r - 2], heads = heads_of(g, kernel);
+  IntList tile = kernel.ints_attr("tile");
+  if (tile.size() != 3)
+    fail(ErrorCode::Compile, "attention gradient kernel: tile must be [own rows, streamed rows, stages]", kernel.loc.str());
+  int64_t smem = (2 * tile[0] + 2 * tile[2] * tile[1]) * d * 2;
+  if (smem > 48 * 1024) fn.attrs["shared"] = smem;
+  fn.attrs["block"] = IntList{2 * tile[0], 1, 1};
+  fn.attrs["lanes"] = 2 * tile[0];
+  Builder b(&fn.body, kernel.loc);
+  bool by_query = wrt == "q";
+  int64_t own_len = by_query ? sq : skv, blocks = ceil_div(own_len, tile[0]);
+  Value* block = by_query ? b.arith("sub", b.i64(blocks - 1), b.program_id(0)) : b.program_id(0);
+  Value* own0 = b.arith("mul", block, b.i64(tile[0]));
+  Value* z = b.program_id(2);
+  Value* q_off = b.arith("mul", z, b.i64(sq * d));
+  Value* kv_off = b.arith("mul", z, b.i64(skv * d));
+  Value* r_off = b.arith("mul", z, b.i64(sq));
+  Value* own_off = b.arith("mul", own0, b.i64(d));
+  if (by_query) {
+    q_off = b.arith("add", q_off, own_off);
+    r_off = b.arith("add", r_off, own0);
+  } else {
+    kv_off = b.arith("add", kv_off, own_off);
+  }
+  for (Value* v : {q_off, kv_off, r_off, b.arith("sub", b.i64(own_len), own0), own0, b.i64(by_query ? skv : sq)})
+    operands.push_back(v);
+  b.create("tile.flash_attention_bwd", operands,
+           {{"head_dim", d}, {"block_own", tile[0]}, {"block_stream", tile[1]}, {"stages", tile[2]},
+            {"causal", g.bool_attr("causal", false)}, {"scale", attention_scale(g)}, {"wrt", wrt}});
+  return {blocks, 1, heads};
+}
+
+}  // namespace
+
+Grid emit_attention_kernel(const Op& kernel, Function& fn) {
+  const Op *att = nullptr, *lse = nullptr;
+  bool grad = false;
+  for (const auto& op : kernel.region->ops) {
+    if (op->name == "attention") att = op.get();
+    if (op->name == "attention_lse") lse = op.get();
+    grad = grad || op->name == "attention_grad";
+  }
+  if (grad) return emit_backward(kernel, fn);
+  if (!att) fail(ErrorCode::Internal, "attention kernel without an attention op", kernel.loc.str());
+  return emit_forward(kernel, *att, lse, fn);
 }
 
 }  // namespace tessera::passes

@@ -79,6 +79,7 @@ class KernelEmitter {
  public:
   KernelEmitter(const ir::Function& fn, llvm::Module& m, TargetHooks& hooks);
   void emit();
+  struct FlashKit;  // flash_kit.hpp: the attention kernels' fragments and copies (a member: private access)
 
  private:
   // emitter_ops.cpp: one lane's (or one scalar's) worth of an op.
@@ -147,6 +148,8 @@ class KernelEmitter {
   void emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // emit_flash_attention.cpp: tile.flash_attention, one query block of flash attention (NVIDIA).
   void emit_flash_attention(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  // emit_flash_attention_bwd.cpp: tile.flash_attention_bwd, dq of a query block or dk/dv of a key block.
+  void emit_flash_attention_bwd(const ir::Op& op, const std::vector<llvm::Value*>& args);
 
   llvm::Value* scalar(const ir::Value* v) const;
 

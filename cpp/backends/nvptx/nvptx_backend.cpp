@@ -65,8 +65,10 @@ class NvptxHooks : public TargetHooks {
     std::set<const ir::Value*> written;
     ir::walk(const_cast<ir::Block&>(fn.body), [&](ir::Op& op) {
       if (op.name == "tile.store" || op.name == "tile.mma_sync" || op.name == "tile.wgmma_gemm" || op.name == "tile.fma_gemm" ||
-          op.name == "tile.flash_attention")
+          op.name == "tile.flash_attention" || op.name == "tile.flash_attention_bwd")
         written.insert(op.operands[0]);
+      if (op.name == "tile.flash_attention" && op.operands.size() > 10) written.insert(op.operands[10]);  // lse
+      if (op.name == "tile.flash_attention_bwd" && op.str_attr("wrt") == "kv") written.insert(op.operands[1]);
     });
     for (size_t i = 0; i < fn.body.args.size(); ++i)
       if (!written.count(fn.body.args[i].get())) f->addParamAttr(unsigned(i), llvm::Attribute::ReadOnly);
@@ -108,7 +110,7 @@ void check_tensor_core_arch(const ir::Module& tile_module, const std::string& ar
     if (has_op(*fn, "tile.mma_sync"))
       fail(ErrorCode::Compile, "kernel " + fn->name + ": the bf16/f16 tensor-core matmul (tile.mma_sync) needs sm_80 or newer, "
                                "not " + arch + "; cast the operands to f32 for this GPU", fn->loc.str());
-    else if (has_op(*fn, "tile.flash_attention"))  // same instructions
+    else if (has_op(*fn, "tile.flash_attention") || has_op(*fn, "tile.flash_attention_bwd"))  // same instructions
       fail(ErrorCode::Compile, "kernel " + fn->name + ": the flash-attention kernel (tile.flash_attention) needs sm_80 or "
                                "newer, not " + arch + "; cast q, k and v to f32 for this GPU", fn->loc.str());
 }
