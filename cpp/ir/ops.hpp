@@ -24,6 +24,10 @@ void check_attrs(const OpInfo& info, const AttrMap& attrs);
 
 // An attention op's scale: its `scale` attribute, else 1/sqrt(D) (ops_attention.cpp).
 double attention_scale(const Op& op);
+// Dynamic shared memory of tile.flash_attention_wgmma (ops_tile.cpp): 1 KiB to align the
+// buffers to the 1024-byte swizzle atom, the Q block, `stages` K and V tiles, and the mbarriers
+// (Q full; K full, V full, K empty, V empty per stage), in that order.
+int64_t flash_attention_wgmma_shared_bytes(int64_t head_dim, int64_t block_m, int64_t block_n, int64_t stages);
 
 // NumPy broadcasting of two shapes; throws ErrorCode::Shape naming `op` and both types.
 std::vector<Dim> broadcast_shapes(const std::string& op, const Type& a, const Type& b);

@@ -58,11 +58,15 @@ void register_structural_ops(std::vector<OpInfo>& out) {
                               {"tile", "ints", false, "tile sizes of the iteration space"},
                               {"vector", "int", false, "NVIDIA: consecutive lanes per thread, read and written as vectors"},
                               {"threads", "int", false, "NVIDIA: threads per block when lanes are not threads"},
-                              {"mma", "str", false, "NVIDIA matmul: tensor-core instruction family (wgmma on sm_90a)"},
+                              {"mma", "str", false,
+                               "NVIDIA matmul and attention: tensor-core instruction family (wgmma on sm_90a)"},
                               {"tma", "int", false, "NVIDIA wgmma matmul: 1 (default) TMA copies, 0 cp.async"},
                               {"persistent", "int", false,
                                "NVIDIA wgmma matmul: program instances of a persistent grid when there are more block tiles "
-                               "(0: one instance per tile)"}},
+                               "(0: one instance per tile)"},
+                              {"overlap", "int", false,
+                               "NVIDIA wgmma attention: 1 (default) O += P V of key tile j-1 runs during the softmax of "
+                               "tile j (FlashAttention-3's intra-warpgroup pipelining), 0 one tile at a time"}},
                              true, "A fused group of Graph IR ops run as one kernel over one iteration space.");
   kernel.has_region = true;
   kernel.verify_op = verify_kernel;

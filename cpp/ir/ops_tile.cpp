@@ -240,6 +240,29 @@ OpInfo fma_gemm_op() {
   return info;
 }
 
+// The operands of the flash-attention forward ops, named `names`: o, q, k and v pointers (all
+// bf16 or all f16), i64 scalars, and optionally (the last two names) an f32 lse pointer and
+// its i64 offset.
+void check_flash_forward_operands(const std::string& op, const std::vector<Type>& in, const std::vector<const char*>& names) {
+  const size_t n = names.size();
+  if (in.size() == n - 1) fail(ErrorCode::Verify, op + ": lse needs lse_off too");
+  if (in.size() == n && in[n - 2].dtype != DType::F32)
+    fail(ErrorCode::DType, op + ": lse must point to f32, got " + in[n - 2].str());
+  std::vector<Type> qkv;
+  for (size_t i = 0; i < in.size(); ++i) {
+    std::string name = names[i];
+    bool ptr = name == "o" || name == "q" || name == "k" || name == "v" || name == "lse";
+    if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
+      fail(ErrorCode::Verify, op + ": " + name + " must be a " + (ptr ? "pointer" : "scalar") + ", got " + in[i].str());
+    if (!ptr) require_i64(op, in[i], names[i]);
+    if (ptr && name != "lse") qkv.push_back(in[i]);
+  }
+  DType dt = qkv[0].dtype;
+  if ((dt != DType::BF16 && dt != DType::F16) || qkv[1].dtype != dt || qkv[2].dtype != dt || qkv[3].dtype != dt)
+    fail(ErrorCode::DType, op + ": o, q, k and v must all be bf16 or all f16, got " + qkv[0].str() + ", " + qkv[1].str() +
+                               ", " + qkv[2].str() + ", " + qkv[3].str());
+}
+
 // tile.flash_attention: one block of query rows of flash attention on NVIDIA tensor cores
 // (emit_flash_attention.cpp). Like tile.mma_sync, one op per program instance; the attributes
 // are the schedule (query rows per block, key rows per streamed tile, warps).
@@ -254,21 +277,8 @@ OpInfo flash_attention_op() {
        {"scale", "float", true, "multiplies q . k before the softmax"},
        {"stages", "int", false, "K/V buffer pairs: 1 (K and V loads interleaved with the two products) or 2-4 (a pipeline)", "1"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
-        static const char* names[] = {"o", "o_off", "q", "q_off", "k", "v", "kv_off", "rows", "m0", "s_kv", "lse", "lse_off"};
-        if (in.size() == 11) fail(ErrorCode::Verify, "tile.flash_attention: lse needs lse_off too");
-        if (in.size() == 12 && in[10].dtype != DType::F32)
-          fail(ErrorCode::DType, "tile.flash_attention: lse must point to f32, got " + in[10].str());
-        for (size_t i = 0; i < in.size(); ++i) {
-          bool ptr = i == 0 || i == 2 || i == 4 || i == 5 || i == 10;
-          if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
-            fail(ErrorCode::Verify, std::string("tile.flash_attention: ") + names[i] + " must be a " +
-                                        (ptr ? "pointer" : "scalar") + ", got " + in[i].str());
-          if (!ptr) require_i64("tile.flash_attention", in[i], names[i]);
-        }
-        DType dt = in[0].dtype;
-        if ((dt != DType::BF16 && dt != DType::F16) || in[2].dtype != dt || in[4].dtype != dt || in[5].dtype != dt)
-          fail(ErrorCode::DType, "tile.flash_attention: o, q, k and v must all be bf16 or all f16, got " + in[0].str() +
-                                     ", " + in[2].str() + ", " + in[4].str() + ", " + in[5].str());
+        check_flash_forward_operands("tile.flash_attention", in,
+                                     {"o", "o_off", "q", "q_off", "k", "v", "kv_off", "rows", "m0", "s_kv", "lse", "lse_off"});
         auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
         int64_t d = attr("head_dim"), bm = attr("block_m"), bn = attr("block_n"), w = attr("warps");
         int64_t stages = a.count("stages") ? std::get<int64_t>(a.at("stages")) : 1;
@@ -287,6 +297,49 @@ OpInfo flash_attention_op() {
       "(n <= m0 + i when causal), with an online softmax over block_n-row K/V tiles streamed through shared "
       "memory; f32 accumulation, mma.sync m16n8k16; 32*warps threads, 16 query rows per warp. With lse (f32), "
       "also lse[lse_off + i] = log(sum over those n of e^(scale * q_i . k_n)).");
+  info.pure = false;
+  return info;
+}
+
+// tile.flash_attention_wgmma: the Hopper (sm_90a) forward (emit_flash_attention_wgmma.cpp), one
+// block of 128 query rows of one head: a TMA producer warpgroup and two consumer warpgroups
+// (64 rows each) on wgmma. q, k and v are read through the kernel's first three tensor maps
+// ([heads, S, D], tile_attention.cpp), so the operands name the head and first row instead of
+// element offsets.
+OpInfo flash_attention_wgmma_op() {
+  OpInfo info = tile_op(
+      "flash_attention_wgmma", 9, 11,
+      {{"head_dim", "int", true, "D, the head dim of q, k, v and o (64 or 128)"},
+       {"block_m", "int", true, "query rows of the block (128: two consumer warpgroups of 64)"},
+       {"block_n", "int", true, "key rows per streamed K/V tile (a multiple of 16 up to 256)"},
+       {"stages", "int", true, "K/V tile buffers (1-4), each with its own full and empty mbarriers"},
+       {"causal", "bool", true, "query row i sees key rows j <= i only"},
+       {"scale", "float", true, "multiplies q . k before the softmax"},
+       {"overlap", "int", false,
+        "1: FlashAttention-3's intra-warpgroup pipelining (O += P V of tile j-1 runs during the softmax of tile j); "
+        "0: one tile at a time", "1"}},
+      [](const std::vector<Type>& in, const AttrMap& a) {
+        check_flash_forward_operands("tile.flash_attention_wgmma", in,
+                                     {"o", "o_off", "q", "k", "v", "head", "m0", "rows", "s_kv", "lse", "lse_off"});
+        auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
+        int64_t d = attr("head_dim"), bm = attr("block_m"), bn = attr("block_n"), stages = attr("stages");
+        int64_t overlap = a.count("overlap") ? attr("overlap") : 1;
+        if ((d != 64 && d != 128) || bm != 128 || bn < 16 || bn > 256 || bn % 16 || stages < 1 || stages > 4 ||
+            (overlap != 0 && overlap != 1) || flash_attention_wgmma_shared_bytes(d, bm, bn, stages) > 227 * 1024)
+          fail(ErrorCode::Verify, "tile.flash_attention_wgmma: unsupported tiling head_dim=" + std::to_string(d) +
+                                      " block_m=" + std::to_string(bm) + " block_n=" + std::to_string(bn) + " stages=" +
+                                      std::to_string(stages) + " overlap=" + std::to_string(overlap) +
+                                      " (head_dim 64 or 128, block_m 128, block_n a multiple of 16 up to 256, 1 to 4 "
+                                      "stages, overlap 0 or 1, at most 227 KiB of shared memory)");
+        return std::vector<Type>{};
+      },
+      "Flash attention for query rows m0 .. m0+min(rows, block_m)-1 of head `head`: o[o_off + i*D + j] = sum over "
+      "n < s_kv of softmax_n(scale * q[head, m0 + i, :] . k[head, n, :]) * v[head, n, j] (n <= m0 + i when causal), "
+      "with q, k and v read as [heads, S, D] through the kernel's first three tensor maps (TMA, 128-byte swizzle). "
+      "384 threads: warpgroup 0 copies the Q block once and block_n-row K and V tiles into `stages` buffers; "
+      "warpgroups 1 and 2 (64 rows each) compute S = Q K^T and O += P V with wgmma.mma_async (P from registers) "
+      "and an online softmax, f32 accumulation. With lse (f32), also lse[lse_off + i] = log(sum over those n of "
+      "e^(scale * q_i . k_n)). sm_90a only.");
   info.pure = false;
   return info;
 }
@@ -363,6 +416,10 @@ void verify_for(const Op& op) {
 }
 
 }  // namespace
+
+int64_t flash_attention_wgmma_shared_bytes(int64_t head_dim, int64_t block_m, int64_t block_n, int64_t stages) {
+  return 1024 + (block_m + 2 * stages * block_n) * head_dim * 2 + 8 * (1 + 4 * stages);
+}
 
 void register_tile_ops(std::vector<OpInfo>& out) {
   for (const char* n : {"add", "sub", "mul", "div", "rem", "max", "min", "and", "or"})
@@ -491,6 +548,7 @@ void register_tile_ops(std::vector<OpInfo>& out) {
   out.push_back(fma_gemm_op());
   out.push_back(wgmma_gemm_op());
   out.push_back(flash_attention_op());
+  out.push_back(flash_attention_wgmma_op());
   out.push_back(flash_attention_bwd_op());
   OpInfo loop = tile_op("for", 3, -1, {}, nullptr,
                         "for iv = lb; iv < ub; iv += step, carrying iter args through the region.");

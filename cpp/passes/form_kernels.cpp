@@ -431,6 +431,7 @@ void form_kernels(Module& m) {
   for (auto& fn : m.funcs)
     if (!fn->attrs.count("kernel")) form_kernels_in(*fn, target);
   select_wgmma_kernels(m);  // sm_90a: wgmma instead of mma.sync where the shapes allow
+  select_wgmma_attention(m);
 }
 
 }  // namespace tessera::passes

@@ -21,4 +21,8 @@ bool target_is_gpu(const std::string& target);
 // forward kernel with its q, k and mask writes it; match_attention.cpp): decompose keeps it then.
 bool flash_attention_applies(const ir::Module& m, const ir::Function& fn, const ir::Op& op);
 
+// form-kernels on sm_90a (module attribute arch): attention forward kernels take the Hopper
+// flash kernel (knob mma = "wgmma", tile [128, 128, 2], 384 lanes; tile_attention.cpp).
+void select_wgmma_attention(ir::Module& m);
+
 }  // namespace tessera::passes

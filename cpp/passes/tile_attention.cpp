@@ -1,13 +1,18 @@
 // Tile IR for the flash-attention kernels (NVIDIA, bf16/f16, head dim 64 or 128): one
-// tile.flash_attention (forward, and the lse when the kernel holds an attention_lse) or
+// tile.flash_attention (forward, and the lse when the kernel holds an attention_lse),
+// tile.flash_attention_wgmma (the same on sm_90a: knob mma = "wgmma") or
 // tile.flash_attention_bwd (an attention_grad kernel) per program instance, a block of rows of
 // one (batch, head) pair.
 // The kernel's tile knob is [query rows, K/V rows per streamed tile, K/V buffer stages (1 when
-// absent)] (form-kernels: [128, 64]); each warp takes 16 query rows. Grid axis 0 numbers the query blocks, last block first: with a causal mask the
-// last blocks see the most keys, so the longest instances start first and the short ones
-// fill in behind them. Axis 2 is the flat batch-and-heads index.
+// absent)] (form-kernels: [128, 64, 3] at D = 128, [64, 64, 3] at D = 64; each warp takes 16
+// query rows; wgmma: [128, 128, 2], 64 rows per consumer warpgroup). Grid axis 0 numbers the
+// query blocks, last block first: with a causal mask the last blocks see the most keys, so the
+// longest instances start first and the short ones fill in behind them. Axis 2 is the flat
+// batch-and-heads index.
 #include <algorithm>
+#include <tuple>
 
+#include "passes/lowering.hpp"
 #include "passes/tile_kernels.hpp"
 
 namespace tessera::passes {
@@ -43,12 +48,59 @@ int64_t heads_of(const Op& att, const Op& kernel) {
   return heads;
 }
 
+int64_t arg_index(const Function& fn, const Value* v) {
+  for (size_t i = 0; i < fn.body.args.size(); ++i)
+    if (fn.body.args[i].get() == v) return int64_t(i);
+  fail(ErrorCode::Internal, "attention kernel operand is not a kernel parameter");
+}
+
+// sm_90a: tile.flash_attention_wgmma on 384 threads (a TMA producer warpgroup, two consumer
+// warpgroups). The launch gets the dynamic shared memory and three TMA descriptors, q, k and v
+// each viewed as [heads, S, D] with a 64-column box (128 bytes, the swizzle's width) of tile[0]
+// (q) or tile[1] (k, v) rows; rows past S read as zeros.
+Grid emit_forward_wgmma(const Op& kernel, const Op& att, Value* Q, Value* K, Value* V, Value* O, Value* lse, Function& fn) {
+  std::vector<int64_t> q_shape = att.operands[0]->type.static_shape();
+  std::vector<int64_t> k_shape = att.operands[1]->type.static_shape();
+  size_t r = q_shape.size();
+  int64_t sq = q_shape[r - 2], d = q_shape[r - 1], skv = k_shape[r - 2], heads = heads_of(att, kernel);
+  IntList tile = kernel.ints_attr("tile");
+  if (tile.size() != 3)
+    fail(ErrorCode::Compile, "wgmma attention kernel: tile must be [query rows, key rows, K/V stages]", kernel.loc.str());
+  if (skv < 1) fail(ErrorCode::Internal, "wgmma attention kernel without keys", kernel.loc.str());
+  const int64_t bm = tile[0], bn = tile[1], stages = tile[2], es = int64_t(dtype_size(att.operands[0]->type.dtype));
+  fn.attrs["block"] = IntList{384, 1, 1};
+  fn.attrs["lanes"] = int64_t(384);
+  fn.attrs["shared"] = flash_attention_wgmma_shared_bytes(d, bm, bn, stages);
+  IntList maps;
+  for (auto [arg, s, box] : {std::tuple<Value*, int64_t, int64_t>{Q, sq, bm}, {K, skv, bn}, {V, skv, bn}}) {
+    IntList m = {arg_index(fn, arg), es, d, s, heads, d * es, s * d * es, 64, box, 1, 128};
+    maps.insert(maps.end(), m.begin(), m.end());
+  }
+  fn.attrs["tensor_maps"] = maps;
+  Builder b(&fn.body, kernel.loc);
+  int64_t blocks = ceil_div(sq, bm);
+  Value* m0 = b.arith("mul", b.arith("sub", b.i64(blocks - 1), b.program_id(0)), b.i64(bm));
+  Value* z = b.program_id(2);
+  Value* o_off = b.arith("add", b.arith("mul", z, b.i64(sq * d)), b.arith("mul", m0, b.i64(d)));
+  std::vector<Value*> operands = {O, o_off, Q, K, V, z, m0, b.arith("sub", b.i64(sq), m0), b.i64(skv)};
+  if (lse) {
+    operands.push_back(lse);
+    operands.push_back(b.arith("add", b.arith("mul", z, b.i64(sq)), m0));
+  }
+  AttrMap attrs = {{"head_dim", d}, {"block_m", bm}, {"block_n", bn}, {"stages", stages},
+                   {"causal", att.bool_attr("causal", false)}, {"scale", attention_scale(att)}};
+  if (kernel.has_attr("overlap")) attrs["overlap"] = kernel.int_attr("overlap");
+  b.create("tile.flash_attention_wgmma", operands, attrs);
+  return {blocks, 1, heads};
+}
+
 Grid emit_forward(const Op& kernel, const Op& att, const Op* lse_op, Function& fn) {
   KernelArgs io{kernel, fn};
   Value *Q = io.in(att.operands[0]), *K = io.in(att.operands[1]), *V = io.in(att.operands[2]);
   Value* O = io.out(att.result());
   Value* lse = lse_op ? io.out(lse_op->result()) : nullptr;
   if (!O) fail(ErrorCode::Internal, "attention kernel without its output", kernel.loc.str());
+  if (kernel.has_attr("mma") && kernel.str_attr("mma") == "wgmma") return emit_forward_wgmma(kernel, att, Q, K, V, O, lse, fn);
   std::vector<int64_t> q_shape = att.operands[0]->type.static_shape();
   std::vector<int64_t> k_shape = att.operands[1]->type.static_shape();
   size_t r = q_shape.size();
@@ -135,6 +187,21 @@ Grid emit_backward(const Op& kernel, Function& fn) {
 }
 
 }  // namespace
+
+void select_wgmma_attention(Module& m) {
+  auto it = m.attrs.find("arch");
+  if (it == m.attrs.end() || std::get<std::string>(it->second) != "sm_90a") return;
+  for (auto& fn : m.funcs)
+    for (auto& op : fn->body.ops) {
+      if (op->name != "sched.kernel" || op->str_attr("kind") != "attention" || op->region->ops.empty()) continue;
+      bool forward = false;
+      for (const auto& x : op->region->ops) forward = forward || x->name == "attention";
+      if (!forward) continue;  // the backward kernels keep mma.sync
+      op->attrs["mma"] = std::string("wgmma");
+      op->attrs["tile"] = IntList{128, 128, 2};
+      op->attrs["lanes"] = int64_t(384);  // + the TMA producer warpgroup
+    }
+}
 
 Grid emit_attention_kernel(const Op& kernel, Function& fn) {
   const Op *att = nullptr, *lse = nullptr;

@@ -125,44 +125,15 @@ void KernelEmitter::emit_flash_attention(const ir::Op& op, const std::vector<llv
       std::vector<Value*> kb = kit.rows_as_b(k_base, kk, BN);
       for (int ni = 0; ni < nf_s; ++ni) kit.mma(&qa[size_t(kk * 4)], kb[size_t(ni * 2)], kb[size_t(ni * 2 + 1)], &s[size_t(ni * 4)]);
     }
-    if (masked) {  // columns past s_kv, and (causal) right of the diagonal, are -inf
-      Value* col0 = b_.CreateAdd(b_.CreateMul(j, c64(BN)), b_.CreateZExt(t2, i64));
-      for (int ni = 0; ni < nf_s; ++ni)
-        for (int e = 0; e < 4; ++e) {
-          Value* col = b_.CreateAdd(col0, c64(ni * 8 + (e & 1)));
-          Value* bad = b_.CreateICmpSGE(col, s_kv);
-          if (causal) bad = b_.CreateOr(bad, b_.CreateICmpSGT(col, b_.CreateAdd(row_base, c64((e >> 1) * 8))));
-          Value*& x = s[size_t(ni * 4 + e)];
-          x = b_.CreateSelect(bad, cf(-INFINITY), x);
-        }
-    }
-    // Online softmax, per row half h (values e = 2h, 2h+1 of each fragment).
+    if (masked)  // columns past s_kv, and (causal) right of the diagonal, are -inf
+      kit.mask_scores(s, b_.CreateAdd(b_.CreateMul(j, c64(BN)), b_.CreateZExt(t2, i64)), row_base, s_kv, causal);
+    // Online softmax; O rescaled.
     std::vector<Value*> next(phis.begin(), phis.end());
+    Value *m[2] = {phis[m_at], phis[m_at + 1]}, *l[2] = {phis[l_at], phis[l_at + 1]}, *alpha[2];
+    kit.online_softmax(s, sl2, m, l, alpha, &next);
     for (int h = 0; h < 2; ++h) {
-      Value* mx = s[size_t(2 * h)];
-      for (int ni = 0; ni < nf_s; ++ni)
-        for (int e = 0; e < 2; ++e)
-          if (ni || e) mx = kit.fmax(mx, s[size_t(ni * 4 + 2 * h + e)]);
-      Value* m_old = phis[m_at + size_t(h)];
-      Value* m_new = kit.fmax(m_old, b_.CreateFMul(kit.quad(mx, true), cf(sl2)));
-      // A row with no key yet keeps m = -inf: shift by 0 instead (its p are all 0).
-      Value* m_use = b_.CreateSelect(b_.CreateFCmpOEQ(m_new, cf(-INFINITY)), cf(0.0), m_new);
-      Value* alpha = kit.ex2(b_.CreateFSub(m_old, m_use));
-      Value* neg_m = b_.CreateFNeg(m_use);
-      Value* sum = nullptr;
-      for (int ni = 0; ni < nf_s; ++ni)
-        for (int e = 0; e < 2; ++e) {
-          Value*& x = s[size_t(ni * 4 + 2 * h + e)];
-          x = kit.ex2(kit.fma(x, cf(sl2), neg_m));
-          sum = sum ? b_.CreateFAdd(sum, x) : x;
-        }
-      next[m_at + size_t(h)] = m_new;
-      next[l_at + size_t(h)] = b_.CreateFAdd(b_.CreateFMul(phis[l_at + size_t(h)], alpha), sum);
-      for (int nf = 0; nf < nf_o; ++nf)
-        for (int e = 0; e < 2; ++e) {
-          size_t i = size_t(nf * 4 + 2 * h + e);
-          next[i] = b_.CreateFMul(phis[i], alpha);
-        }
+      next[m_at + size_t(h)] = m[h];
+      next[l_at + size_t(h)] = l[h];
     }
     std::vector<Value*> pa = kit.c_as_a(s);  // P as A fragments
     if (stages == 1) {
@@ -187,14 +158,8 @@ void KernelEmitter::emit_flash_attention(const ir::Op& op, const std::vector<llv
   // O / l (0 for a row without keys), rounded to o's dtype; lse = (m + log2 l) ln 2.
   Value* inv[2];
   for (int h = 0; h < 2; ++h) {
-    Value* l = kit.quad(state[l_at + size_t(h)], false);
-    inv[h] = b_.CreateSelect(b_.CreateFCmpOGT(l, cf(0.0)), b_.CreateFDiv(cf(1.0), l), cf(0.0));
-    if (!lse) continue;
     Value* r = b_.CreateZExt(b_.CreateAdd(b_.CreateMul(warp, c32(16)), b_.CreateAdd(kit.g, c32(h * 8))), i64);
-    emit_if(b_.CreateAnd(b_.CreateICmpSLT(r, valid_rows), b_.CreateICmpEQ(kit.t2, c32(0))), [&] {
-      Value* v = b_.CreateFAdd(b_.CreateFMul(state[m_at + size_t(h)], cf(0.6931471805599453)), emit_log(b_, l));
-      b_.CreateStore(v, hooks_.element_pointer(b_, lse, f32, b_.CreateAdd(lse_off, r)));
-    });
+    inv[h] = kit.finish_row(state[m_at + size_t(h)], state[l_at + size_t(h)], r, valid_rows, lse, lse_off);
   }
   kit.store_rows(O, o_off, b_.CreateMul(warp, c32(16)), valid_rows, state, inv[0], inv[1]);
 }

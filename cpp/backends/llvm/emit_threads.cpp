@@ -25,6 +25,8 @@ void KernelEmitter::threads_block(const ir::Block& block) {
       emit_wgmma(op, args);
     } else if (op.name == "tile.flash_attention") {
       emit_flash_attention(op, args);
+    } else if (op.name == "tile.flash_attention_wgmma") {
+      emit_flash_attention_wgmma(op, args);
     } else if (op.name == "tile.flash_attention_bwd") {
       emit_flash_attention_bwd(op, args);
     } else if (op.name == "tile.reduce") {

@@ -33,35 +33,98 @@
 //             wgmma.fence; bk/16 wgmma.mma_async; commit; wait until at most 1 group runs
 // Chunks past the matrix edges are zero-filled (cp.async src-size 0); when a stride or base
 // is not a multiple of 8 elements every element is loaded and checked on its own instead.
-#include <llvm/IR/InlineAsm.h>
 #include <llvm/IR/IntrinsicsNVPTX.h>
 
 #include "backends/llvm/codegen.hpp"
+#include "backends/llvm/hopper.hpp"
 
 namespace tessera::backends {
-namespace {
 
 using llvm::Value;
+using hopper::descriptor;
+using hopper::inline_asm;
 
-// Inline PTX with side effects; `constraints` for `args` (i32 "r", i64 "l"), result i32 when
-// `ret` ("=r" first in the constraints).
-Value* inline_asm(llvm::IRBuilder<>& b, const std::string& text, const std::string& constraints = "",
-                  std::vector<Value*> args = {}, bool ret = false) {
-  std::vector<llvm::Type*> types;
-  for (Value* a : args) types.push_back(a->getType());
-  auto* ty = llvm::FunctionType::get(ret ? b.getInt32Ty() : b.getVoidTy(), types, false);
-  std::string c = constraints + (constraints.empty() ? "" : ",") + "~{memory}";
-  return b.CreateCall(llvm::InlineAsm::get(ty, text, c, true), args);
+// Stores the f32 accumulators of a warpgroup's m64n<n> wgmma tile (consumer_tid: the thread's
+// index in the warpgroup) to C[c_off + r*ldc + c] for r < rows, c < cols, rounded to out_dt.
+// Like mma.sync's m16n8 fragments, warp w holds rows 16w + g and 16w + g + 8 (g = lane / 4),
+// and for each 8-column block j columns 8j + 2t and 8j + 2t + 1 (t = lane % 4): accumulators
+// 4j .. 4j+3. f32 C: pairs go out as one store when C's layout keeps them aligned.
+void KernelEmitter::store_wgmma_acc(const std::vector<Value*>& acc, Value* consumer_tid, Value* C, Value* c_off, Value* ldc,
+                                    Value* rows, Value* cols, DType out_dt, int n) {
+  llvm::Type *i32 = b_.getInt32Ty(), *i64 = b_.getInt64Ty(), *f32 = b_.getFloatTy();
+  auto c32 = [&](int64_t v) { return b_.getInt32(uint32_t(v)); };
+  auto c64 = [&](int64_t v) { return b_.getInt64(uint64_t(v)); };
+  llvm::Type* et = memory_type(ctx_, out_dt);
+  const int64_t esize = int64_t(et->getPrimitiveSizeInBits() / 8);
+  auto even = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(1)), c64(0)); };
+  Value* pairs_ok = b_.CreateAnd({even(ldc), even(c_off),
+                                  b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(C, i64), c64(2 * esize - 1)), c64(0))});
+  Value* lane = b_.CreateAnd(consumer_tid, c32(31));
+  Value* warp = b_.CreateLShr(consumer_tid, c32(5));
+  Value* row0 = b_.CreateZExt(b_.CreateAdd(b_.CreateMul(warp, c32(16)), b_.CreateLShr(lane, c32(2))), i64);
+  Value* col0 = b_.CreateZExt(b_.CreateMul(b_.CreateAnd(lane, c32(3)), c32(2)), i64);
+  if (esize == 2) {
+    // 16-bit C: the four lanes of a quad hold 2 columns each of every 8-column block; a 4 x 4
+    // transpose of the packed pairs (two butterfly stages of warp shuffles) gives lane t all
+    // 8 columns of block 4q + t, stored as one 16-byte vector (element by element at edges
+    // or when C's layout is not 16-byte aligned).
+    Value* t = b_.CreateAnd(lane, c32(3));
+    auto mult8 = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(7)), c64(0)); };
+    Value* aligned = b_.CreateAnd({mult8(ldc), mult8(c_off),
+                                   b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(C, i64), c64(15)), c64(0))});
+    auto* pair_ty = llvm::FixedVectorType::get(et, 2);
+    for (int h = 0; h < 2; ++h)
+      for (int q = 0; q < n / 32; ++q) {
+        Value* v[4];
+        for (int j = 0; j < 4; ++j) {  // slot j: this lane's pair of block 4q + j, one cvt.rn.{bf16,f16}x2.f32
+          Value* p = llvm::PoisonValue::get(llvm::FixedVectorType::get(f32, 2));
+          p = b_.CreateInsertElement(p, acc[size_t((4 * q + j) * 4 + h * 2)], uint64_t(0));
+          p = b_.CreateInsertElement(p, acc[size_t((4 * q + j) * 4 + h * 2 + 1)], uint64_t(1));
+          v[j] = b_.CreateBitCast(b_.CreateFPTrunc(p, pair_ty), i32);
+        }
+        for (int k = 0; k < 2; ++k) {  // swap bit k of (lane, slot): the partner is lane ^ (1 << k)
+          Value* hi = b_.CreateICmpNE(b_.CreateAnd(t, c32(1 << k)), c32(0));
+          for (int j = 0; j < 4; ++j) {
+            if (j & (1 << k)) continue;
+            int j2 = j | (1 << k);
+            Value* recv = hooks_.shuffle_xor(b_, b_.CreateSelect(hi, v[j], v[j2]), int64_t(1) << k, 32);
+            v[j] = b_.CreateSelect(hi, recv, v[j]);
+            v[j2] = b_.CreateSelect(hi, v[j2], recv);
+          }
+        }
+        Value* vec = llvm::PoisonValue::get(llvm::FixedVectorType::get(i32, 4));
+        for (int j = 0; j < 4; ++j) vec = b_.CreateInsertElement(vec, v[j], uint64_t(j));
+        Value* row = b_.CreateAdd(row0, c64(h * 8));
+        Value* col = b_.CreateZExt(b_.CreateMul(b_.CreateAdd(t, c32(4 * q)), c32(8)), i64);
+        Value* ptr = hooks_.element_pointer(b_, C, et, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)));
+        Value* row_in = b_.CreateICmpSLT(row, rows);
+        llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "wgmma.st16", f_);
+        llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "wgmma.st2", f_);
+        llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "wgmma.stored", f_);
+        b_.CreateCondBr(b_.CreateAnd({aligned, row_in, b_.CreateICmpSLE(b_.CreateAdd(col, c64(8)), cols)}), vec_bb, elem_bb);
+        b_.SetInsertPoint(vec_bb);
+        b_.CreateAlignedStore(vec, ptr, llvm::Align(16));
+        b_.CreateBr(stored);
+        b_.SetInsertPoint(elem_bb);
+        Value* elems = b_.CreateBitCast(vec, llvm::FixedVectorType::get(et, 8));
+        for (int e = 0; e < 8; ++e)
+          emit_if(b_.CreateAnd(row_in, b_.CreateICmpSLT(b_.CreateAdd(col, c64(e)), cols)), [&] {
+            b_.CreateStore(b_.CreateExtractElement(elems, uint64_t(e)), b_.CreateConstInBoundsGEP1_64(et, ptr, uint64_t(e)));
+          });
+        b_.CreateBr(stored);
+        b_.SetInsertPoint(stored);
+      }
+    return;
+  }
+  for (int j = 0; j < n / 8; ++j)
+    for (int h = 0; h < 2; ++h) {
+      Value* row = b_.CreateAdd(row0, c64(h * 8));
+      Value* col = b_.CreateAdd(col0, c64(j * 8));
+      Value* v0 = convert(acc[size_t(j * 4 + h * 2)], DType::F32, out_dt);
+      Value* v1 = convert(acc[size_t(j * 4 + h * 2 + 1)], DType::F32, out_dt);
+      store_c_pair(C, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)), col, cols, row, rows, v0, v1, pairs_ok);
+    }
 }
-
-// Shared-memory matrix descriptor: start address, leading/stride byte offsets (all in 16-byte
-// units) and the 128-byte swizzle mode (1 in bits 62-63).
-Value* descriptor(llvm::IRBuilder<>& b, Value* addr32, uint64_t lbo, uint64_t sbo) {
-  Value* start = b.CreateZExt(b.CreateLShr(b.CreateAnd(addr32, b.getInt32(0x3FFFF)), b.getInt32(4)), b.getInt64Ty());
-  return b.CreateOr(start, b.getInt64(((lbo >> 4) << 16) | ((sbo >> 4) << 32) | (uint64_t(1) << 62)));
-}
-
-}  // namespace
 
 void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>& args) {
   const int bm = int(op.int_attr("bm")), bn = int(op.int_attr("bn")), bk = int(op.int_attr("bk"));
@@ -85,21 +148,14 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   const DType in_dt = op.operands[3]->type.dtype, out_dt = op.operands[0]->type.dtype;
   Value *C = args[0], *c_off = args[1], *ldc = args[2], *A = args[3], *a_off = args[4], *lda = args[5], *B = args[6],
         *b_off = args[7], *ldb = args[8], *rows = args[9], *cols = args[10], *K = args[11];
-  llvm::Type *i8 = b_.getInt8Ty(), *i16 = b_.getInt16Ty(), *i32 = b_.getInt32Ty(), *i64 = b_.getInt64Ty();
+  llvm::Type *i32 = b_.getInt32Ty(), *i64 = b_.getInt64Ty();
   llvm::Type* f32 = b_.getFloatTy();
   auto c32 = [&](int64_t v) { return b_.getInt32(uint32_t(v)); };
   auto c64 = [&](int64_t v) { return b_.getInt64(uint64_t(v)); };
 
   // Dynamic shared memory, its start rounded up to the 1024-byte swizzle atom.
-  auto* smem_ty = llvm::ArrayType::get(i8, 0);
-  auto* smem = new llvm::GlobalVariable(m_, smem_ty, false, llvm::GlobalValue::ExternalLinkage, nullptr,
-                                        fn_.name + "_wgmma_smem", nullptr, llvm::GlobalValue::NotThreadLocal,
-                                        hooks_.shared_address_space());
-  smem->setAlignment(llvm::Align(16));
-  Value* raw = b_.CreatePtrToInt(smem, i32);
-  Value* pad = b_.CreateAnd(b_.CreateSub(c32(0), raw), c32(1023));
-  auto shared_at = [&](Value* byte) { return b_.CreateInBoundsGEP(i8, smem, b_.CreateAdd(pad, byte)); };
-  Value* base32 = b_.CreateAdd(raw, pad);  // shared-window address of buffer byte 0
+  const hopper::SharedMemory smem = hopper::dynamic_shared(m_, b_, fn_.name + "_wgmma_smem", hooks_.shared_address_space());
+  Value* base32 = smem.base;  // shared-window address of buffer byte 0
   auto a_stage_addr = [&](Value* stage) { return b_.CreateAdd(base32, b_.CreateMul(stage, c32(a_bytes))); };
   auto b_stage_addr = [&](Value* stage) {
     return b_.CreateAdd(base32, b_.CreateAdd(c32(stages * a_bytes), b_.CreateMul(stage, c32(b_bytes))));
@@ -107,41 +163,19 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
 
   Value* tid = b_.CreateTrunc(tid_, i32);
   Value* n_k = b_.CreateTrunc(b_.CreateSDiv(b_.CreateAdd(K, c64(bk - 1)), c64(bk)), i32);
-  auto wgmma_wait = [&](int pending) {
-    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_wgmma_wait_group_sync_aligned, {}, {c64(pending)});
-  };
 
-  // wgmma.mma_async m64n<bn>k16, f32 += A * B: outputs $0 .. $(n_acc-1), then the two
-  // descriptors, then the accumulators tied to the outputs.
-  const int n_acc = bn / 2;
-  std::string elt = in_dt == DType::BF16 ? "bf16" : "f16";
-  std::string text = "wgmma.mma_async.sync.aligned.m64n" + std::to_string(bn) + "k16.f32." + elt + "." + elt + " {";
-  std::string constraints;
-  for (int i = 0; i < n_acc; ++i) {
-    text += (i ? ", $" : "$") + std::to_string(i);
-    constraints += "=f,";
-  }
-  text += "}, $" + std::to_string(n_acc) + ", $" + std::to_string(n_acc + 1) + ", 1, 1, 1, 0, 1;";
-  constraints += "l,l";
-  for (int i = 0; i < n_acc; ++i) constraints += "," + std::to_string(i);
-  std::vector<llvm::Type*> arg_types = {i64, i64};
-  arg_types.insert(arg_types.end(), size_t(n_acc), f32);
-  auto* acc_struct = llvm::StructType::get(ctx_, std::vector<llvm::Type*>(size_t(n_acc), f32));
-  auto* mma_asm = llvm::InlineAsm::get(llvm::FunctionType::get(acc_struct, arg_types, false), text, constraints, true);
+  const int n_acc = bn / 2;  // f32 accumulators a thread
   // One K slice: bk/16 wgmma on the warpgroup's 64 rows of A (a_addr) and all of B (b_addr).
   auto mma_slice = [&](std::vector<Value*>& acc, Value* a_addr, Value* b_addr) {
-    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_wgmma_fence_sync_aligned, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<Value*>());
+    hopper::fence(b_);
     for (int kk = 0; kk < bk / 16; ++kk) {
       // A: K-major, 8-row groups 1024 bytes apart; the k step moves 32 bytes along the row.
       // B: N-major, k-row groups 1024 bytes apart (SBO), 64-column panels panel_bytes apart (LBO).
-      std::vector<Value*> call_args = {descriptor(b_, b_.CreateAdd(a_addr, c32(kk * 32)), 16, 1024),
-                                       descriptor(b_, b_.CreateAdd(b_addr, c32(kk * 16 * 128)), uint64_t(panel_bytes), 1024)};
-      call_args.insert(call_args.end(), acc.begin(), acc.end());
-      Value* r = b_.CreateCall(mma_asm, call_args);
-      for (int i = 0; i < n_acc; ++i) acc[size_t(i)] = b_.CreateExtractValue(r, unsigned(i));
+      Value* a_desc = descriptor(b_, b_.CreateAdd(a_addr, c32(kk * 32)), 16, 1024);
+      Value* b_desc = descriptor(b_, b_.CreateAdd(b_addr, c32(kk * 16 * 128)), uint64_t(panel_bytes), 1024);
+      hopper::mma(b_, bn, in_dt, {a_desc}, b_desc, true, acc);
     }
-    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_wgmma_commit_group_sync_aligned, llvm::ArrayRef<llvm::Type*>(),
-                       llvm::ArrayRef<Value*>());
+    hopper::commit(b_);
   };
   // The K loop skeleton: kt from 0 to n_k with the accumulators (zero first) as phis; `body`
   // fills one iteration. Leaves the builder after the loop; returns the final accumulators.
@@ -168,83 +202,6 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     b_.CreateBr(header);
     b_.SetInsertPoint(exit);
     return std::vector<Value*>(acc_phi.begin(), acc_phi.end());
-  };
-
-  // Epilogue: like mma.sync's m16n8 fragments, warp w of the consumers holds rows 16w + g and
-  // 16w + g + 8 (g = lane / 4) of the block tile, and for each 8-column block j columns 8j + 2t
-  // and 8j + 2t + 1 (t = lane % 4): accumulators 4j .. 4j+3. f32 C: pairs go out as one store
-  // when C's layout keeps them aligned.
-  auto epilogue = [&](const std::vector<Value*>& acc, Value* consumer_tid, Value* c_off, Value* rows, Value* cols) {
-    llvm::Type* et = memory_type(ctx_, out_dt);
-    const int64_t esize = int64_t(et->getPrimitiveSizeInBits() / 8);
-    auto even = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(1)), c64(0)); };
-    Value* pairs_ok = b_.CreateAnd({even(ldc), even(c_off),
-                                    b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(C, i64), c64(2 * esize - 1)), c64(0))});
-    Value* lane = b_.CreateAnd(consumer_tid, c32(31));
-    Value* warp = b_.CreateLShr(consumer_tid, c32(5));
-    Value* row0 = b_.CreateZExt(b_.CreateAdd(b_.CreateMul(warp, c32(16)), b_.CreateLShr(lane, c32(2))), i64);
-    Value* col0 = b_.CreateZExt(b_.CreateMul(b_.CreateAnd(lane, c32(3)), c32(2)), i64);
-    if (esize == 2) {
-      // 16-bit C: the four lanes of a quad hold 2 columns each of every 8-column block; a 4 x 4
-      // transpose of the packed pairs (two butterfly stages of warp shuffles) gives lane t all
-      // 8 columns of block 4q + t, stored as one 16-byte vector (element by element at edges
-      // or when C's layout is not 16-byte aligned).
-      Value* t = b_.CreateAnd(lane, c32(3));
-      auto mult8 = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(7)), c64(0)); };
-      Value* aligned = b_.CreateAnd({mult8(ldc), mult8(c_off),
-                                     b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(C, i64), c64(15)), c64(0))});
-      auto* pair_ty = llvm::FixedVectorType::get(et, 2);
-      for (int h = 0; h < 2; ++h)
-        for (int q = 0; q < bn / 32; ++q) {
-          Value* v[4];
-          for (int j = 0; j < 4; ++j) {  // slot j: this lane's pair of block 4q + j, one cvt.rn.{bf16,f16}x2.f32
-            Value* p = llvm::PoisonValue::get(llvm::FixedVectorType::get(f32, 2));
-            p = b_.CreateInsertElement(p, acc[size_t((4 * q + j) * 4 + h * 2)], uint64_t(0));
-            p = b_.CreateInsertElement(p, acc[size_t((4 * q + j) * 4 + h * 2 + 1)], uint64_t(1));
-            v[j] = b_.CreateBitCast(b_.CreateFPTrunc(p, pair_ty), i32);
-          }
-          for (int k = 0; k < 2; ++k) {  // swap bit k of (lane, slot): the partner is lane ^ (1 << k)
-            Value* hi = b_.CreateICmpNE(b_.CreateAnd(t, c32(1 << k)), c32(0));
-            for (int j = 0; j < 4; ++j) {
-              if (j & (1 << k)) continue;
-              int j2 = j | (1 << k);
-              Value* recv = hooks_.shuffle_xor(b_, b_.CreateSelect(hi, v[j], v[j2]), int64_t(1) << k, 32);
-              v[j] = b_.CreateSelect(hi, recv, v[j]);
-              v[j2] = b_.CreateSelect(hi, v[j2], recv);
-            }
-          }
-          Value* vec = llvm::PoisonValue::get(llvm::FixedVectorType::get(i32, 4));
-          for (int j = 0; j < 4; ++j) vec = b_.CreateInsertElement(vec, v[j], uint64_t(j));
-          Value* row = b_.CreateAdd(row0, c64(h * 8));
-          Value* col = b_.CreateZExt(b_.CreateMul(b_.CreateAdd(t, c32(4 * q)), c32(8)), i64);
-          Value* ptr = hooks_.element_pointer(b_, C, et, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)));
-          Value* row_in = b_.CreateICmpSLT(row, rows);
-          llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "wgmma.st16", f_);
-          llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "wgmma.st2", f_);
-          llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "wgmma.stored", f_);
-          b_.CreateCondBr(b_.CreateAnd({aligned, row_in, b_.CreateICmpSLE(b_.CreateAdd(col, c64(8)), cols)}), vec_bb, elem_bb);
-          b_.SetInsertPoint(vec_bb);
-          b_.CreateAlignedStore(vec, ptr, llvm::Align(16));
-          b_.CreateBr(stored);
-          b_.SetInsertPoint(elem_bb);
-          Value* elems = b_.CreateBitCast(vec, llvm::FixedVectorType::get(et, 8));
-          for (int e = 0; e < 8; ++e)
-            emit_if(b_.CreateAnd(row_in, b_.CreateICmpSLT(b_.CreateAdd(col, c64(e)), cols)), [&] {
-              b_.CreateStore(b_.CreateExtractElement(elems, uint64_t(e)), b_.CreateConstInBoundsGEP1_64(et, ptr, uint64_t(e)));
-            });
-          b_.CreateBr(stored);
-          b_.SetInsertPoint(stored);
-        }
-      return;
-    }
-    for (int j = 0; j < bn / 8; ++j)
-      for (int h = 0; h < 2; ++h) {
-        Value* row = b_.CreateAdd(row0, c64(h * 8));
-        Value* col = b_.CreateAdd(col0, c64(j * 8));
-        Value* v0 = convert(acc[size_t(j * 4 + h * 2)], DType::F32, out_dt);
-        Value* v1 = convert(acc[size_t(j * 4 + h * 2 + 1)], DType::F32, out_dt);
-        store_c_pair(C, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)), col, cols, row, rows, v0, v1, pairs_ok);
-      }
   };
 
   // Block tiles: one per program instance, or (persistent) every tile of the rows x cols
@@ -285,22 +242,12 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     Value* bars = b_.CreateAdd(base32, c32(stages * (a_bytes + b_bytes)));
     auto full = [&](Value* s) { return b_.CreateAdd(bars, b_.CreateMul(s, c32(8))); };
     auto empty = [&](Value* s) { return b_.CreateAdd(bars, b_.CreateAdd(c32(8 * stages), b_.CreateMul(s, c32(8)))); };
-    auto wait = [&](Value* bar, Value* parity) {  // spin on mbarrier.try_wait.parity
-      llvm::BasicBlock* loop = llvm::BasicBlock::Create(ctx_, "wgmma.wait", f_);
-      llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "wgmma.waited", f_);
-      b_.CreateBr(loop);
-      b_.SetInsertPoint(loop);
-      Value* ok = inline_asm(b_, "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [$1], $2;\nselp.b32 $0, 1, 0, p;\n}",
-                             "=r,r,r", {bar, parity}, true);
-      b_.CreateCondBr(b_.CreateICmpNE(ok, c32(0)), done, loop);
-      b_.SetInsertPoint(done);
-    };
     emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
       for (int s = 0; s < stages; ++s) {
-        inline_asm(b_, "mbarrier.init.shared::cta.b64 [$0], $1;", "r,r", {full(c32(s)), c32(1)});
-        inline_asm(b_, "mbarrier.init.shared::cta.b64 [$0], $1;", "r,r", {empty(c32(s)), c32(consumers)});
+        hopper::mbarrier_init(b_, full(c32(s)), 1);
+        hopper::mbarrier_init(b_, empty(c32(s)), consumers);
       }
-      inline_asm(b_, "fence.mbarrier_init.release.cluster;");
+      hopper::mbarrier_init_fence(b_);
     });
     hooks_.barrier(b_);
     Value* warpgroup = b_.CreateLShr(tid, c32(7));
@@ -311,7 +258,7 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
 
     // Producer: 40 registers are plenty for one thread's address arithmetic.
     b_.SetInsertPoint(producer_bb);
-    inline_asm(b_, "setmaxnreg.dec.sync.aligned.u32 40;");
+    hopper::set_max_registers(b_, false, 40);
     emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
       const unsigned n_params = unsigned(fn_.body.args.size());
       Value* map_a = b_.CreatePtrToInt(f_->getArg(n_params), i64);
@@ -325,16 +272,17 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
           Value* it = b_.CreateAdd(base, kt);  // pipeline iteration: stage and phase run on across tiles
           Value* s = b_.CreateURem(it, c32(stages));
           Value* round = b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1));
-          wait(empty(s), b_.CreateXor(round, c32(1)));  // round 0: the buffers start free
-          inline_asm(b_, "mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], $1;", "r,r", {full(s), c32(a_bytes + b_bytes)});
+          Value* free_parity = b_.CreateXor(round, c32(1));  // round 0: the buffers start free
+          hopper::mbarrier_wait(b_, empty(s), free_parity);
+          hopper::mbarrier_expect_tx(b_, full(s), a_bytes + b_bytes);
           Value* k0 = b_.CreateMul(kt, c32(bk));
-          const char* copy = "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes "
-                             "[$0], [$1, {$2, $3, $4}], [$5];";
-          inline_asm(b_, copy, "r,l,r,r,r,r", {a_stage_addr(s), map_a, k0, a_row, c32(0), full(s)});
-          for (int p = 0; p < bn / 64; ++p)
-            inline_asm(b_, copy, "r,l,r,r,r,r",
-                       {b_.CreateAdd(b_stage_addr(s), c32(p * panel_bytes)), map_b, b_.CreateAdd(b_col, c32(64 * p)), k0,
-                        b_batch, full(s)});
+          Value* a_dst = a_stage_addr(s);
+          hopper::tma_load_3d(b_, a_dst, map_a, k0, a_row, c32(0), full(s));
+          for (int p = 0; p < bn / 64; ++p) {
+            Value* dst = b_.CreateAdd(b_stage_addr(s), c32(p * panel_bytes));
+            Value* col = b_.CreateAdd(b_col, c32(64 * p));
+            hopper::tma_load_3d(b_, dst, map_b, col, k0, b_batch, full(s));
+          }
         });
       });
     });
@@ -342,7 +290,7 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
 
     // Consumers: the accumulators need the registers the producer gave up.
     b_.SetInsertPoint(consumer_bb);
-    inline_asm(b_, "setmaxnreg.inc.sync.aligned.u32 232;");
+    hopper::set_max_registers(b_, true, 232);
     Value* ctid = b_.CreateSub(tid, c32(128));
     Value* leader = b_.CreateICmpEQ(b_.CreateAnd(ctid, c32(127)), c32(0));
     Value* a_rows = b_.CreateMul(b_.CreateLShr(ctid, c32(7)), c32(64 * 128));  // this warpgroup's 64 rows of A
@@ -350,19 +298,20 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
       std::vector<Value*> acc = k_loop([&](Value* kt, std::vector<Value*>& acc) {
         Value* it = b_.CreateAdd(base, kt);
         Value* s = b_.CreateURem(it, c32(stages));
-        wait(full(s), b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1)));
+        Value* parity = b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1));
+        hopper::mbarrier_wait(b_, full(s), parity);
         mma_slice(acc, b_.CreateAdd(a_stage_addr(s), a_rows), b_stage_addr(s));
-        wgmma_wait(1);  // slice kt-1's group is done: its stage may be refilled
+        hopper::wait(b_, 1);  // slice kt-1's group is done: its stage may be refilled
         Value* prev = b_.CreateURem(b_.CreateAdd(it, c32(stages - 1)), c32(stages));
         emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(kt, c32(0))),
-                [&] { inline_asm(b_, "mbarrier.arrive.shared::cta.b64 _, [$0];", "r", {empty(prev)}); });
+                [&] { hopper::mbarrier_arrive(b_, empty(prev)); });
       });
-      wgmma_wait(0);
+      hopper::wait(b_, 0);
       emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(n_k, c32(0))), [&] {  // the tile's last stage
         Value* last = b_.CreateURem(b_.CreateAdd(base, b_.CreateSub(n_k, c32(1))), c32(stages));
-        inline_asm(b_, "mbarrier.arrive.shared::cta.b64 _, [$0];", "r", {empty(last)});
+        hopper::mbarrier_arrive(b_, empty(last));
       });
-      epilogue(acc, ctid, t.c_off, t.rows, t.cols);
+      store_wgmma_acc(acc, ctid, C, t.c_off, ldc, t.rows, t.cols, out_dt, bn);
     });
     b_.CreateBr(join);
     b_.SetInsertPoint(join);
@@ -373,7 +322,7 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   Value* vector_copies = chunk_copies_ok(A, a_off, lda, B, b_off, ldb, K, cols);
   // One 16-byte chunk: elements off .. off+7 of `buf`, element e valid when ok && p + e < limit.
   auto copy_chunk = [&](bool vector, Value* dst_byte, Value* buf, Value* off, Value* ok, Value* p, Value* limit) {
-    copy_chunk16(vector, shared_at(dst_byte), buf, off, ok, p, limit);
+    copy_chunk16(vector, smem.at(b_, dst_byte), buf, off, ok, p, limit);
   };
   auto swizzled = [&](Value* row, Value* chunk) {  // byte of 16-byte chunk `chunk` in 128-byte row `row`
     return b_.CreateAdd(b_.CreateMul(row, c32(128)), b_.CreateShl(b_.CreateXor(chunk, b_.CreateAnd(row, c32(7))), c32(4)));
@@ -433,11 +382,11 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     commit();
     Value* s = b_.CreateURem(kt, c32(stages));
     mma_slice(acc, b_.CreateAdd(a_stage_addr(s), a_rows), b_stage_addr(s));
-    wgmma_wait(1);
+    hopper::wait(b_, 1);
   });
-  wgmma_wait(0);
+  hopper::wait(b_, 0);
   wait_groups(0);
-  epilogue(acc, tid, c_off, rows, cols);
+  store_wgmma_acc(acc, tid, C, c_off, ldc, rows, cols, out_dt, bn);
 }
 
 }  // namespace tessera::backends

@@ -125,6 +125,60 @@ Value* Kit::quad(Value* v, bool is_max) {
   return v;
 }
 
+void Kit::mask_scores(std::vector<Value*>& s, Value* col0, Value* row0, Value* s_kv, bool causal) {
+  for (size_t ni = 0; ni < s.size() / 4; ++ni)
+    for (int e = 0; e < 4; ++e) {
+      Value* col = b.CreateAdd(col0, c64(int64_t(ni) * 8 + (e & 1)));
+      Value* bad = b.CreateICmpSGE(col, s_kv);
+      if (causal) bad = b.CreateOr(bad, b.CreateICmpSGT(col, b.CreateAdd(row0, c64((e >> 1) * 8))));
+      Value*& x = s[ni * 4 + size_t(e)];
+      x = b.CreateSelect(bad, cf(-INFINITY), x);
+    }
+}
+
+void Kit::online_softmax(std::vector<Value*>& s, double sl2, Value* m[2], Value* l[2], Value* alpha[2],
+                         std::vector<Value*>* acc) {
+  const size_t n_frag = s.size() / 4;
+  for (int h = 0; h < 2; ++h) {
+    Value* mx = s[size_t(2 * h)];
+    for (size_t ni = 0; ni < n_frag; ++ni)
+      for (int e = 0; e < 2; ++e)
+        if (ni || e) mx = fmax(mx, s[ni * 4 + size_t(2 * h + e)]);
+    Value* m_old = m[h];
+    Value* m_new = fmax(m_old, b.CreateFMul(quad(mx, true), cf(sl2)));
+    // A row with no key yet keeps m = -inf: shift by 0 instead (its p are all 0).
+    Value* m_use = b.CreateSelect(b.CreateFCmpOEQ(m_new, cf(-INFINITY)), cf(0.0), m_new);
+    alpha[h] = ex2(b.CreateFSub(m_old, m_use));
+    Value* neg_m = b.CreateFNeg(m_use);
+    Value* sum = nullptr;
+    for (size_t ni = 0; ni < n_frag; ++ni)
+      for (int e = 0; e < 2; ++e) {
+        Value*& x = s[ni * 4 + size_t(2 * h + e)];
+        x = ex2(fma(x, cf(sl2), neg_m));
+        sum = sum ? b.CreateFAdd(sum, x) : x;
+      }
+    m[h] = m_new;
+    l[h] = b.CreateFAdd(b.CreateFMul(l[h], alpha[h]), sum);
+    if (!acc) continue;
+    for (int nf = 0; nf < D / 8; ++nf)
+      for (int e = 0; e < 2; ++e) {
+        Value*& x = (*acc)[size_t(nf * 4 + 2 * h + e)];
+        x = b.CreateFMul(x, alpha[h]);
+      }
+  }
+}
+
+Value* Kit::finish_row(Value* m, Value* l, Value* r, Value* valid_rows, Value* lse, Value* lse_off) {
+  l = quad(l, false);
+  Value* inv = b.CreateSelect(b.CreateFCmpOGT(l, cf(0.0)), b.CreateFDiv(cf(1.0), l), cf(0.0));
+  if (lse)
+    e.emit_if(b.CreateAnd(b.CreateICmpSLT(r, valid_rows), b.CreateICmpEQ(t2, c32(0))), [&] {
+      Value* v = b.CreateFAdd(b.CreateFMul(m, cf(0.6931471805599453)), emit_log(b, l));
+      b.CreateStore(v, e.hooks_.element_pointer(b, lse, f32, b.CreateAdd(lse_off, r)));
+    });
+  return inv;
+}
+
 void Kit::store_rows(Value* out, Value* off, Value* row0, Value* valid, const std::vector<Value*>& acc, Value* mul0,
                      Value* mul1) {
   llvm::Type* et = memory_type(e.ctx_, dt);

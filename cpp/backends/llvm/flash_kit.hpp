@@ -1,6 +1,8 @@
 // Building blocks of the flash-attention kernels (emit_flash_attention.cpp: the forward,
 // emit_flash_attention_bwd.cpp: dq and dk/dv) on NVIDIA tensor cores, mma.sync m16n8k16 with
-// 16-bit inputs and f32 accumulators (sm_80+).
+// 16-bit inputs and f32 accumulators (sm_80+). The Hopper forward
+// (emit_flash_attention_wgmma.cpp) shares the softmax, the masks and the P fragments: a
+// wgmma accumulator tile holds, per warp, the same values as consecutive m16n8 C fragments.
 //
 // Fragment layout of m16n8k16 (g = lane / 4, t2 = 2 * (lane % 4)): the A fragment of a 16 x 16
 // tile is rows g and g+8 at columns t2, t2+1 and t2+8, t2+9; the C fragment of a 16 x 8 tile
@@ -36,18 +38,20 @@ struct KernelEmitter::FlashKit {
   llvm::Value* vector_copies = nullptr;  // 16-byte copies allowed (set by the kernel)
 
   // `bytes` of shared memory: static up to 48 KiB, else the launch's dynamic allocation (the
-  // kernel function's `shared` attribute, set by tile_attention.cpp).
+  // kernel function's `shared` attribute, set by tile_attention.cpp); none when 0.
   FlashKit(KernelEmitter& em, int head_dim, DType dtype, int64_t bytes, const std::string& tag)
       : e(em), b(em.b_), D(head_dim), threads(int(em.lanes_)), row_bytes(head_dim * 2), cpr(head_dim / 8), dt(dtype) {
     i16 = b.getInt16Ty(), i32 = b.getInt32Ty(), i64 = b.getInt64Ty(), f32 = b.getFloatTy();
     pair = dt == DType::BF16 ? static_cast<llvm::Type*>(i32) : llvm::FixedVectorType::get(b.getHalfTy(), 2);
     const bool dynamic = e.fn_.attrs.count("shared") != 0;
     auto* ty = llvm::ArrayType::get(b.getInt8Ty(), dynamic ? 0 : uint64_t(bytes));
-    smem = new llvm::GlobalVariable(e.m_, ty, false,
-                                    dynamic ? llvm::GlobalValue::ExternalLinkage : llvm::GlobalValue::InternalLinkage,
-                                    dynamic ? nullptr : llvm::UndefValue::get(ty), e.fn_.name + (dynamic ? "_" + tag + "_dyn" : "." + tag),
-                                    nullptr, llvm::GlobalValue::NotThreadLocal, e.hooks_.shared_address_space());
-    smem->setAlignment(llvm::Align(128));
+    if (bytes > 0) {
+      smem = new llvm::GlobalVariable(e.m_, ty, false,
+                                      dynamic ? llvm::GlobalValue::ExternalLinkage : llvm::GlobalValue::InternalLinkage,
+                                      dynamic ? nullptr : llvm::UndefValue::get(ty), e.fn_.name + (dynamic ? "_" + tag + "_dyn" : "." + tag),
+                                      nullptr, llvm::GlobalValue::NotThreadLocal, e.hooks_.shared_address_space());
+      smem->setAlignment(llvm::Align(128));
+    }
     tid = b.CreateTrunc(e.tid_, i32);
     lane = b.CreateAnd(tid, c32(31));
     warp = b.CreateLShr(tid, c32(5));
@@ -100,6 +104,23 @@ struct KernelEmitter::FlashKit {
   llvm::Value* fmax(llvm::Value* a, llvm::Value* c) { return b.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, a, c); }
   // Combines the 4 lanes that share a fragment row (max or sum).
   llvm::Value* quad(llvm::Value* v, bool is_max);
+  // Scores s (C fragments of 4 values: value e of fragment ni is row row0 + 8(e / 2), column
+  // col0 + 8 ni + e % 2) become -inf at columns >= s_kv and, when causal, right of the row's
+  // diagonal (column > row).
+  void mask_scores(std::vector<llvm::Value*>& s, llvm::Value* col0, llvm::Value* row0, llvm::Value* s_kv, bool causal);
+  // One key tile of the online softmax in the log2 domain, per row half h (values 2h, 2h+1 of
+  // each fragment of s): m[h], the running max of s * sl2 over the row, and l[h], this
+  // thread's part of the running sum of 2^(s * sl2 - m), move on to this tile; s becomes
+  // p = 2^(s * sl2 - m); alpha[h] = 2^(m_old - m_new) is the factor for what was summed before,
+  // applied here to the first D/2 values of `acc` (the output accumulators) unless it is null.
+  void online_softmax(std::vector<llvm::Value*>& s, double sl2, llvm::Value* m[2], llvm::Value* l[2], llvm::Value* alpha[2],
+                      std::vector<llvm::Value*>* acc);
+  // The end of a row: l, the row's sum (this thread's part), is combined over the quad; returns
+  // 1 / l (0 for a row without keys). With an lse buffer, lane t = 0 also stores the row's
+  // log-normaliser (m + log2 l) ln 2 at lse[lse_off + r] when r (the row in the block, i64) <
+  // valid_rows.
+  llvm::Value* finish_row(llvm::Value* m, llvm::Value* l, llvm::Value* r, llvm::Value* valid_rows, llvm::Value* lse,
+                          llvm::Value* lse_off);
   llvm::Value* fma(llvm::Value* x, llvm::Value* y, llvm::Value* z) {
     return b.CreateIntrinsic(llvm::Intrinsic::fma, {f32}, {x, y, z});
   }

@@ -146,8 +146,14 @@ class KernelEmitter {
   void emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // emit_wgmma.cpp: tile.wgmma_gemm, the Hopper (sm_90a) block-tile GEMM.
   void emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  // Stores a warpgroup's m64n<n> f32 wgmma accumulators to C (rounded to out_dt; 16-byte
+  // stores for 16-bit C where aligned), rows < rows and columns < cols only (emit_wgmma.cpp).
+  void store_wgmma_acc(const std::vector<llvm::Value*>& acc, llvm::Value* consumer_tid, llvm::Value* C, llvm::Value* c_off,
+                       llvm::Value* ldc, llvm::Value* rows, llvm::Value* cols, DType out_dt, int n);
   // emit_flash_attention.cpp: tile.flash_attention, one query block of flash attention (NVIDIA).
   void emit_flash_attention(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  // emit_flash_attention_wgmma.cpp: tile.flash_attention_wgmma, the Hopper (sm_90a) forward.
+  void emit_flash_attention_wgmma(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // emit_flash_attention_bwd.cpp: tile.flash_attention_bwd, dq of a query block or dk/dv of a key block.
   void emit_flash_attention_bwd(const ir::Op& op, const std::vector<llvm::Value*>& args);
 
