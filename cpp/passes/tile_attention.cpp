@@ -38,14 +38,21 @@ struct KernelArgs {
   }
 };
 
-int64_t heads_of(const Op& att, const Op& kernel) {
-  std::vector<int64_t> q = att.operands[0]->type.static_shape();
+// The sizes of an attention op's operands: query and key rows, head dim, and the number of
+// (batch, head) pairs (grid axis 2).
+struct Dims {
+  int64_t sq, skv, d, heads;
+};
+
+Dims dims_of(const Op& att, const Op& kernel) {
+  std::vector<int64_t> q = att.operands[0]->type.static_shape(), k = att.operands[1]->type.static_shape();
+  size_t r = q.size();
   int64_t heads = 1;
-  for (size_t i = 0; i + 2 < q.size(); ++i) heads *= q[i];
+  for (size_t i = 0; i + 2 < r; ++i) heads *= q[i];
   if (heads > 65535)  // CUDA's grid z limit
     fail(ErrorCode::Compile, "attention: " + std::to_string(heads) + " (batch x heads) pairs exceed the GPU grid's limit of "
                              "65535; split the call along the batch dims", kernel.loc.str());
-  return heads;
+  return {q[r - 2], k[r - 2], q[r - 1], heads};
 }
 
 int64_t arg_index(const Function& fn, const Value* v) {
@@ -54,44 +61,21 @@ int64_t arg_index(const Function& fn, const Value* v) {
   fail(ErrorCode::Internal, "attention kernel operand is not a kernel parameter");
 }
 
-// sm_90a: tile.flash_attention_wgmma on 384 threads (a TMA producer warpgroup, two consumer
-// warpgroups). The launch gets the dynamic shared memory and three TMA descriptors, q, k and v
-// each viewed as [heads, S, D] with a 64-column box (128 bytes, the swizzle's width) of tile[0]
-// (q) or tile[1] (k, v) rows; rows past S read as zeros.
-Grid emit_forward_wgmma(const Op& kernel, const Op& att, Value* Q, Value* K, Value* V, Value* O, Value* lse, Function& fn) {
-  std::vector<int64_t> q_shape = att.operands[0]->type.static_shape();
-  std::vector<int64_t> k_shape = att.operands[1]->type.static_shape();
-  size_t r = q_shape.size();
-  int64_t sq = q_shape[r - 2], d = q_shape[r - 1], skv = k_shape[r - 2], heads = heads_of(att, kernel);
-  IntList tile = kernel.ints_attr("tile");
-  if (tile.size() != 3)
-    fail(ErrorCode::Compile, "wgmma attention kernel: tile must be [query rows, key rows, K/V stages]", kernel.loc.str());
-  if (skv < 1) fail(ErrorCode::Internal, "wgmma attention kernel without keys", kernel.loc.str());
-  const int64_t bm = tile[0], bn = tile[1], stages = tile[2], es = int64_t(dtype_size(att.operands[0]->type.dtype));
+// sm_90a (knob mma = "wgmma"): tile.flash_attention_wgmma on 384 threads (a TMA producer
+// warpgroup, two consumer warpgroups). The launch gets the dynamic shared memory and three TMA
+// descriptors, q, k and v each viewed as [heads, S, D] with a 64-column box (128 bytes, the
+// swizzle's width) of tile[0] (q) or tile[1] (k, v) rows; rows past S read as zeros.
+void set_wgmma_kernel_attrs(Function& fn, const Dims& n, const IntList& tile, DType dt, Value* Q, Value* K, Value* V) {
+  const int64_t es = int64_t(dtype_size(dt));
   fn.attrs["block"] = IntList{384, 1, 1};
   fn.attrs["lanes"] = int64_t(384);
-  fn.attrs["shared"] = flash_attention_wgmma_shared_bytes(d, bm, bn, stages);
+  fn.attrs["shared"] = flash_attention_wgmma_shared_bytes(n.d, tile[0], tile[1], tile[2]);
   IntList maps;
-  for (auto [arg, s, box] : {std::tuple<Value*, int64_t, int64_t>{Q, sq, bm}, {K, skv, bn}, {V, skv, bn}}) {
-    IntList m = {arg_index(fn, arg), es, d, s, heads, d * es, s * d * es, 64, box, 1, 128};
+  for (auto [arg, rows, box] : {std::tuple<Value*, int64_t, int64_t>{Q, n.sq, tile[0]}, {K, n.skv, tile[1]}, {V, n.skv, tile[1]}}) {
+    IntList m = {arg_index(fn, arg), es, n.d, rows, n.heads, n.d * es, rows * n.d * es, 64, box, 1, 128};
     maps.insert(maps.end(), m.begin(), m.end());
   }
   fn.attrs["tensor_maps"] = maps;
-  Builder b(&fn.body, kernel.loc);
-  int64_t blocks = ceil_div(sq, bm);
-  Value* m0 = b.arith("mul", b.arith("sub", b.i64(blocks - 1), b.program_id(0)), b.i64(bm));
-  Value* z = b.program_id(2);
-  Value* o_off = b.arith("add", b.arith("mul", z, b.i64(sq * d)), b.arith("mul", m0, b.i64(d)));
-  std::vector<Value*> operands = {O, o_off, Q, K, V, z, m0, b.arith("sub", b.i64(sq), m0), b.i64(skv)};
-  if (lse) {
-    operands.push_back(lse);
-    operands.push_back(b.arith("add", b.arith("mul", z, b.i64(sq)), m0));
-  }
-  AttrMap attrs = {{"head_dim", d}, {"block_m", bm}, {"block_n", bn}, {"stages", stages},
-                   {"causal", att.bool_attr("causal", false)}, {"scale", attention_scale(att)}};
-  if (kernel.has_attr("overlap")) attrs["overlap"] = kernel.int_attr("overlap");
-  b.create("tile.flash_attention_wgmma", operands, attrs);
-  return {blocks, 1, heads};
 }
 
 Grid emit_forward(const Op& kernel, const Op& att, const Op* lse_op, Function& fn) {
@@ -100,38 +84,48 @@ Grid emit_forward(const Op& kernel, const Op& att, const Op* lse_op, Function& f
   Value* O = io.out(att.result());
   Value* lse = lse_op ? io.out(lse_op->result()) : nullptr;
   if (!O) fail(ErrorCode::Internal, "attention kernel without its output", kernel.loc.str());
-  if (kernel.has_attr("mma") && kernel.str_attr("mma") == "wgmma") return emit_forward_wgmma(kernel, att, Q, K, V, O, lse, fn);
-  std::vector<int64_t> q_shape = att.operands[0]->type.static_shape();
-  std::vector<int64_t> k_shape = att.operands[1]->type.static_shape();
-  size_t r = q_shape.size();
-  int64_t sq = q_shape[r - 2], d = q_shape[r - 1], skv = k_shape[r - 2], heads = heads_of(att, kernel);
-  bool causal = att.bool_attr("causal", false);
+  const Dims n = dims_of(att, kernel);
+  const int64_t sq = n.sq, d = n.d, skv = n.skv;
+  const bool causal = att.bool_attr("causal", false);
+  const bool wgmma = kernel.has_attr("mma") && kernel.str_attr("mma") == "wgmma";
 
   IntList tile = kernel.has_attr("tile") ? kernel.ints_attr("tile") : IntList{128, 64};
-  if (tile.size() < 2 || tile.size() > 3 || tile[0] < 16 || tile[0] % 16)
-    fail(ErrorCode::Compile, "attention kernel: tile must be [query rows (a multiple of 16), key rows, K/V stages]",
-         kernel.loc.str());
+  if (wgmma ? tile.size() != 3 : (tile.size() < 2 || tile.size() > 3 || tile[0] < 16 || tile[0] % 16))
+    fail(ErrorCode::Compile, std::string("attention kernel: tile must be [query rows") + (wgmma ? "" : " (a multiple of 16)") +
+                                 ", key rows, K/V stages]", kernel.loc.str());
   const int64_t kBlockM = tile[0], kBlockN = tile[1], kWarps = kBlockM / 16, kStages = tile.size() > 2 ? tile[2] : 1;
-  // Above 48 KiB the kernel takes dynamic shared memory, sized at launch (rt.launch `shared`).
-  int64_t smem = std::max(kBlockM * d, 2 * kStages * kBlockN * d) * 2;
-  if (smem > 48 * 1024) fn.attrs["shared"] = smem;
+  if (wgmma) {
+    set_wgmma_kernel_attrs(fn, n, tile, att.operands[0]->type.dtype, Q, K, V);
+  } else {
+    // Above 48 KiB the kernel takes dynamic shared memory, sized at launch (rt.launch `shared`).
+    int64_t smem = std::max(kBlockM * d, 2 * kStages * kBlockN * d) * 2;
+    if (smem > 48 * 1024) fn.attrs["shared"] = smem;
+    fn.attrs["block"] = IntList{32 * kWarps, 1, 1};
+    fn.attrs["lanes"] = 32 * kWarps;
+  }
   Builder b(&fn.body, kernel.loc);
-  fn.attrs["block"] = IntList{32 * kWarps, 1, 1};
-  fn.attrs["lanes"] = 32 * kWarps;
   int64_t blocks = ceil_div(sq, kBlockM);
   Value* m0 = b.arith("mul", b.arith("sub", b.i64(blocks - 1), b.program_id(0)), b.i64(kBlockM));
   Value* z = b.program_id(2);
   Value* q_off = b.arith("add", b.arith("mul", z, b.i64(sq * d)), b.arith("mul", m0, b.i64(d)));
-  Value* kv_off = b.arith("mul", z, b.i64(skv * d));
-  std::vector<Value*> operands = {O, q_off, Q, q_off, K, V, kv_off, b.arith("sub", b.i64(sq), m0), m0, b.i64(skv)};
+  Value* kv_off = wgmma ? nullptr : b.arith("mul", z, b.i64(skv * d));
+  Value* rows = b.arith("sub", b.i64(sq), m0);
+  std::vector<Value*> operands;
+  AttrMap attrs = {{"head_dim", d}, {"block_m", kBlockM}, {"block_n", kBlockN}, {"causal", causal},
+                   {"scale", attention_scale(att)}, {"stages", kStages}};
+  if (wgmma) {  // q, k and v through the tensor maps: head z, rows from m0
+    operands = {O, q_off, Q, K, V, z, m0, rows, b.i64(skv)};
+    if (kernel.has_attr("overlap")) attrs["overlap"] = kernel.int_attr("overlap");
+  } else {
+    operands = {O, q_off, Q, q_off, K, V, kv_off, rows, m0, b.i64(skv)};
+    attrs["warps"] = kWarps;
+  }
   if (lse) {
     operands.push_back(lse);
     operands.push_back(b.arith("add", b.arith("mul", z, b.i64(sq)), m0));
   }
-  b.create("tile.flash_attention", operands,
-           {{"head_dim", d}, {"block_m", kBlockM}, {"block_n", kBlockN}, {"warps", kWarps}, {"causal", causal},
-            {"scale", attention_scale(att)}, {"stages", kStages}});
-  return {blocks, 1, heads};
+  b.create(wgmma ? "tile.flash_attention_wgmma" : "tile.flash_attention", operands, attrs);
+  return {blocks, 1, n.heads};
 }
 
 // attention_grad ops (dq alone, or dk and/or dv of one set of operands): one block of
@@ -151,10 +145,8 @@ Grid emit_backward(const Op& kernel, Function& fn) {
   for (const Op* o : by_wrt)
     if (o) operands.push_back(io.out(o->result()));
   for (size_t i = 0; i < 6; ++i) operands.push_back(io.in(g.operands[i]));
-  std::vector<int64_t> q_shape = g.operands[0]->type.static_shape();
-  std::vector<int64_t> k_shape = g.operands[1]->type.static_shape();
-  size_t r = q_shape.size();
-  int64_t sq = q_shape[r - 2], d = q_shape[r - 1], skv = k_shape[r - 2], heads = heads_of(g, kernel);
+  const Dims n = dims_of(g, kernel);
+  const int64_t sq = n.sq, d = n.d, skv = n.skv, heads = n.heads;
   IntList tile = kernel.ints_attr("tile");
   if (tile.size() != 3)
     fail(ErrorCode::Compile, "attention gradient kernel: tile must be [own rows, streamed rows, stages]", kernel.loc.str());

@@ -211,3 +211,153 @@ def test_flash_kernel_schedule_variants_assemble(tmp_path, tile):
 def test_flash_kernel_needs_sm80():
     with pytest.raises(ts.CompileError, match=r"flash-attention kernel .* needs sm_80 or newer, not sm_75"):
         ts.compile_for_target(program("f16", 64, ATTENTION.format(causal="false", dt="f16", d=64)), "nvptx:sm_75")
+
+
+# ---- the Hopper flash kernel (sm_90a: tile.flash_attention_wgmma), compiled here ----
+
+def program_sq_skv(dt, d, causal, sq=300, skv=1000, lse=False):
+    """attention (and, with lse, its attention_lse, which the forward kernel then writes) of
+    [2, 3, sq, d] queries and [2, 3, skv, d] keys: enough key tiles for both loops of the kernel."""
+    outs = f"{dt}[2,3,{sq},{d}]" + (f", f32[2,3,{sq}]" if lse else "")
+    body = f"  %0 = attention(%q, %k, %v) {{causal = {causal}, scale = 0.125}} : {dt}[2,3,{sq},{d}]\n"
+    if lse:
+        body += f"  %1 = attention_lse(%q, %k) {{causal = {causal}, scale = 0.125}} : f32[2,3,{sq}]\n  return(%0, %1)"
+    else:
+        body += "  return(%0)"
+    return f"""module @m {{
+func @main(%q: {dt}[2,3,{sq},{d}], %k: {dt}[2,3,{skv},{d}], %v: {dt}[2,3,{skv},{d}]) -> ({outs}) {{
+{body}
+}}
+}}
+"""
+
+
+def ptxas_report(tmp_path, ptx):
+    """ptxas -v for sm_90a: asserts the PTX assembles, returns the report (skips without ptxas)."""
+    ptxas = _tool("ptxas", "/usr/local/bin/ptxas", "/usr/local/cuda/bin/ptxas")
+    if not ptxas:
+        pytest.skip("ptxas not found: PTX emitted but not assembled")
+    (tmp_path / "k.ptx").write_text(ptx)
+    r = subprocess.run([ptxas, "-arch=sm_90a", "-v", str(tmp_path / "k.ptx"), "-o", str(tmp_path / "k.cubin")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stderr
+
+
+def check_hopper_report(report):
+    # No spills; 168 registers a thread at launch (65536 / 384, what setmaxnreg's 40 + 2 x 232
+    # redistribute); ptxas did not serialize the wgmma pipeline (its C75xx performance warnings).
+    assert "0 bytes spill stores" in report and "0 bytes spill loads" in report, report
+    assert "Used 168 registers" in report, report
+    assert "Potential Performance Loss" not in report and "C75" not in report, report
+
+
+@pytest.mark.parametrize("dt", ["bf16", "f16"])
+@pytest.mark.parametrize("d", [64, 128])
+@pytest.mark.parametrize("causal", ["false", "true"])
+def test_sm_90a_flash_kernel_is_wgmma_with_tma(tmp_path, dt, d, causal):
+    out = ts.compile_for_target(program_sq_skv(dt, d, causal), "nvptx:sm_90a")
+    tile = out["tile"]
+    assert "tile.flash_attention_wgmma(" in tile and "block = [384, 1, 1]" in tile
+    # Three TMA descriptors, q then k then v, each [heads = 6, S, D] with 64 x rows boxes, 128-byte swizzle.
+    es = 2
+    maps = [0, es, d, 300, 6, d * es, 300 * d * es, 64, 128, 1, 128, 1, es, d, 1000, 6, d * es, 1000 * d * es, 64, 128, 1,
+            128, 2, es, d, 1000, 6, d * es, 1000 * d * es, 64, 128, 1, 128]
+    assert f"tensor_maps = [{', '.join(map(str, maps))}]" in tile
+    ptx = out["asm"]
+    assert ".target sm_90a" in ptx
+    # S = Q K^T from shared memory (K-major B: imm-trans-b 0), O += P V with P from registers (V N-major: 1).
+    s_mma = re.findall(rf"wgmma\.mma_async\.sync\.aligned\.m64n128k16\.f32\.{dt}\.{dt} \{{[^}}]*\}}, %rd\d+, %rd\d+, [01], 1, 1, 0, 0;", ptx)
+    pv_mma = re.findall(rf"wgmma\.mma_async\.sync\.aligned\.m64n{d}k16\.f32\.{dt}\.{dt} \{{[^}}]*\}}, \{{%r\d+, %r\d+, %r\d+, %r\d+\}}, "
+                        r"%rd\d+, 1, 1, 1, 1;", ptx)
+    # The prologue's S, two loops (unmasked, masked) of S and P V, the last P V.
+    assert len(s_mma) == 3 * d // 16 and len(pv_mma) == 3 * 128 // 16, (len(s_mma), len(pv_mma))
+    for needle in ("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes", "mbarrier.try_wait.parity",
+                   "mbarrier.arrive.expect_tx", "mbarrier.arrive.shared", "setmaxnreg.dec.sync.aligned.u32 40",
+                   "setmaxnreg.inc.sync.aligned.u32 232", "wgmma.wait_group.sync.aligned \t1", "ex2.approx", "shfl.sync.bfly",
+                   ".param .align 64 .b8", "st.global.v4"):
+        assert needle in ptx, needle
+    assert "mma.sync" not in ptx and "ld.local" not in ptx and "ldmatrix" not in ptx
+    check_hopper_report(ptxas_report(tmp_path, ptx))
+
+
+def hopper_schedule(dt="bf16", d=128, causal="true", **kw):
+    sched = ts.compile_for_target(program_sq_skv(dt, d, causal, **kw), "nvptx:sm_90a")["schedule"]
+    assert 'kind = "attention", lanes = 384, mma = "wgmma", tile = [128, 128, 2]' in sched
+    return sched
+
+
+@pytest.mark.parametrize("d", [64, 128])
+@pytest.mark.parametrize("knobs", ["overlap = 0, tile = [128, 128, 2]", "tile = [128, 64, 3]", "tile = [128, 176, 2]",
+                                   "overlap = 0, tile = [128, 192, 2]", "tile = [128, 128, 3]"])
+def test_sm_90a_flash_kernel_knobs_assemble(tmp_path, d, knobs):
+    # The tile knob [query rows, key rows, stages] and overlap (FA3's intra-warpgroup pipelining,
+    # default 1), set in Schedule IR as the autotuner would.
+    sched = hopper_schedule(d=d).replace("tile = [128, 128, 2]", knobs)
+    out = ts.compile_for_target(sched, "nvptx:sm_90a")
+    bn = int(knobs.split("tile = [128, ")[1].split(",")[0])
+    assert f"block_n = {bn}" in out["tile"] and ("overlap = 0" in out["tile"]) == ("overlap = 0" in knobs)
+    ptx = out["asm"]
+    assert f"m64n{bn}k16" in ptx and ("wgmma.wait_group.sync.aligned \t1" in ptx) == ("overlap = 0" not in knobs)
+    check_hopper_report(ptxas_report(tmp_path, ptx))
+
+
+@pytest.mark.parametrize("d", [64, 128])
+def test_sm_90a_flash_kernel_writes_the_lse(tmp_path, d):
+    out = ts.compile_for_target(program_sq_skv("bf16", d, "true", lse=True), "nvptx:sm_90a")
+    tile = out["tile"]
+    assert len(re.findall(r"tile\.flash_attention_wgmma\(", tile)) == 1 and "f32[2,3,300]" in tile
+    call = re.search(r"tile\.flash_attention_wgmma\(([^)]*)\)", tile).group(1)
+    assert len(call.split(",")) == 11  # o, o_off, q, k, v, head, m0, rows, s_kv, lse, lse_off
+    ptx = out["asm"]
+    assert "st.global.b32" in ptx  # the f32 lse (o goes out in 16-byte vectors, or 16-bit elements at edges)
+    assert "st.global.b32" not in ts.compile_for_target(program_sq_skv("bf16", d, "true"), "nvptx:sm_90a")["asm"]
+    check_hopper_report(ptxas_report(tmp_path, ptx))
+
+
+BACKWARD = """module @m {
+func @main(%q: bf16[2,100,64], %k: bf16[2,90,64], %v: bf16[2,90,64], %g: bf16[2,100,64]) -> (bf16[2,100,64], bf16[2,100,64], bf16[2,90,64], bf16[2,90,64]) {
+  %lse = attention_lse(%q, %k) {causal = true, scale = 0.125} : f32[2,100]
+  %o = attention(%q, %k, %v) {causal = true, scale = 0.125} : bf16[2,100,64]
+  %a = cast(%g) {dtype = "f32"} : f32[2,100,64]
+  %b = cast(%o) {dtype = "f32"} : f32[2,100,64]
+  %p = mul(%a, %b) : f32[2,100,64]
+  %delta = sum(%p) {axis = -1} : f32[2,100]
+  %dq = attention_grad(%q, %k, %v, %g, %lse, %delta) {causal = true, scale = 0.125, wrt = "q"} : bf16[2,100,64]
+  %dk = attention_grad(%q, %k, %v, %g, %lse, %delta) {causal = true, scale = 0.125, wrt = "k"} : bf16[2,90,64]
+  %dv = attention_grad(%q, %k, %v, %g, %lse, %delta) {causal = true, scale = 0.125, wrt = "v"} : bf16[2,90,64]
+  return(%o, %dq, %dk, %dv)
+}
+}
+"""
+
+
+def test_sm_90a_backward_keeps_mma_sync_and_its_forward_takes_wgmma(tmp_path):
+    out = ts.compile_for_target(BACKWARD, "nvptx:sm_90a")
+    tile = out["tile"]
+    assert tile.count("tile.flash_attention_wgmma(") == 1 and tile.count("tile.flash_attention_bwd(") == 2
+    assert "tile.flash_attention(" not in tile
+    ptx = out["asm"]
+    assert "wgmma.mma_async" in ptx and "mma.sync.aligned.m16n8k16" in ptx
+    ptxas_report(tmp_path, ptx)
+
+
+def test_mma_sync_kernel_still_runs_on_sm_90a_through_its_knobs(tmp_path):
+    # Without the knob mma = "wgmma" (and with its own lanes and tile), the FlashAttention-2
+    # kernel of other GPUs compiles for sm_90a: how the two are compared on a Hopper GPU.
+    sched = hopper_schedule(d=64).replace('lanes = 384, mma = "wgmma", tile = [128, 128, 2]', "lanes = 128, tile = [64, 64, 3]")
+    out = ts.compile_for_target(sched, "nvptx:sm_90a")
+    assert "tile.flash_attention(" in out["tile"] and "tile.flash_attention_wgmma" not in out["tile"]
+    assert "mma.sync.aligned.m16n8k16" in out["asm"] and "wgmma" not in out["asm"]
+    ptxas_report(tmp_path, out["asm"])
+
+
+@pytest.mark.parametrize("arch", ["sm_90", "sm_80"])
+def test_wgmma_kernel_needs_sm_90a(arch):
+    with pytest.raises(ts.CompileError, match=rf"tile\.flash_attention_wgmma \(wgmma\.mma_async\) needs the sm_90a target, not {arch}"):
+        ts.compile_for_target(hopper_schedule(), f"nvptx:{arch}")
+
+
+def test_plain_sm_90_keeps_the_mma_sync_kernel():
+    out = ts.compile_for_target(program_sq_skv("bf16", 128, "true"), "nvptx:sm_90")
+    assert "tile.flash_attention(" in out["tile"] and "wgmma" not in out["asm"]

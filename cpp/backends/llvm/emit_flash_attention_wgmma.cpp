@@ -96,263 +96,268 @@ void KernelEmitter::emit_flash_attention_wgmma(const ir::Op& op, const std::vect
     hopper::mbarrier_init_fence(b_);
   });
   hooks_.barrier(b_);
-  llvm::BasicBlock* producer_bb = llvm::BasicBlock::Create(ctx_, "attn.producer", f_);
-  llvm::BasicBlock* consumer_bb = llvm::BasicBlock::Create(ctx_, "attn.consumer", f_);
-  llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx_, "attn.join", f_);
-  b_.CreateCondBr(b_.CreateICmpULT(tid, c32(128)), producer_bb, consumer_bb);
 
-  // Producer: one thread's address arithmetic needs few registers. The consumers' 232 and
-  // these 40 use up exactly the 168 a thread the block started with (ptxas gives a 384-thread
-  // kernel with setmaxnreg 168).
-  b_.SetInsertPoint(producer_bb);
-  hopper::set_max_registers(b_, false, 40);
-  emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
-    const unsigned n_params = unsigned(fn_.body.args.size());
-    Value* map_q = b_.CreatePtrToInt(f_->getArg(n_params), i64);
-    Value* map_k = b_.CreatePtrToInt(f_->getArg(n_params + 1), i64);
-    Value* map_v = b_.CreatePtrToInt(f_->getArg(n_params + 2), i64);
-    Value* h32 = b_.CreateTrunc(head, i32);
-    Value* row32 = b_.CreateTrunc(m0, i32);
-    hopper::mbarrier_expect_tx(b_, q_full, q_bytes);
-    for (int p = 0; p < D / 64; ++p) {
-      Value* dst = b_.CreateAdd(base, c32(p * q_panel));
-      hopper::tma_load_3d(b_, dst, map_q, c32(64 * p), row32, h32, q_full);
-    }
-    ForLoop loop = begin_loop(c64(0), c64(1), "attn.load");
-    enter_loop_body(loop, n_tiles);
-    Value* s = stage_of(loop.iv);
-    Value* free_parity = b_.CreateXor(parity_of(loop.iv), c32(1));  // round 0: the buffers start free
-    Value* key0 = b_.CreateMul(b_.CreateTrunc(loop.iv, i32), c32(BN));
-    for (Bar kind : {kFull, vFull}) {
-      Value* full = bar(kind, s);
-      Value* buf = kind == kFull ? k_buf(s) : v_buf(s);
-      hopper::mbarrier_wait(b_, bar(kind == kFull ? kEmpty : vEmpty, s), free_parity);
-      hopper::mbarrier_expect_tx(b_, full, tile_bytes);
+  // Producer: one thread's address arithmetic, in 40 registers; the consumers get 232.
+  auto producer = [&] {
+    emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
+      const unsigned n_params = unsigned(fn_.body.args.size());
+      Value* map_q = b_.CreatePtrToInt(f_->getArg(n_params), i64);
+      Value* map_k = b_.CreatePtrToInt(f_->getArg(n_params + 1), i64);
+      Value* map_v = b_.CreatePtrToInt(f_->getArg(n_params + 2), i64);
+      Value* h32 = b_.CreateTrunc(head, i32);
+      Value* row32 = b_.CreateTrunc(m0, i32);
+      hopper::mbarrier_expect_tx(b_, q_full, q_bytes);
       for (int p = 0; p < D / 64; ++p) {
-        Value* dst = b_.CreateAdd(buf, c32(p * kv_panel));
-        hopper::tma_load_3d(b_, dst, kind == kFull ? map_k : map_v, c32(64 * p), key0, h32, full);
+        Value* dst = b_.CreateAdd(base, c32(p * q_panel));
+        hopper::tma_load_3d(b_, dst, map_q, c32(64 * p), row32, h32, q_full);
       }
-    }
-    end_loop(loop);
-  });
-  b_.CreateBr(join);
+      ForLoop loop = begin_loop(c64(0), c64(1), "attn.load");
+      enter_loop_body(loop, n_tiles);
+      Value* s = stage_of(loop.iv);
+      Value* free_parity = b_.CreateXor(parity_of(loop.iv), c32(1));  // round 0: the buffers start free
+      Value* key0 = b_.CreateMul(b_.CreateTrunc(loop.iv, i32), c32(BN));
+      for (Bar kind : {kFull, vFull}) {
+        Value* full = bar(kind, s);
+        Value* buf = kind == kFull ? k_buf(s) : v_buf(s);
+        hopper::mbarrier_wait(b_, bar(kind == kFull ? kEmpty : vEmpty, s), free_parity);
+        hopper::mbarrier_expect_tx(b_, full, tile_bytes);
+        for (int p = 0; p < D / 64; ++p) {
+          Value* dst = b_.CreateAdd(buf, c32(p * kv_panel));
+          hopper::tma_load_3d(b_, dst, kind == kFull ? map_k : map_v, c32(64 * p), key0, h32, full);
+        }
+      }
+      hopper::keep_rolled(end_loop(loop));
+    });
+  };
 
   // Consumers. Thread layout of an m64 accumulator tile: warp w of the warpgroup holds rows
   // 16w + g and 16w + g + 8, columns 8i + t2 and 8i + t2 + 1 (FlashKit's g and t2).
-  b_.SetInsertPoint(consumer_bb);
-  hopper::set_max_registers(b_, true, 232);
-  Value* wtid = b_.CreateAnd(tid, c32(127));            // thread in its warpgroup
-  Value* wg = b_.CreateSub(b_.CreateLShr(tid, c32(7)), c32(1));  // consumer warpgroup: rows 64 wg ..
-  Value* leader = b_.CreateICmpEQ(wtid, c32(0));
-  Value* row_in_block = b_.CreateAdd(b_.CreateMul(wg, c32(64)), b_.CreateAdd(b_.CreateMul(b_.CreateLShr(wtid, c32(5)), c32(16)), kit.g));
-  Value* row0 = b_.CreateAdd(m0, b_.CreateZExt(row_in_block, i64));  // the thread's first row (the other is 8 below)
-  Value* q_rows = b_.CreateAdd(base, b_.CreateMul(wg, c32(64 * 128)));  // this warpgroup's rows of the Q panels
-  const double sl2 = scale * 1.4426950408889634;  // scores in the log2 domain: 2^(s*sl2 - m) = e^(scale*(s - max))
-  const int n_o = D / 2, n_p = BN / 4;
+  auto consumer = [&] {
+    Value* wtid = b_.CreateAnd(tid, c32(127));            // thread in its warpgroup
+    Value* wg = b_.CreateSub(b_.CreateLShr(tid, c32(7)), c32(1));  // consumer warpgroup: rows 64 wg ..
+    Value* leader = b_.CreateICmpEQ(wtid, c32(0));
+    Value* row_in_block = b_.CreateAdd(b_.CreateMul(wg, c32(64)), b_.CreateAdd(b_.CreateMul(b_.CreateLShr(wtid, c32(5)), c32(16)), kit.g));
+    Value* row0 = b_.CreateAdd(m0, b_.CreateZExt(row_in_block, i64));  // the thread's first row (the other is 8 below)
+    Value* q_rows = b_.CreateAdd(base, b_.CreateMul(wg, c32(64 * 128)));  // this warpgroup's rows of the Q panels
+    const double sl2 = scale * 1.4426950408889634;  // scores in the log2 domain: 2^(s*sl2 - m) = e^(scale*(s - max))
+    const int n_o = D / 2, n_p = BN / 4;
 
-  // Issues S = Q K_j^T (one wgmma group); returns its accumulators, which belong to the tensor
-  // cores until the group retires.
-  auto issue_s = [&](Value* j) {
-    Value* s = stage_of(j);
-    Value* parity = parity_of(j);
-    hopper::mbarrier_wait(b_, bar(kFull, s), parity);
-    Value* k = k_buf(s);
-    hopper::fence(b_);
-    std::vector<Value*> acc;
-    for (int kk = 0; kk < D / 16; ++kk) {  // k step kk: 32 (kk % 4) bytes into the rows of panel kk / 4
-      const int in_row = (kk % 4) * 32;
-      Value* a_desc = hopper::descriptor(b_, b_.CreateAdd(q_rows, c32((kk / 4) * q_panel + in_row)), 16, 1024);
-      Value* b_desc = hopper::descriptor(b_, b_.CreateAdd(k, c32((kk / 4) * kv_panel + in_row)), 16, 1024);
-      hopper::mma(b_, BN, dt, {a_desc}, b_desc, false, acc);
-    }
-    hopper::commit(b_);
-    return acc;
-  };
-  // Issues O += P V_j (one wgmma group) on pinned P and O; O belongs to the tensor cores until
-  // the group retires, and so do P's registers.
-  auto issue_pv = [&](Value* j, std::vector<Value*>& P, std::vector<Value*>& acc) {
-    Value* s = stage_of(j);
-    Value* parity = parity_of(j);
-    hopper::mbarrier_wait(b_, bar(vFull, s), parity);
-    Value* v = v_buf(s);
-    std::vector<Value*> pinned(P);
-    pinned.insert(pinned.end(), acc.begin(), acc.end());
-    hopper::pin(b_, pinned);  // every write of P and O happens before the fence
-    P.assign(pinned.begin(), pinned.begin() + n_p);
-    acc.assign(pinned.begin() + n_p, pinned.end());
-    hopper::fence(b_);
-    for (int kk = 0; kk < BN / 16; ++kk) {  // k step kk: keys 16kk .. 16kk+15, two 8-row groups
-      Value* b_desc = hopper::descriptor(b_, b_.CreateAdd(v, c32(kk * 16 * 128)), uint64_t(kv_panel), 1024);
-      hopper::mma(b_, D, dt, {P[size_t(4 * kk)], P[size_t(4 * kk + 1)], P[size_t(4 * kk + 2)], P[size_t(4 * kk + 3)]}, b_desc,
-                  true, acc);
-    }
-    hopper::commit(b_);
-  };
-  auto release = [&](Bar kind, Value* j) {
-    Value* empty = bar(kind, stage_of(j));
-    emit_if(leader, [&] { hopper::mbarrier_arrive(b_, empty); });
-  };
-  // Masks (when `masked`) and the online softmax of tile j's scores s, in place (s becomes P in
-  // f32); m, l move on; returns nothing, alpha gets the rescale factors of the rows' old sums.
-  auto softmax = [&](std::vector<Value*>& s, Value* j, bool masked, Value* m[2], Value* l[2], Value* alpha[2],
-                     std::vector<Value*>* acc) {
-    if (masked) kit.mask_scores(s, b_.CreateAdd(b_.CreateMul(j, c64(BN)), b_.CreateZExt(kit.t2, i64)), row0, s_kv, causal);
-    kit.online_softmax(s, sl2, m, l, alpha, acc);
-  };
-  auto pack = [&](const std::vector<Value*>& p) {  // P's A fragments as i32 pairs
-    std::vector<Value*> a = kit.c_as_a(p);
-    for (Value*& x : a) x = b_.CreateBitCast(x, i32);
-    return a;
-  };
-  auto rescale = [&](std::vector<Value*>& acc, Value* alpha[2]) {
-    for (size_t i = 0; i < acc.size(); ++i) acc[i] = b_.CreateFMul(acc[i], alpha[(i / 2) % 2]);
-  };
+    // Issues S = Q K_j^T (one wgmma group); returns its accumulators, which belong to the tensor
+    // cores until the group retires.
+    auto issue_s = [&](Value* j) {
+      Value* s = stage_of(j);
+      Value* parity = parity_of(j);
+      hopper::mbarrier_wait(b_, bar(kFull, s), parity);
+      // The buffers' addresses are pinned here, so that their descriptors are computed next to
+      // the wgmma that read them, not hoisted out of the loops to sit in registers meanwhile.
+      std::vector<Value*> at = {q_rows, k_buf(s)};
+      hopper::pin(b_, at);
+      Value *q = at[0], *k = at[1];
+      hopper::fence(b_);
+      std::vector<Value*> acc;
+      for (int kk = 0; kk < D / 16; ++kk) {  // k step kk: 32 (kk % 4) bytes into the rows of panel kk / 4
+        const int in_row = (kk % 4) * 32;
+        Value* a_desc = hopper::descriptor(b_, b_.CreateAdd(q, c32((kk / 4) * q_panel + in_row)), 16, 1024);
+        Value* b_desc = hopper::descriptor(b_, b_.CreateAdd(k, c32((kk / 4) * kv_panel + in_row)), 16, 1024);
+        hopper::mma(b_, BN, dt, {a_desc}, b_desc, false, acc);
+      }
+      hopper::commit(b_);
+      return acc;
+    };
+    // Issues O += P V_j (one wgmma group) on pinned P and O; O belongs to the tensor cores until
+    // the group retires, and so do P's registers.
+    auto issue_pv = [&](Value* j, std::vector<Value*>& P, std::vector<Value*>& acc) {
+      Value* s = stage_of(j);
+      Value* parity = parity_of(j);
+      hopper::mbarrier_wait(b_, bar(vFull, s), parity);
+      std::vector<Value*> pinned(P);
+      pinned.insert(pinned.end(), acc.begin(), acc.end());
+      pinned.push_back(v_buf(s));
+      hopper::pin(b_, pinned);  // every write of P and O happens before the fence (and V's address, as in issue_s)
+      P.assign(pinned.begin(), pinned.begin() + n_p);
+      acc.assign(pinned.begin() + n_p, pinned.end() - 1);
+      Value* v = pinned.back();
+      hopper::fence(b_);
+      for (int kk = 0; kk < BN / 16; ++kk) {  // k step kk: keys 16kk .. 16kk+15, two 8-row groups
+        Value* b_desc = hopper::descriptor(b_, b_.CreateAdd(v, c32(kk * 16 * 128)), uint64_t(kv_panel), 1024);
+        hopper::mma(b_, D, dt, {P[size_t(4 * kk)], P[size_t(4 * kk + 1)], P[size_t(4 * kk + 2)], P[size_t(4 * kk + 3)]}, b_desc,
+                    true, acc);
+      }
+      hopper::commit(b_);
+    };
+    auto release = [&](Bar kind, Value* j) {
+      Value* empty = bar(kind, stage_of(j));
+      emit_if(leader, [&] { hopper::mbarrier_arrive(b_, empty); });
+    };
+    // Masks (when `masked`) and the online softmax of tile j's scores s, in place (s becomes P in
+    // f32); m, l move on; returns nothing, alpha gets the rescale factors of the rows' old sums.
+    auto softmax = [&](std::vector<Value*>& s, Value* j, bool masked, Value* m[2], Value* l[2], Value* alpha[2],
+                       std::vector<Value*>* acc) {
+      if (masked) kit.mask_scores(s, b_.CreateAdd(b_.CreateMul(j, c64(BN)), b_.CreateZExt(kit.t2, i64)), row0, s_kv, causal);
+      kit.online_softmax(s, sl2, m, l, alpha, acc);
+    };
+    auto pack = [&](const std::vector<Value*>& p) {  // P's A fragments as i32 pairs
+      std::vector<Value*> a = kit.c_as_a(p);
+      for (Value*& x : a) x = b_.CreateBitCast(x, i32);
+      return a;
+    };
+    auto rescale = [&](std::vector<Value*>& acc, Value* alpha[2]) {
+      for (size_t i = 0; i < acc.size(); ++i) acc[i] = b_.CreateFMul(acc[i], alpha[(i / 2) % 2]);
+    };
 
-  // Loop state, carried as phis: O, m[2], l[2], then (overlap) alpha[2] and tile j-1's P.
-  const size_t m_at = size_t(n_o), l_at = m_at + 2, alpha_at = l_at + 2, p_at = alpha_at + 2;
-  auto initial_state = [&] {  // O = 0, m = -inf, l = 0
-    std::vector<Value*> st(size_t(n_o), cf(0.0));
-    for (double init : {double(-INFINITY), double(-INFINITY), 0.0, 0.0}) st.push_back(cf(init));
-    return st;
-  };
-  std::vector<Value*> state = initial_state();
-  // Runs body(j, state) for key tiles lo <= j < hi.
-  auto tiles = [&](Value* lo, Value* hi, const char* name, auto body) {
-    ForLoop loop = begin_loop(lo, c64(1), name);
-    std::vector<llvm::PHINode*> phis;
-    for (Value* init : state) {
-      llvm::PHINode* p = b_.CreatePHI(init->getType(), 2);
-      p->addIncoming(init, loop.pre);
-      phis.push_back(p);
-    }
-    enter_loop_body(loop, hi);
-    std::vector<Value*> next(phis.begin(), phis.end());
-    body(loop.iv, next);
-    for (size_t i = 0; i < phis.size(); ++i) phis[i]->addIncoming(next[i], b_.GetInsertBlock());
-    end_loop(loop);
-    state.assign(phis.begin(), phis.end());
-  };
-  auto split = [&](std::vector<Value*>& st, std::vector<Value*>& acc, Value* m[2], Value* l[2]) {
-    acc.assign(st.begin(), st.begin() + n_o);
-    for (int h = 0; h < 2; ++h) m[h] = st[m_at + size_t(h)], l[h] = st[l_at + size_t(h)];
-  };
-  auto merge = [&](std::vector<Value*>& st, const std::vector<Value*>& acc, Value* m[2], Value* l[2]) {
-    std::copy(acc.begin(), acc.end(), st.begin());
-    for (int h = 0; h < 2; ++h) st[m_at + size_t(h)] = m[h], st[l_at + size_t(h)] = l[h];
-  };
+    // Loop state, carried as phis: O, m[2], l[2], then (overlap) alpha[2] and tile j-1's P.
+    const size_t m_at = size_t(n_o), l_at = m_at + 2, alpha_at = l_at + 2, p_at = alpha_at + 2;
+    auto initial_state = [&] {  // O = 0, m = -inf, l = 0
+      std::vector<Value*> st(size_t(n_o), cf(0.0));
+      for (double init : {double(-INFINITY), double(-INFINITY), 0.0, 0.0}) st.push_back(cf(init));
+      return st;
+    };
+    std::vector<Value*> state = initial_state();
+    // Runs body(j, state) for key tiles lo <= j < hi.
+    auto tiles = [&](Value* lo, Value* hi, const char* name, auto body) {
+      ForLoop loop = begin_loop(lo, c64(1), name);
+      std::vector<llvm::PHINode*> phis;
+      for (Value* init : state) {
+        llvm::PHINode* p = b_.CreatePHI(init->getType(), 2);
+        p->addIncoming(init, loop.pre);
+        phis.push_back(p);
+      }
+      enter_loop_body(loop, hi);
+      std::vector<Value*> next(phis.begin(), phis.end());
+      body(loop.iv, next);
+      for (size_t i = 0; i < phis.size(); ++i) phis[i]->addIncoming(next[i], b_.GetInsertBlock());
+      hopper::keep_rolled(end_loop(loop));
+      state.assign(phis.begin(), phis.end());
+    };
+    auto split = [&](std::vector<Value*>& st, std::vector<Value*>& acc, Value* m[2], Value* l[2]) {
+      acc.assign(st.begin(), st.begin() + n_o);
+      for (int h = 0; h < 2; ++h) m[h] = st[m_at + size_t(h)], l[h] = st[l_at + size_t(h)];
+    };
+    auto merge = [&](std::vector<Value*>& st, const std::vector<Value*>& acc, Value* m[2], Value* l[2]) {
+      std::copy(acc.begin(), acc.end(), st.begin());
+      for (int h = 0; h < 2; ++h) st[m_at + size_t(h)] = m[h], st[l_at + size_t(h)] = l[h];
+    };
 
-  hopper::mbarrier_wait(b_, q_full, c32(0));
-  if (!overlap) {
-    // One tile at a time: S_j, its softmax (O rescaled), O += P_j V_j.
-    auto step = [&](bool masked) {
-      return [&, masked](Value* j, std::vector<Value*>& st) {
-        std::vector<Value*> acc, s = issue_s(j);
+    // The key-tile counts are pinned: LLVM would otherwise turn a loop it can count to one
+    // iteration (the ragged last tile) into straight-line code that ptxas cannot fit in 232
+    // registers (it spills and serializes the wgmma).
+    std::vector<Value*> bounds = {n_tiles, n_full};
+    hopper::pin(b_, bounds);
+    n_tiles = bounds[0], n_full = bounds[1];
+    hopper::mbarrier_wait(b_, q_full, c32(0));
+    if (!overlap) {
+      // One tile at a time: S_j, its softmax (O rescaled), O += P_j V_j.
+      auto step = [&](bool masked) {
+        return [&, masked](Value* j, std::vector<Value*>& st) {
+          std::vector<Value*> acc, s = issue_s(j);
+          Value *m[2], *l[2], *alpha[2];
+          split(st, acc, m, l);
+          hopper::wait(b_, 0);
+          hopper::pin(b_, s);
+          release(kEmpty, j);
+          softmax(s, j, masked, m, l, alpha, &acc);
+          std::vector<Value*> P = pack(s);
+          issue_pv(j, P, acc);
+          hopper::wait(b_, 0);
+          hopper::pin(b_, acc);
+          release(vEmpty, j);
+          merge(st, acc, m, l);
+        };
+      };
+      tiles(c64(0), n_full, "attn.tile", step(false));
+      tiles(n_full, n_tiles, "attn.masked", step(true));
+    } else {
+      // Pipelined: tile 0's scores and softmax first (masked: the compares cost once per block),
+      // then per tile j >= 1 S_j and O += P_{j-1} V_{j-1} in flight together, the softmax of S_j
+      // during the second; last, O += P V of the last tile. Skipped without any key tile.
+      llvm::BasicBlock* pre = b_.GetInsertBlock();
+      llvm::BasicBlock* run = llvm::BasicBlock::Create(ctx_, "attn.pipeline", f_);
+      llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "attn.pipeline.done", f_);
+      b_.CreateCondBr(b_.CreateICmpSGT(n_tiles, c64(0)), run, done);
+      b_.SetInsertPoint(run);
+      {
+        std::vector<Value*> acc, s = issue_s(c64(0));
         Value *m[2], *l[2], *alpha[2];
-        split(st, acc, m, l);
+        split(state, acc, m, l);
         hopper::wait(b_, 0);
         hopper::pin(b_, s);
-        release(kEmpty, j);
-        softmax(s, j, masked, m, l, alpha, &acc);
+        release(kEmpty, c64(0));
+        softmax(s, c64(0), true, m, l, alpha, nullptr);
+        merge(state, acc, m, l);
+        state.push_back(alpha[0]);
+        state.push_back(alpha[1]);
         std::vector<Value*> P = pack(s);
-        issue_pv(j, P, acc);
+        state.insert(state.end(), P.begin(), P.end());
+      }
+      auto step = [&](bool masked) {
+        return [&, masked](Value* j, std::vector<Value*>& st) {
+          Value* prev = b_.CreateSub(j, c64(1));
+          std::vector<Value*> acc, s = issue_s(j);
+          Value *m[2], *l[2], *alpha[2] = {st[alpha_at], st[alpha_at + 1]};
+          split(st, acc, m, l);
+          std::vector<Value*> P(st.begin() + long(p_at), st.end());
+          hopper::pin(b_, acc);  // rescaled after S_j is issued, while it runs
+          rescale(acc, alpha);   // by tile j-1's factors
+          issue_pv(prev, P, acc);
+          hopper::wait(b_, 1);  // S_j is in; O += P_{j-1} V_{j-1} may still run
+          hopper::pin(b_, s);
+          release(kEmpty, j);
+          softmax(s, j, masked, m, l, alpha, nullptr);
+          hopper::wait(b_, 0);
+          std::vector<Value*> pinned(s);
+          pinned.insert(pinned.end(), acc.begin(), acc.end());
+          hopper::pin(b_, pinned);  // O, and P_j's registers may be written (P_{j-1} is free)
+          s.assign(pinned.begin(), pinned.begin() + long(s.size()));
+          acc.assign(pinned.begin() + long(s.size()), pinned.end());
+          release(vEmpty, prev);
+          merge(st, acc, m, l);
+          st[alpha_at] = alpha[0], st[alpha_at + 1] = alpha[1];
+          std::vector<Value*> next_p = pack(s);
+          hopper::pin(b_, next_p);  // P_j packed here: its f32 values die before the next wgmma
+          std::copy(next_p.begin(), next_p.end(), st.begin() + long(p_at));
+        };
+      };
+      Value* first_masked = b_.CreateSelect(b_.CreateICmpSGT(n_full, c64(1)), n_full, c64(1));
+      tiles(c64(1), first_masked, "attn.tile", step(false));
+      tiles(first_masked, n_tiles, "attn.masked", step(true));
+      {
+        std::vector<Value*> acc, P(state.begin() + long(p_at), state.end());
+        Value *m[2], *l[2], *alpha[2] = {state[alpha_at], state[alpha_at + 1]};
+        split(state, acc, m, l);
+        Value* last = b_.CreateSub(n_tiles, c64(1));
+        rescale(acc, alpha);
+        issue_pv(last, P, acc);
         hopper::wait(b_, 0);
         hopper::pin(b_, acc);
-        release(vEmpty, j);
-        merge(st, acc, m, l);
-      };
-    };
-    tiles(c64(0), n_full, "attn.tile", step(false));
-    tiles(n_full, n_tiles, "attn.masked", step(true));
-  } else {
-    // Pipelined: tile 0's scores and softmax first (masked: the compares cost once per block),
-    // then per tile j >= 1 S_j and O += P_{j-1} V_{j-1} in flight together, the softmax of S_j
-    // during the second; last, O += P V of the last tile. Skipped without any key tile.
-    llvm::BasicBlock* pre = b_.GetInsertBlock();
-    llvm::BasicBlock* run = llvm::BasicBlock::Create(ctx_, "attn.pipeline", f_);
-    llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "attn.pipeline.done", f_);
-    b_.CreateCondBr(b_.CreateICmpSGT(n_tiles, c64(0)), run, done);
-    b_.SetInsertPoint(run);
-    {
-      std::vector<Value*> acc, s = issue_s(c64(0));
-      Value *m[2], *l[2], *alpha[2];
-      split(state, acc, m, l);
-      hopper::wait(b_, 0);
-      hopper::pin(b_, s);
-      release(kEmpty, c64(0));
-      softmax(s, c64(0), true, m, l, alpha, nullptr);
-      merge(state, acc, m, l);
-      state.push_back(alpha[0]);
-      state.push_back(alpha[1]);
-      std::vector<Value*> P = pack(s);
-      state.insert(state.end(), P.begin(), P.end());
+        release(vEmpty, last);
+        state.resize(alpha_at);
+        merge(state, acc, m, l);
+      }
+      llvm::BasicBlock* end = b_.GetInsertBlock();
+      b_.CreateBr(done);
+      b_.SetInsertPoint(done);
+      std::vector<Value*> init = initial_state();
+      for (size_t i = 0; i < state.size(); ++i) {
+        llvm::PHINode* p = b_.CreatePHI(state[i]->getType(), 2);
+        p->addIncoming(init[i], pre);
+        p->addIncoming(state[i], end);
+        state[i] = p;
+      }
     }
-    auto step = [&](bool masked) {
-      return [&, masked](Value* j, std::vector<Value*>& st) {
-        Value* prev = b_.CreateSub(j, c64(1));
-        std::vector<Value*> acc, s = issue_s(j);
-        Value *m[2], *l[2], *alpha[2] = {st[alpha_at], st[alpha_at + 1]};
-        split(st, acc, m, l);
-        std::vector<Value*> P(st.begin() + long(p_at), st.end());
-        rescale(acc, alpha);  // by tile j-1's factors, while S_j runs
-        issue_pv(prev, P, acc);
-        hopper::wait(b_, 1);  // S_j is in; O += P_{j-1} V_{j-1} may still run
-        hopper::pin(b_, s);
-        release(kEmpty, j);
-        softmax(s, j, masked, m, l, alpha, nullptr);
-        hopper::wait(b_, 0);
-        std::vector<Value*> pinned(s);
-        pinned.insert(pinned.end(), acc.begin(), acc.end());
-        hopper::pin(b_, pinned);  // O, and P_j's registers may be written (P_{j-1} is free)
-        s.assign(pinned.begin(), pinned.begin() + long(s.size()));
-        acc.assign(pinned.begin() + long(s.size()), pinned.end());
-        release(vEmpty, prev);
-        merge(st, acc, m, l);
-        st[alpha_at] = alpha[0], st[alpha_at + 1] = alpha[1];
-        std::vector<Value*> next_p = pack(s);
-        std::copy(next_p.begin(), next_p.end(), st.begin() + long(p_at));
-      };
-    };
-    Value* first_masked = b_.CreateSelect(b_.CreateICmpSGT(n_full, c64(1)), n_full, c64(1));
-    tiles(c64(1), first_masked, "attn.tile", step(false));
-    tiles(first_masked, n_tiles, "attn.masked", step(true));
-    {
-      std::vector<Value*> acc, P(state.begin() + long(p_at), state.end());
-      Value *m[2], *l[2], *alpha[2] = {state[alpha_at], state[alpha_at + 1]};
-      split(state, acc, m, l);
-      Value* last = b_.CreateSub(n_tiles, c64(1));
-      rescale(acc, alpha);
-      issue_pv(last, P, acc);
-      hopper::wait(b_, 0);
-      hopper::pin(b_, acc);
-      release(vEmpty, last);
-      state.resize(alpha_at);
-      merge(state, acc, m, l);
-    }
-    llvm::BasicBlock* end = b_.GetInsertBlock();
-    b_.CreateBr(done);
-    b_.SetInsertPoint(done);
-    std::vector<Value*> init = initial_state();
-    for (size_t i = 0; i < state.size(); ++i) {
-      llvm::PHINode* p = b_.CreatePHI(state[i]->getType(), 2);
-      p->addIncoming(init[i], pre);
-      p->addIncoming(state[i], end);
-      state[i] = p;
-    }
-  }
 
-  // O / l (0 for a row without keys) and the lse; 16-byte stores of this warpgroup's rows.
-  std::vector<Value*> acc(state.begin(), state.begin() + n_o);
-  Value* inv[2];
-  for (int h = 0; h < 2; ++h) {
-    Value* r = b_.CreateZExt(b_.CreateAdd(row_in_block, c32(8 * h)), i64);
-    inv[h] = kit.finish_row(state[m_at + size_t(h)], state[l_at + size_t(h)], r, valid_rows, lse, lse_off);
-  }
-  rescale(acc, inv);
-  Value* wg64 = b_.CreateZExt(b_.CreateMul(wg, c32(64)), i64);
-  Value* out_off = b_.CreateAdd(o_off, b_.CreateMul(wg64, c64(D)));
-  store_wgmma_acc(acc, wtid, O, out_off, c64(D), b_.CreateSub(valid_rows, wg64), c64(D), dt, D);
-  b_.CreateBr(join);
-  b_.SetInsertPoint(join);
+    // O / l (0 for a row without keys) and the lse; 16-byte stores of this warpgroup's rows.
+    std::vector<Value*> acc(state.begin(), state.begin() + n_o);
+    Value* inv[2];
+    for (int h = 0; h < 2; ++h) {
+      Value* r = b_.CreateZExt(b_.CreateAdd(row_in_block, c32(8 * h)), i64);
+      inv[h] = kit.finish_row(state[m_at + size_t(h)], state[l_at + size_t(h)], r, valid_rows, lse, lse_off);
+    }
+    rescale(acc, inv);
+    Value* wg64 = b_.CreateZExt(b_.CreateMul(wg, c32(64)), i64);
+    Value* out_off = b_.CreateAdd(o_off, b_.CreateMul(wg64, c64(D)));
+    store_wgmma_acc(acc, wtid, O, out_off, c64(D), b_.CreateSub(valid_rows, wg64), c64(D), dt, D);
+  };
+  hopper::warp_specialize(b_, tid, 40, 232, producer, consumer);
 }
 
 }  // namespace tessera::backends

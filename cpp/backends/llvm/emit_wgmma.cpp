@@ -250,71 +250,62 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
       hopper::mbarrier_init_fence(b_);
     });
     hooks_.barrier(b_);
-    Value* warpgroup = b_.CreateLShr(tid, c32(7));
-    llvm::BasicBlock* producer_bb = llvm::BasicBlock::Create(ctx_, "wgmma.producer", f_);
-    llvm::BasicBlock* consumer_bb = llvm::BasicBlock::Create(ctx_, "wgmma.consumer", f_);
-    llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx_, "wgmma.join", f_);
-    b_.CreateCondBr(b_.CreateICmpEQ(warpgroup, c32(0)), producer_bb, consumer_bb);
-
-    // Producer: 40 registers are plenty for one thread's address arithmetic.
-    b_.SetInsertPoint(producer_bb);
-    hopper::set_max_registers(b_, false, 40);
-    emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
-      const unsigned n_params = unsigned(fn_.body.args.size());
-      Value* map_a = b_.CreatePtrToInt(f_->getArg(n_params), i64);
-      Value* map_b = b_.CreatePtrToInt(f_->getArg(n_params + 1), i64);
-      for_each_tile([&](const Tile& t, Value* base) {
-        // A is [batch * M, K]: its row is a_off / K. B is [batch, K, N]: column b_off % N of batch b_off / (K N).
-        Value* a_row = b_.CreateTrunc(b_.CreateSDiv(t.a_off, K), i32);
-        Value* b_col = b_.CreateTrunc(b_.CreateSRem(t.b_off, ldb), i32);
-        Value* b_batch = b_.CreateTrunc(b_.CreateSDiv(t.b_off, b_.CreateMul(K, ldb)), i32);
-        k_loop([&](Value* kt, std::vector<Value*>&) {
-          Value* it = b_.CreateAdd(base, kt);  // pipeline iteration: stage and phase run on across tiles
-          Value* s = b_.CreateURem(it, c32(stages));
-          Value* round = b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1));
-          Value* free_parity = b_.CreateXor(round, c32(1));  // round 0: the buffers start free
-          hopper::mbarrier_wait(b_, empty(s), free_parity);
-          hopper::mbarrier_expect_tx(b_, full(s), a_bytes + b_bytes);
-          Value* k0 = b_.CreateMul(kt, c32(bk));
-          Value* a_dst = a_stage_addr(s);
-          hopper::tma_load_3d(b_, a_dst, map_a, k0, a_row, c32(0), full(s));
-          for (int p = 0; p < bn / 64; ++p) {
-            Value* dst = b_.CreateAdd(b_stage_addr(s), c32(p * panel_bytes));
-            Value* col = b_.CreateAdd(b_col, c32(64 * p));
-            hopper::tma_load_3d(b_, dst, map_b, col, k0, b_batch, full(s));
-          }
+    // Producer: 40 registers are plenty for one thread's address arithmetic; the consumers'
+    // accumulators take the rest.
+    auto producer = [&] {
+      emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
+        const unsigned n_params = unsigned(fn_.body.args.size());
+        Value* map_a = b_.CreatePtrToInt(f_->getArg(n_params), i64);
+        Value* map_b = b_.CreatePtrToInt(f_->getArg(n_params + 1), i64);
+        for_each_tile([&](const Tile& t, Value* base) {
+          // A is [batch * M, K]: its row is a_off / K. B is [batch, K, N]: column b_off % N of batch b_off / (K N).
+          Value* a_row = b_.CreateTrunc(b_.CreateSDiv(t.a_off, K), i32);
+          Value* b_col = b_.CreateTrunc(b_.CreateSRem(t.b_off, ldb), i32);
+          Value* b_batch = b_.CreateTrunc(b_.CreateSDiv(t.b_off, b_.CreateMul(K, ldb)), i32);
+          k_loop([&](Value* kt, std::vector<Value*>&) {
+            Value* it = b_.CreateAdd(base, kt);  // pipeline iteration: stage and phase run on across tiles
+            Value* s = b_.CreateURem(it, c32(stages));
+            Value* round = b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1));
+            Value* free_parity = b_.CreateXor(round, c32(1));  // round 0: the buffers start free
+            hopper::mbarrier_wait(b_, empty(s), free_parity);
+            hopper::mbarrier_expect_tx(b_, full(s), a_bytes + b_bytes);
+            Value* k0 = b_.CreateMul(kt, c32(bk));
+            Value* a_dst = a_stage_addr(s);
+            hopper::tma_load_3d(b_, a_dst, map_a, k0, a_row, c32(0), full(s));
+            for (int p = 0; p < bn / 64; ++p) {
+              Value* dst = b_.CreateAdd(b_stage_addr(s), c32(p * panel_bytes));
+              Value* col = b_.CreateAdd(b_col, c32(64 * p));
+              hopper::tma_load_3d(b_, dst, map_b, col, k0, b_batch, full(s));
+            }
+          });
         });
       });
-    });
-    b_.CreateBr(join);
-
-    // Consumers: the accumulators need the registers the producer gave up.
-    b_.SetInsertPoint(consumer_bb);
-    hopper::set_max_registers(b_, true, 232);
-    Value* ctid = b_.CreateSub(tid, c32(128));
-    Value* leader = b_.CreateICmpEQ(b_.CreateAnd(ctid, c32(127)), c32(0));
-    Value* a_rows = b_.CreateMul(b_.CreateLShr(ctid, c32(7)), c32(64 * 128));  // this warpgroup's 64 rows of A
-    for_each_tile([&](const Tile& t, Value* base) {
-      std::vector<Value*> acc = k_loop([&](Value* kt, std::vector<Value*>& acc) {
-        Value* it = b_.CreateAdd(base, kt);
-        Value* s = b_.CreateURem(it, c32(stages));
-        Value* parity = b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1));
-        hopper::mbarrier_wait(b_, full(s), parity);
-        mma_slice(acc, b_.CreateAdd(a_stage_addr(s), a_rows), b_stage_addr(s));
-        hopper::wait(b_, 1);  // slice kt-1's group is done: its stage may be refilled
-        Value* prev = b_.CreateURem(b_.CreateAdd(it, c32(stages - 1)), c32(stages));
-        emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(kt, c32(0))),
-                [&] { hopper::mbarrier_arrive(b_, empty(prev)); });
+    };
+    auto consumer = [&] {
+      Value* ctid = b_.CreateSub(tid, c32(128));
+      Value* leader = b_.CreateICmpEQ(b_.CreateAnd(ctid, c32(127)), c32(0));
+      Value* a_rows = b_.CreateMul(b_.CreateLShr(ctid, c32(7)), c32(64 * 128));  // this warpgroup's 64 rows of A
+      for_each_tile([&](const Tile& t, Value* base) {
+        std::vector<Value*> acc = k_loop([&](Value* kt, std::vector<Value*>& acc) {
+          Value* it = b_.CreateAdd(base, kt);
+          Value* s = b_.CreateURem(it, c32(stages));
+          Value* parity = b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1));
+          hopper::mbarrier_wait(b_, full(s), parity);
+          mma_slice(acc, b_.CreateAdd(a_stage_addr(s), a_rows), b_stage_addr(s));
+          hopper::wait(b_, 1);  // slice kt-1's group is done: its stage may be refilled
+          Value* prev = b_.CreateURem(b_.CreateAdd(it, c32(stages - 1)), c32(stages));
+          emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(kt, c32(0))),
+                  [&] { hopper::mbarrier_arrive(b_, empty(prev)); });
+        });
+        hopper::wait(b_, 0);
+        emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(n_k, c32(0))), [&] {  // the tile's last stage
+          Value* last = b_.CreateURem(b_.CreateAdd(base, b_.CreateSub(n_k, c32(1))), c32(stages));
+          hopper::mbarrier_arrive(b_, empty(last));
+        });
+        store_wgmma_acc(acc, ctid, C, t.c_off, ldc, t.rows, t.cols, out_dt, bn);
       });
-      hopper::wait(b_, 0);
-      emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(n_k, c32(0))), [&] {  // the tile's last stage
-        Value* last = b_.CreateURem(b_.CreateAdd(base, b_.CreateSub(n_k, c32(1))), c32(stages));
-        hopper::mbarrier_arrive(b_, empty(last));
-      });
-      store_wgmma_acc(acc, ctid, C, t.c_off, ldc, t.rows, t.cols, out_dt, bn);
-    });
-    b_.CreateBr(join);
-    b_.SetInsertPoint(join);
+    };
+    hopper::warp_specialize(b_, tid, 40, 232, producer, consumer);
     return;
   }
 

@@ -145,6 +145,14 @@ void tma_load_3d(llvm::IRBuilder<>& b, Value* dst, Value* map, Value* c0, Value*
              "r,l,r,r,r,r", {dst, map, c0, c1, c2, bar});
 }
 
+void keep_rolled(llvm::BranchInst* latch) {
+  llvm::LLVMContext& ctx = latch->getContext();
+  llvm::MDNode* disable = llvm::MDNode::get(ctx, {llvm::MDString::get(ctx, "llvm.loop.unroll.disable")});
+  llvm::MDNode* loop_id = llvm::MDNode::getDistinct(ctx, {nullptr, disable});
+  loop_id->replaceOperandWith(0, loop_id);
+  latch->setMetadata(llvm::LLVMContext::MD_loop, loop_id);
+}
+
 void set_max_registers(llvm::IRBuilder<>& b, bool increase, int count) {
   inline_asm(b, std::string("setmaxnreg.") + (increase ? "inc" : "dec") + ".sync.aligned.u32 " + std::to_string(count) + ";");
 }

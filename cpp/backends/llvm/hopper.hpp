@@ -79,4 +79,34 @@ void tma_load_3d(llvm::IRBuilder<>& b, llvm::Value* dst, llvm::Value* map, llvm:
 // block's free registers up to `count` (24 to 256, a multiple of 8).
 void set_max_registers(llvm::IRBuilder<>& b, bool increase, int count);
 
+// Marks the loop whose back edge is `latch` as not to be unrolled: LLVM unrolls loops with
+// known trip counts, and interleaved iterations of a wgmma pipeline keep more accumulators live
+// than the registers hold (ptxas then spills and serializes the wgmma).
+void keep_rolled(llvm::BranchInst* latch);
+
+// Warp specialization after the block's barrier: warpgroup 0 (tid < 128, i32) gives its
+// registers down to `producer_regs` and runs producer(); the other warpgroups take registers up
+// to `consumer_regs` and run consumer(); both continue after. ptxas starts a 384-thread kernel
+// that uses setmaxnreg with 168 registers a thread, so 40 + 2 x 232 (or 24 + 2 x 240) use up
+// exactly what the block holds: an increase beyond the freed registers would wait forever.
+template <class Producer, class Consumer>
+void warp_specialize(llvm::IRBuilder<>& b, llvm::Value* tid, int producer_regs, int consumer_regs, Producer producer,
+                     Consumer consumer) {
+  llvm::Function* f = b.GetInsertBlock()->getParent();
+  llvm::Value* warpgroup = b.CreateLShr(tid, b.getInt32(7));
+  llvm::BasicBlock* producer_bb = llvm::BasicBlock::Create(b.getContext(), "ws.producer", f);
+  llvm::BasicBlock* consumer_bb = llvm::BasicBlock::Create(b.getContext(), "ws.consumer", f);
+  llvm::BasicBlock* join = llvm::BasicBlock::Create(b.getContext(), "ws.join", f);
+  b.CreateCondBr(b.CreateICmpEQ(warpgroup, b.getInt32(0)), producer_bb, consumer_bb);
+  b.SetInsertPoint(producer_bb);
+  set_max_registers(b, false, producer_regs);
+  producer();
+  b.CreateBr(join);
+  b.SetInsertPoint(consumer_bb);
+  set_max_registers(b, true, consumer_regs);
+  consumer();
+  b.CreateBr(join);
+  b.SetInsertPoint(join);
+}
+
 }  // namespace tessera::backends::hopper
