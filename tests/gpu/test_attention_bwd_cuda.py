@@ -3,6 +3,7 @@ tile.flash_attention_bwd: a dq kernel and a dk/dv kernel), checked against torch
 scaled_dot_product_attention in float64 on fresh random inputs at awkward sizes, with outputs
 poisoned (NaN) before each run so unwritten rows are caught."""
 import math
+import re
 
 import pytest
 
@@ -50,7 +51,8 @@ def flash_grads(q, k, v, w, causal, scale=None, argnums=(0, 1, 2)):
     f = ts.jit(ts.grad(loss, argnums=argnums))
     got = f(ts.from_dlpack(q), ts.from_dlpack(k), ts.from_dlpack(v))
     tile = f.ir("tile")
-    assert "tile.flash_attention_bwd" in tile and "tile.flash_attention(" in tile
+    # The forward kernel writing the lse: tile.flash_attention_wgmma on Hopper, tile.flash_attention elsewhere.
+    assert "tile.flash_attention_bwd" in tile and re.search(r"tile\.flash_attention(_wgmma)?\(", tile)
     sq, skv = q.shape[-2], k.shape[-2]
     if sq > 1 and skv > 1 and q.shape[-1] not in (sq, skv):
         assert f"{sq},{skv}]" not in f.ir("schedule"), "an S x S tensor was materialised"
