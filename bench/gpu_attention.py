@@ -10,8 +10,8 @@ The "kernel" column names the forward kernel that ran: wgmma (tile.flash_attenti
 Hopper kernel: TMA, mbarriers, wgmma) or mma.sync (tile.flash_attention, other GPUs).
 
 --variants (Hopper): also times the forward kernel's Schedule IR variants, compiled from the same
-program with other knobs (tile [query rows, key rows, stages], overlap 0/1) and the mma.sync
-kernel on the same GPU, each checked against torch first.
+program with other knobs (tile [query rows, key rows, stages], overlap 0/1, pingpong 0/1) and the
+mma.sync kernel on the same GPU, each checked against torch first.
 
 Backward: Tessera runs jit(grad(sum(sdpa(q, k, v) * w))) as one program (the forward writing
 the lse, delta = rowsum(do * o), the dq and dk/dv kernels); torch runs sdpa forward then
@@ -43,7 +43,7 @@ def kernel_of(tile_ir):
     attrs = dict(a.split(" = ") for a in m.group(2).split(", "))
     knobs = f"[{attrs['block_m']}, {attrs['block_n']}, {attrs.get('stages', '1')}]"
     if m.group(1) == "flash_attention_wgmma":
-        return f"wgmma {knobs} overlap={attrs.get('overlap', '1')}"
+        return f"wgmma {knobs} overlap={attrs.get('overlap', '1')} pingpong={attrs.get('pingpong', '1')}"
     return f"mma.sync {knobs}"
 
 
@@ -75,6 +75,8 @@ def bench_case(shape, causal, dtype):
 # Hopper: the forward kernel's Schedule IR knobs (the default is 'lanes = 384, mma = "wgmma",
 # tile = [128, 128, 2]'), then the mma.sync kernel with its defaults for the head dim.
 VARIANTS = ['lanes = 384, mma = "wgmma", overlap = 0, tile = [128, 128, 2]',
+            'lanes = 384, mma = "wgmma", pingpong = 0, tile = [128, 128, 2]',
+            'lanes = 384, mma = "wgmma", overlap = 0, pingpong = 0, tile = [128, 128, 2]',
             'lanes = 384, mma = "wgmma", tile = [128, 128, 3]',
             'lanes = 384, mma = "wgmma", tile = [128, 176, 2]',
             'lanes = 384, mma = "wgmma", tile = [128, 64, 3]']

@@ -66,7 +66,10 @@ void register_structural_ops(std::vector<OpInfo>& out) {
                                "(0: one instance per tile)"},
                               {"overlap", "int", false,
                                "NVIDIA wgmma attention: 1 (default) O += P V of key tile j-1 runs during the softmax of "
-                               "tile j (FlashAttention-3's intra-warpgroup pipelining), 0 one tile at a time"}},
+                               "tile j (FlashAttention-3's intra-warpgroup pipelining), 0 one tile at a time"},
+                              {"pingpong", "int", false,
+                               "NVIDIA wgmma attention: 1 (default) the consumer warpgroups take turns to issue their "
+                               "wgmma, 0 each issues when ready"}},
                              true, "A fused group of Graph IR ops run as one kernel over one iteration space.");
   kernel.has_region = true;
   kernel.verify_op = verify_kernel;

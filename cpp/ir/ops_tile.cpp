@@ -317,20 +317,25 @@ OpInfo flash_attention_wgmma_op() {
        {"scale", "float", true, "multiplies q . k before the softmax"},
        {"overlap", "int", false,
         "1: FlashAttention-3's intra-warpgroup pipelining (O += P V of tile j-1 runs during the softmax of tile j); "
-        "0: one tile at a time", "1"}},
+        "0: one tile at a time", "1"},
+       {"pingpong", "int", false,
+        "1: the consumer warpgroups take turns to issue their wgmma (FlashAttention-3's warp scheduler barriers: "
+        "named barriers 1 and 2), so one's softmax overlaps the other's products; 0: each issues when ready", "1"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
         check_flash_forward_operands("tile.flash_attention_wgmma", in,
                                      {"o", "o_off", "q", "k", "v", "head", "m0", "rows", "s_kv", "lse", "lse_off"});
         auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
         int64_t d = attr("head_dim"), bm = attr("block_m"), bn = attr("block_n"), stages = attr("stages");
-        int64_t overlap = a.count("overlap") ? attr("overlap") : 1;
+        int64_t overlap = a.count("overlap") ? attr("overlap") : 1, pingpong = a.count("pingpong") ? attr("pingpong") : 1;
         if ((d != 64 && d != 128) || bm != 128 || bn < 16 || bn > 256 || bn % 16 || stages < 1 || stages > 4 ||
-            (overlap != 0 && overlap != 1) || flash_attention_wgmma_shared_bytes(d, bm, bn, stages) > 227 * 1024)
+            (overlap != 0 && overlap != 1) || (pingpong != 0 && pingpong != 1) ||
+            flash_attention_wgmma_shared_bytes(d, bm, bn, stages) > 227 * 1024)
           fail(ErrorCode::Verify, "tile.flash_attention_wgmma: unsupported tiling head_dim=" + std::to_string(d) +
                                       " block_m=" + std::to_string(bm) + " block_n=" + std::to_string(bn) + " stages=" +
-                                      std::to_string(stages) + " overlap=" + std::to_string(overlap) +
+                                      std::to_string(stages) + " overlap=" + std::to_string(overlap) + " pingpong=" +
+                                      std::to_string(pingpong) +
                                       " (head_dim 64 or 128, block_m 128, block_n a multiple of 16 up to 256, 1 to 4 "
-                                      "stages, overlap 0 or 1, at most 227 KiB of shared memory)");
+                                      "stages, overlap and pingpong 0 or 1, at most 227 KiB of shared memory)");
         return std::vector<Type>{};
       },
       "Flash attention for query rows m0 .. m0+min(rows, block_m)-1 of head `head`: o[o_off + i*D + j] = sum over "

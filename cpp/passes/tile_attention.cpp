@@ -115,7 +115,8 @@ Grid emit_forward(const Op& kernel, const Op& att, const Op* lse_op, Function& f
                    {"scale", attention_scale(att)}, {"stages", kStages}};
   if (wgmma) {  // q, k and v through the tensor maps: head z, rows from m0
     operands = {O, q_off, Q, K, V, z, m0, rows, b.i64(skv)};
-    if (kernel.has_attr("overlap")) attrs["overlap"] = kernel.int_attr("overlap");
+    for (const char* knob : {"overlap", "pingpong"})
+      if (kernel.has_attr(knob)) attrs[knob] = kernel.int_attr(knob);
   } else {
     operands = {O, q_off, Q, q_off, K, V, kv_off, rows, m0, b.i64(skv)};
     attrs["warps"] = kWarps;

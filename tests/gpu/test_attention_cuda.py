@@ -117,13 +117,14 @@ def test_repeatable_bits():
 
 
 def forward_knob_variants():
-    """Schedule IR knobs of the forward kernel on this GPU: the Hopper kernel's tile and overlap
-    variants, and the mma.sync kernel (lanes 256, tile [128, 64, 3]) for comparison."""
+    """Schedule IR knobs of the forward kernel on this GPU: the Hopper kernel's tile, overlap and
+    pingpong variants, and the mma.sync kernel (lanes 256, tile [128, 64, 3]) for comparison."""
     if not HOPPER:
         return []
-    return ['lanes = 384, mma = "wgmma", overlap = 0, tile = [128, 128, 2]', 'lanes = 384, mma = "wgmma", tile = [128, 64, 3]',
-            'lanes = 384, mma = "wgmma", tile = [128, 176, 2]', 'lanes = 384, mma = "wgmma", tile = [128, 128, 3]',
-            "lanes = 256, tile = [128, 64, 3]"]
+    wgmma = ['overlap = 0, tile = [128, 128, 2]', 'pingpong = 0, tile = [128, 128, 2]',
+             'overlap = 0, pingpong = 0, tile = [128, 128, 2]', 'tile = [128, 64, 3]', 'tile = [128, 176, 2]',
+             'tile = [128, 128, 3]']
+    return [f'lanes = 384, mma = "wgmma", {k}' for k in wgmma] + ["lanes = 256, tile = [128, 64, 3]"]
 
 
 @pytest.mark.skipif(not HOPPER, reason="the knob variants are of the Hopper kernel")

@@ -275,6 +275,7 @@ def test_sm_90a_flash_kernel_is_wgmma_with_tma(tmp_path, dt, d, causal):
     for needle in ("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes", "mbarrier.try_wait.parity",
                    "mbarrier.arrive.expect_tx", "mbarrier.arrive.shared", "setmaxnreg.dec.sync.aligned.u32 40",
                    "setmaxnreg.inc.sync.aligned.u32 232", "wgmma.wait_group.sync.aligned \t1", "ex2.approx", "shfl.sync.bfly",
+                   "bar.arrive",
                    ".param .align 64 .b8", "st.global.v4"):
         assert needle in ptx, needle
     assert "mma.sync" not in ptx and "ld.local" not in ptx and "ldmatrix" not in ptx
@@ -288,17 +289,20 @@ def hopper_schedule(dt="bf16", d=128, causal="true", **kw):
 
 
 @pytest.mark.parametrize("d", [64, 128])
-@pytest.mark.parametrize("knobs", ["overlap = 0, tile = [128, 128, 2]", "tile = [128, 64, 3]", "tile = [128, 176, 2]",
-                                   "overlap = 0, tile = [128, 192, 2]", "tile = [128, 128, 3]"])
+@pytest.mark.parametrize("knobs", ["overlap = 0, tile = [128, 128, 2]", "pingpong = 0, tile = [128, 128, 2]",
+                                   "overlap = 0, pingpong = 0, tile = [128, 128, 2]", "tile = [128, 64, 3]",
+                                   "tile = [128, 176, 2]", "overlap = 0, tile = [128, 192, 2]", "tile = [128, 128, 3]"])
 def test_sm_90a_flash_kernel_knobs_assemble(tmp_path, d, knobs):
-    # The tile knob [query rows, key rows, stages] and overlap (FA3's intra-warpgroup pipelining,
-    # default 1), set in Schedule IR as the autotuner would.
+    # The tile knob [query rows, key rows, stages], overlap (FA3's intra-warpgroup pipelining) and
+    # pingpong (the consumer warpgroups take turns: named barriers), both 1 by default, set in
+    # Schedule IR as the autotuner would.
     sched = hopper_schedule(d=d).replace("tile = [128, 128, 2]", knobs)
     out = ts.compile_for_target(sched, "nvptx:sm_90a")
     bn = int(knobs.split("tile = [128, ")[1].split(",")[0])
     assert f"block_n = {bn}" in out["tile"] and ("overlap = 0" in out["tile"]) == ("overlap = 0" in knobs)
     ptx = out["asm"]
     assert f"m64n{bn}k16" in ptx and ("wgmma.wait_group.sync.aligned \t1" in ptx) == ("overlap = 0" not in knobs)
+    assert ("bar.arrive" in ptx) == ("pingpong = 0" not in knobs)
     check_hopper_report(ptxas_report(tmp_path, ptx))
 
 

@@ -40,6 +40,7 @@ void KernelEmitter::emit_flash_attention_wgmma(const ir::Op& op, const std::vect
   const int stages = int(op.int_attr("stages"));
   const bool causal = std::get<bool>(op.attrs.at("causal"));
   const bool overlap = !op.has_attr("overlap") || op.int_attr("overlap") != 0;
+  const bool pingpong = !op.has_attr("pingpong") || op.int_attr("pingpong") != 0;
   const double scale = float_attr(op, "scale", 1.0);
   const int consumers = BM / 64, threads = 128 * (consumers + 1);
   if (lanes_ != threads)
@@ -141,6 +142,21 @@ void KernelEmitter::emit_flash_attention_wgmma(const ir::Op& op, const std::vect
     Value* q_rows = b_.CreateAdd(base, b_.CreateMul(wg, c32(64 * 128)));  // this warpgroup's rows of the Q panels
     const double sl2 = scale * 1.4426950408889634;  // scores in the log2 domain: 2^(s*sl2 - m) = e^(scale*(s - max))
     const int n_o = D / 2, n_p = BN / 4;
+    // pingpong: the two consumer warpgroups take turns to issue their wgmma (FlashAttention-3's
+    // warp scheduler barriers), so that one's softmax runs while the other's products do. A turn
+    // is named barrier 1 + wg: a warpgroup syncs on its own (with the other's 128 arrivals)
+    // before issuing S = Q K^T, and arrives on the other's after issuing its products of the
+    // step. Warpgroup 0 starts with its own barrier's arrival; both do the same steps (the
+    // block's key tiles), so every sync finds its arrivals (the last arrival is left over).
+    Value* own_turn = b_.CreateAdd(wg, c32(1));
+    Value* other_turn = b_.CreateSub(c32(2), wg);
+    auto take_turn = [&] {
+      if (pingpong) hopper::named_barrier_sync(b_, own_turn, 256);
+    };
+    auto pass_turn = [&] {
+      if (pingpong) hopper::named_barrier_arrive(b_, other_turn, 256);
+    };
+    if (pingpong) emit_if(b_.CreateICmpEQ(wg, c32(0)), [&] { hopper::named_barrier_arrive(b_, own_turn, 256); });
 
     // Issues S = Q K_j^T (one wgmma group); returns its accumulators, which belong to the tensor
     // cores until the group retires.
@@ -153,6 +169,7 @@ void KernelEmitter::emit_flash_attention_wgmma(const ir::Op& op, const std::vect
       std::vector<Value*> at = {q_rows, k_buf(s)};
       hopper::pin(b_, at);
       Value *q = at[0], *k = at[1];
+      take_turn();
       hopper::fence(b_);
       std::vector<Value*> acc;
       for (int kk = 0; kk < D / 16; ++kk) {  // k step kk: 32 (kk % 4) bytes into the rows of panel kk / 4
@@ -250,6 +267,7 @@ void KernelEmitter::emit_flash_attention_wgmma(const ir::Op& op, const std::vect
       auto step = [&](bool masked) {
         return [&, masked](Value* j, std::vector<Value*>& st) {
           std::vector<Value*> acc, s = issue_s(j);
+          pass_turn();
           Value *m[2], *l[2], *alpha[2];
           split(st, acc, m, l);
           hopper::wait(b_, 0);
@@ -277,6 +295,7 @@ void KernelEmitter::emit_flash_attention_wgmma(const ir::Op& op, const std::vect
       b_.SetInsertPoint(run);
       {
         std::vector<Value*> acc, s = issue_s(c64(0));
+        pass_turn();
         Value *m[2], *l[2], *alpha[2];
         split(state, acc, m, l);
         hopper::wait(b_, 0);
@@ -299,6 +318,7 @@ void KernelEmitter::emit_flash_attention_wgmma(const ir::Op& op, const std::vect
           hopper::pin(b_, acc);  // rescaled after S_j is issued, while it runs
           rescale(acc, alpha);   // by tile j-1's factors
           issue_pv(prev, P, acc);
+          pass_turn();
           hopper::wait(b_, 1);  // S_j is in; O += P_{j-1} V_{j-1} may still run
           hopper::pin(b_, s);
           release(kEmpty, j);

@@ -145,6 +145,14 @@ void tma_load_3d(llvm::IRBuilder<>& b, Value* dst, Value* map, Value* c0, Value*
              "r,l,r,r,r,r", {dst, map, c0, c1, c2, bar});
 }
 
+void named_barrier_sync(llvm::IRBuilder<>& b, Value* id, int threads) {
+  inline_asm(b, "bar.sync $0, $1;", "r,r", {id, b.getInt32(uint32_t(threads))});
+}
+
+void named_barrier_arrive(llvm::IRBuilder<>& b, Value* id, int threads) {
+  inline_asm(b, "bar.arrive $0, $1;", "r,r", {id, b.getInt32(uint32_t(threads))});
+}
+
 void keep_rolled(llvm::BranchInst* latch) {
   llvm::LLVMContext& ctx = latch->getContext();
   llvm::MDNode* disable = llvm::MDNode::get(ctx, {llvm::MDString::get(ctx, "llvm.loop.unroll.disable")});

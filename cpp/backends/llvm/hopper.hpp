@@ -79,6 +79,12 @@ void tma_load_3d(llvm::IRBuilder<>& b, llvm::Value* dst, llvm::Value* map, llvm:
 // block's free registers up to `count` (24 to 256, a multiple of 8).
 void set_max_registers(llvm::IRBuilder<>& b, bool increase, int count);
 
+// Named barriers (ids 1-15; 0 is the block's barrier): sync waits until `threads` threads
+// (a multiple of 32) have arrived at barrier `id` (i32), counting itself; arrive counts itself
+// and goes on.
+void named_barrier_sync(llvm::IRBuilder<>& b, llvm::Value* id, int threads);
+void named_barrier_arrive(llvm::IRBuilder<>& b, llvm::Value* id, int threads);
+
 // Marks the loop whose back edge is `latch` as not to be unrolled: LLVM unrolls loops with
 // known trip counts, and interleaved iterations of a wgmma pipeline keep more accumulators live
 // than the registers hold (ptxas then spills and serializes the wgmma).
