@@ -160,6 +160,18 @@ PATTERN = """  %0 = transpose(%k) {{perm = [0, 1, 3, 2]}} : {dt}[2,3,{d},150]
   return(%4)"""
 
 
+def ptxas_report(tmp_path, ptx, arch="sm_90a"):
+    """ptxas -v: asserts the PTX assembles, returns the report (skips without ptxas)."""
+    ptxas = _tool("ptxas", "/usr/local/bin/ptxas", "/usr/local/cuda/bin/ptxas")
+    if not ptxas:
+        pytest.skip("ptxas not found: PTX emitted but not assembled")
+    (tmp_path / "k.ptx").write_text(ptx)
+    r = subprocess.run([ptxas, f"-arch={arch}", "-v", str(tmp_path / "k.ptx"), "-o", str(tmp_path / "k.cubin")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stderr
+
+
 @pytest.mark.parametrize("dt", ["bf16", "f16"])
 @pytest.mark.parametrize("d", [64, 128])
 @pytest.mark.parametrize("causal", ["false", "true"])
@@ -171,16 +183,10 @@ def test_flash_kernel_ptx_assembles_with_few_spills(tmp_path, dt, d, causal):
     for needle in ("ldmatrix.sync.aligned.m8n8.x4.shared.b16", "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16",
                    "cp.async.cg.shared.global", "ex2.approx", "shfl.sync.bfly"):
         assert needle in ptx
-    ptxas = _tool("ptxas", "/usr/local/bin/ptxas", "/usr/local/cuda/bin/ptxas")
-    if not ptxas:
-        pytest.skip("ptxas not found: PTX emitted but not assembled")
-    (tmp_path / "k.ptx").write_text(ptx)
-    r = subprocess.run([ptxas, "-arch=sm_90", "-v", str(tmp_path / "k.ptx"), "-o", str(tmp_path / "k.cubin")],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    report = ptxas_report(tmp_path, ptx, "sm_90")
     # 255 registers at D = 128: ptxas may spill a few words at some shapes (16 bytes seen), never more.
-    spilled = int(re.search(r"(\d+) bytes spill stores", r.stderr).group(1))
-    assert spilled <= 32, r.stderr
+    spilled = int(re.search(r"(\d+) bytes spill stores", report).group(1))
+    assert spilled <= 32, report
 
 
 def test_pattern_becomes_the_flash_kernel_on_nvptx_only():
@@ -200,12 +206,7 @@ def test_flash_kernel_schedule_variants_assemble(tmp_path, tile):
     out = ts.compile_for_target(sched.replace("lanes = 128, tile = [64, 64, 3]", f"lanes = {2 * rows}, tile = [{tile}]"),
                                 "nvptx:sm_90")
     assert f"block = [{2 * rows}, 1, 1]" in out["tile"]
-    ptxas = _tool("ptxas", "/usr/local/bin/ptxas", "/usr/local/cuda/bin/ptxas")
-    if not ptxas:
-        pytest.skip("ptxas not found")
-    (tmp_path / "k.ptx").write_text(out["asm"])
-    r = subprocess.run([ptxas, "-arch=sm_90", str(tmp_path / "k.ptx"), "-o", str(tmp_path / "k.cubin")], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    ptxas_report(tmp_path, out["asm"], "sm_90")
 
 
 def test_flash_kernel_needs_sm80():
@@ -230,18 +231,6 @@ func @main(%q: {dt}[2,3,{sq},{d}], %k: {dt}[2,3,{skv},{d}], %v: {dt}[2,3,{skv},{
 }}
 }}
 """
-
-
-def ptxas_report(tmp_path, ptx):
-    """ptxas -v for sm_90a: asserts the PTX assembles, returns the report (skips without ptxas)."""
-    ptxas = _tool("ptxas", "/usr/local/bin/ptxas", "/usr/local/cuda/bin/ptxas")
-    if not ptxas:
-        pytest.skip("ptxas not found: PTX emitted but not assembled")
-    (tmp_path / "k.ptx").write_text(ptx)
-    r = subprocess.run([ptxas, "-arch=sm_90a", "-v", str(tmp_path / "k.ptx"), "-o", str(tmp_path / "k.cubin")],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return r.stderr
 
 
 def check_hopper_report(report):
