@@ -8,7 +8,10 @@ here on Hopper, the first by default and the second through its Schedule IR knob
 Tolerances: bf16 has 8 significant bits (relative rounding error 2^-9 = 2e-3); the inputs are
 exact in both, the kernel rounds P to 16 bits before P V and O once at the end, so errors of a
 few 1e-3 of the output's scale are expected; 1e-2 leaves room without hiding a wrong row (one
-wrong element is an error of order 1). The lse is f32 from f32 sums: 1e-3 absolute."""
+wrong element is an error of order 1). The lse is computed in f32 from scores that are exact
+products of the 16-bit inputs summed in f32: its values are at most about 10 here, so f32
+rounding, ex2.approx (2 ulp) and log (1 ulp) stay near 1e-5; 2e-4 absolute still sees one key of
+a thousand missing (its weight shifts the lse by about 1e-3)."""
 import math
 
 import pytest
@@ -95,7 +98,7 @@ def test_lse_written_by_the_forward_kernel(dtype, d, causal, sq, skv):
     want = torch.logsumexp(s, -1)
     assert lse.dtype == torch.float32 and lse.shape == want.shape
     assert torch.isfinite(lse).all(), "unwritten (NaN) lse rows"
-    assert (lse.double() - want).abs().max().item() < 1e-3
+    assert (lse.double() - want).abs().max().item() < 2e-4
     assert rel_err(o, reference(q, k, v, causal, scale)) < 1e-2
 
 
