@@ -22,7 +22,8 @@
 // across tiles, so the producer fetches the next tile while the consumers store this one.
 //
 // Epilogue: 16-bit C in 16-byte stores after a quad transpose of the packed pairs; f32 C in
-// pairs.
+// pairs. With an epilogue region (element-wise ops fused after the matmul) each output gets the
+// region's value at each element, computed in registers.
 //
 // tma = 0: every thread copies with cp.async, stages-2 slices in flight, one wgmma group kept
 // running while the next slice is waited for:
@@ -82,7 +83,7 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   if (shared_attr == fn_.attrs.end() || std::get<int64_t>(shared_attr->second) < need)
     fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm needs the kernel attribute shared >= " +
                                  std::to_string(need) + " (dynamic shared memory bytes)", op.loc.str());
-  const DType in_dt = op.operands[3]->type.dtype, out_dt = op.operands[0]->type.dtype;
+  const DType in_dt = op.operands[3]->type.dtype;
   Value *C = args[0], *c_off = args[1], *ldc = args[2], *A = args[3], *a_off = args[4], *lda = args[5], *B = args[6],
         *b_off = args[7], *ldb = args[8], *rows = args[9], *cols = args[10], *K = args[11];
   llvm::Type *i8 = b_.getInt8Ty(), *i16 = b_.getInt16Ty(), *i32 = b_.getInt32Ty(), *i64 = b_.getInt64Ty();
@@ -172,33 +173,64 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
 
   // Epilogue: like mma.sync's m16n8 fragments, warp w of the consumers holds rows 16w + g and
   // 16w + g + 8 (g = lane / 4) of the block tile, and for each 8-column block j columns 8j + 2t
-  // and 8j + 2t + 1 (t = lane % 4): accumulators 4j .. 4j+3. f32 C: pairs go out as one store
-  // when C's layout keeps them aligned.
-  auto epilogue = [&](const std::vector<Value*>& acc, Value* consumer_tid, Value* c_off, Value* rows, Value* cols) {
-    llvm::Type* et = memory_type(ctx_, out_dt);
-    const int64_t esize = int64_t(et->getPrimitiveSizeInBits() / 8);
-    auto even = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(1)), c64(0)); };
-    Value* pairs_ok = b_.CreateAnd({even(ldc), even(c_off),
-                                    b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(C, i64), c64(2 * esize - 1)), c64(0))});
+  // and 8j + 2t + 1 (t = lane % 4): accumulators 4j .. 4j+3. It goes in chunks of 4 blocks of
+  // one row half h: the outputs' values there (gemm_epilogue: the product, or what the epilogue
+  // region makes of it), then each output's stores. (m0, n0): the tile's origin (persistent).
+  const std::vector<GemmOutput> outputs = gemm_outputs(op, args);
+  auto epilogue = [&](const std::vector<Value*>& acc, Value* consumer_tid, Value* c_off, Value* rows, Value* cols, Value* m0,
+                      Value* n0) {
     Value* lane = b_.CreateAnd(consumer_tid, c32(31));
     Value* warp = b_.CreateLShr(consumer_tid, c32(5));
+    Value* t = b_.CreateAnd(lane, c32(3));
     Value* row0 = b_.CreateZExt(b_.CreateAdd(b_.CreateMul(warp, c32(16)), b_.CreateLShr(lane, c32(2))), i64);
-    Value* col0 = b_.CreateZExt(b_.CreateMul(b_.CreateAnd(lane, c32(3)), c32(2)), i64);
-    if (esize == 2) {
-      // 16-bit C: the four lanes of a quad hold 2 columns each of every 8-column block; a 4 x 4
-      // transpose of the packed pairs (two butterfly stages of warp shuffles) gives lane t all
-      // 8 columns of block 4q + t, stored as one 16-byte vector (element by element at edges
-      // or when C's layout is not 16-byte aligned).
-      Value* t = b_.CreateAnd(lane, c32(3));
-      auto mult8 = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(7)), c64(0)); };
-      Value* aligned = b_.CreateAnd({mult8(ldc), mult8(c_off),
-                                     b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(C, i64), c64(15)), c64(0))});
-      auto* pair_ty = llvm::FixedVectorType::get(et, 2);
-      for (int h = 0; h < 2; ++h)
-        for (int q = 0; q < bn / 32; ++q) {
+    Value* col0 = b_.CreateZExt(b_.CreateMul(t, c32(2)), i64);
+    auto aligned_to = [&](Value* ptr, int64_t elems, int64_t esize) {  // ldc, c_off and C all multiples of elems
+      auto mult = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(elems - 1)), c64(0)); };
+      return b_.CreateAnd({mult(ldc), mult(c_off),
+                           b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(ptr, i64), c64(elems * esize - 1)), c64(0))});
+    };
+    for (int h = 0; h < 2; ++h)
+      for (int q = 0; q < bn / 32; ++q) {
+        Value* row = b_.CreateAdd(row0, c64(h * 8));
+        Value* row_in = b_.CreateICmpSLT(row, rows);
+        // vals[o][2j + e]: output o at column 8(4q + j) + 2t + e.
+        std::vector<std::vector<Value*>> vals(outputs.size());
+        if (op.region)
+          for (int j = 0; j < 4; ++j)
+            for (int e = 0; e < 2; ++e) {
+              Value* col = b_.CreateAdd(col0, c64(8 * (4 * q + j) + e));
+              std::vector<Value*> v = gemm_epilogue(op, args, acc[size_t((4 * q + j) * 4 + h * 2 + e)], row, col, rows, cols, m0, n0);
+              for (size_t o = 0; o < outputs.size(); ++o) vals[o].push_back(v[o]);
+            }
+        for (size_t o = 0; o < outputs.size(); ++o) {
+          llvm::Type* et = memory_type(ctx_, outputs[o].dt);
+          const int64_t esize = int64_t(et->getPrimitiveSizeInBits() / 8);
+          Value* C = outputs[o].ptr;
+          auto pair_of = [&](int j, int e) {
+            return op.region ? vals[o][size_t(2 * j + e)] : convert(acc[size_t((4 * q + j) * 4 + h * 2 + e)], DType::F32, outputs[o].dt);
+          };
+          if (esize != 2) {  // pairs, one store each when C's layout keeps them aligned
+            Value* pairs_ok = aligned_to(C, 2, esize);
+            for (int j = 0; j < 4; ++j) {
+              Value* col = b_.CreateAdd(col0, c64(8 * (4 * q + j)));
+              store_c_pair(C, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)), col, cols, row, rows,
+                           pair_of(j, 0), pair_of(j, 1), pairs_ok);
+            }
+            continue;
+          }
+          // 16-bit C: the four lanes of a quad hold 2 columns each of every 8-column block; a 4 x 4
+          // transpose of the packed pairs (two butterfly stages of warp shuffles) gives lane t all
+          // 8 columns of block 4q + t, stored as one 16-byte vector (element by element at edges
+          // or when C's layout is not 16-byte aligned).
+          auto* pair_ty = llvm::FixedVectorType::get(et, 2);
           Value* v[4];
-          for (int j = 0; j < 4; ++j) {  // slot j: this lane's pair of block 4q + j, one cvt.rn.{bf16,f16}x2.f32
-            Value* p = llvm::PoisonValue::get(llvm::FixedVectorType::get(f32, 2));
+          for (int j = 0; j < 4; ++j) {  // slot j: this lane's pair of block 4q + j
+            if (op.region) {
+              Value* p = b_.CreateInsertElement(llvm::PoisonValue::get(pair_ty), vals[o][size_t(2 * j)], uint64_t(0));
+              v[j] = b_.CreateBitCast(b_.CreateInsertElement(p, vals[o][size_t(2 * j + 1)], uint64_t(1)), i32);
+              continue;
+            }
+            Value* p = llvm::PoisonValue::get(llvm::FixedVectorType::get(f32, 2));  // one cvt.rn.{bf16,f16}x2.f32
             p = b_.CreateInsertElement(p, acc[size_t((4 * q + j) * 4 + h * 2)], uint64_t(0));
             p = b_.CreateInsertElement(p, acc[size_t((4 * q + j) * 4 + h * 2 + 1)], uint64_t(1));
             v[j] = b_.CreateBitCast(b_.CreateFPTrunc(p, pair_ty), i32);
@@ -215,14 +247,13 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
           }
           Value* vec = llvm::PoisonValue::get(llvm::FixedVectorType::get(i32, 4));
           for (int j = 0; j < 4; ++j) vec = b_.CreateInsertElement(vec, v[j], uint64_t(j));
-          Value* row = b_.CreateAdd(row0, c64(h * 8));
           Value* col = b_.CreateZExt(b_.CreateMul(b_.CreateAdd(t, c32(4 * q)), c32(8)), i64);
           Value* ptr = hooks_.element_pointer(b_, C, et, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)));
-          Value* row_in = b_.CreateICmpSLT(row, rows);
           llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "wgmma.st16", f_);
           llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "wgmma.st2", f_);
           llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "wgmma.stored", f_);
-          b_.CreateCondBr(b_.CreateAnd({aligned, row_in, b_.CreateICmpSLE(b_.CreateAdd(col, c64(8)), cols)}), vec_bb, elem_bb);
+          b_.CreateCondBr(b_.CreateAnd({aligned_to(C, 8, 2), row_in, b_.CreateICmpSLE(b_.CreateAdd(col, c64(8)), cols)}), vec_bb,
+                          elem_bb);
           b_.SetInsertPoint(vec_bb);
           b_.CreateAlignedStore(vec, ptr, llvm::Align(16));
           b_.CreateBr(stored);
@@ -235,15 +266,6 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
           b_.CreateBr(stored);
           b_.SetInsertPoint(stored);
         }
-      return;
-    }
-    for (int j = 0; j < bn / 8; ++j)
-      for (int h = 0; h < 2; ++h) {
-        Value* row = b_.CreateAdd(row0, c64(h * 8));
-        Value* col = b_.CreateAdd(col0, c64(j * 8));
-        Value* v0 = convert(acc[size_t(j * 4 + h * 2)], DType::F32, out_dt);
-        Value* v1 = convert(acc[size_t(j * 4 + h * 2 + 1)], DType::F32, out_dt);
-        store_c_pair(C, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)), col, cols, row, rows, v0, v1, pairs_ok);
       }
   };
 
@@ -251,11 +273,11 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   // matrix in the grouped order of tile_matmul_mma.cpp, program instance i taking tiles i,
   // i + grid, ... Each gets its operand offsets and `base`, the pipeline iterations done before.
   struct Tile {
-    Value *a_off, *b_off, *c_off, *rows, *cols;
+    Value *a_off, *b_off, *c_off, *rows, *cols, *m0, *n0;  // m0, n0: the origin inside c (persistent)
   };
   auto for_each_tile = [&](auto body_fn) {
     if (!persistent) {
-      body_fn(Tile{a_off, b_off, c_off, rows, cols}, c32(0));
+      body_fn(Tile{a_off, b_off, c_off, rows, cols, nullptr, nullptr}, c32(0));
       return;
     }
     constexpr int64_t kGroupM = 8;
@@ -274,7 +296,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     Value* n0 = b_.CreateMul(b_.CreateSDiv(local, group_rows), c64(bn));
     Value* done = b_.CreateTrunc(b_.CreateSDiv(b_.CreateSub(t, first), grid), i32);  // tiles this instance finished
     body_fn(Tile{b_.CreateAdd(a_off, b_.CreateMul(m0, lda)), b_.CreateAdd(b_off, n0),
-                 b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(m0, ldc), n0)), b_.CreateSub(rows, m0), b_.CreateSub(cols, n0)},
+                 b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(m0, ldc), n0)), b_.CreateSub(rows, m0), b_.CreateSub(cols, n0), m0,
+                 n0},
             b_.CreateMul(done, n_k));
     end_loop(loop);
   };
@@ -362,7 +385,7 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
         Value* last = b_.CreateURem(b_.CreateAdd(base, b_.CreateSub(n_k, c32(1))), c32(stages));
         inline_asm(b_, "mbarrier.arrive.shared::cta.b64 _, [$0];", "r", {empty(last)});
       });
-      epilogue(acc, ctid, t.c_off, t.rows, t.cols);
+      epilogue(acc, ctid, t.c_off, t.rows, t.cols, t.m0, t.n0);
     });
     b_.CreateBr(join);
     b_.SetInsertPoint(join);
@@ -437,7 +460,7 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   });
   wgmma_wait(0);
   wait_groups(0);
-  epilogue(acc, tid, c_off, rows, cols);
+  epilogue(acc, tid, c_off, rows, cols, nullptr, nullptr);
 }
 
 }  // namespace tessera::backends

@@ -125,6 +125,7 @@ llvm::Value* KernelEmitter::convert(llvm::Value* v, DType from, DType to) {
                           : b_.CreateICmpNE(v, llvm::ConstantInt::get(v->getType(), 0));
   if (from == DType::Bool) return is_float(to) ? b_.CreateUIToFP(v, t) : b_.CreateZExt(v, t);
   if (to == DType::BF16 && !is_float(from)) return convert(convert(v, from, DType::F32), DType::F32, to);
+  if (to == DType::BF16 && hooks_.native_bf16()) return b_.CreateFPTrunc(b_.CreateFPCast(v, b_.getFloatTy()), t);
   if (to == DType::BF16) {
     // Round to nearest even on the bits: fptrunc to bfloat becomes a libcall (__truncsfbf2)
     // on CPUs, which the JIT cannot resolve. (From f64 this rounds twice, via f32.)

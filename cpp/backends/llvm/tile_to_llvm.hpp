@@ -44,6 +44,8 @@ class TargetHooks {
     return nullptr;
   }
   virtual bool has_shuffle() const { return false; }
+  // f32 -> bf16 rounding by the hardware (fptrunc); others round on the bits (no libcall).
+  virtual bool native_bf16() const { return false; }
   // Address of element `offset` (i64) of a buffer; Vulkan SPIR-V has no pointer arithmetic
   // on buffers and overrides this.
   virtual llvm::Value* element_pointer(llvm::IRBuilder<>& b, llvm::Value* buffer, llvm::Type* elem,
@@ -142,6 +144,18 @@ class KernelEmitter {
                     llvm::Value* limit);
   void store_c_pair(llvm::Value* C, llvm::Value* off, llvm::Value* col, llvm::Value* cols, llvm::Value* row, llvm::Value* rows,
                     llvm::Value* v0, llvm::Value* v1, llvm::Value* pairs_ok);
+  // gemm_epilogue.cpp: the outputs of a block-GEMM op (c, then those its epilogue region adds)
+  // and their values at one element of the product.
+  struct GemmOutput {
+    llvm::Value* ptr;
+    DType dt;
+  };
+  std::vector<GemmOutput> gemm_outputs(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  // The outputs' values (in their dtypes) at element (row, col) of the block tile, from the f32
+  // product `acc`; (m0, n0): the tile's origin inside the op's c view (persistent kernels), or null.
+  std::vector<llvm::Value*> gemm_epilogue(const ir::Op& op, const std::vector<llvm::Value*>& args, llvm::Value* acc,
+                                          llvm::Value* row, llvm::Value* col, llvm::Value* rows, llvm::Value* cols,
+                                          llvm::Value* m0 = nullptr, llvm::Value* n0 = nullptr);
   // emit_fma_gemm.cpp: tile.fma_gemm, an f32 block-tile GEMM on CUDA cores.
   void emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // emit_wgmma.cpp: tile.wgmma_gemm, the Hopper (sm_90a) block-tile GEMM.

@@ -76,6 +76,7 @@ class NvptxHooks : public TargetHooks {
   }
 
   bool has_shuffle() const override { return true; }
+  bool native_bf16() const override { return true; }  // cvt.rn.bf16.f32 (sm_80+; LLVM expands it before)
 
   llvm::Value* shuffle_xor(llvm::IRBuilder<>& b, llvm::Value* v, int64_t distance, int64_t width) override {
     uint32_t mask = width >= 32 ? 0xffffffffu : (1u << width) - 1;
