@@ -162,6 +162,10 @@ def test_epilogue_fuses_into_the_block_gemm(tmp_path, dt, m, k, n, arch, gemm):
     out = ts.compile_for_target(epilogue_program(dt, m, k, n), f"nvptx:{arch}")
     assert out["tile"].count("rt.launch(") == 1
     assert f"{gemm}(%out0, " in out["tile"] and "^(%p: f32, %z: i64, %row: i64, %col: i64):" in out["tile"]
+    # Both outputs (params 4 and 5) are stored to: not marked read-only, which would let LLVM
+    # delete the stores.
+    params = re.findall(r"ptr addrspace\(1\) ([^%,]*)%(\d+)", out["llvm"].split("define ptx_kernel", 1)[1].split("\n", 1)[0])
+    assert [("readonly" in attrs) for attrs, _ in params] == [True] * 4 + [False] * 2, params
     report = assemble(tmp_path, out["asm"], arch)
     spilled = int(re.search(r"(\d+) bytes spill stores", report).group(1))
     # The f32 CUDA-core GEMM spills ~20 bytes on its own (docs/gpu_gemm.md); the others none.

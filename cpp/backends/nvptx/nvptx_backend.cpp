@@ -67,6 +67,8 @@ class NvptxHooks : public TargetHooks {
       if (op.name == "tile.store" || op.name == "tile.mma_sync" || op.name == "tile.wgmma_gemm" || op.name == "tile.fma_gemm" ||
           op.name == "tile.flash_attention" || op.name == "tile.flash_attention_bwd")
         written.insert(op.operands[0]);
+      if (op.name == "tile.mma_sync" || op.name == "tile.wgmma_gemm" || op.name == "tile.fma_gemm")
+        for (size_t i = 15; i < op.operands.size(); ++i) written.insert(op.operands[i]);  // the epilogue's other outputs
       if (op.name == "tile.flash_attention" && op.operands.size() > 10) written.insert(op.operands[10]);  // lse
       if (op.name == "tile.flash_attention_bwd" && op.str_attr("wrt") == "kv") written.insert(op.operands[1]);
     });
