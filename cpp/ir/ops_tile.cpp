@@ -235,7 +235,11 @@ OpInfo wgmma_gemm_op() {
        {"tma", "int", false, "1: a producer warpgroup copies with TMA (cp.async.bulk.tensor, mbarriers; the kernel's "
                              "tensor_maps); 0 or absent: every thread copies with cp.async"},
        {"persistent", "int", false, "1 (with tma): compute every block tile of the rows x cols matrix, program "
-                                    "instance i taking tiles i, i + grid, ... (offsets are the matrix's)"}},
+                                    "instance i taking tiles i, i + grid, ... (offsets are the matrix's)"},
+       {"staged_epilogue", "int", false, "1 (with tma and an epilogue region taking the product in the inputs' "
+                                         "dtype): the consumers hand each tile's product to the producer "
+                                         "warpgroup's other warps through shared memory, which run the epilogue "
+                                         "while the consumers compute the next tile"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
         check_block_gemm_operands("tile.wgmma_gemm", in);
         check_tensor_core_dtypes("tile.wgmma_gemm", in);
@@ -255,7 +259,15 @@ OpInfo wgmma_gemm_op() {
       "j < min(cols, bn). A and B are staged through `stages` 128-byte-swizzled shared-memory buffers (the "
       "kernel's dynamic shared memory); 128*bm/64 threads, one warpgroup per 64 rows, plus a producer warpgroup "
       "first with tma. An epilogue region maps each element of the product to the outputs' values.");
-  return gemm_epilogue_op(info);
+  info = gemm_epilogue_op(info);
+  info.verify_op = [](const Op& op) {
+    verify_gemm_epilogue(op);
+    if (!op.int_attr("staged_epilogue", 0)) return;
+    if (!op.int_attr("tma", 0) || !op.region || op.region->args[0]->type.dtype != op.operands[3]->type.dtype)
+      fail(ErrorCode::Verify, "tile.wgmma_gemm: staged_epilogue needs tma and an epilogue region taking the product in "
+                              "the inputs' dtype");
+  };
+  return info;
 }
 
 // tile.fma_gemm: a whole block-tile f32 GEMM on CUDA cores (emit_fma_gemm.cpp): the same

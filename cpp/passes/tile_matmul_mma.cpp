@@ -49,7 +49,7 @@ std::vector<Value*> block_operands(Builder& b, const BlockOrigin& at, Value* A, 
   return {C, c_off, b.i64(N), A, a_off, b.i64(K), B, b_off, b.i64(N), rows, cols, b.i64(K)};
 }
 
-void attach_epilogue(Function& fn, Op* gemm, const GemmEpilogue* epi, const BlockOrigin& at) {
+void attach_epilogue(Function& fn, Op* gemm, const GemmEpilogue* epi, const BlockOrigin& at, bool rounded) {
   if (!epi) return;
   const Block& kr = *epi->kernel.region;
   const Op& yield = *kr.ops.back();
@@ -57,8 +57,10 @@ void attach_epilogue(Function& fn, Op* gemm, const GemmEpilogue* epi, const Bloc
   for (size_t i = 1; i < yield.operands.size(); ++i) gemm->operands.push_back(fn.body.args[kr.args.size() + i].get());
   Block* region = gemm->add_region();
   // The product in f32 (the accumulators), not rounded to its dtype: values inside a fused
-  // kernel stay in the compute dtype, as in every other fused kernel.
-  Value* product = region->add_arg(Type::scalar(compute_dtype(epi->mm.result()->type.dtype)), "p");
+  // kernel stay in the compute dtype, as in every other fused kernel. The staged epilogue
+  // stores it to shared memory in its own dtype, as the unfused kernels would.
+  DType pt = epi->mm.result()->type.dtype;
+  Value* product = region->add_arg(Type::scalar(rounded ? pt : compute_dtype(pt)), "p");
   Value* z = region->add_arg(Type::scalar(DType::I64), "z");
   Value* row = region->add_arg(Type::scalar(DType::I64), "row");
   Value* col = region->add_arg(Type::scalar(DType::I64), "col");
@@ -68,7 +70,7 @@ void attach_epilogue(Function& fn, Op* gemm, const GemmEpilogue* epi, const Bloc
   ValueAt::Coords coords = e.unflatten(z, epi->batch);
   coords.push_back(row);
   coords.push_back(col);
-  e.bind(epi->mm.result(), product);
+  e.bind(epi->mm.result(), rb.cast(product, compute_dtype(pt)));
   std::vector<Value*> values;
   for (size_t i = 0; i < yield.operands.size(); ++i)
     values.push_back(rb.cast(e.at(yield.operands[i], coords), fn.body.args[kr.args.size() + i]->type.dtype));
@@ -98,14 +100,19 @@ Grid emit_mma_sync_matmul(Function& fn, Value* A, Value* B, Value* C, std::array
   return grid_of(mnk, kBm, kBn, batch);
 }
 
-int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk) {
+// The staged epilogue's C buffer: bm rows of bn 16-bit values, each row padded by 16 bytes so
+// that a warp's pair stores (8 rows x 4 columns) hit 32 different banks.
+int64_t wgmma_c_buffer_bytes(int64_t bm, int64_t bn) { return bm * (bn * 2 + 16); }
+
+int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk, bool staged) {
   int64_t stage_bytes = (bm + bn) * bk * 2 + 16;  // + two mbarriers (TMA pipeline)
-  return std::min<int64_t>(6, (kSharedLimit - 1024) / stage_bytes);
+  int64_t room = kSharedLimit - 1024 - (staged ? wgmma_c_buffer_bytes(bm, bn) + 16 : 0);
+  return std::min<int64_t>(6, room / stage_bytes);
 }
 
-int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages) {
+int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages, bool staged) {
   // + 1 KiB to align the buffers to the 1024-byte swizzle atom; the mbarriers after them.
-  return stages * (bm + bn) * bk * 2 + 1024 + stages * 16;
+  return stages * (bm + bn) * bk * 2 + 1024 + stages * 16 + (staged ? wgmma_c_buffer_bytes(bm, bn) + 16 : 0);
 }
 
 Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
@@ -119,10 +126,16 @@ Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<in
   // descriptor for A, viewed as [batch * M, K] (rows past M belong to C rows that are never
   // stored), and one for B as [batch, K, N] (rows past K must read as zeros).
   int64_t threads = 128 * (bm / 64 + int64_t(tma));
-  int64_t stages = wgmma_stages(bm, bn, bk);
+  // Staged epilogue (TMA, a 16-bit product): the producer warpgroup's spare warps run the
+  // epilogue of one tile from shared memory while the consumers compute the next.
+  DType pt = epi ? epi->mm.result()->type.dtype : DType::F32;
+  bool staged = tma && epi && (pt == DType::BF16 || pt == DType::F16);
+  int64_t stages = wgmma_stages(bm, bn, bk, staged);
   fn.attrs["block"] = IntList{threads, 1, 1};
   fn.attrs["lanes"] = threads;
-  fn.attrs["shared"] = wgmma_shared_bytes(bm, bn, bk, stages);
+  fn.attrs["shared"] = wgmma_shared_bytes(bm, bn, bk, stages, staged);
+  AttrMap attrs = {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}, {"tma", int64_t(tma)}};
+  if (staged) attrs["staged_epilogue"] = int64_t(1);
   if (tma) {
     auto arg_of = [&](Value* v) {
       for (size_t i = 0; i < fn.body.args.size(); ++i)
@@ -142,16 +155,15 @@ Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<in
     // (bench/results/2026-11-25-h100-wgmma.md): +1.5% and +3% at 4096^3 in two runs, -2% at
     // 6144^3, -4% and +4% at 8192^3 (cuBLAS's own time spread as much between runs), and +1.3%
     // at 8192^3 under Nsight Compute's fixed clocks: a small gain at best, within the noise.
+    attrs["persistent"] = int64_t(1);
     Op* gemm = b.create("tile.wgmma_gemm",
-                        {C, b.i64(0), b.i64(N), A, b.i64(0), b.i64(K), B, b.i64(0), b.i64(N), b.i64(M), b.i64(N), b.i64(K)},
-                        {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}, {"tma", int64_t(1)}, {"persistent", int64_t(1)}});
-    attach_epilogue(fn, gemm, epi, {b.i64(0), b.i64(0), b.i64(0)});  // each tile adds its own origin
+                        {C, b.i64(0), b.i64(N), A, b.i64(0), b.i64(K), B, b.i64(0), b.i64(N), b.i64(M), b.i64(N), b.i64(K)}, attrs);
+    attach_epilogue(fn, gemm, epi, {b.i64(0), b.i64(0), b.i64(0)}, staged);  // each tile adds its own origin
     return {persistent, 1, 1};
   }
   BlockOrigin at = block_origin(b, mnk, bm, bn);
-  Op* gemm = b.create("tile.wgmma_gemm", block_operands(b, at, A, B, C, mnk, a_batch, b_batch, batch),
-                      {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}, {"tma", int64_t(tma)}});
-  attach_epilogue(fn, gemm, epi, at);
+  Op* gemm = b.create("tile.wgmma_gemm", block_operands(b, at, A, B, C, mnk, a_batch, b_batch, batch), attrs);
+  attach_epilogue(fn, gemm, epi, at, staged);
   return grid;
 }
 

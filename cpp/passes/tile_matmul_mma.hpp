@@ -27,7 +27,9 @@ struct GemmEpilogue {
 };
 // Gives the block-GEMM op `gemm` its epilogue region, the block origin operands and the
 // pointers of the kernel's other outputs (tile.mma_sync's epilogue_op docs in ops_tile.cpp).
-void attach_epilogue(ir::Function& fn, ir::Op* gemm, const GemmEpilogue* epi, const BlockOrigin& at);
+// `rounded`: the region receives the product rounded to the matmul's dtype (the staged
+// epilogue passes it through shared memory), else in f32.
+void attach_epilogue(ir::Function& fn, ir::Op* gemm, const GemmEpilogue* epi, const BlockOrigin& at, bool rounded = false);
 
 // Fills `fn` with one tile.mma_sync per program instance: C[z] = A[z] @ B[z] for the
 // [M,K] x [K,N] matrices (mnk) of broadcast batch element z (grid axis 2), in block tiles
@@ -56,9 +58,10 @@ Grid emit_wgmma_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Value* 
                        std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
                        const std::vector<int64_t>& batch, bool tma, int64_t persistent, const GemmEpilogue* epi,
                        const ir::Location& loc);
-// Pipeline depth that fits the block's shared memory, and the bytes the kernel needs for it.
-int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk);
-int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages);
+// Pipeline depth that fits the block's shared memory, and the bytes the kernel needs for it;
+// `staged`: with the staged epilogue's C buffer (emit_wgmma.cpp).
+int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk, bool staged);
+int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages, bool staged);
 // form-kernels on sm_90a (module attribute arch): switches tensor-core matmul kernels whose
 // shapes allow it to wgmma (knob mma = "wgmma", tile [bm, bn, 64]).
 void select_wgmma_kernels(ir::Module& m);

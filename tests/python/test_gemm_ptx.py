@@ -161,7 +161,7 @@ def test_epilogue_fuses_into_the_block_gemm(tmp_path, dt, m, k, n, arch, gemm):
     block-GEMM op has an epilogue region, and whose PTX assembles without spills."""
     out = ts.compile_for_target(epilogue_program(dt, m, k, n), f"nvptx:{arch}")
     assert out["tile"].count("rt.launch(") == 1
-    assert f"{gemm}(%out0, " in out["tile"] and "^(%p: f32, %z: i64, %row: i64, %col: i64):" in out["tile"]
+    assert f"{gemm}(%out0, " in out["tile"] and re.search(r"\^\(%p: (f32|bf16|f16), %z: i64, %row: i64, %col: i64\):", out["tile"])
     # Both outputs (params 4 and 5) are stored to: not marked read-only, which would let LLVM
     # delete the stores.
     params = re.findall(r"ptr addrspace\(1\) ([^%,]*)%(\d+)", out["llvm"].split("define ptx_kernel", 1)[1].split("\n", 1)[0])

@@ -206,39 +206,19 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
   b_.SetInsertPoint(exit);
   const std::vector<GemmOutput> outputs = gemm_outputs(op, args);
   std::vector<Value*> run_ok;  // ldc, c_off and the pointer keep runs of 4 aligned
-  for (const GemmOutput& o : outputs) {
-    const int64_t run_bytes = 4 * int64_t(memory_type(ctx_, o.dt)->getPrimitiveSizeInBits() / 8);
-    run_ok.push_back(b_.CreateAnd({mult4(ldc), mult4(c_off),
-                                   b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(o.ptr, i64), c64(run_bytes - 1)), c64(0))}));
-  }
+  for (const GemmOutput& o : outputs) run_ok.push_back(run_aligned(o, ldc, c_off, 4));
   for (int i = 0; i < 8; ++i) {
     Value* row = b_.CreateZExt(b_.CreateAdd(a_col, c32((i / 4) * 64 + i % 4)), i64);
     emit_if(b_.CreateICmpSLT(row, rows), [&] {
       for (int h = 0; h < 2; ++h) {
         Value* col = b_.CreateZExt(b_.CreateAdd(b_col, c32(h * 64)), i64);
-        std::vector<std::vector<Value*>> vals;  // [element][output]
-        for (int e = 0; e < 4; ++e)
-          vals.push_back(gemm_epilogue(op, args, acc_phi[size_t(i * 8 + h * 4 + e)], row, b_.CreateAdd(col, c64(e)), rows, cols));
-        Value* whole = b_.CreateICmpSLT(b_.CreateAdd(col, c64(3)), cols);
-        for (size_t o = 0; o < outputs.size(); ++o) {
-          llvm::Type* et = memory_type(ctx_, outputs[o].dt);
-          Value* ptr = hooks_.element_pointer(b_, outputs[o].ptr, et, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)));
-          llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "fma.store.vec", f_);
-          llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "fma.store.elem", f_);
-          llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "fma.stored", f_);
-          b_.CreateCondBr(b_.CreateAnd(run_ok[o], whole), vec_bb, elem_bb);
-          b_.SetInsertPoint(vec_bb);
-          Value* v = llvm::PoisonValue::get(llvm::FixedVectorType::get(et, 4));
-          for (int e = 0; e < 4; ++e) v = b_.CreateInsertElement(v, vals[size_t(e)][o], uint64_t(e));
-          b_.CreateAlignedStore(v, ptr, llvm::Align(4 * (et->getPrimitiveSizeInBits() / 8)));
-          b_.CreateBr(stored);
-          b_.SetInsertPoint(elem_bb);
-          for (int e = 0; e < 4; ++e)
-            emit_if(b_.CreateICmpSLT(b_.CreateAdd(col, c64(e)), cols),
-                    [&] { b_.CreateStore(vals[size_t(e)][o], b_.CreateConstInBoundsGEP1_64(et, ptr, uint64_t(e))); });
-          b_.CreateBr(stored);
-          b_.SetInsertPoint(stored);
+        std::vector<std::vector<Value*>> vals(outputs.size());  // [output][element]
+        for (int e = 0; e < 4; ++e) {
+          std::vector<Value*> v = gemm_epilogue(op, args, acc_phi[size_t(i * 8 + h * 4 + e)], row, b_.CreateAdd(col, c64(e)), rows, cols);
+          for (size_t o = 0; o < outputs.size(); ++o) vals[o].push_back(v[o]);
         }
+        Value* off = b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col));
+        for (size_t o = 0; o < outputs.size(); ++o) store_run(outputs[o], off, vals[o], col, cols, run_ok[o]);
       }
     });
   }

@@ -77,8 +77,15 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   if (tma && (!fn_.attrs.count("tensor_maps") || std::get<ir::IntList>(fn_.attrs.at("tensor_maps")).size() != 22))
     fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm with tma needs the kernel attribute tensor_maps "
                              "(the TMA descriptors of A and B)", op.loc.str());
+  // Staged epilogue: the consumers store each tile's product (16-bit) to a C buffer after the
+  // stages, rows padded by 16 bytes; warps 1-3 of the producer warpgroup run the epilogue region
+  // from it while the consumers go on with the next tile.
+  const bool staged = op.int_attr("staged_epilogue", 0) != 0;
+  if (staged && (!tma || !op.region))
+    fail(ErrorCode::Compile, "tile.wgmma_gemm: staged_epilogue needs tma and an epilogue region", op.loc.str());
   const int a_bytes = bm * bk * 2, b_bytes = bk * bn * 2, panel_bytes = bk * 128;
-  const int64_t need = int64_t(stages) * (a_bytes + b_bytes) + 1024 + (tma ? 16 * stages : 0);
+  const int c_row_bytes = bn * 2 + 16, c_bytes = staged ? bm * c_row_bytes : 0;
+  const int64_t need = int64_t(stages) * (a_bytes + b_bytes) + 1024 + (tma ? 16 * stages : 0) + (staged ? c_bytes + 16 : 0);
   auto shared_attr = fn_.attrs.find("shared");
   if (shared_attr == fn_.attrs.end() || std::get<int64_t>(shared_attr->second) < need)
     fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm needs the kernel attribute shared >= " +
@@ -271,13 +278,14 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
 
   // Block tiles: one per program instance, or (persistent) every tile of the rows x cols
   // matrix in the grouped order of tile_matmul_mma.cpp, program instance i taking tiles i,
-  // i + grid, ... Each gets its operand offsets and `base`, the pipeline iterations done before.
+  // i + grid, ... Each gets its operand offsets, `base`, the pipeline iterations done before,
+  // and `done`, the tiles this instance did before (i32).
   struct Tile {
     Value *a_off, *b_off, *c_off, *rows, *cols, *m0, *n0;  // m0, n0: the origin inside c (persistent)
   };
   auto for_each_tile = [&](auto body_fn) {
     if (!persistent) {
-      body_fn(Tile{a_off, b_off, c_off, rows, cols, nullptr, nullptr}, c32(0));
+      body_fn(Tile{a_off, b_off, c_off, rows, cols, nullptr, nullptr}, c32(0), c32(0));
       return;
     }
     constexpr int64_t kGroupM = 8;
@@ -298,16 +306,21 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     body_fn(Tile{b_.CreateAdd(a_off, b_.CreateMul(m0, lda)), b_.CreateAdd(b_off, n0),
                  b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(m0, ldc), n0)), b_.CreateSub(rows, m0), b_.CreateSub(cols, n0), m0,
                  n0},
-            b_.CreateMul(done, n_k));
+            b_.CreateMul(done, n_k), done);
     end_loop(loop);
   };
 
   if (tma) {
-    // mbarriers after the stage buffers: full[s] (the producer's copies landed), empty[s]
-    // (every consumer warpgroup is done reading the stage).
-    Value* bars = b_.CreateAdd(base32, c32(stages * (a_bytes + b_bytes)));
+    // mbarriers after the stage buffers (and the C buffer): full[s] (the producer's copies
+    // landed), empty[s] (every consumer warpgroup is done reading the stage); staged: c_full
+    // (every consumer thread stored its part of the tile), c_empty (the epilogue warps read it).
+    Value* c_buf = b_.CreateAdd(base32, c32(stages * (a_bytes + b_bytes)));
+    Value* bars = b_.CreateAdd(c_buf, c32(c_bytes));
     auto full = [&](Value* s) { return b_.CreateAdd(bars, b_.CreateMul(s, c32(8))); };
     auto empty = [&](Value* s) { return b_.CreateAdd(bars, b_.CreateAdd(c32(8 * stages), b_.CreateMul(s, c32(8)))); };
+    Value* c_full = b_.CreateAdd(bars, c32(16 * stages));
+    Value* c_empty = b_.CreateAdd(bars, c32(16 * stages + 8));
+    constexpr int kEpilogueThreads = 96, kRun = 2;  // warps 1-3 of the producer warpgroup; columns a chunk
     auto wait = [&](Value* bar, Value* parity) {  // spin on mbarrier.try_wait.parity
       llvm::BasicBlock* loop = llvm::BasicBlock::Create(ctx_, "wgmma.wait", f_);
       llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "wgmma.waited", f_);
@@ -323,6 +336,10 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
         inline_asm(b_, "mbarrier.init.shared::cta.b64 [$0], $1;", "r,r", {full(c32(s)), c32(1)});
         inline_asm(b_, "mbarrier.init.shared::cta.b64 [$0], $1;", "r,r", {empty(c32(s)), c32(consumers)});
       }
+      if (staged) {
+        inline_asm(b_, "mbarrier.init.shared::cta.b64 [$0], $1;", "r,r", {c_full, c32(128 * consumers)});
+        inline_asm(b_, "mbarrier.init.shared::cta.b64 [$0], $1;", "r,r", {c_empty, c32(kEpilogueThreads)});
+      }
       inline_asm(b_, "fence.mbarrier_init.release.cluster;");
     });
     hooks_.barrier(b_);
@@ -332,14 +349,15 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx_, "wgmma.join", f_);
     b_.CreateCondBr(b_.CreateICmpEQ(warpgroup, c32(0)), producer_bb, consumer_bb);
 
-    // Producer: 40 registers are plenty for one thread's address arithmetic.
+    // Producer: 40 registers are plenty for one thread's address arithmetic; staged, its other
+    // warps run the epilogue in 56 (the block's 168 x 384: 40 + 2 x 232, or 56 + 2 x 224).
     b_.SetInsertPoint(producer_bb);
-    inline_asm(b_, "setmaxnreg.dec.sync.aligned.u32 40;");
+    inline_asm(b_, staged ? "setmaxnreg.dec.sync.aligned.u32 56;" : "setmaxnreg.dec.sync.aligned.u32 40;");
     emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
       const unsigned n_params = unsigned(fn_.body.args.size());
       Value* map_a = b_.CreatePtrToInt(f_->getArg(n_params), i64);
       Value* map_b = b_.CreatePtrToInt(f_->getArg(n_params + 1), i64);
-      for_each_tile([&](const Tile& t, Value* base) {
+      for_each_tile([&](const Tile& t, Value* base, Value*) {
         // A is [batch * M, K]: its row is a_off / K. B is [batch, K, N]: column b_off % N of batch b_off / (K N).
         Value* a_row = b_.CreateTrunc(b_.CreateSDiv(t.a_off, K), i32);
         Value* b_col = b_.CreateTrunc(b_.CreateSRem(t.b_off, ldb), i32);
@@ -361,15 +379,53 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
         });
       });
     });
+    if (staged) {
+      // Epilogue warps: chunks of kRun columns of the tile, thread e taking chunks e, e + 96, ...
+      // (a warp reads one contiguous row run: no bank conflicts), each through the epilogue
+      // region and out to every output in vector stores. 2 columns a chunk keep the region's
+      // work within the producer warpgroup's 56 registers (bias + gelu + a residual output
+      // spilled with 4, and gelu alone with 8).
+      const std::vector<GemmOutput> outputs = gemm_outputs(op, args);
+      std::vector<Value*> run_ok;
+      for (const GemmOutput& o : outputs) run_ok.push_back(run_aligned(o, ldc, c_off, kRun));
+      emit_if(b_.CreateICmpUGE(tid, c32(32)), [&] {
+        Value* etid = b_.CreateZExt(b_.CreateSub(tid, c32(32)), i64);
+        for_each_tile([&](const Tile& t, Value*, Value* done) {
+          wait(c_full, b_.CreateAnd(done, c32(1)));
+          ForLoop chunks = begin_loop(etid, c64(kEpilogueThreads), "wgmma.epilogue");
+          enter_loop_body(chunks, c64(bm * bn / kRun));
+          Value* row = b_.CreateUDiv(chunks.iv, c64(bn / kRun));
+          Value* col = b_.CreateMul(b_.CreateURem(chunks.iv, c64(bn / kRun)), c64(kRun));
+          emit_if(b_.CreateAnd(b_.CreateICmpSLT(row, t.rows), b_.CreateICmpSLT(col, t.cols)), [&] {
+            Value* byte = b_.CreateAdd(c_buf, b_.CreateTrunc(b_.CreateAdd(b_.CreateMul(row, c64(c_row_bytes)),
+                                                                          b_.CreateMul(col, c64(2))), i32));
+            llvm::Type* et = register_type(ctx_, in_dt);
+            auto* vec_ty = llvm::FixedVectorType::get(et, kRun);
+            Value* ptr = b_.CreateIntToPtr(byte, llvm::PointerType::get(ctx_, hooks_.shared_address_space()));
+            Value* vec = b_.CreateAlignedLoad(vec_ty, ptr, llvm::Align(2 * kRun));
+            std::vector<std::vector<Value*>> vals(outputs.size());
+            for (int e = 0; e < kRun; ++e) {
+              std::vector<Value*> v = gemm_epilogue(op, args, b_.CreateExtractElement(vec, uint64_t(e)), row,
+                                                    b_.CreateAdd(col, c64(e)), t.rows, t.cols, t.m0, t.n0, in_dt);
+              for (size_t o = 0; o < outputs.size(); ++o) vals[o].push_back(v[o]);
+            }
+            Value* off = b_.CreateAdd(t.c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col));
+            for (size_t o = 0; o < outputs.size(); ++o) store_run(outputs[o], off, vals[o], col, t.cols, run_ok[o]);
+          });
+          end_loop(chunks);
+          inline_asm(b_, "mbarrier.arrive.shared::cta.b64 _, [$0];", "r", {c_empty});
+        });
+      });
+    }
     b_.CreateBr(join);
 
     // Consumers: the accumulators need the registers the producer gave up.
     b_.SetInsertPoint(consumer_bb);
-    inline_asm(b_, "setmaxnreg.inc.sync.aligned.u32 232;");
+    inline_asm(b_, staged ? "setmaxnreg.inc.sync.aligned.u32 224;" : "setmaxnreg.inc.sync.aligned.u32 232;");
     Value* ctid = b_.CreateSub(tid, c32(128));
     Value* leader = b_.CreateICmpEQ(b_.CreateAnd(ctid, c32(127)), c32(0));
     Value* a_rows = b_.CreateMul(b_.CreateLShr(ctid, c32(7)), c32(64 * 128));  // this warpgroup's 64 rows of A
-    for_each_tile([&](const Tile& t, Value* base) {
+    for_each_tile([&](const Tile& t, Value* base, Value* done) {
       std::vector<Value*> acc = k_loop([&](Value* kt, std::vector<Value*>& acc) {
         Value* it = b_.CreateAdd(base, kt);
         Value* s = b_.CreateURem(it, c32(stages));
@@ -385,7 +441,29 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
         Value* last = b_.CreateURem(b_.CreateAdd(base, b_.CreateSub(n_k, c32(1))), c32(stages));
         inline_asm(b_, "mbarrier.arrive.shared::cta.b64 _, [$0];", "r", {empty(last)});
       });
-      epilogue(acc, ctid, t.c_off, t.rows, t.cols, t.m0, t.n0);
+      if (!staged) {
+        epilogue(acc, ctid, t.c_off, t.rows, t.cols, t.m0, t.n0);
+        return;
+      }
+      // Staged: wait until the epilogue warps are done with the last tile's buffer (the first
+      // wait passes at once), store this thread's pairs of the product, rounded to 16 bits
+      // (the m16n8 fragment layout of the epilogue above), and arrive on c_full.
+      wait(c_empty, b_.CreateXor(b_.CreateAnd(done, c32(1)), c32(1)));
+      Value* lane = b_.CreateAnd(ctid, c32(31));
+      Value* row0 = b_.CreateAdd(b_.CreateMul(b_.CreateLShr(ctid, c32(5)), c32(16)), b_.CreateLShr(lane, c32(2)));
+      Value* col0 = b_.CreateMul(b_.CreateAnd(lane, c32(3)), c32(2));
+      auto* pair_ty = llvm::FixedVectorType::get(register_type(ctx_, in_dt), 2);
+      for (int j = 0; j < bn / 8; ++j)
+        for (int h = 0; h < 2; ++h) {
+          Value* p = llvm::PoisonValue::get(llvm::FixedVectorType::get(f32, 2));
+          p = b_.CreateInsertElement(p, acc[size_t(j * 4 + h * 2)], uint64_t(0));
+          p = b_.CreateInsertElement(p, acc[size_t(j * 4 + h * 2 + 1)], uint64_t(1));
+          Value* row = b_.CreateAdd(row0, c32(h * 8));
+          Value* byte = b_.CreateAdd(c_buf, b_.CreateAdd(b_.CreateMul(row, c32(c_row_bytes)), b_.CreateMul(b_.CreateAdd(col0, c32(8 * j)), c32(2))));
+          b_.CreateAlignedStore(b_.CreateBitCast(b_.CreateFPTrunc(p, pair_ty), i32),
+                                b_.CreateIntToPtr(byte, llvm::PointerType::get(ctx_, hooks_.shared_address_space())), llvm::Align(4));
+        }
+      inline_asm(b_, "mbarrier.arrive.shared::cta.b64 _, [$0];", "r", {c_full});
     });
     b_.CreateBr(join);
     b_.SetInsertPoint(join);

@@ -155,7 +155,13 @@ class KernelEmitter {
   // product `acc`; (m0, n0): the tile's origin inside the op's c view (persistent kernels), or null.
   std::vector<llvm::Value*> gemm_epilogue(const ir::Op& op, const std::vector<llvm::Value*>& args, llvm::Value* acc,
                                           llvm::Value* row, llvm::Value* col, llvm::Value* rows, llvm::Value* cols,
-                                          llvm::Value* m0 = nullptr, llvm::Value* n0 = nullptr);
+                                          llvm::Value* m0 = nullptr, llvm::Value* n0 = nullptr, DType acc_dt = DType::F32);
+  // A run of n = vals.size() values of one output row at element `off`, columns col ..: vector
+  // stores of up to 16 bytes when `aligned` (run_aligned) and the run lies inside `cols`, else
+  // element by element under the column mask.
+  llvm::Value* run_aligned(const GemmOutput& o, llvm::Value* ld, llvm::Value* off, int n);
+  void store_run(const GemmOutput& o, llvm::Value* off, const std::vector<llvm::Value*>& vals, llvm::Value* col,
+                 llvm::Value* cols, llvm::Value* aligned);
   // emit_fma_gemm.cpp: tile.fma_gemm, an f32 block-tile GEMM on CUDA cores.
   void emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // emit_wgmma.cpp: tile.wgmma_gemm, the Hopper (sm_90a) block-tile GEMM.
