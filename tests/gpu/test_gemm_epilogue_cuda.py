@@ -34,7 +34,8 @@ def tol(dtype):
 def one_kernel(f, gemm):
     tile = f.ir("tile")
     assert tile.count("rt.launch(") == 1, "the epilogue did not fuse"
-    assert f"{gemm}(" in tile and "^(%p: f32" in tile
+    # The region takes the product in f32, or (wgmma's staged epilogue) as stored, in 16 bits.
+    assert f"{gemm}(" in tile and re.search(r"\^\(%p: (f32|bf16|f16), %z: i64", tile)
     return tile
 
 
