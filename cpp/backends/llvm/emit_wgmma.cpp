@@ -279,13 +279,13 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   // Block tiles: one per program instance, or (persistent) every tile of the rows x cols
   // matrix in the grouped order of tile_matmul_mma.cpp, program instance i taking tiles i,
   // i + grid, ... Each gets its operand offsets, `base`, the pipeline iterations done before,
-  // and `done`, the tiles this instance did before (i32).
+  // `done`, the tiles this instance did before (i32), and `last`: it is the instance's last.
   struct Tile {
     Value *a_off, *b_off, *c_off, *rows, *cols, *m0, *n0;  // m0, n0: the origin inside c (persistent)
   };
   auto for_each_tile = [&](auto body_fn) {
     if (!persistent) {
-      body_fn(Tile{a_off, b_off, c_off, rows, cols, nullptr, nullptr}, c32(0), c32(0));
+      body_fn(Tile{a_off, b_off, c_off, rows, cols, nullptr, nullptr}, c32(0), c32(0), b_.getTrue());
       return;
     }
     constexpr int64_t kGroupM = 8;
@@ -294,7 +294,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     Value* first = hooks_.program_id(b_, 0);
     Value* grid = read_index(b_, llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x);
     ForLoop loop = begin_loop(first, grid, "wgmma.tile");
-    enter_loop_body(loop, b_.CreateMul(tiles_m, tiles_n));
+    Value* n_tiles = b_.CreateMul(tiles_m, tiles_n);
+    enter_loop_body(loop, n_tiles);
     Value* t = loop.iv;
     Value* per_group = b_.CreateMul(tiles_n, c64(kGroupM));
     Value* first_m = b_.CreateMul(b_.CreateSDiv(t, per_group), c64(kGroupM));
@@ -306,7 +307,7 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     body_fn(Tile{b_.CreateAdd(a_off, b_.CreateMul(m0, lda)), b_.CreateAdd(b_off, n0),
                  b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(m0, ldc), n0)), b_.CreateSub(rows, m0), b_.CreateSub(cols, n0), m0,
                  n0},
-            b_.CreateMul(done, n_k), done);
+            b_.CreateMul(done, n_k), done, b_.CreateICmpSGE(b_.CreateAdd(t, grid), n_tiles));
     end_loop(loop);
   };
 
@@ -357,7 +358,7 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
       const unsigned n_params = unsigned(fn_.body.args.size());
       Value* map_a = b_.CreatePtrToInt(f_->getArg(n_params), i64);
       Value* map_b = b_.CreatePtrToInt(f_->getArg(n_params + 1), i64);
-      for_each_tile([&](const Tile& t, Value* base, Value*) {
+      for_each_tile([&](const Tile& t, Value* base, Value*, Value*) {
         // A is [batch * M, K]: its row is a_off / K. B is [batch, K, N]: column b_off % N of batch b_off / (K N).
         Value* a_row = b_.CreateTrunc(b_.CreateSDiv(t.a_off, K), i32);
         Value* b_col = b_.CreateTrunc(b_.CreateSRem(t.b_off, ldb), i32);
@@ -390,7 +391,11 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
       for (const GemmOutput& o : outputs) run_ok.push_back(run_aligned(o, ldc, c_off, kRun));
       emit_if(b_.CreateICmpUGE(tid, c32(32)), [&] {
         Value* etid = b_.CreateZExt(b_.CreateSub(tid, c32(32)), i64);
-        for_each_tile([&](const Tile& t, Value*, Value* done) {
+        for_each_tile([&](const Tile& t, Value*, Value* done, Value* last) {
+          llvm::BasicBlock* skip = llvm::BasicBlock::Create(ctx_, "wgmma.epilogue.skip", f_);
+          llvm::BasicBlock* work = llvm::BasicBlock::Create(ctx_, "wgmma.epilogue.tile", f_);
+          b_.CreateCondBr(last, skip, work);  // the consumers store the last tile themselves
+          b_.SetInsertPoint(work);
           wait(c_full, b_.CreateAnd(done, c32(1)));
           ForLoop chunks = begin_loop(etid, c64(kEpilogueThreads), "wgmma.epilogue");
           enter_loop_body(chunks, c64(bm * bn / kRun));
@@ -414,6 +419,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
           });
           end_loop(chunks);
           inline_asm(b_, "mbarrier.arrive.shared::cta.b64 _, [$0];", "r", {c_empty});
+          b_.CreateBr(skip);
+          b_.SetInsertPoint(skip);
         });
       });
     }
@@ -421,11 +428,14 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
 
     // Consumers: the accumulators need the registers the producer gave up.
     b_.SetInsertPoint(consumer_bb);
-    inline_asm(b_, staged ? "setmaxnreg.inc.sync.aligned.u32 224;" : "setmaxnreg.inc.sync.aligned.u32 232;");
+    // (One consumer warpgroup has the registers of two: 240, the most setmaxnreg gives.)
+    inline_asm(b_, consumers == 1 ? "setmaxnreg.inc.sync.aligned.u32 240;"
+                   : staged       ? "setmaxnreg.inc.sync.aligned.u32 224;"
+                                  : "setmaxnreg.inc.sync.aligned.u32 232;");
     Value* ctid = b_.CreateSub(tid, c32(128));
     Value* leader = b_.CreateICmpEQ(b_.CreateAnd(ctid, c32(127)), c32(0));
     Value* a_rows = b_.CreateMul(b_.CreateLShr(ctid, c32(7)), c32(64 * 128));  // this warpgroup's 64 rows of A
-    for_each_tile([&](const Tile& t, Value* base, Value* done) {
+    for_each_tile([&](const Tile& t, Value* base, Value* done, Value* last) {
       std::vector<Value*> acc = k_loop([&](Value* kt, std::vector<Value*>& acc) {
         Value* it = b_.CreateAdd(base, kt);
         Value* s = b_.CreateURem(it, c32(stages));
@@ -445,9 +455,20 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
         epilogue(acc, ctid, t.c_off, t.rows, t.cols, t.m0, t.n0);
         return;
       }
-      // Staged: wait until the epilogue warps are done with the last tile's buffer (the first
-      // wait passes at once), store this thread's pairs of the product, rounded to 16 bits
-      // (the m16n8 fragment layout of the epilogue above), and arrive on c_full.
+      // Staged: the instance's last tile (the only one without a grid) has no next tile to
+      // overlap, so the consumers run its epilogue themselves, in registers, 2.5x as many
+      // threads as the epilogue warps. Others: wait until the epilogue warps are done with
+      // the previous tile's buffer (the first wait passes at once), store this thread's pairs
+      // of the product, rounded to 16 bits (the m16n8 fragment layout of the epilogue above),
+      // and arrive on c_full.
+      llvm::BasicBlock* in_registers = llvm::BasicBlock::Create(ctx_, "wgmma.last", f_);
+      llvm::BasicBlock* to_shared = llvm::BasicBlock::Create(ctx_, "wgmma.stage", f_);
+      llvm::BasicBlock* tile_done = llvm::BasicBlock::Create(ctx_, "wgmma.tile.done", f_);
+      b_.CreateCondBr(last, in_registers, to_shared);
+      b_.SetInsertPoint(in_registers);
+      epilogue(acc, ctid, t.c_off, t.rows, t.cols, t.m0, t.n0);
+      b_.CreateBr(tile_done);
+      b_.SetInsertPoint(to_shared);
       wait(c_empty, b_.CreateXor(b_.CreateAnd(done, c32(1)), c32(1)));
       Value* lane = b_.CreateAnd(ctid, c32(31));
       Value* row0 = b_.CreateAdd(b_.CreateMul(b_.CreateLShr(ctid, c32(5)), c32(16)), b_.CreateLShr(lane, c32(2)));
@@ -464,6 +485,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
                                 b_.CreateIntToPtr(byte, llvm::PointerType::get(ctx_, hooks_.shared_address_space())), llvm::Align(4));
         }
       inline_asm(b_, "mbarrier.arrive.shared::cta.b64 _, [$0];", "r", {c_full});
+      b_.CreateBr(tile_done);
+      b_.SetInsertPoint(tile_done);
     });
     b_.CreateBr(join);
     b_.SetInsertPoint(join);
