@@ -76,12 +76,12 @@ llvm::Value* KernelEmitter::element_op(const ir::Op& op, const std::vector<llvm:
   fail(ErrorCode::Compile, "kernel " + fn_.name + ": no LLVM lowering for '" + n + "'", op.loc.str());
 }
 
-llvm::Value* KernelEmitter::element_load(const ir::Op& op, const std::vector<llvm::Value*>& args) {
+llvm::Value* KernelEmitter::element_load(const ir::Op& op, const std::vector<llvm::Value*>& args, bool isolated) {
   DType dt = op.result()->type.dtype;
   llvm::Type* mt = memory_type(ctx_, dt);
   auto load = [&]() -> llvm::Value* {
     llvm::Value* ptr = hooks_.element_pointer(b_, args[0], mt, args[1]);
-    llvm::Value* v = b_.CreateLoad(mt, ptr);
+    llvm::Value* v = b_.CreateLoad(mt, ptr, isolated);
     return dt == DType::Bool ? b_.CreateICmpNE(v, llvm::ConstantInt::get(mt, 0)) : v;
   };
   if (args.size() < 3) return load();

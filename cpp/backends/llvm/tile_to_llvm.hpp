@@ -89,7 +89,8 @@ class KernelEmitter {
   void element_store(const ir::Op& op, const std::vector<llvm::Value*>& args);
   llvm::Value* arith(const ir::Op& op, const std::vector<llvm::Value*>& args);
   llvm::Value* convert(llvm::Value* v, DType from, DType to);
-  llvm::Value* element_load(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  // `isolated`: a volatile load, which LLVM neither vectorises nor merges with other loads.
+  llvm::Value* element_load(const ir::Op& op, const std::vector<llvm::Value*>& args, bool isolated = false);
   llvm::Value* combine(const std::string& kind, DType t, llvm::Value* a, llvm::Value* c);
   llvm::Value* identity(const std::string& kind, DType t);
   // Emits `then_fn` under `cond` (no else); returns nothing.
