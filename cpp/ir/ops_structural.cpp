@@ -58,9 +58,6 @@ void register_structural_ops(std::vector<OpInfo>& out) {
                               {"tile", "ints", false, "tile sizes of the iteration space"},
                               {"vector", "int", false, "NVIDIA: consecutive lanes per thread, read and written as vectors"},
                               {"threads", "int", false, "NVIDIA: threads per block when lanes are not threads"},
-                              {"rows", "int", false,
-                               "rowwise: consecutive rows per program instance, the next row's loads issued during this "
-                               "row's reductions"},
                               {"mma", "str", false, "NVIDIA matmul: tensor-core instruction family (wgmma on sm_90a)"},
                               {"tma", "int", false, "NVIDIA wgmma matmul: 1 (default) TMA copies, 0 cp.async"},
                               {"persistent", "int", false,

@@ -13,10 +13,6 @@
 // and never stored; a reduction's result is bound to its scalar for the later passes.
 // Per-row outputs (reduced shapes) are stored once per row. The order of every sum is fixed
 // by the shape and the lane count, so results are the same bits on any number of threads.
-//
-// Knob `rows` = R > 1 (single-tile rows, R dividing the row count): an instance does R
-// consecutive rows in a tile.for, loading the next row of each row-shaped input while it
-// reduces this one, so a block keeps loads in flight through its reductions (NVIDIA).
 #include <algorithm>
 #include <limits>
 #include <set>
@@ -80,18 +76,6 @@ class RowKernel {
     Value* row = b_.program_id(0);
     Value* col = b_.arange(lanes_);
     Value* mask = lanes_ > extent_ ? b_.cmp("lt", col, b_.i64(extent_)) : nullptr;
-    int64_t rows = 1;
-    for (int64_t d : rows_shape_) rows *= d;
-    const int64_t per_instance = kernel_.has_attr("rows") ? kernel_.int_attr("rows") : 1;
-    if (per_instance > 1) {
-      if (lanes_ < extent_ || rows % per_instance != 0)
-        fail(ErrorCode::Compile, "row-wise kernel: rows = " + std::to_string(per_instance) + " needs rows of one tile (" +
-                                     std::to_string(extent_) + " > " + std::to_string(lanes_) + " lanes) and a row count (" +
-                                     std::to_string(rows) + ") it divides", kernel_.loc.str());
-      pipelined_rows(per_instance, col, mask);
-      erase_dead_ops(fn_.body);
-      return {rows / per_instance, 1, 1};
-    }
     ValueEmitter top(b_, region_, fn_, mask);
     row_coords_ = top.unflatten(row, rows_shape_);
     if (lanes_ >= extent_) {
@@ -102,6 +86,8 @@ class RowKernel {
     }
     store_per_row_outputs(top, row);
     erase_dead_ops(fn_.body);
+    int64_t rows = 1;
+    for (int64_t d : rows_shape_) rows *= d;
     return {rows, 1, 1};
   }
 
@@ -143,59 +129,6 @@ class RowKernel {
       current.insert(r.op);
     }
     return out;
-  }
-
-  // Inputs read a whole row at a time at the row's own coordinates (shaped like the row, every
-  // use element-wise or a reduction): the ones pipelined_rows loads a row ahead.
-  std::vector<size_t> row_inputs() const {
-    std::vector<size_t> out;
-    for (size_t i = 0; i < region_.args.size(); ++i) {
-      const Value* a = region_.args[i].get();
-      if (!a->type.has_static_shape() || a->type.static_shape() != row_shape_) continue;
-      bool plain = true;
-      for (const auto& op : region_.ops) {
-        const OpInfo* info = lookup_op(op->name);
-        bool uses = std::find(op->operands.begin(), op->operands.end(), a) != op->operands.end();
-        if (uses && (!info || (info->cls != OpClass::ElementwiseUnary && info->cls != OpClass::ElementwiseBinary &&
-                               !is_row_reduction(*op))))
-          plain = false;
-      }
-      if (plain) out.push_back(i);
-    }
-    return out;
-  }
-
-  // `per_instance` rows in a tile.for; each iteration loads the next row of the row inputs
-  // (the last iteration reloads its own row: in bounds, and unused) before this row's work.
-  void pipelined_rows(int64_t per_instance, Value* col, Value* mask) {
-    std::vector<size_t> ahead = row_inputs();
-    Value* first = b_.arith("mul", b_.program_id(0), b_.i64(per_instance));
-    auto load_rows = [&](Builder& lb, Value* row) {
-      std::vector<Value*> tiles;
-      Value* off = lb.arith("add", lb.arith("mul", row, lb.i64(extent_)), col);
-      for (size_t i : ahead) {
-        std::vector<Value*> ops = {fn_.body.args[i].get(), off};
-        if (mask) ops.push_back(mask);
-        tiles.push_back(lb.value("tile.load", ops));
-      }
-      return tiles;
-    };
-    Builder outer = b_;
-    emit_loop(outer, 0, per_instance, 1, load_rows(outer, first), [&](Builder& ib, Value* i, const std::vector<Value*>& cur) {
-      Value* row = ib.arith("add", first, i);
-      Value* next = ib.arith("min", ib.arith("add", row, ib.i64(1)), ib.arith("add", first, ib.i64(per_instance - 1)));
-      std::vector<Value*> prefetched = load_rows(ib, next);
-      b_ = ib;  // the row's work goes into the loop body
-      done_.clear();
-      ValueEmitter e(b_, region_, fn_, mask);
-      for (size_t k = 0; k < ahead.size(); ++k)
-        e.bind(region_.args[ahead[k]].get(), b_.cast(cur[k], compute_dtype(cur[k]->type.dtype)));
-      row_coords_ = e.unflatten(row, rows_shape_);
-      single_tile(e, col, mask);
-      store_per_row_outputs(e, row);
-      return prefetched;
-    });
-    b_ = outer;
   }
 
   // Binds the results of the reductions done so far, so emitters read them as scalars.
