@@ -123,23 +123,70 @@ void require_i64(const std::string& op, const Type& t, const char* what) {
 }
 
 // The operands shared by the block-GEMM ops (tile.mma_sync, tile.wgmma_gemm, tile.fma_gemm):
-// c, a, b pointers, each followed by an i64 offset and row stride, then rows, cols and k.
+// c, a, b pointers, each followed by an i64 offset and row stride, then rows, cols and k. With
+// an epilogue region (gemm_epilogue_op) the block tile's origin z, m0, n0 follow, then the
+// pointers of the kernel's other outputs.
 void check_block_gemm_operands(const std::string& op, const std::vector<Type>& in) {
-  static const char* names[] = {"c", "c_off", "ldc", "a", "a_off", "lda", "b", "b_off", "ldb", "rows", "cols", "k"};
+  static const char* names[] = {"c", "c_off", "ldc", "a", "a_off", "lda", "b", "b_off", "ldb", "rows", "cols", "k",
+                                "z", "m0", "n0"};
+  if (in.size() != 12 && in.size() < 15)
+    fail(ErrorCode::Verify, op + ": takes 12 operands, or 15 and more with an epilogue region (z, m0, n0, outputs)");
   for (size_t i = 0; i < in.size(); ++i) {
-    bool ptr = i % 3 == 0 && i < 9;
+    bool ptr = (i % 3 == 0 && i < 9) || i >= 15;
+    std::string name = i < 15 ? names[i] : "output " + std::to_string(i - 14);
     if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
-      fail(ErrorCode::Verify, op + ": " + names[i] + " must be a " + (ptr ? "pointer" : "scalar") + ", got " + in[i].str());
-    if (!ptr) require_i64(op, in[i], names[i]);
+      fail(ErrorCode::Verify, op + ": " + name + " must be a " + (ptr ? "pointer" : "scalar") + ", got " + in[i].str());
+    if (!ptr) require_i64(op, in[i], name.c_str());
   }
 }
 
-// Tensor-core GEMM ops: a and b both bf16 or both f16; c f32 or their dtype.
+// Tensor-core GEMM ops: a and b both bf16 or both f16; c f32 or their dtype (without an
+// epilogue: with one, the region's product argument is checked instead).
 void check_tensor_core_dtypes(const std::string& op, const std::vector<Type>& in) {
   DType ab = in[3].dtype, c = in[0].dtype;
   if (in[6].dtype != ab || (ab != DType::BF16 && ab != DType::F16))
     fail(ErrorCode::DType, op + ": a and b must both be bf16 or both f16, got " + in[3].str() + " and " + in[6].str());
-  if (c != ab && c != DType::F32) fail(ErrorCode::DType, op + ": c must be f32 or the inputs' dtype, got " + in[0].str());
+  if (in.size() == 12 && c != ab && c != DType::F32)
+    fail(ErrorCode::DType, op + ": c must be f32 or the inputs' dtype, got " + in[0].str());
+}
+
+// The optional epilogue region of a block-GEMM op: element-wise ops form-kernels fused after a
+// GPU matmul. Its arguments are one element of the product (f32 or the inputs' dtype) and its
+// coordinates (flat batch index z, row, col of the whole product); it yields the value of each
+// output there: c first, then the operands past n0, each in its pointer's dtype.
+void verify_gemm_epilogue(const Op& op) {
+  if (!op.region) {
+    if (op.operands.size() != 12) fail(ErrorCode::Verify, op.name + ": operands past k need an epilogue region");
+    return;
+  }
+  const Block& r = *op.region;
+  DType ab = op.operands[3]->type.dtype;
+  if (r.args.size() != 4 || r.args[0]->type.kind != TypeKind::Scalar ||
+      (r.args[0]->type.dtype != DType::F32 && r.args[0]->type.dtype != ab))
+    fail(ErrorCode::Verify, op.name + ": the epilogue region takes (product: f32 or the inputs' dtype, z: i64, row: i64, "
+                                      "col: i64)");
+  for (size_t i = 1; i < 4; ++i) require_i64(op.name, r.args[i]->type, "epilogue coordinates");
+  std::vector<const Value*> outs = {op.operands[0]};
+  for (size_t i = 15; i < op.operands.size(); ++i) outs.push_back(op.operands[i]);
+  if (r.ops.empty() || r.ops.back()->name != "tile.yield" || r.ops.back()->operands.size() != outs.size())
+    fail(ErrorCode::Verify, op.name + ": the epilogue region must end with tile.yield of one value per output (" +
+                                std::to_string(outs.size()) + ")");
+  for (size_t i = 0; i < outs.size(); ++i) {
+    const Type& t = r.ops.back()->operands[i]->type;
+    if (t.kind != TypeKind::Scalar || t.dtype != outs[i]->type.dtype)
+      fail(ErrorCode::Verify, op.name + ": epilogue value #" + std::to_string(i) + " is " + t.str() +
+                                  ", its output points to " + dtype_name(outs[i]->type.dtype));
+  }
+}
+
+// A block-GEMM op with its optional epilogue region.
+OpInfo gemm_epilogue_op(OpInfo info) {
+  info.max_operands = -1;
+  info.has_region = true;
+  info.region_optional = true;
+  info.verify_op = verify_gemm_epilogue;
+  info.pure = false;
+  return info;
 }
 
 // tile.mma_sync: a whole block-tile GEMM on NVIDIA tensor cores (emit_mma_sync.cpp). One op,
@@ -170,9 +217,9 @@ OpInfo mma_sync_op() {
       "Tensor-core block GEMM (NVIDIA sm_80+, mma.sync m16n8k16): C[c_off + i*ldc + j] = sum over p < k of "
       "A[a_off + i*lda + p] * B[b_off + p*ldb + j] in f32, rounded to C's dtype, for i < min(rows, bm) and "
       "j < min(cols, bn). A and B are staged through shared memory in `stages` bm x bk and bk x bn tiles; "
-      "32*warps_m*warps_n threads (the kernel's lanes), each warp a (bm/warps_m) x (bn/warps_n) sub-tile.");
-  info.pure = false;
-  return info;
+      "32*warps_m*warps_n threads (the kernel's lanes), each warp a (bm/warps_m) x (bn/warps_n) sub-tile. "
+      "An epilogue region maps each element of the product to the outputs' values.");
+  return gemm_epilogue_op(info);
 }
 
 // tile.wgmma_gemm: the Hopper (sm_90a) block-tile GEMM (emit_wgmma.cpp), same operands as
@@ -188,7 +235,11 @@ OpInfo wgmma_gemm_op() {
        {"tma", "int", false, "1: a producer warpgroup copies with TMA (cp.async.bulk.tensor, mbarriers; the kernel's "
                              "tensor_maps); 0 or absent: every thread copies with cp.async"},
        {"persistent", "int", false, "1 (with tma): compute every block tile of the rows x cols matrix, program "
-                                    "instance i taking tiles i, i + grid, ... (offsets are the matrix's)"}},
+                                    "instance i taking tiles i, i + grid, ... (offsets are the matrix's)"},
+       {"staged_epilogue", "int", false, "1 (with tma and an epilogue region taking the product in the inputs' "
+                                         "dtype): the consumers hand each tile's product to the producer "
+                                         "warpgroup's other warps through shared memory, which run the epilogue "
+                                         "while the consumers compute the next tile"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
         check_block_gemm_operands("tile.wgmma_gemm", in);
         check_tensor_core_dtypes("tile.wgmma_gemm", in);
@@ -207,8 +258,15 @@ OpInfo wgmma_gemm_op() {
       "A[a_off + i*lda + p] * B[b_off + p*ldb + j] in f32, rounded to C's dtype, for i < min(rows, bm) and "
       "j < min(cols, bn). A and B are staged through `stages` 128-byte-swizzled shared-memory buffers (the "
       "kernel's dynamic shared memory); 128*bm/64 threads, one warpgroup per 64 rows, plus a producer warpgroup "
-      "first with tma.");
-  info.pure = false;
+      "first with tma. An epilogue region maps each element of the product to the outputs' values.");
+  info = gemm_epilogue_op(info);
+  info.verify_op = [](const Op& op) {
+    verify_gemm_epilogue(op);
+    if (!op.int_attr("staged_epilogue", 0)) return;
+    if (!op.int_attr("tma", 0) || !op.region || op.region->args[0]->type.dtype != op.operands[3]->type.dtype)
+      fail(ErrorCode::Verify, "tile.wgmma_gemm: staged_epilogue needs tma and an epilogue region taking the product in "
+                              "the inputs' dtype");
+  };
   return info;
 }
 
@@ -223,7 +281,7 @@ OpInfo fma_gemm_op() {
       [](const std::vector<Type>& in, const AttrMap& a) {
         check_block_gemm_operands("tile.fma_gemm", in);
         for (auto [i, name] : {std::pair<size_t, const char*>{0, "c"}, {3, "a"}, {6, "b"}})
-          if (in[i].dtype != DType::F32)
+          if (in[i].dtype != DType::F32 && (i > 0 || in.size() == 12))
             fail(ErrorCode::DType, std::string("tile.fma_gemm: ") + name + " must point to f32, got " + in[i].str());
         auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
         if (attr("bm") != 128 || attr("bn") != 128 || attr("bk") != 16)
@@ -235,9 +293,8 @@ OpInfo fma_gemm_op() {
       "f32 block GEMM on CUDA cores (NVIDIA): C[c_off + i*ldc + j] = sum over p < k of A[a_off + i*lda + p] * "
       "B[b_off + p*ldb + j] with f32 fma in order of p, for i < min(rows, bm) and j < min(cols, bn). 256 threads "
       "(the kernel's lanes), each an 8 x 8 register tile; A (transposed) and B are staged through two shared-memory "
-      "buffers of bk-deep slices.");
-  info.pure = false;
-  return info;
+      "buffers of bk-deep slices. An epilogue region maps each element of the product to the outputs' values.");
+  return gemm_epilogue_op(info);
 }
 
 // The operands of the flash-attention forward ops, named `names`: o, q, k and v pointers (all

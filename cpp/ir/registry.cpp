@@ -95,7 +95,7 @@ void check_op(const Op& op) {
                            : std::to_string(info->min_operands) + " to " + std::to_string(info->max_operands);
     fail(ErrorCode::Verify, op.name + ": expects " + want + " operands, got " + std::to_string(n), op.loc.str());
   }
-  if (info->has_region != bool(op.region))
+  if (info->has_region != bool(op.region) && !(info->region_optional && !op.region))
     fail(ErrorCode::Verify, op.name + (info->has_region ? ": needs a region" : ": takes no region"), op.loc.str());
   try {
     check_attrs(*info, op.attrs);

@@ -63,6 +63,7 @@ struct OpInfo {
   InferFn infer;         // null: result types are taken as written (checked by `verify_op`)
   std::function<void(const Op&)> verify_op;  // optional extra structural checks
   bool has_region = false;
+  bool region_optional = false;  // with has_region: the op may also come without one
   bool pure = true;      // no side effects: may be CSE'd / removed when unused
   std::string summary;
   // Elementwise primitives: Tile IR computing one element of the result from one element of

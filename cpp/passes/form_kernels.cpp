@@ -60,6 +60,15 @@ const char* kernel_kind(const Op& op) {
   }
 }
 
+// NVIDIA matmuls that run as one block-GEMM op per program instance (tile_matmul_mma.cpp,
+// tile_matmul_simt.cpp): bf16/f16 on tensor cores, f32 on CUDA cores.
+bool gpu_block_gemm(const Op& op, const std::string& target) {
+  if (target != "nvptx" || op.name != "matmul") return false;
+  DType a = op.operands[0]->type.dtype;
+  if (op.operands[1]->type.dtype != a) return false;
+  return a == DType::BF16 || a == DType::F16 || (a == DType::F32 && op.result()->type.dtype == a);
+}
+
 AttrMap knobs(const std::string& kind, const Op& root, const std::string& target) {
   bool gpu = target_is_gpu(target);
   if (kind == "elementwise" || kind == "scatter") return {{"kind", kind}, {"lanes", int64_t(gpu ? 256 : 1024)}};
@@ -74,12 +83,10 @@ AttrMap knobs(const std::string& kind, const Op& root, const std::string& target
   }
   if (kind == "matmul") {
     IntList tile = gpu ? IntList{16, 16} : IntList{16, 64};
-    DType a = root.operands[0]->type.dtype;  // NVIDIA bf16/f16: tensor cores, 128x128x32 block tiles
-    if (target == "nvptx" && root.name == "matmul" && (a == DType::BF16 || a == DType::F16) && root.operands[1]->type.dtype == a)
-      return {{"kind", kind}, {"lanes", int64_t(256)}, {"tile", IntList{128, 128, 32}}};  // tile_matmul_mma.cpp
-    if (target == "nvptx" && root.name == "matmul" && a == DType::F32 && root.operands[1]->type.dtype == a &&
-        root.result()->type.dtype == a)
-      return {{"kind", kind}, {"lanes", int64_t(256)}, {"tile", IntList{128, 128, 16}}};  // tile_matmul_simt.cpp
+    if (gpu_block_gemm(root, target)) {  // bf16/f16: 128x128x32 tensor-core tiles; f32: 128x128x16 on CUDA cores
+      bool f32 = root.operands[0]->type.dtype == DType::F32;
+      return {{"kind", kind}, {"lanes", int64_t(256)}, {"tile", f32 ? IntList{128, 128, 16} : IntList{128, 128, 32}}};
+    }
     return {{"kind", kind}, {"lanes", tile[0] * tile[1]}, {"tile", tile}};
   }
   const Type& in = root.operands[0]->type;
@@ -128,7 +135,16 @@ struct Group {
   std::string kind;
   std::vector<int64_t> rows;  // rowwise: the reductions' operand shape
   std::string why;            // why the group did not join the one before it
+  std::string target;
 };
+
+// Contractions whose kernel computes element-wise ops after the product: the CPU's packed
+// matmul (tile_matmul_packed.cpp) and NVIDIA's block GEMMs of matrices (the epilogue region of
+// tile.mma_sync / tile.wgmma_gemm / tile.fma_gemm).
+bool takes_epilogue(const Op& op, const std::string& target) {
+  return op.name == "sched.packed_matmul" ||
+         (gpu_block_gemm(op, target) && op.operands[0]->type.rank() >= 2 && op.operands[1]->type.rank() >= 2);
+}
 
 // Values of `ops[0..end)` used outside those ops (later ops of the function, or its return).
 std::vector<Value*> group_outputs(const Block& body, const std::vector<Op*>& ops, size_t end) {
@@ -156,7 +172,7 @@ void split_by_output_shape(const Block& body, const Group& g, std::vector<Group>
     for (Value* v : group_outputs(body, g.ops, end))
       if (v->type.shape != space)
         cut = std::max(cut, size_t(std::find(g.ops.begin(), g.ops.end(), v->def) - g.ops.begin()) + 1);
-    Group piece{{g.ops.begin() + long(cut), g.ops.begin() + long(end)}, g.kind, {}, g.why};
+    Group piece{{g.ops.begin() + long(cut), g.ops.begin() + long(end)}, g.kind, {}, g.why, g.target};
     if (cut > 0)
       piece.why = g.ops[cut - 1]->name + " result " + g.ops[cut - 1]->result()->type.str() +
                   " is used by later kernels, so the element-wise kernel producing it iterates over its shape and ends there";
@@ -189,6 +205,7 @@ void emit_kernel(Function& fn, const Group& group, const std::string& target) {
   const Op* root = group.ops.back();
   if (group.kind == "rowwise")
     root = *std::find_if(group.ops.begin(), group.ops.end(), [](const Op* o) { return is_row_reduction(*o); });
+  if (group.kind == "matmul") root = group.ops.front();  // the contraction, before its epilogue
   kernel->attrs = knobs(group.kind, *root, target);
   if (target == "nvptx") {
     std::vector<Value*> io = inputs;
@@ -238,9 +255,11 @@ std::string why_new(const Op& op, const std::string& kind, const Group& prev) {
   if (kind == "reduce")
     return op.name + " over axis " + std::to_string(op.int_attr("axis")) + " of " + op.operands[0]->type.str() +
            ": reductions over other axes than the innermost take a prologue only (one lane walks the axis per output element)";
-  if (prev.kind == "matmul" && prev.ops.front()->name == "sched.packed_matmul")
+  if (prev.kind == "matmul" && takes_epilogue(*prev.ops.front(), prev.target))
     return op.name + ": only element-wise ops over the product's shape that use it join a matmul's epilogue";
-  if (prev.kind == "matmul") return op.name + ": follows a contraction, which takes no epilogue yet";
+  if (prev.kind == "matmul")
+    return op.name + ": follows a contraction whose kernel takes no epilogue (only the CPU's packed matmul and NVIDIA's "
+                     "block GEMMs of matrices do)";
   if (prev.kind == "scatter") return op.name + ": follows a scatter_add, a kernel of its own";
   if (prev.kind == "reduce") return op.name + ": follows a reduction over a non-innermost axis, which takes no epilogue";
   return op.name + ": starts a new kernel";
@@ -261,13 +280,13 @@ bool joins_attention_kernel(const Op& op, const Group& g) {
   return a != b && a != "q" && b != "q";
 }
 
-// An element-wise op joins the epilogue of the CPU's packed matmul `g` when it computes over
+// An element-wise op joins the epilogue of a matmul `g` that takes one when it computes over
 // the product's shape from the product or other epilogue values: the kernel evaluates it per
-// element of C while C is in cache (tile_matmul_packed.cpp). Movement ops would read C at
-// other coordinates, which that kernel does not have, so they start a new kernel.
+// element of C while C is in cache (CPU) or registers (GPU). Movement ops would read C at
+// other coordinates, which those kernels do not have, so they start a new kernel.
 bool joins_matmul_epilogue(const Op& op, const Group& g) {
   const OpInfo* info = lookup_op(op.name);
-  if (g.ops.front()->name != "sched.packed_matmul" || !info ||
+  if (!takes_epilogue(*g.ops.front(), g.target) || !info ||
       (info->cls != OpClass::ElementwiseUnary && info->cls != OpClass::ElementwiseBinary))
     return false;
   if (op.result()->type.shape != g.ops.front()->result()->type.shape) return false;
@@ -279,13 +298,16 @@ bool joins_matmul_epilogue(const Op& op, const Group& g) {
 // Groups the function's ops in program order; ops in `no_row` never join row-wise kernels.
 // `one_reduction`: a row-wise kernel holds one reduction (SPIR-V: LLVM 22's structurizer
 // emits invalid control flow for two tile.reduce in one kernel).
-std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, bool one_reduction) {
+std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, const std::string& target) {
+  const bool one_reduction = target.rfind("spirv", 0) == 0;
   std::vector<Group> groups;
   Group open;
+  open.target = target;
   std::set<const Value*> row_dependent;  // of the open rowwise group
   auto close = [&] {
     if (!open.ops.empty()) groups.push_back(open);
     open = Group{};
+    open.target = target;
     row_dependent.clear();
   };
   // Why `op` starts a kernel when no fusion rule was tried (empty for the first kernel).
@@ -295,7 +317,7 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, bo
   };
   auto start = [&](Op* op, const std::string& kind, const std::string& why) {
     close();
-    open = Group{{op}, kind, {}, why};
+    open = Group{{op}, kind, {}, why, target};
     if (kind == "rowwise") {
       open.rows = row_shape(*op);
       row_dependent.insert(op->result());
@@ -368,7 +390,7 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, bo
       // that must not join a row-wise kernel on.
       size_t first = open.ops.size();
       while (first > 0 && !no_row.count(open.ops[first - 1])) --first;
-      Group prologue{{open.ops.begin() + long(first), open.ops.end()}, kind, {}, open.why};
+      Group prologue{{open.ops.begin() + long(first), open.ops.end()}, kind, {}, open.why, target};
       if (kind == "rowwise") prologue.rows = row_shape(*op);
       open.ops.resize(first);
       if (!open.ops.empty()) {
@@ -387,8 +409,8 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, bo
       continue;
     }
     start(op, kind, why_first(op, kind));
-    // The CPU's GEMM may take an epilogue, a flash kernel a second output.
-    if (op->name != "sched.packed_matmul" && kind != "attention") close();
+    // A GEMM may take an epilogue, a flash kernel a second output.
+    if (!(kind == "matmul" && takes_epilogue(*op, target)) && kind != "attention") close();
   }
   close();
   return groups;
@@ -410,7 +432,7 @@ void form_kernels_in(Function& fn, const std::string& target) {
   std::set<const Op*> no_row;
   std::vector<Group> groups;
   for (;;) {
-    groups = group_ops(fn, no_row, target.rfind("spirv", 0) == 0);
+    groups = group_ops(fn, no_row, target);
     Op* bad = nullptr;
     for (const Group& g : groups)
       if ((bad = misshapen_output(fn.body, g))) break;

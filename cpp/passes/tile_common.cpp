@@ -53,4 +53,12 @@ void store(Builder& b, Value* ptr, Value* offset, Value* value, Value* mask) {
 
 Value* zero_tile(Builder& b, DType t, int64_t lanes) { return b.splat(b.constant(t, 0.0), lanes); }
 
+const Op& kernel_matmul(const Op& kernel) {
+  for (const auto& op : kernel.region->ops) {
+    const OpInfo* info = lookup_op(op->name);
+    if (info && info->cls == OpClass::Contraction) return *op;
+  }
+  fail(ErrorCode::Internal, "matmul kernel without a contraction", kernel.loc.str());
+}
+
 }  // namespace tessera::passes

@@ -24,6 +24,8 @@ ir::Value* load(ir::Builder& b, ir::Value* ptr, ir::Value* offset, ir::Value* ma
 // Store rounded to the pointer's dtype.
 void store(ir::Builder& b, ir::Value* ptr, ir::Value* offset, ir::Value* value, ir::Value* mask);
 ir::Value* zero_tile(ir::Builder& b, DType t, int64_t lanes);
+// The contraction of a matmul sched.kernel (after the constants its epilogue uses, if any).
+const ir::Op& kernel_matmul(const ir::Op& kernel);
 
 // Emits a counted tile.for with one carried value; `body` maps (builder, iv, carried) -> next.
 template <class Body>

@@ -4,6 +4,8 @@
 // through broadcast_offset. 1-D operands are a [1,K] row and a [K,1] column.
 // A three-entry tile knob [bm, bn, bk] (NVIDIA, bf16/f16) selects the tensor-core kernel
 // instead (tile_matmul_mma.cpp), and for f32 the CUDA-core block GEMM (tile_matmul_simt.cpp).
+#include <optional>
+
 #include "passes/tile_kernels.hpp"
 #include "passes/tile_matmul_mma.hpp"
 
@@ -13,7 +15,7 @@ using namespace ir;
 Grid emit_matmul_kernel(const Op& kernel, Function& fn) {
   for (const auto& op : kernel.region->ops)  // after the constants its epilogue uses, if any
     if (op->name == "sched.packed_matmul") return emit_packed_matmul_kernel(kernel, *op, fn);
-  const Op& mm = *kernel.region->ops.front();
+  const Op& mm = kernel_matmul(kernel);
   Builder b(&fn.body, kernel.loc);
   std::vector<int64_t> a_shape = mm.operands[0]->type.static_shape();
   std::vector<int64_t> b_shape = mm.operands[1]->type.static_shape();
@@ -40,14 +42,22 @@ Grid emit_matmul_kernel(const Op& kernel, Function& fn) {
   Value* B = fn.body.args[arg_index(mm.operands[1])].get();
   Value* C = fn.body.args[kernel.region->args.size()].get();
   DType ct = compute_dtype(C->type.dtype);
-  if (tile.size() == 3 && ct == DType::F32 && A->type.dtype == DType::F32)  // [128, 128, 16]: NVIDIA f32 (form-kernels)
-    return emit_fma_gemm_matmul(fn, A, B, C, {M, N, K}, a_batch, b_batch, batch, kernel.loc);
+  // Element-wise ops after the product (GPU block GEMMs only; form-kernels decides).
+  const Op& yield = *kernel.region->ops.back();
+  std::optional<GemmEpilogue> epi;
+  if (yield.operands.size() != 1 || yield.operands[0] != mm.result()) {
+    if (tile.size() != 3) fail(ErrorCode::Internal, "matmul kernel with an epilogue but no block GEMM tile", kernel.loc.str());
+    epi.emplace(GemmEpilogue{kernel, mm, batch});
+  }
+  const GemmEpilogue* ep = epi ? &*epi : nullptr;
+  if (tile.size() == 3 && mm.operands[0]->type.dtype == DType::F32)  // [128, 128, 16]: NVIDIA f32 (form-kernels)
+    return emit_fma_gemm_matmul(fn, A, B, C, {M, N, K}, a_batch, b_batch, batch, ep, kernel.loc);
   if (tile.size() == 3 && kernel.attrs.count("mma") && kernel.str_attr("mma") == "wgmma")  // sm_90a
     return emit_wgmma_matmul(fn, A, B, C, {M, N, K}, {tile[0], tile[1], tile[2]}, a_batch, b_batch, batch,
                              !kernel.attrs.count("tma") || kernel.int_attr("tma") != 0,
-                             kernel.attrs.count("persistent") ? kernel.int_attr("persistent") : 0, kernel.loc);
+                             kernel.attrs.count("persistent") ? kernel.int_attr("persistent") : 0, ep, kernel.loc);
   if (tile.size() == 3)  // [bm, bn, bk]: the tensor-core kernel (form-kernels chose it for the dtypes)
-    return emit_mma_sync_matmul(fn, A, B, C, {M, N, K}, {tile[0], tile[1], tile[2]}, a_batch, b_batch, batch, kernel.loc);
+    return emit_mma_sync_matmul(fn, A, B, C, {M, N, K}, {tile[0], tile[1], tile[2]}, a_batch, b_batch, batch, ep, kernel.loc);
 
   Value* z = b.program_id(2);
   Value* a_base = b.arith("mul", broadcast_offset(b, z, a_batch, batch), b.i64(M * K));

@@ -11,6 +11,7 @@
 // instances share B's column panels while they sweep a few rows of A, so the panels are
 // still in L2 when the next instances read them.
 #include "passes/tile_matmul_mma.hpp"
+#include "passes/value_emitter.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -21,12 +22,8 @@ constexpr int64_t kSharedLimit = 227 * 1024;  // dynamic shared memory per block
 
 }  // namespace
 
-// The 12 operands of tile.mma_sync / tile.wgmma_gemm / tile.fma_gemm for this program instance's block tile.
-std::vector<Value*> block_operands(Builder& b, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk, int64_t bm,
-                                   int64_t bn, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                                   const std::vector<int64_t>& batch) {
-  auto [M, N, K] = mnk;
-  int64_t tiles_m = ceil_div(M, bm), tiles_n = ceil_div(N, bn);
+BlockOrigin block_origin(Builder& b, std::array<int64_t, 3> mnk, int64_t bm, int64_t bn) {
+  int64_t tiles_m = ceil_div(mnk[0], bm), tiles_n = ceil_div(mnk[1], bn);
   // Grouped order: tile t -> (row tm, column tn) within groups of kGroupM block rows.
   Value* t = b.program_id(0);
   Value* per_group = b.i64(kGroupM * tiles_n);
@@ -35,8 +32,14 @@ std::vector<Value*> block_operands(Builder& b, Value* A, Value* B, Value* C, std
   Value* local = b.arith("rem", t, per_group);
   Value* m0 = b.arith("mul", b.arith("add", first_m, b.arith("rem", local, group_rows)), b.i64(bm));
   Value* n0 = b.arith("mul", b.arith("div", local, group_rows), b.i64(bn));
+  return {b.program_id(2), m0, n0};
+}
 
-  Value* z = b.program_id(2);
+std::vector<Value*> block_operands(Builder& b, const BlockOrigin& at, Value* A, Value* B, Value* C,
+                                   std::array<int64_t, 3> mnk, const std::vector<int64_t>& a_batch,
+                                   const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch) {
+  auto [M, N, K] = mnk;
+  auto [z, m0, n0] = at;
   Value* a_off = b.arith("add", b.arith("mul", broadcast_offset(b, z, a_batch, batch), b.i64(M * K)),
                          b.arith("mul", m0, b.i64(K)));
   Value* b_off = b.arith("add", b.arith("mul", broadcast_offset(b, z, b_batch, batch), b.i64(K * N)), n0);
@@ -44,6 +47,35 @@ std::vector<Value*> block_operands(Builder& b, Value* A, Value* B, Value* C, std
   Value* rows = b.arith("sub", b.i64(M), m0);
   Value* cols = b.arith("sub", b.i64(N), n0);
   return {C, c_off, b.i64(N), A, a_off, b.i64(K), B, b_off, b.i64(N), rows, cols, b.i64(K)};
+}
+
+void attach_epilogue(Function& fn, Op* gemm, const GemmEpilogue* epi, const BlockOrigin& at, bool rounded) {
+  if (!epi) return;
+  const Block& kr = *epi->kernel.region;
+  const Op& yield = *kr.ops.back();
+  gemm->operands.insert(gemm->operands.end(), {at.z, at.m0, at.n0});
+  for (size_t i = 1; i < yield.operands.size(); ++i) gemm->operands.push_back(fn.body.args[kr.args.size() + i].get());
+  Block* region = gemm->add_region();
+  // The product in f32 (the accumulators), not rounded to its dtype: values inside a fused
+  // kernel stay in the compute dtype, as in every other fused kernel. The staged epilogue
+  // stores it to shared memory in its own dtype, as the unfused kernels would.
+  DType pt = epi->mm.result()->type.dtype;
+  Value* product = region->add_arg(Type::scalar(rounded ? pt : compute_dtype(pt)), "p");
+  Value* z = region->add_arg(Type::scalar(DType::I64), "z");
+  Value* row = region->add_arg(Type::scalar(DType::I64), "row");
+  Value* col = region->add_arg(Type::scalar(DType::I64), "col");
+  Builder rb(region, gemm->loc);
+  // The GEMM asks for elements at clamped coordinates only, so the loads need no mask.
+  ValueEmitter e(rb, kr, fn, nullptr);
+  ValueAt::Coords coords = e.unflatten(z, epi->batch);
+  coords.push_back(row);
+  coords.push_back(col);
+  e.bind(epi->mm.result(), rb.cast(product, compute_dtype(pt)));
+  std::vector<Value*> values;
+  for (size_t i = 0; i < yield.operands.size(); ++i)
+    values.push_back(rb.cast(e.at(yield.operands[i], coords), fn.body.args[kr.args.size() + i]->type.dtype));
+  rb.create_typed("tile.yield", values, {});
+  erase_dead_ops(*region);
 }
 
 Grid grid_of(std::array<int64_t, 3> mnk, int64_t bm, int64_t bn, const std::vector<int64_t>& batch) {
@@ -55,30 +87,38 @@ Grid grid_of(std::array<int64_t, 3> mnk, int64_t bm, int64_t bn, const std::vect
 
 Grid emit_mma_sync_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
                           std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                          const std::vector<int64_t>& batch, const Location& loc) {
+                          const std::vector<int64_t>& batch, const GemmEpilogue* epi, const Location& loc) {
   Builder b(&fn.body, loc);
   auto [kBm, kBn, kBk] = block_tile;
   int64_t threads = 32 * kWarpsM * kWarpsN;
   fn.attrs["block"] = IntList{threads, 1, 1};
   fn.attrs["lanes"] = threads;
-  b.create("tile.mma_sync", block_operands(b, A, B, C, mnk, kBm, kBn, a_batch, b_batch, batch),
-           {{"bm", kBm}, {"bn", kBn}, {"bk", kBk}, {"warps_m", kWarpsM}, {"warps_n", kWarpsN}, {"stages", kStages}});
+  BlockOrigin at = block_origin(b, mnk, kBm, kBn);
+  Op* gemm = b.create("tile.mma_sync", block_operands(b, at, A, B, C, mnk, a_batch, b_batch, batch),
+                      {{"bm", kBm}, {"bn", kBn}, {"bk", kBk}, {"warps_m", kWarpsM}, {"warps_n", kWarpsN}, {"stages", kStages}});
+  attach_epilogue(fn, gemm, epi, at);
   return grid_of(mnk, kBm, kBn, batch);
 }
 
-int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk) {
+// The staged epilogue's C buffer: bm rows of bn 16-bit values, each row padded by 16 bytes so
+// that a warp's pair stores (8 rows x 4 columns) hit 32 different banks.
+int64_t wgmma_c_buffer_bytes(int64_t bm, int64_t bn) { return bm * (bn * 2 + 16); }
+
+int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk, bool staged) {
   int64_t stage_bytes = (bm + bn) * bk * 2 + 16;  // + two mbarriers (TMA pipeline)
-  return std::min<int64_t>(6, (kSharedLimit - 1024) / stage_bytes);
+  int64_t room = kSharedLimit - 1024 - (staged ? wgmma_c_buffer_bytes(bm, bn) + 16 : 0);
+  return std::min<int64_t>(6, room / stage_bytes);
 }
 
-int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages) {
+int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages, bool staged) {
   // + 1 KiB to align the buffers to the 1024-byte swizzle atom; the mbarriers after them.
-  return stages * (bm + bn) * bk * 2 + 1024 + stages * 16;
+  return stages * (bm + bn) * bk * 2 + 1024 + stages * 16 + (staged ? wgmma_c_buffer_bytes(bm, bn) + 16 : 0);
 }
 
 Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
                        std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                       const std::vector<int64_t>& batch, bool tma, int64_t persistent, const Location& loc) {
+                       const std::vector<int64_t>& batch, bool tma, int64_t persistent, const GemmEpilogue* epi,
+                       const Location& loc) {
   Builder b(&fn.body, loc);
   auto [bm, bn, bk] = block_tile;
   auto [M, N, K] = mnk;
@@ -86,10 +126,18 @@ Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<in
   // descriptor for A, viewed as [batch * M, K] (rows past M belong to C rows that are never
   // stored), and one for B as [batch, K, N] (rows past K must read as zeros).
   int64_t threads = 128 * (bm / 64 + int64_t(tma));
-  int64_t stages = wgmma_stages(bm, bn, bk);
+  Grid grid = grid_of(mnk, bm, bn, batch);
+  bool persistent_grid = tma && persistent > 0 && grid[2] == 1 && grid[0] > persistent;
+  // Staged epilogue (persistent, a 16-bit product): the producer warpgroup's spare warps run
+  // the epilogue of one tile from shared memory while the consumers compute the next.
+  DType pt = epi ? epi->mm.result()->type.dtype : DType::F32;
+  bool staged = persistent_grid && epi && (pt == DType::BF16 || pt == DType::F16);
+  int64_t stages = wgmma_stages(bm, bn, bk, staged);
   fn.attrs["block"] = IntList{threads, 1, 1};
   fn.attrs["lanes"] = threads;
-  fn.attrs["shared"] = wgmma_shared_bytes(bm, bn, bk, stages);
+  fn.attrs["shared"] = wgmma_shared_bytes(bm, bn, bk, stages, staged);
+  AttrMap attrs = {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}, {"tma", int64_t(tma)}};
+  if (staged) attrs["staged_epilogue"] = int64_t(1);
   if (tma) {
     auto arg_of = [&](Value* v) {
       for (size_t i = 0; i < fn.body.args.size(); ++i)
@@ -102,19 +150,21 @@ Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<in
     fn.attrs["tensor_maps"] = IntList{arg_of(A), es, K, na * M, 1, K * es, na * M * K * es, 64, bm, 1, 128,
                                       arg_of(B), es, N, K, nb, N * es, K * N * es, 64, 64, 1, 128};
   }
-  Grid grid = grid_of(mnk, bm, bn, batch);
-  if (tma && persistent > 0 && grid[2] == 1 && grid[0] > persistent) {
+  if (persistent_grid) {
     // Persistent: `persistent` program instances stride over all block tiles of the matrix, so
     // a tile's epilogue overlaps the producer's copies for the next one. Measured on an H100
     // (bench/results/2026-11-25-h100-wgmma.md): +1.5% and +3% at 4096^3 in two runs, -2% at
     // 6144^3, -4% and +4% at 8192^3 (cuBLAS's own time spread as much between runs), and +1.3%
     // at 8192^3 under Nsight Compute's fixed clocks: a small gain at best, within the noise.
-    b.create("tile.wgmma_gemm", {C, b.i64(0), b.i64(N), A, b.i64(0), b.i64(K), B, b.i64(0), b.i64(N), b.i64(M), b.i64(N), b.i64(K)},
-             {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}, {"tma", int64_t(1)}, {"persistent", int64_t(1)}});
+    attrs["persistent"] = int64_t(1);
+    Op* gemm = b.create("tile.wgmma_gemm",
+                        {C, b.i64(0), b.i64(N), A, b.i64(0), b.i64(K), B, b.i64(0), b.i64(N), b.i64(M), b.i64(N), b.i64(K)}, attrs);
+    attach_epilogue(fn, gemm, epi, {b.i64(0), b.i64(0), b.i64(0)}, staged);  // each tile adds its own origin
     return {persistent, 1, 1};
   }
-  b.create("tile.wgmma_gemm", block_operands(b, A, B, C, mnk, bm, bn, a_batch, b_batch, batch),
-           {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}, {"tma", int64_t(tma)}});
+  BlockOrigin at = block_origin(b, mnk, bm, bn);
+  Op* gemm = b.create("tile.wgmma_gemm", block_operands(b, at, A, B, C, mnk, a_batch, b_batch, batch), attrs);
+  attach_epilogue(fn, gemm, epi, at, staged);
   return grid;
 }
 
@@ -131,7 +181,7 @@ void select_wgmma_kernels(Module& m) {
       if (op->name != "sched.kernel" || op->str_attr("kind") != "matmul" || !op->attrs.count("tile") ||
           op->ints_attr("tile").size() != 3)
         continue;
-      const Op& mm = *op->region->ops.front();
+      const Op& mm = kernel_matmul(*op);
       DType in = mm.operands[0]->type.dtype;
       if (in != DType::BF16 && in != DType::F16) continue;  // f32 keeps tile.fma_gemm's [128, 128, 16]
       std::vector<int64_t> a = mm.operands[0]->type.static_shape(), bs = mm.operands[1]->type.static_shape();

@@ -4,13 +4,32 @@
 
 namespace tessera::passes {
 
+// The program instance's bm x bn block of C = A @ B: grid axis 0 numbers block tiles in groups
+// of block rows, axis 2 the broadcast batch element z; m0, n0 are the block's first row and column.
+struct BlockOrigin {
+  ir::Value *z, *m0, *n0;
+};
+BlockOrigin block_origin(ir::Builder& b, std::array<int64_t, 3> mnk, int64_t bm, int64_t bn);
 // The 12 operands of a block-tile GEMM op (tile.mma_sync, tile.wgmma_gemm, tile.fma_gemm) for
-// the program instance's bm x bn block of C = A @ B: grid axis 0 numbers block tiles in groups
-// of block rows, axis 2 the broadcast batch element. And the grid that covers every tile.
-std::vector<ir::Value*> block_operands(ir::Builder& b, ir::Value* A, ir::Value* B, ir::Value* C, std::array<int64_t, 3> mnk,
-                                       int64_t bm, int64_t bn, const std::vector<int64_t>& a_batch,
+// that block. And the grid that covers every tile.
+std::vector<ir::Value*> block_operands(ir::Builder& b, const BlockOrigin& at, ir::Value* A, ir::Value* B, ir::Value* C,
+                                       std::array<int64_t, 3> mnk, const std::vector<int64_t>& a_batch,
                                        const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch);
 Grid grid_of(std::array<int64_t, 3> mnk, int64_t bm, int64_t bn, const std::vector<int64_t>& batch);
+
+// Element-wise ops that form-kernels fused after a GPU matmul (bias, activation, residual,
+// cast): the kernel computes its outputs from each element of the product while it is still
+// in registers. Null when the kernel's only output is the product.
+struct GemmEpilogue {
+  const ir::Op& kernel;  // the sched.kernel
+  const ir::Op& mm;      // its matmul
+  std::vector<int64_t> batch;  // the product's batch dims
+};
+// Gives the block-GEMM op `gemm` its epilogue region, the block origin operands and the
+// pointers of the kernel's other outputs (tile.mma_sync's epilogue_op docs in ops_tile.cpp).
+// `rounded`: the region receives the product rounded to the matmul's dtype (the staged
+// epilogue passes it through shared memory), else in f32.
+void attach_epilogue(ir::Function& fn, ir::Op* gemm, const GemmEpilogue* epi, const BlockOrigin& at, bool rounded = false);
 
 // Fills `fn` with one tile.mma_sync per program instance: C[z] = A[z] @ B[z] for the
 // [M,K] x [K,N] matrices (mnk) of broadcast batch element z (grid axis 2), in block tiles
@@ -18,13 +37,13 @@ Grid grid_of(std::array<int64_t, 3> mnk, int64_t bm, int64_t bn, const std::vect
 // returns the grid.
 Grid emit_mma_sync_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Value* C, std::array<int64_t, 3> mnk,
                           std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                          const std::vector<int64_t>& batch, const ir::Location& loc);
+                          const std::vector<int64_t>& batch, const GemmEpilogue* epi, const ir::Location& loc);
 
 // The same for f32 on CUDA cores: one tile.fma_gemm (128 x 128 x 16, 256 threads) per instance
 // (tile_matmul_simt.cpp).
 Grid emit_fma_gemm_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Value* C, std::array<int64_t, 3> mnk,
                           const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                          const std::vector<int64_t>& batch, const ir::Location& loc);
+                          const std::vector<int64_t>& batch, const GemmEpilogue* epi, const ir::Location& loc);
 
 }  // namespace tessera::passes
 
@@ -37,10 +56,12 @@ namespace tessera::passes {
 // that many program instances looping over the block tiles when there are more tiles.
 Grid emit_wgmma_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Value* C, std::array<int64_t, 3> mnk,
                        std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                       const std::vector<int64_t>& batch, bool tma, int64_t persistent, const ir::Location& loc);
-// Pipeline depth that fits the block's shared memory, and the bytes the kernel needs for it.
-int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk);
-int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages);
+                       const std::vector<int64_t>& batch, bool tma, int64_t persistent, const GemmEpilogue* epi,
+                       const ir::Location& loc);
+// Pipeline depth that fits the block's shared memory, and the bytes the kernel needs for it;
+// `staged`: with the staged epilogue's C buffer (emit_wgmma.cpp).
+int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk, bool staged);
+int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages, bool staged);
 // form-kernels on sm_90a (module attribute arch): switches tensor-core matmul kernels whose
 // shapes allow it to wgmma (knob mma = "wgmma", tile [bm, bn, 64]).
 void select_wgmma_kernels(ir::Module& m);

@@ -9,13 +9,15 @@ using namespace ir;
 
 Grid emit_fma_gemm_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
                           const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                          const std::vector<int64_t>& batch, const Location& loc) {
+                          const std::vector<int64_t>& batch, const GemmEpilogue* epi, const Location& loc) {
   constexpr int64_t kBm = 128, kBn = 128, kBk = 16, kThreads = 256;
   Builder b(&fn.body, loc);
   fn.attrs["block"] = IntList{kThreads, 1, 1};
   fn.attrs["lanes"] = kThreads;
-  b.create("tile.fma_gemm", block_operands(b, A, B, C, mnk, kBm, kBn, a_batch, b_batch, batch),
-           {{"bm", kBm}, {"bn", kBn}, {"bk", kBk}});
+  BlockOrigin at = block_origin(b, mnk, kBm, kBn);
+  Op* gemm = b.create("tile.fma_gemm", block_operands(b, at, A, B, C, mnk, a_batch, b_batch, batch),
+                      {{"bm", kBm}, {"bn", kBn}, {"bk", kBk}});
+  attach_epilogue(fn, gemm, epi, at);
   return grid_of(mnk, kBm, kBn, batch);
 }
 

@@ -50,6 +50,25 @@ inline ir::Value* attention(ir::Builder& b, ir::Value* q, ir::Value* k, ir::Valu
   return b.value("attention", operands, attrs);
 }
 
+// One gradient of attention (FlashAttention-2's backward): dq, dk or dv (`wrt`) of o = softmax(q @ k^T * scale) @ v given do, lse = attention_lse(q, k) and delta = sum(do * o, -1) ([..., Sq] in the compute dtype: f32 for 16-bit q). Result: the type of that operand.
+inline ir::Value* attention_grad(ir::Builder& b, ir::Value* q, ir::Value* k, ir::Value* v, ir::Value* do, ir::Value* lse, ir::Value* delta, double scale, std::string wrt, bool causal = false) {
+  ir::AttrMap attrs;
+  attrs["scale"] = scale;
+  attrs["causal"] = causal;
+  attrs["wrt"] = wrt;
+  std::vector<ir::Value*> operands{q, k, v, do, lse, delta};
+  return b.value("attention_grad", operands, attrs);
+}
+
+// The log-normaliser of attention's softmax per query row, in f32: lse[..., i] = log(sum over keys j of exp(scale * q[..., i, :] . k[..., j, :])) (j <= i when causal), f32 for 16-bit inputs. Part of attention's gradient; on NVIDIA the flash-attention forward kernel writes it.
+inline ir::Value* attention_lse(ir::Builder& b, ir::Value* q, ir::Value* k, double scale, bool causal = false) {
+  ir::AttrMap attrs;
+  attrs["scale"] = scale;
+  attrs["causal"] = causal;
+  std::vector<ir::Value*> operands{q, k};
+  return b.value("attention_lse", operands, attrs);
+}
+
 // Repeats size-1 and missing leading dims to a larger shape (NumPy broadcasting).
 inline ir::Value* broadcast_to(ir::Builder& b, ir::Value* x, ir::IntList shape) {
   ir::AttrMap attrs;

@@ -81,6 +81,10 @@ CASES = {
     "mse": ([normal, normal], {}, [((3, 5), (3, 5)), ((4,), (1,))]),
     "einsum": ([normal, normal], {"equation": "bij,bjk->bik"}, [((2, 3, 4), (2, 4, 2))]),
     "attention": ([normal, normal, normal], {"causal": True, "scale": 0.7}, [((2, 4, 3), (2, 5, 3), (2, 5, 2)), ((1, 3), (1, 3), (1, 3))]),
+    "attention_lse": ([normal, normal], {"causal": True, "scale": 0.7}, [((2, 4, 3), (2, 5, 3)), ((1, 3), (1, 3))]),
+    # A smooth function of all six operands (lse and delta need not match q, k, v here).
+    "attention_grad": ([normal] * 6, {"causal": True, "scale": 0.7, "wrt": "k"},
+                       [((2, 4, 3), (2, 5, 3), (2, 5, 2), (2, 4, 2), (2, 4), (2, 4))]),
     "cross_entropy": ([normal, indices_for(5)], {}, [((4, 5), (4,))]),
     "embedding": ([indices_for(6), normal], {}, [((3,), (6, 4)), ((2, 2), (6, 3))]),
     "dropout": ([normal, lambda s: np.array(7, dtype=np.int64)], {"p": 0.3}, [((5, 6), ())]),  # seed: an operand

@@ -2,6 +2,7 @@
 tile.mma_sync, whose PTX holds mma.sync m16n8k16, ldmatrix and cp.async and assembles with
 ptxas for sm_90 (skipped with the reason when ptxas is missing). f32 uses the CUDA-core block GEMM (tile.fma_gemm)."""
 import os
+import re
 import shutil
 import subprocess
 
@@ -133,3 +134,39 @@ def test_plain_sm_90_keeps_mma_sync():
 def test_f32_matmul_stays_on_cuda_cores_on_sm90a():
     out = ts.compile_for_target(program("f32", [256, 256], [256, 256], [256, 256]), "nvptx:sm_90a")
     assert "tile.fma_gemm" in out["tile"] and "wgmma" not in out["asm"]
+
+
+def epilogue_program(dt, m, k, n, out_dt=None):
+    """gelu(a @ b + bias) and that plus a residual in f32: two outputs of one fused kernel."""
+    return f"""module @m {{
+func @main(%a: {dt}[{m},{k}], %b: {dt}[{k},{n}], %c: {dt}[{n}], %r: f32[{m},{n}]) -> ({dt}[{m},{n}], f32[{m},{n}]) {{
+  %0 = matmul(%a, %b) : {dt}[{m},{n}]
+  %1 = add(%0, %c) : {dt}[{m},{n}]
+  %2 = gelu(%1) : {dt}[{m},{n}]
+  %3 = cast(%2) {{dtype = "f32"}} : f32[{m},{n}]
+  %4 = add(%3, %r) : f32[{m},{n}]
+  return(%2, %4)
+}}
+}}
+"""
+
+
+@pytest.mark.parametrize("dt,m,k,n,arch,gemm", [("bf16", 300, 200, 104, "sm_90a", "tile.wgmma_gemm"),
+                                                ("bf16", 4096, 4096, 4096, "sm_90a", "tile.wgmma_gemm"),
+                                                ("f16", 131, 257, 263, "sm_90a", "tile.mma_sync"),
+                                                ("bf16", 131, 264, 136, "sm_80", "tile.mma_sync"),
+                                                ("f32", 300, 257, 129, "sm_90a", "tile.fma_gemm")])
+def test_epilogue_fuses_into_the_block_gemm(tmp_path, dt, m, k, n, arch, gemm):
+    """Bias, gelu, a cast and a residual run on the product in registers: one kernel whose
+    block-GEMM op has an epilogue region, and whose PTX assembles without spills."""
+    out = ts.compile_for_target(epilogue_program(dt, m, k, n), f"nvptx:{arch}")
+    assert out["tile"].count("rt.launch(") == 1
+    assert f"{gemm}(%out0, " in out["tile"] and re.search(r"\^\(%p: (f32|bf16|f16), %z: i64, %row: i64, %col: i64\):", out["tile"])
+    # Both outputs (params 4 and 5) are stored to: not marked read-only, which would let LLVM
+    # delete the stores.
+    params = re.findall(r"ptr addrspace\(1\) ([^%,]*)%(\d+)", out["llvm"].split("define ptx_kernel", 1)[1].split("\n", 1)[0])
+    assert [("readonly" in attrs) for attrs, _ in params] == [True] * 4 + [False] * 2, params
+    report = assemble(tmp_path, out["asm"], arch)
+    spilled = int(re.search(r"(\d+) bytes spill stores", report).group(1))
+    # The f32 CUDA-core GEMM spills ~20 bytes on its own (docs/gpu_gemm.md); the others none.
+    assert spilled <= (32 if dt == "f32" else 0), report

@@ -66,3 +66,21 @@ def test_other_gpu_targets_keep_one_lane_per_thread():
     for target in ("amdgpu:gfx942",):
         out = ts.compile_for_target(ELEMENTWISE, target)
         assert out["asm"]
+
+
+@pytest.mark.parametrize("dt", ["bf16", "f16"])
+def test_16_bit_rows_load_16_bytes_at_once(tmp_path, dt):
+    """A bf16/f16 layernorm reads x, weight and bias as 16-byte vectors (one ld.v4 per 8
+    elements), not only through the element-by-element path kept for unaligned views: LLVM
+    once merged the two paths into scalar loads."""
+    text = f"""module @m {{
+func @main(%x: {dt}[64,4096], %w: {dt}[4096], %b: {dt}[4096]) -> ({dt}[64,4096]) {{
+  %0 = layernorm(%x, %w, %b) {{axis = -1, eps = 1e-5}} : {dt}[64,4096]
+  return(%0)
+}}
+}}
+"""
+    ptx = ts.compile_for_target(text, "nvptx:sm_90")["asm"]
+    assert ptx.count("ld.global.nc.v4.b32") == 6  # 2 chunks of x, w and b per thread
+    assert ptx.count("st.global.v4.b32") == 2
+    _assemble(ptx, tmp_path)

@@ -23,8 +23,8 @@
 //   A buffer is released (mbarrier arrive, one per consumer warpgroup) once the wgmma group
 //   reading it has retired (wgmma.wait_group). Values the tensor cores own between issue and
 //   retirement are pinned (hopper.hpp) so that LLVM cannot move their uses across the waits.
-// End: O / l rounded to o's dtype, 16-byte stores of the rows below S_q (the GEMM's epilogue,
-// store_wgmma_acc); with an lse operand also the rows' log-normalisers (m + log2 l) ln 2.
+// End: O / l rounded to o's dtype, 16-byte stores of the rows below S_q (the GEMM's epilogue:
+// pack_pair, store_quad_16); with an lse operand also the rows' log-normalisers (m + log2 l) ln 2.
 // Shared memory (flash_attention_wgmma_shared_bytes, from a 1024-byte boundary): the Q block
 // (D/64 panels of 128 rows x 128 bytes), K stages, V stages, mbarriers.
 #include "backends/llvm/flash_kit.hpp"
@@ -373,9 +373,19 @@ void KernelEmitter::emit_flash_attention_wgmma(const ir::Op& op, const std::vect
       inv[h] = kit.finish_row(state[m_at + size_t(h)], state[l_at + size_t(h)], r, valid_rows, lse, lse_off);
     }
     rescale(acc, inv);
-    Value* wg64 = b_.CreateZExt(b_.CreateMul(wg, c32(64)), i64);
-    Value* out_off = b_.CreateAdd(o_off, b_.CreateMul(wg64, c64(D)));
-    store_wgmma_acc(acc, wtid, O, out_off, c64(D), b_.CreateSub(valid_rows, wg64), c64(D), dt, D);
+    // Rows of D elements (a multiple of 8): 16-byte stores when o's view starts 16-byte aligned.
+    Value* aligned = b_.CreateAnd(b_.CreateICmpEQ(b_.CreateAnd(o_off, c64(7)), c64(0)),
+                                  b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(O, i64), c64(15)), c64(0)));
+    Value* t = b_.CreateAnd(wtid, c32(3));
+    for (int h = 0; h < 2; ++h) {
+      Value* row = b_.CreateZExt(b_.CreateAdd(row_in_block, c32(8 * h)), i64);
+      Value* row_in = b_.CreateICmpSLT(row, valid_rows);
+      for (int q = 0; q < D / 32; ++q) {
+        Value* v[4];
+        for (int j = 0; j < 4; ++j) v[j] = pack_pair(acc[size_t((4 * q + j) * 4 + 2 * h)], acc[size_t((4 * q + j) * 4 + 2 * h + 1)], dt);
+        store_quad_16(O, dt, o_off, c64(D), row, row_in, t, q, v, c64(D), [&] { return aligned; });
+      }
+    }
   };
   hopper::warp_specialize(b_, tid, 40, 232, producer, consumer);
 }

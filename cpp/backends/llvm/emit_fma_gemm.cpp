@@ -24,7 +24,7 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
   if (lanes_ != threads)
     fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.fma_gemm needs 256 lanes (threads), the kernel has " +
                                  std::to_string(lanes_), op.loc.str());
-  Value *C = args[0], *c_off = args[1], *ldc = args[2], *A = args[3], *a_off = args[4], *lda = args[5], *B = args[6],
+  Value *c_off = args[1], *ldc = args[2], *A = args[3], *a_off = args[4], *lda = args[5], *B = args[6],
         *b_off = args[7], *ldb = args[8], *rows = args[9], *cols = args[10], *K = args[11];
   llvm::Type *f32 = b_.getFloatTy(), *i32 = b_.getInt32Ty(), *i64 = b_.getInt64Ty();
   auto* v4 = llvm::FixedVectorType::get(f32, 4);
@@ -200,33 +200,25 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
   for (size_t i = 0; i < acc.size(); ++i) acc_phi[i]->addIncoming(acc[i], b_.GetInsertBlock());
   b_.CreateBr(header);
 
-  // Epilogue: each thread's rows, in two runs of four columns; a run is one 16-byte store when
-  // C's layout keeps it aligned and it lies wholly inside the block's columns.
+  // Epilogue: each thread's rows, in two runs of four columns; for each output (c, or those of
+  // the epilogue region) a run is one vector store when that output's layout keeps it aligned
+  // and it lies wholly inside the block's columns.
   b_.SetInsertPoint(exit);
-  Value* c_vector = b_.CreateAnd({mult4(ldc), mult4(c_off), b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(C, i64), c64(15)), c64(0))});
+  const std::vector<GemmOutput> outputs = gemm_outputs(op, args);
+  std::vector<Value*> run_ok;  // ldc, c_off and the pointer keep runs of 4 aligned
+  for (const GemmOutput& o : outputs) run_ok.push_back(run_aligned(o, ldc, c_off, 4));
   for (int i = 0; i < 8; ++i) {
     Value* row = b_.CreateZExt(b_.CreateAdd(a_col, c32((i / 4) * 64 + i % 4)), i64);
     emit_if(b_.CreateICmpSLT(row, rows), [&] {
       for (int h = 0; h < 2; ++h) {
         Value* col = b_.CreateZExt(b_.CreateAdd(b_col, c32(h * 64)), i64);
-        Value* ptr = hooks_.element_pointer(b_, C, f32, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)));
-        Value* whole = b_.CreateAnd(c_vector, b_.CreateICmpSLT(b_.CreateAdd(col, c64(3)), cols));
-        llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "fma.store.vec", f_);
-        llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "fma.store.elem", f_);
-        llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "fma.stored", f_);
-        b_.CreateCondBr(whole, vec_bb, elem_bb);
-        b_.SetInsertPoint(vec_bb);
-        Value* v = zero4;
-        for (int e = 0; e < 4; ++e) v = b_.CreateInsertElement(v, acc_phi[size_t(i * 8 + h * 4 + e)], uint64_t(e));
-        b_.CreateAlignedStore(v, ptr, llvm::Align(16));
-        b_.CreateBr(stored);
-        b_.SetInsertPoint(elem_bb);
-        for (int e = 0; e < 4; ++e)
-          emit_if(b_.CreateICmpSLT(b_.CreateAdd(col, c64(e)), cols), [&] {
-            b_.CreateStore(acc_phi[size_t(i * 8 + h * 4 + e)], b_.CreateConstInBoundsGEP1_64(f32, ptr, uint64_t(e)));
-          });
-        b_.CreateBr(stored);
-        b_.SetInsertPoint(stored);
+        std::vector<std::vector<Value*>> vals(outputs.size());  // [output][element]
+        for (int e = 0; e < 4; ++e) {
+          std::vector<Value*> v = gemm_epilogue(op, args, acc_phi[size_t(i * 8 + h * 4 + e)], row, b_.CreateAdd(col, c64(e)), rows, cols);
+          for (size_t o = 0; o < outputs.size(); ++o) vals[o].push_back(v[o]);
+        }
+        Value* off = b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col));
+        for (size_t o = 0; o < outputs.size(); ++o) store_run(outputs[o], off, vals[o], col, cols, run_ok[o]);
       }
     });
   }

@@ -105,8 +105,8 @@ void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Valu
   const int frag_m = wm / 16, frag_n = wn / 8;
   const int cpr_a = bk / 8, cpr_b = bn / 8;         // 16-byte chunks per shared row
   const int a_bytes = bm * bk * 2, b_bytes = bk * bn * 2;
-  const DType in_dt = op.operands[3]->type.dtype, out_dt = op.operands[0]->type.dtype;
-  Value *C = args[0], *c_off = args[1], *ldc = args[2], *A = args[3], *a_off = args[4], *lda = args[5], *B = args[6],
+  const DType in_dt = op.operands[3]->type.dtype;
+  Value *c_off = args[1], *ldc = args[2], *A = args[3], *a_off = args[4], *lda = args[5], *B = args[6],
         *b_off = args[7], *ldb = args[8], *rows = args[9], *cols = args[10], *K = args[11];
   llvm::Type *i8 = b_.getInt8Ty(), *i16 = b_.getInt16Ty(), *i32 = b_.getInt32Ty(), *i64 = b_.getInt64Ty();
   auto c32 = [&](int64_t v) { return b_.getInt32(uint32_t(v)); };
@@ -249,14 +249,18 @@ void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Valu
   b_.CreateBr(header);
 
   // Epilogue: accumulator (mi, ni) holds rows g and g+8, columns 2t and 2t+1 of its 16 x 8 tile
-  // (g = lane / 4, t = lane % 4). Pairs go out as one store when C's layout keeps them aligned.
+  // (g = lane / 4, t = lane % 4). Each output's pair (the product, or what the epilogue region
+  // makes of it) goes out as one store when that output's layout keeps pairs aligned.
   b_.SetInsertPoint(exit);
   wait_groups(0);
-  llvm::Type* et = memory_type(ctx_, out_dt);
-  const int64_t esize = int64_t(et->getPrimitiveSizeInBits() / 8);
-  auto even = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(1)), c64(0)); };
-  Value* pairs_ok = b_.CreateAnd({even(ldc), even(c_off),
-                                  b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(C, i64), c64(2 * esize - 1)), c64(0))});
+  const std::vector<GemmOutput> outputs = gemm_outputs(op, args);
+  std::vector<Value*> pairs_ok;
+  for (const GemmOutput& o : outputs) {
+    const int64_t esize = int64_t(memory_type(ctx_, o.dt)->getPrimitiveSizeInBits() / 8);
+    auto even = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(1)), c64(0)); };
+    pairs_ok.push_back(b_.CreateAnd({even(ldc), even(c_off),
+                                     b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(o.ptr, i64), c64(2 * esize - 1)), c64(0))}));
+  }
   Value* g = b_.CreateZExt(b_.CreateLShr(lane, c32(2)), i64);
   Value* t2 = b_.CreateZExt(b_.CreateMul(b_.CreateAnd(lane, c32(3)), c32(2)), i64);
   Value* row0 = b_.CreateAdd(b_.CreateZExt(warp_row, i64), g);
@@ -266,9 +270,12 @@ void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Valu
       for (int h = 0; h < 2; ++h) {
         Value* row = b_.CreateAdd(row0, c64(mi * 16 + h * 8));
         Value* col = b_.CreateAdd(col0, c64(ni * 8));
-        Value* v0 = convert(acc_phi[size_t((mi * frag_n + ni) * 4 + h * 2)], DType::F32, out_dt);
-        Value* v1 = convert(acc_phi[size_t((mi * frag_n + ni) * 4 + h * 2 + 1)], DType::F32, out_dt);
-        store_c_pair(C, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)), col, cols, row, rows, v0, v1, pairs_ok);
+        size_t at = size_t((mi * frag_n + ni) * 4 + h * 2);
+        std::vector<Value*> v0 = gemm_epilogue(op, args, acc_phi[at], row, col, rows, cols);
+        std::vector<Value*> v1 = gemm_epilogue(op, args, acc_phi[at + 1], row, b_.CreateAdd(col, c64(1)), rows, cols);
+        Value* off = b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col));
+        for (size_t o = 0; o < outputs.size(); ++o)
+          store_c_pair(outputs[o].ptr, off, col, cols, row, rows, v0[o], v1[o], pairs_ok[o]);
       }
 }
 

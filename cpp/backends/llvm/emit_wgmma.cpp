@@ -22,7 +22,8 @@
 // across tiles, so the producer fetches the next tile while the consumers store this one.
 //
 // Epilogue: 16-bit C in 16-byte stores after a quad transpose of the packed pairs; f32 C in
-// pairs.
+// pairs. With an epilogue region (element-wise ops fused after the matmul) each output gets the
+// region's value at each element, computed in registers.
 //
 // tma = 0: every thread copies with cp.async, stages-2 slices in flight, one wgmma group kept
 // running while the next slice is waited for:
@@ -42,88 +43,54 @@ namespace tessera::backends {
 
 using llvm::Value;
 using hopper::descriptor;
-using hopper::inline_asm;
 
-// Stores the f32 accumulators of a warpgroup's m64n<n> wgmma tile (consumer_tid: the thread's
-// index in the warpgroup) to C[c_off + r*ldc + c] for r < rows, c < cols, rounded to out_dt.
-// Like mma.sync's m16n8 fragments, warp w holds rows 16w + g and 16w + g + 8 (g = lane / 4),
-// and for each 8-column block j columns 8j + 2t and 8j + 2t + 1 (t = lane % 4): accumulators
-// 4j .. 4j+3. f32 C: pairs go out as one store when C's layout keeps them aligned.
-void KernelEmitter::store_wgmma_acc(const std::vector<Value*>& acc, Value* consumer_tid, Value* C, Value* c_off, Value* ldc,
-                                    Value* rows, Value* cols, DType out_dt, int n) {
-  llvm::Type *i32 = b_.getInt32Ty(), *i64 = b_.getInt64Ty(), *f32 = b_.getFloatTy();
-  auto c32 = [&](int64_t v) { return b_.getInt32(uint32_t(v)); };
-  auto c64 = [&](int64_t v) { return b_.getInt64(uint64_t(v)); };
-  llvm::Type* et = memory_type(ctx_, out_dt);
-  const int64_t esize = int64_t(et->getPrimitiveSizeInBits() / 8);
-  auto even = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(1)), c64(0)); };
-  Value* pairs_ok = b_.CreateAnd({even(ldc), even(c_off),
-                                  b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(C, i64), c64(2 * esize - 1)), c64(0))});
-  Value* lane = b_.CreateAnd(consumer_tid, c32(31));
-  Value* warp = b_.CreateLShr(consumer_tid, c32(5));
-  Value* row0 = b_.CreateZExt(b_.CreateAdd(b_.CreateMul(warp, c32(16)), b_.CreateLShr(lane, c32(2))), i64);
-  Value* col0 = b_.CreateZExt(b_.CreateMul(b_.CreateAnd(lane, c32(3)), c32(2)), i64);
-  if (esize == 2) {
-    // 16-bit C: the four lanes of a quad hold 2 columns each of every 8-column block; a 4 x 4
-    // transpose of the packed pairs (two butterfly stages of warp shuffles) gives lane t all
-    // 8 columns of block 4q + t, stored as one 16-byte vector (element by element at edges
-    // or when C's layout is not 16-byte aligned).
-    Value* t = b_.CreateAnd(lane, c32(3));
-    auto mult8 = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(7)), c64(0)); };
-    Value* aligned = b_.CreateAnd({mult8(ldc), mult8(c_off),
-                                   b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(C, i64), c64(15)), c64(0))});
-    auto* pair_ty = llvm::FixedVectorType::get(et, 2);
-    for (int h = 0; h < 2; ++h)
-      for (int q = 0; q < n / 32; ++q) {
-        Value* v[4];
-        for (int j = 0; j < 4; ++j) {  // slot j: this lane's pair of block 4q + j, one cvt.rn.{bf16,f16}x2.f32
-          Value* p = llvm::PoisonValue::get(llvm::FixedVectorType::get(f32, 2));
-          p = b_.CreateInsertElement(p, acc[size_t((4 * q + j) * 4 + h * 2)], uint64_t(0));
-          p = b_.CreateInsertElement(p, acc[size_t((4 * q + j) * 4 + h * 2 + 1)], uint64_t(1));
-          v[j] = b_.CreateBitCast(b_.CreateFPTrunc(p, pair_ty), i32);
-        }
-        for (int k = 0; k < 2; ++k) {  // swap bit k of (lane, slot): the partner is lane ^ (1 << k)
-          Value* hi = b_.CreateICmpNE(b_.CreateAnd(t, c32(1 << k)), c32(0));
-          for (int j = 0; j < 4; ++j) {
-            if (j & (1 << k)) continue;
-            int j2 = j | (1 << k);
-            Value* recv = hooks_.shuffle_xor(b_, b_.CreateSelect(hi, v[j], v[j2]), int64_t(1) << k, 32);
-            v[j] = b_.CreateSelect(hi, recv, v[j]);
-            v[j2] = b_.CreateSelect(hi, v[j2], recv);
-          }
-        }
-        Value* vec = llvm::PoisonValue::get(llvm::FixedVectorType::get(i32, 4));
-        for (int j = 0; j < 4; ++j) vec = b_.CreateInsertElement(vec, v[j], uint64_t(j));
-        Value* row = b_.CreateAdd(row0, c64(h * 8));
-        Value* col = b_.CreateZExt(b_.CreateMul(b_.CreateAdd(t, c32(4 * q)), c32(8)), i64);
-        Value* ptr = hooks_.element_pointer(b_, C, et, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)));
-        Value* row_in = b_.CreateICmpSLT(row, rows);
-        llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "wgmma.st16", f_);
-        llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "wgmma.st2", f_);
-        llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "wgmma.stored", f_);
-        b_.CreateCondBr(b_.CreateAnd({aligned, row_in, b_.CreateICmpSLE(b_.CreateAdd(col, c64(8)), cols)}), vec_bb, elem_bb);
-        b_.SetInsertPoint(vec_bb);
-        b_.CreateAlignedStore(vec, ptr, llvm::Align(16));
-        b_.CreateBr(stored);
-        b_.SetInsertPoint(elem_bb);
-        Value* elems = b_.CreateBitCast(vec, llvm::FixedVectorType::get(et, 8));
-        for (int e = 0; e < 8; ++e)
-          emit_if(b_.CreateAnd(row_in, b_.CreateICmpSLT(b_.CreateAdd(col, c64(e)), cols)), [&] {
-            b_.CreateStore(b_.CreateExtractElement(elems, uint64_t(e)), b_.CreateConstInBoundsGEP1_64(et, ptr, uint64_t(e)));
-          });
-        b_.CreateBr(stored);
-        b_.SetInsertPoint(stored);
-      }
-    return;
-  }
-  for (int j = 0; j < n / 8; ++j)
-    for (int h = 0; h < 2; ++h) {
-      Value* row = b_.CreateAdd(row0, c64(h * 8));
-      Value* col = b_.CreateAdd(col0, c64(j * 8));
-      Value* v0 = convert(acc[size_t(j * 4 + h * 2)], DType::F32, out_dt);
-      Value* v1 = convert(acc[size_t(j * 4 + h * 2 + 1)], DType::F32, out_dt);
-      store_c_pair(C, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)), col, cols, row, rows, v0, v1, pairs_ok);
+Value* KernelEmitter::pack_pair(Value* lo, Value* hi, DType dt) {
+  llvm::Type* f32 = b_.getFloatTy();
+  Value* p = llvm::PoisonValue::get(llvm::FixedVectorType::get(f32, 2));
+  p = b_.CreateInsertElement(p, lo, uint64_t(0));
+  p = b_.CreateInsertElement(p, hi, uint64_t(1));
+  return b_.CreateBitCast(b_.CreateFPTrunc(p, llvm::FixedVectorType::get(memory_type(ctx_, dt), 2)), b_.getInt32Ty());
+}
+
+// 16-bit C: v[j] (j < 4) is this lane's pair of columns 8(4q + j) + 2t, 8(4q + j) + 2t + 1 of
+// row `row`, packed in an i32 (t = lane % 4); a 4 x 4 transpose of the pairs across the quad
+// (two butterfly stages of warp shuffles) gives lane t all 8 columns of block 4q + t, stored as
+// one 16-byte vector at C[c_off + row*ldc + 8(4q + t)] when aligned() (called just before the
+// store: C's layout keeps it 16-byte aligned) and inside `cols`, else element by element.
+void KernelEmitter::store_quad_16(Value* C, DType dt, Value* c_off, Value* ldc, Value* row, Value* row_in, Value* t, int q,
+                                  Value* v[4], Value* cols, const std::function<Value*()>& aligned) {
+  llvm::Type *i32 = b_.getInt32Ty(), *i64 = b_.getInt64Ty(), *et = memory_type(ctx_, dt);
+  auto c32 = [&](int64_t x) { return b_.getInt32(uint32_t(x)); };
+  auto c64 = [&](int64_t x) { return b_.getInt64(uint64_t(x)); };
+  for (int k = 0; k < 2; ++k) {  // swap bit k of (lane, slot): the partner is lane ^ (1 << k)
+    Value* hi = b_.CreateICmpNE(b_.CreateAnd(t, c32(1 << k)), c32(0));
+    for (int j = 0; j < 4; ++j) {
+      if (j & (1 << k)) continue;
+      int j2 = j | (1 << k);
+      Value* recv = hooks_.shuffle_xor(b_, b_.CreateSelect(hi, v[j], v[j2]), int64_t(1) << k, 32);
+      v[j] = b_.CreateSelect(hi, recv, v[j]);
+      v[j2] = b_.CreateSelect(hi, v[j2], recv);
     }
+  }
+  Value* vec = llvm::PoisonValue::get(llvm::FixedVectorType::get(i32, 4));
+  for (int j = 0; j < 4; ++j) vec = b_.CreateInsertElement(vec, v[j], uint64_t(j));
+  Value* col = b_.CreateZExt(b_.CreateMul(b_.CreateAdd(t, c32(4 * q)), c32(8)), i64);
+  Value* ptr = hooks_.element_pointer(b_, C, et, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)));
+  llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "wgmma.st16", f_);
+  llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "wgmma.st2", f_);
+  llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "wgmma.stored", f_);
+  b_.CreateCondBr(b_.CreateAnd({aligned(), row_in, b_.CreateICmpSLE(b_.CreateAdd(col, c64(8)), cols)}), vec_bb, elem_bb);
+  b_.SetInsertPoint(vec_bb);
+  b_.CreateAlignedStore(vec, ptr, llvm::Align(16));
+  b_.CreateBr(stored);
+  b_.SetInsertPoint(elem_bb);
+  Value* elems = b_.CreateBitCast(vec, llvm::FixedVectorType::get(et, 8));
+  for (int e = 0; e < 8; ++e)
+    emit_if(b_.CreateAnd(row_in, b_.CreateICmpSLT(b_.CreateAdd(col, c64(e)), cols)), [&] {
+      b_.CreateStore(b_.CreateExtractElement(elems, uint64_t(e)), b_.CreateConstInBoundsGEP1_64(et, ptr, uint64_t(e)));
+    });
+  b_.CreateBr(stored);
+  b_.SetInsertPoint(stored);
 }
 
 void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>& args) {
@@ -139,16 +106,23 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   if (tma && (!fn_.attrs.count("tensor_maps") || std::get<ir::IntList>(fn_.attrs.at("tensor_maps")).size() != 22))
     fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm with tma needs the kernel attribute tensor_maps "
                              "(the TMA descriptors of A and B)", op.loc.str());
+  // Staged epilogue: the consumers store each tile's product (16-bit) to a C buffer after the
+  // stages, rows padded by 16 bytes; warps 1-3 of the producer warpgroup run the epilogue region
+  // from it while the consumers go on with the next tile.
+  const bool staged = op.int_attr("staged_epilogue", 0) != 0;
+  if (staged && (!tma || !op.region))
+    fail(ErrorCode::Compile, "tile.wgmma_gemm: staged_epilogue needs tma and an epilogue region", op.loc.str());
   const int a_bytes = bm * bk * 2, b_bytes = bk * bn * 2, panel_bytes = bk * 128;
-  const int64_t need = int64_t(stages) * (a_bytes + b_bytes) + 1024 + (tma ? 16 * stages : 0);
+  const int c_row_bytes = bn * 2 + 16, c_bytes = staged ? bm * c_row_bytes : 0;
+  const int64_t need = int64_t(stages) * (a_bytes + b_bytes) + 1024 + (tma ? 16 * stages : 0) + (staged ? c_bytes + 16 : 0);
   auto shared_attr = fn_.attrs.find("shared");
   if (shared_attr == fn_.attrs.end() || std::get<int64_t>(shared_attr->second) < need)
     fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm needs the kernel attribute shared >= " +
                                  std::to_string(need) + " (dynamic shared memory bytes)", op.loc.str());
-  const DType in_dt = op.operands[3]->type.dtype, out_dt = op.operands[0]->type.dtype;
+  const DType in_dt = op.operands[3]->type.dtype;
   Value *C = args[0], *c_off = args[1], *ldc = args[2], *A = args[3], *a_off = args[4], *lda = args[5], *B = args[6],
         *b_off = args[7], *ldb = args[8], *rows = args[9], *cols = args[10], *K = args[11];
-  llvm::Type *i32 = b_.getInt32Ty(), *i64 = b_.getInt64Ty();
+  llvm::Type *i8 = b_.getInt8Ty(), *i16 = b_.getInt16Ty(), *i32 = b_.getInt32Ty(), *i64 = b_.getInt64Ty();
   llvm::Type* f32 = b_.getFloatTy();
   auto c32 = [&](int64_t v) { return b_.getInt32(uint32_t(v)); };
   auto c64 = [&](int64_t v) { return b_.getInt64(uint64_t(v)); };
@@ -204,15 +178,82 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     return std::vector<Value*>(acc_phi.begin(), acc_phi.end());
   };
 
+  // Epilogue: like mma.sync's m16n8 fragments, warp w of the consumers holds rows 16w + g and
+  // 16w + g + 8 (g = lane / 4) of the block tile, and for each 8-column block j columns 8j + 2t
+  // and 8j + 2t + 1 (t = lane % 4): accumulators 4j .. 4j+3. It goes in chunks of 4 blocks of
+  // one row half h: the outputs' values there (gemm_epilogue: the product, or what the epilogue
+  // region makes of it), then each output's stores. (m0, n0): the tile's origin (persistent).
+  const std::vector<GemmOutput> outputs = gemm_outputs(op, args);
+  auto epilogue = [&](const std::vector<Value*>& acc, Value* consumer_tid, Value* c_off, Value* rows, Value* cols, Value* m0,
+                      Value* n0) {
+    Value* lane = b_.CreateAnd(consumer_tid, c32(31));
+    Value* warp = b_.CreateLShr(consumer_tid, c32(5));
+    Value* t = b_.CreateAnd(lane, c32(3));
+    Value* row0 = b_.CreateZExt(b_.CreateAdd(b_.CreateMul(warp, c32(16)), b_.CreateLShr(lane, c32(2))), i64);
+    Value* col0 = b_.CreateZExt(b_.CreateMul(t, c32(2)), i64);
+    auto aligned_to = [&](Value* ptr, int64_t elems, int64_t esize) {  // ldc, c_off and C all multiples of elems
+      auto mult = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(elems - 1)), c64(0)); };
+      return b_.CreateAnd({mult(ldc), mult(c_off),
+                           b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(ptr, i64), c64(elems * esize - 1)), c64(0))});
+    };
+    for (int h = 0; h < 2; ++h)
+      for (int q = 0; q < bn / 32; ++q) {
+        Value* row = b_.CreateAdd(row0, c64(h * 8));
+        Value* row_in = b_.CreateICmpSLT(row, rows);
+        // vals[o][2j + e]: output o at column 8(4q + j) + 2t + e.
+        std::vector<std::vector<Value*>> vals(outputs.size());
+        if (op.region)
+          for (int j = 0; j < 4; ++j)
+            for (int e = 0; e < 2; ++e) {
+              Value* col = b_.CreateAdd(col0, c64(8 * (4 * q + j) + e));
+              std::vector<Value*> v = gemm_epilogue(op, args, acc[size_t((4 * q + j) * 4 + h * 2 + e)], row, col, rows, cols, m0, n0);
+              for (size_t o = 0; o < outputs.size(); ++o) vals[o].push_back(v[o]);
+            }
+        for (size_t o = 0; o < outputs.size(); ++o) {
+          llvm::Type* et = memory_type(ctx_, outputs[o].dt);
+          const int64_t esize = int64_t(et->getPrimitiveSizeInBits() / 8);
+          Value* C = outputs[o].ptr;
+          auto pair_of = [&](int j, int e) {
+            return op.region ? vals[o][size_t(2 * j + e)] : convert(acc[size_t((4 * q + j) * 4 + h * 2 + e)], DType::F32, outputs[o].dt);
+          };
+          if (esize != 2) {  // pairs, one store each when C's layout keeps them aligned
+            Value* pairs_ok = aligned_to(C, 2, esize);
+            for (int j = 0; j < 4; ++j) {
+              Value* col = b_.CreateAdd(col0, c64(8 * (4 * q + j)));
+              store_c_pair(C, b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col)), col, cols, row, rows,
+                           pair_of(j, 0), pair_of(j, 1), pairs_ok);
+            }
+            continue;
+          }
+          // 16-bit C: the four lanes of a quad hold 2 columns each of every 8-column block; a 4 x 4
+          // transpose of the packed pairs (two butterfly stages of warp shuffles) gives lane t all
+          // 8 columns of block 4q + t, stored as one 16-byte vector (element by element at edges
+          // or when C's layout is not 16-byte aligned).
+          auto* pair_ty = llvm::FixedVectorType::get(et, 2);
+          Value* v[4];
+          for (int j = 0; j < 4; ++j) {  // slot j: this lane's pair of block 4q + j
+            if (op.region) {
+              Value* p = b_.CreateInsertElement(llvm::PoisonValue::get(pair_ty), vals[o][size_t(2 * j)], uint64_t(0));
+              v[j] = b_.CreateBitCast(b_.CreateInsertElement(p, vals[o][size_t(2 * j + 1)], uint64_t(1)), i32);
+              continue;
+            }
+            v[j] = pack_pair(acc[size_t((4 * q + j) * 4 + h * 2)], acc[size_t((4 * q + j) * 4 + h * 2 + 1)], outputs[o].dt);
+          }
+          store_quad_16(C, outputs[o].dt, c_off, ldc, row, row_in, t, q, v, cols, [&] { return aligned_to(C, 8, 2); });
+        }
+      }
+  };
+
   // Block tiles: one per program instance, or (persistent) every tile of the rows x cols
   // matrix in the grouped order of tile_matmul_mma.cpp, program instance i taking tiles i,
-  // i + grid, ... Each gets its operand offsets and `base`, the pipeline iterations done before.
+  // i + grid, ... Each gets its operand offsets, `base`, the pipeline iterations done before,
+  // `done`, the tiles this instance did before (i32), and `last`: it is the instance's last.
   struct Tile {
-    Value *a_off, *b_off, *c_off, *rows, *cols;
+    Value *a_off, *b_off, *c_off, *rows, *cols, *m0, *n0;  // m0, n0: the origin inside c (persistent)
   };
   auto for_each_tile = [&](auto body_fn) {
     if (!persistent) {
-      body_fn(Tile{a_off, b_off, c_off, rows, cols}, c32(0));
+      body_fn(Tile{a_off, b_off, c_off, rows, cols, nullptr, nullptr}, c32(0), c32(0), b_.getTrue());
       return;
     }
     constexpr int64_t kGroupM = 8;
@@ -221,7 +262,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     Value* first = hooks_.program_id(b_, 0);
     Value* grid = read_index(b_, llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x);
     ForLoop loop = begin_loop(first, grid, "wgmma.tile");
-    enter_loop_body(loop, b_.CreateMul(tiles_m, tiles_n));
+    Value* n_tiles = b_.CreateMul(tiles_m, tiles_n);
+    enter_loop_body(loop, n_tiles);
     Value* t = loop.iv;
     Value* per_group = b_.CreateMul(tiles_n, c64(kGroupM));
     Value* first_m = b_.CreateMul(b_.CreateSDiv(t, per_group), c64(kGroupM));
@@ -231,81 +273,172 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     Value* n0 = b_.CreateMul(b_.CreateSDiv(local, group_rows), c64(bn));
     Value* done = b_.CreateTrunc(b_.CreateSDiv(b_.CreateSub(t, first), grid), i32);  // tiles this instance finished
     body_fn(Tile{b_.CreateAdd(a_off, b_.CreateMul(m0, lda)), b_.CreateAdd(b_off, n0),
-                 b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(m0, ldc), n0)), b_.CreateSub(rows, m0), b_.CreateSub(cols, n0)},
-            b_.CreateMul(done, n_k));
+                 b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(m0, ldc), n0)), b_.CreateSub(rows, m0), b_.CreateSub(cols, n0), m0,
+                 n0},
+            b_.CreateMul(done, n_k), done, b_.CreateICmpSGE(b_.CreateAdd(t, grid), n_tiles));
     end_loop(loop);
   };
 
   if (tma) {
-    // mbarriers after the stage buffers: full[s] (the producer's copies landed), empty[s]
-    // (every consumer warpgroup is done reading the stage).
-    Value* bars = b_.CreateAdd(base32, c32(stages * (a_bytes + b_bytes)));
+    // mbarriers after the stage buffers (and the C buffer): full[s] (the producer's copies
+    // landed), empty[s] (every consumer warpgroup is done reading the stage); staged: c_full
+    // (every consumer thread stored its part of the tile), c_empty (the epilogue warps read it).
+    Value* c_buf = b_.CreateAdd(base32, c32(stages * (a_bytes + b_bytes)));
+    Value* bars = b_.CreateAdd(c_buf, c32(c_bytes));
     auto full = [&](Value* s) { return b_.CreateAdd(bars, b_.CreateMul(s, c32(8))); };
     auto empty = [&](Value* s) { return b_.CreateAdd(bars, b_.CreateAdd(c32(8 * stages), b_.CreateMul(s, c32(8)))); };
+    Value* c_full = b_.CreateAdd(bars, c32(16 * stages));
+    Value* c_empty = b_.CreateAdd(bars, c32(16 * stages + 8));
+    constexpr int kEpilogueThreads = 96, kRun = 2;  // warps 1-3 of the producer warpgroup; columns a chunk
+    auto wait = [&](Value* bar, Value* parity) { hopper::mbarrier_wait(b_, bar, parity); };
     emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
       for (int s = 0; s < stages; ++s) {
         hopper::mbarrier_init(b_, full(c32(s)), 1);
         hopper::mbarrier_init(b_, empty(c32(s)), consumers);
       }
+      if (staged) {
+        hopper::mbarrier_init(b_, c_full, 128 * consumers);
+        hopper::mbarrier_init(b_, c_empty, kEpilogueThreads);
+      }
       hopper::mbarrier_init_fence(b_);
     });
     hooks_.barrier(b_);
-    // Producer: 40 registers are plenty for one thread's address arithmetic; the consumers'
-    // accumulators take the rest.
+    // Producer: 40 registers are plenty for one thread's address arithmetic; staged, its other
+    // warps run the epilogue in 56 (the block's 168 x 384: 40 + 2 x 232, or 56 + 2 x 224).
+    // Consumers: the accumulators need the registers the producer gave up. (One consumer
+    // warpgroup has the registers of two: 240, the most setmaxnreg gives.)
+    const int producer_regs = staged ? 56 : 40, consumer_regs = consumers == 1 ? 240 : staged ? 224 : 232;
     auto producer = [&] {
-      emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
-        const unsigned n_params = unsigned(fn_.body.args.size());
-        Value* map_a = b_.CreatePtrToInt(f_->getArg(n_params), i64);
-        Value* map_b = b_.CreatePtrToInt(f_->getArg(n_params + 1), i64);
-        for_each_tile([&](const Tile& t, Value* base) {
-          // A is [batch * M, K]: its row is a_off / K. B is [batch, K, N]: column b_off % N of batch b_off / (K N).
-          Value* a_row = b_.CreateTrunc(b_.CreateSDiv(t.a_off, K), i32);
-          Value* b_col = b_.CreateTrunc(b_.CreateSRem(t.b_off, ldb), i32);
-          Value* b_batch = b_.CreateTrunc(b_.CreateSDiv(t.b_off, b_.CreateMul(K, ldb)), i32);
-          k_loop([&](Value* kt, std::vector<Value*>&) {
-            Value* it = b_.CreateAdd(base, kt);  // pipeline iteration: stage and phase run on across tiles
-            Value* s = b_.CreateURem(it, c32(stages));
-            Value* round = b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1));
-            Value* free_parity = b_.CreateXor(round, c32(1));  // round 0: the buffers start free
-            hopper::mbarrier_wait(b_, empty(s), free_parity);
-            hopper::mbarrier_expect_tx(b_, full(s), a_bytes + b_bytes);
-            Value* k0 = b_.CreateMul(kt, c32(bk));
-            Value* a_dst = a_stage_addr(s);
-            hopper::tma_load_3d(b_, a_dst, map_a, k0, a_row, c32(0), full(s));
-            for (int p = 0; p < bn / 64; ++p) {
-              Value* dst = b_.CreateAdd(b_stage_addr(s), c32(p * panel_bytes));
-              Value* col = b_.CreateAdd(b_col, c32(64 * p));
-              hopper::tma_load_3d(b_, dst, map_b, col, k0, b_batch, full(s));
-            }
-          });
+    emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
+      const unsigned n_params = unsigned(fn_.body.args.size());
+      Value* map_a = b_.CreatePtrToInt(f_->getArg(n_params), i64);
+      Value* map_b = b_.CreatePtrToInt(f_->getArg(n_params + 1), i64);
+      for_each_tile([&](const Tile& t, Value* base, Value*, Value*) {
+        // A is [batch * M, K]: its row is a_off / K. B is [batch, K, N]: column b_off % N of batch b_off / (K N).
+        Value* a_row = b_.CreateTrunc(b_.CreateSDiv(t.a_off, K), i32);
+        Value* b_col = b_.CreateTrunc(b_.CreateSRem(t.b_off, ldb), i32);
+        Value* b_batch = b_.CreateTrunc(b_.CreateSDiv(t.b_off, b_.CreateMul(K, ldb)), i32);
+        k_loop([&](Value* kt, std::vector<Value*>&) {
+          Value* it = b_.CreateAdd(base, kt);  // pipeline iteration: stage and phase run on across tiles
+          Value* s = b_.CreateURem(it, c32(stages));
+          Value* round = b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1));
+          wait(empty(s), b_.CreateXor(round, c32(1)));  // round 0: the buffers start free
+          hopper::mbarrier_expect_tx(b_, full(s), a_bytes + b_bytes);
+          Value* k0 = b_.CreateMul(kt, c32(bk));
+          Value* a_dst = a_stage_addr(s);
+          hopper::tma_load_3d(b_, a_dst, map_a, k0, a_row, c32(0), full(s));
+          for (int p = 0; p < bn / 64; ++p) {
+            Value* dst = b_.CreateAdd(b_stage_addr(s), c32(p * panel_bytes));
+            Value* col = b_.CreateAdd(b_col, c32(64 * p));
+            hopper::tma_load_3d(b_, dst, map_b, col, k0, b_batch, full(s));
+          }
         });
       });
+    });
+    if (staged) {
+      // Epilogue warps: chunks of kRun columns of the tile, thread e taking chunks e, e + 96, ...
+      // (a warp reads one contiguous row run: no bank conflicts), each through the epilogue
+      // region and out to every output in vector stores. 2 columns a chunk keep the region's
+      // work within the producer warpgroup's 56 registers (bias + gelu + a residual output
+      // spilled with 4, and gelu alone with 8).
+      const std::vector<GemmOutput> outputs = gemm_outputs(op, args);
+      std::vector<Value*> run_ok;
+      for (const GemmOutput& o : outputs) run_ok.push_back(run_aligned(o, ldc, c_off, kRun));
+      emit_if(b_.CreateICmpUGE(tid, c32(32)), [&] {
+        Value* etid = b_.CreateZExt(b_.CreateSub(tid, c32(32)), i64);
+        for_each_tile([&](const Tile& t, Value*, Value* done, Value* last) {
+          llvm::BasicBlock* skip = llvm::BasicBlock::Create(ctx_, "wgmma.epilogue.skip", f_);
+          llvm::BasicBlock* work = llvm::BasicBlock::Create(ctx_, "wgmma.epilogue.tile", f_);
+          b_.CreateCondBr(last, skip, work);  // the consumers store the last tile themselves
+          b_.SetInsertPoint(work);
+          wait(c_full, b_.CreateAnd(done, c32(1)));
+          ForLoop chunks = begin_loop(etid, c64(kEpilogueThreads), "wgmma.epilogue");
+          enter_loop_body(chunks, c64(bm * bn / kRun));
+          Value* row = b_.CreateUDiv(chunks.iv, c64(bn / kRun));
+          Value* col = b_.CreateMul(b_.CreateURem(chunks.iv, c64(bn / kRun)), c64(kRun));
+          emit_if(b_.CreateAnd(b_.CreateICmpSLT(row, t.rows), b_.CreateICmpSLT(col, t.cols)), [&] {
+            Value* byte = b_.CreateAdd(c_buf, b_.CreateTrunc(b_.CreateAdd(b_.CreateMul(row, c64(c_row_bytes)),
+                                                                          b_.CreateMul(col, c64(2))), i32));
+            llvm::Type* et = register_type(ctx_, in_dt);
+            auto* vec_ty = llvm::FixedVectorType::get(et, kRun);
+            Value* ptr = b_.CreateIntToPtr(byte, llvm::PointerType::get(ctx_, hooks_.shared_address_space()));
+            Value* vec = b_.CreateAlignedLoad(vec_ty, ptr, llvm::Align(2 * kRun));
+            std::vector<std::vector<Value*>> vals(outputs.size());
+            for (int e = 0; e < kRun; ++e) {
+              std::vector<Value*> v = gemm_epilogue(op, args, b_.CreateExtractElement(vec, uint64_t(e)), row,
+                                                    b_.CreateAdd(col, c64(e)), t.rows, t.cols, t.m0, t.n0, in_dt);
+              for (size_t o = 0; o < outputs.size(); ++o) vals[o].push_back(v[o]);
+            }
+            Value* off = b_.CreateAdd(t.c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col));
+            for (size_t o = 0; o < outputs.size(); ++o) store_run(outputs[o], off, vals[o], col, t.cols, run_ok[o]);
+          });
+          end_loop(chunks);
+          hopper::mbarrier_arrive(b_, c_empty);
+          b_.CreateBr(skip);
+          b_.SetInsertPoint(skip);
+        });
+      });
+    }
     };
     auto consumer = [&] {
-      Value* ctid = b_.CreateSub(tid, c32(128));
-      Value* leader = b_.CreateICmpEQ(b_.CreateAnd(ctid, c32(127)), c32(0));
-      Value* a_rows = b_.CreateMul(b_.CreateLShr(ctid, c32(7)), c32(64 * 128));  // this warpgroup's 64 rows of A
-      for_each_tile([&](const Tile& t, Value* base) {
-        std::vector<Value*> acc = k_loop([&](Value* kt, std::vector<Value*>& acc) {
-          Value* it = b_.CreateAdd(base, kt);
-          Value* s = b_.CreateURem(it, c32(stages));
-          Value* parity = b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1));
-          hopper::mbarrier_wait(b_, full(s), parity);
-          mma_slice(acc, b_.CreateAdd(a_stage_addr(s), a_rows), b_stage_addr(s));
-          hopper::wait(b_, 1);  // slice kt-1's group is done: its stage may be refilled
-          Value* prev = b_.CreateURem(b_.CreateAdd(it, c32(stages - 1)), c32(stages));
-          emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(kt, c32(0))),
-                  [&] { hopper::mbarrier_arrive(b_, empty(prev)); });
-        });
-        hopper::wait(b_, 0);
-        emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(n_k, c32(0))), [&] {  // the tile's last stage
-          Value* last = b_.CreateURem(b_.CreateAdd(base, b_.CreateSub(n_k, c32(1))), c32(stages));
-          hopper::mbarrier_arrive(b_, empty(last));
-        });
-        store_wgmma_acc(acc, ctid, C, t.c_off, ldc, t.rows, t.cols, out_dt, bn);
+    Value* ctid = b_.CreateSub(tid, c32(128));
+    Value* leader = b_.CreateICmpEQ(b_.CreateAnd(ctid, c32(127)), c32(0));
+    Value* a_rows = b_.CreateMul(b_.CreateLShr(ctid, c32(7)), c32(64 * 128));  // this warpgroup's 64 rows of A
+    for_each_tile([&](const Tile& t, Value* base, Value* done, Value* last) {
+      std::vector<Value*> acc = k_loop([&](Value* kt, std::vector<Value*>& acc) {
+        Value* it = b_.CreateAdd(base, kt);
+        Value* s = b_.CreateURem(it, c32(stages));
+        wait(full(s), b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1)));
+        mma_slice(acc, b_.CreateAdd(a_stage_addr(s), a_rows), b_stage_addr(s));
+        hopper::wait(b_, 1);  // slice kt-1's group is done: its stage may be refilled
+        Value* prev = b_.CreateURem(b_.CreateAdd(it, c32(stages - 1)), c32(stages));
+        emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(kt, c32(0))),
+                [&] { hopper::mbarrier_arrive(b_, empty(prev)); });
       });
+      hopper::wait(b_, 0);
+      emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(n_k, c32(0))), [&] {  // the tile's last stage
+        Value* last = b_.CreateURem(b_.CreateAdd(base, b_.CreateSub(n_k, c32(1))), c32(stages));
+        hopper::mbarrier_arrive(b_, empty(last));
+      });
+      if (!staged) {
+        epilogue(acc, ctid, t.c_off, t.rows, t.cols, t.m0, t.n0);
+        return;
+      }
+      // Staged: the instance's last tile (the only one without a grid) has no next tile to
+      // overlap, so the consumers run its epilogue themselves, in registers, 2.5x as many
+      // threads as the epilogue warps. Others: wait until the epilogue warps are done with
+      // the previous tile's buffer (the first wait passes at once), store this thread's pairs
+      // of the product, rounded to 16 bits (the m16n8 fragment layout of the epilogue above),
+      // and arrive on c_full.
+      llvm::BasicBlock* in_registers = llvm::BasicBlock::Create(ctx_, "wgmma.last", f_);
+      llvm::BasicBlock* to_shared = llvm::BasicBlock::Create(ctx_, "wgmma.stage", f_);
+      llvm::BasicBlock* tile_done = llvm::BasicBlock::Create(ctx_, "wgmma.tile.done", f_);
+      b_.CreateCondBr(last, in_registers, to_shared);
+      b_.SetInsertPoint(in_registers);
+      epilogue(acc, ctid, t.c_off, t.rows, t.cols, t.m0, t.n0);
+      b_.CreateBr(tile_done);
+      b_.SetInsertPoint(to_shared);
+      wait(c_empty, b_.CreateXor(b_.CreateAnd(done, c32(1)), c32(1)));
+      Value* lane = b_.CreateAnd(ctid, c32(31));
+      Value* row0 = b_.CreateAdd(b_.CreateMul(b_.CreateLShr(ctid, c32(5)), c32(16)), b_.CreateLShr(lane, c32(2)));
+      Value* col0 = b_.CreateMul(b_.CreateAnd(lane, c32(3)), c32(2));
+      auto* pair_ty = llvm::FixedVectorType::get(register_type(ctx_, in_dt), 2);
+      for (int j = 0; j < bn / 8; ++j)
+        for (int h = 0; h < 2; ++h) {
+          Value* p = llvm::PoisonValue::get(llvm::FixedVectorType::get(f32, 2));
+          p = b_.CreateInsertElement(p, acc[size_t(j * 4 + h * 2)], uint64_t(0));
+          p = b_.CreateInsertElement(p, acc[size_t(j * 4 + h * 2 + 1)], uint64_t(1));
+          Value* row = b_.CreateAdd(row0, c32(h * 8));
+          Value* byte = b_.CreateAdd(c_buf, b_.CreateAdd(b_.CreateMul(row, c32(c_row_bytes)), b_.CreateMul(b_.CreateAdd(col0, c32(8 * j)), c32(2))));
+          b_.CreateAlignedStore(b_.CreateBitCast(b_.CreateFPTrunc(p, pair_ty), i32),
+                                b_.CreateIntToPtr(byte, llvm::PointerType::get(ctx_, hooks_.shared_address_space())), llvm::Align(4));
+        }
+      hopper::mbarrier_arrive(b_, c_full);
+      b_.CreateBr(tile_done);
+      b_.SetInsertPoint(tile_done);
+    });
     };
-    hopper::warp_specialize(b_, tid, 40, 232, producer, consumer);
+    hopper::warp_specialize(b_, tid, producer_regs, consumer_regs, producer, consumer);
     return;
   }
 
@@ -366,7 +499,7 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   Value* a_rows = b_.CreateMul(b_.CreateLShr(tid, c32(7)), c32(64 * 128));  // this warpgroup's 64 rows of A
   std::vector<Value*> acc = k_loop([&](Value* kt, std::vector<Value*>& acc) {
     wait_groups(stages - 3);
-    inline_asm(b_, "fence.proxy.async.shared::cta;");
+    hopper::inline_asm(b_, "fence.proxy.async.shared::cta;");
     hooks_.barrier(b_);
     Value* next = b_.CreateAdd(kt, c32(stages - 2));
     emit_if(b_.CreateICmpSLT(next, n_k), [&] { load_stage(b_.CreateURem(next, c32(stages)), next); });
@@ -377,7 +510,7 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   });
   hopper::wait(b_, 0);
   wait_groups(0);
-  store_wgmma_acc(acc, tid, C, c_off, ldc, rows, cols, out_dt, bn);
+  epilogue(acc, tid, c_off, rows, cols, nullptr, nullptr);
 }
 
 }  // namespace tessera::backends

@@ -76,12 +76,12 @@ llvm::Value* KernelEmitter::element_op(const ir::Op& op, const std::vector<llvm:
   fail(ErrorCode::Compile, "kernel " + fn_.name + ": no LLVM lowering for '" + n + "'", op.loc.str());
 }
 
-llvm::Value* KernelEmitter::element_load(const ir::Op& op, const std::vector<llvm::Value*>& args) {
+llvm::Value* KernelEmitter::element_load(const ir::Op& op, const std::vector<llvm::Value*>& args, bool isolated) {
   DType dt = op.result()->type.dtype;
   llvm::Type* mt = memory_type(ctx_, dt);
   auto load = [&]() -> llvm::Value* {
     llvm::Value* ptr = hooks_.element_pointer(b_, args[0], mt, args[1]);
-    llvm::Value* v = b_.CreateLoad(mt, ptr);
+    llvm::Value* v = b_.CreateLoad(mt, ptr, isolated);
     return dt == DType::Bool ? b_.CreateICmpNE(v, llvm::ConstantInt::get(mt, 0)) : v;
   };
   if (args.size() < 3) return load();
@@ -125,6 +125,7 @@ llvm::Value* KernelEmitter::convert(llvm::Value* v, DType from, DType to) {
                           : b_.CreateICmpNE(v, llvm::ConstantInt::get(v->getType(), 0));
   if (from == DType::Bool) return is_float(to) ? b_.CreateUIToFP(v, t) : b_.CreateZExt(v, t);
   if (to == DType::BF16 && !is_float(from)) return convert(convert(v, from, DType::F32), DType::F32, to);
+  if (to == DType::BF16 && hooks_.native_bf16()) return b_.CreateFPTrunc(b_.CreateFPCast(v, b_.getFloatTy()), t);
   if (to == DType::BF16) {
     // Round to nearest even on the bits: fptrunc to bfloat becomes a libcall (__truncsfbf2)
     // on CPUs, which the JIT cannot resolve. (From f64 this rounds twice, via f32.)

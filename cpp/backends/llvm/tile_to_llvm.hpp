@@ -9,6 +9,7 @@
 //     consecutive lane-wise ops share one loop that LLVM vectorises; tile values that live
 //     across loops are kept in small per-instance arrays.
 #pragma once
+#include <functional>
 #include <map>
 #include <set>
 #include <vector>
@@ -44,6 +45,8 @@ class TargetHooks {
     return nullptr;
   }
   virtual bool has_shuffle() const { return false; }
+  // f32 -> bf16 rounding by the hardware (fptrunc); others round on the bits (no libcall).
+  virtual bool native_bf16() const { return false; }
   // Address of element `offset` (i64) of a buffer; Vulkan SPIR-V has no pointer arithmetic
   // on buffers and overrides this.
   virtual llvm::Value* element_pointer(llvm::IRBuilder<>& b, llvm::Value* buffer, llvm::Type* elem,
@@ -87,7 +90,8 @@ class KernelEmitter {
   void element_store(const ir::Op& op, const std::vector<llvm::Value*>& args);
   llvm::Value* arith(const ir::Op& op, const std::vector<llvm::Value*>& args);
   llvm::Value* convert(llvm::Value* v, DType from, DType to);
-  llvm::Value* element_load(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  // `isolated`: a volatile load, which LLVM neither vectorises nor merges with other loads.
+  llvm::Value* element_load(const ir::Op& op, const std::vector<llvm::Value*>& args, bool isolated = false);
   llvm::Value* combine(const std::string& kind, DType t, llvm::Value* a, llvm::Value* c);
   llvm::Value* identity(const std::string& kind, DType t);
   // Emits `then_fn` under `cond` (no else); returns nothing.
@@ -142,14 +146,34 @@ class KernelEmitter {
                     llvm::Value* limit);
   void store_c_pair(llvm::Value* C, llvm::Value* off, llvm::Value* col, llvm::Value* cols, llvm::Value* row, llvm::Value* rows,
                     llvm::Value* v0, llvm::Value* v1, llvm::Value* pairs_ok);
+  // gemm_epilogue.cpp: the outputs of a block-GEMM op (c, then those its epilogue region adds)
+  // and their values at one element of the product.
+  struct GemmOutput {
+    llvm::Value* ptr;
+    DType dt;
+  };
+  std::vector<GemmOutput> gemm_outputs(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  // The outputs' values (in their dtypes) at element (row, col) of the block tile, from the f32
+  // product `acc`; (m0, n0): the tile's origin inside the op's c view (persistent kernels), or null.
+  std::vector<llvm::Value*> gemm_epilogue(const ir::Op& op, const std::vector<llvm::Value*>& args, llvm::Value* acc,
+                                          llvm::Value* row, llvm::Value* col, llvm::Value* rows, llvm::Value* cols,
+                                          llvm::Value* m0 = nullptr, llvm::Value* n0 = nullptr, DType acc_dt = DType::F32);
+  // A run of n = vals.size() values of one output row at element `off`, columns col ..: vector
+  // stores of up to 16 bytes when `aligned` (run_aligned) and the run lies inside `cols`, else
+  // element by element under the column mask.
+  llvm::Value* run_aligned(const GemmOutput& o, llvm::Value* ld, llvm::Value* off, int n);
+  void store_run(const GemmOutput& o, llvm::Value* off, const std::vector<llvm::Value*>& vals, llvm::Value* col,
+                 llvm::Value* cols, llvm::Value* aligned);
   // emit_fma_gemm.cpp: tile.fma_gemm, an f32 block-tile GEMM on CUDA cores.
   void emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // emit_wgmma.cpp: tile.wgmma_gemm, the Hopper (sm_90a) block-tile GEMM.
   void emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>& args);
-  // Stores a warpgroup's m64n<n> f32 wgmma accumulators to C (rounded to out_dt; 16-byte
-  // stores for 16-bit C where aligned), rows < rows and columns < cols only (emit_wgmma.cpp).
-  void store_wgmma_acc(const std::vector<llvm::Value*>& acc, llvm::Value* consumer_tid, llvm::Value* C, llvm::Value* c_off,
-                       llvm::Value* ldc, llvm::Value* rows, llvm::Value* cols, DType out_dt, int n);
+  // Two f32 values rounded to a 16-bit dtype and packed in an i32, the first in the low half
+  // (one cvt.rn.{bf16,f16}x2.f32), and the 16-byte stores of 16-bit wgmma accumulator rows after
+  // a transpose across the quad (emit_wgmma.cpp; the GEMM's and the attention kernel's epilogues).
+  llvm::Value* pack_pair(llvm::Value* lo, llvm::Value* hi, DType dt);
+  void store_quad_16(llvm::Value* C, DType dt, llvm::Value* c_off, llvm::Value* ldc, llvm::Value* row, llvm::Value* row_in,
+                     llvm::Value* t, int q, llvm::Value* v[4], llvm::Value* cols, const std::function<llvm::Value*()>& aligned);
   // emit_flash_attention.cpp: tile.flash_attention, one query block of flash attention (NVIDIA).
   void emit_flash_attention(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // emit_flash_attention_wgmma.cpp: tile.flash_attention_wgmma, the Hopper (sm_90a) forward.

@@ -67,6 +67,8 @@ class NvptxHooks : public TargetHooks {
       if (op.name == "tile.store" || op.name == "tile.mma_sync" || op.name == "tile.wgmma_gemm" || op.name == "tile.fma_gemm" ||
           op.name == "tile.flash_attention" || op.name == "tile.flash_attention_wgmma" || op.name == "tile.flash_attention_bwd")
         written.insert(op.operands[0]);
+      if (op.name == "tile.mma_sync" || op.name == "tile.wgmma_gemm" || op.name == "tile.fma_gemm")
+        for (size_t i = 15; i < op.operands.size(); ++i) written.insert(op.operands[i]);  // the epilogue's other outputs
       if (op.name == "tile.flash_attention" && op.operands.size() > 10) written.insert(op.operands[10]);  // lse
       if (op.name == "tile.flash_attention_wgmma" && op.operands.size() > 9) written.insert(op.operands[9]);
       if (op.name == "tile.flash_attention_bwd" && op.str_attr("wrt") == "kv") written.insert(op.operands[1]);
@@ -77,6 +79,7 @@ class NvptxHooks : public TargetHooks {
   }
 
   bool has_shuffle() const override { return true; }
+  bool native_bf16() const override { return true; }  // cvt.rn.bf16.f32 (sm_80+; LLVM expands it before)
 
   llvm::Value* shuffle_xor(llvm::IRBuilder<>& b, llvm::Value* v, int64_t distance, int64_t width) override {
     uint32_t mask = width >= 32 ? 0xffffffffu : (1u << width) - 1;
