@@ -4,13 +4,12 @@ the match-attention pattern (which leaves CPU programs alone), and the NVIDIA fl
 PTX (assembled with ptxas where present; the GPU run is tests/gpu/test_attention_cuda.py)."""
 import math
 import re
-import subprocess
 
 import numpy as np
 import pytest
 
 import tessera as ts
-from test_targets import _tool
+from test_gemm_ptx import assemble
 
 
 def rng(seed):
@@ -162,14 +161,7 @@ PATTERN = """  %0 = transpose(%k) {{perm = [0, 1, 3, 2]}} : {dt}[2,3,{d},150]
 
 def ptxas_report(tmp_path, ptx, arch="sm_90a"):
     """ptxas -v: asserts the PTX assembles, returns the report (skips without ptxas)."""
-    ptxas = _tool("ptxas", "/usr/local/bin/ptxas", "/usr/local/cuda/bin/ptxas")
-    if not ptxas:
-        pytest.skip("ptxas not found: PTX emitted but not assembled")
-    (tmp_path / "k.ptx").write_text(ptx)
-    r = subprocess.run([ptxas, f"-arch={arch}", "-v", str(tmp_path / "k.ptx"), "-o", str(tmp_path / "k.cubin")],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return r.stderr
+    return assemble(tmp_path, ptx, arch)
 
 
 @pytest.mark.parametrize("dt", ["bf16", "f16"])
