@@ -189,16 +189,16 @@ OpInfo attention_grad() {
   info.name = "attention_grad";
   info.cls = OpClass::Contraction;
   info.min_operands = info.max_operands = 6;
-  info.operand_names = {"q", "k", "v", "do", "lse", "delta"};
+  info.operand_names = {"q", "k", "v", "dout", "lse", "delta"};
   info.attrs = {kScale, kCausal, {"wrt", "str", true, "q, k or v: the operand whose gradient this is", ""}};
   info.summary = "One gradient of attention (FlashAttention-2's backward): dq, dk or dv (`wrt`) of "
-                 "o = softmax(q @ k^T * scale) @ v given do, lse = attention_lse(q, k) and delta = "
-                 "sum(do * o, -1) ([..., Sq] in the compute dtype: f32 for 16-bit q). Result: the type of that operand.";
+                 "o = softmax(q @ k^T * scale) @ v given dout, lse = attention_lse(q, k) and delta = "
+                 "sum(dout * o, -1) ([..., Sq] in the compute dtype: f32 for 16-bit q). Result: the type of that operand.";
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     std::vector<Type> qkv(in.begin(), in.begin() + 3);
     std::vector<Type> o = lookup_op("attention")->infer(qkv, {});
     if (in[3] != o[0])
-      fail(ErrorCode::Shape, "attention_grad: do must have the output's type " + o[0].str() + ", got " + in[3].str());
+      fail(ErrorCode::Shape, "attention_grad: dout must have the output's type " + o[0].str() + ", got " + in[3].str());
     for (size_t i : {size_t(4), size_t(5)})
       if (in[i] != row_type(in[0]))
         fail(ErrorCode::Shape, std::string("attention_grad: ") + (i == 4 ? "lse" : "delta") + " must be " +

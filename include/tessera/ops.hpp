@@ -50,13 +50,13 @@ inline ir::Value* attention(ir::Builder& b, ir::Value* q, ir::Value* k, ir::Valu
   return b.value("attention", operands, attrs);
 }
 
-// One gradient of attention (FlashAttention-2's backward): dq, dk or dv (`wrt`) of o = softmax(q @ k^T * scale) @ v given do, lse = attention_lse(q, k) and delta = sum(do * o, -1) ([..., Sq] in the compute dtype: f32 for 16-bit q). Result: the type of that operand.
-inline ir::Value* attention_grad(ir::Builder& b, ir::Value* q, ir::Value* k, ir::Value* v, ir::Value* do, ir::Value* lse, ir::Value* delta, double scale, std::string wrt, bool causal = false) {
+// One gradient of attention (FlashAttention-2's backward): dq, dk or dv (`wrt`) of o = softmax(q @ k^T * scale) @ v given dout, lse = attention_lse(q, k) and delta = sum(dout * o, -1) ([..., Sq] in the compute dtype: f32 for 16-bit q). Result: the type of that operand.
+inline ir::Value* attention_grad(ir::Builder& b, ir::Value* q, ir::Value* k, ir::Value* v, ir::Value* dout, ir::Value* lse, ir::Value* delta, double scale, std::string wrt, bool causal = false) {
   ir::AttrMap attrs;
   attrs["scale"] = scale;
   attrs["causal"] = causal;
   attrs["wrt"] = wrt;
-  std::vector<ir::Value*> operands{q, k, v, do, lse, delta};
+  std::vector<ir::Value*> operands{q, k, v, dout, lse, delta};
   return b.value("attention_grad", operands, attrs);
 }
 
