@@ -10,6 +10,7 @@ import pytest
 import tessera as ts
 
 torch = pytest.importorskip("torch")
+import gpu_checks  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     not torch.cuda.is_available() or torch.cuda.get_device_capability() < (8, 0), reason="needs an sm_80+ NVIDIA GPU"
@@ -24,9 +25,7 @@ def poison_outputs(monkeypatch):
 
 def rel_err(got, want):
     """Largest error relative to the reference's scale (max |want|, at least 1e-3)."""
-    got, want = got.double(), want.double()
-    assert torch.isfinite(got).all(), "unwritten (NaN) or overflowed outputs"
-    return ((got - want).abs().max() / want.abs().max().clamp(min=1e-3)).item()
+    return gpu_checks.rel_err(got, want, floor=1e-3)
 
 
 def rand(*shape, dtype=torch.bfloat16):

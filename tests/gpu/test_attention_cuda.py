@@ -19,6 +19,7 @@ import pytest
 import tessera as ts
 
 torch = pytest.importorskip("torch")
+from gpu_checks import rel_err  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     not torch.cuda.is_available() or torch.cuda.get_device_capability() < (8, 0), reason="needs an sm_80+ NVIDIA GPU"
@@ -29,13 +30,6 @@ F = torch.nn.functional
 @pytest.fixture(autouse=True)
 def poison_outputs(monkeypatch):
     monkeypatch.setenv("TESSERA_POISON_OUTPUTS", "1")
-
-
-def rel_err(got, want):
-    """Largest error relative to the reference's scale (max |want|, at least 1)."""
-    got, want = got.double(), want.double()
-    assert torch.isfinite(got).all(), "unwritten (NaN) or overflowed outputs"
-    return ((got - want).abs().max() / want.abs().max().clamp(min=1)).item()
 
 
 def reference(q, k, v, causal, scale=None):

@@ -10,6 +10,7 @@ import pytest
 import tessera as ts
 
 torch = pytest.importorskip("torch")
+from gpu_checks import rel_err  # noqa: E402
 
 F = torch.nn.functional
 
@@ -17,12 +18,6 @@ F = torch.nn.functional
 @pytest.fixture(autouse=True)
 def poison_outputs(monkeypatch):
     monkeypatch.setenv("TESSERA_POISON_OUTPUTS", "1")
-
-
-def rel_err(got, want):
-    got, want = got.double(), want.double()
-    assert torch.isfinite(got).all(), "unwritten (NaN) or overflowed outputs"
-    return ((got - want).abs().max() / want.abs().max().clamp(min=1)).item()
 
 
 def tol(dtype):
