@@ -458,6 +458,61 @@ OpInfo flash_attention_bwd_op() {
   return info;
 }
 
+// tile.flash_attention_bwd_wgmma: the Hopper (sm_90a) backward (emit_flash_attention_bwd_wgmma.cpp),
+// one block of 128 own rows of one head: a TMA producer warpgroup and two consumer warpgroups.
+// q, k, v and do are read through the kernel's four tensor maps ([heads, S, D]), so the
+// operands name the head and first own row; outputs first (dk, dv for wrt = kv).
+OpInfo flash_attention_bwd_wgmma_op() {
+  OpInfo info = tile_op(
+      "flash_attention_bwd_wgmma", 13, 14,
+      {{"head_dim", "int", true, "D, the head dim of q, k, v and do (64 or 128)"},
+       {"block_own", "int", true, "rows of the block (128: two consumer warpgroups of 64): queries (wrt q) or keys"},
+       {"block_stream", "int", true, "rows per streamed tile (a multiple of 16 up to 256): keys (wrt q) or queries"},
+       {"stages", "int", true, "streamed tile buffers (1-4), each with full and empty mbarriers"},
+       {"causal", "bool", true, "query row i sees key rows j <= i only"},
+       {"scale", "float", true, "multiplies q . k before the softmax"},
+       {"wrt", "str", true, "q, k, v or kv: the gradients written"}},
+      [](const std::vector<Type>& in, const AttrMap& a) {
+        const std::string& wrt = std::get<std::string>(a.at("wrt"));
+        size_t n_out = wrt == "kv" ? 2 : 1;
+        const std::string op = "tile.flash_attention_bwd_wgmma";
+        if ((wrt != "q" && wrt != "k" && wrt != "v" && wrt != "kv") || in.size() != n_out + 12)
+          fail(ErrorCode::Verify, op + ": wrt must be q, k, v or kv, with 1 (2 for kv) outputs before 12 operands");
+        static const char* names[] = {"q", "k", "v", "do", "lse", "delta", "out_off", "r_off", "head", "own0", "own_rows", "stream_len"};
+        DType dt = in[0].dtype;
+        for (size_t i = 0; i < in.size(); ++i) {
+          std::string name = i < n_out ? "output" : names[i - n_out];
+          bool ptr = i < n_out + 6;
+          if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
+            fail(ErrorCode::Verify, op + ": " + name + " must be a " + (ptr ? "pointer" : "scalar") + ", got " + in[i].str());
+          if (!ptr) require_i64(op, in[i], name.c_str());
+          DType want = i >= n_out + 4 && i < n_out + 6 ? DType::F32 : dt;
+          if (ptr && in[i].dtype != want)
+            fail(ErrorCode::DType, op + ": " + name + " must point to " + dtype_name(want) + ", got " + in[i].str());
+        }
+        if (dt != DType::BF16 && dt != DType::F16)
+          fail(ErrorCode::DType, op + ": q, k, v, do and the outputs must be bf16 or f16, got " + in[0].str());
+        auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
+        int64_t d = attr("head_dim"), bo = attr("block_own"), bs = attr("block_stream"), stages = attr("stages");
+        if ((d != 64 && d != 128) || bo != 128 || bs < 16 || bs > 256 || bs % 16 || stages < 1 || stages > 4 ||
+            flash_attention_bwd_wgmma_shared_bytes(d, bo, bs, stages) > 227 * 1024)
+          fail(ErrorCode::Verify, op + ": unsupported tiling head_dim=" + std::to_string(d) + " block_own=" + std::to_string(bo) +
+                                      " block_stream=" + std::to_string(bs) + " stages=" + std::to_string(stages) +
+                                      " (head_dim 64 or 128, block_own 128, block_stream a multiple of 16 up to 256, 1 to 4 "
+                                      "stages, at most 227 KiB of shared memory)");
+        return std::vector<Type>{};
+      },
+      "Flash attention backward for one head on Hopper, given lse (attention_lse) and delta = rowsum(do * o) per "
+      "query row (f32, at r_off + query). wrt q: dq for query rows own0 .. own0+min(own_rows, block_own)-1 of head "
+      "`head`, over stream_len keys; wrt k/v/kv: dk and/or dv for key rows own0 .., over stream_len queries; "
+      "outputs at out_off + i*D. q, k, v and do are read as [heads, S, D] through the kernel's four tensor maps "
+      "(TMA). dq = scale * dS k, dk = scale * dS^T q, dv = P^T do with P = e^(scale * q k^T - lse) and dS = P * "
+      "(do v^T - delta); wgmma.mma_async with f32 accumulation; 384 threads (a TMA producer warpgroup, two consumer "
+      "warpgroups of 64 own rows). sm_90a only.");
+  info.pure = false;
+  return info;
+}
+
 void verify_for(const Op& op) {
   const Block& body = *op.region;
   size_t n_iter = op.operands.size() - 3;
@@ -481,6 +536,10 @@ void verify_for(const Op& op) {
 
 int64_t flash_attention_wgmma_shared_bytes(int64_t head_dim, int64_t block_m, int64_t block_n, int64_t stages) {
   return 1024 + (block_m + 2 * stages * block_n) * head_dim * 2 + 8 * (1 + 4 * stages);
+}
+
+int64_t flash_attention_bwd_wgmma_shared_bytes(int64_t head_dim, int64_t block_own, int64_t block_stream, int64_t stages) {
+  return 1024 + (2 * block_own + 2 * stages * block_stream) * head_dim * 2 + 8 * (1 + 4 * stages);
 }
 
 void register_tile_ops(std::vector<OpInfo>& out) {
@@ -612,6 +671,7 @@ void register_tile_ops(std::vector<OpInfo>& out) {
   out.push_back(flash_attention_op());
   out.push_back(flash_attention_wgmma_op());
   out.push_back(flash_attention_bwd_op());
+  out.push_back(flash_attention_bwd_wgmma_op());
   OpInfo loop = tile_op("for", 3, -1, {}, nullptr,
                         "for iv = lb; iv < ub; iv += step, carrying iter args through the region.");
   loop.has_region = true;

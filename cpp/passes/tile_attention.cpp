@@ -151,16 +151,43 @@ Grid emit_backward(const Op& kernel, Function& fn) {
   IntList tile = kernel.ints_attr("tile");
   if (tile.size() != 3)
     fail(ErrorCode::Compile, "attention gradient kernel: tile must be [own rows, streamed rows, stages]", kernel.loc.str());
-  int64_t smem = (2 * tile[0] + 2 * tile[2] * tile[1]) * d * 2;
-  if (smem > 48 * 1024) fn.attrs["shared"] = smem;
-  fn.attrs["block"] = IntList{2 * tile[0], 1, 1};
-  fn.attrs["lanes"] = 2 * tile[0];
-  Builder b(&fn.body, kernel.loc);
+  const bool wgmma = kernel.has_attr("mma") && kernel.str_attr("mma") == "wgmma";
   bool by_query = wrt == "q";
+  if (wgmma) {  // 384 threads; q, k, v and do through tensor maps, boxes of own or streamed rows
+    fn.attrs["block"] = IntList{384, 1, 1};
+    fn.attrs["lanes"] = int64_t(384);
+    fn.attrs["shared"] = flash_attention_bwd_wgmma_shared_bytes(d, tile[0], tile[1], tile[2]);
+    const int64_t es = int64_t(dtype_size(g.operands[0]->type.dtype));
+    IntList maps;
+    for (int i = 0; i < 4; ++i) {
+      bool query_side = i == 0 || i == 3, own = query_side == by_query;
+      int64_t rows = query_side ? sq : skv;
+      IntList one = {arg_index(fn, io.in(g.operands[size_t(i)])), es, d, rows, heads, d * es, rows * d * es, 64,
+                     own ? tile[0] : tile[1], 1, 128};
+      maps.insert(maps.end(), one.begin(), one.end());
+    }
+    fn.attrs["tensor_maps"] = maps;
+  } else {
+    int64_t smem = (2 * tile[0] + 2 * tile[2] * tile[1]) * d * 2;
+    if (smem > 48 * 1024) fn.attrs["shared"] = smem;
+    fn.attrs["block"] = IntList{2 * tile[0], 1, 1};
+    fn.attrs["lanes"] = 2 * tile[0];
+  }
+  Builder b(&fn.body, kernel.loc);
   int64_t own_len = by_query ? sq : skv, blocks = ceil_div(own_len, tile[0]);
   Value* block = by_query ? b.arith("sub", b.i64(blocks - 1), b.program_id(0)) : b.program_id(0);
   Value* own0 = b.arith("mul", block, b.i64(tile[0]));
   Value* z = b.program_id(2);
+  AttrMap attrs = {{"head_dim", d}, {"block_own", tile[0]}, {"block_stream", tile[1]}, {"stages", tile[2]},
+                   {"causal", g.bool_attr("causal", false)}, {"scale", attention_scale(g)}, {"wrt", wrt}};
+  if (wgmma) {  // outputs at (z * own_len + own0) * D, lse and delta at z * sq + query
+    Value* out_off = b.arith("mul", b.arith("add", b.arith("mul", z, b.i64(own_len)), own0), b.i64(d));
+    for (Value* v : {out_off, b.arith("mul", z, b.i64(sq)), z, own0, b.arith("sub", b.i64(own_len), own0),
+                     b.i64(by_query ? skv : sq)})
+      operands.push_back(v);
+    b.create("tile.flash_attention_bwd_wgmma", operands, attrs);
+    return {blocks, 1, heads};
+  }
   Value* q_off = b.arith("mul", z, b.i64(sq * d));
   Value* kv_off = b.arith("mul", z, b.i64(skv * d));
   Value* r_off = b.arith("mul", z, b.i64(sq));
@@ -173,9 +200,7 @@ Grid emit_backward(const Op& kernel, Function& fn) {
   }
   for (Value* v : {q_off, kv_off, r_off, b.arith("sub", b.i64(own_len), own0), own0, b.i64(by_query ? skv : sq)})
     operands.push_back(v);
-  b.create("tile.flash_attention_bwd", operands,
-           {{"head_dim", d}, {"block_own", tile[0]}, {"block_stream", tile[1]}, {"stages", tile[2]},
-            {"causal", g.bool_attr("causal", false)}, {"scale", attention_scale(g)}, {"wrt", wrt}});
+  b.create("tile.flash_attention_bwd", operands, attrs);
   return {blocks, 1, heads};
 }
 
@@ -189,9 +214,9 @@ void select_wgmma_attention(Module& m) {
       if (op->name != "sched.kernel" || op->str_attr("kind") != "attention" || op->region->ops.empty()) continue;
       bool forward = false;
       for (const auto& x : op->region->ops) forward = forward || x->name == "attention";
-      if (!forward) continue;  // the backward kernels keep mma.sync
       op->attrs["mma"] = std::string("wgmma");
-      op->attrs["tile"] = IntList{128, 128, 2};
+      // forward [query rows, key rows, stages]; backward [own rows, streamed rows, stages]
+      op->attrs["tile"] = forward ? IntList{128, 128, 2} : IntList{128, 64, 2};
       op->attrs["lanes"] = int64_t(384);  // + the TMA producer warpgroup
     }
 }

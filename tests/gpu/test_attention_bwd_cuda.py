@@ -118,3 +118,74 @@ def test_training_step_reuses_the_compiled_kernels():
     want = torch_grads(q, k, v, w, True, None, (0, 1, 2))
     assert max(rel_err(g, wnt) for g, wnt in zip(got, want)) < 1e-2
     assert math.isfinite(sum(float(g.float().sum()) for g in got))
+
+
+HOPPER = torch.cuda.is_available() and torch.cuda.get_device_capability() == (9, 0)
+
+
+def grad_program(b, sq, skv, d, causal, wrts):
+    """attention_grad ops alone (q, k, v, do, lse, delta as inputs): the backward kernels."""
+    dt, attrs = "bf16", f"causal = {str(causal).lower()}, scale = {d ** -0.5}"
+    shape = {"q": f"{dt}[{b},{sq},{d}]", "k": f"{dt}[{b},{skv},{d}]", "v": f"{dt}[{b},{skv},{d}]"}
+    body = "\n".join(f'  %d{w} = attention_grad(%q, %k, %v, %g, %lse, %delta) {{{attrs}, wrt = "{w}"}} : {shape[w]}' for w in wrts)
+    return f"""module @m {{
+func @main(%q: {shape['q']}, %k: {shape['k']}, %v: {shape['v']}, %g: {shape['q']}, %lse: f32[{b},{sq}], %delta: f32[{b},{sq}]) -> ({', '.join(shape[w] for w in wrts)}) {{
+{body}
+  return({', '.join('%d' + w for w in wrts)})
+}}
+}}
+"""
+
+
+def lse_and_delta(q, k, v, w, causal):
+    """The forward's logsumexp and rowsum(do * o), in float64."""
+    s = (q.double() @ k.double().transpose(-1, -2)) * q.shape[-1] ** -0.5
+    if causal:
+        s = s.masked_fill(torch.ones(s.shape[-2:], device="cuda", dtype=torch.bool).triu(1), float("-inf"))
+    o = F.scaled_dot_product_attention(q.double(), k.double(), v.double(), is_causal=causal)
+    return torch.logsumexp(s, -1).float(), (w.double() * o).sum(-1).float()
+
+
+# The backward kernels' Schedule IR knobs on Hopper: [own rows, streamed rows, stages] of the
+# wgmma kernel, and the mma.sync kernel (lanes 2 x own rows) for comparison.
+BACKWARD_VARIANTS = ['lanes = 384, mma = "wgmma", tile = [128, 32, 2]', 'lanes = 384, mma = "wgmma", tile = [128, 64, 1]',
+                     'lanes = 384, mma = "wgmma", tile = [128, 64, 3]', 'lanes = 384, mma = "wgmma", tile = [128, 128, 2]',
+                     'lanes = 384, mma = "wgmma", tile = [128, 16, 4]', "lanes = 128, tile = [64, 64, 2]"]
+
+
+@pytest.mark.skipif(not HOPPER, reason="the knob variants are of the Hopper kernels")
+@pytest.mark.parametrize("knobs", BACKWARD_VARIANTS)
+@pytest.mark.parametrize("d", [64, 128])
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("sq,skv", [(17, 300), (300, 300), (257, 129)])
+def test_hopper_backward_schedule_variants(knobs, d, causal, sq, skv):
+    from tessera import _C
+    from tessera.tensor import Tensor
+    q, g = rand(2, sq, d), rand(2, sq, d)
+    k, v = rand(2, skv, d), rand(2, skv, d)
+    lse, delta = lse_and_delta(q, k, v, g, causal)
+    want = torch_grads(q, k, v, g, causal, None, (0, 1, 2))
+    sched = ts.compile_for_target(grad_program(2, sq, skv, d, causal, "qkv"), "nvptx:sm_90a")["schedule"]
+    sched, n = re.subn(r'lanes = 384, mma = "wgmma", tile = \[[0-9, ]+\]', knobs, sched)
+    assert n == 2, sched
+    exe = _C.compile(sched, "cuda:0", "nvptx:sm_90a")
+    assert ("tile.flash_attention_bwd_wgmma(" in exe.ir("tile")) == ("wgmma" in knobs)
+    outs = exe.run([_C.from_dlpack(t, None, None) for t in (q, k, v, g, lse, delta)])
+    for name, out, wnt in zip("qkv", outs, want):
+        err = rel_err(torch.from_dlpack(Tensor._from_array(out)), wnt)
+        assert err < 1e-2, f"d{name}: relative error {err:.3g}"
+
+
+@pytest.mark.skipif(not HOPPER, reason="checks the Hopper kernels' schedule")
+def test_hopper_runs_the_wgmma_backward_with_repeatable_bits():
+    # No atomics: the same inputs give the same bits (a race, such as a buffer refilled too early, would not).
+    q, k, v, w = (rand(2, 4, 700, 128) for _ in range(4))
+    wt = ts.from_dlpack(w)
+    f = ts.jit(ts.grad(lambda a, b, c: ts.sum(ts.scaled_dot_product_attention(a, b, c, is_causal=True) * wt), argnums=(0, 1, 2)))
+    args = [ts.from_dlpack(t) for t in (q, k, v)]
+    first = [torch.from_dlpack(g).clone() for g in f(*args)]
+    assert f.ir("tile").count("tile.flash_attention_bwd_wgmma(") == 2
+    for _ in range(3):
+        assert all(torch.equal(torch.from_dlpack(g), h) for g, h in zip(f(*args), first))
+    want = torch_grads(q, k, v, w, True, None, (0, 1, 2))
+    assert max(rel_err(g, wnt) for g, wnt in zip(first, want)) < 1e-2

@@ -300,31 +300,78 @@ def test_sm_90a_flash_kernel_writes_the_lse(tmp_path, d):
     check_hopper_report(ptxas_report(tmp_path, ptx))
 
 
-BACKWARD = """module @m {
-func @main(%q: bf16[2,100,64], %k: bf16[2,90,64], %v: bf16[2,90,64], %g: bf16[2,100,64]) -> (bf16[2,100,64], bf16[2,100,64], bf16[2,90,64], bf16[2,90,64]) {
-  %lse = attention_lse(%q, %k) {causal = true, scale = 0.125} : f32[2,100]
-  %o = attention(%q, %k, %v) {causal = true, scale = 0.125} : bf16[2,100,64]
-  %a = cast(%g) {dtype = "f32"} : f32[2,100,64]
-  %b = cast(%o) {dtype = "f32"} : f32[2,100,64]
-  %p = mul(%a, %b) : f32[2,100,64]
-  %delta = sum(%p) {axis = -1} : f32[2,100]
-  %dq = attention_grad(%q, %k, %v, %g, %lse, %delta) {causal = true, scale = 0.125, wrt = "q"} : bf16[2,100,64]
-  %dk = attention_grad(%q, %k, %v, %g, %lse, %delta) {causal = true, scale = 0.125, wrt = "k"} : bf16[2,90,64]
-  %dv = attention_grad(%q, %k, %v, %g, %lse, %delta) {causal = true, scale = 0.125, wrt = "v"} : bf16[2,90,64]
+def backward_program(d=64, causal="true", dt="bf16", sq=100, skv=90):
+    """The program jit(grad(attention)) runs: forward with lse, delta = rowsum(do * o), dq, dk, dv."""
+    q, kv = f"{dt}[2,{sq},{d}]", f"{dt}[2,{skv},{d}]"
+    attrs = f"causal = {causal}, scale = 0.125"
+    return f"""module @m {{
+func @main(%q: {q}, %k: {kv}, %v: {kv}, %g: {q}) -> ({q}, {q}, {kv}, {kv}) {{
+  %lse = attention_lse(%q, %k) {{{attrs}}} : f32[2,{sq}]
+  %o = attention(%q, %k, %v) {{{attrs}}} : {q}
+  %a = cast(%g) {{dtype = "f32"}} : f32[2,{sq},{d}]
+  %b = cast(%o) {{dtype = "f32"}} : f32[2,{sq},{d}]
+  %p = mul(%a, %b) : f32[2,{sq},{d}]
+  %delta = sum(%p) {{axis = -1}} : f32[2,{sq}]
+  %dq = attention_grad(%q, %k, %v, %g, %lse, %delta) {{{attrs}, wrt = "q"}} : {q}
+  %dk = attention_grad(%q, %k, %v, %g, %lse, %delta) {{{attrs}, wrt = "k"}} : {kv}
+  %dv = attention_grad(%q, %k, %v, %g, %lse, %delta) {{{attrs}, wrt = "v"}} : {kv}
   return(%o, %dq, %dk, %dv)
-}
-}
+}}
+}}
 """
 
 
-def test_sm_90a_backward_keeps_mma_sync_and_its_forward_takes_wgmma(tmp_path):
-    out = ts.compile_for_target(BACKWARD, "nvptx:sm_90a")
+BACKWARD = backward_program()
+
+
+def kernel_reports(report):
+    """ptxas -v's lines per kernel: {name: text}."""
+    return dict(re.findall(r"Compiling entry function '(\w+)' for 'sm_90a'\n((?:(?!ptxas info    : Compiling).*\n?)*)", report))
+
+
+@pytest.mark.parametrize("dt", ["bf16", "f16"])
+@pytest.mark.parametrize("d", [64, 128])
+@pytest.mark.parametrize("causal", ["false", "true"])
+def test_sm_90a_backward_is_wgmma_with_tma(tmp_path, dt, d, causal):
+    out = ts.compile_for_target(backward_program(d, causal, dt, sq=300, skv=1000), "nvptx:sm_90a")
     tile = out["tile"]
-    assert tile.count("tile.flash_attention_wgmma(") == 1 and tile.count("tile.flash_attention_bwd(") == 2
-    assert "tile.flash_attention(" not in tile
+    assert tile.count("tile.flash_attention_wgmma(") == 1 and tile.count("tile.flash_attention_bwd_wgmma(") == 2
+    assert "tile.flash_attention(" not in tile and "tile.flash_attention_bwd(" not in tile
+    # Four TMA descriptors per backward kernel (q, k, v, do): 16 numbers of the forward's 3 x 11 and 2 x 44.
+    assert len(re.findall(r"tensor_maps = \[(?:\d+, ){43}\d+\]", tile)) == 4  # two launches, two kernel functions
     ptx = out["asm"]
-    assert "wgmma.mma_async" in ptx and "mma.sync.aligned.m16n8k16" in ptx
-    ptxas_report(tmp_path, ptx)
+    assert "setmaxnreg.dec.sync.aligned.u32 24" in ptx and "setmaxnreg.inc.sync.aligned.u32 240" in ptx
+    for wrt in ("q", "kv"):
+        bs = int(re.search(rf'block_stream = (\d+), .*wrt = "{wrt}"', tile).group(1))
+        entry = re.search(r"\.entry main_k\d+_attention_grad" + ("" if wrt == "q" else "_attention_grad") + r"\(", ptx).start()
+        body = ptx[entry:]
+        body = body[:body.find(".entry", 1)] if ".entry" in body[1:] else body
+        # S and dP: A and B from shared memory (K-major B: imm-trans-b 0); the products with P and dS:
+        # A from registers, B N-major (imm-trans-b 1). Two loops (unmasked, masked), and wrt kv causal
+        # a third for the diagonal tiles.
+        loops = 3 if wrt == "kv" and causal == "true" else 2
+        scores = re.findall(rf"wgmma\.mma_async\.sync\.aligned\.m64n{bs}k16\.f32\.{dt}\.{dt} \{{[^}}]*\}}, %rd\d+, %rd\d+, [01], 1, 1, 0, 0;", body)
+        products = re.findall(rf"wgmma\.mma_async\.sync\.aligned\.m64n{d}k16\.f32\.{dt}\.{dt} \{{[^}}]*\}}, \{{%r\d+, %r\d+, %r\d+, %r\d+\}}, "
+                              r"%rd\d+, 1, 1, 1, 1;", body)
+        assert len(scores) == loops * 2 * d // 16, (wrt, len(scores))
+        assert len(products) == loops * (2 if wrt == "kv" else 1) * bs // 16, (wrt, len(products))
+    for needle in ("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes", "ex2.approx"):
+        assert needle in ptx
+    reports = kernel_reports(ptxas_report(tmp_path, ptx))
+    for name, rep in reports.items():
+        if "attention_grad" in name:
+            assert "0 bytes spill stores" in rep and "Used 168 registers" in rep, (name, rep)
+            assert "Potential Performance Loss" not in rep and "C75" not in rep, (name, rep)
+
+
+def test_mma_sync_backward_still_runs_on_sm_90a_through_its_knobs(tmp_path):
+    # Without the knob mma = "wgmma" (and with its own lanes and tile) the FlashAttention-2
+    # backward of other GPUs compiles for sm_90a: how the two are compared on a Hopper GPU.
+    sched = ts.compile_for_target(BACKWARD, "nvptx:sm_90a")["schedule"]
+    sched = re.sub(r'lanes = 384, mma = "wgmma", tile = \[128, \d+, \d\], why_split', "lanes = 128, tile = [64, 64, 2], why_split", sched)
+    out = ts.compile_for_target(sched, "nvptx:sm_90a")
+    assert out["tile"].count("tile.flash_attention_bwd(") == 2 and "tile.flash_attention_bwd_wgmma" not in out["tile"]
+    ptxas_report(tmp_path, out["asm"])
 
 
 def test_mma_sync_kernel_still_runs_on_sm_90a_through_its_knobs(tmp_path):

@@ -29,6 +29,8 @@ void KernelEmitter::threads_block(const ir::Block& block) {
       emit_flash_attention_wgmma(op, args);
     } else if (op.name == "tile.flash_attention_bwd") {
       emit_flash_attention_bwd(op, args);
+    } else if (op.name == "tile.flash_attention_bwd_wgmma") {
+      emit_flash_attention_bwd_wgmma(op, args);
     } else if (op.name == "tile.reduce") {
       values_[op.result()] = hooks_.has_shuffle() ? shuffle_reduce(op, args) : threads_reduce(op, args[0]);
     } else if (op.name == "tile.store") {

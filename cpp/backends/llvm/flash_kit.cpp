@@ -125,12 +125,15 @@ Value* Kit::quad(Value* v, bool is_max) {
   return v;
 }
 
-void Kit::mask_scores(std::vector<Value*>& s, Value* col0, Value* row0, Value* s_kv, bool causal) {
+void Kit::mask_scores(std::vector<Value*>& s, Value* col0, Value* row0, Value* s_kv, bool causal, bool rows_are_keys) {
   for (size_t ni = 0; ni < s.size() / 4; ++ni)
     for (int e = 0; e < 4; ++e) {
       Value* col = b.CreateAdd(col0, c64(int64_t(ni) * 8 + (e & 1)));
       Value* bad = b.CreateICmpSGE(col, s_kv);
-      if (causal) bad = b.CreateOr(bad, b.CreateICmpSGT(col, b.CreateAdd(row0, c64((e >> 1) * 8))));
+      if (causal) {
+        Value* row = b.CreateAdd(row0, c64((e >> 1) * 8));
+        bad = b.CreateOr(bad, rows_are_keys ? b.CreateICmpSGT(row, col) : b.CreateICmpSGT(col, row));
+      }
       Value*& x = s[ni * 4 + size_t(e)];
       x = b.CreateSelect(bad, cf(-INFINITY), x);
     }

@@ -106,8 +106,9 @@ struct KernelEmitter::FlashKit {
   llvm::Value* quad(llvm::Value* v, bool is_max);
   // Scores s (C fragments of 4 values: value e of fragment ni is row row0 + 8(e / 2), column
   // col0 + 8 ni + e % 2) become -inf at columns >= s_kv and, when causal, right of the row's
-  // diagonal (column > row).
-  void mask_scores(std::vector<llvm::Value*>& s, llvm::Value* col0, llvm::Value* row0, llvm::Value* s_kv, bool causal);
+  // diagonal (column > row; with rows_are_keys, the transposed scores of the backward: row > column).
+  void mask_scores(std::vector<llvm::Value*>& s, llvm::Value* col0, llvm::Value* row0, llvm::Value* s_kv, bool causal,
+                   bool rows_are_keys = false);
   // One key tile of the online softmax in the log2 domain, per row half h (values 2h, 2h+1 of
   // each fragment of s): m[h], the running max of s * sl2 over the row, and l[h], this
   // thread's part of the running sum of 2^(s * sl2 - m), move on to this tile; s becomes

@@ -180,6 +180,8 @@ class KernelEmitter {
   void emit_flash_attention_wgmma(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // emit_flash_attention_bwd.cpp: tile.flash_attention_bwd, dq of a query block or dk/dv of a key block.
   void emit_flash_attention_bwd(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  // emit_flash_attention_bwd_wgmma.cpp: tile.flash_attention_bwd_wgmma, the Hopper (sm_90a) backward.
+  void emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::vector<llvm::Value*>& args);
 
   llvm::Value* scalar(const ir::Value* v) const;
 

@@ -59,19 +59,22 @@ class NvptxHooks : public TargetHooks {
     if (has_op(fn, "tile.mma_sync") || has_op(fn, "tile.fma_gemm")) f->addFnAttr("nvvm.minctasm", "2");
     // One wgmma block per SM (its pipeline takes most of the shared memory): up to 255
     // registers a thread for the 128 f32 accumulators of an m64n256 tile.
-    if (has_op(fn, "tile.wgmma_gemm") || has_op(fn, "tile.flash_attention_wgmma")) f->addFnAttr("nvvm.minctasm", "1");
+    if (has_op(fn, "tile.wgmma_gemm") || has_op(fn, "tile.flash_attention_wgmma") || has_op(fn, "tile.flash_attention_bwd_wgmma"))
+      f->addFnAttr("nvvm.minctasm", "1");
     // Buffers the kernel never stores to are read-only for its whole run: the backend may
     // then read them through the non-coherent cache (ld.global.nc).
     std::set<const ir::Value*> written;
     ir::walk(const_cast<ir::Block&>(fn.body), [&](ir::Op& op) {
       if (op.name == "tile.store" || op.name == "tile.mma_sync" || op.name == "tile.wgmma_gemm" || op.name == "tile.fma_gemm" ||
-          op.name == "tile.flash_attention" || op.name == "tile.flash_attention_wgmma" || op.name == "tile.flash_attention_bwd")
+          op.name == "tile.flash_attention" || op.name == "tile.flash_attention_wgmma" || op.name == "tile.flash_attention_bwd" ||
+          op.name == "tile.flash_attention_bwd_wgmma")
         written.insert(op.operands[0]);
       if (op.name == "tile.mma_sync" || op.name == "tile.wgmma_gemm" || op.name == "tile.fma_gemm")
         for (size_t i = 15; i < op.operands.size(); ++i) written.insert(op.operands[i]);  // the epilogue's other outputs
       if (op.name == "tile.flash_attention" && op.operands.size() > 10) written.insert(op.operands[10]);  // lse
       if (op.name == "tile.flash_attention_wgmma" && op.operands.size() > 9) written.insert(op.operands[9]);
-      if (op.name == "tile.flash_attention_bwd" && op.str_attr("wrt") == "kv") written.insert(op.operands[1]);
+      if ((op.name == "tile.flash_attention_bwd" || op.name == "tile.flash_attention_bwd_wgmma") && op.str_attr("wrt") == "kv")
+        written.insert(op.operands[1]);
     });
     for (size_t i = 0; i < fn.body.args.size(); ++i)
       if (!written.count(fn.body.args[i].get())) f->addParamAttr(unsigned(i), llvm::Attribute::ReadOnly);
@@ -106,7 +109,7 @@ class NvptxHooks : public TargetHooks {
 // tile.mma_sync and tile.flash_attention use mma.sync m16n8k16, ldmatrix and cp.async: sm_80 and newer.
 void check_tensor_core_arch(const ir::Module& tile_module, const std::string& arch) {
   for (const auto& fn : tile_module.funcs)  // wgmma exists only on sm_90a (not sm_90, nor later chips)
-    for (const char* op : {"tile.wgmma_gemm", "tile.flash_attention_wgmma"})
+    for (const char* op : {"tile.wgmma_gemm", "tile.flash_attention_wgmma", "tile.flash_attention_bwd_wgmma"})
       if (arch != "sm_90a" && has_op(*fn, op))
         fail(ErrorCode::Compile, "kernel " + fn->name + ": " + op + " (wgmma.mma_async) needs the sm_90a target, not " + arch,
              fn->loc.str());

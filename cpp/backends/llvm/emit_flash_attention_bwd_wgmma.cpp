@@ -1,0 +1,297 @@
+// tile.flash_attention_bwd_wgmma: the flash-attention backward on Hopper (sm_90a), the
+// mma.sync kernels' two-kernel scheme (emit_flash_attention_bwd.cpp: no atomics, the same bits
+// every run) on the forward's machinery (emit_flash_attention_wgmma.cpp): warp-specialized, TMA
+// copies on mbarriers, wgmma with the scores and their gradients in registers.
+//
+//   wrt q  (own rows: queries; streamed: key tiles X = K_j, Y = V_j)
+//     S = Q X^T, dP = dO Y^T, P = 2^(S*sl2 - lse*log2e), dS = P (dP - delta_row);  dq += dS X
+//   wrt kv (own rows: keys; streamed: query tiles X = Q_i, Y = dO_i)
+//     S^T = K X^T, dP^T = V Y^T, P^T, dS^T = P^T (dP^T - delta_col);  dv += P^T Y, dk += dS^T X
+//
+// 384 threads, three warpgroups:
+//   warpgroup 0, the producer, keeps 24 registers; one thread copies with TMA (four 3-D tensor
+//     maps q, k, v, do as [heads, S, D], 128-byte swizzle, 64-column boxes; rows past S read as
+//     zeros) the block's own rows (A1, A2) = (Q, dO) or (K, V) once, then X and Y of every
+//     streamed tile into a ring of `stages` buffers with full and empty mbarriers.
+//   warpgroups 1 and 2 own 64 rows each (240 registers). Per streamed tile: one wgmma group
+//     with S = A1 X^T and dP = A2 Y^T (m64n<BS>k16, both operands K-major in shared memory),
+//     P and dS on the f32 accumulators (the layout of mma.sync's C fragments, so FlashKit's
+//     masks and fragment packing apply), rounded pairwise to 16 bits: the register A operands
+//     of a second group, the products with X and Y (m64n<D>k16, X and Y N-major: imm-trans-b).
+//     Once that group retired, the buffers are released (one arrival per warpgroup). The two
+//     warpgroups run independently, so one's element-wise work overlaps the other's products.
+// lse and delta: per own row once (wrt q), or per streamed column from global memory, loaded
+// while the first group runs (wrt kv). Masked elements (past the sequences, causal's other
+// triangle) get P = 0; streamed tiles the whole block cannot see are skipped. End: dq or dk
+// times the scale, and dv, rounded to the dtype, for the own rows inside the sequence.
+#include "backends/llvm/flash_kit.hpp"
+#include "backends/llvm/hopper.hpp"
+#include "ir/ops.hpp"
+
+namespace tessera::backends {
+
+using llvm::Value;
+
+void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::vector<Value*>& args) {
+  const int D = int(op.int_attr("head_dim")), BO = int(op.int_attr("block_own")), BS = int(op.int_attr("block_stream"));
+  const int stages = int(op.int_attr("stages"));
+  const bool causal = std::get<bool>(op.attrs.at("causal"));
+  const std::string wrt = op.str_attr("wrt");
+  const bool by_query = wrt == "q";
+  const bool want_x = wrt != "v";                  // dq or dk: the product of dS with X
+  const bool want_y = wrt == "kv" || wrt == "v";   // dv: the product of P with Y
+  const double log2e = 1.4426950408889634, scale = float_attr(op, "scale", 1.0), sl2 = scale * log2e;
+  const int consumers = BO / 64, threads = 128 * (consumers + 1);
+  const std::string what = "kernel " + fn_.name + ": tile.flash_attention_bwd_wgmma";
+  if (lanes_ != threads)
+    fail(ErrorCode::Compile, what + " needs " + std::to_string(threads) + " lanes (threads), the kernel has " +
+                                 std::to_string(lanes_), op.loc.str());
+  if (!fn_.attrs.count("tensor_maps") || std::get<ir::IntList>(fn_.attrs.at("tensor_maps")).size() != 44)
+    fail(ErrorCode::Compile, what + " needs the kernel attribute tensor_maps (the TMA descriptors of q, k, v and do)",
+         op.loc.str());
+  const int64_t need = ir::flash_attention_bwd_wgmma_shared_bytes(D, BO, BS, stages);
+  auto shared_attr = fn_.attrs.find("shared");
+  if (shared_attr == fn_.attrs.end() || std::get<int64_t>(shared_attr->second) < need)
+    fail(ErrorCode::Compile, what + " needs the kernel attribute shared >= " + std::to_string(need) +
+                                 " (dynamic shared memory bytes)", op.loc.str());
+  const size_t n_out = wrt == "kv" ? 2 : 1;
+  Value *out_x = args[0], *out_y = args[n_out - 1];  // dq or dk; dv (kv, v)
+  Value* const* a = &args[n_out];
+  Value *LSE = a[4], *DELTA = a[5], *out_off = a[6], *r_off = a[7], *head = a[8], *own0 = a[9], *own_rows = a[10],
+        *stream_len = a[11];
+  const DType dt = op.operands[n_out]->type.dtype;
+  FlashKit kit(*this, D, dt, 0, "attn_bwd");  // masks and fragments; the buffers are below
+  auto c32 = [&](int64_t v) { return kit.c32(v); };
+  auto c64 = [&](int64_t v) { return kit.c64(v); };
+  auto cf = [&](double v) { return kit.cf(v); };
+  llvm::Type *i32 = kit.i32, *i64 = kit.i64, *f32 = kit.f32;
+
+  // Shared memory: A1, A2 (D/64 panels of BO rows x 128 bytes), the ring (per stage X then Y,
+  // panels of BS rows), mbarriers (own_full, then per stage x_full, y_full, x_empty, y_empty).
+  const int own_bytes = BO * D * 2, tile_bytes = BS * D * 2, own_panel = BO * 128, tile_panel = BS * 128;
+  const hopper::SharedMemory smem = hopper::dynamic_shared(m_, b_, fn_.name + "_attn_bwd_smem", hooks_.shared_address_space());
+  Value* base = smem.base;
+  Value* ring = b_.CreateAdd(base, c32(2 * own_bytes));
+  Value* bars = b_.CreateAdd(ring, c32(2 * stages * tile_bytes));
+  Value* own_full = bars;
+  enum Bar { xFull, yFull, xEmpty, yEmpty };
+  auto bar = [&](Bar kind, Value* s) { return b_.CreateAdd(bars, b_.CreateMul(b_.CreateAdd(s, c32(1 + kind * stages)), c32(8))); };
+  auto x_buf = [&](Value* s) { return b_.CreateAdd(ring, b_.CreateMul(s, c32(2 * tile_bytes))); };
+  auto y_buf = [&](Value* s) { return b_.CreateAdd(x_buf(s), c32(tile_bytes)); };
+
+  // Streamed tiles [lo, n_tiles) in all, masks only outside [mid, n_full) (as the mma.sync kernels).
+  Value* valid_own = b_.CreateSelect(b_.CreateICmpSLT(own_rows, c64(BO)), own_rows, c64(BO));
+  Value *lo = c64(0), *mid = c64(0), *n_tiles, *n_full;
+  if (by_query) {
+    kit.key_tiles(own0, valid_own, stream_len, BS, causal, n_tiles, n_full);
+  } else {
+    n_tiles = b_.CreateSDiv(b_.CreateAdd(stream_len, c64(BS - 1)), c64(BS));
+    n_full = b_.CreateSDiv(stream_len, c64(BS));
+    if (causal) {  // queries below own0 see none of the block's keys; from its last key on, all of them
+      lo = b_.CreateSDiv(own0, c64(BS));
+      mid = b_.CreateSDiv(b_.CreateAdd(own0, b_.CreateAdd(valid_own, c64(BS - 2))), c64(BS));
+    }
+  }
+  // Tile j (i64) is the ring's round (j - lo) / stages in buffer (j - lo) % stages; its full
+  // barrier completes phase round % 2 (and its empty barrier completed the one before).
+  auto step_of = [&](Value* j) { return b_.CreateTrunc(b_.CreateSub(j, lo), i32); };
+  auto stage_of = [&](Value* j) { return b_.CreateURem(step_of(j), c32(stages)); };
+  auto parity_of = [&](Value* j) { return b_.CreateAnd(b_.CreateUDiv(step_of(j), c32(stages)), c32(1)); };
+
+  Value* tid = kit.tid;
+  emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
+    hopper::mbarrier_init(b_, own_full, 1);
+    for (int s = 0; s < stages; ++s) {
+      hopper::mbarrier_init(b_, bar(xFull, c32(s)), 1);
+      hopper::mbarrier_init(b_, bar(yFull, c32(s)), 1);
+      hopper::mbarrier_init(b_, bar(xEmpty, c32(s)), consumers);
+      hopper::mbarrier_init(b_, bar(yEmpty, c32(s)), consumers);
+    }
+    hopper::mbarrier_init_fence(b_);
+  });
+  hooks_.barrier(b_);
+
+  // The kernel's tensor maps, in the order q, k, v, do: A1 A2 X Y are (q do k v) or (k v q do).
+  auto map = [&](int i) { return b_.CreatePtrToInt(f_->getArg(unsigned(fn_.body.args.size()) + unsigned(i)), i64); };
+  const int a1_map = by_query ? 0 : 1, a2_map = by_query ? 3 : 2, x_map = by_query ? 1 : 0, y_map = by_query ? 2 : 3;
+
+  auto producer = [&] {
+    emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
+      Value* h32 = b_.CreateTrunc(head, i32);
+      hopper::mbarrier_expect_tx(b_, own_full, 2 * own_bytes);
+      for (int t = 0; t < 2; ++t)
+        for (int p = 0; p < D / 64; ++p)
+          hopper::tma_load_3d(b_, b_.CreateAdd(base, c32(t * own_bytes + p * own_panel)), map(t ? a2_map : a1_map), c32(64 * p),
+                              b_.CreateTrunc(own0, i32), h32, own_full);
+      ForLoop loop = begin_loop(lo, c64(1), "attn_bwd.load");
+      enter_loop_body(loop, n_tiles);
+      Value* s = stage_of(loop.iv);
+      Value* free_parity = b_.CreateXor(parity_of(loop.iv), c32(1));  // round 0: the buffers start free
+      Value* row0 = b_.CreateTrunc(b_.CreateMul(loop.iv, c64(BS)), i32);
+      for (Bar kind : {xFull, yFull}) {
+        Value* full = bar(kind, s);
+        hopper::mbarrier_wait(b_, bar(kind == xFull ? xEmpty : yEmpty, s), free_parity);
+        hopper::mbarrier_expect_tx(b_, full, tile_bytes);
+        for (int p = 0; p < D / 64; ++p)
+          hopper::tma_load_3d(b_, b_.CreateAdd(kind == xFull ? x_buf(s) : y_buf(s), c32(p * tile_panel)),
+                              map(kind == xFull ? x_map : y_map), c32(64 * p), row0, h32, full);
+      }
+      hopper::keep_rolled(end_loop(loop));
+    });
+  };
+
+  auto consumer = [&] {
+    Value* wtid = b_.CreateAnd(tid, c32(127));
+    Value* wg = b_.CreateSub(b_.CreateLShr(tid, c32(7)), c32(1));  // consumer warpgroup: own rows 64 wg ..
+    Value* leader = b_.CreateICmpEQ(wtid, c32(0));
+    Value* warp_row = b_.CreateAdd(b_.CreateMul(wg, c32(64)), b_.CreateMul(b_.CreateLShr(wtid, c32(5)), c32(16)));
+    Value* row_in_block = b_.CreateAdd(warp_row, kit.g);  // the thread's first row (the other is 8 below)
+    Value* own_row0 = b_.CreateAdd(own0, b_.CreateZExt(row_in_block, i64));
+    Value* a1_rows = b_.CreateAdd(base, b_.CreateMul(wg, c32(64 * 128)));  // this warpgroup's rows of the A1 panels
+    Value* a2_rows = b_.CreateAdd(a1_rows, c32(own_bytes));
+    const int n_s = BS / 2, n_acc = D / 2;  // f32 a thread: S (and dP); each D-wide accumulator
+
+    // Per query: -lse * log2 e (P = 2^(S*sl2 - lse*log2e)) and delta; -inf and 0 outside the
+    // sequence, so that P = 0 there.
+    auto query_values = [&](Value* q, Value* ok, Value*& neg_l2, Value*& delta) {
+      Value* at = b_.CreateAdd(r_off, b_.CreateSelect(ok, q, c64(0)));
+      Value* l = b_.CreateLoad(f32, hooks_.element_pointer(b_, LSE, f32, at));
+      Value* d = b_.CreateLoad(f32, hooks_.element_pointer(b_, DELTA, f32, at));
+      neg_l2 = b_.CreateSelect(ok, b_.CreateFMul(l, cf(-log2e)), cf(-INFINITY));
+      delta = b_.CreateSelect(ok, d, cf(0.0));
+    };
+    Value *row_l2[2] = {nullptr, nullptr}, *row_delta[2] = {nullptr, nullptr};
+    if (by_query)
+      for (int h = 0; h < 2; ++h) {
+        Value* r = b_.CreateZExt(b_.CreateAdd(row_in_block, c32(8 * h)), i64);
+        query_values(b_.CreateAdd(own0, r), b_.CreateICmpSLT(r, valid_own), row_l2[h], row_delta[h]);
+      }
+
+    // S = A1 X^T and (want_x) dP = A2 Y^T: one wgmma group; the accumulators belong to the
+    // tensor cores until it retires.
+    auto issue_scores = [&](Value* j, std::vector<Value*>& s, std::vector<Value*>& dp) {
+      Value* st = stage_of(j);
+      Value* parity = parity_of(j);
+      hopper::mbarrier_wait(b_, bar(xFull, st), parity);
+      hopper::mbarrier_wait(b_, bar(yFull, st), parity);
+      // Addresses pinned here: the descriptors are computed next to their wgmma, not kept in registers.
+      std::vector<Value*> at = {a1_rows, a2_rows, x_buf(st), y_buf(st)};
+      hopper::pin(b_, at);
+      hopper::fence(b_);
+      for (int t = 0; t < (want_x ? 2 : 1); ++t)
+        for (int kk = 0; kk < D / 16; ++kk) {  // k step kk: 32 (kk % 4) bytes into the rows of panel kk / 4
+          const int in_row = (kk % 4) * 32;
+          Value* a_desc = hopper::descriptor(b_, b_.CreateAdd(at[size_t(t)], c32((kk / 4) * own_panel + in_row)), 16, 1024);
+          Value* b_desc = hopper::descriptor(b_, b_.CreateAdd(at[size_t(2 + t)], c32((kk / 4) * tile_panel + in_row)), 16, 1024);
+          hopper::mma(b_, BS, dt, {a_desc}, b_desc, false, t ? dp : s);
+        }
+      hopper::commit(b_);
+    };
+    // acc += frags (A fragments, i32) times the buffer at `buf` (BS rows of D, N-major): k step
+    // kk is rows 16kk .. 16kk+15, the 64-column panels tile_panel bytes apart.
+    auto issue_product = [&](const std::vector<Value*>& frags, Value* buf, std::vector<Value*>& acc) {
+      for (int kk = 0; kk < BS / 16; ++kk) {
+        Value* b_desc = hopper::descriptor(b_, b_.CreateAdd(buf, c32(kk * 16 * 128)), uint64_t(tile_panel), 1024);
+        hopper::mma(b_, D, dt, {frags[size_t(4 * kk)], frags[size_t(4 * kk + 1)], frags[size_t(4 * kk + 2)], frags[size_t(4 * kk + 3)]},
+                    b_desc, true, acc);
+      }
+    };
+    auto as_i32 = [&](std::vector<Value*> v) {
+      for (Value*& x : v) x = b_.CreateBitCast(x, i32);
+      return v;
+    };
+
+    // Loop state (phis): dq, or dk then dv (those wanted).
+    std::vector<Value*> state(size_t(n_acc) * (by_query ? 1 : size_t(want_x) + size_t(want_y)), cf(0.0));
+    auto tiles = [&](Value* from, Value* to, bool masked) {
+      ForLoop loop = begin_loop(from, c64(1), masked ? "attn_bwd.masked" : "attn_bwd.tile");
+      std::vector<llvm::PHINode*> phis;
+      for (Value* init : state) {
+        llvm::PHINode* p = b_.CreatePHI(f32, 2);
+        p->addIncoming(init, loop.pre);
+        phis.push_back(p);
+      }
+      enter_loop_body(loop, to);
+      Value* j = loop.iv;
+      std::vector<Value*> s, dp;
+      issue_scores(j, s, dp);
+      // Columns (queries, wrt kv): their lse and delta load while the products run.
+      Value* col0 = b_.CreateAdd(b_.CreateMul(j, c64(BS)), b_.CreateZExt(kit.t2, i64));
+      std::vector<Value*> col_l2, col_delta;
+      if (!by_query)
+        for (int ni = 0; ni < BS / 8; ++ni)
+          for (int e = 0; e < 2; ++e) {
+            Value* c = b_.CreateAdd(col0, c64(ni * 8 + e));
+            Value *l2, *dl;
+            query_values(c, b_.CreateICmpSLT(c, stream_len), l2, dl);
+            col_l2.push_back(l2);
+            col_delta.push_back(dl);
+          }
+      hopper::wait(b_, 0);
+      hopper::pin(b_, s);
+      if (want_x) hopper::pin(b_, dp);
+      if (masked) kit.mask_scores(s, col0, own_row0, stream_len, causal, !by_query);
+      // P = 2^(S*sl2 - lse*log2e) (0 where masked), dS = P (dP - delta).
+      for (size_t i = 0; i < size_t(n_s); ++i) {
+        size_t ni = i / 4, e = i % 4, h = e / 2;
+        Value* neg_l2 = by_query ? row_l2[h] : col_l2[ni * 2 + (e & 1)];
+        Value* delta = by_query ? row_delta[h] : col_delta[ni * 2 + (e & 1)];
+        s[i] = kit.ex2(kit.fma(s[i], cf(sl2), neg_l2));
+        if (want_x) dp[i] = b_.CreateFMul(s[i], b_.CreateFSub(dp[i], delta));
+      }
+      std::vector<Value*> ds_a = want_x ? as_i32(kit.c_as_a(dp)) : std::vector<Value*>{};
+      std::vector<Value*> p_a = want_y ? as_i32(kit.c_as_a(s)) : std::vector<Value*>{};
+      // Second group: dq += dS X, or dv += P Y and dk += dS X. Every write of its register
+      // operands happens before the fence (pinned), and the buffers' addresses are computed here.
+      std::vector<Value*> pinned(phis.begin(), phis.end());
+      pinned.insert(pinned.end(), ds_a.begin(), ds_a.end());
+      pinned.insert(pinned.end(), p_a.begin(), p_a.end());
+      Value* st = stage_of(j);
+      pinned.push_back(x_buf(st));
+      pinned.push_back(y_buf(st));
+      hopper::pin(b_, pinned);
+      auto at = pinned.begin();
+      std::vector<Value*> next(at, at + long(state.size()));
+      at += long(state.size());
+      ds_a.assign(at, at + long(ds_a.size()));
+      at += long(ds_a.size());
+      p_a.assign(at, at + long(p_a.size()));
+      Value *x = pinned[pinned.size() - 2], *y = pinned.back();
+      hopper::fence(b_);
+      std::vector<Value*> acc_x(next.begin(), next.begin() + (want_x ? n_acc : 0)), acc_y(next.begin() + (want_x ? n_acc : 0), next.end());
+      if (want_y) issue_product(p_a, y, acc_y);
+      if (want_x) issue_product(ds_a, x, acc_x);
+      hopper::commit(b_);
+      hopper::wait(b_, 0);
+      next = acc_x;
+      next.insert(next.end(), acc_y.begin(), acc_y.end());
+      hopper::pin(b_, next);
+      emit_if(leader, [&] {
+        hopper::mbarrier_arrive(b_, bar(xEmpty, st));
+        hopper::mbarrier_arrive(b_, bar(yEmpty, st));
+      });
+      for (size_t i = 0; i < phis.size(); ++i) phis[i]->addIncoming(next[i], b_.GetInsertBlock());
+      hopper::keep_rolled(end_loop(loop));
+      state.assign(phis.begin(), phis.end());
+    };
+    // The tile counts are pinned (as in the forward): a loop LLVM can count to one iteration
+    // would become straight-line code that needs more registers.
+    std::vector<Value*> bounds = {lo, mid, n_tiles, n_full};
+    hopper::pin(b_, bounds);
+    Value *lo_p = bounds[0], *mid_p = bounds[1], *n_tiles_p = bounds[2], *n_full_p = bounds[3];
+    auto min64 = [&](Value* x, Value* y) { return b_.CreateSelect(b_.CreateICmpSLT(x, y), x, y); };
+    auto max64 = [&](Value* x, Value* y) { return b_.CreateSelect(b_.CreateICmpSGT(x, y), x, y); };
+    hopper::mbarrier_wait(b_, own_full, c32(0));
+    if (causal && !by_query) tiles(lo_p, min64(mid_p, n_tiles_p), true);  // the diagonal tiles
+    tiles(mid_p, n_full_p, false);
+    tiles(max64(mid_p, n_full_p), n_tiles_p, true);
+
+    // dq or dk (times the scale), dv: the warp's 16 rows below valid_own.
+    std::vector<Value*> acc_x(state.begin(), state.begin() + (want_x ? n_acc : 0)), acc_y(state.begin() + (want_x ? n_acc : 0), state.end());
+    if (want_x) kit.store_rows(out_x, out_off, warp_row, valid_own, acc_x, cf(scale), cf(scale));
+    if (want_y) kit.store_rows(out_y, out_off, warp_row, valid_own, acc_y, cf(1.0), cf(1.0));
+  };
+  hopper::warp_specialize(b_, tid, 24, 240, producer, consumer);
+}
+
+}  // namespace tessera::backends
