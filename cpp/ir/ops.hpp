@@ -29,7 +29,8 @@ double attention_scale(const Op& op);
 // (Q full; K full, V full, K empty, V empty per stage), in that order.
 int64_t flash_attention_wgmma_shared_bytes(int64_t head_dim, int64_t block_m, int64_t block_n, int64_t stages);
 // The same for tile.flash_attention_bwd_wgmma: the block's two own tiles (block_own rows each),
-// `stages` pairs of streamed tiles, mbarriers (own full; x full, y full, x empty, y empty per stage).
+// `stages` pairs of streamed tiles and their columns' two f32 values, mbarriers (own full; x
+// full, y full, x empty, y empty, columns full per stage).
 int64_t flash_attention_bwd_wgmma_shared_bytes(int64_t head_dim, int64_t block_own, int64_t block_stream, int64_t stages);
 
 // NumPy broadcasting of two shapes; throws ErrorCode::Shape naming `op` and both types.

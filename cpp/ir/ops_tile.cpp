@@ -471,7 +471,10 @@ OpInfo flash_attention_bwd_wgmma_op() {
        {"stages", "int", true, "streamed tile buffers (1-4), each with full and empty mbarriers"},
        {"causal", "bool", true, "query row i sees key rows j <= i only"},
        {"scale", "float", true, "multiplies q . k before the softmax"},
-       {"wrt", "str", true, "q, k, v or kv: the gradients written"}},
+       {"wrt", "str", true, "q, k, v or kv: the gradients written"},
+       {"overlap", "int", false,
+        "1: the scores of tile j are computed while the products of tile j-1 run (the forward's intra-warpgroup "
+        "pipelining); 0: one tile at a time", "0"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
         const std::string& wrt = std::get<std::string>(a.at("wrt"));
         size_t n_out = wrt == "kv" ? 2 : 1;
@@ -494,12 +497,14 @@ OpInfo flash_attention_bwd_wgmma_op() {
           fail(ErrorCode::DType, op + ": q, k, v, do and the outputs must be bf16 or f16, got " + in[0].str());
         auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
         int64_t d = attr("head_dim"), bo = attr("block_own"), bs = attr("block_stream"), stages = attr("stages");
+        int64_t overlap = a.count("overlap") ? attr("overlap") : 0;
         if ((d != 64 && d != 128) || bo != 128 || bs < 16 || bs > 256 || bs % 16 || stages < 1 || stages > 4 ||
-            flash_attention_bwd_wgmma_shared_bytes(d, bo, bs, stages) > 227 * 1024)
+            (overlap != 0 && overlap != 1) || flash_attention_bwd_wgmma_shared_bytes(d, bo, bs, stages) > 227 * 1024)
           fail(ErrorCode::Verify, op + ": unsupported tiling head_dim=" + std::to_string(d) + " block_own=" + std::to_string(bo) +
                                       " block_stream=" + std::to_string(bs) + " stages=" + std::to_string(stages) +
+                                      " overlap=" + std::to_string(overlap) +
                                       " (head_dim 64 or 128, block_own 128, block_stream a multiple of 16 up to 256, 1 to 4 "
-                                      "stages, at most 227 KiB of shared memory)");
+                                      "stages, overlap 0 or 1, at most 227 KiB of shared memory)");
         return std::vector<Type>{};
       },
       "Flash attention backward for one head on Hopper, given lse (attention_lse) and delta = rowsum(do * o) per "
@@ -539,7 +544,7 @@ int64_t flash_attention_wgmma_shared_bytes(int64_t head_dim, int64_t block_m, in
 }
 
 int64_t flash_attention_bwd_wgmma_shared_bytes(int64_t head_dim, int64_t block_own, int64_t block_stream, int64_t stages) {
-  return 1024 + (2 * block_own + 2 * stages * block_stream) * head_dim * 2 + 8 * (1 + 4 * stages);
+  return 1024 + (2 * block_own + 2 * stages * block_stream) * head_dim * 2 + stages * block_stream * 8 + 8 * (1 + 5 * stages);
 }
 
 void register_tile_ops(std::vector<OpInfo>& out) {

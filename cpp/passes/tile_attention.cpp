@@ -181,6 +181,7 @@ Grid emit_backward(const Op& kernel, Function& fn) {
   AttrMap attrs = {{"head_dim", d}, {"block_own", tile[0]}, {"block_stream", tile[1]}, {"stages", tile[2]},
                    {"causal", g.bool_attr("causal", false)}, {"scale", attention_scale(g)}, {"wrt", wrt}};
   if (wgmma) {  // outputs at (z * own_len + own0) * D, lse and delta at z * sq + query
+    if (kernel.has_attr("overlap")) attrs["overlap"] = kernel.int_attr("overlap");
     Value* out_off = b.arith("mul", b.arith("add", b.arith("mul", z, b.i64(own_len)), own0), b.i64(d));
     for (Value* v : {out_off, b.arith("mul", z, b.i64(sq)), z, own0, b.arith("sub", b.i64(own_len), own0),
                      b.i64(by_query ? skv : sq)})
@@ -212,12 +213,18 @@ void select_wgmma_attention(Module& m) {
   for (auto& fn : m.funcs)
     for (auto& op : fn->body.ops) {
       if (op->name != "sched.kernel" || op->str_attr("kind") != "attention" || op->region->ops.empty()) continue;
-      bool forward = false;
-      for (const auto& x : op->region->ops) forward = forward || x->name == "attention";
+      bool forward = false, dq = false;
+      for (const auto& x : op->region->ops) {
+        forward = forward || x->name == "attention";
+        dq = dq || (x->name == "attention_grad" && x->str_attr("wrt") == "q");
+      }
       op->attrs["mma"] = std::string("wgmma");
-      // forward [query rows, key rows, stages]; backward [own rows, streamed rows, stages]
-      op->attrs["tile"] = forward ? IntList{128, 128, 2} : IntList{128, 64, 2};
       op->attrs["lanes"] = int64_t(384);  // + the TMA producer warpgroup
+      // The fastest measured on an H200 (bench/results/2026-12-03-h200-attention-bwd.md).
+      // Forward [query rows, key rows, stages]; backward [own rows, streamed rows, stages]: dq
+      // pipelined (overlap), dk/dv one tile at a time (its accumulators leave no registers for two).
+      op->attrs["tile"] = forward ? IntList{128, 128, 2} : dq ? IntList{128, 64, 4} : IntList{128, 64, 2};
+      if (dq) op->attrs["overlap"] = int64_t(1);
     }
 }
 

@@ -348,13 +348,16 @@ def test_sm_90a_backward_is_wgmma_with_tma(tmp_path, dt, d, causal):
         body = body[:body.find(".entry", 1)] if ".entry" in body[1:] else body
         # S and dP: A and B from shared memory (K-major B: imm-trans-b 0); the products with P and dS:
         # A from registers, B N-major (imm-trans-b 1). Two loops (unmasked, masked), and wrt kv causal
-        # a third for the diagonal tiles.
+        # a third for the diagonal tiles; overlap (dq) adds the first tile's scores before them and the
+        # last tile's products after them.
+        overlap = re.search(rf'overlap = 1, [^}}]*wrt = "{wrt}"', tile) is not None
+        assert overlap == (wrt == "q")
         loops = 3 if wrt == "kv" and causal == "true" else 2
         scores = re.findall(rf"wgmma\.mma_async\.sync\.aligned\.m64n{bs}k16\.f32\.{dt}\.{dt} \{{[^}}]*\}}, %rd\d+, %rd\d+, [01], 1, 1, 0, 0;", body)
         products = re.findall(rf"wgmma\.mma_async\.sync\.aligned\.m64n{d}k16\.f32\.{dt}\.{dt} \{{[^}}]*\}}, \{{%r\d+, %r\d+, %r\d+, %r\d+\}}, "
                               r"%rd\d+, 1, 1, 1, 1;", body)
-        assert len(scores) == loops * 2 * d // 16, (wrt, len(scores))
-        assert len(products) == loops * (2 if wrt == "kv" else 1) * bs // 16, (wrt, len(products))
+        assert len(scores) == (loops + overlap) * 2 * d // 16, (wrt, len(scores))
+        assert len(products) == (loops + overlap) * (2 if wrt == "kv" else 1) * bs // 16, (wrt, len(products))
     for needle in ("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes", "ex2.approx"):
         assert needle in ptx
     reports = kernel_reports(ptxas_report(tmp_path, ptx))
@@ -368,7 +371,9 @@ def test_mma_sync_backward_still_runs_on_sm_90a_through_its_knobs(tmp_path):
     # Without the knob mma = "wgmma" (and with its own lanes and tile) the FlashAttention-2
     # backward of other GPUs compiles for sm_90a: how the two are compared on a Hopper GPU.
     sched = ts.compile_for_target(BACKWARD, "nvptx:sm_90a")["schedule"]
-    sched = re.sub(r'lanes = 384, mma = "wgmma", tile = \[128, \d+, \d\], why_split', "lanes = 128, tile = [64, 64, 2], why_split", sched)
+    sched, n = re.subn(r'lanes = 384, mma = "wgmma", (overlap = 1, )?tile = \[128, \d+, \d\], why_split',
+                       "lanes = 128, tile = [64, 64, 2], why_split", sched)
+    assert n == 2, sched
     out = ts.compile_for_target(sched, "nvptx:sm_90a")
     assert out["tile"].count("tile.flash_attention_bwd(") == 2 and "tile.flash_attention_bwd_wgmma" not in out["tile"]
     ptxas_report(tmp_path, out["asm"])

@@ -35,6 +35,7 @@ using llvm::Value;
 void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::vector<Value*>& args) {
   const int D = int(op.int_attr("head_dim")), BO = int(op.int_attr("block_own")), BS = int(op.int_attr("block_stream"));
   const int stages = int(op.int_attr("stages"));
+  const bool overlap = op.has_attr("overlap") && op.int_attr("overlap") != 0;
   const bool causal = std::get<bool>(op.attrs.at("causal"));
   const std::string wrt = op.str_attr("wrt");
   const bool by_query = wrt == "q";
@@ -67,14 +68,16 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
   llvm::Type *i32 = kit.i32, *i64 = kit.i64, *f32 = kit.f32;
 
   // Shared memory: A1, A2 (D/64 panels of BO rows x 128 bytes), the ring (per stage X then Y,
-  // panels of BS rows), mbarriers (own_full, then per stage x_full, y_full, x_empty, y_empty).
+  // panels of BS rows), per stage the streamed columns' -lse log2 e and delta (wrt kv),
+  // mbarriers (own_full, then per stage x_full, y_full, x_empty, y_empty, cols_full).
   const int own_bytes = BO * D * 2, tile_bytes = BS * D * 2, own_panel = BO * 128, tile_panel = BS * 128;
   const hopper::SharedMemory smem = hopper::dynamic_shared(m_, b_, fn_.name + "_attn_bwd_smem", hooks_.shared_address_space());
   Value* base = smem.base;
   Value* ring = b_.CreateAdd(base, c32(2 * own_bytes));
-  Value* bars = b_.CreateAdd(ring, c32(2 * stages * tile_bytes));
+  const int cols_at = 2 * own_bytes + 2 * stages * tile_bytes, col_bytes = 2 * BS * 4;  // from base
+  Value* bars = b_.CreateAdd(base, c32(cols_at + stages * col_bytes));
   Value* own_full = bars;
-  enum Bar { xFull, yFull, xEmpty, yEmpty };
+  enum Bar { xFull, yFull, xEmpty, yEmpty, colsFull };
   auto bar = [&](Bar kind, Value* s) { return b_.CreateAdd(bars, b_.CreateMul(b_.CreateAdd(s, c32(1 + kind * stages)), c32(8))); };
   auto x_buf = [&](Value* s) { return b_.CreateAdd(ring, b_.CreateMul(s, c32(2 * tile_bytes))); };
   auto y_buf = [&](Value* s) { return b_.CreateAdd(x_buf(s), c32(tile_bytes)); };
@@ -106,6 +109,7 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
       hopper::mbarrier_init(b_, bar(yFull, c32(s)), 1);
       hopper::mbarrier_init(b_, bar(xEmpty, c32(s)), consumers);
       hopper::mbarrier_init(b_, bar(yEmpty, c32(s)), consumers);
+      hopper::mbarrier_init(b_, bar(colsFull, c32(s)), 32);
     }
     hopper::mbarrier_init_fence(b_);
   });
@@ -136,6 +140,32 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
           hopper::tma_load_3d(b_, b_.CreateAdd(kind == xFull ? x_buf(s) : y_buf(s), c32(p * tile_panel)),
                               map(kind == xFull ? x_map : y_map), c32(64 * p), row0, h32, full);
       }
+      hopper::keep_rolled(end_loop(loop));
+    });
+    if (by_query) return;
+    // Warp 1 stages the streamed columns' (queries') values per tile: -lse log2 e and delta,
+    // -inf and 0 past the sequence (P = 0 there), into the tile's stage once it is free.
+    Value* lane = b_.CreateSub(tid, c32(32));
+    emit_if(b_.CreateICmpULT(lane, c32(32)), [&] {
+      ForLoop loop = begin_loop(lo, c64(1), "attn_bwd.cols");
+      enter_loop_body(loop, n_tiles);
+      Value* s = stage_of(loop.iv);
+      hopper::mbarrier_wait(b_, bar(xEmpty, s), b_.CreateXor(parity_of(loop.iv), c32(1)));
+      Value* at = b_.CreateAdd(c32(cols_at), b_.CreateMul(s, c32(col_bytes)));
+      for (int c = 0; c < BS; c += 32) {
+        Value* i = b_.CreateAdd(lane, c32(c));
+        emit_if(b_.CreateICmpULT(i, c32(BS)), [&] {
+          Value* q = b_.CreateAdd(b_.CreateMul(loop.iv, c64(BS)), b_.CreateZExt(i, i64));
+          Value* ok = b_.CreateICmpSLT(q, stream_len);
+          Value* g = b_.CreateAdd(r_off, b_.CreateSelect(ok, q, c64(0)));
+          Value* l = b_.CreateLoad(f32, hooks_.element_pointer(b_, LSE, f32, g));
+          Value* d = b_.CreateLoad(f32, hooks_.element_pointer(b_, DELTA, f32, g));
+          Value* byte = b_.CreateAdd(at, b_.CreateMul(i, c32(4)));
+          b_.CreateStore(b_.CreateSelect(ok, b_.CreateFMul(l, cf(-log2e)), cf(-INFINITY)), smem.at(b_, byte));
+          b_.CreateStore(b_.CreateSelect(ok, d, cf(0.0)), smem.at(b_, b_.CreateAdd(byte, c32(BS * 4))));
+        });
+      }
+      hopper::mbarrier_arrive(b_, bar(colsFull, s));  // releases this thread's stores
       hopper::keep_rolled(end_loop(loop));
     });
   };
@@ -201,75 +231,88 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
       return v;
     };
 
-    // Loop state (phis): dq, or dk then dv (those wanted).
-    std::vector<Value*> state(size_t(n_acc) * (by_query ? 1 : size_t(want_x) + size_t(want_y)), cf(0.0));
-    auto tiles = [&](Value* from, Value* to, bool masked) {
-      ForLoop loop = begin_loop(from, c64(1), masked ? "attn_bwd.masked" : "attn_bwd.tile");
-      std::vector<llvm::PHINode*> phis;
-      for (Value* init : state) {
-        llvm::PHINode* p = b_.CreatePHI(f32, 2);
-        p->addIncoming(init, loop.pre);
-        phis.push_back(p);
-      }
-      enter_loop_body(loop, to);
-      Value* j = loop.iv;
-      std::vector<Value*> s, dp;
-      issue_scores(j, s, dp);
-      // Columns (queries, wrt kv): their lse and delta load while the products run.
+    // P = 2^(S*sl2 - lse*log2e) (0 where masked) and dS = P (dP - delta), in place, for tile j
+    // (after its first group retired). Columns (queries, wrt kv): their values, staged by the
+    // producer, are read from shared memory where they are used (8-byte loads of a column
+    // pair), so that few are live at a time (the accumulators take most registers).
+    auto scores_to_p_ds = [&](Value* j, bool masked, std::vector<Value*>& s, std::vector<Value*>& dp) {
       Value* col0 = b_.CreateAdd(b_.CreateMul(j, c64(BS)), b_.CreateZExt(kit.t2, i64));
-      std::vector<Value*> col_l2, col_delta;
-      if (!by_query)
-        for (int ni = 0; ni < BS / 8; ++ni)
-          for (int e = 0; e < 2; ++e) {
-            Value* c = b_.CreateAdd(col0, c64(ni * 8 + e));
-            Value *l2, *dl;
-            query_values(c, b_.CreateICmpSLT(c, stream_len), l2, dl);
-            col_l2.push_back(l2);
-            col_delta.push_back(dl);
-          }
-      hopper::wait(b_, 0);
-      hopper::pin(b_, s);
-      if (want_x) hopper::pin(b_, dp);
       if (masked) kit.mask_scores(s, col0, own_row0, stream_len, causal, !by_query);
-      // P = 2^(S*sl2 - lse*log2e) (0 where masked), dS = P (dP - delta).
+      Value* cols = nullptr;
+      if (!by_query) {
+        hopper::mbarrier_wait(b_, bar(colsFull, stage_of(j)), parity_of(j));
+        cols = b_.CreateAdd(c32(cols_at), b_.CreateAdd(b_.CreateMul(stage_of(j), c32(col_bytes)), b_.CreateMul(kit.t2, c32(4))));
+      }
+      auto* pair = llvm::FixedVectorType::get(f32, 2);
+      Value *col_l2 = nullptr, *col_delta = nullptr;
       for (size_t i = 0; i < size_t(n_s); ++i) {
         size_t ni = i / 4, e = i % 4, h = e / 2;
-        Value* neg_l2 = by_query ? row_l2[h] : col_l2[ni * 2 + (e & 1)];
-        Value* delta = by_query ? row_delta[h] : col_delta[ni * 2 + (e & 1)];
+        if (!by_query && e == 0) {
+          Value* at = b_.CreateAdd(cols, c32(int64_t(ni) * 32));
+          col_l2 = b_.CreateAlignedLoad(pair, smem.at(b_, at), llvm::Align(8));
+          col_delta = b_.CreateAlignedLoad(pair, smem.at(b_, b_.CreateAdd(at, c32(BS * 4))), llvm::Align(8));
+        }
+        Value* neg_l2 = by_query ? row_l2[h] : b_.CreateExtractElement(col_l2, uint64_t(e & 1));
+        Value* delta = by_query ? row_delta[h] : b_.CreateExtractElement(col_delta, uint64_t(e & 1));
         s[i] = kit.ex2(kit.fma(s[i], cf(sl2), neg_l2));
         if (want_x) dp[i] = b_.CreateFMul(s[i], b_.CreateFSub(dp[i], delta));
       }
-      std::vector<Value*> ds_a = want_x ? as_i32(kit.c_as_a(dp)) : std::vector<Value*>{};
-      std::vector<Value*> p_a = want_y ? as_i32(kit.c_as_a(s)) : std::vector<Value*>{};
-      // Second group: dq += dS X, or dv += P Y and dk += dS X. Every write of its register
-      // operands happens before the fence (pinned), and the buffers' addresses are computed here.
-      std::vector<Value*> pinned(phis.begin(), phis.end());
-      pinned.insert(pinned.end(), ds_a.begin(), ds_a.end());
-      pinned.insert(pinned.end(), p_a.begin(), p_a.end());
+    };
+    // The second group's A fragments: dS's (want_x) then P's (want_y), as i32.
+    auto fragments = [&](const std::vector<Value*>& s, const std::vector<Value*>& dp) {
+      std::vector<Value*> f = want_x ? as_i32(kit.c_as_a(dp)) : std::vector<Value*>{};
+      if (want_y) {
+        std::vector<Value*> p = as_i32(kit.c_as_a(s));
+        f.insert(f.end(), p.begin(), p.end());
+      }
+      return f;
+    };
+    const size_t n_state = size_t(n_acc) * (by_query ? 1 : size_t(want_x) + size_t(want_y));
+    const size_t n_frag = size_t(BS / 4) * (size_t(want_x) + size_t(want_y));
+    // Issues tile j's second group, dq += dS X, or dk += dS X and dv += P Y, on the
+    // accumulators acc (pinned with the fragments: every write of them happens before the
+    // fence; the buffers' addresses are computed here).
+    auto issue_products = [&](Value* j, std::vector<Value*>& frags, std::vector<Value*>& acc) {
       Value* st = stage_of(j);
+      std::vector<Value*> pinned(acc);
+      pinned.insert(pinned.end(), frags.begin(), frags.end());
       pinned.push_back(x_buf(st));
       pinned.push_back(y_buf(st));
       hopper::pin(b_, pinned);
-      auto at = pinned.begin();
-      std::vector<Value*> next(at, at + long(state.size()));
-      at += long(state.size());
-      ds_a.assign(at, at + long(ds_a.size()));
-      at += long(ds_a.size());
-      p_a.assign(at, at + long(p_a.size()));
+      acc.assign(pinned.begin(), pinned.begin() + long(n_state));
+      frags.assign(pinned.begin() + long(n_state), pinned.begin() + long(n_state + n_frag));
       Value *x = pinned[pinned.size() - 2], *y = pinned.back();
       hopper::fence(b_);
-      std::vector<Value*> acc_x(next.begin(), next.begin() + (want_x ? n_acc : 0)), acc_y(next.begin() + (want_x ? n_acc : 0), next.end());
-      if (want_y) issue_product(p_a, y, acc_y);
-      if (want_x) issue_product(ds_a, x, acc_x);
+      std::vector<Value*> acc_x(acc.begin(), acc.begin() + (want_x ? n_acc : 0)), acc_y(acc.begin() + (want_x ? n_acc : 0), acc.end());
+      if (want_y) issue_product(std::vector<Value*>(frags.end() - BS / 4, frags.end()), y, acc_y);
+      if (want_x) issue_product(std::vector<Value*>(frags.begin(), frags.begin() + BS / 4), x, acc_x);
       hopper::commit(b_);
-      hopper::wait(b_, 0);
-      next = acc_x;
-      next.insert(next.end(), acc_y.begin(), acc_y.end());
-      hopper::pin(b_, next);
+      acc = acc_x;
+      acc.insert(acc.end(), acc_y.begin(), acc_y.end());
+    };
+    auto release = [&](Value* j) {  // both buffers of tile j's stage: the groups reading them retired
+      Value* st = stage_of(j);
       emit_if(leader, [&] {
         hopper::mbarrier_arrive(b_, bar(xEmpty, st));
         hopper::mbarrier_arrive(b_, bar(yEmpty, st));
       });
+    };
+
+    // Loop state (phis): dq, or dk then dv (those wanted); with overlap also the previous
+    // tile's fragments.
+    std::vector<Value*> state(n_state, cf(0.0));
+    // Runs body(j, state) for streamed tiles from <= j < to.
+    auto tiles = [&](Value* from, Value* to, const char* name, auto body) {
+      ForLoop loop = begin_loop(from, c64(1), name);
+      std::vector<llvm::PHINode*> phis;
+      for (Value* init : state) {
+        llvm::PHINode* p = b_.CreatePHI(init->getType(), 2);
+        p->addIncoming(init, loop.pre);
+        phis.push_back(p);
+      }
+      enter_loop_body(loop, to);
+      std::vector<Value*> next(phis.begin(), phis.end());
+      body(loop.iv, next);
       for (size_t i = 0; i < phis.size(); ++i) phis[i]->addIncoming(next[i], b_.GetInsertBlock());
       hopper::keep_rolled(end_loop(loop));
       state.assign(phis.begin(), phis.end());
@@ -282,9 +325,92 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
     auto min64 = [&](Value* x, Value* y) { return b_.CreateSelect(b_.CreateICmpSLT(x, y), x, y); };
     auto max64 = [&](Value* x, Value* y) { return b_.CreateSelect(b_.CreateICmpSGT(x, y), x, y); };
     hopper::mbarrier_wait(b_, own_full, c32(0));
-    if (causal && !by_query) tiles(lo_p, min64(mid_p, n_tiles_p), true);  // the diagonal tiles
-    tiles(mid_p, n_full_p, false);
-    tiles(max64(mid_p, n_full_p), n_tiles_p, true);
+    // The three ranges of tiles from `first` on: masked (causal wrt kv: the diagonal), unmasked, masked.
+    auto ranges = [&](Value* first, auto step) {
+      if (causal && !by_query) tiles(first, min64(mid_p, n_tiles_p), "attn_bwd.diagonal", step(true));
+      Value* from = max64(mid_p, first);
+      tiles(from, n_full_p, "attn_bwd.tile", step(false));
+      tiles(max64(from, n_full_p), n_tiles_p, "attn_bwd.masked", step(true));
+    };
+    if (!overlap) {
+      // One tile at a time: S and dP, P and dS, the products.
+      ranges(lo_p, [&](bool masked) {
+        return [&, masked](Value* j, std::vector<Value*>& st) {
+          std::vector<Value*> s, dp;
+          issue_scores(j, s, dp);
+          hopper::wait(b_, 0);
+          hopper::pin(b_, s);
+          if (want_x) hopper::pin(b_, dp);
+          scores_to_p_ds(j, masked, s, dp);
+          std::vector<Value*> frags = fragments(s, dp);
+          issue_products(j, frags, st);
+          hopper::wait(b_, 0);
+          hopper::pin(b_, st);
+          release(j);
+        };
+      });
+    } else {
+      // Pipelined (as the forward's overlap): tile lo's scores first; then per tile j its first
+      // group and tile j-1's products in flight together, P and dS of tile j computed while
+      // the products run; last, the products of the last tile. Skipped without any tile.
+      llvm::BasicBlock* pre = b_.GetInsertBlock();
+      llvm::BasicBlock* run = llvm::BasicBlock::Create(ctx_, "attn_bwd.pipeline", f_);
+      llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "attn_bwd.pipeline.done", f_);
+      b_.CreateCondBr(b_.CreateICmpSGT(n_tiles_p, lo_p), run, done);
+      b_.SetInsertPoint(run);
+      {
+        std::vector<Value*> s, dp;
+        issue_scores(lo_p, s, dp);
+        hopper::wait(b_, 0);
+        hopper::pin(b_, s);
+        if (want_x) hopper::pin(b_, dp);
+        scores_to_p_ds(lo_p, true, s, dp);
+        std::vector<Value*> frags = fragments(s, dp);
+        state.insert(state.end(), frags.begin(), frags.end());
+      }
+      ranges(b_.CreateAdd(lo_p, c64(1)), [&](bool masked) {
+        return [&, masked](Value* j, std::vector<Value*>& st) {
+          std::vector<Value*> s, dp, acc(st.begin(), st.begin() + long(n_state)), frags(st.begin() + long(n_state), st.end());
+          issue_scores(j, s, dp);
+          issue_products(b_.CreateSub(j, c64(1)), frags, acc);
+          hopper::wait(b_, 1);  // tile j's scores are in; tile j-1's products may still run
+          hopper::pin(b_, s);
+          if (want_x) hopper::pin(b_, dp);
+          scores_to_p_ds(j, masked, s, dp);
+          hopper::wait(b_, 0);
+          std::vector<Value*> pinned(s);
+          pinned.insert(pinned.end(), dp.begin(), dp.end());
+          pinned.insert(pinned.end(), acc.begin(), acc.end());
+          hopper::pin(b_, pinned);  // the accumulators, and tile j's fragments may be written now
+          s.assign(pinned.begin(), pinned.begin() + long(s.size()));
+          dp.assign(pinned.begin() + long(s.size()), pinned.begin() + long(s.size() + dp.size()));
+          acc.assign(pinned.begin() + long(s.size() + dp.size()), pinned.end());
+          release(b_.CreateSub(j, c64(1)));
+          frags = fragments(s, dp);
+          hopper::pin(b_, frags);  // packed here: the f32 values die before the next wgmma
+          st = acc;
+          st.insert(st.end(), frags.begin(), frags.end());
+        };
+      });
+      {
+        std::vector<Value*> acc(state.begin(), state.begin() + long(n_state)), frags(state.begin() + long(n_state), state.end());
+        Value* last = b_.CreateSub(n_tiles_p, c64(1));
+        issue_products(last, frags, acc);
+        hopper::wait(b_, 0);
+        hopper::pin(b_, acc);
+        release(last);
+        state = acc;
+      }
+      llvm::BasicBlock* end = b_.GetInsertBlock();
+      b_.CreateBr(done);
+      b_.SetInsertPoint(done);
+      for (size_t i = 0; i < state.size(); ++i) {
+        llvm::PHINode* p = b_.CreatePHI(f32, 2);
+        p->addIncoming(cf(0.0), pre);
+        p->addIncoming(state[i], end);
+        state[i] = p;
+      }
+    }
 
     // dq or dk (times the scale), dv: the warp's 16 rows below valid_own.
     std::vector<Value*> acc_x(state.begin(), state.begin() + (want_x ? n_acc : 0)), acc_y(state.begin() + (want_x ? n_acc : 0), state.end());
