@@ -1,11 +1,11 @@
 // Tile IR for the flash-attention kernels (NVIDIA, bf16/f16, head dim 64 or 128): one
 // tile.flash_attention (forward, and the lse when the kernel holds an attention_lse),
 // tile.flash_attention_wgmma (the same on sm_90a: knob mma = "wgmma") or
-// tile.flash_attention_bwd (an attention_grad kernel) per program instance, a block of rows of
-// one (batch, head) pair.
+// tile.flash_attention_bwd / tile.flash_attention_bwd_wgmma (an attention_grad kernel) per
+// program instance, a block of rows of one (batch, head) pair.
 // The kernel's tile knob is [query rows, K/V rows per streamed tile, K/V buffer stages (1 when
 // absent)] (form-kernels: [128, 64, 3] at D = 128, [64, 64, 3] at D = 64; each warp takes 16
-// query rows; wgmma: [128, 128, 2], 64 rows per consumer warpgroup). Grid axis 0 numbers the
+// query rows; wgmma: [128, 128, 2], 64 rows per consumer warpgroup; the backward's below). Grid axis 0 numbers the
 // query blocks, last block first: with a causal mask the last blocks see the most keys, so the
 // longest instances start first and the short ones fill in behind them. Axis 2 is the flat
 // batch-and-heads index.
