@@ -398,3 +398,19 @@ def test_wgmma_kernel_needs_sm_90a(arch):
 def test_plain_sm_90_keeps_the_mma_sync_kernel():
     out = ts.compile_for_target(program_sq_skv("bf16", 128, "true"), "nvptx:sm_90")
     assert "tile.flash_attention(" in out["tile"] and "wgmma" not in out["asm"]
+
+
+def test_backward_program_writes_no_f32_copy_of_do():
+    # jit(grad(sum(sdpa(q, k, v) * w))) as traced: grad's ones * w folds to w (canonicalize after
+    # fold-constants), and delta = sum(cast(do) * cast(o)) reads do and o in bf16 (sink-casts
+    # moves the casts into the row-wise kernel): no kernel writes an f32 tensor of q's shape.
+    rng = np.random.default_rng(0)
+    q, k, v, w = (ts.tensor(rng.standard_normal((1, 2, 64, 128)).astype(np.float32)).to(dtype="bf16") for _ in range(4))
+    f = ts.jit(ts.grad(lambda a, b, c: ts.sum(ts.scaled_dot_product_attention(a, b, c, is_causal=True) * w), argnums=(0, 1, 2)))
+    f(q, k, v)
+    sched = ts.compile_for_target(f.ir("traced"), "nvptx:sm_90a")["schedule"]
+    kernels = [line for line in sched.splitlines() if "sched.kernel" in line]
+    # (w's own cast to bf16, traced lazily, is a kernel: it writes bf16)
+    assert [re.search(r'kind = "(\w+)"', k).group(1) for k in kernels] == ["elementwise", "attention", "rowwise", "attention",
+                                                                          "attention"]
+    assert not any(re.search(r"\) : .*f32\[1,2,64,128\]", k) for k in kernels), kernels

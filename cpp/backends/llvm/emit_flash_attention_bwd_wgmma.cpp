@@ -12,16 +12,19 @@
 //   warpgroup 0, the producer, keeps 24 registers; one thread copies with TMA (four 3-D tensor
 //     maps q, k, v, do as [heads, S, D], 128-byte swizzle, 64-column boxes; rows past S read as
 //     zeros) the block's own rows (A1, A2) = (Q, dO) or (K, V) once, then X and Y of every
-//     streamed tile into a ring of `stages` buffers with full and empty mbarriers.
+//     streamed tile into a ring of `stages` buffers with full and empty mbarriers. Wrt kv, warp 1
+//     stages each streamed tile's per-query values (-lse log2 e and delta) in the same stage.
 //   warpgroups 1 and 2 own 64 rows each (240 registers). Per streamed tile: one wgmma group
 //     with S = A1 X^T and dP = A2 Y^T (m64n<BS>k16, both operands K-major in shared memory),
 //     P and dS on the f32 accumulators (the layout of mma.sync's C fragments, so FlashKit's
 //     masks and fragment packing apply), rounded pairwise to 16 bits: the register A operands
 //     of a second group, the products with X and Y (m64n<D>k16, X and Y N-major: imm-trans-b).
 //     Once that group retired, the buffers are released (one arrival per warpgroup). The two
-//     warpgroups run independently, so one's element-wise work overlaps the other's products.
-// lse and delta: per own row once (wrt q), or per streamed column from global memory, loaded
-// while the first group runs (wrt kv). Masked elements (past the sequences, causal's other
+//     warpgroups run independently, so one's element-wise work overlaps the other's products;
+//     overlap = 1 also pipelines within a warpgroup (tile j's first group with tile j-1's second).
+// lse and delta: per own row once (wrt q), or per streamed column from the staged values, read
+// where used (wrt kv: the accumulators leave few registers; reading them from global memory in
+// the consumers cost 30% and spilled). Masked elements (past the sequences, causal's other
 // triangle) get P = 0; streamed tiles the whole block cannot see are skipped. End: dq or dk
 // times the scale, and dv, rounded to the dtype, for the own rows inside the sequence.
 #include "backends/llvm/flash_kit.hpp"
