@@ -1,5 +1,6 @@
-"""Flash attention's backward on an NVIDIA GPU (the forward kernel writing the lse, then
-tile.flash_attention_bwd: a dq kernel and a dk/dv kernel), checked against torch autograd of
+"""Flash attention's backward on an NVIDIA GPU (the forward kernel writing the lse, then a dq
+kernel and a dk/dv kernel: tile.flash_attention_bwd_wgmma on Hopper, tile.flash_attention_bwd
+elsewhere), checked against torch autograd of
 scaled_dot_product_attention in float64 on fresh random inputs at awkward sizes, with outputs
 poisoned (NaN) before each run so unwritten rows are caught."""
 import math
@@ -50,7 +51,7 @@ def flash_grads(q, k, v, w, causal, scale=None, argnums=(0, 1, 2)):
     f = ts.jit(ts.grad(loss, argnums=argnums))
     got = f(ts.from_dlpack(q), ts.from_dlpack(k), ts.from_dlpack(v))
     tile = f.ir("tile")
-    # The forward kernel writing the lse: tile.flash_attention_wgmma on Hopper, tile.flash_attention elsewhere.
+    # The forward kernel writing the lse and the backward kernels: *_wgmma on Hopper.
     assert "tile.flash_attention_bwd" in tile and re.search(r"tile\.flash_attention(_wgmma)?\(", tile)
     sq, skv = q.shape[-2], k.shape[-2]
     if sq > 1 and skv > 1 and q.shape[-1] not in (sq, skv):
