@@ -83,14 +83,8 @@ void KernelEmitter::emit_flash_attention_bwd(const ir::Op& op, const std::vector
     kit.commit();
   }
 
-  // Per query row: -lse * log2 e (so that P = 2^(S*sl2 - lse*log2e)) and delta; +inf and 0 for
-  // rows past the sequence, whose P is then 0.
-  auto row_values = [&](Value* idx, Value* ok, Value*& neg_l2, Value*& delta) {
-    Value* at = b_.CreateAdd(r_off, b_.CreateSelect(ok, idx, c64(0)));
-    Value* l = b_.CreateLoad(f32, hooks_.element_pointer(b_, LSE, f32, at));
-    Value* d = b_.CreateLoad(f32, hooks_.element_pointer(b_, DELTA, f32, at));
-    neg_l2 = b_.CreateSelect(ok, b_.CreateFMul(l, cf(-log2e)), cf(-INFINITY));
-    delta = b_.CreateSelect(ok, d, cf(0.0));
+  auto row_values = [&](Value* idx, Value* ok, Value*& neg_l2, Value*& delta) {  // FlashKit::query_values
+    kit.query_values(LSE, DELTA, r_off, idx, ok, neg_l2, delta);
   };
   Value *own_l2[2] = {nullptr, nullptr}, *own_delta[2] = {nullptr, nullptr};
   if (by_query)

@@ -159,13 +159,11 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
         Value* i = b_.CreateAdd(lane, c32(c));
         emit_if(b_.CreateICmpULT(i, c32(BS)), [&] {
           Value* q = b_.CreateAdd(b_.CreateMul(loop.iv, c64(BS)), b_.CreateZExt(i, i64));
-          Value* ok = b_.CreateICmpSLT(q, stream_len);
-          Value* g = b_.CreateAdd(r_off, b_.CreateSelect(ok, q, c64(0)));
-          Value* l = b_.CreateLoad(f32, hooks_.element_pointer(b_, LSE, f32, g));
-          Value* d = b_.CreateLoad(f32, hooks_.element_pointer(b_, DELTA, f32, g));
+          Value *neg_l2, *delta;
+          kit.query_values(LSE, DELTA, r_off, q, b_.CreateICmpSLT(q, stream_len), neg_l2, delta);
           Value* byte = b_.CreateAdd(at, b_.CreateMul(i, c32(4)));
-          b_.CreateStore(b_.CreateSelect(ok, b_.CreateFMul(l, cf(-log2e)), cf(-INFINITY)), smem.at(b_, byte));
-          b_.CreateStore(b_.CreateSelect(ok, d, cf(0.0)), smem.at(b_, b_.CreateAdd(byte, c32(BS * 4))));
+          b_.CreateStore(neg_l2, smem.at(b_, byte));
+          b_.CreateStore(delta, smem.at(b_, b_.CreateAdd(byte, c32(BS * 4))));
         });
       }
       hopper::mbarrier_arrive(b_, bar(colsFull, s));  // releases this thread's stores
@@ -184,20 +182,11 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
     Value* a2_rows = b_.CreateAdd(a1_rows, c32(own_bytes));
     const int n_s = BS / 2, n_acc = D / 2;  // f32 a thread: S (and dP); each D-wide accumulator
 
-    // Per query: -lse * log2 e (P = 2^(S*sl2 - lse*log2e)) and delta; -inf and 0 outside the
-    // sequence, so that P = 0 there.
-    auto query_values = [&](Value* q, Value* ok, Value*& neg_l2, Value*& delta) {
-      Value* at = b_.CreateAdd(r_off, b_.CreateSelect(ok, q, c64(0)));
-      Value* l = b_.CreateLoad(f32, hooks_.element_pointer(b_, LSE, f32, at));
-      Value* d = b_.CreateLoad(f32, hooks_.element_pointer(b_, DELTA, f32, at));
-      neg_l2 = b_.CreateSelect(ok, b_.CreateFMul(l, cf(-log2e)), cf(-INFINITY));
-      delta = b_.CreateSelect(ok, d, cf(0.0));
-    };
-    Value *row_l2[2] = {nullptr, nullptr}, *row_delta[2] = {nullptr, nullptr};
+    Value *row_l2[2] = {nullptr, nullptr}, *row_delta[2] = {nullptr, nullptr};  // wrt q: the own rows' values
     if (by_query)
       for (int h = 0; h < 2; ++h) {
         Value* r = b_.CreateZExt(b_.CreateAdd(row_in_block, c32(8 * h)), i64);
-        query_values(b_.CreateAdd(own0, r), b_.CreateICmpSLT(r, valid_own), row_l2[h], row_delta[h]);
+        kit.query_values(LSE, DELTA, r_off, b_.CreateAdd(own0, r), b_.CreateICmpSLT(r, valid_own), row_l2[h], row_delta[h]);
       }
 
     // S = A1 X^T and (want_x) dP = A2 Y^T: one wgmma group; the accumulators belong to the
@@ -306,19 +295,7 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
     std::vector<Value*> state(n_state, cf(0.0));
     // Runs body(j, state) for streamed tiles from <= j < to.
     auto tiles = [&](Value* from, Value* to, const char* name, auto body) {
-      ForLoop loop = begin_loop(from, c64(1), name);
-      std::vector<llvm::PHINode*> phis;
-      for (Value* init : state) {
-        llvm::PHINode* p = b_.CreatePHI(init->getType(), 2);
-        p->addIncoming(init, loop.pre);
-        phis.push_back(p);
-      }
-      enter_loop_body(loop, to);
-      std::vector<Value*> next(phis.begin(), phis.end());
-      body(loop.iv, next);
-      for (size_t i = 0; i < phis.size(); ++i) phis[i]->addIncoming(next[i], b_.GetInsertBlock());
-      hopper::keep_rolled(end_loop(loop));
-      state.assign(phis.begin(), phis.end());
+      hopper::keep_rolled(loop_with_state(from, to, name, state, body));
     };
     // The tile counts are pinned (as in the forward): a loop LLVM can count to one iteration
     // would become straight-line code that needs more registers.

@@ -232,19 +232,7 @@ void KernelEmitter::emit_flash_attention_wgmma(const ir::Op& op, const std::vect
     std::vector<Value*> state = initial_state();
     // Runs body(j, state) for key tiles lo <= j < hi.
     auto tiles = [&](Value* lo, Value* hi, const char* name, auto body) {
-      ForLoop loop = begin_loop(lo, c64(1), name);
-      std::vector<llvm::PHINode*> phis;
-      for (Value* init : state) {
-        llvm::PHINode* p = b_.CreatePHI(init->getType(), 2);
-        p->addIncoming(init, loop.pre);
-        phis.push_back(p);
-      }
-      enter_loop_body(loop, hi);
-      std::vector<Value*> next(phis.begin(), phis.end());
-      body(loop.iv, next);
-      for (size_t i = 0; i < phis.size(); ++i) phis[i]->addIncoming(next[i], b_.GetInsertBlock());
-      hopper::keep_rolled(end_loop(loop));
-      state.assign(phis.begin(), phis.end());
+      hopper::keep_rolled(loop_with_state(lo, hi, name, state, body));
     };
     auto split = [&](std::vector<Value*>& st, std::vector<Value*>& acc, Value* m[2], Value* l[2]) {
       acc.assign(st.begin(), st.begin() + n_o);

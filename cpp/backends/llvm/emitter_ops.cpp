@@ -304,6 +304,25 @@ llvm::BranchInst* KernelEmitter::end_loop(ForLoop& loop) {
   return latch;
 }
 
+llvm::BranchInst* KernelEmitter::loop_with_state(llvm::Value* lb, llvm::Value* ub, const char* name,
+                                                 std::vector<llvm::Value*>& state,
+                                                 const std::function<void(llvm::Value*, std::vector<llvm::Value*>&)>& body) {
+  ForLoop loop = begin_loop(lb, b_.getInt64(1), name);
+  std::vector<llvm::PHINode*> phis;
+  for (llvm::Value* init : state) {
+    llvm::PHINode* p = b_.CreatePHI(init->getType(), 2);
+    p->addIncoming(init, loop.pre);
+    phis.push_back(p);
+  }
+  enter_loop_body(loop, ub);
+  std::vector<llvm::Value*> next(phis.begin(), phis.end());
+  body(loop.iv, next);
+  for (size_t i = 0; i < phis.size(); ++i) phis[i]->addIncoming(next[i], b_.GetInsertBlock());
+  llvm::BranchInst* latch = end_loop(loop);
+  state.assign(phis.begin(), phis.end());
+  return latch;
+}
+
 KernelEmitter::ForLoop KernelEmitter::begin_for(const ir::Op& op) {
   ForLoop loop = begin_loop(scalar(op.operands[0]), scalar(op.operands[2]), "for");
   values_[op.region->args[0].get()] = loop.iv;

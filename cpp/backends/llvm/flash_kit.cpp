@@ -125,6 +125,14 @@ Value* Kit::quad(Value* v, bool is_max) {
   return v;
 }
 
+void Kit::query_values(Value* lse, Value* delta_buf, Value* off, Value* q, Value* ok, Value*& neg_l2, Value*& delta) {
+  Value* at = b.CreateAdd(off, b.CreateSelect(ok, q, c64(0)));
+  Value* l = b.CreateLoad(f32, e.hooks_.element_pointer(b, lse, f32, at));
+  Value* d = b.CreateLoad(f32, e.hooks_.element_pointer(b, delta_buf, f32, at));
+  neg_l2 = b.CreateSelect(ok, b.CreateFMul(l, cf(-1.4426950408889634)), cf(-INFINITY));
+  delta = b.CreateSelect(ok, d, cf(0.0));
+}
+
 void Kit::mask_scores(std::vector<Value*>& s, Value* col0, Value* row0, Value* s_kv, bool causal, bool rows_are_keys) {
   for (size_t ni = 0; ni < s.size() / 4; ++ni)
     for (int e = 0; e < 4; ++e) {

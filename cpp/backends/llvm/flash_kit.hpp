@@ -122,6 +122,11 @@ struct KernelEmitter::FlashKit {
   // valid_rows.
   llvm::Value* finish_row(llvm::Value* m, llvm::Value* l, llvm::Value* r, llvm::Value* valid_rows, llvm::Value* lse,
                           llvm::Value* lse_off);
+  // The backward's values of query q (i64) from the forward's lse and delta (f32, at off + q):
+  // -lse log2 e (so that P = 2^(S * scale log2 e - lse log2 e)) and delta; -inf and 0 where
+  // !ok (queries past the sequence), which make P = 0 there.
+  void query_values(llvm::Value* lse, llvm::Value* delta_buf, llvm::Value* off, llvm::Value* q, llvm::Value* ok,
+                    llvm::Value*& neg_l2, llvm::Value*& delta);
   llvm::Value* fma(llvm::Value* x, llvm::Value* y, llvm::Value* z) {
     return b.CreateIntrinsic(llvm::Intrinsic::fma, {f32}, {x, y, z});
   }

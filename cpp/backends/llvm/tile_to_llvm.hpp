@@ -197,6 +197,11 @@ class KernelEmitter {
   ForLoop begin_loop(llvm::Value* lb, llvm::Value* step, const char* name);
   void enter_loop_body(ForLoop& loop, llvm::Value* ub);
   llvm::BranchInst* end_loop(ForLoop& loop);  // back edge from the current block; returns it
+  // A loop lb <= iv < ub (i64, step 1) carrying `state` (values of any type) in phis:
+  // body(iv, next) receives the phis in `next` and leaves there the values of the next
+  // iteration; afterwards `state` holds the phis (the values at exit). Returns the back edge.
+  llvm::BranchInst* loop_with_state(llvm::Value* lb, llvm::Value* ub, const char* name, std::vector<llvm::Value*>& state,
+                                    const std::function<void(llvm::Value*, std::vector<llvm::Value*>&)>& body);
   // The same for a tile.for op (its bounds, and its induction variable bound in values_).
   ForLoop begin_for(const ir::Op& op);
   void enter_for_body(ForLoop& loop, const ir::Op& op) { enter_loop_body(loop, scalar(op.operands[1])); }
