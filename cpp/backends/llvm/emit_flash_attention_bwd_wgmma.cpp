@@ -85,19 +85,10 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
   auto x_buf = [&](Value* s) { return b_.CreateAdd(ring, b_.CreateMul(s, c32(2 * tile_bytes))); };
   auto y_buf = [&](Value* s) { return b_.CreateAdd(x_buf(s), c32(tile_bytes)); };
 
-  // Streamed tiles [lo, n_tiles) in all, masks only outside [mid, n_full) (as the mma.sync kernels).
+  // Streamed tiles [lo, n_tiles) in all, masks only outside [mid, n_full).
   Value* valid_own = b_.CreateSelect(b_.CreateICmpSLT(own_rows, c64(BO)), own_rows, c64(BO));
-  Value *lo = c64(0), *mid = c64(0), *n_tiles, *n_full;
-  if (by_query) {
-    kit.key_tiles(own0, valid_own, stream_len, BS, causal, n_tiles, n_full);
-  } else {
-    n_tiles = b_.CreateSDiv(b_.CreateAdd(stream_len, c64(BS - 1)), c64(BS));
-    n_full = b_.CreateSDiv(stream_len, c64(BS));
-    if (causal) {  // queries below own0 see none of the block's keys; from its last key on, all of them
-      lo = b_.CreateSDiv(own0, c64(BS));
-      mid = b_.CreateSDiv(b_.CreateAdd(own0, b_.CreateAdd(valid_own, c64(BS - 2))), c64(BS));
-    }
-  }
+  Value *lo, *mid, *n_tiles, *n_full;
+  kit.stream_tiles(by_query, own0, valid_own, stream_len, BS, causal, lo, mid, n_tiles, n_full);
   // Tile j (i64) is the ring's round (j - lo) / stages in buffer (j - lo) % stages; its full
   // barrier completes phase round % 2 (and its empty barrier completed the one before).
   auto step_of = [&](Value* j) { return b_.CreateTrunc(b_.CreateSub(j, lo), i32); };
@@ -259,6 +250,16 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
       }
       return f;
     };
+    // Tile j's first group, waited for, then P and dS; returns the second group's fragments.
+    auto tile_fragments = [&](Value* j, bool masked) {
+      std::vector<Value*> s, dp;
+      issue_scores(j, s, dp);
+      hopper::wait(b_, 0);
+      hopper::pin(b_, s);
+      if (want_x) hopper::pin(b_, dp);
+      scores_to_p_ds(j, masked, s, dp);
+      return fragments(s, dp);
+    };
     const size_t n_state = size_t(n_acc) * (by_query ? 1 : size_t(want_x) + size_t(want_y));
     const size_t n_frag = size_t(BS / 4) * (size_t(want_x) + size_t(want_y));
     // Issues tile j's second group, dq += dS X, or dk += dS X and dv += P Y, on the
@@ -316,13 +317,7 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
       // One tile at a time: S and dP, P and dS, the products.
       ranges(lo_p, [&](bool masked) {
         return [&, masked](Value* j, std::vector<Value*>& st) {
-          std::vector<Value*> s, dp;
-          issue_scores(j, s, dp);
-          hopper::wait(b_, 0);
-          hopper::pin(b_, s);
-          if (want_x) hopper::pin(b_, dp);
-          scores_to_p_ds(j, masked, s, dp);
-          std::vector<Value*> frags = fragments(s, dp);
+          std::vector<Value*> frags = tile_fragments(j, masked);
           issue_products(j, frags, st);
           hopper::wait(b_, 0);
           hopper::pin(b_, st);
@@ -338,16 +333,8 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
       llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "attn_bwd.pipeline.done", f_);
       b_.CreateCondBr(b_.CreateICmpSGT(n_tiles_p, lo_p), run, done);
       b_.SetInsertPoint(run);
-      {
-        std::vector<Value*> s, dp;
-        issue_scores(lo_p, s, dp);
-        hopper::wait(b_, 0);
-        hopper::pin(b_, s);
-        if (want_x) hopper::pin(b_, dp);
-        scores_to_p_ds(lo_p, true, s, dp);
-        std::vector<Value*> frags = fragments(s, dp);
-        state.insert(state.end(), frags.begin(), frags.end());
-      }
+      std::vector<Value*> first = tile_fragments(lo_p, true);
+      state.insert(state.end(), first.begin(), first.end());
       ranges(b_.CreateAdd(lo_p, c64(1)), [&](bool masked) {
         return [&, masked](Value* j, std::vector<Value*>& st) {
           std::vector<Value*> s, dp, acc(st.begin(), st.begin() + long(n_state)), frags(st.begin() + long(n_state), st.end());

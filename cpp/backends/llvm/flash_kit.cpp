@@ -67,6 +67,17 @@ void Kit::key_tiles(Value* m0, Value* valid_rows, Value* s_kv, int BN, bool caus
   n_full = b.CreateSelect(b.CreateICmpSLT(below, n_full), below, n_full);
 }
 
+void Kit::stream_tiles(bool by_query, Value* own0, Value* valid_own, Value* stream_len, int BS, bool causal, Value*& lo,
+                       Value*& mid, Value*& n_tiles, Value*& n_full) {
+  lo = mid = c64(0);
+  if (by_query) return key_tiles(own0, valid_own, stream_len, BS, causal, n_tiles, n_full);
+  n_tiles = b.CreateSDiv(b.CreateAdd(stream_len, c64(BS - 1)), c64(BS));
+  n_full = b.CreateSDiv(stream_len, c64(BS));
+  if (!causal) return;
+  lo = b.CreateSDiv(own0, c64(BS));
+  mid = b.CreateSDiv(b.CreateAdd(own0, b.CreateAdd(valid_own, c64(BS - 2))), c64(BS));
+}
+
 std::vector<Value*> Kit::rows_as_b(Value* base, int kk, int n_rows) {
   std::vector<Value*> out;
   for (int nj = 0; nj < n_rows / 16; ++nj) {

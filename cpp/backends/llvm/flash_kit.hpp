@@ -91,6 +91,12 @@ struct KernelEmitter::FlashKit {
   // without any masked element (inside s_kv and, when causal, left of every row's diagonal).
   void key_tiles(llvm::Value* m0, llvm::Value* valid_rows, llvm::Value* s_kv, int BN, bool causal, llvm::Value*& n_tiles,
                  llvm::Value*& n_full);
+  // The backward's streamed tiles of BS rows for a block of own rows own0 .. own0+valid_own-1:
+  // keys (by_query: key_tiles) or queries of a block of keys. [lo, n_tiles) in all, masks only
+  // outside [mid, n_full) (causal, keys: queries below own0 see none of the block's keys, from
+  // its last valid key on all of them).
+  void stream_tiles(bool by_query, llvm::Value* own0, llvm::Value* valid_own, llvm::Value* stream_len, int BS, bool causal,
+                    llvm::Value*& lo, llvm::Value*& mid, llvm::Value*& n_tiles, llvm::Value*& n_full);
   // B fragments for X @ T^T with T the tile at `base` (its rows are the n columns): k step kk
   // of n_rows rows, two registers per 8 columns.
   std::vector<llvm::Value*> rows_as_b(llvm::Value* base, int kk, int n_rows);
