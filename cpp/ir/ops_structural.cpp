@@ -61,6 +61,8 @@ void register_structural_ops(std::vector<OpInfo>& out) {
                               {"mma", "str", false,
                                "NVIDIA matmul and attention: tensor-core instruction family (wgmma on sm_90a)"},
                               {"tma", "int", false, "NVIDIA wgmma matmul: 1 (default) TMA copies, 0 cp.async"},
+                              {"stages", "int", false,
+                               "NVIDIA f32 matmul (tile.fma_gemm): K slices in flight in shared memory (default 2)"},
                               {"persistent", "int", false,
                                "NVIDIA wgmma matmul: program instances of a persistent grid when there are more block tiles "
                                "(0: one instance per tile)"},

@@ -277,23 +277,29 @@ OpInfo fma_gemm_op() {
       "fma_gemm", 12, 12,
       {{"bm", "int", true, "rows of the block tile"},
        {"bn", "int", true, "columns of the block tile"},
-       {"bk", "int", true, "depth of one shared-memory stage"}},
+       {"bk", "int", true, "depth of one shared-memory stage"},
+       {"stages", "int", false, "shared-memory stages (slices in flight), default 2"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
         check_block_gemm_operands("tile.fma_gemm", in);
         for (auto [i, name] : {std::pair<size_t, const char*>{0, "c"}, {3, "a"}, {6, "b"}})
           if (in[i].dtype != DType::F32 && (i > 0 || in.size() == 12))
             fail(ErrorCode::DType, std::string("tile.fma_gemm: ") + name + " must point to f32, got " + in[i].str());
         auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
-        if (attr("bm") != 128 || attr("bn") != 128 || attr("bk") != 16)
-          fail(ErrorCode::Verify, "tile.fma_gemm: supports the 128 x 128 x 16 block tile only, got bm=" +
+        int64_t bk = attr("bk"), stages = a.count("stages") ? attr("stages") : 2;
+        if (attr("bm") != 128 || attr("bn") != 128 || (bk != 8 && bk != 16 && bk != 32))
+          fail(ErrorCode::Verify, "tile.fma_gemm: supports 128 x 128 block tiles with bk 8, 16 or 32, got bm=" +
                                       std::to_string(attr("bm")) + " bn=" + std::to_string(attr("bn")) +
-                                      " bk=" + std::to_string(attr("bk")));
+                                      " bk=" + std::to_string(bk));
+        if (stages < 2 || stages > 8 || fma_gemm_shared_bytes(bk, stages) > 227 * 1024)
+          fail(ErrorCode::Verify, "tile.fma_gemm: stages must be 2..8 and fit 227 KiB of shared memory, got " +
+                                      std::to_string(stages));
         return std::vector<Type>{};
       },
       "f32 block GEMM on CUDA cores (NVIDIA): C[c_off + i*ldc + j] = sum over p < k of A[a_off + i*lda + p] * "
       "B[b_off + p*ldb + j] with f32 fma in order of p, for i < min(rows, bm) and j < min(cols, bn). 256 threads "
-      "(the kernel's lanes), each an 8 x 8 register tile; A (transposed) and B are staged through two shared-memory "
-      "buffers of bk-deep slices. An epilogue region maps each element of the product to the outputs' values.");
+      "(the kernel's lanes), each an 8 x 8 register tile; A (transposed) and B are copied by cp.async into a ring of "
+      "`stages` bk-deep slices in the kernel's dynamic shared memory (at least fma_gemm_shared_bytes). An epilogue "
+      "region maps each element of the product to the outputs' values.");
   return gemm_epilogue_op(info);
 }
 
@@ -546,6 +552,8 @@ int64_t flash_attention_wgmma_shared_bytes(int64_t head_dim, int64_t block_m, in
 int64_t flash_attention_bwd_wgmma_shared_bytes(int64_t head_dim, int64_t block_own, int64_t block_stream, int64_t stages) {
   return 1024 + (2 * block_own + 2 * stages * block_stream) * head_dim * 2 + stages * block_stream * 8 + 8 * (1 + 5 * stages);
 }
+
+int64_t fma_gemm_shared_bytes(int64_t bk, int64_t stages) { return stages * bk * (128 + 8 + 128) * 4; }
 
 void register_tile_ops(std::vector<OpInfo>& out) {
   for (const char* n : {"add", "sub", "mul", "div", "rem", "max", "min", "and", "or"})

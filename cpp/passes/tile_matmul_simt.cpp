@@ -1,24 +1,40 @@
 // Tile IR for an f32 matmul on NVIDIA CUDA cores: one tile.fma_gemm per program instance,
 // computing a 128 x 128 block of C with 256 threads (an 8 x 8 register tile each) over
-// 16-deep K slices staged through shared memory (emit_fma_gemm.cpp). Block tiles are
+// bk-deep K slices, `stages` of them in flight in dynamic shared memory (emit_fma_gemm.cpp). Block tiles are
 // numbered as in tile_matmul_mma.cpp (groups of block rows sharing B's column panels in L2).
+#include "ir/ops.hpp"
 #include "passes/tile_matmul_mma.hpp"
 
 namespace tessera::passes {
 using namespace ir;
 
-Grid emit_fma_gemm_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
+Grid emit_fma_gemm_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk, int64_t bk, int64_t stages,
                           const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
                           const std::vector<int64_t>& batch, const GemmEpilogue* epi, const Location& loc) {
-  constexpr int64_t kBm = 128, kBn = 128, kBk = 16, kThreads = 256;
+  constexpr int64_t kBm = 128, kBn = 128, kThreads = 256;
   Builder b(&fn.body, loc);
   fn.attrs["block"] = IntList{kThreads, 1, 1};
   fn.attrs["lanes"] = kThreads;
+  fn.attrs["shared"] = fma_gemm_shared_bytes(bk, stages);
   BlockOrigin at = block_origin(b, mnk, kBm, kBn);
   Op* gemm = b.create("tile.fma_gemm", block_operands(b, at, A, B, C, mnk, a_batch, b_batch, batch),
-                      {{"bm", kBm}, {"bn", kBn}, {"bk", kBk}});
+                      {{"bm", kBm}, {"bn", kBn}, {"bk", bk}, {"stages", stages}});
   attach_epilogue(fn, gemm, epi, at);
   return grid_of(mnk, kBm, kBn, batch);
+}
+
+// 0.86x cuBLAS at 4096^3 on an H200 against 0.82x with 16-deep slices
+// (bench/results/2026-12-03-h200-fma-gemm.md).
+void select_fma_gemm_depth(Module& m) {
+  auto it = m.attrs.find("arch");
+  if (it == m.attrs.end()) return;
+  const std::string& arch = std::get<std::string>(it->second);
+  if (arch != "sm_80" && arch != "sm_90" && arch != "sm_90a") return;
+  for (auto& fn : m.funcs)
+    for (auto& op : fn->body.ops)
+      if (op->name == "sched.kernel" && op->str_attr("kind") == "matmul" && op->attrs.count("stages") &&
+          kernel_matmul(*op).operands[0]->type.dtype == DType::F32)
+        op->attrs["tile"] = IntList{128, 128, 32};
 }
 
 }  // namespace tessera::passes

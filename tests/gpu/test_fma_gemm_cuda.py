@@ -49,3 +49,39 @@ def test_jit_epilogue_and_schedule():
     x, w, c = torch.randn(300, 256, device="cuda"), torch.randn(256, 200, device="cuda"), torch.randn(200, device="cuda")
     check(f(ts.from_dlpack(x), ts.from_dlpack(w), ts.from_dlpack(c)), torch.relu(x.double() @ w.double() + c.double()), 256)
     assert "tile.fma_gemm" in f.ir("tile")
+
+
+def schedule_variant(m, k, n, bk, stages):
+    """The matmul's Schedule IR for this GPU with the knobs rewritten to [128, 128, bk] and
+    `stages` slices in flight."""
+    import re
+
+    from tessera import _C
+
+    major, minor = torch.cuda.get_device_capability()
+    target = "nvptx:sm_90a" if major == 9 else f"nvptx:sm_{major}{minor}"
+    prog = f"""module @m {{
+func @main(%a: f32[{m},{k}], %b: f32[{k},{n}]) -> (f32[{m},{n}]) {{
+  %0 = matmul(%a, %b) : f32[{m},{n}]
+  return(%0)
+}}
+}}
+"""
+    sched = ts.compile_for_target(prog, target)["schedule"]
+    sched, count = re.subn(r"stages = \d+, tile = \[128, 128, \d+\]", f"stages = {stages}, tile = [128, 128, {bk}]", sched)
+    assert count == 1, sched
+    return _C.compile(sched, "cuda:0", target)
+
+
+@pytest.mark.parametrize("bk,stages", [(8, 2), (8, 5), (16, 2), (16, 3), (32, 2), (32, 4)])
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (131, 37, 260), (257, 200, 129), (64, 8, 64)])
+def test_every_depth_and_stage_count(bk, stages, m, k, n):
+    """K shorter than, a multiple of and not a multiple of the slice, fewer slices than stages;
+    N aligned (16-byte B chunks) and not (element copies)."""
+    from tessera import _C
+    from tessera.tensor import Tensor
+
+    exe = schedule_variant(m, k, n, bk, stages)
+    a, b = torch.randn(m, k, device="cuda"), torch.randn(k, n, device="cuda")
+    got = Tensor._from_array(exe.run([_C.from_dlpack(a, None, None), _C.from_dlpack(b, None, None)])[0])
+    check(got, a.double() @ b.double(), k)

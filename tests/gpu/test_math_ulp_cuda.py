@@ -44,7 +44,9 @@ def test_exp_special_values():
     assert got[4] == float("inf") and got[5] > 0.0 and got[6] == 0.0
 
 
-@pytest.mark.parametrize("name,lo,hi,bound", [("erf", -6.0, 6.0, 3.0), ("sigmoid", -90.0, 90.0, 4.0)])
+# sigmoid for x < 0 is e * (1 / (1 + e)): exp's 3 ulp, the reciprocal's 1 and the product's
+# half (4.6 measured over 2^27 points near x = -4 on an H200).
+@pytest.mark.parametrize("name,lo,hi,bound", [("erf", -6.0, 6.0, 3.0), ("sigmoid", -90.0, 90.0, 5.0)])
 def test_erf_and_sigmoid_ulps(name, lo, hi, bound):
     x = inputs(lo, hi)
     err = ulps(getattr(ts.op, name)(ts.from_dlpack(x)), getattr(torch, name)(x.double()))

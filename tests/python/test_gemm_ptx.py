@@ -61,16 +61,23 @@ def test_pre_ampere_is_a_clear_error():
         ts.compile_for_target(program("bf16", (33, 20), (20, 17), (33, 17)), "nvptx:sm_75")
 
 
-def test_f32_matmul_uses_the_cuda_core_block_gemm(tmp_path):
-    out = ts.compile_for_target(program("f32", [300, 257], [257, 129], [300, 129]), "nvptx:sm_90")
-    assert "tile.fma_gemm" in out["tile"] and "bm = 128" in out["tile"]
+@pytest.mark.parametrize("arch,bk,n", [("sm_90", 32, 129), ("sm_86", 16, 129), ("sm_90", 32, 132)])
+def test_f32_matmul_uses_the_cuda_core_block_gemm(tmp_path, arch, bk, n):
+    """Every copy into shared memory is a cp.async (A transposed element by element, B in
+    16-byte chunks where N keeps them aligned, else by element), so no global loads sit in
+    registers across the fma; 64 fma per k step of a bk-deep slice (32 where the GPU's shared
+    memory allows)."""
+    out = ts.compile_for_target(program("f32", [300, 257], [257, n], [300, n]), f"nvptx:{arch}")
+    assert "tile.fma_gemm" in out["tile"] and f"bk = {bk}, bm = 128, bn = 128, stages = 2" in out["tile"]
     ptx = out["asm"]
-    assert ptx.count("fma.rn.f32") >= 1024 and "ld.shared.v4.b32" in ptx and "mma.sync" not in ptx
+    assert ptx.count("fma.rn.f32") >= 64 * bk and "ld.shared.v4.b32" in ptx and "mma.sync" not in ptx
+    assert "cp.async.ca.shared.global" in ptx and "ld.global" not in ptx
+    assert ("cp.async.cg.shared.global" in ptx) == (n % 4 == 0)
     if not ptxas():
         pytest.skip("ptxas is not installed; PTX was generated but not assembled")
     src = tmp_path / "k.ptx"
     src.write_text(ptx)
-    r = subprocess.run([ptxas(), "-arch=sm_90", str(src), "-o", str(tmp_path / "k.cubin")], capture_output=True, text=True)
+    r = subprocess.run([ptxas(), f"-arch={arch}", str(src), "-o", str(tmp_path / "k.cubin")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
 
 
@@ -168,5 +175,7 @@ def test_epilogue_fuses_into_the_block_gemm(tmp_path, dt, m, k, n, arch, gemm):
     assert [("readonly" in attrs) for attrs, _ in params] == [True] * 4 + [False] * 2, params
     report = assemble(tmp_path, out["asm"], arch)
     spilled = int(re.search(r"(\d+) bytes spill stores", report).group(1))
-    # The f32 CUDA-core GEMM spills ~20 bytes on its own (docs/gpu_gemm.md); the others none.
-    assert spilled <= (32 if dt == "f32" else 0), report
+    # The f32 CUDA-core GEMM runs at the 128-register cap of two blocks per SM and spills a
+    # few bytes: 8 on its own, 36 with this two-output epilogue (docs/scheduling.md); the
+    # others none.
+    assert spilled <= (40 if dt == "f32" else 0), report

@@ -2,144 +2,136 @@
 //
 // 256 threads form a 16 x 16 grid (ty, tx); thread (ty, tx) owns rows {ty*4 + i, 64 + ty*4 + i}
 // and columns {tx*4 + j, 64 + tx*4 + j} (i, j < 4) of the 128 x 128 block: 64 f32 accumulators.
-// Shared memory holds 16-deep K slices of A transposed (As[k][m]: a thread's eight rows are two
-// 16-byte reads, the same for the 16 threads of a row of the grid, so a warp broadcasts them)
-// and of B as stored (Bs[k][n]: a warp reads 256 contiguous bytes). Each k step is four 16-byte
-// shared reads and 64 fma. Two buffers: while slice kt's fma run, slice kt+1 of B is copied
-// into the other buffer by cp.async, and of A read into registers (it is transposed on the
-// way) and stored after them; one barrier per slice.
-// Global reads are 16-byte vectors when strides, offsets and K (for A) or N (for B) keep every
-// 4-float chunk aligned and wholly in or out of bounds; otherwise each element is read alone.
+// Shared memory holds a ring of `stages` bk-deep K slices: A transposed (As[k][m], rows padded
+// to 136 floats: a thread's eight rows are two 16-byte reads, the same for the 16 threads of a
+// row of the grid, so a warp broadcasts them) and B as stored (Bs[k][n]: a warp reads 256
+// contiguous bytes). Each k step is four 16-byte shared reads and 64 fma.
+// Every copy is a cp.async, so no registers are held across the fma: A element by element
+// (4 bytes; the transposing store), B in 16-byte chunks when strides, offset and N keep them
+// aligned and wholly in or out of bounds, else element by element. Copies past the edges are
+// zero-filled. While slice kt's fma run, slices up to kt + stages - 1 are in flight; one
+// barrier per slice.
 // Sums run over k in order with fma, the same order for every element.
 #include <llvm/IR/IntrinsicsNVPTX.h>
 
 #include "backends/llvm/tile_to_llvm.hpp"
+#include "ir/ops.hpp"
 
 namespace tessera::backends {
 
 using llvm::Value;
 
 void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Value*>& args) {
-  constexpr int bm = 128, bn = 128, bk = 16, threads = 256;
+  constexpr int bm = 128, bn = 128, threads = 256, a_ld = bm + 8;
+  const int bk = int(op.int_attr("bk")), stages = int(op.int_attr("stages", 2));
   if (lanes_ != threads)
     fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.fma_gemm needs 256 lanes (threads), the kernel has " +
                                  std::to_string(lanes_), op.loc.str());
+  const int64_t need = ir::fma_gemm_shared_bytes(bk, stages);
+  auto shared_attr = fn_.attrs.find("shared");
+  if (shared_attr == fn_.attrs.end() || std::get<int64_t>(shared_attr->second) < need)
+    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.fma_gemm needs the kernel attribute shared >= " +
+                                 std::to_string(need) + " (dynamic shared memory bytes)", op.loc.str());
   Value *c_off = args[1], *ldc = args[2], *A = args[3], *a_off = args[4], *lda = args[5], *B = args[6],
         *b_off = args[7], *ldb = args[8], *rows = args[9], *cols = args[10], *K = args[11];
   llvm::Type *f32 = b_.getFloatTy(), *i32 = b_.getInt32Ty(), *i64 = b_.getInt64Ty();
   auto* v4 = llvm::FixedVectorType::get(f32, 4);
   auto c32 = [&](int64_t v) { return b_.getInt32(uint32_t(v)); };
   auto c64 = [&](int64_t v) { return b_.getInt64(uint64_t(v)); };
-  Value* zero4 = llvm::Constant::getNullValue(v4);
 
-  // As[2][bk][bm] then Bs[2][bk][bn], in floats.
-  constexpr int a_floats = bk * bm, b_floats = bk * bn;
-  auto* smem_ty = llvm::ArrayType::get(f32, uint64_t(2 * (a_floats + b_floats)));
-  auto* smem = new llvm::GlobalVariable(m_, smem_ty, false, llvm::GlobalValue::InternalLinkage,
-                                        llvm::UndefValue::get(smem_ty), fn_.name + ".fma", nullptr,
-                                        llvm::GlobalValue::NotThreadLocal, hooks_.shared_address_space());
+  // Per stage As[bk][a_ld] then Bs[bk][bn], in floats (the kernel's dynamic shared memory).
+  // Addresses are a base pointer (per stage, per thread) plus constants, so that copies and
+  // reads take immediate offsets.
+  const int stage_floats = bk * (a_ld + bn);
+  auto* smem_ty = llvm::ArrayType::get(f32, 0);
+  auto* smem = new llvm::GlobalVariable(m_, smem_ty, false, llvm::GlobalValue::ExternalLinkage, nullptr,
+                                        fn_.name + "_fma_smem", nullptr, llvm::GlobalValue::NotThreadLocal,
+                                        hooks_.shared_address_space());
   smem->setAlignment(llvm::Align(16));
-  auto shared_at = [&](Value* index) { return b_.CreateInBoundsGEP(f32, smem, b_.CreateZExt(index, i64)); };
-  auto a_slot = [&](Value* buf, Value* k, Value* m) {
-    return b_.CreateAdd(b_.CreateMul(buf, c32(a_floats)), b_.CreateAdd(b_.CreateMul(k, c32(bm)), m));
+  auto at = [&](Value* p, Value* i32_index, int64_t constant) {
+    return b_.CreateInBoundsGEP(f32, b_.CreateInBoundsGEP(f32, p, b_.CreateZExt(i32_index, i64)), c64(constant));
   };
-  auto b_slot = [&](Value* buf, Value* k, Value* n) {
-    return b_.CreateAdd(c32(2 * a_floats), b_.CreateAdd(b_.CreateMul(buf, c32(b_floats)), b_.CreateAdd(b_.CreateMul(k, c32(bn)), n)));
-  };
+  auto stage_base = [&](Value* stage) { return at(smem, b_.CreateMul(stage, c32(stage_floats)), 0); };
 
   Value* tid = b_.CreateTrunc(tid_, i32);
-  Value* ty = b_.CreateLShr(tid, c32(4));
-  Value* tx = b_.CreateAnd(tid, c32(15));
-  Value* a_col = b_.CreateMul(ty, c32(4));  // the thread's first row, and first column
-  Value* b_col = b_.CreateMul(tx, c32(4));
+  Value* a_col = b_.CreateMul(b_.CreateLShr(tid, c32(4)), c32(4));  // the thread's first row, and first column
+  Value* b_col = b_.CreateMul(b_.CreateAnd(tid, c32(15)), c32(4));
   Value* n_k = b_.CreateTrunc(b_.CreateSDiv(b_.CreateAdd(K, c64(bk - 1)), c64(bk)), i32);
 
   auto mult4 = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(3)), c64(0)); };
   auto aligned16 = [&](Value* p) { return b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(p, i64), c64(15)), c64(0)); };
-  Value* a_vector = b_.CreateAnd({mult4(lda), mult4(a_off), mult4(K), aligned16(A)});
   Value* b_vector = b_.CreateAnd({mult4(ldb), mult4(b_off), mult4(cols), aligned16(B)});
 
-  // Four consecutive floats of `buf` from `off`; element e is read when ok && p + e < limit.
-  auto read4 = [&](Value* vector_ok, Value* buf, Value* off, Value* ok, Value* p, Value* limit) {
-    llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "fma.read.vec", f_);
-    llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "fma.read.elem", f_);
-    llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "fma.read.done", f_);
-    b_.CreateCondBr(vector_ok, vec_bb, elem_bb);
-    b_.SetInsertPoint(vec_bb);
-    Value* in = b_.CreateAnd(ok, b_.CreateICmpSLT(p, limit));
-    Value* src = hooks_.element_pointer(b_, buf, f32, b_.CreateSelect(in, off, c64(0)));
-    Value* vv = b_.CreateSelect(in, b_.CreateAlignedLoad(v4, src, llvm::Align(16)), zero4);
-    llvm::BasicBlock* vec_end = b_.GetInsertBlock();
-    b_.CreateBr(done);
-    b_.SetInsertPoint(elem_bb);
-    Value* ev = zero4;
-    for (int e = 0; e < 4; ++e) {
-      Value* ine = b_.CreateAnd(ok, b_.CreateICmpSLT(b_.CreateAdd(p, c64(e)), limit));
-      Value* s = hooks_.element_pointer(b_, buf, f32, b_.CreateSelect(ine, b_.CreateAdd(off, c64(e)), c64(0)));
-      ev = b_.CreateInsertElement(ev, b_.CreateSelect(ine, b_.CreateLoad(f32, s), llvm::ConstantFP::get(f32, 0.0)), uint64_t(e));
-    }
-    llvm::BasicBlock* elem_end = b_.GetInsertBlock();
-    b_.CreateBr(done);
-    b_.SetInsertPoint(done);
-    llvm::PHINode* phi = b_.CreatePHI(v4, 2);
-    phi->addIncoming(vv, vec_end);
-    phi->addIncoming(ev, elem_end);
-    return static_cast<Value*>(phi);
+  // cp.async of `bytes` from global `src` to shared `dst`, zeros when !in (nothing is read
+  // then, so src may lie past the buffer).
+  auto copy = [&](int bytes, Value* dst, Value* src, Value* in) {
+    auto id = bytes == 16 ? llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s : llvm::Intrinsic::nvvm_cp_async_ca_shared_global_4_s;
+    b_.CreateIntrinsic(id, {}, {dst, src, b_.CreateSelect(in, c32(bytes), c32(0))});
   };
+  // Slice kt (i32) of A and B into stage `stage`, as one cp.async group. A: element e = i*256 +
+  // tid is row (e % 8) + 8 * ((e / 32) % 16), k ((e / 8) % 4) + 4 * (e / 512), so a warp copies
+  // 8 rows x 4 k (16-byte runs of global memory) to 32 banks; a thread's elements are two rows
+  // (r = i % 2) at k = lane_k + 4 * (i / 2), lane_k = (tid / 8) % 4. B: chunk tid + i*256
+  // covers k tid / 32 + 8i, columns (tid % 32) * 4 .. +3.
+  Value* lane_k = b_.CreateAnd(b_.CreateLShr(tid, c32(3)), c32(3));
+  Value *a_row_in[2], *a_src[2], *a_dst[2];  // per row r: row < rows; &A[row, lane_k]; As[lane_k][row]
+  for (int r = 0; r < 2; ++r) {
+    Value* m = b_.CreateAdd(b_.CreateAnd(tid, c32(7)), b_.CreateMul(b_.CreateAdd(b_.CreateLShr(tid, c32(5)), c32(r * 8)), c32(8)));
+    Value* row = b_.CreateZExt(m, i64);
+    a_row_in[r] = b_.CreateICmpSLT(row, rows);
+    a_src[r] = hooks_.element_pointer(b_, A, f32, b_.CreateAdd(a_off, b_.CreateAdd(b_.CreateMul(row, lda), b_.CreateZExt(lane_k, i64))));
+    a_dst[r] = b_.CreateAdd(b_.CreateMul(lane_k, c32(a_ld)), m);
+  }
+  Value* b_krow = b_.CreateLShr(tid, c32(5));
+  Value* b_n = b_.CreateZExt(b_.CreateMul(b_.CreateAnd(tid, c32(31)), c32(4)), i64);
+  Value* b_src = hooks_.element_pointer(b_, B, f32, b_.CreateAdd(b_off, b_.CreateAdd(b_.CreateMul(b_.CreateZExt(b_krow, i64), ldb), b_n)));
+  Value* b_dst = b_.CreateAdd(b_.CreateMul(b_krow, c32(bn)), b_.CreateTrunc(b_n, i32));
+  Value* b_step = b_.CreateMul(ldb, c64(8));  // between a thread's chunks
+  // Slices wholly inside K with an aligned B (the common case) check rows and columns only,
+  // whose copy sizes hold for the whole loop; others check every element.
+  Value* a_size[2] = {b_.CreateSelect(a_row_in[0], c32(4), c32(0)), b_.CreateSelect(a_row_in[1], c32(4), c32(0))};
+  Value* b_size = b_.CreateSelect(b_.CreateICmpSLT(b_n, cols), c32(16), c32(0));
+  auto copy_slice = [&](Value* kt, Value* stage) {
+    Value* base = stage_base(stage);
+    Value* k0 = b_.CreateMul(b_.CreateZExt(kt, i64), c64(bk));
+    Value* b_slice = b_.CreateGEP(f32, b_src, b_.CreateMul(k0, ldb));
+    auto a_src_at = [&](int i) { return b_.CreateGEP(f32, b_.CreateGEP(f32, a_src[i % 2], k0), c64(4 * (i / 2))); };
+    auto a_dst_at = [&](int i) { return at(base, a_dst[i % 2], 4 * (i / 2) * a_ld); };
+    auto b_dst_at = [&](int i, int e) { return at(base, b_dst, bk * a_ld + 8 * i * bn + e); };
+    llvm::BasicBlock* fast_bb = llvm::BasicBlock::Create(ctx_, "fma.copy.fast", f_);
+    llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "fma.copy.vec", f_);
+    llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "fma.copy.elem", f_);
+    llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "fma.copy.done", f_);
+    llvm::BasicBlock* checked_bb = llvm::BasicBlock::Create(ctx_, "fma.copy.checked", f_);
+    b_.CreateCondBr(b_.CreateAnd(b_vector, b_.CreateICmpSLE(b_.CreateAdd(k0, c64(bk)), K)), fast_bb, checked_bb);
 
-  // Slice kt (i32) of A into registers: two 4-float chunks per thread. Chunk ci covers row
-  // ci % 128, k (ci / 128) * 4 .. +3 (a warp: 32 rows, one k group, so the transposed stores
-  // hit 32 banks).
-  struct Slice {
-    Value* a[2];
-  };
-  auto read_slice = [&](Value* kt) {
-    Slice s;
-    Value* k0 = b_.CreateMul(b_.CreateZExt(kt, i64), c64(bk));
-    for (int i = 0; i < 2; ++i) {
-      Value* ci = b_.CreateAdd(tid, c32(i * threads));
-      Value* row = b_.CreateZExt(b_.CreateAnd(ci, c32(bm - 1)), i64);
-      Value* gk = b_.CreateAdd(k0, b_.CreateZExt(b_.CreateMul(b_.CreateLShr(ci, c32(7)), c32(4)), i64));
-      Value* off = b_.CreateAdd(a_off, b_.CreateAdd(b_.CreateMul(row, lda), gk));
-      s.a[i] = read4(a_vector, A, off, b_.CreateICmpSLT(row, rows), gk, K);
+    b_.SetInsertPoint(fast_bb);
+    Value* src = b_slice;
+    for (int i = 0; i < bk / 2; ++i)
+      b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_ca_shared_global_4_s, {}, {a_dst_at(i), a_src_at(i), a_size[i % 2]});
+    for (int i = 0; i < bk / 8; ++i) {
+      if (i > 0) src = b_.CreateGEP(f32, src, b_step);  // a chain: no multiples of ldb held across the loop
+      b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s, {}, {b_dst_at(i, 0), src, b_size});
     }
-    return s;
-  };
-  auto write_slice = [&](Value* buf, const Slice& s) {
-    for (int i = 0; i < 2; ++i) {
-      Value* ci = b_.CreateAdd(tid, c32(i * threads));
-      Value* m = b_.CreateAnd(ci, c32(bm - 1));
-      Value* k = b_.CreateMul(b_.CreateLShr(ci, c32(7)), c32(4));
-      for (int e = 0; e < 4; ++e)
-        b_.CreateStore(b_.CreateExtractElement(s.a[i], uint64_t(e)), shared_at(a_slot(buf, b_.CreateAdd(k, c32(e)), m)));
-    }
-  };
-  // Slice kt of B straight into buffer `buf`: chunk ci covers k ci / 32, columns (ci % 32) * 4
-  // .. +3. Aligned layouts use cp.async (16 bytes, zero-filled past the edges; no registers
-  // held across the fma), others read and store each element.
-  auto copy_b = [&](Value* kt, Value* buf) {
-    Value* k0 = b_.CreateMul(b_.CreateZExt(kt, i64), c64(bk));
-    llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "fma.b.async", f_);
-    llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "fma.b.elem", f_);
-    llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "fma.b.done", f_);
+    b_.CreateBr(done);
+
+    b_.SetInsertPoint(checked_bb);
+    Value* k_left = b_.CreateSub(b_.CreateSub(K, k0), b_.CreateZExt(lane_k, i64));  // A: k in bounds while 4 (i / 2) < k_left
+    for (int i = 0; i < bk / 2; ++i)
+      copy(4, a_dst_at(i), a_src_at(i), b_.CreateAnd(a_row_in[i % 2], b_.CreateICmpSGT(k_left, c64(4 * (i / 2)))));
+    Value* b_k_left = b_.CreateSub(b_.CreateSub(K, k0), b_.CreateZExt(b_krow, i64));
     b_.CreateCondBr(b_vector, vec_bb, elem_bb);
     for (bool vector : {true, false}) {
       b_.SetInsertPoint(vector ? vec_bb : elem_bb);
-      for (int i = 0; i < 2; ++i) {
-        Value* ci = b_.CreateAdd(tid, c32(i * threads));
-        Value* krow = b_.CreateLShr(ci, c32(5));
-        Value* n = b_.CreateMul(b_.CreateAnd(ci, c32(31)), c32(4));
-        Value* gk = b_.CreateAdd(k0, b_.CreateZExt(krow, i64));
-        Value* gn = b_.CreateZExt(n, i64);
-        Value* off = b_.CreateAdd(b_off, b_.CreateAdd(b_.CreateMul(gk, ldb), gn));
-        Value* dst = shared_at(b_slot(buf, krow, n));
+      src = b_slice;
+      for (int i = 0; i < bk / 8; ++i) {
+        Value* k_in = b_.CreateICmpSGT(b_k_left, c64(8 * i));
+        if (i > 0) src = b_.CreateGEP(f32, src, b_step);
         if (vector) {
-          Value* in = b_.CreateAnd(b_.CreateICmpSLT(gk, K), b_.CreateICmpSLT(gn, cols));
-          Value* src = hooks_.element_pointer(b_, B, f32, b_.CreateSelect(in, off, c64(0)));
-          b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s, {},
-                             {dst, src, b_.CreateSelect(in, c32(16), c32(0))});
+          copy(16, b_dst_at(i, 0), src, b_.CreateAnd(k_in, b_.CreateICmpSLT(b_n, cols)));
         } else {
-          b_.CreateAlignedStore(read4(b_.getFalse(), B, off, b_.CreateICmpSLT(gk, K), gn, cols), dst, llvm::Align(16));
+          for (int e = 0; e < 4; ++e)
+            copy(4, b_dst_at(i, e), b_.CreateGEP(f32, src, c64(e)), b_.CreateAnd(k_in, b_.CreateICmpSLT(b_.CreateAdd(b_n, c64(e)), cols)));
         }
       }
       b_.CreateBr(done);
@@ -147,14 +139,10 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
     b_.SetInsertPoint(done);
     b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<Value*>());
   };
-  auto wait_b = [&] { b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(0)}); };
+  auto wait_groups = [&](int pending) { b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(pending)}); };
 
-  emit_if(b_.CreateICmpSGT(n_k, c32(0)), [&] {
-    copy_b(c32(0), c32(0));
-    write_slice(c32(0), read_slice(c32(0)));
-    wait_b();
-  });
-  hooks_.barrier(b_);
+  // Slices past the last are copied as zeros into stages nobody reads.
+  for (int s = 0; s + 1 < stages; ++s) copy_slice(c32(s), c32(s));
 
   llvm::BasicBlock* pre = b_.GetInsertBlock();
   llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "fma.k", f_);
@@ -163,7 +151,9 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
   b_.CreateBr(header);
   b_.SetInsertPoint(header);
   llvm::PHINode* kt = b_.CreatePHI(i32, 2, "kt");
+  llvm::PHINode* read = b_.CreatePHI(i32, 2, "stage");  // slice kt's stage, kt % stages
   kt->addIncoming(c32(0), pre);
+  read->addIncoming(c32(0), pre);
   std::vector<llvm::PHINode*> acc_phi(64);
   for (auto& p : acc_phi) {
     p = b_.CreatePHI(f32, 2, "acc");
@@ -172,18 +162,21 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
   b_.CreateCondBr(b_.CreateICmpSLT(kt, n_k), body, exit);
 
   b_.SetInsertPoint(body);
-  Value* next = b_.CreateAdd(kt, c32(1));
-  Value* buf = b_.CreateAnd(kt, c32(1));
-  // Past the last slice every element is out of bounds: zeros, into a buffer nobody reads.
-  copy_b(next, b_.CreateXor(buf, c32(1)));
-  Slice prefetched = read_slice(next);
+  // Slice kt has landed for every thread, and every thread is done with slice kt - 1, whose
+  // stage now takes slice kt + stages - 1.
+  wait_groups(stages - 2);
+  hooks_.barrier(b_);
+  Value* next_read = b_.CreateSelect(b_.CreateICmpEQ(read, c32(stages - 1)), c32(0), b_.CreateAdd(read, c32(1)));
+  Value* write = b_.CreateSelect(b_.CreateICmpEQ(read, c32(0)), c32(stages - 1), b_.CreateSub(read, c32(1)));
+  copy_slice(b_.CreateAdd(kt, c32(stages - 1)), write);
+  Value* read_base = stage_base(read);
   std::vector<Value*> acc(acc_phi.begin(), acc_phi.end());
   for (int k = 0; k < bk; ++k) {
     Value* a[8];
     Value* bv[8];
     for (int h = 0; h < 2; ++h) {
-      Value* av = b_.CreateAlignedLoad(v4, shared_at(a_slot(buf, c32(k), b_.CreateAdd(a_col, c32(h * 64)))), llvm::Align(16));
-      Value* bw = b_.CreateAlignedLoad(v4, shared_at(b_slot(buf, c32(k), b_.CreateAdd(b_col, c32(h * 64)))), llvm::Align(16));
+      Value* av = b_.CreateAlignedLoad(v4, at(read_base, a_col, k * a_ld + h * 64), llvm::Align(16));
+      Value* bw = b_.CreateAlignedLoad(v4, at(read_base, b_col, bk * a_ld + k * bn + h * 64), llvm::Align(16));
       for (int e = 0; e < 4; ++e) {
         a[h * 4 + e] = b_.CreateExtractElement(av, uint64_t(e));
         bv[h * 4 + e] = b_.CreateExtractElement(bw, uint64_t(e));
@@ -193,17 +186,16 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
       for (int j = 0; j < 8; ++j)
         acc[size_t(i * 8 + j)] = b_.CreateIntrinsic(llvm::Intrinsic::fma, {f32}, {a[i], bv[j], acc[size_t(i * 8 + j)]});
   }
-  write_slice(b_.CreateXor(buf, c32(1)), prefetched);
-  wait_b();
-  hooks_.barrier(b_);
-  kt->addIncoming(next, b_.GetInsertBlock());
+  kt->addIncoming(b_.CreateAdd(kt, c32(1)), b_.GetInsertBlock());
+  read->addIncoming(next_read, b_.GetInsertBlock());
   for (size_t i = 0; i < acc.size(); ++i) acc_phi[i]->addIncoming(acc[i], b_.GetInsertBlock());
   b_.CreateBr(header);
 
+  b_.SetInsertPoint(exit);
+  wait_groups(0);  // the zero-filled copies past the last slice
   // Epilogue: each thread's rows, in two runs of four columns; for each output (c, or those of
   // the epilogue region) a run is one vector store when that output's layout keeps it aligned
   // and it lies wholly inside the block's columns.
-  b_.SetInsertPoint(exit);
   const std::vector<GemmOutput> outputs = gemm_outputs(op, args);
   std::vector<Value*> run_ok;  // ldc, c_off and the pointer keep runs of 4 aligned
   for (const GemmOutput& o : outputs) run_ok.push_back(run_aligned(o, ldc, c_off, 4));

@@ -54,18 +54,26 @@ llvm::Value* exp_minus_square(MathBuilder& m, llvm::Value* a) {
   llvm::IRBuilder<>& b = m.b;
   llvm::Value* hi = b.CreateFMul(a, a);
   llvm::Value* lo = m.fma(a, a, b.CreateFNeg(hi));
-  // NVIDIA f32: erfc below 2^-126 (a > 9.3) is flushed to 0, three instructions less.
-  llvm::Value* e = m.nvptx_f32 ? exp_nvptx_f32(m, b.CreateFNeg(hi), false) : emit_exp(b, b.CreateFNeg(hi));
+  // NVIDIA f32: erfc below 2^-126 (a > 9.3) is flushed to 0, three instructions less; -hi is
+  // at most 0, and erfc_large keeps it finite.
+  llvm::Value* e = m.nvptx_f32 ? exp_nvptx_f32(m, b.CreateFNeg(hi), false, true) : emit_exp(b, b.CreateFNeg(hi));
   return m.fma(b.CreateFNeg(lo), e, e);
 }
 
 // erfc(a) for a >= 1 (f64; 0 beyond x_max) or a >= 0 (f32; see kErfcxF32).
+// f32: t = 1 - 4 / (a + 2). On NVIDIA the reciprocal is rcp.approx alone: its 1 ulp moves
+// P(t) by under 0.3 ulp (|t P'(t) / P(t)| < 0.3), and a is clamped to 10.1 (a NaN-keeping
+// min), where exp(-a^2) flushes to 0, instead of selecting 0 beyond (a = inf would make NaN).
 llvm::Value* erfc_large(MathBuilder& m, llvm::Value* a) {
   llvm::IRBuilder<>& b = m.b;
   if (!m.f64) {
-    llvm::Value* t = b.CreateFMul(b.CreateFSub(a, m.c(2.0)), m.recip(b.CreateFAdd(a, m.c(2.0))));
+    if (m.nvptx_f32) a = m.bin(llvm::Intrinsic::minimum, a, m.c(10.1));
+    llvm::Value* r = m.nvptx_f32 ? b.CreateIntrinsic(llvm::Intrinsic::nvvm_rcp_approx_ftz_f, {}, {b.CreateFAdd(a, m.c(2.0))})
+                                 : m.recip(b.CreateFAdd(a, m.c(2.0)));
+    llvm::Value* t = m.fma(m.c(-4.0), r, m.c(1.0));
     llvm::Value* p = b.CreateFMul(m.poly(t, kErfcxF32), m.recip(m.fma(m.c(2.0), a, m.c(1.0))));
-    return m.sel(b.CreateFCmpOGT(a, m.c(10.1)), m.c(0.0), b.CreateFMul(exp_minus_square(m, a), p));
+    llvm::Value* y = b.CreateFMul(exp_minus_square(m, a), p);
+    return m.nvptx_f32 ? y : m.sel(b.CreateFCmpOGT(a, m.c(10.1)), m.c(0.0), y);
   }
   const double t_lo = 1.0 / 27;
   llvm::Value* t = m.bin(llvm::Intrinsic::minnum, m.recip(a), m.c(1.0));

@@ -91,7 +91,7 @@ struct MathBuilder {
 // exp(hi + lo) for |lo| <= ulp(hi), finite or not (the exp special cases hold for hi).
 llvm::Value* exp_with_tail(MathBuilder& m, llvm::Value* hi, llvm::Value* lo);
 // exp on NVIDIA f32 through ex2.approx (math.cpp); `subnormals` false flushes them to 0.
-llvm::Value* exp_nvptx_f32(MathBuilder& m, llvm::Value* x, bool subnormals);
+llvm::Value* exp_nvptx_f32(MathBuilder& m, llvm::Value* x, bool subnormals, bool bounded);
 // log(x) = hi + lo to about 2^-64 relative (f64) for finite x > 0; other x give garbage.
 void log_double_word(MathBuilder& m, llvm::Value* x, llvm::Value*& hi, llvm::Value*& lo);
 // x = q * pi/2 + (r + r_lo) with |r| <= pi/4 and q in 0..3 (i32), for every finite x
