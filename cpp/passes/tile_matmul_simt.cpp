@@ -24,7 +24,7 @@ Grid emit_fma_gemm_matmul(Function& fn, Value* A, Value* B, Value* C, std::array
 }
 
 // 0.86x cuBLAS at 4096^3 on an H200 against 0.82x with 16-deep slices
-// (bench/results/2026-12-03-h200-fma-gemm.md).
+// (bench/results/2026-12-03-h200-fma-gemm-gelu.md).
 void select_fma_gemm_depth(Module& m) {
   auto it = m.attrs.find("arch");
   if (it == m.attrs.end()) return;
