@@ -54,6 +54,13 @@ Value* prod_share(Builder& b, const Op& op) {
   return b.value("where", {none, op2(b, "div", p, nonzero), b.value("where", {the_one, p, zero})});
 }
 
+// A matmul's precision attribute, for the products of its derivatives.
+AttrMap precision_of(const Op& op) {
+  AttrMap a;
+  if (op.has_attr("precision")) a["precision"] = op.attrs.at("precision");
+  return a;
+}
+
 }  // namespace
 
 void attach_reductions(Table& table) {
@@ -85,6 +92,7 @@ void attach_reductions(Table& table) {
            [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });
 
   // matmul with NumPy semantics: batch dims broadcast, 1-D operands act as a row / a column.
+  // Derivative products keep the op's precision attribute (precision_of).
   attach(table, "matmul",
          [](Builder& b, const Op& op, Value* g) {
            Value *x = op.operands[0], *y = op.operands[1];
@@ -99,15 +107,16 @@ void attach_reductions(Table& table) {
              std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
              return b.value("transpose", {v}, {{"perm", perm}});
            };
-           Value* gx = to_operand(b, b.value("matmul", {g, swap(y)}), x->type);
-           Value* gy = to_operand(b, b.value("matmul", {swap(x), g}), y->type);
+           AttrMap same = precision_of(op);  // the gradients may use TF32 where the product may
+           Value* gx = to_operand(b, b.value("matmul", {g, swap(y)}, same), x->type);
+           Value* gy = to_operand(b, b.value("matmul", {swap(x), g}, same), y->type);
            if (xv) gx = reshape_to(b, gx, op.operands[0]->type);
            if (yv) gy = reshape_to(b, gy, op.operands[1]->type);
            return std::vector<Value*>{gx, gy};
          },
          [](Builder& b, const Op& op, const std::vector<Value*>& t) {
-           Value* a = t[0] ? b.value("matmul", {t[0], op.operands[1]}) : nullptr;
-           Value* c = t[1] ? b.value("matmul", {op.operands[0], t[1]}) : nullptr;
+           Value* a = t[0] ? b.value("matmul", {t[0], op.operands[1]}, precision_of(op)) : nullptr;
+           Value* c = t[1] ? b.value("matmul", {op.operands[0], t[1]}, precision_of(op)) : nullptr;
            return add_maybe(b, a, c);
          });
 }

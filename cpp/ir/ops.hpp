@@ -32,8 +32,8 @@ int64_t flash_attention_wgmma_shared_bytes(int64_t head_dim, int64_t block_m, in
 // `stages` pairs of streamed tiles and their columns' two f32 values, mbarriers (own full; x
 // full, y full, x empty, y empty, columns full per stage).
 int64_t flash_attention_bwd_wgmma_shared_bytes(int64_t head_dim, int64_t block_own, int64_t block_stream, int64_t stages);
-// The same for tile.fma_gemm: per stage a bk-deep slice of A transposed (rows padded from 128
-// to 136 floats) and of B.
+// The same for tile.fma_gemm: per stage a bk-deep slice of A transposed and of B, rows padded
+// from 128 to 136 floats.
 int64_t fma_gemm_shared_bytes(int64_t bk, int64_t stages);
 
 // NumPy broadcasting of two shapes; throws ErrorCode::Shape naming `op` and both types.

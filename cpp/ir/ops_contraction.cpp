@@ -13,7 +13,18 @@ OpInfo matmul() {
   info.summary = "Matrix product with NumPy semantics: [...,M,K] @ [...,K,N] -> [...,M,N] with broadcast batch "
                  "dims; a 1-D left operand is a row vector and a 1-D right operand a column vector (their "
                  "dim is dropped from the result). Accumulates in the compute dtype; K = 0 gives zeros.";
-  info.infer = [](const std::vector<Type>& in, const AttrMap&) {
+  info.attrs = {{"precision", "str", false,
+                 "\"highest\" (f32 products of f32 operands) or \"tf32\": f32 operands may be rounded to TF32 "
+                 "(10-bit mantissa) for tensor cores where the target has them (NVIDIA sm_80+), about 1e-3 "
+                 "relative error; other dtypes and targets ignore it",
+                 "\"highest\""}};
+  info.infer = [](const std::vector<Type>& in, const AttrMap& attrs) {
+    auto p = attrs.find("precision");
+    if (p != attrs.end()) {
+      const std::string& v = std::get<std::string>(p->second);
+      if (v != "highest" && v != "tf32")
+        fail(ErrorCode::Value, "matmul: precision must be \"highest\" or \"tf32\", got \"" + v + "\"");
+    }
     const Type &a = in[0], &b = in[1];
     require_tensor("matmul", a);
     require_tensor("matmul", b);

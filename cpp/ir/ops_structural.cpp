@@ -59,7 +59,8 @@ void register_structural_ops(std::vector<OpInfo>& out) {
                               {"vector", "int", false, "NVIDIA: consecutive lanes per thread, read and written as vectors"},
                               {"threads", "int", false, "NVIDIA: threads per block when lanes are not threads"},
                               {"mma", "str", false,
-                               "NVIDIA matmul and attention: tensor-core instruction family (wgmma on sm_90a)"},
+                               "NVIDIA matmul and attention: tensor-core instruction family (wgmma on sm_90a; tf32: an f32 "
+                               "matmul whose precision allows TF32, sm_80+)"},
                               {"tma", "int", false, "NVIDIA wgmma matmul: 1 (default) TMA copies, 0 cp.async"},
                               {"stages", "int", false,
                                "NVIDIA f32 matmul (tile.fma_gemm): K slices in flight in shared memory (default 2)"},

@@ -278,7 +278,8 @@ OpInfo fma_gemm_op() {
       {{"bm", "int", true, "rows of the block tile"},
        {"bn", "int", true, "columns of the block tile"},
        {"bk", "int", true, "depth of one shared-memory stage"},
-       {"stages", "int", false, "shared-memory stages (slices in flight), default 2"}},
+       {"stages", "int", false, "shared-memory stages (slices in flight), default 2"},
+       {"tf32", "int", false, "1: tensor cores (mma.sync m16n8k8) on inputs rounded to TF32 (sm_80+), default 0"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
         check_block_gemm_operands("tile.fma_gemm", in);
         for (auto [i, name] : {std::pair<size_t, const char*>{0, "c"}, {3, "a"}, {6, "b"}})
@@ -297,7 +298,8 @@ OpInfo fma_gemm_op() {
       },
       "f32 block GEMM on CUDA cores (NVIDIA): C[c_off + i*ldc + j] = sum over p < k of A[a_off + i*lda + p] * "
       "B[b_off + p*ldb + j] with f32 fma in order of p, for i < min(rows, bm) and j < min(cols, bn). 256 threads "
-      "(the kernel's lanes), each an 8 x 8 register tile; A (transposed) and B are copied by cp.async into a ring of "
+      "(the kernel's lanes), each an 8 x 8 register tile, or with tf32 = 1 eight warps of 4 x 4 TF32 mma.sync tiles "
+      "(f32 sums of products of inputs rounded to TF32); A (transposed) and B are copied by cp.async into a ring of "
       "`stages` bk-deep slices in the kernel's dynamic shared memory (at least fma_gemm_shared_bytes). An epilogue "
       "region maps each element of the product to the outputs' values.");
   return gemm_epilogue_op(info);
@@ -553,7 +555,7 @@ int64_t flash_attention_bwd_wgmma_shared_bytes(int64_t head_dim, int64_t block_o
   return 1024 + (2 * block_own + 2 * stages * block_stream) * head_dim * 2 + stages * block_stream * 8 + 8 * (1 + 5 * stages);
 }
 
-int64_t fma_gemm_shared_bytes(int64_t bk, int64_t stages) { return stages * bk * (128 + 8 + 128) * 4; }
+int64_t fma_gemm_shared_bytes(int64_t bk, int64_t stages) { return stages * bk * 2 * (128 + 8) * 4; }
 
 void register_tile_ops(std::vector<OpInfo>& out) {
   for (const char* n : {"add", "sub", "mul", "div", "rem", "max", "min", "and", "or"})

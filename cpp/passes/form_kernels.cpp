@@ -85,7 +85,11 @@ AttrMap knobs(const std::string& kind, const Op& root, const std::string& target
     IntList tile = gpu ? IntList{16, 16} : IntList{16, 64};
     if (gpu_block_gemm(root, target)) {  // bf16/f16: 128x128x32 tensor-core tiles; f32: 128x128x16 on CUDA cores
       bool f32 = root.operands[0]->type.dtype == DType::F32;
-      if (f32) return {{"kind", kind}, {"lanes", int64_t(256)}, {"stages", int64_t(2)}, {"tile", IntList{128, 128, 16}}};
+      if (f32) {  // precision = "tf32": TF32 tensor cores where the arch has them (select_f32_gemm_kernels)
+        AttrMap k = {{"kind", kind}, {"lanes", int64_t(256)}, {"stages", int64_t(2)}, {"tile", IntList{128, 128, 16}}};
+        if (root.has_attr("precision") && root.str_attr("precision") == "tf32") k["mma"] = std::string("tf32");
+        return k;
+      }
       return {{"kind", kind}, {"lanes", int64_t(256)}, {"tile", IntList{128, 128, 32}}};
     }
     return {{"kind", kind}, {"lanes", tile[0] * tile[1]}, {"tile", tile}};
@@ -454,7 +458,7 @@ void form_kernels(Module& m) {
   for (auto& fn : m.funcs)
     if (!fn->attrs.count("kernel")) form_kernels_in(*fn, target);
   select_wgmma_kernels(m);  // sm_90a: wgmma instead of mma.sync where the shapes allow
-  select_fma_gemm_depth(m);  // f32 block GEMMs: deeper K slices where shared memory allows
+  select_f32_gemm_kernels(m);  // f32 block GEMMs: deeper K slices where shared memory allows, TF32 from sm_80
   select_wgmma_attention(m);
 }
 

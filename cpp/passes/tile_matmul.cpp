@@ -51,7 +51,8 @@ Grid emit_matmul_kernel(const Op& kernel, Function& fn) {
   }
   const GemmEpilogue* ep = epi ? &*epi : nullptr;
   if (tile.size() == 3 && mm.operands[0]->type.dtype == DType::F32)  // [128, 128, bk]: NVIDIA f32 (form-kernels)
-    return emit_fma_gemm_matmul(fn, A, B, C, {M, N, K}, tile[2], kernel.int_attr("stages", 2), a_batch, b_batch, batch, ep,
+    return emit_fma_gemm_matmul(fn, A, B, C, {M, N, K}, tile[2], kernel.int_attr("stages", 2),
+                                kernel.attrs.count("mma") && kernel.str_attr("mma") == "tf32", a_batch, b_batch, batch, ep,
                                 kernel.loc);
   if (tile.size() == 3 && kernel.attrs.count("mma") && kernel.str_attr("mma") == "wgmma")  // sm_90a
     return emit_wgmma_matmul(fn, A, B, C, {M, N, K}, {tile[0], tile[1], tile[2]}, a_batch, b_batch, batch,

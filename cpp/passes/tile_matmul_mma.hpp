@@ -39,10 +39,10 @@ Grid emit_mma_sync_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Valu
                           std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
                           const std::vector<int64_t>& batch, const GemmEpilogue* epi, const ir::Location& loc);
 
-// The same for f32 on CUDA cores: one tile.fma_gemm (128 x 128 x bk, 256 threads, `stages`
-// slices in flight) per instance (tile_matmul_simt.cpp).
+// The same for f32 on CUDA cores, or TF32 tensor cores with `tf32`: one tile.fma_gemm (128 x
+// 128 x bk, 256 threads, `stages` slices in flight) per instance (tile_matmul_simt.cpp).
 Grid emit_fma_gemm_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Value* C, std::array<int64_t, 3> mnk,
-                          int64_t bk, int64_t stages,
+                          int64_t bk, int64_t stages, bool tf32,
                           const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
                           const std::vector<int64_t>& batch, const GemmEpilogue* epi, const ir::Location& loc);
 
@@ -67,8 +67,9 @@ int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages, b
 // shapes allow it to wgmma (knob mma = "wgmma", tile [bm, bn, 64]).
 void select_wgmma_kernels(ir::Module& m);
 // f32 block GEMMs (tile.fma_gemm) on GPUs with at least 164 KiB of shared memory per SM
-// (sm_80, sm_90, sm_90a) take 32-deep K slices: two blocks of 66 KiB still share an SM
-// (tile_matmul_simt.cpp).
-void select_fma_gemm_depth(ir::Module& m);
+// (sm_80, sm_90, sm_90a) take 32-deep K slices: two blocks of 68 KiB still share an SM. The
+// TF32 knob (mma = "tf32", from precision = "tf32") is dropped before sm_80, which has no TF32
+// tensor cores (tile_matmul_simt.cpp).
+void select_f32_gemm_kernels(ir::Module& m);
 
 }  // namespace tessera::passes

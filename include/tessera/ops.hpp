@@ -298,8 +298,9 @@ inline ir::Value* logsumexp(ir::Builder& b, ir::Value* x, std::optional<int64_t>
 }
 
 // Matrix product with NumPy semantics: [...,M,K] @ [...,K,N] -> [...,M,N] with broadcast batch dims; a 1-D left operand is a row vector and a 1-D right operand a column vector (their dim is dropped from the result). Accumulates in the compute dtype; K = 0 gives zeros.
-inline ir::Value* matmul(ir::Builder& b, ir::Value* x, ir::Value* y) {
+inline ir::Value* matmul(ir::Builder& b, ir::Value* x, ir::Value* y, std::string precision = "highest") {
   ir::AttrMap attrs;
+  attrs["precision"] = precision;
   std::vector<ir::Value*> operands{x, y};
   return b.value("matmul", operands, attrs);
 }

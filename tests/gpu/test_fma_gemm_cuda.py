@@ -1,5 +1,6 @@
-"""f32 matmul on NVIDIA CUDA cores (tile.fma_gemm, TF32 never used) against float64 torch at
-awkward sizes, batched and broadcast, on aligned and unaligned views, with poisoned outputs."""
+"""f32 matmul on NVIDIA CUDA cores (tile.fma_gemm, TF32 never used unless precision = "tf32"
+allows it) against float64 torch at awkward sizes, batched and broadcast, on aligned and
+unaligned views, with poisoned outputs; and the TF32 tensor-core path where it is allowed."""
 import pytest
 
 import tessera as ts
@@ -85,3 +86,65 @@ def test_every_depth_and_stage_count(bk, stages, m, k, n):
     a, b = torch.randn(m, k, device="cuda"), torch.randn(k, n, device="cuda")
     got = Tensor._from_array(exe.run([_C.from_dlpack(a, None, None), _C.from_dlpack(b, None, None)])[0])
     check(got, a.double() @ b.double(), k)
+
+
+def check_tf32(got, want, tol=1e-3):
+    # inputs rounded to TF32 (10-bit mantissa, 2^-11 relative), products summed in f32
+    got = torch.from_dlpack(got).double()
+    assert got.shape == want.shape
+    err = ((got - want).abs().amax() / want.abs().amax().clamp_min(1e-30)).item()
+    assert err < tol, err
+    return err
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (127, 129, 131), (256, 64, 256), (1000, 7, 513), (129, 1000, 3),
+                                   (2048, 2048, 2048)])
+def test_tf32_when_allowed(m, k, n):
+    """precision = "tf32": TF32 tensor cores (mma.sync m16n8k8) within 1e-3 of float64, and
+    clearly less exact than the default f32 path, which proves the tensor cores ran."""
+    a, b = torch.randn(m, k, device="cuda"), torch.randn(k, n, device="cuda")
+    want = a.double() @ b.double()
+    err = check_tf32(ts.op.matmul(ts.from_dlpack(a), ts.from_dlpack(b), precision="tf32"), want)
+    if k >= 64:
+        assert err > 1e-5, err
+
+
+def test_tf32_batched_epilogue_and_gradients():
+    f = ts.jit(lambda x, w, c: ts.op.gelu(ts.op.matmul(x, w, precision="tf32") + c))
+    x, w, c = torch.randn(3, 130, 68, device="cuda"), torch.randn(68, 132, device="cuda"), torch.randn(132, device="cuda")
+    check_tf32(f(ts.from_dlpack(x), ts.from_dlpack(w), ts.from_dlpack(c)),
+               torch.nn.functional.gelu(x.double() @ w.double() + c.double()))
+    assert "tf32 = 1" in f.ir("tile")
+    g = ts.jit(ts.grad(lambda x, w: ts.sum(ts.op.matmul(x, w, precision="tf32") ** 2), argnums=(0, 1)))
+    x, w = torch.randn(200, 96, device="cuda"), torch.randn(96, 136, device="cuda")
+    xd, wd = x.double().requires_grad_(), w.double().requires_grad_()
+    ((xd @ wd) ** 2).sum().backward()
+    gx, gw = g(ts.from_dlpack(x), ts.from_dlpack(w))
+    check_tf32(gx, xd.grad, 2e-3)  # two TF32 products in a chain: the forward's and the gradient's
+    check_tf32(gw, wd.grad, 2e-3)
+
+
+@pytest.mark.parametrize("bk,stages", [(8, 3), (16, 2), (32, 2), (32, 4)])
+def test_tf32_every_depth(bk, stages):
+    import re
+
+    from tessera import _C
+    from tessera.tensor import Tensor
+
+    major, minor = torch.cuda.get_device_capability()
+    target = "nvptx:sm_90a" if major == 9 else f"nvptx:sm_{major}{minor}"
+    m, k, n = 257, 200, 129
+    prog = f"""module @m {{
+func @main(%a: f32[{m},{k}], %b: f32[{k},{n}]) -> (f32[{m},{n}]) {{
+  %0 = matmul(%a, %b) {{precision = "tf32"}} : f32[{m},{n}]
+  return(%0)
+}}
+}}
+"""
+    sched = ts.compile_for_target(prog, target)["schedule"]
+    sched, count = re.subn(r"stages = \d+, tile = \[128, 128, \d+\]", f"stages = {stages}, tile = [128, 128, {bk}]", sched)
+    assert count == 1 and 'mma = "tf32"' in sched, sched
+    exe = _C.compile(sched, "cuda:0", target)
+    a, b = torch.randn(m, k, device="cuda"), torch.randn(k, n, device="cuda")
+    got = Tensor._from_array(exe.run([_C.from_dlpack(a, None, None), _C.from_dlpack(b, None, None)])[0])
+    check_tf32(got, a.double() @ b.double())

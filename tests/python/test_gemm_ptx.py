@@ -132,6 +132,29 @@ def test_sm_90a_odd_strides_keep_mma_sync(shapes):
     assert "tile.mma_sync" in out["tile"] and "wgmma" not in out["asm"]
 
 
+@pytest.mark.parametrize("arch,bk", [("sm_90a", 32), ("sm_86", 16)])
+def test_tf32_precision_takes_tensor_cores(tmp_path, arch, bk):
+    """precision = "tf32" permits TF32: per 8-deep k step 16 mma.sync m16n8k8 tf32 a warp, on
+    fragments read from shared memory and rounded with cvt.rna; at most 8 bytes spilled (none
+    at 4096^3; this N needs the element copies)."""
+    text = program("f32", [300, 257], [257, 129], [300, 129]).replace("matmul(%a, %b)", 'matmul(%a, %b) {precision = "tf32"}')
+    out = ts.compile_for_target(text, f"nvptx:{arch}")
+    assert f"bk = {bk}, bm = 128, bn = 128, stages = 2, tf32 = 1" in out["tile"]
+    ptx = out["asm"]
+    assert ptx.count("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32") == 16 * bk // 8
+    assert ptx.count("cvt.rna.tf32.f32") == 24 * bk // 8 and "fma.rn.f32" not in ptx.split("mma.sync")[0]
+    report = assemble(tmp_path, ptx, arch)
+    assert int(re.search(r"(\d+) bytes spill stores", report).group(1)) <= 8, report
+
+
+def test_tf32_needs_permission_and_sm_80():
+    plain = ts.compile_for_target(program("f32", [64, 64], [64, 64], [64, 64]), "nvptx:sm_90a")
+    assert "tf32" not in plain["asm"] and "tf32" not in plain["tile"]  # never without precision = "tf32"
+    text = program("f32", [64, 64], [64, 64], [64, 64]).replace("matmul(%a, %b)", 'matmul(%a, %b) {precision = "tf32"}')
+    with pytest.raises(ts.CompileError, match=r"tile.fma_gemm\) needs sm_80 or newer \(cp.async\), not sm_75"):
+        ts.compile_for_target(text, "nvptx:sm_75")
+
+
 def test_plain_sm_90_keeps_mma_sync():
     # wgmma exists only on sm_90a; a plain sm_90 target (PTX for any later chip) keeps mma.sync.
     out = ts.compile_for_target(program("bf16", (256, 256), (256, 256), (256, 256)), "nvptx:sm_90")

@@ -106,7 +106,8 @@ class NvptxHooks : public TargetHooks {
   }
 };
 
-// tile.mma_sync and tile.flash_attention use mma.sync m16n8k16, ldmatrix and cp.async: sm_80 and newer.
+// tile.mma_sync and tile.flash_attention use mma.sync m16n8k16, ldmatrix and cp.async, tile.fma_gemm
+// cp.async: sm_80 and newer.
 void check_tensor_core_arch(const ir::Module& tile_module, const std::string& arch) {
   for (const auto& fn : tile_module.funcs)  // wgmma exists only on sm_90a (not sm_90, nor later chips)
     for (const char* op : {"tile.wgmma_gemm", "tile.flash_attention_wgmma", "tile.flash_attention_bwd_wgmma"})
@@ -118,6 +119,9 @@ void check_tensor_core_arch(const ir::Module& tile_module, const std::string& ar
     if (has_op(*fn, "tile.mma_sync"))
       fail(ErrorCode::Compile, "kernel " + fn->name + ": the bf16/f16 tensor-core matmul (tile.mma_sync) needs sm_80 or newer, "
                                "not " + arch + "; cast the operands to f32 for this GPU", fn->loc.str());
+    else if (has_op(*fn, "tile.fma_gemm"))  // its copies are cp.async
+      fail(ErrorCode::Compile, "kernel " + fn->name + ": the f32 block matmul (tile.fma_gemm) needs sm_80 or newer "
+                               "(cp.async), not " + arch, fn->loc.str());
     else if (has_op(*fn, "tile.flash_attention") || has_op(*fn, "tile.flash_attention_bwd"))  // same instructions
       fail(ErrorCode::Compile, "kernel " + fn->name + ": the flash-attention kernel (tile.flash_attention) needs sm_80 or "
                                "newer, not " + arch + "; cast q, k and v to f32 for this GPU", fn->loc.str());
