@@ -155,6 +155,33 @@ def test_tf32_needs_permission_and_sm_80():
         ts.compile_for_target(text, "nvptx:sm_75")
 
 
+def cuobjdump():
+    for p in (shutil.which("cuobjdump"), "/usr/local/cuda/bin/cuobjdump"):
+        if p and os.path.exists(p):
+            return p
+    return None
+
+
+@pytest.mark.parametrize("dt,precision,arch,sass_op", [("bf16", None, "sm_90a", "HGMMA.64x256x16.F32.BF16"),
+                                                       ("bf16", None, "sm_90", "HMMA.16816.F32.BF16"),
+                                                       ("f32", "tf32", "sm_90a", "HMMA.1688.F32.TF32"),
+                                                       ("f32", None, "sm_90a", "FFMA")])
+def test_sass_has_the_tensor_core_instructions(tmp_path, dt, precision, arch, sass_op):
+    """cuobjdump --dump-sass of each GEMM kernel at 4096^3: HGMMA on Hopper (sm_90a), HMMA
+    (mma.sync) on sm_90, TF32 HMMA when allowed, FFMA for f32 otherwise."""
+    tool = cuobjdump()
+    if not tool:
+        pytest.skip("cuobjdump is not installed")
+    text = program(dt, [4096, 4096], [4096, 4096], [4096, 4096])
+    if precision:
+        text = text.replace("matmul(%a, %b)", f'matmul(%a, %b) {{precision = "{precision}"}}')
+    assemble(tmp_path, ts.compile_for_target(text, f"nvptx:{arch}")["asm"], arch)
+    sass = subprocess.run([tool, "--dump-sass", str(tmp_path / "k.cubin")], capture_output=True, text=True).stdout
+    assert sass_op in sass, sass[:2000]
+    if sass_op == "FFMA":
+        assert "HMMA" not in sass and "HGMMA" not in sass
+
+
 def test_plain_sm_90_keeps_mma_sync():
     # wgmma exists only on sm_90a; a plain sm_90 target (PTX for any later chip) keeps mma.sync.
     out = ts.compile_for_target(program("bf16", (256, 256), (256, 256), (256, 256)), "nvptx:sm_90")
