@@ -60,7 +60,8 @@ void load(Loaded& l) {
 #define TSR_RESOLVE(name) resolve(d.name, #name)
   TSR_RESOLVE(cuInit); TSR_RESOLVE(cuDeviceGetCount); TSR_RESOLVE(cuDeviceGet);
   TSR_RESOLVE(cuDriverGetVersion); TSR_RESOLVE(cuDeviceGetName); TSR_RESOLVE(cuDeviceTotalMem_v2); TSR_RESOLVE(cuDeviceGetAttribute);
-  TSR_RESOLVE(cuDevicePrimaryCtxRetain); TSR_RESOLVE(cuCtxSetCurrent); TSR_RESOLVE(cuCtxSynchronize);
+  TSR_RESOLVE(cuDevicePrimaryCtxRetain); TSR_RESOLVE(cuCtxSetCurrent); TSR_RESOLVE(cuCtxGetCurrent);
+  TSR_RESOLVE(cuCtxSynchronize);
   TSR_RESOLVE(cuGetErrorName); TSR_RESOLVE(cuGetErrorString);
   TSR_RESOLVE(cuMemAlloc_v2); TSR_RESOLVE(cuMemFree_v2);
   TSR_RESOLVE(cuMemcpyHtoD_v2); TSR_RESOLVE(cuMemcpyDtoH_v2); TSR_RESOLVE(cuMemcpyDtoD_v2);
@@ -154,7 +155,11 @@ tsrStatus primary_context(int32_t index, CUcontext* ctx) {
 tsrStatus make_current(int32_t index) {
   CUcontext ctx = nullptr;
   if (tsrStatus s = primary_context(index, &ctx)) return s;
-  return check(ensure_loaded().fns.cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
+  // Every launch comes here: reading the thread's context is cheaper than setting it.
+  const Driver& d = ensure_loaded().fns;
+  CUcontext current = nullptr;
+  if (d.cuCtxGetCurrent(&current) == CUDA_SUCCESS && current == ctx) return TSR_SUCCESS;
+  return check(d.cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
 }
 
 }  // namespace tessera::rt::cuda
