@@ -28,7 +28,7 @@ namespace tessera::backends {
 using llvm::Value;
 
 void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Value*>& args) {
-  constexpr int bm = 128, bn = 128, threads = 256, ld = bm + 8;
+  constexpr int bm = 128, threads = 256, ld = bm + 8;  // the block tile is bm x bm
   const int bk = int(op.int_attr("bk")), stages = int(op.int_attr("stages", 2));
   const bool tf32 = op.int_attr("tf32", 0) != 0;
   if (lanes_ != threads)
