@@ -60,17 +60,25 @@ const char* kernel_kind(const Op& op) {
   }
 }
 
+// The module's target (module_target) and, for nvptx, whether the GPU has cp.async (sm_80+),
+// which every block GEMM copies with.
+struct Target {
+  std::string name;
+  bool cp_async = true;
+};
+
 // NVIDIA matmuls that run as one block-GEMM op per program instance (tile_matmul_mma.cpp,
-// tile_matmul_simt.cpp): bf16/f16 on tensor cores, f32 on CUDA cores.
-bool gpu_block_gemm(const Op& op, const std::string& target) {
-  if (target != "nvptx" || op.name != "matmul") return false;
+// tile_matmul_simt.cpp): bf16/f16 on tensor cores, f32 on CUDA cores; sm_80 and newer (older
+// GPUs keep the one-thread-per-element matmul kernel).
+bool gpu_block_gemm(const Op& op, const Target& target) {
+  if (target.name != "nvptx" || !target.cp_async || op.name != "matmul") return false;
   DType a = op.operands[0]->type.dtype;
   if (op.operands[1]->type.dtype != a) return false;
   return a == DType::BF16 || a == DType::F16 || (a == DType::F32 && op.result()->type.dtype == a);
 }
 
-AttrMap knobs(const std::string& kind, const Op& root, const std::string& target) {
-  bool gpu = target_is_gpu(target);
+AttrMap knobs(const std::string& kind, const Op& root, const Target& target) {
+  bool gpu = target_is_gpu(target.name);
   if (kind == "elementwise" || kind == "scatter") return {{"kind", kind}, {"lanes", int64_t(gpu ? 256 : 1024)}};
   if (kind == "attention") {  // tile = [query rows, K/V rows, K/V stages], 16 query rows per warp (tile_attention.cpp);
     // fastest measured on an H100 (bench/results/2026-11-25-h100-attention.md)
@@ -85,7 +93,7 @@ AttrMap knobs(const std::string& kind, const Op& root, const std::string& target
     IntList tile = gpu ? IntList{16, 16} : IntList{16, 64};
     if (gpu_block_gemm(root, target)) {  // bf16/f16: 128x128x32 tensor-core tiles; f32: 128x128x16 on CUDA cores
       bool f32 = root.operands[0]->type.dtype == DType::F32;
-      if (f32) {  // precision = "tf32": TF32 tensor cores where the arch has them (select_f32_gemm_kernels)
+      if (f32) {  // precision = "tf32": TF32 tensor cores (sm_80+, as every block GEMM)
         AttrMap k = {{"kind", kind}, {"lanes", int64_t(256)}, {"stages", int64_t(2)}, {"tile", IntList{128, 128, 16}}};
         if (root.has_attr("precision") && root.str_attr("precision") == "tf32") k["mma"] = std::string("tf32");
         return k;
@@ -103,7 +111,7 @@ AttrMap knobs(const std::string& kind, const Op& root, const std::string& target
   // the pairwise combine (as accurate as NumPy's pairwise sum; split-reductions cuts rows
   // longer than 16384 into blocks).
   constexpr int64_t kRowTile = 8192;
-  int64_t gpu_max = target == "nvptx" && kind == "rowwise" ? 8192 : 1024;  // nvptx: lanes are not threads
+  int64_t gpu_max = target.name == "nvptx" && kind == "rowwise" ? 8192 : 1024;  // nvptx: lanes are not threads
   int64_t lanes = gpu                  ? std::clamp<int64_t>(pow2_at_least(extent), 32, gpu_max)
                   : kind != "rowwise"  ? std::clamp<int64_t>(pow2_at_least(extent), 16, 1024)
                   : extent <= kRowTile ? std::max<int64_t>(extent, 1)
@@ -140,13 +148,13 @@ struct Group {
   std::string kind;
   std::vector<int64_t> rows;  // rowwise: the reductions' operand shape
   std::string why;            // why the group did not join the one before it
-  std::string target;
+  Target target;
 };
 
 // Contractions whose kernel computes element-wise ops after the product: the CPU's packed
 // matmul (tile_matmul_packed.cpp) and NVIDIA's block GEMMs of matrices (the epilogue region of
 // tile.mma_sync / tile.wgmma_gemm / tile.fma_gemm).
-bool takes_epilogue(const Op& op, const std::string& target) {
+bool takes_epilogue(const Op& op, const Target& target) {
   return op.name == "sched.packed_matmul" ||
          (gpu_block_gemm(op, target) && op.operands[0]->type.rank() >= 2 && op.operands[1]->type.rank() >= 2);
 }
@@ -188,7 +196,7 @@ void split_by_output_shape(const Block& body, const Group& g, std::vector<Group>
 }
 
 // Builds the sched.kernel for `group` before `pos` in `body` and rewires later uses.
-void emit_kernel(Function& fn, const Group& group, const std::string& target) {
+void emit_kernel(Function& fn, const Group& group, const Target& target) {
   Block& body = fn.body;
   std::set<Op*> members(group.ops.begin(), group.ops.end());
   std::vector<Value*> inputs;
@@ -212,7 +220,7 @@ void emit_kernel(Function& fn, const Group& group, const std::string& target) {
     root = *std::find_if(group.ops.begin(), group.ops.end(), [](const Op* o) { return is_row_reduction(*o); });
   if (group.kind == "matmul") root = group.ops.front();  // the contraction, before its epilogue
   kernel->attrs = knobs(group.kind, *root, target);
-  if (target == "nvptx") {
+  if (target.name == "nvptx") {
     std::vector<Value*> io = inputs;
     io.insert(io.end(), outputs.begin(), outputs.end());
     add_nvptx_vector_knobs(kernel->attrs, group.kind, io);
@@ -303,8 +311,8 @@ bool joins_matmul_epilogue(const Op& op, const Group& g) {
 // Groups the function's ops in program order; ops in `no_row` never join row-wise kernels.
 // `one_reduction`: a row-wise kernel holds one reduction (SPIR-V: LLVM 22's structurizer
 // emits invalid control flow for two tile.reduce in one kernel).
-std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, const std::string& target) {
-  const bool one_reduction = target.rfind("spirv", 0) == 0;
+std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, const Target& target) {
+  const bool one_reduction = target.name.rfind("spirv", 0) == 0;
   std::vector<Group> groups;
   Group open;
   open.target = target;
@@ -433,7 +441,7 @@ Op* misshapen_output(const Block& body, const Group& g) {
   return nullptr;
 }
 
-void form_kernels_in(Function& fn, const std::string& target) {
+void form_kernels_in(Function& fn, const Target& target) {
   std::set<const Op*> no_row;
   std::vector<Group> groups;
   for (;;) {
@@ -454,11 +462,14 @@ void form_kernels_in(Function& fn, const std::string& target) {
 }  // namespace
 
 void form_kernels(Module& m) {
-  std::string target = module_target(m);
+  Target target{module_target(m), true};
+  auto arch = m.attrs.find("arch");  // sm_70 / sm_75 have no cp.async: no block GEMMs
+  if (arch != m.attrs.end() && (std::get<std::string>(arch->second) == "sm_70" || std::get<std::string>(arch->second) == "sm_75"))
+    target.cp_async = false;
   for (auto& fn : m.funcs)
     if (!fn->attrs.count("kernel")) form_kernels_in(*fn, target);
   select_wgmma_kernels(m);  // sm_90a: wgmma instead of mma.sync where the shapes allow
-  select_f32_gemm_kernels(m);  // f32 block GEMMs: deeper K slices where shared memory allows, TF32 from sm_80
+  select_f32_gemm_kernels(m);  // f32 block GEMMs: deeper K slices where shared memory allows
   select_wgmma_attention(m);
 }
 

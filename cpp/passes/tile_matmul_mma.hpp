@@ -67,9 +67,8 @@ int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages, b
 // shapes allow it to wgmma (knob mma = "wgmma", tile [bm, bn, 64]).
 void select_wgmma_kernels(ir::Module& m);
 // f32 block GEMMs (tile.fma_gemm) on GPUs with at least 164 KiB of shared memory per SM
-// (sm_80, sm_90, sm_90a) take 32-deep K slices: two blocks of 68 KiB still share an SM. The
-// TF32 knob (mma = "tf32", from precision = "tf32") is dropped before sm_80, which has no TF32
-// tensor cores (tile_matmul_simt.cpp).
+// (sm_80, sm_90, sm_90a) take 32-deep K slices: two blocks of 68 KiB still share an SM
+// (tile_matmul_simt.cpp). Before sm_80 form-kernels makes no block GEMMs at all.
 void select_f32_gemm_kernels(ir::Module& m);
 
 }  // namespace tessera::passes

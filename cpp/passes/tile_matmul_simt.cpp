@@ -29,16 +29,14 @@ Grid emit_fma_gemm_matmul(Function& fn, Value* A, Value* B, Value* C, std::array
 // (bench/results/2026-12-03-h200-fma-gemm-gelu.md).
 void select_f32_gemm_kernels(Module& m) {
   auto it = m.attrs.find("arch");
-  const std::string arch = it == m.attrs.end() ? "" : std::get<std::string>(it->second);
-  const int sm = arch.rfind("sm_", 0) == 0 ? std::atoi(arch.c_str() + 3) : 0;
+  if (it == m.attrs.end()) return;
+  const std::string& arch = std::get<std::string>(it->second);
+  if (arch != "sm_80" && arch != "sm_90" && arch != "sm_90a") return;
   for (auto& fn : m.funcs)
-    for (auto& op : fn->body.ops) {
-      if (op->name != "sched.kernel" || op->str_attr("kind") != "matmul" || !op->attrs.count("stages") ||
-          kernel_matmul(*op).operands[0]->type.dtype != DType::F32)
-        continue;
-      if (arch == "sm_80" || arch == "sm_90" || arch == "sm_90a") op->attrs["tile"] = IntList{128, 128, 32};
-      if (!arch.empty() && sm < 80) op->attrs.erase("mma");
-    }
+    for (auto& op : fn->body.ops)
+      if (op->name == "sched.kernel" && op->str_attr("kind") == "matmul" && op->attrs.count("stages") &&
+          kernel_matmul(*op).operands[0]->type.dtype == DType::F32)
+        op->attrs["tile"] = IntList{128, 128, 32};
 }
 
 }  // namespace tessera::passes

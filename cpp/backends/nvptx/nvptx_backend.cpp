@@ -118,7 +118,7 @@ void check_tensor_core_arch(const ir::Module& tile_module, const std::string& ar
   for (const auto& fn : tile_module.funcs)
     if (has_op(*fn, "tile.mma_sync"))
       fail(ErrorCode::Compile, "kernel " + fn->name + ": the bf16/f16 tensor-core matmul (tile.mma_sync) needs sm_80 or newer, "
-                               "not " + arch + "; cast the operands to f32 for this GPU", fn->loc.str());
+                               "not " + arch, fn->loc.str());
     else if (has_op(*fn, "tile.fma_gemm"))  // its copies are cp.async
       fail(ErrorCode::Compile, "kernel " + fn->name + ": the f32 block matmul (tile.fma_gemm) needs sm_80 or newer "
                                "(cp.async), not " + arch, fn->loc.str());
