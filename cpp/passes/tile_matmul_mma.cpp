@@ -183,7 +183,7 @@ void select_wgmma_kernels(Module& m) {
         continue;
       const Op& mm = kernel_matmul(*op);
       DType in = mm.operands[0]->type.dtype;
-      if (in != DType::BF16 && in != DType::F16) continue;  // f32 keeps tile.fma_gemm (select_fma_gemm_depth)
+      if (in != DType::BF16 && in != DType::F16) continue;  // f32 keeps tile.fma_gemm (select_f32_gemm_kernels)
       std::vector<int64_t> a = mm.operands[0]->type.static_shape(), bs = mm.operands[1]->type.static_shape();
       if (a.size() < 2 || bs.size() < 2) continue;  // matrix-vector products stay on mma.sync
       int64_t M = a[a.size() - 2], K = a.back(), N = bs.back();
