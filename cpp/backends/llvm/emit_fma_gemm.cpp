@@ -69,9 +69,9 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
   Value* g = b_.CreateAnd(b_.CreateLShr(tid, c32(2)), c32(7));
   Value* t = b_.CreateAnd(tid, c32(3));
   Value* warp_row = b_.CreateMul(b_.CreateLShr(warp, c32(2)), c32(64));
-  Value* warp_colm = b_.CreateMul(b_.CreateAnd(warp, c32(3)), c32(32));
+  Value* warp_col = b_.CreateMul(b_.CreateAnd(warp, c32(3)), c32(32));
   Value* mma_a = b_.CreateAdd(b_.CreateMul(t, c32(ld)), b_.CreateAdd(warp_row, g));
-  Value* mma_b = b_.CreateAdd(b_.CreateMul(t, c32(ld)), b_.CreateAdd(warp_colm, g));
+  Value* mma_b = b_.CreateAdd(b_.CreateMul(t, c32(ld)), b_.CreateAdd(warp_col, g));
   Value* n_k = b_.CreateTrunc(b_.CreateSDiv(b_.CreateAdd(K, c64(bk - 1)), c64(bk)), i32);
 
   auto mult4 = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(3)), c64(0)); };
@@ -250,7 +250,7 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
         row_runs.push_back({b_.CreateAdd(warp_row, b_.CreateAdd(g, c32(mt * 16 + h * 8))), {}});
         for (int nt = 0; nt < 4; ++nt) {
           size_t first = size_t((mt * 4 + nt) * 4 + 2 * h);
-          row_runs.back().second.push_back({b_.CreateAdd(warp_colm, b_.CreateAdd(b_.CreateMul(t, c32(2)), c32(nt * 8))), {first, first + 1}});
+          row_runs.back().second.push_back({b_.CreateAdd(warp_col, b_.CreateAdd(b_.CreateMul(t, c32(2)), c32(nt * 8))), {first, first + 1}});
         }
       }
   }
