@@ -143,8 +143,9 @@ llvm::Value* exp_with_tail(MathBuilder& m, llvm::Value* x, llvm::Value* lo) {
 // The reciprocal is a division, or on NVIDIA f32 rcp.approx and a Newton step (within 1 ulp,
 // against seven instructions and a slow path for the IEEE division). Within 2 ulp elsewhere;
 // on NVIDIA within 5 ulp: for x < 0 exp's 3, the reciprocal's 1 and the product's rounding add
-// up (4.6 ulp measured near x = -4 on an H200). NVIDIA f32 takes exp(-min(|x|, 104)) (a NaN-keeping min), whose argument is
-// finite and results 0 from there on, so exp needs no guard for infinities.
+// up (4.6 ulp measured near x = -4 on an H200). NVIDIA f32 takes exp(-min(|x|, 104)) (a
+// NaN-keeping min), whose argument is finite and results 0 from there on, so exp needs no guard
+// for infinities.
 llvm::Value* emit_sigmoid(llvm::IRBuilder<>& b, llvm::Value* x) {
   return via_f32(b, x, [&](llvm::Value* x) {
     MathBuilder m(b, x->getType());
