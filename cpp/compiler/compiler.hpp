@@ -7,6 +7,7 @@
 // locations) and the target, so eager code and @jit share compiled kernels. Compiled code is
 // also cached on disk (program_cache.hpp, disk_cache.hpp), so a new process skips LLVM.
 #pragma once
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,7 @@ class Executable {
   // A program loaded from the disk cache regenerates its IR texts on the first request.
   std::string ir(const std::string& level) const;
   bool from_disk_cache() const { return from_disk_cache_; }
+  uint64_t graph_replays() const { return replays_.load(std::memory_order_relaxed); }
   const backends::CompiledKernels& kernels() const { return kernels_; }
   Device device() const { return device_; }
   const std::vector<ir::Type>& input_types() const { return input_types_; }
@@ -58,6 +60,18 @@ class Executable {
     unsigned char bytes[128];
   };
   std::vector<TensorMap> encode_tensor_maps(const Step& s, std::vector<Array>& slots, void** ptrs) const;
+  // One launch's argument pointers (`values`: the buffer pointers, then its TMA descriptors)
+  // and the void* array pointing at them that tsrLaunchKernel takes.
+  struct LaunchArgs {
+    std::vector<void*> ptrs;
+    std::vector<TensorMap> maps;
+    std::vector<void*> args;
+  };
+  void fill_args(const Step& s, std::vector<Array>& slots, LaunchArgs& out) const;
+  void launch_directly(std::vector<Array>& slots) const;
+  // CUDA, two launches or more, from the second run on: one CUDA graph replays them all;
+  // false when it cannot (another thread is replaying it, or the driver has no graphs).
+  bool launch_as_graph(std::vector<Array>& slots) const;
 
   std::string source_;  // Graph IR text, for regenerating ir_text_ after a disk cache hit
   mutable std::mutex ir_mutex_;
@@ -71,6 +85,18 @@ class Executable {
   std::vector<ir::Type> input_types_;
   std::vector<std::vector<int64_t>> input_shapes_;
   std::vector<int> output_slots_;
+  // CUDA graph replay (executable.cpp): the graph and each node's last argument pointers.
+  struct Replay {
+    tsrGraph graph = nullptr;
+    std::vector<std::vector<void*>> node_ptrs;
+    ~Replay();
+  };
+  size_t launches_ = 0;                   // launch steps with a non-empty grid
+  mutable std::atomic<uint64_t> runs_{0};
+  mutable std::atomic<uint64_t> replays_{0};
+  mutable std::mutex replay_mutex_;
+  mutable std::unique_ptr<Replay> replay_;
+  mutable bool replay_disabled_ = false;  // under replay_mutex_
 };
 
 // Compiles the first function of the Graph IR module in `text` for `device`. `target`

@@ -6,6 +6,7 @@
 
 #include "backends/cpu/cpu_backend.hpp"
 #include "compiler/compiler.hpp"
+#include "compiler/log.hpp"
 
 namespace tessera::compiler {
 
@@ -69,6 +70,7 @@ void Executable::build_plan(const ir::Function& host) {
       }
       if (op->attrs.count("shared")) s.config.shared_bytes = uint32_t(op->int_attr("shared"));
       if (op->attrs.count("tensor_maps")) s.tensor_maps = op->ints_attr("tensor_maps");
+      if (s.config.grid[0] && s.config.grid[1] && s.config.grid[2]) ++launches_;  // empty tensors launch nothing
       steps_.push_back(s);
     } else if (op->name == "return") {
       for (ir::Value* v : op->operands) output_slots_.push_back(slot.at(v));
@@ -103,6 +105,87 @@ std::vector<Executable::TensorMap> Executable::encode_tensor_maps(const Step& s,
   return maps;
 }
 
+void Executable::fill_args(const Step& s, std::vector<Array>& slots, LaunchArgs& out) const {
+  out.ptrs.resize(s.args.size());
+  for (size_t i = 0; i < s.args.size(); ++i) out.ptrs[i] = slots[size_t(s.args[i])].data();
+  out.maps.clear();
+  if (!s.tensor_maps.empty()) out.maps = encode_tensor_maps(s, slots, out.ptrs.data());
+  out.args.resize(s.args.size() + out.maps.size());
+  for (size_t i = 0; i < s.args.size(); ++i) out.args[i] = &out.ptrs[i];
+  for (size_t m = 0; m < out.maps.size(); ++m) out.args[s.args.size() + m] = out.maps[m].bytes;  // after the pointers
+}
+
+void Executable::launch_directly(std::vector<Array>& slots) const {
+  LaunchArgs a;
+  for (const Step& s : steps_) {
+    if (!s.launch || s.config.grid[0] == 0 || s.config.grid[1] == 0 || s.config.grid[2] == 0) continue;
+    fill_args(s, slots, a);
+    if (tsrLaunchKernel(s.kernel, &s.config, a.args.data(), nullptr) != TSR_SUCCESS)
+      fail(ErrorCode::Runtime, "kernel " + s.kernel_name + " failed: " + std::string(tsrGetLastError()));
+  }
+}
+
+Executable::Replay::~Replay() {
+  if (graph) tsrGraphDestroy(graph);
+}
+
+// TESSERA_CUDA_GRAPHS=0 turns replay off (every kernel launched on its own).
+static bool graphs_enabled() {
+  const char* env = std::getenv("TESSERA_CUDA_GRAPHS");
+  return !(env && std::string(env) == "0");
+}
+
+bool Executable::launch_as_graph(std::vector<Array>& slots) const {
+  std::unique_lock<std::mutex> lock(replay_mutex_, std::try_to_lock);
+  if (!lock.owns_lock() || replay_disabled_) return false;  // another thread replays it: launch directly
+  LaunchArgs a;
+  if (!replay_) {  // record: nothing has been launched yet, so a failure falls back to direct launches
+    auto r = std::make_unique<Replay>();
+    bool ok = tsrGraphCreate(device_.raw(), &r->graph) == TSR_SUCCESS;
+    for (size_t i = 0; ok && i < steps_.size(); ++i) {
+      const Step& s = steps_[i];
+      if (!s.launch || s.config.grid[0] == 0 || s.config.grid[1] == 0 || s.config.grid[2] == 0) continue;
+      std::vector<void*> raw(s.args.size());
+      for (size_t j = 0; j < s.args.size(); ++j) raw[j] = slots[size_t(s.args[j])].data();
+      fill_args(s, slots, a);
+      ok = tsrGraphAddKernel(r->graph, s.kernel, &s.config, a.args.data(), nullptr) == TSR_SUCCESS;
+      r->node_ptrs.push_back(std::move(raw));
+    }
+    if (!ok) {
+      log::write("launch", "CUDA graph replay is off for this program: " + std::string(tsrGetLastError()));
+      replay_disabled_ = true;
+      return false;
+    }
+    replay_ = std::move(r);
+  } else {  // replay: only nodes whose buffers moved get new arguments
+    size_t node = 0;
+    for (const Step& s : steps_) {
+      if (!s.launch || s.config.grid[0] == 0 || s.config.grid[1] == 0 || s.config.grid[2] == 0) continue;
+      std::vector<void*>& last = replay_->node_ptrs[node++];
+      bool same = true;
+      for (size_t j = 0; j < s.args.size(); ++j) same = same && last[j] == slots[size_t(s.args[j])].data();
+      for (size_t m = 0; m < s.tensor_maps.size(); m += 11)  // misaligned TMA operands are copied each run
+        same = same && reinterpret_cast<uintptr_t>(last[size_t(s.tensor_maps[m])]) % 16 == 0;
+      if (same) continue;
+      for (size_t j = 0; j < s.args.size(); ++j) last[j] = slots[size_t(s.args[j])].data();
+      fill_args(s, slots, a);
+      if (tsrGraphSetKernelArgs(replay_->graph, int32_t(node - 1), a.args.data()) != TSR_SUCCESS) {
+        const std::string why = tsrGetLastError();
+        replay_.reset();  // partly updated: record it again next time
+        fail(ErrorCode::Runtime, "kernel " + s.kernel_name + ": updating its CUDA graph node failed: " + why);
+      }
+    }
+  }
+  if (tsrGraphLaunch(replay_->graph, nullptr) != TSR_SUCCESS) {
+    std::string names;
+    for (const Step& s : steps_)
+      if (s.launch) names += (names.empty() ? "" : ", ") + s.kernel_name;
+    fail(ErrorCode::Runtime, "CUDA graph of kernels " + names + " failed: " + std::string(tsrGetLastError()));
+  }
+  replays_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
 std::vector<Array> Executable::run(const std::vector<Array>& inputs) const {
   if (inputs.size() != input_types_.size())
     fail(ErrorCode::Value, "expected " + std::to_string(input_types_.size()) + " inputs, got " +
@@ -130,50 +213,24 @@ std::vector<Array> Executable::run(const std::vector<Array>& inputs) const {
   };
   const char* poison_env = std::getenv("TESSERA_POISON_OUTPUTS");
   bool poison = poison_env && *poison_env && std::string(poison_env) != "0";
-  for (size_t si = 0; si < steps_.size(); ++si) {
+  for (size_t si = 0; si < steps_.size(); ++si) {  // every buffer first, then the launches
     const Step& s = steps_[si];
-    if (!s.launch) {
-      Array a;
-      try {
-        a = Array::empty(device_, s.type.dtype, s.shape);
-      } catch (const Error& e) {  // out of memory: say which kernel's output did not fit
-        fail(e.code(), "allocating the " + ir::Type::tensor(s.type.dtype, s.shape).str() + " output of kernel " +
-                           writer_of(si) + ": " + e.message());
-      }
-      if (poison) check_status(tsrMemset(device_.raw(), a.data(), 0xFF, a.nbytes(), nullptr), "tsrMemset");
-      slots[size_t(s.slot)] = a;
-      continue;
+    if (s.launch) continue;
+    Array a;
+    try {
+      a = Array::empty(device_, s.type.dtype, s.shape);
+    } catch (const Error& e) {  // out of memory: say which kernel's output did not fit
+      fail(e.code(), "allocating the " + ir::Type::tensor(s.type.dtype, s.shape).str() + " output of kernel " +
+                         writer_of(si) + ": " + e.message());
     }
-    if (s.config.grid[0] == 0 || s.config.grid[1] == 0 || s.config.grid[2] == 0) continue;  // empty tensors
-    // args[i] points at the i-th buffer pointer; kernels rarely take many, so no heap for few.
-    constexpr size_t kInline = 16;
-    void* ptrs_inline[kInline];
-    void* args_inline[kInline];
-    std::vector<void*> ptrs_heap, args_heap;
-    void** ptrs = ptrs_inline;
-    void** args = args_inline;
-    if (s.args.size() > kInline) {
-      ptrs_heap.resize(s.args.size());
-      args_heap.resize(s.args.size());
-      ptrs = ptrs_heap.data();
-      args = args_heap.data();
-    }
-    for (size_t i = 0; i < s.args.size(); ++i) {
-      ptrs[i] = slots[size_t(s.args[i])].data();
-      args[i] = &ptrs[i];
-    }
-    std::vector<TensorMap> maps;
-    std::vector<void*> all_args;
-    if (!s.tensor_maps.empty()) {  // TMA descriptors of this call's buffers, after the buffer pointers
-      maps = encode_tensor_maps(s, slots, ptrs);
-      all_args.assign(args, args + s.args.size());
-      for (TensorMap& m : maps) all_args.push_back(m.bytes);
-      args = all_args.data();
-    }
-    tsrStatus st = tsrLaunchKernel(s.kernel, &s.config, args, nullptr);
-    if (st != TSR_SUCCESS)
-      fail(ErrorCode::Runtime, "kernel " + s.kernel_name + " failed: " + std::string(tsrGetLastError()));
+    if (poison) check_status(tsrMemset(device_.raw(), a.data(), 0xFF, a.nbytes(), nullptr), "tsrMemset");
+    slots[size_t(s.slot)] = a;
   }
+  // The first run launches kernel by kernel (a failing launch names its kernel); later runs of
+  // a multi-kernel CUDA program replay a graph.
+  const bool replay = launches_ >= 2 && runs_.fetch_add(1, std::memory_order_relaxed) > 0 &&
+                      device_.type == TSR_DEVICE_CUDA && graphs_enabled();
+  if (!replay || !launch_as_graph(slots)) launch_directly(slots);
   std::vector<Array> out;
   out.reserve(output_slots_.size());
   for (int slot : output_slots_) out.push_back(slots[size_t(slot)]);  // a slot may be returned twice: copy

@@ -1,6 +1,7 @@
 // TESSERA_LOG=<category>[,<category>...]: diagnostics on stderr, off by default.
 // Categories: "cache" (disk cache hits, misses, rejected files), "recompiles" (jit re-traces,
-// logged from Python), "all".
+// logged from Python), "launch" (a program whose kernels cannot be replayed as a CUDA graph),
+// "all".
 #pragma once
 #include <string>
 

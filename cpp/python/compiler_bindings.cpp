@@ -87,7 +87,10 @@ void bind_compiler(nb::module_& m) {
       .def_prop_ro("target", [](const Executable& e) { return e.kernels().target.str(); })
       .def_prop_ro("device", [](const Executable& e) { return e.device().str(); })
       .def_prop_ro("from_disk_cache", &Executable::from_disk_cache,
-                   "True if the code was loaded from the disk cache instead of compiled.");
+                   "True if the code was loaded from the disk cache instead of compiled.")
+      .def_prop_ro("graph_replays", &Executable::graph_replays,
+                   "How many runs launched all kernels as one CUDA graph (runs after the first of a "
+                   "multi-kernel CUDA program; 0 with TESSERA_CUDA_GRAPHS=0).");
 
   m.def("compile",
         [](const std::string& text, const std::string& device, const std::string& target) {

@@ -207,17 +207,21 @@ tsrStatus get_kernel(tsrModule module, const char* name, tsrKernel kernel) {
   return TSR_SUCCESS;
 }
 
+tsrStatus raise_shared_limit(tsrKernel kernel, uint32_t shared) {
+  if (shared <= kDefaultSharedLimit || shared <= kernel->max_dynamic_shared.load()) return TSR_SUCCESS;
+  const auto fn = static_cast<CUfunction>(kernel->cu);
+  if (tsrStatus s = check(D().cuFuncSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(shared)),
+                          "cuFuncSetAttribute"))
+    return s;
+  kernel->max_dynamic_shared.store(shared);
+  return TSR_SUCCESS;
+}
+
 tsrStatus launch(tsrKernel kernel, const tsrLaunchConfig* config, void** args, tsrStream stream) {
   if (tsrStatus s = make_current(kernel->device.index)) return s;
   const auto fn = static_cast<CUfunction>(kernel->cu);
-  // Above 48 KiB of dynamic shared memory a kernel must opt in; raise its limit once.
   const uint32_t shared = config->shared_bytes;
-  if (shared > kDefaultSharedLimit && shared > kernel->max_dynamic_shared.load()) {
-    if (tsrStatus s = check(D().cuFuncSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(shared)),
-                            "cuFuncSetAttribute"))
-      return s;
-    kernel->max_dynamic_shared.store(shared);
-  }
+  if (tsrStatus s = raise_shared_limit(kernel, shared)) return s;
   const CUresult r = D().cuLaunchKernel(fn, config->grid[0], config->grid[1], config->grid[2],
                                         config->block[0], config->block[1], config->block[2], shared,
                                         raw(stream), args, nullptr);

@@ -38,6 +38,25 @@ std::string error_text(const Driver& d, CUresult r) {
              text ? text : "no description", ")");
 }
 
+// The graph entry points, all or none (graphs are an optimisation: without them kernels are
+// launched one by one).
+void resolve_graph_entry_points(void* lib, Driver& d) {
+  bool all = true;
+  auto optional = [&](auto& fn, const char* name) {
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
+    all = all && fn;
+  };
+  optional(d.cuGraphCreate, "cuGraphCreate");
+  optional(d.cuGraphDestroy, "cuGraphDestroy");
+  optional(d.cuGraphAddKernelNode_v2, "cuGraphAddKernelNode_v2");
+  optional(d.cuGraphKernelNodeSetParams_v2, "cuGraphKernelNodeSetParams_v2");
+  optional(d.cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags");
+  optional(d.cuGraphExecDestroy, "cuGraphExecDestroy");
+  optional(d.cuGraphExecKernelNodeSetParams_v2, "cuGraphExecKernelNodeSetParams_v2");
+  optional(d.cuGraphLaunch, "cuGraphLaunch");
+  if (!all) d.cuGraphCreate = nullptr;  // the one callers test
+}
+
 void load(Loaded& l) {
   void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
@@ -77,6 +96,7 @@ void load(Loaded& l) {
 #undef TSR_RESOLVE
   if (missing) return;
   d.cuTensorMapEncodeTiled = reinterpret_cast<decltype(d.cuTensorMapEncodeTiled)>(dlsym(lib, "cuTensorMapEncodeTiled"));
+  resolve_graph_entry_points(lib, d);
   if (CUresult r = d.cuInit(0); r != CUDA_SUCCESS) {
     l.reason = cat("cuInit failed: ", error_text(d, r));
     return;
@@ -123,7 +143,7 @@ tsrStatus fail(CUresult r, const char* call, const std::string& detail) {
   const std::string call_name = call;
   if (r == CUDA_ERROR_OUT_OF_MEMORY)
     status = TSR_ERROR_OUT_OF_MEMORY;
-  else if (call_name == "cuLaunchKernel" || is_kernel_fault(r))
+  else if (call_name == "cuLaunchKernel" || call_name == "cuGraphLaunch" || is_kernel_fault(r))
     status = TSR_ERROR_LAUNCH_FAILED;
   else if (call_name == "cuModuleLoadDataEx")
     status = TSR_ERROR_INVALID_MODULE;

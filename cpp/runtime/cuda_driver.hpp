@@ -18,6 +18,20 @@ using CUmodule = struct CUmod_st*;
 using CUfunction = struct CUfunc_st*;
 using CUstream = struct CUstream_st*;
 using CUevent = struct CUevent_st*;
+using CUgraph = struct CUgraph_st*;
+using CUgraphNode = struct CUgraphNode_st*;
+using CUgraphExec = struct CUgraphExec_st*;
+
+// CUDA_KERNEL_NODE_PARAMS_v2 (CUDA 12+): `func` names the kernel; kern and ctx stay NULL.
+struct CudaKernelNodeParams {
+  CUfunction func;
+  unsigned grid_x, grid_y, grid_z, block_x, block_y, block_z;
+  unsigned shared_bytes;
+  void** params;
+  void** extra;
+  void* kern;
+  CUcontext ctx;
+};
 
 enum : int {
   CUDA_SUCCESS = 0,
@@ -95,6 +109,15 @@ struct Driver {
   // (data type, interleave, swizzle, L2 promotion, OOB fill) are ints.
   CUresult (*cuTensorMapEncodeTiled)(void*, int, unsigned, void*, const uint64_t*, const uint64_t*, const uint32_t*,
                                      const uint32_t*, int, int, int, int);
+  // Optional (CUDA 12+ drivers; all nullptr unless every one resolved): graphs of kernel nodes.
+  CUresult (*cuGraphCreate)(CUgraph*, unsigned);
+  CUresult (*cuGraphDestroy)(CUgraph);
+  CUresult (*cuGraphAddKernelNode_v2)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t, const CudaKernelNodeParams*);
+  CUresult (*cuGraphKernelNodeSetParams_v2)(CUgraphNode, const CudaKernelNodeParams*);
+  CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec*, CUgraph, unsigned long long);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec);
+  CUresult (*cuGraphExecKernelNodeSetParams_v2)(CUgraphExec, CUgraphNode, const CudaKernelNodeParams*);
+  CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
 };
 
 // The driver, loaded and initialised on first use (thread-safe); nullptr when CUDA is

@@ -1,4 +1,4 @@
-// Exported tsr* functions for streams, events, modules and kernel launches: validate the
+// Exported tsr* functions for streams, events, modules, kernel launches and graphs: validate the
 // handles (live, on matching devices), then dispatch to the CPU or CUDA back end.
 #include "runtime/validate.hpp"
 
@@ -198,6 +198,78 @@ TSR_API tsrStatus tsrLaunchKernel(tsrKernel kernel, const tsrLaunchConfig* confi
     for (int i = 0; i < 3; ++i)
       if (config->block[i] == 0) return invalid(cat("config->block[", i, "] is 0; every block dimension must be >= 1"));
     return cuda::launch(kernel, config, args, stream);
+  });
+}
+
+// ---- graphs ----
+
+TSR_API tsrStatus tsrGraphCreate(tsrDevice device, tsrGraph* graph) {
+  return api("tsrGraphCreate", [&] {
+    if (!graph) return invalid("graph is NULL");
+    *graph = nullptr;
+    if (tsrStatus s = check_device("device", device)) return s;
+    if (device.type != TSR_DEVICE_CUDA)
+      return set_error(TSR_ERROR_NOT_SUPPORTED, cat("graphs are CUDA graphs; ", device_str(device),
+                                                    " runs kernels at launch time (use tsrLaunchKernel)"));
+    auto h = std::make_unique<tsrGraph_t>();
+    h->device = device;
+    if (tsrStatus s = cuda::graph_create(h.get())) return s;
+    live_graphs().add(h.get());
+    *graph = h.release();
+    return TSR_SUCCESS;
+  });
+}
+
+TSR_API tsrStatus tsrGraphDestroy(tsrGraph graph) {
+  return api("tsrGraphDestroy", [&] {
+    if (!graph) return invalid("graph is NULL");
+    if (!live_graphs().remove(graph)) return check_graph("graph", graph);
+    std::unique_ptr<tsrGraph_t> h(graph);
+    std::lock_guard<std::mutex> lock(h->mu);
+    return cuda::graph_destroy(h.get());
+  });
+}
+
+TSR_API tsrStatus tsrGraphAddKernel(tsrGraph graph, tsrKernel kernel, const tsrLaunchConfig* config, void** args,
+                                    int32_t* node) {
+  return api("tsrGraphAddKernel", [&] {
+    if (tsrStatus s = check_graph("graph", graph)) return s;
+    if (tsrStatus s = check_kernel("kernel", kernel)) return s;
+    if (!same_device(kernel->device, graph->device))
+      return invalid(cat("kernel is on ", device_str(kernel->device), " but the graph is on ", device_str(graph->device)));
+    if (!config) return invalid("config is NULL");
+    for (int i = 0; i < 3; ++i)
+      if (config->grid[i] == 0 || config->block[i] == 0)
+        return invalid(cat("config->", config->grid[i] == 0 ? "grid[" : "block[", i, "] is 0; every dimension must be >= 1"));
+    std::lock_guard<std::mutex> lock(graph->mu);
+    if (graph->nodes.size() >= size_t(INT32_MAX)) return invalid("the graph has too many kernels");
+    if (tsrStatus s = cuda::graph_add_kernel(graph, kernel, config, args)) return s;
+    if (node) *node = int32_t(graph->nodes.size() - 1);
+    return TSR_SUCCESS;
+  });
+}
+
+TSR_API tsrStatus tsrGraphSetKernelArgs(tsrGraph graph, int32_t node, void** args) {
+  return api("tsrGraphSetKernelArgs", [&] {
+    if (tsrStatus s = check_graph("graph", graph)) return s;
+    std::lock_guard<std::mutex> lock(graph->mu);
+    if (node < 0 || size_t(node) >= graph->nodes.size())
+      return invalid(cat("node is ", node, "; the graph has ", graph->nodes.size(), " kernels"));
+    if (tsrStatus s = check_kernel("the node's kernel", graph->nodes[size_t(node)].kernel)) return s;
+    return cuda::graph_set_kernel_args(graph, size_t(node), args);
+  });
+}
+
+TSR_API tsrStatus tsrGraphLaunch(tsrGraph graph, tsrStream stream) {
+  return api("tsrGraphLaunch", [&] {
+    if (tsrStatus s = check_graph("graph", graph)) return s;
+    if (tsrStatus s = check_stream_on(stream, graph->device)) return s;
+    std::lock_guard<std::mutex> lock(graph->mu);
+    for (const auto& n : graph->nodes)  // an unloaded module takes its kernels with it
+      if (!live_kernels().contains(n.kernel))
+        return invalid("a kernel of the graph was unloaded with its module (destroy graphs first)");
+    if (graph->nodes.empty()) return TSR_SUCCESS;
+    return cuda::graph_launch(graph, stream);
   });
 }
 

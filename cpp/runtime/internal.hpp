@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "tessera/tessera.h"
 
@@ -44,6 +45,20 @@ struct tsrKernel_t {
   void* cu = nullptr;  // CUfunction
   // CUDA: the dynamic shared memory limit already raised with cuFuncSetAttribute.
   std::atomic<uint32_t> max_dynamic_shared{48 * 1024};
+};
+
+// A recorded sequence of CUDA kernel launches (execution.cpp, cuda_graph.cpp).
+struct tsrGraph_t {
+  tsrDevice device;
+  void* cu = nullptr;    // CUgraph
+  void* exec = nullptr;  // CUgraphExec, instantiated at the first launch after a change
+  struct Node {
+    tsrKernel kernel;
+    tsrLaunchConfig config;
+    void* cu;  // CUgraphNode
+  };
+  std::vector<Node> nodes;
+  std::mutex mu;  // guards nodes and exec
 };
 
 namespace tessera::rt {
@@ -92,6 +107,7 @@ HandleSet<tsrStream_t>& live_streams();
 HandleSet<tsrEvent_t>& live_events();
 HandleSet<tsrModule_t>& live_modules();
 HandleSet<tsrKernel_t>& live_kernels();
+HandleSet<tsrGraph_t>& live_graphs();
 
 // ---- CPU back end (cpu_device.cpp) ----
 namespace cpu {
@@ -133,6 +149,14 @@ tsrStatus module_load(tsrModule module, const void* image, size_t size);
 tsrStatus module_unload(tsrModule module);
 tsrStatus get_kernel(tsrModule module, const char* name, tsrKernel kernel);
 tsrStatus launch(tsrKernel kernel, const tsrLaunchConfig* config, void** args, tsrStream stream);
+// Kernels needing more than 48 KiB of dynamic shared memory opt in once (cuFuncSetAttribute).
+tsrStatus raise_shared_limit(tsrKernel kernel, uint32_t shared_bytes);
+// cuda_graph.cpp: tsrGraph's CUDA side; the caller holds graph->mu.
+tsrStatus graph_create(tsrGraph graph);
+tsrStatus graph_destroy(tsrGraph graph);
+tsrStatus graph_add_kernel(tsrGraph graph, tsrKernel kernel, const tsrLaunchConfig* config, void** args);
+tsrStatus graph_set_kernel_args(tsrGraph graph, size_t node, void** args);
+tsrStatus graph_launch(tsrGraph graph, tsrStream stream);
 }  // namespace cuda
 
 }  // namespace tessera::rt

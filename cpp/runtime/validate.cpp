@@ -19,6 +19,7 @@ HandleSet<tsrStream_t>& live_streams() { static auto* s = new HandleSet<tsrStrea
 HandleSet<tsrEvent_t>& live_events() { static auto* s = new HandleSet<tsrEvent_t>; return *s; }
 HandleSet<tsrModule_t>& live_modules() { static auto* s = new HandleSet<tsrModule_t>; return *s; }
 HandleSet<tsrKernel_t>& live_kernels() { static auto* s = new HandleSet<tsrKernel_t>; return *s; }
+HandleSet<tsrGraph_t>& live_graphs() { static auto* s = new HandleSet<tsrGraph_t>; return *s; }
 
 // Read as bytes: loading an out-of-range value as the C++ enum would be undefined.
 static_assert(sizeof(tsrDeviceType) == sizeof(int32_t), "tsrDeviceType is a 32-bit int");
@@ -65,6 +66,7 @@ tsrStatus check_stream(const char* arg, tsrStream s) { return check_handle(arg, 
 tsrStatus check_event(const char* arg, tsrEvent e) { return check_handle(arg, "tsrEvent", e, live_events()); }
 tsrStatus check_module(const char* arg, tsrModule m) { return check_handle(arg, "tsrModule", m, live_modules()); }
 tsrStatus check_kernel(const char* arg, tsrKernel k) { return check_handle(arg, "tsrKernel", k, live_kernels()); }
+tsrStatus check_graph(const char* arg, tsrGraph g) { return check_handle(arg, "tsrGraph", g, live_graphs()); }
 
 tsrStatus check_stream_on(tsrStream s, tsrDevice device) {
   if (!s) return TSR_SUCCESS;

@@ -47,6 +47,7 @@ tsrStatus check_stream(const char* arg, tsrStream s);
 tsrStatus check_event(const char* arg, tsrEvent e);
 tsrStatus check_module(const char* arg, tsrModule m);
 tsrStatus check_kernel(const char* arg, tsrKernel k);
+tsrStatus check_graph(const char* arg, tsrGraph g);
 // NULL (the default stream), or live and on `device`.
 tsrStatus check_stream_on(tsrStream s, tsrDevice device);
 

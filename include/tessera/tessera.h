@@ -147,6 +147,22 @@ TSR_API tsrStatus tsrEncodeTensorMap(tsrDevice device, void* out, const void* ba
 TSR_API tsrStatus tsrLaunchKernel(tsrKernel kernel, const tsrLaunchConfig* config, void** args,
                                   tsrStream stream);
 
+/* ---- graphs: a recorded sequence of kernel launches, replayed by one call ----
+ * CUDA only (a CUDA graph: one cuGraphLaunch instead of a launch a kernel; CPU devices return
+ * TSR_ERROR_NOT_SUPPORTED). Each kernel runs after the one added before it. The argument
+ * values are copied when a kernel is added or its arguments are set. The graph is
+ * instantiated at its first launch; adding a kernel after that re-instantiates it at the next. */
+typedef struct tsrGraph_t* tsrGraph;
+TSR_API tsrStatus tsrGraphCreate(tsrDevice device, tsrGraph* graph);
+TSR_API tsrStatus tsrGraphDestroy(tsrGraph graph);
+/* Appends a launch of `kernel` (on the graph's device); `node` (may be NULL) receives its index. */
+TSR_API tsrStatus tsrGraphAddKernel(tsrGraph graph, tsrKernel kernel, const tsrLaunchConfig* config, void** args,
+                                    int32_t* node);
+/* New argument values for kernel `node`, used by later launches (running ones are unaffected). */
+TSR_API tsrStatus tsrGraphSetKernelArgs(tsrGraph graph, int32_t node, void** args);
+/* Enqueues all the graph's kernels on `stream` (NULL = the legacy default stream). */
+TSR_API tsrStatus tsrGraphLaunch(tsrGraph graph, tsrStream stream);
+
 #ifdef __cplusplus
 }
 #endif

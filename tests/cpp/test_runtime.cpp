@@ -326,6 +326,25 @@ static void test_tensor_map_errors() {
     CHECK_STATUS(tsrEncodeTensorMap(kCuda0, map, base, 2, 2, dims, strides, box, 128), TSR_ERROR_DEVICE_UNAVAILABLE);
 }
 
+// Graphs are CUDA graphs: bad handles and CPU devices are refused with a reason.
+static void test_graph_errors() {
+  tsrGraph g = reinterpret_cast<tsrGraph>(uintptr_t(1));
+  CHECK_STATUS(tsrGraphCreate(kCpu, nullptr), TSR_ERROR_INVALID_ARGUMENT);
+  CHECK_STATUS(tsrGraphCreate(kCpu, &g), TSR_ERROR_NOT_SUPPORTED);
+  CHECK_ERROR_MENTIONS("tsrLaunchKernel");
+  CHECK(g == nullptr);
+  if (cuda_count() == 0) CHECK_STATUS(tsrGraphCreate(kCuda0, &g), TSR_ERROR_DEVICE_UNAVAILABLE);
+  CHECK_STATUS(tsrGraphLaunch(nullptr, nullptr), TSR_ERROR_INVALID_ARGUMENT);
+  int dummy = 0;
+  tsrGraph stale = reinterpret_cast<tsrGraph>(&dummy);
+  CHECK_STATUS(tsrGraphLaunch(stale, nullptr), TSR_ERROR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("not a live tsrGraph");
+  CHECK_STATUS(tsrGraphSetKernelArgs(stale, 0, nullptr), TSR_ERROR_INVALID_ARGUMENT);
+  CHECK_STATUS(tsrGraphAddKernel(stale, nullptr, nullptr, nullptr, nullptr), TSR_ERROR_INVALID_ARGUMENT);
+  CHECK_STATUS(tsrGraphDestroy(stale), TSR_ERROR_INVALID_ARGUMENT);
+  CHECK_STATUS(tsrGraphDestroy(nullptr), TSR_ERROR_INVALID_ARGUMENT);
+}
+
 // ---- driver ----
 
 
@@ -340,6 +359,7 @@ int main() {
       {"properties", test_properties},
       {"cuda_unavailable", test_cuda_unavailable},
       {"tensor_map_errors", test_tensor_map_errors},
+      {"graph_errors", test_graph_errors},
   };
   std::printf("CUDA devices: %d, CPU threads: %d\n", cuda_count(), tsrGetCpuThreads());
   return run_tests(tests);

@@ -256,6 +256,101 @@ static void test_cuda_kernels() {
   CHECK_ERROR_MENTIONS("line");  // the JIT log points at the offending line
 }
 
+// A graph of vadd kernels: c = a + b, then d = c + b; replayed, with new arguments, grown.
+static void test_cuda_graphs() {
+  if (cuda_count() == 0) return;
+  tsrModule m = nullptr;
+  CHECK_OK(tsrModuleLoadData(kCuda0, kVaddPtx, std::strlen(kVaddPtx) + 1, &m));
+  tsrKernel vadd = nullptr;
+  CHECK_OK(tsrModuleGetKernel(m, "vadd", &vadd));
+  const uint32_t n = 4099;
+  const size_t bytes = n * sizeof(float);
+  std::vector<float> ha(n), hb(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    ha[i] = float(i % 97) - 40.0f;
+    hb[i] = 0.5f * float(i % 13);
+  }
+  void *a = nullptr, *b = nullptr, *c = nullptr, *d = nullptr, *e = nullptr;
+  for (void** p : {&a, &b, &c, &d, &e}) CHECK_OK(tsrMalloc(kCuda0, bytes, p));
+  CHECK_OK(tsrMemcpy(a, kCuda0, ha.data(), kCpu, bytes, nullptr));
+  CHECK_OK(tsrMemcpy(b, kCuda0, hb.data(), kCpu, bytes, nullptr));
+  auto read = [&](void* p) {
+    std::vector<float> h(n, -1.0f);
+    CHECK_OK(tsrMemcpy(h.data(), kCpu, p, kCuda0, bytes, nullptr));
+    return h;
+  };
+  auto expect = [&](void* p, float times_b) {
+    const std::vector<float> h = read(p);
+    size_t wrong = 0;
+    for (uint32_t i = 0; i < n; ++i) wrong += h[i] != ha[i] + times_b * hb[i];
+    CHECK(wrong == 0);
+  };
+
+  tsrGraph g = nullptr;
+  CHECK_OK(tsrGraphCreate(kCuda0, &g));
+  CHECK_OK(tsrGraphLaunch(g, nullptr));  // empty: nothing to do
+  tsrLaunchConfig cfg = {{(n + 127) / 128, 1, 1}, {128, 1, 1}, 0};
+  void* args1[] = {&a, &b, &c, const_cast<uint32_t*>(&n)};
+  void* args2[] = {&c, &b, &d, const_cast<uint32_t*>(&n)};
+  int32_t node = -1;
+  CHECK_OK(tsrGraphAddKernel(g, vadd, &cfg, args1, &node));
+  CHECK(node == 0);
+  CHECK_OK(tsrGraphAddKernel(g, vadd, &cfg, args2, &node));
+  CHECK(node == 1);
+  void* const c_buffer = c;
+  c = nullptr;  // argument values were copied when added
+  CHECK_OK(tsrGraphLaunch(g, nullptr));
+  CHECK_OK(tsrDeviceSynchronize(kCuda0));
+  expect(d, 2.0f);
+
+  // New arguments for node 1 (d -> e), then a third kernel after a launch (re-instantiated).
+  void* args2e[] = {&d, &b, &e, const_cast<uint32_t*>(&n)};
+  CHECK_OK(tsrGraphSetKernelArgs(g, 1, args2e));
+  void* args3[] = {&e, &b, &a, const_cast<uint32_t*>(&n)};
+  CHECK_OK(tsrGraphAddKernel(g, vadd, &cfg, args3, &node));
+  CHECK(node == 2);
+  tsrStream s = nullptr;
+  CHECK_OK(tsrStreamCreate(kCuda0, &s));
+  CHECK_OK(tsrGraphLaunch(g, s));
+  CHECK_OK(tsrStreamSynchronize(s));
+  expect(e, 3.0f);  // e = d + b, with d = a + 2b from the first launch (node 0 writes c)
+  std::vector<float> ha4 = read(a);  // node 2: a = e + b
+  size_t wrong = 0;
+  for (uint32_t i = 0; i < n; ++i) wrong += ha4[i] != ha[i] + 4.0f * hb[i];
+  CHECK(wrong == 0);
+  CHECK_OK(tsrStreamDestroy(s));
+
+  CHECK_STATUS(tsrGraphSetKernelArgs(g, 3, args1), TSR_ERROR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("3 kernels");
+  CHECK_STATUS(tsrGraphSetKernelArgs(g, -1, args1), TSR_ERROR_INVALID_ARGUMENT);
+  tsrLaunchConfig zero = {{0, 1, 1}, {128, 1, 1}, 0};
+  CHECK_STATUS(tsrGraphAddKernel(g, vadd, &zero, args1, nullptr), TSR_ERROR_INVALID_ARGUMENT);
+  tsrStream cpu_stream = nullptr;
+  CHECK_OK(tsrStreamCreate(kCpu, &cpu_stream));
+  CHECK_STATUS(tsrGraphLaunch(g, cpu_stream), TSR_ERROR_INVALID_ARGUMENT);
+  CHECK_OK(tsrStreamDestroy(cpu_stream));
+  tsrLaunchConfig bad = {{1, 1, 1}, {4096, 1, 1}, 0};  // too many threads per block
+  tsrGraph g2 = nullptr;
+  CHECK_OK(tsrGraphCreate(kCuda0, &g2));
+  const tsrStatus st = tsrGraphAddKernel(g2, vadd, &bad, args1, nullptr);
+  if (st == TSR_SUCCESS) {
+    CHECK(tsrGraphLaunch(g2, nullptr) != TSR_SUCCESS);
+    std::printf("  bad graph launch: %s\n", tsrGetLastError());
+  } else {
+    std::printf("  bad graph node: %s\n", tsrGetLastError());
+  }
+  CHECK_OK(tsrGraphDestroy(g2));
+  CHECK_OK(tsrDeviceSynchronize(kCuda0));  // the runtime is still usable
+
+  // Unloading the module first is caught at the next launch.
+  CHECK_OK(tsrModuleUnload(m));
+  CHECK_STATUS(tsrGraphLaunch(g, nullptr), TSR_ERROR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("unloaded");
+  CHECK_OK(tsrGraphDestroy(g));
+  CHECK_STATUS(tsrGraphDestroy(g), TSR_ERROR_INVALID_ARGUMENT);
+  for (void* p : {a, b, c_buffer, d, e}) CHECK_OK(tsrFree(kCuda0, p));
+}
+
 // ---- driver ----
 
 
@@ -263,6 +358,7 @@ int main() {
   const Test tests[] = {
       {"cuda_memory", test_cuda_memory},
       {"cuda_kernels", test_cuda_kernels},
+      {"cuda_graphs", test_cuda_graphs},
   };
   const int32_t devices = cuda_count();
   if (devices == 0) std::printf("no CUDA device or driver here: the GPU tests are skipped\n");
