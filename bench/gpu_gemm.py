@@ -3,7 +3,8 @@ bf16 with a bias + gelu epilogue (against cuBLAS + torch's epilogue), f32 with T
 (CUDA cores; torch.backends.cuda.matmul.allow_tf32 = False), and f32 with precision = "tf32"
 (tensor cores) against cuBLAS with TF32 allowed (error bound 1e-3 there).
 
-    python3 bench/gpu_gemm.py [--sizes 4096 8192] [--f32-sizes 4096] [--epilogue-sizes 8192] [--tf32-sizes 4096] [--out DIR]
+    python3 bench/gpu_gemm.py [--sizes 4096 8192] [--f32-sizes 4096] [--epilogue-sizes 8192] [--tf32-sizes 4096]
+                              [--small-shapes 128x2048x512 ...] [--out DIR]
 
 Each case checks Tessera's result against torch first (relative error < 1e-2 on poisoned
 outputs), then times both with triton.testing.do_bench (median, device events) and prints
@@ -20,9 +21,10 @@ import triton.testing
 import tessera as ts
 
 
-def bench_case(n, dtype, epilogue=False, tf32=False):
-    a = torch.randn(n, n, device="cuda", dtype=dtype)
-    b = torch.randn(n, n, device="cuda", dtype=dtype)
+def bench_case(n, dtype, epilogue=False, tf32=False, mnk=None):
+    m, n, k = mnk or (n, n, n)
+    a = torch.randn(m, k, device="cuda", dtype=dtype)
+    b = torch.randn(k, n, device="cuda", dtype=dtype)
     bias = torch.randn(n, device="cuda", dtype=dtype)
     ta, tb, tbias = ts.from_dlpack(a), ts.from_dlpack(b), ts.from_dlpack(bias)
     if epilogue:
@@ -46,13 +48,14 @@ def bench_case(n, dtype, epilogue=False, tf32=False):
     want = (a.double() @ b.double()) if dtype == torch.float32 else run_ref()
     err = ((got.double() - want.double()).abs().max() / want.double().abs().max()).item()
     tol = 1e-3 if tf32 else 1e-5 if dtype == torch.float32 else 1e-2
-    assert torch.isfinite(got).all() and err < tol, f"{n}^3: Tessera differs from torch (rel err {err:.3g})"
+    size = f"{m}x{n}x{k}" if mnk else f"{n}^3"
+    assert torch.isfinite(got).all() and err < tol, f"{size}: Tessera differs from torch (rel err {err:.3g})"
     os.environ.pop("TESSERA_POISON_OUTPUTS")
     run_ts()  # the timed calls reuse the compiled program
     ms_ts = triton.testing.do_bench(run_ts, warmup=50, rep=300, return_mode="median")
     ms_ref = triton.testing.do_bench(run_ref, warmup=50, rep=300, return_mode="median")
-    flop = 2.0 * n**3
-    name = f"GEMM {'tf32' if tf32 else str(dtype).split('.')[-1]}{' + bias + gelu' if epilogue else ''} {n}^3"
+    flop = 2.0 * m * n * k
+    name = f"GEMM {'tf32' if tf32 else str(dtype).split('.')[-1]}{' + bias + gelu' if epilogue else ''} {size}"
     return {"case": name, "tessera_ms": ms_ts, "cublas_ms": ms_ref,
             "tessera_tflops": flop / ms_ts / 1e9, "cublas_tflops": flop / ms_ref / 1e9, "ratio": ms_ref / ms_ts,
             "rel_err": err}
@@ -64,6 +67,8 @@ def main():
     p.add_argument("--f32-sizes", type=int, nargs="*", default=[4096])
     p.add_argument("--epilogue-sizes", type=int, nargs="*", default=[8192])
     p.add_argument("--tf32-sizes", type=int, nargs="*", default=[4096])
+    p.add_argument("--small-shapes", nargs="*", default=[], metavar="MxNxK",
+                   help="GEMMs with few block tiles, bf16 and f32, e.g. 128x2048x512 1024x1024x1024")
     p.add_argument("--out", default=os.environ.get("OUT") or os.path.join(os.path.dirname(__file__), "results"))
     args = p.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -71,6 +76,8 @@ def main():
     rows += [bench_case(n, torch.bfloat16, epilogue=True) for n in args.epilogue_sizes]
     rows += [bench_case(n, torch.float32) for n in args.f32_sizes]
     rows += [bench_case(n, torch.float32, tf32=True) for n in args.tf32_sizes]
+    for dtype in (torch.bfloat16, torch.float32):
+        rows += [bench_case(0, dtype, mnk=tuple(int(x) for x in s.split("x"))) for s in args.small_shapes]
     gpu = torch.cuda.get_device_name()
     kernel = "tile.wgmma_gemm" if torch.cuda.get_device_capability() == (9, 0) else "tile.mma_sync"
     lines = [f"# GEMM, Tessera (bf16: {kernel}; f32: tile.fma_gemm) vs cuBLAS (TF32 off but for the tf32 rows) — {gpu}, "

@@ -168,6 +168,34 @@ Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<in
   return grid;
 }
 
+namespace {
+
+int64_t batch_count(const std::vector<int64_t>& out_shape) {
+  int64_t n = 1;
+  for (size_t i = 0; i + 2 < out_shape.size(); ++i) n *= out_shape[i];
+  return n;
+}
+
+// The largest block tile of 128 x 256, 128 x 128, 64 x 128, 64 x 64 that still gives about one
+// tile an SM (90% of them); the smallest when none does. Measured on an H200 (bf16,
+// bench/results/2026-12-03-h200-launch.md): 1024^3 10.0 us at 64 x 128 against 16.8 at 128 x 256
+// (32 tiles), 128 x 8192 x 8192 46.8 against 81.2 us; 2048^3 keeps 128 x 256 (128 tiles, 27.1 us
+// against 28.8 at 128 x 128). bm is 64 when M <= 64; bn at most N rounded up to 64.
+std::pair<int64_t, int64_t> wgmma_block_tile(int64_t M, int64_t N, int64_t batch, int64_t sm_count) {
+  const std::pair<int64_t, int64_t> order[] = {{128, 256}, {128, 128}, {64, 128}, {64, 64}};
+  const int64_t n_cap = std::min<int64_t>(256, ceil_div(N, 64) * 64);
+  std::pair<int64_t, int64_t> pick{};
+  for (auto [bm, bn] : order) {
+    if (M <= 64) bm = 64;
+    bn = std::min(bn, n_cap);
+    pick = {bm, bn};
+    if (batch * ceil_div(M, bm) * ceil_div(N, bn) * 10 >= sm_count * 9) break;
+  }
+  return pick;
+}
+
+}  // namespace
+
 // sm_90a: bf16/f16 matmul kernels whose rows of A and B are whole 16-byte chunks (K and N
 // multiples of 8 elements) take wgmma; others keep mma.sync, whose element copies handle
 // any stride. The block tile shrinks to the matrix where it is small.
@@ -188,7 +216,7 @@ void select_wgmma_kernels(Module& m) {
       if (a.size() < 2 || bs.size() < 2) continue;  // matrix-vector products stay on mma.sync
       int64_t M = a[a.size() - 2], K = a.back(), N = bs.back();
       if (K % 8 || N % 8) continue;
-      int64_t bm = M <= 64 ? 64 : 128, bn = std::min<int64_t>(256, ceil_div(N, 64) * 64);
+      auto [bm, bn] = wgmma_block_tile(M, N, batch_count(mm.result()->type.static_shape()), sm_count);
       op->attrs["tile"] = IntList{bm, bn, 64};
       op->attrs["lanes"] = 128 * (bm / 64 + 1);  // + the TMA producer warpgroup
       op->attrs["mma"] = std::string("wgmma");

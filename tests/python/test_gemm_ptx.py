@@ -105,7 +105,8 @@ def assemble(tmp_path, ptx, arch):
 
 @pytest.mark.parametrize("dt", ["bf16", "f16"])
 @pytest.mark.parametrize("shapes,n_tile", [(((4096, 4096), (4096, 4096), (4096, 4096)), 256),
-                                           (((3, 67, 48), (48, 136), (3, 67, 136)), 192),
+                                           (((3, 5000, 48), (48, 136), (3, 5000, 136)), 192),
+                                           (((3, 67, 48), (48, 136), (3, 67, 136)), 64),
                                            (((1, 8), (8, 8), (1, 8)), 64)])
 def test_sm_90a_takes_wgmma_with_tma(tmp_path, dt, shapes, n_tile):
     """Hopper: wgmma.mma_async from shared memory fed by TMA (cp.async.bulk.tensor on mbarriers),
@@ -126,9 +127,10 @@ def test_sm_90a_takes_wgmma_with_tma(tmp_path, dt, shapes, n_tile):
 def test_sm_90a_cp_async_variant_assembles(tmp_path):
     """The simpler wgmma pipeline (every thread copies with cp.async; knob tma = 0) from Schedule IR."""
     sched = ts.compile_for_target(program("bf16", (300, 200), (200, 104), (300, 104)), "nvptx:sm_90a")["schedule"]
-    assert 'mma = "wgmma", persistent = 132, tile = [128, 128, 64]' in sched
-    out = ts.compile_for_target(sched.replace('tile = [128, 128, 64]', 'tile = [128, 128, 64], tma = 0')
-                                .replace("lanes = 384", "lanes = 256"), "nvptx:sm_90a")
+    knobs = 'lanes = 256, mma = "wgmma", persistent = 132, tile = [64, 64, 64]'  # 10 tiles: the smallest
+    assert knobs in sched
+    out = ts.compile_for_target(sched.replace(knobs, 'lanes = 256, mma = "wgmma", persistent = 132, '
+                                              'tile = [128, 128, 64], tma = 0'), "nvptx:sm_90a")
     ptx = out["asm"]
     assert "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16" in ptx and "cp.async.cg.shared.global" in ptx
     assert "cp.async.bulk.tensor" not in ptx and "fence.proxy.async.shared::cta" in ptx
