@@ -12,7 +12,7 @@
 // Every pass in cpp/passes/ (add new ones here). Calling their link functions keeps their
 // object files in every program that runs pipelines, whatever the linker would otherwise drop.
 #define TESSERA_BUILTIN_PASSES(X) \
-  X(verify) X(dce) X(cse) X(canonicalize) X(fold_constants) X(decompose) X(specialize) X(pack_matmul) X(split_reductions) \
+  X(verify) X(dce) X(cse) X(canonicalize) X(fold_constants) X(decompose) X(specialize) X(pack_matmul) X(split_reductions) X(split_k) \
   X(sink_casts) X(form_kernels) X(select_pack_kernels) X(lower_to_tile)
 
 #define TESSERA_DECLARE_BUILTIN(ID) TESSERA_DECLARE_PASS(ID);
