@@ -63,7 +63,7 @@ def bench_case(n, dtype, epilogue=False, tf32=False, mnk=None):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--sizes", type=int, nargs="+", default=[4096, 8192])
+    p.add_argument("--sizes", type=int, nargs="*", default=[4096, 8192])
     p.add_argument("--f32-sizes", type=int, nargs="*", default=[4096])
     p.add_argument("--epilogue-sizes", type=int, nargs="*", default=[8192])
     p.add_argument("--tf32-sizes", type=int, nargs="*", default=[4096])
