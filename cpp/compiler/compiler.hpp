@@ -45,7 +45,8 @@ class Executable {
   void load_cached(const std::string& record);
   struct Step {
     bool launch = false;
-    int slot = -1;                  // alloc: slot written
+    int slot = -1;                  // alloc, view: slot written
+    int view_of = -1;               // view: the slot whose buffer it shares
     ir::Type type;                  // alloc: buffer type
     std::vector<int64_t> shape;     // alloc: its static shape, computed once
     tsrKernel kernel = nullptr;     // launch

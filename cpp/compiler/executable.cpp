@@ -55,6 +55,13 @@ void Executable::build_plan(const ir::Function& host) {
       s.type = op->result()->type;
       s.shape = s.type.static_shape();
       steps_.push_back(s);
+    } else if (op->name == "rt.view") {  // the same buffer, another shape
+      Step s;
+      s.view_of = slot.at(op->operands[0]);
+      s.slot = slot[op->result()] = num_slots_++;
+      s.type = op->result()->type;
+      s.shape = s.type.static_shape();
+      steps_.push_back(s);
     } else if (op->name == "rt.launch") {
       Step s;
       s.launch = true;
@@ -216,6 +223,13 @@ std::vector<Array> Executable::run(const std::vector<Array>& inputs) const {
   for (size_t si = 0; si < steps_.size(); ++si) {  // every buffer first, then the launches
     const Step& s = steps_[si];
     if (s.launch) continue;
+    if (s.view_of >= 0) {
+      Array v = slots[size_t(s.view_of)];
+      v.shape = s.shape;
+      v.strides = Array::contiguous_strides(s.shape);
+      slots[size_t(s.slot)] = v;
+      continue;
+    }
     Array a;
     try {
       a = Array::empty(device_, s.type.dtype, s.shape);

@@ -85,6 +85,20 @@ void register_structural_ops(std::vector<OpInfo>& out) {
       fail(ErrorCode::Verify, "rt.alloc: must produce one tensor of static shape");
   };
   out.push_back(alloc);
+  OpInfo view = structural("rt.view", 1, 1, {}, false,
+                           "The operand's buffer seen with the result's shape (row-major order kept): a reshape that "
+                           "moves no data.");
+  view.verify_op = [](const Op& op) {
+    if (op.results.size() != 1 || op.operands.size() != 1) fail(ErrorCode::Verify, "rt.view: one operand, one result");
+    const Type &in = op.operands[0]->type, &out = op.results[0]->type;
+    if (!in.is_tensor() || !out.is_tensor() || !in.has_static_shape() || !out.has_static_shape() || in.dtype != out.dtype)
+      fail(ErrorCode::Verify, "rt.view: needs tensors of static shape and one dtype, got " + in.str() + " -> " + out.str());
+    int64_t a = 1, b = 1;
+    for (int64_t d : in.static_shape()) a *= d;
+    for (int64_t d : out.static_shape()) b *= d;
+    if (a != b) fail(ErrorCode::Verify, "rt.view: " + in.str() + " and " + out.str() + " hold different element counts");
+  };
+  out.push_back(view);
   OpInfo launch = structural("rt.launch", 0, -1,
                              {{"kernel", "str", true, "name of the kernel function"},
                               {"grid", "ints", true, "program instances along x, y, z"},

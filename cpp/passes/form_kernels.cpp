@@ -9,7 +9,8 @@
 //     row), e.g. a whole softmax or layernorm. row_fusion.hpp says what may join; a kernel
 //     output must be a row or one value per row, else the op producing it is moved out and
 //     the function is grouped again.
-//   - reduce: a reduction over another axis, with the element-wise ops before it as a prologue.
+//   - reduce: a reduction over another axis, with the element-wise ops before it as a prologue
+//     and those after it over its result's shape as an epilogue (e.g. split-k's sum + bias).
 //   - matmul: a contraction; the CPU's packed matmul also takes the element-wise ops after it
 //     that compute over its shape (bias, activation, residual, cast) as an epilogue.
 //   - scatter: a kernel of its own.
@@ -151,6 +152,13 @@ struct Group {
   Target target;
 };
 
+// The reduction of a reduce group: after its prologue, before its epilogue.
+const Op* reduction_of(const Group& g) {
+  for (const Op* op : g.ops)
+    if (kernel_kind(*op) == std::string("reduce")) return op;
+  fail(ErrorCode::Internal, "form-kernels: a reduce group without its reduction");
+}
+
 // Contractions whose kernel computes element-wise ops after the product: the CPU's packed
 // matmul (tile_matmul_packed.cpp) and NVIDIA's block GEMMs of matrices (the epilogue region of
 // tile.mma_sync / tile.wgmma_gemm / tile.fma_gemm).
@@ -219,6 +227,7 @@ void emit_kernel(Function& fn, const Group& group, const Target& target) {
   if (group.kind == "rowwise")
     root = *std::find_if(group.ops.begin(), group.ops.end(), [](const Op* o) { return is_row_reduction(*o); });
   if (group.kind == "matmul") root = group.ops.front();  // the contraction, before its epilogue
+  if (group.kind == "reduce") root = reduction_of(group);  // between its prologue and epilogue
   kernel->attrs = knobs(group.kind, *root, target);
   if (target.name == "nvptx") {
     std::vector<Value*> io = inputs;
@@ -274,7 +283,8 @@ std::string why_new(const Op& op, const std::string& kind, const Group& prev) {
     return op.name + ": follows a contraction whose kernel takes no epilogue (only the CPU's packed matmul and NVIDIA's "
                      "block GEMMs of matrices do)";
   if (prev.kind == "scatter") return op.name + ": follows a scatter_add, a kernel of its own";
-  if (prev.kind == "reduce") return op.name + ": follows a reduction over a non-innermost axis, which takes no epilogue";
+  if (prev.kind == "reduce")
+    return op.name + ": only element-wise ops over the result's shape that use it join a reduction's epilogue";
   return op.name + ": starts a new kernel";
 }
 
@@ -305,6 +315,20 @@ bool joins_matmul_epilogue(const Op& op, const Group& g) {
   if (op.result()->type.shape != g.ops.front()->result()->type.shape) return false;
   return std::any_of(op.operands.begin(), op.operands.end(), [&](const Value* v) {
     return v->def && std::find(g.ops.begin(), g.ops.end(), v->def) != g.ops.end();
+  });
+}
+
+// An element-wise op joins the epilogue of the reduce group `g` when it computes over the
+// reduction's result shape from the reduction or other epilogue values: the kernel's lane per
+// output element evaluates it after walking the axis.
+bool joins_reduce_epilogue(const Op& op, const Group& g) {
+  const OpInfo* info = lookup_op(op.name);
+  if (!info || (info->cls != OpClass::ElementwiseUnary && info->cls != OpClass::ElementwiseBinary)) return false;
+  const Op* red = reduction_of(g);
+  if (op.result()->type.shape != red->result()->type.shape) return false;
+  auto after = std::find(g.ops.begin(), g.ops.end(), red);
+  return std::any_of(op.operands.begin(), op.operands.end(), [&](const Value* v) {
+    return v->def && std::find(after, g.ops.end(), v->def) != g.ops.end();
   });
 }
 
@@ -384,7 +408,8 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, co
       start(op, kind, blocker);
       continue;
     }
-    if (kind == "elementwise" && open.kind == "matmul" && joins_matmul_epilogue(*op, open)) {
+    if (kind == "elementwise" && ((open.kind == "matmul" && joins_matmul_epilogue(*op, open)) ||
+                                  (open.kind == "reduce" && joins_reduce_epilogue(*op, open)))) {
       open.ops.push_back(op);
       continue;
     }
@@ -395,8 +420,7 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, co
     }
     if (kind == "rowwise" || kind == "reduce") {
       if (open.kind != "elementwise") {
-        start(op, kind, why_first(op, kind));
-        if (kind == "reduce") close();
+        start(op, kind, why_first(op, kind));  // a reduce group stays open for its epilogue
         continue;
       }
       // The element-wise ops before the reduction become its prologue, from the last one
@@ -414,7 +438,6 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, co
       open = prologue;
       open.ops.push_back(op);
       row_dependent = {op->result()};
-      if (kind == "reduce") close();
       continue;
     }
     if (kind == "attention" && open.kind == "attention" && joins_attention_kernel(*op, open)) {
@@ -434,7 +457,9 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, co
 Op* misshapen_output(const Block& body, const Group& g) {
   if (g.kind != "rowwise" && g.kind != "reduce") return nullptr;
   for (Value* v : group_outputs(body, g.ops, g.ops.size())) {
-    if (g.kind == "reduce" && v->def != g.ops.back()) return v->def;
+    if (g.kind == "reduce" && std::find(g.ops.begin(), g.ops.end(), reduction_of(g)) >
+                                  std::find(g.ops.begin(), g.ops.end(), v->def))
+      return v->def;
     if (g.kind == "rowwise" && (!v->type.has_static_shape() || !is_row_or_per_row(v->type.static_shape(), g.rows)))
       return v->def;
   }

@@ -2,7 +2,8 @@
 //
 // Each sched.kernel becomes a kernel function (attribute kernel = true) whose parameters are
 // pointers to its inputs and outputs, and in the host function an rt.alloc per output plus an
-// rt.launch carrying the grid and block sizes. The executor runs the host function.
+// rt.launch carrying the grid and block sizes; a kernel that only reshapes becomes an rt.view.
+// The executor runs the host function.
 #include <algorithm>
 
 #include "ir/pass_manager.hpp"
@@ -39,11 +40,30 @@ Function* make_kernel_function(Module& m, const std::string& name, const Op& ker
   return fn;
 }
 
+// A kernel that only reshapes one input (reshape, squeeze, expand_dims keep the row-major
+// order) moves no data: the host sees the same buffer with the new shape (rt.view). Returned
+// results stay copies, so that outputs never alias inputs or each other.
+bool is_view_kernel(const Op& kernel, const Function& host) {
+  const auto& ops = kernel.region->ops;
+  if (kernel.operands.size() != 1 || kernel.results.size() != 1 || ops.size() != 2) return false;
+  const Op& op = *ops.front();
+  if (op.name != "reshape" && op.name != "squeeze" && op.name != "expand_dims") return false;
+  if (op.operands[0] != kernel.region->args[0].get() || !kernel.operands[0]->type.has_static_shape()) return false;
+  const Op* ret = host.terminator();
+  return !ret || std::find(ret->operands.begin(), ret->operands.end(), kernel.result()) == ret->operands.end();
+}
+
 void lower_function(Module& m, Function& host, bool gpu) {
   int index = 0;
   for (auto it = host.body.ops.begin(); it != host.body.ops.end();) {
     Op& kernel = **it;
     if (kernel.name != "sched.kernel") { ++it; continue; }
+    if (is_view_kernel(kernel, host)) {
+      Op* view = host.body.insert(it, Op::make("rt.view", {kernel.operands[0]}, {kernel.result()->type}, {}, kernel.loc));
+      replace_all_uses(host.body, kernel.result(), view->result());
+      it = host.body.ops.erase(it);
+      continue;
+    }
     for (const auto& r : kernel.results)
       if (!r->type.has_static_shape())
         fail(ErrorCode::Compile, "symbolic shapes are not compiled yet: kernel result " + r->type.str(), kernel.loc.str());

@@ -1,8 +1,8 @@
 // Tile IR for one-axis reductions (sum, prod, max, min, argmax, argmin): a row per program
 // instance (lanes stride the row, then tile.reduce) when the reduced axis is innermost, else a
 // lane per output element walking the axis, computing the kernel's element-wise prologue on
-// each element it reads (value_emitter.hpp). Both orders are fixed, so results are the same
-// bits on any number of threads. (form-kernels makes innermost reductions row-wise kernels,
+// each element it reads (value_emitter.hpp) and its epilogue on the result. Both orders are
+// fixed, so results are the same bits on any number of threads. (form-kernels makes innermost reductions row-wise kernels,
 // tile_rowwise.cpp; the innermost path here serves hand-written Schedule IR.)
 #include <limits>
 
@@ -81,9 +81,15 @@ Grid emit_reduce_kernel(const Op& kernel, Function& fn) {
   Builder b(&fn.body, kernel.loc);
   const Block& region = *kernel.region;
   const Op& yield = *region.ops.back();
-  if (yield.operands.size() != 1 || !yield.operands[0]->def)
-    fail(ErrorCode::Compile, "reduce kernels yield one reduction result", kernel.loc.str());
-  const Op& red = *yield.operands[0]->def;
+  const Op* found = nullptr;
+  for (const auto& op : region.ops)
+    if (const OpInfo* info = lookup_op(op->name); info && info->cls == OpClass::Reduction) {
+      if (found) fail(ErrorCode::Compile, "reduce kernels hold one reduction", op->loc.str());
+      found = op.get();
+    }
+  if (!found || yield.operands.empty())
+    fail(ErrorCode::Compile, "reduce kernels yield their reduction or values computed from it", kernel.loc.str());
+  const Op& red = *found;
   const std::string& kind = red.name;
   if (kind != "sum" && kind != "prod" && kind != "max" && kind != "min" && !is_arg(kind))
     fail(ErrorCode::Compile, "reduce kernels do not support '" + kind + "' (decompose it first)", red.loc.str());
@@ -94,6 +100,10 @@ Grid emit_reduce_kernel(const Op& kernel, Function& fn) {
   for (size_t d = size_t(axis) + 1; d < shape.size(); ++d) inner *= shape[d];
   int64_t lanes = kernel.int_attr("lanes");
   Value* out = fn.body.args[region.args.size()].get();
+  for (Value* y : yield.operands)
+    if (y->type.shape != red.result()->type.shape)
+      fail(ErrorCode::Compile, "reduce kernels yield values of the reduction's shape " + red.result()->type.str() +
+                                   ", not " + y->type.str(), kernel.loc.str());
   // sum/prod accumulate in the result's compute dtype (i32 sums in i64); the rest in the input's.
   DType ct = compute_dtype(is_arg(kind) ? red.operands[0]->type.dtype : out->type.dtype);
   auto init = [&](Builder& ib) {
@@ -102,7 +112,8 @@ Grid emit_reduce_kernel(const Op& kernel, Function& fn) {
     return s;
   };
 
-  if (inner == 1 && red.operands[0]->owner == &region) {
+  if (inner == 1 && red.operands[0]->owner == &region && yield.operands.size() == 1 &&
+      yield.operands[0] == red.result()) {
     // One program per row: lanes stride along the row, then combine across lanes. (Innermost
     // reductions with ops around them are row-wise kernels: tile_rowwise.cpp.)
     Value* in = fn.body.args[size_t(red.operands[0]->index)].get();
@@ -148,7 +159,15 @@ Grid emit_reduce_kernel(const Op& kernel, Function& fn) {
     if (!x->type.is_tile()) x = ib.splat(x, lanes);
     return reduce_fold(ib, kind, s, x, ib.splat(r, lanes));
   });
-  store(b, out, o, is_arg(kind) ? acc.i : acc.v, m);
+  // The epilogue reads the reduction's result as the unfused kernel would have stored it.
+  top.bind(red.result(), b.cast(is_arg(kind) ? acc.i : acc.v, red.result()->type.dtype));
+  ValueAt::Coords result_coords = out_coords;  // keepdims: the reduced axis stays, at 0
+  if (red.result()->type.rank() == int64_t(shape.size())) result_coords.insert(result_coords.begin() + axis, b.i64(0));
+  for (size_t i = 0; i < yield.operands.size(); ++i) {
+    Value* y = top.at(yield.operands[i], result_coords);
+    if (!y->type.is_tile()) y = b.splat(y, lanes);
+    store(b, fn.body.args[region.args.size() + i].get(), o, y, m);
+  }
   erase_dead_ops(fn.body);
   return {ceil_div(n_out, lanes), 1, 1};
 }

@@ -114,6 +114,47 @@ def test_reductions_over_other_axes_take_a_prologue(axis, threads):
     assert kernels(g) == 1
 
 
+@pytest.mark.parametrize("axis", [0, 1])
+def test_reductions_over_other_axes_take_an_epilogue(axis, threads):
+    """The element-wise ops after a reduction over another axis run in its kernel, on the
+    reduction as it would have been stored (bf16: rounded first); the reduction and the
+    epilogue values can both be outputs."""
+    x, b = data((37, 5, 3), 11, 1.0), data((3,), 12, 1.0)
+    tx, tb = ts.from_dlpack(x), ts.from_dlpack(b)
+    f = ts.jit(lambda a, c: (lambda s: (s, ts.tanh(s * 0.5 + c)))(ts.sum(ts.exp(a), axis=axis)))
+    s = np.exp(x.astype(np.float64)).sum(axis)
+    got_s, got_y = (t.numpy() for t in f(tx, tb))
+    np.testing.assert_allclose(got_s, s, rtol=1e-5)
+    np.testing.assert_allclose(got_y, np.tanh(s * 0.5 + b), rtol=1e-5, atol=1e-6)
+    assert kernels(f) == 1
+    g = ts.jit(lambda a: ts.argmax(a, axis=axis) * 2 + 1)
+    np.testing.assert_array_equal(run_on_threads(g, tx), x.argmax(axis) * 2 + 1)
+    assert kernels(g) == 1
+    xb = tx.astype(ts.bfloat16)
+    h = ts.jit(lambda a: ts.sum(a, axis=axis) * 3)
+    stored = ts.jit(lambda a: ts.sum(a, axis=axis))(xb)  # a kernel of its own: rounded to bf16
+    want = ts.jit(lambda v: v * 3)(stored)
+    assert h(xb).astype(ts.float32).numpy().tobytes() == want.astype(ts.float32).numpy().tobytes()
+    assert kernels(h) == 1
+
+
+def test_reshapes_between_kernels_move_no_data(threads):
+    """A reshape whose result only feeds other kernels is the same buffer with another shape
+    (rt.view), also of a function input; a returned reshape is still a copy of its own."""
+    a, b = data((6, 40), 13, 1.0), data((240,), 14, 1.0)
+    ta, tb = ts.from_dlpack(a), ts.from_dlpack(b)
+    f = ts.jit(lambda x, y: (ts.reshape(x, (240,)), x @ ts.reshape(ts.exp(ts.reshape(y, (40, 6))), (40, 6)) + 1))
+    flat, prod = f(ta, tb)
+    want = a.astype(np.float64) @ np.exp(b.astype(np.float64).reshape(40, 6)) + 1
+    np.testing.assert_allclose(prod.numpy(), want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(flat.numpy(), a.reshape(240))
+    flat.numpy()[:] = 0  # the returned reshape does not share the input's memory
+    np.testing.assert_array_equal(ta.numpy(), a)
+    g = ts.jit(lambda x, y: x @ ts.reshape(y, (40, 6)))
+    np.testing.assert_allclose(g(ta, tb).numpy(), a.astype(np.float64) @ b.reshape(40, 6), rtol=1e-5, atol=1e-5)
+    assert "rt.view(%a1)" in g.ir("tile") and "_reshape" not in g.ir("tile")
+
+
 def test_composites_are_one_kernel_per_row_block():
     x, w, b = ts.randn(6, 37, seed=1), ts.randn(37, seed=2), ts.randn(37, seed=3)
     labels = ts.from_dlpack(np.array([0, 5, 36, 2, 7, 1], dtype=np.int64))
