@@ -11,6 +11,7 @@
 namespace tessera::compiler {
 
 Executable::~Executable() {
+  replay_.reset();  // the graph goes before the module of its kernels (in-flight replays finish)
   if (module_) tsrModuleUnload(module_);
 }
 

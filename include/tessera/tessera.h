@@ -151,7 +151,9 @@ TSR_API tsrStatus tsrLaunchKernel(tsrKernel kernel, const tsrLaunchConfig* confi
  * CUDA only (a CUDA graph: one cuGraphLaunch instead of a launch a kernel; CPU devices return
  * TSR_ERROR_NOT_SUPPORTED). Each kernel runs after the one added before it. The argument
  * values are copied when a kernel is added or its arguments are set. The graph is
- * instantiated at its first launch; adding a kernel after that re-instantiates it at the next. */
+ * instantiated at its first launch; adding a kernel after that re-instantiates it at the next.
+ * Destroy a graph before unloading the modules of its kernels; destroying one while its launches
+ * run is safe (they finish). A graph may be used from one thread at a time per call (calls lock it). */
 typedef struct tsrGraph_t* tsrGraph;
 TSR_API tsrStatus tsrGraphCreate(tsrDevice device, tsrGraph* graph);
 TSR_API tsrStatus tsrGraphDestroy(tsrGraph graph);
