@@ -5,7 +5,7 @@
 //   A[M,K] @ B[K,N]  ->  sum(transpose(reshape(A, [M,S,K/S]), [1,0,2]) @ reshape(B, [S,K/S,N]), axis 0)
 //
 // The f32 GEMM computes one 128 x 128 tile an SM at about 0.45 TFLOP/s; 128 x 512 x 2048 has 4
-// such tiles and took 223 us on an H200, 28 us split (cuBLAS: 17; bench/results/2026-12-03-h200-launch.md).
+// such tiles and took 223 us on an H200, 25 us split (cuBLAS: 17; bench/results/2026-12-03-h200-launch.md).
 // S is the largest power of two with S * tiles <= the SM count that divides K and leaves at
 // least kMinDepth of K to each product. The transpose copies A (M x K: few tiles, so few rows
 // or a short K), B's reshape is free, and the sum over S reads contiguous [M, N] slabs.
