@@ -39,5 +39,6 @@ fi
 echo "== building and installing tessera (incremental; compiler cache: ccache)"
 export CMAKE_GENERATOR=Ninja
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export CCACHE_BASEDIR=$PWD  # paths inside the checkout hash as relative: clones elsewhere hit too
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps .
 echo "== tessera $(.venv/bin/python -c 'import tessera; print(tessera.__version__)') is installed in .venv"

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 
 echo "== C++ tests and tessera-opt"
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache} CCACHE_BASEDIR=$PWD
 cmake -S . -B build/cpp -G Ninja -DTESSERA_BUILD_PYTHON=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/cpp
 ctest --test-dir build/cpp --output-on-failure

@@ -61,8 +61,8 @@ class Executable {
     unsigned char bytes[128];
   };
   std::vector<TensorMap> encode_tensor_maps(const Step& s, std::vector<Array>& slots, void** ptrs) const;
-  // One launch's argument pointers (`values`: the buffer pointers, then its TMA descriptors)
-  // and the void* array pointing at them that tsrLaunchKernel takes.
+  // One launch's arguments: the buffer pointers (`ptrs`), its TMA descriptors (`maps`) and the
+  // void* array pointing at them that tsrLaunchKernel takes (`args`).
   struct LaunchArgs {
     std::vector<void*> ptrs;
     std::vector<TensorMap> maps;
@@ -71,7 +71,8 @@ class Executable {
   void fill_args(const Step& s, std::vector<Array>& slots, LaunchArgs& out) const;
   void launch_directly(std::vector<Array>& slots) const;
   // CUDA, two launches or more, from the second run on: one CUDA graph replays them all;
-  // false when it cannot (another thread is replaying it, or the driver has no graphs).
+  // false when it cannot (another thread is replaying it, or recording or instantiating the
+  // graph failed once: replay then stays off for this program).
   bool launch_as_graph(std::vector<Array>& slots) const;
 
   std::string source_;  // Graph IR text, for regenerating ir_text_ after a disk cache hit

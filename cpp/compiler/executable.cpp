@@ -124,7 +124,7 @@ void Executable::fill_args(const Step& s, std::vector<Array>& slots, LaunchArgs&
 }
 
 void Executable::launch_directly(std::vector<Array>& slots) const {
-  LaunchArgs a;
+  thread_local LaunchArgs a;  // keeps its capacity: no allocation per call
   for (const Step& s : steps_) {
     if (!s.launch || s.config.grid[0] == 0 || s.config.grid[1] == 0 || s.config.grid[2] == 0) continue;
     fill_args(s, slots, a);
@@ -159,29 +159,41 @@ bool Executable::launch_as_graph(std::vector<Array>& slots) const {
       ok = tsrGraphAddKernel(r->graph, s.kernel, &s.config, a.args.data(), nullptr) == TSR_SUCCESS;
       r->node_ptrs.push_back(std::move(raw));
     }
+    // The first launch instantiates the graph: if that fails, nothing ran, so launch directly.
+    ok = ok && tsrGraphLaunch(r->graph, nullptr) == TSR_SUCCESS;
     if (!ok) {
       log::write("launch", "CUDA graph replay is off for this program: " + std::string(tsrGetLastError()));
       replay_disabled_ = true;
       return false;
     }
     replay_ = std::move(r);
-  } else {  // replay: only nodes whose buffers moved get new arguments
+    replays_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  {  // replay: only nodes whose buffers moved get new arguments
     size_t node = 0;
     for (const Step& s : steps_) {
       if (!s.launch || s.config.grid[0] == 0 || s.config.grid[1] == 0 || s.config.grid[2] == 0) continue;
-      std::vector<void*>& last = replay_->node_ptrs[node++];
+      std::vector<void*>& last = replay_->node_ptrs[node++];  // the buffers' pointers, before any copy
       bool same = true;
       for (size_t j = 0; j < s.args.size(); ++j) same = same && last[j] == slots[size_t(s.args[j])].data();
       for (size_t m = 0; m < s.tensor_maps.size(); m += 11)  // misaligned TMA operands are copied each run
         same = same && reinterpret_cast<uintptr_t>(last[size_t(s.tensor_maps[m])]) % 16 == 0;
       if (same) continue;
-      for (size_t j = 0; j < s.args.size(); ++j) last[j] = slots[size_t(s.args[j])].data();
-      fill_args(s, slots, a);
+      std::vector<void*> raw(s.args.size());
+      for (size_t j = 0; j < s.args.size(); ++j) raw[j] = slots[size_t(s.args[j])].data();
+      try {
+        fill_args(s, slots, a);
+      } catch (...) {
+        replay_.reset();  // nodes before this one were updated: record the graph again next time
+        throw;
+      }
       if (tsrGraphSetKernelArgs(replay_->graph, int32_t(node - 1), a.args.data()) != TSR_SUCCESS) {
         const std::string why = tsrGetLastError();
-        replay_.reset();  // partly updated: record it again next time
+        replay_.reset();
         fail(ErrorCode::Runtime, "kernel " + s.kernel_name + ": updating its CUDA graph node failed: " + why);
       }
+      last = std::move(raw);
     }
   }
   if (tsrGraphLaunch(replay_->graph, nullptr) != TSR_SUCCESS) {

@@ -43,7 +43,9 @@ void split_function(Function& fn, int64_t sm_count) {
     Op& op = **it;
     if (op.name != "matmul" || op.operands.size() != 2) continue;
     Value *a = op.operands[0], *bm = op.operands[1];
-    if (a->type.dtype != DType::F32 || a->type.rank() != 2 || bm->type.rank() != 2) continue;
+    if (a->type.dtype != DType::F32 || a->type.rank() != 2 || bm->type.rank() != 2 || !a->type.has_static_shape() ||
+        !bm->type.has_static_shape())
+      continue;
     std::vector<int64_t> as = a->type.static_shape(), bs = bm->type.static_shape();
     int64_t M = as[0], K = as[1], N = bs[1];
     int64_t s = splits_for(M, N, K, sm_count);

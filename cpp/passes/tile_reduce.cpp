@@ -105,7 +105,8 @@ Grid emit_reduce_kernel(const Op& kernel, Function& fn) {
       fail(ErrorCode::Compile, "reduce kernels yield values of the reduction's shape " + red.result()->type.str() +
                                    ", not " + y->type.str(), kernel.loc.str());
   // sum/prod accumulate in the result's compute dtype (i32 sums in i64); the rest in the input's.
-  DType ct = compute_dtype(is_arg(kind) ? red.operands[0]->type.dtype : out->type.dtype);
+  // (The reduction's own result: the kernel's outputs may be epilogue values of other dtypes.)
+  DType ct = compute_dtype(is_arg(kind) ? red.operands[0]->type.dtype : red.result()->type.dtype);
   auto init = [&](Builder& ib) {
     ReduceState s{ib.splat(reduce_identity(ib, kind, ct), lanes)};
     if (is_arg(kind)) s.i = ib.splat(ib.i64(std::numeric_limits<int64_t>::max()), lanes);

@@ -153,7 +153,8 @@ TSR_API tsrStatus tsrLaunchKernel(tsrKernel kernel, const tsrLaunchConfig* confi
  * values are copied when a kernel is added or its arguments are set. The graph is
  * instantiated at its first launch; adding a kernel after that re-instantiates it at the next.
  * Destroy a graph before unloading the modules of its kernels; destroying one while its launches
- * run is safe (they finish). Calls on one graph from several threads take turns (each locks it). */
+ * run is safe (they finish). Calls on one graph from several threads take turns (each locks it),
+ * but tsrGraphDestroy must not overlap any other call on the same graph. */
 typedef struct tsrGraph_t* tsrGraph;
 TSR_API tsrStatus tsrGraphCreate(tsrDevice device, tsrGraph* graph);
 TSR_API tsrStatus tsrGraphDestroy(tsrGraph graph);

@@ -130,6 +130,17 @@ def test_reductions_over_other_axes_take_an_epilogue(axis, threads):
     g = ts.jit(lambda a: ts.argmax(a, axis=axis) * 2 + 1)
     np.testing.assert_array_equal(run_on_threads(g, tx), x.argmax(axis) * 2 + 1)
     assert kernels(g) == 1
+    # Epilogues of other dtypes: the reduction still accumulates in its own dtype.
+    c = ts.jit(lambda a: ts.sum(a, axis=axis) > 0.5)
+    np.testing.assert_array_equal(c(tx).numpy(), x.astype(np.float64).sum(axis) > 0.5)
+    assert kernels(c) == 1
+    m = ts.jit(lambda a: ts.max(a, axis=axis) > 0)
+    np.testing.assert_array_equal(m(tx).numpy(), x.max(axis) > 0)
+    i = ts.jit(lambda a: ts.sum(a * 10, axis=axis).astype(ts.int32))
+    np.testing.assert_array_equal(i(tx).numpy(), np.trunc((x.astype(np.float64) * 10).sum(axis)).astype(np.int32))
+    xd = data((37, 5, 3), 15, 1e8).astype(np.float64)  # f64 sums accumulate in f64, then round
+    d = ts.jit(lambda a: ts.sum(a, axis=axis).astype(ts.float32))
+    np.testing.assert_array_equal(d(ts.from_dlpack(xd)).numpy(), xd.sum(axis).astype(np.float32))
     xb = tx.astype(ts.bfloat16)
     h = ts.jit(lambda a: ts.sum(a, axis=axis) * 3)
     stored = ts.jit(lambda a: ts.sum(a, axis=axis))(xb)  # a kernel of its own: rounded to bf16
@@ -142,14 +153,15 @@ def test_reshapes_between_kernels_move_no_data(threads):
     """A reshape whose result only feeds other kernels is the same buffer with another shape
     (rt.view), also of a function input; a returned reshape is still a copy of its own."""
     a, b = data((6, 40), 13, 1.0), data((240,), 14, 1.0)
-    ta, tb = ts.from_dlpack(a), ts.from_dlpack(b)
+    a_before = a.copy()
+    ta, tb = ts.from_dlpack(a), ts.from_dlpack(b)  # shares a's memory
     f = ts.jit(lambda x, y: (ts.reshape(x, (240,)), x @ ts.reshape(ts.exp(ts.reshape(y, (40, 6))), (40, 6)) + 1))
     flat, prod = f(ta, tb)
     want = a.astype(np.float64) @ np.exp(b.astype(np.float64).reshape(40, 6)) + 1
     np.testing.assert_allclose(prod.numpy(), want, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(flat.numpy(), a.reshape(240))
     flat.numpy()[:] = 0  # the returned reshape does not share the input's memory
-    np.testing.assert_array_equal(ta.numpy(), a)
+    np.testing.assert_array_equal(ta.numpy(), a_before)
     g = ts.jit(lambda x, y: x @ ts.reshape(y, (40, 6)))
     np.testing.assert_allclose(g(ta, tb).numpy(), a.astype(np.float64) @ b.reshape(40, 6), rtol=1e-5, atol=1e-5)
     assert "rt.view(%a1)" in g.ir("tile") and "_reshape" not in g.ir("tile")
