@@ -54,6 +54,8 @@ class Executable {
     std::vector<int> args;          // launch: buffer slots
     tsrLaunchConfig config{};
     std::vector<int64_t> tensor_maps;  // launch: TMA descriptors appended to the arguments (rt.launch)
+    // A launch of a grid without a 0 (empty tensors launch nothing).
+    bool has_work() const { return launch && config.grid[0] && config.grid[1] && config.grid[2]; }
   };
   void load_kernels();
   void build_plan(const ir::Function& host);

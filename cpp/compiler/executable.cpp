@@ -78,7 +78,7 @@ void Executable::build_plan(const ir::Function& host) {
       }
       if (op->attrs.count("shared")) s.config.shared_bytes = uint32_t(op->int_attr("shared"));
       if (op->attrs.count("tensor_maps")) s.tensor_maps = op->ints_attr("tensor_maps");
-      if (s.config.grid[0] && s.config.grid[1] && s.config.grid[2]) ++launches_;  // empty tensors launch nothing
+      if (s.has_work()) ++launches_;
       steps_.push_back(s);
     } else if (op->name == "return") {
       for (ir::Value* v : op->operands) output_slots_.push_back(slot.at(v));
@@ -126,7 +126,7 @@ void Executable::fill_args(const Step& s, std::vector<Array>& slots, LaunchArgs&
 void Executable::launch_directly(std::vector<Array>& slots) const {
   thread_local LaunchArgs a;  // keeps its capacity: no allocation per call
   for (const Step& s : steps_) {
-    if (!s.launch || s.config.grid[0] == 0 || s.config.grid[1] == 0 || s.config.grid[2] == 0) continue;
+    if (!s.has_work()) continue;
     fill_args(s, slots, a);
     if (tsrLaunchKernel(s.kernel, &s.config, a.args.data(), nullptr) != TSR_SUCCESS)
       fail(ErrorCode::Runtime, "kernel " + s.kernel_name + " failed: " + std::string(tsrGetLastError()));
@@ -152,7 +152,7 @@ bool Executable::launch_as_graph(std::vector<Array>& slots) const {
     bool ok = tsrGraphCreate(device_.raw(), &r->graph) == TSR_SUCCESS;
     for (size_t i = 0; ok && i < steps_.size(); ++i) {
       const Step& s = steps_[i];
-      if (!s.launch || s.config.grid[0] == 0 || s.config.grid[1] == 0 || s.config.grid[2] == 0) continue;
+      if (!s.has_work()) continue;
       std::vector<void*> raw(s.args.size());
       for (size_t j = 0; j < s.args.size(); ++j) raw[j] = slots[size_t(s.args[j])].data();
       fill_args(s, slots, a);
@@ -173,7 +173,7 @@ bool Executable::launch_as_graph(std::vector<Array>& slots) const {
   {  // replay: only nodes whose buffers moved get new arguments
     size_t node = 0;
     for (const Step& s : steps_) {
-      if (!s.launch || s.config.grid[0] == 0 || s.config.grid[1] == 0 || s.config.grid[2] == 0) continue;
+      if (!s.has_work()) continue;
       std::vector<void*>& last = replay_->node_ptrs[node++];  // the buffers' pointers, before any copy
       bool same = true;
       for (size_t j = 0; j < s.args.size(); ++j) same = same && last[j] == slots[size_t(s.args[j])].data();
