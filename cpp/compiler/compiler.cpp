@@ -158,7 +158,14 @@ std::shared_ptr<Executable> compile(const std::string& text, Device device, cons
   }
 
   bool disk = use_disk_cache();
-  std::string disk_key = disk ? program_cache_key(structure, spec) : "";
+  std::string disk_key;
+  if (disk) {
+    std::string gpu;  // the SM count shapes the code (lower(): persistent grids, tiles, K splits)
+    tsrDeviceProperties props;
+    if (device.type == TSR_DEVICE_CUDA && tsrGetDeviceProperties(device.raw(), &props) == TSR_SUCCESS)
+      gpu = "sms=" + std::to_string(props.multiprocessor_count);
+    disk_key = program_cache_key(structure, spec, gpu);
+  }
   std::shared_ptr<Executable> exe;
   if (disk)
     if (auto payload = cache::load(spec.kind, disk_key)) {

@@ -20,7 +20,10 @@ struct CachedProgram {
   std::string host_function;  // Tile IR text of the host function
 };
 
-std::string program_cache_key(const std::string& structure, const backends::TargetSpec& target);
+// `device` describes what the compiled code depends on beyond the target (NVIDIA: the SM
+// count, which sets persistent grids, GEMM tiles and K splits); empty for the CPU.
+std::string program_cache_key(const std::string& structure, const backends::TargetSpec& target,
+                              const std::string& device = "");
 std::string encode_program(const CachedProgram& p);
 std::optional<CachedProgram> decode_program(const std::string& payload);  // nullopt if malformed
 
