@@ -2,8 +2,9 @@
 // instance (lanes stride the row, then tile.reduce) when the reduced axis is innermost, else a
 // lane per output element walking the axis, computing the kernel's element-wise prologue on
 // each element it reads (value_emitter.hpp) and its epilogue on the result. Both orders are
-// fixed, so results are the same bits on any number of threads. (form-kernels makes innermost reductions row-wise kernels,
-// tile_rowwise.cpp; the innermost path here serves hand-written Schedule IR.)
+// fixed, so results are the same bits on any number of threads. (form-kernels makes innermost
+// reductions row-wise kernels, tile_rowwise.cpp; the innermost path here serves hand-written
+// Schedule IR.)
 #include <limits>
 
 #include "ir/op_rules.hpp"
