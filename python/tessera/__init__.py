@@ -7,16 +7,17 @@ CPU or an NVIDIA GPU. Tensors cross to NumPy, PyTorch, JAX and CuPy through DLPa
 from . import _C
 from .errors import (TesseraError, ShapeError, DTypeError, DeviceError, ParseError, VerifyError,
                      CompileError, TesseraRuntimeError, TesseraValueError, TracingError,
-                     TesseraIndexError, InternalError)
+                     TesseraIndexError, InternalError, RecompileWarning)
 from .dtypes import (DType, dtype, float64, float32, float16, bfloat16, int64, int32, int8, uint8,
                      bool_, f64, f32, f16, bf16, i64, i32, i8, u8)
 from .device import (Device, device, device_count, is_available, device_properties, synchronize,
                      set_num_threads, get_num_threads, empty_cache)
-from .tensor import (Tensor, tensor, from_dlpack, empty, zeros, ones, full, arange, rand, randn,
+from .tensor import (Tensor, WeakScalar, tensor, from_dlpack, empty, zeros, ones, full, arange, rand, randn,
                      manual_seed)
 from . import ops
 from .ops import *  # noqa: F401,F403 - every registry op at top level too: tessera.exp, tessera.sum, ...
 from .jit import jit, function, JitFunction
+from .lazy import defer, realize
 from .compile import compile_for_target
 from .cache import cache_info, clear_cache
 from .autodiff import grad, value_and_grad, vjp, jvp, hessian, stop_gradient

@@ -1,10 +1,13 @@
 """Automatic differentiation: ``grad``, ``value_and_grad``, ``vjp``, ``jvp``, ``hessian``.
 
-Each traces the function to Graph IR (like ``tessera.jit``), asks the native core for the
-derivative as another Graph IR function (the op registry's VJP/JVP rules), and records that
-function's ops into the current computation. Derivatives are therefore ordinary lazy tensors:
-they compose to any order (grad of grad, jvp of grad) and work the same inside and outside
-``@tessera.jit``. An op without a rule raises an error naming the op and its line.
+Each traces the function to Graph IR (like ``tessera.jit``, one trace level deeper), asks the
+native core for the derivative as another Graph IR function (the op registry's VJP/JVP rules),
+and applies that function (``lazy.inline``): inside an enclosing trace its ops are recorded
+there, so derivatives compose to any order (grad of grad, jvp of grad) and work the same inside
+and outside ``@tessera.jit``; called eagerly, the derived function runs at once as one compiled
+program. Tensors the function closes over, from an enclosing trace or transform, are constants
+of this derivative and variables of the enclosing one (so d/dw of ``grad(lambda x: f(w, x))``
+is right). An op without a rule raises an error naming the op and its line.
 """
 from __future__ import annotations
 
@@ -32,12 +35,13 @@ def _argnum_leaves(args, argnums):
 
 
 def _settle(leaves):
-    """Realizes the argument tensors that have pending eager computations (not the parameters
-    of an enclosing trace). Otherwise a training loop's parameters would stay lazy and every
-    step would re-record the whole history of updates."""
-    for t in leaves:
-        if t._array is None and not lazy._depends_on_param(t):
-            t._realize()
+    """Eagerly, computes deferred argument tensors (in one program) before they are traced."""
+    if lazy.state.depth == 0:
+        lazy.realize(*[t for t in leaves if t._array is None])
+
+
+def _owner(kind, fn):
+    return f"tessera.{kind}({getattr(fn, '__name__', 'fn')})"
 
 
 def _normalize_argnums(argnums):
@@ -50,7 +54,7 @@ def _run_vjp(fn, args, kwargs, argnums, has_aux):
     nums = _normalize_argnums(argnums)
     groups = _argnum_leaves(args, nums)
     _settle(leaves)
-    tr = trace(fn, spec, leaves)
+    tr = trace(fn, spec, leaves, owner=_owner("grad", fn))
     name = getattr(fn, "__name__", "function")
     out_kind = tr.out_spec[0]
     if has_aux:
@@ -99,7 +103,7 @@ def vjp(fn, *primals):
     leaves = []
     spec = _flatten((primals, {}), leaves)
     _settle(leaves)
-    tr = trace(fn, spec, leaves)
+    tr = trace(fn, spec, leaves, owner=_owner("vjp", fn))
     inputs = leaves + tr.captured
     outputs = lazy.inline(tr.text, inputs)
 
@@ -134,7 +138,7 @@ def jvp(fn, primals, tangents):
     if t_spec != spec or any(a.shape != b.shape or a.dtype != b.dtype for a, b in zip(leaves, t_leaves)):
         raise TesseraError("jvp: tangents must have the structure, shapes and dtypes of the primals")
     _settle(leaves + t_leaves)
-    tr = trace(fn, spec, leaves)
+    tr = trace(fn, spec, leaves, owner=_owner("jvp", fn))
     # Only floating-point primals have tangents; the others (masks, indices) are held fixed.
     wrt = [i for i, t in enumerate(leaves) if t.dtype.is_floating]
     gtext = _C.jvp_transform(tr.text, wrt)

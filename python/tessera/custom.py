@@ -19,7 +19,7 @@ import functools
 import hashlib
 import re
 
-from . import lazy
+from . import _C, lazy
 from .errors import ShapeError, TesseraError, TracingError
 from .jit import _flatten, _unflatten
 from .lazy import Node, TypeAttr, user_location
@@ -53,9 +53,9 @@ def _entry_function(module_text):
     return module_text[len(_MODULE_HEAD):end]
 
 
-def _define(base, role, outputs, params):
+def _define(base, role, outputs, params, level):
     """Records the Graph IR function ``params -> outputs`` and returns its name."""
-    text, key, inputs = lazy.build_function(outputs, params)
+    text, key, inputs = lazy.build_function(outputs, params, level)
     assert len(inputs) == len(params), "closed-over tensors are passed as parameters"
     text, key = _entry_function(text), _entry_function(key)
     name = f"{base}_{role}_{hashlib.sha1(key.encode()).hexdigest()[:12]}"
@@ -126,6 +126,18 @@ class custom_vjp:
         if len(devices) > 1:
             raise TesseraError(f"custom_vjp({name}): tensor arguments are on several devices "
                                f"({', '.join(sorted(devices))})", loc)
+        with lazy.tracing() as level:
+            attrs, captured, (shape, dtype) = self._define_all(name, spec, leaves, args, level, loc)
+        node = Node("custom_vjp", leaves + captured, attrs, loc)
+        out = Tensor._lazy(node, shape, dtype, leaves[0].device)
+        if lazy.eager():
+            lazy.realize(out)
+        return out
+
+    def _define_all(self, name, spec, leaves, args, level, loc):
+        """Traces f, fwd and bwd on stand-ins (at trace ``level``) and defines their functions;
+        returns the custom_vjp node's attributes, the tensors they close over and f's result
+        type (shape, dtype)."""
         params = [_stand_in(t, i) for i, t in enumerate(leaves)]
         p_args = _unflatten(spec, params)
 
@@ -150,24 +162,39 @@ class custom_vjp:
         # Tensors the three functions close over become operands after the arguments.
         captured = []
         for outs, ps in (([y], params), ([y_fwd] + res_leaves, params), (ct_leaves, r_params + [g])):
-            for t in _closed_over(name, outs, ps):
+            for t in _closed_over(name, outs, ps, level):
                 if all(t is not c for c in captured):
                     captured.append(t)
         operands = params + captured
         base = re.sub(r"[^A-Za-z0-9_]", "_", name)  # IR names are ASCII
         attrs = {
             "name": name,
-            "fn": _define(base, "fn", [y], operands),
-            "fwd": _define(base, "fwd", [y_fwd] + res_leaves, operands),
-            "bwd": _define(base, "bwd", ct_leaves + [_zeros(c) for c in captured], operands + r_params + [g]),
+            "fn": _define(base, "fn", [y], operands, level),
+            "fwd": _define(base, "fwd", [y_fwd] + res_leaves, operands, level),
+            "bwd": _define(base, "bwd", ct_leaves + _captured_cotangents(y, operands, len(params), g, level),
+                           operands + r_params + [g], level),
         }
-        node = Node("custom_vjp", leaves + captured, attrs, loc)
-        return Tensor._lazy(node, y.shape, y.dtype, leaves[0].device)
+        return attrs, captured, (y.shape, y.dtype)
 
 
-def _closed_over(name, outputs, params):
+def _captured_cotangents(y, operands, n_params, g, level):
+    """Cotangents of the tensors f closes over (operands from ``n_params`` on): bwd cannot see
+    them, so they come from differentiating f itself, as if it had no custom rule. Only values
+    of an enclosing trace can be differentiated; the others (realized tensors) get zeros."""
+    captured = operands[n_params:]
+    wrt = [n_params + i for i, c in enumerate(captured) if c._array is None and c.dtype.is_floating]
+    out = [_zeros(c) for c in captured]
+    if wrt:
+        text = lazy.build_function([y], operands, level)[0]
+        grads = lazy.inline(_C.vjp_transform(text, wrt, [0], False), operands + [g])[1:]
+        for i, gr in zip(wrt, grads):
+            out[i - n_params] = gr
+    return out
+
+
+def _closed_over(name, outputs, params, level):
     try:
-        return lazy.build_function(outputs, params)[2][len(params):]
+        return lazy.build_function(outputs, params, level)[2][len(params):]
     except TracingError as e:
         raise TracingError(f"custom_vjp({name}): {name}, fwd and bwd may use only their arguments and tensors "
                            f"that have values (not values of an enclosing trace): {e.message}", e.location) from None

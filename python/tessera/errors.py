@@ -72,3 +72,6 @@ _BY_CODE = {
     "InternalError": InternalError,
 }
 
+
+class RecompileWarning(UserWarning):
+    """A jit function traced again and again (a changing static argument or shape)."""

@@ -1,16 +1,30 @@
-"""Lazy tensors: recording ops as Graph IR and realizing them.
+"""Recording ops as Graph IR, running them eagerly, and realizing deferred tensors.
 
-Every op on tensors records a ``Node`` (the op, its input tensors, attributes and the user's
-source line) and returns a lazy Tensor whose shape and dtype come from the op registry's rule,
-checked right away so errors point at the user's line. Realizing a tensor (``.numpy()``,
-printing, DLPack, ``.item()``) turns the pending graph behind it into Graph IR text, compiles it
-(cached by structure, so the same computation from anywhere reuses its kernels) and runs it.
-``tessera.jit`` uses the same recording with parameter nodes in place of data.
+Every op on tensors makes a ``Node`` (the op, its input tensors, attributes and the user's
+source line); its shape and dtype come from the op registry's rule, checked right away so
+errors point at the user's line. What happens next depends on where the op runs:
+
+- **Eagerly** (outside every trace, the default): the op runs at once, through a compiled
+  one-op program cached by the op's signature (``ops.apply``), and the tensor holds its
+  result. A transform called eagerly (``grad``, ``vjp``...) runs its whole derived program as
+  one compiled program (``inline``). Nothing stays pending, so a training loop's state never
+  grows a graph.
+- **Inside a trace** (``jit``, ``grad``, ``vjp``, ``jvp``, ``custom_vjp``, ``vmap``...): the
+  op is recorded. Traces nest; each has a *level* (1 for the outermost), and every node records
+  the level it was made at. A trace's function (``build_function``) holds the nodes of its own
+  level; a tensor of an outer level that the function uses (a closure) becomes an extra
+  argument, so it is a constant of the inner transform and a variable of the outer one (JAX's
+  semantics: d/dw of an inner grad that closes over w is right).
+- **Deferred** (inside ``with tessera.defer():``): eager ops are recorded instead of run, so
+  chains fuse; ``tessera.realize(*tensors)`` (or any use of a value) compiles everything pending
+  behind the tensors into one program, cached by structure.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 
 from . import _C
 from .errors import TesseraError, TracingError
@@ -18,27 +32,79 @@ from .errors import TesseraError, TracingError
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
+class _State(threading.local):
+    """Per-thread tracing state: ``depth`` is the number of traces running (0: eager);
+    ``deferred`` counts open ``tessera.defer()`` blocks."""
+
+    depth = 0
+    deferred = 0
+
+
+state = _State()
+
+
+def eager() -> bool:
+    """True where an op runs at once: outside every trace and every ``defer()`` block."""
+    return state.depth == 0 and state.deferred == 0
+
+
 class Node:
-    """One recorded op. ``inputs`` are Tensors (realized ones become function parameters)."""
+    """One recorded op. ``inputs`` are Tensors (realized ones become function parameters);
+    ``level`` is the trace depth the node was recorded at (0: eager/deferred)."""
 
-    __slots__ = ("op", "inputs", "attrs", "loc", "param_index")
+    __slots__ = ("op", "inputs", "attrs", "loc", "param_index", "level")
 
-    def __init__(self, op, inputs=(), attrs=None, loc="", param_index=-1):
+    def __init__(self, op, inputs=(), attrs=None, loc="", param_index=-1, level=None):
         self.op = op
         self.inputs = tuple(inputs)
         self.attrs = attrs or {}
         self.loc = loc
         self.param_index = param_index  # >= 0 for jit parameters
+        self.level = state.depth if level is None else level
+
+
+@contextlib.contextmanager
+def tracing():
+    """Runs the body one trace level deeper; yields the new level."""
+    state.depth += 1
+    try:
+        yield state.depth
+    finally:
+        state.depth -= 1
+
+
+@contextlib.contextmanager
+def defer():
+    """Ops in this block (outside traces) are recorded, not run, so they fuse when realized:
+
+        with tessera.defer():
+            y = gelu(2 * x + 1) * sigmoid(x)     # nothing runs yet
+        tessera.realize(y)                        # one fused kernel
+
+    Tensors made here stay deferred after the block until realized (explicitly, or by any use
+    of their values: ``.numpy()``, printing, an eager op)."""
+    state.deferred += 1
+    try:
+        yield
+    finally:
+        state.deferred -= 1
+
+
+_in_package = {}  # code filename -> whether it is a file of this package
 
 
 def user_location() -> str:
     """``file:line`` of the innermost frame outside the tessera package."""
     frame = sys._getframe(1)
-    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+    while frame is not None:
+        name = frame.f_code.co_filename
+        inside = _in_package.get(name)
+        if inside is None:
+            inside = _in_package[name] = os.path.dirname(os.path.abspath(name)) == _PACKAGE_DIR
+        if not inside:
+            return f"{name}:{frame.f_lineno}"
         frame = frame.f_back
-    if frame is None:
-        return ""
-    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    return ""
 
 
 # ---- Graph IR text ----
@@ -85,12 +151,31 @@ def _loc_text(loc: str) -> str:
     return f' loc("{path}":{line})'
 
 
-def build_function(outputs, params_first=()):
-    """Graph IR text of the function computing ``outputs`` from realized tensors and params.
+def _escaped(t, level):
+    """The error for a traced tensor met where it does not belong."""
+    node = t._node
+    owner = node.attrs.get("trace", "a transform") if node.op == "param" else "a transform"
+    where = f" (it was made at {node.loc})" if node.loc else ""
+    if level is None:
+        what = "its value is needed now"
+    else:
+        what = "it is used by a later trace"
+    return TracingError(
+        f"a tensor traced by {owner}{where} escaped that trace: {what}, but it only stands for a value while "
+        f"{owner} is tracing. Return it from the traced function instead of storing it (in a global, a list "
+        f"or an object attribute) and using it later", user_location())
+
+
+def build_function(outputs, params_first=(), level=None):
+    """Graph IR text of the function computing ``outputs``.
+
+    ``params_first`` are the parameters of a trace at ``level``. Nodes of that level are the
+    function's body; realized tensors and lazy tensors of outer levels (closures) become extra
+    arguments after the parameters. ``level`` None (realizing deferred tensors) takes every lazy
+    node into the body and allows no parameters.
 
     Returns ``(text, key, inputs)``: ``key`` is the text without source locations (the cache
-    key) and ``inputs`` the tensors passed as arguments, in order: ``params_first`` (jit
-    parameters) then every realized tensor the graph reads.
+    key) and ``inputs`` the tensors passed as arguments, in order.
     """
     inputs = list(params_first)
     names = {}  # id(tensor) -> "%name"
@@ -102,14 +187,13 @@ def build_function(outputs, params_first=()):
         t, expanded = pending.pop()
         if id(t) in names:
             continue
-        if t._array is not None:
+        node = t._node
+        if t._array is not None or (level is not None and node.level < level):
             names[id(t)] = f"%a{len(inputs)}"
             inputs.append(t)
             continue
-        node = t._node
-        if node.op == "param":
-            raise TracingError("a tensor from a function being traced by tessera.jit was used outside that "
-                               "trace (it has no value until the function is called)", node.loc)
+        if node.op == "param" or (level is not None and node.level > level):
+            raise _escaped(t, level)
         if expanded:
             names[id(t)] = f"%{len(order)}"
             order.append(t)
@@ -144,9 +228,13 @@ def build_function(outputs, params_first=()):
 
 
 def inline(text, inputs):
-    """Records the ops of the Graph IR function in ``text`` applied to ``inputs`` (tensors,
-    realized or lazy) and returns its results as lazy tensors. This is how derived functions
-    (gradients) join the current computation, so they compose with jit and with each other."""
+    """The results of the Graph IR function in ``text`` applied to ``inputs``.
+
+    Inside a trace (or a ``defer()`` block) its ops are recorded as lazy nodes, so derived
+    functions (gradients) join the computation being traced and compose with jit and with each
+    other. Eagerly, the function runs at once as one compiled program."""
+    if eager():
+        return run_function(text, text, inputs)
     from . import dtypes
     from .shapes import sym_shape
     from .tensor import Tensor
@@ -179,19 +267,54 @@ def compile_text(text: str, key: str, device) -> "_C.Executable":
     return exe
 
 
-def realize(t) -> None:
-    """Computes a lazy tensor: compiles the pending graph behind it and runs it."""
-    if _depends_on_param(t):
-        raise TracingError(
-            "tessera.jit: this tensor depends on the traced function's arguments, so its value is "
-            "not known while tracing: it cannot steer Python control flow (if/while/bool()), be "
-            "converted (.item(), .numpy(), float()) or be printed. Express the choice with tensor "
-            "ops, or pass the value as a non-tensor (static) argument", user_location())
-    text, key, inputs = build_function([t])
-    exe = compile_text(text, key, t.device)
-    (out,) = exe.run([x._array for x in inputs])
-    t._array = out
-    t._node = None
+def run_function(text, key, inputs):
+    """Runs the Graph IR function ``text`` on ``inputs`` now; returns realized tensors."""
+    from .tensor import Tensor
+    realize(*inputs)
+    device = inputs[0].device if inputs else "cpu"
+    exe = compile_text(text, key, device)
+    return [Tensor._from_array(a) for a in exe.run([t._array for t in inputs])]
+
+
+def realize(*tensors):
+    """Computes every deferred tensor among ``tensors`` in one compiled program (cached by its
+    structure) and returns them (one tensor, or a tuple). Tensors that already hold values are
+    returned as they are."""
+    from .tensor import Tensor
+    if not tensors:
+        return ()
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TesseraError(f"realize: expected tensors, got {type(t).__name__}", user_location())
+    pending, seen = [], set()
+    for t in tensors:
+        if t._array is None and id(t) not in seen:
+            seen.add(id(t))
+            pending.append(t)
+    by_device = {}
+    for t in pending:
+        by_device.setdefault(str(t.device), []).append(t)
+    for group in by_device.values():
+        _realize_group(group)
+    return tensors[0] if len(tensors) == 1 else tensors
+
+
+def _realize_group(group):
+    if state.depth > 0:
+        for t in group:
+            if _depends_on_param(t):
+                raise TracingError(
+                    "this tensor depends on the arguments of a function being traced (by jit, grad, vjp...), so "
+                    "its value is not known while tracing: it cannot steer Python control flow (if/while/bool()), "
+                    "be converted (.item(), .numpy(), float()) or be printed. Express the choice with tensor ops "
+                    "(tessera.where, tessera.cond), or make the value static (jit's static_argnames)",
+                    user_location())
+    text, key, inputs = build_function(group)
+    exe = compile_text(text, key, group[0].device)
+    outs = exe.run([x._array for x in inputs])
+    for t, out in zip(group, outs):
+        t._array = out
+        t._node = None
 
 
 def _depends_on_param(t) -> bool:

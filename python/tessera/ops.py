@@ -10,59 +10,167 @@ import builtins
 from . import _C, shapes
 from . import dtypes as _dt
 from .errors import DeviceError, TesseraError
+from . import lazy
 from .lazy import Node, TypeAttr, user_location
-from .tensor import Tensor
+from .tensor import Tensor, WeakScalar
+
+def _number(a):
+    """``a`` as a Python number when it is one: Python and NumPy scalars and 0-d NumPy arrays
+    (NumPy values act like Python numbers with tensors); otherwise ``a`` unchanged."""
+    if isinstance(a, (bool, int, float)):
+        return a
+    module = type(a).__module__
+    if module == "numpy" and getattr(a, "ndim", None) == 0 and getattr(a, "dtype", None) is not None \
+            and a.dtype.kind in "biuf":
+        return a.item()
+    return a
+
+
+def _scalar_dtype(a, top, strong, name, loc):
+    """The dtype a Python number takes next to tensors whose widest dtype is ``top`` ("weak"
+    typing, docs/dtype_promotion.md); ``strong`` is False when only weak values are around."""
+    if isinstance(a, bool):
+        return _dt.bool_
+    if isinstance(a, int):
+        dt = top if strong and top.kind != "b" else _dt.int64
+        if dt.kind in "iu":
+            bits = 8 * dt.itemsize - (dt.kind == "i")
+            lo, hi = (-(1 << bits), (1 << bits) - 1) if dt.kind == "i" else (0, (1 << bits) - 1)
+            if not lo <= a <= hi:
+                raise _dt.DTypeError(f"{name}: Python integer {a} is out of range for {dt.name}", loc)
+        return dt
+    return top if strong and top.kind == "f" else _dt.float32
+
+
+_RANK = {"b": 0, "u": 1, "i": 1, "f": 3}
+
 
 def _operands(name, args, loc):
     """Tensors for ``args``. Python numbers are "weak" (docs/dtype_promotion.md): they become
-    rank-0 constants of a dtype that never widens the result, i.e. the highest-ranked tensor
+    rank-0 values of a dtype that never widens the result, i.e. the highest-ranked tensor
     dtype of their kind: a float scalar takes the tensors' float dtype (float32 when there is
-    none), an int scalar the tensors' dtype (int64 when all are bool), a bool scalar bool."""
+    none), an int scalar the tensors' dtype (int64 when all are bool), a bool scalar bool.
+    Float arguments of jit functions (WeakScalar parameters) follow the same rule. Eagerly, a
+    number is a cached rank-0 tensor passed at run time (so new values reuse the compiled op);
+    in a trace it is a ``constant`` node."""
+    args = [_number(a) for a in args]
     tensors = [a for a in args if isinstance(a, Tensor)]
     if not tensors:
         raise TesseraError(f"{name}: needs at least one tessera.Tensor operand", loc)
-    ref = tensors[0]
-    rank = {"b": 0, "u": 1, "i": 1, "f": 3}
-    top = builtins.max((t.dtype for t in tensors), key=lambda d: (rank[d.kind], d.itemsize))  # `max` is an op here
+    strong_tensors = [t for t in tensors if not isinstance(t, WeakScalar)]
+    strong = bool(strong_tensors)
+    ref = (strong_tensors or tensors)[0]
+    top = builtins.max((t.dtype for t in strong_tensors or tensors),  # `max` is an op here
+                       key=lambda d: (_RANK[d.kind], d.itemsize))
     out = []
     for a in args:
         if isinstance(a, Tensor):
             if a.device != ref.device:
                 raise DeviceError(f"{name}: operands are on different devices ({ref.device} and {a.device}); "
                                   f"move one with .to()", loc)
+            if strong and isinstance(a, WeakScalar):
+                dt = top if top.kind == "f" else _dt.float32
+                a = a if a.dtype is dt else apply("cast", (a,), {"dtype": dt.short})
             out.append(a)
             continue
-        if isinstance(a, bool):
-            dt = _dt.bool_
-        elif isinstance(a, int):
-            dt = top if top.kind != "b" else _dt.int64
-            if dt.kind in "iu":
-                bits = 8 * dt.itemsize - (dt.kind == "i")
-                lo, hi = (-(1 << bits), (1 << bits) - 1) if dt.kind == "i" else (0, (1 << bits) - 1)
-                if not lo <= a <= hi:
-                    raise _dt.DTypeError(f"{name}: Python integer {a} is out of range for {dt.name}", loc)
-        elif isinstance(a, float):
-            dt = top if top.kind == "f" else _dt.float32
-        elif isinstance(a, shapes.SymDim):
+        if isinstance(a, shapes.SymDim):
             a._no_size()
+        if not isinstance(a, (bool, int, float)):
+            hint = " (convert NumPy arrays with tessera.tensor)" if type(a).__module__ == "numpy" else ""
+            raise TesseraError(f"{name}: operands must be tessera.Tensor or numbers, got "
+                               f"{type(a).__name__}{hint}", loc)
+        dt = _scalar_dtype(a, top, strong, name, loc)
+        if lazy.eager():
+            out.append(_scalar_tensor(a, dt, ref.device))
         else:
-            raise TesseraError(f"{name}: operands must be tessera.Tensor or Python numbers, got "
-                               f"{type(a).__name__}", loc)
-        node = Node("constant", (), {"value": float(a), "type": TypeAttr(dt, ())}, loc)
-        out.append(Tensor._lazy(node, (), dt, ref.device))
+            node = Node("constant", (), {"value": float(a), "type": TypeAttr(dt, ())}, loc)
+            out.append(Tensor._lazy(node, (), dt, ref.device))
     return out
 
 
-def apply(name, args, attrs=None):
-    """Records op ``name`` applied to ``args`` and returns its lazy result."""
-    loc = user_location()
-    tensors = _operands(name, args, loc)
-    attrs = attrs or {}
+_scalars = {}  # (value, dtype, device) -> realized rank-0 tensor, for eager ops
+
+
+def _scalar_tensor(value, dt, device):
+    key = (value.hex() if isinstance(value, float) else value, dt.short, str(device))
+    t = _scalars.get(key)
+    if t is None:
+        if len(_scalars) >= 4096:
+            _scalars.clear()
+        from .tensor import full
+        t = _scalars[key] = full((), value, dtype=dt, device=device)
+    return t
+
+
+def _record(name, tensors, attrs, loc):
+    """The lazy tensor of op ``name`` on ``tensors``, its type checked by the registry's rule."""
     try:
         ((dtype, shape),) = _C.infer_op(name, [(t.dtype.short, t.shape) for t in tensors], attrs)
     except TesseraError as e:
         raise type(e)(shapes.rename_operands(e.message, tensors), loc) from None
-    return Tensor._lazy(Node(name, tensors, attrs, loc), shapes.sym_shape(shape), _dt.dtype(dtype), tensors[0].device)
+    out = Tensor._lazy(Node(name, tensors, attrs, loc), shapes.sym_shape(shape), _dt.dtype(dtype),
+                       tensors[0].device)
+    if all(isinstance(t, WeakScalar) for t in tensors):
+        out.__class__ = WeakScalar  # arithmetic of jit float arguments stays weak
+    return out
+
+
+def apply(name, args, attrs=None):
+    """Applies op ``name`` to ``args``: runs it now (eagerly) or records it (in a trace or a
+    ``defer()`` block)."""
+    loc = user_location()
+    tensors = _operands(name, args, loc)
+    attrs = attrs or {}
+    if not lazy.eager():
+        return _record(name, tensors, attrs, loc)
+    return _run_eager(name, tensors, attrs, loc)
+
+
+def _attr_key(attrs):
+    return tuple(sorted((k, type(v), v.text if isinstance(v, TypeAttr) else tuple(v) if isinstance(v, list) else v)
+                        for k, v in attrs.items()))
+
+
+class _EagerOp:
+    """A compiled one-op program and its result type."""
+
+    __slots__ = ("exe", "shape", "dtype", "device")
+
+
+_eager_ops = {}  # (op, attrs, operand types and aliasing, device) -> _EagerOp
+
+
+def _run_eager(name, tensors, attrs, loc):
+    """Runs one op now through a compiled program cached by the op's signature."""
+    unique, slots, seen = [], [], {}
+    for t in tensors:
+        if t._array is None:  # a deferred tensor: realize its graph together with this op
+            out = _record(name, tensors, attrs, loc)
+            lazy.realize(out)
+            return out
+        i = seen.setdefault(id(t), len(unique))
+        if i == len(unique):
+            unique.append(t)
+        slots.append((t._dtype, t._shape, i))
+    key = (name, _attr_key(attrs) if attrs else (), tuple(slots), tensors[0]._device)
+    op = _eager_ops.get(key)
+    if op is None:
+        out = _record(name, tensors, attrs, loc)
+        text, text_key, inputs = lazy.build_function([out])
+        op = _EagerOp()
+        op.exe = lazy.compile_text(text, text_key, out.device)
+        op.shape, op.dtype, op.device = out._shape, out._dtype, out._device
+        _eager_ops[key] = op
+    try:
+        (arr,) = op.exe.run([t._array for t in unique])
+    except TesseraError as e:
+        raise type(e)(f"{name}: {e.message}", loc) from None
+    t = _new(Tensor)
+    t._array, t._node, t._shape, t._dtype, t._device = arr, None, op.shape, op.dtype, op.device
+    return t
+
+
+_new = object.__new__
 
 
 def _ints(values):

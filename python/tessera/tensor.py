@@ -22,7 +22,7 @@ from .device import Device, device as _device
 from .dtypes import DType
 from .errors import DTypeError, ShapeError, TesseraError, TesseraValueError
 
-__all__ = ["Tensor", "tensor", "from_dlpack", "empty", "zeros", "ones", "full", "arange", "rand",
+__all__ = ["Tensor", "WeakScalar", "tensor", "from_dlpack", "empty", "zeros", "ones", "full", "arange", "rand",
            "randn", "manual_seed"]
 
 
@@ -220,6 +220,14 @@ class Tensor:
         return f"{prefix}{body}, dtype={self._dtype.name}, device={self._device})"
 
     __str__ = __repr__
+
+
+class WeakScalar(Tensor):
+    """A rank-0 float64 tensor that types like a Python float: next to other tensors it takes
+    their float dtype (docs/dtype_promotion.md). ``tessera.jit`` passes float arguments as
+    these, so a new learning rate reuses the compiled program instead of tracing again."""
+
+    __slots__ = ()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -42,8 +42,48 @@ def astype(self, dtype):
     return self if dt is self.dtype else _op("cast")(self, dtype=dt.short)
 
 
+# NumPy ufuncs that are tessera ops: np.exp(t) and np.float64(2) * t give tessera tensors.
+_UFUNCS = {
+    "add": "add", "subtract": "sub", "multiply": "mul", "true_divide": "div", "divide": "div", "power": "pow",
+    "negative": "neg", "absolute": "abs", "exp": "exp", "log": "log", "log1p": "log1p", "expm1": "expm1",
+    "sqrt": "sqrt", "sin": "sin", "cos": "cos", "tanh": "tanh", "sign": "sign", "maximum": "maximum",
+    "minimum": "minimum", "less": "less", "less_equal": "less_equal", "greater": "greater",
+    "greater_equal": "greater_equal", "equal": "equal", "not_equal": "not_equal", "logical_and": "logical_and",
+    "logical_or": "logical_or", "logical_xor": "logical_xor", "logical_not": "logical_not",
+}
+
+
+def _ufunc_operand(x, like):
+    """A ufunc input as a tessera operand: tensors as they are, NumPy scalars and 0-d arrays as
+    Python numbers (weak, like Python's), other NumPy arrays as tensors on ``like``'s device."""
+    if isinstance(x, Tensor):
+        return x
+    if type(x).__module__ == "numpy":
+        if getattr(x, "ndim", 0) == 0:
+            return x.item()
+        from .tensor import tensor
+        return tensor(x, device=like.device)
+    return x
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """NEP 13: NumPy hands its ufuncs on tessera tensors to Tessera. Ufuncs that are tessera ops
+    run as tessera ops (returning tensors); others (and ``out=``, ``reduce``...) run in NumPy on
+    NumPy views of the tensors and return NumPy arrays, as before the tensors were passed in."""
+    op = _UFUNCS.get(ufunc.__name__)
+    if method == "__call__" and op is not None and not kwargs:
+        return _op(op)(*[_ufunc_operand(x, self) for x in inputs])
+    import numpy as np
+    arrays = [np.asarray(x) if isinstance(x, Tensor) else x for x in inputs]
+    if any(isinstance(o, Tensor) for o in kwargs.get("out", ()) or ()):
+        return NotImplemented  # NumPy cannot write into tessera tensors
+    return getattr(ufunc, method)(*arrays, **kwargs)
+
+
 def _install():
     T = Tensor
+    T.__array_ufunc__ = _array_ufunc
+    T.__array_priority__ = 1000
     T.__truediv__ = lambda self, other: _op("div")(self, other)
     T.__rtruediv__ = lambda self, other: _op("div")(other, self)
     T.__pow__ = lambda self, other: _op("pow")(self, other)
