@@ -40,6 +40,22 @@ def _settle(leaves):
         lazy.realize(*[t for t in leaves if t._array is None])
 
 
+_derived = {}  # (transform, traced program without locations, arguments) -> derived Graph IR text
+
+
+def _transform(kind, tr, *args):
+    """``_C.vjp_transform`` / ``_C.jvp_transform`` of a trace, cached: an eager training loop
+    traces the same program every step, and the derived text then also hits the compile cache."""
+    key = (kind, tr.key) + tuple(tuple(a) if isinstance(a, list) else a for a in args)
+    text = _derived.get(key)
+    if text is None:
+        if len(_derived) >= 512:
+            _derived.clear()
+        fn = _C.vjp_transform if kind == "vjp" else _C.jvp_transform
+        text = _derived[key] = fn(tr.text, *args)
+    return text
+
+
 def _owner(kind, fn):
     return f"tessera.{kind}({getattr(fn, '__name__', 'fn')})"
 
@@ -64,7 +80,7 @@ def _run_vjp(fn, args, kwargs, argnums, has_aux):
         raise TracingError(f"grad({name}): the function must return one tensor (use has_aux=True to return "
                            "more, or vjp for non-scalar outputs)")
     wrt = [i for g in groups for i in g]
-    gtext = _C.vjp_transform(tr.text, wrt, [0], True)
+    gtext = _transform("vjp", tr, wrt, [0], True)
     results = lazy.inline(gtext, leaves + tr.captured)
     outputs, grads = results[:tr.n_outputs], results[tr.n_outputs:]
     out = _unflatten(tr.out_spec, outputs)
@@ -113,7 +129,7 @@ def vjp(fn, *primals):
         if ct_spec != _respec(tr.out_spec) or any(c.shape != o.shape for c, o in zip(ct_leaves, outputs)):
             raise TesseraError("vjp: cotangents must have the structure and shapes of the outputs")
         float_leaves = [i for i, t in enumerate(leaves) if t.dtype.is_floating]
-        gtext = _C.vjp_transform(tr.text, float_leaves, list(range(tr.n_outputs)), False)
+        gtext = _transform("vjp", tr, float_leaves, list(range(tr.n_outputs)), False)
         results = lazy.inline(gtext, inputs + ct_leaves)[tr.n_outputs:]
         grads = [None] * len(leaves)
         for i, g in zip(float_leaves, results):
@@ -141,7 +157,7 @@ def jvp(fn, primals, tangents):
     tr = trace(fn, spec, leaves, owner=_owner("jvp", fn))
     # Only floating-point primals have tangents; the others (masks, indices) are held fixed.
     wrt = [i for i, t in enumerate(leaves) if t.dtype.is_floating]
-    gtext = _C.jvp_transform(tr.text, wrt)
+    gtext = _transform("jvp", tr, wrt)
     results = lazy.inline(gtext, leaves + tr.captured + [t_leaves[i] for i in wrt])
     outs, touts = results[:tr.n_outputs], results[tr.n_outputs:]
     return _unflatten(tr.out_spec, outs), _unflatten(tr.out_spec, touts)

@@ -28,7 +28,8 @@ def _number(a):
 
 def _scalar_dtype(a, top, strong, name, loc):
     """The dtype a Python number takes next to tensors whose widest dtype is ``top`` ("weak"
-    typing, docs/dtype_promotion.md); ``strong`` is False when only weak values are around."""
+    typing, docs/dtype_promotion.md); ``strong`` is False when the only tensors are weak
+    (WeakScalar float64): then a float takes their float64."""
     if isinstance(a, bool):
         return _dt.bool_
     if isinstance(a, int):
@@ -39,7 +40,7 @@ def _scalar_dtype(a, top, strong, name, loc):
             if not lo <= a <= hi:
                 raise _dt.DTypeError(f"{name}: Python integer {a} is out of range for {dt.name}", loc)
         return dt
-    return top if strong and top.kind == "f" else _dt.float32
+    return top if top.kind == "f" else _dt.float32
 
 
 _RANK = {"b": 0, "u": 1, "i": 1, "f": 3}
@@ -52,7 +53,8 @@ def _operands(name, args, loc):
     none), an int scalar the tensors' dtype (int64 when all are bool), a bool scalar bool.
     Float arguments of jit functions (WeakScalar parameters) follow the same rule. Eagerly, a
     number is a cached rank-0 tensor passed at run time (so new values reuse the compiled op);
-    in a trace it is a ``constant`` node."""
+    in a trace it is a ``constant`` node. Returns ``(tensors, weak)``: ``weak`` is True when no
+    operand is a strong tensor (the result is then weak too)."""
     args = [_number(a) for a in args]
     tensors = [a for a in args if isinstance(a, Tensor)]
     if not tensors:
@@ -85,7 +87,7 @@ def _operands(name, args, loc):
         else:
             node = Node("constant", (), {"value": float(a), "type": TypeAttr(dt, ())}, loc)
             out.append(Tensor._lazy(node, (), dt, ref.device))
-    return out
+    return out, not strong
 
 
 _scalars = {}  # (value, dtype, device) -> realized rank-0 tensor, for eager ops
@@ -102,15 +104,16 @@ def _scalar_tensor(value, dt, device):
     return t
 
 
-def _record(name, tensors, attrs, loc):
-    """The lazy tensor of op ``name`` on ``tensors``, its type checked by the registry's rule."""
+def _record(name, tensors, attrs, loc, weak=False):
+    """The lazy tensor of op ``name`` on ``tensors``, its type checked by the registry's rule;
+    a WeakScalar when ``weak`` (the operands were weak values only)."""
     try:
         ((dtype, shape),) = _C.infer_op(name, [(t.dtype.short, t.shape) for t in tensors], attrs)
     except TesseraError as e:
         raise type(e)(shapes.rename_operands(e.message, tensors), loc) from None
     out = Tensor._lazy(Node(name, tensors, attrs, loc), shapes.sym_shape(shape), _dt.dtype(dtype),
                        tensors[0].device)
-    if all(isinstance(t, WeakScalar) for t in tensors):
+    if weak:
         out.__class__ = WeakScalar  # arithmetic of jit float arguments stays weak
     return out
 
@@ -119,10 +122,10 @@ def apply(name, args, attrs=None):
     """Applies op ``name`` to ``args``: runs it now (eagerly) or records it (in a trace or a
     ``defer()`` block)."""
     loc = user_location()
-    tensors = _operands(name, args, loc)
+    tensors, weak = _operands(name, args, loc)
     attrs = attrs or {}
     if not lazy.eager():
-        return _record(name, tensors, attrs, loc)
+        return _record(name, tensors, attrs, loc, weak and name != "cast")
     return _run_eager(name, tensors, attrs, loc)
 
 
