@@ -54,6 +54,8 @@ class Executable {
     std::vector<int> args;          // launch: buffer slots
     tsrLaunchConfig config{};
     std::vector<int64_t> tensor_maps;  // launch: TMA descriptors appended to the arguments (rt.launch)
+    int check_of = -1;              // rt.assert: the slot of its rank-0 bool flag
+    std::string message;            // rt.assert: the error (Python puts the user's line in it)
     // A launch of a grid without a 0 (empty tensors launch nothing).
     bool has_work() const { return launch && config.grid[0] && config.grid[1] && config.grid[2]; }
   };
@@ -72,6 +74,8 @@ class Executable {
   };
   void fill_args(const Step& s, std::vector<Array>& slots, LaunchArgs& out) const;
   void launch_directly(std::vector<Array>& slots) const;
+  // Raises the message of the first rt.assert whose flag is false (after the kernels ran).
+  void check_asserts(const std::vector<Array>& slots) const;
   // CUDA, two launches or more, from the second run on: one CUDA graph replays them all;
   // false when it cannot (another thread is replaying it, or recording or instantiating the
   // graph failed once: replay then stays off for this program).

@@ -80,6 +80,11 @@ void Executable::build_plan(const ir::Function& host) {
       if (op->attrs.count("tensor_maps")) s.tensor_maps = op->ints_attr("tensor_maps");
       if (s.has_work()) ++launches_;
       steps_.push_back(s);
+    } else if (op->name == "rt.assert") {
+      Step s;
+      s.check_of = slot.at(op->operands[0]);
+      s.message = op->str_attr("message");
+      steps_.push_back(s);
     } else if (op->name == "return") {
       for (ir::Value* v : op->operands) output_slots_.push_back(slot.at(v));
     } else {
@@ -130,6 +135,16 @@ void Executable::launch_directly(std::vector<Array>& slots) const {
     fill_args(s, slots, a);
     if (tsrLaunchKernel(s.kernel, &s.config, a.args.data(), nullptr) != TSR_SUCCESS)
       fail(ErrorCode::Runtime, "kernel " + s.kernel_name + " failed: " + std::string(tsrGetLastError()));
+  }
+}
+
+void Executable::check_asserts(const std::vector<Array>& slots) const {
+  for (const Step& s : steps_) {
+    if (s.check_of < 0) continue;
+    const Array& flag = slots[size_t(s.check_of)];
+    uint8_t ok = 0;  // a copy to the host waits for the kernels before it
+    check_status(tsrMemcpy(&ok, Device{}.raw(), flag.data(), device_.raw(), 1, nullptr), "tsrMemcpy");
+    if (!ok) fail(ErrorCode::Value, s.message);
   }
 }
 
@@ -235,7 +250,7 @@ std::vector<Array> Executable::run(const std::vector<Array>& inputs) const {
   bool poison = poison_env && *poison_env && std::string(poison_env) != "0";
   for (size_t si = 0; si < steps_.size(); ++si) {  // every buffer first, then the launches
     const Step& s = steps_[si];
-    if (s.launch) continue;
+    if (s.launch || s.check_of >= 0) continue;
     if (s.view_of >= 0) {
       Array v = slots[size_t(s.view_of)];
       v.shape = s.shape;
@@ -258,6 +273,7 @@ std::vector<Array> Executable::run(const std::vector<Array>& inputs) const {
   const bool replay = launches_ >= 2 && runs_.fetch_add(1, std::memory_order_relaxed) > 0 &&
                       device_.type == TSR_DEVICE_CUDA && graphs_enabled();
   if (!replay || !launch_as_graph(slots)) launch_directly(slots);
+  check_asserts(slots);
   std::vector<Array> out;
   out.reserve(output_slots_.size());
   for (int slot : output_slots_) out.push_back(slots[size_t(slot)]);  // a slot may be returned twice: copy

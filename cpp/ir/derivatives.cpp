@@ -65,11 +65,15 @@ void attach_derivatives(std::map<std::string, OpInfo>& table) {
          });
   attach_movement(table);
   attach_math(table);
+  attach_functions(table);
   attach_reductions(table);
   attach_indexing(table);
   attach(table, "stop_gradient",
          [](Builder&, const Op&, Value*) { return std::vector<Value*>{nullptr}; },
          [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });
+  attach(table, "checked",  // the identity in x; the check itself has no derivative
+         [](Builder&, const Op&, Value* g) { return std::vector<Value*>{g, nullptr}; },
+         [](Builder&, const Op&, const std::vector<Value*>& t) { return t[0]; });
   attach(table, "constant",
          [](Builder&, const Op&, Value*) { return std::vector<Value*>{}; },
          [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });

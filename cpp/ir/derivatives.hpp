@@ -40,6 +40,7 @@ using Deriv = std::function<Value*(Builder&, const Op&)>;
 void attach_unary(Table& table, const std::string& name, Deriv deriv);
 
 void attach_math(Table& table);        // derivatives_math.cpp
+void attach_functions(Table& table);   // derivatives_functions.cpp: the ops of ops_math.cpp
 void attach_reductions(Table& table);  // derivatives_shape.cpp: reductions and matmul
 void attach_indexing(Table& table);    // derivatives_shape.cpp
 void attach_movement(Table& table);    // derivatives_shape.cpp

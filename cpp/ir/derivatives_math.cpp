@@ -72,11 +72,19 @@ void attach_math(Table& table) {
            Value* c = t[1] ? op1(b, "neg", op2(b, "div", op2(b, "mul", t[1], op.result()), y)) : nullptr;
            return add_maybe(b, a, c);
          });
-  auto pow_dx = [](Builder& b, const Op& op) {  // p x^(p-1)
+  // At x = 0 the formulas give 0 * inf: d/dx of x^0 is 0, and d/dp of 0^p (p >= 0) is taken
+  // as 0 (the one-sided limit; PyTorch and JAX do the same).
+  auto pow_dx = [](Builder& b, const Op& op) {  // p x^(p-1), 0 where p = 0
     Value *x = op.operands[0], *p = op.operands[1];
-    return op2(b, "mul", p, op2(b, "pow", x, op2(b, "sub", p, k(b, p, 1.0))));
+    Value* d = op2(b, "mul", p, op2(b, "pow", x, op2(b, "sub", p, k(b, p, 1.0))));
+    return b.value("where", {op2(b, "equal", p, k(b, p, 0.0)), k(b, d, 0.0), d});
   };
-  auto pow_dp = [](Builder& b, const Op& op) { return op2(b, "mul", op.result(), op1(b, "log", op.operands[0])); };
+  auto pow_dp = [](Builder& b, const Op& op) {  // x^p log(x), 0 where x = 0 and p >= 0
+    Value *x = op.operands[0], *p = op.operands[1];
+    Value* d = op2(b, "mul", op.result(), op1(b, "log", x));
+    Value* at_zero = op2(b, "logical_and", op2(b, "equal", x, k(b, x, 0.0)), op2(b, "greater_equal", p, k(b, p, 0.0)));
+    return b.value("where", {at_zero, k(b, d, 0.0), d});
+  };
   attach(table, "pow",
          [=](Builder& b, const Op& op, Value* g) {
            Value *x = op.operands[0], *p = op.operands[1];

@@ -123,16 +123,27 @@ void attach_reductions(Table& table) {
 
 // Indexing ops. Their cotangents scatter-add back into the source, so like scatter_add
 // itself they compile for the CPU only until GPU kernels get atomics.
+// The index attributes of a gradient's scatter/gather: the axis and the same out-of-range
+// mode, so each gradient goes where (or nowhere, for "fill") the forward read from.
+AttrMap index_attrs(const Op& op, int64_t axis) {
+  AttrMap a{{"axis", axis}};
+  if (op.has_attr("mode")) a["mode"] = op.attrs.at("mode");
+  return a;
+}
+
 void attach_indexing(Table& table) {
   attach(table, "gather",  // out[i][j] = x[idx[i][j]][j]  ->  dx = scatter_add(0, idx, g)
          [](Builder& b, const Op& op, Value* g) {
            Value* x = op.operands[0];
-           return std::vector<Value*>{b.value("scatter_add", {zeros(b, x->type), op.operands[1], g}, op.attrs), nullptr};
+           AttrMap a = index_attrs(op, op.int_attr("axis"));
+           return std::vector<Value*>{b.value("scatter_add", {zeros(b, x->type), op.operands[1], g}, a), nullptr};
          },
          linear_jvp());
   attach(table, "scatter_add",  // out = x + scatter(src)  ->  dx = g, dsrc = gather(g, idx)
          [](Builder& b, const Op& op, Value* g) {
-           return std::vector<Value*>{g, nullptr, b.value("gather", {g, op.operands[1]}, op.attrs)};
+           AttrMap a = index_attrs(op, op.int_attr("axis"));
+           if (op.has_attr("mode") && op.str_attr("mode") == "fill") a["fill_value"] = 0.0;  // dropped: no gradient
+           return std::vector<Value*>{g, nullptr, b.value("gather", {g, op.operands[1]}, a)};
          },
          linear_jvp());
   attach(table, "take",  // x.take(idx, axis): dx scatters g's rows back, as gather's does
@@ -152,7 +163,7 @@ void attach_indexing(Table& table) {
            Value* i3 = b.value("broadcast_to", {b.value("reshape", {idx}, {{"shape", IntList{1, k, 1}}})},
                                {{"shape", IntList{pre, k, post}}});
            Type acc = Type::tensor(x->type.dtype, std::vector<int64_t>{pre, xs[size_t(axis)], post});
-           Value* dx = b.value("scatter_add", {zeros(b, acc), i3, g3}, {{"axis", int64_t(1)}});
+           Value* dx = b.value("scatter_add", {zeros(b, acc), i3, g3}, index_attrs(op, 1));
            return std::vector<Value*>{reshape_to(b, dx, x->type), nullptr};
          },
          linear_jvp());

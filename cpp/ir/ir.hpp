@@ -71,6 +71,15 @@ using Attr = std::variant<int64_t, double, bool, std::string, IntList, Type>;
 std::string attr_str(const Attr& a);
 using AttrMap = std::map<std::string, Attr>;  // sorted: printing is deterministic
 
+// A reduction's `axis` attribute as the C++ op API takes it: one axis or a list of axes.
+struct Axes {
+  Attr value;
+  Axes(int axis) : value(int64_t(axis)) {}            // NOLINT: implicit, like the Python API
+  Axes(int64_t axis) : value(axis) {}                 // NOLINT
+  Axes(IntList axes) : value(std::move(axes)) {}      // NOLINT
+  Axes(std::initializer_list<int64_t> axes) : value(IntList(axes)) {}  // NOLINT
+};
+
 // ---- source locations ----
 
 struct Location {

@@ -206,6 +206,42 @@ OpInfo reduction_op(const std::string& name, const std::string& summary) {
   return info;
 }
 
+const AttrSpec kIndexMode{"mode", "str", false,
+                          "out-of-range indices: \"clip\" (a negative index counts from the end once, then clamps), "
+                          "\"wrap\" (modulo the axis), \"fill\" (reads give fill_value, scatters drop the update) or "
+                          "\"error\" (the program raises when it runs)",
+                          "\"clip\""};
+
+std::string index_mode(const std::string& op, const AttrMap& attrs) {
+  auto it = attrs.find("mode");
+  std::string mode = it == attrs.end() ? "clip" : std::get<std::string>(it->second);
+  if (mode != "clip" && mode != "wrap" && mode != "fill" && mode != "error")
+    fail(ErrorCode::Value, op + ": mode must be \"clip\", \"wrap\", \"fill\" or \"error\", got \"" + mode + "\"");
+  return mode;
+}
+
+Value* in_bounds_index(ValueAt& e, Value* j, int64_t n, const std::string& mode, Value** valid) {
+  Builder& b = e.builder();
+  j = b.cast(j, DType::I64);
+  if (mode == "wrap") {
+    Value* r = e.arith("rem", j, e.i64(n));
+    return b.value("arith.select", {b.cmp("lt", r, e.i64(0)), e.arith("add", r, e.i64(n)), r});
+  }
+  if (valid && mode == "fill") *valid = b.arith("and", b.cmp("ge", j, e.i64(-n)), b.cmp("lt", j, e.i64(n)));
+  j = b.value("arith.select", {b.cmp("lt", j, e.i64(0)), e.arith("add", j, e.i64(n)), j});
+  return e.arith("min", e.arith("max", j, e.i64(0)), e.i64(n - 1));
+}
+
+Value* checked_indices(Builder& b, const Op& op, Value* idx, int64_t n, int64_t axis) {
+  Value* j = idx->type.dtype == DType::I64 ? idx : b.value("cast", {idx}, {{"dtype", std::string("i64")}});
+  Value* lo = b.value("greater_equal", {j, b.graph_constant(DType::I64, double(-n))});
+  Value* hi = b.value("less", {j, b.graph_constant(DType::I64, double(n))});
+  Value* ok = b.value("all", {b.value("logical_and", {lo, hi})});
+  std::string message = op.name + ": an index is out of range for axis " + std::to_string(axis) + " of size " +
+                        std::to_string(n) + " (indices " + idx->type.str() + ", mode \"error\")";
+  return b.value("checked", {idx, ok}, {{"message", message}});
+}
+
 double number_attr(const Op& op, const std::string& key) {
   const Attr& a = op.attrs.at(key);
   if (auto* i = std::get_if<int64_t>(&a)) return double(*i);

@@ -53,6 +53,19 @@ Value* reshape_value(Builder& b, Value* v, const Type& t);
 // Normalised (start, step, length) per dim of a `slice` of `x` (Python's slice.indices rules).
 std::vector<std::array<int64_t, 3>> slice_bounds(const Type& x, const AttrMap& attrs);
 
+// ---- out-of-range indices (take, gather, scatter_add, embedding) ----
+
+// The `mode` attribute: "clip" (the default: a negative index counts from the end once, then
+// the index is clamped into the axis), "wrap" (modulo the axis size), "fill" (reads give the
+// fill value, scatter_add drops the update) or "error" (checked when the program runs).
+extern const AttrSpec kIndexMode;
+std::string index_mode(const std::string& op, const AttrMap& attrs);  // validated
+// An index read from an index operand (any integer dtype) as an in-bounds i64 index into an
+// axis of `n` > 0 elements, by `mode`; with "fill", `*valid` tells whether it was in [-n, n).
+Value* in_bounds_index(ValueAt& e, Value* j, int64_t n, const std::string& mode, Value** valid);
+// mode "error": `idx` checked to lie in [-n, n) when the program runs (a `checked` op).
+Value* checked_indices(Builder& b, const Op& op, Value* idx, int64_t n, int64_t axis);
+
 // The op's numeric attribute `key` (int or float) as a double.
 double number_attr(const Op& op, const std::string& key);
 

@@ -9,6 +9,7 @@
 namespace tessera::ir {
 
 void register_elementwise_ops(std::vector<OpInfo>& out);  // ops_elementwise.cpp
+void register_math_ops(std::vector<OpInfo>& out);         // ops_math.cpp: rounding, atan, bitwise...
 void register_reduction_ops(std::vector<OpInfo>& out);    // ops_reduction.cpp
 void register_contraction_ops(std::vector<OpInfo>& out);  // ops_contraction.cpp
 void register_movement_ops(std::vector<OpInfo>& out);     // ops_movement.cpp

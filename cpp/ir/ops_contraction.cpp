@@ -12,7 +12,8 @@ OpInfo matmul() {
   info.operand_names = {"x", "y"};
   info.summary = "Matrix product with NumPy semantics: [...,M,K] @ [...,K,N] -> [...,M,N] with broadcast batch "
                  "dims; a 1-D left operand is a row vector and a 1-D right operand a column vector (their "
-                 "dim is dropped from the result). Accumulates in the compute dtype; K = 0 gives zeros.";
+                 "dim is dropped from the result). Operands of different dtypes promote. Accumulates in the "
+                 "compute dtype; K = 0 gives zeros.";
   info.attrs = {{"precision", "str", false,
                  "\"highest\" (f32 products of f32 operands) or \"tf32\": f32 operands may be rounded to TF32 "
                  "(10-bit mantissa) for tensor cores where the target has them (NVIDIA sm_80+), about 1e-3 "
@@ -30,8 +31,8 @@ OpInfo matmul() {
     require_tensor("matmul", b);
     if (a.rank() == 0 || b.rank() == 0)
       fail(ErrorCode::Shape, "matmul: operands must have rank >= 1, got " + a.str() + " @ " + b.str());
-    if (a.dtype != b.dtype) fail(ErrorCode::DType, "matmul: dtypes differ: " + a.str() + " @ " + b.str());
-    if (a.dtype == DType::Bool) fail(ErrorCode::DType, "matmul: not defined for bool tensors");
+    DType dt = promote_types(a.dtype, b.dtype);
+    if (dt == DType::Bool) fail(ErrorCode::DType, "matmul: not defined for bool tensors");
     const Dim& ka = a.shape.back();
     const Dim& kb = b.rank() == 1 ? b.shape[0] : b.shape[b.shape.size() - 2];
     if (ka != kb) fail(ErrorCode::Shape, "matmul: inner dims differ: " + a.str() + " @ " + b.str());
@@ -40,7 +41,16 @@ OpInfo matmul() {
     std::vector<Dim> out = broadcast_shapes("matmul", a_batch, b_batch);
     if (a.rank() >= 2) out.push_back(a.shape[a.shape.size() - 2]);
     if (b.rank() >= 2) out.push_back(b.shape.back());
-    return std::vector<Type>{Type::tensor(a.dtype, out)};
+    return std::vector<Type>{Type::tensor(dt, out)};
+  };
+  // Operands of different dtypes are converted to the promoted one first (docs/dtype_promotion.md).
+  info.decompose = [](Builder& bld, const Op& op) -> std::vector<Value*> {
+    DType dt = op.result()->type.dtype;
+    if (op.operands[0]->type.dtype == dt && op.operands[1]->type.dtype == dt) return {};
+    std::vector<Value*> xs;
+    for (Value* v : op.operands)
+      xs.push_back(v->type.dtype == dt ? v : bld.value("cast", {v}, {{"dtype", std::string(dtype_name(dt))}}));
+    return {bld.value("matmul", xs, op.attrs)};
   };
   return info;
 }

@@ -2,6 +2,7 @@
 // coordinates read from the operands at mapped coordinates. Fused kernels compose these
 // mappings (passes/value_emitter.cpp), so a transpose or slice costs index arithmetic only.
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <set>
 
@@ -43,6 +44,25 @@ int64_t numel(const Shape& s) {
 }
 std::vector<Type> one(DType dt, const Shape& s) { return {Type::tensor(dt, s)}; }
 
+// The dtype joined tensors promote to (docs/dtype_promotion.md).
+DType promoted(const std::vector<Type>& in) {
+  DType dt = in[0].dtype;
+  for (const Type& t : in) dt = promote_types(dt, t.dtype);
+  return dt;
+}
+
+// concat / stack of tensors of several dtypes: each converted to the result's dtype first.
+std::vector<Value*> cast_operands(Builder& b, const Op& op) {
+  DType dt = op.result()->type.dtype;
+  bool mixed = false;
+  for (Value* v : op.operands) mixed = mixed || v->type.dtype != dt;
+  if (!mixed) return {};
+  std::vector<Value*> xs;
+  for (Value* v : op.operands)
+    xs.push_back(v->type.dtype == dt ? v : b.value("cast", {v}, {{"dtype", std::string(dtype_name(dt))}}));
+  return {b.value(op.name, xs, op.attrs)};
+}
+
 OpInfo movement(const std::string& name, std::vector<std::string> operands, std::vector<AttrSpec> attrs,
                 const std::string& summary) {
   OpInfo info;
@@ -57,14 +77,37 @@ OpInfo movement(const std::string& name, std::vector<std::string> operands, std:
   return info;
 }
 
-// Index operands: wrap negatives once, then clamp into [0, n) so every load stays in bounds
-// (kernels cannot raise; out-of-range indices read the nearest end, like NumPy's mode="clip").
-Value* index_at(ValueAt& e, Value* idx, const Coords& c, int64_t n) {
-  Builder& b = e.builder();
-  Value* j = b.cast(e.at(idx, c), DType::I64);
-  j = b.value("arith.select", {b.cmp("lt", j, e.i64(0)), e.arith("add", j, e.i64(n)), j});
-  return e.arith("min", e.arith("max", j, e.i64(0)), e.i64(n - 1));
+// The element of index operand `idx` at `c` as an in-bounds index into an axis of `n`, by the
+// op's mode (kIndexMode); with "fill", `*valid` says whether it was in range. "error" checks
+// before the op runs (decompose), so here it reads like "clip".
+Value* index_at(ValueAt& e, const Op& op, Value* idx, const Coords& c, int64_t n, Value** valid) {
+  std::string mode = index_mode(op.name, op.attrs);
+  if (mode == "error") mode = "clip";
+  return in_bounds_index(e, e.at(idx, c), n, mode, mode == "fill" ? valid : nullptr);
 }
+
+// The value read where the index was out of range (mode "fill"): fill_value, by default NaN
+// for floats and 0 for integers and bools.
+Value* fill_value(Builder& b, const Op& op) {
+  DType dt = compute_dtype(op.result()->type.dtype);
+  double v = op.has_attr("fill_value") ? number_attr(op, "fill_value") : is_float(dt) ? NAN : 0.0;
+  return b.constant(dt, dt == DType::Bool ? double(v != 0.0) : v);
+}
+
+// mode "error": the same op on indices checked when the program runs (operand `which`).
+std::vector<Value*> check_then(Builder& b, const Op& op, size_t which, int64_t axis) {
+  if (index_mode(op.name, op.attrs) != "error") return {};
+  std::vector<Value*> xs = op.operands;
+  const Type& x = op.operands[0]->type;
+  if (!x.shape[size_t(axis)].is_static()) symbolic_dim_error(op.name, x, size_t(axis), "its indices are checked against its size");
+  xs[which] = checked_indices(b, op, xs[which], x.shape[size_t(axis)].size, axis);
+  AttrMap a = op.attrs;
+  a["mode"] = std::string("clip");
+  return {b.value(op.name, xs, a)};
+}
+
+const AttrSpec kFillValue{"fill_value", "float", false, "mode \"fill\": the value read for out-of-range indices "
+                                                        "(default NaN for floats, 0 for integers)", ""};
 
 void require_index(const std::string& op, const Type& t) {
   if (!is_integer(t.dtype)) fail(ErrorCode::DType, op + ": indices must be an integer tensor, got " + t.str());
@@ -264,15 +307,16 @@ void add_join_ops(std::vector<OpInfo>& out) {
     std::vector<Dim> s = in[0].shape;
     for (size_t i = 0; i < in.size(); ++i) {
       const Type& t = in[i];
-      bool ok = t.rank() == in[0].rank() && t.dtype == in[0].dtype;
+      bool ok = t.rank() == in[0].rank();
       for (size_t d = 0; ok && d < t.shape.size(); ++d) ok = int64_t(d) == axis || t.shape[d] == s[d];
-      if (!ok) fail(t.dtype != in[0].dtype ? ErrorCode::DType : ErrorCode::Shape,
-                    "concat: cannot join " + in[0].str() + " and " + t.str() + " along axis " + std::to_string(axis));
+      if (!ok) fail(ErrorCode::Shape, "concat: cannot join " + in[0].str() + " and " + t.str() + " along axis " +
+                                          std::to_string(axis));
       if (!t.shape[size_t(axis)].is_static()) symbolic_dim_error("concat", t, size_t(axis), "the joined axis must be static");
       if (i) s[size_t(axis)].size += t.shape[size_t(axis)].size;
     }
-    return std::vector<Type>{Type::tensor(in[0].dtype, s)};
+    return std::vector<Type>{Type::tensor(promoted(in), s)};
   };
+  cat.decompose = cast_operands;
   cat.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
     size_t axis = size_t(normalize_axis("concat", op.int_attr("axis", 0), int64_t(c.size())));
     Builder& b = e.builder();
@@ -287,7 +331,8 @@ void add_join_ops(std::vector<OpInfo>& out) {
       result = result ? b.value("arith.select", {b.cmp("lt", c[axis], e.i64(end)), v, result}) : v;
       end = begin;
     }
-    return result;
+    // Every piece empty along the axis: the result has no elements, and nothing is read.
+    return result ? result : b.constant(compute_dtype(op.result()->type.dtype), 0.0);
   };
   out.push_back(cat);
 
@@ -296,13 +341,15 @@ void add_join_ops(std::vector<OpInfo>& out) {
   st.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     require_tensor("stack", in[0]);
     std::vector<Dim> s = in[0].shape;
-    for (const Type& t : in)
-      if (t != in[0]) fail(t.dtype != in[0].dtype ? ErrorCode::DType : ErrorCode::Shape,
-                           "stack: tensors differ: " + in[0].str() + " and " + t.str());
+    for (const Type& t : in) {
+      require_tensor("stack", t);
+      if (t.shape != in[0].shape) fail(ErrorCode::Shape, "stack: shapes differ: " + in[0].str() + " and " + t.str());
+    }
     int64_t axis = normalize_axis("stack", int_or(a, "axis", 0), in[0].rank() + 1);
     s.insert(s.begin() + axis, Dim::of(int64_t(in.size())));
-    return std::vector<Type>{Type::tensor(in[0].dtype, s)};
+    return std::vector<Type>{Type::tensor(promoted(in), s)};
   };
+  st.decompose = cast_operands;
   st.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
     int64_t axis = normalize_axis("stack", op.int_attr("axis", 0), int64_t(c.size()));
     Coords ci = c;
@@ -399,7 +446,8 @@ void add_slice_pad(std::vector<OpInfo>& out) {
     Builder& b = e.builder();
     Shape s = op.operands[0]->type.static_shape(), p = op.ints_attr("pad");
     DType dt = compute_dtype(op.result()->type.dtype);
-    Value* fill = b.constant(dt, op.has_attr("value") ? number_attr(op, "value") : 0.0);
+    double value = op.has_attr("value") ? number_attr(op, "value") : 0.0;
+    Value* fill = b.constant(dt, dt == DType::Bool ? double(value != 0.0) : value);  // bool: value != 0
     if (numel(s) == 0) return fill;
     Coords ci;
     Value* inside = nullptr;
@@ -421,10 +469,12 @@ void add_slice_pad(std::vector<OpInfo>& out) {
 // ---- indexing: take, gather, scatter_add, one_hot ----
 
 void add_indexing_ops(std::vector<OpInfo>& out) {
-  OpInfo take = movement("take", {"x", "indices"}, {{"axis", "int", false, "the axis indexed", "0"}},
+  OpInfo take = movement("take", {"x", "indices"}, {{"axis", "int", false, "the axis indexed", "0"}, kIndexMode, kFillValue},
                          "x indexed along `axis` by an integer tensor: shape x[:axis] + indices + x[axis+1:] "
-                         "(negative indices count from the end; out-of-range ones are clamped).");
+                         "(negative indices count from the end; out-of-range ones follow `mode`, clamped by "
+                         "default).");
   take.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    index_mode("take", a);
     require_tensor("take", in[0]);
     require_tensor("take", in[1]);
     require_index("take", in[1]);
@@ -444,9 +494,14 @@ void add_indexing_ops(std::vector<OpInfo>& out) {
     size_t k = size_t(op.operands[1]->type.rank());
     Coords ic(c.begin() + long(axis), c.begin() + long(axis + k));
     Coords xc(c.begin(), c.begin() + long(axis));
-    xc.push_back(index_at(e, op.operands[1], ic, x[axis]));
+    Value* valid = nullptr;
+    xc.push_back(index_at(e, op, op.operands[1], ic, x[axis], &valid));
     xc.insert(xc.end(), c.begin() + long(axis + k), c.end());
-    return e.at(op.operands[0], xc);
+    Value* v = e.at(op.operands[0], xc);
+    return valid ? e.builder().value("arith.select", {valid, v, fill_value(e.builder(), op)}) : v;
+  };
+  take.decompose = [](Builder& b, const Op& op) {
+    return check_then(b, op, 1, normalize_axis("take", op.int_attr("axis", 0), op.operands[0]->type.rank()));
   };
   out.push_back(take);
 
@@ -464,9 +519,10 @@ void add_indexing_ops(std::vector<OpInfo>& out) {
     if (xs[size_t(axis)] == Dim::of(0) && !(idx.has_static_shape() && idx.numel() == 0))
       fail(ErrorCode::Value, name + ": cannot index the empty axis " + std::to_string(axis) + " of " + x.str());
   };
-  OpInfo g = movement("gather", {"x", "indices"}, {{"axis", "int", true, "the axis indexed"}},
+  OpInfo g = movement("gather", {"x", "indices"}, {{"axis", "int", true, "the axis indexed"}, kIndexMode, kFillValue},
                       "out[i][j] = x[indices[i][j]][j] for axis 0 (torch.gather); shape of indices.");
   g.infer = [check_along](const std::vector<Type>& in, const AttrMap& a) {
+    index_mode("gather", a);
     int64_t axis = normalize_axis("gather", std::get<int64_t>(a.at("axis")), in[0].rank());
     check_along("gather", in[0], in[1], axis);
     return std::vector<Type>{Type::tensor(in[0].dtype, in[1].shape)};
@@ -475,14 +531,23 @@ void add_indexing_ops(std::vector<OpInfo>& out) {
     Shape x = op.operands[0]->type.static_shape();
     size_t axis = size_t(normalize_axis("gather", op.int_attr("axis"), int64_t(x.size())));
     Coords xc = c;
-    xc[axis] = index_at(e, op.operands[1], c, x[axis]);
-    return e.at(op.operands[0], xc);
+    Value* valid = nullptr;
+    xc[axis] = index_at(e, op, op.operands[1], c, x[axis], &valid);
+    Value* v = e.at(op.operands[0], xc);
+    return valid ? e.builder().value("arith.select", {valid, v, fill_value(e.builder(), op)}) : v;
+  };
+  g.decompose = [](Builder& b, const Op& op) {
+    return check_then(b, op, 1, normalize_axis("gather", op.int_attr("axis"), op.operands[0]->type.rank()));
   };
   out.push_back(g);
 
-  OpInfo sc = movement("scatter_add", {"x", "indices", "src"}, {{"axis", "int", true, "the axis indexed"}},
+  OpInfo sc = movement("scatter_add", {"x", "indices", "src"}, {{"axis", "int", true, "the axis indexed"}, kIndexMode},
                        "A copy of x with out[indices[i][j]][j] += src[i][j] for axis 0 (torch.scatter_add).");
+  sc.decompose = [](Builder& b, const Op& op) {
+    return check_then(b, op, 1, normalize_axis("scatter_add", op.int_attr("axis"), op.operands[0]->type.rank()));
+  };
   sc.infer = [check_along](const std::vector<Type>& in, const AttrMap& a) {
+    index_mode("scatter_add", a);
     int64_t axis = normalize_axis("scatter_add", std::get<int64_t>(a.at("axis")), in[0].rank());
     check_along("scatter_add", in[0], in[1], axis);
     if (in[2].shape != in[1].shape || in[2].dtype != in[0].dtype)

@@ -12,7 +12,9 @@
 namespace tessera::ir {
 namespace {
 
-const AttrSpec kAxis{"axis", "int", false, "axis to reduce (negative counts from the end); absent: every axis", ""};
+const AttrSpec kAxis{"axis", "axes", false,
+                     "axis, or list of axes, to reduce (negative counts from the end); absent: every axis", ""};
+const AttrSpec kOneAxis{"axis", "int", false, "axis to reduce (negative counts from the end); absent: every axis", ""};
 const AttrSpec kKeepdims{"keepdims", "bool", false, "keep reduced axes with size 1", "false"};
 
 bool keepdims_of(const AttrMap& a) {
@@ -20,14 +22,21 @@ bool keepdims_of(const AttrMap& a) {
   return it != a.end() && std::get<bool>(it->second);
 }
 
-// The reduced axes, ascending and non-negative.
+// The reduced axes, ascending and non-negative: `axis` as one int or a list (no repeats);
+// absent, every axis (none for a rank-0 tensor, whose reduction is the identity).
 std::vector<int64_t> axes_of(const std::string& op, const AttrMap& a, int64_t rank) {
-  if (rank == 0) fail(ErrorCode::Value, op + ": needs a tensor of rank >= 1");
   auto it = a.find("axis");
-  if (it != a.end()) return {normalize_axis(op, std::get<int64_t>(it->second), rank)};
-  std::vector<int64_t> all;
-  for (int64_t d = 0; d < rank; ++d) all.push_back(d);
-  return all;
+  std::vector<int64_t> axes;
+  if (it == a.end()) {
+    for (int64_t d = 0; d < rank; ++d) axes.push_back(d);
+    return axes;
+  }
+  if (auto* one = std::get_if<int64_t>(&it->second)) return {normalize_axis(op, *one, rank)};
+  for (int64_t d : std::get<IntList>(it->second)) axes.push_back(normalize_axis(op, d, rank));
+  std::sort(axes.begin(), axes.end());
+  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
+    fail(ErrorCode::Value, op + ": axis list repeats an axis (rank " + std::to_string(rank) + ")");
+  return axes;
 }
 
 Type reduced_type(const std::string& op, const Type& in, const AttrMap& a, DType dt) {
@@ -110,10 +119,11 @@ OpInfo base(const std::string& name, std::vector<AttrSpec> attrs, const std::str
   return info;
 }
 
-// An absent axis on a primitive becomes one-axis reductions, the innermost first (descending
-// order keeps the remaining axis numbers valid when keepdims is false).
+// A primitive over several axes (absent: every axis) becomes one-axis reductions, the last
+// axis first (descending order keeps the remaining axis numbers valid when keepdims is false).
+// Over no axes (a rank-0 tensor, or an empty list) it is the identity in the result's dtype.
 std::vector<Value*> split_axes(Builder& b, const Op& op) {
-  if (op.has_attr("axis")) return {};
+  if (op.has_attr("axis") && std::holds_alternative<int64_t>(op.attrs.at("axis"))) return {};
   Value* v = op.operands[0];
   std::vector<int64_t> axes = axes_of(op.name, op.attrs, v->type.rank());
   for (auto it = axes.rbegin(); it != axes.rend(); ++it) {
@@ -121,6 +131,8 @@ std::vector<Value*> split_axes(Builder& b, const Op& op) {
     a["axis"] = *it;
     v = b.value(op.name, {v}, a);
   }
+  DType dt = op.result()->type.dtype;
+  if (v->type.dtype != dt) v = b.value("cast", {v}, {{"dtype", std::string(dtype_name(dt))}});
   return {v};
 }
 
@@ -161,10 +173,11 @@ OpInfo extremum(const std::string& name, const std::string& summary) {
 }
 
 OpInfo arg_extremum(const std::string& name, const std::string& summary) {
-  OpInfo info = base(name, {kAxis, kKeepdims}, summary);
+  OpInfo info = base(name, {kOneAxis, kKeepdims}, summary);
   info.infer = [name](const std::vector<Type>& in, const AttrMap& a) {
     require_tensor(name, in[0]);
     if (in[0].dtype == DType::Bool) fail(ErrorCode::DType, name + ": not defined for bool tensors");
+    if (in[0].rank() == 0) fail(ErrorCode::Value, name + ": needs a tensor of rank >= 1");
     if (!a.count("axis") && in[0].rank() != 1)
       fail(ErrorCode::Value, name + ": without an axis needs a rank-1 tensor (flatten first), got " + in[0].str());
     require_nonempty(name, in[0], a);
@@ -228,9 +241,34 @@ OpInfo var() {
   return info;
 }
 
+// any / all: whether some / every element over `axis` is nonzero, as a count of the ones that
+// are (not) nonzero: sums give the empty reduction's answer (false / true) for free.
+OpInfo truth(bool all) {
+  std::string name = all ? "all" : "any";
+  OpInfo info = base(name, {kAxis, kKeepdims},
+                     std::string(all ? "Whether every element" : "Whether some element") +
+                         " over `axis` (every axis when absent) is nonzero; bool result. Empty: " +
+                         (all ? "true." : "false."));
+  info.infer = [name](const std::vector<Type>& in, const AttrMap& a) {
+    require_tensor(name, in[0]);
+    return std::vector<Type>{reduced_type(name, in[0], a, DType::Bool)};
+  };
+  info.decompose = [all](Builder& b, const Op& op) -> std::vector<Value*> {
+    Value* x = op.operands[0];
+    Value* hit = b.value(all ? "equal" : "not_equal", {x, b.graph_constant(x->type.dtype, 0.0)});
+    AttrMap a = op.attrs;
+    a["dtype"] = std::string("i64");
+    Value* n = b.value("sum", {b.value("cast", {hit}, {{"dtype", std::string("i64")}})}, a);
+    return {b.value(all ? "equal" : "greater", {n, b.graph_constant(DType::I64, 0.0)})};
+  };
+  return info;
+}
+
 }  // namespace
 
 void register_reduction_ops(std::vector<OpInfo>& out) {
+  out.push_back(truth(false));
+  out.push_back(truth(true));
   out.push_back(accumulate("sum", "Sum"));
   out.push_back(accumulate("prod", "Product"));
   out.push_back(extremum("max", "Maximum over `axis` (every axis when absent); NaN propagates. Empty: error."));

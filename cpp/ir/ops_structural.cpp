@@ -1,5 +1,6 @@
 // Structural ops shared by the levels: function return, Schedule IR kernels, and the host
 // side of Tile IR (allocations and kernel launches run by the executor).
+#include "ir/op_rules.hpp"
 #include "ir/ops.hpp"
 
 namespace tessera::ir {
@@ -114,6 +115,29 @@ void register_structural_ops(std::vector<OpInfo>& out) {
       fail(ErrorCode::Verify, "rt.launch: grid and block need three entries");
   };
   out.push_back(launch);
+
+  // Run-time checks (take's mode = "error", ...): `checked` passes x through once `ok` (a
+  // rank-0 bool) is known to hold; form-kernels turns it into the host's rt.assert, which the
+  // executor evaluates after the program's kernels ran, raising `message` if ok is false.
+  OpInfo checked = structural("checked", 2, 2, {{"message", "str", true, "the error raised when ok is false"}}, true,
+                              "x, checked at run time: the program raises `message` unless the rank-0 bool `ok` "
+                              "holds.");
+  checked.operand_names = {"x", "ok"};
+  checked.infer = [](const std::vector<Type>& in, const AttrMap&) {
+    require_tensor("checked", in[0]);
+    if (!in[1].is_tensor() || in[1].dtype != DType::Bool || in[1].rank() != 0)
+      fail(ErrorCode::Verify, "checked: ok must be a rank-0 bool tensor, got " + in[1].str());
+    return std::vector<Type>{in[0]};
+  };
+  out.push_back(checked);
+  OpInfo assert_op = structural("rt.assert", 1, 1, {{"message", "str", true, "the error raised when the flag is false"}},
+                                false, "Raises `message` after the program ran if its rank-0 bool operand is false.");
+  assert_op.verify_op = [](const Op& op) {
+    const Type& t = op.operands[0]->type;
+    if (!op.results.empty() || !t.is_tensor() || t.dtype != DType::Bool || t.rank() != 0)
+      fail(ErrorCode::Verify, "rt.assert: takes one rank-0 bool tensor and has no results, got " + t.str());
+  };
+  out.push_back(assert_op);
 }
 
 }  // namespace tessera::ir

@@ -560,14 +560,15 @@ int64_t fma_gemm_shared_bytes(int64_t bk, int64_t stages) { return stages * bk *
 void register_tile_ops(std::vector<OpInfo>& out) {
   for (const char* n : {"add", "sub", "mul", "div", "rem", "max", "min", "and", "or"})
     out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " (div on integers truncates; max/min propagate NaN)."));
-  for (const char* n : {"xor", "pow", "copysign"})
+  for (const char* n : {"xor", "pow", "copysign", "atan2"})
     out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " (pow on integers wraps; negative exponents truncate)."));
-  // Integer shifts (by 0..bits-1): shl, and lshr which fills with zeros (for unsigned words in i64).
-  for (const char* n : {"shl", "lshr"}) out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " of integers."));
+  // Integer shifts (by 0..bits-1): shl, lshr which fills with zeros (for unsigned words in i64)
+  // and ashr which copies the sign bit.
+  for (const char* n : {"shl", "lshr", "ashr"}) out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " of integers."));
   for (const char* n : {"neg", "abs", "not"}) out.push_back(arith(n, 1, std::string("Lane-wise ") + n + "."));
   // Floating-point functions (math.cpp documents the accuracy of each).
-  for (const char* n : {"exp", "expm1", "log", "log1p", "sqrt", "floor", "ceil", "sin", "cos", "tanh", "erf", "erfc",
-                        "sigmoid"})
+  for (const char* n : {"exp", "expm1", "log", "log1p", "sqrt", "floor", "ceil", "round", "trunc", "sin", "cos", "tanh",
+                        "erf", "erfc", "sigmoid", "atan", "log2", "log10", "exp2"})
     out.push_back(float_arith(n));
   out.push_back(arith_cmp());
   out.push_back(arith_select());

@@ -19,6 +19,7 @@ void ensure_registered() {
   std::call_once(once, [] {
     std::vector<OpInfo> ops;
     register_elementwise_ops(ops);
+    register_math_ops(ops);
     register_reduction_ops(ops);
     register_contraction_ops(ops);
     register_movement_ops(ops);
@@ -41,6 +42,7 @@ bool attr_has_kind(const Attr& a, const std::string& kind) {
   if (kind == "bool") return std::holds_alternative<bool>(a);
   if (kind == "str") return std::holds_alternative<std::string>(a);
   if (kind == "ints") return std::holds_alternative<IntList>(a);
+  if (kind == "axes") return std::holds_alternative<int64_t>(a) || std::holds_alternative<IntList>(a);
   if (kind == "type") return std::holds_alternative<Type>(a);
   return true;  // "any"
 }

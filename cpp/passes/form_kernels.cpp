@@ -362,7 +362,7 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, co
   };
   for (auto& op_ptr : fn.body.ops) {
     Op* op = op_ptr.get();
-    if (op->name == "return") continue;
+    if (op->name == "return" || op->name == "rt.assert") continue;
     // Constants are copied into the kernels that use them, unless the function returns one.
     if (op->name == "constant" && !returned(fn, op->result())) continue;
     const char* k = kernel_kind(*op);
@@ -466,7 +466,20 @@ Op* misshapen_output(const Block& body, const Group& g) {
   return nullptr;
 }
 
+// `checked(x, ok)` becomes x, and an rt.assert of ok for the executor (host code, not a kernel;
+// moved after the kernels once they are formed).
+void hoist_checks(Function& fn) {
+  for (auto it = fn.body.ops.begin(); it != fn.body.ops.end();) {
+    Op& op = **it;
+    if (op.name != "checked") { ++it; continue; }
+    replace_all_uses(fn.body, op.result(), op.operands[0]);
+    fn.body.insert(it, Op::make("rt.assert", {op.operands[1]}, {}, {{"message", op.attrs.at("message")}}, op.loc));
+    it = fn.body.ops.erase(it);
+  }
+}
+
 void form_kernels_in(Function& fn, const Target& target) {
+  hoist_checks(fn);
   std::set<const Op*> no_row;
   std::vector<Group> groups;
   for (;;) {
@@ -480,6 +493,15 @@ void form_kernels_in(Function& fn, const Target& target) {
   std::vector<Group> split;
   for (const Group& g : groups) split_by_output_shape(fn.body, g, split);
   for (const Group& g : split) emit_kernel(fn, g, target);
+  // Checks run after every kernel (executor), so they go last, after the kernels of their flags.
+  std::vector<std::unique_ptr<Op>> checks;
+  for (auto it = fn.body.ops.begin(); it != fn.body.ops.end();) {
+    if ((*it)->name != "rt.assert") { ++it; continue; }
+    checks.push_back(std::move(*it));
+    it = fn.body.ops.erase(it);
+  }
+  auto end = fn.terminator() ? std::prev(fn.body.ops.end()) : fn.body.ops.end();
+  for (auto& c : checks) fn.body.insert(end, std::move(c));
   // Constants now live inside the kernels that use them.
   fn.body.ops.remove_if([&](auto& o) { return o->name == "constant" && count_uses(fn.body, o->result()) == 0; });
 }

@@ -2,6 +2,7 @@
 // then walks the updates a tile at a time, adding each into its slot. Duplicate indices must
 // add in turn: CPU lanes run in order within one instance (so results are deterministic); GPU
 // lanes would need atomics, so lower-to-tile rejects GPU targets.
+#include "ir/op_rules.hpp"
 #include "passes/tile_kernels.hpp"
 #include "passes/value_emitter.hpp"
 
@@ -43,13 +44,14 @@ Grid emit_scatter_kernel(const Op& kernel, Function& fn) {
   for_tiles(b, sc.operands[1]->type.numel(), lanes, [&](Builder& ib, Value* flat, Value* m) {
     ValueEmitter e(ib, region, fn, m);
     ValueAt::Coords c = e.unflatten(flat, upd), oc = c;
-    // Negative indices count from the end; out-of-range ones clamp (kernels cannot raise).
-    Value* j = ib.cast(e.at(sc.operands[1], c), DType::I64);
-    j = ib.value("arith.select", {ib.cmp("lt", j, e.i64(0)), e.arith("add", j, e.i64(base[axis])), j});
-    oc[axis] = e.arith("min", e.arith("max", j, e.i64(0)), e.i64(base[axis] - 1));
+    // Out-of-range indices follow the op's mode ("error" was checked before, by decompose).
+    std::string mode = index_mode("scatter_add", sc.attrs);
+    Value* valid = nullptr;
+    oc[axis] = in_bounds_index(e, e.at(sc.operands[1], c), base[axis], mode == "error" ? "clip" : mode, &valid);
+    Value* keep = valid ? ib.arith("and", m, valid) : m;  // "fill": the update is dropped
     Value* off = e.flatten(oc, base);
-    Value* sum = ib.arith("add", load(ib, out, off, m), e.at(sc.operands[2], c));
-    store(ib, out, off, sum->type.is_tile() ? sum : ib.splat(sum, lanes), m);
+    Value* sum = ib.arith("add", load(ib, out, off, keep), e.at(sc.operands[2], c));
+    store(ib, out, off, sum->type.is_tile() ? sum : ib.splat(sum, lanes), keep);
   });
   erase_dead_ops(fn.body);
   return {1, 1, 1};  // one instance: updates with equal indices must not race

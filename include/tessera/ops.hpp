@@ -16,11 +16,43 @@ inline ir::Value* abs(ir::Builder& b, ir::Value* x) {
   return b.value("abs", operands, attrs);
 }
 
+// Elementwise arccosine (radians, in [0, pi]; NaN outside [-1, 1]).
+inline ir::Value* acos(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("acos", operands, attrs);
+}
+
+// Elementwise inverse hyperbolic cosine (NaN below 1).
+inline ir::Value* acosh(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("acosh", operands, attrs);
+}
+
 // Elementwise x + y with NumPy broadcasting.
 inline ir::Value* add(ir::Builder& b, ir::Value* x, ir::Value* y) {
   ir::AttrMap attrs;
   std::vector<ir::Value*> operands{x, y};
   return b.value("add", operands, attrs);
+}
+
+// Whether every element over `axis` (every axis when absent) is nonzero; bool result. Empty: true.
+inline ir::Value* all(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false) {
+  ir::AttrMap attrs;
+  if (axis) attrs["axis"] = axis->value;
+  attrs["keepdims"] = keepdims;
+  std::vector<ir::Value*> operands{x};
+  return b.value("all", operands, attrs);
+}
+
+// Whether some element over `axis` (every axis when absent) is nonzero; bool result. Empty: false.
+inline ir::Value* any(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false) {
+  ir::AttrMap attrs;
+  if (axis) attrs["axis"] = axis->value;
+  attrs["keepdims"] = keepdims;
+  std::vector<ir::Value*> operands{x};
+  return b.value("any", operands, attrs);
 }
 
 // Index (i64) of the maximum along `axis`: the first on ties; the first NaN wins, as in NumPy. Without an axis: rank-1 tensors only.
@@ -39,6 +71,41 @@ inline ir::Value* argmin(ir::Builder& b, ir::Value* x, std::optional<int64_t> ax
   attrs["keepdims"] = keepdims;
   std::vector<ir::Value*> operands{x};
   return b.value("argmin", operands, attrs);
+}
+
+// Elementwise arcsine (radians; NaN outside [-1, 1]).
+inline ir::Value* asin(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("asin", operands, attrs);
+}
+
+// Elementwise inverse hyperbolic sine.
+inline ir::Value* asinh(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("asinh", operands, attrs);
+}
+
+// Elementwise arctangent (radians, in [-pi/2, pi/2]).
+inline ir::Value* atan(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("atan", operands, attrs);
+}
+
+// Elementwise arctangent of y/x in the quadrant of (x, y), in [-pi, pi], with C99's special values.
+inline ir::Value* atan2(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("atan2", operands, attrs);
+}
+
+// Elementwise inverse hyperbolic tangent (+-inf at +-1, NaN beyond).
+inline ir::Value* atanh(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("atanh", operands, attrs);
 }
 
 // Scaled dot-product attention softmax(q @ k^T * scale) @ v over the last two dims of q [..., Sq, D], k [..., Skv, D] and v [..., Skv, Dv] (equal batch dims and dtypes): result [..., Sq, Dv]. NVIDIA bf16/f16 with D = Dv in {64, 128} runs a flash-attention kernel (memory O(S)); elsewhere it is computed as those ops (f16/bf16 in f32).
@@ -69,6 +136,61 @@ inline ir::Value* attention_lse(ir::Builder& b, ir::Value* q, ir::Value* k, doub
   return b.value("attention_lse", operands, attrs);
 }
 
+// (x - mean) / sqrt(var + eps) * weight + bias with mean and (biased) var over every axis but the channel axis: batch normalisation with the batch's statistics (training mode); weight and bias have shape [C], optional.
+inline ir::Value* batch_norm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, ir::Value* bias = nullptr, int64_t axis = 1, double eps = 1e-05) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  attrs["eps"] = eps;
+  std::vector<ir::Value*> operands{x};
+  if (weight) operands.push_back(weight);
+  if (bias) operands.push_back(bias);
+  return b.value("batch_norm", operands, attrs);
+}
+
+// Binary cross-entropy of probabilities in [0, 1] against targets: -(y log p + (1 - y) log(1 - p)), each log clamped at -100 (PyTorch).
+inline ir::Value* binary_cross_entropy(ir::Builder& b, ir::Value* probs, ir::Value* targets, std::string reduction = "mean") {
+  ir::AttrMap attrs;
+  attrs["reduction"] = reduction;
+  std::vector<ir::Value*> operands{probs, targets};
+  return b.value("binary_cross_entropy", operands, attrs);
+}
+
+// Binary cross-entropy of sigmoid(logits) against targets, computed stably from the logits: max(x, 0) - x y + log(1 + e^-|x|).
+inline ir::Value* binary_cross_entropy_with_logits(ir::Builder& b, ir::Value* logits, ir::Value* targets, std::string reduction = "mean") {
+  ir::AttrMap attrs;
+  attrs["reduction"] = reduction;
+  std::vector<ir::Value*> operands{logits, targets};
+  return b.value("binary_cross_entropy_with_logits", operands, attrs);
+}
+
+// Elementwise bitwise x & y of integers (logical for bools).
+inline ir::Value* bitwise_and(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("bitwise_and", operands, attrs);
+}
+
+// Elementwise bitwise ~x of integers (logical not for bools).
+inline ir::Value* bitwise_invert(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("bitwise_invert", operands, attrs);
+}
+
+// Elementwise bitwise x | y of integers (logical for bools).
+inline ir::Value* bitwise_or(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("bitwise_or", operands, attrs);
+}
+
+// Elementwise bitwise x ^ y of integers (logical for bools).
+inline ir::Value* bitwise_xor(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("bitwise_xor", operands, attrs);
+}
+
 // Repeats size-1 and missing leading dims to a larger shape (NumPy broadcasting).
 inline ir::Value* broadcast_to(ir::Builder& b, ir::Value* x, ir::IntList shape) {
   ir::AttrMap attrs;
@@ -83,6 +205,13 @@ inline ir::Value* cast(ir::Builder& b, ir::Value* x, std::string dtype) {
   attrs["dtype"] = dtype;
   std::vector<ir::Value*> operands{x};
   return b.value("cast", operands, attrs);
+}
+
+// Elementwise smallest integer >= x (integers unchanged).
+inline ir::Value* ceil(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("ceil", operands, attrs);
 }
 
 // Elementwise min(max(x, min), max); either bound may be omitted; NaN propagates.
@@ -101,6 +230,13 @@ inline ir::Value* concat(ir::Builder& b, const std::vector<ir::Value*>& xs, int6
   return b.value("concat", xs, attrs);
 }
 
+// Elementwise |x| with the sign (bit) of y.
+inline ir::Value* copysign(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("copysign", operands, attrs);
+}
+
 // Elementwise cosine (radians).
 inline ir::Value* cos(ir::Builder& b, ir::Value* x) {
   ir::AttrMap attrs;
@@ -108,11 +244,19 @@ inline ir::Value* cos(ir::Builder& b, ir::Value* x) {
   return b.value("cos", operands, attrs);
 }
 
-// Softmax cross-entropy of logits [N, C] (float) against integer class labels [N]: -sum(one_hot(labels) * log_softmax(logits)), per row for reduction "none". Labels outside [0, C) contribute 0. With ignore_index (PyTorch's semantics), those rows are 0 and "mean" divides by the number of other rows.
-inline ir::Value* cross_entropy(ir::Builder& b, ir::Value* logits, ir::Value* labels, std::string reduction = "mean", std::optional<int64_t> ignore_index = std::nullopt) {
+// Elementwise hyperbolic cosine.
+inline ir::Value* cosh(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("cosh", operands, attrs);
+}
+
+// Softmax cross-entropy of logits [N, C] (float) against integer class labels [N]: -log_softmax(logits)[i, labels[i]], per row for reduction "none". With ignore_index (PyTorch's semantics), those rows are 0 and "mean" divides by the number of other rows.
+inline ir::Value* cross_entropy(ir::Builder& b, ir::Value* logits, ir::Value* labels, std::string reduction = "mean", std::optional<int64_t> ignore_index = std::nullopt, std::string mode = "ignore") {
   ir::AttrMap attrs;
   attrs["reduction"] = reduction;
   if (ignore_index) attrs["ignore_index"] = *ignore_index;
+  attrs["mode"] = mode;
   std::vector<ir::Value*> operands{logits, labels};
   return b.value("cross_entropy", operands, attrs);
 }
@@ -141,8 +285,9 @@ inline ir::Value* einsum(ir::Builder& b, const std::vector<ir::Value*>& xs, std:
 }
 
 // Rows of weight [V, ...] picked by integer indices: take(weight, indices, axis=0), shape indices.shape + weight.shape[1:] (gradient w.r.t. weight via take's VJP).
-inline ir::Value* embedding(ir::Builder& b, ir::Value* indices, ir::Value* weight) {
+inline ir::Value* embedding(ir::Builder& b, ir::Value* indices, ir::Value* weight, std::string mode = "clip") {
   ir::AttrMap attrs;
+  attrs["mode"] = mode;
   std::vector<ir::Value*> operands{indices, weight};
   return b.value("embedding", operands, attrs);
 }
@@ -168,6 +313,13 @@ inline ir::Value* exp(ir::Builder& b, ir::Value* x) {
   return b.value("exp", operands, attrs);
 }
 
+// Elementwise 2**x (exact for integer x).
+inline ir::Value* exp2(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("exp2", operands, attrs);
+}
+
 // Inserts a size-1 axis.
 inline ir::Value* expand_dims(ir::Builder& b, ir::Value* x, int64_t axis) {
   ir::AttrMap attrs;
@@ -183,10 +335,41 @@ inline ir::Value* expm1(ir::Builder& b, ir::Value* x) {
   return b.value("expm1", operands, attrs);
 }
 
+// x with the order of elements reversed along `axis` (every axis when absent).
+inline ir::Value* flip(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt) {
+  ir::AttrMap attrs;
+  if (axis) attrs["axis"] = axis->value;
+  std::vector<ir::Value*> operands{x};
+  return b.value("flip", operands, attrs);
+}
+
+// Elementwise largest integer <= x (integers unchanged).
+inline ir::Value* floor(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("floor", operands, attrs);
+}
+
+// Elementwise x // y, rounding toward -inf (Python); integer x // 0 is 0.
+inline ir::Value* floor_divide(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("floor_divide", operands, attrs);
+}
+
+// Elementwise C fmod: x - trunc(x / y) * y, with the dividend's sign; integer fmod(x, 0) is 0.
+inline ir::Value* fmod(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("fmod", operands, attrs);
+}
+
 // out[i][j] = x[indices[i][j]][j] for axis 0 (torch.gather); shape of indices.
-inline ir::Value* gather(ir::Builder& b, ir::Value* x, ir::Value* indices, int64_t axis) {
+inline ir::Value* gather(ir::Builder& b, ir::Value* x, ir::Value* indices, int64_t axis, std::string mode = "clip", std::optional<double> fill_value = std::nullopt) {
   ir::AttrMap attrs;
   attrs["axis"] = axis;
+  attrs["mode"] = mode;
+  if (fill_value) attrs["fill_value"] = *fill_value;
   std::vector<ir::Value*> operands{x, indices};
   return b.value("gather", operands, attrs);
 }
@@ -213,6 +396,64 @@ inline ir::Value* greater_equal(ir::Builder& b, ir::Value* x, ir::Value* y) {
   return b.value("greater_equal", operands, attrs);
 }
 
+// Normalisation of x [N, C, *spatial] over each group of C / num_groups channels (and the spatial axes) of each sample, then * weight + bias (shape [C], optional).
+inline ir::Value* group_norm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, ir::Value* bias = nullptr, int64_t num_groups, double eps = 1e-05) {
+  ir::AttrMap attrs;
+  attrs["num_groups"] = num_groups;
+  attrs["eps"] = eps;
+  std::vector<ir::Value*> operands{x};
+  if (weight) operands.push_back(weight);
+  if (bias) operands.push_back(bias);
+  return b.value("group_norm", operands, attrs);
+}
+
+// Elementwise sqrt(x**2 + y**2) without overflow or underflow.
+inline ir::Value* hypot(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("hypot", operands, attrs);
+}
+
+// Normalisation of x [N, C, *spatial] over the spatial axes of each sample and channel, then * weight + bias (shape [C], optional).
+inline ir::Value* instance_norm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, ir::Value* bias = nullptr, double eps = 1e-05) {
+  ir::AttrMap attrs;
+  attrs["eps"] = eps;
+  std::vector<ir::Value*> operands{x};
+  if (weight) operands.push_back(weight);
+  if (bias) operands.push_back(bias);
+  return b.value("instance_norm", operands, attrs);
+}
+
+// Elementwise x is neither infinite nor NaN (bool; true for integers).
+inline ir::Value* isfinite(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("isfinite", operands, attrs);
+}
+
+// Elementwise x is +inf or -inf (bool; false for integers).
+inline ir::Value* isinf(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("isinf", operands, attrs);
+}
+
+// Elementwise x is NaN (bool; false for integers).
+inline ir::Value* isnan(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("isnan", operands, attrs);
+}
+
+// Kullback-Leibler divergence KL(targets || exp(log_probs)) per element: targets * (log targets - log_probs), 0 where targets = 0 (PyTorch's kl_div). reduction: "mean" (over every element), "sum", "batchmean" (the sum / the batch size, the true KL per sample) or "none".
+inline ir::Value* kl_div(ir::Builder& b, ir::Value* log_probs, ir::Value* targets, std::string reduction = "mean", bool log_target = false) {
+  ir::AttrMap attrs;
+  attrs["reduction"] = reduction;
+  attrs["log_target"] = log_target;
+  std::vector<ir::Value*> operands{log_probs, targets};
+  return b.value("kl_div", operands, attrs);
+}
+
 // (x - mean) / sqrt(var + eps) * weight + bias along `axis` (biased variance, as in PyTorch); weight and bias, of shape [x.shape[axis]], are optional (bias needs weight).
 inline ir::Value* layernorm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, ir::Value* bias = nullptr, int64_t axis = -1, double eps = 1e-05) {
   ir::AttrMap attrs;
@@ -222,6 +463,13 @@ inline ir::Value* layernorm(ir::Builder& b, ir::Value* x, ir::Value* weight = nu
   if (weight) operands.push_back(weight);
   if (bias) operands.push_back(bias);
   return b.value("layernorm", operands, attrs);
+}
+
+// Elementwise x << y of integers (0 when y is negative or >= the width).
+inline ir::Value* left_shift(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("left_shift", operands, attrs);
 }
 
 // Elementwise x < y (bool result), compared in the promoted dtype; NaN compares unequal to everything.
@@ -245,11 +493,25 @@ inline ir::Value* log(ir::Builder& b, ir::Value* x) {
   return b.value("log", operands, attrs);
 }
 
+// Elementwise base-10 logarithm.
+inline ir::Value* log10(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("log10", operands, attrs);
+}
+
 // Elementwise log(1 + x), accurate for small x.
 inline ir::Value* log1p(ir::Builder& b, ir::Value* x) {
   ir::AttrMap attrs;
   std::vector<ir::Value*> operands{x};
   return b.value("log1p", operands, attrs);
+}
+
+// Elementwise base-2 logarithm (exact for powers of two).
+inline ir::Value* log2(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("log2", operands, attrs);
 }
 
 // log(softmax(x)) along `axis`, computed stably as x - logsumexp(x, axis).
@@ -258,6 +520,13 @@ inline ir::Value* log_softmax(ir::Builder& b, ir::Value* x, int64_t axis = -1) {
   attrs["axis"] = axis;
   std::vector<ir::Value*> operands{x};
   return b.value("log_softmax", operands, attrs);
+}
+
+// Elementwise log(exp(x) + exp(y)), computed stably.
+inline ir::Value* logaddexp(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("logaddexp", operands, attrs);
 }
 
 // Elementwise x and y (nonzero is true); bool result.
@@ -289,15 +558,15 @@ inline ir::Value* logical_xor(ir::Builder& b, ir::Value* x, ir::Value* y) {
 }
 
 // log(sum(exp(x))) over `axis` (every axis when absent), computed stably as log(sum(exp(x - m))) + m with m the (finite) maximum. Floating-point inputs only.
-inline ir::Value* logsumexp(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false) {
+inline ir::Value* logsumexp(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false) {
   ir::AttrMap attrs;
-  if (axis) attrs["axis"] = *axis;
+  if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
   std::vector<ir::Value*> operands{x};
   return b.value("logsumexp", operands, attrs);
 }
 
-// Matrix product with NumPy semantics: [...,M,K] @ [...,K,N] -> [...,M,N] with broadcast batch dims; a 1-D left operand is a row vector and a 1-D right operand a column vector (their dim is dropped from the result). Accumulates in the compute dtype; K = 0 gives zeros.
+// Matrix product with NumPy semantics: [...,M,K] @ [...,K,N] -> [...,M,N] with broadcast batch dims; a 1-D left operand is a row vector and a 1-D right operand a column vector (their dim is dropped from the result). Operands of different dtypes promote. Accumulates in the compute dtype; K = 0 gives zeros.
 inline ir::Value* matmul(ir::Builder& b, ir::Value* x, ir::Value* y, std::string precision = "highest") {
   ir::AttrMap attrs;
   attrs["precision"] = precision;
@@ -306,9 +575,9 @@ inline ir::Value* matmul(ir::Builder& b, ir::Value* x, ir::Value* y, std::string
 }
 
 // Maximum over `axis` (every axis when absent); NaN propagates. Empty: error.
-inline ir::Value* max(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false) {
+inline ir::Value* max(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false) {
   ir::AttrMap attrs;
-  if (axis) attrs["axis"] = *axis;
+  if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
   std::vector<ir::Value*> operands{x};
   return b.value("max", operands, attrs);
@@ -322,18 +591,18 @@ inline ir::Value* maximum(ir::Builder& b, ir::Value* x, ir::Value* y) {
 }
 
 // Arithmetic mean over `axis` (every axis when absent): sum times 1/n. Integer and bool inputs give f64, as in NumPy; an empty reduction gives NaN.
-inline ir::Value* mean(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false) {
+inline ir::Value* mean(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false) {
   ir::AttrMap attrs;
-  if (axis) attrs["axis"] = *axis;
+  if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
   std::vector<ir::Value*> operands{x};
   return b.value("mean", operands, attrs);
 }
 
 // Minimum over `axis` (every axis when absent); NaN propagates. Empty: error.
-inline ir::Value* min(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false) {
+inline ir::Value* min(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false) {
   ir::AttrMap attrs;
-  if (axis) attrs["axis"] = *axis;
+  if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
   std::vector<ir::Value*> operands{x};
   return b.value("min", operands, attrs);
@@ -366,6 +635,16 @@ inline ir::Value* neg(ir::Builder& b, ir::Value* x) {
   ir::AttrMap attrs;
   std::vector<ir::Value*> operands{x};
   return b.value("neg", operands, attrs);
+}
+
+// Negative log-likelihood of log-probabilities [N, C] (float) against integer class labels [N]: -log_probs[i, labels[i]], per row for reduction "none". With ignore_index (PyTorch's semantics), those rows are 0 and "mean" divides by the number of other rows.
+inline ir::Value* nll_loss(ir::Builder& b, ir::Value* log_probs, ir::Value* labels, std::string reduction = "mean", std::optional<int64_t> ignore_index = std::nullopt, std::string mode = "ignore") {
+  ir::AttrMap attrs;
+  attrs["reduction"] = reduction;
+  if (ignore_index) attrs["ignore_index"] = *ignore_index;
+  attrs["mode"] = mode;
+  std::vector<ir::Value*> operands{log_probs, labels};
+  return b.value("nll_loss", operands, attrs);
 }
 
 // Elementwise x != y (bool result), compared in the promoted dtype; NaN compares unequal to everything.
@@ -401,9 +680,9 @@ inline ir::Value* pow(ir::Builder& b, ir::Value* x, ir::Value* y) {
 }
 
 // Product over `axis` (every axis when absent). Integer and bool inputs give i64, as in NumPy; f16/bf16 accumulate in f32. Empty reductions give 1.
-inline ir::Value* prod(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false, std::optional<std::string> dtype = std::nullopt) {
+inline ir::Value* prod(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false, std::optional<std::string> dtype = std::nullopt) {
   ir::AttrMap attrs;
-  if (axis) attrs["axis"] = *axis;
+  if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
   if (dtype) attrs["dtype"] = *dtype;
   std::vector<ir::Value*> operands{x};
@@ -425,12 +704,35 @@ inline ir::Value* relu(ir::Builder& b, ir::Value* x) {
   return b.value("relu", operands, attrs);
 }
 
+// Elementwise x % y with the divisor's sign (Python, NumPy's mod); integer x % 0 is 0.
+inline ir::Value* remainder(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("remainder", operands, attrs);
+}
+
+// Each element of x repeated `repeats` times in a row along `axis` (NumPy's repeat).
+inline ir::Value* repeat(ir::Builder& b, ir::Value* x, int64_t repeats, std::optional<int64_t> axis = std::nullopt) {
+  ir::AttrMap attrs;
+  attrs["repeats"] = repeats;
+  if (axis) attrs["axis"] = *axis;
+  std::vector<ir::Value*> operands{x};
+  return b.value("repeat", operands, attrs);
+}
+
 // The elements in row-major order, viewed with a new shape of the same size.
 inline ir::Value* reshape(ir::Builder& b, ir::Value* x, ir::IntList shape) {
   ir::AttrMap attrs;
   attrs["shape"] = shape;
   std::vector<ir::Value*> operands{x};
   return b.value("reshape", operands, attrs);
+}
+
+// Elementwise x >> y of integers, arithmetic for signed types (by the width or more: 0, or -1 for negative x).
+inline ir::Value* right_shift(ir::Builder& b, ir::Value* x, ir::Value* y) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("right_shift", operands, attrs);
 }
 
 // x / sqrt(mean(x^2, axis) + eps) * weight: RMS normalisation along `axis` (weight, of shape [x.shape[axis]], is optional).
@@ -443,6 +745,22 @@ inline ir::Value* rmsnorm(ir::Builder& b, ir::Value* x, ir::Value* weight = null
   return b.value("rmsnorm", operands, attrs);
 }
 
+// x with elements shifted along `axis` cyclically (NumPy's roll): element i goes to (i + shift) mod n.
+inline ir::Value* roll(ir::Builder& b, ir::Value* x, ir::IntList shift, std::optional<ir::Axes> axis = std::nullopt) {
+  ir::AttrMap attrs;
+  attrs["shift"] = shift;
+  if (axis) attrs["axis"] = axis->value;
+  std::vector<ir::Value*> operands{x};
+  return b.value("roll", operands, attrs);
+}
+
+// Elementwise nearest integer, halves to even as NumPy (integers unchanged).
+inline ir::Value* round(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("round", operands, attrs);
+}
+
 // Elementwise 1 / sqrt(x).
 inline ir::Value* rsqrt(ir::Builder& b, ir::Value* x) {
   ir::AttrMap attrs;
@@ -451,9 +769,10 @@ inline ir::Value* rsqrt(ir::Builder& b, ir::Value* x) {
 }
 
 // A copy of x with out[indices[i][j]][j] += src[i][j] for axis 0 (torch.scatter_add).
-inline ir::Value* scatter_add(ir::Builder& b, ir::Value* x, ir::Value* indices, ir::Value* src, int64_t axis) {
+inline ir::Value* scatter_add(ir::Builder& b, ir::Value* x, ir::Value* indices, ir::Value* src, int64_t axis, std::string mode = "clip") {
   ir::AttrMap attrs;
   attrs["axis"] = axis;
+  attrs["mode"] = mode;
   std::vector<ir::Value*> operands{x, indices, src};
   return b.value("scatter_add", operands, attrs);
 }
@@ -472,6 +791,13 @@ inline ir::Value* sign(ir::Builder& b, ir::Value* x) {
   return b.value("sign", operands, attrs);
 }
 
+// Elementwise sign bit of x (bool): true for -0.0 and negative NaNs too.
+inline ir::Value* signbit(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("signbit", operands, attrs);
+}
+
 // Elementwise x * sigmoid(x) (swish).
 inline ir::Value* silu(ir::Builder& b, ir::Value* x) {
   ir::AttrMap attrs;
@@ -484,6 +810,13 @@ inline ir::Value* sin(ir::Builder& b, ir::Value* x) {
   ir::AttrMap attrs;
   std::vector<ir::Value*> operands{x};
   return b.value("sin", operands, attrs);
+}
+
+// Elementwise hyperbolic sine.
+inline ir::Value* sinh(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("sinh", operands, attrs);
 }
 
 // x[start:stop:step] on the leading dims, with Python's slice rules.
@@ -534,9 +867,9 @@ inline ir::Value* stack(ir::Builder& b, const std::vector<ir::Value*>& xs, int64
 }
 
 // Standard deviation over `axis` (every axis when absent): sqrt(var(x)). Floating-point inputs only.
-inline ir::Value* std(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false, double correction = 0.0) {
+inline ir::Value* std(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false, double correction = 0.0) {
   ir::AttrMap attrs;
-  if (axis) attrs["axis"] = *axis;
+  if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
   attrs["correction"] = correction;
   std::vector<ir::Value*> operands{x};
@@ -558,21 +891,30 @@ inline ir::Value* sub(ir::Builder& b, ir::Value* x, ir::Value* y) {
 }
 
 // Sum over `axis` (every axis when absent). Integer and bool inputs give i64, as in NumPy; f16/bf16 accumulate in f32. Empty reductions give 0.
-inline ir::Value* sum(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false, std::optional<std::string> dtype = std::nullopt) {
+inline ir::Value* sum(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false, std::optional<std::string> dtype = std::nullopt) {
   ir::AttrMap attrs;
-  if (axis) attrs["axis"] = *axis;
+  if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
   if (dtype) attrs["dtype"] = *dtype;
   std::vector<ir::Value*> operands{x};
   return b.value("sum", operands, attrs);
 }
 
-// x indexed along `axis` by an integer tensor: shape x[:axis] + indices + x[axis+1:] (negative indices count from the end; out-of-range ones are clamped).
-inline ir::Value* take(ir::Builder& b, ir::Value* x, ir::Value* indices, int64_t axis = 0) {
+// x indexed along `axis` by an integer tensor: shape x[:axis] + indices + x[axis+1:] (negative indices count from the end; out-of-range ones follow `mode`, clamped by default).
+inline ir::Value* take(ir::Builder& b, ir::Value* x, ir::Value* indices, int64_t axis = 0, std::string mode = "clip", std::optional<double> fill_value = std::nullopt) {
   ir::AttrMap attrs;
   attrs["axis"] = axis;
+  attrs["mode"] = mode;
+  if (fill_value) attrs["fill_value"] = *fill_value;
   std::vector<ir::Value*> operands{x, indices};
   return b.value("take", operands, attrs);
+}
+
+// Elementwise tangent (radians): sin(x) / cos(x).
+inline ir::Value* tan(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("tan", operands, attrs);
 }
 
 // Elementwise hyperbolic tangent.
@@ -580,6 +922,14 @@ inline ir::Value* tanh(ir::Builder& b, ir::Value* x) {
   ir::AttrMap attrs;
   std::vector<ir::Value*> operands{x};
   return b.value("tanh", operands, attrs);
+}
+
+// x repeated as a whole `reps[i]` times along axis i (NumPy's tile: short reps apply to the last axes, long reps add leading axes).
+inline ir::Value* tile(ir::Builder& b, ir::Value* x, ir::IntList reps) {
+  ir::AttrMap attrs;
+  attrs["reps"] = reps;
+  std::vector<ir::Value*> operands{x};
+  return b.value("tile", operands, attrs);
 }
 
 // Permutes the axes.
@@ -599,10 +949,26 @@ inline ir::Value* tril(ir::Builder& b, ir::Value* x, int64_t diagonal = 0, doubl
   return b.value("tril", operands, attrs);
 }
 
-// Variance over `axis` (every axis when absent), two-pass: sum((x - mean)^2) / (n - correction), in a fixed order (deterministic). Floating-point inputs only.
-inline ir::Value* var(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false, double correction = 0.0) {
+// The upper triangle of the last two dims of x (rank >= 2), as torch.triu: x[..., i, j] where j - i >= diagonal, else `value`.
+inline ir::Value* triu(ir::Builder& b, ir::Value* x, int64_t diagonal = 0, double value = 0.0) {
   ir::AttrMap attrs;
-  if (axis) attrs["axis"] = *axis;
+  attrs["diagonal"] = diagonal;
+  attrs["value"] = value;
+  std::vector<ir::Value*> operands{x};
+  return b.value("triu", operands, attrs);
+}
+
+// Elementwise integer part, rounding toward zero (integers unchanged).
+inline ir::Value* trunc(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("trunc", operands, attrs);
+}
+
+// Variance over `axis` (every axis when absent), two-pass: sum((x - mean)^2) / (n - correction), in a fixed order (deterministic). Floating-point inputs only.
+inline ir::Value* var(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false, double correction = 0.0) {
+  ir::AttrMap attrs;
+  if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
   attrs["correction"] = correction;
   std::vector<ir::Value*> operands{x};

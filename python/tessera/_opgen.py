@@ -19,7 +19,7 @@ from . import _C
 _INTERNAL = {"constant"}
 _USER_CLASSES = {"elementwise_unary", "elementwise_binary", "reduction", "contraction", "data_movement", "other"}
 _PY_TYPES = {"int": "int", "float": "float", "bool": "bool", "str": "str", "ints": "Sequence[int]",
-             "type": "str"}
+             "type": "str", "axes": "int | Sequence[int]"}
 
 
 def op_specs():
@@ -91,6 +91,8 @@ def _signature(spec, annotated):
         parts.append(f"{_safe(name)}{ann}" + (" = None" if optional else ""))
     required = [a for a in attrs if a[3]]
     optional = [a for a in attrs if not a[3]]
+    if required and not variadic and spec["min_operands"] < len(operands):
+        parts.append("*")  # required attributes after optional operands: keyword-only
     for name, kind, _v, _r in required:
         parts.append(f"{_safe(name)}: {_PY_TYPES[kind]}" if annotated else _safe(name))
     for name, kind, value, _r in optional:
@@ -110,7 +112,7 @@ def function_source(spec) -> str:
         args = "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
         if spec["min_operands"] < len(operands):
             args = f"tuple(a for a in {args} if a is not None)"
-    conv = {"int": "int", "float": "float", "bool": "bool", "str": "str", "ints": "_ints"}
+    conv = {"int": "int", "float": "float", "bool": "bool", "str": "str", "ints": "_ints", "axes": "_axes"}
     attr_items = ", ".join(f"{n!r}: {conv[k]}({_safe(n)})" for n, k, _v, _r in attrs if _v is not None or _r)
     optional_none = [n for n, _k, v, r in attrs if v is None and not r]
     lines = [f"def {spec['name']}({_signature(spec, False)}):", f'    """{_docstring(spec)}"""',
@@ -133,7 +135,8 @@ def stub_source() -> str:
     return "\n".join(out) + "\n"
 
 
-_CPP_TYPES = {"int": "int64_t", "float": "double", "bool": "bool", "str": "std::string", "ints": "ir::IntList"}
+_CPP_TYPES = {"int": "int64_t", "float": "double", "bool": "bool", "str": "std::string", "ints": "ir::IntList",
+              "axes": "ir::Axes"}
 
 
 def _cpp_literal(kind, value):
@@ -176,10 +179,12 @@ def cpp_header_source() -> str:
                 params.append(f"{_CPP_TYPES[kind]} {name} = {_cpp_literal(kind, value)}")
         body.append("  ir::AttrMap attrs;")
         for name, kind, value, req in attrs:
+            unwrap = ".value" if kind == "axes" else ""
             if value is None and not req:
-                body.append(f'  if ({name}) attrs["{name}"] = *{name};')
+                body.append(f'  if ({name}) attrs["{name}"] = {name}->value;' if unwrap else
+                            f'  if ({name}) attrs["{name}"] = *{name};')
             else:
-                body.append(f'  attrs["{name}"] = {name};')
+                body.append(f'  attrs["{name}"] = {name}{unwrap};')
         if not variadic:
             names = operands[:spec["min_operands"]]
             body.append("  std::vector<ir::Value*> operands{" + ", ".join(names) + "};")

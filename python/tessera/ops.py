@@ -118,12 +118,60 @@ def _record(name, tensors, attrs, loc, weak=False):
     return out
 
 
+# Ops that read indices (operand, the size they index: (operand, axis) or None for the class
+# axis of [N, C]), with the mode that checks them at run time.
+_INDEX_OPS = {"take": 1, "gather": 1, "scatter_add": 1, "embedding": 0, "cross_entropy": 1, "nll_loss": 1}
+_DEFAULT_MODE = {"take": "clip", "gather": "clip", "scatter_add": "clip", "embedding": "clip",
+                 "cross_entropy": "ignore", "nll_loss": "ignore"}
+
+
+def _index_bound(name, tensors, attrs):
+    """(low, high) of valid indices for an index op: [-n, n) along the indexed axis, or [0, C)
+    for labels."""
+    if name in ("cross_entropy", "nll_loss"):
+        return 0, tensors[0].shape[1]
+    if name == "embedding":
+        return -tensors[1].shape[0], tensors[1].shape[0]
+    x = tensors[0]
+    n = x.shape[attrs.get("axis", 0) % builtins.max(x.ndim, 1)] if x.ndim else 0
+    return -n, n
+
+
+def _checked_indices(name, tensors, attrs, loc):
+    """mode "error": the index operand replaced by a ``checked`` op whose message names the op,
+    the shapes and the user's line (the line is in the message, so each call site compiles its
+    own check), and the op run with its default mode on the checked indices."""
+    which = _INDEX_OPS[name]
+    idx = tensors[which]
+    low, high = _index_bound(name, tensors, attrs)
+    if isinstance(high, str):  # a symbolic size: the compiler checks it (its message has no line)
+        return tensors, attrs
+    j = apply("cast", (idx,), {"dtype": "i64"})
+    ok = apply("logical_and", (apply("greater_equal", (j, low)), apply("less", (j, high))))
+    if "ignore_index" in attrs:
+        ok = apply("logical_or", (ok, apply("equal", (j, attrs["ignore_index"]))))
+    what = "a label is outside" if low == 0 else "an index is outside"
+    message = (f"{name}: {what} [{low}, {high}) (indices {lazy.type_text(idx.dtype, idx.shape)}, operands "
+               f"{', '.join(lazy.type_text(t.dtype, t.shape) for t in tensors)}, mode \"error\") at {loc}")
+    checked = _record("checked", [idx, apply("all", (ok,))], {"message": message}, loc) if not lazy.eager() else \
+        _run_eager("checked", [idx, apply("all", (ok,))], {"message": message}, loc)
+    tensors = list(tensors)
+    tensors[which] = checked
+    attrs = dict(attrs, mode=_DEFAULT_MODE[name])
+    return tensors, attrs
+
+
 def apply(name, args, attrs=None):
     """Applies op ``name`` to ``args``: runs it now (eagerly) or records it (in a trace or a
     ``defer()`` block)."""
     loc = user_location()
     tensors, weak = _operands(name, args, loc)
     attrs = attrs or {}
+    if name in _INDEX_OPS:
+        from . import debug
+        if attrs.get("mode") == "error" or (debug.checks_enabled() and attrs.get("mode", _DEFAULT_MODE[name]) ==
+                                           _DEFAULT_MODE[name]):
+            tensors, attrs = _checked_indices(name, tensors, attrs, loc)
     if not lazy.eager():
         return _record(name, tensors, attrs, loc, weak and name != "cast")
     return _run_eager(name, tensors, attrs, loc)
@@ -167,7 +215,10 @@ def _run_eager(name, tensors, attrs, loc):
     try:
         (arr,) = op.exe.run([t._array for t in unique])
     except TesseraError as e:
-        raise type(e)(f"{name}: {e.message}", loc) from None
+        if e.location or " at " in e.message:  # a run-time check's message names its line
+            raise
+        message = e.message if e.message.startswith(name + ":") else f"{name}: {e.message}"
+        raise type(e)(message, loc) from None
     t = _new(Tensor)
     t._array, t._node, t._shape, t._dtype, t._device = arr, None, op.shape, op.dtype, op.device
     return t
@@ -178,6 +229,13 @@ _new = object.__new__
 
 def _ints(values):
     return tuple(int(v) for v in values)
+
+
+def _axes(value):
+    """A reduction's axis argument: one int, or a tuple of ints for several axes."""
+    if isinstance(value, (tuple, list)):
+        return tuple(int(v) for v in value)
+    return int(value)
 
 
 def _generate():

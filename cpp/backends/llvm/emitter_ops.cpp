@@ -247,6 +247,7 @@ llvm::Value* KernelEmitter::arith(const ir::Op& op, const std::vector<llvm::Valu
   if (k == "xor") return b_.CreateXor(a[0], a[1]);
   if (k == "shl") return b_.CreateShl(a[0], a[1]);
   if (k == "lshr") return b_.CreateLShr(a[0], a[1]);
+  if (k == "ashr") return b_.CreateAShr(a[0], a[1]);
   if (k == "not") return b_.CreateNot(a[0]);
   if (k == "neg") return fp ? b_.CreateFNeg(a[0]) : b_.CreateNeg(a[0]);
   if (k == "abs") {
@@ -258,11 +259,14 @@ llvm::Value* KernelEmitter::arith(const ir::Op& op, const std::vector<llvm::Valu
   if (k == "sqrt") return b_.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, a[0]);
   if (k == "floor") return b_.CreateUnaryIntrinsic(llvm::Intrinsic::floor, a[0]);
   if (k == "ceil") return b_.CreateUnaryIntrinsic(llvm::Intrinsic::ceil, a[0]);
+  if (k == "round") return b_.CreateUnaryIntrinsic(llvm::Intrinsic::roundeven, a[0]);
+  if (k == "trunc") return b_.CreateUnaryIntrinsic(llvm::Intrinsic::trunc, a[0]);
+  if (k == "atan2") return emit_atan2(b_, a[0], a[1]);
   using MathFn = llvm::Value* (*)(llvm::IRBuilder<>&, llvm::Value*);
   static const std::map<std::string, MathFn> math = {
       {"exp", emit_exp}, {"expm1", emit_expm1}, {"log", emit_log}, {"log1p", emit_log1p}, {"sin", emit_sin},
       {"cos", emit_cos}, {"tanh", emit_tanh},   {"erf", emit_erf}, {"erfc", emit_erfc},
-      {"sigmoid", emit_sigmoid}};
+      {"sigmoid", emit_sigmoid}, {"atan", emit_atan}, {"log2", emit_log2}, {"log10", emit_log10}, {"exp2", emit_exp2}};
   if (auto it = math.find(k); it != math.end()) return it->second(b_, a[0]);
   if (k == "cmp") {
     const std::string& p = op.str_attr("pred");

@@ -76,6 +76,12 @@ llvm::Value* emit_erf(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emit_erfc(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emit_sigmoid(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emit_pow(llvm::IRBuilder<>& b, llvm::Value* x, llvm::Value* y);
+// math_inverse.cpp
+llvm::Value* emit_atan(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_atan2(llvm::IRBuilder<>& b, llvm::Value* y, llvm::Value* x);
+llvm::Value* emit_log2(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_log10(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emit_exp2(llvm::IRBuilder<>& b, llvm::Value* x);
 
 // State and helpers shared by the two lane strategies.
 class KernelEmitter {
