@@ -146,6 +146,29 @@ void attach_indexing(Table& table) {
            return std::vector<Value*>{g, nullptr, b.value("gather", {g, op.operands[1]}, a)};
          },
          linear_jvp());
+  // scatter set: the overwritten slots pass nothing back to x; each update gets g at its slot
+  // (exact for distinct indices; with repeats only the winner should). add: as scatter_add.
+  attach(table, "scatter",
+         [](Builder& b, const Op& op, Value* g) {
+           std::string reduce = op.has_attr("reduce") ? op.str_attr("reduce") : "set";
+           if (reduce != "set" && reduce != "add")
+             fail(ErrorCode::Value, "scatter: no gradient rule for reduce \"" + reduce + "\"", op.loc.str());
+           AttrMap a = index_attrs(op, op.int_attr("axis"));
+           Value* dx = g;
+           if (reduce == "set") {
+             AttrMap s = a;
+             s["reduce"] = std::string("set");
+             dx = b.value("scatter", {g, op.operands[1], zeros(b, op.operands[2]->type)}, s);
+           }
+           if (op.has_attr("mode") && op.str_attr("mode") == "fill") a["fill_value"] = 0.0;
+           return std::vector<Value*>{dx, nullptr, b.value("gather", {g, op.operands[1]}, a)};
+         },
+         [](Builder& b, const Op& op, const std::vector<Value*>& t) {
+           std::string reduce = op.has_attr("reduce") ? op.str_attr("reduce") : "set";
+           if (reduce != "set" && reduce != "add")
+             fail(ErrorCode::Value, "scatter: no forward-mode rule for reduce \"" + reduce + "\"", op.loc.str());
+           return linear_jvp()(b, op, t);
+         });
   attach(table, "take",  // x.take(idx, axis): dx scatters g's rows back, as gather's does
          [](Builder& b, const Op& op, Value* g) {
            Value *x = op.operands[0], *idx = op.operands[1];
@@ -170,6 +193,18 @@ void attach_indexing(Table& table) {
 }
 
 void attach_movement(Table& table) {
+  attach(table, "slice_update",  // dx: g outside the region; dv: g's region, summed to v's shape
+         [](Builder& b, const Op& op, Value* g) {
+           Value* dx = b.value("slice_update", {g, zeros(b, Type::tensor(g->type.dtype, std::vector<Dim>{}))}, op.attrs);
+           AttrMap a = op.attrs;
+           Value* dv = to_operand(b, b.value("slice", {g}, a), op.operands[1]->type);
+           return std::vector<Value*>{dx, dv};
+         },
+         [](Builder& b, const Op& op, const std::vector<Value*>& t) -> Value* {
+           const Type& x = op.result()->type;
+           Value* tv = t[1] && is_float(op.operands[1]->type.dtype) ? t[1] : zeros(b, Type::tensor(x.dtype, std::vector<Dim>{}));
+           return b.value("slice_update", {t[0] ? t[0] : zeros(b, x), tv}, op.attrs);
+         });
   // Ops that only rearrange elements one-to-one: the cotangent is reshaped back.
   for (const char* name : {"reshape", "expand_dims", "squeeze"})
     attach(table, name,

@@ -464,6 +464,50 @@ void add_slice_pad(std::vector<OpInfo>& out) {
     return inside ? b.value("arith.select", {inside, v, fill}) : v;
   };
   out.push_back(pad);
+
+  OpInfo upd = movement("slice_update", {"x", "v"},
+                        {{"start", "ints", true, "first index per leading dim, as slice's"},
+                         {"stop", "ints", true, "end (exclusive) per leading dim, as slice's"},
+                         {"step", "ints", false, "stride per leading dim, may be negative; default 1", "[]"}},
+                        "x with the elements of x[start:stop:step] replaced by v (broadcast to that region, "
+                        "converted to x's dtype): the functional form of x[...] = v for basic indices.");
+  upd.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    dims("slice_update", in[0], "the updated region is found by index arithmetic");
+    require_tensor("slice_update", in[1]);
+    Type region = lookup_op("slice")->infer({in[0]}, a)[0];
+    if (in[1].rank() > region.rank() || broadcast_shapes("slice_update", region, in[1]) != region.shape)
+      fail(ErrorCode::Shape, "slice_update: the value " + in[1].str() + " does not broadcast to the region " +
+                                 region.str() + " of " + in[0].str());
+    if (in[0].dtype == DType::Bool && in[1].dtype != DType::Bool)
+      fail(ErrorCode::DType, "slice_update: a bool tensor takes bool values, got " + in[1].str());
+    return std::vector<Type>{in[0]};
+  };
+  // Coordinate c is in the region when c = start + k step for 0 <= k < length along every dim;
+  // then the element is v at k (broadcast), else x's own.
+  upd.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
+    Builder& b = e.builder();
+    auto sd = slice_dims(op.operands[0]->type, op.attrs);
+    const Type& v = op.operands[1]->type;
+    Coords vc(size_t(v.rank()));
+    Value* inside = nullptr;
+    for (size_t d = 0; d < c.size(); ++d) {
+      auto [start, step, len] = sd[d];
+      Value* diff = e.arith("sub", c[d], e.i64(start));
+      Value* k = e.arith("div", diff, e.i64(step));
+      Value* ok = b.arith("and", b.cmp("eq", e.arith("mul", k, e.i64(step)), diff),
+                          b.arith("and", b.cmp("ge", k, e.i64(0)), b.cmp("lt", k, e.i64(len))));
+      inside = inside ? b.arith("and", inside, ok) : ok;
+      int64_t vd = int64_t(d) - (int64_t(c.size()) - v.rank());
+      if (vd >= 0)
+        vc[size_t(vd)] = v.shape[size_t(vd)] == Dim::of(1) ? e.i64(0)
+                                                            : e.arith("min", e.arith("max", k, e.i64(0)), e.i64(len - 1));
+    }
+    DType dt = compute_dtype(op.result()->type.dtype);
+    Value* x = e.at(op.operands[0], c);
+    if (!inside || op.result()->type.static_shape().empty()) return b.cast(e.at(op.operands[1], vc), dt);
+    return b.value("arith.select", {inside, b.cast(e.at(op.operands[1], vc), dt), x});
+  };
+  out.push_back(upd);
 }
 
 // ---- indexing: take, gather, scatter_add, one_hot ----
@@ -558,6 +602,33 @@ void add_indexing_ops(std::vector<OpInfo>& out) {
     return std::vector<Type>{in[0]};
   };
   out.push_back(sc);  // many-to-one: its own kernel kind (passes/tile_scatter.cpp), no lower_at
+
+  OpInfo gen = movement("scatter", {"x", "indices", "src"},
+                        {{"axis", "int", true, "the axis indexed"},
+                         {"reduce", "str", false, "how an update meets its slot: set (the last update wins), add, mul, "
+                                                  "max or min", "\"set\""},
+                         kIndexMode},
+                        "A copy of x with out[indices[i][j]][j] = src[i][j] for axis 0 (torch.scatter), or combined "
+                        "with it by `reduce`; updates apply in order, so with \"set\" the last one wins.");
+  gen.decompose = [](Builder& b, const Op& op) {
+    return check_then(b, op, 1, normalize_axis("scatter", op.int_attr("axis"), op.operands[0]->type.rank()));
+  };
+  gen.infer = [check_along](const std::vector<Type>& in, const AttrMap& a) {
+    index_mode("scatter", a);
+    auto r = a.find("reduce");
+    std::string reduce = r == a.end() ? "set" : std::get<std::string>(r->second);
+    if (reduce != "set" && reduce != "add" && reduce != "mul" && reduce != "max" && reduce != "min")
+      fail(ErrorCode::Value, "scatter: reduce must be set, add, mul, max or min, got \"" + reduce + "\"");
+    int64_t axis = normalize_axis("scatter", std::get<int64_t>(a.at("axis")), in[0].rank());
+    check_along("scatter", in[0], in[1], axis);
+    if (in[2].shape != in[1].shape || in[2].dtype != in[0].dtype)
+      fail(in[2].dtype != in[0].dtype ? ErrorCode::DType : ErrorCode::Shape,
+           "scatter: src " + in[2].str() + " must have the shape of indices " + in[1].str() + " and the dtype of " +
+               in[0].str());
+    if (in[0].dtype == DType::Bool && reduce != "set") fail(ErrorCode::DType, "scatter: bool tensors take reduce \"set\" only");
+    return std::vector<Type>{in[0]};
+  };
+  out.push_back(gen);
 
   OpInfo oh = movement("one_hot", {"indices"},
                        {{"num_classes", "int", true, "size of the new last axis"},

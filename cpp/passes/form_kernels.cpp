@@ -49,7 +49,7 @@ int64_t pow2_at_least(int64_t n) {
 const char* kernel_kind(const Op& op) {
   const OpInfo* info = lookup_op(op.name);
   if (!info) fail(ErrorCode::Compile, "form-kernels: unknown op '" + op.name + "'", op.loc.str());
-  if (op.name == "scatter_add") return "scatter";  // many-to-one: cannot be computed per output element
+  if (op.name == "scatter_add" || op.name == "scatter") return "scatter";  // many-to-one: not per output element
   if (op.name.rfind("attention", 0) == 0) return "attention";  // kept by decompose only for flash kernels (tile_attention.cpp)
   switch (info->cls) {
     case OpClass::ElementwiseUnary:
@@ -282,7 +282,7 @@ std::string why_new(const Op& op, const std::string& kind, const Group& prev) {
   if (prev.kind == "matmul")
     return op.name + ": follows a contraction whose kernel takes no epilogue (only the CPU's packed matmul and NVIDIA's "
                      "block GEMMs of matrices do)";
-  if (prev.kind == "scatter") return op.name + ": follows a scatter_add, a kernel of its own";
+  if (prev.kind == "scatter") return op.name + ": follows a scatter, a kernel of its own";
   if (prev.kind == "reduce")
     return op.name + ": only element-wise ops over the result's shape that use it join a reduction's epilogue";
   return op.name + ": starts a new kernel";

@@ -70,7 +70,9 @@ void lower_function(Module& m, Function& host, bool gpu) {
     Function* fn = make_kernel_function(m, kernel_name(host, index++, kernel), kernel, gpu);
     const std::string& kind = kernel.str_attr("kind");
     if (kind == "scatter" && gpu)
-      fail(ErrorCode::Compile, "scatter_add on GPU targets needs atomics; not yet implemented", kernel.loc.str());
+      fail(ErrorCode::Compile, "scatter and scatter_add (also the gradients of take, gather and embedding, and "
+                               "x[int tensor] = v) do not run on GPU targets yet: they need atomics or a sorted "
+                               "update kernel; compute them on the CPU", kernel.loc.str());
     Grid grid = kind == "elementwise" ? emit_elementwise_kernel(kernel, *fn)
                 : kind == "reduce"    ? emit_reduce_kernel(kernel, *fn)
                 : kind == "rowwise"   ? emit_rowwise_kernel(kernel, *fn)

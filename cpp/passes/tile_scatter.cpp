@@ -1,7 +1,8 @@
-// Tile IR for scatter_add, many-to-one: a program instance copies the base into the output,
-// then walks the updates a tile at a time, adding each into its slot. Duplicate indices must
-// add in turn: CPU lanes run in order within one instance (so results are deterministic); GPU
-// lanes would need atomics, so lower-to-tile rejects GPU targets.
+// Tile IR for scatter_add and scatter, many-to-one: a program instance copies the base into the
+// output, then walks the updates a tile at a time, combining each into its slot (add, or for
+// scatter its `reduce`: set, add, mul, max, min). Duplicate indices must combine in turn: CPU
+// lanes run in order within one instance (so results are deterministic, and with "set" the last
+// update wins); GPU lanes would need atomics, so lower-to-tile rejects GPU targets.
 #include "ir/op_rules.hpp"
 #include "passes/tile_kernels.hpp"
 #include "passes/value_emitter.hpp"
@@ -30,7 +31,9 @@ Grid emit_scatter_kernel(const Op& kernel, Function& fn) {
   const Block& region = *kernel.region;
   const Op& yield = *region.ops.back();
   const Op& sc = *yield.operands[0]->def;
-  if (sc.name != "scatter_add") fail(ErrorCode::Compile, "scatter kernels support scatter_add only, got " + sc.name, sc.loc.str());
+  if (sc.name != "scatter_add" && sc.name != "scatter")
+    fail(ErrorCode::Compile, "scatter kernels take scatter or scatter_add, got " + sc.name, sc.loc.str());
+  const std::string reduce = sc.name == "scatter" && sc.has_attr("reduce") ? sc.str_attr("reduce") : "add";
   std::vector<int64_t> base = sc.operands[0]->type.static_shape(), upd = sc.operands[1]->type.static_shape();
   size_t axis = size_t(normalize_axis("scatter_add", sc.int_attr("axis"), int64_t(base.size())));
   int64_t lanes = kernel.int_attr("lanes");
@@ -45,13 +48,15 @@ Grid emit_scatter_kernel(const Op& kernel, Function& fn) {
     ValueEmitter e(ib, region, fn, m);
     ValueAt::Coords c = e.unflatten(flat, upd), oc = c;
     // Out-of-range indices follow the op's mode ("error" was checked before, by decompose).
-    std::string mode = index_mode("scatter_add", sc.attrs);
+    std::string mode = index_mode(sc.name, sc.attrs);
     Value* valid = nullptr;
     oc[axis] = in_bounds_index(e, e.at(sc.operands[1], c), base[axis], mode == "error" ? "clip" : mode, &valid);
     Value* keep = valid ? ib.arith("and", m, valid) : m;  // "fill": the update is dropped
     Value* off = e.flatten(oc, base);
-    Value* sum = ib.arith("add", load(ib, out, off, keep), e.at(sc.operands[2], c));
-    store(ib, out, off, sum->type.is_tile() ? sum : ib.splat(sum, lanes), keep);
+    Value* u = e.at(sc.operands[2], c);
+    Value* r = reduce == "set" ? u : ib.arith(reduce == "add" ? "add" : reduce == "mul" ? "mul" : reduce,
+                                               load(ib, out, off, keep), u);
+    store(ib, out, off, r->type.is_tile() ? r : ib.splat(r, lanes), keep);
   });
   erase_dead_ops(fn.body);
   return {1, 1, 1};  // one instance: updates with equal indices must not race

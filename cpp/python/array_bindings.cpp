@@ -162,6 +162,10 @@ void bind_array(nb::module_& m) {
         nb::gil_scoped_release nogil;
         return a.contiguous();
       })
+      .def("copy_from", [](const Array& a, const Array& src) {
+        nb::gil_scoped_release nogil;
+        a.copy_from(src);
+      }, "src"_a, "Writes src's elements into this array's memory (same dtype, shape, device).")
       .def("__dlpack__", &array_dlpack, nb::kw_only(), "stream"_a = nb::none(),
            "max_version"_a = nb::none(), "dl_device"_a = nb::none(), "copy"_a = nb::none())
       .def("__dlpack_device__", &array_dlpack_device)

@@ -191,4 +191,21 @@ Array Array::to(Device device) const {
   return out;
 }
 
+void Array::copy_from(const Array& src) const {
+  if (src.dtype != dtype || src.shape != shape || src.device() != device())
+    fail(ErrorCode::Value, "copy: the source differs from the destination in dtype, shape or device");
+  if (read_only()) fail(ErrorCode::Value, "cannot write into a read-only tensor (memory imported read-only)");
+  rt::check_in_bounds(*this);
+  Array dense = src.contiguous();
+  if (nbytes() == 0) return;
+  if (is_contiguous()) {
+    check_status(tsrMemcpy(data(), device().raw(), dense.data(), device().raw(), nbytes(), nullptr), "tsrMemcpy");
+    return;
+  }
+  if (device().type != TSR_DEVICE_CPU)
+    fail(ErrorCode::Value, "writing into a non-contiguous " + device().str() + " tensor is not supported");
+  std::vector<int64_t> dense_strides = contiguous_strides(shape);
+  rt::copy_strided(data(), strides.data(), dense.data(), dense_strides.data(), shape, dtype_size(dtype));
+}
+
 }  // namespace tessera

@@ -73,6 +73,9 @@ struct Array {
   // A contiguous copy on `device` (returns *this when already contiguous there).
   Array to(Device device) const;
   Array contiguous() const { return to(device()); }
+  // Writes src's elements into this array's memory (same dtype, shape and device; this one
+  // writable): the in-place half of `x[idx] = v`. Strided destinations on the CPU only.
+  void copy_from(const Array& src) const;
 };
 
 }  // namespace tessera

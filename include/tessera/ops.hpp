@@ -768,6 +768,16 @@ inline ir::Value* rsqrt(ir::Builder& b, ir::Value* x) {
   return b.value("rsqrt", operands, attrs);
 }
 
+// A copy of x with out[indices[i][j]][j] = src[i][j] for axis 0 (torch.scatter), or combined with it by `reduce`; updates apply in order, so with "set" the last one wins.
+inline ir::Value* scatter(ir::Builder& b, ir::Value* x, ir::Value* indices, ir::Value* src, int64_t axis, std::string reduce = "set", std::string mode = "clip") {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  attrs["reduce"] = reduce;
+  attrs["mode"] = mode;
+  std::vector<ir::Value*> operands{x, indices, src};
+  return b.value("scatter", operands, attrs);
+}
+
 // A copy of x with out[indices[i][j]][j] += src[i][j] for axis 0 (torch.scatter_add).
 inline ir::Value* scatter_add(ir::Builder& b, ir::Value* x, ir::Value* indices, ir::Value* src, int64_t axis, std::string mode = "clip") {
   ir::AttrMap attrs;
@@ -827,6 +837,16 @@ inline ir::Value* slice(ir::Builder& b, ir::Value* x, ir::IntList start, ir::Int
   attrs["step"] = step;
   std::vector<ir::Value*> operands{x};
   return b.value("slice", operands, attrs);
+}
+
+// x with the elements of x[start:stop:step] replaced by v (broadcast to that region, converted to x's dtype): the functional form of x[...] = v for basic indices.
+inline ir::Value* slice_update(ir::Builder& b, ir::Value* x, ir::Value* v, ir::IntList start, ir::IntList stop, ir::IntList step = ir::IntList{}) {
+  ir::AttrMap attrs;
+  attrs["start"] = start;
+  attrs["stop"] = stop;
+  attrs["step"] = step;
+  std::vector<ir::Value*> operands{x, v};
+  return b.value("slice_update", operands, attrs);
 }
 
 // exp(x - m) / sum(exp(x - m)) along `axis`, m the (finite) maximum along it.

@@ -10,8 +10,9 @@ is one kernel that reads ``x`` through index arithmetic. Basic indexing follows 
 from __future__ import annotations
 
 import builtins
+import math
 
-from .errors import DTypeError, ShapeError, TesseraError, TesseraIndexError, TesseraValueError
+from .errors import DTypeError, ShapeError, TesseraError, TesseraIndexError, TesseraValueError, TracingError
 from .lazy import user_location
 from .tensor import Tensor, tensor
 
@@ -41,22 +42,32 @@ def _as_index_tensor(key, x):
     return key
 
 
-def _getitem(x, key):
+class _Key:
+    """A parsed index: per dim of x, slice bounds (start, stop, step), the dims an int drops,
+    the output layout ("dim" / "new" / "idx" per entry), and at most one integer-tensor index
+    (dim, tensor) with the key positions of the advanced entries."""
+
+    __slots__ = ("start", "stop", "step", "dropped", "layout", "index", "advanced")
+
+
+def _parse_key(x, key, what):
     key = key if isinstance(key, tuple) else (key,)
     consuming = [k for k in key if k is not None and k is not Ellipsis]
     if builtins.sum(k is Ellipsis for k in key) > 1:
-        raise TesseraIndexError(f"getitem: an index can only have one ellipsis ('...'), indexing {_type(x)}",
+        raise TesseraIndexError(f"{what}: an index can only have one ellipsis ('...'), indexing {_type(x)}",
                                 user_location())
     if len(consuming) > x.ndim:
-        raise TesseraIndexError(f"getitem: too many indices for {_type(x)}: {len(consuming)}", user_location())
+        raise TesseraIndexError(f"{what}: too many indices for {_type(x)}: {len(consuming)}", user_location())
     if Ellipsis in key:
         i = key.index(Ellipsis)
         key = key[:i] + (slice(None),) * (x.ndim - len(consuming)) + key[i + 1:]
     else:
         key = key + (slice(None),) * (x.ndim - len(consuming))
 
-    start, stop, step = [], [], []
-    dropped, layout, index, advanced = [], [], None, []  # layout: "dim" / "new" / "idx" per output entry
+    k_ = _Key()
+    start, stop, step = k_.start, k_.stop, k_.step = [], [], []
+    dropped, layout, advanced = k_.dropped, k_.layout, k_.advanced = [], [], []
+    k_.index = None
     dim = 0
     for pos, k in enumerate(key):
         if k is None:
@@ -65,7 +76,7 @@ def _getitem(x, key):
         n = x.shape[dim]
         if isinstance(n, str):  # a symbolic dim (jit dynamic=) can only be kept whole
             if k != slice(None):
-                raise ShapeError(f"getitem: dim {n} (axis {dim} of {_type(x)}) is symbolic, so only a whole ':' "
+                raise ShapeError(f"{what}: dim {n} (axis {dim} of {_type(x)}) is symbolic, so only a whole ':' "
                                  f"can index it, got {k!r}; mark {n} static (leave it out of jit's dynamic=)",
                                  user_location())
             start.append(0), stop.append(_WHOLE), step.append(1)
@@ -74,53 +85,208 @@ def _getitem(x, key):
             continue
         if isinstance(k, slice):
             if k.step == 0:
-                raise TesseraValueError(f"getitem: slice step cannot be zero, indexing {_type(x)}", user_location())
-            b, e, s = k.indices(n)
+                raise TesseraValueError(f"{what}: slice step cannot be zero, indexing {_type(x)}", user_location())
+            b, e, st = k.indices(n)
             start.append(b)
             stop.append(e if e >= 0 else -n - 1)  # -1 here means "before index 0", not "the last"
-            step.append(s)
+            step.append(st)
             layout.append("dim")
-        elif isinstance(k, (Tensor, list)):
-            if index is not None:
-                raise TesseraIndexError(f"getitem: only one integer-tensor index is supported, indexing {_type(x)}",
+        elif isinstance(k, (Tensor, list)) or type(k).__module__ == "numpy" and getattr(k, "ndim", 0) > 0:
+            if k_.index is not None:
+                raise TesseraIndexError(f"{what}: only one integer-tensor index is supported, indexing {_type(x)}",
                                         user_location())
-            index = (dim, _as_index_tensor(k, x))
+            if not isinstance(k, (Tensor, list)):
+                k = tensor(k, device=x.device)
+            k_.index = (dim, _as_index_tensor(k, x))
             start.append(0), stop.append(n), step.append(1)
             layout.append("idx")
             advanced.append(pos)
         elif not isinstance(k, bool) and hasattr(k, "__index__"):
             i = k.__index__()
             if not -n <= i < n:
-                raise TesseraIndexError(f"getitem: index {i} is out of range for axis {dim} of {_type(x)}",
+                raise TesseraIndexError(f"{what}: index {i} is out of range for axis {dim} of {_type(x)}",
                                         user_location())
             i = i + n if i < 0 else i
             start.append(i), stop.append(i + 1), step.append(1)
             dropped.append(dim)
             advanced.append(pos)
         else:
-            raise TesseraIndexError(f"getitem: unsupported index {k!r} for {_type(x)}", user_location())
+            raise TesseraIndexError(f"{what}: unsupported index {k!r} for {_type(x)}", user_location())
         dim += 1
+    return k_
 
+
+def _sliced(x, k):
+    """Whether the key's bounds select less than all of x."""
+    return builtins.any(b != 0 or (e != n and e != _WHOLE) or st != 1
+                        for b, e, st, n in zip(k.start, k.stop, k.step, x.shape))
+
+
+def _getitem(x, key):
+    k = _parse_key(x, key, "getitem")
     y = x
-    if builtins.any(b != 0 or (e != n and e != _WHOLE) or s != 1 for b, e, s, n in zip(start, stop, step, x.shape)):
-        y = _apply("slice", (y,), {"start": start, "stop": stop, "step": step})
-    if dropped:
-        y = _apply("squeeze", (y,), {"axes": dropped})
+    if _sliced(x, k):
+        y = _apply("slice", (y,), {"start": k.start, "stop": k.stop, "step": k.step})
+    if k.dropped:
+        y = _apply("squeeze", (y,), {"axes": k.dropped})
+    index = k.index
     if index is not None:
-        axis = index[0] - builtins.sum(d < index[0] for d in dropped)
+        axis = index[0] - builtins.sum(d < index[0] for d in k.dropped)
         y = _apply("take", (y, index[1]), {"axis": axis})
     out_pos = 0
-    for entry in layout:
+    for entry in k.layout:
         if entry == "new":
             y = _apply("expand_dims", (y,), {"axis": out_pos})
         out_pos += index[1].ndim if entry == "idx" else 1
     # NumPy: an integer tensor and ints separated by a slice, None or ... put the tensor's
     # dims first.
-    if index is not None and len(advanced) > 1 and advanced[-1] - advanced[0] + 1 != len(advanced):
-        first, k = layout.index("idx"), index[1].ndim
-        perm = list(range(first, first + k)) + [d for d in range(y.ndim) if not first <= d < first + k]
+    if index is not None and len(k.advanced) > 1 and k.advanced[-1] - k.advanced[0] + 1 != len(k.advanced):
+        first, n = k.layout.index("idx"), index[1].ndim
+        perm = list(range(first, first + n)) + [d for d in range(y.ndim) if not first <= d < first + n]
         y = _apply("transpose", (y,), {"perm": perm})
     return y
+
+
+# ---- updates: x.at[key].set(v) and friends, x[key] = v ----
+
+_COMBINE = {"add": "add", "multiply": "mul", "divide": "div", "power": "pow", "min": "minimum", "max": "maximum"}
+
+
+def _updated(x, key, v, how):
+    """x with the elements at ``key`` replaced by v ("set") or combined with it (x[key] + v...).
+    Basic indices (ints, slices, None, ...) become one slice_update op, which every target
+    runs; an integer-tensor index scatters (CPU only until GPU scatter kernels exist)."""
+    from .ops import _number
+    if not isinstance(v, Tensor):
+        v = _number(v)
+        if isinstance(v, (bool, int, float)):
+            v = tensor(v, dtype=x.dtype, device=x.device)
+        else:
+            v = tensor(v, device=x.device)
+    k = _parse_key(x, key, "setitem")
+    if how != "set" and not (k.index is not None and how == "add"):  # scatter adds repeated indices itself
+        v = _apply(_COMBINE[how], (_getitem(x, key), v))
+    if v.dtype != x.dtype:
+        v = _apply("cast", (v,), {"dtype": x.dtype.short})
+    if k.index is not None:
+        return _scatter(x, k, v, how)
+    view = _getitem_shape(x, k)
+    try:
+        v = _apply("broadcast_to", (v,), {"shape": list(view)}) if tuple(v.shape) != tuple(view) else v
+    except ShapeError:
+        raise ShapeError(f"setitem: the value {_type(v)} does not broadcast to the indexed {_shape_text(view)} of "
+                         f"{_type(x)}", user_location()) from None
+    region = [1 if d in k.dropped else _len(b, e, st, n)
+              for d, (b, e, st, n) in enumerate(zip(k.start, k.stop, k.step, x.shape))]
+    v = _apply("reshape", (v,), {"shape": region}) if tuple(region) != tuple(v.shape) else v
+    return _apply("slice_update", (x, v), {"start": k.start, "stop": k.stop, "step": k.step})
+
+
+def _len(b, e, st, n):
+    return len(range(b, e if e != -n - 1 else -1, st)) if not isinstance(n, str) else n
+
+
+def _shape_text(shape):
+    return "[" + ",".join(str(d) for d in shape) + "]"
+
+
+def _getitem_shape(x, k):
+    """The shape x[key] has, for a basic key."""
+    shape = [_len(b, e, st, n) for b, e, st, n in zip(k.start, k.stop, k.step, x.shape)]
+    shape = [n for d, n in enumerate(shape) if d not in k.dropped]
+    out, it = [], iter(shape)
+    for entry in k.layout:
+        out.append(1 if entry == "new" else next(it))
+    return tuple(out)
+
+
+def _scatter(x, k, v, how):
+    """x[..., idx, ...] = v for one integer-tensor index along one axis (no other cuts)."""
+    dim, idx = k.index
+    if _sliced(x, k) and builtins.any(d != dim for d in range(x.ndim) if
+                                      (k.start[d], k.step[d]) != (0, 1) or k.stop[d] not in (x.shape[d], _WHOLE)) \
+            or k.dropped or "new" in k.layout:
+        raise TesseraIndexError(f"setitem: an integer-tensor index combined with other indices is not supported "
+                                f"yet (indexing {_type(x)}); use one integer tensor with ':' elsewhere",
+                                user_location())
+    # Updates shaped like x[key]: x.shape[:dim] + idx.shape + x.shape[dim+1:], flattened to
+    # [pre, k, post] rows scattered along axis 1.
+    xs = [int(n) for n in x.shape]
+    pre, post = math.prod(xs[:dim]), math.prod(xs[dim + 1:])
+    kk = idx.numel()
+    want = tuple(xs[:dim]) + tuple(idx.shape) + tuple(xs[dim + 1:])
+    v = _apply("broadcast_to", (v,), {"shape": list(want)}) if tuple(v.shape) != want else v
+    v3 = _apply("reshape", (v,), {"shape": [pre, kk, post]})
+    i3 = _apply("broadcast_to", (_apply("reshape", (idx,), {"shape": [1, kk, 1]}),), {"shape": [pre, kk, post]})
+    x3 = _apply("reshape", (x,), {"shape": [pre, xs[dim], post]})
+    out = _apply("scatter", (x3, i3, v3), {"axis": 1, "reduce": "add" if how == "add" else "set"})
+    return _apply("reshape", (out,), {"shape": xs})
+
+
+def _setitem(x, key, v):
+    """x[key] = v. Eagerly the new values are written into x's memory (NumPy and DLPack views of
+    it see them, as in PyTorch). In a trace (jit, grad...) x's node is replaced by the updated
+    value; that is only allowed before x is used by another op (afterwards the earlier use
+    would see the new value): write ``x = x.at[key].set(v)`` there instead."""
+    from . import lazy
+    if x._array is not None:
+        new = _updated(x, key, v, "set")
+        if new._array is None:
+            raise TracingError(f"setitem: cannot write a traced value into {_type(x)}, a tensor from outside the "
+                               f"trace; use y = x.at[...].set(v) and return y", user_location())
+        x._array.copy_from(new._array)
+        return
+    if lazy.used(x):
+        raise TracingError(f"setitem: {_type(x)} was already read by another op in this trace, so writing into it "
+                           f"would change what that op read; use x = x.at[...].set(v) instead", user_location())
+    old = Tensor._lazy(x._node, x._shape, x._dtype, x._device)  # x's value so far, for the update to read
+    old.__class__ = type(x)
+    new = _updated(old, key, v, "set")
+    x._node = new._node
+
+
+class _At:
+    """``x.at[key]``: functional updates (JAX's ``.at``): ``set``, ``add``, ``multiply``,
+    ``divide``, ``power``, ``min``, ``max`` return a new tensor; ``get`` is ``x[key]``."""
+
+    __slots__ = ("x", "key")
+
+    def __init__(self, x, key):
+        self.x, self.key = x, key
+
+    def get(self):
+        return _getitem(self.x, self.key)
+
+    def set(self, v):
+        return _updated(self.x, self.key, v, "set")
+
+    def add(self, v):
+        return _updated(self.x, self.key, v, "add")
+
+    def multiply(self, v):
+        return _updated(self.x, self.key, v, "multiply")
+
+    def divide(self, v):
+        return _updated(self.x, self.key, v, "divide")
+
+    def power(self, v):
+        return _updated(self.x, self.key, v, "power")
+
+    def min(self, v):
+        return _updated(self.x, self.key, v, "min")
+
+    def max(self, v):
+        return _updated(self.x, self.key, v, "max")
+
+
+class _AtIndexer:
+    __slots__ = ("x",)
+
+    def __init__(self, x):
+        self.x = x
+
+    def __getitem__(self, key):
+        return _At(self.x, key)
 
 
 def _shape_args(args, what):
@@ -211,6 +377,8 @@ def split(x, indices_or_sections, axis=0):
 
 def _install():
     Tensor.__getitem__ = _getitem
+    Tensor.__setitem__ = _setitem
+    Tensor.at = property(_AtIndexer)
     Tensor.reshape = reshape
     Tensor.transpose = transpose
     Tensor.permute = permute

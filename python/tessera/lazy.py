@@ -25,6 +25,7 @@ import contextlib
 import os
 import sys
 import threading
+import weakref
 
 from . import _C
 from .errors import TesseraError, TracingError
@@ -41,6 +42,24 @@ class _State(threading.local):
 
 
 state = _State()
+
+
+# Lazy tensors some recorded op reads (x[...] = v may not rewrite them), by id; an entry goes
+# when its tensor does. (Not a WeakSet: that compares members with Tensor.__eq__, an op.)
+_used = {}
+
+
+def mark_used(tensors):
+    for t in tensors:
+        if t._array is None and id(t) not in _used:
+            key = id(t)
+            _used[key] = weakref.ref(t, lambda _, key=key: _used.pop(key, None))
+
+
+def used(t) -> bool:
+    """Whether a recorded op reads the lazy tensor ``t``."""
+    r = _used.get(id(t))
+    return r is not None and r() is t
 
 
 def eager() -> bool:
@@ -249,6 +268,7 @@ def inline(text, inputs):
         attrs = {k: TypeAttr.from_text(v[1]) if isinstance(v, tuple) and v[:1] == ("type",) else v
                  for k, v in attrs.items()}
         node = Node(name, [ref(r) for r in operands], attrs, loc)
+        mark_used(node.inputs)
         made.append(Tensor._lazy(node, sym_shape(shape), dtypes.dtype(dtype), device))
     return [ref(r) for r in outs]
 

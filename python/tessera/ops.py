@@ -113,6 +113,7 @@ def _record(name, tensors, attrs, loc, weak=False):
         raise type(e)(shapes.rename_operands(e.message, tensors), loc) from None
     out = Tensor._lazy(Node(name, tensors, attrs, loc), shapes.sym_shape(shape), _dt.dtype(dtype),
                        tensors[0].device)
+    lazy.mark_used(tensors)
     if weak:
         out.__class__ = WeakScalar  # arithmetic of jit float arguments stays weak
     return out
