@@ -31,6 +31,7 @@ from . import _C
 from . import _log
 from . import lazy
 from . import shapes
+from . import tree as tree_mod
 from .errors import DeviceError, RecompileWarning, ShapeError, TesseraError, TracingError
 from .lazy import Node
 from .tensor import Tensor, WeakScalar
@@ -72,10 +73,15 @@ def _flatten(tree, leaves, scalars=False):
     if scalars and type(tree) is float:
         leaves.append(tree)
         return ("F", len(leaves) - 1)
-    if isinstance(tree, (list, tuple)):
+    if type(tree) in (list, tuple):
         return (type(tree).__name__, tuple(_flatten(x, leaves, scalars) for x in tree))
-    if isinstance(tree, dict):
+    if type(tree) is dict:
         return ("dict", tuple((k, _flatten(tree[k], leaves, scalars)) for k in sorted(tree)))
+    if tree is not None:
+        node = tree_mod.node_children(tree)  # namedtuples and registered pytree classes
+        if node is not None:
+            kind, children, aux = node
+            return ("node", (kind, aux, tuple(_flatten(c, leaves, scalars) for c in children)))
     # A static value, with its type: 2, 2.0 and True are equal in Python but trace differently.
     return ("S", (type(tree), tree))
 
@@ -89,6 +95,9 @@ def _unflatten(spec, leaves):
         return items if kind == "list" else tuple(items)
     if kind == "dict":
         return {k: _unflatten(v, leaves) for k, v in payload}
+    if kind == "node":
+        node_kind, aux, children = payload
+        return tree_mod.rebuild(node_kind, aux, [_unflatten(c, leaves) for c in children])
     return payload[1]
 
 
@@ -178,10 +187,16 @@ def _spec_changes(path, old, new, old_leaves, new_leaves, out):
     (okind, oval), (nkind, nval) = old, new
     if okind != nkind:
         what = {"T": "a tensor", "S": "a static value", "F": "a float", "dict": "a dict", "list": "a list",
-                "tuple": "a tuple"}
+                "tuple": "a tuple", "node": "a pytree node"}
         out.append(f"{path} was {what[okind]}, now {what[nkind]}")
     elif okind == "F":
         pass  # floats are run-time values: any two match
+    elif okind == "node":
+        if oval[:2] != nval[:2] or len(oval[2]) != len(nval[2]):
+            out.append(f"{path} pytree node {oval[0].__name__} changed")
+        else:
+            for i, (o, n) in enumerate(zip(oval[2], nval[2])):
+                _spec_changes(f"{path}.{i}", o, n, old_leaves, new_leaves, out)
     elif okind == "T":
         out.extend(f"{path} {c}" for c in _leaf_changes(old_leaves[oval], new_leaves[nval]))
     elif okind == "S":

@@ -3,9 +3,9 @@ imports this module at its end).
 
 Comparison operators are elementwise and return bool tensors, as in NumPy: ``x == y`` is a
 tensor, not a truth value (``Tensor.__hash__`` stays identity-based, so tensors still work as
-dict keys and in sets, which compare by identity first). ``& | ^ ~`` are the logical ops on
-bool tensors; on integer tensors they would be bitwise in NumPy, which Tessera does not offer
-yet, so they raise.
+dict keys and in sets, which compare by identity first). ``& | ^ ~`` are logical on bool
+tensors and bitwise on integer tensors; ``<< >>`` shift integers; ``//`` and ``%`` are floor
+division and the modulo of Python (NumPy's floor_divide and remainder).
 """
 from __future__ import annotations
 
@@ -19,20 +19,24 @@ def _op(name):
     return getattr(ops, name)
 
 
-def _logical(name, symbol):
+def _bitwise(name, symbol):
+    """& | ^ : logical on bools, bitwise on integers (an error for floats)."""
     def method(self, other, _reverse=False):
+        from .ops import _number
+        other = _number(other)
         for t in (self, other):
-            if isinstance(t, Tensor) and t.dtype is not _dt.bool_:
-                raise DTypeError(f"{name}: the {symbol} operator needs bool tensors, got {t.dtype.name} "
-                                 f"(bitwise integer ops are not available; use {name} for truth values)")
-        return _op(name)(other, self) if _reverse else _op(name)(self, other)
+            if isinstance(t, Tensor) and t.dtype.kind == "f" or isinstance(t, float):
+                dt = t.dtype.name if isinstance(t, Tensor) else "float"
+                raise DTypeError(f"{name}: the {symbol} operator needs integer or bool operands, got {dt}")
+        args = (other, self) if _reverse else (self, other)
+        return _op(name)(*args)
     return method
 
 
 def _invert(self):
-    if self.dtype is not _dt.bool_:
-        raise DTypeError(f"logical_not: the ~ operator needs a bool tensor, got {self.dtype.name}")
-    return _op("logical_not")(self)
+    if self.dtype.kind == "f":
+        raise DTypeError(f"bitwise_invert: the ~ operator needs an integer or bool tensor, got {self.dtype.name}")
+    return _op("bitwise_invert")(self)
 
 
 def astype(self, dtype):
@@ -50,6 +54,13 @@ _UFUNCS = {
     "minimum": "minimum", "less": "less", "less_equal": "less_equal", "greater": "greater",
     "greater_equal": "greater_equal", "equal": "equal", "not_equal": "not_equal", "logical_and": "logical_and",
     "logical_or": "logical_or", "logical_xor": "logical_xor", "logical_not": "logical_not",
+    "floor": "floor", "ceil": "ceil", "trunc": "trunc", "rint": "round", "isnan": "isnan", "isinf": "isinf",
+    "isfinite": "isfinite", "signbit": "signbit", "arctan": "atan", "arcsin": "asin", "arccos": "acos", "tan": "tan",
+    "sinh": "sinh", "cosh": "cosh", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "log2": "log2",
+    "log10": "log10", "exp2": "exp2", "arctan2": "atan2", "hypot": "hypot", "logaddexp": "logaddexp",
+    "copysign": "copysign", "floor_divide": "floor_divide", "remainder": "remainder", "fmod": "fmod",
+    "bitwise_and": "bitwise_and", "bitwise_or": "bitwise_or", "bitwise_xor": "bitwise_xor",
+    "invert": "bitwise_invert", "left_shift": "left_shift", "right_shift": "right_shift",
 }
 
 
@@ -80,6 +91,12 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     return getattr(ufunc, method)(*arrays, **kwargs)
 
 
+def _comparable(other):
+    if isinstance(other, (Tensor, int, float)):
+        return True
+    return type(other).__module__ == "numpy" and getattr(other, "ndim", None) == 0
+
+
 def _install():
     T = Tensor
     T.__array_ufunc__ = _array_ufunc
@@ -93,16 +110,27 @@ def _install():
     T.__le__ = lambda self, other: _op("less_equal")(self, other)
     T.__gt__ = lambda self, other: _op("greater")(self, other)
     T.__ge__ = lambda self, other: _op("greater_equal")(self, other)
-    T.__eq__ = lambda self, other: _op("equal")(self, other) if isinstance(other, (Tensor, int, float)) else NotImplemented
-    T.__ne__ = lambda self, other: _op("not_equal")(self, other) if isinstance(other, (Tensor, int, float)) else NotImplemented
+    T.__eq__ = lambda self, other: _op("equal")(self, other) if _comparable(other) else NotImplemented
+    T.__ne__ = lambda self, other: _op("not_equal")(self, other) if _comparable(other) else NotImplemented
     T.__hash__ = object.__hash__  # defining __eq__ would otherwise drop it
-    T.__and__ = _logical("logical_and", "&")
+    T.__and__ = _bitwise("bitwise_and", "&")
     T.__rand__ = lambda self, other: T.__and__(self, other, True)
-    T.__or__ = _logical("logical_or", "|")
+    T.__or__ = _bitwise("bitwise_or", "|")
     T.__ror__ = lambda self, other: T.__or__(self, other, True)
-    T.__xor__ = _logical("logical_xor", "^")
+    T.__xor__ = _bitwise("bitwise_xor", "^")
     T.__rxor__ = lambda self, other: T.__xor__(self, other, True)
     T.__invert__ = _invert
+    T.__lshift__ = lambda self, other: _op("left_shift")(self, other)
+    T.__rlshift__ = lambda self, other: _op("left_shift")(other, self)
+    T.__rshift__ = lambda self, other: _op("right_shift")(self, other)
+    T.__rrshift__ = lambda self, other: _op("right_shift")(other, self)
+    T.__floordiv__ = lambda self, other: _op("floor_divide")(self, other)
+    T.__rfloordiv__ = lambda self, other: _op("floor_divide")(other, self)
+    T.__mod__ = lambda self, other: _op("remainder")(self, other)
+    T.__rmod__ = lambda self, other: _op("remainder")(other, self)
+    T.__divmod__ = lambda self, other: (_op("floor_divide")(self, other), _op("remainder")(self, other))
+    T.__rdivmod__ = lambda self, other: (_op("floor_divide")(other, self), _op("remainder")(other, self))
+    T.__pos__ = lambda self: self
     T.astype = astype
     for name in ("log", "sqrt", "sigmoid", "tanh", "abs"):
         setattr(T, name, _op(name))

@@ -34,6 +34,12 @@ def away_from_kinks(shape):  # |x| >= 0.2: finite differences across a kink are 
     return x * RNG.choice([-1.0, 1.0], shape)
 
 
+def uniform(lo, hi):
+    def make(shape):
+        return RNG.uniform(lo, hi, shape)
+    return make
+
+
 SHAPES = [(1,), (5,), (3, 4), (2, 3, 5)]
 # op -> (operand makers, attrs, shapes to use (None: SHAPES), forward derivative checked too)
 CASES = {
@@ -103,12 +109,52 @@ CASES = {
     "expand_dims": ([normal], {"axis": 0}, None),
     "broadcast_to": ([normal], {"shape": [2, 3, 4]}, [((3, 4),), ((1, 4),)]),
     "tril": ([normal], {"diagonal": -1, "value": 2.0}, [((3, 4),), ((2, 3, 5),)]),
+    "atan": ([normal], {}, None),
+    "asin": ([uniform(-0.9, 0.9)], {}, None),
+    "acos": ([uniform(-0.9, 0.9)], {}, None),
+    "tan": ([uniform(-1.2, 1.2)], {}, None),
+    "sinh": ([normal], {}, None),
+    "cosh": ([normal], {}, None),
+    "asinh": ([normal], {}, None),
+    "acosh": ([uniform(1.2, 3.0)], {}, None),
+    "atanh": ([uniform(-0.9, 0.9)], {}, None),
+    "log2": ([positive], {}, None),
+    "log10": ([positive], {}, None),
+    "exp2": ([normal], {}, None),
+    "atan2": ([normal, away_from_kinks], {}, None),
+    "hypot": ([away_from_kinks, away_from_kinks], {}, None),
+    "logaddexp": ([normal, normal], {}, None),
+    "copysign": ([away_from_kinks, away_from_kinks], {}, None),
+    # x / y in (1.2, 1.9): away from the jumps of trunc and floor, so d/dy = -1 is seen
+    "fmod": ([uniform(2.2, 2.8), uniform(1.5, 1.8)], {}, None),
+    "remainder": ([uniform(2.2, 2.8), uniform(1.5, 1.8)], {}, None),
+    # piecewise constant: zero derivatives (inputs away from integers)
+    "floor": ([uniform(0.1, 0.9)], {}, None),
+    "ceil": ([uniform(0.1, 0.9)], {}, None),
+    "round": ([uniform(0.1, 0.4)], {}, None),
+    "trunc": ([uniform(0.1, 0.9)], {}, None),
+    "floor_divide": ([uniform(2.2, 2.8), uniform(1.5, 1.8)], {}, None),
+    "flip": ([normal], {"axis": [0, -1]}, [((3, 4),), ((2, 3, 5),)]),
+    "roll": ([normal], {"shift": [2, -1], "axis": [0, 1]}, [((3, 4),), ((5, 2, 3),)]),
+    "repeat": ([normal], {"repeats": 2, "axis": 1}, [((3, 4),), ((2, 1, 3),)]),
+    "tile": ([normal], {"reps": [2, 1, 3]}, [((3, 4),), ((2,),)]),
+    "triu": ([normal], {"diagonal": 1}, [((3, 4),), ((2, 3, 5),)]),
+    "slice_update": ([normal, normal], {"start": [1, 3], "stop": [5, -6], "step": [2, -2]}, [((6, 5), (2, 2)), ((5, 4, 2), (2, 1, 1))]),
+    "scatter": ([normal, indices_for(3), normal], {"axis": 0, "reduce": "add"}, [((3, 4), (5, 4), (5, 4))]),
+    "batch_norm": ([normal, normal, normal], {}, [((4, 3, 2), (3,), (3,)), ((5, 2), (2,), (2,))]),
+    "instance_norm": ([normal, normal, normal], {}, [((2, 3, 4), (3,), (3,))]),
+    "group_norm": ([normal, normal, normal], {"num_groups": 2}, [((2, 4, 3), (4,), (4,))]),
+    "binary_cross_entropy": ([uniform(0.1, 0.9), uniform(0.0, 1.0)], {}, [((3, 4), (3, 4)), ((5,), (5,))]),
+    "binary_cross_entropy_with_logits": ([normal, uniform(0.0, 1.0)], {}, [((3, 4), (3, 4))]),
+    "nll_loss": ([normal, indices_for(5)], {}, [((4, 5), (4,))]),
+    "kl_div": ([normal, positive], {"reduction": "batchmean"}, [((3, 4), (3, 4))]),
 }
 # Ops whose results are never differentiable (bool/integer results) or that are not yet
 # covered here, with the reason.
 NOT_DIFFERENTIABLE = {"less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "logical_and",
                       "logical_or", "logical_xor", "logical_not", "sign", "argmax", "argmin", "one_hot",
-                      "rand_like"}
+                      "rand_like", "isnan", "isinf", "isfinite", "signbit", "any", "all", "bitwise_and", "bitwise_or",
+                      "bitwise_xor", "bitwise_invert", "left_shift", "right_shift"}
 
 
 def inputs_for(name, shape_case):

@@ -209,8 +209,11 @@ def test_logical_ops():
     x = ts.tensor([0.0, 2.0, np.nan, -1.0])
     np.testing.assert_array_equal(ts.op.logical_not(x).numpy(), [True, False, False, False])
     np.testing.assert_array_equal(ts.op.logical_and(x, ts.tensor([1, 1, 1, 0])).numpy(), [False, True, True, False])
-    with pytest.raises(ts.DTypeError, match="logical_and"):
+    with pytest.raises(ts.DTypeError, match="bitwise_and: the & operator needs integer or bool operands, got float32"):
         ts.ones(3) & ts.ones(3)
+    i = np.array([12, -7, 0, 5])
+    np.testing.assert_array_equal((ts.tensor(i) & 6).numpy(), i & 6)  # integers: bitwise, as NumPy
+    np.testing.assert_array_equal((~ts.tensor(i)).numpy(), ~i)
 
 
 @pytest.mark.parametrize("src", FLOATS + INTS + ["bool"])
