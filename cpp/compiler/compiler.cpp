@@ -62,12 +62,6 @@ backends::CompiledKernels run_backend(const ir::Module& tile_module, const backe
   return backends::compile_kernels(tile_module, spec);
 }
 
-const ir::Function& host_function(const ir::Module& m) {
-  for (const auto& fn : m.funcs)
-    if (!fn->attrs.count("kernel")) return *fn;
-  fail(ErrorCode::Internal, "the Tile IR module has no host function");
-}
-
 // The disk cache is skipped while TESSERA_DUMP_IR asks to see every pass run.
 bool use_disk_cache() { return cache::enabled() && !std::getenv("TESSERA_DUMP_IR"); }
 
@@ -91,9 +85,11 @@ std::string Executable::compile_source() {
   ir_text_["llvm"] = kernels_.llvm_ir;
   ir_text_["asm"] = kernels_.assembly;
   load_kernels();
-  const ir::Function& host = host_function(*l.module);
-  build_plan(host);
-  return encode_program({kernels_.kernel_names, kernels_.binary, ir::print(host, false)});
+  build_plans(*l.module);
+  std::string hosts;  // every host function: the entry first, then those control flow calls
+  for (const auto& fn : l.module->funcs)
+    if (!fn->attrs.count("kernel")) hosts += ir::print(*fn, false);
+  return encode_program({kernels_.kernel_names, kernels_.binary, hosts});
 }
 
 void Executable::load_cached(const std::string& record) {
@@ -102,8 +98,8 @@ void Executable::load_cached(const std::string& record) {
   kernels_.kernel_names = std::move(p->kernel_names);
   kernels_.binary = std::move(p->binary);
   load_kernels();
-  auto host = ir::parse("module @host {\n" + p->host_function + "}\n", "<cached host function>");
-  build_plan(host_function(*host));
+  auto hosts = ir::parse("module @host {\n" + p->host_function + "}\n", "<cached host functions>");
+  build_plans(*hosts);
   from_disk_cache_ = true;
 }
 

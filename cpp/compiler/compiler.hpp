@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "backends/backend.hpp"
+#include "compiler/plan.hpp"
 #include "ir/ir.hpp"
 #include "runtime/array.hpp"
 
@@ -33,7 +34,7 @@ class Executable {
   uint64_t graph_replays() const { return replays_.load(std::memory_order_relaxed); }
   const backends::CompiledKernels& kernels() const { return kernels_; }
   Device device() const { return device_; }
-  const std::vector<ir::Type>& input_types() const { return input_types_; }
+  const std::vector<ir::Type>& input_types() const { return main_->input_types; }
 
  private:
   friend std::shared_ptr<Executable> compile(const std::string&, Device, const std::string&);
@@ -43,24 +44,9 @@ class Executable {
   std::string compile_source();
   // Loads a record from the disk cache (program_cache.hpp); throws if it cannot be used.
   void load_cached(const std::string& record);
-  struct Step {
-    bool launch = false;
-    int slot = -1;                  // alloc, view: slot written
-    int view_of = -1;               // view: the slot whose buffer it shares
-    ir::Type type;                  // alloc: buffer type
-    std::vector<int64_t> shape;     // alloc: its static shape, computed once
-    tsrKernel kernel = nullptr;     // launch
-    std::string kernel_name;
-    std::vector<int> args;          // launch: buffer slots
-    tsrLaunchConfig config{};
-    std::vector<int64_t> tensor_maps;  // launch: TMA descriptors appended to the arguments (rt.launch)
-    int check_of = -1;              // rt.assert: the slot of its rank-0 bool flag
-    std::string message;            // rt.assert: the error (Python puts the user's line in it)
-    // A launch of a grid without a 0 (empty tensors launch nothing).
-    bool has_work() const { return launch && config.grid[0] && config.grid[1] && config.grid[2]; }
-  };
   void load_kernels();
-  void build_plan(const ir::Function& host);
+  // Plans of every host function of the Tile IR module; the first is the entry.
+  void build_plans(const ir::Module& tile_module);
   struct alignas(64) TensorMap {
     unsigned char bytes[128];
   };
@@ -73,9 +59,17 @@ class Executable {
     std::vector<void*> args;
   };
   void fill_args(const Step& s, std::vector<Array>& slots, LaunchArgs& out) const;
-  void launch_directly(std::vector<Array>& slots) const;
+  void launch(const Step& s, std::vector<Array>& slots) const;
+  // Runs a plan on its inputs (already checked): buffers, launches, control flow, then the
+  // rt.assert checks; returns its outputs. `top`: the entry plan of a call (graph replay).
+  std::vector<Array> run_plan(const Plan& plan, std::vector<Array> inputs, bool top) const;
+  // Allocates a plan's buffer (Alloc) or makes its view (View) into slots.
+  void make_buffer(const Plan& plan, size_t step, std::vector<Array>& slots, bool poison) const;
   // Raises the message of the first rt.assert whose flag is false (after the kernels ran).
-  void check_asserts(const std::vector<Array>& slots) const;
+  void check_asserts(const Plan& plan, const std::vector<Array>& slots) const;
+  // executable_control.cpp: a scan, while_loop or cond step, calling other plans.
+  void run_control(const Step& s, std::vector<Array>& slots) const;
+  const Plan& plan_named(const std::string& name) const;
   // CUDA, two launches or more, from the second run on: one CUDA graph replays them all;
   // false when it cannot (another thread is replaying it, or recording or instantiating the
   // graph failed once: replay then stays off for this program).
@@ -88,18 +82,14 @@ class Executable {
   backends::CompiledKernels kernels_;
   Device device_;
   tsrModule module_ = nullptr;
-  std::vector<Step> steps_;
-  int num_slots_ = 0;
-  std::vector<ir::Type> input_types_;
-  std::vector<std::vector<int64_t>> input_shapes_;
-  std::vector<int> output_slots_;
+  std::map<std::string, Plan> plans_;
+  const Plan* main_ = nullptr;
   // CUDA graph replay (executable.cpp): the graph and each node's last argument pointers.
   struct Replay {
     tsrGraph graph = nullptr;
     std::vector<std::vector<void*>> node_ptrs;
     ~Replay();
   };
-  size_t launches_ = 0;                   // launch steps with a non-empty grid
   mutable std::atomic<uint64_t> runs_{0};
   mutable std::atomic<uint64_t> replays_{0};
   mutable std::mutex replay_mutex_;

@@ -1,5 +1,6 @@
-// Running a compiled program: the host function of the Tile IR module becomes a flat plan of
-// buffer allocations and kernel launches over numbered slots.
+// Running a compiled program: each host function of the Tile IR module becomes a plan of buffer
+// allocations, kernel launches, checks and control-flow steps over numbered slots (plan.hpp);
+// the entry plan runs, and control-flow steps run the others (executable_control.cpp).
 #include <algorithm>
 #include <cstdlib>
 #include <map>
@@ -42,55 +43,21 @@ void Executable::load_kernels() {
   }
 }
 
-void Executable::build_plan(const ir::Function& host) {
-  std::map<const ir::Value*, int> slot;
-  for (const auto& arg : host.body.args) {
-    slot[arg.get()] = num_slots_++;
-    input_types_.push_back(arg->type);
-    input_shapes_.push_back(arg->type.static_shape());
+void Executable::build_plans(const ir::Module& tile_module) {
+  for (const auto& fn : tile_module.funcs) {
+    if (fn->attrs.count("kernel")) continue;
+    Plan p = build_plan(*fn, module_);
+    std::string name = p.name;
+    plans_.emplace(name, std::move(p));
+    if (!main_) main_ = &plans_.at(name);
   }
-  for (const auto& op : host.body.ops) {
-    if (op->name == "rt.alloc") {
-      Step s;
-      s.slot = slot[op->result()] = num_slots_++;
-      s.type = op->result()->type;
-      s.shape = s.type.static_shape();
-      steps_.push_back(s);
-    } else if (op->name == "rt.view") {  // the same buffer, another shape
-      Step s;
-      s.view_of = slot.at(op->operands[0]);
-      s.slot = slot[op->result()] = num_slots_++;
-      s.type = op->result()->type;
-      s.shape = s.type.static_shape();
-      steps_.push_back(s);
-    } else if (op->name == "rt.launch") {
-      Step s;
-      s.launch = true;
-      s.kernel_name = op->str_attr("kernel");
-      check_status(tsrModuleGetKernel(module_, s.kernel_name.c_str(), &s.kernel), "tsrModuleGetKernel");
-      for (ir::Value* v : op->operands) s.args.push_back(slot.at(v));
-      const auto& grid = op->ints_attr("grid");
-      const auto& block = op->ints_attr("block");
-      for (int i = 0; i < 3; ++i) {
-        if (grid[size_t(i)] > int64_t(UINT32_MAX)) fail(ErrorCode::Compile, s.kernel_name + ": grid too large");
-        s.config.grid[i] = uint32_t(grid[size_t(i)]);
-        s.config.block[i] = uint32_t(block[size_t(i)]);
-      }
-      if (op->attrs.count("shared")) s.config.shared_bytes = uint32_t(op->int_attr("shared"));
-      if (op->attrs.count("tensor_maps")) s.tensor_maps = op->ints_attr("tensor_maps");
-      if (s.has_work()) ++launches_;
-      steps_.push_back(s);
-    } else if (op->name == "rt.assert") {
-      Step s;
-      s.check_of = slot.at(op->operands[0]);
-      s.message = op->str_attr("message");
-      steps_.push_back(s);
-    } else if (op->name == "return") {
-      for (ir::Value* v : op->operands) output_slots_.push_back(slot.at(v));
-    } else {
-      fail(ErrorCode::Internal, "executor: unexpected host op '" + op->name + "'", op->loc.str());
-    }
-  }
+  if (!main_) fail(ErrorCode::Internal, "the Tile IR module has no host function");
+}
+
+const Plan& Executable::plan_named(const std::string& name) const {
+  auto it = plans_.find(name);
+  if (it == plans_.end()) fail(ErrorCode::Internal, "executor: no plan for function @" + name);
+  return it->second;
 }
 
 // rt.launch tensor_maps: 11 numbers a map, [arg, elem_bytes, 3 dims, 2 byte strides, 3 box
@@ -128,20 +95,17 @@ void Executable::fill_args(const Step& s, std::vector<Array>& slots, LaunchArgs&
   for (size_t m = 0; m < out.maps.size(); ++m) out.args[s.args.size() + m] = out.maps[m].bytes;  // after the pointers
 }
 
-void Executable::launch_directly(std::vector<Array>& slots) const {
+void Executable::launch(const Step& s, std::vector<Array>& slots) const {
   thread_local LaunchArgs a;  // keeps its capacity: no allocation per call
-  for (const Step& s : steps_) {
-    if (!s.has_work()) continue;
-    fill_args(s, slots, a);
-    if (tsrLaunchKernel(s.kernel, &s.config, a.args.data(), nullptr) != TSR_SUCCESS)
-      fail(ErrorCode::Runtime, "kernel " + s.kernel_name + " failed: " + std::string(tsrGetLastError()));
-  }
+  fill_args(s, slots, a);
+  if (tsrLaunchKernel(s.kernel, &s.config, a.args.data(), nullptr) != TSR_SUCCESS)
+    fail(ErrorCode::Runtime, "kernel " + s.kernel_name + " failed: " + std::string(tsrGetLastError()));
 }
 
-void Executable::check_asserts(const std::vector<Array>& slots) const {
-  for (const Step& s : steps_) {
-    if (s.check_of < 0) continue;
-    const Array& flag = slots[size_t(s.check_of)];
+void Executable::check_asserts(const Plan& plan, const std::vector<Array>& slots) const {
+  for (const Step& s : plan.steps) {
+    if (s.kind != Step::Assert) continue;
+    const Array& flag = slots[size_t(s.args[0])];
     uint8_t ok = 0;  // a copy to the host waits for the kernels before it
     check_status(tsrMemcpy(&ok, Device{}.raw(), flag.data(), device_.raw(), 1, nullptr), "tsrMemcpy");
     if (!ok) fail(ErrorCode::Value, s.message);
@@ -165,8 +129,8 @@ bool Executable::launch_as_graph(std::vector<Array>& slots) const {
   if (!replay_) {  // record: nothing has been launched yet, so a failure falls back to direct launches
     auto r = std::make_unique<Replay>();
     bool ok = tsrGraphCreate(device_.raw(), &r->graph) == TSR_SUCCESS;
-    for (size_t i = 0; ok && i < steps_.size(); ++i) {
-      const Step& s = steps_[i];
+    for (size_t i = 0; ok && i < main_->steps.size(); ++i) {
+      const Step& s = main_->steps[i];
       if (!s.has_work()) continue;
       std::vector<void*> raw(s.args.size());
       for (size_t j = 0; j < s.args.size(); ++j) raw[j] = slots[size_t(s.args[j])].data();
@@ -187,7 +151,7 @@ bool Executable::launch_as_graph(std::vector<Array>& slots) const {
   }
   {  // replay: only nodes whose buffers moved get new arguments
     size_t node = 0;
-    for (const Step& s : steps_) {
+    for (const Step& s : main_->steps) {
       if (!s.has_work()) continue;
       std::vector<void*>& last = replay_->node_ptrs[node++];  // the buffers' pointers, before any copy
       bool same = true;
@@ -213,8 +177,8 @@ bool Executable::launch_as_graph(std::vector<Array>& slots) const {
   }
   if (tsrGraphLaunch(replay_->graph, nullptr) != TSR_SUCCESS) {
     std::string names;
-    for (const Step& s : steps_)
-      if (s.launch) names += (names.empty() ? "" : ", ") + s.kernel_name;
+    for (const Step& s : main_->steps)
+      if (s.kind == Step::Launch) names += (names.empty() ? "" : ", ") + s.kernel_name;
     fail(ErrorCode::Runtime, "CUDA graph of kernels " + names + " failed: " + std::string(tsrGetLastError()));
   }
   replays_.fetch_add(1, std::memory_order_relaxed);
@@ -222,61 +186,85 @@ bool Executable::launch_as_graph(std::vector<Array>& slots) const {
 }
 
 std::vector<Array> Executable::run(const std::vector<Array>& inputs) const {
-  if (inputs.size() != input_types_.size())
-    fail(ErrorCode::Value, "expected " + std::to_string(input_types_.size()) + " inputs, got " +
+  const Plan& plan = *main_;
+  if (inputs.size() != plan.input_types.size())
+    fail(ErrorCode::Value, "expected " + std::to_string(plan.input_types.size()) + " inputs, got " +
                                std::to_string(inputs.size()));
-  std::vector<Array> slots(static_cast<size_t>(num_slots_));
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Array& a = inputs[i];
-    const ir::Type& want = input_types_[i];
-    if (a.dtype != want.dtype || a.shape != input_shapes_[i])
+    const ir::Type& want = plan.input_types[i];
+    if (a.dtype != want.dtype || a.shape != plan.input_shapes[i])
       fail(ErrorCode::Shape, "input " + std::to_string(i) + " is " + ir::Type::tensor(a.dtype, a.shape).str() +
                                  ", the compiled program expects " + want.str());
     if (a.device() != device_)
       fail(ErrorCode::Device, "input " + std::to_string(i) + " is on " + a.device().str() +
                                   ", the compiled program runs on " + device_.str());
-    slots[i] = a.is_contiguous() ? a : a.contiguous();
   }
-  // TESSERA_POISON_OUTPUTS=1 fills new buffers with 0xFF bytes (NaN for floats), so tests
-  // catch elements a kernel forgot to write.
-  // The kernel that writes the buffer allocated by step `at`: the first later launch using it.
-  auto writer_of = [&](size_t at) -> std::string {
-    for (size_t j = at + 1; j < steps_.size(); ++j)
-      if (steps_[j].launch && std::find(steps_[j].args.begin(), steps_[j].args.end(), steps_[at].slot) != steps_[j].args.end())
-        return steps_[j].kernel_name;
-    return "(none)";
-  };
-  const char* poison_env = std::getenv("TESSERA_POISON_OUTPUTS");
-  bool poison = poison_env && *poison_env && std::string(poison_env) != "0";
-  for (size_t si = 0; si < steps_.size(); ++si) {  // every buffer first, then the launches
-    const Step& s = steps_[si];
-    if (s.launch || s.check_of >= 0) continue;
-    if (s.view_of >= 0) {
-      Array v = slots[size_t(s.view_of)];
-      v.shape = s.shape;
-      v.strides = Array::contiguous_strides(s.shape);
-      slots[size_t(s.slot)] = v;
-      continue;
-    }
-    Array a;
-    try {
-      a = Array::empty(device_, s.type.dtype, s.shape);
-    } catch (const Error& e) {  // out of memory: say which kernel's output did not fit
-      fail(e.code(), "allocating the " + ir::Type::tensor(s.type.dtype, s.shape).str() + " output of kernel " +
-                         writer_of(si) + ": " + e.message());
-    }
-    if (poison) check_status(tsrMemset(device_.raw(), a.data(), 0xFF, a.nbytes(), nullptr), "tsrMemset");
-    slots[size_t(s.slot)] = a;
+  return run_plan(plan, inputs, true);
+}
+
+// TESSERA_POISON_OUTPUTS=1 fills new buffers with 0xFF bytes (NaN for floats), so tests catch
+// elements a kernel forgot to write.
+static bool poison_outputs() {
+  const char* env = std::getenv("TESSERA_POISON_OUTPUTS");
+  return env && *env && std::string(env) != "0";
+}
+
+void Executable::make_buffer(const Plan& plan, size_t at, std::vector<Array>& slots, bool poison) const {
+  const Step& s = plan.steps[at];
+  if (s.kind == Step::View) {
+    Array v = slots[size_t(s.view_of)];
+    v.shape = s.shape;
+    v.strides = Array::contiguous_strides(s.shape);
+    slots[size_t(s.slot)] = v;
+    return;
   }
-  // The first run launches kernel by kernel (a failing launch names its kernel); later runs of
-  // a multi-kernel CUDA program replay a graph.
-  const bool replay = launches_ >= 2 && runs_.fetch_add(1, std::memory_order_relaxed) > 0 &&
-                      device_.type == TSR_DEVICE_CUDA && graphs_enabled();
-  if (!replay || !launch_as_graph(slots)) launch_directly(slots);
-  check_asserts(slots);
+  Array a;
+  try {
+    a = Array::empty(device_, s.type.dtype, s.shape);
+  } catch (const Error& e) {  // out of memory: say which kernel's output did not fit
+    std::string writer = "(none)";  // the kernel that writes it: the first later launch using it
+    for (size_t j = at + 1; j < plan.steps.size(); ++j) {
+      const Step& l = plan.steps[j];
+      if (l.kind == Step::Launch && std::find(l.args.begin(), l.args.end(), s.slot) != l.args.end()) {
+        writer = l.kernel_name;
+        break;
+      }
+    }
+    fail(e.code(), "allocating the " + ir::Type::tensor(s.type.dtype, s.shape).str() + " output of kernel " + writer +
+                       ": " + e.message());
+  }
+  if (poison) check_status(tsrMemset(device_.raw(), a.data(), 0xFF, a.nbytes(), nullptr), "tsrMemset");
+  slots[size_t(s.slot)] = a;
+}
+
+std::vector<Array> Executable::run_plan(const Plan& plan, std::vector<Array> inputs, bool top) const {
+  std::vector<Array> slots(static_cast<size_t>(plan.num_slots));
+  for (size_t i = 0; i < inputs.size(); ++i) slots[i] = inputs[i].is_contiguous() ? inputs[i] : inputs[i].contiguous();
+  const bool poison = poison_outputs();
+  if (plan.has_control) {  // step by step: a control step's results are views' and kernels' inputs
+    for (size_t i = 0; i < plan.steps.size(); ++i) {
+      const Step& s = plan.steps[i];
+      if (s.kind == Step::Alloc || s.kind == Step::View) make_buffer(plan, i, slots, poison);
+      else if (s.has_work()) launch(s, slots);
+      else if (s.kind == Step::Control) run_control(s, slots);
+    }
+  } else {
+    for (size_t i = 0; i < plan.steps.size(); ++i)  // every buffer first, then the launches
+      if (plan.steps[i].kind == Step::Alloc || plan.steps[i].kind == Step::View) make_buffer(plan, i, slots, poison);
+    // The first run launches kernel by kernel (a failing launch names its kernel); later runs of
+    // a multi-kernel CUDA program replay a graph.
+    const bool replay = top && &plan == main_ && plan.launches >= 2 &&
+                        runs_.fetch_add(1, std::memory_order_relaxed) > 0 && device_.type == TSR_DEVICE_CUDA &&
+                        graphs_enabled();
+    if (!replay || !launch_as_graph(slots))
+      for (const Step& s : plan.steps)
+        if (s.has_work()) launch(s, slots);
+  }
+  check_asserts(plan, slots);
   std::vector<Array> out;
-  out.reserve(output_slots_.size());
-  for (int slot : output_slots_) out.push_back(slots[size_t(slot)]);  // a slot may be returned twice: copy
+  out.reserve(plan.output_slots.size());
+  for (int slot : plan.output_slots) out.push_back(slots[size_t(slot)]);  // a slot may be returned twice: copy
   return out;
 }
 

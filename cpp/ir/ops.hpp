@@ -15,6 +15,7 @@ void register_contraction_ops(std::vector<OpInfo>& out);  // ops_contraction.cpp
 void register_movement_ops(std::vector<OpInfo>& out);     // ops_movement.cpp
 void register_tile_ops(std::vector<OpInfo>& out);        // ops_tile.cpp: tile.* and arith.*
 void register_structural_ops(std::vector<OpInfo>& out);  // ops_structural.cpp: return, sched.*, rt.*
+void register_control_ops(std::vector<OpInfo>& out);     // ops_control.cpp: scan, while_loop, cond
 void register_autodiff_ops(std::vector<OpInfo>& out);     // ops_autodiff.cpp: stop_gradient
 void register_nn_ops(std::vector<OpInfo>& out);           // ops_nn*.cpp, ops_random.cpp: nn composites, rand_like
 void register_packed_ops(std::vector<OpInfo>& out);       // ops_packed.cpp: sched.pack, sched.packed_matmul

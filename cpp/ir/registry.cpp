@@ -26,6 +26,7 @@ void ensure_registered() {
     register_tile_ops(ops);
     register_structural_ops(ops);
     register_autodiff_ops(ops);
+    register_control_ops(ops);
     register_nn_ops(ops);
     register_packed_ops(ops);
     for (auto& info : ops) {

@@ -9,6 +9,7 @@
 // - every op is known to the registry and passes `check_op`.
 #include <unordered_set>
 
+#include "ir/control_flow.hpp"
 #include "ir/custom_vjp.hpp"
 #include "ir/ir.hpp"
 #include "ir/registry.hpp"
@@ -155,6 +156,7 @@ void verify(const Module& m) {
     Verifier(*f).run();
   }
   verify_custom_vjp_calls(m);  // calls across functions
+  verify_control_flow(m);
 }
 
 }  // namespace tessera::ir

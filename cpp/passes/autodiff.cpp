@@ -16,6 +16,7 @@
 #include <map>
 
 #include "ir/builder.hpp"
+#include "ir/control_flow.hpp"
 #include "ir/custom_vjp.hpp"
 #include "ir/op_rules.hpp"
 #include "ir/ops.hpp"
@@ -83,6 +84,13 @@ std::vector<Step> forward_steps(Module& m, Function& f, std::vector<Value*>& out
   Block& body = f.body;
   for (auto it = body.ops.begin(); it != body.ops.end();) {
     Op& op = **it;
+    if (op.name == "scan") {  // its reverse needs the carries of every step: stack them too
+      Op* res = scan_with_residuals(m, body, it);
+      for (size_t i = 0; i < op.results.size(); ++i) std::replace(outs.begin(), outs.end(), op.result(int(i)), res->result(int(i)));
+      steps.push_back({res, nullptr, {}, {}, nullptr});
+      it = body.ops.erase(it);
+      continue;
+    }
     if (op.name != "custom_vjp") {
       steps.push_back({&op, nullptr, {}, {}, nullptr});
       ++it;
@@ -155,6 +163,20 @@ std::unique_ptr<Module> vjp_transform(const Module& in, const std::vector<int>& 
       continue;
     }
     Op& op = *it->op;
+    if (is_control_flow(op)) {
+      std::vector<Value*> cts;
+      bool any = false;
+      for (const auto& r : op.results) {
+        auto c = cot.find(r.get());
+        cts.push_back(c == cot.end() ? nullptr : c->second);
+        any = any || c != cot.end();
+      }
+      if (!any) continue;
+      std::vector<Value*> grads = control_vjp(*m, f.body, op, cts);
+      for (size_t i = 0; i < grads.size(); ++i)
+        if (is_float(op.operands[i]->type.dtype)) accumulate(op.operands[i], grads[i]);
+      continue;
+    }
     auto c = cot.find(op.result());
     if (op.results.size() != 1 || c == cot.end()) continue;  // nothing flows back through op
     const OpInfo& info = rule_holder(op, true);
@@ -199,6 +221,13 @@ std::unique_ptr<Module> jvp_transform(const Module& in, const std::vector<int>& 
       auto it = tan.find(v);
       ts.push_back(it == tan.end() ? nullptr : it->second);
       any = any || it != tan.end();
+    }
+    if (any && is_control_flow(*op)) {  // a copy carrying tangents too gives them
+      auto pos = std::find_if(f.body.ops.begin(), f.body.ops.end(), [&](auto& o) { return o.get() == op; });
+      std::vector<Value*> tr = control_jvp(*m, f.body, pos, ts);
+      for (size_t i = 0; i < tr.size(); ++i)
+        if (tr[i]) tan[op->result(int(i))] = tr[i];
+      continue;
     }
     if (!any || op->results.size() != 1) continue;
     const OpInfo& info = rule_holder(*op, false);

@@ -1,7 +1,9 @@
 // Automatic differentiation of Graph IR (autodiff.cpp). Both transforms act on the module's
 // first function and return a new module; rules come from the op registry (derivatives.cpp).
 #pragma once
+#include <list>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "ir/ir.hpp"
@@ -19,5 +21,16 @@ void decompose_for_autodiff(ir::Module& m, bool keep_vjp);
 
 // f(x...) -> (y...)  ==>  g(x..., t_i for i in wrt) -> (y..., dy/dx . t for each y).
 std::unique_ptr<ir::Module> jvp_transform(const ir::Module& m, const std::vector<int>& wrt);
+
+// Control flow under the transforms (autodiff_control.cpp). Reverse mode: the scan at `pos`
+// replaced by one that also stacks its input carries (results: the old ones, then the stacks);
+// the cotangents of a control op's operands from those of its results (null: none), built at
+// the end of `body`. Forward mode: the tangents of the results of the op at `pos` (null: zero),
+// from a copy of it carrying tangents too, appended at the end of `body`.
+ir::Op* scan_with_residuals(ir::Module& m, ir::Block& body, std::list<std::unique_ptr<ir::Op>>::iterator pos);
+std::vector<ir::Value*> control_vjp(ir::Module& m, ir::Block& body, const ir::Op& op,
+                                    const std::vector<ir::Value*>& cotangents);
+std::vector<ir::Value*> control_jvp(ir::Module& m, ir::Block& body, std::list<std::unique_ptr<ir::Op>>::iterator pos,
+                                    const std::vector<ir::Value*>& tangents);
 
 }  // namespace tessera::passes

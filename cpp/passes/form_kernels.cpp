@@ -22,6 +22,7 @@
 #include <set>
 
 #include "ir/builder.hpp"
+#include "ir/control_flow.hpp"
 #include "ir/ops.hpp"
 #include "ir/pass_manager.hpp"
 #include "passes/lowering.hpp"
@@ -265,9 +266,12 @@ void emit_kernel(Function& fn, const Group& group, const Target& target) {
   body.ops.remove_if([&](auto& o) { return members.count(o.get()) != 0; });
 }
 
-bool returned(const Function& fn, const Value* v) {
-  const Op* ret = fn.terminator();
-  return ret && std::find(ret->operands.begin(), ret->operands.end(), v) != ret->operands.end();
+// Whether host code reads `v` as a buffer: the return, a control-flow op or an rt.assert.
+bool read_by_host(const Function& fn, const Value* v) {
+  for (const auto& op : fn.body.ops)
+    if (op->name == "return" || op->name == "rt.assert" || is_control_flow(*op))
+      if (std::find(op->operands.begin(), op->operands.end(), v) != op->operands.end()) return true;
+  return false;
 }
 
 // Why `op` (of kind `kind`) starts a kernel after the group `prev`.
@@ -363,8 +367,12 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, co
   for (auto& op_ptr : fn.body.ops) {
     Op* op = op_ptr.get();
     if (op->name == "return" || op->name == "rt.assert") continue;
-    // Constants are copied into the kernels that use them, unless the function returns one.
-    if (op->name == "constant" && !returned(fn, op->result())) continue;
+    if (is_control_flow(*op)) {  // host-level control flow: kernels before it end there
+      close();
+      continue;
+    }
+    // Constants are copied into the kernels that use them, unless host code reads one.
+    if (op->name == "constant" && !read_by_host(fn, op->result())) continue;
     const char* k = kernel_kind(*op);
     if (!k) fail(ErrorCode::Compile, "form-kernels: op '" + op->name + "' cannot appear in Graph IR", op->loc.str());
     std::string kind = k;

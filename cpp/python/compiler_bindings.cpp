@@ -169,8 +169,9 @@ void bind_compiler(nb::module_& m) {
         "Graph IR with symbolic dims bound to `sizes` (name -> size): (text, text without locations).");
 
   // The ops of a function, for replaying it into a Python trace: a list of
-  // (name, operands, attrs, result (dtype, shape), "file:line"), where an operand is
-  // ("arg", i) or ("op", j), and the returned values in the same form.
+  // (name, operands, attrs, results [(dtype, shape)...], "file:line"), where an operand is
+  // ("arg", i), ("op", j) or ("op", j, k) for result k of an op of several results (scan...),
+  // and the returned values in the same form.
   m.def("function_ops", [](const std::string& text) {
     auto mod = ir::parse(text, "<graph>");
     if (mod->funcs.empty()) fail(ErrorCode::Value, "function_ops: no function");
@@ -185,15 +186,28 @@ void bind_compiler(nb::module_& m) {
         outs = operands;
         continue;
       }
-      if (op->results.size() != 1 || op->region)
-        fail(ErrorCode::Value, "function_ops: only Graph IR ops with one result can be replayed, got " + op->name);
+      if (op->results.empty() || op->region)
+        fail(ErrorCode::Value, "function_ops: only Graph IR ops with results and no region can be replayed, got " + op->name);
       nb::dict attrs;
       for (const auto& [k, v] : op->attrs) attrs[k.c_str()] = attr_to_py(v);
-      ref[op->result()] = nb::make_tuple("op", nb::len(ops));
-      ops.append(nb::make_tuple(op->name, nb::tuple(operands), attrs, from_type(op->result()->type), op->loc.str()));
+      nb::list results;
+      size_t j = nb::len(ops);
+      for (size_t i = 0; i < op->results.size(); ++i) {
+        results.append(from_type(op->results[i]->type));
+        ref[op->result(int(i))] = op->results.size() == 1 ? nb::make_tuple("op", j) : nb::make_tuple("op", j, i);
+      }
+      ops.append(nb::make_tuple(op->name, nb::tuple(operands), attrs, results, op->loc.str()));
     }
     return nb::make_tuple(ops, nb::tuple(outs));
   }, nb::arg("text"));
+
+  m.def("function_texts", [](const std::string& text) {
+    auto mod = ir::parse(text, "<graph>");
+    nb::list out;
+    for (size_t i = 1; i < mod->funcs.size(); ++i)
+      out.append(nb::make_tuple(mod->funcs[i]->name, ir::print(*mod->funcs[i]), ir::print(*mod->funcs[i], false)));
+    return out;
+  }, nb::arg("text"), "(name, text, text without locations) of every function of the module but the first.");
 
   m.def("infer_op",
         [](const std::string& name, nb::list operands, nb::dict attrs) {

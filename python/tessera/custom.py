@@ -28,14 +28,15 @@ from .tensor import Tensor
 # name -> (text, key) of each function a custom_vjp call names; names hash the text, so a
 # process-wide table never holds two different functions under one name.
 _FUNCTIONS: dict[str, tuple[str, str]] = {}
-_REFERENCE = re.compile(r'\b(?:fn|fwd|bwd) = "([A-Za-z_][A-Za-z0-9_]*)"')
+_REFERENCE = re.compile(r'\b(?:fn|fwd|bwd|body|cond|then|else) = "([A-Za-z_][A-Za-z0-9_]*)"')
+_ROLES = ("fn", "fwd", "bwd", "body", "cond", "then", "else")
 _MODULE_HEAD = "module @main {\n"
 
 
 def called_functions(calls):
-    """``(text, key)`` of every function the calls (custom_vjp node attributes) name, directly
+    """``(text, key)`` of every function the calls (custom_vjp and control-flow node attributes) name, directly
     or through calls inside those functions, in a deterministic order."""
-    todo = [a[role] for a in calls for role in ("fn", "fwd", "bwd")]
+    todo = [a[role] for a in calls for role in _ROLES if role in a]
     seen = set()
     while todo:
         name = todo.pop()
@@ -45,6 +46,16 @@ def called_functions(calls):
         todo.extend(_REFERENCE.findall(_FUNCTIONS[name][1]))
     names = sorted(seen)
     return "".join(_FUNCTIONS[n][0] for n in names), "".join(_FUNCTIONS[n][1] for n in names)
+
+
+def adopt_functions(module_text):
+    """Records the functions of a module made by the native core (after its entry function),
+    such as the derived bodies of differentiated loops, so later modules can name them."""
+    if "\nfunc @" not in module_text[module_text.index("func @") + 5:]:
+        return
+    from . import _C
+    for name, text, key in _C.function_texts(module_text):
+        _FUNCTIONS.setdefault(name, (text, key))
 
 
 def _entry_function(module_text):

@@ -69,17 +69,30 @@ def eager() -> bool:
 
 class Node:
     """One recorded op. ``inputs`` are Tensors (realized ones become function parameters);
-    ``level`` is the trace depth the node was recorded at (0: eager/deferred)."""
+    ``level`` is the trace depth the node was recorded at (0: eager/deferred). An op of several
+    results (scan, while_loop, cond) has their types in ``results``; its tensor is a holder
+    that only ``result`` nodes read (``multi_result``)."""
 
-    __slots__ = ("op", "inputs", "attrs", "loc", "param_index", "level")
+    __slots__ = ("op", "inputs", "attrs", "loc", "param_index", "level", "results")
 
-    def __init__(self, op, inputs=(), attrs=None, loc="", param_index=-1, level=None):
+    def __init__(self, op, inputs=(), attrs=None, loc="", param_index=-1, level=None, results=None):
         self.op = op
         self.inputs = tuple(inputs)
         self.attrs = attrs or {}
         self.loc = loc
         self.param_index = param_index  # >= 0 for jit parameters
         self.level = state.depth if level is None else level
+        self.results = results  # [(dtype, shape), ...] for ops of several results
+
+
+def multi_result(op, inputs, attrs, loc, results, device):
+    """The result tensors of an op with several results: ``result`` projections of a holder."""
+    from .tensor import Tensor
+    node = Node(op, inputs, attrs, loc, results=list(results))
+    mark_used(node.inputs)
+    holder = Tensor._lazy(node, (), "bool", device)
+    return [Tensor._lazy(Node("result", (holder,), {"index": i}, loc), shape, dtype, device)
+            for i, (dtype, shape) in enumerate(results)]
 
 
 @contextlib.contextmanager
@@ -127,6 +140,8 @@ def user_location() -> str:
 
 
 # ---- Graph IR text ----
+
+_CALLERS = ("custom_vjp", "scan", "while_loop", "cond")  # ops whose attributes name module functions
 
 def type_text(dtype, shape) -> str:
     return f"{dtype.short}[{','.join(str(d) for d in shape)}]"
@@ -214,7 +229,13 @@ def build_function(outputs, params_first=(), level=None):
         if node.op == "param" or (level is not None and node.level > level):
             raise _escaped(t, level)
         if expanded:
-            names[id(t)] = f"%{len(order)}"
+            if node.op == "result":  # a result of a multi-result op: named when that op is
+                names[id(t)] = names[id(node.inputs[0])][node.attrs["index"]]
+                continue
+            if node.results is not None:
+                names[id(t)] = [f"%r{len(order)}_{i}" for i in range(len(node.results))]
+            else:
+                names[id(t)] = f"%{len(order)}"
             order.append(t)
             continue
         pending.append((t, True))
@@ -231,12 +252,16 @@ def build_function(outputs, params_first=(), level=None):
         attrs = ""
         if node.attrs:
             attrs = " {" + ", ".join(f"{k} = {_attr_text(v)}" for k, v in sorted(node.attrs.items())) + "}"
-        line = f"  {names[id(t)]} = {node.op}({args}){attrs} : {type_text(t.dtype, t.shape)}"
+        if node.results is not None:
+            types = ", ".join(type_text(dt, shape) for dt, shape in node.results)
+            line = f"  {', '.join(names[id(t)])} = {node.op}({args}){attrs} : {types}"
+        else:
+            line = f"  {names[id(t)]} = {node.op}({args}){attrs} : {type_text(t.dtype, t.shape)}"
         body.append(line)
         body_locs.append(line + _loc_text(node.loc))
     tail = f"  return({', '.join(names[id(t)] for t in outputs)})\n}}\n"
-    # Functions that custom_vjp calls name follow the entry function.
-    calls = [t._node.attrs for t in order if t._node.op == "custom_vjp"]
+    # Functions that custom_vjp and control flow call follow the entry function.
+    calls = [t._node.attrs for t in order if t._node.op in _CALLERS]
     called_text, called_key = "", ""
     if calls:
         from .custom import called_functions
@@ -255,21 +280,30 @@ def inline(text, inputs):
     if eager():
         return run_function(text, text, inputs)
     from . import dtypes
+    from .custom import adopt_functions
     from .shapes import sym_shape
     from .tensor import Tensor
     ops, outs = _C.function_ops(text)
+    adopt_functions(text)  # functions its ops call (derived loop bodies...), for later modules
     device = inputs[0].device if inputs else "cpu"
     made = []
 
-    def ref(r):
-        return inputs[r[1]] if r[0] == "arg" else made[r[1]]
+    def ref(r):  # ("arg", i), ("op", j) or ("op", j, k): result k of a multi-result op
+        if r[0] == "arg":
+            return inputs[r[1]]
+        return made[r[1]][r[2]] if len(r) == 3 else made[r[1]]
 
-    for name, operands, attrs, (dtype, shape), loc in ops:
+    for name, operands, attrs, results, loc in ops:
         attrs = {k: TypeAttr.from_text(v[1]) if isinstance(v, tuple) and v[:1] == ("type",) else v
                  for k, v in attrs.items()}
-        node = Node(name, [ref(r) for r in operands], attrs, loc)
+        args = [ref(r) for r in operands]
+        types = [(dtypes.dtype(dt), sym_shape(shape)) for dt, shape in results]
+        if len(types) != 1:
+            made.append(multi_result(name, args, attrs, loc, types, device))
+            continue
+        node = Node(name, args, attrs, loc)
         mark_used(node.inputs)
-        made.append(Tensor._lazy(node, sym_shape(shape), dtypes.dtype(dtype), device))
+        made.append(Tensor._lazy(node, types[0][1], types[0][0], device))
     return [ref(r) for r in outs]
 
 

@@ -1,0 +1,89 @@
+// Host function -> launch plan (plan.hpp).
+#include "compiler/plan.hpp"
+
+#include <map>
+
+#include "ir/control_flow.hpp"
+
+namespace tessera::compiler {
+namespace {
+
+Step launch_step(const ir::Op& op, tsrModule module, const std::map<const ir::Value*, int>& slot) {
+  Step s;
+  s.kind = Step::Launch;
+  s.kernel_name = op.str_attr("kernel");
+  check_status(tsrModuleGetKernel(module, s.kernel_name.c_str(), &s.kernel), "tsrModuleGetKernel");
+  for (ir::Value* v : op.operands) s.args.push_back(slot.at(v));
+  const auto& grid = op.ints_attr("grid");
+  const auto& block = op.ints_attr("block");
+  for (int i = 0; i < 3; ++i) {
+    if (grid[size_t(i)] > int64_t(UINT32_MAX)) fail(ErrorCode::Compile, s.kernel_name + ": grid too large");
+    s.config.grid[i] = uint32_t(grid[size_t(i)]);
+    s.config.block[i] = uint32_t(block[size_t(i)]);
+  }
+  if (op.attrs.count("shared")) s.config.shared_bytes = uint32_t(op.int_attr("shared"));
+  if (op.attrs.count("tensor_maps")) s.tensor_maps = op.ints_attr("tensor_maps");
+  return s;
+}
+
+Step control_step(const ir::Op& op, std::map<const ir::Value*, int>& slot, int& num_slots) {
+  Step s;
+  s.kind = Step::Control;
+  s.op = op.name;
+  s.loc = op.loc.str();
+  for (const std::string& role : ir::callee_roles(op)) s.callees.push_back(op.str_attr(role));
+  for (ir::Value* v : op.operands) s.args.push_back(slot.at(v));
+  for (const auto& r : op.results) {
+    s.results.push_back(slot[r.get()] = num_slots++);
+    s.result_types.push_back(r->type);
+  }
+  if (op.name == "scan") {
+    s.length = op.int_attr("length");
+    s.n_xs = op.int_attr("n_xs");
+    s.reverse = op.bool_attr("reverse", false);
+  }
+  if (op.name != "cond") s.n_carry = op.int_attr("n_carry");
+  return s;
+}
+
+}  // namespace
+
+Plan build_plan(const ir::Function& host, tsrModule module) {
+  Plan p;
+  p.name = host.name;
+  std::map<const ir::Value*, int> slot;
+  for (const auto& arg : host.body.args) {
+    slot[arg.get()] = p.num_slots++;
+    p.input_types.push_back(arg->type);
+    p.input_shapes.push_back(arg->type.static_shape());
+  }
+  for (const auto& op : host.body.ops) {
+    Step s;
+    if (op->name == "rt.alloc" || op->name == "rt.view") {  // a view: the same buffer, another shape
+      s.kind = op->name == "rt.alloc" ? Step::Alloc : Step::View;
+      if (s.kind == Step::View) s.view_of = slot.at(op->operands[0]);
+      s.slot = slot[op->result()] = p.num_slots++;
+      s.type = op->result()->type;
+      s.shape = s.type.static_shape();
+    } else if (op->name == "rt.launch") {
+      s = launch_step(*op, module, slot);
+      if (s.has_work()) ++p.launches;
+    } else if (op->name == "rt.assert") {
+      s.kind = Step::Assert;
+      s.args = {slot.at(op->operands[0])};
+      s.message = op->str_attr("message");
+    } else if (ir::is_control_flow(*op)) {
+      s = control_step(*op, slot, p.num_slots);
+      p.has_control = true;
+    } else if (op->name == "return") {
+      for (ir::Value* v : op->operands) p.output_slots.push_back(slot.at(v));
+      continue;
+    } else {
+      fail(ErrorCode::Internal, "executor: unexpected host op '" + op->name + "'", op->loc.str());
+    }
+    p.steps.push_back(std::move(s));
+  }
+  return p;
+}
+
+}  // namespace tessera::compiler
