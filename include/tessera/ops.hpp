@@ -252,11 +252,11 @@ inline ir::Value* cosh(ir::Builder& b, ir::Value* x) {
 }
 
 // Softmax cross-entropy of logits [N, C] (float) against integer class labels [N]: -log_softmax(logits)[i, labels[i]], per row for reduction "none". With ignore_index (PyTorch's semantics), those rows are 0 and "mean" divides by the number of other rows.
-inline ir::Value* cross_entropy(ir::Builder& b, ir::Value* logits, ir::Value* labels, std::string reduction = "mean", std::optional<int64_t> ignore_index = std::nullopt, std::string mode = "ignore") {
+inline ir::Value* cross_entropy(ir::Builder& b, ir::Value* logits, ir::Value* labels, std::string reduction = "mean", std::optional<int64_t> ignore_index = std::nullopt, std::optional<std::string> mode = std::nullopt) {
   ir::AttrMap attrs;
   attrs["reduction"] = reduction;
   if (ignore_index) attrs["ignore_index"] = *ignore_index;
-  attrs["mode"] = mode;
+  if (mode) attrs["mode"] = *mode;
   std::vector<ir::Value*> operands{logits, labels};
   return b.value("cross_entropy", operands, attrs);
 }
@@ -285,9 +285,9 @@ inline ir::Value* einsum(ir::Builder& b, const std::vector<ir::Value*>& xs, std:
 }
 
 // Rows of weight [V, ...] picked by integer indices: take(weight, indices, axis=0), shape indices.shape + weight.shape[1:] (gradient w.r.t. weight via take's VJP).
-inline ir::Value* embedding(ir::Builder& b, ir::Value* indices, ir::Value* weight, std::string mode = "clip") {
+inline ir::Value* embedding(ir::Builder& b, ir::Value* indices, ir::Value* weight, std::optional<std::string> mode = std::nullopt) {
   ir::AttrMap attrs;
-  attrs["mode"] = mode;
+  if (mode) attrs["mode"] = *mode;
   std::vector<ir::Value*> operands{indices, weight};
   return b.value("embedding", operands, attrs);
 }
@@ -365,10 +365,10 @@ inline ir::Value* fmod(ir::Builder& b, ir::Value* x, ir::Value* y) {
 }
 
 // out[i][j] = x[indices[i][j]][j] for axis 0 (torch.gather); shape of indices.
-inline ir::Value* gather(ir::Builder& b, ir::Value* x, ir::Value* indices, int64_t axis, std::string mode = "clip", std::optional<double> fill_value = std::nullopt) {
+inline ir::Value* gather(ir::Builder& b, ir::Value* x, ir::Value* indices, int64_t axis, std::optional<std::string> mode = std::nullopt, std::optional<double> fill_value = std::nullopt) {
   ir::AttrMap attrs;
   attrs["axis"] = axis;
-  attrs["mode"] = mode;
+  if (mode) attrs["mode"] = *mode;
   if (fill_value) attrs["fill_value"] = *fill_value;
   std::vector<ir::Value*> operands{x, indices};
   return b.value("gather", operands, attrs);
@@ -397,7 +397,7 @@ inline ir::Value* greater_equal(ir::Builder& b, ir::Value* x, ir::Value* y) {
 }
 
 // Normalisation of x [N, C, *spatial] over each group of C / num_groups channels (and the spatial axes) of each sample, then * weight + bias (shape [C], optional).
-inline ir::Value* group_norm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, ir::Value* bias = nullptr, int64_t num_groups, double eps = 1e-05) {
+inline ir::Value* group_norm(ir::Builder& b, ir::Value* x, int64_t num_groups, ir::Value* weight = nullptr, ir::Value* bias = nullptr, double eps = 1e-05) {
   ir::AttrMap attrs;
   attrs["num_groups"] = num_groups;
   attrs["eps"] = eps;
@@ -638,11 +638,11 @@ inline ir::Value* neg(ir::Builder& b, ir::Value* x) {
 }
 
 // Negative log-likelihood of log-probabilities [N, C] (float) against integer class labels [N]: -log_probs[i, labels[i]], per row for reduction "none". With ignore_index (PyTorch's semantics), those rows are 0 and "mean" divides by the number of other rows.
-inline ir::Value* nll_loss(ir::Builder& b, ir::Value* log_probs, ir::Value* labels, std::string reduction = "mean", std::optional<int64_t> ignore_index = std::nullopt, std::string mode = "ignore") {
+inline ir::Value* nll_loss(ir::Builder& b, ir::Value* log_probs, ir::Value* labels, std::string reduction = "mean", std::optional<int64_t> ignore_index = std::nullopt, std::optional<std::string> mode = std::nullopt) {
   ir::AttrMap attrs;
   attrs["reduction"] = reduction;
   if (ignore_index) attrs["ignore_index"] = *ignore_index;
-  attrs["mode"] = mode;
+  if (mode) attrs["mode"] = *mode;
   std::vector<ir::Value*> operands{log_probs, labels};
   return b.value("nll_loss", operands, attrs);
 }
@@ -769,20 +769,20 @@ inline ir::Value* rsqrt(ir::Builder& b, ir::Value* x) {
 }
 
 // A copy of x with out[indices[i][j]][j] = src[i][j] for axis 0 (torch.scatter), or combined with it by `reduce`; updates apply in order, so with "set" the last one wins.
-inline ir::Value* scatter(ir::Builder& b, ir::Value* x, ir::Value* indices, ir::Value* src, int64_t axis, std::string reduce = "set", std::string mode = "clip") {
+inline ir::Value* scatter(ir::Builder& b, ir::Value* x, ir::Value* indices, ir::Value* src, int64_t axis, std::string reduce = "set", std::optional<std::string> mode = std::nullopt) {
   ir::AttrMap attrs;
   attrs["axis"] = axis;
   attrs["reduce"] = reduce;
-  attrs["mode"] = mode;
+  if (mode) attrs["mode"] = *mode;
   std::vector<ir::Value*> operands{x, indices, src};
   return b.value("scatter", operands, attrs);
 }
 
 // A copy of x with out[indices[i][j]][j] += src[i][j] for axis 0 (torch.scatter_add).
-inline ir::Value* scatter_add(ir::Builder& b, ir::Value* x, ir::Value* indices, ir::Value* src, int64_t axis, std::string mode = "clip") {
+inline ir::Value* scatter_add(ir::Builder& b, ir::Value* x, ir::Value* indices, ir::Value* src, int64_t axis, std::optional<std::string> mode = std::nullopt) {
   ir::AttrMap attrs;
   attrs["axis"] = axis;
-  attrs["mode"] = mode;
+  if (mode) attrs["mode"] = *mode;
   std::vector<ir::Value*> operands{x, indices, src};
   return b.value("scatter_add", operands, attrs);
 }
@@ -921,10 +921,10 @@ inline ir::Value* sum(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis
 }
 
 // x indexed along `axis` by an integer tensor: shape x[:axis] + indices + x[axis+1:] (negative indices count from the end; out-of-range ones follow `mode`, clamped by default).
-inline ir::Value* take(ir::Builder& b, ir::Value* x, ir::Value* indices, int64_t axis = 0, std::string mode = "clip", std::optional<double> fill_value = std::nullopt) {
+inline ir::Value* take(ir::Builder& b, ir::Value* x, ir::Value* indices, int64_t axis = 0, std::optional<std::string> mode = std::nullopt, std::optional<double> fill_value = std::nullopt) {
   ir::AttrMap attrs;
   attrs["axis"] = axis;
-  attrs["mode"] = mode;
+  if (mode) attrs["mode"] = *mode;
   if (fill_value) attrs["fill_value"] = *fill_value;
   std::vector<ir::Value*> operands{x, indices};
   return b.value("take", operands, attrs);

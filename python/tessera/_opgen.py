@@ -63,6 +63,8 @@ def _params(spec):
         if kind == "type":
             continue  # type attributes are set by the tracer, never by users
         value = parse_default(default) if default else None
+        if name == "mode":  # left out unless given, so that debug.checks() can tell the default (ops.apply)
+            value = None
         attrs.append((name, kind, value, required and not default))
     return operands, attrs
 
@@ -164,14 +166,16 @@ def cpp_header_source() -> str:
         if variadic:
             params.append(f"const std::vector<ir::Value*>& {operands[0]}")
             args = operands[0]
-        else:
-            params += [f"ir::Value* {n}" for n in operands[:spec["min_operands"]]]
-            params += [f"ir::Value* {n} = nullptr" for n in operands[spec["min_operands"]:]]
-        body = []
         required = [a for a in attrs if a[3]]
         optional = [a for a in attrs if not a[3]]
+        if not variadic:
+            params += [f"ir::Value* {n}" for n in operands[:spec["min_operands"]]]
+        # Required attributes before optional operands (C++ defaults must come last).
         for name, kind, _v, _r in required:
             params.append(f"{_CPP_TYPES[kind]} {name}")
+        if not variadic:
+            params += [f"ir::Value* {n} = nullptr" for n in operands[spec["min_operands"]:]]
+        body = []
         for name, kind, value, _r in optional:
             if value is None:
                 params.append(f"std::optional<{_CPP_TYPES[kind]}> {name} = std::nullopt")

@@ -170,8 +170,7 @@ def apply(name, args, attrs=None):
     attrs = attrs or {}
     if name in _INDEX_OPS:
         from . import debug
-        if attrs.get("mode") == "error" or (debug.checks_enabled() and attrs.get("mode", _DEFAULT_MODE[name]) ==
-                                           _DEFAULT_MODE[name]):
+        if attrs.get("mode") == "error" or (debug.checks_enabled() and "mode" not in attrs):
             tensors, attrs = _checked_indices(name, tensors, attrs, loc)
     if not lazy.eager():
         return _record(name, tensors, attrs, loc, weak and name != "cast")
