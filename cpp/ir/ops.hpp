@@ -21,6 +21,7 @@ void register_nn_ops(std::vector<OpInfo>& out);           // ops_nn*.cpp, ops_ra
 void register_packed_ops(std::vector<OpInfo>& out);       // ops_packed.cpp: sched.pack, sched.packed_matmul
 // derivatives.cpp: sets the vjp/jvp rules of the registered ops.
 void attach_derivatives(std::map<std::string, OpInfo>& table);
+void attach_batching(std::map<std::string, OpInfo>& table);     // batching.cpp: vmap rules
 
 void check_attrs(const OpInfo& info, const AttrMap& attrs);
 

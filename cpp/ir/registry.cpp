@@ -34,6 +34,7 @@ void ensure_registered() {
       table().emplace(name, std::move(info));
     }
     attach_derivatives(table());
+    attach_batching(table());
   });
 }
 

@@ -80,6 +80,11 @@ struct OpInfo {
   // Forward mode: given the op and the tangent of each operand (null = zero), builds the
   // tangent of its result (null = zero).
   std::function<Value*(Builder&, const Op&, const std::vector<Value*>& tangents)> jvp;
+  // Batching (vmap): the op on operands of which those with batched[i] carry a leading batch
+  // dim of size `batch`; returns the result with the batch dim leading. Set in batching.cpp.
+  std::function<Value*(Builder&, const Op&, const std::vector<Value*>& operands, const std::vector<bool>& batched,
+                       int64_t batch)>
+      batch;
   // Composite ops: builds the op from other Graph IR ops with `b` and returns the values that
   // replace its results, or {} when this instance is already primitive (the `decompose` pass).
   std::function<std::vector<Value*>(Builder&, const Op&)> decompose;

@@ -10,12 +10,12 @@
 // appended after the tangents they read, next to the original op (which keeps the primal).
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 
 #include "ir/builder.hpp"
 #include "ir/control_flow.hpp"
 #include "ir/custom_vjp.hpp"
 #include "passes/autodiff.hpp"
+#include "passes/derived.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -23,34 +23,6 @@ using namespace ir;
 namespace {
 
 using Values = std::vector<Value*>;
-using Build = std::function<Values(Builder&, const Values& args)>;
-
-// `f` named base_<hash of its text>, added to m unless m already holds that function: equal
-// derivations give equal names (so caches hit and Python links them by name) and are kept once.
-std::string adopt(Module& m, std::unique_ptr<Function> f, const std::string& base) {
-  f->name = "";
-  uint64_t h = 1469598103934665603ull;  // FNV-1a of the text without the name or locations
-  for (char c : print(*f, false)) h = (h ^ uint8_t(c)) * 1099511628211ull;
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  std::string stem = base.substr(0, std::min<size_t>(base.size(), 40));
-  f->name = stem + "_" + std::string(hex, 12);
-  std::string name = f->name;
-  if (!m.find(name)) m.funcs.push_back(std::move(f));
-  return name;
-}
-
-// Adds `base(params) -> (whatever build returns)` to m.
-std::string add_function(Module& m, const std::string& base, const std::vector<Type>& params, const Build& build) {
-  auto f = std::make_unique<Function>();
-  Values args;
-  for (const Type& t : params) args.push_back(f->body.add_arg(t));
-  Builder b(&f->body);
-  Values results = build(b, args);
-  for (Value* v : results) f->result_types.push_back(v->type);
-  f->body.append(Op::make("return", results, {}));
-  return adopt(m, std::move(f), base);
-}
 
 // The VJP (reverse) or JVP of function `name` of m, added to m with the functions the
 // transform made; returns the derived function's name.
@@ -63,10 +35,6 @@ std::string derive(Module& m, const std::string& name, bool reverse, const std::
   for (size_t i = 1; i < d->funcs.size(); ++i)
     if (!m.find(d->funcs[i]->name)) m.funcs.push_back(std::move(d->funcs[i]));
   return adopt(m, std::move(d->funcs[0]), name + (reverse ? "_vjp" : "_jvp"));
-}
-
-Values call(Builder& b, const Module& m, const std::string& fn, const Values& args) {
-  return inline_call(*b.block(), b.block()->ops.end(), *m.find(fn), args);
 }
 
 std::vector<int> float_indices(const Values& vs, size_t begin, size_t end) {

@@ -12,6 +12,7 @@
 #include "ir/ops.hpp"
 #include "passes/autodiff.hpp"
 #include "passes/specialize.hpp"
+#include "passes/vmap.hpp"
 #include "python/bindings.hpp"
 
 namespace nb = nanobind;
@@ -158,6 +159,13 @@ void bind_compiler(nb::module_& m) {
           return ir::print(*passes::jvp_transform(*ir::parse(text, "<graph>"), wrt));
         },
         nb::arg("text"), nb::arg("wrt"), "Forward-mode derivative of the module's first function.");
+
+  m.def("vmap_transform",
+        [](const std::string& text, const std::vector<int>& in_axes, int64_t batch) {
+          return ir::print(*passes::vmap_transform(*ir::parse(text, "<graph>"), in_axes, batch));
+        },
+        nb::arg("text"), nb::arg("in_axes"), nb::arg("batch"),
+        "The module's first function vectorised over a batch: results carry it at dim 0.");
 
   m.def("specialize",
         [](const std::string& text, const std::map<std::string, int64_t>& sizes) {

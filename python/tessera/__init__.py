@@ -30,6 +30,7 @@ from .functions import (eye, linspace, logspace, meshgrid, zeros_like, ones_like
 from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map, tree_leaves, tree_structure
 from . import debug
 from .control import scan, while_loop, cond, fori_loop
+from .vmap import vmap, moveaxis
 
 op = ops
 
