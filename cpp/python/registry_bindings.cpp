@@ -43,6 +43,8 @@ void bind_registry(nb::module_& m) {
       d["summary"] = info->summary;
       // Composites are differentiated through their decomposition.
       d["differentiable"] = (bool(info->vjp) && bool(info->jvp)) || bool(info->decompose);
+      d["batchable"] = bool(info->batch);
+      d["composite"] = bool(info->decompose);
       out.append(d);
     }
     return out;
