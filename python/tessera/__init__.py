@@ -26,7 +26,7 @@ from ._attention import scaled_dot_product_attention
 from .shapes import TensorType
 from .indexing import split
 from .functions import (eye, linspace, logspace, meshgrid, zeros_like, ones_like, full_like, empty_like, randint,
-                        bernoulli, pad)
+                        bernoulli, pad, topk, einsum)
 from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map, tree_leaves, tree_structure
 from . import debug
 from .control import scan, while_loop, cond, fori_loop

@@ -15,7 +15,7 @@ from .lazy import user_location
 from .tensor import Tensor, arange, empty, full, rand
 
 __all__ = ["eye", "linspace", "logspace", "meshgrid", "zeros_like", "ones_like", "full_like", "empty_like",
-           "randint", "bernoulli", "pad"]
+           "randint", "bernoulli", "pad", "topk", "einsum"]
 
 
 def eye(n, m=None, k=0, dtype=_dt.float32, device="cpu") -> Tensor:
@@ -143,3 +143,55 @@ def pad(x, pad, value=0.0) -> Tensor:
         else:
             flat = [int(v) for v in pw]
     return ops.apply("pad", (x,), {"pad": flat, "value": float(value)})
+
+
+def topk(x, k, axis=-1, largest=True):
+    """The ``k`` largest (or smallest) elements along ``axis`` and their indices, in order (ties:
+    the lower index first; NaN counts as the largest, as in PyTorch). Built from k rounds of
+    max / argmax over the elements not yet taken, so it suits small k (routing, beam search);
+    it differentiates through the values (a gather)."""
+    n = x.shape[axis]
+    if isinstance(n, str):
+        raise ShapeError(f"topk: the axis (dim {n}) must be static", user_location())
+    k = operator.index(k)
+    if not 0 <= k <= n:
+        raise ShapeError(f"topk: k = {k} is out of range for axis {axis} of size {n} (shape {x.shape})",
+                         user_location())
+    from .vmap import moveaxis
+    xl = moveaxis(x, axis, -1)
+    key = xl.astype(_dt.float64) if xl.dtype.kind != "f" else xl
+    key = ops.where(ops.isnan(key), float("inf"), key) if key.dtype.kind == "f" else key
+    key = key if largest else -key
+    taken = ops.not_equal(key, key) if key.dtype.kind != "f" else ops.isnan(key)  # all False (NaN became inf)
+    vals, idxs = [], []
+    for _ in range(k):
+        masked = ops.where(taken, float("-inf"), key)
+        best = ops.max(masked, axis=-1, keepdims=True)
+        cand = ops.logical_and(ops.equal(masked, best), ops.logical_not(taken))
+        i = ops.argmax(ops.cast(cand, "i8"), axis=-1, keepdims=True)
+        idxs.append(i)
+        vals.append(ops.gather(xl, i, axis=-1))
+        taken = ops.logical_or(taken, ops.cast(ops.one_hot(ops.squeeze(i, axes=[-1]), num_classes=n), "bool"))
+    if k == 0:
+        shape = tuple(xl.shape[:-1]) + (0,)
+        return moveaxis(full(shape, 0, dtype=x.dtype, device=x.device), -1, axis), \
+            moveaxis(full(shape, 0, dtype=_dt.int64, device=x.device), -1, axis)
+    values = ops.concat(vals, axis=-1) if k > 1 else vals[0]
+    indices = ops.concat(idxs, axis=-1) if k > 1 else idxs[0]
+    return moveaxis(values, -1, axis), moveaxis(indices, -1, axis)
+
+
+def einsum(*args, equation=None):
+    """Einstein summation, as NumPy and PyTorch spell it: ``einsum("ij,jk->ik", a, b)``; the
+    Graph IR op's own form ``einsum([a, b], equation="ij,jk->ik")`` works too."""
+    if args and isinstance(args[0], str):
+        equation, operands = args[0], list(args[1:])
+    elif args and isinstance(args[0], (list, tuple)) and len(args) <= 2:
+        operands = list(args[0])
+        if len(args) == 2:
+            equation = args[1]
+    else:
+        operands = list(args)
+    if equation is None:
+        raise TesseraValueError("einsum: give the equation, e.g. einsum('ij,jk->ik', a, b)", user_location())
+    return ops.apply("einsum", tuple(operands), {"equation": str(equation)})
