@@ -8,6 +8,7 @@
 // also cached on disk (program_cache.hpp, disk_cache.hpp), so a new process skips LLVM.
 #pragma once
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -65,7 +66,8 @@ class Executable {
   std::vector<Array> run_plan(const Plan& plan, std::vector<Array> inputs, bool top) const;
   // Allocates a plan's buffer (Alloc) or makes its view (View) into slots.
   void make_buffer(const Plan& plan, size_t step, std::vector<Array>& slots, bool poison) const;
-  // Raises the message of the first rt.assert whose flag is false (after the kernels ran).
+  // Raises the message of the first rt.assert whose flag is false, then hands rt.print's
+  // operands to the printer (after the kernels ran).
   void check_asserts(const Plan& plan, const std::vector<Array>& slots) const;
   // executable_control.cpp: a scan, while_loop or cond step, calling other plans.
   void run_control(const Step& s, std::vector<Array>& slots) const;
@@ -111,6 +113,12 @@ std::map<std::string, std::string> compile_for_target(const std::string& text, c
 // The same for a program compiled for `device`: autotuned knobs cached for that device apply
 // (a GPU's choices are keyed by its model, so they need the device).
 std::map<std::string, std::string> compile_texts(const std::string& text, const std::string& target, const Device* device);
+
+// Who prints the operands of rt.print (tessera.debug_print) when a program runs: the Python
+// module installs one that formats tensors; the default writes the format with each operand's
+// type to stderr.
+using PrintCallback = std::function<void(const std::string& format, const std::vector<Array>& values)>;
+void set_print_callback(PrintCallback callback);
 
 // How many times this process ran a code generator (LLVM): a disk cache hit does not.
 uint64_t backend_compile_count();

@@ -2,6 +2,7 @@
 // allocations, kernel launches, checks and control-flow steps over numbered slots (plan.hpp);
 // the entry plan runs, and control-flow steps run the others (executable_control.cpp).
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 
@@ -102,6 +103,28 @@ void Executable::launch(const Step& s, std::vector<Array>& slots) const {
     fail(ErrorCode::Runtime, "kernel " + s.kernel_name + " failed: " + std::string(tsrGetLastError()));
 }
 
+namespace {
+
+void default_print(const std::string& format, const std::vector<Array>& values) {
+  std::string line = format;
+  for (const Array& a : values) {
+    size_t at = line.find("{}");
+    if (at == std::string::npos) break;
+    line.replace(at, 2, "<" + ir::Type::tensor(a.dtype, a.shape).str() + " on " + a.device().str() + ">");
+  }
+  std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+std::mutex print_mutex;
+PrintCallback print_callback = default_print;
+
+}  // namespace
+
+void set_print_callback(PrintCallback callback) {
+  std::lock_guard<std::mutex> lock(print_mutex);
+  print_callback = callback ? std::move(callback) : PrintCallback(default_print);
+}
+
 void Executable::check_asserts(const Plan& plan, const std::vector<Array>& slots) const {
   for (const Step& s : plan.steps) {
     if (s.kind != Step::Assert) continue;
@@ -109,6 +132,17 @@ void Executable::check_asserts(const Plan& plan, const std::vector<Array>& slots
     uint8_t ok = 0;  // a copy to the host waits for the kernels before it
     check_status(tsrMemcpy(&ok, Device{}.raw(), flag.data(), device_.raw(), 1, nullptr), "tsrMemcpy");
     if (!ok) fail(ErrorCode::Value, s.message);
+  }
+  for (const Step& s : plan.steps) {
+    if (s.kind != Step::Print) continue;
+    std::vector<Array> values;
+    for (int slot : s.args) values.push_back(slots[size_t(slot)]);
+    PrintCallback print;
+    {
+      std::lock_guard<std::mutex> lock(print_mutex);
+      print = print_callback;
+    }
+    print(s.message, values);
   }
 }
 

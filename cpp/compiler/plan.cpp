@@ -72,6 +72,10 @@ Plan build_plan(const ir::Function& host, tsrModule module) {
       s.kind = Step::Assert;
       s.args = {slot.at(op->operands[0])};
       s.message = op->str_attr("message");
+    } else if (op->name == "rt.print") {
+      s.kind = Step::Print;
+      for (ir::Value* v : op->operands) s.args.push_back(slot.at(v));
+      s.message = op->str_attr("format");
     } else if (ir::is_control_flow(*op)) {
       s = control_step(*op, slot, p.num_slots);
       p.has_control = true;

@@ -260,6 +260,9 @@ void attach_batching(std::map<std::string, OpInfo>& table) {
   set("take", take);
   set("checked", checked);
   for (const char* u : {"tril", "one_hot"}) set(u, unchanged);
+  set("debug_print", [](Builder& b, const Op& op, const Values& xs, const Flags&, int64_t batch) {  // the whole batch
+    return with_batch(b, b.value(op.name, xs, op.attrs), batch);
+  });
   for (const char* r : {"rand_like", "dropout"}) set(r, counters_unbatched);
 }
 

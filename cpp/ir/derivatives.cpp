@@ -74,6 +74,9 @@ void attach_derivatives(std::map<std::string, OpInfo>& table) {
   attach(table, "checked",  // the identity in x; the check itself has no derivative
          [](Builder&, const Op&, Value* g) { return std::vector<Value*>{g, nullptr}; },
          [](Builder&, const Op&, const std::vector<Value*>& t) { return t[0]; });
+  attach(table, "debug_print",  // a token: nothing flows back into the printed values
+         [](Builder&, const Op& op, Value*) { return std::vector<Value*>(op.operands.size(), nullptr); },
+         [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });
   attach(table, "constant",
          [](Builder&, const Op&, Value*) { return std::vector<Value*>{}; },
          [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });

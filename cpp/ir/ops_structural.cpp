@@ -138,6 +138,19 @@ void register_structural_ops(std::vector<OpInfo>& out) {
       fail(ErrorCode::Verify, "rt.assert: takes one rank-0 bool tensor and has no results, got " + t.str());
   };
   out.push_back(assert_op);
+
+  // tessera.debug_print inside traced code: prints its operands when the program runs (after
+  // its kernels); the result is a token that keeps the op alive (the trace returns it).
+  OpInfo print = structural("debug_print", 0, -1, {{"format", "str", true, "a Python format string, {} per operand"}},
+                            true, "Prints the operands with `format` when the program runs; returns a rank-0 bool token.");
+  print.infer = [](const std::vector<Type>& in, const AttrMap&) {
+    for (const Type& t : in) require_tensor("debug_print", t);
+    return std::vector<Type>{Type::tensor(DType::Bool, std::vector<Dim>{})};
+  };
+  out.push_back(print);
+  OpInfo rt_print = structural("rt.print", 0, -1, {{"format", "str", true, "a Python format string"}}, false,
+                               "Hands its buffers and `format` to the printer after the program's kernels ran.");
+  out.push_back(rt_print);
 }
 
 }  // namespace tessera::ir

@@ -269,7 +269,7 @@ void emit_kernel(Function& fn, const Group& group, const Target& target) {
 // Whether host code reads `v` as a buffer: the return, a control-flow op or an rt.assert.
 bool read_by_host(const Function& fn, const Value* v) {
   for (const auto& op : fn.body.ops)
-    if (op->name == "return" || op->name == "rt.assert" || is_control_flow(*op))
+    if (op->name == "return" || op->name == "rt.assert" || op->name == "rt.print" || is_control_flow(*op))
       if (std::find(op->operands.begin(), op->operands.end(), v) != op->operands.end()) return true;
   return false;
 }
@@ -366,7 +366,7 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, co
   };
   for (auto& op_ptr : fn.body.ops) {
     Op* op = op_ptr.get();
-    if (op->name == "return" || op->name == "rt.assert") continue;
+    if (op->name == "return" || op->name == "rt.assert" || op->name == "rt.print") continue;
     if (is_control_flow(*op)) {  // host-level control flow: kernels before it end there
       close();
       continue;
@@ -474,14 +474,24 @@ Op* misshapen_output(const Block& body, const Group& g) {
   return nullptr;
 }
 
-// `checked(x, ok)` becomes x, and an rt.assert of ok for the executor (host code, not a kernel;
-// moved after the kernels once they are formed).
+// `checked(x, ok)` becomes x, and an rt.assert of ok for the executor; `debug_print(xs)` an
+// rt.print of xs, its token a constant (host code, not kernels; moved after the kernels once
+// they are formed).
 void hoist_checks(Function& fn) {
   for (auto it = fn.body.ops.begin(); it != fn.body.ops.end();) {
     Op& op = **it;
-    if (op.name != "checked") { ++it; continue; }
-    replace_all_uses(fn.body, op.result(), op.operands[0]);
-    fn.body.insert(it, Op::make("rt.assert", {op.operands[1]}, {}, {{"message", op.attrs.at("message")}}, op.loc));
+    if (op.name == "checked") {
+      replace_all_uses(fn.body, op.result(), op.operands[0]);
+      fn.body.insert(it, Op::make("rt.assert", {op.operands[1]}, {}, {{"message", op.attrs.at("message")}}, op.loc));
+    } else if (op.name == "debug_print") {
+      Op* token = fn.body.insert(it, Op::make("constant", {}, {op.result()->type},
+                                              {{"value", 1.0}, {"type", op.result()->type}}, op.loc));
+      replace_all_uses(fn.body, op.result(), token->result());
+      fn.body.insert(it, Op::make("rt.print", op.operands, {}, {{"format", op.attrs.at("format")}}, op.loc));
+    } else {
+      ++it;
+      continue;
+    }
     it = fn.body.ops.erase(it);
   }
 }
@@ -504,7 +514,7 @@ void form_kernels_in(Function& fn, const Target& target) {
   // Checks run after every kernel (executor), so they go last, after the kernels of their flags.
   std::vector<std::unique_ptr<Op>> checks;
   for (auto it = fn.body.ops.begin(); it != fn.body.ops.end();) {
-    if ((*it)->name != "rt.assert") { ++it; continue; }
+    if ((*it)->name != "rt.assert" && (*it)->name != "rt.print") { ++it; continue; }
     checks.push_back(std::move(*it));
     it = fn.body.ops.erase(it);
   }

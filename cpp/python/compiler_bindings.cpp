@@ -120,6 +120,15 @@ void bind_compiler(nb::module_& m) {
         "Lowers Graph IR text to code for any target without running it: IR of every level, "
         "assembly and the loadable binary.");
 
+  m.def("set_print_callback", [](nb::object fn) {
+    // Held for the life of the process: programs may print until the interpreter exits.
+    auto* held = new nb::object(fn);
+    compiler::set_print_callback([held](const std::string& format, const std::vector<Array>& values) {
+      nb::gil_scoped_acquire gil;
+      (*held)(format, values);
+    });
+  }, nb::arg("fn"), "fn(format, arrays) prints the operands of tessera.debug_print when a program runs.");
+
   m.def("compile_stats", [] {
     cache::Stats s = cache::stats();
     nb::dict d;

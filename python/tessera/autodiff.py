@@ -82,7 +82,9 @@ def _run_vjp(fn, args, kwargs, argnums, has_aux):
     wrt = [i for g in groups for i in g]
     gtext = _transform("vjp", tr, wrt, [0], True)
     results = lazy.inline(gtext, leaves + tr.captured)
-    outputs, grads = results[:tr.n_outputs], results[tr.n_outputs:]
+    n = tr.n_outputs + tr.n_effects
+    lazy.add_effects(results[tr.n_outputs:n])
+    outputs, grads = results[:tr.n_outputs], results[n:]
     out = _unflatten(tr.out_spec, outputs)
     per_arg, k = [], 0
     for n, g in zip(nums, groups):
@@ -122,6 +124,9 @@ def vjp(fn, *primals):
     tr = trace(fn, spec, leaves, owner=_owner("vjp", fn))
     inputs = leaves + tr.captured
     outputs = lazy.inline(tr.text, inputs)
+    n = tr.n_outputs + tr.n_effects
+    lazy.add_effects(outputs[tr.n_outputs:])
+    outputs = outputs[:tr.n_outputs]
 
     def vjp_fn(cotangents):
         ct_leaves = []
@@ -130,7 +135,9 @@ def vjp(fn, *primals):
             raise TesseraError("vjp: cotangents must have the structure and shapes of the outputs")
         float_leaves = [i for i, t in enumerate(leaves) if t.dtype.is_floating]
         gtext = _transform("vjp", tr, float_leaves, list(range(tr.n_outputs)), False)
-        results = lazy.inline(gtext, inputs + ct_leaves)[tr.n_outputs:]
+        results = lazy.inline(gtext, inputs + ct_leaves)
+        lazy.add_effects(results[tr.n_outputs:n])
+        results = results[n:]
         grads = [None] * len(leaves)
         for i, g in zip(float_leaves, results):
             grads[i] = g
@@ -159,7 +166,9 @@ def jvp(fn, primals, tangents):
     wrt = [i for i, t in enumerate(leaves) if t.dtype.is_floating]
     gtext = _transform("jvp", tr, wrt)
     results = lazy.inline(gtext, leaves + tr.captured + [t_leaves[i] for i in wrt])
-    outs, touts = results[:tr.n_outputs], results[tr.n_outputs:]
+    n = tr.n_outputs + tr.n_effects
+    lazy.add_effects(results[tr.n_outputs:n])
+    outs, touts = results[:tr.n_outputs], results[n:n + tr.n_outputs]
     return _unflatten(tr.out_spec, outs), _unflatten(tr.out_spec, touts)
 
 

@@ -95,6 +95,7 @@ def scan(f, init, xs=None, length=None, reverse=False):
             raise TracingError(f"scan: {getattr(f, '__name__', 'f')} must return (carry, y)", loc)
         new_c, c2_def = _leaves(out[0], "scan: the carry", loc)
         ys, y_def = _leaves(out[1], "scan: y", loc)
+    lazy.no_effects(level, "scan bodies", loc)
     if c2_def != c_def:
         raise TracingError(f"scan: the carry's structure changed from {c_def} to {c2_def}", loc)
     _same_types("scan: the carry out of the body", new_c, c_leaves, loc)
@@ -121,6 +122,7 @@ def while_loop(cond_fun, body_fun, init_val):
         ok = ok.reshape(()) if ok.shape != () else ok
         ok = ok if ok.dtype.short == "bool" else ok.astype("bool")
         new_c, c2_def = _leaves(body_fun(c_def.unflatten(params)), "while_loop: body_fun's result", loc)
+    lazy.no_effects(level, "while_loop functions", loc)
     if c2_def != c_def:
         raise TracingError(f"while_loop: the loop value's structure changed from {c_def} to {c2_def}", loc)
     _same_types("while_loop: body_fun's result", new_c, c_leaves, loc)
@@ -156,6 +158,7 @@ def cond(pred, true_fun, false_fun, *operands):
         for fn in (true_fun, false_fun):
             leaves, treedef = _leaves(fn(*o_def.unflatten(params)), "cond: a branch's result", loc)
             branches.append((fn, leaves, treedef))
+    lazy.no_effects(level, "cond branches", loc)
     (_, t_out, t_def), (_, f_out, f_def) = branches
     if t_def != f_def:
         raise TracingError(f"cond: the branches return different structures: {t_def} and {f_def}", loc)

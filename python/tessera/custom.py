@@ -139,6 +139,7 @@ class custom_vjp:
                                f"({', '.join(sorted(devices))})", loc)
         with lazy.tracing() as level:
             attrs, captured, (shape, dtype) = self._define_all(name, spec, leaves, args, level, loc)
+        lazy.no_effects(level, "custom_vjp functions", loc)
         node = Node("custom_vjp", leaves + captured, attrs, loc)
         out = Tensor._lazy(node, shape, dtype, leaves[0].device)
         if lazy.eager():

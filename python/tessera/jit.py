@@ -106,7 +106,7 @@ class Trace:
     tensors it closed over (``captured``: realized ones, or lazy ones of an enclosing trace;
     passed after the arguments), its output structure and the device."""
 
-    __slots__ = ("text", "key", "captured", "out_spec", "n_outputs", "device", "out_types")
+    __slots__ = ("text", "key", "captured", "out_spec", "n_outputs", "n_effects", "device", "out_types")
 
 
 def trace(fn, spec, leaves, symbols=None, owner=None) -> Trace:
@@ -143,9 +143,11 @@ def trace(fn, spec, leaves, symbols=None, owner=None) -> Trace:
     if not out_leaves:
         raise TracingError(f"{owner}: the function returned no tensors")
     tr.device = leaves[0].device if leaves else out_leaves[0].device
-    tr.text, tr.key, inputs = lazy.build_function(out_leaves, params, level)
+    # Effect tokens (debug_print) are extra outputs after the function's own.
+    tr.text, tr.key, inputs = lazy.build_function(out_leaves + level.effects, params, level)
     tr.captured = inputs[len(params):]
     tr.n_outputs = len(out_leaves)
+    tr.n_effects = len(level.effects)
     tr.out_types = [(t._shape, t._dtype, t._device) for t in out_leaves]
     return tr
 
@@ -354,7 +356,8 @@ class JitFunction:
         spec = _flatten((args, kwargs), leaves)
         tr = trace(self._fn, spec, leaves)
         outs = lazy.inline(tr.text, leaves + tr.captured)
-        return _unflatten(tr.out_spec, outs)
+        lazy.add_effects(outs[tr.n_outputs:])
+        return _unflatten(tr.out_spec, outs[:tr.n_outputs])
 
     def _trace(self, spec, leaves, key):
         if self._dynamic is not None:

@@ -35,10 +35,14 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 class _State(threading.local):
     """Per-thread tracing state: ``depth`` is the number of traces running (0: eager);
-    ``deferred`` counts open ``tessera.defer()`` blocks."""
+    ``deferred`` counts open ``tessera.defer()`` blocks; ``effects`` holds, per running trace,
+    the tokens of its side effects (debug_print), which the trace returns to keep them."""
 
     depth = 0
     deferred = 0
+
+    def __init__(self):
+        self.effects = []
 
 
 state = _State()
@@ -95,14 +99,35 @@ def multi_result(op, inputs, attrs, loc, results, device):
             for i, (dtype, shape) in enumerate(results)]
 
 
+class Level(int):
+    """A trace level (an int), with the effect tokens recorded at it (``effects``)."""
+
+    effects: list
+
+
 @contextlib.contextmanager
 def tracing():
-    """Runs the body one trace level deeper; yields the new level."""
+    """Runs the body one trace level deeper; yields the new Level."""
     state.depth += 1
+    level = Level(state.depth)
+    level.effects = []
+    state.effects.append(level.effects)
     try:
-        yield state.depth
+        yield level
     finally:
+        state.effects.pop()
         state.depth -= 1
+
+
+def add_effects(tokens):
+    """Keeps effect tokens (of an inlined function) alive in the running trace, if any."""
+    if tokens and state.effects:
+        state.effects[-1].extend(tokens)
+
+
+def no_effects(level, what, loc):
+    if level.effects:
+        raise TracingError(f"debug_print inside {what} is not supported yet; print its results outside", loc)
 
 
 @contextlib.contextmanager

@@ -96,6 +96,8 @@ def vmap(fn, in_axes=0, out_axes=0, axis_size=None):
         tr = trace(fn, spec, examples, owner=f"tessera.vmap({name})")
         ax = [-1 if a is None else a for a in norm] + [-1] * len(tr.captured)
         outs = lazy.inline(_C.vmap_transform(tr.text, ax, batch), leaves + tr.captured)
+        lazy.add_effects(outs[tr.n_outputs:])
+        outs = outs[:tr.n_outputs]
         out_tree = _unflatten(tr.out_spec, outs)
         if out_axes is None or isinstance(out_axes, int):
             o_axes = [out_axes] * len(outs)

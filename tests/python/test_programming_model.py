@@ -129,3 +129,24 @@ def test_transforms_of_jit_functions_and_jit_inside_grad_share_one_model():
     g = ts.grad(loss)(w, x)
     want = x.numpy().T @ (1 - np.tanh(x.numpy() @ w.numpy()) ** 2)
     np.testing.assert_allclose(g.numpy(), want, rtol=1e-13)
+
+
+def test_debug_print_prints_when_programs_run(capsys):
+    x = ts.tensor([1.0, 2.0])
+    ts.debug_print("eager {}", x)
+
+    @ts.jit
+    def f(x):
+        y = x * 2
+        ts.debug_print("y = {}, total {}", y, ts.sum(y, axis=None))
+        return y + 1
+
+    f(x)
+    f(x * 3)  # the compiled program prints each time it runs
+    ts.grad(lambda a: (ts.debug_print("a = {}", a), ts.sum(a * a, axis=None))[1])(x)
+    ts.vmap(lambda a: (ts.debug_print("row {}", a), a)[1])(ts.ones(2, 2))
+    out = capsys.readouterr().out.splitlines()
+    assert out[:4] == ["eager [1. 2.]", "y = [2. 4.], total 6.0", "y = [ 6. 12.], total 18.0", "a = [1. 2.]"]
+    assert out[4] == "row [[1. 1.]"
+    with pytest.raises(ts.TracingError, match="debug_print inside scan bodies"):
+        ts.scan(lambda c, x: (ts.debug_print("{}", c), (c, x))[1], ts.zeros(()), ts.zeros(3))
