@@ -32,6 +32,7 @@ from . import debug
 from .debug import debug_print
 from .control import scan, while_loop, cond, fori_loop
 from .vmap import vmap, moveaxis
+from . import array_api
 
 op = ops
 

@@ -122,7 +122,48 @@ def _sliced(x, k):
                         for b, e, st, n in zip(k.start, k.stop, k.step, x.shape))
 
 
+def nonzero(x):
+    """The indices of x's nonzero elements, one int64 tensor per dim (NumPy's nonzero). The
+    count decides the result's shape, so x's values are read first (eagerly only); the indices
+    are then compacted on x's device by a scan and a scatter (CPU until GPU scatter kernels)."""
+    from . import lazy, ops
+    from .tensor import arange
+    if lazy.state.depth > 0:
+        raise TracingError(f"nonzero: the number of nonzero elements of {_type(x)} sets the result's shape, so it "
+                           f"cannot be traced (jit, grad...); use where, or a fixed-size selection", user_location())
+    flat = ops.not_equal(x, 0).reshape(-1) if x.dtype.short != "bool" else x.reshape(-1)
+    n = flat.shape[0]
+    count = int(ops.sum(flat, axis=None).item())
+    if n == 0 or count == 0:
+        return tuple(tensor([], dtype="int64", device=x.device) for _ in range(builtins.max(x.ndim, 1)))
+    from .array_api import cumulative_sum
+    target = ops.where(flat, cumulative_sum(flat.astype("i64")) - 1, count)  # others land in a spare slot
+    dest = tensor([0] * (count + 1), dtype="int64", device=x.device)
+    positions = ops.scatter(dest, target, arange(n, device=x.device), axis=0, reduce="set")[:count]
+    out, stride = [], n
+    for d in (x.shape or (1,)):
+        stride //= d
+        out.append(ops.remainder(ops.floor_divide(positions, stride), d))
+    return tuple(out)
+
+
+def _mask_index(x, mask):
+    """x[mask] for a bool mask over x's leading dims: the selected rows, flattened."""
+    if tuple(mask.shape) != tuple(x.shape[:mask.ndim]):
+        raise TesseraIndexError(f"getitem: the boolean mask {_type(mask)} must have the shape of the leading dims of "
+                                f"{_type(x)}", user_location())
+    rows = x.reshape((-1,) + tuple(x.shape[mask.ndim:]))
+    (idx,) = nonzero(mask.reshape(-1))
+    return _apply("take", (rows, idx), {"axis": 0})
+
+
+def _is_mask(key):
+    return isinstance(key, Tensor) and key.dtype.short == "bool"
+
+
 def _getitem(x, key):
+    if _is_mask(key):
+        return _mask_index(x, key)
     k = _parse_key(x, key, "getitem")
     y = x
     if _sliced(x, k):
@@ -229,8 +270,12 @@ def _setitem(x, key, v):
     value; that is only allowed before x is used by another op (afterwards the earlier use
     would see the new value): write ``x = x.at[key].set(v)`` there instead."""
     from . import lazy
+
+    def update(base):
+        return _masked_set(base, key, v) if _is_mask(key) else _updated(base, key, v, "set")
+
     if x._array is not None:
-        new = _updated(x, key, v, "set")
+        new = update(x)
         if new._array is None:
             raise TracingError(f"setitem: cannot write a traced value into {_type(x)}, a tensor from outside the "
                                f"trace; use y = x.at[...].set(v) and return y", user_location())
@@ -241,8 +286,22 @@ def _setitem(x, key, v):
                            f"would change what that op read; use x = x.at[...].set(v) instead", user_location())
     old = Tensor._lazy(x._node, x._shape, x._dtype, x._device)  # x's value so far, for the update to read
     old.__class__ = type(x)
-    new = _updated(old, key, v, "set")
-    x._node = new._node
+    x._node = update(old)._node
+
+
+def _masked_set(x, mask, v):
+    """x with v where the bool mask (over x's leading dims) holds: a where, so v is one value or
+    broadcasts to x (a value per selected element would need the mask's count)."""
+    if tuple(mask.shape) != tuple(x.shape[:mask.ndim]):
+        raise TesseraIndexError(f"setitem: the boolean mask {_type(mask)} must have the shape of the leading dims "
+                                f"of {_type(x)}", user_location())
+    v = v if isinstance(v, Tensor) else tensor(v, dtype=x.dtype, device=x.device)
+    full_mask = mask.reshape(tuple(mask.shape) + (1,) * (x.ndim - mask.ndim))
+    try:
+        return _apply("where", (full_mask, v.astype(x.dtype), x))
+    except ShapeError:
+        raise TesseraIndexError(f"setitem: a boolean mask takes one value, or one that broadcasts to {_type(x)}; got "
+                                f"{_type(v)}", user_location()) from None
 
 
 class _At:

@@ -97,8 +97,28 @@ def _comparable(other):
     return type(other).__module__ == "numpy" and getattr(other, "ndim", None) == 0
 
 
+def _array_namespace(self, /, *, api_version=None):
+    """The array API standard's namespace for tessera tensors (tessera.array_api)."""
+    if api_version not in (None, "2023.12", "2022.12", "2021.12"):
+        raise ValueError(f"tessera implements the array API 2023.12, not {api_version}")
+    from . import array_api
+    return array_api
+
+
+def _to_device(self, device, /, *, stream=None):
+    return self.to(device=device)
+
+
+def _mT(self):
+    from . import array_api
+    return array_api.matrix_transpose(self)
+
+
 def _install():
     T = Tensor
+    T.__array_namespace__ = _array_namespace
+    T.to_device = _to_device
+    T.mT = property(_mT)
     T.__array_ufunc__ = _array_ufunc
     T.__array_priority__ = 1000
     T.__truediv__ = lambda self, other: _op("div")(self, other)

@@ -24,12 +24,20 @@ __all__ = ["vmap", "moveaxis"]
 
 
 def moveaxis(x, source, destination):
-    """x with dim ``source`` moved to ``destination`` (NumPy's moveaxis, one dim)."""
+    """x with dims ``source`` moved to ``destination`` (NumPy's moveaxis; ints or sequences)."""
     from . import ops
     r = x.ndim
-    s, d = source % r if r else 0, destination % r if r else 0
-    perm = [i for i in range(r) if i != s]
-    perm.insert(d, s)
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise TesseraError(f"moveaxis: {len(src)} source dims but {len(dst)} destinations")
+    src = [s % r if r else 0 for s in src]
+    dst = [d % r if r else 0 for d in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise TesseraError(f"moveaxis: repeated dims in source {source} or destination {destination}")
+    perm = [i for i in range(r) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        perm.insert(d, s)
     return x if perm == list(range(r)) else ops.transpose(x, perm=perm)
 
 
