@@ -663,5 +663,14 @@ class _Linalg:
             out = _ops.broadcast_to(_e(x.shape[-1], dtype=x.dtype, device=x.device), shape=list(x.shape))
         return out
 
+    _DECOMPOSITIONS = {"cholesky", "det", "eigh", "eigvalsh", "inv", "matrix_rank", "pinv", "qr", "slogdet",
+                       "solve", "svd", "svdvals"}
+
+    def __getattr__(self, name):
+        if name in self._DECOMPOSITIONS:
+            raise AttributeError(f"tessera.array_api.linalg.{name} is not implemented yet: matrix decompositions "
+                                 f"come with the operator library's linear algebra")
+        raise AttributeError(f"tessera.array_api.linalg has no function {name!r}")
+
 
 linalg = _Linalg()

@@ -131,17 +131,20 @@ def nonzero(x):
     if lazy.state.depth > 0:
         raise TracingError(f"nonzero: the number of nonzero elements of {_type(x)} sets the result's shape, so it "
                            f"cannot be traced (jit, grad...); use where, or a fixed-size selection", user_location())
+    if x.ndim == 0:
+        raise ShapeError(f"nonzero: needs a tensor of rank >= 1, got {_type(x)} (the array API standard and NumPy "
+                         f"2 reject 0-d input); use nonzero(x.reshape(1))", user_location())
     flat = ops.not_equal(x, 0).reshape(-1) if x.dtype.short != "bool" else x.reshape(-1)
     n = flat.shape[0]
     count = int(ops.sum(flat, axis=None).item())
     if n == 0 or count == 0:
-        return tuple(tensor([], dtype="int64", device=x.device) for _ in range(builtins.max(x.ndim, 1)))
+        return tuple(tensor([], dtype="int64", device=x.device) for _ in range(x.ndim))
     from .array_api import cumulative_sum
     target = ops.where(flat, cumulative_sum(flat.astype("i64")) - 1, count)  # others land in a spare slot
     dest = tensor([0] * (count + 1), dtype="int64", device=x.device)
     positions = ops.scatter(dest, target, arange(n, device=x.device), axis=0, reduce="set")[:count]
     out, stride = [], n
-    for d in (x.shape or (1,)):
+    for d in x.shape:
         stride //= d
         out.append(ops.remainder(ops.floor_divide(positions, stride), d))
     return tuple(out)

@@ -110,6 +110,8 @@ def test_data_dependent_shapes_work_eagerly_only():
     assert v[v > 0].tolist() == [1.0, 3.0]
     v[v < 0] = 0.0
     assert v.tolist() == [1.0, 0.0, 3.0, 0.0]
+    with pytest.raises(ts.ShapeError, match="nonzero: needs a tensor of rank >= 1"):
+        xp.nonzero(xp.asarray(1.0))
     with pytest.raises(ts.TracingError, match="nonzero: the number of nonzero elements"):
         ts.jit(lambda a: a[a > 0])(v)
     with pytest.raises(ts.TesseraError, match="output shape depends on the data"):
