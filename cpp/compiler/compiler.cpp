@@ -44,7 +44,7 @@ Lowered lower(const std::string& text, const backends::TargetSpec& target, const
     // canonicalize again after fold-constants: folding makes constants (grad's ones) it simplifies
     ir::run_pipeline(*out.module, "verify,canonicalize,fold-constants,canonicalize,cse,dce");
     out.text["graph"] = ir::print(*out.module);
-    ir::run_pipeline(*out.module, "match-attention,dce,decompose,cse,dce,split-reductions,split-k,pack-matmul,sink-casts");
+    ir::run_pipeline(*out.module, "match-attention,dce,decompose,cse,dce,split-reductions,split-k,pack-matmul,sink-casts,dce");
     tune_knobs(*out.module, target, device);
     ir::run_pipeline(*out.module, "form-kernels,select-pack-kernels,verify");
     tune_kernel_knobs(*out.module, target, device);

@@ -25,7 +25,13 @@ struct Blocking {
   int64_t mr, nr, mc, nc, kc;
 };
 
-Blocking choose_blocking(DType dt, int64_t simd_bits, int64_t m, int64_t n) {
+// Block size for `parts` balanced blocks of `extent`, in whole units (register tiles).
+int64_t balanced_block(int64_t extent, int64_t unit, int64_t parts) {
+  int64_t units = (extent + unit - 1) / unit;
+  return (units + parts - 1) / parts * unit;
+}
+
+Blocking choose_blocking(DType dt, int64_t simd_bits, int64_t m, int64_t n, int64_t k_depth) {
   int64_t vec = simd_bits / (dt == DType::F64 ? 64 : 32);  // elements per SIMD register
   // Two vectors of columns by mr rows of accumulators: 12 of 16 registers on AVX2, 28 of 32
   // on AVX-512 (whose wider vectors also take 14 rows).
@@ -36,9 +42,22 @@ Blocking choose_blocking(DType dt, int64_t simd_bits, int64_t m, int64_t n) {
   k.kc = (avx512 ? 256 : 384) / (dt == DType::F64 ? 2 : 1);
   k.mc = k.mr * (avx512 ? 8 : 32);
   k.nc = k.nr * (avx512 ? 16 : 8);
-  // Small products: shrink the blocks so there are at least a few instances per core.
-  k.mc = std::min(k.mc, std::max<int64_t>(k.mr, (m + k.mr - 1) / k.mr * k.mr));
-  k.nc = std::min(k.nc, std::max<int64_t>(k.nr, (n + k.nr - 1) / k.nr * k.nr));
+  // Instances (mc x nc blocks of C) run on the worker pool: split C into at least one per 2
+  // MFLOP, up to 8 (a few per core on small machines), halving the dimension with more
+  // register tiles per block, and balance the blocks (256 rows as 128 + 128, not 112 + 112 + 32).
+  int64_t units_m = (m + k.mr - 1) / k.mr, units_n = (n + k.nr - 1) / k.nr;
+  int64_t parts_m = (units_m * k.mr + k.mc - 1) / k.mc, parts_n = (units_n * k.nr + k.nc - 1) / k.nc;
+  double flops = 2.0 * double(m) * double(n) * double(k_depth);
+  int64_t want = std::clamp<int64_t>(int64_t(flops / 2e6), 1, 8);
+  while (parts_m * parts_n < want) {
+    bool n_wider = units_n * parts_m >= units_m * parts_n;  // units_n / parts_n >= units_m / parts_m
+    if (n_wider && parts_n < units_n) parts_n *= 2;
+    else if (parts_m < units_m) parts_m *= 2;
+    else if (parts_n < units_n) parts_n *= 2;
+    else break;
+  }
+  k.mc = balanced_block(m, k.mr, std::min(parts_m, units_m));
+  k.nc = balanced_block(n, k.nr, std::min(parts_n, units_n));
   return k;
 }
 
@@ -56,6 +75,19 @@ bool packable(const Op& op) {
   return r.numel() > 0;
 }
 
+// The input of a transpose that swaps only the last two dims, or null. Packing a panel of
+// rows of x^T is packing a panel of columns of x (and the reverse), so the pack reads x itself
+// instead of a transposed copy (or a gather through the transpose's index map).
+Value* untransposed(Value* v) {
+  if (!v->def || v->def->name != "transpose" || v->type.rank() < 2) return nullptr;
+  int64_t r = v->type.rank();
+  if (!v->def->attrs.count("perm")) return r == 2 ? v->def->operands[0] : nullptr;  // default: reversed dims
+  const IntList& perm = v->def->ints_attr("perm");
+  for (int64_t d = 0; d < r; ++d)
+    if (perm[size_t(d)] != (d < r - 2 ? d : d == r - 2 ? r - 1 : r - 2)) return nullptr;
+  return v->def->operands[0];
+}
+
 // Rewrites one matmul in place: the new ops go before it, its uses move to the replacement.
 void rewrite(Block& body, std::list<std::unique_ptr<Op>>::iterator it, int64_t simd_bits) {
   Op& mm = **it;
@@ -70,9 +102,16 @@ void rewrite(Block& body, std::list<std::unique_ptr<Op>>::iterator it, int64_t s
   Value* a = prepare(mm.operands[0], true);
   Value* bm = prepare(mm.operands[1], false);
   int64_t m = a->type.shape[size_t(a->type.rank() - 2)].size, n = bm->type.shape.back().size;
-  Blocking k = choose_blocking(ct, simd_bits, m, n);
-  Value* pa = b.value("sched.pack", {a}, {{"axis", int64_t(-2)}, {"width", k.mr}});
-  Value* pb = b.value("sched.pack", {bm}, {{"axis", int64_t(-1)}, {"width", k.nr}});
+  Blocking k = choose_blocking(ct, simd_bits, m, n, a->type.shape.back().size);
+  // Rows of the left operand (axis -2), columns of the right one (axis -1), each read through
+  // a transpose that feeds it, if any, by packing along the other axis.
+  auto pack = [&](Value* v, int64_t axis, int64_t width) {
+    Value* x = ct == storage ? untransposed(v) : nullptr;
+    if (x) return b.value("sched.pack", {x}, {{"axis", axis == -2 ? int64_t(-1) : int64_t(-2)}, {"width", width}});
+    return b.value("sched.pack", {v}, {{"axis", axis}, {"width", width}});
+  };
+  Value* pa = pack(a, -2, k.mr);
+  Value* pb = pack(bm, -1, k.nr);
   Value* c = b.value("sched.packed_matmul", {pa, pb},
                      {{"m", m}, {"n", n}, {"mc", k.mc}, {"nc", k.nc}, {"kc", k.kc}});
   if (c->type.shape != mm.result()->type.shape)

@@ -15,8 +15,14 @@ namespace tessera::rt::cpu {
 namespace {
 
 constexpr size_t kHugePage = size_t(2) << 20;
+constexpr size_t kMediumStep = size_t(64) << 10;  // size classes below a huge page
 
-size_t rounded(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHugePage; }
+// Blocks of 2 MiB and up are whole huge pages; smaller ones round to 64 KiB steps (at most
+// 2x waste, at the smallest size) so the sizes one program asks for share few classes.
+size_t rounded(size_t bytes) {
+  const size_t step = bytes >= kHugePage ? kHugePage : kMediumStep;
+  return (bytes + step - 1) / step * step;
+}
 
 size_t default_limit() {
   if (const char* env = std::getenv("TESSERA_CPU_CACHE_MB"); env && *env)
@@ -48,6 +54,7 @@ Cache& cache() {
 }
 
 void* fresh_block(size_t size) {
+  if (size < kHugePage) return std::aligned_alloc(4096, size);
   void* p = std::aligned_alloc(kHugePage, size);
   if (p) madvise(p, size, MADV_HUGEPAGE);  // a hint: without THP the block still works
   return p;

@@ -1,12 +1,16 @@
-// Worker pool: workers sleep on a condition variable; a launch publishes one job (a function,
-// a chunk size and an atomic chunk counter) and every thread, caller included, claims chunks
-// until none are left. Claiming dynamically keeps cores busy when one worker is descheduled.
+// Worker pool: a launch publishes one job (a function, a chunk size and an atomic chunk counter)
+// and every thread, caller included, claims chunks until none are left. Claiming dynamically
+// keeps cores busy when one worker is descheduled. Between launches workers spin for a short
+// while before sleeping on a condition variable, and the caller spins for their last chunks:
+// eager code launches many small kernels back to back, and a futex wake-up costs more than
+// such a kernel (as OpenMP runtimes do, with a bounded spin).
 #include "runtime/thread_pool.hpp"
 
 #include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -18,6 +22,23 @@ namespace tessera::rt {
 namespace {
 
 using Fn = std::function<void(int64_t, int64_t)>;
+
+// How long an idle worker (or a caller waiting for workers) spins before it sleeps.
+constexpr auto kSpin = std::chrono::microseconds(200);
+
+// Spins until done() or kSpin has passed; true if done() became true. Yields now and then so a
+// spinning thread never starves a runnable one on an oversubscribed machine.
+template <class Done>
+bool spin_until(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 1;; ++i) {
+    if (done()) return true;
+    if (i % 64 == 0) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::yield();
+    }
+  }
+}
 
 thread_local bool t_inside = false;  // this thread is running chunks
 
@@ -40,6 +61,7 @@ class Pool {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
+      stop_flag_.store(true);
     }
     wake_.notify_all();
     for (auto& t : threads_) t.join();
@@ -55,15 +77,16 @@ class Pool {
       nchunks_ = nchunks;
       next_.store(0);
       error_ = nullptr;
-      ++generation_;
+      generation_.fetch_add(1);
     }
-    wake_.notify_all();
+    wake_.notify_all();  // no system call when every worker is spinning
     run_chunks(fn, total, chunk, nchunks);
     std::exception_ptr error;
     {
       // Every chunk is claimed; workers that claimed one are counted in active_ until done.
+      spin_until([this] { return active_.load() == 0; });
       std::unique_lock<std::mutex> lock(mu_);
-      done_.wait(lock, [this] { return active_ == 0; });
+      done_.wait(lock, [this] { return active_.load() == 0; });
       fn_ = nullptr;  // a worker waking late must not pick up this finished job
       error = error_;
       error_ = nullptr;
@@ -92,16 +115,20 @@ class Pool {
     uint64_t seen = 0;
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      wake_.wait(lock, [&] { return stop_ || (fn_ && generation_ != seen); });
+      lock.unlock();
+      spin_until([&] { return generation_.load() != seen || stop_flag_.load(); });
+      lock.lock();
+      wake_.wait(lock, [&] { return stop_ || generation_.load() != seen; });
       if (stop_) return;
-      seen = generation_;
+      seen = generation_.load();
+      if (!fn_) continue;  // that launch ended before this worker got here
       const Fn* fn = fn_;
       const int64_t total = total_, chunk = chunk_, nchunks = nchunks_;
       ++active_;
       lock.unlock();
       run_chunks(*fn, total, chunk, nchunks);
       lock.lock();
-      if (--active_ == 0) done_.notify_all();
+      if (active_.fetch_sub(1) == 1) done_.notify_all();
     }
   }
 
@@ -110,11 +137,12 @@ class Pool {
   std::mutex mu_;
   std::condition_variable wake_, done_;
   bool stop_ = false;
-  uint64_t generation_ = 0;
+  std::atomic<bool> stop_flag_{false};      // stop_, readable while spinning
+  std::atomic<uint64_t> generation_{0};     // written under mu_, read while spinning too
   const Fn* fn_ = nullptr;  // the job in flight; null when none
   int64_t total_ = 0, chunk_ = 0, nchunks_ = 0;
   std::atomic<int64_t> next_{0};
-  int active_ = 0;
+  std::atomic<int> active_{0};  // written under mu_, read while spinning too
   std::exception_ptr error_;
 };
 

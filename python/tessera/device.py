@@ -18,7 +18,7 @@ _KINDS = ("cpu", "cuda")
 class Device:
     """A device: ``type`` is "cpu" or "cuda", ``index`` its ordinal (always 0 for the CPU)."""
 
-    __slots__ = ("type", "index")
+    __slots__ = ("type", "index", "_hash")
 
     def __init__(self, type: str, index: int = 0):
         if type not in _KINDS:
@@ -29,6 +29,7 @@ class Device:
             raise DeviceError(f"there is one CPU device, 'cpu'; got index {index}")
         object.__setattr__(self, "type", type)
         object.__setattr__(self, "index", index)
+        object.__setattr__(self, "_hash", hash(str(self)))  # a device == its name, so they hash alike
 
     def __setattr__(self, name, value):
         raise AttributeError("Device is immutable")
@@ -50,7 +51,7 @@ class Device:
         return self.type == other.type and self.index == other.index
 
     def __hash__(self) -> int:
-        return hash(str(self))
+        return self._hash
 
     def __reduce__(self):
         return (device, (str(self),))

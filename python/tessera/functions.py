@@ -182,8 +182,9 @@ def topk(x, k, axis=-1, largest=True):
 
 
 def einsum(*args, equation=None):
-    """Einstein summation, as NumPy and PyTorch spell it: ``einsum("ij,jk->ik", a, b)``; the
-    Graph IR op's own form ``einsum([a, b], equation="ij,jk->ik")`` works too."""
+    """Einstein summation of one or more tensors (as numpy.einsum), spelled as NumPy and PyTorch
+    do: ``einsum("ij,jk->ik", a, b)``; the Graph IR op's own form
+    ``einsum([a, b], equation="ij,jk->ik")`` works too. Operands are contracted left to right."""
     if args and isinstance(args[0], str):
         equation, operands = args[0], list(args[1:])
     elif args and isinstance(args[0], (list, tuple)) and len(args) <= 2:

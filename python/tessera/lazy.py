@@ -168,8 +168,22 @@ def user_location() -> str:
 
 _CALLERS = ("custom_vjp", "scan", "while_loop", "cond")  # ops whose attributes name module functions
 
+_type_texts = {}  # (dtype, shape) -> text: traces print the same few types over and over
+
+
 def type_text(dtype, shape) -> str:
-    return f"{dtype.short}[{','.join(str(d) for d in shape)}]"
+    key = (dtype, shape)
+    try:
+        return _type_texts[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable shape (a list)
+        return f"{dtype.short}[{','.join(str(d) for d in shape)}]"
+    text = f"{dtype.short}[{','.join(str(d) for d in shape)}]"
+    if len(_type_texts) >= 4096:
+        _type_texts.clear()
+    _type_texts[key] = text
+    return text
 
 
 def _attr_text(value) -> str:

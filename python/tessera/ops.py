@@ -55,6 +55,13 @@ def _operands(name, args, loc):
     number is a cached rank-0 tensor passed at run time (so new values reuse the compiled op);
     in a trace it is a ``constant`` node. Returns ``(tensors, weak)``: ``weak`` is True when no
     operand is a strong tensor (the result is then weak too)."""
+    dev = getattr(args[0], "_device", None) if args else None
+    for a in args:  # fast path (eager loops live here): plain tensors on one device
+        if type(a) is not Tensor or (a._device is not dev and a._device != dev):
+            break
+    else:
+        if args:
+            return list(args), False
     args = [_number(a) for a in args]
     tensors = [a for a in args if isinstance(a, Tensor)]
     if not tensors:
@@ -193,16 +200,21 @@ _eager_ops = {}  # (op, attrs, operand types and aliasing, device) -> _EagerOp
 
 def _run_eager(name, tensors, attrs, loc):
     """Runs one op now through a compiled program cached by the op's signature."""
-    unique, slots, seen = [], [], {}
+    slots = []
     for t in tensors:
         if t._array is None:  # a deferred tensor: realize its graph together with this op
             out = _record(name, tensors, attrs, loc)
             lazy.realize(out)
             return out
-        i = seen.setdefault(id(t), len(unique))
-        if i == len(unique):
-            unique.append(t)
-        slots.append((t._dtype, t._shape, i))
+        slots.append(t._dtype)
+        slots.append(t._shape)
+    unique = tensors
+    if len(tensors) > 1 and len({id(t) for t in tensors}) < len(tensors):  # x + x: one program input
+        first = {}
+        for t in tensors:
+            first.setdefault(id(t), (len(first), t))
+        unique = [t for _, t in first.values()]
+        slots.append(tuple(first[id(t)][0] for t in tensors))
     key = (name, _attr_key(attrs) if attrs else (), tuple(slots), tensors[0]._device)
     op = _eager_ops.get(key)
     if op is None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import weakref
 import re
 
 from .errors import ShapeError, TesseraError
@@ -216,14 +217,40 @@ def _bind(fn_name, params, binding):
     return described
 
 
+_signatures = weakref.WeakKeyDictionary()  # function -> its signature if it has TensorType annotations
+
+
+def _annotated_signature(fn):
+    """fn's signature when a parameter is annotated with a TensorType, else None (cached: an
+    eager training loop traces the same function every step)."""
+    try:
+        return _signatures[fn]
+    except (KeyError, TypeError):
+        pass
+    try:
+        sig = inspect.signature(fn, eval_str=True)  # string annotations (from __future__) too
+        if not any(isinstance(p.annotation, TensorType) for p in sig.parameters.values()):
+            sig = None
+    except (TypeError, ValueError, NameError, SyntaxError):
+        sig = None
+    try:
+        _signatures[fn] = sig
+    except TypeError:  # not weak-referenceable (a builtin): look it up each time
+        pass
+    return sig
+
+
 @contextlib.contextmanager
 def checked_call(fn, args, kwargs, traced_args, traced_kwargs):
     """Checks ``fn``'s annotated tensor parameters against the call's tensors, and names the
     parameter tensors while the body is traced (``traced_args``/``traced_kwargs``: the call with
     each tensor replaced by its trace parameter; bound by name, so one tensor passed for two
     parameters keeps both annotations)."""
+    sig = _annotated_signature(fn)
+    if sig is None:  # no Tensor[...] annotations: nothing to check (the common case)
+        yield
+        return
     try:
-        sig = inspect.signature(fn, eval_str=True)  # string annotations (from __future__) too
         bound = sig.bind(*args, **kwargs)
         traced = sig.bind(*traced_args, **traced_kwargs).arguments
     except (TypeError, ValueError, NameError, SyntaxError):

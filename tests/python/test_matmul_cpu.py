@@ -72,6 +72,35 @@ def test_batches_and_vectors(a_shape, b_shape, threads):
     check(got, a, b, np.float32)
 
 
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (5, 3, 17), (97, 101, 103), (64, 256, 256), (191, 523, 269)])
+@pytest.mark.parametrize("which", ["a", "b", "both"])
+def test_transposed_operands_pack_without_a_copy(m, k, n, which, threads):
+    """x.T @ y, x @ y.T, x.T @ y.T: the pack reads the transpose's input along the other axis."""
+    a, b = rand((m, k)), rand((k, n))
+    ta, tb = which in ("a", "both"), which in ("b", "both")
+    f = ts.jit(lambda x, y: (x.T if ta else x) @ (y.T if tb else y))
+    got = f(ts.tensor(np.ascontiguousarray(a.T) if ta else a), ts.tensor(np.ascontiguousarray(b.T) if tb else b))
+    check(got.numpy(), a, b, np.float32)
+    assert "transpose" not in f.ir("schedule")
+
+
+def test_batched_transposes_of_the_last_two_dims():
+    a, b = rand((3, 13, 7)), rand((3, 5, 13))
+    f = ts.jit(lambda x, y: x.transpose(0, 2, 1) @ y.transpose(0, 2, 1))
+    check(f(ts.tensor(a), ts.tensor(b)).numpy(), a.transpose(0, 2, 1), b.transpose(0, 2, 1), np.float32)
+    assert "transpose" not in f.ir("schedule")
+
+
+def test_small_products_split_over_the_worker_pool():
+    """A 64x256x256 product is 8 MFLOP: C is split into several instances, not one."""
+    f = ts.jit(lambda x, y: x @ y)
+    f(ts.tensor(rand((64, 256))), ts.tensor(rand((256, 256))))
+    (line,) = [ln for ln in f.ir("schedule").splitlines() if "sched.packed_matmul(" in ln]
+    attrs = dict(kv.split(" = ") for kv in line[line.index("{") + 1:line.index("}")].split(", "))
+    mc, nc = int(attrs["mc"]), int(attrs["nc"])
+    assert -(-64 // mc) * -(-256 // nc) >= 4
+
+
 @pytest.mark.parametrize("dtype", [np.float16, "bfloat16"])
 def test_half_storage_accumulates_in_f32(dtype):
     a32, b32 = rand((37, 300)), rand((300, 29))
