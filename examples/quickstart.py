@@ -1,8 +1,9 @@
 """Tessera quickstart: build a small program, run it on the CPU, compare with NumPy.
 
-The same Python function runs three ways: eagerly (each tensor op is recorded and compiled when
-a value is needed), under @tessera.jit (traced once, then the compiled program is called
-directly), and in NumPy as the reference. The generated IR of every level can be printed.
+The same Python function runs three ways: eagerly (each tensor op runs at once through a kernel
+compiled on first use and cached), under @tessera.jit (traced once per input signature, fused
+and compiled as one program, then called directly), and in NumPy as the reference. The
+generated IR of every level can be printed.
 """
 import time
 
