@@ -11,9 +11,6 @@
 #include "compiler/program_cache.hpp"
 #include "ir/pass_manager.hpp"
 
-TESSERA_DECLARE_PASS(form_kernels);
-TESSERA_DECLARE_PASS(lower_to_tile);
-
 namespace tessera::compiler {
 namespace {
 
@@ -25,8 +22,6 @@ struct Lowered {
 // Graph IR text -> Tile IR, keeping each level's text. Knobs are tuned on `device` when
 // autotuning is on (autotune.hpp); without a device only cached choices apply.
 Lowered lower(const std::string& text, const backends::TargetSpec& target, const Device* device) {
-  TESSERA_LINK_PASS(form_kernels);
-  TESSERA_LINK_PASS(lower_to_tile);
   Lowered out;
   out.module = ir::parse(text, "<graph>");
   if (out.module->funcs.empty()) fail(ErrorCode::Value, "the module has no function to compile");

@@ -62,7 +62,7 @@ const Plan& Executable::plan_named(const std::string& name) const {
 }
 
 // rt.launch tensor_maps: 11 numbers a map, [arg, elem_bytes, 3 dims, 2 byte strides, 3 box
-// dims, swizzle bytes] (tile_matmul_mma.cpp). TMA needs a 16-byte aligned base: an argument
+// dims, swizzle bytes] (tilegen/matmul_mma.cpp). TMA needs a 16-byte aligned base: an argument
 // that is not (an offset view) is copied to a fresh buffer first.
 std::vector<Executable::TensorMap> Executable::encode_tensor_maps(const Step& s, std::vector<Array>& slots,
                                                                   void** ptrs) const {

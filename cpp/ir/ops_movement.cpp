@@ -1,6 +1,6 @@
 // Data-movement Graph IR ops: type rules, and `lower_at`, the element of the result at given
 // coordinates read from the operands at mapped coordinates. Fused kernels compose these
-// mappings (passes/value_emitter.cpp), so a transpose or slice costs index arithmetic only.
+// mappings (tilegen/value_emitter.cpp), so a transpose or slice costs index arithmetic only.
 #include <algorithm>
 #include <cmath>
 #include <array>
@@ -601,7 +601,7 @@ void add_indexing_ops(std::vector<OpInfo>& out) {
     if (in[0].dtype == DType::Bool) fail(ErrorCode::DType, "scatter_add: not defined for bool tensors");
     return std::vector<Type>{in[0]};
   };
-  out.push_back(sc);  // many-to-one: its own kernel kind (passes/tile_scatter.cpp), no lower_at
+  out.push_back(sc);  // many-to-one: its own kernel kind (tilegen/scatter.cpp), no lower_at
 
   OpInfo gen = movement("scatter", {"x", "indices", "src"},
                         {{"axis", "int", true, "the axis indexed"},

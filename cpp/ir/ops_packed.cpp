@@ -6,7 +6,7 @@
 //     [..., K, N] into [..., ceil(N/w), K, w]. Rows past M (columns past N) are zero. It is a
 //     data-movement op, so producers (a transpose, a cast, relu) fuse into the packing kernel.
 //   sched.packed_matmul(a, b) {m, n, mc, nc, kc}: the product of two packed operands, an
-//     [..., m, n] matrix; mc/nc/kc are the cache blocks (see passes/tile_matmul_packed.cpp).
+//     [..., m, n] matrix; mc/nc/kc are the cache blocks (see tilegen/matmul_packed.cpp).
 #include "ir/op_rules.hpp"
 
 namespace tessera::ir {

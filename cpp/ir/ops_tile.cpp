@@ -369,7 +369,7 @@ OpInfo flash_attention_op() {
 // tile.flash_attention_wgmma: the Hopper (sm_90a) forward (emit_flash_attention_wgmma.cpp), one
 // block of 128 query rows of one head: a TMA producer warpgroup and two consumer warpgroups
 // (64 rows each) on wgmma. q, k and v are read through the kernel's first three tensor maps
-// ([heads, S, D], tile_attention.cpp), so the operands name the head and first row instead of
+// ([heads, S, D], tilegen/attention.cpp), so the operands name the head and first row instead of
 // element offsets.
 OpInfo flash_attention_wgmma_op() {
   OpInfo info = tile_op(

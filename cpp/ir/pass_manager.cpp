@@ -9,15 +9,7 @@
 #include <map>
 #include <mutex>
 
-// Every pass in cpp/passes/ (add new ones here). Calling their link functions keeps their
-// object files in every program that runs pipelines, whatever the linker would otherwise drop.
-#define TESSERA_BUILTIN_PASSES(X) \
-  X(verify) X(dce) X(cse) X(canonicalize) X(fold_constants) X(decompose) X(specialize) X(pack_matmul) X(split_reductions) X(split_k) \
-  X(sink_casts) X(form_kernels) X(select_pack_kernels) X(lower_to_tile)
-
-#define TESSERA_DECLARE_BUILTIN(ID) TESSERA_DECLARE_PASS(ID);
-TESSERA_BUILTIN_PASSES(TESSERA_DECLARE_BUILTIN)
-#undef TESSERA_DECLARE_BUILTIN
+#include "passes/passes.hpp"
 
 namespace tessera::ir {
 namespace {
@@ -32,12 +24,15 @@ Registry& registry() {
   return r;
 }
 
+void add_pass(const std::string& name, const std::string& description, PassFn fn);
+
+// The built-in passes (passes.def), registered before the first lookup or registration.
 void ensure_builtin_passes() {
   static std::once_flag once;
   std::call_once(once, [] {
-#define TESSERA_LINK_BUILTIN(ID) TESSERA_LINK_PASS(ID);
-    TESSERA_BUILTIN_PASSES(TESSERA_LINK_BUILTIN)
-#undef TESSERA_LINK_BUILTIN
+#define TESSERA_PASS(FN, NAME, DESCRIPTION) add_pass(NAME, DESCRIPTION, passes::FN);
+#include "passes/passes.def"
+#undef TESSERA_PASS
   });
 }
 
@@ -83,15 +78,20 @@ void dump(const Module& m, const std::string& what) {
   if (!out) std::fprintf(stderr, "tessera: warning: cannot write IR dump %s\n", path.string().c_str());
 }
 
-}  // namespace
-
-void register_pass(const std::string& name, const std::string& description, PassFn fn) {
+void add_pass(const std::string& name, const std::string& description, PassFn fn) {
   if (!valid_pass_name(name)) fail(ErrorCode::Internal, "invalid pass name '" + name + "'");
   if (!fn) fail(ErrorCode::Internal, "pass '" + name + "' has no function");
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
   if (!r.passes.emplace(name, PassInfo{name, description, std::move(fn)}).second)
     fail(ErrorCode::Internal, "pass '" + name + "' is registered twice");
+}
+
+}  // namespace
+
+void register_pass(const std::string& name, const std::string& description, PassFn fn) {
+  ensure_builtin_passes();  // a pass named like a built-in one is an error here, not later
+  add_pass(name, description, std::move(fn));
 }
 
 const PassInfo* find_pass(const std::string& name) {

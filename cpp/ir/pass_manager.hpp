@@ -1,19 +1,8 @@
 // Passes by name and pipelines of them ("verify,cse,dce").
 //
-// A pass is a `void(Module&)` registered under a name with a one-line description. Define one
-// in any .cpp, at global namespace scope:
-//
-//   static void run_dce(tessera::ir::Module& m) { ... }
-//   TESSERA_REGISTER_PASS(dce, "dce", "removes pure ops whose results are unused", run_dce);
-//
-// The macro registers the pass twice over, once at static-initialisation time and once through
-// a function `tessera_pass_link_<id>()` that registers it on first call (both paths register it
-// exactly once). Static initialisation alone is not enough: the linker drops an object file of
-// a static library that nothing references, and its initialiser with it. So every pass of
-// cpp/passes/ is also listed in pass_manager.cpp (TESSERA_BUILTIN_PASSES), whose calls to their
-// link functions both pull their object files into every program that runs a pipeline and
-// register them before any lookup. Passes of another library call TESSERA_LINK_PASS(id) from a
-// function of theirs that the program reaches (or call register_pass() directly).
+// A pass is a `void(Module&)` registered under a name with a one-line description. The
+// built-in passes are listed once, in cpp/passes/passes.def, and registered before the first
+// lookup; other code (tests, extensions) adds passes with register_pass().
 //
 // Environment:
 //   TESSERA_DUMP_IR=<dir>    writes <dir>/NN-input.tir, then <dir>/NN-<pass>.tir after each pass
@@ -52,15 +41,3 @@ std::vector<std::string> parse_pipeline(const std::string& pipeline);
 void run_pipeline(Module& m, const std::string& pipeline, std::optional<bool> verify_each = std::nullopt);
 
 }  // namespace tessera::ir
-
-#define TESSERA_REGISTER_PASS(ID, NAME, DESCRIPTION, FN)                                     \
-  void tessera_pass_link_##ID() {                                                             \
-    static const bool registered = (::tessera::ir::register_pass(NAME, DESCRIPTION, FN), true); \
-    (void)registered;                                                                         \
-  }                                                                                           \
-  [[maybe_unused]] static const bool tessera_pass_init_##ID = (tessera_pass_link_##ID(), true)
-
-// Declares a pass's link function (at global namespace scope) ...
-#define TESSERA_DECLARE_PASS(ID) void tessera_pass_link_##ID()
-// ... and calls it (in a function body): pulls in and registers the pass.
-#define TESSERA_LINK_PASS(ID) ::tessera_pass_link_##ID()

@@ -33,7 +33,7 @@ struct AttrSpec {
 };
 
 // Emits "the element of a value at given coordinates" inside a fused kernel. Movement ops'
-// `lower_at` read their operands through it at mapped coordinates; passes/value_emitter.cpp
+// `lower_at` read their operands through it at mapped coordinates; tilegen/value_emitter.cpp
 // implements it. Coordinates are i64 scalars or tiles, one per dim of the value.
 class ValueAt {
  public:

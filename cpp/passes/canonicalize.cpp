@@ -7,10 +7,11 @@
 //   transpose(transpose(x, p), q)               -> transpose(x, p∘q), or x for the identity
 //   reshape(reshape(x)) / reshape to x's shape  -> one reshape / x
 // x * 0 is not folded: NaN * 0 is NaN. Ops made dead are left for `dce`.
-#include "ir/pass_manager.hpp"
+#include "passes/passes.hpp"
 #include "ir/registry.hpp"
 
-namespace tessera::ir {
+namespace tessera::passes {
+using namespace ir;
 namespace {
 
 // The uniform value of a `constant` operand, if `v` is one.
@@ -88,14 +89,11 @@ void canonicalize_block(Block& block) {
   }
 }
 
+}  // namespace
+
 void canonicalize(Module& m) {
   for (auto& fn : m.funcs)
     if (!fn->attrs.count("kernel")) canonicalize_block(fn->body);
 }
 
-}  // namespace
-}  // namespace tessera::ir
-
-TESSERA_REGISTER_PASS(canonicalize, "canonicalize",
-                      "algebraic simplifications that keep every result bit-identical (x+0, x*1, double negation, ...)",
-                      tessera::ir::canonicalize);
+}  // namespace tessera::passes

@@ -10,10 +10,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "ir/pass_manager.hpp"
+#include "passes/passes.hpp"
 #include "ir/registry.hpp"
 
-namespace tessera::ir {
+namespace tessera::passes {
+using namespace ir;
 namespace {
 
 class Cse {
@@ -74,12 +75,10 @@ class Cse {
   }
 };
 
-void run_cse(Module& m) {
+}  // namespace
+
+void cse(Module& m) {
   for (auto& f : m.funcs) Cse().block(f->body);
 }
 
-}  // namespace
-}  // namespace tessera::ir
-
-TESSERA_REGISTER_PASS(cse, "cse", "merges identical pure ops (same name, operands, attributes and result types)",
-                      tessera::ir::run_cse);
+}  // namespace tessera::passes

@@ -6,10 +6,11 @@
 // ops goes in one sweep: removing a user can make its operands' definitions dead in turn.
 #include <unordered_map>
 
-#include "ir/pass_manager.hpp"
+#include "passes/passes.hpp"
 #include "ir/registry.hpp"
 
-namespace tessera::ir {
+namespace tessera::passes {
+using namespace ir;
 namespace {
 
 using UseCounts = std::unordered_map<const Value*, int>;
@@ -45,7 +46,9 @@ void sweep(Block& b, UseCounts& uses) {
   }
 }
 
-void run_dce(Module& m) {
+}  // namespace
+
+void dce(Module& m) {
   for (auto& f : m.funcs) {
     UseCounts uses;
     count(f->body, uses, +1);
@@ -53,8 +56,4 @@ void run_dce(Module& m) {
   }
 }
 
-}  // namespace
-}  // namespace tessera::ir
-
-TESSERA_REGISTER_PASS(dce, "dce", "removes pure ops whose results are unused (recursively, inside regions too)",
-                      tessera::ir::run_dce);
+}  // namespace tessera::passes

@@ -7,7 +7,7 @@
 #include "ir/builder.hpp"
 #include "ir/custom_vjp.hpp"
 #include "ir/ops.hpp"
-#include "ir/pass_manager.hpp"
+#include "passes/passes.hpp"
 #include "passes/autodiff.hpp"
 #include "passes/lowering.hpp"
 
@@ -55,7 +55,3 @@ void decompose(Module& m) {
 }
 
 }  // namespace tessera::passes
-
-TESSERA_REGISTER_PASS(decompose, "decompose",
-                      "Graph IR: rewrite composite ops (mean, var, all-axis reductions) into primitives",
-                      tessera::passes::decompose);

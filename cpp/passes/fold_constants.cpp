@@ -9,9 +9,10 @@
 
 #include "common/half.hpp"
 #include "ir/builder.hpp"
-#include "ir/pass_manager.hpp"
+#include "passes/passes.hpp"
 
-namespace tessera::ir {
+namespace tessera::passes {
+using namespace ir;
 namespace {
 
 std::optional<double> constant_of(const Value* v) {
@@ -85,14 +86,11 @@ void fold_block(Block& block) {
   }
 }
 
+}  // namespace
+
 void fold_constants(Module& m) {
   for (auto& fn : m.funcs)
     if (!fn->attrs.count("kernel")) fold_block(fn->body);
 }
 
-}  // namespace
-}  // namespace tessera::ir
-
-TESSERA_REGISTER_PASS(fold_constants, "fold-constants",
-                      "replaces elementwise ops of constants by constants (correctly rounded ops only)",
-                      tessera::ir::fold_constants);
+}  // namespace tessera::passes

@@ -24,10 +24,11 @@
 #include "ir/builder.hpp"
 #include "ir/control_flow.hpp"
 #include "ir/ops.hpp"
-#include "ir/pass_manager.hpp"
+#include "passes/passes.hpp"
 #include "passes/lowering.hpp"
 #include "passes/row_fusion.hpp"
-#include "passes/tile_matmul_mma.hpp"
+#include "tilegen/matmul_mma.hpp"
+#include "tilegen/tilegen.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -51,7 +52,7 @@ const char* kernel_kind(const Op& op) {
   const OpInfo* info = lookup_op(op.name);
   if (!info) fail(ErrorCode::Compile, "form-kernels: unknown op '" + op.name + "'", op.loc.str());
   if (op.name == "scatter_add" || op.name == "scatter") return "scatter";  // many-to-one: not per output element
-  if (op.name.rfind("attention", 0) == 0) return "attention";  // kept by decompose only for flash kernels (tile_attention.cpp)
+  if (op.name.rfind("attention", 0) == 0) return "attention";  // kept by decompose only for flash kernels (tilegen/attention.cpp)
   switch (info->cls) {
     case OpClass::ElementwiseUnary:
     case OpClass::ElementwiseBinary:
@@ -69,8 +70,8 @@ struct Target {
   bool cp_async = true;
 };
 
-// NVIDIA matmuls that run as one block-GEMM op per program instance (tile_matmul_mma.cpp,
-// tile_matmul_simt.cpp): bf16/f16 on tensor cores, f32 on CUDA cores; sm_80 and newer (older
+// NVIDIA matmuls that run as one block-GEMM op per program instance (tilegen/matmul_mma.cpp,
+// tilegen/matmul_simt.cpp): bf16/f16 on tensor cores, f32 on CUDA cores; sm_80 and newer (older
 // GPUs keep the one-thread-per-element matmul kernel).
 bool gpu_block_gemm(const Op& op, const Target& target) {
   if (target.name != "nvptx" || !target.cp_async || op.name != "matmul") return false;
@@ -82,7 +83,7 @@ bool gpu_block_gemm(const Op& op, const Target& target) {
 AttrMap knobs(const std::string& kind, const Op& root, const Target& target) {
   bool gpu = target_is_gpu(target.name);
   if (kind == "elementwise" || kind == "scatter") return {{"kind", kind}, {"lanes", int64_t(gpu ? 256 : 1024)}};
-  if (kind == "attention") {  // tile = [query rows, K/V rows, K/V stages], 16 query rows per warp (tile_attention.cpp);
+  if (kind == "attention") {  // tile = [query rows, K/V rows, K/V stages], 16 query rows per warp (tilegen/attention.cpp);
     // fastest measured on an H100 (bench/results/2026-11-25-h100-attention.md)
     bool d128 = root.operands[0]->type.shape.back().size == 128;
     if (root.name == "attention_grad") {  // [own rows (16 per warp), streamed rows per tile, stages]: no spills at D = 128
@@ -161,7 +162,7 @@ const Op* reduction_of(const Group& g) {
 }
 
 // Contractions whose kernel computes element-wise ops after the product: the CPU's packed
-// matmul (tile_matmul_packed.cpp) and NVIDIA's block GEMMs of matrices (the epilogue region of
+// matmul (tilegen/matmul_packed.cpp) and NVIDIA's block GEMMs of matrices (the epilogue region of
 // tile.mma_sync / tile.wgmma_gemm / tile.fma_gemm).
 bool takes_epilogue(const Op& op, const Target& target) {
   return op.name == "sched.packed_matmul" ||
@@ -533,13 +534,9 @@ void form_kernels(Module& m) {
     target.cp_async = false;
   for (auto& fn : m.funcs)
     if (!fn->attrs.count("kernel")) form_kernels_in(*fn, target);
-  select_wgmma_kernels(m);  // sm_90a: wgmma instead of mma.sync where the shapes allow
-  select_f32_gemm_kernels(m);  // f32 block GEMMs: deeper K slices where shared memory allows
-  select_wgmma_attention(m);
+  tilegen::select_wgmma_kernels(m);  // sm_90a: wgmma instead of mma.sync where the shapes allow
+  tilegen::select_f32_gemm_kernels(m);  // f32 block GEMMs: deeper K slices where shared memory allows
+  tilegen::select_wgmma_attention(m);
 }
 
 }  // namespace tessera::passes
-
-TESSERA_REGISTER_PASS(form_kernels, "form-kernels",
-                      "Graph IR -> Schedule IR: fuse ops into sched.kernel groups and pick their knobs",
-                      tessera::passes::form_kernels);

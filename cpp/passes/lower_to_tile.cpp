@@ -6,9 +6,9 @@
 // The executor runs the host function.
 #include <algorithm>
 
-#include "ir/pass_manager.hpp"
+#include "passes/passes.hpp"
 #include "passes/lowering.hpp"
-#include "passes/tile_kernels.hpp"
+#include "tilegen/tilegen.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -73,6 +73,7 @@ void lower_function(Module& m, Function& host, bool gpu) {
       fail(ErrorCode::Compile, "scatter and scatter_add (also the gradients of take, gather and embedding, and "
                                "x[int tensor] = v) do not run on GPU targets yet: they need atomics or a sorted "
                                "update kernel; compute them on the CPU", kernel.loc.str());
+    using namespace tilegen;
     Grid grid = kind == "elementwise" ? emit_elementwise_kernel(kernel, *fn)
                 : kind == "reduce"    ? emit_reduce_kernel(kernel, *fn)
                 : kind == "rowwise"   ? emit_rowwise_kernel(kernel, *fn)
@@ -111,7 +112,3 @@ void lower_to_tile(Module& m) {
 }
 
 }  // namespace tessera::passes
-
-TESSERA_REGISTER_PASS(lower_to_tile, "lower-to-tile",
-                      "Schedule IR -> Tile IR: kernel functions plus rt.alloc / rt.launch host ops",
-                      tessera::passes::lower_to_tile);

@@ -17,7 +17,7 @@
 
 #include "ir/builder.hpp"
 #include "ir/op_rules.hpp"
-#include "ir/pass_manager.hpp"
+#include "passes/passes.hpp"
 #include "passes/lowering.hpp"
 
 namespace tessera::passes {
@@ -228,8 +228,3 @@ void match_attention(Module& m) {
 }
 
 }  // namespace tessera::passes
-
-TESSERA_REGISTER_PASS(match_attention, "match-attention",
-                      "Graph IR, NVIDIA: softmax(q @ k^T * scale) @ v (optionally causal via tril) -> attention, "
-                      "where the flash-attention kernel applies",
-                      tessera::passes::match_attention);

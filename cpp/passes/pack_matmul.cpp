@@ -14,7 +14,7 @@
 
 #include "ir/builder.hpp"
 #include "ir/ops.hpp"
-#include "ir/pass_manager.hpp"
+#include "passes/passes.hpp"
 #include "passes/lowering.hpp"
 
 namespace tessera::passes {
@@ -138,7 +138,3 @@ void pack_matmul(Module& m) {
 }
 
 }  // namespace tessera::passes
-
-TESSERA_REGISTER_PASS(pack_matmul, "pack-matmul",
-                      "CPU: matmul -> sched.packed_matmul of sched.pack'ed panels, with cache-block knobs",
-                      tessera::passes::pack_matmul);

@@ -1,4 +1,4 @@
-// Which Graph IR ops may share a row-wise kernel (see form_kernels.cpp and tile_rowwise.cpp).
+// Which Graph IR ops may share a row-wise kernel (see form_kernels.cpp and tilegen/rowwise.cpp).
 //
 // A row-wise kernel runs one program instance per row of S = [rows..., R], the operand shape
 // of its reductions over the innermost axis. A value is "row-dependent" when it is computed

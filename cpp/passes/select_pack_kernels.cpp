@@ -4,7 +4,7 @@
 // at memory speed, where the general per-element path spends its time on index arithmetic.
 // Packs that fuse producers (a cast, a transpose, an activation) stay elementwise.
 #include "ir/ops.hpp"
-#include "ir/pass_manager.hpp"
+#include "passes/passes.hpp"
 #include "passes/lowering.hpp"
 
 namespace tessera::passes {
@@ -29,7 +29,3 @@ void select_pack_kernels(Module& m) {
 }
 
 }  // namespace tessera::passes
-
-TESSERA_REGISTER_PASS(select_pack_kernels, "select-pack-kernels",
-                      "CPU Schedule IR: kernels that only pack a matmul input use the panel-copy lowering",
-                      tessera::passes::select_pack_kernels);

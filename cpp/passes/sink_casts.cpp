@@ -11,10 +11,11 @@
 #include <utility>
 #include <vector>
 
-#include "ir/pass_manager.hpp"
+#include "passes/passes.hpp"
 #include "ir/registry.hpp"
 
-namespace tessera::ir {
+namespace tessera::passes {
+using namespace ir;
 namespace {
 
 bool widening_cast(const Op& op) {
@@ -44,13 +45,10 @@ void sink(Block& b) {
   for (auto& [cast, user] : moves) b.ops.splice(user, b.ops, cast);
 }
 
-void run_sink_casts(Module& m) {
+}  // namespace
+
+void sink_casts(Module& m) {
   for (auto& f : m.funcs) sink(f->body);
 }
 
-}  // namespace
-}  // namespace tessera::ir
-
-TESSERA_REGISTER_PASS(sink_casts, "sink-casts",
-                      "moves widening casts next to their first user, so that they fuse into its kernel",
-                      tessera::ir::run_sink_casts);
+}  // namespace tessera::passes

@@ -6,7 +6,7 @@
 #include "passes/specialize.hpp"
 
 #include "ir/builder.hpp"
-#include "ir/pass_manager.hpp"
+#include "passes/passes.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -54,7 +54,9 @@ void fold_dim_sizes(Block& body) {
   body.ops.remove_if([](const std::unique_ptr<Op>& op) { return op->name == "dim_size"; });
 }
 
-void run_specialize(Module& m) {
+}  // namespace
+
+void specialize(Module& m) {
   std::map<std::string, int64_t> sizes;
   for (auto it = m.attrs.begin(); it != m.attrs.end();) {
     if (it->first.rfind(kSizePrefix, 0) != 0) { ++it; continue; }
@@ -65,8 +67,6 @@ void run_specialize(Module& m) {
   }
   specialize(m, sizes);
 }
-
-}  // namespace
 
 void specialize(Module& m, const std::map<std::string, int64_t>& sizes) {
   for (auto& [sym, n] : sizes)
@@ -81,7 +81,3 @@ void specialize(Module& m, const std::map<std::string, int64_t>& sizes) {
 }
 
 }  // namespace tessera::passes
-
-TESSERA_REGISTER_PASS(specialize, "specialize",
-                      "Graph IR: bind symbolic dims to the sizes in module attributes \"dim.<name>\" and fold dim_size",
-                      tessera::passes::run_specialize);

@@ -12,14 +12,14 @@
 // Only f32: a 16-bit product would round its partial sums.
 #include "ir/builder.hpp"
 #include "ir/ops.hpp"
-#include "ir/pass_manager.hpp"
+#include "passes/passes.hpp"
 
 namespace tessera::passes {
 using namespace ir;
 
 namespace {
 
-constexpr int64_t kTile = 128;      // the f32 GEMM's block tile (tile_matmul_simt.cpp)
+constexpr int64_t kTile = 128;      // the f32 GEMM's block tile (tilegen/matmul_simt.cpp)
 constexpr int64_t kMinDepth = 128;  // K per product: at least four 32-deep slices
 
 int64_t splits_for(int64_t M, int64_t N, int64_t K, int64_t sm_count) {
@@ -76,7 +76,3 @@ void split_k(Module& m) {
 }
 
 }  // namespace tessera::passes
-
-TESSERA_REGISTER_PASS(split_k, "split-k",
-                      "Graph IR, NVIDIA: f32 matmuls with too few output tiles for the SMs become K-split batched products and a sum",
-                      tessera::passes::split_k);

@@ -15,7 +15,7 @@
 
 #include "ir/builder.hpp"
 #include "ir/ops.hpp"
-#include "ir/pass_manager.hpp"
+#include "passes/passes.hpp"
 #include "passes/row_fusion.hpp"
 
 namespace tessera::passes {
@@ -103,7 +103,3 @@ void split_reductions(Module& m) {
 }
 
 }  // namespace tessera::passes
-
-TESSERA_REGISTER_PASS(split_reductions, "split-reductions",
-                      "Graph IR: long innermost-axis reductions become partial reductions over fixed blocks, then one over the partials",
-                      tessera::passes::split_reductions);

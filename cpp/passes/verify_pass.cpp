@@ -1,6 +1,8 @@
 // The `verify` pass: runs the IR verifier (see cpp/ir/verifier.cpp).
-#include "ir/pass_manager.hpp"
+#include "passes/passes.hpp"
 
-static void run_verify(tessera::ir::Module& m) { tessera::ir::verify(m); }
+namespace tessera::passes {
 
-TESSERA_REGISTER_PASS(verify, "verify", "checks the IR's invariants and every op against the registry", run_verify);
+void verify(ir::Module& m) { ir::verify(m); }
+
+}  // namespace tessera::passes

@@ -245,7 +245,7 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   };
 
   // Block tiles: one per program instance, or (persistent) every tile of the rows x cols
-  // matrix in the grouped order of tile_matmul_mma.cpp, program instance i taking tiles i,
+  // matrix in the grouped order of tilegen/matmul_mma.cpp, program instance i taking tiles i,
   // i + grid, ... Each gets its operand offsets, `base`, the pipeline iterations done before,
   // `done`, the tiles this instance did before (i32), and `last`: it is the instance's last.
   struct Tile {

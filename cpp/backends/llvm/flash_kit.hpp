@@ -38,7 +38,7 @@ struct KernelEmitter::FlashKit {
   llvm::Value* vector_copies = nullptr;  // 16-byte copies allowed (set by the kernel)
 
   // `bytes` of shared memory: static up to 48 KiB, else the launch's dynamic allocation (the
-  // kernel function's `shared` attribute, set by tile_attention.cpp); none when 0.
+  // kernel function's `shared` attribute, set by tilegen/attention.cpp); none when 0.
   FlashKit(KernelEmitter& em, int head_dim, DType dtype, int64_t bytes, const std::string& tag)
       : e(em), b(em.b_), D(head_dim), threads(int(em.lanes_)), row_bytes(head_dim * 2), cpr(head_dim / 8), dt(dtype) {
     i16 = b.getInt16Ty(), i32 = b.getInt32Ty(), i64 = b.getInt64Ty(), f32 = b.getFloatTy();

@@ -13,9 +13,9 @@
 #include <tuple>
 
 #include "passes/lowering.hpp"
-#include "passes/tile_kernels.hpp"
+#include "tilegen/tilegen.hpp"
 
-namespace tessera::passes {
+namespace tessera::tilegen {
 using namespace ir;
 
 namespace {
@@ -241,4 +241,4 @@ Grid emit_attention_kernel(const Op& kernel, Function& fn) {
   return emit_forward(kernel, *att, lse, fn);
 }
 
-}  // namespace tessera::passes
+}  // namespace tessera::tilegen

@@ -1,7 +1,7 @@
 // Helpers shared by the Tile IR generators.
-#include "passes/tile_kernels.hpp"
+#include "tilegen/tilegen.hpp"
 
-namespace tessera::passes {
+namespace tessera::tilegen {
 using namespace ir;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -61,4 +61,4 @@ const Op& kernel_matmul(const Op& kernel) {
   fail(ErrorCode::Internal, "matmul kernel without a contraction", kernel.loc.str());
 }
 
-}  // namespace tessera::passes
+}  // namespace tessera::tilegen

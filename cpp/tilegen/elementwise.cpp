@@ -7,10 +7,10 @@
 // multiple of the lanes, full instances run an unmasked copy of the body and the last one a
 // masked copy (two one-trip loops with uniform bounds): masked vector stores are slow on some
 // CPUs (AMD Zen microcodes vmaskmovps) and unmasked bodies vectorise without predication.
-#include "passes/tile_kernels.hpp"
-#include "passes/value_emitter.hpp"
+#include "tilegen/tilegen.hpp"
+#include "tilegen/value_emitter.hpp"
 
-namespace tessera::passes {
+namespace tessera::tilegen {
 using namespace ir;
 
 namespace {
@@ -67,4 +67,4 @@ Grid emit_elementwise_kernel(const Op& kernel, Function& fn) {
   return {ceil_div(n, lanes), 1, 1};
 }
 
-}  // namespace tessera::passes
+}  // namespace tessera::tilegen

@@ -1,12 +1,12 @@
 // Tile IR for an f32 matmul on NVIDIA CUDA cores (or TF32 tensor cores when the kernel's mma
 // knob is "tf32"): one tile.fma_gemm per program instance, computing a 128 x 128 block of C
 // with 256 threads over bk-deep K slices, `stages` of them in flight in dynamic shared memory
-// (emit_fma_gemm.cpp). Block tiles are numbered as in tile_matmul_mma.cpp (groups of block rows
+// (emit_fma_gemm.cpp). Block tiles are numbered as in tilegen/matmul_mma.cpp (groups of block rows
 // sharing B's column panels in L2).
 #include "ir/ops.hpp"
-#include "passes/tile_matmul_mma.hpp"
+#include "tilegen/matmul_mma.hpp"
 
-namespace tessera::passes {
+namespace tessera::tilegen {
 using namespace ir;
 
 Grid emit_fma_gemm_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk, int64_t bk, int64_t stages,
@@ -39,4 +39,4 @@ void select_f32_gemm_kernels(Module& m) {
         op->attrs["tile"] = IntList{128, 128, 32};
 }
 
-}  // namespace tessera::passes
+}  // namespace tessera::tilegen

@@ -1,9 +1,9 @@
 // Tile IR for kind "pack" kernels (select_pack_kernels.cpp): program instance (s, z) writes
 // panel s of batch element z of sched.pack's result with one tile.pack.
 #include "ir/op_rules.hpp"
-#include "passes/tile_kernels.hpp"
+#include "tilegen/tilegen.hpp"
 
-namespace tessera::passes {
+namespace tessera::tilegen {
 using namespace ir;
 
 Grid emit_pack_kernel(const Op& kernel, Function& fn) {
@@ -31,4 +31,4 @@ Grid emit_pack_kernel(const Op& kernel, Function& fn) {
   return {panels, n_batch, 1};
 }
 
-}  // namespace tessera::passes
+}  // namespace tessera::tilegen

@@ -4,10 +4,10 @@
 // lanes run in order within one instance (so results are deterministic, and with "set" the last
 // update wins); GPU lanes would need atomics, so lower-to-tile rejects GPU targets.
 #include "ir/op_rules.hpp"
-#include "passes/tile_kernels.hpp"
-#include "passes/value_emitter.hpp"
+#include "tilegen/tilegen.hpp"
+#include "tilegen/value_emitter.hpp"
 
-namespace tessera::passes {
+namespace tessera::tilegen {
 using namespace ir;
 
 namespace {
@@ -62,4 +62,4 @@ Grid emit_scatter_kernel(const Op& kernel, Function& fn) {
   return {1, 1, 1};  // one instance: updates with equal indices must not race
 }
 
-}  // namespace tessera::passes
+}  // namespace tessera::tilegen

@@ -10,9 +10,9 @@
 #pragma once
 #include <map>
 
-#include "passes/tile_kernels.hpp"
+#include "tilegen/tilegen.hpp"
 
-namespace tessera::passes {
+namespace tessera::tilegen {
 
 class ValueEmitter final : public ir::ValueAt {
  public:
@@ -52,4 +52,4 @@ class ValueEmitter final : public ir::ValueAt {
 // Removes pure ops whose results are unused (index arithmetic that folded away), innermost first.
 void erase_dead_ops(ir::Block& block);
 
-}  // namespace tessera::passes
+}  // namespace tessera::tilegen

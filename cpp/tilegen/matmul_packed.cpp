@@ -14,10 +14,10 @@
 // Element-wise ops that form-kernels fused after the product (bias, activation, residual,
 // cast) run as an epilogue: the instance accumulates its block of C in a tile.scratch buffer,
 // then computes the kernel's outputs from it a row at a time, through the value emitter.
-#include "passes/tile_kernels.hpp"
-#include "passes/value_emitter.hpp"
+#include "tilegen/tilegen.hpp"
+#include "tilegen/value_emitter.hpp"
 
-namespace tessera::passes {
+namespace tessera::tilegen {
 using namespace ir;
 namespace {
 
@@ -115,4 +115,4 @@ Grid emit_packed_matmul_kernel(const Op& kernel, const Op& mm, Function& fn) {
   return {ceil_div(N, nc), ceil_div(M, mc), n_batch};
 }
 
-}  // namespace tessera::passes
+}  // namespace tessera::tilegen

@@ -1,5 +1,6 @@
-// Tile IR generators, one per Schedule IR kernel kind (tile_elementwise.cpp, tile_reduce.cpp,
-// tile_matmul.cpp, tile_scatter.cpp), and the helpers they share (tile_common.cpp). Each fills the body of an empty kernel
+// Tile IR generators, one per Schedule IR kernel kind (elementwise.cpp, reduce.cpp, rowwise.cpp,
+// matmul*.cpp, pack.cpp, scatter.cpp, attention.cpp in cpp/tilegen/), and the helpers they
+// share (common.cpp). lower-to-tile (a pass) calls them. Each fills the body of an empty kernel
 // function (whose parameters are the kernel's input pointers, then its output pointers) and
 // returns the launch grid.
 #pragma once
@@ -8,11 +9,11 @@
 #include "ir/builder.hpp"
 #include "ir/ops.hpp"
 
-namespace tessera::passes {
+namespace tessera::tilegen {
 
 using Grid = std::array<int64_t, 3>;
 
-// Shared helpers (tile_common.cpp).
+// Shared helpers (common.cpp).
 int64_t ceil_div(int64_t a, int64_t b);
 // Lowers one Graph IR elementwise op applied to already-loaded values (scalars or tiles).
 ir::Value* emit_elementwise_op(ir::Builder& b, const ir::Op& op, const std::vector<ir::Value*>& args);
@@ -40,7 +41,7 @@ ir::Value* emit_for(ir::Builder& b, ir::Value* lb, ir::Value* ub, ir::Value* ste
   return loop->result();
 }
 
-// Reduction helpers (tile_reduce.cpp). A lane's state: the value, plus its index for
+// Reduction helpers (reduce.cpp). A lane's state: the value, plus its index for
 // argmax/argmin. The identity is 0, 1, -inf/+inf or the integer extremes; fold combines an
 // element (x at index idx) into a state with the same rule as tile.reduce.
 struct ReduceState {
@@ -51,7 +52,7 @@ ir::Value* reduce_identity(ir::Builder& b, const std::string& kind, DType t);
 ReduceState reduce_fold(ir::Builder& b, const std::string& kind, ReduceState s, ir::Value* x, ir::Value* idx);
 
 Grid emit_elementwise_kernel(const ir::Op& kernel, ir::Function& fn);
-// Row-wise kernels (tile_rowwise.cpp): one program instance per row of the reductions'
+// Row-wise kernels (rowwise.cpp): one program instance per row of the reductions'
 // operand shape; reductions over the row, then the row's element-wise outputs.
 Grid emit_rowwise_kernel(const ir::Op& kernel, ir::Function& fn);
 Grid emit_reduce_kernel(const ir::Op& kernel, ir::Function& fn);
@@ -61,7 +62,10 @@ Grid emit_packed_matmul_kernel(const ir::Op& kernel, const ir::Op& mm, ir::Funct
 // CPU: a kernel that only packs one input (select-pack-kernels), one panel per instance.
 Grid emit_pack_kernel(const ir::Op& kernel, ir::Function& fn);
 Grid emit_scatter_kernel(const ir::Op& kernel, ir::Function& fn);  // CPU only: lanes add in order
-// NVIDIA: one tile.flash_attention per block of query rows (tile_attention.cpp).
+// NVIDIA: one tile.flash_attention per block of query rows (attention.cpp).
 Grid emit_attention_kernel(const ir::Op& kernel, ir::Function& fn);
+// form-kernels on sm_90a (module attribute arch): attention forward kernels take the Hopper
+// flash kernel (knob mma = "wgmma", tile [128, 128, 2], 384 lanes; attention.cpp).
+void select_wgmma_attention(ir::Module& m);
 
-}  // namespace tessera::passes
+}  // namespace tessera::tilegen

@@ -18,10 +18,10 @@
 #include <set>
 
 #include "ir/op_rules.hpp"
-#include "passes/tile_kernels.hpp"
-#include "passes/value_emitter.hpp"
+#include "tilegen/tilegen.hpp"
+#include "tilegen/value_emitter.hpp"
 
-namespace tessera::passes {
+namespace tessera::tilegen {
 using namespace ir;
 
 namespace {
@@ -303,4 +303,4 @@ Grid emit_rowwise_kernel(const Op& kernel, Function& fn) {
   return grid;
 }
 
-}  // namespace tessera::passes
+}  // namespace tessera::tilegen

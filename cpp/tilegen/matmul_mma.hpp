@@ -1,8 +1,8 @@
-// The tensor-core matmul kernel (NVIDIA sm_80+, bf16/f16 operands): tile_matmul_mma.cpp.
+// The tensor-core matmul kernel (NVIDIA sm_80+, bf16/f16 operands): tilegen/matmul_mma.cpp.
 #pragma once
-#include "passes/tile_kernels.hpp"
+#include "tilegen/tilegen.hpp"
 
-namespace tessera::passes {
+namespace tessera::tilegen {
 
 // The program instance's bm x bn block of C = A @ B: grid axis 0 numbers block tiles in groups
 // of block rows, axis 2 the broadcast batch element z; m0, n0 are the block's first row and column.
@@ -40,15 +40,15 @@ Grid emit_mma_sync_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Valu
                           const std::vector<int64_t>& batch, const GemmEpilogue* epi, const ir::Location& loc);
 
 // The same for f32 on CUDA cores, or TF32 tensor cores with `tf32`: one tile.fma_gemm (128 x
-// 128 x bk, 256 threads, `stages` slices in flight) per instance (tile_matmul_simt.cpp).
+// 128 x bk, 256 threads, `stages` slices in flight) per instance (tilegen/matmul_simt.cpp).
 Grid emit_fma_gemm_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Value* C, std::array<int64_t, 3> mnk,
                           int64_t bk, int64_t stages, bool tf32,
                           const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
                           const std::vector<int64_t>& batch, const GemmEpilogue* epi, const ir::Location& loc);
 
-}  // namespace tessera::passes
+}  // namespace tessera::tilegen
 
-namespace tessera::passes {
+namespace tessera::tilegen {
 
 // The same on Hopper (sm_90a) through one tile.wgmma_gemm per program instance; sets the
 // kernel's block and its dynamic shared memory (attribute `shared`). `tma`: operands copied by
@@ -68,7 +68,7 @@ int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages, b
 void select_wgmma_kernels(ir::Module& m);
 // f32 block GEMMs (tile.fma_gemm) on GPUs with at least 164 KiB of shared memory per SM
 // (sm_80, sm_90, sm_90a) take 32-deep K slices: two blocks of 68 KiB still share an SM
-// (tile_matmul_simt.cpp). Before sm_80 form-kernels makes no block GEMMs at all.
+// (tilegen/matmul_simt.cpp). Before sm_80 form-kernels makes no block GEMMs at all.
 void select_f32_gemm_kernels(ir::Module& m);
 
-}  // namespace tessera::passes
+}  // namespace tessera::tilegen

@@ -3,13 +3,13 @@
 // the flat index into the broadcast batch dims; each operand reads its own batch element
 // through broadcast_offset. 1-D operands are a [1,K] row and a [K,1] column.
 // A three-entry tile knob [bm, bn, bk] (NVIDIA, bf16/f16) selects the tensor-core kernel
-// instead (tile_matmul_mma.cpp), and for f32 the CUDA-core block GEMM (tile_matmul_simt.cpp).
+// instead (tilegen/matmul_mma.cpp), and for f32 the CUDA-core block GEMM (tilegen/matmul_simt.cpp).
 #include <optional>
 
-#include "passes/tile_kernels.hpp"
-#include "passes/tile_matmul_mma.hpp"
+#include "tilegen/tilegen.hpp"
+#include "tilegen/matmul_mma.hpp"
 
-namespace tessera::passes {
+namespace tessera::tilegen {
 using namespace ir;
 
 Grid emit_matmul_kernel(const Op& kernel, Function& fn) {
@@ -83,4 +83,4 @@ Grid emit_matmul_kernel(const Op& kernel, Function& fn) {
   return {ceil_div(N, tn), ceil_div(M, tm), n_batch};
 }
 
-}  // namespace tessera::passes
+}  // namespace tessera::tilegen

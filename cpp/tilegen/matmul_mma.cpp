@@ -10,10 +10,10 @@
 // Block tiles are numbered along grid axis 0 in groups of kGroupM block rows: consecutive
 // instances share B's column panels while they sweep a few rows of A, so the panels are
 // still in L2 when the next instances read them.
-#include "passes/tile_matmul_mma.hpp"
-#include "passes/value_emitter.hpp"
+#include "tilegen/matmul_mma.hpp"
+#include "tilegen/value_emitter.hpp"
 
-namespace tessera::passes {
+namespace tessera::tilegen {
 using namespace ir;
 namespace {
 
@@ -224,4 +224,4 @@ void select_wgmma_kernels(Module& m) {
     }
 }
 
-}  // namespace tessera::passes
+}  // namespace tessera::tilegen

@@ -3,15 +3,15 @@
 // lane per output element walking the axis, computing the kernel's element-wise prologue on
 // each element it reads (value_emitter.hpp) and its epilogue on the result. Both orders are
 // fixed, so results are the same bits on any number of threads. (form-kernels makes innermost
-// reductions row-wise kernels, tile_rowwise.cpp; the innermost path here serves hand-written
+// reductions row-wise kernels, tilegen/rowwise.cpp; the innermost path here serves hand-written
 // Schedule IR.)
 #include <limits>
 
 #include "ir/op_rules.hpp"
-#include "passes/tile_kernels.hpp"
-#include "passes/value_emitter.hpp"
+#include "tilegen/tilegen.hpp"
+#include "tilegen/value_emitter.hpp"
 
-namespace tessera::passes {
+namespace tessera::tilegen {
 using namespace ir;
 
 namespace {
@@ -117,7 +117,7 @@ Grid emit_reduce_kernel(const Op& kernel, Function& fn) {
   if (inner == 1 && red.operands[0]->owner == &region && yield.operands.size() == 1 &&
       yield.operands[0] == red.result()) {
     // One program per row: lanes stride along the row, then combine across lanes. (Innermost
-    // reductions with ops around them are row-wise kernels: tile_rowwise.cpp.)
+    // reductions with ops around them are row-wise kernels: tilegen/rowwise.cpp.)
     Value* in = fn.body.args[size_t(red.operands[0]->index)].get();
     // Masked-off lanes read the identity: straight from tile.load's `other` where a double
     // holds it exactly, else through a select.
@@ -174,4 +174,4 @@ Grid emit_reduce_kernel(const Op& kernel, Function& fn) {
   return {ceil_div(n_out, lanes), 1, 1};
 }
 
-}  // namespace tessera::passes
+}  // namespace tessera::tilegen

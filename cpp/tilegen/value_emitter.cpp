@@ -1,10 +1,10 @@
 // "Value at coordinates" emitter for fused kernels (see value_emitter.hpp).
-#include "passes/value_emitter.hpp"
+#include "tilegen/value_emitter.hpp"
 
 #include <algorithm>
 #include <functional>
 
-namespace tessera::passes {
+namespace tessera::tilegen {
 using namespace ir;
 
 namespace {
@@ -155,4 +155,4 @@ void erase_dead_ops(Block& block) {
   sweep(block);
 }
 
-}  // namespace tessera::passes
+}  // namespace tessera::tilegen
