@@ -6,25 +6,14 @@
 #include <vector>
 
 #include "ir/ir.hpp"
+#include "ir/target.hpp"
 #include "tessera/tessera.h"
 
 namespace tessera::backends {
 
-// What to generate code for. Text form: "cpu" (this host), "nvptx:sm_90", "amdgpu:gfx942",
-// "spirv:vulkan". Arch names are checked against the known list.
-struct TargetSpec {
-  std::string kind = "cpu";  // cpu | nvptx | amdgpu | spirv
-  std::string arch;          // sm_90, gfx942, vulkan; for cpu the host CPU name
-  // Also produce assembly text. The CPU backend otherwise emits only its object file (a second
-  // code generation costs compile time), so it is asked for when a user inspects the program.
-  bool assembly = false;
-  static TargetSpec parse(const std::string& text);
-  std::string str() const { return arch.empty() ? kind : kind + ":" + arch; }
-};
-
 // The result of compiling every kernel function of a Tile IR module.
 struct CompiledKernels {
-  TargetSpec target;
+  ir::Target target;
   std::vector<std::string> kernel_names;
   std::string llvm_ir;   // optimised LLVM IR of all kernels
   std::string assembly;  // PTX / AMDGPU assembly / x86 assembly (text)
@@ -35,7 +24,9 @@ struct CompiledKernels {
 
 // Lowers the kernel functions of `tile_module` through the shared Tile IR -> LLVM IR lowering
 // and the target's code generator. Throws ErrorCode::Compile naming the kernel and the target.
-CompiledKernels compile_kernels(const ir::Module& tile_module, const TargetSpec& target);
+// `assembly` also produces assembly text: the CPU backend otherwise emits only its object file
+// (a second code generation costs compile time), so it is asked for when a user inspects it.
+CompiledKernels compile_kernels(const ir::Module& tile_module, const ir::Target& target, bool assembly = false);
 
 std::string host_cpu_name();
 // Widest SIMD register of the host CPU in bits (512 with AVX-512F, 256 with AVX/AVX2, else 128).

@@ -35,10 +35,10 @@ double budget_seconds() {
 }
 
 // What the measurement depends on: the op's operand types and sizes, and where it runs.
-std::string cache_key(const ir::Op& op, const backends::TargetSpec& target) {
+std::string cache_key(const ir::Op& op, const ir::Target& target) {
   std::string key = "packed_matmul|" + op.operands[0]->type.str() + "|" + op.operands[1]->type.str() + "|m=" +
                     std::to_string(op.int_attr("m")) + "|n=" + std::to_string(op.int_attr("n")) + "|" + target.str();
-  if (target.kind == "cpu") key += "|" + backends::host_cpu_description();
+  if (target.cpu()) key += "|" + backends::host_cpu_description();
   return key;
 }
 
@@ -106,7 +106,7 @@ std::vector<Blocks> neighbours(const Blocks& at, int knob, int64_t mr, int64_t n
   return out;
 }
 
-Blocks search(const ir::Op& op, const backends::TargetSpec& target, Device device) {
+Blocks search(const ir::Op& op, const ir::Target& target, Device device) {
   const auto& pa = op.operands[0]->type.shape;
   const auto& pb = op.operands[1]->type.shape;
   int64_t mr = pa.back().size, nr = pb.back().size, K = pa[pa.size() - 2].size;
@@ -150,17 +150,17 @@ bool valid_lanes(const std::string& text) {
   return v >= 1 && v <= 65536;
 }
 
-bool tunable_kernel(const ir::Op& op, const backends::TargetSpec& target) {
+bool tunable_kernel(const ir::Op& op, const ir::Target& target) {
   if (op.name != "sched.kernel") return false;
   const std::string& kind = op.str_attr("kind");
   if (kind != "elementwise" && kind != "rowwise") return false;
-  return target.kind == "cpu" || (target.kind == "nvptx" && op.has_attr("vector"));
+  return target.cpu() || (target.nvptx() && op.has_attr("vector"));
 }
 
 // Where a measurement holds: the CPU model, or the GPU model, compute capability, SM count and
 // driver version (a new driver may compile PTX differently).
-std::string device_description(const backends::TargetSpec& target, const Device& device) {
-  if (target.kind == "cpu") return backends::host_cpu_description();
+std::string device_description(const ir::Target& target, const Device& device) {
+  if (target.cpu()) return backends::host_cpu_description();
   tsrDeviceProperties p{};
   check_status(tsrGetDeviceProperties(device.raw(), &p), "tsrGetDeviceProperties");
   return std::string(p.name, strnlen(p.name, sizeof p.name)) + " cc " + std::to_string(p.compute_capability_major) +
@@ -231,7 +231,7 @@ std::vector<Array> filled_inputs(const ir::Module& lone, Device device) {
   return inputs;
 }
 
-GpuKnobs search_gpu(ir::Module& lone, const backends::TargetSpec& target, Device device) {
+GpuKnobs search_gpu(ir::Module& lone, const ir::Target& target, Device device) {
   ir::Op& kernel = only_kernel(lone);
   std::vector<Array> inputs = filled_inputs(lone, device);
   GpuKnobs best{kernel.int_attr("threads"), kernel.int_attr("lanes")};
@@ -252,7 +252,7 @@ GpuKnobs search_gpu(ir::Module& lone, const backends::TargetSpec& target, Device
   return best;
 }
 
-int64_t search_lanes(ir::Module& lone, const backends::TargetSpec& target, Device device) {
+int64_t search_lanes(ir::Module& lone, const ir::Target& target, Device device) {
   ir::Op& kernel = only_kernel(lone);
   std::vector<Array> inputs = filled_inputs(lone, device);
   int64_t best = kernel.int_attr("lanes");
@@ -281,7 +281,7 @@ bool autotune_enabled() {
 
 uint64_t autotune_measurements() { return measurements.load(); }
 
-void tune_knobs(ir::Module& m, const backends::TargetSpec& target, const Device* device) {
+void tune_knobs(ir::Module& m, const ir::Target& target, const Device* device) {
   if (t_measuring || !autotune_enabled()) return;
   for (auto& fn : m.funcs)
     for (auto& op : fn->body.ops) {
@@ -328,9 +328,9 @@ auto measuring(F search) {
   }
 }
 
-void tune_kernel_knobs(ir::Module& m, const backends::TargetSpec& target, const Device* device) {
+void tune_kernel_knobs(ir::Module& m, const ir::Target& target, const Device* device) {
   if (t_measuring || !autotune_enabled()) return;
-  bool gpu = target.kind != "cpu";
+  bool gpu = target.gpu();
   if (gpu && !device) return;  // the GPU model is part of the key: without a device nothing applies
   std::string where;
   for (auto& fn : m.funcs) {

@@ -27,12 +27,12 @@ bool autotune_enabled();
 
 // Applies cached or measured knobs to the tunable ops of `m` (Graph IR after pack-matmul).
 // `device` is where candidates run; without one (compile_for_target) only cached knobs apply.
-void tune_knobs(ir::Module& m, const backends::TargetSpec& target, const Device* device);
+void tune_knobs(ir::Module& m, const ir::Target& target, const Device* device);
 
 // Applies cached or measured lane counts (and on NVIDIA thread counts) to the element-wise and
 // row-wise sched.kernel ops of `m` (Schedule IR). GPU choices need `device` (its model is part
 // of the key).
-void tune_kernel_knobs(ir::Module& m, const backends::TargetSpec& target, const Device* device);
+void tune_kernel_knobs(ir::Module& m, const ir::Target& target, const Device* device);
 
 // True for a module whose functions already hold sched.kernel ops (a candidate being timed).
 bool is_schedule_ir(const ir::Module& m);

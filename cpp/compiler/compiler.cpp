@@ -21,17 +21,25 @@ struct Lowered {
 
 // Graph IR text -> Tile IR, keeping each level's text. Knobs are tuned on `device` when
 // autotuning is on (autotune.hpp); without a device only cached choices apply.
-Lowered lower(const std::string& text, const backends::TargetSpec& target, const Device* device) {
+// The full target: `text` parsed, plus what the host (CPU name, SIMD width) or the device (its
+// SM count: persistent grids, tiles and K splits fill the SMs) tells.
+ir::Target build_target(const std::string& text, const Device* device) {
+  ir::Target t = ir::Target::parse(text);
+  if (t.cpu()) {
+    if (t.arch.empty()) t.arch = backends::host_cpu_name();
+    t.simd_bits = backends::host_simd_bits();
+  }
+  tsrDeviceProperties props;
+  if (t.nvptx() && device && device->type == TSR_DEVICE_CUDA && tsrGetDeviceProperties(device->raw(), &props) == TSR_SUCCESS)
+    t.sm_count = props.multiprocessor_count;
+  return t;
+}
+
+Lowered lower(const std::string& text, const ir::Target& target, const Device* device) {
   Lowered out;
   out.module = ir::parse(text, "<graph>");
   if (out.module->funcs.empty()) fail(ErrorCode::Value, "the module has no function to compile");
-  out.module->attrs["target"] = target.kind;
-  if (target.kind == "nvptx") out.module->attrs["arch"] = target.arch;  // sm_90a: wgmma (form-kernels)
-  if (target.kind == "nvptx" && device && device->type == TSR_DEVICE_CUDA) {  // persistent grids fill the SMs
-    tsrDeviceProperties props;
-    if (tsrGetDeviceProperties(device->raw(), &props) == TSR_SUCCESS) out.module->attrs["sm_count"] = int64_t(props.multiprocessor_count);
-  }
-  if (target.kind == "cpu") out.module->attrs["simd_bits"] = int64_t(backends::host_simd_bits());
+  target.annotate(*out.module);  // passes read it back with ir::Target::of
   if (is_schedule_ir(*out.module)) {  // the autotuner's candidates: one scheduled kernel
     ir::run_pipeline(*out.module, "verify");
     out.text["graph"] = ir::print(*out.module);
@@ -52,9 +60,9 @@ Lowered lower(const std::string& text, const backends::TargetSpec& target, const
 
 std::atomic<uint64_t> backend_compiles{0};
 
-backends::CompiledKernels run_backend(const ir::Module& tile_module, const backends::TargetSpec& spec) {
+backends::CompiledKernels run_backend(const ir::Module& tile_module, const ir::Target& spec, bool assembly = false) {
   ++backend_compiles;
-  return backends::compile_kernels(tile_module, spec);
+  return backends::compile_kernels(tile_module, spec, assembly);
 }
 
 // The disk cache is skipped while TESSERA_DUMP_IR asks to see every pass run.
@@ -65,7 +73,7 @@ bool use_disk_cache() { return cache::enabled() && !std::getenv("TESSERA_DUMP_IR
 uint64_t backend_compile_count() { return backend_compiles.load(); }
 
 std::shared_ptr<Executable> Executable::create(const std::string& text, Device device,
-                                               const backends::TargetSpec& target) {
+                                               const ir::Target& target) {
   auto exe = std::shared_ptr<Executable>(new Executable());
   exe->source_ = text;
   exe->device_ = device;
@@ -112,17 +120,16 @@ std::map<std::string, std::string> compile_for_target(const std::string& text, c
 }
 
 std::map<std::string, std::string> compile_texts(const std::string& text, const std::string& target, const Device* device) {
-  backends::TargetSpec spec = backends::TargetSpec::parse(target);
-  spec.assembly = true;
+  ir::Target spec = build_target(target, device);
   Lowered l = lower(text, spec, device);
-  backends::CompiledKernels k = run_backend(*l.module, spec);
+  backends::CompiledKernels k = run_backend(*l.module, spec, /*assembly=*/true);
   l.text["llvm"] = k.llvm_ir;
   l.text["asm"] = k.assembly;
   l.text["binary"] = k.binary;
   return l.text;
 }
 
-std::shared_ptr<Executable> compile_uncached(const std::string& text, Device device, const backends::TargetSpec& target) {
+std::shared_ptr<Executable> compile_uncached(const std::string& text, Device device, const ir::Target& target) {
   auto exe = Executable::create(text, device, target);
   exe->compile_source();
   return exe;
@@ -130,9 +137,9 @@ std::shared_ptr<Executable> compile_uncached(const std::string& text, Device dev
 
 std::shared_ptr<Executable> compile(const std::string& text, Device device, const std::string& target) {
   std::string target_text = target.empty() ? default_target(device) : target;
-  backends::TargetSpec spec = backends::TargetSpec::parse(target_text);
-  bool cpu_target = spec.kind == "cpu";
-  if (cpu_target != (device.type == TSR_DEVICE_CPU) || (!cpu_target && spec.kind != "nvptx"))
+  ir::Target spec = build_target(target_text, &device);
+  bool cpu_target = spec.cpu();
+  if (cpu_target != (device.type == TSR_DEVICE_CPU) || (!cpu_target && !spec.nvptx()))
     fail(ErrorCode::Device, "target " + spec.str() + " cannot run on device " + device.str());
 
   // The cache key is the structure alone: the same program from another line shares code.
@@ -151,27 +158,24 @@ std::shared_ptr<Executable> compile(const std::string& text, Device device, cons
   bool disk = use_disk_cache();
   std::string disk_key;
   if (disk) {
-    std::string gpu;  // the SM count shapes the code (lower(): persistent grids, tiles, K splits)
-    tsrDeviceProperties props;
-    if (device.type == TSR_DEVICE_CUDA && tsrGetDeviceProperties(device.raw(), &props) == TSR_SUCCESS)
-      gpu = "sms=" + std::to_string(props.multiprocessor_count);
-    disk_key = program_cache_key(structure, spec, gpu);
+    // the SM count shapes the code (persistent grids, tiles, K splits)
+    disk_key = program_cache_key(structure, spec, spec.nvptx() ? "sms=" + std::to_string(spec.sm_count) : "");
   }
   std::shared_ptr<Executable> exe;
   if (disk)
-    if (auto payload = cache::load(spec.kind, disk_key)) {
+    if (auto payload = cache::load(spec.kind_name(), disk_key)) {
       try {
         exe = Executable::create(text, device, spec);
         exe->load_cached(*payload);
       } catch (const std::exception& e) {  // a record that passed its checksum yet fails: compile instead
-        log::write("cache", "cannot use the cached " + spec.kind + " program (" + e.what() + "); compiling it again");
+        log::write("cache", std::string("cannot use the cached ") + spec.kind_name() + " program (" + e.what() + "); compiling it again");
         exe = nullptr;
       }
     }
   if (!exe) {
     exe = Executable::create(text, device, spec);
     std::string record = exe->compile_source();
-    if (disk) cache::store(spec.kind, disk_key, record);
+    if (disk) cache::store(spec.kind_name(), disk_key, record);
   }
   std::lock_guard<std::mutex> lock(mutex);
   cache[key] = exe;

@@ -39,8 +39,8 @@ class Executable {
 
  private:
   friend std::shared_ptr<Executable> compile(const std::string&, Device, const std::string&);
-  friend std::shared_ptr<Executable> compile_uncached(const std::string&, Device, const backends::TargetSpec&);
-  static std::shared_ptr<Executable> create(const std::string& text, Device device, const backends::TargetSpec& target);
+  friend std::shared_ptr<Executable> compile_uncached(const std::string&, Device, const ir::Target&);
+  static std::shared_ptr<Executable> create(const std::string& text, Device device, const ir::Target& target);
   // Lowers and code-generates source_, then loads it; returns the record for the disk cache.
   std::string compile_source();
   // Loads a record from the disk cache (program_cache.hpp); throws if it cannot be used.
@@ -104,7 +104,7 @@ class Executable {
 std::shared_ptr<Executable> compile(const std::string& text, Device device, const std::string& target = "");
 
 // Compiles without the in-memory or disk caches (the autotuner's candidates).
-std::shared_ptr<Executable> compile_uncached(const std::string& text, Device device, const backends::TargetSpec& target);
+std::shared_ptr<Executable> compile_uncached(const std::string& text, Device device, const ir::Target& target);
 
 // Runs the pipeline up to code generation for any target, without a device: for inspecting
 // PTX / HSACO / SPIR-V on machines that lack the hardware. Keys: graph, schedule, tile, llvm,

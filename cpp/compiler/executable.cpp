@@ -33,7 +33,7 @@ std::string Executable::ir(const std::string& level) const {
 
 void Executable::load_kernels() {
   const auto& names = kernels_.kernel_names;
-  if (kernels_.target.kind == "cpu") {
+  if (kernels_.target.cpu()) {
     backends::load_cpu_kernels(kernels_);
     std::vector<tsrHostKernelEntry> entries;
     for (size_t i = 0; i < names.size(); ++i) entries.push_back({names[i].c_str(), kernels_.host_functions[i]});

@@ -33,10 +33,10 @@ struct Reader {
 
 }  // namespace
 
-std::string program_cache_key(const std::string& structure, const backends::TargetSpec& target,
+std::string program_cache_key(const std::string& structure, const ir::Target& target,
                               const std::string& device) {
   std::string key = "program|" + cache::build_id() + "|" + target.str();
-  if (target.kind == "cpu") key += "|" + backends::host_cpu_description();
+  if (target.cpu()) key += "|" + backends::host_cpu_description();
   if (!device.empty()) key += "|" + device;
   return key + "\n" + structure;
 }

@@ -24,6 +24,7 @@
 #include "ir/builder.hpp"
 #include "ir/control_flow.hpp"
 #include "ir/ops.hpp"
+#include "ir/target.hpp"
 #include "passes/passes.hpp"
 #include "passes/lowering.hpp"
 #include "passes/row_fusion.hpp"
@@ -32,13 +33,6 @@
 
 namespace tessera::passes {
 using namespace ir;
-
-std::string module_target(const Module& m) {
-  auto it = m.attrs.find("target");
-  return it == m.attrs.end() ? "cpu" : std::get<std::string>(it->second);
-}
-
-bool target_is_gpu(const std::string& target) { return target != "cpu"; }
 
 namespace {
 
@@ -63,25 +57,18 @@ const char* kernel_kind(const Op& op) {
   }
 }
 
-// The module's target (module_target) and, for nvptx, whether the GPU has cp.async (sm_80+),
-// which every block GEMM copies with.
-struct Target {
-  std::string name;
-  bool cp_async = true;
-};
-
 // NVIDIA matmuls that run as one block-GEMM op per program instance (tilegen/matmul_mma.cpp,
 // tilegen/matmul_simt.cpp): bf16/f16 on tensor cores, f32 on CUDA cores; sm_80 and newer (older
 // GPUs keep the one-thread-per-element matmul kernel).
 bool gpu_block_gemm(const Op& op, const Target& target) {
-  if (target.name != "nvptx" || !target.cp_async || op.name != "matmul") return false;
+  if (!target.nvptx() || !target.cp_async || op.name != "matmul") return false;  // block GEMMs copy with cp.async
   DType a = op.operands[0]->type.dtype;
   if (op.operands[1]->type.dtype != a) return false;
   return a == DType::BF16 || a == DType::F16 || (a == DType::F32 && op.result()->type.dtype == a);
 }
 
 AttrMap knobs(const std::string& kind, const Op& root, const Target& target) {
-  bool gpu = target_is_gpu(target.name);
+  bool gpu = target.gpu();
   if (kind == "elementwise" || kind == "scatter") return {{"kind", kind}, {"lanes", int64_t(gpu ? 256 : 1024)}};
   if (kind == "attention") {  // tile = [query rows, K/V rows, K/V stages], 16 query rows per warp (tilegen/attention.cpp);
     // fastest measured on an H100 (bench/results/2026-11-25-h100-attention.md)
@@ -114,7 +101,7 @@ AttrMap knobs(const std::string& kind, const Op& root, const Target& target) {
   // the pairwise combine (as accurate as NumPy's pairwise sum; split-reductions cuts rows
   // longer than 16384 into blocks).
   constexpr int64_t kRowTile = 8192;
-  int64_t gpu_max = target.name == "nvptx" && kind == "rowwise" ? 8192 : 1024;  // nvptx: lanes are not threads
+  int64_t gpu_max = target.nvptx() && kind == "rowwise" ? 8192 : 1024;  // nvptx: lanes are not threads
   int64_t lanes = gpu                  ? std::clamp<int64_t>(pow2_at_least(extent), 32, gpu_max)
                   : kind != "rowwise"  ? std::clamp<int64_t>(pow2_at_least(extent), 16, 1024)
                   : extent <= kRowTile ? std::max<int64_t>(extent, 1)
@@ -231,7 +218,7 @@ void emit_kernel(Function& fn, const Group& group, const Target& target) {
   if (group.kind == "matmul") root = group.ops.front();  // the contraction, before its epilogue
   if (group.kind == "reduce") root = reduction_of(group);  // between its prologue and epilogue
   kernel->attrs = knobs(group.kind, *root, target);
-  if (target.name == "nvptx") {
+  if (target.nvptx()) {
     std::vector<Value*> io = inputs;
     io.insert(io.end(), outputs.begin(), outputs.end());
     add_nvptx_vector_knobs(kernel->attrs, group.kind, io);
@@ -341,7 +328,7 @@ bool joins_reduce_epilogue(const Op& op, const Group& g) {
 // `one_reduction`: a row-wise kernel holds one reduction (SPIR-V: LLVM 22's structurizer
 // emits invalid control flow for two tile.reduce in one kernel).
 std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, const Target& target) {
-  const bool one_reduction = target.name.rfind("spirv", 0) == 0;
+  const bool one_reduction = target.kind == TargetKind::Spirv;
   std::vector<Group> groups;
   Group open;
   open.target = target;
@@ -528,10 +515,7 @@ void form_kernels_in(Function& fn, const Target& target) {
 }  // namespace
 
 void form_kernels(Module& m) {
-  Target target{module_target(m), true};
-  auto arch = m.attrs.find("arch");  // sm_70 / sm_75 have no cp.async: no block GEMMs
-  if (arch != m.attrs.end() && (std::get<std::string>(arch->second) == "sm_70" || std::get<std::string>(arch->second) == "sm_75"))
-    target.cp_async = false;
+  Target target = Target::of(m);
   for (auto& fn : m.funcs)
     if (!fn->attrs.count("kernel")) form_kernels_in(*fn, target);
   tilegen::select_wgmma_kernels(m);  // sm_90a: wgmma instead of mma.sync where the shapes allow

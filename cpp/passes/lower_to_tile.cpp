@@ -9,6 +9,7 @@
 #include "passes/passes.hpp"
 #include "passes/lowering.hpp"
 #include "tilegen/tilegen.hpp"
+#include "ir/target.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -104,7 +105,7 @@ void lower_function(Module& m, Function& host, bool gpu) {
 }  // namespace
 
 void lower_to_tile(Module& m) {
-  bool gpu = target_is_gpu(module_target(m));
+  bool gpu = ir::Target::of(m).gpu();
   std::vector<Function*> hosts;
   for (auto& fn : m.funcs)
     if (!fn->attrs.count("kernel")) hosts.push_back(fn.get());

@@ -4,10 +4,6 @@
 
 namespace tessera::passes {
 
-// The target a module is compiled for (module attribute `target`, default "cpu").
-std::string module_target(const ir::Module& m);
-bool target_is_gpu(const std::string& target);
-
 // True when an attention, attention_lse or attention_grad op of `fn` gets a flash-attention
 // kernel on the module's target (NVIDIA, bf16/f16, head dim 64 or 128; an attention_lse when a
 // forward kernel with its q, k and mask writes it; match_attention.cpp): decompose keeps it then.

@@ -19,6 +19,7 @@
 #include "ir/op_rules.hpp"
 #include "passes/passes.hpp"
 #include "passes/lowering.hpp"
+#include "ir/target.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -28,7 +29,7 @@ namespace {
 // The kernels' conditions on q, k, v: bf16/f16, static shapes, D = Dv in {64, 128}, at least one
 // query and one key, a positive scale (they take row maxima of the unscaled scores).
 bool flash_shapes(const Module& m, const Op& op) {
-  if (module_target(m) != "nvptx") return false;
+  if (!Target::of(m).nvptx()) return false;
   const Type &q = op.operands[0]->type, &k = op.operands[1]->type, &v = op.operands[2]->type;
   if (q.dtype != DType::BF16 && q.dtype != DType::F16) return false;
   if (!q.has_static_shape() || !k.has_static_shape() || !v.has_static_shape()) return false;
@@ -219,7 +220,7 @@ void place_lse_after_forward(const Module& m, Function& fn) {
 }
 
 void match_attention(Module& m) {
-  if (module_target(m) != "nvptx") return;
+  if (!Target::of(m).nvptx()) return;
   for (auto& fn : m.funcs)
     if (!fn->attrs.count("kernel")) {
       match_function(m, *fn);

@@ -16,6 +16,7 @@
 #include "ir/ops.hpp"
 #include "passes/passes.hpp"
 #include "passes/lowering.hpp"
+#include "ir/target.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -59,11 +60,6 @@ Blocking choose_blocking(DType dt, int64_t simd_bits, int64_t m, int64_t n, int6
   k.mc = balanced_block(m, k.mr, std::min(parts_m, units_m));
   k.nc = balanced_block(n, k.nr, std::min(parts_n, units_n));
   return k;
-}
-
-int64_t simd_bits_of(const Module& m) {
-  auto it = m.attrs.find("simd_bits");
-  return it == m.attrs.end() ? 256 : std::get<int64_t>(it->second);
 }
 
 bool packable(const Op& op) {
@@ -124,8 +120,9 @@ void rewrite(Block& body, std::list<std::unique_ptr<Op>>::iterator it, int64_t s
 }  // namespace
 
 void pack_matmul(Module& m) {
-  if (target_is_gpu(module_target(m))) return;
-  int64_t simd_bits = simd_bits_of(m);
+  Target target = Target::of(m);
+  if (target.gpu()) return;
+  int64_t simd_bits = target.simd_bits;
   for (auto& fn : m.funcs) {
     if (fn->attrs.count("kernel")) continue;
     Block& body = fn->body;

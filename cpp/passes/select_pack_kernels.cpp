@@ -6,6 +6,7 @@
 #include "ir/ops.hpp"
 #include "passes/passes.hpp"
 #include "passes/lowering.hpp"
+#include "ir/target.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -22,7 +23,7 @@ bool only_packs_an_input(const Op& kernel) {
 }  // namespace
 
 void select_pack_kernels(Module& m) {
-  if (target_is_gpu(module_target(m))) return;
+  if (Target::of(m).gpu()) return;
   for (auto& fn : m.funcs)
     for (auto& op : fn->body.ops)
       if (op->name == "sched.kernel" && only_packs_an_input(*op)) op->attrs["kind"] = std::string("pack");

@@ -13,6 +13,7 @@
 #include "ir/builder.hpp"
 #include "ir/ops.hpp"
 #include "passes/passes.hpp"
+#include "ir/target.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -27,14 +28,6 @@ int64_t splits_for(int64_t M, int64_t N, int64_t K, int64_t sm_count) {
   int64_t s = 1;
   while (2 * s * tiles <= sm_count && K % (2 * s) == 0 && K / (2 * s) >= kMinDepth) s *= 2;
   return s;
-}
-
-bool gpu_f32_gemm_target(const Module& m) {
-  auto target = m.attrs.find("target"), arch = m.attrs.find("arch");
-  if (target == m.attrs.end() || std::get<std::string>(target->second) != "nvptx" || arch == m.attrs.end())
-    return false;
-  const std::string& a = std::get<std::string>(arch->second);  // sm_70 / sm_75 have no block GEMM
-  return a != "sm_70" && a != "sm_75";
 }
 
 void split_function(Function& fn, int64_t sm_count) {
@@ -68,11 +61,10 @@ void split_function(Function& fn, int64_t sm_count) {
 }  // namespace
 
 void split_k(Module& m) {
-  if (!gpu_f32_gemm_target(m)) return;
-  auto sms = m.attrs.find("sm_count");  // the device's SMs; without a device, an H100 SXM's
-  int64_t sm_count = sms == m.attrs.end() ? 132 : std::get<int64_t>(sms->second);
+  Target target = Target::of(m);
+  if (!target.nvptx() || !target.cp_async) return;  // the f32 block GEMM needs cp.async (sm_80+)
   for (auto& fn : m.funcs)
-    if (!fn->attrs.count("kernel")) split_function(*fn, sm_count);
+    if (!fn->attrs.count("kernel")) split_function(*fn, target.sm_count);
 }
 
 }  // namespace tessera::passes

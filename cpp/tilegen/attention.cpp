@@ -12,7 +12,7 @@
 #include <algorithm>
 #include <tuple>
 
-#include "passes/lowering.hpp"
+#include "ir/target.hpp"
 #include "tilegen/tilegen.hpp"
 
 namespace tessera::tilegen {
@@ -208,8 +208,7 @@ Grid emit_backward(const Op& kernel, Function& fn) {
 }  // namespace
 
 void select_wgmma_attention(Module& m) {
-  auto it = m.attrs.find("arch");
-  if (it == m.attrs.end() || std::get<std::string>(it->second) != "sm_90a") return;
+  if (!Target::of(m).wgmma) return;
   for (auto& fn : m.funcs)
     for (auto& op : fn->body.ops) {
       if (op->name != "sched.kernel" || op->str_attr("kind") != "attention" || op->region->ops.empty()) continue;

@@ -10,6 +10,7 @@
 // Block tiles are numbered along grid axis 0 in groups of kGroupM block rows: consecutive
 // instances share B's column panels while they sweep a few rows of A, so the panels are
 // still in L2 when the next instances read them.
+#include "ir/target.hpp"
 #include "tilegen/matmul_mma.hpp"
 #include "tilegen/value_emitter.hpp"
 
@@ -200,10 +201,9 @@ std::pair<int64_t, int64_t> wgmma_block_tile(int64_t M, int64_t N, int64_t batch
 // multiples of 8 elements) take wgmma; others keep mma.sync, whose element copies handle
 // any stride. The block tile shrinks to the matrix where it is small.
 void select_wgmma_kernels(Module& m) {
-  auto it = m.attrs.find("arch");
-  if (it == m.attrs.end() || std::get<std::string>(it->second) != "sm_90a") return;
-  auto sms = m.attrs.find("sm_count");  // the device's SMs; without a device, an H100 SXM's
-  int64_t sm_count = sms == m.attrs.end() ? 132 : std::get<int64_t>(sms->second);
+  Target target = Target::of(m);
+  if (!target.wgmma) return;
+  int64_t sm_count = target.sm_count;
   for (auto& fn : m.funcs)
     for (auto& op : fn->body.ops) {
       if (op->name != "sched.kernel" || op->str_attr("kind") != "matmul" || !op->attrs.count("tile") ||

@@ -4,6 +4,7 @@
 // (emit_fma_gemm.cpp). Block tiles are numbered as in tilegen/matmul_mma.cpp (groups of block rows
 // sharing B's column panels in L2).
 #include "ir/ops.hpp"
+#include "ir/target.hpp"
 #include "tilegen/matmul_mma.hpp"
 
 namespace tessera::tilegen {
@@ -28,10 +29,10 @@ Grid emit_fma_gemm_matmul(Function& fn, Value* A, Value* B, Value* C, std::array
 // 32-deep slices: 0.85x cuBLAS at 4096^3 on an H200 against 0.84x with 16-deep ones
 // (bench/results/2026-12-03-h200-fma-gemm-gelu.md).
 void select_f32_gemm_kernels(Module& m) {
-  auto it = m.attrs.find("arch");
-  if (it == m.attrs.end()) return;
-  const std::string& arch = std::get<std::string>(it->second);
-  if (arch != "sm_80" && arch != "sm_90" && arch != "sm_90a") return;
+  // Measured on sm_90 and kept for sm_80 (as much shared memory); other GPUs keep 16-deep
+  // slices until measured there.
+  Target target = Target::of(m);
+  if (!target.nvptx() || (target.sm != 80 && target.sm != 90)) return;
   for (auto& fn : m.funcs)
     for (auto& op : fn->body.ops)
       if (op->name == "sched.kernel" && op->str_attr("kind") == "matmul" && op->attrs.count("stages") &&

@@ -19,6 +19,7 @@
 #include "ir/ir.hpp"
 #include "ir/pass_manager.hpp"
 #include "ir/registry.hpp"
+#include "ir/target.hpp"
 #include "tools/opt_tool.hpp"
 
 using namespace tessera;
@@ -794,6 +795,44 @@ TEST(pass_manager_registry_and_pipelines) {
   });
   auto g = parse("module @m {\nfunc @f() {\n  return()\n}\n}\n");
   CHECK_THROWS(ErrorCode::Verify, "after pass 'test-break': in function @f", run_pipeline(*g, "test-break", true));
+}
+
+TEST(builtin_pass_names_are_taken) {
+  CHECK_THROWS(ErrorCode::Internal, "registered twice", register_pass("dce", "mine", [](Module&) {}));
+}
+
+TEST(typed_target_parses_annotates_and_reads_back) {
+  Target h = Target::parse("nvptx:sm_90a");
+  CHECK(h.nvptx() && h.gpu() && h.sm == 90 && h.wgmma && h.cp_async && h.mma_sync && h.fp8);
+  CHECK_EQ(h.str(), std::string("nvptx:sm_90a"));
+  Target plain = Target::parse("nvptx:sm_90");  // wgmma needs the "a" variant
+  CHECK(!plain.wgmma && plain.cp_async && plain.shared_memory == 227 * 1024);
+  Target turing = Target::parse("nvptx:sm_75");
+  CHECK(!turing.cp_async && !turing.mma_sync && !turing.fp8 && turing.sm == 75);
+  CHECK_EQ(Target::parse("nvptx").arch, std::string("sm_90"));
+  CHECK_EQ(Target::parse("amdgpu").arch, std::string("gfx942"));
+  CHECK(Target::parse("cpu").cpu() && Target::parse("cpu:host").arch.empty());
+  CHECK_THROWS(ErrorCode::Compile, "unknown GPU architecture 'sm_42'", Target::parse("nvptx:sm_42"));
+  CHECK_THROWS(ErrorCode::Compile, "unknown target 'tpu'", Target::parse("tpu"));
+  CHECK_THROWS(ErrorCode::Compile, "unknown flavour 'opencl'", Target::parse("spirv:opencl"));
+
+  auto m = parse("module @m {\nfunc @f() {\n  return()\n}\n}\n");
+  CHECK(Target::of(*m).cpu() && Target::of(*m).simd_bits == 256);  // no attributes: the CPU
+  h.sm_count = 20;
+  h.annotate(*m);
+  auto back = parse(print(*m));  // the target survives printing
+  Target t = Target::of(*back);
+  CHECK(t.nvptx() && t.arch == "sm_90a" && t.sm_count == 20 && t.wgmma);
+  Target cpu = Target::parse("cpu");
+  cpu.simd_bits = 512;
+  cpu.annotate(*back);  // replaces the GPU's attributes
+  CHECK(!back->attrs.count("arch") && !back->attrs.count("sm_count"));
+  CHECK(Target::of(*back).cpu() && Target::of(*back).simd_bits == 512);
+  auto bare = parse("module @m attributes {target = \"nvptx\"} {\nfunc @f() {\n  return()\n}\n}\n");
+  Target b = Target::of(*bare);  // hand-written IR without an arch: sm_80's baseline features
+  CHECK(b.cp_async && !b.wgmma && b.sm == 0);
+  auto bad = parse("module @m attributes {target = 3} {\nfunc @f() {\n  return()\n}\n}\n");
+  CHECK_THROWS(ErrorCode::Value, "module attribute 'target'", Target::of(*bad));
 }
 
 TEST(dump_ir_writes_each_stage) {

@@ -82,8 +82,7 @@ std::string link_hsaco(const std::string& object) {
 
 }  // namespace
 
-CompiledKernels compile_amdgpu(const ir::Module& tile_module, const TargetSpec& target) {
-  check_arch("amdgpu", target.arch, {"gfx90a", "gfx940", "gfx941", "gfx942", "gfx950", "gfx1030", "gfx1100", "gfx1200"});
+CompiledKernels compile_amdgpu(const ir::Module& tile_module, const ir::Target& target) {
   auto tm = make_target_machine("amdgcn-amd-amdhsa", target.arch, "");
   llvm::LLVMContext ctx;
   AmdgpuHooks hooks;

@@ -125,7 +125,7 @@ const std::string& host_cpu_description() {
   return text;
 }
 
-CompiledKernels compile_cpu(const ir::Module& tile_module, const TargetSpec& target) {
+CompiledKernels compile_cpu(const ir::Module& tile_module, const ir::Target& target, bool assembly) {
   HostJit& hj = host_jit();
   auto tm_or = hj.jtmb.createTargetMachine();
   if (!tm_or) fail(ErrorCode::Compile, "cannot create a host target machine: " + llvm::toString(tm_or.takeError()));
@@ -140,7 +140,7 @@ CompiledKernels compile_cpu(const ir::Module& tile_module, const TargetSpec& tar
   out.target = target;
   out.kernel_names = kernel_names(tile_module);
   out.llvm_ir = module_to_string(*m);
-  if (target.assembly) {  // code generation changes the module: give it a copy
+  if (assembly) {  // code generation changes the module: give it a copy
     std::unique_ptr<llvm::Module> copy = llvm::CloneModule(*m);
     out.assembly = emit_code(*copy, *tm, /*object_file=*/false);
   }

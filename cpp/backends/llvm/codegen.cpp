@@ -144,15 +144,6 @@ llvm::Function* declare_pointer_kernel(llvm::Module& m, const ir::Function& fn, 
   return f;
 }
 
-void check_arch(const std::string& target_kind, const std::string& arch, std::initializer_list<const char*> known) {
-  std::string list;
-  for (const char* a : known) {
-    if (arch == a) return;
-    list += std::string(list.empty() ? "" : ", ") + a;
-  }
-  fail(ErrorCode::Compile, target_kind + ": unknown GPU architecture '" + arch + "' (known: " + list + ")");
-}
-
 llvm::Value* read_index(llvm::IRBuilder<>& b, llvm::Intrinsic::ID id) {
   llvm::Value* v = b.CreateIntrinsic(id, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<llvm::Value*>());
   return b.CreateZExt(v, b.getInt64Ty());

@@ -34,8 +34,6 @@ std::vector<std::string> kernel_names(const ir::Module& tile_module);
 llvm::Function* declare_pointer_kernel(llvm::Module& m, const ir::Function& fn, llvm::IRBuilder<>& b,
                                        std::vector<llvm::Value*>& buffers, unsigned addrspace,
                                        llvm::CallingConv::ID cc);
-// Throws ErrorCode::Compile unless `arch` is one of `known`.
-void check_arch(const std::string& target_kind, const std::string& arch, std::initializer_list<const char*> known);
 // A 32-bit hardware index register (block id, thread id) read by intrinsic `id`, as i64.
 llvm::Value* read_index(llvm::IRBuilder<>& b, llvm::Intrinsic::ID id);
 
@@ -43,9 +41,9 @@ llvm::Value* read_index(llvm::IRBuilder<>& b, llvm::Intrinsic::ID id);
 int64_t kernel_block_size(const ir::Function& fn);
 
 // Per-target entry points (each in its own backend file).
-CompiledKernels compile_cpu(const ir::Module& tile_module, const TargetSpec& target);
-CompiledKernels compile_nvptx(const ir::Module& tile_module, const TargetSpec& target);
-CompiledKernels compile_amdgpu(const ir::Module& tile_module, const TargetSpec& target);
-CompiledKernels compile_spirv(const ir::Module& tile_module, const TargetSpec& target);
+CompiledKernels compile_cpu(const ir::Module& tile_module, const ir::Target& target, bool assembly);
+CompiledKernels compile_nvptx(const ir::Module& tile_module, const ir::Target& target);
+CompiledKernels compile_amdgpu(const ir::Module& tile_module, const ir::Target& target);
+CompiledKernels compile_spirv(const ir::Module& tile_module, const ir::Target& target);
 
 }  // namespace tessera::backends

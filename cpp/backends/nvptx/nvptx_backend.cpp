@@ -108,13 +108,14 @@ class NvptxHooks : public TargetHooks {
 
 // tile.mma_sync and tile.flash_attention use mma.sync m16n8k16, ldmatrix and cp.async, tile.fma_gemm
 // cp.async: sm_80 and newer.
-void check_tensor_core_arch(const ir::Module& tile_module, const std::string& arch) {
+void check_tensor_core_arch(const ir::Module& tile_module, const ir::Target& target) {
+  const std::string& arch = target.arch;
   for (const auto& fn : tile_module.funcs)  // wgmma exists only on sm_90a (not sm_90, nor later chips)
     for (const char* op : {"tile.wgmma_gemm", "tile.flash_attention_wgmma", "tile.flash_attention_bwd_wgmma"})
-      if (arch != "sm_90a" && has_op(*fn, op))
+      if (!target.wgmma && has_op(*fn, op))
         fail(ErrorCode::Compile, "kernel " + fn->name + ": " + op + " (wgmma.mma_async) needs the sm_90a target, not " + arch,
              fn->loc.str());
-  if (arch != "sm_70" && arch != "sm_75") return;
+  if (target.cp_async) return;
   for (const auto& fn : tile_module.funcs)
     if (has_op(*fn, "tile.mma_sync"))
       fail(ErrorCode::Compile, "kernel " + fn->name + ": the bf16/f16 tensor-core matmul (tile.mma_sync) needs sm_80 or newer, "
@@ -129,9 +130,8 @@ void check_tensor_core_arch(const ir::Module& tile_module, const std::string& ar
 
 }  // namespace
 
-CompiledKernels compile_nvptx(const ir::Module& tile_module, const TargetSpec& target) {
-  check_arch("nvptx", target.arch, {"sm_70", "sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100", "sm_120"});
-  check_tensor_core_arch(tile_module, target.arch);
+CompiledKernels compile_nvptx(const ir::Module& tile_module, const ir::Target& target) {
+  check_tensor_core_arch(tile_module, target);
   auto tm = make_target_machine("nvptx64-nvidia-cuda", target.arch, "+ptx80");
   llvm::LLVMContext ctx;
   NvptxHooks hooks;

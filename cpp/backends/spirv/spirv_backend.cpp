@@ -68,9 +68,7 @@ const char* const kTriple = "spirv1.6-unknown-vulkan1.3-compute";
 
 }  // namespace
 
-CompiledKernels compile_spirv(const ir::Module& tile_module, const TargetSpec& target) {
-  if (target.arch != "vulkan")
-    fail(ErrorCode::Compile, "spirv: unknown flavour '" + target.arch + "' (known: vulkan)");
+CompiledKernels compile_spirv(const ir::Module& tile_module, const ir::Target& target) {
   auto tm = make_target_machine(kTriple, "", "");
   llvm::LLVMContext ctx;
   SpirvHooks hooks;
