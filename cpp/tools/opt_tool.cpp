@@ -1,4 +1,5 @@
-// tessera-opt: reads IR text, parses, verifies, runs a pass pipeline, prints the module.
+// tessera-opt: reads IR text, parses, verifies, runs a pass pipeline, prints the module, or
+// with --emit the code the target's backend generates from the (Tile IR) result.
 #include "tools/opt_tool.hpp"
 
 #include <algorithm>
@@ -12,8 +13,10 @@
 #include <sstream>
 #include <string>
 
+#include "backends/backend.hpp"
 #include "ir/ir.hpp"
 #include "ir/pass_manager.hpp"
+#include "ir/target.hpp"
 
 #ifndef TESSERA_VERSION
 #define TESSERA_VERSION "unknown"
@@ -32,6 +35,11 @@ options:
   -o, --output=FILE      write the module to FILE instead of stdout
   --no-locations         leave out loc(...) annotations
   --no-verify            verify neither the input nor after each pass (the verify pass still does)
+  --target=TARGET        compile for TARGET (cpu, nvptx:sm_90a, amdgpu:gfx942, spirv:vulkan): its
+                         attributes replace the module's before the passes run
+  --emit=WHAT            print, instead of the module, what the backend makes of the resulting
+                         Tile IR: llvm (optimised LLVM IR) or asm (PTX, AMDGPU or x86 assembly,
+                         SPIR-V as text)
   --list-passes          list the registered passes and exit
   --version              print the version and exit
   -h, --help             show this help and exit
@@ -46,6 +54,8 @@ struct Options {
   bool have_input = false;
   std::string pipeline;
   std::string output;
+  std::string target;
+  std::string emit = "ir";
   bool locations = true;
   bool verify = true;
   bool list = false;
@@ -86,6 +96,11 @@ Options parse_args(int argc, char** argv) {
       o.pipeline += (o.pipeline.empty() || v.empty() ? "" : ",") + v;
     } else if (take_value(argc, argv, i, "o", "output", v)) {
       o.output = v;
+    } else if (a.rfind("--target", 0) == 0 && take_value(argc, argv, i, "", "target", v)) {
+      o.target = v;
+    } else if (a.rfind("--emit", 0) == 0 && take_value(argc, argv, i, "", "emit", v)) {
+      if (v != "ir" && v != "llvm" && v != "asm") usage_error("--emit takes ir, llvm or asm, not '" + v + "'");
+      o.emit = v;
     } else if (a == "--no-locations") {
       o.locations = false;
     } else if (a == "--no-verify") {
@@ -153,9 +168,17 @@ int run(int argc, char** argv) {
   ir::parse_pipeline(o.pipeline);  // reject an unknown pass before reading any input
   std::string source = o.input == "-" ? "<stdin>" : o.input;
   std::unique_ptr<ir::Module> m = ir::parse(read_input(o.input), source);
+  if (!o.target.empty()) ir::Target::parse(o.target).annotate(*m);
   if (o.verify) ir::verify(*m);
   ir::run_pipeline(*m, o.pipeline, o.verify ? std::nullopt : std::optional<bool>(false));
-  write_output(o.output, ir::print(*m, o.locations));
+  if (o.emit == "ir") {
+    write_output(o.output, ir::print(*m, o.locations));
+    return 0;
+  }
+  if (std::none_of(m->funcs.begin(), m->funcs.end(), [](const auto& f) { return f->attrs.count("kernel") > 0; }))
+    usage_error("--emit=" + o.emit + " needs Tile IR kernel functions: lower the module first (e.g. -p form-kernels,lower-to-tile)");
+  backends::CompiledKernels k = backends::compile_kernels(*m, ir::Target::of(*m), /*assembly=*/true);
+  write_output(o.output, o.emit == "llvm" ? k.llvm_ir : k.assembly);
   return 0;
 }
 
