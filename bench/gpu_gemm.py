@@ -28,10 +28,10 @@ def bench_case(n, dtype, epilogue=False, tf32=False, mnk=None):
     bias = torch.randn(n, device="cuda", dtype=dtype)
     ta, tb, tbias = ts.from_dlpack(a), ts.from_dlpack(b), ts.from_dlpack(bias)
     if epilogue:
-        f = ts.jit(lambda x, y, c: ts.op.gelu(x @ y + c))
+        f = ts.jit(lambda x, y, c: ts.ops.gelu(x @ y + c))
         run_ts, run_ref = (lambda: f(ta, tb, tbias)), (lambda: torch.nn.functional.gelu(a @ b + bias))
     elif tf32:  # precision = "tf32" against cuBLAS with TF32 allowed
-        f = ts.jit(lambda x, y: ts.op.matmul(x, y, precision="tf32"))
+        f = ts.jit(lambda x, y: ts.ops.matmul(x, y, precision="tf32"))
 
         def run_ref():
             torch.backends.cuda.matmul.allow_tf32 = True

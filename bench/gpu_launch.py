@@ -20,8 +20,8 @@ from report import publish
 
 
 def mlp_block(x, w1, w2, g, b):
-    h = ts.op.layernorm(x, g, b)
-    y = ts.op.gelu(h @ w1) @ w2 + x
+    h = ts.ops.layernorm(x, g, b)
+    y = ts.ops.gelu(h @ w1) @ w2 + x
     return y
 
 

@@ -48,7 +48,7 @@ def main():
     n = 2**28
     x = torch.randn(n, device="cuda")
     tx = ts.from_dlpack(x)
-    g = ts.jit(lambda x: ts.op.gelu(2 * x + 1) * ts.op.sigmoid(x))
+    g = ts.jit(lambda x: ts.ops.gelu(2 * x + 1) * ts.ops.sigmoid(x))
     ref = lambda: torch.nn.functional.gelu(2 * x + 1) * torch.sigmoid(x)  # noqa: E731
     want = ref()
     case(rows, "gelu(2x+1)*sigmoid(x) fp32 2^28", lambda: g(tx), ref, 2 * n * 4, "torch eager", want, 1e-5)
@@ -64,17 +64,17 @@ def main():
     m = 2**26
     a, b = torch.randn(m, device="cuda"), torch.randn(m, device="cuda")
     ta, tb = ts.from_dlpack(a), ts.from_dlpack(b)
-    f = ts.jit(lambda x, y: ts.op.exp(x) * y + x)
+    f = ts.jit(lambda x, y: ts.ops.exp(x) * y + x)
     case(rows, "exp(x)*y+x fp32 2^26", lambda: f(ta, tb), lambda: torch.exp(a) * b + a, 3 * m * 4, "torch eager",
          torch.exp(a) * b + a, 1e-5)
     del a, b, ta, tb
 
     s = torch.randn(8192, 8192, device="cuda")
     ts_s = ts.from_dlpack(s)
-    sm = ts.jit(lambda x: ts.op.softmax(x, axis=-1))
+    sm = ts.jit(lambda x: ts.ops.softmax(x, axis=-1))
     case(rows, "softmax fp32 8192x8192", lambda: sm(ts_s), lambda: torch.softmax(s, -1), 2 * s.numel() * 4, "torch eager",
          torch.softmax(s, -1), 1e-5)
-    rs = ts.jit(lambda x: ts.op.sum(x, axis=-1))
+    rs = ts.jit(lambda x: ts.ops.sum(x, axis=-1))
     case(rows, "row sum fp32 8192x8192", lambda: rs(ts_s), lambda: s.sum(-1), s.numel() * 4, "torch eager", s.sum(-1), 1e-3)
     del s, ts_s
 
@@ -82,7 +82,7 @@ def main():
     w = torch.randn(4096, device="cuda", dtype=torch.bfloat16)
     bb = torch.randn(4096, device="cuda", dtype=torch.bfloat16)
     th, tw, tbb = ts.from_dlpack(h), ts.from_dlpack(w), ts.from_dlpack(bb)
-    ln = ts.jit(lambda x, w, b: ts.op.layernorm(x, w, b))
+    ln = ts.jit(lambda x, w, b: ts.ops.layernorm(x, w, b))
     ref_ln = lambda: torch.nn.functional.layer_norm(h, (4096,), w, bb)  # noqa: E731
     case(rows, "layernorm bf16 16384x4096", lambda: ln(th, tw, tbb), ref_ln, 2 * h.numel() * 2, "torch eager",
          ref_ln(), 3e-2)

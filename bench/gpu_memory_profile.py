@@ -7,14 +7,14 @@ import torch, tessera as ts
 from torch.profiler import profile, ProfilerActivity
 n = 2**28
 x = torch.randn(n, device="cuda"); tx = ts.from_dlpack(x)
-g = ts.jit(lambda x: ts.op.gelu(2 * x + 1) * ts.op.sigmoid(x))
+g = ts.jit(lambda x: ts.ops.gelu(2 * x + 1) * ts.ops.sigmoid(x))
 a = torch.randn(2**26, device="cuda"); b = torch.randn(2**26, device="cuda"); ta, tb = ts.from_dlpack(a), ts.from_dlpack(b)
-f = ts.jit(lambda x, y: ts.op.exp(x) * y + x)
+f = ts.jit(lambda x, y: ts.ops.exp(x) * y + x)
 s = torch.randn(8192, 8192, device="cuda"); tsm = ts.from_dlpack(s)
-sm = ts.jit(lambda x: ts.op.softmax(x, axis=-1)); rs = ts.jit(lambda x: ts.op.sum(x, axis=-1))
+sm = ts.jit(lambda x: ts.ops.softmax(x, axis=-1)); rs = ts.jit(lambda x: ts.ops.sum(x, axis=-1))
 h = torch.randn(16384, 4096, device="cuda", dtype=torch.bfloat16); w = torch.randn(4096, device="cuda", dtype=torch.bfloat16)
 th, tw = ts.from_dlpack(h), ts.from_dlpack(w)
-ln = ts.jit(lambda x, w, b: ts.op.layernorm(x, w, b))
+ln = ts.jit(lambda x, w, b: ts.ops.layernorm(x, w, b))
 cases = [("gelu", lambda: g(tx)), ("expmul", lambda: f(ta, tb)), ("softmax", lambda: sm(tsm)), ("rowsum", lambda: rs(tsm)), ("layernorm", lambda: ln(th, tw, tw))]
 for name, fn in cases:
     for _ in range(3): fn()

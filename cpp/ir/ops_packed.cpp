@@ -1,7 +1,7 @@
 // Schedule IR ops of the CPU matmul (passes/pack_matmul.cpp creates them after autodiff):
 //
 //   sched.pack(x) {axis, width}: the operand of a matmul re-laid out as panels that the
-//     register-blocked micro-kernel (tile.mma) streams through contiguously. axis -2 packs a
+//     register-blocked micro-kernel (tile.microkernel) streams through contiguously. axis -2 packs a
 //     left operand [..., M, K] into [..., ceil(M/w), K, w]; axis -1 packs a right operand
 //     [..., K, N] into [..., ceil(N/w), K, w]. Rows past M (columns past N) are zero. It is a
 //     data-movement op, so producers (a transpose, a cast, relu) fuse into the packing kernel.

@@ -627,8 +627,8 @@ void register_tile_ops(std::vector<OpInfo>& out) {
                         },
                         "Combines all lanes of a tile into one scalar, in a fixed order; argmax/argmin combine "
                         "(value, index) pairs (a NaN wins, as in NumPy; ties go to the smaller index)."));
-  OpInfo mma = tile_op(
-      "mma", 11, 11,
+  OpInfo micro = tile_op(
+      "microkernel", 11, 11,
       {{"mr", "int", true, "rows of the register tile (the A panel width)"},
        {"nr", "int", true, "columns of the register tile (the B panel width)"}},
       [](const std::vector<Type>& in, const AttrMap&) {
@@ -636,20 +636,20 @@ void register_tile_ops(std::vector<OpInfo>& out) {
         for (size_t i = 0; i < in.size(); ++i) {
           bool ptr = i == 0 || i == 3 || i == 5;
           if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
-            fail(ErrorCode::Verify, std::string("tile.mma: ") + names[i] + " must be a " + (ptr ? "pointer" : "scalar") +
+            fail(ErrorCode::Verify, std::string("tile.microkernel: ") + names[i] + " must be a " + (ptr ? "pointer" : "scalar") +
                                         ", got " + in[i].str());
-          if (!ptr && i != 10) require_i64("tile.mma", in[i], names[i]);
+          if (!ptr && i != 10) require_i64("tile.microkernel", in[i], names[i]);
         }
-        if (in[10].dtype != DType::Bool) fail(ErrorCode::Verify, "tile.mma: accumulate must be bool");
+        if (in[10].dtype != DType::Bool) fail(ErrorCode::Verify, "tile.microkernel: accumulate must be bool");
         if (in[0].dtype != in[3].dtype || in[0].dtype != in[5].dtype || (in[0].dtype != DType::F32 && in[0].dtype != DType::F64))
-          fail(ErrorCode::DType, "tile.mma: c, a and b must all be f32 or all f64");
+          fail(ErrorCode::DType, "tile.microkernel: c, a and b must all be f32 or all f64");
         return std::vector<Type>{};
       },
-      "Register-blocked micro-kernel: C[c_off + i*ldc + j] = (accumulate ? C[..] : 0) + sum over p < k of "
+      "The CPU GEMM's register-blocked micro-kernel (broadcast FMAs): C[c_off + i*ldc + j] = (accumulate ? C[..] : 0) + sum over p < k of "
       "A[a_off + p*mr + i] * B[b_off + p*nr + j], for i < rows <= mr and j < cols <= nr (A and B are panels "
       "laid out by sched.pack). Runs once per program instance.");
-  mma.pure = false;
-  out.push_back(mma);
+  micro.pure = false;
+  out.push_back(micro);
   OpInfo scratch = tile_op(
       "scratch", 0, 0, {{"type", "type", true, "element type (a scalar type)"}, {"size", "int", true, "elements"}},
       [](const std::vector<Type>&, const AttrMap& a) {

@@ -2,7 +2,7 @@
 // becomes sched.packed_matmul(sched.pack(a), sched.pack(b)) (ops_packed.cpp).
 //
 // Why: a fast CPU GEMM streams both operands through a register-blocked micro-kernel
-// (tile.mma) from contiguous panels. Packing is a data-movement op, so form-kernels fuses it
+// (tile.microkernel) from contiguous panels. Packing is a data-movement op, so form-kernels fuses it
 // with the operand's producers (a transpose, a cast, an activation) into one pass over the
 // operand, run in parallel before the product; the product kernel then reads only panels.
 //

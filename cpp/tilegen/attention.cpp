@@ -219,7 +219,7 @@ void select_wgmma_attention(Module& m) {
       }
       op->attrs["mma"] = std::string("wgmma");
       op->attrs["lanes"] = int64_t(384);  // + the TMA producer warpgroup
-      // The fastest measured on an H200 (bench/results/2026-12-03-h200-attention-bwd.md).
+      // The fastest measured on an H200 (bench/results/2026-12-03-h200-attention-bwd-wgmma.md).
       // Forward [query rows, key rows, stages]; backward [own rows, streamed rows, stages]: dq
       // pipelined (overlap), dk/dv one tile at a time (its accumulators leave no registers for two).
       op->attrs["tile"] = forward ? IntList{128, 128, 2} : dq ? IntList{128, 64, 4} : IntList{128, 64, 2};

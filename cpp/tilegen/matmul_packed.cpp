@@ -1,11 +1,11 @@
 // Tile IR for sched.packed_matmul (CPU): one program instance computes an mc x nc block of C
-// from the packed panels of A ([..., M/mr, K, mr]) and B ([..., N/nr, K, nr]) with the tile.mma
+// from the packed panels of A ([..., M/mr, K, mr]) and B ([..., N/nr, K, nr]) with the tile.microkernel
 // micro-kernel, in the loop order that keeps data in cache:
 //
 //   for kb in 0..K by kc            one pass over a kc-deep slice (C accumulates across passes)
 //     for jr in 0..nc by nr         a kc x nr panel of B stays in L1 ...
 //       for ir in 0..mc by mr       ... while the instance's mc x kc block of A streams from L2
-//         tile.mma C[ir.., jr..] (+)= A panel . B panel
+//         tile.microkernel C[ir.., jr..] (+)= A panel . B panel
 //
 // Edges (M, N not multiples of mr, nr) are the micro-kernel's rows/cols operands; the panels
 // are zero-padded, so the product itself never needs a mask. The order of K is fixed, so the
@@ -87,7 +87,7 @@ Grid emit_packed_matmul_kernel(const Op& kernel, const Op& mm, Function& fn) {
         Value* panel_a = ib.arith("add", ib.arith("mul", ib.arith("div", ib.arith("add", m0, ir), ib.i64(mr)), ib.i64(K)), kb);
         Value* a_off = ib.arith("add", a_base, ib.arith("mul", panel_a, ib.i64(mr)));
         Value* c_off = ib.arith("add", c_block, ib.arith("add", ib.arith("mul", ir, ldc), jr));
-        ib.create("tile.mma", {C, c_off, ldc, A, a_off, B, b_off, kk, rows, cols, accumulate}, {{"mr", mr}, {"nr", nr}});
+        ib.create("tile.microkernel", {C, c_off, ldc, A, a_off, B, b_off, kk, rows, cols, accumulate}, {{"mr", mr}, {"nr", nr}});
       });
     });
   });

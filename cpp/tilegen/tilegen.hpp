@@ -57,7 +57,7 @@ Grid emit_elementwise_kernel(const ir::Op& kernel, ir::Function& fn);
 Grid emit_rowwise_kernel(const ir::Op& kernel, ir::Function& fn);
 Grid emit_reduce_kernel(const ir::Op& kernel, ir::Function& fn);
 Grid emit_matmul_kernel(const ir::Op& kernel, ir::Function& fn);
-// CPU: sched.packed_matmul `mm` (the kernel's op) through the tile.mma micro-kernel.
+// CPU: sched.packed_matmul `mm` (the kernel's op) through the tile.microkernel micro-kernel.
 Grid emit_packed_matmul_kernel(const ir::Op& kernel, const ir::Op& mm, ir::Function& fn);
 // CPU: a kernel that only packs one input (select-pack-kernels), one panel per instance.
 Grid emit_pack_kernel(const ir::Op& kernel, ir::Function& fn);

@@ -34,6 +34,6 @@ from .control import scan, while_loop, cond, fori_loop
 from .vmap import vmap, moveaxis
 from . import array_api
 
-op = ops
+op = ops  # alias of tessera.ops, kept for code written before the name was settled
 
 __version__ = "0.1.0"

@@ -1,8 +1,8 @@
-"""Generates tessera.op from the native op registry, and the files derived from it.
+"""Generates tessera.ops from the native op registry, and the files derived from it.
 
 The registry (C++) is the single source of truth for every op: its operands, attributes,
 defaults and summary. This module turns that metadata into
-  - the Python functions of ``tessera.op`` (``function_source``, exec'd by ops.py at import),
+  - the Python functions of ``tessera.ops`` (``function_source``, exec'd by ops.py at import),
   - the type stub ``python/tessera/ops.pyi`` (``stub_source``),
   - the operator reference ``docs/ops.md`` (``docs_source``).
 Tests regenerate the two files and fail when the checked-in copies are stale. Regenerate them
@@ -128,7 +128,7 @@ def function_source(spec) -> str:
 
 def stub_source() -> str:
     """Text of python/tessera/ops.pyi."""
-    out = ['"""Type stubs of tessera.op, generated from the op registry by tessera._opgen. Do not edit."""',
+    out = ['"""Type stubs of tessera.ops, generated from the op registry by tessera._opgen. Do not edit."""',
            "from typing import Sequence, Union", "", "from .tensor import Tensor", "",
            "TensorLike = Union[Tensor, float, int]", "",
            "def apply(name: str, args: Sequence[TensorLike], attrs: dict | None = ...) -> Tensor: ...", ""]
@@ -209,7 +209,7 @@ def docs_source() -> str:
     """Text of docs/ops.md, the operator reference."""
     out = ["# Operator reference", "",
            "Generated from the op registry by `python -m tessera._opgen --write .`; do not edit.", "",
-           "Every op is available as `tessera.op.<name>` (alias `tessera.ops`). Tensor operands broadcast",
+           "Every op is available as `tessera.ops.<name>` (alias `tessera.ops`). Tensor operands broadcast",
            "like NumPy; Python numbers are accepted where a tensor is.", ""]
     by_class = {}
     for spec in op_specs():

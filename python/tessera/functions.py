@@ -1,7 +1,7 @@
 """NumPy-style functions built from the op registry's ops: creation (eye, linspace, meshgrid,
 *_like), random integers and coin flips, and ``pad`` with NumPy's pad widths.
 
-They are ordinary compositions of ``tessera.op`` calls, so they run eagerly, trace under jit and
+They are ordinary compositions of ``tessera.ops`` calls, so they run eagerly, trace under jit and
 differentiate where that means something.
 """
 from __future__ import annotations

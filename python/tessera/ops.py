@@ -1,4 +1,5 @@
-"""Tessera's operators (``tessera.op``, alias ``tessera.ops``).
+"""Tessera's operators: ``tessera.ops`` (``tessera.op`` is an alias kept for old code; every op is
+also at the top level, ``tessera.exp``).
 
 Each function records one Graph IR op. The functions are generated at import from the native
 op registry (tessera._opgen), which holds each op's operands, attributes, defaults, summary and

@@ -1,4 +1,4 @@
-"""Type stubs of tessera.op, generated from the op registry by tessera._opgen. Do not edit."""
+"""Type stubs of tessera.ops, generated from the op registry by tessera._opgen. Do not edit."""
 from typing import Sequence, Union
 
 from .tensor import Tensor

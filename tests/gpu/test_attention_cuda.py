@@ -83,7 +83,7 @@ def test_lse_written_by_the_forward_kernel(dtype, d, causal, sq, skv):
     q, k, v = rand(2, 3, sq, d, dtype=dtype), rand(2, 3, skv, d, dtype=dtype), rand(2, 3, skv, d, dtype=dtype)
     scale = 1 / math.sqrt(d)
     f = ts.jit(lambda a, b, c: (ts.attention(a, b, c, causal=causal, scale=scale),
-                                ts.op.attention_lse(a, b, scale=scale, causal=causal)))
+                                ts.ops.attention_lse(a, b, scale=scale, causal=causal)))
     o, lse = (torch.from_dlpack(x) for x in f(ts.from_dlpack(q), ts.from_dlpack(k), ts.from_dlpack(v)))
     assert f.ir("tile").count(FORWARD) == 1 and f.ir("schedule").count("sched.kernel(") == 1  # one kernel, two outputs
     s = (q.double() @ k.double().transpose(-1, -2)) * scale

@@ -21,9 +21,9 @@ def poison_outputs(monkeypatch):
 
 def block(x, w1, w2, g, b):
     """A transformer MLP block: layernorm, matmul + gelu, matmul + residual, then a row sum."""
-    h = ts.op.layernorm(x, g, b)
-    y = ts.op.gelu(h @ w1) @ w2 + x
-    return y, ts.op.sum(y, axis=-1)
+    h = ts.ops.layernorm(x, g, b)
+    y = ts.ops.gelu(h @ w1) @ w2 + x
+    return y, ts.ops.sum(y, axis=-1)
 
 
 def block_torch(x, w1, w2, g, b):
@@ -89,7 +89,7 @@ def test_replay_is_bitwise_the_direct_launches(monkeypatch):
 def test_misaligned_tma_operand_is_copied_every_replay():
     """A bf16 GEMM at an odd element offset cannot be read by TMA in place: the executor copies
     it each run, so a replay must take the new copy, not the last run's."""
-    fn = ts.jit(lambda x, w: ts.op.relu(x @ w).sum(axis=-1))
+    fn = ts.jit(lambda x, w: ts.ops.relu(x @ w).sum(axis=-1))
     base = torch.randn(1 + 256 * 192, device="cuda", dtype=torch.bfloat16)
     w = torch.randn(192, 320, device="cuda", dtype=torch.bfloat16)
     tw = ts.from_dlpack(w)

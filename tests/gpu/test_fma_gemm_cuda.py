@@ -56,17 +56,17 @@ def test_jit_epilogue_and_schedule():
 def test_split_k(m, k, n):
     """Few output tiles and a long K: the product is split along K (split-k) into a batched
     matmul and a sum; the epilogue (bias + gelu) follows the sum."""
-    f = ts.jit(lambda x, w, c: ts.op.gelu(x @ w + c))
+    f = ts.jit(lambda x, w, c: ts.ops.gelu(x @ w + c))
     a, b, c = torch.randn(m, k, device="cuda"), torch.randn(k, n, device="cuda"), torch.randn(n, device="cuda")
     got = f(ts.from_dlpack(a), ts.from_dlpack(b), ts.from_dlpack(c))
     check(got, torch.nn.functional.gelu(a.double() @ b.double() + c.double()), k)
     assert "sum(" in f.ir("schedule") and "perm = [1, 0, 2]" in f.ir("schedule")
     want = a.double() @ b.double()
-    check_tf32(ts.op.matmul(ts.from_dlpack(a), ts.from_dlpack(b), precision="tf32"), want)
+    check_tf32(ts.ops.matmul(ts.from_dlpack(a), ts.from_dlpack(b), precision="tf32"), want)
 
 
 def test_split_k_gradients():
-    g = ts.jit(ts.grad(lambda x, w: ts.sum(ts.op.tanh(x @ w)), argnums=(0, 1)))
+    g = ts.jit(ts.grad(lambda x, w: ts.sum(ts.ops.tanh(x @ w)), argnums=(0, 1)))
     x, w = torch.randn(64, 2048, device="cuda") / 45, torch.randn(2048, 96, device="cuda")  # tanh not saturated
     xd, wd = x.double().requires_grad_(), w.double().requires_grad_()
     torch.tanh(xd @ wd).sum().backward()
@@ -127,18 +127,18 @@ def test_tf32_when_allowed(m, k, n):
     clearly less exact than the default f32 path, which proves the tensor cores ran."""
     a, b = torch.randn(m, k, device="cuda"), torch.randn(k, n, device="cuda")
     want = a.double() @ b.double()
-    err = check_tf32(ts.op.matmul(ts.from_dlpack(a), ts.from_dlpack(b), precision="tf32"), want)
+    err = check_tf32(ts.ops.matmul(ts.from_dlpack(a), ts.from_dlpack(b), precision="tf32"), want)
     if k >= 64:
         assert err > 1e-5, err
 
 
 def test_tf32_batched_epilogue_and_gradients():
-    f = ts.jit(lambda x, w, c: ts.op.gelu(ts.op.matmul(x, w, precision="tf32") + c))
+    f = ts.jit(lambda x, w, c: ts.ops.gelu(ts.ops.matmul(x, w, precision="tf32") + c))
     x, w, c = torch.randn(3, 130, 68, device="cuda"), torch.randn(68, 132, device="cuda"), torch.randn(132, device="cuda")
     check_tf32(f(ts.from_dlpack(x), ts.from_dlpack(w), ts.from_dlpack(c)),
                torch.nn.functional.gelu(x.double() @ w.double() + c.double()))
     assert "tf32 = 1" in f.ir("tile")
-    g = ts.jit(ts.grad(lambda x, w: ts.sum(ts.op.matmul(x, w, precision="tf32") ** 2), argnums=(0, 1)))
+    g = ts.jit(ts.grad(lambda x, w: ts.sum(ts.ops.matmul(x, w, precision="tf32") ** 2), argnums=(0, 1)))
     x, w = torch.randn(200, 96, device="cuda"), torch.randn(96, 136, device="cuda")
     xd, wd = x.double().requires_grad_(), w.double().requires_grad_()
     ((xd @ wd) ** 2).sum().backward()

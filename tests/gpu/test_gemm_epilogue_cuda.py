@@ -53,7 +53,7 @@ def test_bias_gelu(m, k, n, dtype):
     a = torch.randn(m, k, device="cuda", dtype=dtype)
     b = torch.randn(k, n, device="cuda", dtype=dtype) / k**0.5
     c = torch.randn(n, device="cuda", dtype=dtype)
-    f = ts.jit(lambda x, y, z: ts.op.gelu(x @ y + z))
+    f = ts.jit(lambda x, y, z: ts.ops.gelu(x @ y + z))
     got = torch.from_dlpack(f(ts.from_dlpack(a), ts.from_dlpack(b), ts.from_dlpack(c)))
     want = F.gelu(a.double() @ b.double() + c.double())
     assert got.dtype == dtype and rel_err(got, want) < tol(dtype)
@@ -126,7 +126,7 @@ def test_repeatable_bits():
     a = torch.randn(1024, 1024, device="cuda", dtype=torch.bfloat16)
     b = torch.randn(1024, 1024, device="cuda", dtype=torch.bfloat16)
     c = torch.randn(1024, device="cuda", dtype=torch.bfloat16)
-    f = ts.jit(lambda x, y, z: ts.op.gelu(x @ y + z))
+    f = ts.jit(lambda x, y, z: ts.ops.gelu(x @ y + z))
     args = [ts.from_dlpack(t) for t in (a, b, c)]
     first = torch.from_dlpack(f(*args)).clone()
     for _ in range(3):

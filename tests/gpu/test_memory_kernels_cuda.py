@@ -23,14 +23,14 @@ SIZES = [1, 3, 7, 31, 1000, 2053, 2048 * 3 + 5, (1 << 20) + 3]
 @pytest.mark.parametrize("n", SIZES)
 def test_fused_elementwise(n):
     x, y = torch.randn(n, device="cuda"), torch.randn(n, device="cuda")
-    f = ts.jit(lambda x, y: ts.op.exp(x) * y + x)
+    f = ts.jit(lambda x, y: ts.ops.exp(x) * y + x)
     close(f(ts.from_dlpack(x), ts.from_dlpack(y)), torch.exp(x.double()) * y.double() + x.double(), 1e-5)
 
 
 @pytest.mark.parametrize("shape", [(5, 7), (3, 1001), (129, 33)])
 def test_elementwise_2d_broadcast_and_transpose(shape):
     x, b = torch.randn(*shape, device="cuda"), torch.randn(shape[-1], device="cuda")
-    f = ts.jit(lambda x, b: ts.op.sigmoid(x) * b + x.T.T)
+    f = ts.jit(lambda x, b: ts.ops.sigmoid(x) * b + x.T.T)
     close(f(ts.from_dlpack(x), ts.from_dlpack(b)), torch.sigmoid(x.double()) * b.double() + x.double(), 1e-5)
 
 
@@ -38,7 +38,7 @@ def test_elementwise_2d_broadcast_and_transpose(shape):
 def test_misaligned_views(offset):
     base = torch.randn(4099 + offset, device="cuda")
     x = base[offset:]  # data pointer not 16-byte aligned
-    f = ts.jit(lambda x: ts.op.gelu(2 * x + 1) * ts.op.sigmoid(x))
+    f = ts.jit(lambda x: ts.ops.gelu(2 * x + 1) * ts.ops.sigmoid(x))
     want = torch.nn.functional.gelu(2 * x.double() + 1) * torch.sigmoid(x.double())
     close(f(ts.from_dlpack(x)), want, 1e-5)
 
@@ -58,8 +58,8 @@ ROWS = [(1, 1), (3, 5), (7, 33), (17, 1000), (5, 4097), (9, 8192), (3, 10007), (
 def test_softmax_and_row_sum(rows, cols):
     x = torch.randn(rows, cols, device="cuda")
     tx = ts.from_dlpack(x)
-    close(ts.jit(lambda x: ts.op.softmax(x, axis=-1))(tx), torch.softmax(x.double(), -1), 1e-5)
-    s = ts.jit(lambda x: ts.op.sum(x, axis=-1))
+    close(ts.jit(lambda x: ts.ops.softmax(x, axis=-1))(tx), torch.softmax(x.double(), -1), 1e-5)
+    s = ts.jit(lambda x: ts.ops.sum(x, axis=-1))
     close(s(tx), x.double().sum(-1), 1e-4 * max(1, cols ** 0.5))
     first, again = torch.from_dlpack(s(tx)).clone(), torch.from_dlpack(s(tx))
     assert torch.equal(first, again)  # fixed combine order: same bits run to run
@@ -71,7 +71,7 @@ def test_layernorm(rows, cols, dtype, rtol):
     x = torch.randn(rows, cols, device="cuda", dtype=dtype)
     w = torch.randn(cols, device="cuda", dtype=dtype)
     b = torch.randn(cols, device="cuda", dtype=dtype)
-    got = ts.op.layernorm(ts.from_dlpack(x), ts.from_dlpack(w), ts.from_dlpack(b))
+    got = ts.ops.layernorm(ts.from_dlpack(x), ts.from_dlpack(w), ts.from_dlpack(b))
     want = torch.nn.functional.layer_norm(x.double(), (cols,), w.double(), b.double())
     close(got, want, rtol * 2)
 
@@ -80,8 +80,8 @@ def test_layernorm(rows, cols, dtype, rtol):
 def test_max_argmax_rows(cols):
     x = torch.randn(13, cols, device="cuda")
     tx = ts.from_dlpack(x)
-    close(ts.op.max(tx, axis=-1), x.double().amax(-1), 0)
-    assert torch.equal(torch.from_dlpack(ts.op.argmax(tx, axis=-1)).long(), x.argmax(-1))
+    close(ts.ops.max(tx, axis=-1), x.double().amax(-1), 0)
+    assert torch.equal(torch.from_dlpack(ts.ops.argmax(tx, axis=-1)).long(), x.argmax(-1))
 
 
 @pytest.mark.parametrize("rows,cols", [(4097, 33), (8195, 100), (16389, 64), (2 * 3 * 1367, 257)])
@@ -89,10 +89,10 @@ def test_many_rows(rows, cols):
     # Thousands of rows of odd widths, and a leading batch shape flattened into rows.
     x = torch.randn(rows, cols, device="cuda")
     tx = ts.from_dlpack(x)
-    close(ts.jit(lambda x: ts.op.softmax(x, axis=-1))(tx), torch.softmax(x.double(), -1), 1e-5)
-    close(ts.op.max(tx, axis=-1), x.double().amax(-1), 0)
+    close(ts.jit(lambda x: ts.ops.softmax(x, axis=-1))(tx), torch.softmax(x.double(), -1), 1e-5)
+    close(ts.ops.max(tx, axis=-1), x.double().amax(-1), 0)
     w, b = torch.randn(cols, device="cuda"), torch.randn(cols, device="cuda")
-    got = ts.op.layernorm(ts.from_dlpack(x), ts.from_dlpack(w), ts.from_dlpack(b))
+    got = ts.ops.layernorm(ts.from_dlpack(x), ts.from_dlpack(w), ts.from_dlpack(b))
     close(got, torch.nn.functional.layer_norm(x.double(), (cols,), w.double(), b.double()), 4e-5)
     x3 = x.reshape(2, rows // 2, cols) if rows % 2 == 0 else x.reshape(1, rows, cols)
-    close(ts.jit(lambda x: ts.op.log_softmax(x, axis=-1))(ts.from_dlpack(x3)), torch.log_softmax(x3.double(), -1), 1e-5)
+    close(ts.jit(lambda x: ts.ops.log_softmax(x, axis=-1))(ts.from_dlpack(x3)), torch.log_softmax(x3.double(), -1), 1e-5)

@@ -29,16 +29,16 @@ UNARY = ["log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoi
 @pytest.mark.parametrize("dtype,rtol", [(torch.float32, 2e-6), (torch.float64, 1e-13)])
 def test_math_functions(name, dtype, rtol):
     x = torch.rand(4099, device="cuda", dtype=dtype) * 4 + 0.01
-    got = getattr(ts.op, name)(cuda(x))
+    got = getattr(ts.ops, name)(cuda(x))
     want = getattr(torch, name)(x.double())
     close(got, want, rtol * 4)
 
 
 def test_gelu_silu_softplus_and_promotion():
     x = torch.randn(3, 1000, device="cuda")
-    close(ts.op.gelu(cuda(x)), torch.nn.functional.gelu(x.double()), 1e-5)
-    close(ts.op.silu(cuda(x)), torch.nn.functional.silu(x.double()), 1e-5)
-    close(ts.op.softplus(cuda(x)), torch.nn.functional.softplus(x.double()), 1e-5)
+    close(ts.ops.gelu(cuda(x)), torch.nn.functional.gelu(x.double()), 1e-5)
+    close(ts.ops.silu(cuda(x)), torch.nn.functional.silu(x.double()), 1e-5)
+    close(ts.ops.softplus(cuda(x)), torch.nn.functional.softplus(x.double()), 1e-5)
     h = torch.randn(257, device="cuda", dtype=torch.float16)
     y = cuda(h) * cuda(torch.ones(257, device="cuda"))  # f16 * f32 -> f32
     assert y.dtype == ts.float32
@@ -55,10 +55,10 @@ def test_fused_movement_and_indexing():
 
 def test_concat_pad_take():
     a, c = torch.randn(4, 5, device="cuda"), torch.randn(4, 3, device="cuda")
-    close(ts.op.concat([cuda(a), cuda(c)], axis=1), torch.cat([a, c], 1), 0)
-    close(ts.op.pad(cuda(a), pad=[1, 2, 0, 3]), torch.nn.functional.pad(a, (0, 3, 1, 2)), 0)
+    close(ts.ops.concat([cuda(a), cuda(c)], axis=1), torch.cat([a, c], 1), 0)
+    close(ts.ops.pad(cuda(a), pad=[1, 2, 0, 3]), torch.nn.functional.pad(a, (0, 3, 1, 2)), 0)
     idx = torch.tensor([3, 0, 2], device="cuda")
-    close(ts.op.take(cuda(a), cuda(idx), axis=0), a[idx], 0)
+    close(ts.ops.take(cuda(a), cuda(idx), axis=0), a[idx], 0)
 
 
 def test_grad_on_cuda_matches_torch_autograd():

@@ -178,7 +178,7 @@ def full_sum(y):
 
 
 def apply(name, xs, attrs):
-    return ts.op.apply(name, xs, attrs)
+    return ts.ops.apply(name, xs, attrs)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -21,7 +21,7 @@ def test_checked_in_file_is_current(path, generate):
 
 def test_every_registry_op_has_a_documented_function():
     for spec in _opgen.op_specs():
-        fn = getattr(ts.op, spec["name"])
+        fn = getattr(ts.ops, spec["name"])
         assert fn.__doc__ and spec["summary"].split(".")[0] in fn.__doc__
         first = next(iter(inspect.signature(fn).parameters.values()))
         # einsum takes NumPy's (equation, *operands) as well as the op's (operands, equation)
@@ -31,7 +31,7 @@ def test_every_registry_op_has_a_documented_function():
 
 def test_generated_functions_report_the_users_line():
     with pytest.raises(ts.ShapeError) as e:
-        ts.op.add(ts.ones(2), ts.ones(3))
+        ts.ops.add(ts.ones(2), ts.ones(3))
     assert e.value.location.endswith(f"test_generated.py:{inspect.currentframe().f_lineno - 1}")
 
 

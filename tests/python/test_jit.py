@@ -158,7 +158,7 @@ def test_wrong_inputs_to_executable():
 
 def test_pipeline_applies_stages_in_order():
     x = RNG.standard_normal((5, 3)).astype(np.float32)
-    got = ts.op.pipeline([ts.op.matmul(ts.tensor(x), ts.tensor(x.T.copy())), ts.op.relu, lambda t: t * 2.0]).numpy()
+    got = ts.ops.pipeline([ts.ops.matmul(ts.tensor(x), ts.tensor(x.T.copy())), ts.ops.relu, lambda t: t * 2.0]).numpy()
     np.testing.assert_allclose(got, np.maximum(x.astype(np.float64) @ x.T, 0) * 2, rtol=1e-5, atol=1e-5)
     with pytest.raises(ts.TesseraError, match="stage 1 must be a callable"):
-        ts.op.pipeline([ts.ones(2), 3])
+        ts.ops.pipeline([ts.ones(2), 3])

@@ -24,7 +24,7 @@ EMIN = {np.float64: -1022, np.float32: -126}
 
 
 def run(name, *args):
-    return getattr(ts.op, name)(*[ts.tensor(a) for a in args]).numpy()
+    return getattr(ts.ops, name)(*[ts.tensor(a) for a in args]).numpy()
 
 
 def ulps_mp(got, ref, dt):

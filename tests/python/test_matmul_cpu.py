@@ -1,4 +1,4 @@
-"""The CPU GEMM: sched.pack + sched.packed_matmul + the tile.mma micro-kernel, checked against
+"""The CPU GEMM: sched.pack + sched.packed_matmul + the tile.microkernel micro-kernel, checked against
 NumPy in float64 at sizes that cross every block edge (the register tile, mc, nc and kc), with
 broadcast batches, vector operands, half-precision storage and 1 or 2 threads."""
 import numpy as np
@@ -57,7 +57,7 @@ def test_uses_the_packed_kernel():
     assert sched.count("sched.pack(") == 2 and "sched.packed_matmul(" in sched
     assert sched.count('kind = "pack"') == 2  # plain inputs: panel copies, not per-element code
     tile = f.ir("tile")
-    assert "tile.mma(" in tile and tile.count("tile.pack(") == 2
+    assert "tile.microkernel(" in tile and tile.count("tile.pack(") == 2
     asm = f.ir("asm")  # x86 assembly, made on request
     assert "packed_matmul" in asm and ("ymm" in asm or "xmm" in asm or "zmm" in asm)
 

@@ -90,7 +90,7 @@ UNARY = {
 def test_unary_math(name, shape, dt):
     ref, sample, ulps = UNARY[name]
     x = to_ts(sample(shape), dt)
-    got = getattr(ts.op, name)(x)
+    got = getattr(ts.ops, name)(x)
     assert got.dtype == x.dtype and got.shape == shape
     # sin/cos: the reduction's absolute error (|x| * 2^-48 for f32) near zeros of the result.
     atol = 100 * 2.0 ** -48 if name in ("sin", "cos") and dt != "f64" else 0.0
@@ -106,7 +106,7 @@ def test_gelu(dt, approximate):
         want = gelu_ref(v)
     else:
         want = 0.5 * v * (1 + np.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v ** 3)))
-    got = f64(ts.op.gelu(x, approximate=approximate))
+    got = f64(ts.ops.gelu(x, approximate=approximate))
     # The argument x/sqrt(2) is rounded once: erfc's condition number 2 z^2 scales that error.
     # The tanh formula cancels in 1 + tanh(...) for x < 0: absolute error ~ eps |x|.
     atol = 4 * EPS[dt] * np.abs(v) if approximate == "tanh" else 2 * EPS[dt] * v * v * np.abs(want)  # reference rounds too
@@ -125,7 +125,7 @@ def test_special_values(name, dt):
     ref = UNARY[name][0] if name != "gelu" else gelu_ref
     with np.errstate(all="ignore"):
         want = ref(v)
-    got = f64(getattr(ts.op, name)(x))
+    got = f64(getattr(ts.ops, name)(x))
     keep = np.abs(v) < 1e4 if name in ("sin", "cos") else np.ones(v.shape, bool)  # no Payne-Hanek
     keep &= ~((np.abs(v) == np.inf) & np.isin(name, ["sin", "cos"])) | True
     ulps = 8 if dt in ("f32", "f64") else 1
@@ -139,7 +139,7 @@ def test_special_values(name, dt):
 @pytest.mark.parametrize("dt", ["f64", "f32"])
 def test_pow(dt):
     x, y = RNG.uniform(0.01, 10, 500), RNG.uniform(-5, 5, 500)
-    got = f64(ts.op.pow(to_ts(x, dt), to_ts(y, dt)))
+    got = f64(ts.ops.pow(to_ts(x, dt), to_ts(y, dt)))
     xv, yv = f64(to_ts(x, dt)), f64(to_ts(y, dt))
     # f64: (1 + |y ln x|) ulp (math_special.cpp); f32 evaluates in f64: the rounding only.
     ulps = 1 + np.abs(yv * np.log(xv)) if dt == "f64" else 1
@@ -161,10 +161,10 @@ def test_integer_ops(dt):
     tx, ty = ts.tensor(x), ts.tensor(y)
     np.testing.assert_array_equal((tx ** ty).numpy(), x ** y)
     np.testing.assert_array_equal(abs(tx).numpy(), np.abs(x))
-    np.testing.assert_array_equal(ts.op.sign(tx).numpy(), np.sign(x))
-    np.testing.assert_array_equal(ts.op.minimum(tx, ty).numpy(), np.minimum(x, y))
+    np.testing.assert_array_equal(ts.ops.sign(tx).numpy(), np.sign(x))
+    np.testing.assert_array_equal(ts.ops.minimum(tx, ty).numpy(), np.minimum(x, y))
     lo = -2 if dt != "u8" else 1
-    np.testing.assert_array_equal(ts.op.clamp(tx, min=lo, max=3).numpy(), np.clip(x, lo, 3))
+    np.testing.assert_array_equal(ts.ops.clamp(tx, min=lo, max=3).numpy(), np.clip(x, lo, 3))
     q = (tx / (ty + 1))
     assert q.dtype == ts.float32
     np.testing.assert_allclose(q.numpy(), (x / (y + 1)).astype(np.float32), rtol=0)
@@ -176,13 +176,13 @@ def test_binary_broadcast(a, b, dt):
     x, y = RNG.normal(size=a), RNG.normal(size=b) + 3
     tx, ty = to_ts(x, dt), to_ts(y, dt)
     xv, yv = f64(tx), f64(ty)
-    for got, want in [(tx / ty, xv / yv), (ts.op.minimum(tx, ty), np.minimum(xv, yv)),
-                      (ts.op.maximum(tx, ty), np.maximum(xv, yv)), (tx - ty, xv - yv),
-                      (ts.op.where(tx > 0, tx, ty), np.where(xv > 0, xv, yv))]:
+    for got, want in [(tx / ty, xv / yv), (ts.ops.minimum(tx, ty), np.minimum(xv, yv)),
+                      (ts.ops.maximum(tx, ty), np.maximum(xv, yv)), (tx - ty, xv - yv),
+                      (ts.ops.where(tx > 0, tx, ty), np.where(xv > 0, xv, yv))]:
         assert got.shape == np.broadcast_shapes(a, b)
         assert_ulp(f64(got), want, dt, 0)
     for op in ["less", "less_equal", "greater", "greater_equal", "equal", "not_equal"]:
-        got = getattr(ts.op, op)(tx, ty)
+        got = getattr(ts.ops, op)(tx, ty)
         assert got.dtype == ts.bool_
         np.testing.assert_array_equal(got.numpy(), getattr(np, op)(xv, yv))
 
@@ -190,13 +190,13 @@ def test_binary_broadcast(a, b, dt):
 def test_nan_semantics():
     x = ts.tensor([np.nan, 1.0, np.nan, -0.0])
     y = ts.tensor([1.0, np.nan, np.nan, 0.0])
-    for got in [ts.op.maximum(x, y), ts.op.minimum(x, y)]:
+    for got in [ts.ops.maximum(x, y), ts.ops.minimum(x, y)]:
         assert np.isnan(got.numpy()[:3]).all()
     np.testing.assert_array_equal((x == y).numpy(), [False, False, False, True])
     np.testing.assert_array_equal((x != y).numpy(), [True, True, True, False])
     np.testing.assert_array_equal((x < y).numpy(), [False] * 4)
-    assert np.isnan(ts.op.clamp(x, min=0.0, max=1.0).numpy()[0])
-    np.testing.assert_array_equal(ts.op.sign(ts.tensor([np.nan, -0.0, -3.0])).numpy(), [np.nan, 0.0, -1.0])
+    assert np.isnan(ts.ops.clamp(x, min=0.0, max=1.0).numpy()[0])
+    np.testing.assert_array_equal(ts.ops.sign(ts.tensor([np.nan, -0.0, -3.0])).numpy(), [np.nan, 0.0, -1.0])
 
 
 def test_logical_ops():
@@ -207,8 +207,8 @@ def test_logical_ops():
     np.testing.assert_array_equal((ta ^ tb).numpy(), a ^ b)
     np.testing.assert_array_equal((~ta).numpy(), ~a)
     x = ts.tensor([0.0, 2.0, np.nan, -1.0])
-    np.testing.assert_array_equal(ts.op.logical_not(x).numpy(), [True, False, False, False])
-    np.testing.assert_array_equal(ts.op.logical_and(x, ts.tensor([1, 1, 1, 0])).numpy(), [False, True, True, False])
+    np.testing.assert_array_equal(ts.ops.logical_not(x).numpy(), [True, False, False, False])
+    np.testing.assert_array_equal(ts.ops.logical_and(x, ts.tensor([1, 1, 1, 0])).numpy(), [False, True, True, False])
     with pytest.raises(ts.DTypeError, match="bitwise_and: the & operator needs integer or bool operands, got float32"):
         ts.ones(3) & ts.ones(3)
     i = np.array([12, -7, 0, 5])
@@ -248,7 +248,7 @@ PROMOTION = [("f16", "bf16", "f32"), ("u8", "i8", "i32"), ("i64", "f16", "f16"),
 def test_promotion_table(a, b, want):
     x = ts.ones(4, dtype=a)
     y = ts.full((2, 1), 2, dtype=b)
-    for got in [x + y if a != "bool" or b != "bool" else None, y * x, ts.op.maximum(x, y)]:
+    for got in [x + y if a != "bool" or b != "bool" else None, y * x, ts.ops.maximum(x, y)]:
         assert got.dtype == ts.dtype(want)
         np.testing.assert_array_equal(f64(got).shape, (2, 4))
     np.testing.assert_array_equal(f64(x + y), np.full((2, 4), 3.0))
@@ -269,19 +269,19 @@ def test_weak_scalars(dt, scalar, want):
 
 def test_errors():
     with pytest.raises(ts.DTypeError, match="log: needs a floating-point"):
-        ts.op.log(ts.ones(3, dtype="i32"))
+        ts.ops.log(ts.ones(3, dtype="i32"))
     with pytest.raises(ts.DTypeError, match="sqrt: needs a floating-point"):
         ts.ones(3, dtype="bool").sqrt()
     with pytest.raises(ts.DTypeError, match="cast: unknown dtype 'f128'"):
-        ts.op.cast(ts.ones(3), dtype="f128")
+        ts.ops.cast(ts.ones(3), dtype="f128")
     with pytest.raises(ts.DTypeError, match="sub: not defined for bool"):
         ts.ones(3, dtype="bool") - ts.ones(3, dtype="bool")
     with pytest.raises(ts.DTypeError, match="out of range for uint8"):
         ts.ones(3, dtype="u8") + 300
     with pytest.raises(ts.TesseraValueError, match="gelu: approximate"):
-        ts.op.gelu(ts.ones(3), approximate="fast")
+        ts.ops.gelu(ts.ones(3), approximate="fast")
     with pytest.raises(ts.ShapeError, match="where: shapes cannot be broadcast"):
-        ts.op.where(ts.ones(3) > 0, ts.ones(3), ts.ones(4))
+        ts.ops.where(ts.ones(3) > 0, ts.ones(3), ts.ones(4))
 
 
 def test_methods_and_identity():

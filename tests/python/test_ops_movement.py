@@ -23,7 +23,7 @@ def data(shape, dtype="float32"):
 
 
 def op(name, *args, **attrs):
-    """Calls the generated tessera.op function when there is one, else records the op directly."""
+    """Calls the generated tessera.ops function when there is one, else records the op directly."""
     fn = getattr(ts.ops, name, None)
     if fn is not None:
         return fn(*args, **attrs)

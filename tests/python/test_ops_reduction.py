@@ -252,10 +252,10 @@ def test_matmul_precision_tf32_is_a_permission():
     a clear error."""
     a, b = rand((37, 65), np.float32), rand((65, 19), np.float32)
     ta, tb = ts.tensor(a), ts.tensor(b)
-    got = ts.op.matmul(ta, tb, precision="tf32").numpy()
-    np.testing.assert_array_equal(got, ts.op.matmul(ta, tb).numpy())
-    f = ts.jit(lambda x, y: ts.sum(ts.op.matmul(x, y, precision="tf32")))
-    g = ts.jit(ts.grad(lambda x, y: ts.sum(ts.op.matmul(x, y, precision="tf32")), argnums=(0, 1)))
+    got = ts.ops.matmul(ta, tb, precision="tf32").numpy()
+    np.testing.assert_array_equal(got, ts.ops.matmul(ta, tb).numpy())
+    f = ts.jit(lambda x, y: ts.sum(ts.ops.matmul(x, y, precision="tf32")))
+    g = ts.jit(ts.grad(lambda x, y: ts.sum(ts.ops.matmul(x, y, precision="tf32")), argnums=(0, 1)))
     gx, gy = g(ta, tb)
     np.testing.assert_allclose(gx.numpy(), np.ones((37, 19)) @ b.T.astype(np.float64), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(gy.numpy(), a.T.astype(np.float64) @ np.ones((37, 19)), rtol=1e-5, atol=1e-5)
@@ -263,7 +263,7 @@ def test_matmul_precision_tf32_is_a_permission():
     assert 'precision = "tf32"' in f.ir("graph")
     assert g.ir("graph").count('precision = "tf32"') == 2  # both gradient products (the forward's is dead)
     with pytest.raises(ValueError, match='matmul: precision must be "highest" or "tf32", got "fast"'):
-        ts.op.matmul(ta, tb, precision="fast")
+        ts.ops.matmul(ta, tb, precision="fast")
 
 
 # ---- GPU code for the new reduce kinds ----

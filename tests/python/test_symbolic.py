@@ -149,9 +149,9 @@ def test_different_symbols_do_not_broadcast():
     (lambda x: x.reshape(-1), r"reshape: dim B .* -1 can stand for only one symbolic dim, not B\*S"),
     (lambda x: x.sum(axis=1).reshape(2, -1), r"reshape: dim B .*-1 in \[2,-1\] would be B\*4/2"),
     (lambda x: x[1:], r"getitem: dim B \(axis 0 of f32\[B,S,4\]\) is symbolic.*mark B static"),
-    (lambda x: ts.op.pad(x, pad=(1, 0, 0, 0, 0, 0)), r"pad: dim B \(axis 0 of x Tensor\[B,S,4\]\) is symbolic"),
+    (lambda x: ts.ops.pad(x, pad=(1, 0, 0, 0, 0, 0)), r"pad: dim B \(axis 0 of x Tensor\[B,S,4\]\) is symbolic"),
     (lambda x: x.split(2, axis=1), r"split: dim S .* splitting needs its size"),
-    (lambda x: ts.op.concat([x, x], axis=0), r"concat: dim B .*the joined axis must be static"),
+    (lambda x: ts.ops.concat([x, x], axis=0), r"concat: dim B .*the joined axis must be static"),
     (lambda x: x.reshape(x.shape[0], -1), r"reshape: dim B is symbolic .*write -1 for it"),
     (lambda x: x * x.shape[1], r"dim S is symbolic .*cannot be used as a number"),
 ])
@@ -170,7 +170,7 @@ def test_static_parts_still_work_around_symbols():
     @ts.jit(dynamic=("B",))
     def f(x: Tensor["B", 6]):
         y = x.reshape(-1, 2, 3)[:, 1:, ::-1]          # -1 stands for B; static axes slice freely
-        z = ts.op.concat([y, y], axis=2)               # joins a static axis
+        z = ts.ops.concat([y, y], axis=2)               # joins a static axis
         return ts.softmax(z, axis=-1).sum(axis=(2)) + ts.log_softmax(x, axis=0)[:, :1]
 
     for batch in (1, 4):
@@ -248,8 +248,8 @@ def test_cross_entropy_custom_vjp_and_jvp_under_dynamic():
     lambda x, y: ts.logsumexp(x, axis=1).sum() + ts.logsumexp(x),
     lambda x, y: ts.std(x, axis=0).sum() + ts.var(x),
     lambda x, y: ts.log_softmax(x, axis=0).sum() + (ts.softmax(x) * y).sum(),
-    lambda x, y: (x.T @ y).max() + ts.op.stack([x, y], axis=1).sum(),
-    lambda x, y: ts.logsumexp(ts.op.stack([x, y], axis=2), axis=2).sum(),
+    lambda x, y: (x.T @ y).max() + ts.ops.stack([x, y], axis=1).sum(),
+    lambda x, y: ts.logsumexp(ts.ops.stack([x, y], axis=2), axis=2).sum(),
 ])
 def test_gradients_of_composites_under_dynamic(loss):
     traces = []
@@ -268,7 +268,7 @@ def test_gradients_of_composites_under_dynamic(loss):
 def test_sizes_the_trace_rejects_name_the_call():
     @ts.jit(dynamic=("B",))
     def f(x: Tensor["B", 3]):
-        return ts.op.take(x, ts.tensor([0, 1]), axis=0)
+        return ts.ops.take(x, ts.tensor([0, 1]), axis=0)
 
     assert f(ts.ones(4, 3)).shape == (2, 3)
     line = this_line(2)

@@ -1,4 +1,4 @@
-"""mypy checks a user program against tessera.op's stubs (ops.pyi): good code passes, a wrong
+"""mypy checks a user program against tessera.ops's stubs (ops.pyi): good code passes, a wrong
 attribute type is caught."""
 import os
 import pathlib

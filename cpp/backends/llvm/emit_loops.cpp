@@ -119,7 +119,7 @@ void KernelEmitter::loops_block(const ir::Block& block) {
       std::vector<llvm::Value*> args;
       for (ir::Value* v : op.operands) args.push_back(scalar(v));
       if (op.name == "tile.store") element_store(op, args);
-      else if (op.name == "tile.mma") emit_mma(op, args);
+      else if (op.name == "tile.microkernel") emit_microkernel(op, args);
       else if (op.name == "tile.pack") emit_pack(op, args);
       else values_[op.result()] = element_op(op, args, nullptr);
     }

@@ -1,5 +1,5 @@
 // sin, cos and tanh from basic arithmetic (see math.cpp for why); the sin/cos argument
-// reduction is in math_reduce.cpp.
+// reduction is in math_payne_hanek.cpp.
 #include "backends/llvm/math_util.hpp"
 #include "backends/llvm/tile_to_llvm.hpp"
 
@@ -46,7 +46,7 @@ void reduce_cody_waite(MathBuilder& m, llvm::Value* x, llvm::Value*& r, llvm::Va
 }
 
 // sin(x) (quadrant_shift 0) or cos(x) (1): x = q pi/2 + r + r_lo by Payne-Hanek reduction
-// (math_reduce.cpp; |x| <= pi/4 is its own r), then sin or cos of r + r_lo by quadrant:
+// (math_payne_hanek.cpp; |x| <= pi/4 is its own r), then sin or cos of r + r_lo by quadrant:
 // sin(r + r_lo) = sin r + r_lo (1 - r^2/2), cos(r + r_lo) = cos r - r r_lo. Measured against
 // mpmath over all exponents and the hardest cases (tests/python/test_math_accuracy.py): sin and
 // cos within 0.7 ulp (f64) / 0.8 ulp (f32) over every finite input (before: NaN beyond about

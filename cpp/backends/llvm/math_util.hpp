@@ -87,7 +87,7 @@ struct MathBuilder {
   }
 };
 
-// Shared pieces of the math emitters (math.cpp, math_reduce.cpp).
+// Shared pieces of the math emitters (math.cpp, math_payne_hanek.cpp).
 // exp(hi + lo) for |lo| <= ulp(hi), finite or not (the exp special cases hold for hi).
 llvm::Value* exp_with_tail(MathBuilder& m, llvm::Value* hi, llvm::Value* lo);
 // exp on NVIDIA f32 through ex2.approx (math.cpp); `subnormals` false flushes them to 0.

@@ -138,8 +138,8 @@ class KernelEmitter {
   void copy_lanes(llvm::Value* dst, llvm::Value* src, const ir::Value* v);
   bool escapes(const ir::Value* v, const std::set<const ir::Op*>& group) const;
 
-  // emit_mma.cpp: the tile.mma micro-kernel (scalar operands; CPU lane strategy).
-  void emit_mma(const ir::Op& op, const std::vector<llvm::Value*>& args);
+  // emit_microkernel.cpp: the tile.microkernel micro-kernel (scalar operands; CPU lane strategy).
+  void emit_microkernel(const ir::Op& op, const std::vector<llvm::Value*>& args);
   llvm::Value* emit_scratch(const ir::Op& op);  // tile.scratch: an instance-private buffer
   // emit_pack.cpp: tile.pack, one panel of a packed matmul operand.
   void emit_pack(const ir::Op& op, const std::vector<llvm::Value*>& args);

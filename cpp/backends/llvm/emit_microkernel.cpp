@@ -1,4 +1,4 @@
-// tile.mma, the register-blocked matmul micro-kernel (CPU lane strategy).
+// tile.microkernel, the register-blocked matmul micro-kernel (CPU lane strategy).
 //
 // The mr x nr accumulator lives in mr vector registers of nr elements (LLVM splits them into
 // the target's SIMD registers: 12 ymm for 6 x 16 f32 on AVX2). Each step of the k loop loads
@@ -13,7 +13,7 @@
 
 namespace tessera::backends {
 
-void KernelEmitter::emit_mma(const ir::Op& op, const std::vector<llvm::Value*>& args) {
+void KernelEmitter::emit_microkernel(const ir::Op& op, const std::vector<llvm::Value*>& args) {
   const unsigned mr = unsigned(op.int_attr("mr")), nr = unsigned(op.int_attr("nr"));
   llvm::Type* et = register_type(ctx_, op.operands[0]->type.dtype);
   auto* vt = llvm::FixedVectorType::get(et, nr);
