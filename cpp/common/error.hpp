@@ -24,7 +24,9 @@ class Error : public std::runtime_error {
  public:
   Error(ErrorCode code, const std::string& message, std::string location = {})
       : std::runtime_error(location.empty() ? message : message + " at " + location),
-        code_(code), message_(message), location_(std::move(location)) {}
+        code_(code),
+        message_(message),
+        location_(std::move(location)) {}
   ErrorCode code() const { return code_; }
   const std::string& message() const { return message_; }
   const std::string& location() const { return location_; }

@@ -29,9 +29,9 @@ inline uint16_t encode(double d) {
   }
   int e = 0;
   std::frexp(a, &e);
-  e -= 1;  // a = 1.f * 2^e
+  e -= 1;                                          // a = 1.f * 2^e
   double m = std::rint(std::ldexp(a, kMant - e));  // in [2^kMant, 2^(kMant+1)]
-  if (m >= std::ldexp(1.0, kMant + 1)) {  // rounded up to the next power of two
+  if (m >= std::ldexp(1.0, kMant + 1)) {           // rounded up to the next power of two
     m = std::ldexp(1.0, kMant);
     ++e;
   }

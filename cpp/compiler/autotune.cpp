@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 #include <sstream>
 
@@ -36,8 +36,9 @@ double budget_seconds() {
 
 // What the measurement depends on: the op's operand types and sizes, and where it runs.
 std::string cache_key(const ir::Op& op, const ir::Target& target) {
-  std::string key = "packed_matmul|" + op.operands[0]->type.str() + "|" + op.operands[1]->type.str() + "|m=" +
-                    std::to_string(op.int_attr("m")) + "|n=" + std::to_string(op.int_attr("n")) + "|" + target.str();
+  std::string key = "packed_matmul|" + op.operands[0]->type.str() + "|" + op.operands[1]->type.str() +
+                    "|m=" + std::to_string(op.int_attr("m")) + "|n=" + std::to_string(op.int_attr("n")) + "|" +
+                    target.str();
   if (target.cpu()) key += "|" + backends::host_cpu_description();
   return key;
 }
@@ -122,14 +123,16 @@ Blocks search(const ir::Op& op, const ir::Target& target, Device device) {
   Blocks best{op.int_attr("mc"), op.int_attr("nc"), op.int_attr("kc")};
   double best_time = 1e300;
   std::set<Blocks> seen;
-  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget_seconds()));
+  auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget_seconds()));
   auto measure = [&](const Blocks& b) {
     if (!seen.insert(b).second || Clock::now() > deadline) return;
     auto exe = compile_uncached(candidate_module(op, b), device, target);
     double t = time_runs(*exe, inputs, device);
     ++measurements;
-    log::write("autotune", "packed_matmul m=" + std::to_string(M) + " n=" + std::to_string(N) + " k=" +
-                               std::to_string(K) + ": mc nc kc = " + encode(b) + ": " + std::to_string(t * 1e3) + " ms");
+    log::write("autotune", "packed_matmul m=" + std::to_string(M) + " n=" + std::to_string(N) +
+                               " k=" + std::to_string(K) + ": mc nc kc = " + encode(b) + ": " +
+                               std::to_string(t * 1e3) + " ms");
     if (t < best_time) best_time = t, best = b;
   };
   measure(best);
@@ -179,8 +182,8 @@ bool decode(const std::string& text, int64_t vec, GpuKnobs& k) {
   std::istringstream in(text);
   std::string rest;
   if (!(in >> k.threads >> k.lanes) || (in >> rest)) return false;
-  return k.threads >= 1 && k.threads <= 1024 && (k.threads & (k.threads - 1)) == 0 && k.lanes >= 1 && k.lanes <= 65536 &&
-         k.lanes % (k.threads * vec) == 0;
+  return k.threads >= 1 && k.threads <= 1024 && (k.threads & (k.threads - 1)) == 0 && k.lanes >= 1 &&
+         k.lanes <= 65536 && k.lanes % (k.threads * vec) == 0;
 }
 
 // Row-wise: the row's lanes are fixed (one tile per row), the threads sharing them vary.
@@ -197,14 +200,13 @@ std::vector<GpuKnobs> gpu_candidates(const ir::Op& kernel) {
   return out;
 }
 
-
 // A copy of `m` whose function holds only its `index`-th op (a sched.kernel), with the
 // kernel's operands as parameters and its results returned.
 std::unique_ptr<ir::Module> lone_kernel(const ir::Module& m, const ir::Function& fn, size_t index) {
   std::unique_ptr<ir::Module> copy = m.clone();
-  copy->funcs.erase(std::remove_if(copy->funcs.begin(), copy->funcs.end(),
-                                   [&](const auto& f) { return f->name != fn.name; }),
-                    copy->funcs.end());
+  copy->funcs.erase(
+      std::remove_if(copy->funcs.begin(), copy->funcs.end(), [&](const auto& f) { return f->name != fn.name; }),
+      copy->funcs.end());
   ir::Function& f = *copy->funcs.front();
   ir::Op* kernel = std::next(f.body.ops.begin(), long(index))->get();
   size_t old_args = f.body.args.size();
@@ -237,7 +239,8 @@ GpuKnobs search_gpu(ir::Module& lone, const ir::Target& target, Device device) {
   GpuKnobs best{kernel.int_attr("threads"), kernel.int_attr("lanes")};
   double best_time = 1e300;
   std::set<GpuKnobs> seen;
-  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget_seconds()));
+  auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget_seconds()));
   for (const GpuKnobs& k : gpu_candidates(kernel)) {
     if (!seen.insert(k).second || Clock::now() > deadline) continue;
     kernel.attrs["threads"] = k.threads;
@@ -258,7 +261,8 @@ int64_t search_lanes(ir::Module& lone, const ir::Target& target, Device device) 
   int64_t best = kernel.int_attr("lanes");
   double best_time = 1e300;
   std::set<int64_t> seen;
-  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget_seconds()));
+  auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget_seconds()));
   for (int64_t lanes : {best, int64_t(256), int64_t(512), int64_t(1024), int64_t(2048), int64_t(4096), int64_t(8192)}) {
     if (!seen.insert(lanes).second || Clock::now() > deadline) continue;
     kernel.attrs["lanes"] = lanes;
@@ -344,7 +348,8 @@ void tune_kernel_knobs(ir::Module& m, const ir::Target& target, const Device* de
       // The key is the kernel without its tunable knobs.
       ir::AttrMap heuristic = kernel.attrs;
       for (const char* knob : {"lanes", "threads", "why_split"}) kernel.attrs.erase(knob);
-      std::string key = std::string(gpu ? "gpu_kernel|" : "kernel|") + target.str() + "|" + where + "\n" + ir::print(*lone, false);
+      std::string key =
+          std::string(gpu ? "gpu_kernel|" : "kernel|") + target.str() + "|" + where + "\n" + ir::print(*lone, false);
       kernel.attrs = heuristic;
       kernel.attrs.erase("why_split");
       if (gpu) {
@@ -353,8 +358,8 @@ void tune_kernel_knobs(ir::Module& m, const ir::Target& target, const Device* de
         if (!hit || !decode(*hit, kernel.int_attr("vector"), k)) {
           k = measuring([&] { return search_gpu(*lone, target, *device); });
           autotune::store(key, std::to_string(k.threads) + " " + std::to_string(k.lanes));
-          log::write("autotune", op->str_attr("kind") + " kernel: chose threads " + std::to_string(k.threads) + " lanes " +
-                                     std::to_string(k.lanes));
+          log::write("autotune", op->str_attr("kind") + " kernel: chose threads " + std::to_string(k.threads) +
+                                     " lanes " + std::to_string(k.lanes));
         }
         op->attrs["threads"] = k.threads;
         op->attrs["lanes"] = k.lanes;

@@ -38,14 +38,14 @@ int visit(dl_phdr_info* info, size_t, void* data) {
   auto* s = static_cast<Search*>(data);
   bool mine = false;
   for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    const ElfW(Phdr) & ph = info->dlpi_phdr[i];
     uintptr_t start = info->dlpi_addr + ph.p_vaddr;
     if (ph.p_type == PT_LOAD && s->address >= start && s->address < start + ph.p_memsz) mine = true;
   }
   if (!mine) return 0;
   s->path = info->dlpi_name ? info->dlpi_name : "";
   for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    const ElfW(Phdr) & ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_NOTE) continue;
     auto* p = reinterpret_cast<const unsigned char*>(info->dlpi_addr + ph.p_vaddr);
     const unsigned char* end = p + ph.p_memsz;
@@ -76,7 +76,7 @@ const std::string& build_id() {
     // No build id note (an unusual linker): fall back on the binary's size and time, which
     // still change with every rebuild.
     std::string path = s.path.empty() ? "/proc/self/exe" : s.path;
-    struct stat st {};
+    struct stat st{};
     if (stat(path.c_str(), &st) == 0) out += " file " + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtime);
     return out + " no-build-id";
   }();

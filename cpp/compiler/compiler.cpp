@@ -30,7 +30,8 @@ ir::Target build_target(const std::string& text, const Device* device) {
     t.simd_bits = backends::host_simd_bits();
   }
   tsrDeviceProperties props;
-  if (t.nvptx() && device && device->type == TSR_DEVICE_CUDA && tsrGetDeviceProperties(device->raw(), &props) == TSR_SUCCESS)
+  if (t.nvptx() && device && device->type == TSR_DEVICE_CUDA &&
+      tsrGetDeviceProperties(device->raw(), &props) == TSR_SUCCESS)
     t.sm_count = props.multiprocessor_count;
   return t;
 }
@@ -39,7 +40,7 @@ Lowered lower(const std::string& text, const ir::Target& target, const Device* d
   Lowered out;
   out.module = ir::parse(text, "<graph>");
   if (out.module->funcs.empty()) fail(ErrorCode::Value, "the module has no function to compile");
-  target.annotate(*out.module);  // passes read it back with ir::Target::of
+  target.annotate(*out.module);       // passes read it back with ir::Target::of
   if (is_schedule_ir(*out.module)) {  // the autotuner's candidates: one scheduled kernel
     ir::run_pipeline(*out.module, "verify");
     out.text["graph"] = ir::print(*out.module);
@@ -47,7 +48,8 @@ Lowered lower(const std::string& text, const ir::Target& target, const Device* d
     // canonicalize again after fold-constants: folding makes constants (grad's ones) it simplifies
     ir::run_pipeline(*out.module, "verify,canonicalize,fold-constants,canonicalize,cse,dce");
     out.text["graph"] = ir::print(*out.module);
-    ir::run_pipeline(*out.module, "match-attention,dce,decompose,cse,dce,split-reductions,split-k,pack-matmul,sink-casts,dce");
+    ir::run_pipeline(*out.module,
+                     "match-attention,dce,decompose,cse,dce,split-reductions,split-k,pack-matmul,sink-casts,dce");
     tune_knobs(*out.module, target, device);
     ir::run_pipeline(*out.module, "form-kernels,select-pack-kernels,verify");
     tune_kernel_knobs(*out.module, target, device);
@@ -72,8 +74,7 @@ bool use_disk_cache() { return cache::enabled() && !std::getenv("TESSERA_DUMP_IR
 
 uint64_t backend_compile_count() { return backend_compiles.load(); }
 
-std::shared_ptr<Executable> Executable::create(const std::string& text, Device device,
-                                               const ir::Target& target) {
+std::shared_ptr<Executable> Executable::create(const std::string& text, Device device, const ir::Target& target) {
   auto exe = std::shared_ptr<Executable>(new Executable());
   exe->source_ = text;
   exe->device_ = device;
@@ -119,7 +120,8 @@ std::map<std::string, std::string> compile_for_target(const std::string& text, c
   return compile_texts(text, target, nullptr);
 }
 
-std::map<std::string, std::string> compile_texts(const std::string& text, const std::string& target, const Device* device) {
+std::map<std::string, std::string> compile_texts(const std::string& text, const std::string& target,
+                                                 const Device* device) {
   ir::Target spec = build_target(target, device);
   Lowered l = lower(text, spec, device);
   backends::CompiledKernels k = run_backend(*l.module, spec, /*assembly=*/true);
@@ -168,7 +170,8 @@ std::shared_ptr<Executable> compile(const std::string& text, Device device, cons
         exe = Executable::create(text, device, spec);
         exe->load_cached(*payload);
       } catch (const std::exception& e) {  // a record that passed its checksum yet fails: compile instead
-        log::write("cache", std::string("cannot use the cached ") + spec.kind_name() + " program (" + e.what() + "); compiling it again");
+        log::write("cache", std::string("cannot use the cached ") + spec.kind_name() + " program (" + e.what() +
+                                "); compiling it again");
         exe = nullptr;
       }
     }

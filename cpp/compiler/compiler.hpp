@@ -112,7 +112,8 @@ std::shared_ptr<Executable> compile_uncached(const std::string& text, Device dev
 std::map<std::string, std::string> compile_for_target(const std::string& text, const std::string& target);
 // The same for a program compiled for `device`: autotuned knobs cached for that device apply
 // (a GPU's choices are keyed by its model, so they need the device).
-std::map<std::string, std::string> compile_texts(const std::string& text, const std::string& target, const Device* device);
+std::map<std::string, std::string> compile_texts(const std::string& text, const std::string& target,
+                                                 const Device* device);
 
 // Who prints the operands of rt.print (tessera.debug_print) when a program runs: the Python
 // module installs one that formats tensors; the default writes the format with each operand's

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -78,7 +78,7 @@ std::optional<std::string> parse_file(const std::string& bytes, const std::strin
 bool read_file(const fs::path& path, std::string& out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  struct stat st {};
+  struct stat st{};
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
     out.resize(size_t(st.st_size));
     size_t done = 0;
@@ -187,8 +187,8 @@ void store(const std::string& kind, const std::string& key, const std::string& p
     return store_failed(path.parent_path(), ok ? "rename failed" : "write failed");
   }
   ++stores;
-  log::write("cache", "stored " + kind + " " + path.filename().string() + " (" + std::to_string(bytes.size()) +
-                          " bytes)");
+  log::write("cache",
+             "stored " + kind + " " + path.filename().string() + " (" + std::to_string(bytes.size()) + " bytes)");
 }
 
 std::vector<KindInfo> info() {
@@ -245,8 +245,8 @@ int64_t prune() {
         continue;
       }
       std::string bytes;
-      bool readable = read_file(p, bytes) && bytes.size() >= kHeaderSize &&
-                      std::memcmp(bytes.data(), kMagic, 8) == 0 && get<uint32_t>(bytes, 8) == kFormatVersion;
+      bool readable = read_file(p, bytes) && bytes.size() >= kHeaderSize && std::memcmp(bytes.data(), kMagic, 8) == 0 &&
+                      get<uint32_t>(bytes, 8) == kFormatVersion;
       uint64_t key_size = readable ? get<uint64_t>(bytes, 16) : 0;
       if (!readable || key_size > bytes.size() - kHeaderSize ||
           std::string_view(bytes).substr(kHeaderSize, key_size).find(current) == std::string_view::npos)

@@ -222,8 +222,8 @@ bool Executable::launch_as_graph(std::vector<Array>& slots) const {
 std::vector<Array> Executable::run(const std::vector<Array>& inputs) const {
   const Plan& plan = *main_;
   if (inputs.size() != plan.input_types.size())
-    fail(ErrorCode::Value, "expected " + std::to_string(plan.input_types.size()) + " inputs, got " +
-                               std::to_string(inputs.size()));
+    fail(ErrorCode::Value,
+         "expected " + std::to_string(plan.input_types.size()) + " inputs, got " + std::to_string(inputs.size()));
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Array& a = inputs[i];
     const ir::Type& want = plan.input_types[i];
@@ -256,7 +256,7 @@ void Executable::make_buffer(const Plan& plan, size_t at, std::vector<Array>& sl
   Array a;
   try {
     a = Array::empty(device_, s.type.dtype, s.shape);
-  } catch (const Error& e) {  // out of memory: say which kernel's output did not fit
+  } catch (const Error& e) {        // out of memory: say which kernel's output did not fit
     std::string writer = "(none)";  // the kernel that writes it: the first later launch using it
     for (size_t j = at + 1; j < plan.steps.size(); ++j) {
       const Step& l = plan.steps[j];
@@ -279,9 +279,12 @@ std::vector<Array> Executable::run_plan(const Plan& plan, std::vector<Array> inp
   if (plan.has_control) {  // step by step: a control step's results are views' and kernels' inputs
     for (size_t i = 0; i < plan.steps.size(); ++i) {
       const Step& s = plan.steps[i];
-      if (s.kind == Step::Alloc || s.kind == Step::View) make_buffer(plan, i, slots, poison);
-      else if (s.has_work()) launch(s, slots);
-      else if (s.kind == Step::Control) run_control(s, slots);
+      if (s.kind == Step::Alloc || s.kind == Step::View)
+        make_buffer(plan, i, slots, poison);
+      else if (s.has_work())
+        launch(s, slots);
+      else if (s.kind == Step::Control)
+        run_control(s, slots);
     }
   } else {
     for (size_t i = 0; i < plan.steps.size(); ++i)  // every buffer first, then the launches

@@ -42,7 +42,8 @@ void Executable::run_control(const Step& s, std::vector<Array>& slots) const {
       c.insert(c.end(), consts.begin(), consts.end());
       return c;
     };
-    while (read_bool(run_plan(test, with_consts(carry), false)[0], device_)) carry = run_plan(body, with_consts(carry), false);
+    while (read_bool(run_plan(test, with_consts(carry), false)[0], device_))
+      carry = run_plan(body, with_consts(carry), false);
     out = carry;
   } else {  // scan
     const Plan& body = plan_named(s.callees[0]);

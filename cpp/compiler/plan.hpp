@@ -12,16 +12,16 @@ namespace tessera::compiler {
 
 struct Step {
   enum Kind { Alloc, View, Launch, Assert, Print, Control } kind = Alloc;
-  int slot = -1;                  // alloc, view: slot written
-  int view_of = -1;               // view: the slot whose buffer it shares
-  ir::Type type;                  // alloc: buffer type
-  std::vector<int64_t> shape;     // alloc: its static shape, computed once
-  tsrKernel kernel = nullptr;     // launch
+  int slot = -1;               // alloc, view: slot written
+  int view_of = -1;            // view: the slot whose buffer it shares
+  ir::Type type;               // alloc: buffer type
+  std::vector<int64_t> shape;  // alloc: its static shape, computed once
+  tsrKernel kernel = nullptr;  // launch
   std::string kernel_name;
-  std::vector<int> args;          // launch: buffer slots; control: operand slots
+  std::vector<int> args;  // launch: buffer slots; control: operand slots
   tsrLaunchConfig config{};
   std::vector<int64_t> tensor_maps;  // launch: TMA descriptors appended to the arguments (rt.launch)
-  std::string message;            // assert: the error (Python puts the user's line in it); print: the format
+  std::string message;               // assert: the error (Python puts the user's line in it); print: the format
   // control (scan, while_loop, cond): the op, the plans it calls (by role order), result slots
   // and types, and its integer attributes.
   std::string op;

@@ -33,8 +33,7 @@ struct Reader {
 
 }  // namespace
 
-std::string program_cache_key(const std::string& structure, const ir::Target& target,
-                              const std::string& device) {
+std::string program_cache_key(const std::string& structure, const ir::Target& target, const std::string& device) {
   std::string key = "program|" + cache::build_id() + "|" + target.str();
   if (target.cpu()) key += "|" + backends::host_cpu_description();
   if (!device.empty()) key += "|" + device;

@@ -22,8 +22,7 @@ struct CachedProgram {
 
 // `device` describes what the compiled code depends on beyond the target (NVIDIA: the SM
 // count, which sets persistent grids, GEMM tiles and K splits); empty for the CPU.
-std::string program_cache_key(const std::string& structure, const ir::Target& target,
-                              const std::string& device = "");
+std::string program_cache_key(const std::string& structure, const ir::Target& target, const std::string& device = "");
 std::string encode_program(const CachedProgram& p);
 std::optional<CachedProgram> decode_program(const std::string& payload);  // nullopt if malformed
 

@@ -182,7 +182,8 @@ Value* take(Builder& b, const Op& op, const Values& xs, const Flags& f, int64_t)
   }
   if (!f[0]) return batch_to_front(b, b.value("take", {x, idx}, op.attrs), axis);
   for (const Type* t : {&x->type, &idx->type})
-    if (!t->has_static_shape()) fail(ErrorCode::Shape, "vmap: take of batched indices needs static sizes, got " + t->str());
+    if (!t->has_static_shape())
+      fail(ErrorCode::Shape, "vmap: take of batched indices needs static sizes, got " + t->str());
   // x as [B, rest..., n] (the axis last), idx as [B, I...]
   IntList perm{0};
   for (int64_t d = 1; d <= xr; ++d)
@@ -226,7 +227,8 @@ Value* unchanged(Builder& b, const Op& op, const Values& xs, const Flags&, int64
 
 Value* counters_unbatched(Builder& b, const Op& op, const Values& xs, const Flags& f, int64_t) {
   for (size_t i = 1; i < f.size(); ++i)
-    if (f[i]) fail(ErrorCode::Value, "vmap: " + op.name + " with a batched seed or offset is not supported", op.loc.str());
+    if (f[i])
+      fail(ErrorCode::Value, "vmap: " + op.name + " with a batched seed or offset is not supported", op.loc.str());
   return b.value(op.name, xs, op.attrs);
 }
 

@@ -26,8 +26,8 @@ void verify_custom_vjp_calls(const Module& m);
 
 // Copies `callee`'s body before `pos` in `block`, with its parameters bound to `args`, and
 // returns the values it returns. The copied ops keep their own source locations.
-std::vector<Value*> inline_call(Block& block, std::list<std::unique_ptr<Op>>::iterator pos,
-                                const Function& callee, const std::vector<Value*>& args);
+std::vector<Value*> inline_call(Block& block, std::list<std::unique_ptr<Op>>::iterator pos, const Function& callee,
+                                const std::vector<Value*>& args);
 
 // Replaces every custom_vjp op of `m`'s functions by its inlined `fn` and removes the
 // functions the calls named.

@@ -7,8 +7,7 @@ Value* zeros(Builder& b, const Type& t) { return b.graph_constant(t, 0.0); }
 
 // Sums `g` over the dims that broadcasting added or stretched to get from `target` to g.
 Value* unbroadcast(Builder& b, Value* g, const Type& target) {
-  while (g->type.rank() > target.rank())
-    g = b.value("sum", {g}, {{"axis", int64_t(0)}, {"keepdims", false}});
+  while (g->type.rank() > target.rank()) g = b.value("sum", {g}, {{"axis", int64_t(0)}, {"keepdims", false}});
   for (int64_t d = 0; d < target.rank(); ++d)
     if (target.shape[size_t(d)] == Dim::of(1) && g->type.shape[size_t(d)] != Dim::of(1))
       g = b.value("sum", {g}, {{"axis", d}, {"keepdims", true}});
@@ -20,7 +19,6 @@ Value* positive_mask(Builder& b, Value* x) {
   Value* zero = b.graph_constant(x->type.dtype, 0.0);
   return b.value("cast", {b.value("greater", {x, zero})}, {{"dtype", std::string(dtype_name(x->type.dtype))}});
 }
-
 
 // Adds tangents that may be null (zero).
 Value* add_maybe(Builder& b, Value* a, Value* c) {
@@ -83,22 +81,20 @@ Value* unslice_dim(Builder& b, Value* g, size_t d, int64_t start, int64_t step, 
 }
 
 // g reshaped to t's shape (see reshape_value).
-Value* reshape_to(Builder& b, Value* g, const Type& t) {
-  return reshape_value(b, g, t);
-}
+Value* reshape_to(Builder& b, Value* g, const Type& t) { return reshape_value(b, g, t); }
 
 // Unary ops f with derivative f'(x) built by `deriv`: VJP g * f'(x), JVP t * f'(x).
 void attach_unary(Table& table, const std::string& name, Deriv deriv) {
-  attach(table, name,
-         [deriv](Builder& b, const Op& op, Value* g) { return std::vector<Value*>{b.value("mul", {g, deriv(b, op)})}; },
-         [deriv](Builder& b, const Op& op, const std::vector<Value*>& t) { return b.value("mul", {t[0], deriv(b, op)}); });
+  attach(
+      table, name,
+      [deriv](Builder& b, const Op& op, Value* g) { return std::vector<Value*>{b.value("mul", {g, deriv(b, op)})}; },
+      [deriv](Builder& b, const Op& op, const std::vector<Value*>& t) { return b.value("mul", {t[0], deriv(b, op)}); });
 }
 
 // Cotangent for a binary-op operand: summed over broadcast dims, in the operand's dtype.
 Value* to_operand(Builder& b, Value* g, const Type& operand) {
   g = unbroadcast(b, g, operand);
-  if (g->type.dtype != operand.dtype)
-    g = b.value("cast", {g}, {{"dtype", std::string(dtype_name(operand.dtype))}});
+  if (g->type.dtype != operand.dtype) g = b.value("cast", {g}, {{"dtype", std::string(dtype_name(operand.dtype))}});
   return g;
 }
 

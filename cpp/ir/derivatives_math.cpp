@@ -9,8 +9,10 @@ void attach_math(Table& table) {
   attach_unary(table, "log1p", [=](Builder& b, const Op& op) {
     return op2(b, "div", k(b, x_of(op), 1.0), op2(b, "add", x_of(op), k(b, x_of(op), 1.0)));
   });
-  attach_unary(table, "expm1", [](Builder& b, const Op& op) { return op2(b, "add", op.result(), k(b, op.result(), 1.0)); });
-  attach_unary(table, "sqrt", [](Builder& b, const Op& op) { return op2(b, "div", k(b, op.result(), 0.5), op.result()); });
+  attach_unary(table, "expm1",
+               [](Builder& b, const Op& op) { return op2(b, "add", op.result(), k(b, op.result(), 1.0)); });
+  attach_unary(table, "sqrt",
+               [](Builder& b, const Op& op) { return op2(b, "div", k(b, op.result(), 0.5), op.result()); });
   attach_unary(table, "rsqrt", [=](Builder& b, const Op& op) {  // -x^(-3/2) / 2
     return op2(b, "mul", k(b, op.result(), -0.5), op2(b, "div", op.result(), x_of(op)));
   });
@@ -44,34 +46,39 @@ void attach_math(Table& table) {
       Value* t = op1(b, "tanh", u);
       Value* du = op2(b, "mul", k(b, x, c), op2(b, "add", k(b, x, 1.0), op2(b, "mul", k(b, x, 3 * a), x2)));
       Value* left = op2(b, "mul", k(b, x, 0.5), op2(b, "add", k(b, x, 1.0), t));
-      Value* right = op2(b, "mul", op2(b, "mul", k(b, x, 0.5), x), op2(b, "mul", op2(b, "sub", k(b, x, 1.0), op2(b, "mul", t, t)), du));
+      Value* right = op2(b, "mul", op2(b, "mul", k(b, x, 0.5), x),
+                         op2(b, "mul", op2(b, "sub", k(b, x, 1.0), op2(b, "mul", t, t)), du));
       return op2(b, "add", left, right);
     }
     // y = x Phi(x): y' = Phi(x) + x phi(x)
-    Value* cdf = op2(b, "mul", k(b, x, 0.5), op2(b, "add", k(b, x, 1.0), op1(b, "erf", op2(b, "mul", x, k(b, x, 0.7071067811865476)))));
-    Value* pdf = op2(b, "mul", k(b, x, 0.3989422804014327), op1(b, "exp", op2(b, "mul", k(b, x, -0.5), op2(b, "mul", x, x))));
+    Value* cdf = op2(b, "mul", k(b, x, 0.5),
+                     op2(b, "add", k(b, x, 1.0), op1(b, "erf", op2(b, "mul", x, k(b, x, 0.7071067811865476)))));
+    Value* pdf =
+        op2(b, "mul", k(b, x, 0.3989422804014327), op1(b, "exp", op2(b, "mul", k(b, x, -0.5), op2(b, "mul", x, x))));
     return op2(b, "add", cdf, op2(b, "mul", x, pdf));
   });
   attach_unary(table, "clamp", [=](Builder& b, const Op& op) {  // 1 inside the bounds, else 0
     Value* inside = op2(b, "equal", op.result(), x_of(op));
     return b.value("cast", {inside}, {{"dtype", std::string(dtype_name(op.result()->type.dtype))}});
   });
-  attach(table, "sign", [](Builder&, const Op&, Value*) { return std::vector<Value*>{nullptr}; },
-         [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });
+  attach(
+      table, "sign", [](Builder&, const Op&, Value*) { return std::vector<Value*>{nullptr}; },
+      [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });
 
-  attach(table, "div",
-         [](Builder& b, const Op& op, Value* g) {
-           Value *x = op.operands[0], *y = op.operands[1];
-           Value* gx = op2(b, "div", g, y);
-           Value* gy = op1(b, "neg", op2(b, "div", op2(b, "mul", g, op.result()), y));
-           return std::vector<Value*>{to_operand(b, gx, x->type), to_operand(b, gy, y->type)};
-         },
-         [](Builder& b, const Op& op, const std::vector<Value*>& t) {
-           Value* y = op.operands[1];
-           Value* a = t[0] ? op2(b, "div", t[0], y) : nullptr;
-           Value* c = t[1] ? op1(b, "neg", op2(b, "div", op2(b, "mul", t[1], op.result()), y)) : nullptr;
-           return add_maybe(b, a, c);
-         });
+  attach(
+      table, "div",
+      [](Builder& b, const Op& op, Value* g) {
+        Value *x = op.operands[0], *y = op.operands[1];
+        Value* gx = op2(b, "div", g, y);
+        Value* gy = op1(b, "neg", op2(b, "div", op2(b, "mul", g, op.result()), y));
+        return std::vector<Value*>{to_operand(b, gx, x->type), to_operand(b, gy, y->type)};
+      },
+      [](Builder& b, const Op& op, const std::vector<Value*>& t) {
+        Value* y = op.operands[1];
+        Value* a = t[0] ? op2(b, "div", t[0], y) : nullptr;
+        Value* c = t[1] ? op1(b, "neg", op2(b, "div", op2(b, "mul", t[1], op.result()), y)) : nullptr;
+        return add_maybe(b, a, c);
+      });
   // At x = 0 the formulas give 0 * inf: d/dx of x^0 is 0, and d/dp of 0^p (p >= 0) is taken
   // as 0 (the one-sided limit; PyTorch and JAX do the same).
   auto pow_dx = [](Builder& b, const Op& op) {  // p x^(p-1), 0 where p = 0
@@ -85,54 +92,60 @@ void attach_math(Table& table) {
     Value* at_zero = op2(b, "logical_and", op2(b, "equal", x, k(b, x, 0.0)), op2(b, "greater_equal", p, k(b, p, 0.0)));
     return b.value("where", {at_zero, k(b, d, 0.0), d});
   };
-  attach(table, "pow",
-         [=](Builder& b, const Op& op, Value* g) {
-           Value *x = op.operands[0], *p = op.operands[1];
-           Value* gx = is_float(x->type.dtype) ? to_operand(b, op2(b, "mul", g, pow_dx(b, op)), x->type) : nullptr;
-           Value* gp = is_float(p->type.dtype) ? to_operand(b, op2(b, "mul", g, pow_dp(b, op)), p->type) : nullptr;
-           return std::vector<Value*>{gx, gp};
-         },
-         [=](Builder& b, const Op& op, const std::vector<Value*>& t) {
-           Value* a = t[0] ? op2(b, "mul", t[0], pow_dx(b, op)) : nullptr;
-           Value* c = t[1] ? op2(b, "mul", t[1], pow_dp(b, op)) : nullptr;
-           return add_maybe(b, a, c);
-         });
-  attach(table, "minimum",
-         [](Builder& b, const Op& op, Value* g) {
-           Value *x = op.operands[0], *y = op.operands[1];
-           Value* pick_x = op2(b, "less_equal", x, y);
-           Value* zero = k(b, g, 0.0);
-           return std::vector<Value*>{to_operand(b, b.value("where", {pick_x, g, zero}), x->type),
-                                      to_operand(b, b.value("where", {pick_x, zero, g}), y->type)};
-         },
-         [](Builder& b, const Op& op, const std::vector<Value*>& t) {
-           Value* pick_x = op2(b, "less_equal", op.operands[0], op.operands[1]);
-           return b.value("where", {pick_x, t[0] ? t[0] : zeros(b, op.result()->type), t[1] ? t[1] : zeros(b, op.result()->type)});
-         });
-  attach(table, "where",
-         [](Builder& b, const Op& op, Value* g) {
-           Value *c = op.operands[0], *x = op.operands[1], *y = op.operands[2];
-           Value* zero = k(b, g, 0.0);
-           return std::vector<Value*>{nullptr, to_operand(b, b.value("where", {c, g, zero}), x->type),
-                                      to_operand(b, b.value("where", {c, zero, g}), y->type)};
-         },
-         [](Builder& b, const Op& op, const std::vector<Value*>& t) {
-           const Type& rt = op.result()->type;
-           return b.value("where", {op.operands[0], t[1] ? t[1] : zeros(b, rt), t[2] ? t[2] : zeros(b, rt)});
-         });
-  attach(table, "cast",
-         [](Builder& b, const Op& op, Value* g) {
-           const Type& in = op.operands[0]->type;
-           if (!is_float(in.dtype)) return std::vector<Value*>{nullptr};
-           return std::vector<Value*>{b.value("cast", {g}, {{"dtype", std::string(dtype_name(in.dtype))}})};
-         },
-         linear_jvp());
+  attach(
+      table, "pow",
+      [=](Builder& b, const Op& op, Value* g) {
+        Value *x = op.operands[0], *p = op.operands[1];
+        Value* gx = is_float(x->type.dtype) ? to_operand(b, op2(b, "mul", g, pow_dx(b, op)), x->type) : nullptr;
+        Value* gp = is_float(p->type.dtype) ? to_operand(b, op2(b, "mul", g, pow_dp(b, op)), p->type) : nullptr;
+        return std::vector<Value*>{gx, gp};
+      },
+      [=](Builder& b, const Op& op, const std::vector<Value*>& t) {
+        Value* a = t[0] ? op2(b, "mul", t[0], pow_dx(b, op)) : nullptr;
+        Value* c = t[1] ? op2(b, "mul", t[1], pow_dp(b, op)) : nullptr;
+        return add_maybe(b, a, c);
+      });
+  attach(
+      table, "minimum",
+      [](Builder& b, const Op& op, Value* g) {
+        Value *x = op.operands[0], *y = op.operands[1];
+        Value* pick_x = op2(b, "less_equal", x, y);
+        Value* zero = k(b, g, 0.0);
+        return std::vector<Value*>{to_operand(b, b.value("where", {pick_x, g, zero}), x->type),
+                                   to_operand(b, b.value("where", {pick_x, zero, g}), y->type)};
+      },
+      [](Builder& b, const Op& op, const std::vector<Value*>& t) {
+        Value* pick_x = op2(b, "less_equal", op.operands[0], op.operands[1]);
+        return b.value("where",
+                       {pick_x, t[0] ? t[0] : zeros(b, op.result()->type), t[1] ? t[1] : zeros(b, op.result()->type)});
+      });
+  attach(
+      table, "where",
+      [](Builder& b, const Op& op, Value* g) {
+        Value *c = op.operands[0], *x = op.operands[1], *y = op.operands[2];
+        Value* zero = k(b, g, 0.0);
+        return std::vector<Value*>{nullptr, to_operand(b, b.value("where", {c, g, zero}), x->type),
+                                   to_operand(b, b.value("where", {c, zero, g}), y->type)};
+      },
+      [](Builder& b, const Op& op, const std::vector<Value*>& t) {
+        const Type& rt = op.result()->type;
+        return b.value("where", {op.operands[0], t[1] ? t[1] : zeros(b, rt), t[2] ? t[2] : zeros(b, rt)});
+      });
+  attach(
+      table, "cast",
+      [](Builder& b, const Op& op, Value* g) {
+        const Type& in = op.operands[0]->type;
+        if (!is_float(in.dtype)) return std::vector<Value*>{nullptr};
+        return std::vector<Value*>{b.value("cast", {g}, {{"dtype", std::string(dtype_name(in.dtype))}})};
+      },
+      linear_jvp());
   // Comparisons and logical ops have no derivative: their results are bool; one_hot depends
   // only on integer indices.
   for (const char* name : {"less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "logical_and",
                            "logical_or", "logical_xor", "logical_not", "one_hot"})
-    attach(table, name, [](Builder&, const Op& op, Value*) { return std::vector<Value*>(op.operands.size(), nullptr); },
-           [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });
+    attach(
+        table, name, [](Builder&, const Op& op, Value*) { return std::vector<Value*>(op.operands.size(), nullptr); },
+        [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });
 }
 
 }  // namespace tessera::ir::derivative

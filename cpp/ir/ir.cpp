@@ -43,9 +43,12 @@ static std::string dims_str(const std::vector<Dim>& dims) {
   for (size_t i = 0; i < dims.size(); ++i) {
     if (i) s += ",";
     const Dim& d = dims[i];
-    if (!d.sym.empty()) s += d.sym;
-    else if (d.size >= 0) s += std::to_string(d.size);
-    else s += "?";
+    if (!d.sym.empty())
+      s += d.sym;
+    else if (d.size >= 0)
+      s += std::to_string(d.size);
+    else
+      s += "?";
   }
   return s + "]";
 }
@@ -132,8 +135,8 @@ Op* Block::insert(std::list<std::unique_ptr<Op>>::iterator pos, std::unique_ptr<
   return ops.insert(pos, std::move(op))->get();
 }
 
-std::unique_ptr<Op> Op::make(std::string name, std::vector<Value*> operands,
-                             const std::vector<Type>& result_types, AttrMap attrs, Location loc) {
+std::unique_ptr<Op> Op::make(std::string name, std::vector<Value*> operands, const std::vector<Type>& result_types,
+                             AttrMap attrs, Location loc) {
   auto op = std::make_unique<Op>();
   op->name = std::move(name);
   op->operands = std::move(operands);
@@ -159,8 +162,7 @@ Block* Op::add_region() {
 
 static const Attr& get_attr(const Op& op, const std::string& k) {
   auto it = op.attrs.find(k);
-  if (it == op.attrs.end())
-    fail(ErrorCode::Verify, "op '" + op.name + "' has no attribute '" + k + "'", op.loc.str());
+  if (it == op.attrs.end()) fail(ErrorCode::Verify, "op '" + op.name + "' has no attribute '" + k + "'", op.loc.str());
   return it->second;
 }
 
@@ -173,9 +175,7 @@ static const T& attr_as(const Op& op, const std::string& k, const Attr& a, const
 
 int64_t Op::int_attr(const std::string& k) const { return attr_as<int64_t>(*this, k, get_attr(*this, k), "an int"); }
 
-int64_t Op::int_attr(const std::string& k, int64_t dflt) const {
-  return has_attr(k) ? int_attr(k) : dflt;
-}
+int64_t Op::int_attr(const std::string& k, int64_t dflt) const { return has_attr(k) ? int_attr(k) : dflt; }
 
 double Op::float_attr(const std::string& k) const {
   const Attr& a = get_attr(*this, k);

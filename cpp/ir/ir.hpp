@@ -74,9 +74,9 @@ using AttrMap = std::map<std::string, Attr>;  // sorted: printing is determinist
 // A reduction's `axis` attribute as the C++ op API takes it: one axis or a list of axes.
 struct Axes {
   Attr value;
-  Axes(int axis) : value(int64_t(axis)) {}            // NOLINT: implicit, like the Python API
-  Axes(int64_t axis) : value(axis) {}                 // NOLINT
-  Axes(IntList axes) : value(std::move(axes)) {}      // NOLINT
+  Axes(int axis) : value(int64_t(axis)) {}                             // NOLINT: implicit, like the Python API
+  Axes(int64_t axis) : value(axis) {}                                  // NOLINT
+  Axes(IntList axes) : value(std::move(axes)) {}                       // NOLINT
   Axes(std::initializer_list<int64_t> axes) : value(IntList(axes)) {}  // NOLINT
 };
 
@@ -96,10 +96,10 @@ struct Block;
 
 struct Value {
   Type type;
-  Op* def = nullptr;        // defining op, or null for a block argument
-  Block* owner = nullptr;   // block whose argument this is, or null for an op result
-  int index = 0;            // result index or argument index
-  std::string name;         // optional readable name printed as %name (e.g. a Python parameter)
+  Op* def = nullptr;       // defining op, or null for a block argument
+  Block* owner = nullptr;  // block whose argument this is, or null for an op result
+  int index = 0;           // result index or argument index
+  std::string name;        // optional readable name printed as %name (e.g. a Python parameter)
 };
 
 struct Block {
@@ -115,17 +115,16 @@ struct Block {
 };
 
 struct Op {
-  std::string name;                // "add", "sched.kernel", "tile.load", "return", ...
+  std::string name;  // "add", "sched.kernel", "tile.load", "return", ...
   std::vector<Value*> operands;
   std::vector<std::unique_ptr<Value>> results;
   AttrMap attrs;
-  std::unique_ptr<Block> region;   // optional nested block
+  std::unique_ptr<Block> region;  // optional nested block
   Location loc;
   Block* parent = nullptr;
 
-  static std::unique_ptr<Op> make(std::string name, std::vector<Value*> operands,
-                                  const std::vector<Type>& result_types, AttrMap attrs = {},
-                                  Location loc = {});
+  static std::unique_ptr<Op> make(std::string name, std::vector<Value*> operands, const std::vector<Type>& result_types,
+                                  AttrMap attrs = {}, Location loc = {});
   Value* result(int i = 0) const { return results.at(size_t(i)).get(); }
   Block* add_region();
 
@@ -140,12 +139,12 @@ struct Op {
 
 struct Function {
   std::string name;
-  Block body;                      // body.args are the parameters
+  Block body;  // body.args are the parameters
   std::vector<Type> result_types;
-  AttrMap attrs;                   // e.g. kernel = true, block = [256]
+  AttrMap attrs;  // e.g. kernel = true, block = [256]
   Location loc;
 
-  Op* terminator() const;          // the final "return" op, or null
+  Op* terminator() const;  // the final "return" op, or null
 };
 
 struct Module {

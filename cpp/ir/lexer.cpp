@@ -101,7 +101,10 @@ class Lexer {
 
   void lex_one(Token& t) {
     char c = peek();
-    auto punct = [&](Tok k, size_t n = 1) { t.kind = k; i_ += n; };
+    auto punct = [&](Tok k, size_t n = 1) {
+      t.kind = k;
+      i_ += n;
+    };
     switch (c) {
       case '(': return punct(Tok::LParen);
       case ')': return punct(Tok::RParen);
@@ -116,7 +119,10 @@ class Lexer {
       case '=': return punct(Tok::Equal);
       case '^': return punct(Tok::Caret);
       case '?': return punct(Tok::Question);
-      case '"': t.kind = Tok::String; t.text = string_body(); return;
+      case '"':
+        t.kind = Tok::String;
+        t.text = string_body();
+        return;
       case '%': return value_ref(t);
       case '@': return symbol(t);
       case '-':
@@ -141,8 +147,10 @@ class Lexer {
     bool number = !name.empty() && is_digit(name[0]);
     bool ok = !name.empty();
     for (char ch : name) ok = ok && (number ? is_digit(ch) : true);
-    if (!ok) error(line_, c0, "expected a value name (%identifier or %number) after '%'" +
-                                 (name.empty() ? std::string() : ", found '%" + name + "'"));
+    if (!ok)
+      error(line_, c0,
+            "expected a value name (%identifier or %number) after '%'" +
+                (name.empty() ? std::string() : ", found '%" + name + "'"));
     t.kind = Tok::ValueRef;
     t.text = name;
   }
@@ -233,8 +241,7 @@ class Lexer {
           i_ += 2;
           break;
         }
-        default:
-          error(line_, ec, "unknown escape sequence '\\" + char_str(e) + "' in string");
+        default: error(line_, ec, "unknown escape sequence '\\" + char_str(e) + "' in string");
       }
     }
   }
@@ -242,8 +249,6 @@ class Lexer {
 
 }  // namespace
 
-std::vector<Token> lex(const std::string& src, const std::string& source_name) {
-  return Lexer(src, source_name).run();
-}
+std::vector<Token> lex(const std::string& src, const std::string& source_name) { return Lexer(src, source_name).run(); }
 
 }  // namespace tessera::ir

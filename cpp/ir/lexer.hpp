@@ -13,15 +13,28 @@ enum class Tok : uint8_t {
   Int,       // 3  -1
   Float,     // 0.5  1e-05  -2.0
   String,    // "a\"b"           (text: the decoded contents)
-  LParen, RParen, LBrace, RBrace, LBracket, RBracket, Less, Greater,
-  Comma, Colon, Equal, Arrow, Caret, Question, Minus,
+  LParen,
+  RParen,
+  LBrace,
+  RBrace,
+  LBracket,
+  RBracket,
+  Less,
+  Greater,
+  Comma,
+  Colon,
+  Equal,
+  Arrow,
+  Caret,
+  Question,
+  Minus,
   Eof,
 };
 
 struct Token {
   Tok kind = Tok::Eof;
-  std::string text;   // identifier / name / decoded string
-  std::string raw;    // the characters as written (for error messages)
+  std::string text;  // identifier / name / decoded string
+  std::string raw;   // the characters as written (for error messages)
   int64_t ival = 0;
   double fval = 0;
   int line = 1, col = 1;

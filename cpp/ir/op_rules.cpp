@@ -12,11 +12,16 @@ std::vector<Dim> broadcast_shapes(const std::string& op, const Type& a, const Ty
     // Align from the right, as NumPy does.
     const Dim* da = i < rank - a.shape.size() ? nullptr : &a.shape[i - (rank - a.shape.size())];
     const Dim* db = i < rank - b.shape.size() ? nullptr : &b.shape[i - (rank - b.shape.size())];
-    if (!da) out[i] = *db;
-    else if (!db) out[i] = *da;
-    else if (*da == *db) out[i] = *da;
-    else if (da->is_static() && da->size == 1) out[i] = *db;
-    else if (db->is_static() && db->size == 1) out[i] = *da;
+    if (!da)
+      out[i] = *db;
+    else if (!db)
+      out[i] = *da;
+    else if (*da == *db)
+      out[i] = *da;
+    else if (da->is_static() && da->size == 1)
+      out[i] = *db;
+    else if (db->is_static() && db->size == 1)
+      out[i] = *da;
     else if (da->is_static() && db->is_static())
       fail(ErrorCode::Shape, op + ": shapes cannot be broadcast together: " + a.str() + " and " + b.str());
     else  // a symbol broadcasts only with itself and 1: its size is unknown until the call
@@ -37,9 +42,13 @@ IntList reshape_shape(const std::string& op, const Type& t) {
   IntList out;
   int symbolic = -1;
   for (size_t d = 0; d < t.shape.size(); ++d) {
-    if (t.shape[d].is_static()) { out.push_back(t.shape[d].size); continue; }
-    if (symbolic >= 0) symbolic_dim_error(op, t, d, "reshaping needs at most one symbolic dim (" +
-                                                        t.shape[size_t(symbolic)].sym + " is another)");
+    if (t.shape[d].is_static()) {
+      out.push_back(t.shape[d].size);
+      continue;
+    }
+    if (symbolic >= 0)
+      symbolic_dim_error(op, t, d,
+                         "reshaping needs at most one symbolic dim (" + t.shape[size_t(symbolic)].sym + " is another)");
     symbolic = int(d);
     out.push_back(-1);
   }
@@ -73,8 +82,8 @@ Value* reshape_value(Builder& b, Value* v, const Type& t) {
 
 int64_t normalize_axis(const std::string& op, int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= rank || rank == 0)
-    fail(ErrorCode::Value, op + ": axis " + std::to_string(axis) + " is out of range for a tensor of rank " +
-                               std::to_string(rank));
+    fail(ErrorCode::Value,
+         op + ": axis " + std::to_string(axis) + " is out of range for a tensor of rank " + std::to_string(rank));
   return axis < 0 ? axis + rank : axis;
 }
 void require_tensor(const std::string& op, const Type& t) {
@@ -82,8 +91,7 @@ void require_tensor(const std::string& op, const Type& t) {
 }
 
 void require_float(const std::string& op, const Type& t) {
-  if (!is_float(t.dtype))
-    fail(ErrorCode::DType, op + ": needs a floating-point tensor, got " + t.str());
+  if (!is_float(t.dtype)) fail(ErrorCode::DType, op + ": needs a floating-point tensor, got " + t.str());
 }
 
 OpInfo unary_op(const std::string& name, bool float_only, const std::string& summary) {
@@ -106,10 +114,12 @@ namespace {
 int promotion_rank(DType t) {
   switch (t) {
     case DType::Bool: return 0;
-    case DType::U8: case DType::I8: return 1;
+    case DType::U8:
+    case DType::I8: return 1;
     case DType::I32: return 2;
     case DType::I64: return 3;
-    case DType::F16: case DType::BF16: return 4;
+    case DType::F16:
+    case DType::BF16: return 4;
     case DType::F32: return 5;
     case DType::F64: return 6;
   }
@@ -199,8 +209,10 @@ OpInfo reduction_op(const std::string& name, const std::string& summary) {
     auto kd = attrs.find("keepdims");
     bool keepdims = kd != attrs.end() && std::get<bool>(kd->second);
     std::vector<Dim> shape = in[0].shape;
-    if (keepdims) shape[size_t(axis)] = Dim::of(1);
-    else shape.erase(shape.begin() + axis);
+    if (keepdims)
+      shape[size_t(axis)] = Dim::of(1);
+    else
+      shape.erase(shape.begin() + axis);
     return std::vector<Type>{Type::tensor(in[0].dtype, shape)};
   };
   return info;

@@ -13,15 +13,15 @@ void register_math_ops(std::vector<OpInfo>& out);         // ops_math.cpp: round
 void register_reduction_ops(std::vector<OpInfo>& out);    // ops_reduction.cpp
 void register_contraction_ops(std::vector<OpInfo>& out);  // ops_contraction.cpp
 void register_movement_ops(std::vector<OpInfo>& out);     // ops_movement.cpp
-void register_tile_ops(std::vector<OpInfo>& out);        // ops_tile.cpp: tile.* and arith.*
-void register_structural_ops(std::vector<OpInfo>& out);  // ops_structural.cpp: return, sched.*, rt.*
-void register_control_ops(std::vector<OpInfo>& out);     // ops_control.cpp: scan, while_loop, cond
+void register_tile_ops(std::vector<OpInfo>& out);         // ops_tile.cpp: tile.* and arith.*
+void register_structural_ops(std::vector<OpInfo>& out);   // ops_structural.cpp: return, sched.*, rt.*
+void register_control_ops(std::vector<OpInfo>& out);      // ops_control.cpp: scan, while_loop, cond
 void register_autodiff_ops(std::vector<OpInfo>& out);     // ops_autodiff.cpp: stop_gradient
 void register_nn_ops(std::vector<OpInfo>& out);           // ops_nn*.cpp, ops_random.cpp: nn composites, rand_like
 void register_packed_ops(std::vector<OpInfo>& out);       // ops_packed.cpp: sched.pack, sched.packed_matmul
 // derivatives.cpp: sets the vjp/jvp rules of the registered ops.
 void attach_derivatives(std::map<std::string, OpInfo>& table);
-void attach_batching(std::map<std::string, OpInfo>& table);     // batching.cpp: vmap rules
+void attach_batching(std::map<std::string, OpInfo>& table);  // batching.cpp: vmap rules
 
 void check_attrs(const OpInfo& info, const AttrMap& attrs);
 
@@ -34,7 +34,8 @@ int64_t flash_attention_wgmma_shared_bytes(int64_t head_dim, int64_t block_m, in
 // The same for tile.flash_attention_bwd_wgmma: the block's two own tiles (block_own rows each),
 // `stages` pairs of streamed tiles and their columns' two f32 values, mbarriers (own full; x
 // full, y full, x empty, y empty, columns full per stage).
-int64_t flash_attention_bwd_wgmma_shared_bytes(int64_t head_dim, int64_t block_own, int64_t block_stream, int64_t stages);
+int64_t flash_attention_bwd_wgmma_shared_bytes(int64_t head_dim, int64_t block_own, int64_t block_stream,
+                                               int64_t stages);
 // The same for tile.fma_gemm: per stage a bk-deep slice of A transposed and of B, rows padded
 // from 128 to 136 floats.
 int64_t fma_gemm_shared_bytes(int64_t bk, int64_t stages);

@@ -38,8 +38,9 @@ OpInfo tril() {
   info.operand_names = {"x"};
   info.attrs = {{"diagonal", "int", false, "elements with column - row <= diagonal are kept", "0"},
                 {"value", "float", false, "the value of the other elements", "0.0"}};
-  info.summary = "The lower triangle of the last two dims of x (rank >= 2), as torch.tril: x[..., i, j] where "
-                 "j - i <= diagonal, else `value` (e.g. -inf for a causal attention mask).";
+  info.summary =
+      "The lower triangle of the last two dims of x (rank >= 2), as torch.tril: x[..., i, j] where "
+      "j - i <= diagonal, else `value` (e.g. -inf for a causal attention mask).";
   info.infer = [](const std::vector<Type>& in, const AttrMap&) {
     require_tensor("tril", in[0]);
     if (in[0].rank() < 2) fail(ErrorCode::Shape, "tril: needs a tensor of rank >= 2, got " + in[0].str());
@@ -82,8 +83,10 @@ Value* per_row(Builder& b, Value* x) {
 // [..., S, D] with at least rank 2; names the operand in errors.
 void check_operand(const Type& t, const char* what) {
   require_tensor("attention", t);
-  if (t.rank() < 2) fail(ErrorCode::Shape, std::string("attention: ") + what + " must be [..., S, D] (rank >= 2), got " + t.str());
-  if (!is_float(t.dtype)) fail(ErrorCode::DType, std::string("attention: ") + what + " must be floating-point, got " + t.str());
+  if (t.rank() < 2)
+    fail(ErrorCode::Shape, std::string("attention: ") + what + " must be [..., S, D] (rank >= 2), got " + t.str());
+  if (!is_float(t.dtype))
+    fail(ErrorCode::DType, std::string("attention: ") + what + " must be floating-point, got " + t.str());
 }
 
 OpInfo attention() {
@@ -92,25 +95,30 @@ OpInfo attention() {
   info.cls = OpClass::Contraction;
   info.min_operands = info.max_operands = 3;
   info.operand_names = {"q", "k", "v"};
-  info.attrs = {{"scale", "float", false, "multiplies q @ k^T; absent: 1 / sqrt(D)", ""},
-                {"causal", "bool", false, "query i sees keys j <= i only (top-left aligned, as torch's is_causal)", "false"}};
-  info.summary = "Scaled dot-product attention softmax(q @ k^T * scale) @ v over the last two dims of "
-                 "q [..., Sq, D], k [..., Skv, D] and v [..., Skv, Dv] (equal batch dims and dtypes): "
-                 "result [..., Sq, Dv]. NVIDIA bf16/f16 with D = Dv in {64, 128} runs a flash-attention "
-                 "kernel (memory O(S)); elsewhere it is computed as those ops (f16/bf16 in f32).";
+  info.attrs = {
+      {"scale", "float", false, "multiplies q @ k^T; absent: 1 / sqrt(D)", ""},
+      {"causal", "bool", false, "query i sees keys j <= i only (top-left aligned, as torch's is_causal)", "false"}};
+  info.summary =
+      "Scaled dot-product attention softmax(q @ k^T * scale) @ v over the last two dims of "
+      "q [..., Sq, D], k [..., Skv, D] and v [..., Skv, Dv] (equal batch dims and dtypes): "
+      "result [..., Sq, Dv]. NVIDIA bf16/f16 with D = Dv in {64, 128} runs a flash-attention "
+      "kernel (memory O(S)); elsewhere it is computed as those ops (f16/bf16 in f32).";
   info.infer = [](const std::vector<Type>& in, const AttrMap&) {
     check_operand(in[0], "q");
     check_operand(in[1], "k");
     check_operand(in[2], "v");
     const Type &q = in[0], &k = in[1], &v = in[2];
     if (k.dtype != q.dtype || v.dtype != q.dtype)
-      fail(ErrorCode::DType, "attention: q, k and v must have one dtype, got " + q.str() + ", " + k.str() + ", " + v.str());
+      fail(ErrorCode::DType,
+           "attention: q, k and v must have one dtype, got " + q.str() + ", " + k.str() + ", " + v.str());
     if (k.rank() != q.rank() || v.rank() != q.rank())
-      fail(ErrorCode::Shape, "attention: q, k and v must have one rank, got " + q.str() + ", " + k.str() + ", " + v.str());
+      fail(ErrorCode::Shape,
+           "attention: q, k and v must have one rank, got " + q.str() + ", " + k.str() + ", " + v.str());
     size_t r = size_t(q.rank());
     for (size_t d = 0; d + 2 < r; ++d)
       if (k.shape[d] != q.shape[d] || v.shape[d] != q.shape[d])
-        fail(ErrorCode::Shape, "attention: batch dims of q, k and v differ: " + q.str() + ", " + k.str() + ", " + v.str());
+        fail(ErrorCode::Shape,
+             "attention: batch dims of q, k and v differ: " + q.str() + ", " + k.str() + ", " + v.str());
     if (k.shape[r - 1] != q.shape[r - 1])
       fail(ErrorCode::Shape, "attention: q and k head dims (D) differ: " + q.str() + " and " + k.str());
     if (v.shape[r - 2] != k.shape[r - 2])
@@ -164,16 +172,17 @@ OpInfo attention_lse() {
   info.min_operands = info.max_operands = 2;
   info.operand_names = {"q", "k"};
   info.attrs = {kScale, kCausal};
-  info.summary = "The log-normaliser of attention's softmax per query row, in f32: lse[..., i] = "
-                 "log(sum over keys j of exp(scale * q[..., i, :] . k[..., j, :])) (j <= i when causal), f32 for "
-                 "16-bit inputs. "
-                 "Part of attention's gradient; on NVIDIA the flash-attention forward kernel writes it.";
+  info.summary =
+      "The log-normaliser of attention's softmax per query row, in f32: lse[..., i] = "
+      "log(sum over keys j of exp(scale * q[..., i, :] . k[..., j, :])) (j <= i when causal), f32 for "
+      "16-bit inputs. "
+      "Part of attention's gradient; on NVIDIA the flash-attention forward kernel writes it.";
   info.infer = [](const std::vector<Type>& in, const AttrMap&) {
     check_operand(in[0], "q");
     check_operand(in[1], "k");
     if (in[1].dtype != in[0].dtype || in[1].rank() != in[0].rank() || in[1].shape.back() != in[0].shape.back())
-      fail(ErrorCode::Shape, "attention_lse: q and k must have one dtype, rank and head dim, got " + in[0].str() +
-                                 " and " + in[1].str());
+      fail(ErrorCode::Shape,
+           "attention_lse: q and k must have one dtype, rank and head dim, got " + in[0].str() + " and " + in[1].str());
     return std::vector<Type>{row_type(in[0])};
   };
   info.decompose = [](Builder& b, const Op& op) -> std::vector<Value*> {
@@ -191,9 +200,10 @@ OpInfo attention_grad() {
   info.min_operands = info.max_operands = 6;
   info.operand_names = {"q", "k", "v", "dout", "lse", "delta"};
   info.attrs = {kScale, kCausal, {"wrt", "str", true, "q, k or v: the operand whose gradient this is", ""}};
-  info.summary = "One gradient of attention (FlashAttention-2's backward): dq, dk or dv (`wrt`) of "
-                 "o = softmax(q @ k^T * scale) @ v given dout, lse = attention_lse(q, k) and delta = "
-                 "sum(dout * o, -1) ([..., Sq] in the compute dtype: f32 for 16-bit q). Result: the type of that operand.";
+  info.summary =
+      "One gradient of attention (FlashAttention-2's backward): dq, dk or dv (`wrt`) of "
+      "o = softmax(q @ k^T * scale) @ v given dout, lse = attention_lse(q, k) and delta = "
+      "sum(dout * o, -1) ([..., Sq] in the compute dtype: f32 for 16-bit q). Result: the type of that operand.";
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     std::vector<Type> qkv(in.begin(), in.begin() + 3);
     std::vector<Type> o = lookup_op("attention")->infer(qkv, {});
@@ -233,8 +243,9 @@ OpInfo attention_grad() {
 double attention_scale(const Op& op) {
   if (op.has_attr("scale")) return number_attr(op, "scale");
   const Dim& d = op.operands[0]->type.shape.back();
-  if (!d.is_static()) symbolic_dim_error("attention", op.operands[0]->type, size_t(op.operands[0]->type.rank() - 1),
-                                         "the default scale is 1/sqrt(D)");
+  if (!d.is_static())
+    symbolic_dim_error("attention", op.operands[0]->type, size_t(op.operands[0]->type.rank() - 1),
+                       "the default scale is 1/sqrt(D)");
   return 1.0 / std::sqrt(double(d.size));
 }
 

@@ -38,8 +38,10 @@ void check_call(const Module& m, const Op& op) {
   const std::string who = "custom_vjp '" + op.str_attr("name") + "'";
   auto bad = [&](const std::string& role, const Function& f, const std::string& what, const std::vector<Type>& got,
                  const std::vector<Type>& want) {
-    fail(ErrorCode::Verify, who + ": " + role + " function @" + f.name + " " + what + " " + types_str(got) +
-                                ", expected " + types_str(want), op.loc.str());
+    fail(ErrorCode::Verify,
+         who + ": " + role + " function @" + f.name + " " + what + " " + types_str(got) + ", expected " +
+             types_str(want),
+         op.loc.str());
   };
   std::vector<Type> xs = types_of(op.operands);
   std::vector<Type> y{op.result()->type};
@@ -64,8 +66,8 @@ void check_call(const Module& m, const Op& op) {
 }  // namespace
 
 void register_autodiff_ops(std::vector<OpInfo>& out) {
-  OpInfo stop = unary_op("stop_gradient", false,
-                         "Identity in the forward pass; blocks gradients (its derivative is zero).");
+  OpInfo stop =
+      unary_op("stop_gradient", false, "Identity in the forward pass; blocks gradients (its derivative is zero).");
   stop.operand_names = {"x"};
   stop.lower_elementwise = [](Builder&, const Op&, const std::vector<Value*>& a) { return a[0]; };
   out.push_back(stop);
@@ -89,8 +91,9 @@ const Function& custom_vjp_callee(const Module& m, const Op& op, const std::stri
   const std::string& name = op.str_attr(role);
   const Function* f = m.find(name);
   if (!f)
-    fail(ErrorCode::Verify, "custom_vjp '" + op.str_attr("name") + "': its " + role + " function @" + name +
-                                " is not in the module", op.loc.str());
+    fail(ErrorCode::Verify,
+         "custom_vjp '" + op.str_attr("name") + "': its " + role + " function @" + name + " is not in the module",
+         op.loc.str());
   return *f;
 }
 
@@ -101,8 +104,8 @@ void verify_custom_vjp_calls(const Module& m) {
     });
 }
 
-std::vector<Value*> inline_call(Block& block, std::list<std::unique_ptr<Op>>::iterator pos,
-                                const Function& callee, const std::vector<Value*>& args) {
+std::vector<Value*> inline_call(Block& block, std::list<std::unique_ptr<Op>>::iterator pos, const Function& callee,
+                                const std::vector<Value*>& args) {
   if (args.size() != callee.body.args.size())
     fail(ErrorCode::Internal, "inline_call: @" + callee.name + " takes " + std::to_string(callee.body.args.size()) +
                                   " arguments, given " + std::to_string(args.size()));
@@ -137,7 +140,10 @@ void inline_custom_vjp_calls(Module& m) {
       again = false;
       for (auto it = body.ops.begin(); it != body.ops.end();) {
         Op& op = **it;
-        if (op.name != "custom_vjp") { ++it; continue; }
+        if (op.name != "custom_vjp") {
+          ++it;
+          continue;
+        }
         std::vector<Value*> out = inline_call(body, it, custom_vjp_callee(m, op, "fn"), op.operands);
         replace_all_uses(body, op.result(), out.at(0));
         it = body.ops.erase(it);

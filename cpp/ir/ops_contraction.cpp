@@ -10,10 +10,11 @@ OpInfo matmul() {
   info.cls = OpClass::Contraction;
   info.min_operands = info.max_operands = 2;
   info.operand_names = {"x", "y"};
-  info.summary = "Matrix product with NumPy semantics: [...,M,K] @ [...,K,N] -> [...,M,N] with broadcast batch "
-                 "dims; a 1-D left operand is a row vector and a 1-D right operand a column vector (their "
-                 "dim is dropped from the result). Operands of different dtypes promote. Accumulates in the "
-                 "compute dtype; K = 0 gives zeros.";
+  info.summary =
+      "Matrix product with NumPy semantics: [...,M,K] @ [...,K,N] -> [...,M,N] with broadcast batch "
+      "dims; a 1-D left operand is a row vector and a 1-D right operand a column vector (their "
+      "dim is dropped from the result). Operands of different dtypes promote. Accumulates in the "
+      "compute dtype; K = 0 gives zeros.";
   info.attrs = {{"precision", "str", false,
                  "\"highest\" (f32 products of f32 operands) or \"tf32\": f32 operands may be rounded to TF32 "
                  "(10-bit mantissa) for tensor cores where the target has them (NVIDIA sm_80+), about 1e-3 "
@@ -36,8 +37,10 @@ OpInfo matmul() {
     const Dim& ka = a.shape.back();
     const Dim& kb = b.rank() == 1 ? b.shape[0] : b.shape[b.shape.size() - 2];
     if (ka != kb) fail(ErrorCode::Shape, "matmul: inner dims differ: " + a.str() + " @ " + b.str());
-    Type a_batch = Type::tensor(a.dtype, std::vector<Dim>(a.shape.begin(), a.shape.end() - std::min<int64_t>(a.rank(), 2)));
-    Type b_batch = Type::tensor(b.dtype, std::vector<Dim>(b.shape.begin(), b.shape.end() - std::min<int64_t>(b.rank(), 2)));
+    Type a_batch =
+        Type::tensor(a.dtype, std::vector<Dim>(a.shape.begin(), a.shape.end() - std::min<int64_t>(a.rank(), 2)));
+    Type b_batch =
+        Type::tensor(b.dtype, std::vector<Dim>(b.shape.begin(), b.shape.end() - std::min<int64_t>(b.rank(), 2)));
     std::vector<Dim> out = broadcast_shapes("matmul", a_batch, b_batch);
     if (a.rank() >= 2) out.push_back(a.shape[a.shape.size() - 2]);
     if (b.rank() >= 2) out.push_back(b.shape.back());

@@ -24,17 +24,19 @@ std::string list(const std::vector<Type>& ts) {
   return s + ")";
 }
 
-void expect(const Op& op, const Function& f, const char* what, const std::vector<Type>& got, const std::vector<Type>& want) {
+void expect(const Op& op, const Function& f, const char* what, const std::vector<Type>& got,
+            const std::vector<Type>& want) {
   if (got != want)
-    fail(ErrorCode::Verify, op.name + ": function @" + f.name + " " + what + " " + list(got) + ", expected " + list(want),
-         op.loc.str());
+    fail(ErrorCode::Verify,
+         op.name + ": function @" + f.name + " " + what + " " + list(got) + ", expected " + list(want), op.loc.str());
 }
 
 int64_t count_attr(const Op& op, const char* key, size_t most) {
   int64_t n = op.int_attr(key);
   if (n < 0 || size_t(n) > most)
-    fail(ErrorCode::Verify, op.name + ": " + key + " = " + std::to_string(n) + " does not fit its " +
-                                std::to_string(most) + " operands", op.loc.str());
+    fail(ErrorCode::Verify,
+         op.name + ": " + key + " = " + std::to_string(n) + " does not fit its " + std::to_string(most) + " operands",
+         op.loc.str());
   return n;
 }
 
@@ -46,7 +48,8 @@ void check_scan(const Module& m, const Op& op) {
   for (size_t i = a; i < a + b; ++i) {
     const Type& x = op.operands[i]->type;
     if (x.rank() < 1 || x.shape[0] != Dim::of(length))
-      fail(ErrorCode::Verify, "scan: xs operand " + x.str() + " must have length " + std::to_string(length) + " along axis 0",
+      fail(ErrorCode::Verify,
+           "scan: xs operand " + x.str() + " must have length " + std::to_string(length) + " along axis 0",
            op.loc.str());
     params.push_back(Type::tensor(x.dtype, std::vector<Dim>(x.shape.begin() + 1, x.shape.end())));
   }
@@ -55,7 +58,8 @@ void check_scan(const Module& m, const Op& op) {
   const Function& body = control_callee(m, op, "body");
   expect(op, body, "takes", params_of(body), params);
   std::vector<Type> results = types_of(op.operands, 0, a);
-  std::vector<Type> ys(body.result_types.begin() + long(std::min(a, body.result_types.size())), body.result_types.end());
+  std::vector<Type> ys(body.result_types.begin() + long(std::min(a, body.result_types.size())),
+                       body.result_types.end());
   results.insert(results.end(), ys.begin(), ys.end());
   expect(op, body, "returns", body.result_types, results);
   std::vector<Type> want = types_of(op.operands, 0, a);
@@ -81,7 +85,8 @@ void check_while(const Module& m, const Op& op) {
   expect(op, body, "returns", body.result_types, carry);
   std::vector<Type> got;
   for (const auto& r : op.results) got.push_back(r->type);
-  if (got != carry) fail(ErrorCode::Verify, "while_loop: results " + list(got) + " should be " + list(carry), op.loc.str());
+  if (got != carry)
+    fail(ErrorCode::Verify, "while_loop: results " + list(got) + " should be " + list(carry), op.loc.str());
 }
 
 void check_cond(const Module& m, const Op& op) {
@@ -122,16 +127,20 @@ std::vector<std::string> callee_roles(const Op& op) {
 const Function& control_callee(const Module& m, const Op& op, const std::string& role) {
   const std::string& name = op.str_attr(role);
   const Function* f = m.find(name);
-  if (!f) fail(ErrorCode::Verify, op.name + ": its " + role + " function @" + name + " is not in the module", op.loc.str());
+  if (!f)
+    fail(ErrorCode::Verify, op.name + ": its " + role + " function @" + name + " is not in the module", op.loc.str());
   return *f;
 }
 
 void verify_control_flow(const Module& m) {
   for (const auto& f : m.funcs)
     walk(f->body, [&](Op& op) {
-      if (op.name == "scan") check_scan(m, op);
-      else if (op.name == "while_loop") check_while(m, op);
-      else if (op.name == "cond") check_cond(m, op);
+      if (op.name == "scan")
+        check_scan(m, op);
+      else if (op.name == "while_loop")
+        check_while(m, op);
+      else if (op.name == "cond")
+        check_cond(m, op);
     });
 }
 
@@ -148,9 +157,10 @@ void register_control_ops(std::vector<OpInfo>& out) {
                          {"body", "str", true, "the step: (carry..., k...) -> (carry...)"},
                          {"n_carry", "int", true, "how many operands are carries"}},
                         "Runs `body` on the carries while `cond` holds; the final carries."));
-  out.push_back(control("cond", {{"then", "str", true, "(x...) -> (r...) when pred holds"},
-                                 {"else", "str", true, "(x...) -> (r...) otherwise"}},
-                        "Calls `then` or `else` on the operands after the rank-0 bool pred."));
+  out.push_back(control(
+      "cond",
+      {{"then", "str", true, "(x...) -> (r...) when pred holds"}, {"else", "str", true, "(x...) -> (r...) otherwise"}},
+      "Calls `then` or `else` on the operands after the rank-0 bool pred."));
 }
 
 }  // namespace tessera::ir

@@ -95,7 +95,8 @@ Equation parse(const std::string& text, const std::vector<Type>& in) {
     e.output = expand(out, total, total);
     for (size_t i = 0; i < letters.size(); ++i)
       if (letters.find(letters[i], i + 1) != std::string::npos)
-        fail(ErrorCode::Value, std::string("einsum: label '") + letters[i] + "' repeats in the output of '" + text + "'");
+        fail(ErrorCode::Value,
+             std::string("einsum: label '") + letters[i] + "' repeats in the output of '" + text + "'");
   } else {  // NumPy's implicit output: the '...' dims, then the labels used once, alphabetically
     std::map<char, int> count;
     for (const auto& t : e.inputs)
@@ -242,9 +243,11 @@ OpInfo einsum() {
   info.min_operands = 1;
   info.max_operands = -1;
   info.operand_names = {"xs"};
-  info.attrs = {{"equation", "str", true, "NumPy subscripts, e.g. \"bij,bjk->bik\", \"...ij,...jk->...ik\" or \"ii->i\" (a diagonal)"}};
-  info.summary = "Einstein summation of one or more tensors (as numpy.einsum), built from sums, transposes, "
-                 "reshapes and batched matmuls; operands are contracted left to right.";
+  info.attrs = {{"equation", "str", true,
+                 "NumPy subscripts, e.g. \"bij,bjk->bik\", \"...ij,...jk->...ik\" or \"ii->i\" (a diagonal)"}};
+  info.summary =
+      "Einstein summation of one or more tensors (as numpy.einsum), built from sums, transposes, "
+      "reshapes and batched matmuls; operands are contracted left to right.";
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     const std::string& text = std::get<std::string>(a.at("equation"));
     for (const Type& t : in) require_tensor("einsum", t);

@@ -45,14 +45,16 @@ Value* un(Builder& b, const std::string& name, Value* x) { return b.value("arith
 Value* sigmoid(Builder& b, Value* x) { return un(b, "sigmoid", x); }
 
 OpInfo gelu() {
-  OpInfo info = unary_op("gelu", true, "Gaussian error linear unit x * Phi(x); approximate = \"tanh\" uses the tanh formula.");
+  OpInfo info =
+      unary_op("gelu", true, "Gaussian error linear unit x * Phi(x); approximate = \"tanh\" uses the tanh formula.");
   info.attrs = {{"approximate", "str", false, "\"none\" (exact, via erfc) or \"tanh\" (the tanh formula)", "\"none\""}};
   InferFn base = info.infer;
   info.infer = [base](const std::vector<Type>& in, const AttrMap& attrs) {
     auto it = attrs.find("approximate");
     if (it != attrs.end()) {
       const std::string& a = std::get<std::string>(it->second);
-      if (a != "none" && a != "tanh") fail(ErrorCode::Value, "gelu: approximate must be \"none\" or \"tanh\", got \"" + a + "\"");
+      if (a != "none" && a != "tanh")
+        fail(ErrorCode::Value, "gelu: approximate must be \"none\" or \"tanh\", got \"" + a + "\"");
     }
     return base(in, attrs);
   };
@@ -69,7 +71,8 @@ OpInfo gelu() {
 }
 
 OpInfo clamp() {
-  OpInfo info = unary_op("clamp", false, "Elementwise min(max(x, min), max); either bound may be omitted; NaN propagates.");
+  OpInfo info =
+      unary_op("clamp", false, "Elementwise min(max(x, min), max); either bound may be omitted; NaN propagates.");
   info.attrs = {{"min", "float", false, "lower bound (none: no lower bound)"},
                 {"max", "float", false, "upper bound (none: no upper bound)"}};
   return lowered_fn(info, [](Builder& b, const Op& op, Value* x) {
@@ -99,8 +102,9 @@ OpInfo where() {
 }
 
 OpInfo compare(const std::string& name, const std::string& pred, const std::string& symbol) {
-  OpInfo info = compare_op(name, "Elementwise x " + symbol + " y (bool result), compared in the promoted dtype; "
-                                 "NaN compares unequal to everything.");
+  OpInfo info = compare_op(name, "Elementwise x " + symbol +
+                                     " y (bool result), compared in the promoted dtype; "
+                                     "NaN compares unequal to everything.");
   info.lower_elementwise = [pred](Builder& b, const Op& op, const Args& a) {
     Args xy = as(b, a, promote_types(op.operands[0]->type.dtype, op.operands[1]->type.dtype));
     return b.cmp(pred, xy[0], xy[1]);
@@ -117,8 +121,9 @@ OpInfo logical(const std::string& name, int arity, const std::string& arith_name
 }
 
 OpInfo cast() {
-  OpInfo info = unary_op("cast", false, "Converts x to another dtype (floats to integers truncate toward zero; "
-                                        "nonzero and NaN become true; out-of-range values are undefined).");
+  OpInfo info = unary_op("cast", false,
+                         "Converts x to another dtype (floats to integers truncate toward zero; "
+                         "nonzero and NaN become true; out-of-range values are undefined).");
   info.attrs = {{"dtype", "str", true, "the dtype to convert to, e.g. \"f32\" or \"float32\" (short or long name)"}};
   info.infer = [](const std::vector<Type>& in, const AttrMap& attrs) {
     require_tensor("cast", in[0]);
@@ -166,8 +171,9 @@ void register_math(std::vector<OpInfo>& out) {
       {"tanh", "Elementwise hyperbolic tangent."},
       {"erf", "Elementwise error function."}};
   for (auto [name, summary] : fns) out.push_back(lowered(unary_op(name, true, summary), name));
-  out.push_back(lowered_fn(unary_op("rsqrt", true, "Elementwise 1 / sqrt(x)."),
-                           [](Builder& b, const Op&, Value* x) { return b.arith("div", c(b, x, 1.0), un(b, "sqrt", x)); }));
+  out.push_back(lowered_fn(unary_op("rsqrt", true, "Elementwise 1 / sqrt(x)."), [](Builder& b, const Op&, Value* x) {
+    return b.arith("div", c(b, x, 1.0), un(b, "sqrt", x));
+  }));
   out.push_back(lowered_fn(unary_op("sigmoid", true, "Elementwise logistic function 1 / (1 + e**-x)."),
                            [](Builder& b, const Op&, Value* x) { return sigmoid(b, x); }));
   out.push_back(lowered_fn(unary_op("silu", true, "Elementwise x * sigmoid(x) (swish)."),
@@ -187,8 +193,11 @@ void register_elementwise_ops(std::vector<OpInfo>& out) {
   out.push_back(lowered(binary_op("add", "Elementwise x + y with NumPy broadcasting."), "add"));
   out.push_back(lowered(binary_op("sub", "Elementwise x - y with NumPy broadcasting."), "sub"));
   out.push_back(lowered(binary_op("mul", "Elementwise x * y with NumPy broadcasting."), "mul"));
-  out.push_back(lowered(float_binary_op("div", "Elementwise true division x / y; integer operands give float32."), "div"));
-  out.push_back(lowered(binary_op("pow", "Elementwise x ** y (C99 special values; integers wrap, negative integer exponents truncate)."), "pow"));
+  out.push_back(
+      lowered(float_binary_op("div", "Elementwise true division x / y; integer operands give float32."), "div"));
+  out.push_back(lowered(
+      binary_op("pow", "Elementwise x ** y (C99 special values; integers wrap, negative integer exponents truncate)."),
+      "pow"));
   out.push_back(lowered(binary_op("maximum", "Elementwise max(x, y) with NumPy broadcasting; NaN propagates."), "max"));
   out.push_back(lowered(binary_op("minimum", "Elementwise min(x, y) with NumPy broadcasting; NaN propagates."), "min"));
   out.push_back(lowered(unary_op("neg", false, "Elementwise -x."), "neg"));
@@ -196,7 +205,8 @@ void register_elementwise_ops(std::vector<OpInfo>& out) {
   out.push_back(lowered_fn(unary_op("sign", false, "Elementwise sign: -1, 0 or 1 (NaN stays NaN, -0 gives 0)."),
                            [](Builder& b, const Op&, Value* x) {
                              Value* zero = c(b, x, 0.0);
-                             Value* s = b.value("arith.select", {b.cmp("lt", x, zero), c(b, x, -1.0), b.arith("add", x, zero)});
+                             Value* s = b.value("arith.select",
+                                                {b.cmp("lt", x, zero), c(b, x, -1.0), b.arith("add", x, zero)});
                              return b.value("arith.select", {b.cmp("gt", x, zero), c(b, x, 1.0), s});
                            }));
   out.push_back(lowered_fn(unary_op("relu", false, "Elementwise max(x, 0)."),
@@ -204,8 +214,12 @@ void register_elementwise_ops(std::vector<OpInfo>& out) {
   register_math(out);
   out.push_back(clamp());
   out.push_back(where());
-  for (auto [name, pred, sym] : {std::tuple{"less", "lt", "<"}, {"less_equal", "le", "<="}, {"greater", "gt", ">"},
-                                 {"greater_equal", "ge", ">="}, {"equal", "eq", "=="}, {"not_equal", "ne", "!="}})
+  for (auto [name, pred, sym] : {std::tuple{"less", "lt", "<"},
+                                 {"less_equal", "le", "<="},
+                                 {"greater", "gt", ">"},
+                                 {"greater_equal", "ge", ">="},
+                                 {"equal", "eq", "=="},
+                                 {"not_equal", "ne", "!="}})
     out.push_back(compare(name, pred, sym));
   out.push_back(logical("logical_and", 2, "and", "Elementwise x and y (nonzero is true); bool result."));
   out.push_back(logical("logical_or", 2, "or", "Elementwise x or y (nonzero is true); bool result."));

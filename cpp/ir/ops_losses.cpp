@@ -16,7 +16,8 @@ Value* checked_labels(Builder& b, const Op& op, Value* labels, int64_t classes) 
   Value* ok = op2(b, "logical_and", op2(b, "greater_equal", j, b.graph_constant(DType::I64, 0.0)),
                   op2(b, "less", j, b.graph_constant(DType::I64, double(classes))));
   if (op.has_attr("ignore_index"))
-    ok = op2(b, "logical_or", ok, op2(b, "equal", j, b.graph_constant(DType::I64, double(op.int_attr("ignore_index")))));
+    ok =
+        op2(b, "logical_or", ok, op2(b, "equal", j, b.graph_constant(DType::I64, double(op.int_attr("ignore_index")))));
   std::string message = op.name + ": a label is outside [0, " + std::to_string(classes) + ") (labels " +
                         labels->type.str() + ", mode \"error\")";
   return b.value("checked", {labels, op1(b, "all", ok)}, {{"message", message}});
@@ -28,28 +29,30 @@ OpInfo labelled(bool from_logits) {
   std::string name = from_logits ? "cross_entropy" : "nll_loss";
   std::string what = from_logits ? "Softmax cross-entropy of logits [N, C] (float)"
                                  : "Negative log-likelihood of log-probabilities [N, C] (float)";
-  OpInfo info = make(name, OpClass::Reduction, {from_logits ? "logits" : "log_probs", "labels"},
-                     {kReduction,
-                      {"ignore_index", "int", false, "label whose rows contribute 0 and are left out of the mean; absent: none", ""},
-                      {"mode", "str", false,
-                       "labels outside [0, C) (other than ignore_index): \"ignore\" (they contribute 0) or \"error\" "
-                       "(the program raises when it runs)", "\"ignore\""}},
-                     what + " against integer class labels [N]: -" +
-                         (from_logits ? "log_softmax(logits)" : "log_probs") +
-                         "[i, labels[i]], per row for reduction \"none\". With ignore_index (PyTorch's semantics), "
-                         "those rows are 0 and \"mean\" divides by the number of other rows.");
+  OpInfo info = make(
+      name, OpClass::Reduction, {from_logits ? "logits" : "log_probs", "labels"},
+      {kReduction,
+       {"ignore_index", "int", false, "label whose rows contribute 0 and are left out of the mean; absent: none", ""},
+       {"mode", "str", false,
+        "labels outside [0, C) (other than ignore_index): \"ignore\" (they contribute 0) or \"error\" "
+        "(the program raises when it runs)",
+        "\"ignore\""}},
+      what + " against integer class labels [N]: -" + (from_logits ? "log_softmax(logits)" : "log_probs") +
+          "[i, labels[i]], per row for reduction \"none\". With ignore_index (PyTorch's semantics), "
+          "those rows are 0 and \"mean\" divides by the number of other rows.");
   info.infer = [name](const std::vector<Type>& in, const AttrMap& a) {
     require_tensor(name, in[0]);
     require_float(name, in[0]);
     require_tensor(name, in[1]);
     if (in[0].rank() != 2 || in[1].rank() != 1 || in[0].shape[0] != in[1].shape[0])
-      fail(ErrorCode::Shape, name + ": needs " + (name == "nll_loss" ? "log_probs" : "logits") + " [N, C] and labels [N], got " +
-                                 in[0].str() + " and " + in[1].str());
+      fail(ErrorCode::Shape, name + ": needs " + (name == "nll_loss" ? "log_probs" : "logits") +
+                                 " [N, C] and labels [N], got " + in[0].str() + " and " + in[1].str());
     if (is_float(in[1].dtype) || in[1].dtype == DType::Bool)
       fail(ErrorCode::DType, name + ": labels must be an integer tensor, got " + in[1].str());
     auto m = a.find("mode");
     if (m != a.end() && std::get<std::string>(m->second) != "ignore" && std::get<std::string>(m->second) != "error")
-      fail(ErrorCode::Value, name + ": mode must be \"ignore\" or \"error\", got \"" + std::get<std::string>(m->second) + "\"");
+      fail(ErrorCode::Value,
+           name + ": mode must be \"ignore\" or \"error\", got \"" + std::get<std::string>(m->second) + "\"");
     return std::vector<Type>{reduced_loss(name, a, Type::tensor(in[0].dtype, {in[0].shape[0]}))};
   };
   info.decompose = [from_logits](Builder& b, const Op& op) -> std::vector<Value*> {
@@ -155,13 +158,13 @@ void register_loss_ops(std::vector<OpInfo>& out) {
                                "Binary cross-entropy of sigmoid(logits) against targets, computed stably from the "
                                "logits: max(x, 0) - x y + log(1 + e^-|x|).",
                                bce_logits));
-  out.push_back(pointwise_loss("kl_div", {"log_probs", "targets"},
-                               {{"log_target", "bool", false, "targets are log-probabilities too", "false"}},
-                               "Kullback-Leibler divergence KL(targets || exp(log_probs)) per element: targets * "
-                               "(log targets - log_probs), 0 where targets = 0 (PyTorch's kl_div). reduction: \"mean\" "
-                               "(over every element), \"sum\", \"batchmean\" (the sum / the batch size, the true KL per "
-                               "sample) or \"none\".",
-                               kl));
+  out.push_back(pointwise_loss(
+      "kl_div", {"log_probs", "targets"}, {{"log_target", "bool", false, "targets are log-probabilities too", "false"}},
+      "Kullback-Leibler divergence KL(targets || exp(log_probs)) per element: targets * "
+      "(log targets - log_probs), 0 where targets = 0 (PyTorch's kl_div). reduction: \"mean\" "
+      "(over every element), \"sum\", \"batchmean\" (the sum / the batch size, the true KL per "
+      "sample) or \"none\".",
+      kl));
 }
 
 }  // namespace tessera::ir

@@ -209,8 +209,10 @@ OpInfo divmod_op(const std::string& name, const std::string& summary) {
       int_divmod(b, a[0], a[1], false, q, r);
       return r;
     }
-    if (is_float(a[0]->type.dtype)) float_divmod(b, a[0], a[1], q, r);
-    else int_divmod(b, a[0], a[1], true, q, r);
+    if (is_float(a[0]->type.dtype))
+      float_divmod(b, a[0], a[1], q, r);
+    else
+      int_divmod(b, a[0], a[1], true, q, r);
     return name == "floor_divide" ? q : r;
   });
 }
@@ -223,7 +225,8 @@ OpInfo bitwise(const std::string& name, int arity, bool shift, const std::string
     for (const Type& t : in) {
       require_tensor(name, t);
       if (is_float(t.dtype) || (shift && t.dtype == DType::Bool))
-        fail(ErrorCode::DType, name + ": needs " + (shift ? "integer" : "integer or bool") + " tensors, got " + t.str());
+        fail(ErrorCode::DType,
+             name + ": needs " + (shift ? "integer" : "integer or bool") + " tensors, got " + t.str());
     }
     DType dt = arity == 1 ? in[0].dtype : promote_types(in[0].dtype, in[1].dtype);
     std::vector<Dim> s = arity == 1 ? in[0].shape : broadcast_shapes(name, in[0], in[1]);
@@ -259,12 +262,15 @@ void register_math_ops(std::vector<OpInfo>& out) {
   out.push_back(classify("isfinite", "Elementwise x is neither infinite nor NaN (bool; true for integers)."));
   out.push_back(classify("signbit", "Elementwise sign bit of x (bool): true for -0.0 and negative NaNs too."));
   out.push_back(arith_fn("atan", "Elementwise arctangent (radians, in [-pi/2, pi/2])."));
-  out.push_back(float_fn("asin", [](Builder& b, Value* x) { return b.arith("atan2", x, sqrt1m(b, x)); },
-                         "Elementwise arcsine (radians; NaN outside [-1, 1])."));
-  out.push_back(float_fn("acos", [](Builder& b, Value* x) { return b.arith("atan2", sqrt1m(b, x), x); },
-                         "Elementwise arccosine (radians, in [0, pi]; NaN outside [-1, 1])."));
-  out.push_back(float_fn("tan", [](Builder& b, Value* x) { return b.arith("div", un(b, "sin", x), un(b, "cos", x)); },
-                         "Elementwise tangent (radians): sin(x) / cos(x)."));
+  out.push_back(float_fn(
+      "asin", [](Builder& b, Value* x) { return b.arith("atan2", x, sqrt1m(b, x)); },
+      "Elementwise arcsine (radians; NaN outside [-1, 1])."));
+  out.push_back(float_fn(
+      "acos", [](Builder& b, Value* x) { return b.arith("atan2", sqrt1m(b, x), x); },
+      "Elementwise arccosine (radians, in [0, pi]; NaN outside [-1, 1])."));
+  out.push_back(float_fn(
+      "tan", [](Builder& b, Value* x) { return b.arith("div", un(b, "sin", x), un(b, "cos", x)); },
+      "Elementwise tangent (radians): sin(x) / cos(x)."));
   out.push_back(float_fn("sinh", sinh, "Elementwise hyperbolic sine."));
   out.push_back(float_fn("cosh", cosh, "Elementwise hyperbolic cosine."));
   out.push_back(float_fn("asinh", asinh, "Elementwise inverse hyperbolic sine."));
@@ -273,25 +279,30 @@ void register_math_ops(std::vector<OpInfo>& out) {
   out.push_back(arith_fn("log2", "Elementwise base-2 logarithm (exact for powers of two)."));
   out.push_back(arith_fn("log10", "Elementwise base-10 logarithm."));
   out.push_back(arith_fn("exp2", "Elementwise 2**x (exact for integer x)."));
-  out.push_back(with_element(float_binary_op("atan2", "Elementwise arctangent of y/x in the quadrant of (x, y), "
-                                                      "in [-pi, pi], with C99's special values."),
+  out.push_back(with_element(float_binary_op("atan2",
+                                             "Elementwise arctangent of y/x in the quadrant of (x, y), "
+                                             "in [-pi, pi], with C99's special values."),
                              [](Builder& b, const Args& a) { return b.arith("atan2", a[0], a[1]); }));
   out.push_back(float_fn2("hypot", hypot, "Elementwise sqrt(x**2 + y**2) without overflow or underflow."));
   out.push_back(float_fn2("logaddexp", logaddexp, "Elementwise log(exp(x) + exp(y)), computed stably."));
   out.push_back(with_element(float_binary_op("copysign", "Elementwise |x| with the sign (bit) of y."),
                              [](Builder& b, const Args& a) { return b.arith("copysign", a[0], a[1]); }));
   out.push_back(divmod_op("floor_divide", "Elementwise x // y, rounding toward -inf (Python); integer x // 0 is 0."));
-  out.push_back(divmod_op("remainder", "Elementwise x % y with the divisor's sign (Python, NumPy's mod); integer "
-                                       "x % 0 is 0."));
-  out.push_back(divmod_op("fmod", "Elementwise C fmod: x - trunc(x / y) * y, with the dividend's sign; integer "
-                                  "fmod(x, 0) is 0."));
+  out.push_back(divmod_op("remainder",
+                          "Elementwise x % y with the divisor's sign (Python, NumPy's mod); integer "
+                          "x % 0 is 0."));
+  out.push_back(divmod_op("fmod",
+                          "Elementwise C fmod: x - trunc(x / y) * y, with the dividend's sign; integer "
+                          "fmod(x, 0) is 0."));
   out.push_back(bitwise("bitwise_and", 2, false, "Elementwise bitwise x & y of integers (logical for bools)."));
   out.push_back(bitwise("bitwise_or", 2, false, "Elementwise bitwise x | y of integers (logical for bools)."));
   out.push_back(bitwise("bitwise_xor", 2, false, "Elementwise bitwise x ^ y of integers (logical for bools)."));
   out.push_back(bitwise("bitwise_invert", 1, false, "Elementwise bitwise ~x of integers (logical not for bools)."));
-  out.push_back(bitwise("left_shift", 2, true, "Elementwise x << y of integers (0 when y is negative or >= the width)."));
-  out.push_back(bitwise("right_shift", 2, true, "Elementwise x >> y of integers, arithmetic for signed types (by "
-                                                "the width or more: 0, or -1 for negative x)."));
+  out.push_back(
+      bitwise("left_shift", 2, true, "Elementwise x << y of integers (0 when y is negative or >= the width)."));
+  out.push_back(bitwise("right_shift", 2, true,
+                        "Elementwise x >> y of integers, arithmetic for signed types (by "
+                        "the width or more: 0, or -1 for negative x)."));
 }
 
 }  // namespace tessera::ir

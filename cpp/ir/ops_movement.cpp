@@ -2,8 +2,8 @@
 // coordinates read from the operands at mapped coordinates. Fused kernels compose these
 // mappings (tilegen/value_emitter.cpp), so a transpose or slice costs index arithmetic only.
 #include <algorithm>
-#include <cmath>
 #include <array>
+#include <cmath>
 #include <set>
 
 #include "ir/op_rules.hpp"
@@ -99,15 +99,18 @@ std::vector<Value*> check_then(Builder& b, const Op& op, size_t which, int64_t a
   if (index_mode(op.name, op.attrs) != "error") return {};
   std::vector<Value*> xs = op.operands;
   const Type& x = op.operands[0]->type;
-  if (!x.shape[size_t(axis)].is_static()) symbolic_dim_error(op.name, x, size_t(axis), "its indices are checked against its size");
+  if (!x.shape[size_t(axis)].is_static())
+    symbolic_dim_error(op.name, x, size_t(axis), "its indices are checked against its size");
   xs[which] = checked_indices(b, op, xs[which], x.shape[size_t(axis)].size, axis);
   AttrMap a = op.attrs;
   a["mode"] = std::string("clip");
   return {b.value(op.name, xs, a)};
 }
 
-const AttrSpec kFillValue{"fill_value", "float", false, "mode \"fill\": the value read for out-of-range indices "
-                                                        "(default NaN for floats, 0 for integers)", ""};
+const AttrSpec kFillValue{"fill_value", "float", false,
+                          "mode \"fill\": the value read for out-of-range indices "
+                          "(default NaN for floats, 0 for integers)",
+                          ""};
 
 void require_index(const std::string& op, const Type& t) {
   if (!is_integer(t.dtype)) fail(ErrorCode::DType, op + ": indices must be an integer tensor, got " + t.str());
@@ -137,11 +140,12 @@ std::vector<Dim> symbolic_reshape(const Type& x, const Shape& out, int64_t known
   int64_t n = static_numel(x, symbols, axis);
   if (free < 0) symbolic_dim_error("reshape", x, axis, "a target shape of sizes cannot hold it (write -1 for it)");
   if (symbols.size() > 1)
-    symbolic_dim_error("reshape", x, axis, "-1 can stand for only one symbolic dim, not " + symbols[0].sym + "*" +
-                                               symbols[1].sym);
+    symbolic_dim_error("reshape", x, axis,
+                       "-1 can stand for only one symbolic dim, not " + symbols[0].sym + "*" + symbols[1].sym);
   if (n != known)
-    symbolic_dim_error("reshape", x, axis, "-1 in " + shape_str(out) + " would be " + symbols[0].sym + "*" +
-                                               std::to_string(n) + "/" + std::to_string(known) + ", not a dim");
+    symbolic_dim_error("reshape", x, axis,
+                       "-1 in " + shape_str(out) + " would be " + symbols[0].sym + "*" + std::to_string(n) + "/" +
+                           std::to_string(known) + ", not a dim");
   std::vector<Dim> s;
   for (size_t i = 0; i < out.size(); ++i) s.push_back(int64_t(i) == free ? symbols[0] : Dim::of(out[i]));
   return s;
@@ -152,9 +156,12 @@ std::vector<Dim> reshape_target(const Type& x, const AttrMap& a) {
   Shape out = std::get<IntList>(a.at("shape"));
   int64_t known = 1, free = -1;
   for (size_t i = 0; i < out.size(); ++i) {
-    if (out[i] == -1 && free < 0) free = int64_t(i);
-    else if (out[i] < 0) fail(ErrorCode::Value, "reshape: bad target shape " + shape_str(out) + " for " + x.str());
-    else known *= out[i];
+    if (out[i] == -1 && free < 0)
+      free = int64_t(i);
+    else if (out[i] < 0)
+      fail(ErrorCode::Value, "reshape: bad target shape " + shape_str(out) + " for " + x.str());
+    else
+      known *= out[i];
   }
   if (!x.has_static_shape()) return symbolic_reshape(x, out, known, free);
   Shape in = x.static_shape();
@@ -164,8 +171,8 @@ std::vector<Dim> reshape_target(const Type& x, const AttrMap& a) {
     out[size_t(free)] = numel(in) / known;
   }
   if (numel(out) != numel(in))
-    fail(ErrorCode::Shape, "reshape: cannot reshape " + x.str() + " (" + std::to_string(numel(in)) + " elements) to " +
-                               shape_str(out));
+    fail(ErrorCode::Shape,
+         "reshape: cannot reshape " + x.str() + " (" + std::to_string(numel(in)) + " elements) to " + shape_str(out));
   std::vector<Dim> s;
   for (int64_t n : out) s.push_back(Dim::of(n));
   return s;
@@ -174,7 +181,8 @@ std::vector<Dim> reshape_target(const Type& x, const AttrMap& a) {
 Shape perm_of(const Type& x, const AttrMap& a) {
   int64_t r = x.rank();
   Shape perm = ints_or(a, "perm");
-  if (perm.empty()) for (int64_t i = r; i-- > 0;) perm.push_back(i);
+  if (perm.empty())
+    for (int64_t i = r; i-- > 0;) perm.push_back(i);
   if (int64_t(perm.size()) != r)
     fail(ErrorCode::Value, "transpose: perm " + shape_str(perm) + " does not match " + x.str());
   std::set<int64_t> seen;
@@ -190,8 +198,10 @@ Shape squeezed_axes(const Type& x, const AttrMap& a) {
   Shape axes = ints_or(a, "axes");
   if (axes.empty()) {
     for (size_t d = 0; d < x.shape.size(); ++d) {
-      if (!x.shape[d].is_static()) symbolic_dim_error("squeeze", x, d, "squeezing every size-1 axis needs to know "
-                                                                       "whether it is 1 (name the axes to drop)");
+      if (!x.shape[d].is_static())
+        symbolic_dim_error("squeeze", x, d,
+                           "squeezing every size-1 axis needs to know "
+                           "whether it is 1 (name the axes to drop)");
       if (is_one(x.shape[d])) axes.push_back(int64_t(d));
     }
   }
@@ -220,7 +230,8 @@ void add_reshape_family(std::vector<OpInfo>& out) {
   };
   out.push_back(r);
 
-  OpInfo t = movement("transpose", {"x"}, {{"perm", "ints", false, "result axis i is input axis perm[i]; default reverses", "[]"}},
+  OpInfo t = movement("transpose", {"x"},
+                      {{"perm", "ints", false, "result axis i is input axis perm[i]; default reverses", "[]"}},
                       "Permutes the axes.");
   t.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     require_tensor("transpose", in[0]);
@@ -309,9 +320,11 @@ void add_join_ops(std::vector<OpInfo>& out) {
       const Type& t = in[i];
       bool ok = t.rank() == in[0].rank();
       for (size_t d = 0; ok && d < t.shape.size(); ++d) ok = int64_t(d) == axis || t.shape[d] == s[d];
-      if (!ok) fail(ErrorCode::Shape, "concat: cannot join " + in[0].str() + " and " + t.str() + " along axis " +
-                                          std::to_string(axis));
-      if (!t.shape[size_t(axis)].is_static()) symbolic_dim_error("concat", t, size_t(axis), "the joined axis must be static");
+      if (!ok)
+        fail(ErrorCode::Shape,
+             "concat: cannot join " + in[0].str() + " and " + t.str() + " along axis " + std::to_string(axis));
+      if (!t.shape[size_t(axis)].is_static())
+        symbolic_dim_error("concat", t, size_t(axis), "the joined axis must be static");
       if (i) s[size_t(axis)].size += t.shape[size_t(axis)].size;
     }
     return std::vector<Type>{Type::tensor(promoted(in), s)};
@@ -357,7 +370,8 @@ void add_join_ops(std::vector<OpInfo>& out) {
     Builder& b = e.builder();
     Value* result = e.at(op.operands.back(), ci);
     for (size_t i = op.operands.size() - 1; i-- > 0;)
-      result = b.value("arith.select", {b.cmp("eq", c[size_t(axis)], e.i64(int64_t(i))), e.at(op.operands[i], ci), result});
+      result =
+          b.value("arith.select", {b.cmp("eq", c[size_t(axis)], e.i64(int64_t(i))), e.at(op.operands[i], ci), result});
     return result;
   };
   out.push_back(st);
@@ -390,9 +404,13 @@ std::vector<std::array<int64_t, 3>> slice_dims(const Type& x, const AttrMap& a) 
       out.push_back({0, 1, -1});
       continue;
     }
-    if (d >= start.size()) { out.push_back({0, 1, x.shape[d].size}); continue; }
+    if (d >= start.size()) {
+      out.push_back({0, 1, x.shape[d].size});
+      continue;
+    }
     int64_t n = x.shape[d].size, k = step[d];
-    if (k == 0) fail(ErrorCode::Value, "slice: step must not be zero (dim " + std::to_string(d) + " of " + x.str() + ")");
+    if (k == 0)
+      fail(ErrorCode::Value, "slice: step must not be zero (dim " + std::to_string(d) + " of " + x.str() + ")");
     int64_t lo = k > 0 ? 0 : -1, hi = k > 0 ? n : n - 1;
     int64_t b = std::clamp(start[d] < 0 ? start[d] + n : start[d], lo, hi);
     int64_t e = std::clamp(stop[d] < 0 ? stop[d] + n : stop[d], lo, hi);
@@ -403,7 +421,6 @@ std::vector<std::array<int64_t, 3>> slice_dims(const Type& x, const AttrMap& a) 
 }
 
 void add_slice_pad(std::vector<OpInfo>& out) {
-
   OpInfo sl = movement("slice", {"x"},
                        {{"start", "ints", true, "first index per leading dim (negative counts from the end)"},
                         {"stop", "ints", true, "end (exclusive) per leading dim; clamped as in Python"},
@@ -499,8 +516,8 @@ void add_slice_pad(std::vector<OpInfo>& out) {
       inside = inside ? b.arith("and", inside, ok) : ok;
       int64_t vd = int64_t(d) - (int64_t(c.size()) - v.rank());
       if (vd >= 0)
-        vc[size_t(vd)] = v.shape[size_t(vd)] == Dim::of(1) ? e.i64(0)
-                                                            : e.arith("min", e.arith("max", k, e.i64(0)), e.i64(len - 1));
+        vc[size_t(vd)] =
+            v.shape[size_t(vd)] == Dim::of(1) ? e.i64(0) : e.arith("min", e.arith("max", k, e.i64(0)), e.i64(len - 1));
     }
     DType dt = compute_dtype(op.result()->type.dtype);
     Value* x = e.at(op.operands[0], c);
@@ -513,10 +530,11 @@ void add_slice_pad(std::vector<OpInfo>& out) {
 // ---- indexing: take, gather, scatter_add, one_hot ----
 
 void add_indexing_ops(std::vector<OpInfo>& out) {
-  OpInfo take = movement("take", {"x", "indices"}, {{"axis", "int", false, "the axis indexed", "0"}, kIndexMode, kFillValue},
-                         "x indexed along `axis` by an integer tensor: shape x[:axis] + indices + x[axis+1:] "
-                         "(negative indices count from the end; out-of-range ones follow `mode`, clamped by "
-                         "default).");
+  OpInfo take =
+      movement("take", {"x", "indices"}, {{"axis", "int", false, "the axis indexed", "0"}, kIndexMode, kFillValue},
+               "x indexed along `axis` by an integer tensor: shape x[:axis] + indices + x[axis+1:] "
+               "(negative indices count from the end; out-of-range ones follow `mode`, clamped by "
+               "default).");
   take.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     index_mode("take", a);
     require_tensor("take", in[0]);
@@ -555,11 +573,14 @@ void add_indexing_ops(std::vector<OpInfo>& out) {
     require_index(name, idx);
     const std::vector<Dim>&xs = x.shape, &is = idx.shape;
     // Symbolic dims must match exactly; static ones may be smaller in the indices.
-    auto fits = [](const Dim& i, const Dim& n) { return i == n || (i.is_static() && n.is_static() && i.size <= n.size); };
+    auto fits = [](const Dim& i, const Dim& n) {
+      return i == n || (i.is_static() && n.is_static() && i.size <= n.size);
+    };
     bool ok = xs.size() == is.size();
     for (size_t d = 0; ok && d < xs.size(); ++d) ok = int64_t(d) == axis || fits(is[d], xs[d]);
-    if (!ok) fail(ErrorCode::Shape, name + ": indices " + idx.str() + " must have the rank of " + x.str() +
-                                        " and no larger dims except along axis " + std::to_string(axis));
+    if (!ok)
+      fail(ErrorCode::Shape, name + ": indices " + idx.str() + " must have the rank of " + x.str() +
+                                 " and no larger dims except along axis " + std::to_string(axis));
     if (xs[size_t(axis)] == Dim::of(0) && !(idx.has_static_shape() && idx.numel() == 0))
       fail(ErrorCode::Value, name + ": cannot index the empty axis " + std::to_string(axis) + " of " + x.str());
   };
@@ -605,8 +626,10 @@ void add_indexing_ops(std::vector<OpInfo>& out) {
 
   OpInfo gen = movement("scatter", {"x", "indices", "src"},
                         {{"axis", "int", true, "the axis indexed"},
-                         {"reduce", "str", false, "how an update meets its slot: set (the last update wins), add, mul, "
-                                                  "max or min", "\"set\""},
+                         {"reduce", "str", false,
+                          "how an update meets its slot: set (the last update wins), add, mul, "
+                          "max or min",
+                          "\"set\""},
                          kIndexMode},
                         "A copy of x with out[indices[i][j]][j] = src[i][j] for axis 0 (torch.scatter), or combined "
                         "with it by `reduce`; updates apply in order, so with \"set\" the last one wins.");
@@ -625,15 +648,16 @@ void add_indexing_ops(std::vector<OpInfo>& out) {
       fail(in[2].dtype != in[0].dtype ? ErrorCode::DType : ErrorCode::Shape,
            "scatter: src " + in[2].str() + " must have the shape of indices " + in[1].str() + " and the dtype of " +
                in[0].str());
-    if (in[0].dtype == DType::Bool && reduce != "set") fail(ErrorCode::DType, "scatter: bool tensors take reduce \"set\" only");
+    if (in[0].dtype == DType::Bool && reduce != "set")
+      fail(ErrorCode::DType, "scatter: bool tensors take reduce \"set\" only");
     return std::vector<Type>{in[0]};
   };
   out.push_back(gen);
 
-  OpInfo oh = movement("one_hot", {"indices"},
-                       {{"num_classes", "int", true, "size of the new last axis"},
-                        {"dtype", "str", false, "result dtype", "\"i64\""}},
-                       "A new last axis with 1 at each index and 0 elsewhere (out-of-range indices give zeros).");
+  OpInfo oh = movement(
+      "one_hot", {"indices"},
+      {{"num_classes", "int", true, "size of the new last axis"}, {"dtype", "str", false, "result dtype", "\"i64\""}},
+      "A new last axis with 1 at each index and 0 elsewhere (out-of-range indices give zeros).");
   oh.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     require_tensor("one_hot", in[0]);
     std::vector<Dim> s = in[0].shape;

@@ -59,8 +59,8 @@ bool reduces_empty(const Op& op) {
 
 OpInfo logsumexp() {
   OpInfo info = make("logsumexp", OpClass::Reduction, {"x"}, {kAxisAll, kKeepdims},
-                          "log(sum(exp(x))) over `axis` (every axis when absent), computed stably as "
-                          "log(sum(exp(x - m))) + m with m the (finite) maximum. Floating-point inputs only.");
+                     "log(sum(exp(x))) over `axis` (every axis when absent), computed stably as "
+                     "log(sum(exp(x - m))) + m with m the (finite) maximum. Floating-point inputs only.");
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     require_tensor("logsumexp", in[0]);
     require_float("logsumexp", in[0]);
@@ -77,10 +77,14 @@ OpInfo logsumexp() {
 
 OpInfo std_op() {
   OpInfo info = make("std", OpClass::Reduction, {"x"},
-                          {kAxisAll, kKeepdims, {"correction", "float", false, "subtracted from n in the divisor "
-                                                 "(NumPy's ddof)", "0"}},
-                          "Standard deviation over `axis` (every axis when absent): sqrt(var(x)). "
-                          "Floating-point inputs only.");
+                     {kAxisAll,
+                      kKeepdims,
+                      {"correction", "float", false,
+                       "subtracted from n in the divisor "
+                       "(NumPy's ddof)",
+                       "0"}},
+                     "Standard deviation over `axis` (every axis when absent): sqrt(var(x)). "
+                     "Floating-point inputs only.");
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) { return infer_as("var", in, a); };
   info.decompose = [](Builder& b, const Op& op) -> std::vector<Value*> {
     return {op1(b, "sqrt", b.value("var", {op.operands[0]}, op.attrs))};
@@ -98,8 +102,8 @@ std::vector<Type> same_float(const std::string& name, const std::vector<Type>& i
 OpInfo softmax(bool log) {
   std::string name = log ? "log_softmax" : "softmax";
   OpInfo info = make(name, OpClass::ElementwiseUnary, {"x"}, {kLastAxis},
-                          log ? "log(softmax(x)) along `axis`, computed stably as x - logsumexp(x, axis)."
-                              : "exp(x - m) / sum(exp(x - m)) along `axis`, m the (finite) maximum along it.");
+                     log ? "log(softmax(x)) along `axis`, computed stably as x - logsumexp(x, axis)."
+                         : "exp(x - m) / sum(exp(x - m)) along `axis`, m the (finite) maximum along it.");
   info.infer = [name](const std::vector<Type>& in, const AttrMap& a) {
     auto t = same_float(name, in);
     normalize_axis(name, a.count("axis") ? std::get<int64_t>(a.at("axis")) : -1, in[0].rank());
@@ -126,8 +130,8 @@ OpInfo softmax(bool log) {
 
 OpInfo embedding() {
   OpInfo info = make("embedding", OpClass::DataMovement, {"indices", "weight"}, {kIndexMode},
-                          "Rows of weight [V, ...] picked by integer indices: take(weight, indices, axis=0), "
-                          "shape indices.shape + weight.shape[1:] (gradient w.r.t. weight via take's VJP).");
+                     "Rows of weight [V, ...] picked by integer indices: take(weight, indices, axis=0), "
+                     "shape indices.shape + weight.shape[1:] (gradient w.r.t. weight via take's VJP).");
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     require_tensor("embedding", in[1]);
     if (in[1].rank() < 1) fail(ErrorCode::Shape, "embedding: weight must have rank >= 1, got " + in[1].str());
@@ -145,11 +149,11 @@ OpInfo embedding() {
 
 }  // namespace
 
-void register_random_ops(std::vector<OpInfo>& out);  // ops_random.cpp
-void register_einsum_ops(std::vector<OpInfo>& out);  // ops_einsum.cpp
+void register_random_ops(std::vector<OpInfo>& out);     // ops_random.cpp
+void register_einsum_ops(std::vector<OpInfo>& out);     // ops_einsum.cpp
 void register_attention_ops(std::vector<OpInfo>& out);  // ops_attention.cpp
-void register_norm_ops(std::vector<OpInfo>& out);  // ops_norms.cpp
-void register_loss_ops(std::vector<OpInfo>& out);  // ops_losses.cpp
+void register_norm_ops(std::vector<OpInfo>& out);       // ops_norms.cpp
+void register_loss_ops(std::vector<OpInfo>& out);       // ops_losses.cpp
 void register_rearrange_ops(std::vector<OpInfo>& out);  // ops_rearrange.cpp
 
 void register_nn_ops(std::vector<OpInfo>& out) {

@@ -10,7 +10,9 @@ namespace {
 using namespace composite;
 
 const AttrSpec kLastAxis{"axis", "int", false, "the axis normalised over (negative counts from the end)", "-1"};
-AttrSpec eps_attr(const char* dflt) { return {"eps", "float", false, "added to the variance before the square root", dflt}; }
+AttrSpec eps_attr(const char* dflt) {
+  return {"eps", "float", false, "added to the variance before the square root", dflt};
+}
 double eps_of(const Op& op, double dflt) { return op.has_attr("eps") ? number_attr(op, "eps") : dflt; }
 
 // An affine parameter of rank 1 and size x.shape[axis], reshaped to broadcast along `axis`.
@@ -71,8 +73,8 @@ OpInfo with_params(OpInfo info) {
 
 OpInfo norm(bool rms) {
   std::string name = rms ? "rmsnorm" : "layernorm";
-  OpInfo info = make(name, OpClass::ElementwiseUnary, rms ? std::vector<std::string>{"x", "weight"}
-                                                       : std::vector<std::string>{"x", "weight", "bias"},
+  OpInfo info = make(name, OpClass::ElementwiseUnary,
+                     rms ? std::vector<std::string>{"x", "weight"} : std::vector<std::string>{"x", "weight", "bias"},
                      {kLastAxis, eps_attr(rms ? "1e-06" : "1e-05")},
                      rms ? "x / sqrt(mean(x^2, axis) + eps) * weight: RMS normalisation along `axis` "
                            "(weight, of shape [x.shape[axis]], is optional)."
@@ -81,7 +83,8 @@ OpInfo norm(bool rms) {
                            "(bias needs weight).");
   info.min_operands = 1;
   info.infer = [name](const std::vector<Type>& in, const AttrMap& a) {
-    return norm_type(name, in, normalize_axis(name, a.count("axis") ? std::get<int64_t>(a.at("axis")) : -1, in[0].rank()), 1);
+    return norm_type(name, in,
+                     normalize_axis(name, a.count("axis") ? std::get<int64_t>(a.at("axis")) : -1, in[0].rank()), 1);
   };
   info.decompose = [rms](Builder& b, const Op& op) -> std::vector<Value*> {
     int64_t axis = axis_of(op, -1);
@@ -92,12 +95,12 @@ OpInfo norm(bool rms) {
 }
 
 OpInfo batch_norm() {
-  OpInfo info = with_params(make("batch_norm", OpClass::ElementwiseUnary, {"x"},
-                                 {{"axis", "int", false, "the channel axis (its statistics are kept apart)", "1"},
-                                  eps_attr("1e-05")},
-                                 "(x - mean) / sqrt(var + eps) * weight + bias with mean and (biased) var over every "
-                                 "axis but the channel axis: batch normalisation with the batch's statistics (training "
-                                 "mode); weight and bias have shape [C], optional."));
+  OpInfo info = with_params(
+      make("batch_norm", OpClass::ElementwiseUnary, {"x"},
+           {{"axis", "int", false, "the channel axis (its statistics are kept apart)", "1"}, eps_attr("1e-05")},
+           "(x - mean) / sqrt(var + eps) * weight + bias with mean and (biased) var over every "
+           "axis but the channel axis: batch normalisation with the batch's statistics (training "
+           "mode); weight and bias have shape [C], optional."));
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     int64_t axis = normalize_axis("batch_norm", a.count("axis") ? std::get<int64_t>(a.at("axis")) : 1, in[0].rank());
     return norm_type("batch_norm", in, axis, 2);

@@ -30,8 +30,9 @@ OpInfo pack() {
   info.operand_names = {"x"};
   info.attrs = {{"axis", "int", true, "-2: pack rows of a left operand; -1: columns of a right operand"},
                 {"width", "int", true, "panel width (the micro-kernel's rows or columns)"}};
-  info.summary = "A matmul operand re-laid out as zero-padded panels of `width` rows (axis -2) or columns "
-                 "(axis -1): [..., ceil(R/w), K, w].";
+  info.summary =
+      "A matmul operand re-laid out as zero-padded panels of `width` rows (axis -2) or columns "
+      "(axis -1): [..., ceil(R/w), K, w].";
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     Shape s = static_dims("sched.pack", in[0]);
     int64_t axis = std::get<int64_t>(a.at("axis")), w = std::get<int64_t>(a.at("width"));
@@ -53,8 +54,10 @@ OpInfo pack() {
     Value* inside = b.cmp("lt", r, e.i64(rows));
     Value* clamped = e.arith("min", r, e.i64(rows - 1));
     ValueAt::Coords src(c.begin(), c.begin() + long(batch));
-    if (axis == -2) src.insert(src.end(), {clamped, c[batch + 1]});
-    else src.insert(src.end(), {c[batch + 1], clamped});
+    if (axis == -2)
+      src.insert(src.end(), {clamped, c[batch + 1]});
+    else
+      src.insert(src.end(), {c[batch + 1], clamped});
     Value* v = e.at(op.operands[0], src);
     if (rows % w == 0) return v;  // no padding lanes
     return b.value("arith.select", {inside, v, b.constant(v->type.dtype, 0.0)});
@@ -68,23 +71,25 @@ OpInfo packed_matmul() {
   info.cls = OpClass::Contraction;
   info.min_operands = info.max_operands = 2;
   info.operand_names = {"a", "b"};
-  info.attrs = {{"m", "int", true, "rows of the result"},
-                {"n", "int", true, "columns of the result"},
-                {"mc", "int", true, "rows of C per program instance (a multiple of the A panel width; mc * nc <= 65536)"},
-                {"nc", "int", true, "columns of C per program instance (a multiple of the B panel width)"},
-                {"kc", "int", true, "depth of one pass over the packed panels"}};
+  info.attrs = {
+      {"m", "int", true, "rows of the result"},
+      {"n", "int", true, "columns of the result"},
+      {"mc", "int", true, "rows of C per program instance (a multiple of the A panel width; mc * nc <= 65536)"},
+      {"nc", "int", true, "columns of C per program instance (a multiple of the B panel width)"},
+      {"kc", "int", true, "depth of one pass over the packed panels"}};
   info.summary = "Matrix product of packed operands (sched.pack): [..., m, n], broadcasting batch dims.";
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     Shape sa = static_dims("sched.packed_matmul", in[0]), sb = static_dims("sched.packed_matmul", in[1]);
     if (sa.size() < 3 || sb.size() < 3 || sa[sa.size() - 2] != sb[sb.size() - 2] || in[0].dtype != in[1].dtype)
-      fail(ErrorCode::Shape, "sched.packed_matmul: operands are not packed panels of one depth: " + in[0].str() +
-                                 ", " + in[1].str());
+      fail(ErrorCode::Shape,
+           "sched.packed_matmul: operands are not packed panels of one depth: " + in[0].str() + ", " + in[1].str());
     int64_t m = std::get<int64_t>(a.at("m")), n = std::get<int64_t>(a.at("n"));
     int64_t wa = sa.back(), wb = sb.back();
     if ((m + wa - 1) / wa != sa[sa.size() - 3] || (n + wb - 1) / wb != sb[sb.size() - 3])
       fail(ErrorCode::Shape, "sched.packed_matmul: m/n do not match the panels " + in[0].str() + ", " + in[1].str());
     for (const char* k : {"mc", "nc", "kc"})
-      if (std::get<int64_t>(a.at(k)) < 1) fail(ErrorCode::Value, std::string("sched.packed_matmul: ") + k + " must be >= 1");
+      if (std::get<int64_t>(a.at(k)) < 1)
+        fail(ErrorCode::Value, std::string("sched.packed_matmul: ") + k + " must be >= 1");
     if (std::get<int64_t>(a.at("mc")) % wa || std::get<int64_t>(a.at("nc")) % wb)
       fail(ErrorCode::Value, "sched.packed_matmul: mc and nc must be multiples of the panel widths");
     // An epilogue keeps the instance's mc x nc block of C on its thread's stack.

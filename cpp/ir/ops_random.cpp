@@ -32,7 +32,9 @@ struct Philox {
   Value* op(const char* name, Value* x, Value* y) { return b.arith(name, x, y); }  // no constant folding of bit ops
   Value* lo(Value* x) { return op("and", x, k(kLow32)); }
   Value* hi(Value* x) { return op("lshr", x, k(32)); }
-  Value* pick(Value* j, int64_t n, Value* a, Value* other) { return b.value("arith.select", {b.cmp("eq", j, k(n)), a, other}); }
+  Value* pick(Value* j, int64_t n, Value* a, Value* other) {
+    return b.value("arith.select", {b.cmp("eq", j, k(n)), a, other});
+  }
 
   // The four 32-bit words (in i64) of block `c` (an i64 >= 0) under the 64-bit key `seed`.
   std::array<Value*, 4> block(Value* c, Value* seed) {
@@ -59,7 +61,8 @@ struct Philox {
     Value* j = op("and", i, k(3));
     Value* w = pick(j, 0, x[0], pick(j, 1, x[1], pick(j, 2, x[2], x[3])));
     int shift = dt == DType::F16 ? 21 : dt == DType::BF16 ? 24 : 8;  // 11, 8 or 24 bits: exact in the dtype
-    return b.arith("mul", b.cast(op("lshr", w, k(shift)), DType::F32), b.constant(DType::F32, std::ldexp(1.0, shift - 32)));
+    return b.arith("mul", b.cast(op("lshr", w, k(shift)), DType::F32),
+                   b.constant(DType::F32, std::ldexp(1.0, shift - 32)));
   }
 };
 
@@ -85,10 +88,11 @@ OpInfo rand_like() {
   info.min_operands = 2;
   info.max_operands = 3;
   info.operand_names = {"x", "seed", "offset"};
-  info.summary = "Uniform [0, 1) values of x's shape and float dtype, generated inside the kernel: element i "
-                 "equals element i + offset of tessera.rand(n, seed=seed, dtype=x.dtype). seed and offset are "
-                 "rank-0 integer tensors (Python ints become ones) read at run time, so new seeds reuse the "
-                 "compiled program. x's values are not read. Not differentiable (zero gradient).";
+  info.summary =
+      "Uniform [0, 1) values of x's shape and float dtype, generated inside the kernel: element i "
+      "equals element i + offset of tessera.rand(n, seed=seed, dtype=x.dtype). seed and offset are "
+      "rank-0 integer tensors (Python ints become ones) read at run time, so new seeds reuse the "
+      "compiled program. x's values are not read. Not differentiable (zero gradient).";
   info.infer = [](const std::vector<Type>& in, const AttrMap&) {
     require_tensor("rand_like", in[0]);
     if (!is_float(in[0].dtype)) fail(ErrorCode::DType, "rand_like: needs a floating-point tensor, got " + in[0].str());
@@ -122,17 +126,18 @@ OpInfo dropout() {
   info.max_operands = 3;
   info.operand_names = {"x", "seed", "offset"};
   info.attrs = {{"p", "float", false, "probability of zeroing an element, in [0, 1]", "0.5"}};
-  info.summary = "Training-mode dropout: keeps x where rand_like(x, seed, offset) >= p, scaled by 1/(1-p), and "
-                 "zeroes the rest. Reproducible: the same seed and offset give the same mask on every device; "
-                 "they are read at run time, so a new seed does not compile again.";
+  info.summary =
+      "Training-mode dropout: keeps x where rand_like(x, seed, offset) >= p, scaled by 1/(1-p), and "
+      "zeroes the rest. Reproducible: the same seed and offset give the same mask on every device; "
+      "they are read at run time, so a new seed does not compile again.";
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     require_tensor("dropout", in[0]);
     if (!is_float(in[0].dtype)) fail(ErrorCode::DType, "dropout: needs a floating-point tensor, got " + in[0].str());
     check_counters("dropout", in);
     auto it = a.find("p");
-    double p = it == a.end() ? 0.5
+    double p = it == a.end()                                 ? 0.5
                : std::holds_alternative<int64_t>(it->second) ? double(std::get<int64_t>(it->second))
-                                                              : std::get<double>(it->second);
+                                                             : std::get<double>(it->second);
     if (!(p >= 0.0 && p <= 1.0)) fail(ErrorCode::Value, "dropout: p must be in [0, 1], got " + std::to_string(p));
     return std::vector<Type>{in[0]};
   };

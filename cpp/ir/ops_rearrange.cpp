@@ -183,7 +183,8 @@ OpInfo triu() {
   };
   info.decompose = [](Builder& b, const Op& op) -> std::vector<Value*> {  // tril of the transpose
     double value = op.has_attr("value") ? number_attr(op, "value") : 0.0;
-    Value* t = b.value("tril", {swap_last(b, op.operands[0])}, {{"diagonal", -op.int_attr("diagonal", 0)}, {"value", value}});
+    Value* t =
+        b.value("tril", {swap_last(b, op.operands[0])}, {{"diagonal", -op.int_attr("diagonal", 0)}, {"value", value}});
     return {swap_last(b, t)};
   };
   return info;

@@ -44,8 +44,10 @@ Type reduced_type(const std::string& op, const Type& in, const AttrMap& a, DType
   bool kd = keepdims_of(a);
   std::vector<Dim> shape;
   for (int64_t d = 0; d < in.rank(); ++d) {
-    if (std::find(axes.begin(), axes.end(), d) == axes.end()) shape.push_back(in.shape[size_t(d)]);
-    else if (kd) shape.push_back(Dim::of(1));
+    if (std::find(axes.begin(), axes.end(), d) == axes.end())
+      shape.push_back(in.shape[size_t(d)]);
+    else if (kd)
+      shape.push_back(Dim::of(1));
   }
   return Type::tensor(dt, shape);
 }
@@ -104,8 +106,8 @@ OpInfo dim_size() {
 void require_nonempty(const std::string& op, const Type& in, const AttrMap& a) {
   for (int64_t d : axes_of(op, a, in.rank()))
     if (in.shape[size_t(d)] == Dim::of(0))
-      fail(ErrorCode::Value, op + ": zero-size reduction over axis " + std::to_string(d) + " of " + in.str() +
-                                 " (" + op + " has no identity)");
+      fail(ErrorCode::Value, op + ": zero-size reduction over axis " + std::to_string(d) + " of " + in.str() + " (" +
+                                 op + " has no identity)");
 }
 
 OpInfo base(const std::string& name, std::vector<AttrSpec> attrs, const std::string& summary) {
@@ -139,10 +141,16 @@ std::vector<Value*> split_axes(Builder& b, const Op& op) {
 // sum and prod: integer and bool inputs accumulate in i64 as in NumPy (and torch); `dtype`
 // picks another accumulation and result dtype.
 OpInfo accumulate(const std::string& name, const std::string& what) {
-  OpInfo info = base(name, {kAxis, kKeepdims, {"dtype", "str", false, "accumulation and result dtype; "
-                                                "default: the input's, integers and bool widened to i64", ""}},
-                     what + " over `axis` (every axis when absent). Integer and bool inputs give i64, as in "
-                            "NumPy; f16/bf16 accumulate in f32. Empty reductions give " +
+  OpInfo info = base(name,
+                     {kAxis,
+                      kKeepdims,
+                      {"dtype", "str", false,
+                       "accumulation and result dtype; "
+                       "default: the input's, integers and bool widened to i64",
+                       ""}},
+                     what +
+                         " over `axis` (every axis when absent). Integer and bool inputs give i64, as in "
+                         "NumPy; f16/bf16 accumulate in f32. Empty reductions give " +
                          (name == "sum" ? "0." : "1."));
   info.infer = [name](const std::vector<Type>& in, const AttrMap& a) {
     require_tensor(name, in[0]);
@@ -151,7 +159,8 @@ OpInfo accumulate(const std::string& name, const std::string& what) {
     if (it != a.end()) {
       auto parsed = parse_dtype(std::get<std::string>(it->second));
       if (!parsed || *parsed == DType::Bool)
-        fail(ErrorCode::DType, name + ": dtype must be a numeric dtype, got '" + std::get<std::string>(it->second) + "'");
+        fail(ErrorCode::DType,
+             name + ": dtype must be a numeric dtype, got '" + std::get<std::string>(it->second) + "'");
       dt = *parsed;
     }
     return std::vector<Type>{reduced_type(name, in[0], a, dt)};
@@ -220,8 +229,13 @@ OpInfo mean() {
 }
 
 OpInfo var() {
-  OpInfo info = base("var", {kAxis, kKeepdims, {"correction", "float", false, "subtracted from n in the divisor "
-                                                "(NumPy's ddof)", "0"}},
+  OpInfo info = base("var",
+                     {kAxis,
+                      kKeepdims,
+                      {"correction", "float", false,
+                       "subtracted from n in the divisor "
+                       "(NumPy's ddof)",
+                       "0"}},
                      "Variance over `axis` (every axis when absent), two-pass: sum((x - mean)^2) / (n - "
                      "correction), in a fixed order (deterministic). Floating-point inputs only.");
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
@@ -245,10 +259,10 @@ OpInfo var() {
 // are (not) nonzero: sums give the empty reduction's answer (false / true) for free.
 OpInfo truth(bool all) {
   std::string name = all ? "all" : "any";
-  OpInfo info = base(name, {kAxis, kKeepdims},
-                     std::string(all ? "Whether every element" : "Whether some element") +
-                         " over `axis` (every axis when absent) is nonzero; bool result. Empty: " +
-                         (all ? "true." : "false."));
+  OpInfo info =
+      base(name, {kAxis, kKeepdims},
+           std::string(all ? "Whether every element" : "Whether some element") +
+               " over `axis` (every axis when absent) is nonzero; bool result. Empty: " + (all ? "true." : "false."));
   info.infer = [name](const std::vector<Type>& in, const AttrMap& a) {
     require_tensor(name, in[0]);
     return std::vector<Type>{reduced_type(name, in[0], a, DType::Bool)};
@@ -273,10 +287,12 @@ void register_reduction_ops(std::vector<OpInfo>& out) {
   out.push_back(accumulate("prod", "Product"));
   out.push_back(extremum("max", "Maximum over `axis` (every axis when absent); NaN propagates. Empty: error."));
   out.push_back(extremum("min", "Minimum over `axis` (every axis when absent); NaN propagates. Empty: error."));
-  out.push_back(arg_extremum("argmax", "Index (i64) of the maximum along `axis`: the first on ties; the first "
-                                       "NaN wins, as in NumPy. Without an axis: rank-1 tensors only."));
-  out.push_back(arg_extremum("argmin", "Index (i64) of the minimum along `axis`: the first on ties; the first "
-                                       "NaN wins, as in NumPy. Without an axis: rank-1 tensors only."));
+  out.push_back(arg_extremum("argmax",
+                             "Index (i64) of the maximum along `axis`: the first on ties; the first "
+                             "NaN wins, as in NumPy. Without an axis: rank-1 tensors only."));
+  out.push_back(arg_extremum("argmin",
+                             "Index (i64) of the minimum along `axis`: the first on ties; the first "
+                             "NaN wins, as in NumPy. Without an axis: rank-1 tensors only."));
   out.push_back(mean());
   out.push_back(var());
   out.push_back(dim_size());

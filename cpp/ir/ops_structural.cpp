@@ -6,8 +6,8 @@
 namespace tessera::ir {
 namespace {
 
-OpInfo structural(const std::string& name, int min_ops, int max_ops, std::vector<AttrSpec> attrs,
-                  bool pure, const std::string& summary) {
+OpInfo structural(const std::string& name, int min_ops, int max_ops, std::vector<AttrSpec> attrs, bool pure,
+                  const std::string& summary) {
   OpInfo info;
   info.name = name;
   info.cls = OpClass::Structural;
@@ -52,29 +52,29 @@ void verify_kernel(const Op& op) {
 void register_structural_ops(std::vector<OpInfo>& out) {
   out.push_back(structural("return", 0, -1, {}, false, "Returns values from a function."));
 
-  OpInfo kernel = structural("sched.kernel", 0, -1,
-                             {{"kind", "str", true, "elementwise | reduce | rowwise | matmul | scatter | pack | attention"},
-                              {"lanes", "int", false, "lanes per program instance"},
-                              {"why_split", "str", false, "why this kernel did not fuse with the one before it"},
-                              {"tile", "ints", false, "tile sizes of the iteration space"},
-                              {"vector", "int", false, "NVIDIA: consecutive lanes per thread, read and written as vectors"},
-                              {"threads", "int", false, "NVIDIA: threads per block when lanes are not threads"},
-                              {"mma", "str", false,
-                               "NVIDIA matmul and attention: tensor-core instruction family (wgmma on sm_90a; tf32: an f32 "
-                               "matmul whose precision allows TF32, sm_80+)"},
-                              {"tma", "int", false, "NVIDIA wgmma matmul: 1 (default) TMA copies, 0 cp.async"},
-                              {"stages", "int", false,
-                               "NVIDIA f32 matmul (tile.fma_gemm): K slices in flight in shared memory (default 2)"},
-                              {"persistent", "int", false,
-                               "NVIDIA wgmma matmul: program instances of a persistent grid when there are more block tiles "
-                               "(0: one instance per tile)"},
-                              {"overlap", "int", false,
-                               "NVIDIA wgmma attention: 1 (default) O += P V of key tile j-1 runs during the softmax of "
-                               "tile j (FlashAttention-3's intra-warpgroup pipelining), 0 one tile at a time"},
-                              {"pingpong", "int", false,
-                               "NVIDIA wgmma attention: 1 (default) the consumer warpgroups take turns to issue their "
-                               "wgmma, 0 each issues when ready"}},
-                             true, "A fused group of Graph IR ops run as one kernel over one iteration space.");
+  OpInfo kernel = structural(
+      "sched.kernel", 0, -1,
+      {{"kind", "str", true, "elementwise | reduce | rowwise | matmul | scatter | pack | attention"},
+       {"lanes", "int", false, "lanes per program instance"},
+       {"why_split", "str", false, "why this kernel did not fuse with the one before it"},
+       {"tile", "ints", false, "tile sizes of the iteration space"},
+       {"vector", "int", false, "NVIDIA: consecutive lanes per thread, read and written as vectors"},
+       {"threads", "int", false, "NVIDIA: threads per block when lanes are not threads"},
+       {"mma", "str", false,
+        "NVIDIA matmul and attention: tensor-core instruction family (wgmma on sm_90a; tf32: an f32 "
+        "matmul whose precision allows TF32, sm_80+)"},
+       {"tma", "int", false, "NVIDIA wgmma matmul: 1 (default) TMA copies, 0 cp.async"},
+       {"stages", "int", false, "NVIDIA f32 matmul (tile.fma_gemm): K slices in flight in shared memory (default 2)"},
+       {"persistent", "int", false,
+        "NVIDIA wgmma matmul: program instances of a persistent grid when there are more block tiles "
+        "(0: one instance per tile)"},
+       {"overlap", "int", false,
+        "NVIDIA wgmma attention: 1 (default) O += P V of key tile j-1 runs during the softmax of "
+        "tile j (FlashAttention-3's intra-warpgroup pipelining), 0 one tile at a time"},
+       {"pingpong", "int", false,
+        "NVIDIA wgmma attention: 1 (default) the consumer warpgroups take turns to issue their "
+        "wgmma, 0 each issues when ready"}},
+      true, "A fused group of Graph IR ops run as one kernel over one iteration space.");
   kernel.has_region = true;
   kernel.verify_op = verify_kernel;
   out.push_back(kernel);
@@ -92,12 +92,15 @@ void register_structural_ops(std::vector<OpInfo>& out) {
   view.verify_op = [](const Op& op) {
     if (op.results.size() != 1 || op.operands.size() != 1) fail(ErrorCode::Verify, "rt.view: one operand, one result");
     const Type &in = op.operands[0]->type, &out = op.results[0]->type;
-    if (!in.is_tensor() || !out.is_tensor() || !in.has_static_shape() || !out.has_static_shape() || in.dtype != out.dtype)
-      fail(ErrorCode::Verify, "rt.view: needs tensors of static shape and one dtype, got " + in.str() + " -> " + out.str());
+    if (!in.is_tensor() || !out.is_tensor() || !in.has_static_shape() || !out.has_static_shape() ||
+        in.dtype != out.dtype)
+      fail(ErrorCode::Verify,
+           "rt.view: needs tensors of static shape and one dtype, got " + in.str() + " -> " + out.str());
     int64_t a = 1, b = 1;
     for (int64_t d : in.static_shape()) a *= d;
     for (int64_t d : out.static_shape()) b *= d;
-    if (a != b) fail(ErrorCode::Verify, "rt.view: " + in.str() + " and " + out.str() + " hold different element counts");
+    if (a != b)
+      fail(ErrorCode::Verify, "rt.view: " + in.str() + " and " + out.str() + " hold different element counts");
   };
   out.push_back(view);
   OpInfo launch = structural("rt.launch", 0, -1,
@@ -130,8 +133,9 @@ void register_structural_ops(std::vector<OpInfo>& out) {
     return std::vector<Type>{in[0]};
   };
   out.push_back(checked);
-  OpInfo assert_op = structural("rt.assert", 1, 1, {{"message", "str", true, "the error raised when the flag is false"}},
-                                false, "Raises `message` after the program ran if its rank-0 bool operand is false.");
+  OpInfo assert_op =
+      structural("rt.assert", 1, 1, {{"message", "str", true, "the error raised when the flag is false"}}, false,
+                 "Raises `message` after the program ran if its rank-0 bool operand is false.");
   assert_op.verify_op = [](const Op& op) {
     const Type& t = op.operands[0]->type;
     if (!op.results.empty() || !t.is_tensor() || t.dtype != DType::Bool || t.rank() != 0)
@@ -141,8 +145,9 @@ void register_structural_ops(std::vector<OpInfo>& out) {
 
   // tessera.debug_print inside traced code: prints its operands when the program runs (after
   // its kernels); the result is a token that keeps the op alive (the trace returns it).
-  OpInfo print = structural("debug_print", 0, -1, {{"format", "str", true, "a Python format string, {} per operand"}},
-                            true, "Prints the operands with `format` when the program runs; returns a rank-0 bool token.");
+  OpInfo print =
+      structural("debug_print", 0, -1, {{"format", "str", true, "a Python format string, {} per operand"}}, true,
+                 "Prints the operands with `format` when the program runs; returns a rank-0 bool token.");
   print.infer = [](const std::vector<Type>& in, const AttrMap&) {
     for (const Type& t : in) require_tensor("debug_print", t);
     return std::vector<Type>{Type::tensor(DType::Bool, std::vector<Dim>{})};

@@ -104,8 +104,8 @@ OpInfo arith_cast() {
   return info;
 }
 
-OpInfo tile_op(const std::string& name, int min_ops, int max_ops, std::vector<AttrSpec> attrs,
-               InferFn infer, const std::string& summary) {
+OpInfo tile_op(const std::string& name, int min_ops, int max_ops, std::vector<AttrSpec> attrs, InferFn infer,
+               const std::string& summary) {
   OpInfo info;
   info.name = "tile." + name;
   info.cls = OpClass::Tile;
@@ -127,8 +127,8 @@ void require_i64(const std::string& op, const Type& t, const char* what) {
 // an epilogue region (gemm_epilogue_op) the block tile's origin z, m0, n0 follow, then the
 // pointers of the kernel's other outputs.
 void check_block_gemm_operands(const std::string& op, const std::vector<Type>& in) {
-  static const char* names[] = {"c", "c_off", "ldc", "a", "a_off", "lda", "b", "b_off", "ldb", "rows", "cols", "k",
-                                "z", "m0", "n0"};
+  static const char* names[] = {"c",   "c_off", "ldc",  "a", "a_off", "lda", "b", "b_off",
+                                "ldb", "rows",  "cols", "k", "z",     "m0",  "n0"};
   if (in.size() != 12 && in.size() < 15)
     fail(ErrorCode::Verify, op + ": takes 12 operands, or 15 and more with an epilogue region (z, m0, n0, outputs)");
   for (size_t i = 0; i < in.size(); ++i) {
@@ -163,8 +163,9 @@ void verify_gemm_epilogue(const Op& op) {
   DType ab = op.operands[3]->type.dtype;
   if (r.args.size() != 4 || r.args[0]->type.kind != TypeKind::Scalar ||
       (r.args[0]->type.dtype != DType::F32 && r.args[0]->type.dtype != ab))
-    fail(ErrorCode::Verify, op.name + ": the epilogue region takes (product: f32 or the inputs' dtype, z: i64, row: i64, "
-                                      "col: i64)");
+    fail(ErrorCode::Verify, op.name +
+                                ": the epilogue region takes (product: f32 or the inputs' dtype, z: i64, row: i64, "
+                                "col: i64)");
   for (size_t i = 1; i < 4; ++i) require_i64(op.name, r.args[i]->type, "epilogue coordinates");
   std::vector<const Value*> outs = {op.operands[0]};
   for (size_t i = 15; i < op.operands.size(); ++i) outs.push_back(op.operands[i]);
@@ -210,8 +211,9 @@ OpInfo mma_sync_op() {
         // Each warp's sub-tile is whole m16 x n16 fragments; every thread copies whole 16-byte chunks.
         if (wm < 1 || wn < 1 || bm % (16 * wm) || bn % (16 * wn) || bk % 16 || attr("stages") < 2 ||
             (bm * bk / 8) % threads || (bk * bn / 8) % threads)
-          fail(ErrorCode::Verify, "tile.mma_sync: unsupported tiling bm=" + std::to_string(bm) + " bn=" + std::to_string(bn) +
-                                      " bk=" + std::to_string(bk) + " warps=" + std::to_string(wm) + "x" + std::to_string(wn));
+          fail(ErrorCode::Verify, "tile.mma_sync: unsupported tiling bm=" + std::to_string(bm) +
+                                      " bn=" + std::to_string(bn) + " bk=" + std::to_string(bk) +
+                                      " warps=" + std::to_string(wm) + "x" + std::to_string(wn));
         return std::vector<Type>{};
       },
       "Tensor-core block GEMM (NVIDIA sm_80+, mma.sync m16n8k16): C[c_off + i*ldc + j] = sum over p < k of "
@@ -232,14 +234,17 @@ OpInfo wgmma_gemm_op() {
        {"bn", "int", true, "columns of the block tile (the wgmma N, a multiple of 64 up to 256)"},
        {"bk", "int", true, "depth of one pipeline stage (64: one 128-byte swizzle row)"},
        {"stages", "int", true, "shared-memory pipeline stages (at least 3)"},
-       {"tma", "int", false, "1: a producer warpgroup copies with TMA (cp.async.bulk.tensor, mbarriers; the kernel's "
-                             "tensor_maps); 0 or absent: every thread copies with cp.async"},
-       {"persistent", "int", false, "1 (with tma): compute every block tile of the rows x cols matrix, program "
-                                    "instance i taking tiles i, i + grid, ... (offsets are the matrix's)"},
-       {"staged_epilogue", "int", false, "1 (with tma and an epilogue region taking the product in the inputs' "
-                                         "dtype): the consumers hand each tile's product to the producer "
-                                         "warpgroup's other warps through shared memory, which run the epilogue "
-                                         "while the consumers compute the next tile"}},
+       {"tma", "int", false,
+        "1: a producer warpgroup copies with TMA (cp.async.bulk.tensor, mbarriers; the kernel's "
+        "tensor_maps); 0 or absent: every thread copies with cp.async"},
+       {"persistent", "int", false,
+        "1 (with tma): compute every block tile of the rows x cols matrix, program "
+        "instance i taking tiles i, i + grid, ... (offsets are the matrix's)"},
+       {"staged_epilogue", "int", false,
+        "1 (with tma and an epilogue region taking the product in the inputs' "
+        "dtype): the consumers hand each tile's product to the producer "
+        "warpgroup's other warps through shared memory, which run the epilogue "
+        "while the consumers compute the next tile"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
         check_block_gemm_operands("tile.wgmma_gemm", in);
         check_tensor_core_dtypes("tile.wgmma_gemm", in);
@@ -249,9 +254,10 @@ OpInfo wgmma_gemm_op() {
         // With tma, setmaxnreg gives each consumer thread 232 registers: two consumer warpgroups at most.
         if (bm < 64 || bm % 64 || bm > (tma ? 128 : 256) || bn < 64 || bn % 64 || bn > 256 || bk != 64 || stages < 3 ||
             stages > 8)
-          fail(ErrorCode::Verify, "tile.wgmma_gemm: unsupported tiling bm=" + std::to_string(bm) + " bn=" + std::to_string(bn) +
-                                      " bk=" + std::to_string(bk) + " stages=" + std::to_string(stages) +
-                                      " (bm, bn: multiples of 64 up to 256, bm up to 128 with tma; bk = 64; 3 to 8 stages)");
+          fail(ErrorCode::Verify,
+               "tile.wgmma_gemm: unsupported tiling bm=" + std::to_string(bm) + " bn=" + std::to_string(bn) +
+                   " bk=" + std::to_string(bk) + " stages=" + std::to_string(stages) +
+                   " (bm, bn: multiples of 64 up to 256, bm up to 128 with tma; bk = 64; 3 to 8 stages)");
         return std::vector<Type>{};
       },
       "Hopper tensor-core block GEMM (NVIDIA sm_90a, wgmma.mma_async): C[c_off + i*ldc + j] = sum over p < k of "
@@ -264,8 +270,9 @@ OpInfo wgmma_gemm_op() {
     verify_gemm_epilogue(op);
     if (!op.int_attr("staged_epilogue", 0)) return;
     if (!op.int_attr("tma", 0) || !op.region || op.region->args[0]->type.dtype != op.operands[3]->type.dtype)
-      fail(ErrorCode::Verify, "tile.wgmma_gemm: staged_epilogue needs tma and an epilogue region taking the product in "
-                              "the inputs' dtype");
+      fail(ErrorCode::Verify,
+           "tile.wgmma_gemm: staged_epilogue needs tma and an epilogue region taking the product in "
+           "the inputs' dtype");
   };
   return info;
 }
@@ -292,8 +299,8 @@ OpInfo fma_gemm_op() {
                                       std::to_string(attr("bm")) + " bn=" + std::to_string(attr("bn")) +
                                       " bk=" + std::to_string(bk));
         if (stages < 2 || stages > 8 || fma_gemm_shared_bytes(bk, stages) > 227 * 1024)
-          fail(ErrorCode::Verify, "tile.fma_gemm: stages must be 2..8 and fit 227 KiB of shared memory, got " +
-                                      std::to_string(stages));
+          fail(ErrorCode::Verify,
+               "tile.fma_gemm: stages must be 2..8 and fit 227 KiB of shared memory, got " + std::to_string(stages));
         return std::vector<Type>{};
       },
       "f32 block GEMM on CUDA cores (NVIDIA): C[c_off + i*ldc + j] = sum over p < k of A[a_off + i*lda + p] * "
@@ -308,7 +315,8 @@ OpInfo fma_gemm_op() {
 // The operands of the flash-attention forward ops, named `names`: o, q, k and v pointers (all
 // bf16 or all f16), i64 scalars, and optionally (the last two names) an f32 lse pointer and
 // its i64 offset.
-void check_flash_forward_operands(const std::string& op, const std::vector<Type>& in, const std::vector<const char*>& names) {
+void check_flash_forward_operands(const std::string& op, const std::vector<Type>& in,
+                                  const std::vector<const char*>& names) {
   const size_t n = names.size();
   if (in.size() == n - 1) fail(ErrorCode::Verify, op + ": lse needs lse_off too");
   if (in.size() == n && in[n - 2].dtype != DType::F32)
@@ -324,8 +332,8 @@ void check_flash_forward_operands(const std::string& op, const std::vector<Type>
   }
   DType dt = qkv[0].dtype;
   if ((dt != DType::BF16 && dt != DType::F16) || qkv[1].dtype != dt || qkv[2].dtype != dt || qkv[3].dtype != dt)
-    fail(ErrorCode::DType, op + ": o, q, k and v must all be bf16 or all f16, got " + qkv[0].str() + ", " + qkv[1].str() +
-                               ", " + qkv[2].str() + ", " + qkv[3].str());
+    fail(ErrorCode::DType, op + ": o, q, k and v must all be bf16 or all f16, got " + qkv[0].str() + ", " +
+                               qkv[1].str() + ", " + qkv[2].str() + ", " + qkv[3].str());
 }
 
 // tile.flash_attention: one block of query rows of flash attention on NVIDIA tensor cores
@@ -340,10 +348,12 @@ OpInfo flash_attention_op() {
        {"warps", "int", true, "warps of the block"},
        {"causal", "bool", true, "query row i sees key rows j <= i only"},
        {"scale", "float", true, "multiplies q . k before the softmax"},
-       {"stages", "int", false, "K/V buffer pairs: 1 (K and V loads interleaved with the two products) or 2-4 (a pipeline)", "1"}},
+       {"stages", "int", false,
+        "K/V buffer pairs: 1 (K and V loads interleaved with the two products) or 2-4 (a pipeline)", "1"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
-        check_flash_forward_operands("tile.flash_attention", in,
-                                     {"o", "o_off", "q", "q_off", "k", "v", "kv_off", "rows", "m0", "s_kv", "lse", "lse_off"});
+        check_flash_forward_operands(
+            "tile.flash_attention", in,
+            {"o", "o_off", "q", "q_off", "k", "v", "kv_off", "rows", "m0", "s_kv", "lse", "lse_off"});
         auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
         int64_t d = attr("head_dim"), bm = attr("block_m"), bn = attr("block_n"), w = attr("warps");
         int64_t stages = a.count("stages") ? std::get<int64_t>(a.at("stages")) : 1;
@@ -351,10 +361,10 @@ OpInfo flash_attention_op() {
         // Q staging (bm x d) and `stages` pairs of K and V tiles (bn x d each) share the shared memory:
         // static up to 48 KiB, dynamic (the kernel's `shared` attribute, Hopper's 227 KiB) above.
         if ((d != 64 && d != 128) || w < 1 || bm != 16 * w || bn % 16 || bn < 16 || (bm * d / 8) % chunks ||
-            (bn * d / 8) % chunks || stages < 1 || stages > 4 ||
-            std::max(bm * d, 2 * stages * bn * d) * 2 > 227 * 1024)
-          fail(ErrorCode::Verify, "tile.flash_attention: unsupported tiling head_dim=" + std::to_string(d) + " block_m=" +
-                                      std::to_string(bm) + " block_n=" + std::to_string(bn) + " warps=" + std::to_string(w) + " stages=" + std::to_string(stages));
+            (bn * d / 8) % chunks || stages < 1 || stages > 4 || std::max(bm * d, 2 * stages * bn * d) * 2 > 227 * 1024)
+          fail(ErrorCode::Verify, "tile.flash_attention: unsupported tiling head_dim=" + std::to_string(d) +
+                                      " block_m=" + std::to_string(bm) + " block_n=" + std::to_string(bn) +
+                                      " warps=" + std::to_string(w) + " stages=" + std::to_string(stages));
         return std::vector<Type>{};
       },
       "Flash attention for query rows m0 .. m0+min(rows, block_m)-1 of one head: o[o_off + i*D + j] = "
@@ -382,23 +392,26 @@ OpInfo flash_attention_wgmma_op() {
        {"scale", "float", true, "multiplies q . k before the softmax"},
        {"overlap", "int", false,
         "1: FlashAttention-3's intra-warpgroup pipelining (O += P V of tile j-1 runs during the softmax of tile j); "
-        "0: one tile at a time", "1"},
+        "0: one tile at a time",
+        "1"},
        {"pingpong", "int", false,
         "1: the consumer warpgroups take turns to issue their wgmma (FlashAttention-3's warp scheduler barriers: "
-        "named barriers 1 and 2), so one's softmax overlaps the other's products; 0: each issues when ready", "1"}},
+        "named barriers 1 and 2), so one's softmax overlaps the other's products; 0: each issues when ready",
+        "1"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
         check_flash_forward_operands("tile.flash_attention_wgmma", in,
                                      {"o", "o_off", "q", "k", "v", "head", "m0", "rows", "s_kv", "lse", "lse_off"});
         auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
         int64_t d = attr("head_dim"), bm = attr("block_m"), bn = attr("block_n"), stages = attr("stages");
-        int64_t overlap = a.count("overlap") ? attr("overlap") : 1, pingpong = a.count("pingpong") ? attr("pingpong") : 1;
+        int64_t overlap = a.count("overlap") ? attr("overlap") : 1,
+                pingpong = a.count("pingpong") ? attr("pingpong") : 1;
         if ((d != 64 && d != 128) || bm != 128 || bn < 16 || bn > 256 || bn % 16 || stages < 1 || stages > 4 ||
             (overlap != 0 && overlap != 1) || (pingpong != 0 && pingpong != 1) ||
             flash_attention_wgmma_shared_bytes(d, bm, bn, stages) > 227 * 1024)
           fail(ErrorCode::Verify, "tile.flash_attention_wgmma: unsupported tiling head_dim=" + std::to_string(d) +
-                                      " block_m=" + std::to_string(bm) + " block_n=" + std::to_string(bn) + " stages=" +
-                                      std::to_string(stages) + " overlap=" + std::to_string(overlap) + " pingpong=" +
-                                      std::to_string(pingpong) +
+                                      " block_m=" + std::to_string(bm) + " block_n=" + std::to_string(bn) +
+                                      " stages=" + std::to_string(stages) + " overlap=" + std::to_string(overlap) +
+                                      " pingpong=" + std::to_string(pingpong) +
                                       " (head_dim 64 or 128, block_m 128, block_n a multiple of 16 up to 256, 1 to 4 "
                                       "stages, overlap and pingpong 0 or 1, at most 227 KiB of shared memory)");
         return std::vector<Type>{};
@@ -431,8 +444,10 @@ OpInfo flash_attention_bwd_op() {
         const std::string& wrt = std::get<std::string>(a.at("wrt"));
         size_t n_out = wrt == "kv" ? 2 : 1;
         if ((wrt != "q" && wrt != "k" && wrt != "v" && wrt != "kv") || in.size() != n_out + 12)
-          fail(ErrorCode::Verify, "tile.flash_attention_bwd: wrt must be q, k, v or kv, with 1 (2 for kv) outputs before 12 operands");
-        static const char* names[] = {"q", "k", "v", "do", "lse", "delta", "q_off", "kv_off", "r_off", "own_rows", "own0", "stream_len"};
+          fail(ErrorCode::Verify,
+               "tile.flash_attention_bwd: wrt must be q, k, v or kv, with 1 (2 for kv) outputs before 12 operands");
+        static const char* names[] = {"q",     "k",      "v",     "do",       "lse",  "delta",
+                                      "q_off", "kv_off", "r_off", "own_rows", "own0", "stream_len"};
         DType dt = in[0].dtype;
         for (size_t i = 0; i < in.size(); ++i) {
           std::string name = i < n_out ? "output" : names[i - n_out];
@@ -443,17 +458,20 @@ OpInfo flash_attention_bwd_op() {
           if (!ptr) require_i64("tile.flash_attention_bwd", in[i], name.c_str());
           DType want = i >= n_out + 4 && i < n_out + 6 ? DType::F32 : dt;
           if (ptr && in[i].dtype != want)
-            fail(ErrorCode::DType, "tile.flash_attention_bwd: " + name + " must point to " + dtype_name(want) + ", got " + in[i].str());
+            fail(ErrorCode::DType,
+                 "tile.flash_attention_bwd: " + name + " must point to " + dtype_name(want) + ", got " + in[i].str());
         }
         if (dt != DType::BF16 && dt != DType::F16)
-          fail(ErrorCode::DType, "tile.flash_attention_bwd: q, k, v, do and the outputs must be bf16 or f16, got " + in[0].str());
+          fail(ErrorCode::DType,
+               "tile.flash_attention_bwd: q, k, v, do and the outputs must be bf16 or f16, got " + in[0].str());
         auto attr = [&](const char* k) { return std::get<int64_t>(a.at(k)); };
         int64_t d = attr("head_dim"), bo = attr("block_own"), bs = attr("block_stream"), stages = attr("stages");
         int64_t threads = 2 * bo;  // 16 rows per warp
         if ((d != 64 && d != 128) || bo < 16 || bo % 16 || bs < 16 || bs % 16 || stages < 2 || stages > 4 ||
             (bo * d / 8) % threads || (bs * d / 8) % threads || (2 * bo + 2 * stages * bs) * d * 2 > 227 * 1024)
-          fail(ErrorCode::Verify, "tile.flash_attention_bwd: unsupported tiling head_dim=" + std::to_string(d) + " block_own=" +
-                                      std::to_string(bo) + " block_stream=" + std::to_string(bs) + " stages=" + std::to_string(stages));
+          fail(ErrorCode::Verify, "tile.flash_attention_bwd: unsupported tiling head_dim=" + std::to_string(d) +
+                                      " block_own=" + std::to_string(bo) + " block_stream=" + std::to_string(bs) +
+                                      " stages=" + std::to_string(stages));
         return std::vector<Type>{};
       },
       "Flash attention backward for one head, given lse (attention_lse) and delta = rowsum(do * o) per query "
@@ -482,20 +500,23 @@ OpInfo flash_attention_bwd_wgmma_op() {
        {"wrt", "str", true, "q, k, v or kv: the gradients written"},
        {"overlap", "int", false,
         "1: the scores of tile j are computed while the products of tile j-1 run (the forward's intra-warpgroup "
-        "pipelining); 0: one tile at a time", "0"}},
+        "pipelining); 0: one tile at a time",
+        "0"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
         const std::string& wrt = std::get<std::string>(a.at("wrt"));
         size_t n_out = wrt == "kv" ? 2 : 1;
         const std::string op = "tile.flash_attention_bwd_wgmma";
         if ((wrt != "q" && wrt != "k" && wrt != "v" && wrt != "kv") || in.size() != n_out + 12)
           fail(ErrorCode::Verify, op + ": wrt must be q, k, v or kv, with 1 (2 for kv) outputs before 12 operands");
-        static const char* names[] = {"q", "k", "v", "do", "lse", "delta", "out_off", "r_off", "head", "own0", "own_rows", "stream_len"};
+        static const char* names[] = {"q",       "k",     "v",    "do",   "lse",      "delta",
+                                      "out_off", "r_off", "head", "own0", "own_rows", "stream_len"};
         DType dt = in[0].dtype;
         for (size_t i = 0; i < in.size(); ++i) {
           std::string name = i < n_out ? "output" : names[i - n_out];
           bool ptr = i < n_out + 6;
           if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
-            fail(ErrorCode::Verify, op + ": " + name + " must be a " + (ptr ? "pointer" : "scalar") + ", got " + in[i].str());
+            fail(ErrorCode::Verify,
+                 op + ": " + name + " must be a " + (ptr ? "pointer" : "scalar") + ", got " + in[i].str());
           if (!ptr) require_i64(op, in[i], name.c_str());
           DType want = i >= n_out + 4 && i < n_out + 6 ? DType::F32 : dt;
           if (ptr && in[i].dtype != want)
@@ -508,11 +529,12 @@ OpInfo flash_attention_bwd_wgmma_op() {
         int64_t overlap = a.count("overlap") ? attr("overlap") : 0;
         if ((d != 64 && d != 128) || bo != 128 || bs < 16 || bs > 256 || bs % 16 || stages < 1 || stages > 4 ||
             (overlap != 0 && overlap != 1) || flash_attention_bwd_wgmma_shared_bytes(d, bo, bs, stages) > 227 * 1024)
-          fail(ErrorCode::Verify, op + ": unsupported tiling head_dim=" + std::to_string(d) + " block_own=" + std::to_string(bo) +
-                                      " block_stream=" + std::to_string(bs) + " stages=" + std::to_string(stages) +
-                                      " overlap=" + std::to_string(overlap) +
-                                      " (head_dim 64 or 128, block_own 128, block_stream a multiple of 16 up to 256, 1 to 4 "
-                                      "stages, overlap 0 or 1, at most 227 KiB of shared memory)");
+          fail(ErrorCode::Verify,
+               op + ": unsupported tiling head_dim=" + std::to_string(d) + " block_own=" + std::to_string(bo) +
+                   " block_stream=" + std::to_string(bs) + " stages=" + std::to_string(stages) +
+                   " overlap=" + std::to_string(overlap) +
+                   " (head_dim 64 or 128, block_own 128, block_stream a multiple of 16 up to 256, 1 to 4 "
+                   "stages, overlap 0 or 1, at most 227 KiB of shared memory)");
         return std::vector<Type>{};
       },
       "Flash attention backward for one head on Hopper, given lse (attention_lse) and delta = rowsum(do * o) per "
@@ -551,8 +573,10 @@ int64_t flash_attention_wgmma_shared_bytes(int64_t head_dim, int64_t block_m, in
   return 1024 + (block_m + 2 * stages * block_n) * head_dim * 2 + 8 * (1 + 4 * stages);
 }
 
-int64_t flash_attention_bwd_wgmma_shared_bytes(int64_t head_dim, int64_t block_own, int64_t block_stream, int64_t stages) {
-  return 1024 + (2 * block_own + 2 * stages * block_stream) * head_dim * 2 + stages * block_stream * 8 + 8 * (1 + 5 * stages);
+int64_t flash_attention_bwd_wgmma_shared_bytes(int64_t head_dim, int64_t block_own, int64_t block_stream,
+                                               int64_t stages) {
+  return 1024 + (2 * block_own + 2 * stages * block_stream) * head_dim * 2 + stages * block_stream * 8 +
+         8 * (1 + 5 * stages);
 }
 
 int64_t fma_gemm_shared_bytes(int64_t bk, int64_t stages) { return stages * bk * 2 * (128 + 8) * 4; }
@@ -561,10 +585,12 @@ void register_tile_ops(std::vector<OpInfo>& out) {
   for (const char* n : {"add", "sub", "mul", "div", "rem", "max", "min", "and", "or"})
     out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " (div on integers truncates; max/min propagate NaN)."));
   for (const char* n : {"xor", "pow", "copysign", "atan2"})
-    out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " (pow on integers wraps; negative exponents truncate)."));
+    out.push_back(
+        arith(n, 2, std::string("Lane-wise ") + n + " (pow on integers wraps; negative exponents truncate)."));
   // Integer shifts (by 0..bits-1): shl, lshr which fills with zeros (for unsigned words in i64)
   // and ashr which copies the sign bit.
-  for (const char* n : {"shl", "lshr", "ashr"}) out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " of integers."));
+  for (const char* n : {"shl", "lshr", "ashr"})
+    out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " of integers."));
   for (const char* n : {"neg", "abs", "not"}) out.push_back(arith(n, 1, std::string("Lane-wise ") + n + "."));
   // Floating-point functions (math.cpp documents the accuracy of each).
   for (const char* n : {"exp", "expm1", "log", "log1p", "sqrt", "floor", "ceil", "round", "trunc", "sin", "cos", "tanh",
@@ -575,77 +601,86 @@ void register_tile_ops(std::vector<OpInfo>& out) {
   out.push_back(arith_const());
   out.push_back(arith_cast());
 
-  out.push_back(tile_op("program_id", 0, 0, {{"axis", "int", true, "grid axis 0, 1 or 2"}},
-                        [](const std::vector<Type>&, const AttrMap&) { return std::vector<Type>{Type::scalar(DType::I64)}; },
-                        "Index of this program instance along a grid axis."));
-  out.push_back(tile_op("arange", 0, 0, {{"lanes", "int", true, "number of lanes"}},
-                        [](const std::vector<Type>&, const AttrMap& a) {
-                          return std::vector<Type>{Type::tile(DType::I64, std::get<int64_t>(a.at("lanes")))};
-                        },
-                        "The lane index 0..lanes-1 of each lane."));
-  out.push_back(tile_op("splat", 1, 1, {{"lanes", "int", true, "number of lanes"}},
-                        [](const std::vector<Type>& in, const AttrMap& a) {
-                          if (in[0].kind != TypeKind::Scalar) fail(ErrorCode::Verify, "tile.splat: operand must be a scalar");
-                          return std::vector<Type>{Type::tile(in[0].dtype, std::get<int64_t>(a.at("lanes")))};
-                        },
-                        "A tile whose lanes all hold one scalar."));
-  out.push_back(tile_op("load", 2, 3, {{"other", "float", false, "value of masked-off lanes (default 0)"}},
-                        [](const std::vector<Type>& in, const AttrMap&) {
-                          if (in[0].kind != TypeKind::Ptr) fail(ErrorCode::Verify, "tile.load: first operand must be a pointer");
-                          require_i64("tile.load", in[1], "offsets");
-                          int64_t lanes = common_lanes("tile.load", {in.begin() + 1, in.end()});
-                          if (in.size() == 3 && in[2].dtype != DType::Bool) fail(ErrorCode::Verify, "tile.load: mask must be bool");
-                          return std::vector<Type>{value_type(in[0].dtype, lanes)};
-                        },
-                        "Loads ptr[offsets] (elements) where mask holds."));
-  OpInfo store = tile_op("store", 3, 4, {},
-                         [](const std::vector<Type>& in, const AttrMap&) {
-                           if (in[0].kind != TypeKind::Ptr) fail(ErrorCode::Verify, "tile.store: first operand must be a pointer");
-                           require_i64("tile.store", in[1], "offsets");
-                           common_lanes("tile.store", {in.begin() + 1, in.end()});
-                           if (in[2].dtype != in[0].dtype) fail(ErrorCode::DType, "tile.store: value dtype differs from the pointer's");
-                           if (in.size() == 4 && in[3].dtype != DType::Bool) fail(ErrorCode::Verify, "tile.store: mask must be bool");
-                           return std::vector<Type>{};
-                         },
-                         "Stores value to ptr[offsets] where mask holds; a scalar store is done once per instance.");
+  out.push_back(tile_op(
+      "program_id", 0, 0, {{"axis", "int", true, "grid axis 0, 1 or 2"}},
+      [](const std::vector<Type>&, const AttrMap&) { return std::vector<Type>{Type::scalar(DType::I64)}; },
+      "Index of this program instance along a grid axis."));
+  out.push_back(tile_op(
+      "arange", 0, 0, {{"lanes", "int", true, "number of lanes"}},
+      [](const std::vector<Type>&, const AttrMap& a) {
+        return std::vector<Type>{Type::tile(DType::I64, std::get<int64_t>(a.at("lanes")))};
+      },
+      "The lane index 0..lanes-1 of each lane."));
+  out.push_back(tile_op(
+      "splat", 1, 1, {{"lanes", "int", true, "number of lanes"}},
+      [](const std::vector<Type>& in, const AttrMap& a) {
+        if (in[0].kind != TypeKind::Scalar) fail(ErrorCode::Verify, "tile.splat: operand must be a scalar");
+        return std::vector<Type>{Type::tile(in[0].dtype, std::get<int64_t>(a.at("lanes")))};
+      },
+      "A tile whose lanes all hold one scalar."));
+  out.push_back(tile_op(
+      "load", 2, 3, {{"other", "float", false, "value of masked-off lanes (default 0)"}},
+      [](const std::vector<Type>& in, const AttrMap&) {
+        if (in[0].kind != TypeKind::Ptr) fail(ErrorCode::Verify, "tile.load: first operand must be a pointer");
+        require_i64("tile.load", in[1], "offsets");
+        int64_t lanes = common_lanes("tile.load", {in.begin() + 1, in.end()});
+        if (in.size() == 3 && in[2].dtype != DType::Bool) fail(ErrorCode::Verify, "tile.load: mask must be bool");
+        return std::vector<Type>{value_type(in[0].dtype, lanes)};
+      },
+      "Loads ptr[offsets] (elements) where mask holds."));
+  OpInfo store = tile_op(
+      "store", 3, 4, {},
+      [](const std::vector<Type>& in, const AttrMap&) {
+        if (in[0].kind != TypeKind::Ptr) fail(ErrorCode::Verify, "tile.store: first operand must be a pointer");
+        require_i64("tile.store", in[1], "offsets");
+        common_lanes("tile.store", {in.begin() + 1, in.end()});
+        if (in[2].dtype != in[0].dtype) fail(ErrorCode::DType, "tile.store: value dtype differs from the pointer's");
+        if (in.size() == 4 && in[3].dtype != DType::Bool) fail(ErrorCode::Verify, "tile.store: mask must be bool");
+        return std::vector<Type>{};
+      },
+      "Stores value to ptr[offsets] where mask holds; a scalar store is done once per instance.");
   store.pure = false;
   out.push_back(store);
-  out.push_back(tile_op("reduce", 1, 2, {{"kind", "str", true, "sum | prod | max | min | argmax | argmin"}},
-                        [](const std::vector<Type>& in, const AttrMap& a) {
-                          if (!in[0].is_tile()) fail(ErrorCode::Verify, "tile.reduce: operand must be a tile");
-                          const std::string& k = std::get<std::string>(a.at("kind"));
-                          if (k == "argmax" || k == "argmin") {
-                            // (value, index) pairs: the best value and the smallest index holding it.
-                            if (in.size() != 2 || !in[1].is_tile() || in[1].dtype != DType::I64 || in[1].shape != in[0].shape)
-                              fail(ErrorCode::Verify, "tile.reduce: " + k + " takes a value tile and an i64 index tile");
-                            return std::vector<Type>{Type::scalar(in[0].dtype), Type::scalar(DType::I64)};
-                          }
-                          if (k != "sum" && k != "prod" && k != "max" && k != "min")
-                            fail(ErrorCode::Verify, "tile.reduce: unknown kind '" + k + "'");
-                          if (in.size() != 1) fail(ErrorCode::Verify, "tile.reduce: " + k + " takes one tile");
-                          return std::vector<Type>{Type::scalar(in[0].dtype)};
-                        },
-                        "Combines all lanes of a tile into one scalar, in a fixed order; argmax/argmin combine "
-                        "(value, index) pairs (a NaN wins, as in NumPy; ties go to the smaller index)."));
+  out.push_back(tile_op(
+      "reduce", 1, 2, {{"kind", "str", true, "sum | prod | max | min | argmax | argmin"}},
+      [](const std::vector<Type>& in, const AttrMap& a) {
+        if (!in[0].is_tile()) fail(ErrorCode::Verify, "tile.reduce: operand must be a tile");
+        const std::string& k = std::get<std::string>(a.at("kind"));
+        if (k == "argmax" || k == "argmin") {
+          // (value, index) pairs: the best value and the smallest index holding it.
+          if (in.size() != 2 || !in[1].is_tile() || in[1].dtype != DType::I64 || in[1].shape != in[0].shape)
+            fail(ErrorCode::Verify, "tile.reduce: " + k + " takes a value tile and an i64 index tile");
+          return std::vector<Type>{Type::scalar(in[0].dtype), Type::scalar(DType::I64)};
+        }
+        if (k != "sum" && k != "prod" && k != "max" && k != "min")
+          fail(ErrorCode::Verify, "tile.reduce: unknown kind '" + k + "'");
+        if (in.size() != 1) fail(ErrorCode::Verify, "tile.reduce: " + k + " takes one tile");
+        return std::vector<Type>{Type::scalar(in[0].dtype)};
+      },
+      "Combines all lanes of a tile into one scalar, in a fixed order; argmax/argmin combine "
+      "(value, index) pairs (a NaN wins, as in NumPy; ties go to the smaller index)."));
   OpInfo micro = tile_op(
       "microkernel", 11, 11,
       {{"mr", "int", true, "rows of the register tile (the A panel width)"},
        {"nr", "int", true, "columns of the register tile (the B panel width)"}},
       [](const std::vector<Type>& in, const AttrMap&) {
-        static const char* names[] = {"c", "c_off", "ldc", "a", "a_off", "b", "b_off", "k", "rows", "cols", "accumulate"};
+        static const char* names[] = {"c",     "c_off", "ldc",  "a",    "a_off",     "b",
+                                      "b_off", "k",     "rows", "cols", "accumulate"};
         for (size_t i = 0; i < in.size(); ++i) {
           bool ptr = i == 0 || i == 3 || i == 5;
           if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
-            fail(ErrorCode::Verify, std::string("tile.microkernel: ") + names[i] + " must be a " + (ptr ? "pointer" : "scalar") +
-                                        ", got " + in[i].str());
+            fail(ErrorCode::Verify, std::string("tile.microkernel: ") + names[i] + " must be a " +
+                                        (ptr ? "pointer" : "scalar") + ", got " + in[i].str());
           if (!ptr && i != 10) require_i64("tile.microkernel", in[i], names[i]);
         }
         if (in[10].dtype != DType::Bool) fail(ErrorCode::Verify, "tile.microkernel: accumulate must be bool");
-        if (in[0].dtype != in[3].dtype || in[0].dtype != in[5].dtype || (in[0].dtype != DType::F32 && in[0].dtype != DType::F64))
+        if (in[0].dtype != in[3].dtype || in[0].dtype != in[5].dtype ||
+            (in[0].dtype != DType::F32 && in[0].dtype != DType::F64))
           fail(ErrorCode::DType, "tile.microkernel: c, a and b must all be f32 or all f64");
         return std::vector<Type>{};
       },
-      "The CPU GEMM's register-blocked micro-kernel (broadcast FMAs): C[c_off + i*ldc + j] = (accumulate ? C[..] : 0) + sum over p < k of "
+      "The CPU GEMM's register-blocked micro-kernel (broadcast FMAs): C[c_off + i*ldc + j] = (accumulate ? C[..] : 0) "
+      "+ sum over p < k of "
       "A[a_off + p*mr + i] * B[b_off + p*nr + j], for i < rows <= mr and j < cols <= nr (A and B are panels "
       "laid out by sched.pack). Runs once per program instance.");
   micro.pure = false;
@@ -664,14 +699,15 @@ void register_tile_ops(std::vector<OpInfo>& out) {
   out.push_back(scratch);
   OpInfo pack = tile_op(
       "pack", 7, 7,
-      {{"width", "int", true, "panel width"}, {"axis", "int", true, "-2: rows of a left operand; -1: columns of a right one"}},
+      {{"width", "int", true, "panel width"},
+       {"axis", "int", true, "-2: rows of a left operand; -1: columns of a right one"}},
       [](const std::vector<Type>& in, const AttrMap&) {
         static const char* names[] = {"dst", "dst_off", "src", "src_off", "ld", "rows", "depth"};
         for (size_t i = 0; i < in.size(); ++i) {
           bool ptr = i == 0 || i == 2;
           if (ptr ? in[i].kind != TypeKind::Ptr : in[i].kind != TypeKind::Scalar)
-            fail(ErrorCode::Verify, std::string("tile.pack: ") + names[i] + " must be a " + (ptr ? "pointer" : "scalar") +
-                                        ", got " + in[i].str());
+            fail(ErrorCode::Verify, std::string("tile.pack: ") + names[i] + " must be a " +
+                                        (ptr ? "pointer" : "scalar") + ", got " + in[i].str());
           if (!ptr) require_i64("tile.pack", in[i], names[i]);
         }
         if (in[0].dtype != in[2].dtype) fail(ErrorCode::DType, "tile.pack: dst and src dtypes differ");
@@ -688,8 +724,8 @@ void register_tile_ops(std::vector<OpInfo>& out) {
   out.push_back(flash_attention_wgmma_op());
   out.push_back(flash_attention_bwd_op());
   out.push_back(flash_attention_bwd_wgmma_op());
-  OpInfo loop = tile_op("for", 3, -1, {}, nullptr,
-                        "for iv = lb; iv < ub; iv += step, carrying iter args through the region.");
+  OpInfo loop =
+      tile_op("for", 3, -1, {}, nullptr, "for iv = lb; iv < ub; iv += step, carrying iter args through the region.");
   loop.has_region = true;
   loop.verify_op = [](const Op& op) {
     for (int i = 0; i < 3; ++i) require_i64("tile.for", op.operands[size_t(i)]->type, "bounds and step");

@@ -97,8 +97,7 @@ class Parser {
     if (it != visible_.end()) return it->second;
     if (pending_.count(t.text))
       error_at(t, "value %" + t.text + " is a result of the op that owns this region and is not visible in it");
-    if (defined_.count(t.text))
-      error_at(t, "value %" + t.text + " is defined inside a region and is not visible here");
+    if (defined_.count(t.text)) error_at(t, "value %" + t.text + " is defined inside a region and is not visible here");
     error_at(t, "use of undefined value %" + t.text);
   }
 
@@ -121,7 +120,9 @@ class Parser {
   DType dtype() {
     if (!at(Tok::Ident)) error("an element type (f32, i64, ...)");
     auto dt = parse_dtype(cur().text);
-    if (!dt) error_at(cur(), "unknown element type '" + cur().text + "' (expected f64, f32, f16, bf16, i64, i32, i8, u8 or bool)");
+    if (!dt)
+      error_at(cur(),
+               "unknown element type '" + cur().text + "' (expected f64, f32, f16, bf16, i64, i32, i8, u8 or bool)");
     next();
     return *dt;
   }
@@ -215,8 +216,14 @@ class Parser {
           next();
           return Attr(t.text == "true");
         }
-        if (t.text == "inf") { next(); return Attr(std::numeric_limits<double>::infinity()); }
-        if (t.text == "nan") { next(); return Attr(std::numeric_limits<double>::quiet_NaN()); }
+        if (t.text == "inf") {
+          next();
+          return Attr(std::numeric_limits<double>::infinity());
+        }
+        if (t.text == "nan") {
+          next();
+          return Attr(std::numeric_limits<double>::quiet_NaN());
+        }
         if (t.text != "ptr" && t.text != "tile" && !parse_dtype(t.text)) error("an attribute value");
         return Attr(type());
       default: error("an attribute value");
@@ -327,9 +334,9 @@ class Parser {
       types = type_list();
     }
     if (types.size() != defs.size())
-      error_at(defs.empty() ? colon : *defs[0],
-               "op '" + name.text + "' defines " + std::to_string(defs.size()) + " result(s) but lists " +
-                   std::to_string(types.size()) + " result type(s)");
+      error_at(defs.empty() ? colon : *defs[0], "op '" + name.text + "' defines " + std::to_string(defs.size()) +
+                                                    " result(s) but lists " + std::to_string(types.size()) +
+                                                    " result type(s)");
     Location l = loc();
     Op* op = b.append(Op::make(name.text, std::move(operands), types, std::move(attrs), std::move(l)));
     // Results are numbered before the region's values but become visible only after it.
@@ -340,7 +347,8 @@ class Parser {
 
   void region(Op& op) {
     const Token& open = next();  // {
-    if (++depth_ > kMaxRegionDepth) error_at(open, "regions nested more than " + std::to_string(kMaxRegionDepth) + " deep");
+    if (++depth_ > kMaxRegionDepth)
+      error_at(open, "regions nested more than " + std::to_string(kMaxRegionDepth) + " deep");
     expect(Tok::Caret, "'^(' to start the region");
     std::vector<std::string> scope;
     Block* b = op.add_region();

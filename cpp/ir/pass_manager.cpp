@@ -119,8 +119,7 @@ std::vector<std::string> parse_pipeline(const std::string& pipeline) {
     size_t comma = pipeline.find(',', start);
     std::string name = trim(pipeline.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (name.empty()) fail(ErrorCode::Value, "empty pass name in pipeline '" + pipeline + "'");
-    if (!find_pass(name))
-      fail(ErrorCode::Value, "unknown pass '" + name + "' (known passes: " + known_passes() + ")");
+    if (!find_pass(name)) fail(ErrorCode::Value, "unknown pass '" + name + "' (known passes: " + known_passes() + ")");
     names.push_back(name);
     if (comma == std::string::npos) return names;
     start = comma + 1;
@@ -141,9 +140,7 @@ void run_pipeline(Module& m, const std::string& pipeline, std::optional<bool> ve
     if (verify_each && name != "verify") {
       try {
         verify(m);
-      } catch (const Error& e) {
-        throw Error(e.code(), "after pass '" + name + "': " + e.message(), e.location());
-      }
+      } catch (const Error& e) { throw Error(e.code(), "after pass '" + name + "': " + e.message(), e.location()); }
     }
   }
 }

@@ -34,9 +34,7 @@ bool is_identifier(const std::string& s) {
 }
 
 // @name, or @"..." when the name is not an identifier.
-std::string symbol_str(const std::string& name) {
-  return "@" + (is_identifier(name) ? name : attr_str(Attr(name)));
-}
+std::string symbol_str(const std::string& name) { return "@" + (is_identifier(name) ? name : attr_str(Attr(name))); }
 
 class Namer {
  public:
@@ -49,8 +47,10 @@ class Namer {
   }
   void define(const Value* v) {
     if (names_.count(v)) return;
-    if (is_identifier(v->name) && taken_.insert(v->name).second) names_[v] = "%" + v->name;
-    else names_[v] = "%" + std::to_string(next_++);
+    if (is_identifier(v->name) && taken_.insert(v->name).second)
+      names_[v] = "%" + v->name;
+    else
+      names_[v] = "%" + std::to_string(next_++);
   }
   std::string ref(const Value* v) const {
     if (!v) return "%<null>";
@@ -169,8 +169,7 @@ std::string print(const Function& f, bool with_locations) {
 std::string print_op(const Op& op, bool with_locations) {
   // Name values as the enclosing function does: number from the outermost block.
   const Block* top = op.parent;
-  for (int depth = 0; top && top->parent && top->parent->parent && depth < 100000; ++depth)
-    top = top->parent->parent;
+  for (int depth = 0; top && top->parent && top->parent->parent && depth < 100000; ++depth) top = top->parent->parent;
   std::ostringstream os;
   Printer p(os, with_locations);
   if (top) p.namer().number(*top);

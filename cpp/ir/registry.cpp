@@ -78,8 +78,8 @@ void check_attrs(const OpInfo& info, const AttrMap& attrs) {
       continue;
     }
     if (!attr_has_kind(it->second, spec.kind))
-      fail(ErrorCode::Verify, info.name + ": attribute '" + spec.name + "' must be of kind " + spec.kind +
-                                  ", got " + attr_str(it->second));
+      fail(ErrorCode::Verify, info.name + ": attribute '" + spec.name + "' must be of kind " + spec.kind + ", got " +
+                                  attr_str(it->second));
   }
   for (const auto& [name, value] : attrs) {
     bool known = false;
@@ -110,8 +110,8 @@ void check_op(const Op& op) {
       std::vector<Type> got;
       for (auto& r : op.results) got.push_back(r->type);
       if (want != got)
-        fail(ErrorCode::Verify, op.name + ": result types (" + types_str(got) + ") do not match the inferred (" +
-                                    types_str(want) + ")");
+        fail(ErrorCode::Verify,
+             op.name + ": result types (" + types_str(got) + ") do not match the inferred (" + types_str(want) + ")");
     }
     if (info->verify_op) info->verify_op(op);
   } catch (const Error& e) {

@@ -26,7 +26,7 @@ enum class OpClass {
 
 struct AttrSpec {
   std::string name;
-  std::string kind;   // "int", "float", "bool", "str", "ints", "type"
+  std::string kind;  // "int", "float", "bool", "str", "ints", "type"
   bool required = true;
   std::string doc;
   std::string default_value;  // optional attrs: the default in IR attribute syntax ("-1", "false")
@@ -59,12 +59,12 @@ struct OpInfo {
   int min_operands = 0;
   int max_operands = 0;  // -1: variadic
   std::vector<AttrSpec> attrs;
-  std::vector<std::string> operand_names;  // for generated APIs: {"x", "y"}; variadic: {"xs"}
-  InferFn infer;         // null: result types are taken as written (checked by `verify_op`)
+  std::vector<std::string> operand_names;    // for generated APIs: {"x", "y"}; variadic: {"xs"}
+  InferFn infer;                             // null: result types are taken as written (checked by `verify_op`)
   std::function<void(const Op&)> verify_op;  // optional extra structural checks
   bool has_region = false;
   bool region_optional = false;  // with has_region: the op may also come without one
-  bool pure = true;      // no side effects: may be CSE'd / removed when unused
+  bool pure = true;              // no side effects: may be CSE'd / removed when unused
   std::string summary;
   // Elementwise primitives: Tile IR computing one element of the result from one element of
   // each operand (scalars or tiles, already widened to the compute dtype; see

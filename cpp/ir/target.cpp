@@ -6,9 +6,9 @@
 namespace tessera::ir {
 namespace {
 
-constexpr std::initializer_list<const char*> kNvptxArchs = {"sm_70", "sm_75", "sm_80", "sm_86", "sm_89",
+constexpr std::initializer_list<const char*> kNvptxArchs = {"sm_70", "sm_75",  "sm_80",  "sm_86", "sm_89",
                                                             "sm_90", "sm_90a", "sm_100", "sm_120"};
-constexpr std::initializer_list<const char*> kAmdgpuArchs = {"gfx90a", "gfx940", "gfx941", "gfx942",
+constexpr std::initializer_list<const char*> kAmdgpuArchs = {"gfx90a", "gfx940",  "gfx941",  "gfx942",
                                                              "gfx950", "gfx1030", "gfx1100", "gfx1200"};
 
 void check_arch(const char* kind, const std::string& arch, std::initializer_list<const char*> known) {
@@ -34,7 +34,8 @@ TargetKind kind_of(const std::string& name, const std::string& text) {
   if (name == "nvptx") return TargetKind::Nvptx;
   if (name == "amdgpu") return TargetKind::Amdgpu;
   if (name == "spirv") return TargetKind::Spirv;
-  fail(ErrorCode::Compile, "unknown target '" + text + "' (known: cpu, nvptx[:sm_XX], amdgpu[:gfxXXX], spirv[:vulkan])");
+  fail(ErrorCode::Compile,
+       "unknown target '" + text + "' (known: cpu, nvptx[:sm_XX], amdgpu[:gfxXXX], spirv[:vulkan])");
 }
 
 template <class T>

@@ -23,12 +23,12 @@ struct Target {
 
   // Features, derived from kind and arch (set_features). An nvptx module without an arch
   // (hand-written IR) has sm_80's baseline features and no arch-specific choices (sm 0).
-  int sm = 0;                     // nvptx compute capability x 10 (90 for sm_90a), else 0
-  bool cp_async = false;          // nvptx sm_80+: async global -> shared copies (block GEMMs, flash attention)
-  bool mma_sync = false;          // nvptx sm_80+: bf16/f16 tensor cores through mma.sync
-  bool wgmma = false;             // sm_90a only: warpgroup MMA with TMA loads and mbarriers (Hopper kernels)
-  bool fp8 = false;               // nvptx sm_89+: e4m3/e5m2 tensor-core inputs
-  int64_t shared_memory = 0;      // nvptx: dynamic shared memory per block in bytes (0 elsewhere)
+  int sm = 0;                 // nvptx compute capability x 10 (90 for sm_90a), else 0
+  bool cp_async = false;      // nvptx sm_80+: async global -> shared copies (block GEMMs, flash attention)
+  bool mma_sync = false;      // nvptx sm_80+: bf16/f16 tensor cores through mma.sync
+  bool wgmma = false;         // sm_90a only: warpgroup MMA with TMA loads and mbarriers (Hopper kernels)
+  bool fp8 = false;           // nvptx sm_89+: e4m3/e5m2 tensor-core inputs
+  int64_t shared_memory = 0;  // nvptx: dynamic shared memory per block in bytes (0 elsewhere)
 
   bool gpu() const { return kind != TargetKind::Cpu; }
   bool nvptx() const { return kind == TargetKind::Nvptx; }

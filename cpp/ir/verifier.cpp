@@ -122,9 +122,7 @@ class Verifier {
     if (!lookup_op(op.name)) op_error(op, "unknown op '" + op.name + "'");
     try {
       check_op(op);
-    } catch (const Error& e) {
-      op_error(op, e.message(), e.location());
-    } catch (const std::exception& e) {
+    } catch (const Error& e) { op_error(op, e.message(), e.location()); } catch (const std::exception& e) {
       op_error(op, std::string("check failed: ") + e.what());
     }
   }

@@ -52,8 +52,10 @@ std::vector<Value*> take_return(Function& f) {
 const OpInfo& rule_holder(const Op& op, bool reverse) {
   const OpInfo* info = lookup_op(op.name);
   if (!info || !(reverse ? bool(info->vjp) : bool(info->jvp)))
-    fail(ErrorCode::Value, op.name + ": no " + std::string(reverse ? "gradient (VJP)" : "forward-mode (JVP)") +
-                               " rule, so it cannot be differentiated", op.loc.str());
+    fail(ErrorCode::Value,
+         op.name + ": no " + std::string(reverse ? "gradient (VJP)" : "forward-mode (JVP)") +
+             " rule, so it cannot be differentiated",
+         op.loc.str());
   return *info;
 }
 
@@ -86,7 +88,8 @@ std::vector<Step> forward_steps(Module& m, Function& f, std::vector<Value*>& out
     Op& op = **it;
     if (op.name == "scan") {  // its reverse needs the carries of every step: stack them too
       Op* res = scan_with_residuals(m, body, it);
-      for (size_t i = 0; i < op.results.size(); ++i) std::replace(outs.begin(), outs.end(), op.result(int(i)), res->result(int(i)));
+      for (size_t i = 0; i < op.results.size(); ++i)
+        std::replace(outs.begin(), outs.end(), op.result(int(i)), res->result(int(i)));
       steps.push_back({res, nullptr, {}, {}, nullptr});
       it = body.ops.erase(it);
       continue;
@@ -210,11 +213,13 @@ std::unique_ptr<Module> jvp_transform(const Module& in, const std::vector<int>& 
     tan[x] = f.body.add_arg(x->type, "t" + std::to_string(i));
   }
   for (Op* op : forward) {
-    if (op->name == "custom_vjp" && std::any_of(op->operands.begin(), op->operands.end(),
-                                                [&](Value* v) { return tan.count(v) != 0; }))
-      fail(ErrorCode::Value, "custom_vjp function '" + op->str_attr("name") +
-                                 "' has only a reverse-mode rule (defvjp), so forward mode (jvp) cannot differentiate "
-                                 "it; differentiate it with grad/vjp", op->loc.str());
+    if (op->name == "custom_vjp" &&
+        std::any_of(op->operands.begin(), op->operands.end(), [&](Value* v) { return tan.count(v) != 0; }))
+      fail(ErrorCode::Value,
+           "custom_vjp function '" + op->str_attr("name") +
+               "' has only a reverse-mode rule (defvjp), so forward mode (jvp) cannot differentiate "
+               "it; differentiate it with grad/vjp",
+           op->loc.str());
     std::vector<Value*> ts;
     bool any = false;
     for (Value* v : op->operands) {

@@ -111,7 +111,7 @@ Values scan_vjp(Module& m, Block& body, const Op& op, const Values& cts) {
   std::string bb = add_function(m, body_fn + "_bwd", params, [&](Builder& bl, const Values& p) {
     Values args(p.begin() + long(ncf + nkf), p.begin() + long(ncf + nkf + a + b));  // c.., x..
     args.insert(args.end(), p.end() - long(n - a - b), p.end());                    // k..
-    args.insert(args.end(), p.begin(), p.begin() + long(ncf));                       // dc_f..
+    args.insert(args.end(), p.begin(), p.begin() + long(ncf));                      // dc_f..
     args.insert(args.end(), p.begin() + long(ncf + nkf + a + b), p.begin() + long(ncf + nkf + a + b + nyf));  // dy_f..
     Values r = call(bl, m, g, args);
     Values d(r.begin() + long(n_out), r.end());  // in wrt order: c_f, x_f, k_f
@@ -133,8 +133,11 @@ Values scan_vjp(Module& m, Block& body, const Op& op, const Values& cts) {
   for (int i : cf) rt.push_back(in[size_t(i)]->type);
   for (int i : kf) rt.push_back(in[size_t(i)]->type);
   for (int i : xf) rt.push_back(in[size_t(i)]->type);
-  AttrMap attrs{{"body", bb}, {"length", length}, {"n_carry", int64_t(ncf + nkf)},
-                {"n_xs", int64_t(a + b + nyf)}, {"reverse", !op.bool_attr("reverse", false)}};
+  AttrMap attrs{{"body", bb},
+                {"length", length},
+                {"n_carry", int64_t(ncf + nkf)},
+                {"n_xs", int64_t(a + b + nyf)},
+                {"reverse", !op.bool_attr("reverse", false)}};
   Op* back = emit(body, body.ops.end(), op, operands, rt, attrs);
   Values grads(n, nullptr);
   size_t r = 0;
@@ -315,8 +318,7 @@ Op* cond_jvp(Module& m, Block& body, std::list<std::unique_ptr<Op>>::iterator po
     for (const auto& r : op.results) rt.push_back(r->type);
   Op* fwd = emit(body, body.ops.end(), op, operands, rt, attrs);
   const size_t nr = op.results.size();
-  for (size_t j = 0; j < nr; ++j)
-    map.push_back({j, is_float(op.result(int(j))->type.dtype) ? nr + j : SIZE_MAX});
+  for (size_t j = 0; j < nr; ++j) map.push_back({j, is_float(op.result(int(j))->type.dtype) ? nr + j : SIZE_MAX});
   return fwd;
 }
 
@@ -358,8 +360,10 @@ Op* scan_with_residuals(Module& m, Block& body, std::list<std::unique_ptr<Op>>::
 Values control_vjp(Module& m, Block& body, const Op& op, const Values& cts) {
   if (op.name == "scan") return scan_vjp(m, body, op, cts);
   if (op.name == "cond") return cond_vjp(m, body, op, cts);
-  fail(ErrorCode::Value, "while_loop: no reverse-mode derivative (grad/vjp): its number of steps is only known when "
-                         "it runs; use scan or fori_loop with int bounds, or forward mode (jvp)", op.loc.str());
+  fail(ErrorCode::Value,
+       "while_loop: no reverse-mode derivative (grad/vjp): its number of steps is only known when "
+       "it runs; use scan or fori_loop with int bounds, or forward mode (jvp)",
+       op.loc.str());
 }
 
 }  // namespace tessera::passes

@@ -7,8 +7,8 @@
 //   transpose(transpose(x, p), q)               -> transpose(x, p∘q), or x for the identity
 //   reshape(reshape(x)) / reshape to x's shape  -> one reshape / x
 // x * 0 is not folded: NaN * 0 is NaN. Ops made dead are left for `dce`.
-#include "passes/passes.hpp"
 #include "ir/registry.hpp"
+#include "passes/passes.hpp"
 
 namespace tessera::passes {
 using namespace ir;

@@ -10,8 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "passes/passes.hpp"
 #include "ir/registry.hpp"
+#include "passes/passes.hpp"
 
 namespace tessera::passes {
 using namespace ir;

@@ -6,8 +6,8 @@
 // ops goes in one sweep: removing a user can make its operands' definitions dead in turn.
 #include <unordered_map>
 
-#include "passes/passes.hpp"
 #include "ir/registry.hpp"
+#include "passes/passes.hpp"
 
 namespace tessera::passes {
 using namespace ir;

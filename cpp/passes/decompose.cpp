@@ -7,9 +7,9 @@
 #include "ir/builder.hpp"
 #include "ir/custom_vjp.hpp"
 #include "ir/ops.hpp"
-#include "passes/passes.hpp"
 #include "passes/autodiff.hpp"
 #include "passes/lowering.hpp"
+#include "passes/passes.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -27,13 +27,17 @@ void decompose_function(const Module& m, Function& fn, bool keep_vjp) {
     Block scratch;
     Builder b(&scratch, op.loc);
     std::vector<Value*> repl = info->decompose(b, op);
-    if (repl.empty()) { ++it; continue; }
+    if (repl.empty()) {
+      ++it;
+      continue;
+    }
     if (repl.size() != op.results.size())
       fail(ErrorCode::Internal, "decompose: " + op.name + " built the wrong number of results", op.loc.str());
     for (size_t i = 0; i < repl.size(); ++i)
       if (repl[i]->type != op.result(int(i))->type)
-        fail(ErrorCode::Internal, "decompose: " + op.name + " built " + repl[i]->type.str() + " for " +
-                                      op.result(int(i))->type.str(), op.loc.str());
+        fail(ErrorCode::Internal,
+             "decompose: " + op.name + " built " + repl[i]->type.str() + " for " + op.result(int(i))->type.str(),
+             op.loc.str());
     size_t n = scratch.ops.size();
     for (auto& p : scratch.ops) body.insert(it, std::move(p));
     for (size_t i = 0; i < repl.size(); ++i) replace_all_uses(body, op.result(int(i)), repl[i]);

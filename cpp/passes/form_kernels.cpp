@@ -25,8 +25,8 @@
 #include "ir/control_flow.hpp"
 #include "ir/ops.hpp"
 #include "ir/target.hpp"
-#include "passes/passes.hpp"
 #include "passes/lowering.hpp"
+#include "passes/passes.hpp"
 #include "passes/row_fusion.hpp"
 #include "tilegen/matmul_mma.hpp"
 #include "tilegen/tilegen.hpp"
@@ -46,7 +46,8 @@ const char* kernel_kind(const Op& op) {
   const OpInfo* info = lookup_op(op.name);
   if (!info) fail(ErrorCode::Compile, "form-kernels: unknown op '" + op.name + "'", op.loc.str());
   if (op.name == "scatter_add" || op.name == "scatter") return "scatter";  // many-to-one: not per output element
-  if (op.name.rfind("attention", 0) == 0) return "attention";  // kept by decompose only for flash kernels (tilegen/attention.cpp)
+  // kept by decompose only for flash kernels (tilegen/attention.cpp)
+  if (op.name.rfind("attention", 0) == 0) return "attention";
   switch (info->cls) {
     case OpClass::ElementwiseUnary:
     case OpClass::ElementwiseBinary:
@@ -70,14 +71,19 @@ bool gpu_block_gemm(const Op& op, const Target& target) {
 AttrMap knobs(const std::string& kind, const Op& root, const Target& target) {
   bool gpu = target.gpu();
   if (kind == "elementwise" || kind == "scatter") return {{"kind", kind}, {"lanes", int64_t(gpu ? 256 : 1024)}};
-  if (kind == "attention") {  // tile = [query rows, K/V rows, K/V stages], 16 query rows per warp (tilegen/attention.cpp);
+  // tile = [query rows, K/V rows, K/V stages], 16 query rows per warp (tilegen/attention.cpp);
+  if (kind == "attention") {
     // fastest measured on an H100 (bench/results/2026-11-25-h100-attention.md)
     bool d128 = root.operands[0]->type.shape.back().size == 128;
-    if (root.name == "attention_grad") {  // [own rows (16 per warp), streamed rows per tile, stages]: no spills at D = 128
+    // [own rows (16 per warp), streamed rows per tile, stages]: no spills at D = 128
+    if (root.name == "attention_grad") {
       bool dq = root.str_attr("wrt") == "q";
-      return {{"kind", kind}, {"lanes", int64_t(dq ? 128 : 256)}, {"tile", dq ? IntList{64, 64, 2} : IntList{128, 32, 2}}};
+      return {
+          {"kind", kind}, {"lanes", int64_t(dq ? 128 : 256)}, {"tile", dq ? IntList{64, 64, 2} : IntList{128, 32, 2}}};
     }
-    return {{"kind", kind}, {"lanes", int64_t(d128 ? 256 : 128)}, {"tile", d128 ? IntList{128, 64, 3} : IntList{64, 64, 3}}};
+    return {{"kind", kind},
+            {"lanes", int64_t(d128 ? 256 : 128)},
+            {"tile", d128 ? IntList{128, 64, 3} : IntList{64, 64, 3}}};
   }
   if (kind == "matmul") {
     IntList tile = gpu ? IntList{16, 16} : IntList{16, 64};
@@ -174,7 +180,10 @@ std::vector<Value*> group_outputs(const Block& body, const std::vector<Op*>& ops
 // produces for others must have that shape. Cuts the group after the last member that breaks
 // this, and checks the front part the same way.
 void split_by_output_shape(const Block& body, const Group& g, std::vector<Group>& out) {
-  if (g.kind != "elementwise") { out.push_back(g); return; }
+  if (g.kind != "elementwise") {
+    out.push_back(g);
+    return;
+  }
   std::vector<Group> pieces;  // back to front
   for (size_t end = g.ops.size(); end > 0;) {
     const auto& space = g.ops[end - 1]->result()->type.shape;
@@ -184,8 +193,9 @@ void split_by_output_shape(const Block& body, const Group& g, std::vector<Group>
         cut = std::max(cut, size_t(std::find(g.ops.begin(), g.ops.end(), v->def) - g.ops.begin()) + 1);
     Group piece{{g.ops.begin() + long(cut), g.ops.begin() + long(end)}, g.kind, {}, g.why, g.target};
     if (cut > 0)
-      piece.why = g.ops[cut - 1]->name + " result " + g.ops[cut - 1]->result()->type.str() +
-                  " is used by later kernels, so the element-wise kernel producing it iterates over its shape and ends there";
+      piece.why =
+          g.ops[cut - 1]->name + " result " + g.ops[cut - 1]->result()->type.str() +
+          " is used by later kernels, so the element-wise kernel producing it iterates over its shape and ends there";
     pieces.push_back(piece);
     end = cut;
   }
@@ -215,7 +225,7 @@ void emit_kernel(Function& fn, const Group& group, const Target& target) {
   const Op* root = group.ops.back();
   if (group.kind == "rowwise")
     root = *std::find_if(group.ops.begin(), group.ops.end(), [](const Op* o) { return is_row_reduction(*o); });
-  if (group.kind == "matmul") root = group.ops.front();  // the contraction, before its epilogue
+  if (group.kind == "matmul") root = group.ops.front();    // the contraction, before its epilogue
   if (group.kind == "reduce") root = reduction_of(group);  // between its prologue and epilogue
   kernel->attrs = knobs(group.kind, *root, target);
   if (target.nvptx()) {
@@ -268,12 +278,14 @@ std::string why_new(const Op& op, const std::string& kind, const Group& prev) {
   if (kind == "scatter") return op.name + ": many-to-one updates are kernels of their own";
   if (kind == "reduce")
     return op.name + " over axis " + std::to_string(op.int_attr("axis")) + " of " + op.operands[0]->type.str() +
-           ": reductions over other axes than the innermost take a prologue only (one lane walks the axis per output element)";
+           ": reductions over other axes than the innermost take a prologue only (one lane walks the axis per output "
+           "element)";
   if (prev.kind == "matmul" && takes_epilogue(*prev.ops.front(), prev.target))
     return op.name + ": only element-wise ops over the product's shape that use it join a matmul's epilogue";
   if (prev.kind == "matmul")
-    return op.name + ": follows a contraction whose kernel takes no epilogue (only the CPU's packed matmul and NVIDIA's "
-                     "block GEMMs of matrices do)";
+    return op.name +
+           ": follows a contraction whose kernel takes no epilogue (only the CPU's packed matmul and NVIDIA's "
+           "block GEMMs of matrices do)";
   if (prev.kind == "scatter") return op.name + ": follows a scatter, a kernel of its own";
   if (prev.kind == "reduce")
     return op.name + ": only element-wise ops over the result's shape that use it join a reduction's epilogue";
@@ -319,9 +331,8 @@ bool joins_reduce_epilogue(const Op& op, const Group& g) {
   const Op* red = reduction_of(g);
   if (op.result()->type.shape != red->result()->type.shape) return false;
   auto after = std::find(g.ops.begin(), g.ops.end(), red);
-  return std::any_of(op.operands.begin(), op.operands.end(), [&](const Value* v) {
-    return v->def && std::find(after, g.ops.end(), v->def) != g.ops.end();
-  });
+  return std::any_of(op.operands.begin(), op.operands.end(),
+                     [&](const Value* v) { return v->def && std::find(after, g.ops.end(), v->def) != g.ops.end(); });
 }
 
 // Groups the function's ops in program order; ops in `no_row` never join row-wise kernels.
@@ -410,8 +421,10 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, co
       continue;
     }
     if (kind == "elementwise") {
-      if (open.kind == "elementwise") open.ops.push_back(op);
-      else start(op, kind, why_first(op, kind));
+      if (open.kind == "elementwise")
+        open.ops.push_back(op);
+      else
+        start(op, kind, why_first(op, kind));
       continue;
     }
     if (kind == "rowwise" || kind == "reduce") {
@@ -453,8 +466,8 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, co
 Op* misshapen_output(const Block& body, const Group& g) {
   if (g.kind != "rowwise" && g.kind != "reduce") return nullptr;
   for (Value* v : group_outputs(body, g.ops, g.ops.size())) {
-    if (g.kind == "reduce" && std::find(g.ops.begin(), g.ops.end(), reduction_of(g)) >
-                                  std::find(g.ops.begin(), g.ops.end(), v->def))
+    if (g.kind == "reduce" &&
+        std::find(g.ops.begin(), g.ops.end(), reduction_of(g)) > std::find(g.ops.begin(), g.ops.end(), v->def))
       return v->def;
     if (g.kind == "rowwise" && (!v->type.has_static_shape() || !is_row_or_per_row(v->type.static_shape(), g.rows)))
       return v->def;
@@ -472,8 +485,8 @@ void hoist_checks(Function& fn) {
       replace_all_uses(fn.body, op.result(), op.operands[0]);
       fn.body.insert(it, Op::make("rt.assert", {op.operands[1]}, {}, {{"message", op.attrs.at("message")}}, op.loc));
     } else if (op.name == "debug_print") {
-      Op* token = fn.body.insert(it, Op::make("constant", {}, {op.result()->type},
-                                              {{"value", 1.0}, {"type", op.result()->type}}, op.loc));
+      Op* token = fn.body.insert(
+          it, Op::make("constant", {}, {op.result()->type}, {{"value", 1.0}, {"type", op.result()->type}}, op.loc));
       replace_all_uses(fn.body, op.result(), token->result());
       fn.body.insert(it, Op::make("rt.print", op.operands, {}, {{"format", op.attrs.at("format")}}, op.loc));
     } else {
@@ -502,7 +515,10 @@ void form_kernels_in(Function& fn, const Target& target) {
   // Checks run after every kernel (executor), so they go last, after the kernels of their flags.
   std::vector<std::unique_ptr<Op>> checks;
   for (auto it = fn.body.ops.begin(); it != fn.body.ops.end();) {
-    if ((*it)->name != "rt.assert" && (*it)->name != "rt.print") { ++it; continue; }
+    if ((*it)->name != "rt.assert" && (*it)->name != "rt.print") {
+      ++it;
+      continue;
+    }
     checks.push_back(std::move(*it));
     it = fn.body.ops.erase(it);
   }
@@ -518,7 +534,7 @@ void form_kernels(Module& m) {
   Target target = Target::of(m);
   for (auto& fn : m.funcs)
     if (!fn->attrs.count("kernel")) form_kernels_in(*fn, target);
-  tilegen::select_wgmma_kernels(m);  // sm_90a: wgmma instead of mma.sync where the shapes allow
+  tilegen::select_wgmma_kernels(m);     // sm_90a: wgmma instead of mma.sync where the shapes allow
   tilegen::select_f32_gemm_kernels(m);  // f32 block GEMMs: deeper K slices where shared memory allows
   tilegen::select_wgmma_attention(m);
 }

@@ -6,10 +6,10 @@
 // The executor runs the host function.
 #include <algorithm>
 
-#include "passes/passes.hpp"
-#include "passes/lowering.hpp"
-#include "tilegen/tilegen.hpp"
 #include "ir/target.hpp"
+#include "passes/lowering.hpp"
+#include "passes/passes.hpp"
+#include "tilegen/tilegen.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -21,7 +21,10 @@ std::string kernel_name(const Function& host, int index, const Op& kernel) {
   int shown = 0;
   for (const auto& op : kernel.region->ops) {
     if (op->name == "sched.yield" || op->name == "constant") continue;
-    if (shown++ == 3) { name += "_etc"; break; }
+    if (shown++ == 3) {
+      name += "_etc";
+      break;
+    }
     name += "_" + op->name;
   }
   return name;
@@ -58,22 +61,29 @@ void lower_function(Module& m, Function& host, bool gpu) {
   int index = 0;
   for (auto it = host.body.ops.begin(); it != host.body.ops.end();) {
     Op& kernel = **it;
-    if (kernel.name != "sched.kernel") { ++it; continue; }
+    if (kernel.name != "sched.kernel") {
+      ++it;
+      continue;
+    }
     if (is_view_kernel(kernel, host)) {
-      Op* view = host.body.insert(it, Op::make("rt.view", {kernel.operands[0]}, {kernel.result()->type}, {}, kernel.loc));
+      Op* view =
+          host.body.insert(it, Op::make("rt.view", {kernel.operands[0]}, {kernel.result()->type}, {}, kernel.loc));
       replace_all_uses(host.body, kernel.result(), view->result());
       it = host.body.ops.erase(it);
       continue;
     }
     for (const auto& r : kernel.results)
       if (!r->type.has_static_shape())
-        fail(ErrorCode::Compile, "symbolic shapes are not compiled yet: kernel result " + r->type.str(), kernel.loc.str());
+        fail(ErrorCode::Compile, "symbolic shapes are not compiled yet: kernel result " + r->type.str(),
+             kernel.loc.str());
     Function* fn = make_kernel_function(m, kernel_name(host, index++, kernel), kernel, gpu);
     const std::string& kind = kernel.str_attr("kind");
     if (kind == "scatter" && gpu)
-      fail(ErrorCode::Compile, "scatter and scatter_add (also the gradients of take, gather and embedding, and "
-                               "x[int tensor] = v) do not run on GPU targets yet: they need atomics or a sorted "
-                               "update kernel; compute them on the CPU", kernel.loc.str());
+      fail(ErrorCode::Compile,
+           "scatter and scatter_add (also the gradients of take, gather and embedding, and "
+           "x[int tensor] = v) do not run on GPU targets yet: they need atomics or a sorted "
+           "update kernel; compute them on the CPU",
+           kernel.loc.str());
     using namespace tilegen;
     Grid grid = kind == "elementwise" ? emit_elementwise_kernel(kernel, *fn)
                 : kind == "reduce"    ? emit_reduce_kernel(kernel, *fn)

@@ -17,9 +17,9 @@
 
 #include "ir/builder.hpp"
 #include "ir/op_rules.hpp"
-#include "passes/passes.hpp"
-#include "passes/lowering.hpp"
 #include "ir/target.hpp"
+#include "passes/lowering.hpp"
+#include "passes/passes.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -42,7 +42,8 @@ bool flash_shapes(const Module& m, const Op& op) {
 // Same q and k, scale and mask: the forward kernel of `att` can write `lse`'s values.
 bool same_scores(const Op& att, const Op& lse) {
   return att.operands[0] == lse.operands[0] && att.operands[1] == lse.operands[1] &&
-         attention_scale(att) == attention_scale(lse) && att.bool_attr("causal", false) == lse.bool_attr("causal", false);
+         attention_scale(att) == attention_scale(lse) &&
+         att.bool_attr("causal", false) == lse.bool_attr("causal", false);
 }
 
 const Op* forward_writing(const Function& fn, const Module& m, const Op& lse) {
@@ -92,9 +93,7 @@ bool einsum_is(const Op* op, bool scores) {
   return scores ? y[r - 1] == d && o[r - 2] == a && o[r - 1] == b : y[r - 2] == b && o[r - 2] == a && o[r - 1] == d;
 }
 
-const Op* def_of(const Value* v, const char* name) {
-  return v->def && v->def->name == name ? v->def : nullptr;
-}
+const Op* def_of(const Value* v, const char* name) { return v->def && v->def->name == name ? v->def : nullptr; }
 
 // The value of a one-element constant, if `v` is one.
 bool scalar_constant(const Value* v, double& out) {
@@ -161,17 +160,29 @@ struct Matcher {
     double scale = 1.0, f;
     bool causal = false;
     const Value* inner;
-    if (const Value* m = causal_mask(x)) { causal = true; x = m; }
-    if (scaled(x, inner, f)) { scale *= f; x = inner; }
+    if (const Value* m = causal_mask(x)) {
+      causal = true;
+      x = m;
+    }
+    if (scaled(x, inner, f)) {
+      scale *= f;
+      x = inner;
+    }
     if (!causal)
-      if (const Value* m = causal_mask(x)) { causal = true; x = m; }
+      if (const Value* m = causal_mask(x)) {
+        causal = true;
+        x = m;
+      }
     if (causal && !(scale > 0)) return false;  // -inf * c must stay -inf
     const Op* s = x->def;
     if (!s || !single_use(x) || (s->name != "matmul" && !einsum_is(s, true))) return false;
     const Value* kk = s->name == "matmul" ? transposed(s->operands[1]) : s->operands[1];
     if (!kk) return false;
     const Value* qq = s->operands[0];
-    if (scaled(qq, inner, f)) { scale *= f; qq = inner; }
+    if (scaled(qq, inner, f)) {
+      scale *= f;
+      qq = inner;
+    }
     q = const_cast<Value*>(qq);
     k = const_cast<Value*>(kk);
     attrs = {{"scale", scale}, {"causal", causal}};
@@ -190,9 +201,7 @@ void match_function(const Module& m, Function& fn) {
     std::vector<Type> types;
     try {  // the matmuls may broadcast batch dims or mix dtypes: then it is not attention's shape
       types = lookup_op("attention")->infer({q->type, k->type, v->type}, attrs);
-    } catch (const Error&) {
-      continue;
-    }
+    } catch (const Error&) { continue; }
     if (types[0] != mm.result()->type) continue;
     auto att = Op::make("attention", {q, k, v}, types, attrs, mm.loc);
     if (!flash_attention_applies(m, fn, *att)) continue;

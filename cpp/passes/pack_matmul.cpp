@@ -14,9 +14,9 @@
 
 #include "ir/builder.hpp"
 #include "ir/ops.hpp"
-#include "passes/passes.hpp"
-#include "passes/lowering.hpp"
 #include "ir/target.hpp"
+#include "passes/lowering.hpp"
+#include "passes/passes.hpp"
 
 namespace tessera::passes {
 using namespace ir;
@@ -52,10 +52,14 @@ Blocking choose_blocking(DType dt, int64_t simd_bits, int64_t m, int64_t n, int6
   int64_t want = std::clamp<int64_t>(int64_t(flops / 2e6), 1, 8);
   while (parts_m * parts_n < want) {
     bool n_wider = units_n * parts_m >= units_m * parts_n;  // units_n / parts_n >= units_m / parts_m
-    if (n_wider && parts_n < units_n) parts_n *= 2;
-    else if (parts_m < units_m) parts_m *= 2;
-    else if (parts_n < units_n) parts_n *= 2;
-    else break;
+    if (n_wider && parts_n < units_n)
+      parts_n *= 2;
+    else if (parts_m < units_m)
+      parts_m *= 2;
+    else if (parts_n < units_n)
+      parts_n *= 2;
+    else
+      break;
   }
   k.mc = balanced_block(m, k.mr, std::min(parts_m, units_m));
   k.nc = balanced_block(n, k.nr, std::min(parts_n, units_n));
@@ -108,8 +112,7 @@ void rewrite(Block& body, std::list<std::unique_ptr<Op>>::iterator it, int64_t s
   };
   Value* pa = pack(a, -2, k.mr);
   Value* pb = pack(bm, -1, k.nr);
-  Value* c = b.value("sched.packed_matmul", {pa, pb},
-                     {{"m", m}, {"n", n}, {"mc", k.mc}, {"nc", k.nc}, {"kc", k.kc}});
+  Value* c = b.value("sched.packed_matmul", {pa, pb}, {{"m", m}, {"n", n}, {"mc", k.mc}, {"nc", k.nc}, {"kc", k.kc}});
   if (c->type.shape != mm.result()->type.shape)
     c = b.value("reshape", {c}, {{"shape", mm.result()->type.static_shape()}});
   if (ct != storage) c = b.value("cast", {c}, {{"dtype", std::string(dtype_name(storage))}});
@@ -127,7 +130,10 @@ void pack_matmul(Module& m) {
     if (fn->attrs.count("kernel")) continue;
     Block& body = fn->body;
     for (auto it = body.ops.begin(); it != body.ops.end();) {
-      if (!packable(**it)) { ++it; continue; }
+      if (!packable(**it)) {
+        ++it;
+        continue;
+      }
       rewrite(body, it, simd_bits);
       it = body.ops.erase(it);
     }

@@ -54,7 +54,8 @@ std::string row_join_blocker(const Op& op, const std::vector<int64_t>& S, const 
     if (row_shape(op) == S) return "";
     const Op* partial = op.operands[0]->def;
     if (dependent && partial && partial->operands[0]->def && partial->operands[0]->def->name == "reshape")
-      return op.name + " of the " + op.operands[0]->type.str() + " partial results of the kernel before it: a long "
+      return op.name + " of the " + op.operands[0]->type.str() +
+             " partial results of the kernel before it: a long "
              "row is reduced in fixed blocks by many program instances, then the partials in a fixed order";
     if (dependent)
       return op.name + " across the per-row results " + op.operands[0]->type.str() + " of the kernel before it (rows " +
@@ -64,11 +65,11 @@ std::string row_join_blocker(const Op& op, const std::vector<int64_t>& S, const 
   }
   const OpInfo* info = lookup_op(op.name);
   if (!info || (info->cls == OpClass::Reduction))
-    return op.name + " over a non-innermost axis: such reductions walk the axis per output element, in a kernel of their own";
+    return op.name +
+           " over a non-innermost axis: such reductions walk the axis per output element, in a kernel of their own";
   if (info->cls == OpClass::Contraction) return op.name + ": contractions are kernels of their own";
   if (!dependent) return "";  // prologue-like: reads inputs at any coordinates
-  if (!op.result()->type.has_static_shape())
-    return op.name + ": symbolic shape " + op.result()->type.str();
+  if (!op.result()->type.has_static_shape()) return op.name + ": symbolic shape " + op.result()->type.str();
   std::vector<int64_t> t = op.result()->type.static_shape();
   std::string reason_head = op.name + " of a per-row result (" + shape_text(S) + " rows): ";
   if (!is_row_or_per_row(t, S))
@@ -78,8 +79,7 @@ std::string row_join_blocker(const Op& op, const std::vector<int64_t>& S, const 
     if (x == t || (x != S && t != S)) return "";
     return reason_head + "a reshape that moves values between rows";
   }
-  if (!info->lower_elementwise)
-    return reason_head + op.name + " would read it at other rows' coordinates";
+  if (!info->lower_elementwise) return reason_head + op.name + " would read it at other rows' coordinates";
   for (const Value* x : op.operands)
     if (row_dependent.count(x) && !same_row_read(x->type.static_shape(), t, S))
       return reason_head + "broadcasting " + x->type.str() + " to " + op.result()->type.str() + " mixes rows";

@@ -4,9 +4,9 @@
 // at memory speed, where the general per-element path spends its time on index arithmetic.
 // Packs that fuse producers (a cast, a transpose, an activation) stay elementwise.
 #include "ir/ops.hpp"
-#include "passes/passes.hpp"
-#include "passes/lowering.hpp"
 #include "ir/target.hpp"
+#include "passes/lowering.hpp"
+#include "passes/passes.hpp"
 
 namespace tessera::passes {
 using namespace ir;

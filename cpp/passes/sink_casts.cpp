@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "passes/passes.hpp"
 #include "ir/registry.hpp"
+#include "passes/passes.hpp"
 
 namespace tessera::passes {
 using namespace ir;

@@ -22,7 +22,8 @@ struct Binder {
     for (Dim& d : out.shape) {
       if (d.is_static()) continue;
       auto it = sizes.find(d.sym);
-      if (it == sizes.end()) fail(ErrorCode::Value, "specialize: no size given for symbolic dim " + d.sym + " of " + t.str());
+      if (it == sizes.end())
+        fail(ErrorCode::Value, "specialize: no size given for symbolic dim " + d.sym + " of " + t.str());
       d = Dim::of(it->second);
     }
     return out;
@@ -59,7 +60,10 @@ void fold_dim_sizes(Block& body) {
 void specialize(Module& m) {
   std::map<std::string, int64_t> sizes;
   for (auto it = m.attrs.begin(); it != m.attrs.end();) {
-    if (it->first.rfind(kSizePrefix, 0) != 0) { ++it; continue; }
+    if (it->first.rfind(kSizePrefix, 0) != 0) {
+      ++it;
+      continue;
+    }
     auto* n = std::get_if<int64_t>(&it->second);
     if (!n) fail(ErrorCode::Value, "specialize: module attribute '" + it->first + "' must be an integer size");
     sizes[it->first.substr(4)] = *n;

@@ -12,8 +12,8 @@
 // Only f32: a 16-bit product would round its partial sums.
 #include "ir/builder.hpp"
 #include "ir/ops.hpp"
-#include "passes/passes.hpp"
 #include "ir/target.hpp"
+#include "passes/passes.hpp"
 
 namespace tessera::passes {
 using namespace ir;

@@ -37,7 +37,9 @@ std::optional<double> identity(const std::string& kind, DType t) {
     case DType::I8: return max ? -128.0 : 127.0;
     case DType::U8: return max ? 0.0 : 255.0;
     case DType::I32: return max ? -2147483648.0 : 2147483647.0;
-    case DType::I64: if (max) return -9223372036854775808.0; return std::nullopt;  // 2^63 - 1 is not a double
+    case DType::I64:
+      if (max) return -9223372036854775808.0;
+      return std::nullopt;  // 2^63 - 1 is not a double
     default: return std::nullopt;
   }
 }
@@ -61,7 +63,8 @@ Value* split(Builder& b, const Op& op) {
     widths.back() = p * blk - r;
     x = b.value("pad", {x}, {{"pad", widths}, {"value", *fill}});
   }
-  if (is_float(dt) && compute_dtype(dt) != dt) x = b.value("cast", {x}, {{"dtype", std::string(dtype_name(compute_dtype(dt)))}});
+  if (is_float(dt) && compute_dtype(dt) != dt)
+    x = b.value("cast", {x}, {{"dtype", std::string(dtype_name(compute_dtype(dt)))}});
   IntList blocks(shape.begin(), shape.end() - 1);
   blocks.push_back(p);
   blocks.push_back(blk);

@@ -80,7 +80,8 @@ struct Batcher {
   Values cond(const Op& op, const Values& xs, const std::vector<bool>& f) {
     Values args = all_batched(Values(xs.begin() + 1, xs.end()), std::vector<bool>(f.begin() + 1, f.end()));
     std::vector<bool> all(args.size(), true);
-    std::string t = vmap_function(m, op.str_attr("then"), all, batch), e = vmap_function(m, op.str_attr("else"), all, batch);
+    std::string t = vmap_function(m, op.str_attr("then"), all, batch),
+                e = vmap_function(m, op.str_attr("else"), all, batch);
     if (!f[0]) {
       std::vector<Type> rt;
       for (const auto& r : op.results) rt.push_back(with_batch_type(r->type, batch));
@@ -92,7 +93,8 @@ struct Batcher {
       return out;
     }
     Values rt = call(b, m, t, args), re = call(b, m, e, args), out;  // a batched predicate: both, then select
-    for (size_t i = 0; i < rt.size(); ++i) out.push_back(b.value("where", {per_example(b, xs[0], rt[i]), rt[i], re[i]}));
+    for (size_t i = 0; i < rt.size(); ++i)
+      out.push_back(b.value("where", {per_example(b, xs[0], rt[i]), rt[i], re[i]}));
     return out;
   }
 
@@ -160,13 +162,17 @@ std::string vmap_function(Module& m, const std::string& name, const std::vector<
     Builder ob(&g->body, op->loc);
     Batcher at{m, batch, ob};
     Values results;
-    if (op->name == "scan") results = at.scan(*op, xs, flags);
-    else if (op->name == "cond") results = at.cond(*op, xs, flags);
-    else if (op->name == "while_loop") results = at.while_loop(*op, xs, flags);
+    if (op->name == "scan")
+      results = at.scan(*op, xs, flags);
+    else if (op->name == "cond")
+      results = at.cond(*op, xs, flags);
+    else if (op->name == "while_loop")
+      results = at.while_loop(*op, xs, flags);
     else {
       const OpInfo* info = lookup_op(op->name);
       if (!info || !info->batch)
-        fail(ErrorCode::Value, "vmap: " + op->name + " has no batching rule, so it cannot be vectorised", op->loc.str());
+        fail(ErrorCode::Value, "vmap: " + op->name + " has no batching rule, so it cannot be vectorised",
+             op->loc.str());
       results = {info->batch(ob, *op, xs, flags, batch)};
     }
     for (size_t i = 0; i < results.size(); ++i) {

@@ -34,9 +34,13 @@ std::string type_of(nb::handle h) { return nb::type_name(h.type()).c_str(); }
 DLDataType to_dl(DType t) {
   uint8_t bits = uint8_t(dtype_size(t) * 8);
   switch (t) {
-    case DType::F64: case DType::F32: case DType::F16: return {kDLFloat, bits, 1};
+    case DType::F64:
+    case DType::F32:
+    case DType::F16: return {kDLFloat, bits, 1};
     case DType::BF16: return {kDLBfloat, 16, 1};
-    case DType::I64: case DType::I32: case DType::I8: return {kDLInt, bits, 1};
+    case DType::I64:
+    case DType::I32:
+    case DType::I8: return {kDLInt, bits, 1};
     case DType::U8: return {kDLUInt, 8, 1};
     case DType::Bool: return {kDLBool, 8, 1};
   }
@@ -44,16 +48,30 @@ DLDataType to_dl(DType t) {
 }
 
 const char* dl_code_name(uint8_t code) {
-  static const char* names[] = {"int", "uint", "float", "opaque_handle", "bfloat", "complex", "bool",
-                                "float8_e3m4", "float8_e4m3", "float8_e4m3b11fnuz", "float8_e4m3fn",
-                                "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz", "float8_e8m0fnu",
-                                "float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn"};
+  static const char* names[] = {"int",
+                                "uint",
+                                "float",
+                                "opaque_handle",
+                                "bfloat",
+                                "complex",
+                                "bool",
+                                "float8_e3m4",
+                                "float8_e4m3",
+                                "float8_e4m3b11fnuz",
+                                "float8_e4m3fn",
+                                "float8_e4m3fnuz",
+                                "float8_e5m2",
+                                "float8_e5m2fnuz",
+                                "float8_e8m0fnu",
+                                "float6_e2m3fn",
+                                "float6_e3m2fn",
+                                "float4_e2m1fn"};
   return code < sizeof(names) / sizeof(names[0]) ? names[code] : "unknown";
 }
 
 DType from_dl(DLDataType d) {
-  std::string desc = std::string(dl_code_name(d.code)) + "(code " + std::to_string(d.code) +
-                     ", " + std::to_string(d.bits) + " bits)";
+  std::string desc =
+      std::string(dl_code_name(d.code)) + "(code " + std::to_string(d.code) + ", " + std::to_string(d.bits) + " bits)";
   if (d.lanes != 1)
     fail(ErrorCode::DType, "DLPack vector dtype " + desc + " with " + std::to_string(d.lanes) +
                                " lanes is not supported; Tessera reads scalar elements only");
@@ -63,29 +81,43 @@ DType from_dl(DLDataType d) {
       if (d.bits == 32) return DType::F32;
       if (d.bits == 16) return DType::F16;
       break;
-    case kDLBfloat: if (d.bits == 16) return DType::BF16; break;
+    case kDLBfloat:
+      if (d.bits == 16) return DType::BF16;
+      break;
     case kDLInt:
       if (d.bits == 64) return DType::I64;
       if (d.bits == 32) return DType::I32;
       if (d.bits == 8) return DType::I8;
       break;
-    case kDLUInt: if (d.bits == 8) return DType::U8; break;
-    case kDLBool: if (d.bits == 8) return DType::Bool; break;
+    case kDLUInt:
+      if (d.bits == 8) return DType::U8;
+      break;
+    case kDLBool:
+      if (d.bits == 8) return DType::Bool;
+      break;
     default: break;
   }
-  fail(ErrorCode::DType, "DLPack dtype " + desc + " is not supported by Tessera (supported: "
-                         "float64, float32, float16, bfloat16, int64, int32, int8, uint8, bool)");
+  fail(ErrorCode::DType, "DLPack dtype " + desc +
+                             " is not supported by Tessera (supported: "
+                             "float64, float32, float16, bfloat16, int64, int32, int8, uint8, bool)");
 }
 
 const char* dl_device_name(int64_t type) {
   switch (type) {
-    case kDLCPU: return "kDLCPU"; case kDLCUDA: return "kDLCUDA";
-    case kDLCUDAHost: return "kDLCUDAHost"; case kDLOpenCL: return "kDLOpenCL";
-    case kDLVulkan: return "kDLVulkan"; case kDLMetal: return "kDLMetal";
-    case kDLVPI: return "kDLVPI"; case kDLROCM: return "kDLROCM";
-    case kDLROCMHost: return "kDLROCMHost"; case kDLExtDev: return "kDLExtDev";
-    case kDLCUDAManaged: return "kDLCUDAManaged"; case kDLOneAPI: return "kDLOneAPI";
-    case kDLWebGPU: return "kDLWebGPU"; case kDLHexagon: return "kDLHexagon";
+    case kDLCPU: return "kDLCPU";
+    case kDLCUDA: return "kDLCUDA";
+    case kDLCUDAHost: return "kDLCUDAHost";
+    case kDLOpenCL: return "kDLOpenCL";
+    case kDLVulkan: return "kDLVulkan";
+    case kDLMetal: return "kDLMetal";
+    case kDLVPI: return "kDLVPI";
+    case kDLROCM: return "kDLROCM";
+    case kDLROCMHost: return "kDLROCMHost";
+    case kDLExtDev: return "kDLExtDev";
+    case kDLCUDAManaged: return "kDLCUDAManaged";
+    case kDLOneAPI: return "kDLOneAPI";
+    case kDLWebGPU: return "kDLWebGPU";
+    case kDLHexagon: return "kDLHexagon";
     case kDLMAIA: return "kDLMAIA";
   }
   return "unknown";
@@ -95,11 +127,12 @@ const char* dl_device_name(int64_t type) {
 Device device_from_dl(int64_t type, int64_t id) {
   if (type == kDLCPU) return Device{TSR_DEVICE_CPU, 0};
   if (type == kDLCUDA) {
-    if (id < 0 || id > INT32_MAX) fail(ErrorCode::Device, "DLPack CUDA device id " + std::to_string(id) + " is invalid");
+    if (id < 0 || id > INT32_MAX)
+      fail(ErrorCode::Device, "DLPack CUDA device id " + std::to_string(id) + " is invalid");
     return Device{TSR_DEVICE_CUDA, int32_t(id)};
   }
-  fail(ErrorCode::Device, "DLPack device " + std::string(dl_device_name(type)) + " (" +
-                              std::to_string(type) + ") is not supported; Tessera exchanges CPU (1) "
+  fail(ErrorCode::Device, "DLPack device " + std::string(dl_device_name(type)) + " (" + std::to_string(type) +
+                              ") is not supported; Tessera exchanges CPU (1) "
                               "and CUDA (2) memory only");
 }
 
@@ -117,8 +150,7 @@ std::pair<int64_t, int64_t> int_pair(nb::handle h, const char* what) {
   for (int i = 0; i < 2; ++i) {
     nb::object item = h[i];
     if (!PyLong_Check(item.ptr()))
-      fail(ErrorCode::Value, std::string(what) + " must be a tuple of two ints, got an item of type " +
-                                 type_of(item));
+      fail(ErrorCode::Value, std::string(what) + " must be a tuple of two ints, got an item of type " + type_of(item));
     v[i] = nb::cast<int64_t>(item);
   }
   return {v[0], v[1]};
@@ -160,9 +192,7 @@ void unconsumed_capsule_destructor(PyObject* cap, const char* name) {
   if (m && m->deleter) m->deleter(m);
 }
 
-void destroy_versioned(PyObject* cap) {
-  unconsumed_capsule_destructor<DLManagedTensorVersioned>(cap, kVersioned);
-}
+void destroy_versioned(PyObject* cap) { unconsumed_capsule_destructor<DLManagedTensorVersioned>(cap, kVersioned); }
 void destroy_legacy(PyObject* cap) { unconsumed_capsule_destructor<DLManagedTensor>(cap, kLegacy); }
 
 void fill_tensor(DLTensor& t, const Array& a, ExportCtx& ctx) {
@@ -184,8 +214,7 @@ nb::object export_capsule(const Array& a, bool versioned, uint32_t minor, bool c
     m->version = {1, minor};
     m->manager_ctx = ctx.get();
     m->deleter = export_deleter<DLManagedTensorVersioned>;
-    m->flags = (a.read_only() ? DLPACK_FLAG_BITMASK_READ_ONLY : 0) |
-               (copied ? DLPACK_FLAG_BITMASK_IS_COPIED : 0);
+    m->flags = (a.read_only() ? DLPACK_FLAG_BITMASK_READ_ONLY : 0) | (copied ? DLPACK_FLAG_BITMASK_IS_COPIED : 0);
     fill_tensor(m->dl_tensor, a, *ctx);
     cap = PyCapsule_New(m.get(), kVersioned, destroy_versioned);
     if (!cap) throw nb::python_error();
@@ -228,8 +257,8 @@ Array describe(const DLTensor& t, int64_t& lo_bytes, size_t& span_bytes) {
   Array a;
   a.dtype = from_dl(t.dtype);
   if (t.ndim < 0 || t.ndim > kMaxNdim)
-    fail(ErrorCode::Value, "DLPack tensor has ndim " + std::to_string(t.ndim) + " (must be 0.." +
-                               std::to_string(kMaxNdim) + ")");
+    fail(ErrorCode::Value,
+         "DLPack tensor has ndim " + std::to_string(t.ndim) + " (must be 0.." + std::to_string(kMaxNdim) + ")");
   if (t.ndim > 0 && !t.shape) fail(ErrorCode::Value, "DLPack tensor has ndim > 0 but a NULL shape");
   a.shape.assign(t.shape, t.shape + t.ndim);
   int64_t numel = 1;
@@ -237,23 +266,27 @@ Array describe(const DLTensor& t, int64_t& lo_bytes, size_t& span_bytes) {
     if (d < 0) fail(ErrorCode::Value, "DLPack tensor has a negative dimension " + std::to_string(d));
     numel = checked_mul(numel, d);
   }
-  if (t.strides) a.strides.assign(t.strides, t.strides + t.ndim);
-  else a.strides = Array::contiguous_strides(a.shape);  // NULL strides: compact row-major
+  if (t.strides)
+    a.strides.assign(t.strides, t.strides + t.ndim);
+  else
+    a.strides = Array::contiguous_strides(a.shape);  // NULL strides: compact row-major
 
   const int64_t item = int64_t(dtype_size(a.dtype));
   int64_t lo = 0, hi = 0;  // element offsets of the lowest and highest element touched
   for (int i = 0; i < t.ndim && numel > 0; ++i) {
     int64_t ext = checked_mul(a.shape[i] - 1, a.strides[i]);
-    if (ext < 0) lo = checked_add(lo, ext);
-    else hi = checked_add(hi, ext);
+    if (ext < 0)
+      lo = checked_add(lo, ext);
+    else
+      hi = checked_add(hi, ext);
   }
   checked_mul(checked_add(checked_add(hi, -lo), 1), item);  // the span fits in int64 bytes
   if (numel > 0 && !t.data) fail(ErrorCode::Value, "DLPack tensor has a NULL data pointer");
   if (t.byte_offset > uint64_t(INT64_MAX)) fail(ErrorCode::Value, "DLPack tensor byte_offset is out of range");
   uintptr_t first = reinterpret_cast<uintptr_t>(t.data) + t.byte_offset;
   if (first % uintptr_t(item) != 0)
-    fail(ErrorCode::Value, "DLPack tensor data (data + byte_offset) is not aligned to its " +
-                               std::to_string(item) + "-byte elements");
+    fail(ErrorCode::Value,
+         "DLPack tensor data (data + byte_offset) is not aligned to its " + std::to_string(item) + "-byte elements");
   lo_bytes = lo * item;
   span_bytes = numel > 0 ? size_t((hi - lo + 1) * item) : 0;
   return a;
@@ -264,17 +297,15 @@ bool is_used_name(const char* name) { return name && std::strncmp(name, "used_",
 Imported import_capsule(nb::handle cap) {
   PyObject* o = cap.ptr();
   if (!PyCapsule_CheckExact(o))
-    fail(ErrorCode::DType, "from_dlpack: expected an object with __dlpack__ or a DLPack capsule, got " +
-                               type_of(cap));
+    fail(ErrorCode::DType, "from_dlpack: expected an object with __dlpack__ or a DLPack capsule, got " + type_of(cap));
   const char* name = PyCapsule_GetName(o);
   if (!name && PyErr_Occurred()) throw nb::python_error();
   if (is_used_name(name))
-    fail(ErrorCode::Value, "from_dlpack: this DLPack capsule was already consumed (named '" +
-                               std::string(name) + "'); a capsule can be imported only once");
+    fail(ErrorCode::Value, "from_dlpack: this DLPack capsule was already consumed (named '" + std::string(name) +
+                               "'); a capsule can be imported only once");
   bool versioned = name && std::strcmp(name, kVersioned) == 0;
   if (!versioned && !(name && std::strcmp(name, kLegacy) == 0))
-    fail(ErrorCode::Value, "from_dlpack: not a DLPack capsule: its name is '" +
-                               std::string(name ? name : "NULL") +
+    fail(ErrorCode::Value, "from_dlpack: not a DLPack capsule: its name is '" + std::string(name ? name : "NULL") +
                                "', expected 'dltensor_versioned' or 'dltensor'");
   void* ptr = PyCapsule_GetPointer(o, name);
   if (!ptr) {
@@ -292,11 +323,15 @@ Imported import_capsule(nb::handle cap) {
                                  std::to_string(m->version.minor) + " is not supported (Tessera reads 1.x)");
     t = &m->dl_tensor;
     flags = m->flags;
-    release = [m] { if (m->deleter) m->deleter(m); };
+    release = [m] {
+      if (m->deleter) m->deleter(m);
+    };
   } else {
     auto* m = static_cast<DLManagedTensor*>(ptr);
     t = &m->dl_tensor;
-    release = [m] { if (m->deleter) m->deleter(m); };
+    release = [m] {
+      if (m->deleter) m->deleter(m);
+    };
   }
 
   // Validate everything before taking ownership: on failure the capsule stays unconsumed and
@@ -310,8 +345,8 @@ Imported import_capsule(nb::handle cap) {
   // Consume: from here on we own the tensor and call its deleter exactly once.
   if (PyCapsule_SetName(o, versioned ? kUsedVersioned : kUsedLegacy) != 0) throw nb::python_error();
   char* first = static_cast<char*>(t->data) + t->byte_offset;
-  a.storage = Storage::wrap(dev, first + lo_bytes, span, std::move(release),
-                            (flags & DLPACK_FLAG_BITMASK_READ_ONLY) != 0);
+  a.storage =
+      Storage::wrap(dev, first + lo_bytes, span, std::move(release), (flags & DLPACK_FLAG_BITMASK_READ_ONLY) != 0);
   a.offset_bytes = size_t(-lo_bytes);
   return {std::move(a), (flags & DLPACK_FLAG_BITMASK_IS_COPIED) != 0};
 }
@@ -340,11 +375,11 @@ void require_device(Device device) {
   int32_t count = 0;
   check_status(tsrDeviceCount(device.type, &count), "tsrDeviceCount");
   if (count == 0)
-    fail(ErrorCode::Device, "CUDA is not available: no CUDA driver or GPU was found (device '" +
-                                device.str() + "' was requested)");
+    fail(ErrorCode::Device,
+         "CUDA is not available: no CUDA driver or GPU was found (device '" + device.str() + "' was requested)");
   if (device.index < 0 || device.index >= count)
-    fail(ErrorCode::Device, "device '" + device.str() + "' does not exist: there are " +
-                                std::to_string(count) + " CUDA device(s)");
+    fail(ErrorCode::Device,
+         "device '" + device.str() + "' does not exist: there are " + std::to_string(count) + " CUDA device(s)");
 }
 
 Array copy_array(const Array& a, Device device) {
@@ -356,13 +391,12 @@ Array copy_array(const Array& a, Device device) {
   }
   Array out = Array::empty(device, a.dtype, a.shape);
   if (a.nbytes() > 0)
-    check_status(tsrMemcpy(out.data(), device.raw(), a.data(), a.device().raw(), a.nbytes(), nullptr),
-                 "tsrMemcpy");
+    check_status(tsrMemcpy(out.data(), device.raw(), a.data(), a.device().raw(), a.nbytes(), nullptr), "tsrMemcpy");
   return out;
 }
 
-nb::object array_dlpack(const Array& a, nb::handle stream, nb::handle max_version,
-                        nb::handle dl_device, std::optional<bool> copy) {
+nb::object array_dlpack(const Array& a, nb::handle stream, nb::handle max_version, nb::handle dl_device,
+                        std::optional<bool> copy) {
   // Consumers asking for (1, x) or newer get a versioned capsule at version min(x, 1).
   bool versioned = false;
   uint32_t minor = DLPACK_MINOR_VERSION;
@@ -391,14 +425,15 @@ nb::object array_dlpack(const Array& a, nb::handle stream, nb::handle max_versio
   std::optional<int64_t> stream_id;
   if (!stream.is_none()) {
     if (src.type == TSR_DEVICE_CPU && dst.type == TSR_DEVICE_CPU)
-      fail(ErrorCode::Value, "__dlpack__: stream must be None for CPU arrays, got " +
-                                 std::string(nb::repr(stream).c_str()));
+      fail(ErrorCode::Value,
+           "__dlpack__: stream must be None for CPU arrays, got " + std::string(nb::repr(stream).c_str()));
     if (!PyLong_Check(stream.ptr()))
       fail(ErrorCode::Value, "__dlpack__: stream must be an int or None, got " + type_of(stream));
     stream_id = nb::cast<int64_t>(stream);
     if (*stream_id == 0)
-      fail(ErrorCode::Value, "__dlpack__: stream 0 is ambiguous for CUDA; pass 1 (legacy default) "
-                             "or 2 (per-thread default)");
+      fail(ErrorCode::Value,
+           "__dlpack__: stream 0 is ambiguous for CUDA; pass 1 (legacy default) "
+           "or 2 (per-thread default)");
   }
   // Tessera's CUDA work runs on the legacy default stream. Rather than ordering the consumer's
   // stream after it with an event, we conservatively wait for the whole device before export.
@@ -410,8 +445,9 @@ nb::object array_dlpack(const Array& a, nb::handle stream, nb::handle max_versio
 
   Array out = need_copy ? copy_array(a, dst) : a;
   if (!versioned && out.read_only())
-    buffer_error("__dlpack__: cannot export a read-only array as a legacy DLPack capsule, which "
-                 "has no read-only flag; the consumer must pass max_version >= (1, 0), or use copy=True");
+    buffer_error(
+        "__dlpack__: cannot export a read-only array as a legacy DLPack capsule, which "
+        "has no read-only flag; the consumer must pass max_version >= (1, 0), or use copy=True");
   return export_capsule(out, versioned, minor, need_copy);
 }
 
@@ -426,8 +462,8 @@ Array from_dlpack(nb::handle obj, std::optional<Device> device, std::optional<bo
     imp = import_capsule(obj);
   } else {
     if (!nb::hasattr(obj, "__dlpack__"))
-      fail(ErrorCode::DType, "from_dlpack: object of type '" + type_of(obj) +
-                                 "' does not support DLPack (it has no __dlpack__ method)");
+      fail(ErrorCode::DType,
+           "from_dlpack: object of type '" + type_of(obj) + "' does not support DLPack (it has no __dlpack__ method)");
     // Ask where the data lives first: unsupported devices fail before any export happens.
     Device src{TSR_DEVICE_CPU, 0};
     if (nb::hasattr(obj, "__dlpack_device__")) {
@@ -446,8 +482,8 @@ Array from_dlpack(nb::handle obj, std::optional<Device> device, std::optional<bo
   Device dst = device.value_or(imp.array.device());
   if (dst != imp.array.device()) {
     if (copy && !*copy)
-      buffer_error("from_dlpack: the data is on " + imp.array.device().str() + " but device " +
-                   dst.str() + " was requested with copy=False");
+      buffer_error("from_dlpack: the data is on " + imp.array.device().str() + " but device " + dst.str() +
+                   " was requested with copy=False");
     return copy_array(imp.array, dst);
   }
   // copy=True: the producer may have copied already (IS_COPIED); else copy here.

@@ -17,8 +17,8 @@ NB_MODULE(_C, m) {
     } catch (const tessera::Error& e) {
       nb::gil_scoped_acquire gil;
       nb::object errors = nb::module_::import_("tessera.errors");
-      nb::object cls = errors.attr("_BY_CODE").attr("get")(tessera::error_code_name(e.code()),
-                                                           errors.attr("TesseraError"));
+      nb::object cls =
+          errors.attr("_BY_CODE").attr("get")(tessera::error_code_name(e.code()), errors.attr("TesseraError"));
       nb::object exc = cls(e.message(), e.location());
       PyErr_SetObject(cls.ptr(), exc.ptr());
     }

@@ -27,28 +27,31 @@ const char* class_name(ir::OpClass c) {
 }  // namespace
 
 void bind_registry(nb::module_& m) {
-  m.def("list_ops", [] {
-    nb::list out;
-    for (const ir::OpInfo* info : ir::all_ops()) {
-      nb::list attrs;
-      for (const ir::AttrSpec& a : info->attrs)
-        attrs.append(nb::make_tuple(a.name, a.kind, a.required, a.default_value, a.doc));
-      nb::dict d;
-      d["name"] = info->name;
-      d["class"] = class_name(info->cls);
-      d["min_operands"] = info->min_operands;
-      d["max_operands"] = info->max_operands;
-      d["operand_names"] = info->operand_names;
-      d["attrs"] = attrs;
-      d["summary"] = info->summary;
-      // Composites are differentiated through their decomposition.
-      d["differentiable"] = (bool(info->vjp) && bool(info->jvp)) || bool(info->decompose);
-      d["batchable"] = bool(info->batch);
-      d["composite"] = bool(info->decompose);
-      out.append(d);
-    }
-    return out;
-  }, "Every op of the registry with its operands, attributes and summary.");
+  m.def(
+      "list_ops",
+      [] {
+        nb::list out;
+        for (const ir::OpInfo* info : ir::all_ops()) {
+          nb::list attrs;
+          for (const ir::AttrSpec& a : info->attrs)
+            attrs.append(nb::make_tuple(a.name, a.kind, a.required, a.default_value, a.doc));
+          nb::dict d;
+          d["name"] = info->name;
+          d["class"] = class_name(info->cls);
+          d["min_operands"] = info->min_operands;
+          d["max_operands"] = info->max_operands;
+          d["operand_names"] = info->operand_names;
+          d["attrs"] = attrs;
+          d["summary"] = info->summary;
+          // Composites are differentiated through their decomposition.
+          d["differentiable"] = (bool(info->vjp) && bool(info->jvp)) || bool(info->decompose);
+          d["batchable"] = bool(info->batch);
+          d["composite"] = bool(info->decompose);
+          out.append(d);
+        }
+        return out;
+      },
+      "Every op of the registry with its operands, attributes and summary.");
 }
 
 }  // namespace tessera::python

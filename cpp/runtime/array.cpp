@@ -21,9 +21,7 @@ std::string shape_str(const std::vector<int64_t>& shape) {
 
 // Owns a host buffer from tsrMalloc (64-byte aligned) for staging.
 struct HostBuffer {
-  explicit HostBuffer(size_t bytes) {
-    check_status(tsrMalloc({TSR_DEVICE_CPU, 0}, bytes, &ptr), "tsrMalloc");
-  }
+  explicit HostBuffer(size_t bytes) { check_status(tsrMalloc({TSR_DEVICE_CPU, 0}, bytes, &ptr), "tsrMalloc"); }
   ~HostBuffer() { tsrFree({TSR_DEVICE_CPU, 0}, ptr); }
   HostBuffer(const HostBuffer&) = delete;
   HostBuffer& operator=(const HostBuffer&) = delete;
@@ -43,8 +41,7 @@ std::string Device::str() const {
 
 Device Device::parse(const std::string& s) {
   auto bad = [&]() -> Device {
-    fail(ErrorCode::Device,
-         "unknown device '" + s + "'; valid forms are \"cpu\", \"cuda\" and \"cuda:N\" (N >= 0)");
+    fail(ErrorCode::Device, "unknown device '" + s + "'; valid forms are \"cpu\", \"cuda\" and \"cuda:N\" (N >= 0)");
   };
   if (s == "cpu" || s == "cpu:0") return {TSR_DEVICE_CPU, 0};
   if (s == "cuda") return {TSR_DEVICE_CUDA, 0};
@@ -65,8 +62,7 @@ void check_status(tsrStatus status, const char* what) {
   if (detail.empty()) detail = tsrStatusName(status);
   // The runtime's messages start with the API name; don't repeat it.
   const std::string w = what;
-  const std::string message =
-      detail.compare(0, w.size() + 1, w + ":") == 0 ? detail : w + ": " + detail;
+  const std::string message = detail.compare(0, w.size() + 1, w + ":") == 0 ? detail : w + ": " + detail;
   fail(status == TSR_ERROR_DEVICE_UNAVAILABLE ? ErrorCode::Device : ErrorCode::Runtime, message);
 }
 
@@ -88,8 +84,8 @@ std::shared_ptr<Storage> Storage::allocate(Device device, size_t bytes) {
   return s;
 }
 
-std::shared_ptr<Storage> Storage::wrap(Device device, void* ptr, size_t bytes,
-                                       std::function<void()> release, bool read_only) {
+std::shared_ptr<Storage> Storage::wrap(Device device, void* ptr, size_t bytes, std::function<void()> release,
+                                       bool read_only) {
   std::shared_ptr<Storage> s(new Storage);
   s->device_ = device;
   s->ptr_ = ptr;

@@ -18,7 +18,7 @@ struct Device {
   int32_t index = 0;
   bool operator==(const Device& o) const { return type == o.type && index == o.index; }
   bool operator!=(const Device& o) const { return !(*this == o); }
-  std::string str() const;              // "cpu" or "cuda:0"
+  std::string str() const;                    // "cpu" or "cuda:0"
   static Device parse(const std::string& s);  // "cpu", "cuda", "cuda:1"; throws ErrorCode::Device
   tsrDevice raw() const { return {type, index}; }
 };
@@ -32,8 +32,8 @@ class Storage {
   // Allocates `bytes` on `device` through tsrMalloc; freed with tsrFree.
   static std::shared_ptr<Storage> allocate(Device device, size_t bytes);
   // Wraps memory owned elsewhere; `release` runs when the last Array using it is gone.
-  static std::shared_ptr<Storage> wrap(Device device, void* ptr, size_t bytes,
-                                       std::function<void()> release, bool read_only = false);
+  static std::shared_ptr<Storage> wrap(Device device, void* ptr, size_t bytes, std::function<void()> release,
+                                       bool read_only = false);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;

@@ -49,15 +49,16 @@ tsrStatus malloc(size_t bytes, void** ptr) {
   // aligned_alloc needs a multiple of the alignment; 0 bytes still gets a unique block.
   const size_t rounded = bytes == 0 ? kAlign : (bytes + kAlign - 1) / kAlign * kAlign;
   void* p = bytes >= kLargeBlock ? large_alloc(bytes) : std::aligned_alloc(kAlign, rounded);
-  if (!p)
-    return set_error(TSR_ERROR_OUT_OF_MEMORY, cat("cannot allocate ", bytes, " bytes on cpu:0"));
+  if (!p) return set_error(TSR_ERROR_OUT_OF_MEMORY, cat("cannot allocate ", bytes, " bytes on cpu:0"));
   try {
     Allocations& a = allocations();
     std::lock_guard<std::mutex> lock(a.mu);
     a.sizes.emplace(p, bytes);
   } catch (...) {
-    if (bytes >= kLargeBlock) large_free(p, bytes);
-    else std::free(p);
+    if (bytes >= kLargeBlock)
+      large_free(p, bytes);
+    else
+      std::free(p);
     throw;
   }
   *ptr = p;
@@ -76,8 +77,10 @@ tsrStatus free(void* ptr) {
     bytes = it->second;
     a.sizes.erase(it);
   }
-  if (bytes >= kLargeBlock) large_free(ptr, bytes);
-  else std::free(ptr);
+  if (bytes >= kLargeBlock)
+    large_free(ptr, bytes);
+  else
+    std::free(ptr);
   return TSR_SUCCESS;
 }
 
@@ -105,18 +108,15 @@ tsrStatus properties(tsrDeviceProperties* props) {
 }
 
 int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
 tsrStatus module_load_host(const tsrHostKernelEntry* entries, int32_t count, tsrModule module) {
   for (int32_t i = 0; i < count; ++i) {
-    if (!entries[i].name)
-      return set_error(TSR_ERROR_INVALID_ARGUMENT, cat("entries[", i, "].name is NULL"));
+    if (!entries[i].name) return set_error(TSR_ERROR_INVALID_ARGUMENT, cat("entries[", i, "].name is NULL"));
     if (!entries[i].fn)
-      return set_error(TSR_ERROR_INVALID_ARGUMENT,
-                       cat("entries[", i, "].fn is NULL (kernel '", entries[i].name, "')"));
+      return set_error(TSR_ERROR_INVALID_ARGUMENT, cat("entries[", i, "].fn is NULL (kernel '", entries[i].name, "')"));
     if (!module->host_fns.emplace(entries[i].name, entries[i].fn).second)
       return set_error(TSR_ERROR_INVALID_ARGUMENT,
                        cat("entries[", i, "]: kernel name '", entries[i].name, "' appears twice"));
@@ -137,8 +137,8 @@ tsrStatus get_kernel(tsrModule module, const char* name, tsrKernel kernel) {
       }
       names += (names.empty() ? "" : ", ") + n;
     }
-    return set_error(TSR_ERROR_NOT_FOUND, cat("no kernel named '", name, "' in the module (it has: ",
-                                              names.empty() ? "no kernels" : names, ")"));
+    return set_error(TSR_ERROR_NOT_FOUND, cat("no kernel named '", name,
+                                              "' in the module (it has: ", names.empty() ? "no kernels" : names, ")"));
   }
   kernel->host_fn = it->second;
   return TSR_SUCCESS;
@@ -149,8 +149,8 @@ tsrStatus launch(tsrKernel kernel, const tsrLaunchConfig* config, void** args) {
   // Three 32-bit factors can exceed int64: check before the last multiplication.
   const uint64_t plane = uint64_t(grid[0]) * grid[1];  // < 2^64
   if (grid[2] != 0 && plane > uint64_t(INT64_MAX) / grid[2])
-    return set_error(TSR_ERROR_INVALID_ARGUMENT, cat("config->grid ", grid[0], "x", grid[1], "x",
-                                                     grid[2], " has more than 2^63 instances"));
+    return set_error(TSR_ERROR_INVALID_ARGUMENT,
+                     cat("config->grid ", grid[0], "x", grid[1], "x", grid[2], " has more than 2^63 instances"));
   const int64_t total = int64_t(plane * grid[2]);
   const tsrHostKernelFn fn = kernel->host_fn;
   parallel_for(total, [&](int64_t begin, int64_t end) { fn(args, begin, end, grid); });

@@ -33,7 +33,7 @@ size_t limit_bytes() {
 
 struct Pool {
   std::mutex mu;
-  std::unordered_map<void*, size_t> live;     // pointer -> size class
+  std::unordered_map<void*, size_t> live;    // pointer -> size class
   std::multimap<size_t, void*> free_blocks;  // size class -> cached block
   size_t cached = 0;
 };

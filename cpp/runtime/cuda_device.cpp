@@ -39,8 +39,8 @@ tsrStatus unavailable_error() {
 
 // malloc and free: cuda_block_cache.cpp.
 
-tsrStatus memcpy(void* dst, tsrDevice dst_device, const void* src, tsrDevice src_device,
-                 size_t bytes, tsrStream stream) {
+tsrStatus memcpy(void* dst, tsrDevice dst_device, const void* src, tsrDevice src_device, size_t bytes,
+                 tsrStream stream) {
   const bool dst_cuda = dst_device.type == TSR_DEVICE_CUDA;
   const bool src_cuda = src_device.type == TSR_DEVICE_CUDA;
   const CUstream s = raw(stream);
@@ -50,8 +50,7 @@ tsrStatus memcpy(void* dst, tsrDevice dst_device, const void* src, tsrDevice src
     if ((st = primary_context(dst_device.index, &dst_ctx))) return st;
     if ((st = primary_context(src_device.index, &src_ctx))) return st;
     if ((st = make_current(stream ? stream->device.index : dst_device.index))) return st;
-    if ((st = check(D().cuMemcpyPeerAsync(dptr(dst), dst_ctx, dptr(src), src_ctx, bytes, s),
-                    "cuMemcpyPeerAsync")))
+    if ((st = check(D().cuMemcpyPeerAsync(dptr(dst), dst_ctx, dptr(src), src_ctx, bytes, s), "cuMemcpyPeerAsync")))
       return st;
     return stream ? TSR_SUCCESS : sync_legacy_stream();
   }
@@ -89,8 +88,7 @@ tsrStatus properties(int32_t index, tsrDeviceProperties* props) {
   std::memset(props, 0, sizeof *props);
   CUdevice dev = 0;
   if (tsrStatus s = check(D().cuDeviceGet(&dev, index), "cuDeviceGet")) return s;
-  if (tsrStatus s = check(D().cuDeviceGetName(props->name, int(sizeof props->name) - 1, dev),
-                          "cuDeviceGetName"))
+  if (tsrStatus s = check(D().cuDeviceGetName(props->name, int(sizeof props->name) - 1, dev), "cuDeviceGetName"))
     return s;
   size_t total = 0;
   if (tsrStatus s = check(D().cuDeviceTotalMem_v2(&total, dev), "cuDeviceTotalMem_v2")) return s;
@@ -98,7 +96,10 @@ tsrStatus properties(int32_t index, tsrDeviceProperties* props) {
   props->index = index;
   if (tsrStatus s = check(D().cuDriverGetVersion(&props->driver_version), "cuDriverGetVersion")) return s;
   props->total_memory = int64_t(total);
-  struct { int attr; int32_t* out; } attrs[] = {
+  struct {
+    int attr;
+    int32_t* out;
+  } attrs[] = {
       {CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, &props->compute_capability_major},
       {CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, &props->compute_capability_minor},
       {CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, &props->multiprocessor_count},
@@ -201,8 +202,7 @@ tsrStatus get_kernel(tsrModule module, const char* name, tsrKernel kernel) {
   if (tsrStatus s = make_current(module->device.index)) return s;
   CUfunction fn = nullptr;
   const CUresult r = D().cuModuleGetFunction(&fn, static_cast<CUmodule>(module->cu), name);
-  if (r != CUDA_SUCCESS)
-    return fail(r, "cuModuleGetFunction", cat(" (kernel '", name, "')"));
+  if (r != CUDA_SUCCESS) return fail(r, "cuModuleGetFunction", cat(" (kernel '", name, "')"));
   kernel->cu = fn;
   return TSR_SUCCESS;
 }
@@ -222,14 +222,13 @@ tsrStatus launch(tsrKernel kernel, const tsrLaunchConfig* config, void** args, t
   const auto fn = static_cast<CUfunction>(kernel->cu);
   const uint32_t shared = config->shared_bytes;
   if (tsrStatus s = raise_shared_limit(kernel, shared)) return s;
-  const CUresult r = D().cuLaunchKernel(fn, config->grid[0], config->grid[1], config->grid[2],
-                                        config->block[0], config->block[1], config->block[2], shared,
-                                        raw(stream), args, nullptr);
+  const CUresult r = D().cuLaunchKernel(fn, config->grid[0], config->grid[1], config->grid[2], config->block[0],
+                                        config->block[1], config->block[2], shared, raw(stream), args, nullptr);
   if (r != CUDA_SUCCESS)
     return fail(r, "cuLaunchKernel",
-                cat(" (kernel '", kernel->name, "', grid ", config->grid[0], "x", config->grid[1], "x",
-                    config->grid[2], ", block ", config->block[0], "x", config->block[1], "x",
-                    config->block[2], ", ", shared, " shared bytes)"));
+                cat(" (kernel '", kernel->name, "', grid ", config->grid[0], "x", config->grid[1], "x", config->grid[2],
+                    ", block ", config->block[0], "x", config->block[1], "x", config->block[2], ", ", shared,
+                    " shared bytes)"));
   return TSR_SUCCESS;
 }
 

@@ -34,8 +34,7 @@ std::string error_text(const Driver& d, CUresult r) {
   const char* text = nullptr;
   if (d.cuGetErrorName && d.cuGetErrorName(r, &name) != CUDA_SUCCESS) name = nullptr;
   if (d.cuGetErrorString && d.cuGetErrorString(r, &text) != CUDA_SUCCESS) text = nullptr;
-  return cat(name ? std::string(name) : cat("CUDA error ", r), " (",
-             text ? text : "no description", ")");
+  return cat(name ? std::string(name) : cat("CUDA error ", r), " (", text ? text : "no description", ")");
 }
 
 // The graph entry points, all or none (graphs are an optimisation: without them kernels are
@@ -77,22 +76,44 @@ void load(Loaded& l) {
     fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(sym);
   };
 #define TSR_RESOLVE(name) resolve(d.name, #name)
-  TSR_RESOLVE(cuInit); TSR_RESOLVE(cuDeviceGetCount); TSR_RESOLVE(cuDeviceGet);
-  TSR_RESOLVE(cuDriverGetVersion); TSR_RESOLVE(cuDeviceGetName); TSR_RESOLVE(cuDeviceTotalMem_v2); TSR_RESOLVE(cuDeviceGetAttribute);
-  TSR_RESOLVE(cuDevicePrimaryCtxRetain); TSR_RESOLVE(cuCtxSetCurrent); TSR_RESOLVE(cuCtxGetCurrent);
+  TSR_RESOLVE(cuInit);
+  TSR_RESOLVE(cuDeviceGetCount);
+  TSR_RESOLVE(cuDeviceGet);
+  TSR_RESOLVE(cuDriverGetVersion);
+  TSR_RESOLVE(cuDeviceGetName);
+  TSR_RESOLVE(cuDeviceTotalMem_v2);
+  TSR_RESOLVE(cuDeviceGetAttribute);
+  TSR_RESOLVE(cuDevicePrimaryCtxRetain);
+  TSR_RESOLVE(cuCtxSetCurrent);
+  TSR_RESOLVE(cuCtxGetCurrent);
   TSR_RESOLVE(cuCtxSynchronize);
-  TSR_RESOLVE(cuGetErrorName); TSR_RESOLVE(cuGetErrorString);
-  TSR_RESOLVE(cuMemAlloc_v2); TSR_RESOLVE(cuMemFree_v2);
-  TSR_RESOLVE(cuMemcpyHtoD_v2); TSR_RESOLVE(cuMemcpyDtoH_v2); TSR_RESOLVE(cuMemcpyDtoD_v2);
-  TSR_RESOLVE(cuMemcpyHtoDAsync_v2); TSR_RESOLVE(cuMemcpyDtoHAsync_v2);
-  TSR_RESOLVE(cuMemcpyDtoDAsync_v2); TSR_RESOLVE(cuMemcpyPeerAsync);
-  TSR_RESOLVE(cuMemsetD8_v2); TSR_RESOLVE(cuMemsetD8Async);
-  TSR_RESOLVE(cuStreamCreate); TSR_RESOLVE(cuStreamDestroy_v2); TSR_RESOLVE(cuStreamSynchronize);
+  TSR_RESOLVE(cuGetErrorName);
+  TSR_RESOLVE(cuGetErrorString);
+  TSR_RESOLVE(cuMemAlloc_v2);
+  TSR_RESOLVE(cuMemFree_v2);
+  TSR_RESOLVE(cuMemcpyHtoD_v2);
+  TSR_RESOLVE(cuMemcpyDtoH_v2);
+  TSR_RESOLVE(cuMemcpyDtoD_v2);
+  TSR_RESOLVE(cuMemcpyHtoDAsync_v2);
+  TSR_RESOLVE(cuMemcpyDtoHAsync_v2);
+  TSR_RESOLVE(cuMemcpyDtoDAsync_v2);
+  TSR_RESOLVE(cuMemcpyPeerAsync);
+  TSR_RESOLVE(cuMemsetD8_v2);
+  TSR_RESOLVE(cuMemsetD8Async);
+  TSR_RESOLVE(cuStreamCreate);
+  TSR_RESOLVE(cuStreamDestroy_v2);
+  TSR_RESOLVE(cuStreamSynchronize);
   TSR_RESOLVE(cuStreamWaitEvent);
-  TSR_RESOLVE(cuEventCreate); TSR_RESOLVE(cuEventRecord); TSR_RESOLVE(cuEventSynchronize);
-  TSR_RESOLVE(cuEventElapsedTime); TSR_RESOLVE(cuEventDestroy_v2);
-  TSR_RESOLVE(cuModuleLoadDataEx); TSR_RESOLVE(cuModuleUnload); TSR_RESOLVE(cuModuleGetFunction);
-  TSR_RESOLVE(cuFuncSetAttribute); TSR_RESOLVE(cuLaunchKernel);
+  TSR_RESOLVE(cuEventCreate);
+  TSR_RESOLVE(cuEventRecord);
+  TSR_RESOLVE(cuEventSynchronize);
+  TSR_RESOLVE(cuEventElapsedTime);
+  TSR_RESOLVE(cuEventDestroy_v2);
+  TSR_RESOLVE(cuModuleLoadDataEx);
+  TSR_RESOLVE(cuModuleUnload);
+  TSR_RESOLVE(cuModuleGetFunction);
+  TSR_RESOLVE(cuFuncSetAttribute);
+  TSR_RESOLVE(cuLaunchKernel);
 #undef TSR_RESOLVE
   if (missing) return;
   d.cuTensorMapEncodeTiled = reinterpret_cast<decltype(d.cuTensorMapEncodeTiled)>(dlsym(lib, "cuTensorMapEncodeTiled"));
@@ -163,8 +184,7 @@ tsrStatus primary_context(int32_t index, CUcontext* ctx) {
     if (!c) {
       CUdevice dev = 0;
       if (tsrStatus s = check(l.fns.cuDeviceGet(&dev, index), "cuDeviceGet")) return s;
-      if (tsrStatus s = check(l.fns.cuDevicePrimaryCtxRetain(&c, dev), "cuDevicePrimaryCtxRetain"))
-        return s;
+      if (tsrStatus s = check(l.fns.cuDevicePrimaryCtxRetain(&c, dev), "cuDevicePrimaryCtxRetain")) return s;
       l.contexts[index].store(c, std::memory_order_release);
     }
   }

@@ -40,7 +40,7 @@ enum : int {
   CUDA_ERROR_NO_DEVICE = 100,
   CUDA_ERROR_INVALID_DEVICE = 101,
   CUDA_ERROR_NOT_FOUND = 500,
-  CUDA_ERROR_ILLEGAL_ADDRESS = 700,         // 700..720: kernel faults, reported by later calls
+  CUDA_ERROR_ILLEGAL_ADDRESS = 700,  // 700..720: kernel faults, reported by later calls
   CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE = 720,
 };
 
@@ -103,8 +103,8 @@ struct Driver {
   CUresult (*cuModuleUnload)(CUmodule);
   CUresult (*cuModuleGetFunction)(CUfunction*, CUmodule, const char*);
   CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
-  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
-                             unsigned, unsigned, CUstream, void**, void**);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, CUstream,
+                             void**, void**);
   // Optional (CUDA 12+ drivers; nullptr when missing): TMA descriptors. The enum arguments
   // (data type, interleave, swizzle, L2 promotion, OOB fill) are ints.
   CUresult (*cuTensorMapEncodeTiled)(void*, int, unsigned, void*, const uint64_t*, const uint64_t*, const uint32_t*,
@@ -130,9 +130,7 @@ int32_t driver_device_count();  // 0 when unavailable
 // OUT_OF_MEMORY, LAUNCH_FAILED (cuLaunchKernel, or a kernel fault surfacing later),
 // INVALID_MODULE (cuModuleLoadDataEx), NOT_FOUND, DEVICE_UNAVAILABLE, else DRIVER.
 tsrStatus fail(CUresult r, const char* call, const std::string& detail = {});
-inline tsrStatus check(CUresult r, const char* call) {
-  return r == CUDA_SUCCESS ? TSR_SUCCESS : fail(r, call);
-}
+inline tsrStatus check(CUresult r, const char* call) { return r == CUDA_SUCCESS ? TSR_SUCCESS : fail(r, call); }
 
 // Retains device `index`'s primary context on first use (shared with PyTorch, CuPy, ... in the
 // same process) and makes it current on the calling thread. Call before every driver call.

@@ -11,8 +11,18 @@ const Driver& D() { return *driver(); }
 
 CudaKernelNodeParams node_params(const tsrGraph_t::Node& n, void** args) {
   const tsrLaunchConfig& c = n.config;
-  return {static_cast<CUfunction>(n.kernel->cu), c.grid[0], c.grid[1], c.grid[2], c.block[0], c.block[1],
-          c.block[2], c.shared_bytes, args, nullptr, nullptr, nullptr};
+  return {static_cast<CUfunction>(n.kernel->cu),
+          c.grid[0],
+          c.grid[1],
+          c.grid[2],
+          c.block[0],
+          c.block[1],
+          c.block[2],
+          c.shared_bytes,
+          args,
+          nullptr,
+          nullptr,
+          nullptr};
 }
 
 void drop_exec(tsrGraph g) {
@@ -58,13 +68,13 @@ tsrStatus graph_set_kernel_args(tsrGraph g, size_t index, void** args) {
   const tsrGraph_t::Node& n = g->nodes[index];
   const CudaKernelNodeParams p = node_params(n, args);
   // The graph's node too, so that a later re-instantiation keeps these arguments.
-  if (tsrStatus s = check(D().cuGraphKernelNodeSetParams_v2(static_cast<CUgraphNode>(n.cu), &p),
-                          "cuGraphKernelNodeSetParams_v2"))
+  if (tsrStatus s =
+          check(D().cuGraphKernelNodeSetParams_v2(static_cast<CUgraphNode>(n.cu), &p), "cuGraphKernelNodeSetParams_v2"))
     return s;
   if (!g->exec) return TSR_SUCCESS;
-  return check(D().cuGraphExecKernelNodeSetParams_v2(static_cast<CUgraphExec>(g->exec),
-                                                     static_cast<CUgraphNode>(n.cu), &p),
-               "cuGraphExecKernelNodeSetParams_v2");
+  return check(
+      D().cuGraphExecKernelNodeSetParams_v2(static_cast<CUgraphExec>(g->exec), static_cast<CUgraphNode>(n.cu), &p),
+      "cuGraphExecKernelNodeSetParams_v2");
 }
 
 tsrStatus graph_launch(tsrGraph g, tsrStream stream) {
@@ -76,7 +86,8 @@ tsrStatus graph_launch(tsrGraph g, tsrStream stream) {
       return s;
     g->exec = exec;
   }
-  const CUresult r = D().cuGraphLaunch(static_cast<CUgraphExec>(g->exec), stream ? static_cast<CUstream>(stream->cu) : nullptr);
+  const CUresult r =
+      D().cuGraphLaunch(static_cast<CUgraphExec>(g->exec), stream ? static_cast<CUstream>(stream->cu) : nullptr);
   if (r == CUDA_SUCCESS) return TSR_SUCCESS;
   std::string names;
   for (const auto& n : g->nodes) names += cat(names.empty() ? "" : ", ", n.kernel->name);

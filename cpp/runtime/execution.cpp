@@ -46,7 +46,7 @@ TSR_API tsrStatus tsrStreamWaitEvent(tsrStream stream, tsrEvent event) {
     if (stream)
       if (tsrStatus s = check_stream("stream", stream)) return s;
     if (event->device.type == TSR_DEVICE_CPU) return TSR_SUCCESS;  // complete once recorded
-    if (stream && stream->device.type == TSR_DEVICE_CPU)  // CPU work runs now: wait here
+    if (stream && stream->device.type == TSR_DEVICE_CPU)           // CPU work runs now: wait here
       return event->recorded.load() ? cuda::event_synchronize(event) : TSR_SUCCESS;
     return cuda::stream_wait_event(stream ? stream->device.index : event->device.index, stream, event);
   });
@@ -176,7 +176,7 @@ TSR_API tsrStatus tsrModuleGetKernel(tsrModule module, const char* name, tsrKern
     k->device = module->device;
     k->name = name;
     const tsrStatus s = module->device.type == TSR_DEVICE_CPU ? cpu::get_kernel(module, name, k.get())
-                                                               : cuda::get_kernel(module, name, k.get());
+                                                              : cuda::get_kernel(module, name, k.get());
     if (s != TSR_SUCCESS) return s;
     tsrKernel raw = k.get();
     module->kernels.emplace(name, std::move(k));
@@ -186,8 +186,7 @@ TSR_API tsrStatus tsrModuleGetKernel(tsrModule module, const char* name, tsrKern
   });
 }
 
-TSR_API tsrStatus tsrLaunchKernel(tsrKernel kernel, const tsrLaunchConfig* config, void** args,
-                                  tsrStream stream) {
+TSR_API tsrStatus tsrLaunchKernel(tsrKernel kernel, const tsrLaunchConfig* config, void** args, tsrStream stream) {
   return api("tsrLaunchKernel", [&] {
     if (tsrStatus s = check_kernel("kernel", kernel)) return s;
     if (!config) return invalid("config is NULL");
@@ -236,11 +235,13 @@ TSR_API tsrStatus tsrGraphAddKernel(tsrGraph graph, tsrKernel kernel, const tsrL
     if (tsrStatus s = check_graph("graph", graph)) return s;
     if (tsrStatus s = check_kernel("kernel", kernel)) return s;
     if (!same_device(kernel->device, graph->device))
-      return invalid(cat("kernel is on ", device_str(kernel->device), " but the graph is on ", device_str(graph->device)));
+      return invalid(
+          cat("kernel is on ", device_str(kernel->device), " but the graph is on ", device_str(graph->device)));
     if (!config) return invalid("config is NULL");
     for (int i = 0; i < 3; ++i)
       if (config->grid[i] == 0 || config->block[i] == 0)
-        return invalid(cat("config->", config->grid[i] == 0 ? "grid[" : "block[", i, "] is 0; every dimension must be >= 1"));
+        return invalid(
+            cat("config->", config->grid[i] == 0 ? "grid[" : "block[", i, "] is 0; every dimension must be >= 1"));
     std::lock_guard<std::mutex> lock(graph->mu);
     if (graph->nodes.size() >= size_t(INT32_MAX)) return invalid("the graph has too many kernels");
     if (tsrStatus s = cuda::graph_add_kernel(graph, kernel, config, args)) return s;

@@ -22,18 +22,18 @@ struct tsrStream_t {
 
 struct tsrEvent_t {
   tsrDevice device;
-  void* cu = nullptr;                // CUevent
+  void* cu = nullptr;  // CUevent
   std::atomic<bool> recorded{false};
-  std::atomic<int64_t> cpu_ns{0};    // CPU: steady_clock time of the last record
+  std::atomic<int64_t> cpu_ns{0};  // CPU: steady_clock time of the last record
 };
 
 struct tsrKernel_t;
 
 struct tsrModule_t {
   tsrDevice device;
-  void* cu = nullptr;                                // CUmodule
-  std::map<std::string, tsrHostKernelFn> host_fns;   // CPU: the entry table, copied
-  std::mutex mu;                                     // guards kernels
+  void* cu = nullptr;                                           // CUmodule
+  std::map<std::string, tsrHostKernelFn> host_fns;              // CPU: the entry table, copied
+  std::mutex mu;                                                // guards kernels
   std::map<std::string, std::unique_ptr<tsrKernel_t>> kernels;  // one handle per name
 };
 
@@ -125,13 +125,13 @@ tsrStatus launch(tsrKernel kernel, const tsrLaunchConfig* config, void** args);
 // ---- CUDA back end (cuda_device.cpp); device indices are already range-checked ----
 namespace cuda {
 bool available();
-int32_t device_count();               // 0 when unavailable
-tsrStatus unavailable_error();        // TSR_ERROR_DEVICE_UNAVAILABLE with the reason
+int32_t device_count();         // 0 when unavailable
+tsrStatus unavailable_error();  // TSR_ERROR_DEVICE_UNAVAILABLE with the reason
 tsrStatus malloc(int32_t index, size_t bytes, void** ptr);
-tsrStatus free(int32_t index, void* ptr);  // rejects pointers it did not allocate
+tsrStatus free(int32_t index, void* ptr);     // rejects pointers it did not allocate
 size_t release_cached_blocks(int32_t index);  // cuda_block_cache.cpp: returns bytes freed
-tsrStatus memcpy(void* dst, tsrDevice dst_device, const void* src, tsrDevice src_device,
-                 size_t bytes, tsrStream stream);
+tsrStatus memcpy(void* dst, tsrDevice dst_device, const void* src, tsrDevice src_device, size_t bytes,
+                 tsrStream stream);
 tsrStatus memset(int32_t index, void* ptr, int32_t value, size_t bytes, tsrStream stream);
 tsrStatus synchronize(int32_t index);
 tsrStatus properties(int32_t index, tsrDeviceProperties* props);

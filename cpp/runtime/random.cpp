@@ -40,8 +40,8 @@ class Blocks {
 
 void require_float(const Array& out, const char* what) {
   if (!is_float(out.dtype))
-    fail(ErrorCode::DType, std::string(what) + " needs a float dtype (f64, f32, f16, bf16), got " +
-                               dtype_name(out.dtype));
+    fail(ErrorCode::DType,
+         std::string(what) + " needs a float dtype (f64, f32, f16, bf16), got " + dtype_name(out.dtype));
 }
 
 template <class T>
@@ -82,9 +82,12 @@ void rand_uniform(Array& out, uint64_t seed) {
         continue;
       }
       const uint32_t w = blocks.at(uint64_t(i) / 4)[i % 4];
-      if (dtype == DType::F32) put(dst, k, float(u24(w)));
-      else if (dtype == DType::F16) put(dst, k, double_to_half_bits(double(w >> 21) * 0x1p-11));
-      else put(dst, k, double_to_bf16_bits(double(w >> 24) * 0x1p-8));
+      if (dtype == DType::F32)
+        put(dst, k, float(u24(w)));
+      else if (dtype == DType::F16)
+        put(dst, k, double_to_half_bits(double(w >> 21) * 0x1p-11));
+      else
+        put(dst, k, double_to_bf16_bits(double(w >> 24) * 0x1p-8));
     }
   });
 }
@@ -105,9 +108,12 @@ void rand_normal(Array& out, uint64_t seed) {
       const auto& x = blocks.at(uint64_t(i) / 4);
       const int p = int(i % 4) / 2;
       const double z = box_muller(u24(x[2 * p]) + 0x1p-24, u24(x[2 * p + 1]), cosine);
-      if (dtype == DType::F32) put(dst, k, float(z));
-      else if (dtype == DType::F16) put(dst, k, double_to_half_bits(z));
-      else put(dst, k, double_to_bf16_bits(z));
+      if (dtype == DType::F32)
+        put(dst, k, float(z));
+      else if (dtype == DType::F16)
+        put(dst, k, double_to_half_bits(z));
+      else
+        put(dst, k, double_to_bf16_bits(z));
     }
   });
 }

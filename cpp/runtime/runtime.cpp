@@ -19,9 +19,12 @@ TSR_API tsrStatus tsrDeviceCount(tsrDeviceType type, int32_t* count) {
   return api("tsrDeviceCount", [&] {
     if (!count) return invalid("count is NULL");
     const int32_t t = type_code(&type);
-    if (t == TSR_DEVICE_CPU) *count = 1;
-    else if (t == TSR_DEVICE_CUDA) *count = cuda::device_count();  // 0 without a driver
-    else return invalid(cat("type ", t, " is not a device type (1 = CPU, 2 = CUDA)"));
+    if (t == TSR_DEVICE_CPU)
+      *count = 1;
+    else if (t == TSR_DEVICE_CUDA)
+      *count = cuda::device_count();  // 0 without a driver
+    else
+      return invalid(cat("type ", t, " is not a device type (1 = CPU, 2 = CUDA)"));
     return TSR_SUCCESS;
   });
 }
@@ -87,8 +90,8 @@ TSR_API tsrStatus tsrFree(tsrDevice device, void* ptr) {
   });
 }
 
-TSR_API tsrStatus tsrMemcpy(void* dst, tsrDevice dst_device, const void* src, tsrDevice src_device,
-                            size_t bytes, tsrStream stream) {
+TSR_API tsrStatus tsrMemcpy(void* dst, tsrDevice dst_device, const void* src, tsrDevice src_device, size_t bytes,
+                            tsrStream stream) {
   return api("tsrMemcpy", [&] {
     if (tsrStatus s = check_device("dst_device", dst_device)) return s;
     if (tsrStatus s = check_device("src_device", src_device)) return s;
@@ -96,10 +99,11 @@ TSR_API tsrStatus tsrMemcpy(void* dst, tsrDevice dst_device, const void* src, ts
       if (tsrStatus s = check_stream("stream", stream)) return s;
       // The stream belongs to a device taking part; a copy touching CUDA needs a CUDA stream.
       const bool any_cuda = dst_device.type == TSR_DEVICE_CUDA || src_device.type == TSR_DEVICE_CUDA;
-      const bool fits = any_cuda ? stream->device.type == TSR_DEVICE_CUDA &&
-                                       ((dst_device.type == TSR_DEVICE_CUDA && same_device(stream->device, dst_device)) ||
-                                        (src_device.type == TSR_DEVICE_CUDA && same_device(stream->device, src_device)))
-                                 : stream->device.type == TSR_DEVICE_CPU;
+      const bool fits = any_cuda
+                            ? stream->device.type == TSR_DEVICE_CUDA &&
+                                  ((dst_device.type == TSR_DEVICE_CUDA && same_device(stream->device, dst_device)) ||
+                                   (src_device.type == TSR_DEVICE_CUDA && same_device(stream->device, src_device)))
+                            : stream->device.type == TSR_DEVICE_CPU;
       if (!fits)
         return invalid(cat("stream is on ", device_str(stream->device), " but the copy is from ",
                            device_str(src_device), " to ", device_str(dst_device)));

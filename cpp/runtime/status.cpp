@@ -27,9 +27,7 @@ tsrStatus set_error(tsrStatus status, const std::string& message) noexcept {
   try {
     e.message = message;
     e.lost = false;
-  } catch (...) {
-    e.lost = true;
-  }
+  } catch (...) { e.lost = true; }
   return status;
 }
 
@@ -40,9 +38,7 @@ void prefix_error(const char* api) noexcept {
   if (e.lost) return;
   try {
     e.message.insert(0, std::string(api) + ": ");
-  } catch (...) {
-    e.lost = true;
-  }
+  } catch (...) { e.lost = true; }
 }
 
 }  // namespace tessera::rt

@@ -49,28 +49,31 @@ void copy_strided(void* dst, const int64_t* dst_strides, const void* src, const 
   int64_t rows = 1;
   for (size_t d = 0; d + 1 < nd; ++d) rows *= shape[d];
   const auto es = int64_t(elem);
-  parallel_for(rows, [&](int64_t begin, int64_t end) {
-    // Multi-index of row `begin` over the outer dimensions.
-    std::vector<int64_t> idx(nd > 1 ? nd - 1 : 0);
-    int64_t rest = begin;
-    for (size_t d = nd - 1; d-- > 0;) {
-      idx[d] = rest % shape[d];
-      rest /= shape[d];
-    }
-    for (int64_t r = begin; r < end; ++r) {
-      int64_t doff = 0, soff = 0;
-      for (size_t d = 0; d + 1 < nd; ++d) {
-        doff += idx[d] * dst_strides[d];
-        soff += idx[d] * src_strides[d];
-      }
-      copy_row(static_cast<char*>(dst) + doff * es, dst_strides[nd - 1],
-               static_cast<const char*>(src) + soff * es, src_strides[nd - 1], inner, elem);
-      for (size_t d = nd - 1; d-- > 0;) {  // advance the odometer
-        if (++idx[d] < shape[d]) break;
-        idx[d] = 0;
-      }
-    }
-  }, std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(inner, 1)));
+  parallel_for(
+      rows,
+      [&](int64_t begin, int64_t end) {
+        // Multi-index of row `begin` over the outer dimensions.
+        std::vector<int64_t> idx(nd > 1 ? nd - 1 : 0);
+        int64_t rest = begin;
+        for (size_t d = nd - 1; d-- > 0;) {
+          idx[d] = rest % shape[d];
+          rest /= shape[d];
+        }
+        for (int64_t r = begin; r < end; ++r) {
+          int64_t doff = 0, soff = 0;
+          for (size_t d = 0; d + 1 < nd; ++d) {
+            doff += idx[d] * dst_strides[d];
+            soff += idx[d] * src_strides[d];
+          }
+          copy_row(static_cast<char*>(dst) + doff * es, dst_strides[nd - 1], static_cast<const char*>(src) + soff * es,
+                   src_strides[nd - 1], inner, elem);
+          for (size_t d = nd - 1; d-- > 0;) {  // advance the odometer
+            if (++idx[d] < shape[d]) break;
+            idx[d] = 0;
+          }
+        }
+      },
+      std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(inner, 1)));
 }
 
 void check_in_bounds(const Array& a) {

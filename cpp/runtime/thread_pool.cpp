@@ -137,9 +137,9 @@ class Pool {
   std::mutex mu_;
   std::condition_variable wake_, done_;
   bool stop_ = false;
-  std::atomic<bool> stop_flag_{false};      // stop_, readable while spinning
-  std::atomic<uint64_t> generation_{0};     // written under mu_, read while spinning too
-  const Fn* fn_ = nullptr;  // the job in flight; null when none
+  std::atomic<bool> stop_flag_{false};   // stop_, readable while spinning
+  std::atomic<uint64_t> generation_{0};  // written under mu_, read while spinning too
+  const Fn* fn_ = nullptr;               // the job in flight; null when none
   int64_t total_ = 0, chunk_ = 0, nchunks_ = 0;
   std::atomic<int64_t> next_{0};
   std::atomic<int> active_{0};  // written under mu_, read while spinning too

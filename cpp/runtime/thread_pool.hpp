@@ -12,8 +12,7 @@ namespace tessera::rt {
 // on the calling thread, so nesting never deadlocks. Concurrent callers are serialised. The
 // first exception thrown by fn is rethrown here once every started chunk has ended; chunks not
 // yet started are skipped.
-void parallel_for(int64_t total, const std::function<void(int64_t, int64_t)>& fn,
-                  int64_t grain = 1);
+void parallel_for(int64_t total, const std::function<void(int64_t, int64_t)>& fn, int64_t grain = 1);
 
 // Threads that share a launch, the caller included (default: hardware concurrency).
 int32_t cpu_threads();

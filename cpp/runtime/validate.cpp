@@ -15,11 +15,26 @@ std::string device_str(tsrDevice d) {
   return cat("device type ", type, " index ", d.index);
 }
 
-HandleSet<tsrStream_t>& live_streams() { static auto* s = new HandleSet<tsrStream_t>; return *s; }
-HandleSet<tsrEvent_t>& live_events() { static auto* s = new HandleSet<tsrEvent_t>; return *s; }
-HandleSet<tsrModule_t>& live_modules() { static auto* s = new HandleSet<tsrModule_t>; return *s; }
-HandleSet<tsrKernel_t>& live_kernels() { static auto* s = new HandleSet<tsrKernel_t>; return *s; }
-HandleSet<tsrGraph_t>& live_graphs() { static auto* s = new HandleSet<tsrGraph_t>; return *s; }
+HandleSet<tsrStream_t>& live_streams() {
+  static auto* s = new HandleSet<tsrStream_t>;
+  return *s;
+}
+HandleSet<tsrEvent_t>& live_events() {
+  static auto* s = new HandleSet<tsrEvent_t>;
+  return *s;
+}
+HandleSet<tsrModule_t>& live_modules() {
+  static auto* s = new HandleSet<tsrModule_t>;
+  return *s;
+}
+HandleSet<tsrKernel_t>& live_kernels() {
+  static auto* s = new HandleSet<tsrKernel_t>;
+  return *s;
+}
+HandleSet<tsrGraph_t>& live_graphs() {
+  static auto* s = new HandleSet<tsrGraph_t>;
+  return *s;
+}
 
 // Read as bytes: loading an out-of-range value as the C++ enum would be undefined.
 static_assert(sizeof(tsrDeviceType) == sizeof(int32_t), "tsrDeviceType is a 32-bit int");
@@ -44,8 +59,8 @@ tsrStatus check_device(const char* arg, tsrDevice d) {
   if (!cuda::available()) return cuda::unavailable_error();
   const int32_t n = cuda::device_count();
   if (d.index >= n)
-    return set_error(TSR_ERROR_DEVICE_UNAVAILABLE, cat(arg, " is ", device_str(d), " but this machine has ",
-                                                       n, " CUDA device", n == 1 ? "" : "s"));
+    return set_error(TSR_ERROR_DEVICE_UNAVAILABLE,
+                     cat(arg, " is ", device_str(d), " but this machine has ", n, " CUDA device", n == 1 ? "" : "s"));
   return TSR_SUCCESS;
 }
 
@@ -55,8 +70,7 @@ namespace {
 template <class T>
 tsrStatus check_handle(const char* arg, const char* kind, T* h, HandleSet<T>& live) {
   if (!h) return invalid(cat(arg, " is NULL"));
-  if (!live.contains(h))
-    return invalid(cat(arg, " is not a live ", kind, " (never created, or already destroyed)"));
+  if (!live.contains(h)) return invalid(cat(arg, " is not a live ", kind, " (never created, or already destroyed)"));
   return TSR_SUCCESS;
 }
 

@@ -22,9 +22,7 @@ tsrStatus api(const char* name, F&& body) noexcept {
     status = set_error(TSR_ERROR_OUT_OF_MEMORY, "out of host memory");
   } catch (const std::exception& e) {
     status = set_error(TSR_ERROR_INTERNAL, cat("unexpected C++ exception: ", e.what()));
-  } catch (...) {
-    status = set_error(TSR_ERROR_INTERNAL, "unexpected unknown C++ exception");
-  }
+  } catch (...) { status = set_error(TSR_ERROR_INTERNAL, "unexpected unknown C++ exception"); }
   if (status != TSR_SUCCESS) {
     if (error_serial() == serial) set_error(status, "failed without a message (a Tessera bug)");
     prefix_error(name);

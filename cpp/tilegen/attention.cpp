@@ -50,8 +50,11 @@ Dims dims_of(const Op& att, const Op& kernel) {
   int64_t heads = 1;
   for (size_t i = 0; i + 2 < r; ++i) heads *= q[i];
   if (heads > 65535)  // CUDA's grid z limit
-    fail(ErrorCode::Compile, "attention: " + std::to_string(heads) + " (batch x heads) pairs exceed the GPU grid's limit of "
-                             "65535; split the call along the batch dims", kernel.loc.str());
+    fail(ErrorCode::Compile,
+         "attention: " + std::to_string(heads) +
+             " (batch x heads) pairs exceed the GPU grid's limit of "
+             "65535; split the call along the batch dims",
+         kernel.loc.str());
   return {q[r - 2], k[r - 2], q[r - 1], heads};
 }
 
@@ -71,7 +74,8 @@ void set_wgmma_kernel_attrs(Function& fn, const Dims& n, const IntList& tile, DT
   fn.attrs["lanes"] = int64_t(384);
   fn.attrs["shared"] = flash_attention_wgmma_shared_bytes(n.d, tile[0], tile[1], tile[2]);
   IntList maps;
-  for (auto [arg, rows, box] : {std::tuple<Value*, int64_t, int64_t>{Q, n.sq, tile[0]}, {K, n.skv, tile[1]}, {V, n.skv, tile[1]}}) {
+  for (auto [arg, rows, box] :
+       {std::tuple<Value*, int64_t, int64_t>{Q, n.sq, tile[0]}, {K, n.skv, tile[1]}, {V, n.skv, tile[1]}}) {
     IntList m = {arg_index(fn, arg), es, n.d, rows, n.heads, n.d * es, rows * n.d * es, 64, box, 1, 128};
     maps.insert(maps.end(), m.begin(), m.end());
   }
@@ -91,8 +95,10 @@ Grid emit_forward(const Op& kernel, const Op& att, const Op* lse_op, Function& f
 
   IntList tile = kernel.has_attr("tile") ? kernel.ints_attr("tile") : IntList{128, 64};
   if (wgmma ? tile.size() != 3 : (tile.size() < 2 || tile.size() > 3 || tile[0] < 16 || tile[0] % 16))
-    fail(ErrorCode::Compile, std::string("attention kernel: tile must be [query rows") + (wgmma ? "" : " (a multiple of 16)") +
-                                 ", key rows, K/V stages]", kernel.loc.str());
+    fail(ErrorCode::Compile,
+         std::string("attention kernel: tile must be [query rows") + (wgmma ? "" : " (a multiple of 16)") +
+             ", key rows, K/V stages]",
+         kernel.loc.str());
   const int64_t kBlockM = tile[0], kBlockN = tile[1], kWarps = kBlockM / 16, kStages = tile.size() > 2 ? tile[2] : 1;
   if (wgmma) {
     set_wgmma_kernel_attrs(fn, n, tile, att.operands[0]->type.dtype, Q, K, V);
@@ -111,8 +117,12 @@ Grid emit_forward(const Op& kernel, const Op& att, const Op* lse_op, Function& f
   Value* kv_off = wgmma ? nullptr : b.arith("mul", z, b.i64(skv * d));
   Value* rows = b.arith("sub", b.i64(sq), m0);
   std::vector<Value*> operands;
-  AttrMap attrs = {{"head_dim", d}, {"block_m", kBlockM}, {"block_n", kBlockN}, {"causal", causal},
-                   {"scale", attention_scale(att)}, {"stages", kStages}};
+  AttrMap attrs = {{"head_dim", d},
+                   {"block_m", kBlockM},
+                   {"block_n", kBlockN},
+                   {"causal", causal},
+                   {"scale", attention_scale(att)},
+                   {"stages", kStages}};
   if (wgmma) {  // q, k and v through the tensor maps: head z, rows from m0
     operands = {O, q_off, Q, K, V, z, m0, rows, b.i64(skv)};
     for (const char* knob : {"overlap", "pingpong"})
@@ -150,7 +160,8 @@ Grid emit_backward(const Op& kernel, Function& fn) {
   const int64_t sq = n.sq, d = n.d, skv = n.skv, heads = n.heads;
   IntList tile = kernel.ints_attr("tile");
   if (tile.size() != 3)
-    fail(ErrorCode::Compile, "attention gradient kernel: tile must be [own rows, streamed rows, stages]", kernel.loc.str());
+    fail(ErrorCode::Compile, "attention gradient kernel: tile must be [own rows, streamed rows, stages]",
+         kernel.loc.str());
   const bool wgmma = kernel.has_attr("mma") && kernel.str_attr("mma") == "wgmma";
   bool by_query = wrt == "q";
   if (wgmma) {  // 384 threads; q, k, v and do through tensor maps, boxes of own or streamed rows
@@ -162,8 +173,17 @@ Grid emit_backward(const Op& kernel, Function& fn) {
     for (int i = 0; i < 4; ++i) {
       bool query_side = i == 0 || i == 3, own = query_side == by_query;
       int64_t rows = query_side ? sq : skv;
-      IntList one = {arg_index(fn, io.in(g.operands[size_t(i)])), es, d, rows, heads, d * es, rows * d * es, 64,
-                     own ? tile[0] : tile[1], 1, 128};
+      IntList one = {arg_index(fn, io.in(g.operands[size_t(i)])),
+                     es,
+                     d,
+                     rows,
+                     heads,
+                     d * es,
+                     rows * d * es,
+                     64,
+                     own ? tile[0] : tile[1],
+                     1,
+                     128};
       maps.insert(maps.end(), one.begin(), one.end());
     }
     fn.attrs["tensor_maps"] = maps;
@@ -178,8 +198,13 @@ Grid emit_backward(const Op& kernel, Function& fn) {
   Value* block = by_query ? b.arith("sub", b.i64(blocks - 1), b.program_id(0)) : b.program_id(0);
   Value* own0 = b.arith("mul", block, b.i64(tile[0]));
   Value* z = b.program_id(2);
-  AttrMap attrs = {{"head_dim", d}, {"block_own", tile[0]}, {"block_stream", tile[1]}, {"stages", tile[2]},
-                   {"causal", g.bool_attr("causal", false)}, {"scale", attention_scale(g)}, {"wrt", wrt}};
+  AttrMap attrs = {{"head_dim", d},
+                   {"block_own", tile[0]},
+                   {"block_stream", tile[1]},
+                   {"stages", tile[2]},
+                   {"causal", g.bool_attr("causal", false)},
+                   {"scale", attention_scale(g)},
+                   {"wrt", wrt}};
   if (wgmma) {  // outputs at (z * own_len + own0) * D, lse and delta at z * sq + query
     if (kernel.has_attr("overlap")) attrs["overlap"] = kernel.int_attr("overlap");
     Value* out_off = b.arith("mul", b.arith("add", b.arith("mul", z, b.i64(own_len)), own0), b.i64(d));

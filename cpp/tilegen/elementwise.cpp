@@ -35,8 +35,9 @@ Grid emit_elementwise_kernel(const Op& kernel, Function& fn) {
   std::vector<int64_t> shape = yield.operands[0]->type.static_shape();
   for (Value* y : yield.operands)
     if (y->type.static_shape() != shape)
-      fail(ErrorCode::Compile, "elementwise kernel outputs differ in shape: " + yield.operands[0]->type.str() +
-                                   " and " + y->type.str(), kernel.loc.str());
+      fail(ErrorCode::Compile,
+           "elementwise kernel outputs differ in shape: " + yield.operands[0]->type.str() + " and " + y->type.str(),
+           kernel.loc.str());
   int64_t n = yield.operands[0]->type.numel();
   int64_t lanes = kernel.int_attr("lanes");
 

@@ -6,8 +6,8 @@
 // instead (tilegen/matmul_mma.cpp), and for f32 the CUDA-core block GEMM (tilegen/matmul_simt.cpp).
 #include <optional>
 
-#include "tilegen/tilegen.hpp"
 #include "tilegen/matmul_mma.hpp"
+#include "tilegen/tilegen.hpp"
 
 namespace tessera::tilegen {
 using namespace ir;
@@ -46,20 +46,22 @@ Grid emit_matmul_kernel(const Op& kernel, Function& fn) {
   const Op& yield = *kernel.region->ops.back();
   std::optional<GemmEpilogue> epi;
   if (yield.operands.size() != 1 || yield.operands[0] != mm.result()) {
-    if (tile.size() != 3) fail(ErrorCode::Internal, "matmul kernel with an epilogue but no block GEMM tile", kernel.loc.str());
+    if (tile.size() != 3)
+      fail(ErrorCode::Internal, "matmul kernel with an epilogue but no block GEMM tile", kernel.loc.str());
     epi.emplace(GemmEpilogue{kernel, mm, batch});
   }
   const GemmEpilogue* ep = epi ? &*epi : nullptr;
   if (tile.size() == 3 && mm.operands[0]->type.dtype == DType::F32)  // [128, 128, bk]: NVIDIA f32 (form-kernels)
     return emit_fma_gemm_matmul(fn, A, B, C, {M, N, K}, tile[2], kernel.int_attr("stages", 2),
-                                kernel.attrs.count("mma") && kernel.str_attr("mma") == "tf32", a_batch, b_batch, batch, ep,
-                                kernel.loc);
+                                kernel.attrs.count("mma") && kernel.str_attr("mma") == "tf32", a_batch, b_batch, batch,
+                                ep, kernel.loc);
   if (tile.size() == 3 && kernel.attrs.count("mma") && kernel.str_attr("mma") == "wgmma")  // sm_90a
     return emit_wgmma_matmul(fn, A, B, C, {M, N, K}, {tile[0], tile[1], tile[2]}, a_batch, b_batch, batch,
                              !kernel.attrs.count("tma") || kernel.int_attr("tma") != 0,
                              kernel.attrs.count("persistent") ? kernel.int_attr("persistent") : 0, ep, kernel.loc);
   if (tile.size() == 3)  // [bm, bn, bk]: the tensor-core kernel (form-kernels chose it for the dtypes)
-    return emit_mma_sync_matmul(fn, A, B, C, {M, N, K}, {tile[0], tile[1], tile[2]}, a_batch, b_batch, batch, ep, kernel.loc);
+    return emit_mma_sync_matmul(fn, A, B, C, {M, N, K}, {tile[0], tile[1], tile[2]}, a_batch, b_batch, batch, ep,
+                                kernel.loc);
 
   Value* z = b.program_id(2);
   Value* a_base = b.arith("mul", broadcast_offset(b, z, a_batch, batch), b.i64(M * K));
@@ -72,12 +74,12 @@ Grid emit_matmul_kernel(const Op& kernel, Function& fn) {
   Value* mj = b.cmp("lt", j, b.i64(N));
   Value* a_row = b.arith("add", a_base, b.arith("mul", i, b.i64(K)));
   Value* b_col = b.arith("add", b_base, j);
-  Value* acc = emit_for(b, b.i64(0), b.i64(K), b.i64(1), zero_tile(b, ct, lanes),
-                        [&](Builder& ib, Value* k, Value* carried) {
-                          Value* a = ib.cast(load(ib, A, ib.arith("add", a_row, k), mi), ct);
-                          Value* bv = ib.cast(load(ib, B, ib.arith("add", ib.arith("mul", k, ib.i64(N)), b_col), mj), ct);
-                          return ib.arith("add", carried, ib.arith("mul", a, bv));
-                        });
+  Value* acc =
+      emit_for(b, b.i64(0), b.i64(K), b.i64(1), zero_tile(b, ct, lanes), [&](Builder& ib, Value* k, Value* carried) {
+        Value* a = ib.cast(load(ib, A, ib.arith("add", a_row, k), mi), ct);
+        Value* bv = ib.cast(load(ib, B, ib.arith("add", ib.arith("mul", k, ib.i64(N)), b_col), mj), ct);
+        return ib.arith("add", carried, ib.arith("mul", a, bv));
+      });
   Value* c_off = b.arith("add", c_base, b.arith("add", b.arith("mul", i, b.i64(N)), j));
   store(b, C, c_off, acc, b.arith("and", mi, mj));
   return {ceil_div(N, tn), ceil_div(M, tm), n_batch};

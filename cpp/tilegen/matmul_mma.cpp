@@ -10,8 +10,8 @@
 // Block tiles are numbered along grid axis 0 in groups of kGroupM block rows: consecutive
 // instances share B's column panels while they sweep a few rows of A, so the panels are
 // still in L2 when the next instances read them.
-#include "ir/target.hpp"
 #include "tilegen/matmul_mma.hpp"
+#include "ir/target.hpp"
 #include "tilegen/value_emitter.hpp"
 
 namespace tessera::tilegen {
@@ -85,18 +85,19 @@ Grid grid_of(std::array<int64_t, 3> mnk, int64_t bm, int64_t bn, const std::vect
   return {ceil_div(mnk[0], bm) * ceil_div(mnk[1], bn), 1, n_batch};
 }
 
-
 Grid emit_mma_sync_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
-                          std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                          const std::vector<int64_t>& batch, const GemmEpilogue* epi, const Location& loc) {
+                          std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch,
+                          const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch,
+                          const GemmEpilogue* epi, const Location& loc) {
   Builder b(&fn.body, loc);
   auto [kBm, kBn, kBk] = block_tile;
   int64_t threads = 32 * kWarpsM * kWarpsN;
   fn.attrs["block"] = IntList{threads, 1, 1};
   fn.attrs["lanes"] = threads;
   BlockOrigin at = block_origin(b, mnk, kBm, kBn);
-  Op* gemm = b.create("tile.mma_sync", block_operands(b, at, A, B, C, mnk, a_batch, b_batch, batch),
-                      {{"bm", kBm}, {"bn", kBn}, {"bk", kBk}, {"warps_m", kWarpsM}, {"warps_n", kWarpsN}, {"stages", kStages}});
+  Op* gemm = b.create(
+      "tile.mma_sync", block_operands(b, at, A, B, C, mnk, a_batch, b_batch, batch),
+      {{"bm", kBm}, {"bn", kBn}, {"bk", kBk}, {"warps_m", kWarpsM}, {"warps_n", kWarpsN}, {"stages", kStages}});
   attach_epilogue(fn, gemm, epi, at);
   return grid_of(mnk, kBm, kBn, batch);
 }
@@ -117,9 +118,9 @@ int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages, b
 }
 
 Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
-                       std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                       const std::vector<int64_t>& batch, bool tma, int64_t persistent, const GemmEpilogue* epi,
-                       const Location& loc) {
+                       std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch,
+                       const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch, bool tma,
+                       int64_t persistent, const GemmEpilogue* epi, const Location& loc) {
   Builder b(&fn.body, loc);
   auto [bm, bn, bk] = block_tile;
   auto [M, N, K] = mnk;
@@ -148,8 +149,8 @@ Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<in
     int64_t na = 1, nb = 1, es = int64_t(dtype_size(A->type.dtype));
     for (int64_t d : a_batch) na *= d;
     for (int64_t d : b_batch) nb *= d;
-    fn.attrs["tensor_maps"] = IntList{arg_of(A), es, K, na * M, 1, K * es, na * M * K * es, 64, bm, 1, 128,
-                                      arg_of(B), es, N, K, nb, N * es, K * N * es, 64, 64, 1, 128};
+    fn.attrs["tensor_maps"] = IntList{arg_of(A), es, K, na * M, 1,  K * es, na * M * K * es, 64, bm, 1, 128,
+                                      arg_of(B), es, N, K,      nb, N * es, K * N * es,      64, 64, 1, 128};
   }
   if (persistent_grid) {
     // Persistent: `persistent` program instances stride over all block tiles of the matrix, so
@@ -158,8 +159,9 @@ Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<in
     // 6144^3, -4% and +4% at 8192^3 (cuBLAS's own time spread as much between runs), and +1.3%
     // at 8192^3 under Nsight Compute's fixed clocks: a small gain at best, within the noise.
     attrs["persistent"] = int64_t(1);
-    Op* gemm = b.create("tile.wgmma_gemm",
-                        {C, b.i64(0), b.i64(N), A, b.i64(0), b.i64(K), B, b.i64(0), b.i64(N), b.i64(M), b.i64(N), b.i64(K)}, attrs);
+    Op* gemm = b.create(
+        "tile.wgmma_gemm",
+        {C, b.i64(0), b.i64(N), A, b.i64(0), b.i64(K), B, b.i64(0), b.i64(N), b.i64(M), b.i64(N), b.i64(K)}, attrs);
     attach_epilogue(fn, gemm, epi, {b.i64(0), b.i64(0), b.i64(0)}, staged);  // each tile adds its own origin
     return {persistent, 1, 1};
   }

@@ -21,30 +21,32 @@ Grid grid_of(std::array<int64_t, 3> mnk, int64_t bm, int64_t bn, const std::vect
 // cast): the kernel computes its outputs from each element of the product while it is still
 // in registers. Null when the kernel's only output is the product.
 struct GemmEpilogue {
-  const ir::Op& kernel;  // the sched.kernel
-  const ir::Op& mm;      // its matmul
+  const ir::Op& kernel;        // the sched.kernel
+  const ir::Op& mm;            // its matmul
   std::vector<int64_t> batch;  // the product's batch dims
 };
 // Gives the block-GEMM op `gemm` its epilogue region, the block origin operands and the
 // pointers of the kernel's other outputs (tile.mma_sync's epilogue_op docs in ops_tile.cpp).
 // `rounded`: the region receives the product rounded to the matmul's dtype (the staged
 // epilogue passes it through shared memory), else in f32.
-void attach_epilogue(ir::Function& fn, ir::Op* gemm, const GemmEpilogue* epi, const BlockOrigin& at, bool rounded = false);
+void attach_epilogue(ir::Function& fn, ir::Op* gemm, const GemmEpilogue* epi, const BlockOrigin& at,
+                     bool rounded = false);
 
 // Fills `fn` with one tile.mma_sync per program instance: C[z] = A[z] @ B[z] for the
 // [M,K] x [K,N] matrices (mnk) of broadcast batch element z (grid axis 2), in block tiles
 // [bm, bn, bk] (the kernel's tile knob). Sets the kernel's block to the op's thread count and
 // returns the grid.
 Grid emit_mma_sync_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Value* C, std::array<int64_t, 3> mnk,
-                          std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                          const std::vector<int64_t>& batch, const GemmEpilogue* epi, const ir::Location& loc);
+                          std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch,
+                          const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch,
+                          const GemmEpilogue* epi, const ir::Location& loc);
 
 // The same for f32 on CUDA cores, or TF32 tensor cores with `tf32`: one tile.fma_gemm (128 x
 // 128 x bk, 256 threads, `stages` slices in flight) per instance (tilegen/matmul_simt.cpp).
 Grid emit_fma_gemm_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Value* C, std::array<int64_t, 3> mnk,
-                          int64_t bk, int64_t stages, bool tf32,
-                          const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                          const std::vector<int64_t>& batch, const GemmEpilogue* epi, const ir::Location& loc);
+                          int64_t bk, int64_t stages, bool tf32, const std::vector<int64_t>& a_batch,
+                          const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch,
+                          const GemmEpilogue* epi, const ir::Location& loc);
 
 }  // namespace tessera::tilegen
 
@@ -56,9 +58,9 @@ namespace tessera::tilegen {
 // warpgroup, else by every thread with cp.async. `persistent` > 0 (TMA, no batch): a grid of
 // that many program instances looping over the block tiles when there are more tiles.
 Grid emit_wgmma_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Value* C, std::array<int64_t, 3> mnk,
-                       std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                       const std::vector<int64_t>& batch, bool tma, int64_t persistent, const GemmEpilogue* epi,
-                       const ir::Location& loc);
+                       std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch,
+                       const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch, bool tma,
+                       int64_t persistent, const GemmEpilogue* epi, const ir::Location& loc);
 // Pipeline depth that fits the block's shared memory, and the bytes the kernel needs for it;
 // `staged`: with the staged epilogue's C buffer (emit_wgmma.cpp).
 int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk, bool staged);

@@ -80,14 +80,17 @@ Grid emit_packed_matmul_kernel(const Op& kernel, const Op& mm, Function& fn) {
     Value* accumulate = kb_b.cmp("gt", kb, kb_b.i64(0));
     emit_loop(kb_b, kb_b.i64(0), n_end, kb_b.i64(nr), [&](Builder& jb, Value* jr) {
       Value* cols = jb.arith("min", jb.i64(nr), jb.arith("sub", n_end, jr));
-      Value* panel_b = jb.arith("add", jb.arith("mul", jb.arith("div", jb.arith("add", n0, jr), jb.i64(nr)), jb.i64(K)), kb);
+      Value* panel_b =
+          jb.arith("add", jb.arith("mul", jb.arith("div", jb.arith("add", n0, jr), jb.i64(nr)), jb.i64(K)), kb);
       Value* b_off = jb.arith("add", b_base, jb.arith("mul", panel_b, jb.i64(nr)));
       emit_loop(jb, jb.i64(0), m_end, jb.i64(mr), [&](Builder& ib, Value* ir) {
         Value* rows = ib.arith("min", ib.i64(mr), ib.arith("sub", m_end, ir));
-        Value* panel_a = ib.arith("add", ib.arith("mul", ib.arith("div", ib.arith("add", m0, ir), ib.i64(mr)), ib.i64(K)), kb);
+        Value* panel_a =
+            ib.arith("add", ib.arith("mul", ib.arith("div", ib.arith("add", m0, ir), ib.i64(mr)), ib.i64(K)), kb);
         Value* a_off = ib.arith("add", a_base, ib.arith("mul", panel_a, ib.i64(mr)));
         Value* c_off = ib.arith("add", c_block, ib.arith("add", ib.arith("mul", ir, ldc), jr));
-        ib.create("tile.microkernel", {C, c_off, ldc, A, a_off, B, b_off, kk, rows, cols, accumulate}, {{"mr", mr}, {"nr", nr}});
+        ib.create("tile.microkernel", {C, c_off, ldc, A, a_off, B, b_off, kk, rows, cols, accumulate},
+                  {{"mr", mr}, {"nr", nr}});
       });
     });
   });

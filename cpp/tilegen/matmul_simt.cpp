@@ -10,9 +10,10 @@
 namespace tessera::tilegen {
 using namespace ir;
 
-Grid emit_fma_gemm_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk, int64_t bk, int64_t stages,
-                          bool tf32, const std::vector<int64_t>& a_batch, const std::vector<int64_t>& b_batch,
-                          const std::vector<int64_t>& batch, const GemmEpilogue* epi, const Location& loc) {
+Grid emit_fma_gemm_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk, int64_t bk,
+                          int64_t stages, bool tf32, const std::vector<int64_t>& a_batch,
+                          const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch,
+                          const GemmEpilogue* epi, const Location& loc) {
   constexpr int64_t kBm = 128, kBn = 128, kThreads = 256;
   Builder b(&fn.body, loc);
   fn.attrs["block"] = IntList{kThreads, 1, 1};

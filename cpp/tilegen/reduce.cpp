@@ -23,7 +23,8 @@ Value* reduce_identity(Builder& b, const std::string& kind, DType t) {
   if (kind == "sum") return b.constant(t, 0.0);
   if (kind == "prod") return b.constant(t, 1.0);
   bool max = kind == "max" || kind == "argmax";
-  if (is_float(t)) return b.constant(t, max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity());
+  if (is_float(t))
+    return b.constant(t, max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity());
   int64_t lo = 0, hi = 0;
   switch (t) {
     case DType::I64: lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max(); break;
@@ -103,8 +104,10 @@ Grid emit_reduce_kernel(const Op& kernel, Function& fn) {
   Value* out = fn.body.args[region.args.size()].get();
   for (Value* y : yield.operands)
     if (y->type.shape != red.result()->type.shape)
-      fail(ErrorCode::Compile, "reduce kernels yield values of the reduction's shape " + red.result()->type.str() +
-                                   ", not " + y->type.str(), kernel.loc.str());
+      fail(
+          ErrorCode::Compile,
+          "reduce kernels yield values of the reduction's shape " + red.result()->type.str() + ", not " + y->type.str(),
+          kernel.loc.str());
   // sum/prod accumulate in the result's compute dtype (i32 sums in i64); the rest in the input's.
   // (The reduction's own result: the kernel's outputs may be epilogue values of other dtypes.)
   DType ct = compute_dtype(is_arg(kind) ? red.operands[0]->type.dtype : red.result()->type.dtype);
@@ -125,19 +128,21 @@ Grid emit_reduce_kernel(const Op& kernel, Function& fn) {
     double id_value = number_attr(*id_const->def, "value");
     bool exact = is_float(ct) || (id_value > -9.2e18 && id_value < 9.2e18);
     auto masked_element = [&](Builder& ib, Value* off, Value* mask) {
-      if (!exact) return ib.value("arith.select", {mask, ib.cast(load(ib, in, off, mask), ct), ib.splat(id_const, lanes)});
+      if (!exact)
+        return ib.value("arith.select", {mask, ib.cast(load(ib, in, off, mask), ct), ib.splat(id_const, lanes)});
       Value* v = ib.value("tile.load", {in, off, mask}, {{"other", id_value}});
       return ib.cast(ib.cast(v, compute_dtype(v->type.dtype)), ct);
     };
     Value* row = b.program_id(0);
     Value* row_base = b.arith("mul", row, b.i64(extent));
     Value* lane = b.arange(lanes);
-    ReduceState acc = emit_state_for(b, b.i64(extent), b.i64(lanes), init(b), [&](Builder& ib, Value* j, ReduceState s) {
-      Value* col = ib.arith("add", lane, j);
-      Value* m = ib.cmp("lt", col, ib.i64(extent));
-      // Lanes past the row's end fold the identity (their index never wins: see fold).
-      return reduce_fold(ib, kind, s, masked_element(ib, ib.arith("add", row_base, col), m), col);
-    });
+    ReduceState acc =
+        emit_state_for(b, b.i64(extent), b.i64(lanes), init(b), [&](Builder& ib, Value* j, ReduceState s) {
+          Value* col = ib.arith("add", lane, j);
+          Value* m = ib.cmp("lt", col, ib.i64(extent));
+          // Lanes past the row's end fold the identity (their index never wins: see fold).
+          return reduce_fold(ib, kind, s, masked_element(ib, ib.arith("add", row_base, col), m), col);
+        });
     Op* total = is_arg(kind) ? b.create("tile.reduce", {acc.v, acc.i}, {{"kind", kind}})
                              : b.create("tile.reduce", {acc.v}, {{"kind", kind}});
     store(b, out, row, total->result(is_arg(kind) ? 1 : 0), nullptr);

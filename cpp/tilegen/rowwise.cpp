@@ -69,7 +69,8 @@ std::vector<Value*> emit_loop(Builder& b, int64_t lb, int64_t ub, int64_t step, 
 
 class RowKernel {
  public:
-  RowKernel(const Op& kernel, Function& fn) : kernel_(kernel), fn_(fn), region_(*kernel.region), b_(&fn.body, kernel.loc) {}
+  RowKernel(const Op& kernel, Function& fn)
+      : kernel_(kernel), fn_(fn), region_(*kernel.region), b_(&fn.body, kernel.loc) {}
 
   Grid emit() {
     collect();
@@ -97,11 +98,13 @@ class RowKernel {
       if (is_row_reduction(*op)) {
         const std::string& kind = op->name;
         if (kind != "sum" && kind != "prod" && kind != "max" && kind != "min" && !is_arg(kind))
-          fail(ErrorCode::Compile, "row-wise kernels do not support '" + kind + "' (decompose it first)", op->loc.str());
+          fail(ErrorCode::Compile, "row-wise kernels do not support '" + kind + "' (decompose it first)",
+               op->loc.str());
         std::vector<int64_t> s = op->operands[0]->type.static_shape();
         if (s.empty() || normalize_axis(kind, op->int_attr("axis"), int64_t(s.size())) != int64_t(s.size()) - 1)
           fail(ErrorCode::Compile, "row-wise kernel: " + kind + " must reduce the innermost axis", op->loc.str());
-        if (reductions_.empty()) row_shape_ = s;
+        if (reductions_.empty())
+          row_shape_ = s;
         else if (s != row_shape_)
           fail(ErrorCode::Compile, "row-wise kernel: reductions over different shapes " + op->operands[0]->type.str(),
                op->loc.str());

@@ -54,8 +54,11 @@ Grid emit_scatter_kernel(const Op& kernel, Function& fn) {
     Value* keep = valid ? ib.arith("and", m, valid) : m;  // "fill": the update is dropped
     Value* off = e.flatten(oc, base);
     Value* u = e.at(sc.operands[2], c);
-    Value* r = reduce == "set" ? u : ib.arith(reduce == "add" ? "add" : reduce == "mul" ? "mul" : reduce,
-                                               load(ib, out, off, keep), u);
+    Value* r = reduce == "set" ? u
+                               : ib.arith(reduce == "add"   ? "add"
+                                          : reduce == "mul" ? "mul"
+                                                            : reduce,
+                                          load(ib, out, off, keep), u);
     store(ib, out, off, r->type.is_tile() ? r : ib.splat(r, lanes), keep);
   });
   erase_dead_ops(fn.body);

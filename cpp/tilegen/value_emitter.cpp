@@ -75,8 +75,10 @@ ValueAt::Coords ValueEmitter::unflatten(Value* flat, const std::vector<int64_t>&
   int64_t stride = 1;
   for (size_t d = shape.size(); d-- > 0;) {
     bool outer = std::any_of(shape.begin(), shape.begin() + long(d), [](int64_t s) { return s != 1; });
-    if (shape[d] <= 1) c[d] = i64(0);  // size 0: no lane is in range, any coordinate will do
-    else c[d] = outer ? arith("rem", arith("div", flat, i64(stride)), i64(shape[d])) : arith("div", flat, i64(stride));
+    if (shape[d] <= 1)
+      c[d] = i64(0);  // size 0: no lane is in range, any coordinate will do
+    else
+      c[d] = outer ? arith("rem", arith("div", flat, i64(stride)), i64(shape[d])) : arith("div", flat, i64(stride));
     stride *= std::max<int64_t>(shape[d], 1);
   }
   flat_[{c, shape}] = flat;  // flatten(unflatten(f)) is f: identity and reshape reads cost nothing
@@ -143,7 +145,10 @@ void erase_dead_ops(Block& block) {
     for (auto it = blk.ops.end(); it != blk.ops.begin();) {
       --it;
       Op& op = **it;
-      if (op.region) { sweep(*op.region); continue; }
+      if (op.region) {
+        sweep(*op.region);
+        continue;
+      }
       const OpInfo* info = lookup_op(op.name);
       bool dead = info && info->pure && !op.results.empty() &&
                   std::all_of(op.results.begin(), op.results.end(), [&](auto& r) { return uses[r.get()] == 0; });

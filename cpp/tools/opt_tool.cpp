@@ -176,7 +176,8 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (std::none_of(m->funcs.begin(), m->funcs.end(), [](const auto& f) { return f->attrs.count("kernel") > 0; }))
-    usage_error("--emit=" + o.emit + " needs Tile IR kernel functions: lower the module first (e.g. -p form-kernels,lower-to-tile)");
+    usage_error("--emit=" + o.emit +
+                " needs Tile IR kernel functions: lower the module first (e.g. -p form-kernels,lower-to-tile)");
   backends::CompiledKernels k = backends::compile_kernels(*m, ir::Target::of(*m), /*assembly=*/true);
   write_output(o.output, o.emit == "llvm" ? k.llvm_ir : k.assembly);
   return 0;

@@ -55,14 +55,14 @@ typedef struct tsrDeviceProperties {
   char name[256];
   tsrDeviceType type;
   int32_t index;
-  int64_t total_memory;           /* bytes */
+  int64_t total_memory;             /* bytes */
   int32_t compute_capability_major; /* CUDA only, else 0 */
   int32_t compute_capability_minor;
-  int32_t multiprocessor_count;   /* CUDA SMs; CPU: worker threads */
-  int32_t max_threads_per_block;  /* CPU: 1 */
-  int32_t warp_size;              /* CPU: 1 */
+  int32_t multiprocessor_count;  /* CUDA SMs; CPU: worker threads */
+  int32_t max_threads_per_block; /* CPU: 1 */
+  int32_t warp_size;             /* CPU: 1 */
   int64_t shared_memory_per_block;
-  int32_t driver_version;         /* CUDA: cuDriverGetVersion, e.g. 13000; CPU: 0 */
+  int32_t driver_version; /* CUDA: cuDriverGetVersion, e.g. 13000; CPU: 0 */
 } tsrDeviceProperties;
 
 typedef struct tsrStream_t* tsrStream; /* NULL means the device's default (synchronous) stream */
@@ -94,8 +94,8 @@ TSR_API tsrStatus tsrFree(tsrDevice device, void* ptr);
    reused in the default stream's order: synchronise work on other streams before freeing. */
 TSR_API tsrStatus tsrDeviceReleaseCache(tsrDevice device, size_t* released);
 /* Copies between any two devices. stream NULL: returns when the copy is complete. */
-TSR_API tsrStatus tsrMemcpy(void* dst, tsrDevice dst_device, const void* src, tsrDevice src_device,
-                            size_t bytes, tsrStream stream);
+TSR_API tsrStatus tsrMemcpy(void* dst, tsrDevice dst_device, const void* src, tsrDevice src_device, size_t bytes,
+                            tsrStream stream);
 TSR_API tsrStatus tsrMemset(tsrDevice device, void* ptr, int32_t value, size_t bytes, tsrStream stream);
 
 /* ---- streams and events ---- */
@@ -129,7 +129,7 @@ TSR_API tsrStatus tsrModuleGetKernel(tsrModule module, const char* name, tsrKern
 
 typedef struct tsrLaunchConfig {
   uint32_t grid[3];
-  uint32_t block[3];   /* CPU: ignored */
+  uint32_t block[3]; /* CPU: ignored */
   uint32_t shared_bytes;
 } tsrLaunchConfig;
 
@@ -144,8 +144,7 @@ TSR_API tsrStatus tsrEncodeTensorMap(tsrDevice device, void* out, const void* ba
 
 /* CPU: splits the grid over the worker threads and returns when all instances finished.
  * CUDA: enqueues on `stream` (NULL = the legacy default stream). */
-TSR_API tsrStatus tsrLaunchKernel(tsrKernel kernel, const tsrLaunchConfig* config, void** args,
-                                  tsrStream stream);
+TSR_API tsrStatus tsrLaunchKernel(tsrKernel kernel, const tsrLaunchConfig* config, void** args, tsrStream stream);
 
 /* ---- graphs: a recorded sequence of kernel launches, replayed by one call ----
  * CUDA only (a CUDA graph: one cuGraphLaunch instead of a launch a kernel; CPU devices return

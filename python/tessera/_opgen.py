@@ -226,7 +226,8 @@ def docs_source() -> str:
             if attrs:
                 out += ["| attribute | kind | default | meaning |", "|---|---|---|---|"]
                 for name, kind, required, default, doc in attrs:
-                    out.append(f"| `{name}` | {kind} | {'required' if required and not default else default or 'none'} | {doc} |")
+                    shown = "required" if required and not default else default or "none"
+                    out.append(f"| `{name}` | {kind} | {shown} | {doc} |")
                 out.append("")
     return "\n".join(out) + "\n"
 

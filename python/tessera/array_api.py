@@ -27,7 +27,7 @@ from .errors import DTypeError, ShapeError, TesseraError, TesseraValueError
 from .functions import eye as _eye, linspace as _linspace, meshgrid as _meshgrid, topk as _topk
 from .tensor import Tensor, arange as _arange, empty as _empty, from_dlpack as _from_dlpack, full as _full
 from .tensor import tensor as _tensor
-from .vmap import moveaxis
+from .vmap import moveaxis  # noqa: F401 - part of the namespace
 
 __array_api_version__ = "2023.12"
 
@@ -92,7 +92,8 @@ class finfo:  # noqa: N801 - the standard's name
         info = np.finfo(np.float32 if dt is _dt.bfloat16 else dt.name)
         self.dtype, self.bits = dt, 8 * dt.itemsize
         if dt is _dt.bfloat16:
-            self.eps, self.max, self.min, self.smallest_normal = 2.0 ** -7, float(info.max), float(info.min), float(info.tiny)
+            self.eps, self.max, self.min = 2.0 ** -7, float(info.max), float(info.min)
+            self.smallest_normal = float(info.tiny)
         else:
             self.eps, self.max = float(info.eps), float(info.max)
             self.min, self.smallest_normal = float(info.min), float(info.smallest_normal)
@@ -644,7 +645,8 @@ class _Linalg:
     @staticmethod
     def matrix_norm(x, /, *, keepdims=False, ord="fro"):  # noqa: A002
         if ord != "fro":
-            raise TesseraError(f"matrix_norm: ord={ord!r} needs singular values, which come with the linear-algebra ops")
+            raise TesseraError(f"matrix_norm: ord={ord!r} needs singular values, which come with the "
+                               "linear-algebra ops")
         return _ops.sqrt(_ops.sum(_ops.mul(x, x), axis=(-2, -1), keepdims=keepdims))
 
     @staticmethod

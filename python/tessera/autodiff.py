@@ -185,10 +185,10 @@ def hessian(fn, argnum=0):
         g = grad(fn, argnum)
         n = x.numel()
         rows = []
+        primals = list(args)
         for i in range(n):
             basis = tensor([1.0 if j == i else 0.0 for j in range(n)], dtype=x.dtype, device=x.device)
             basis = ops.reshape(basis, x.shape) if x.ndim != 1 else basis
-            primals = list(args)
             _, row = jvp(lambda v: g(*primals[:argnum], v, *primals[argnum + 1:]), (x,), (basis,))
             rows.append(row)
         return ops.reshape(ops.stack(rows, axis=0), tuple(x.shape) + tuple(x.shape))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 import math
 
-from .errors import DTypeError, ShapeError, TesseraError, TesseraIndexError, TesseraValueError, TracingError
+from .errors import DTypeError, ShapeError, TesseraIndexError, TesseraValueError, TracingError
 from .lazy import user_location
 from .tensor import Tensor, tensor
 

@@ -328,5 +328,5 @@ def _install_operators():
 _install_operators()
 Tensor.__class_getitem__ = classmethod(shapes.class_getitem)  # annotations: Tensor["B", "S", "D"]
 from . import indexing  # noqa: E402,F401 - installs x[...], reshape, transpose... on Tensor
-from .functions import pad, einsum  # noqa: E402,F811 - the ops with NumPy's spellings too
+from .functions import einsum, pad  # noqa: E402,F401,F811 - the ops with NumPy's spellings too
 from . import tensor_ops  # noqa: E402,F401 - Python operators and methods of elementwise ops

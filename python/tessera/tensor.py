@@ -20,7 +20,7 @@ from . import _C
 from . import dtypes as _dt
 from .device import Device, device as _device
 from .dtypes import DType
-from .errors import DTypeError, ShapeError, TesseraError, TesseraValueError
+from .errors import DTypeError, ShapeError, TesseraValueError
 
 __all__ = ["Tensor", "WeakScalar", "tensor", "from_dlpack", "empty", "zeros", "ones", "full", "arange", "rand",
            "randn", "manual_seed"]

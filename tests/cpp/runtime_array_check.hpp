@@ -11,23 +11,23 @@
 using namespace tessera;
 
 // `stmt` throws tessera::Error with `code` and a message containing `needle`.
-#define CHECK_THROWS(stmt, want, needle)                                                            \
-  do {                                                                                              \
-    bool thrown_ = false;                                                                           \
-    try {                                                                                           \
-      stmt;                                                                                         \
-    } catch (const Error& e) {                                                                      \
-      thrown_ = true;                                                                               \
-      if (e.code() != (want) || std::string(e.what()).find(needle) == std::string::npos) {         \
-        std::printf("%s:%d: %s threw %s \"%s\"; expected %s mentioning \"%s\"\n", __FILE__, __LINE__, \
-                    #stmt, error_code_name(e.code()), e.what(), error_code_name(want), needle);     \
-        ++g_check_failures;                                                                         \
-      }                                                                                             \
-    }                                                                                               \
-    if (!thrown_) {                                                                                 \
-      std::printf("%s:%d: %s did not throw\n", __FILE__, __LINE__, #stmt);                          \
-      ++g_check_failures;                                                                           \
-    }                                                                                               \
+#define CHECK_THROWS(stmt, want, needle)                                                                     \
+  do {                                                                                                       \
+    bool thrown_ = false;                                                                                    \
+    try {                                                                                                    \
+      stmt;                                                                                                  \
+    } catch (const Error& e) {                                                                               \
+      thrown_ = true;                                                                                        \
+      if (e.code() != (want) || std::string(e.what()).find(needle) == std::string::npos) {                   \
+        std::printf("%s:%d: %s threw %s \"%s\"; expected %s mentioning \"%s\"\n", __FILE__, __LINE__, #stmt, \
+                    error_code_name(e.code()), e.what(), error_code_name(want), needle);                     \
+        ++g_check_failures;                                                                                  \
+      }                                                                                                      \
+    }                                                                                                        \
+    if (!thrown_) {                                                                                          \
+      std::printf("%s:%d: %s did not throw\n", __FILE__, __LINE__, #stmt);                                   \
+      ++g_check_failures;                                                                                    \
+    }                                                                                                        \
   } while (0)
 
 inline const Device kCpu{TSR_DEVICE_CPU, 0};

@@ -9,36 +9,34 @@
 
 inline int g_check_failures = 0;
 
-#define CHECK(cond)                                                              \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
-      std::printf("%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);       \
-      ++g_check_failures;                                                        \
-    }                                                                            \
+#define CHECK(cond)                                                        \
+  do {                                                                     \
+    if (!(cond)) {                                                         \
+      std::printf("%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+      ++g_check_failures;                                                  \
+    }                                                                      \
   } while (0)
 
-#define CHECK_STATUS(expr, want)                                                 \
-  do {                                                                           \
-    const tsrStatus got_ = (expr);                                               \
-    if (got_ != (want)) {                                                        \
-      std::printf("%s:%d: %s returned %s (expected %s): %s\n", __FILE__, __LINE__, \
-                  #expr, tsrStatusName(got_), tsrStatusName(want),               \
-                  got_ ? tsrGetLastError() : "");                                \
-      ++g_check_failures;                                                        \
-    }                                                                            \
+#define CHECK_STATUS(expr, want)                                                                               \
+  do {                                                                                                         \
+    const tsrStatus got_ = (expr);                                                                             \
+    if (got_ != (want)) {                                                                                      \
+      std::printf("%s:%d: %s returned %s (expected %s): %s\n", __FILE__, __LINE__, #expr, tsrStatusName(got_), \
+                  tsrStatusName(want), got_ ? tsrGetLastError() : "");                                         \
+      ++g_check_failures;                                                                                      \
+    }                                                                                                          \
   } while (0)
 
 #define CHECK_OK(expr) CHECK_STATUS(expr, TSR_SUCCESS)
 
 // The last error message contains `needle`.
-#define CHECK_ERROR_MENTIONS(needle)                                                        \
-  do {                                                                                      \
-    const std::string msg_ = tsrGetLastError();                                             \
-    if (msg_.find(needle) == std::string::npos) {                                           \
-      std::printf("%s:%d: last error \"%s\" does not mention \"%s\"\n", __FILE__, __LINE__, \
-                  msg_.c_str(), needle);                                                    \
-      ++g_check_failures;                                                                   \
-    }                                                                                       \
+#define CHECK_ERROR_MENTIONS(needle)                                                                               \
+  do {                                                                                                             \
+    const std::string msg_ = tsrGetLastError();                                                                    \
+    if (msg_.find(needle) == std::string::npos) {                                                                  \
+      std::printf("%s:%d: last error \"%s\" does not mention \"%s\"\n", __FILE__, __LINE__, msg_.c_str(), needle); \
+      ++g_check_failures;                                                                                          \
+    }                                                                                                              \
   } while (0)
 
 struct Test {

@@ -11,10 +11,14 @@
 using namespace tessera;
 
 static int g_passed = 0, g_failed = 0;
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    if (cond) ++g_passed;                                                    \
-    else { ++g_failed; std::printf("FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond); } \
+#define CHECK(cond)                                                 \
+  do {                                                              \
+    if (cond)                                                       \
+      ++g_passed;                                                   \
+    else {                                                          \
+      ++g_failed;                                                   \
+      std::printf("FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                               \
   } while (0)
 
 static Array random_array(const std::vector<int64_t>& shape, std::mt19937& rng) {
@@ -42,9 +46,13 @@ static double max_rel_err(const Array& got, const std::vector<double>& want) {
 static void test_elementwise_fused(std::mt19937& rng) {
   for (std::vector<int64_t> shape : {std::vector<int64_t>{1}, {7}, {3, 5}, {1000}, {4099}, {2, 3, 257}}) {
     std::string t = shape_str(shape);
-    std::string text = "module @m {\nfunc @main(%x: " + t + ", %y: " + t + ") -> (" + t + ") {\n"
-                       "  %0 = mul(%x, %y) : " + t + "\n  %1 = exp(%0) : " + t + "\n"
-                       "  %2 = add(%1, %x) : " + t + "\n  %3 = relu(%2) : " + t + "\n  return(%3)\n}\n}\n";
+    std::string text = "module @m {\nfunc @main(%x: " + t + ", %y: " + t + ") -> (" + t +
+                       ") {\n"
+                       "  %0 = mul(%x, %y) : " +
+                       t + "\n  %1 = exp(%0) : " + t +
+                       "\n"
+                       "  %2 = add(%1, %x) : " +
+                       t + "\n  %3 = relu(%2) : " + t + "\n  return(%3)\n}\n}\n";
     auto exe = compiler::compile(text, Device{});
     Array x = random_array(shape, rng), y = random_array(shape, rng);
     std::vector<Array> out = exe->run({x, y});
@@ -59,13 +67,15 @@ static void test_elementwise_fused(std::mt19937& rng) {
 }
 
 static void test_broadcast(std::mt19937& rng) {
-  std::string text = "module @m {\nfunc @main(%x: f32[3,5], %b: f32[5], %c: f32[3,1]) -> (f32[3,5]) {\n"
-                     "  %0 = add(%x, %b) : f32[3,5]\n  %1 = mul(%0, %c) : f32[3,5]\n  return(%1)\n}\n}\n";
+  std::string text =
+      "module @m {\nfunc @main(%x: f32[3,5], %b: f32[5], %c: f32[3,1]) -> (f32[3,5]) {\n"
+      "  %0 = add(%x, %b) : f32[3,5]\n  %1 = mul(%0, %c) : f32[3,5]\n  return(%1)\n}\n}\n";
   auto exe = compiler::compile(text, Device{});
   Array x = random_array({3, 5}, rng), b = random_array({5}, rng), c = random_array({3, 1}, rng);
   auto out = exe->run({x, b, c});
   std::vector<double> want(15);
-  const float *px = static_cast<float*>(x.data()), *pb = static_cast<float*>(b.data()), *pc = static_cast<float*>(c.data());
+  const float *px = static_cast<float*>(x.data()), *pb = static_cast<float*>(b.data()),
+              *pc = static_cast<float*>(c.data());
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 5; ++j) want[size_t(i * 5 + j)] = (double(px[i * 5 + j]) + pb[j]) * pc[i];
   CHECK(max_rel_err(out[0], want) <= 1e-6);
@@ -74,8 +84,8 @@ static void test_broadcast(std::mt19937& rng) {
 static void test_sum(std::mt19937& rng) {
   for (auto [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {3, 7}, {5, 1000}, {2, 4099}, {4, 0}}) {
     std::string in = shape_str({rows, cols}), out_t = shape_str({rows});
-    std::string text = "module @m {\nfunc @main(%x: " + in + ") -> (" + out_t + ") {\n  %0 = sum(%x) {axis = -1} : " +
-                       out_t + "\n  return(%0)\n}\n}\n";
+    std::string text = "module @m {\nfunc @main(%x: " + in + ") -> (" + out_t +
+                       ") {\n  %0 = sum(%x) {axis = -1} : " + out_t + "\n  return(%0)\n}\n}\n";
     auto exe = compiler::compile(text, Device{});
     Array x = random_array({rows, cols}, rng);
     auto out = exe->run({x});
@@ -85,12 +95,15 @@ static void test_sum(std::mt19937& rng) {
       for (int64_t c = 0; c < cols; ++c) want[size_t(r)] += p[r * cols + c];
     double err = 0;
     const float* got = static_cast<float*>(out[0].data());
-    for (int64_t r = 0; r < rows; ++r) err = std::max(err, std::abs(got[r] - want[size_t(r)]) / std::max(1.0, std::sqrt(double(cols))));
+    for (int64_t r = 0; r < rows; ++r)
+      err = std::max(err, std::abs(got[r] - want[size_t(r)]) / std::max(1.0, std::sqrt(double(cols))));
     if (err > 1e-5) std::printf("  sum [%ld,%ld]: err %g\n", long(rows), long(cols), err);
     CHECK(err <= 1e-5);
   }
   // Reducing a leading axis.
-  std::string text = "module @m {\nfunc @main(%x: f32[6,5,3]) -> (f32[6,3]) {\n  %0 = sum(%x) {axis = 1} : f32[6,3]\n  return(%0)\n}\n}\n";
+  std::string text =
+      "module @m {\nfunc @main(%x: f32[6,5,3]) -> (f32[6,3]) {\n  %0 = sum(%x) {axis = 1} : f32[6,3]\n  "
+      "return(%0)\n}\n}\n";
   Array x = random_array({6, 5, 3}, rng);
   auto out = compiler::compile(text, Device{})->run({x});
   std::vector<double> want(18, 0.0);
@@ -102,10 +115,11 @@ static void test_sum(std::mt19937& rng) {
 }
 
 static void test_matmul(std::mt19937& rng) {
-  for (auto [m, k, n] : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {3, 5, 7}, {17, 31, 65}, {64, 128, 96}, {5, 0, 3}}) {
+  for (auto [m, k, n] :
+       std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {3, 5, 7}, {17, 31, 65}, {64, 128, 96}, {5, 0, 3}}) {
     std::string a_t = shape_str({m, k}), b_t = shape_str({k, n}), c_t = shape_str({m, n});
-    std::string text = "module @m {\nfunc @main(%a: " + a_t + ", %b: " + b_t + ") -> (" + c_t + ") {\n  %0 = matmul(%a, %b) : " +
-                       c_t + "\n  return(%0)\n}\n}\n";
+    std::string text = "module @m {\nfunc @main(%a: " + a_t + ", %b: " + b_t + ") -> (" + c_t +
+                       ") {\n  %0 = matmul(%a, %b) : " + c_t + "\n  return(%0)\n}\n}\n";
     Array a = random_array({m, k}, rng), b = random_array({k, n}, rng);
     auto out = compiler::compile(text, Device{})->run({a, b});
     std::vector<double> want(size_t(m * n), 0.0);
@@ -120,18 +134,24 @@ static void test_matmul(std::mt19937& rng) {
 }
 
 static void test_targets() {
-  std::string text = "module @m {\nfunc @main(%x: f32[300], %y: f32[300]) -> (f32[300], f32[]) {\n"
-                     "  %0 = exp(%x) : f32[300]\n  %1 = add(%0, %y) : f32[300]\n  %2 = sum(%1) {axis = 0} : f32[]\n"
-                     "  return(%1, %2)\n}\n}\n";
+  std::string text =
+      "module @m {\nfunc @main(%x: f32[300], %y: f32[300]) -> (f32[300], f32[]) {\n"
+      "  %0 = exp(%x) : f32[300]\n  %1 = add(%0, %y) : f32[300]\n  %2 = sum(%1) {axis = 0} : f32[]\n"
+      "  return(%1, %2)\n}\n}\n";
   auto ptx = compiler::compile_for_target(text, "nvptx:sm_90");
   CHECK(ptx["asm"].find(".entry main_k0") != std::string::npos);
   CHECK(ptx["asm"].find("shfl.sync") != std::string::npos);  // the sum: one warp, reduced by shuffles
   auto amd = compiler::compile_for_target(text, "amdgpu:gfx942");
-  CHECK(amd["binary"].size() > 4 && std::memcmp(amd["binary"].data(), "\x7f" "ELF", 4) == 0);
+  CHECK(amd["binary"].size() > 4 && std::memcmp(amd["binary"].data(),
+                                                "\x7f"
+                                                "ELF",
+                                                4) == 0);
   auto spv = compiler::compile_for_target(text, "spirv:vulkan");
   CHECK(spv["binary"].size() > 4 && uint8_t(spv["binary"][0]) == 0x03 && uint8_t(spv["binary"][3]) == 0x07);
   bool threw = false;
-  try { compiler::compile_for_target(text, "nvptx:sm_1000"); } catch (const Error& e) { threw = e.code() == ErrorCode::Compile; }
+  try {
+    compiler::compile_for_target(text, "nvptx:sm_1000");
+  } catch (const Error& e) { threw = e.code() == ErrorCode::Compile; }
   CHECK(threw);
 }
 

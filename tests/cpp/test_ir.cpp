@@ -35,52 +35,50 @@ static std::vector<std::pair<const char*, void (*)()>>& all_tests() {
 struct AddTest {
   AddTest(const char* name, void (*fn)()) { all_tests().emplace_back(name, fn); }
 };
-#define TEST(name)                              \
-  static void name();                           \
-  static AddTest add_##name(#name, name);       \
+#define TEST(name)                        \
+  static void name();                     \
+  static AddTest add_##name(#name, name); \
   static void name()
 
-#define CHECK(cond)                                                                \
-  do {                                                                             \
-    if (!(cond)) {                                                                 \
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
       std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++g_check_failures;                                                          \
-    }                                                                              \
+      ++g_check_failures;                                                           \
+    }                                                                               \
   } while (0)
 
-#define CHECK_EQ(a, b)                                                                          \
-  do {                                                                                          \
-    auto va_ = (a);                                                                             \
-    auto vb_ = (b);                                                                             \
-    if (!(va_ == vb_)) {                                                                        \
-      std::ostringstream os_;                                                                   \
-      os_ << va_ << "\n  vs\n" << vb_;                                                          \
-      std::fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s\n  %s\n", __FILE__, __LINE__, #a, #b, \
-                   os_.str().c_str());                                                          \
-      ++g_check_failures;                                                                       \
-    }                                                                                           \
+#define CHECK_EQ(a, b)                                                                                                 \
+  do {                                                                                                                 \
+    auto va_ = (a);                                                                                                    \
+    auto vb_ = (b);                                                                                                    \
+    if (!(va_ == vb_)) {                                                                                               \
+      std::ostringstream os_;                                                                                          \
+      os_ << va_ << "\n  vs\n" << vb_;                                                                                 \
+      std::fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s\n  %s\n", __FILE__, __LINE__, #a, #b, os_.str().c_str()); \
+      ++g_check_failures;                                                                                              \
+    }                                                                                                                  \
   } while (0)
 
 // Runs the statement, which must throw tessera::Error with `want_code` and a message containing `needle`.
-#define CHECK_THROWS(want_code, needle, ...)                                                              \
-  do {                                                                                               \
-    bool thrown_ = false;                                                                            \
-    try {                                                                                            \
-      __VA_ARGS__;                                                                                   \
-    } catch (const Error& e_) {                                                                      \
-      thrown_ = true;                                                                                \
-      if (e_.code() != (want_code) || std::string(e_.what()).find(needle) == std::string::npos) {        \
-        std::fprintf(stderr, "%s:%d: wrong error: [%s] %s (wanted [%s] containing '%s')\n", __FILE__, \
-                     __LINE__, error_code_name(e_.code()), e_.what(), error_code_name(want_code),         \
-                     std::string(needle).c_str());                                                   \
-        ++g_check_failures;                                                                          \
-      }                                                                                              \
-    }                                                                                                \
-    if (!thrown_) {                                                                                  \
-      std::fprintf(stderr, "%s:%d: expected an error containing '%s'\n", __FILE__, __LINE__,         \
-                   std::string(needle).c_str());                                                     \
-      ++g_check_failures;                                                                            \
-    }                                                                                                \
+#define CHECK_THROWS(want_code, needle, ...)                                                                          \
+  do {                                                                                                                \
+    bool thrown_ = false;                                                                                             \
+    try {                                                                                                             \
+      __VA_ARGS__;                                                                                                    \
+    } catch (const Error& e_) {                                                                                       \
+      thrown_ = true;                                                                                                 \
+      if (e_.code() != (want_code) || std::string(e_.what()).find(needle) == std::string::npos) {                     \
+        std::fprintf(stderr, "%s:%d: wrong error: [%s] %s (wanted [%s] containing '%s')\n", __FILE__, __LINE__,       \
+                     error_code_name(e_.code()), e_.what(), error_code_name(want_code), std::string(needle).c_str()); \
+        ++g_check_failures;                                                                                           \
+      }                                                                                                               \
+    }                                                                                                                 \
+    if (!thrown_) {                                                                                                   \
+      std::fprintf(stderr, "%s:%d: expected an error containing '%s'\n", __FILE__, __LINE__,                          \
+                   std::string(needle).c_str());                                                                      \
+      ++g_check_failures;                                                                                             \
+    }                                                                                                                 \
   } while (0)
 
 static std::string roundtrip(const std::string& text) { return print(*parse(text)); }
@@ -226,9 +224,29 @@ TEST(print_without_locations) {
 }
 
 TEST(float_attributes_roundtrip_exactly) {
-  const double values[] = {0.0, -0.0, 0.1, 1.0 / 3, 2.0 / 3, 1e300, -1e-300, 5e-324, 1.7976931348623157e308,
-                           2.2250738585072014e-308, 1e16, 1e15 + 0.5, 123456789.0, 9007199254740993.0, 0.5,
-                           -2.5, 100.0, 1e21, 1e-7, 3.141592653589793, INFINITY, -INFINITY, NAN};
+  const double values[] = {0.0,
+                           -0.0,
+                           0.1,
+                           1.0 / 3,
+                           2.0 / 3,
+                           1e300,
+                           -1e-300,
+                           5e-324,
+                           1.7976931348623157e308,
+                           2.2250738585072014e-308,
+                           1e16,
+                           1e15 + 0.5,
+                           123456789.0,
+                           9007199254740993.0,
+                           0.5,
+                           -2.5,
+                           100.0,
+                           1e21,
+                           1e-7,
+                           3.141592653589793,
+                           INFINITY,
+                           -INFINITY,
+                           NAN};
   for (double v : values) {
     Module m;
     Function* f = m.add_function("f");
@@ -237,8 +255,10 @@ TEST(float_attributes_roundtrip_exactly) {
     std::string text = print(m);
     auto back = parse(text);
     double got = std::get<double>(back->funcs[0]->attrs.at("v"));
-    if (std::isnan(v)) CHECK(std::isnan(got));
-    else CHECK(std::memcmp(&got, &v, sizeof v) == 0);
+    if (std::isnan(v))
+      CHECK(std::isnan(got));
+    else
+      CHECK(std::memcmp(&got, &v, sizeof v) == 0);
     CHECK_EQ(print(*back), text);
     std::string a = attr_str(Attr(v));
     CHECK(a.find_first_of(".en") != std::string::npos);  // reads back as a float, not an int
@@ -303,8 +323,8 @@ TEST(types_and_attribute_helpers) {
   CHECK_EQ(Type::ptr(DType::BF16).str(), std::string("ptr<bf16>"));
   CHECK_EQ(Type::scalar(DType::Bool).str(), std::string("bool"));
 
-  auto op = Op::make("x", {}, {}, {{"i", int64_t(3)}, {"f", 0.5}, {"b", true}, {"s", std::string("z")},
-                                   {"l", IntList{1, 2}}});
+  auto op = Op::make("x", {}, {},
+                     {{"i", int64_t(3)}, {"f", 0.5}, {"b", true}, {"s", std::string("z")}, {"l", IntList{1, 2}}});
   CHECK_EQ(op->int_attr("i"), int64_t(3));
   CHECK_EQ(op->int_attr("missing", 9), int64_t(9));
   CHECK_EQ(op->float_attr("f"), 0.5);
@@ -371,8 +391,8 @@ TEST(parse_errors_name_line_and_column) {
       {pre + "  a.b() {k = 1, k = 2}\n}\n}\n", "<input>:3:17: ", "given twice"},
       {pre + "  a.b() {k = foo}\n}\n}\n", "<input>:3:14: ", "expected an attribute value"},
       {pre + "  a.b() {k = [1, 2.5]}\n}\n}\n", "<input>:3:18: ", "an integer in an int list"},
-      {pre + "  %0 = r() : f32 {\n  ^(%a: f32):\n    y(%a)\n  }\n  z(%a)\n}\n}\n", "<input>:7:5: ",
-       "defined inside a region and is not visible here"},
+      {pre + "  %0 = r() : f32 {\n  ^(%a: f32):\n    y(%a)\n  }\n  z(%a)\n}\n}\n",
+       "<input>:7:5: ", "defined inside a region and is not visible here"},
       {pre + "  %0 = r() : f32 {\n  ^():\n    y(%0)\n  }\n}\n}\n", "<input>:5:7: ", "not visible in it"},
       {pre + "  %0 = r() : f32 {\n  ^(%a: f32)\n  }\n}\n}\n", "<input>:5:3: ", "expected ':' after the region"},
       {pre + "  %0 = r() : f32 {\n  }\n}\n}\n", "<input>:4:3: ", "expected '^(' to start the region"},
@@ -406,15 +426,15 @@ TEST(parse_errors_name_line_and_column) {
   }
 }
 
-TEST(parse_error_uses_source_name) {
-  CHECK_THROWS(ErrorCode::Parse, "model.tir:1:1: ", parse("func", "model.tir"));
-}
+TEST(parse_error_uses_source_name) { CHECK_THROWS(ErrorCode::Parse, "model.tir:1:1: ", parse("func", "model.tir")); }
 
 // ---- fuzzing: mutants never crash; they parse (and then round-trip) or throw tessera::Error ----
 
 static std::vector<std::string> rough_tokens(const std::string& s) {
   std::vector<std::string> out;
-  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '%' || c == '@'; };
+  auto word = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '%' || c == '@';
+  };
   for (size_t i = 0; i < s.size();) {
     size_t j = i + 1;
     if (word(s[i]))
@@ -437,15 +457,20 @@ static std::string mutate(const std::string& text, std::mt19937& rng) {
       switch (kind) {
         case 0: s.erase(i, 1); break;
         case 1: s.insert(i, 1, s[i]); break;
-        case 2: if (i + 1 < s.size()) std::swap(s[i], s[i + 1]); break;
+        case 2:
+          if (i + 1 < s.size()) std::swap(s[i], s[i + 1]);
+          break;
         case 3: s.insert(i, 1, junk[pick(sizeof junk - 1)]); break;
       }
     } else {
       std::vector<std::string> t = rough_tokens(s);
       size_t i = pick(t.size()), j = pick(t.size());
-      if (kind == 4) t.erase(t.begin() + long(i));
-      else if (kind == 5) t.insert(t.begin() + long(i), t[j]);
-      else std::swap(t[i], t[j]);
+      if (kind == 4)
+        t.erase(t.begin() + long(i));
+      else if (kind == 5)
+        t.insert(t.begin() + long(i), t[j]);
+      else
+        std::swap(t[i], t[j]);
       s.clear();
       for (const auto& x : t) s += x;
     }
@@ -487,8 +512,7 @@ TEST(fuzz_mutants_never_crash) {
       ++verified;
       run_pipeline(*m, "cse,dce", true);
       CHECK_EQ(roundtrip(print(*m)), print(*m));
-    } catch (const Error&) {
-    }
+    } catch (const Error&) {}
   }
   std::printf("fuzz: %d mutants parsed (%d verified), %d rejected\n", parsed, verified, rejected);
   CHECK(parsed > count / 20 && rejected > count / 2);
@@ -513,21 +537,22 @@ static Function* new_func(Module& m, Value*& x) {
 }
 
 TEST(verify_accepts_valid_modules) {
-  verify(*parse("module @m {\n"
-                "func @f(%x: f32[4,8], %w: f32[8,N]) -> (f32[4]) {\n"
-                "  %0 = matmul(%x, %w) : f32[4,N]\n"
-                "  %1 = relu(%0) : f32[4,N]\n"
-                "  %2 = sum(%1) {axis = -1, keepdims = false} : f32[4]\n"
-                "  return(%2)\n"
-                "}\n"
-                "\n"
-                "func @k(%p: ptr<f32>) attributes {kernel = true} {\n"
-                "}\n"
-                "\n"
-                "func @k2(%p: ptr<f32>) attributes {kernel = true} {\n"
-                "  return()\n"
-                "}\n"
-                "}\n"));
+  verify(
+      *parse("module @m {\n"
+             "func @f(%x: f32[4,8], %w: f32[8,N]) -> (f32[4]) {\n"
+             "  %0 = matmul(%x, %w) : f32[4,N]\n"
+             "  %1 = relu(%0) : f32[4,N]\n"
+             "  %2 = sum(%1) {axis = -1, keepdims = false} : f32[4]\n"
+             "  return(%2)\n"
+             "}\n"
+             "\n"
+             "func @k(%p: ptr<f32>) attributes {kernel = true} {\n"
+             "}\n"
+             "\n"
+             "func @k2(%p: ptr<f32>) attributes {kernel = true} {\n"
+             "  return()\n"
+             "}\n"
+             "}\n"));
 }
 
 TEST(verify_use_before_def) {
@@ -538,8 +563,8 @@ TEST(verify_use_before_def) {
   Op* b = f->body.append(Op::make("neg", {x}, {kT4}));
   a->operands[1] = b->result();
   f->body.append(Op::make("return", {a->result()}, {}));
-  CHECK_THROWS(ErrorCode::Verify, "in function @f: op '%0 = add(%x, %1) : f32[4]': operand #1 is used before its definition",
-               verify(m));
+  CHECK_THROWS(ErrorCode::Verify,
+               "in function @f: op '%0 = add(%x, %1) : f32[4]': operand #1 is used before its definition", verify(m));
 }
 
 TEST(verify_value_from_nested_region_used_outside) {
@@ -558,8 +583,9 @@ TEST(verify_value_from_nested_region_used_outside) {
     CHECK(false);
   } catch (const Error& e) {
     CHECK(e.code() == ErrorCode::Verify);
-    CHECK_EQ(e.message(), std::string("in function @f: op '%3 = neg(%2) : f32[4]': operand #0 is defined inside a nested "
-                                      "region and is not visible here"));
+    CHECK_EQ(e.message(),
+             std::string("in function @f: op '%3 = neg(%2) : f32[4]': operand #0 is defined inside a nested "
+                         "region and is not visible here"));
     CHECK_EQ(e.location(), std::string("m.py:7"));
   }
   // Regions do see the values around them.
@@ -583,18 +609,14 @@ TEST(verify_op_results_not_visible_in_own_region) {
 }
 
 TEST(verify_return_rules) {
-  auto bad_types = [] {
-    verify(*parse("module @m {\nfunc @f(%x: f32[4]) -> (f32[8]) {\n  return(%x)\n}\n}\n"));
-  };
+  auto bad_types = [] { verify(*parse("module @m {\nfunc @f(%x: f32[4]) -> (f32[8]) {\n  return(%x)\n}\n}\n")); };
   CHECK_THROWS(ErrorCode::Verify, "op 'return(%x)': returns (f32[4]) but the function's result types are (f32[8])",
                bad_types());
   auto too_many = [] { verify(*parse("module @m {\nfunc @f(%x: f32[4]) {\n  return(%x)\n}\n}\n")); };
   CHECK_THROWS(ErrorCode::Verify, "returns (f32[4]) but the function's result types are ()", too_many());
   auto missing = [] { verify(*parse("module @m {\nfunc @f(%x: f32[4]) {\n  %0 = neg(%x) : f32[4]\n}\n}\n")); };
   CHECK_THROWS(ErrorCode::Verify, "in function @f: the body does not end with 'return'", missing());
-  auto not_last = [] {
-    verify(*parse("module @m {\nfunc @f(%x: f32[4]) {\n  return()\n  return()\n}\n}\n"));
-  };
+  auto not_last = [] { verify(*parse("module @m {\nfunc @f(%x: f32[4]) {\n  return()\n  return()\n}\n}\n")); };
   CHECK_THROWS(ErrorCode::Verify, "'return' must be the last op", not_last());
   auto kernel_returns_value = [] {
     verify(*parse("module @m {\nfunc @k(%x: f32[4]) attributes {kernel = true} {\n  return(%x)\n}\n}\n"));
@@ -608,8 +630,9 @@ TEST(verify_unknown_op_and_registry_checks) {
                              "  return(%0)\n}\n}\n")));
   // A registry failure keeps the op's text and location.
   try {
-    verify(*parse("module @m {\nfunc @f(%x: f32[4]) -> (f32[8]) {\n  %0 = neg(%x) : f32[8] loc(\"a.py\":3)\n"
-                  "  return(%0)\n}\n}\n"));
+    verify(
+        *parse("module @m {\nfunc @f(%x: f32[4]) -> (f32[8]) {\n  %0 = neg(%x) : f32[8] loc(\"a.py\":3)\n"
+               "  return(%0)\n}\n}\n"));
     CHECK(false);
   } catch (const Error& e) {
     CHECK(e.code() == ErrorCode::Verify);
@@ -659,25 +682,23 @@ TEST(dce_and_cse) {
       "  return(%6)\n"
       "}\n"
       "}\n";
-  CHECK_EQ(run(in, "cse"),
-           std::string("module @m {\n"
-                       "func @f(%x: f32[4], %y: f32[4]) -> (f32[4]) {\n"
-                       "  %0 = add(%x, %y) : f32[4]\n"
-                       "  %1 = mul(%0, %0) : f32[4]\n"
-                       "  %2 = exp(%1) : f32[4]\n"
-                       "  %3 = sub(%1, %1) : f32[4]\n"
-                       "  return(%3)\n"
-                       "}\n"
-                       "}\n"));
-  CHECK_EQ(run(in, " cse , dce "),
-           std::string("module @m {\n"
-                       "func @f(%x: f32[4], %y: f32[4]) -> (f32[4]) {\n"
-                       "  %0 = add(%x, %y) : f32[4]\n"
-                       "  %1 = mul(%0, %0) : f32[4]\n"
-                       "  %2 = sub(%1, %1) : f32[4]\n"
-                       "  return(%2)\n"
-                       "}\n"
-                       "}\n"));
+  CHECK_EQ(run(in, "cse"), std::string("module @m {\n"
+                                       "func @f(%x: f32[4], %y: f32[4]) -> (f32[4]) {\n"
+                                       "  %0 = add(%x, %y) : f32[4]\n"
+                                       "  %1 = mul(%0, %0) : f32[4]\n"
+                                       "  %2 = exp(%1) : f32[4]\n"
+                                       "  %3 = sub(%1, %1) : f32[4]\n"
+                                       "  return(%3)\n"
+                                       "}\n"
+                                       "}\n"));
+  CHECK_EQ(run(in, " cse , dce "), std::string("module @m {\n"
+                                               "func @f(%x: f32[4], %y: f32[4]) -> (f32[4]) {\n"
+                                               "  %0 = add(%x, %y) : f32[4]\n"
+                                               "  %1 = mul(%0, %0) : f32[4]\n"
+                                               "  %2 = sub(%1, %1) : f32[4]\n"
+                                               "  return(%2)\n"
+                                               "}\n"
+                                               "}\n"));
   // dce alone removes only the unused exp; everything else is used.
   std::string dce = run(in, "dce");
   CHECK(dce.find("exp") == std::string::npos && dce.find("%3 = mul") != std::string::npos);
@@ -700,16 +721,15 @@ TEST(dce_inside_regions_and_impure_ops) {
       "  return(%0)\n"
       "}\n"
       "}\n";
-  CHECK_EQ(run(in, "dce"),
-           std::string("module @m {\n"
-                       "func @f(%x: f32[4]) -> (f32[4]) {\n"
-                       "  %0 = sched.kernel(%x) {kind = \"elementwise\"} : f32[4] {\n"
-                       "  ^(%a: f32[4]):\n"
-                       "    sched.yield(%a)\n"
-                       "  }\n"
-                       "  return(%0)\n"
-                       "}\n"
-                       "}\n"));
+  CHECK_EQ(run(in, "dce"), std::string("module @m {\n"
+                                       "func @f(%x: f32[4]) -> (f32[4]) {\n"
+                                       "  %0 = sched.kernel(%x) {kind = \"elementwise\"} : f32[4] {\n"
+                                       "  ^(%a: f32[4]):\n"
+                                       "    sched.yield(%a)\n"
+                                       "  }\n"
+                                       "  return(%0)\n"
+                                       "}\n"
+                                       "}\n"));
   // Unknown ops are impure: kept, and so are the values they use.
   auto m = parse(
       "module @m {\nfunc @f(%x: f32[4]) {\n  %0 = neg(%x) : f32[4]\n  %1 = mystery(%0) : f32[4]\n  return()\n}\n}\n");
@@ -742,27 +762,26 @@ TEST(cse_is_scoped_by_regions) {
       "}\n";
   // The inner neg(%x) reuses the outer one; exp in one region is not visible in the other or
   // after it; the two kernels (ops with regions) are not merged.
-  CHECK_EQ(run(in, "cse"),
-           std::string("module @m {\n"
-                       "func @f(%x: f32[4]) -> (f32[4]) {\n"
-                       "  %0 = neg(%x) : f32[4]\n"
-                       "  %1 = sched.kernel(%x) {kind = \"elementwise\"} : f32[4] {\n"
-                       "  ^(%a: f32[4]):\n"
-                       "    %2 = exp(%a) : f32[4]\n"
-                       "    %3 = add(%0, %2) : f32[4]\n"
-                       "    sched.yield(%3)\n"
-                       "  }\n"
-                       "  %4 = sched.kernel(%x) {kind = \"elementwise\"} : f32[4] {\n"
-                       "  ^(%b: f32[4]):\n"
-                       "    %5 = exp(%b) : f32[4]\n"
-                       "    sched.yield(%5)\n"
-                       "  }\n"
-                       "  %6 = exp(%x) : f32[4]\n"
-                       "  %7 = add(%1, %4) : f32[4]\n"
-                       "  %8 = add(%7, %6) : f32[4]\n"
-                       "  return(%8)\n"
-                       "}\n"
-                       "}\n"));
+  CHECK_EQ(run(in, "cse"), std::string("module @m {\n"
+                                       "func @f(%x: f32[4]) -> (f32[4]) {\n"
+                                       "  %0 = neg(%x) : f32[4]\n"
+                                       "  %1 = sched.kernel(%x) {kind = \"elementwise\"} : f32[4] {\n"
+                                       "  ^(%a: f32[4]):\n"
+                                       "    %2 = exp(%a) : f32[4]\n"
+                                       "    %3 = add(%0, %2) : f32[4]\n"
+                                       "    sched.yield(%3)\n"
+                                       "  }\n"
+                                       "  %4 = sched.kernel(%x) {kind = \"elementwise\"} : f32[4] {\n"
+                                       "  ^(%b: f32[4]):\n"
+                                       "    %5 = exp(%b) : f32[4]\n"
+                                       "    sched.yield(%5)\n"
+                                       "  }\n"
+                                       "  %6 = exp(%x) : f32[4]\n"
+                                       "  %7 = add(%1, %4) : f32[4]\n"
+                                       "  %8 = add(%7, %6) : f32[4]\n"
+                                       "  return(%8)\n"
+                                       "}\n"
+                                       "}\n"));
 }
 
 TEST(pass_manager_registry_and_pipelines) {

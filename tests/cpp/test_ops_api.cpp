@@ -10,8 +10,12 @@ using namespace tessera;
 int main() {
   int passed = 0, failed = 0;
   auto check = [&](bool ok, const char* what) {
-    if (ok) ++passed;
-    else { ++failed; std::printf("FAILED: %s\n", what); }
+    if (ok)
+      ++passed;
+    else {
+      ++failed;
+      std::printf("FAILED: %s\n", what);
+    }
   };
   ir::Module m;
   ir::Function* f = m.add_function("main");
@@ -36,9 +40,7 @@ int main() {
   bool threw = false;
   try {
     ops::matmul(b, x, x);
-  } catch (const Error& e) {
-    threw = e.code() == ErrorCode::Shape;
-  }
+  } catch (const Error& e) { threw = e.code() == ErrorCode::Shape; }
   check(threw, "the registry's shape rule rejects a bad matmul");
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

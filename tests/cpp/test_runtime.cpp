@@ -11,9 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "tessera/tessera.h"
 #include "runtime_check.hpp"
-
+#include "tessera/tessera.h"
 
 static const tsrDevice kCpu = {TSR_DEVICE_CPU, 0};
 static const tsrDevice kCuda0 = {TSR_DEVICE_CUDA, 0};
@@ -346,7 +345,6 @@ static void test_graph_errors() {
 }
 
 // ---- driver ----
-
 
 int main() {
   const Test tests[] = {

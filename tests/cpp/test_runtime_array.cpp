@@ -15,8 +15,6 @@
 
 using namespace tessera;
 
-
-
 template <class T>
 static std::vector<T> values(const Array& a) {  // all elements, in logical order, via to(cpu)
   const Array c = a.to(kCpu);
@@ -43,7 +41,6 @@ static void test_device_names() {
     CHECK_THROWS(Device::parse(bad), ErrorCode::Device, "\"cuda:N\"");
 }
 
-
 static void test_layout() {
   CHECK((Array::contiguous_strides({2, 3, 4}) == std::vector<int64_t>{12, 4, 1}));
   CHECK(Array::contiguous_strides({}).empty());
@@ -59,12 +56,9 @@ static void test_layout() {
   Array e = Array::empty(kCpu, DType::F64, {3, 0});
   CHECK(e.numel() == 0 && e.nbytes() == 0 && e.is_contiguous());
   CHECK_THROWS(Array::empty(kCpu, DType::F32, {2, -3}), ErrorCode::Shape, "negative dimension -3");
-  CHECK_THROWS(Array::empty(kCpu, DType::F32, {int64_t(1) << 40, int64_t(1) << 40}), ErrorCode::Shape,
-               "too large");
-  if (!have_cuda())
-    CHECK_THROWS(Array::empty(Device{TSR_DEVICE_CUDA, 0}, DType::F32, {4}), ErrorCode::Device, "CUDA");
+  CHECK_THROWS(Array::empty(kCpu, DType::F32, {int64_t(1) << 40, int64_t(1) << 40}), ErrorCode::Shape, "too large");
+  if (!have_cuda()) CHECK_THROWS(Array::empty(Device{TSR_DEVICE_CUDA, 0}, DType::F32, {4}), ErrorCode::Device, "CUDA");
 }
-
 
 static void test_storage() {
   int released = 0;
@@ -90,7 +84,6 @@ static void test_storage() {
   CHECK_THROWS(check_status(tsrMalloc(kCpu.raw(), 4, nullptr), "tsrMalloc"), ErrorCode::Runtime, "ptr is NULL");
   (void)p;
 }
-
 
 static void test_strided_to() {
   // A 3x4 matrix 0..11 viewed transposed: element (i, j) of the view is 4 j + i.
@@ -144,7 +137,6 @@ static void test_strided_to() {
   }
 }
 
-
 static void test_fill_every_dtype() {
   struct Case {
     DType dtype;
@@ -163,7 +155,7 @@ static void test_fill_every_dtype() {
       {DType::Bool, 0.5, {1}},
       {DType::Bool, 0.0, {0}},
       {DType::I32, NAN, {0, 0, 0, 0}},
-      {DType::F32, 0.0, {0, 0, 0, 0}},               // the memset path
+      {DType::F32, 0.0, {0, 0, 0, 0}},  // the memset path
   };
   for (const Case& c : cases) {
     Array a = Array::empty(kCpu, c.dtype, {3, 37});
@@ -201,7 +193,6 @@ static void test_fill_every_dtype() {
   }
 }
 
-
 static void test_arange() {
   Array a = Array::empty(kCpu, DType::I32, {5});
   arange(a, 10, -3);
@@ -215,13 +206,11 @@ static void test_arange() {
   CHECK(ok);
 }
 
-
 static void test_cuda_array_without_driver() {
   if (have_cuda()) return;
   Array a = arange_f32(4);
   CHECK_THROWS(a.to(Device::parse("cuda")), ErrorCode::Device, "CUDA is not available");
 }
-
 
 int main() {
   const Test tests[] = {

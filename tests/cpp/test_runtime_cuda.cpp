@@ -8,9 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "tessera/tessera.h"
 #include "runtime_check.hpp"
-
+#include "tessera/tessera.h"
 
 static const tsrDevice kCpu = {TSR_DEVICE_CPU, 0};
 static const tsrDevice kCuda0 = {TSR_DEVICE_CUDA, 0};
@@ -248,8 +247,9 @@ static void test_cuda_kernels() {
   // PTX without a trailing NUL is accepted; broken PTX reports the JIT log.
   CHECK_OK(tsrModuleLoadData(kCuda0, kVaddPtx, std::strlen(kVaddPtx), &m));
   CHECK_OK(tsrModuleUnload(m));
-  const char* broken = ".version 7.8\n.target sm_80\n.address_size 64\n"
-                       ".visible .entry broken()\n{\n  frobnicate.u32 %r1;\n  ret;\n}\n";
+  const char* broken =
+      ".version 7.8\n.target sm_80\n.address_size 64\n"
+      ".visible .entry broken()\n{\n  frobnicate.u32 %r1;\n  ret;\n}\n";
   CHECK_STATUS(tsrModuleLoadData(kCuda0, broken, std::strlen(broken) + 1, &m), TSR_ERROR_INVALID_MODULE);
   std::printf("  broken PTX: %s\n", tsrGetLastError());
   CHECK_ERROR_MENTIONS("cuModuleLoadDataEx");
@@ -313,7 +313,7 @@ static void test_cuda_graphs() {
   CHECK_OK(tsrStreamCreate(kCuda0, &s));
   CHECK_OK(tsrGraphLaunch(g, s));
   CHECK_OK(tsrStreamSynchronize(s));
-  expect(e, 3.0f);  // e = d + b, with d = a + 2b from the first launch (node 0 writes c)
+  expect(e, 3.0f);                   // e = d + b, with d = a + 2b from the first launch (node 0 writes c)
   std::vector<float> ha4 = read(a);  // node 2: a = e + b
   size_t wrong = 0;
   for (uint32_t i = 0; i < n; ++i) wrong += ha4[i] != ha[i] + 4.0f * hb[i];
@@ -353,7 +353,6 @@ static void test_cuda_graphs() {
 
 // ---- driver ----
 
-
 int main() {
   const Test tests[] = {
       {"cuda_memory", test_cuda_memory},
@@ -361,7 +360,9 @@ int main() {
       {"cuda_graphs", test_cuda_graphs},
   };
   const int32_t devices = cuda_count();
-  if (devices == 0) std::printf("no CUDA device or driver here: the GPU tests are skipped\n");
-  else std::printf("CUDA devices: %d\n", devices);
+  if (devices == 0)
+    std::printf("no CUDA device or driver here: the GPU tests are skipped\n");
+  else
+    std::printf("CUDA devices: %d\n", devices);
   return run_tests(tests);
 }

@@ -13,9 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "tessera/tessera.h"
 #include "runtime_check.hpp"
-
+#include "tessera/tessera.h"
 
 // ---- host kernels used by the tests ----
 
@@ -69,8 +68,9 @@ static void check_grid(tsrKernel k, uint32_t gx, uint32_t gy, uint32_t gz) {
   CHECK_OK(tsrLaunchKernel(k, &cfg, args, nullptr));
   size_t wrong = 0;
   for (auto& c : counts) wrong += c.load() != 1;
-  if (wrong) std::printf("  grid %ux%ux%u, %d threads: %zu instances not run exactly once\n", gx, gy, gz,
-                         tsrGetCpuThreads(), wrong);
+  if (wrong)
+    std::printf("  grid %ux%ux%u, %d threads: %zu instances not run exactly once\n", gx, gy, gz, tsrGetCpuThreads(),
+                wrong);
   CHECK(wrong == 0);
   CHECK(bad.load() == 0);
 }
@@ -83,7 +83,7 @@ static void test_host_kernel_grids() {
   CHECK_OK(tsrModuleGetKernel(m, "count", &k));
   const int32_t saved = tsrGetCpuThreads();
   CHECK(saved >= 1);
-  const uint32_t grids[][3] = {{1, 1, 1}, {7, 1, 1}, {1000, 1, 1}, {5, 3, 2},
+  const uint32_t grids[][3] = {{1, 1, 1},    {7, 1, 1},    {1000, 1, 1}, {5, 3, 2},
                                {17, 13, 11}, {1, 1, 1000}, {3, 1000, 1}, {100000, 1, 1}};
   for (int32_t threads : {1, 2, 3, 8}) {
     CHECK_OK(tsrSetCpuThreads(threads));
@@ -179,7 +179,6 @@ static void test_fork_child_can_launch() {
 }
 
 // ---- driver ----
-
 
 int main() {
   // A deadlock must fail the test, not hang it.

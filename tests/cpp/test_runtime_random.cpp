@@ -16,8 +16,6 @@
 
 using namespace tessera;
 
-
-
 // ---- tests ----
 
 static void test_half_conversions() {
@@ -28,9 +26,9 @@ static void test_half_conversions() {
   CHECK(double_to_half_bits(65520.0) == 0x7C00);  // the tie rounds to even: infinity
   CHECK(double_to_half_bits(1.0 / 3.0) == 0x3555);
   CHECK(double_to_half_bits(std::ldexp(1.0, -24)) == 0x0001);
-  CHECK(double_to_half_bits(std::ldexp(1.0, -25)) == 0x0000);      // tie to even
-  CHECK(double_to_half_bits(std::ldexp(3.0, -25)) == 0x0002);      // tie to even, upward
-  CHECK(double_to_half_bits(std::ldexp(1023.5, -24)) == 0x0400);   // rounds into the normals
+  CHECK(double_to_half_bits(std::ldexp(1.0, -25)) == 0x0000);        // tie to even
+  CHECK(double_to_half_bits(std::ldexp(3.0, -25)) == 0x0002);        // tie to even, upward
+  CHECK(double_to_half_bits(std::ldexp(1023.5, -24)) == 0x0400);     // rounds into the normals
   CHECK(double_to_half_bits(1.0 + std::ldexp(1.0, -11)) == 0x3C00);  // tie to even
   CHECK(double_to_half_bits(-0.0) == 0x8000);
   CHECK(double_to_half_bits(INFINITY) == 0x7C00);
@@ -52,7 +50,6 @@ static void test_half_conversions() {
   }
   CHECK(bad == 0);
 }
-
 
 static void test_philox_known_answers() {
   // Random123's kat_vectors for philox4x32_10.
@@ -77,7 +74,6 @@ static void test_philox_known_answers() {
     CHECK(at<double>(d, i) == double(((uint64_t(y[2 * j]) << 32 | y[2 * j + 1]) >> 11)) * 0x1p-53);
   }
 }
-
 
 static void test_rand_reproducible() {
   for (DType t : {DType::F64, DType::F32, DType::F16, DType::BF16}) {
@@ -130,7 +126,6 @@ static void test_rand_reproducible() {
   CHECK_THROWS(rand_normal(i32, 1), ErrorCode::DType, "float dtype");
 }
 
-
 static void test_randn_moments() {
   const int64_t n = 1000000;
   for (DType t : {DType::F32, DType::F64, DType::F16}) {
@@ -140,8 +135,9 @@ static void test_randn_moments() {
     int64_t beyond4 = 0;
     bool finite = true;
     for (int64_t i = 0; i < n; ++i) {
-      const double v = t == DType::F32 ? at<float>(a, i) : t == DType::F64 ? at<double>(a, i)
-                                                                           : half_bits_to_float(at<uint16_t>(a, i));
+      const double v = t == DType::F32   ? at<float>(a, i)
+                       : t == DType::F64 ? at<double>(a, i)
+                                         : half_bits_to_float(at<uint16_t>(a, i));
       finite = finite && std::isfinite(v);
       sum += v;
       sq += v * v;
@@ -155,8 +151,6 @@ static void test_randn_moments() {
     CHECK(beyond4 > 20 && beyond4 < 150);  // expected about 63
   }
 }
-
-
 
 int main() {
   const Test tests[] = {

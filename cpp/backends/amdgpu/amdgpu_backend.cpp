@@ -34,9 +34,7 @@ class AmdgpuHooks : public TargetHooks {
     return read_index(b, ids[axis]);
   }
 
-  llvm::Value* thread_id(llvm::IRBuilder<>& b) override {
-    return read_index(b, llvm::Intrinsic::amdgcn_workitem_id_x);
-  }
+  llvm::Value* thread_id(llvm::IRBuilder<>& b) override { return read_index(b, llvm::Intrinsic::amdgcn_workitem_id_x); }
 
   void barrier(llvm::IRBuilder<>& b) override {
     auto scope = b.getContext().getOrInsertSyncScopeID("workgroup");
@@ -54,8 +52,9 @@ std::string find_ld_lld() {
   for (const char* name : {"ld.lld-22", "ld.lld"})
     if (auto p = llvm::sys::findProgramByName(name)) return *p;
   if (llvm::sys::fs::can_execute("/usr/lib/llvm-22/bin/ld.lld")) return "/usr/lib/llvm-22/bin/ld.lld";
-  fail(ErrorCode::Compile, "amdgpu: linking a code object needs ld.lld (Debian: apt install lld-22; or set "
-                           "TESSERA_LD_LLD), and none was found");
+  fail(ErrorCode::Compile,
+       "amdgpu: linking a code object needs ld.lld (Debian: apt install lld-22; or set "
+       "TESSERA_LD_LLD), and none was found");
 }
 
 std::string link_hsaco(const std::string& object) {

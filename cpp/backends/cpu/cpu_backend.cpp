@@ -62,7 +62,8 @@ class CpuHooks : public TargetHooks {
       call_args.push_back(b.CreateLoad(ptr, slot));  // args[i] points at the buffer pointer
     }
     llvm::Value* gx = b.CreateZExt(b.CreateLoad(b.getInt32Ty(), grid), i64);
-    llvm::Value* gy = b.CreateZExt(b.CreateLoad(b.getInt32Ty(), b.CreateConstInBoundsGEP1_64(b.getInt32Ty(), grid, 1)), i64);
+    llvm::Value* gy =
+        b.CreateZExt(b.CreateLoad(b.getInt32Ty(), b.CreateConstInBoundsGEP1_64(b.getInt32Ty(), grid, 1)), i64);
     llvm::BasicBlock* entry = b.GetInsertBlock();
     llvm::BasicBlock* loop = llvm::BasicBlock::Create(ctx, "instances", f);
     llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "done", f);
@@ -156,14 +157,13 @@ void load_cpu_kernels(CompiledKernels& out) {
   auto dylib = es.createJITDylib(dylib_name);
   if (!dylib) fail(ErrorCode::Compile, "JIT: " + llvm::toString(dylib.takeError()));
   // Kernels may call memcpy/memset: resolve them from the process.
-  auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
-      hj.jit->getDataLayout().getGlobalPrefix());
+  auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(hj.jit->getDataLayout().getGlobalPrefix());
   if (!gen) fail(ErrorCode::Compile, "JIT: " + llvm::toString(gen.takeError()));
   dylib->addGenerator(std::move(*gen));
   llvm::orc::SymbolMap libcalls;
   for (auto [name, address] : half_conversion_libcalls())
     libcalls[hj.jit->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
-                                              llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+                                               llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
   if (auto err = dylib->define(llvm::orc::absoluteSymbols(std::move(libcalls))))
     fail(ErrorCode::Compile, "JIT: " + llvm::toString(std::move(err)));
   auto object = llvm::MemoryBuffer::getMemBufferCopy(out.binary, dylib_name);

@@ -13,10 +13,10 @@
 #include <llvm/Support/raw_ostream.h>
 
 extern "C" {
-#define TESSERA_DECLARE_TARGET(T)                 \
-  void LLVMInitialize##T##TargetInfo();           \
-  void LLVMInitialize##T##Target();               \
-  void LLVMInitialize##T##TargetMC();             \
+#define TESSERA_DECLARE_TARGET(T)       \
+  void LLVMInitialize##T##TargetInfo(); \
+  void LLVMInitialize##T##Target();     \
+  void LLVMInitialize##T##TargetMC();   \
   void LLVMInitialize##T##AsmPrinter();
 TESSERA_DECLARE_TARGET(X86)
 TESSERA_DECLARE_TARGET(NVPTX)
@@ -31,10 +31,10 @@ namespace tessera::backends {
 void initialize_llvm_targets() {
   static std::once_flag once;
   std::call_once(once, [] {
-#define TESSERA_INIT_TARGET(T)      \
-  LLVMInitialize##T##TargetInfo();  \
-  LLVMInitialize##T##Target();      \
-  LLVMInitialize##T##TargetMC();    \
+#define TESSERA_INIT_TARGET(T)     \
+  LLVMInitialize##T##TargetInfo(); \
+  LLVMInitialize##T##Target();     \
+  LLVMInitialize##T##TargetMC();   \
   LLVMInitialize##T##AsmPrinter();
     TESSERA_INIT_TARGET(X86)
     TESSERA_INIT_TARGET(NVPTX)
@@ -53,8 +53,8 @@ std::unique_ptr<llvm::TargetMachine> make_target_machine(const std::string& trip
   const llvm::Target* target = llvm::TargetRegistry::lookupTarget(t, error);
   if (!target) fail(ErrorCode::Compile, "no LLVM target for " + triple + ": " + error);
   llvm::TargetOptions options;
-  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      t, cpu, features, options, llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(t, cpu, features, options, llvm::Reloc::PIC_,
+                                                                      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!tm) fail(ErrorCode::Compile, "cannot create a target machine for " + triple + " (" + cpu + ")");
   return tm;
 }
@@ -90,7 +90,8 @@ void optimize_module(llvm::Module& m, llvm::TargetMachine& tm, const char* pipel
   if (!pipeline) {
     mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
   } else if (auto err = pb.parsePassPipeline(mpm, pipeline)) {
-    fail(ErrorCode::Internal, "bad LLVM pass pipeline '" + std::string(pipeline) + "': " + llvm::toString(std::move(err)));
+    fail(ErrorCode::Internal,
+         "bad LLVM pass pipeline '" + std::string(pipeline) + "': " + llvm::toString(std::move(err)));
   }
   mpm.run(m, mam);
 }

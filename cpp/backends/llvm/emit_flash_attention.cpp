@@ -35,8 +35,10 @@ void KernelEmitter::emit_flash_attention(const ir::Op& op, const std::vector<llv
   const bool causal = std::get<bool>(op.attrs.at("causal"));
   const double scale = float_attr(op, "scale", 1.0);
   if (lanes_ != threads)
-    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.flash_attention needs " + std::to_string(threads) +
-                                 " lanes (threads), the kernel has " + std::to_string(lanes_), op.loc.str());
+    fail(ErrorCode::Compile,
+         "kernel " + fn_.name + ": tile.flash_attention needs " + std::to_string(threads) +
+             " lanes (threads), the kernel has " + std::to_string(lanes_),
+         op.loc.str());
   const DType dt = op.operands[0]->type.dtype;
   Value *O = args[0], *o_off = args[1], *Q = args[2], *q_off = args[3], *K = args[4], *V = args[5], *kv_off = args[6],
         *rows = args[7], *m0 = args[8], *s_kv = args[9];
@@ -123,7 +125,8 @@ void KernelEmitter::emit_flash_attention(const ir::Op& op, const std::vector<llv
     std::vector<Value*> s(size_t(nf_s * 4), cf(0.0));
     for (int kk = 0; kk < D / 16; ++kk) {
       std::vector<Value*> kb = kit.rows_as_b(k_base, kk, BN);
-      for (int ni = 0; ni < nf_s; ++ni) kit.mma(&qa[size_t(kk * 4)], kb[size_t(ni * 2)], kb[size_t(ni * 2 + 1)], &s[size_t(ni * 4)]);
+      for (int ni = 0; ni < nf_s; ++ni)
+        kit.mma(&qa[size_t(kk * 4)], kb[size_t(ni * 2)], kb[size_t(ni * 2 + 1)], &s[size_t(ni * 4)]);
     }
     if (masked)  // columns past s_kv, and (causal) right of the diagonal, are -inf
       kit.mask_scores(s, b_.CreateAdd(b_.CreateMul(j, c64(BN)), b_.CreateZExt(t2, i64)), row_base, s_kv, causal);
@@ -145,7 +148,8 @@ void KernelEmitter::emit_flash_attention(const ir::Op& op, const std::vector<llv
     // O += P V_j.
     for (int kk = 0; kk < BN / 16; ++kk) {
       std::vector<Value*> vb = kit.cols_as_b(v_base, kk);
-      for (int nf = 0; nf < nf_o; ++nf) kit.mma(&pa[size_t(kk * 4)], vb[size_t(nf * 2)], vb[size_t(nf * 2 + 1)], &next[size_t(nf * 4)]);
+      for (int nf = 0; nf < nf_o; ++nf)
+        kit.mma(&pa[size_t(kk * 4)], vb[size_t(nf * 2)], vb[size_t(nf * 2 + 1)], &next[size_t(nf * 4)]);
     }
     for (size_t i = 0; i < phis.size(); ++i) phis[i]->addIncoming(next[i], b_.GetInsertBlock());
     end_loop(loop);

@@ -29,8 +29,10 @@ void KernelEmitter::emit_flash_attention_bwd(const ir::Op& op, const std::vector
   const bool by_query = wrt == "q";  // own rows are queries (dq); else keys (dk, dv)
   const double sl2 = float_attr(op, "scale", 1.0) * 1.4426950408889634, log2e = 1.4426950408889634;
   if (lanes_ != threads)
-    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.flash_attention_bwd needs " + std::to_string(threads) +
-                                 " lanes (threads), the kernel has " + std::to_string(lanes_), op.loc.str());
+    fail(ErrorCode::Compile,
+         "kernel " + fn_.name + ": tile.flash_attention_bwd needs " + std::to_string(threads) +
+             " lanes (threads), the kernel has " + std::to_string(lanes_),
+         op.loc.str());
   const size_t n_out = wrt == "kv" ? 2 : 1;
   Value *out_x = args[0], *out_y = args[n_out - 1];  // dq or dk; dv (kv, v)
   Value* const* a = &args[n_out];
@@ -61,7 +63,8 @@ void KernelEmitter::emit_flash_attention_bwd(const ir::Op& op, const std::vector
   kit.stream_tiles(by_query, own0, by_query ? valid_own : c64(BO), stream_len, BS, causal, lo, mid, n_tiles, n_full);
   const int ring = 2 * own_bytes;
   auto x_base_of = [&](Value* j) {
-    return b_.CreateAdd(c32(ring), b_.CreateMul(b_.CreateTrunc(b_.CreateURem(j, c64(stages)), i32), c32(2 * tile_bytes)));
+    return b_.CreateAdd(c32(ring),
+                        b_.CreateMul(b_.CreateTrunc(b_.CreateURem(j, c64(stages)), i32), c32(2 * tile_bytes)));
   };
   auto load_tiles = [&](Value* j) {  // X_j and Y_j into their ring slot, rows past the sequence zero
     Value* first = b_.CreateMul(j, c64(BS));
@@ -126,10 +129,12 @@ void KernelEmitter::emit_flash_attention_bwd(const ir::Op& op, const std::vector
       std::vector<Value*> a1, a2;
       kit.a_fragment(c32(0), warp_row, kk, a1);
       std::vector<Value*> xb = kit.rows_as_b(x_base, kk, BS);
-      for (int ni = 0; ni < nf_s; ++ni) kit.mma(a1.data(), xb[size_t(ni * 2)], xb[size_t(ni * 2 + 1)], &s[size_t(ni * 4)]);
+      for (int ni = 0; ni < nf_s; ++ni)
+        kit.mma(a1.data(), xb[size_t(ni * 2)], xb[size_t(ni * 2 + 1)], &s[size_t(ni * 4)]);
       kit.a_fragment(c32(own_bytes), warp_row, kk, a2);
       std::vector<Value*> yb = kit.rows_as_b(y_base, kk, BS);
-      for (int ni = 0; ni < nf_s; ++ni) kit.mma(a2.data(), yb[size_t(ni * 2)], yb[size_t(ni * 2 + 1)], &dp[size_t(ni * 4)]);
+      for (int ni = 0; ni < nf_s; ++ni)
+        kit.mma(a2.data(), yb[size_t(ni * 2)], yb[size_t(ni * 2 + 1)], &dp[size_t(ni * 4)]);
     }
     // P = 2^(S*sl2 - lse*log2e) (0 where masked), dS = P (dP - delta).
     for (int ni = 0; ni < nf_s; ++ni)

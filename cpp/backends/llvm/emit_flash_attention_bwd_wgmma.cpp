@@ -42,22 +42,24 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
   const bool causal = std::get<bool>(op.attrs.at("causal"));
   const std::string wrt = op.str_attr("wrt");
   const bool by_query = wrt == "q";
-  const bool want_x = wrt != "v";                  // dq or dk: the product of dS with X
-  const bool want_y = wrt == "kv" || wrt == "v";   // dv: the product of P with Y
+  const bool want_x = wrt != "v";                 // dq or dk: the product of dS with X
+  const bool want_y = wrt == "kv" || wrt == "v";  // dv: the product of P with Y
   const double log2e = 1.4426950408889634, scale = float_attr(op, "scale", 1.0), sl2 = scale * log2e;
   const int consumers = BO / 64, threads = 128 * (consumers + 1);
   const std::string what = "kernel " + fn_.name + ": tile.flash_attention_bwd_wgmma";
   if (lanes_ != threads)
-    fail(ErrorCode::Compile, what + " needs " + std::to_string(threads) + " lanes (threads), the kernel has " +
-                                 std::to_string(lanes_), op.loc.str());
+    fail(ErrorCode::Compile,
+         what + " needs " + std::to_string(threads) + " lanes (threads), the kernel has " + std::to_string(lanes_),
+         op.loc.str());
   if (!fn_.attrs.count("tensor_maps") || std::get<ir::IntList>(fn_.attrs.at("tensor_maps")).size() != 44)
     fail(ErrorCode::Compile, what + " needs the kernel attribute tensor_maps (the TMA descriptors of q, k, v and do)",
          op.loc.str());
   const int64_t need = ir::flash_attention_bwd_wgmma_shared_bytes(D, BO, BS, stages);
   auto shared_attr = fn_.attrs.find("shared");
   if (shared_attr == fn_.attrs.end() || std::get<int64_t>(shared_attr->second) < need)
-    fail(ErrorCode::Compile, what + " needs the kernel attribute shared >= " + std::to_string(need) +
-                                 " (dynamic shared memory bytes)", op.loc.str());
+    fail(ErrorCode::Compile,
+         what + " needs the kernel attribute shared >= " + std::to_string(need) + " (dynamic shared memory bytes)",
+         op.loc.str());
   const size_t n_out = wrt == "kv" ? 2 : 1;
   Value *out_x = args[0], *out_y = args[n_out - 1];  // dq or dk; dv (kv, v)
   Value* const* a = &args[n_out];
@@ -74,14 +76,17 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
   // panels of BS rows), per stage the streamed columns' -lse log2 e and delta (wrt kv),
   // mbarriers (own_full, then per stage x_full, y_full, x_empty, y_empty, cols_full).
   const int own_bytes = BO * D * 2, tile_bytes = BS * D * 2, own_panel = BO * 128, tile_panel = BS * 128;
-  const hopper::SharedMemory smem = hopper::dynamic_shared(m_, b_, fn_.name + "_attn_bwd_smem", hooks_.shared_address_space());
+  const hopper::SharedMemory smem =
+      hopper::dynamic_shared(m_, b_, fn_.name + "_attn_bwd_smem", hooks_.shared_address_space());
   Value* base = smem.base;
   Value* ring = b_.CreateAdd(base, c32(2 * own_bytes));
   const int cols_at = 2 * own_bytes + 2 * stages * tile_bytes, col_bytes = 2 * BS * 4;  // from base
   Value* bars = b_.CreateAdd(base, c32(cols_at + stages * col_bytes));
   Value* own_full = bars;
   enum Bar { xFull, yFull, xEmpty, yEmpty, colsFull };
-  auto bar = [&](Bar kind, Value* s) { return b_.CreateAdd(bars, b_.CreateMul(b_.CreateAdd(s, c32(1 + kind * stages)), c32(8))); };
+  auto bar = [&](Bar kind, Value* s) {
+    return b_.CreateAdd(bars, b_.CreateMul(b_.CreateAdd(s, c32(1 + kind * stages)), c32(8)));
+  };
   auto x_buf = [&](Value* s) { return b_.CreateAdd(ring, b_.CreateMul(s, c32(2 * tile_bytes))); };
   auto y_buf = [&](Value* s) { return b_.CreateAdd(x_buf(s), c32(tile_bytes)); };
 
@@ -119,8 +124,8 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
       hopper::mbarrier_expect_tx(b_, own_full, 2 * own_bytes);
       for (int t = 0; t < 2; ++t)
         for (int p = 0; p < D / 64; ++p)
-          hopper::tma_load_3d(b_, b_.CreateAdd(base, c32(t * own_bytes + p * own_panel)), map(t ? a2_map : a1_map), c32(64 * p),
-                              b_.CreateTrunc(own0, i32), h32, own_full);
+          hopper::tma_load_3d(b_, b_.CreateAdd(base, c32(t * own_bytes + p * own_panel)), map(t ? a2_map : a1_map),
+                              c32(64 * p), b_.CreateTrunc(own0, i32), h32, own_full);
       ForLoop loop = begin_loop(lo, c64(1), "attn_bwd.load");
       enter_loop_body(loop, n_tiles);
       Value* s = stage_of(loop.iv);
@@ -177,7 +182,8 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
     if (by_query)
       for (int h = 0; h < 2; ++h) {
         Value* r = b_.CreateZExt(b_.CreateAdd(row_in_block, c32(8 * h)), i64);
-        kit.query_values(LSE, DELTA, r_off, b_.CreateAdd(own0, r), b_.CreateICmpSLT(r, valid_own), row_l2[h], row_delta[h]);
+        kit.query_values(LSE, DELTA, r_off, b_.CreateAdd(own0, r), b_.CreateICmpSLT(r, valid_own), row_l2[h],
+                         row_delta[h]);
       }
 
     // S = A1 X^T and (want_x) dP = A2 Y^T: one wgmma group; the accumulators belong to the
@@ -194,8 +200,10 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
       for (int t = 0; t < (want_x ? 2 : 1); ++t)
         for (int kk = 0; kk < D / 16; ++kk) {  // k step kk: 32 (kk % 4) bytes into the rows of panel kk / 4
           const int in_row = (kk % 4) * 32;
-          Value* a_desc = hopper::descriptor(b_, b_.CreateAdd(at[size_t(t)], c32((kk / 4) * own_panel + in_row)), 16, 1024);
-          Value* b_desc = hopper::descriptor(b_, b_.CreateAdd(at[size_t(2 + t)], c32((kk / 4) * tile_panel + in_row)), 16, 1024);
+          Value* a_desc =
+              hopper::descriptor(b_, b_.CreateAdd(at[size_t(t)], c32((kk / 4) * own_panel + in_row)), 16, 1024);
+          Value* b_desc =
+              hopper::descriptor(b_, b_.CreateAdd(at[size_t(2 + t)], c32((kk / 4) * tile_panel + in_row)), 16, 1024);
           hopper::mma(b_, BS, dt, {a_desc}, b_desc, false, t ? dp : s);
         }
       hopper::commit(b_);
@@ -205,8 +213,10 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
     auto issue_product = [&](const std::vector<Value*>& frags, Value* buf, std::vector<Value*>& acc) {
       for (int kk = 0; kk < BS / 16; ++kk) {
         Value* b_desc = hopper::descriptor(b_, b_.CreateAdd(buf, c32(kk * 16 * 128)), uint64_t(tile_panel), 1024);
-        hopper::mma(b_, D, dt, {frags[size_t(4 * kk)], frags[size_t(4 * kk + 1)], frags[size_t(4 * kk + 2)], frags[size_t(4 * kk + 3)]},
-                    b_desc, true, acc);
+        hopper::mma(
+            b_, D, dt,
+            {frags[size_t(4 * kk)], frags[size_t(4 * kk + 1)], frags[size_t(4 * kk + 2)], frags[size_t(4 * kk + 3)]},
+            b_desc, true, acc);
       }
     };
     auto as_i32 = [&](std::vector<Value*> v) {
@@ -224,7 +234,8 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
       Value* cols = nullptr;
       if (!by_query) {
         hopper::mbarrier_wait(b_, bar(colsFull, stage_of(j)), parity_of(j));
-        cols = b_.CreateAdd(c32(cols_at), b_.CreateAdd(b_.CreateMul(stage_of(j), c32(col_bytes)), b_.CreateMul(kit.t2, c32(4))));
+        cols = b_.CreateAdd(c32(cols_at),
+                            b_.CreateAdd(b_.CreateMul(stage_of(j), c32(col_bytes)), b_.CreateMul(kit.t2, c32(4))));
       }
       auto* pair = llvm::FixedVectorType::get(f32, 2);
       Value *col_l2 = nullptr, *col_delta = nullptr;
@@ -276,7 +287,8 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
       frags.assign(pinned.begin() + long(n_state), pinned.begin() + long(n_state + n_frag));
       Value *x = pinned[pinned.size() - 2], *y = pinned.back();
       hopper::fence(b_);
-      std::vector<Value*> acc_x(acc.begin(), acc.begin() + (want_x ? n_acc : 0)), acc_y(acc.begin() + (want_x ? n_acc : 0), acc.end());
+      std::vector<Value*> acc_x(acc.begin(), acc.begin() + (want_x ? n_acc : 0)),
+          acc_y(acc.begin() + (want_x ? n_acc : 0), acc.end());
       if (want_y) issue_product(std::vector<Value*>(frags.end() - BS / 4, frags.end()), y, acc_y);
       if (want_x) issue_product(std::vector<Value*>(frags.begin(), frags.begin() + BS / 4), x, acc_x);
       hopper::commit(b_);
@@ -337,7 +349,8 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
       state.insert(state.end(), first.begin(), first.end());
       ranges(b_.CreateAdd(lo_p, c64(1)), [&](bool masked) {
         return [&, masked](Value* j, std::vector<Value*>& st) {
-          std::vector<Value*> s, dp, acc(st.begin(), st.begin() + long(n_state)), frags(st.begin() + long(n_state), st.end());
+          std::vector<Value*> s, dp, acc(st.begin(), st.begin() + long(n_state)),
+              frags(st.begin() + long(n_state), st.end());
           issue_scores(j, s, dp);
           issue_products(b_.CreateSub(j, c64(1)), frags, acc);
           hopper::wait(b_, 1);  // tile j's scores are in; tile j-1's products may still run
@@ -360,7 +373,8 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
         };
       });
       {
-        std::vector<Value*> acc(state.begin(), state.begin() + long(n_state)), frags(state.begin() + long(n_state), state.end());
+        std::vector<Value*> acc(state.begin(), state.begin() + long(n_state)),
+            frags(state.begin() + long(n_state), state.end());
         Value* last = b_.CreateSub(n_tiles_p, c64(1));
         issue_products(last, frags, acc);
         hopper::wait(b_, 0);
@@ -380,7 +394,8 @@ void KernelEmitter::emit_flash_attention_bwd_wgmma(const ir::Op& op, const std::
     }
 
     // dq or dk (times the scale), dv: the warp's 16 rows below valid_own.
-    std::vector<Value*> acc_x(state.begin(), state.begin() + (want_x ? n_acc : 0)), acc_y(state.begin() + (want_x ? n_acc : 0), state.end());
+    std::vector<Value*> acc_x(state.begin(), state.begin() + (want_x ? n_acc : 0)),
+        acc_y(state.begin() + (want_x ? n_acc : 0), state.end());
     if (want_x) kit.store_rows(out_x, out_off, warp_row, valid_own, acc_x, cf(scale), cf(scale));
     if (want_y) kit.store_rows(out_y, out_off, warp_row, valid_own, acc_y, cf(1.0), cf(1.0));
   };

@@ -44,16 +44,23 @@ void KernelEmitter::emit_flash_attention_wgmma(const ir::Op& op, const std::vect
   const double scale = float_attr(op, "scale", 1.0);
   const int consumers = BM / 64, threads = 128 * (consumers + 1);
   if (lanes_ != threads)
-    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.flash_attention_wgmma needs " + std::to_string(threads) +
-                                 " lanes (threads), the kernel has " + std::to_string(lanes_), op.loc.str());
+    fail(ErrorCode::Compile,
+         "kernel " + fn_.name + ": tile.flash_attention_wgmma needs " + std::to_string(threads) +
+             " lanes (threads), the kernel has " + std::to_string(lanes_),
+         op.loc.str());
   if (!fn_.attrs.count("tensor_maps") || std::get<ir::IntList>(fn_.attrs.at("tensor_maps")).size() != 33)
-    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.flash_attention_wgmma needs the kernel attribute tensor_maps "
-                             "(the TMA descriptors of q, k and v)", op.loc.str());
+    fail(ErrorCode::Compile,
+         "kernel " + fn_.name +
+             ": tile.flash_attention_wgmma needs the kernel attribute tensor_maps "
+             "(the TMA descriptors of q, k and v)",
+         op.loc.str());
   const int64_t need = ir::flash_attention_wgmma_shared_bytes(D, BM, BN, stages);
   auto shared_attr = fn_.attrs.find("shared");
   if (shared_attr == fn_.attrs.end() || std::get<int64_t>(shared_attr->second) < need)
-    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.flash_attention_wgmma needs the kernel attribute shared >= " +
-                                 std::to_string(need) + " (dynamic shared memory bytes)", op.loc.str());
+    fail(ErrorCode::Compile,
+         "kernel " + fn_.name + ": tile.flash_attention_wgmma needs the kernel attribute shared >= " +
+             std::to_string(need) + " (dynamic shared memory bytes)",
+         op.loc.str());
   const DType dt = op.operands[0]->type.dtype;
   Value *O = args[0], *o_off = args[1], *head = args[5], *m0 = args[6], *rows = args[7], *s_kv = args[8];
   Value *lse = args.size() > 9 ? args[9] : nullptr, *lse_off = args.size() > 9 ? args[10] : nullptr;
@@ -66,16 +73,21 @@ void KernelEmitter::emit_flash_attention_wgmma(const ir::Op& op, const std::vect
   // Shared memory: Q, K stages, V stages, mbarriers (q_full, then per stage k_full, v_full,
   // k_empty, v_empty). A panel is 64 columns of a tile: rows x 128 bytes.
   const int q_bytes = BM * D * 2, tile_bytes = BN * D * 2, q_panel = BM * 128, kv_panel = BN * 128;
-  const hopper::SharedMemory smem = hopper::dynamic_shared(m_, b_, fn_.name + "_attn_smem", hooks_.shared_address_space());
+  const hopper::SharedMemory smem =
+      hopper::dynamic_shared(m_, b_, fn_.name + "_attn_smem", hooks_.shared_address_space());
   Value* base = smem.base;
-  auto k_buf = [&](Value* s) { return b_.CreateAdd(base, b_.CreateAdd(c32(q_bytes), b_.CreateMul(s, c32(tile_bytes)))); };
+  auto k_buf = [&](Value* s) {
+    return b_.CreateAdd(base, b_.CreateAdd(c32(q_bytes), b_.CreateMul(s, c32(tile_bytes))));
+  };
   auto v_buf = [&](Value* s) {
     return b_.CreateAdd(base, b_.CreateAdd(c32(q_bytes + stages * tile_bytes), b_.CreateMul(s, c32(tile_bytes))));
   };
   Value* bars = b_.CreateAdd(base, c32(q_bytes + 2 * stages * tile_bytes));
   Value* q_full = bars;
   enum Bar { kFull, vFull, kEmpty, vEmpty };
-  auto bar = [&](Bar kind, Value* s) { return b_.CreateAdd(bars, b_.CreateMul(b_.CreateAdd(s, c32(1 + kind * stages)), c32(8))); };
+  auto bar = [&](Bar kind, Value* s) {
+    return b_.CreateAdd(bars, b_.CreateMul(b_.CreateAdd(s, c32(1 + kind * stages)), c32(8)));
+  };
   // Key tile j (i64) uses buffer j % stages; its round's parity (j / stages) % 2 is the phase
   // its full barrier completes (and one past the phase its empty barrier completed).
   auto stage_of = [&](Value* j) { return b_.CreateURem(b_.CreateTrunc(j, i32), c32(stages)); };
@@ -134,10 +146,11 @@ void KernelEmitter::emit_flash_attention_wgmma(const ir::Op& op, const std::vect
   // Consumers. Thread layout of an m64 accumulator tile: warp w of the warpgroup holds rows
   // 16w + g and 16w + g + 8, columns 8i + t2 and 8i + t2 + 1 (FlashKit's g and t2).
   auto consumer = [&] {
-    Value* wtid = b_.CreateAnd(tid, c32(127));            // thread in its warpgroup
+    Value* wtid = b_.CreateAnd(tid, c32(127));                     // thread in its warpgroup
     Value* wg = b_.CreateSub(b_.CreateLShr(tid, c32(7)), c32(1));  // consumer warpgroup: rows 64 wg ..
     Value* leader = b_.CreateICmpEQ(wtid, c32(0));
-    Value* row_in_block = b_.CreateAdd(b_.CreateMul(wg, c32(64)), b_.CreateAdd(b_.CreateMul(b_.CreateLShr(wtid, c32(5)), c32(16)), kit.g));
+    Value* row_in_block = b_.CreateAdd(b_.CreateMul(wg, c32(64)),
+                                       b_.CreateAdd(b_.CreateMul(b_.CreateLShr(wtid, c32(5)), c32(16)), kit.g));
     Value* row0 = b_.CreateAdd(m0, b_.CreateZExt(row_in_block, i64));  // the thread's first row (the other is 8 below)
     Value* q_rows = b_.CreateAdd(base, b_.CreateMul(wg, c32(64 * 128)));  // this warpgroup's rows of the Q panels
     const double sl2 = scale * 1.4426950408889634;  // scores in the log2 domain: 2^(s*sl2 - m) = e^(scale*(s - max))
@@ -197,8 +210,8 @@ void KernelEmitter::emit_flash_attention_wgmma(const ir::Op& op, const std::vect
       hopper::fence(b_);
       for (int kk = 0; kk < BN / 16; ++kk) {  // k step kk: keys 16kk .. 16kk+15, two 8-row groups
         Value* b_desc = hopper::descriptor(b_, b_.CreateAdd(v, c32(kk * 16 * 128)), uint64_t(kv_panel), 1024);
-        hopper::mma(b_, D, dt, {P[size_t(4 * kk)], P[size_t(4 * kk + 1)], P[size_t(4 * kk + 2)], P[size_t(4 * kk + 3)]}, b_desc,
-                    true, acc);
+        hopper::mma(b_, D, dt, {P[size_t(4 * kk)], P[size_t(4 * kk + 1)], P[size_t(4 * kk + 2)], P[size_t(4 * kk + 3)]},
+                    b_desc, true, acc);
       }
       hopper::commit(b_);
     };
@@ -210,7 +223,8 @@ void KernelEmitter::emit_flash_attention_wgmma(const ir::Op& op, const std::vect
     // f32); m, l move on; returns nothing, alpha gets the rescale factors of the rows' old sums.
     auto softmax = [&](std::vector<Value*>& s, Value* j, bool masked, Value* m[2], Value* l[2], Value* alpha[2],
                        std::vector<Value*>* acc) {
-      if (masked) kit.mask_scores(s, b_.CreateAdd(b_.CreateMul(j, c64(BN)), b_.CreateZExt(kit.t2, i64)), row0, s_kv, causal);
+      if (masked)
+        kit.mask_scores(s, b_.CreateAdd(b_.CreateMul(j, c64(BN)), b_.CreateZExt(kit.t2, i64)), row0, s_kv, causal);
       kit.online_softmax(s, sl2, m, l, alpha, acc);
     };
     auto pack = [&](const std::vector<Value*>& p) {  // P's A fragments as i32 pairs
@@ -370,7 +384,8 @@ void KernelEmitter::emit_flash_attention_wgmma(const ir::Op& op, const std::vect
       Value* row_in = b_.CreateICmpSLT(row, valid_rows);
       for (int q = 0; q < D / 32; ++q) {
         Value* v[4];
-        for (int j = 0; j < 4; ++j) v[j] = pack_pair(acc[size_t((4 * q + j) * 4 + 2 * h)], acc[size_t((4 * q + j) * 4 + 2 * h + 1)], dt);
+        for (int j = 0; j < 4; ++j)
+          v[j] = pack_pair(acc[size_t((4 * q + j) * 4 + 2 * h)], acc[size_t((4 * q + j) * 4 + 2 * h + 1)], dt);
         store_quad_16(O, dt, o_off, c64(D), row, row_in, t, q, v, c64(D), [&] { return aligned; });
       }
     }

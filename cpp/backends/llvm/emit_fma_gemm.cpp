@@ -32,13 +32,16 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
   const int bk = int(op.int_attr("bk")), stages = int(op.int_attr("stages", 2));
   const bool tf32 = op.int_attr("tf32", 0) != 0;
   if (lanes_ != threads)
-    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.fma_gemm needs 256 lanes (threads), the kernel has " +
-                                 std::to_string(lanes_), op.loc.str());
+    fail(ErrorCode::Compile,
+         "kernel " + fn_.name + ": tile.fma_gemm needs 256 lanes (threads), the kernel has " + std::to_string(lanes_),
+         op.loc.str());
   const int64_t need = ir::fma_gemm_shared_bytes(bk, stages);
   auto shared_attr = fn_.attrs.find("shared");
   if (shared_attr == fn_.attrs.end() || std::get<int64_t>(shared_attr->second) < need)
-    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.fma_gemm needs the kernel attribute shared >= " +
-                                 std::to_string(need) + " (dynamic shared memory bytes)", op.loc.str());
+    fail(ErrorCode::Compile,
+         "kernel " + fn_.name + ": tile.fma_gemm needs the kernel attribute shared >= " + std::to_string(need) +
+             " (dynamic shared memory bytes)",
+         op.loc.str());
   Value *c_off = args[1], *ldc = args[2], *A = args[3], *a_off = args[4], *lda = args[5], *B = args[6],
         *b_off = args[7], *ldb = args[8], *rows = args[9], *cols = args[10], *K = args[11];
   llvm::Type *f32 = b_.getFloatTy(), *i32 = b_.getInt32Ty(), *i64 = b_.getInt64Ty();
@@ -51,9 +54,9 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
   // reads take immediate offsets.
   const int stage_floats = 2 * bk * ld;
   auto* smem_ty = llvm::ArrayType::get(f32, 0);
-  auto* smem = new llvm::GlobalVariable(m_, smem_ty, false, llvm::GlobalValue::ExternalLinkage, nullptr,
-                                        fn_.name + "_fma_smem", nullptr, llvm::GlobalValue::NotThreadLocal,
-                                        hooks_.shared_address_space());
+  auto* smem =
+      new llvm::GlobalVariable(m_, smem_ty, false, llvm::GlobalValue::ExternalLinkage, nullptr, fn_.name + "_fma_smem",
+                               nullptr, llvm::GlobalValue::NotThreadLocal, hooks_.shared_address_space());
   smem->setAlignment(llvm::Align(16));
   auto at = [&](Value* p, Value* i32_index, int64_t constant) {
     return b_.CreateInBoundsGEP(f32, b_.CreateInBoundsGEP(f32, p, b_.CreateZExt(i32_index, i64)), c64(constant));
@@ -61,7 +64,8 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
   auto stage_base = [&](Value* stage) { return at(smem, b_.CreateMul(stage, c32(stage_floats)), 0); };
 
   Value* tid = b_.CreateTrunc(tid_, i32);
-  Value* a_col = b_.CreateMul(b_.CreateLShr(tid, c32(4)), c32(4));  // CUDA cores: the thread's first row, and first column
+  // CUDA cores: the thread's first row, and first column
+  Value* a_col = b_.CreateMul(b_.CreateLShr(tid, c32(4)), c32(4));
   Value* b_col = b_.CreateMul(b_.CreateAnd(tid, c32(15)), c32(4));
   // TF32: lane (g, t) of warp w; its first fragment element in As (k t, row g of the warp's
   // rows) and in Bs (k t, column g of the warp's columns), as offsets in a stage.
@@ -81,7 +85,8 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
   // cp.async of `bytes` from global `src` to shared `dst`, zeros when !in (nothing is read
   // then, so src may lie past the buffer).
   auto copy = [&](int bytes, Value* dst, Value* src, Value* in) {
-    auto id = bytes == 16 ? llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s : llvm::Intrinsic::nvvm_cp_async_ca_shared_global_4_s;
+    auto id = bytes == 16 ? llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s
+                          : llvm::Intrinsic::nvvm_cp_async_ca_shared_global_4_s;
     b_.CreateIntrinsic(id, {}, {dst, src, b_.CreateSelect(in, c32(bytes), c32(0))});
   };
   // Slice kt (i32) of A and B into stage `stage`, as one cp.async group. A: element e = i*256 +
@@ -92,15 +97,18 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
   Value* lane_k = b_.CreateAnd(b_.CreateLShr(tid, c32(3)), c32(3));
   Value *a_row_in[2], *a_src[2], *a_dst[2];  // per row r: row < rows; &A[row, lane_k]; As[lane_k][row]
   for (int r = 0; r < 2; ++r) {
-    Value* m = b_.CreateAdd(b_.CreateAnd(tid, c32(7)), b_.CreateMul(b_.CreateAdd(b_.CreateLShr(tid, c32(5)), c32(r * 8)), c32(8)));
+    Value* m = b_.CreateAdd(b_.CreateAnd(tid, c32(7)),
+                            b_.CreateMul(b_.CreateAdd(b_.CreateLShr(tid, c32(5)), c32(r * 8)), c32(8)));
     Value* row = b_.CreateZExt(m, i64);
     a_row_in[r] = b_.CreateICmpSLT(row, rows);
-    a_src[r] = hooks_.element_pointer(b_, A, f32, b_.CreateAdd(a_off, b_.CreateAdd(b_.CreateMul(row, lda), b_.CreateZExt(lane_k, i64))));
+    a_src[r] = hooks_.element_pointer(
+        b_, A, f32, b_.CreateAdd(a_off, b_.CreateAdd(b_.CreateMul(row, lda), b_.CreateZExt(lane_k, i64))));
     a_dst[r] = b_.CreateAdd(b_.CreateMul(lane_k, c32(ld)), m);
   }
   Value* b_krow = b_.CreateLShr(tid, c32(5));
   Value* b_n = b_.CreateZExt(b_.CreateMul(b_.CreateAnd(tid, c32(31)), c32(4)), i64);
-  Value* b_src = hooks_.element_pointer(b_, B, f32, b_.CreateAdd(b_off, b_.CreateAdd(b_.CreateMul(b_.CreateZExt(b_krow, i64), ldb), b_n)));
+  Value* b_src = hooks_.element_pointer(
+      b_, B, f32, b_.CreateAdd(b_off, b_.CreateAdd(b_.CreateMul(b_.CreateZExt(b_krow, i64), ldb), b_n)));
   Value* b_dst = b_.CreateAdd(b_.CreateMul(b_krow, c32(ld)), b_.CreateTrunc(b_n, i32));
   Value* b_step = b_.CreateMul(ldb, c64(8));  // between a thread's chunks
   // Slices wholly inside K with an aligned B (the common case) check rows and columns only,
@@ -124,7 +132,8 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
     b_.SetInsertPoint(fast_bb);
     Value* src = b_slice;
     for (int i = 0; i < bk / 2; ++i)
-      b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_ca_shared_global_4_s, {}, {a_dst_at(i), a_src_at(i), a_size[i % 2]});
+      b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_ca_shared_global_4_s, {},
+                         {a_dst_at(i), a_src_at(i), a_size[i % 2]});
     for (int i = 0; i < bk / 8; ++i) {
       if (i > 0) src = b_.CreateGEP(f32, src, b_step);  // a chain: no multiples of ldb held across the loop
       b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s, {}, {b_dst_at(i, 0), src, b_size});
@@ -132,7 +141,8 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
     b_.CreateBr(done);
 
     b_.SetInsertPoint(checked_bb);
-    Value* k_left = b_.CreateSub(b_.CreateSub(K, k0), b_.CreateZExt(lane_k, i64));  // A: k in bounds while 4 (i / 2) < k_left
+    // A: k in bounds while 4 (i / 2) < k_left
+    Value* k_left = b_.CreateSub(b_.CreateSub(K, k0), b_.CreateZExt(lane_k, i64));
     for (int i = 0; i < bk / 2; ++i)
       copy(4, a_dst_at(i), a_src_at(i), b_.CreateAnd(a_row_in[i % 2], b_.CreateICmpSGT(k_left, c64(4 * (i / 2)))));
     Value* b_k_left = b_.CreateSub(b_.CreateSub(K, k0), b_.CreateZExt(b_krow, i64));
@@ -147,15 +157,19 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
           copy(16, b_dst_at(i, 0), src, b_.CreateAnd(k_in, b_.CreateICmpSLT(b_n, cols)));
         } else {
           for (int e = 0; e < 4; ++e)
-            copy(4, b_dst_at(i, e), b_.CreateGEP(f32, src, c64(e)), b_.CreateAnd(k_in, b_.CreateICmpSLT(b_.CreateAdd(b_n, c64(e)), cols)));
+            copy(4, b_dst_at(i, e), b_.CreateGEP(f32, src, c64(e)),
+                 b_.CreateAnd(k_in, b_.CreateICmpSLT(b_.CreateAdd(b_n, c64(e)), cols)));
         }
       }
       b_.CreateBr(done);
     }
     b_.SetInsertPoint(done);
-    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<Value*>());
+    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(),
+                       llvm::ArrayRef<Value*>());
   };
-  auto wait_groups = [&](int pending) { b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(pending)}); };
+  auto wait_groups = [&](int pending) {
+    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(pending)});
+  };
 
   // Slices past the last are copied as zeros into stages nobody reads.
   for (int s = 0; s + 1 < stages; ++s) copy_slice(c32(s), c32(s));
@@ -216,8 +230,9 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
     for (int mt = 0; mt < 4; ++mt)
       for (int nt = 0; nt < 4; ++nt) {
         Value** d = &acc[size_t((mt * 4 + nt) * 4)];
-        Value* r = b_.CreateIntrinsic(llvm::Intrinsic::nvvm_mma_m16n8k8_row_col_tf32, {},
-                                      {a[mt][0], a[mt][1], a[mt][2], a[mt][3], bv[nt][0], bv[nt][1], d[0], d[1], d[2], d[3]});
+        Value* r =
+            b_.CreateIntrinsic(llvm::Intrinsic::nvvm_mma_m16n8k8_row_col_tf32, {},
+                               {a[mt][0], a[mt][1], a[mt][2], a[mt][3], bv[nt][0], bv[nt][1], d[0], d[1], d[2], d[3]});
         for (unsigned i = 0; i < 4; ++i) d[i] = b_.CreateExtractValue(r, i);
       }
   }
@@ -241,8 +256,9 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
     for (int i = 0; i < 8; ++i) {
       row_runs.push_back({b_.CreateAdd(a_col, c32((i / 4) * 64 + i % 4)), {}});
       for (int h = 0; h < 2; ++h)
-        row_runs.back().second.push_back({b_.CreateAdd(b_col, c32(h * 64)), {size_t(i * 8 + h * 4), size_t(i * 8 + h * 4 + 1),
-                                                                             size_t(i * 8 + h * 4 + 2), size_t(i * 8 + h * 4 + 3)}});
+        row_runs.back().second.push_back(
+            {b_.CreateAdd(b_col, c32(h * 64)),
+             {size_t(i * 8 + h * 4), size_t(i * 8 + h * 4 + 1), size_t(i * 8 + h * 4 + 2), size_t(i * 8 + h * 4 + 3)}});
     }
   } else {
     for (int mt = 0; mt < 4; ++mt)
@@ -250,7 +266,8 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
         row_runs.push_back({b_.CreateAdd(warp_row, b_.CreateAdd(g, c32(mt * 16 + h * 8))), {}});
         for (int nt = 0; nt < 4; ++nt) {
           size_t first = size_t((mt * 4 + nt) * 4 + 2 * h);
-          row_runs.back().second.push_back({b_.CreateAdd(warp_col, b_.CreateAdd(b_.CreateMul(t, c32(2)), c32(nt * 8))), {first, first + 1}});
+          row_runs.back().second.push_back(
+              {b_.CreateAdd(warp_col, b_.CreateAdd(b_.CreateMul(t, c32(2)), c32(nt * 8))), {first, first + 1}});
         }
       }
   }
@@ -265,7 +282,8 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
         Value* col = b_.CreateZExt(r.col, i64);
         std::vector<std::vector<Value*>> vals(outputs.size());  // [output][element]
         for (size_t e = 0; e < r.acc.size(); ++e) {
-          std::vector<Value*> v = gemm_epilogue(op, args, acc_phi[r.acc[e]], row, b_.CreateAdd(col, c64(int64_t(e))), rows, cols);
+          std::vector<Value*> v =
+              gemm_epilogue(op, args, acc_phi[r.acc[e]], row, b_.CreateAdd(col, c64(int64_t(e))), rows, cols);
           for (size_t o = 0; o < outputs.size(); ++o) vals[o].push_back(v[o]);
         }
         Value* off = b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col));

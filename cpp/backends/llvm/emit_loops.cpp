@@ -118,10 +118,14 @@ void KernelEmitter::loops_block(const ir::Block& block) {
     } else {
       std::vector<llvm::Value*> args;
       for (ir::Value* v : op.operands) args.push_back(scalar(v));
-      if (op.name == "tile.store") element_store(op, args);
-      else if (op.name == "tile.microkernel") emit_microkernel(op, args);
-      else if (op.name == "tile.pack") emit_pack(op, args);
-      else values_[op.result()] = element_op(op, args, nullptr);
+      if (op.name == "tile.store")
+        element_store(op, args);
+      else if (op.name == "tile.microkernel")
+        emit_microkernel(op, args);
+      else if (op.name == "tile.pack")
+        emit_pack(op, args);
+      else
+        values_[op.result()] = element_op(op, args, nullptr);
     }
   }
   loops_flush(group);
@@ -143,8 +147,9 @@ void KernelEmitter::loops_flush(std::vector<const ir::Op*>& group) {
     if (op->name == "tile.reduce") {
       DType dt = op->result()->type.dtype;
       // argmax/argmin accumulate {value, index} structs (see combine).
-      llvm::Type* at = op->operands.size() == 2 ? llvm::StructType::get(ctx_, {register_type(ctx_, dt), b_.getInt64Ty()})
-                                                : register_type(ctx_, dt);
+      llvm::Type* at = op->operands.size() == 2
+                           ? llvm::StructType::get(ctx_, {register_type(ctx_, dt), b_.getInt64Ty()})
+                           : register_type(ctx_, dt);
       llvm::PHINode* phi = b_.CreatePHI(at, 2, "acc");
       phi->addIncoming(identity(op->str_attr("kind"), dt), pre);
       acc[op] = phi;
@@ -183,7 +188,10 @@ void KernelEmitter::loops_flush(std::vector<const ir::Op*>& group) {
   b_.CreateCondBr(b_.CreateICmpSLT(next, b_.getInt64(uint64_t(lanes_))), header, exit);
   b_.SetInsertPoint(exit);
   for (auto& [op, v] : acc_next) {
-    if (op->results.size() == 1) { values_[op->result()] = v; continue; }
+    if (op->results.size() == 1) {
+      values_[op->result()] = v;
+      continue;
+    }
     values_[op->result(0)] = b_.CreateExtractValue(v, 0);
     values_[op->result(1)] = b_.CreateExtractValue(v, 1);
   }
@@ -301,8 +309,10 @@ void KernelEmitter::loops_for(const ir::Op& op) {
     if (phis[i]) phis[i]->addIncoming(scalar(yield.operands[i]), b_.GetInsertBlock());
   end_for(loop);
   for (size_t i = 0; i < n; ++i) {
-    if (carried_arrays[i]) arrays_[op.result(int(i))] = carried_arrays[i];
-    else values_[op.result(int(i))] = phis[i];
+    if (carried_arrays[i])
+      arrays_[op.result(int(i))] = carried_arrays[i];
+    else
+      values_[op.result(int(i))] = phis[i];
   }
 }
 

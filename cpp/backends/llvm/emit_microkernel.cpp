@@ -87,7 +87,8 @@ void KernelEmitter::emit_microkernel(const ir::Op& op, const std::vector<llvm::V
     spill = entry.CreateAlloca(llvm::ArrayType::get(vt, mr));
     spill->setAlignment(llvm::Align(64));
   }
-  for (unsigned i = 0; i < mr; ++i) b_.CreateStore(acc[i], b_.CreateConstInBoundsGEP2_32(spill->getAllocatedType(), spill, 0, i));
+  for (unsigned i = 0; i < mr; ++i)
+    b_.CreateStore(acc[i], b_.CreateConstInBoundsGEP2_32(spill->getAllocatedType(), spill, 0, i));
   ForLoop row = begin_loop(b_.getInt64(0), b_.getInt64(1), "mma.edge.row");
   enter_loop_body(row, rows);
   ForLoop col = begin_loop(b_.getInt64(0), b_.getInt64(1), "mma.edge.col");

@@ -28,7 +28,8 @@ using llvm::Value;
 Value* swizzle(llvm::IRBuilder<>& b, Value* row, Value* c, int cpr) {
   int rows_per_line = cpr >= 8 ? 1 : 8 / cpr;
   int mask = std::min(cpr, 8) - 1;
-  return b.CreateXor(c, b.CreateAnd(b.CreateUDiv(row, b.getInt32(unsigned(rows_per_line))), b.getInt32(unsigned(mask))));
+  return b.CreateXor(c,
+                     b.CreateAnd(b.CreateUDiv(row, b.getInt32(unsigned(rows_per_line))), b.getInt32(unsigned(mask))));
 }
 
 }  // namespace
@@ -41,7 +42,8 @@ Value* KernelEmitter::chunk_copies_ok(Value* A, Value* a_off, Value* lda, Value*
   auto aligned16 = [&](Value* p) {
     return b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(p, b_.getInt64Ty()), b_.getInt64(15)), b_.getInt64(0));
   };
-  return b_.CreateAnd({mult8(lda), mult8(ldb), mult8(K), mult8(cols), mult8(a_off), mult8(b_off), aligned16(A), aligned16(B)});
+  return b_.CreateAnd(
+      {mult8(lda), mult8(ldb), mult8(K), mult8(cols), mult8(a_off), mult8(b_off), aligned16(A), aligned16(B)});
 }
 
 // One 16-byte chunk into shared memory at `dst`: elements off .. off+7 of the 16-bit buffer
@@ -69,8 +71,8 @@ void KernelEmitter::copy_chunk16(bool vector, Value* dst, Value* buf, Value* off
 // Elements (row, col) and (row, col + 1) of C at element offset `off`, as far as they are
 // inside rows x cols: one paired store when `pairs_ok` (C's layout keeps pairs aligned) and
 // both are inside, else one at a time.
-void KernelEmitter::store_c_pair(Value* C, Value* off, Value* col, Value* cols, Value* row, Value* rows, Value* v0, Value* v1,
-                                 Value* pairs_ok) {
+void KernelEmitter::store_c_pair(Value* C, Value* off, Value* col, Value* cols, Value* row, Value* rows, Value* v0,
+                                 Value* v1, Value* pairs_ok) {
   llvm::Type* et = v0->getType();
   auto* et2 = llvm::FixedVectorType::get(et, 2);
   const uint64_t esize = et->getPrimitiveSizeInBits() / 8;
@@ -82,7 +84,8 @@ void KernelEmitter::store_c_pair(Value* C, Value* off, Value* col, Value* cols, 
     llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "c.stored", f_);
     b_.CreateCondBr(b_.CreateAnd(pairs_ok, second_in), pair_bb, single_bb);
     b_.SetInsertPoint(pair_bb);
-    Value* v = b_.CreateInsertElement(b_.CreateInsertElement(llvm::PoisonValue::get(et2), v0, uint64_t(0)), v1, uint64_t(1));
+    Value* v =
+        b_.CreateInsertElement(b_.CreateInsertElement(llvm::PoisonValue::get(et2), v0, uint64_t(0)), v1, uint64_t(1));
     b_.CreateAlignedStore(v, ptr, llvm::Align(2 * esize));
     b_.CreateBr(stored);
     b_.SetInsertPoint(single_bb);
@@ -99,11 +102,13 @@ void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Valu
   const int stages = int(op.int_attr("stages"));
   const int threads = 32 * warps_m * warps_n;
   if (lanes_ != threads)
-    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.mma_sync needs " + std::to_string(threads) +
-                                 " lanes (threads), the kernel has " + std::to_string(lanes_), op.loc.str());
+    fail(ErrorCode::Compile,
+         "kernel " + fn_.name + ": tile.mma_sync needs " + std::to_string(threads) +
+             " lanes (threads), the kernel has " + std::to_string(lanes_),
+         op.loc.str());
   const int wm = bm / warps_m, wn = bn / warps_n;  // one warp's sub-tile
   const int frag_m = wm / 16, frag_n = wn / 8;
-  const int cpr_a = bk / 8, cpr_b = bn / 8;         // 16-byte chunks per shared row
+  const int cpr_a = bk / 8, cpr_b = bn / 8;  // 16-byte chunks per shared row
   const int a_bytes = bm * bk * 2, b_bytes = bk * bn * 2;
   const DType in_dt = op.operands[3]->type.dtype;
   Value *c_off = args[1], *ldc = args[2], *A = args[3], *a_off = args[4], *lda = args[5], *B = args[6],
@@ -148,8 +153,8 @@ void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Valu
         Value* ci = b_.CreateAdd(tid, c32(i * threads));
         Value* row = b_.CreateUDiv(ci, c32(cpr_a));
         Value* c = b_.CreateURem(ci, c32(cpr_a));
-        Value* dst = b_.CreateAdd(a_base, b_.CreateAdd(b_.CreateMul(row, c32(bk * 2)),
-                                                       b_.CreateMul(swizzle(b_, row, c, cpr_a), c32(16))));
+        Value* dst = b_.CreateAdd(
+            a_base, b_.CreateAdd(b_.CreateMul(row, c32(bk * 2)), b_.CreateMul(swizzle(b_, row, c, cpr_a), c32(16))));
         Value* grow = b_.CreateZExt(row, i64);
         Value* gk = b_.CreateAdd(k0, b_.CreateZExt(b_.CreateMul(c, c32(8)), i64));
         Value* off = b_.CreateAdd(a_off, b_.CreateAdd(b_.CreateMul(grow, lda), gk));
@@ -159,8 +164,8 @@ void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Valu
         Value* ci = b_.CreateAdd(tid, c32(i * threads));
         Value* row = b_.CreateUDiv(ci, c32(cpr_b));
         Value* c = b_.CreateURem(ci, c32(cpr_b));
-        Value* dst = b_.CreateAdd(b_base, b_.CreateAdd(b_.CreateMul(row, c32(bn * 2)),
-                                                       b_.CreateMul(swizzle(b_, row, c, cpr_b), c32(16))));
+        Value* dst = b_.CreateAdd(
+            b_base, b_.CreateAdd(b_.CreateMul(row, c32(bn * 2)), b_.CreateMul(swizzle(b_, row, c, cpr_b), c32(16))));
         Value* gk = b_.CreateAdd(k0, b_.CreateZExt(row, i64));
         Value* gn = b_.CreateZExt(b_.CreateMul(c, c32(8)), i64);
         Value* off = b_.CreateAdd(b_off, b_.CreateAdd(b_.CreateMul(gk, ldb), gn));
@@ -170,8 +175,13 @@ void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Valu
     }
     b_.SetInsertPoint(done);
   };
-  auto commit = [&] { b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<Value*>()); };
-  auto wait_groups = [&](int pending) { b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(pending)}); };
+  auto commit = [&] {
+    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(),
+                       llvm::ArrayRef<Value*>());
+  };
+  auto wait_groups = [&](int pending) {
+    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(pending)});
+  };
 
   // Prologue: slices 0 .. stages-2, one group each (empty groups keep the count uniform).
   for (int s = 0; s + 1 < stages; ++s) {
@@ -207,8 +217,8 @@ void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Valu
   Value* b_stage = b_.CreateAdd(c32(stages * a_bytes), b_.CreateMul(stage, c32(b_bytes)));
   Value* lane_row = b_.CreateAnd(lane, c32(15));  // ldmatrix: lanes 0-15 address rows, 16-31 the next chunk
   Value* lane_chunk = b_.CreateLShr(lane, c32(4));
-  llvm::Type* pair = in_dt == DType::BF16 ? static_cast<llvm::Type*>(i32)
-                                          : llvm::FixedVectorType::get(b_.getHalfTy(), 2);
+  llvm::Type* pair =
+      in_dt == DType::BF16 ? static_cast<llvm::Type*>(i32) : llvm::FixedVectorType::get(b_.getHalfTy(), 2);
   auto as_operand = [&](Value* r) { return in_dt == DType::BF16 ? r : b_.CreateBitCast(r, pair); };
   auto ldmatrix = [&](llvm::Intrinsic::ID id, Value* byte, std::vector<Value*>& out) {
     Value* ptr = shared_at(byte);
@@ -223,8 +233,8 @@ void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Valu
     for (int mi = 0; mi < frag_m; ++mi) {
       Value* row = b_.CreateAdd(warp_row, b_.CreateAdd(c32(mi * 16), lane_row));
       Value* chunk = b_.CreateAdd(c32(kk * 2), lane_chunk);
-      Value* byte = b_.CreateAdd(a_stage, b_.CreateAdd(b_.CreateMul(row, c32(bk * 2)),
-                                                       b_.CreateMul(swizzle(b_, row, chunk, cpr_a), c32(16))));
+      Value* byte = b_.CreateAdd(
+          a_stage, b_.CreateAdd(b_.CreateMul(row, c32(bk * 2)), b_.CreateMul(swizzle(b_, row, chunk, cpr_a), c32(16))));
       ldmatrix(llvm::Intrinsic::nvvm_ldmatrix_sync_aligned_m8n8_x4_b16, byte, a_frag);
     }
     for (int nj = 0; nj < wn / 16; ++nj) {  // one x4.trans load: k 0-7/8-15 of two n8 fragments
@@ -237,10 +247,10 @@ void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Valu
     for (int mi = 0; mi < frag_m; ++mi)
       for (int ni = 0; ni < frag_n; ++ni) {
         Value** d = &acc[size_t((mi * frag_n + ni) * 4)];
-        Value* r = b_.CreateIntrinsic(mma_id, {},
-                                      {a_frag[size_t(mi * 4)], a_frag[size_t(mi * 4 + 1)], a_frag[size_t(mi * 4 + 2)],
-                                       a_frag[size_t(mi * 4 + 3)], b_frag[size_t(ni * 2)], b_frag[size_t(ni * 2 + 1)],
-                                       d[0], d[1], d[2], d[3]});
+        Value* r = b_.CreateIntrinsic(
+            mma_id, {},
+            {a_frag[size_t(mi * 4)], a_frag[size_t(mi * 4 + 1)], a_frag[size_t(mi * 4 + 2)], a_frag[size_t(mi * 4 + 3)],
+             b_frag[size_t(ni * 2)], b_frag[size_t(ni * 2 + 1)], d[0], d[1], d[2], d[3]});
         for (unsigned i = 0; i < 4; ++i) d[i] = b_.CreateExtractValue(r, i);
       }
   }
@@ -258,8 +268,9 @@ void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Valu
   for (const GemmOutput& o : outputs) {
     const int64_t esize = int64_t(memory_type(ctx_, o.dt)->getPrimitiveSizeInBits() / 8);
     auto even = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(1)), c64(0)); };
-    pairs_ok.push_back(b_.CreateAnd({even(ldc), even(c_off),
-                                     b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(o.ptr, i64), c64(2 * esize - 1)), c64(0))}));
+    pairs_ok.push_back(
+        b_.CreateAnd({even(ldc), even(c_off),
+                      b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(o.ptr, i64), c64(2 * esize - 1)), c64(0))}));
   }
   Value* g = b_.CreateZExt(b_.CreateLShr(lane, c32(2)), i64);
   Value* t2 = b_.CreateZExt(b_.CreateMul(b_.CreateAnd(lane, c32(3)), c32(2)), i64);

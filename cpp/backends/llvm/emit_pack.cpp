@@ -12,8 +12,8 @@ void KernelEmitter::emit_pack(const ir::Op& op, const std::vector<llvm::Value*>&
   llvm::Type* et = memory_type(ctx_, op.operands[0]->type.dtype);
   auto* vt = llvm::FixedVectorType::get(et, w);
   llvm::Align align(et->getPrimitiveSizeInBits() / 8);
-  llvm::Value *dst = args[0], *dst_off = args[1], *src = args[2], *src_off = args[3], *ld = args[4],
-              *rows = args[5], *depth = args[6];
+  llvm::Value *dst = args[0], *dst_off = args[1], *src = args[2], *src_off = args[3], *ld = args[4], *rows = args[5],
+              *depth = args[6];
   llvm::Value* full = b_.CreateICmpEQ(rows, b_.getInt64(w));
 
   // for p in [0, depth): panel row p = the source's elements (p, 0..w) or (0..w, p).
@@ -46,7 +46,8 @@ void KernelEmitter::emit_pack(const ir::Op& op, const std::vector<llvm::Value*>&
   for (unsigned i = 0; i < w; ++i) {
     llvm::Value* slot = b_.CreateConstInBoundsGEP1_64(et, out, i);
     b_.CreateStore(llvm::Constant::getNullValue(et), slot);
-    emit_if(b_.CreateICmpULT(b_.getInt64(i), rows), [&] { b_.CreateStore(b_.CreateLoad(et, source(b_.getInt64(i))), slot); });
+    emit_if(b_.CreateICmpULT(b_.getInt64(i), rows),
+            [&] { b_.CreateStore(b_.CreateLoad(et, source(b_.getInt64(i))), slot); });
   }
   b_.CreateBr(latch);
 

@@ -14,7 +14,10 @@ void KernelEmitter::threads_block(const ir::Block& block) {
   for (const auto& op_ptr : block.ops) {
     const ir::Op& op = *op_ptr;
     if (op.name == "return" || op.name == "tile.yield") continue;  // yields are read by threads_for
-    if (op.name == "tile.for") { threads_for(op); continue; }
+    if (op.name == "tile.for") {
+      threads_for(op);
+      continue;
+    }
     std::vector<llvm::Value*> args;
     for (ir::Value* v : op.operands) args.push_back(scalar(v));
     if (op.name == "tile.mma_sync") {
@@ -36,9 +39,12 @@ void KernelEmitter::threads_block(const ir::Block& block) {
     } else if (op.name == "tile.store") {
       bool uniform = true;
       for (ir::Value* v : op.operands) uniform = uniform && !v->type.is_tile();
-      if (uniform) emit_if(b_.CreateICmpEQ(tid_, b_.getInt64(0)), [&] { element_store(op, args); });
-      else if (per_thread_ > 1) vector_store(op, args);
-      else element_store(op, args);
+      if (uniform)
+        emit_if(b_.CreateICmpEQ(tid_, b_.getInt64(0)), [&] { element_store(op, args); });
+      else if (per_thread_ > 1)
+        vector_store(op, args);
+      else
+        element_store(op, args);
     } else if (per_thread_ > 1 && op.results.size() == 1 && op.result()->type.is_tile()) {
       values_[op.result()] = lanewise(op, args);
     } else {
@@ -70,8 +76,9 @@ void KernelEmitter::threads_for(const ir::Op& op) {
 
 llvm::Value* KernelEmitter::threads_reduce(const ir::Op& op, llvm::Value* v) {
   if (lanes_ <= 0 || (lanes_ & (lanes_ - 1)) != 0)
-    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.reduce needs a power-of-two lane count on GPUs, got " +
-                                 std::to_string(lanes_), op.loc.str());
+    fail(ErrorCode::Compile,
+         "kernel " + fn_.name + ": tile.reduce needs a power-of-two lane count on GPUs, got " + std::to_string(lanes_),
+         op.loc.str());
   const std::string& kind = op.str_attr("kind");
   DType dt = op.result()->type.dtype;
   // argmax/argmin combine {value, index} structs (see combine); shared memory holds one array
@@ -129,7 +136,6 @@ llvm::Value* KernelEmitter::threads_reduce(const ir::Op& op, llvm::Value* v) {
   return b_.CreateExtractValue(result, 0);
 }
 
-
 llvm::Value* KernelEmitter::lane_vector() {
   std::vector<llvm::Constant*> base;
   for (int64_t k = 0; k < per_thread_; ++k)
@@ -184,8 +190,7 @@ std::vector<llvm::Value*> KernelEmitter::element_args(const ir::Op& op, const st
                                                       int64_t k, int64_t j) {
   std::vector<llvm::Value*> aj;
   for (size_t i = 0; i < args.size(); ++i) aj.push_back(component(op, args, i, k + j));
-  if (contiguous_offsets(op.operands[1]))
-    aj[1] = b_.CreateAdd(component(op, args, 1, k), b_.getInt64(uint64_t(j)));
+  if (contiguous_offsets(op.operands[1])) aj[1] = b_.CreateAdd(component(op, args, 1, k), b_.getInt64(uint64_t(j)));
   return aj;
 }
 
@@ -198,7 +203,8 @@ llvm::Value* KernelEmitter::vector_ok(const ir::Op& op, const std::vector<llvm::
   llvm::Value* ok = b_.CreateICmpEQ(b_.CreateAnd(addr, b_.getInt64(bytes * uint64_t(n) - 1)), b_.getInt64(0));
   if (!contiguous_offsets(op.operands[1]))
     for (int64_t j = 1; j < n; ++j)
-      ok = b_.CreateAnd(ok, b_.CreateICmpEQ(component(op, args, 1, k + j), b_.CreateAdd(off0, b_.getInt64(uint64_t(j)))));
+      ok = b_.CreateAnd(ok,
+                        b_.CreateICmpEQ(component(op, args, 1, k + j), b_.CreateAdd(off0, b_.getInt64(uint64_t(j)))));
   size_t mask = op.name == "tile.load" ? 2 : 3;
   if (args.size() > mask)
     for (int64_t j = 0; j < n; ++j) ok = b_.CreateAnd(ok, component(op, args, mask, k + j));
@@ -318,15 +324,19 @@ llvm::Value* KernelEmitter::shuffle_reduce(const ir::Op& op, const std::vector<l
   }
   auto tree = [&](std::vector<llvm::Value*> v) {
     if ((v.size() & (v.size() - 1)) != 0)
-      fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.reduce needs a power-of-two lane count per thread on GPUs, got " +
-                                   std::to_string(v.size()), op.loc.str());
+      fail(ErrorCode::Compile,
+           "kernel " + fn_.name + ": tile.reduce needs a power-of-two lane count per thread on GPUs, got " +
+               std::to_string(v.size()),
+           op.loc.str());
     for (size_t s = v.size() / 2; s >= 1; s /= 2)
       for (size_t j = 0; j < s; ++j) v[j] = combine(kind, dt, v[j], v[j + s]);
     return v[0];
   };
   if ((threads_ & (threads_ - 1)) != 0)
-    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.reduce needs a power-of-two thread count on GPUs, got " +
-                                 std::to_string(threads_), op.loc.str());
+    fail(ErrorCode::Compile,
+         "kernel " + fn_.name + ": tile.reduce needs a power-of-two thread count on GPUs, got " +
+             std::to_string(threads_),
+         op.loc.str());
   llvm::Value* result = tree(c);
   int64_t width = std::min<int64_t>(threads_, 32);
   for (int64_t d = width / 2; d >= 1; d /= 2) result = combine(kind, dt, result, shuffle(result, d));

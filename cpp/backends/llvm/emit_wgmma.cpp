@@ -41,8 +41,8 @@
 
 namespace tessera::backends {
 
-using llvm::Value;
 using hopper::descriptor;
+using llvm::Value;
 
 Value* KernelEmitter::pack_pair(Value* lo, Value* hi, DType dt) {
   llvm::Type* f32 = b_.getFloatTy();
@@ -57,8 +57,8 @@ Value* KernelEmitter::pack_pair(Value* lo, Value* hi, DType dt) {
 // (two butterfly stages of warp shuffles) gives lane t all 8 columns of block 4q + t, stored as
 // one 16-byte vector at C[c_off + row*ldc + 8(4q + t)] when aligned() (called just before the
 // store: C's layout keeps it 16-byte aligned) and inside `cols`, else element by element.
-void KernelEmitter::store_quad_16(Value* C, DType dt, Value* c_off, Value* ldc, Value* row, Value* row_in, Value* t, int q,
-                                  Value* v[4], Value* cols, const std::function<Value*()>& aligned) {
+void KernelEmitter::store_quad_16(Value* C, DType dt, Value* c_off, Value* ldc, Value* row, Value* row_in, Value* t,
+                                  int q, Value* v[4], Value* cols, const std::function<Value*()>& aligned) {
   llvm::Type *i32 = b_.getInt32Ty(), *i64 = b_.getInt64Ty(), *et = memory_type(ctx_, dt);
   auto c32 = [&](int64_t x) { return b_.getInt32(uint32_t(x)); };
   auto c64 = [&](int64_t x) { return b_.getInt64(uint64_t(x)); };
@@ -79,7 +79,8 @@ void KernelEmitter::store_quad_16(Value* C, DType dt, Value* c_off, Value* ldc, 
   llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "wgmma.st16", f_);
   llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "wgmma.st2", f_);
   llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "wgmma.stored", f_);
-  b_.CreateCondBr(b_.CreateAnd({aligned(), row_in, b_.CreateICmpSLE(b_.CreateAdd(col, c64(8)), cols)}), vec_bb, elem_bb);
+  b_.CreateCondBr(b_.CreateAnd({aligned(), row_in, b_.CreateICmpSLE(b_.CreateAdd(col, c64(8)), cols)}), vec_bb,
+                  elem_bb);
   b_.SetInsertPoint(vec_bb);
   b_.CreateAlignedStore(vec, ptr, llvm::Align(16));
   b_.CreateBr(stored);
@@ -101,11 +102,16 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   if (persistent && !tma) fail(ErrorCode::Compile, "tile.wgmma_gemm: persistent needs tma", op.loc.str());
   const int consumers = bm / 64, threads = 128 * (consumers + int(tma));
   if (lanes_ != threads)
-    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm needs " + std::to_string(threads) +
-                                 " lanes (threads), the kernel has " + std::to_string(lanes_), op.loc.str());
+    fail(ErrorCode::Compile,
+         "kernel " + fn_.name + ": tile.wgmma_gemm needs " + std::to_string(threads) +
+             " lanes (threads), the kernel has " + std::to_string(lanes_),
+         op.loc.str());
   if (tma && (!fn_.attrs.count("tensor_maps") || std::get<ir::IntList>(fn_.attrs.at("tensor_maps")).size() != 22))
-    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm with tma needs the kernel attribute tensor_maps "
-                             "(the TMA descriptors of A and B)", op.loc.str());
+    fail(ErrorCode::Compile,
+         "kernel " + fn_.name +
+             ": tile.wgmma_gemm with tma needs the kernel attribute tensor_maps "
+             "(the TMA descriptors of A and B)",
+         op.loc.str());
   // Staged epilogue: the consumers store each tile's product (16-bit) to a C buffer after the
   // stages, rows padded by 16 bytes; warps 1-3 of the producer warpgroup run the epilogue region
   // from it while the consumers go on with the next tile.
@@ -114,11 +120,14 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     fail(ErrorCode::Compile, "tile.wgmma_gemm: staged_epilogue needs tma and an epilogue region", op.loc.str());
   const int a_bytes = bm * bk * 2, b_bytes = bk * bn * 2, panel_bytes = bk * 128;
   const int c_row_bytes = bn * 2 + 16, c_bytes = staged ? bm * c_row_bytes : 0;
-  const int64_t need = int64_t(stages) * (a_bytes + b_bytes) + 1024 + (tma ? 16 * stages : 0) + (staged ? c_bytes + 16 : 0);
+  const int64_t need =
+      int64_t(stages) * (a_bytes + b_bytes) + 1024 + (tma ? 16 * stages : 0) + (staged ? c_bytes + 16 : 0);
   auto shared_attr = fn_.attrs.find("shared");
   if (shared_attr == fn_.attrs.end() || std::get<int64_t>(shared_attr->second) < need)
-    fail(ErrorCode::Compile, "kernel " + fn_.name + ": tile.wgmma_gemm needs the kernel attribute shared >= " +
-                                 std::to_string(need) + " (dynamic shared memory bytes)", op.loc.str());
+    fail(ErrorCode::Compile,
+         "kernel " + fn_.name + ": tile.wgmma_gemm needs the kernel attribute shared >= " + std::to_string(need) +
+             " (dynamic shared memory bytes)",
+         op.loc.str());
   const DType in_dt = op.operands[3]->type.dtype;
   Value *C = args[0], *c_off = args[1], *ldc = args[2], *A = args[3], *a_off = args[4], *lda = args[5], *B = args[6],
         *b_off = args[7], *ldb = args[8], *rows = args[9], *cols = args[10], *K = args[11];
@@ -128,7 +137,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   auto c64 = [&](int64_t v) { return b_.getInt64(uint64_t(v)); };
 
   // Dynamic shared memory, its start rounded up to the 1024-byte swizzle atom.
-  const hopper::SharedMemory smem = hopper::dynamic_shared(m_, b_, fn_.name + "_wgmma_smem", hooks_.shared_address_space());
+  const hopper::SharedMemory smem =
+      hopper::dynamic_shared(m_, b_, fn_.name + "_wgmma_smem", hooks_.shared_address_space());
   Value* base32 = smem.base;  // shared-window address of buffer byte 0
   auto a_stage_addr = [&](Value* stage) { return b_.CreateAdd(base32, b_.CreateMul(stage, c32(a_bytes))); };
   auto b_stage_addr = [&](Value* stage) {
@@ -184,8 +194,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   // one row half h: the outputs' values there (gemm_epilogue: the product, or what the epilogue
   // region makes of it), then each output's stores. (m0, n0): the tile's origin (persistent).
   const std::vector<GemmOutput> outputs = gemm_outputs(op, args);
-  auto epilogue = [&](const std::vector<Value*>& acc, Value* consumer_tid, Value* c_off, Value* rows, Value* cols, Value* m0,
-                      Value* n0) {
+  auto epilogue = [&](const std::vector<Value*>& acc, Value* consumer_tid, Value* c_off, Value* rows, Value* cols,
+                      Value* m0, Value* n0) {
     Value* lane = b_.CreateAnd(consumer_tid, c32(31));
     Value* warp = b_.CreateLShr(consumer_tid, c32(5));
     Value* t = b_.CreateAnd(lane, c32(3));
@@ -206,7 +216,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
           for (int j = 0; j < 4; ++j)
             for (int e = 0; e < 2; ++e) {
               Value* col = b_.CreateAdd(col0, c64(8 * (4 * q + j) + e));
-              std::vector<Value*> v = gemm_epilogue(op, args, acc[size_t((4 * q + j) * 4 + h * 2 + e)], row, col, rows, cols, m0, n0);
+              std::vector<Value*> v =
+                  gemm_epilogue(op, args, acc[size_t((4 * q + j) * 4 + h * 2 + e)], row, col, rows, cols, m0, n0);
               for (size_t o = 0; o < outputs.size(); ++o) vals[o].push_back(v[o]);
             }
         for (size_t o = 0; o < outputs.size(); ++o) {
@@ -214,7 +225,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
           const int64_t esize = int64_t(et->getPrimitiveSizeInBits() / 8);
           Value* C = outputs[o].ptr;
           auto pair_of = [&](int j, int e) {
-            return op.region ? vals[o][size_t(2 * j + e)] : convert(acc[size_t((4 * q + j) * 4 + h * 2 + e)], DType::F32, outputs[o].dt);
+            return op.region ? vals[o][size_t(2 * j + e)]
+                             : convert(acc[size_t((4 * q + j) * 4 + h * 2 + e)], DType::F32, outputs[o].dt);
           };
           if (esize != 2) {  // pairs, one store each when C's layout keeps them aligned
             Value* pairs_ok = aligned_to(C, 2, esize);
@@ -237,7 +249,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
               v[j] = b_.CreateBitCast(b_.CreateInsertElement(p, vals[o][size_t(2 * j + 1)], uint64_t(1)), i32);
               continue;
             }
-            v[j] = pack_pair(acc[size_t((4 * q + j) * 4 + h * 2)], acc[size_t((4 * q + j) * 4 + h * 2 + 1)], outputs[o].dt);
+            v[j] = pack_pair(acc[size_t((4 * q + j) * 4 + h * 2)], acc[size_t((4 * q + j) * 4 + h * 2 + 1)],
+                             outputs[o].dt);
           }
           store_quad_16(C, outputs[o].dt, c_off, ldc, row, row_in, t, q, v, cols, [&] { return aligned_to(C, 8, 2); });
         }
@@ -273,8 +286,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     Value* n0 = b_.CreateMul(b_.CreateSDiv(local, group_rows), c64(bn));
     Value* done = b_.CreateTrunc(b_.CreateSDiv(b_.CreateSub(t, first), grid), i32);  // tiles this instance finished
     body_fn(Tile{b_.CreateAdd(a_off, b_.CreateMul(m0, lda)), b_.CreateAdd(b_off, n0),
-                 b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(m0, ldc), n0)), b_.CreateSub(rows, m0), b_.CreateSub(cols, n0), m0,
-                 n0},
+                 b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(m0, ldc), n0)), b_.CreateSub(rows, m0),
+                 b_.CreateSub(cols, n0), m0, n0},
             b_.CreateMul(done, n_k), done, b_.CreateICmpSGE(b_.CreateAdd(t, grid), n_tiles));
     end_loop(loop);
   };
@@ -309,134 +322,137 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     // warpgroup has the registers of two: 240, the most setmaxnreg gives.)
     const int producer_regs = staged ? 56 : 40, consumer_regs = consumers == 1 ? 240 : staged ? 224 : 232;
     auto producer = [&] {
-    emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
-      const unsigned n_params = unsigned(fn_.body.args.size());
-      Value* map_a = b_.CreatePtrToInt(f_->getArg(n_params), i64);
-      Value* map_b = b_.CreatePtrToInt(f_->getArg(n_params + 1), i64);
-      for_each_tile([&](const Tile& t, Value* base, Value*, Value*) {
-        // A is [batch * M, K]: its row is a_off / K. B is [batch, K, N]: column b_off % N of batch b_off / (K N).
-        Value* a_row = b_.CreateTrunc(b_.CreateSDiv(t.a_off, K), i32);
-        Value* b_col = b_.CreateTrunc(b_.CreateSRem(t.b_off, ldb), i32);
-        Value* b_batch = b_.CreateTrunc(b_.CreateSDiv(t.b_off, b_.CreateMul(K, ldb)), i32);
-        k_loop([&](Value* kt, std::vector<Value*>&) {
-          Value* it = b_.CreateAdd(base, kt);  // pipeline iteration: stage and phase run on across tiles
-          Value* s = b_.CreateURem(it, c32(stages));
-          Value* round = b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1));
-          wait(empty(s), b_.CreateXor(round, c32(1)));  // round 0: the buffers start free
-          hopper::mbarrier_expect_tx(b_, full(s), a_bytes + b_bytes);
-          Value* k0 = b_.CreateMul(kt, c32(bk));
-          Value* a_dst = a_stage_addr(s);
-          hopper::tma_load_3d(b_, a_dst, map_a, k0, a_row, c32(0), full(s));
-          for (int p = 0; p < bn / 64; ++p) {
-            Value* dst = b_.CreateAdd(b_stage_addr(s), c32(p * panel_bytes));
-            Value* col = b_.CreateAdd(b_col, c32(64 * p));
-            hopper::tma_load_3d(b_, dst, map_b, col, k0, b_batch, full(s));
-          }
-        });
-      });
-    });
-    if (staged) {
-      // Epilogue warps: chunks of kRun columns of the tile, thread e taking chunks e, e + 96, ...
-      // (a warp reads one contiguous row run: no bank conflicts), each through the epilogue
-      // region and out to every output in vector stores. 2 columns a chunk keep the region's
-      // work within the producer warpgroup's 56 registers (bias + gelu + a residual output
-      // spilled with 4, and gelu alone with 8).
-      const std::vector<GemmOutput> outputs = gemm_outputs(op, args);
-      std::vector<Value*> run_ok;
-      for (const GemmOutput& o : outputs) run_ok.push_back(run_aligned(o, ldc, c_off, kRun));
-      emit_if(b_.CreateICmpUGE(tid, c32(32)), [&] {
-        Value* etid = b_.CreateZExt(b_.CreateSub(tid, c32(32)), i64);
-        for_each_tile([&](const Tile& t, Value*, Value* done, Value* last) {
-          llvm::BasicBlock* skip = llvm::BasicBlock::Create(ctx_, "wgmma.epilogue.skip", f_);
-          llvm::BasicBlock* work = llvm::BasicBlock::Create(ctx_, "wgmma.epilogue.tile", f_);
-          b_.CreateCondBr(last, skip, work);  // the consumers store the last tile themselves
-          b_.SetInsertPoint(work);
-          wait(c_full, b_.CreateAnd(done, c32(1)));
-          ForLoop chunks = begin_loop(etid, c64(kEpilogueThreads), "wgmma.epilogue");
-          enter_loop_body(chunks, c64(bm * bn / kRun));
-          Value* row = b_.CreateUDiv(chunks.iv, c64(bn / kRun));
-          Value* col = b_.CreateMul(b_.CreateURem(chunks.iv, c64(bn / kRun)), c64(kRun));
-          emit_if(b_.CreateAnd(b_.CreateICmpSLT(row, t.rows), b_.CreateICmpSLT(col, t.cols)), [&] {
-            Value* byte = b_.CreateAdd(c_buf, b_.CreateTrunc(b_.CreateAdd(b_.CreateMul(row, c64(c_row_bytes)),
-                                                                          b_.CreateMul(col, c64(2))), i32));
-            llvm::Type* et = register_type(ctx_, in_dt);
-            auto* vec_ty = llvm::FixedVectorType::get(et, kRun);
-            Value* ptr = b_.CreateIntToPtr(byte, llvm::PointerType::get(ctx_, hooks_.shared_address_space()));
-            Value* vec = b_.CreateAlignedLoad(vec_ty, ptr, llvm::Align(2 * kRun));
-            std::vector<std::vector<Value*>> vals(outputs.size());
-            for (int e = 0; e < kRun; ++e) {
-              std::vector<Value*> v = gemm_epilogue(op, args, b_.CreateExtractElement(vec, uint64_t(e)), row,
-                                                    b_.CreateAdd(col, c64(e)), t.rows, t.cols, t.m0, t.n0, in_dt);
-              for (size_t o = 0; o < outputs.size(); ++o) vals[o].push_back(v[o]);
+      emit_if(b_.CreateICmpEQ(tid, c32(0)), [&] {
+        const unsigned n_params = unsigned(fn_.body.args.size());
+        Value* map_a = b_.CreatePtrToInt(f_->getArg(n_params), i64);
+        Value* map_b = b_.CreatePtrToInt(f_->getArg(n_params + 1), i64);
+        for_each_tile([&](const Tile& t, Value* base, Value*, Value*) {
+          // A is [batch * M, K]: its row is a_off / K. B is [batch, K, N]: column b_off % N of batch b_off / (K N).
+          Value* a_row = b_.CreateTrunc(b_.CreateSDiv(t.a_off, K), i32);
+          Value* b_col = b_.CreateTrunc(b_.CreateSRem(t.b_off, ldb), i32);
+          Value* b_batch = b_.CreateTrunc(b_.CreateSDiv(t.b_off, b_.CreateMul(K, ldb)), i32);
+          k_loop([&](Value* kt, std::vector<Value*>&) {
+            Value* it = b_.CreateAdd(base, kt);  // pipeline iteration: stage and phase run on across tiles
+            Value* s = b_.CreateURem(it, c32(stages));
+            Value* round = b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1));
+            wait(empty(s), b_.CreateXor(round, c32(1)));  // round 0: the buffers start free
+            hopper::mbarrier_expect_tx(b_, full(s), a_bytes + b_bytes);
+            Value* k0 = b_.CreateMul(kt, c32(bk));
+            Value* a_dst = a_stage_addr(s);
+            hopper::tma_load_3d(b_, a_dst, map_a, k0, a_row, c32(0), full(s));
+            for (int p = 0; p < bn / 64; ++p) {
+              Value* dst = b_.CreateAdd(b_stage_addr(s), c32(p * panel_bytes));
+              Value* col = b_.CreateAdd(b_col, c32(64 * p));
+              hopper::tma_load_3d(b_, dst, map_b, col, k0, b_batch, full(s));
             }
-            Value* off = b_.CreateAdd(t.c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col));
-            for (size_t o = 0; o < outputs.size(); ++o) store_run(outputs[o], off, vals[o], col, t.cols, run_ok[o]);
           });
-          end_loop(chunks);
-          hopper::mbarrier_arrive(b_, c_empty);
-          b_.CreateBr(skip);
-          b_.SetInsertPoint(skip);
         });
       });
-    }
+      if (staged) {
+        // Epilogue warps: chunks of kRun columns of the tile, thread e taking chunks e, e + 96, ...
+        // (a warp reads one contiguous row run: no bank conflicts), each through the epilogue
+        // region and out to every output in vector stores. 2 columns a chunk keep the region's
+        // work within the producer warpgroup's 56 registers (bias + gelu + a residual output
+        // spilled with 4, and gelu alone with 8).
+        const std::vector<GemmOutput> outputs = gemm_outputs(op, args);
+        std::vector<Value*> run_ok;
+        for (const GemmOutput& o : outputs) run_ok.push_back(run_aligned(o, ldc, c_off, kRun));
+        emit_if(b_.CreateICmpUGE(tid, c32(32)), [&] {
+          Value* etid = b_.CreateZExt(b_.CreateSub(tid, c32(32)), i64);
+          for_each_tile([&](const Tile& t, Value*, Value* done, Value* last) {
+            llvm::BasicBlock* skip = llvm::BasicBlock::Create(ctx_, "wgmma.epilogue.skip", f_);
+            llvm::BasicBlock* work = llvm::BasicBlock::Create(ctx_, "wgmma.epilogue.tile", f_);
+            b_.CreateCondBr(last, skip, work);  // the consumers store the last tile themselves
+            b_.SetInsertPoint(work);
+            wait(c_full, b_.CreateAnd(done, c32(1)));
+            ForLoop chunks = begin_loop(etid, c64(kEpilogueThreads), "wgmma.epilogue");
+            enter_loop_body(chunks, c64(bm * bn / kRun));
+            Value* row = b_.CreateUDiv(chunks.iv, c64(bn / kRun));
+            Value* col = b_.CreateMul(b_.CreateURem(chunks.iv, c64(bn / kRun)), c64(kRun));
+            emit_if(b_.CreateAnd(b_.CreateICmpSLT(row, t.rows), b_.CreateICmpSLT(col, t.cols)), [&] {
+              Value* byte = b_.CreateAdd(
+                  c_buf,
+                  b_.CreateTrunc(b_.CreateAdd(b_.CreateMul(row, c64(c_row_bytes)), b_.CreateMul(col, c64(2))), i32));
+              llvm::Type* et = register_type(ctx_, in_dt);
+              auto* vec_ty = llvm::FixedVectorType::get(et, kRun);
+              Value* ptr = b_.CreateIntToPtr(byte, llvm::PointerType::get(ctx_, hooks_.shared_address_space()));
+              Value* vec = b_.CreateAlignedLoad(vec_ty, ptr, llvm::Align(2 * kRun));
+              std::vector<std::vector<Value*>> vals(outputs.size());
+              for (int e = 0; e < kRun; ++e) {
+                std::vector<Value*> v = gemm_epilogue(op, args, b_.CreateExtractElement(vec, uint64_t(e)), row,
+                                                      b_.CreateAdd(col, c64(e)), t.rows, t.cols, t.m0, t.n0, in_dt);
+                for (size_t o = 0; o < outputs.size(); ++o) vals[o].push_back(v[o]);
+              }
+              Value* off = b_.CreateAdd(t.c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col));
+              for (size_t o = 0; o < outputs.size(); ++o) store_run(outputs[o], off, vals[o], col, t.cols, run_ok[o]);
+            });
+            end_loop(chunks);
+            hopper::mbarrier_arrive(b_, c_empty);
+            b_.CreateBr(skip);
+            b_.SetInsertPoint(skip);
+          });
+        });
+      }
     };
     auto consumer = [&] {
-    Value* ctid = b_.CreateSub(tid, c32(128));
-    Value* leader = b_.CreateICmpEQ(b_.CreateAnd(ctid, c32(127)), c32(0));
-    Value* a_rows = b_.CreateMul(b_.CreateLShr(ctid, c32(7)), c32(64 * 128));  // this warpgroup's 64 rows of A
-    for_each_tile([&](const Tile& t, Value* base, Value* done, Value* last) {
-      std::vector<Value*> acc = k_loop([&](Value* kt, std::vector<Value*>& acc) {
-        Value* it = b_.CreateAdd(base, kt);
-        Value* s = b_.CreateURem(it, c32(stages));
-        wait(full(s), b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1)));
-        mma_slice(acc, b_.CreateAdd(a_stage_addr(s), a_rows), b_stage_addr(s));
-        hopper::wait(b_, 1);  // slice kt-1's group is done: its stage may be refilled
-        Value* prev = b_.CreateURem(b_.CreateAdd(it, c32(stages - 1)), c32(stages));
-        emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(kt, c32(0))),
-                [&] { hopper::mbarrier_arrive(b_, empty(prev)); });
-      });
-      hopper::wait(b_, 0);
-      emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(n_k, c32(0))), [&] {  // the tile's last stage
-        Value* last = b_.CreateURem(b_.CreateAdd(base, b_.CreateSub(n_k, c32(1))), c32(stages));
-        hopper::mbarrier_arrive(b_, empty(last));
-      });
-      if (!staged) {
-        epilogue(acc, ctid, t.c_off, t.rows, t.cols, t.m0, t.n0);
-        return;
-      }
-      // Staged: the instance's last tile (the only one without a grid) has no next tile to
-      // overlap, so the consumers run its epilogue themselves, in registers, 2.5x as many
-      // threads as the epilogue warps. Others: wait until the epilogue warps are done with
-      // the previous tile's buffer (the first wait passes at once), store this thread's pairs
-      // of the product, rounded to 16 bits (the m16n8 fragment layout of the epilogue above),
-      // and arrive on c_full.
-      llvm::BasicBlock* in_registers = llvm::BasicBlock::Create(ctx_, "wgmma.last", f_);
-      llvm::BasicBlock* to_shared = llvm::BasicBlock::Create(ctx_, "wgmma.stage", f_);
-      llvm::BasicBlock* tile_done = llvm::BasicBlock::Create(ctx_, "wgmma.tile.done", f_);
-      b_.CreateCondBr(last, in_registers, to_shared);
-      b_.SetInsertPoint(in_registers);
-      epilogue(acc, ctid, t.c_off, t.rows, t.cols, t.m0, t.n0);
-      b_.CreateBr(tile_done);
-      b_.SetInsertPoint(to_shared);
-      wait(c_empty, b_.CreateXor(b_.CreateAnd(done, c32(1)), c32(1)));
-      Value* lane = b_.CreateAnd(ctid, c32(31));
-      Value* row0 = b_.CreateAdd(b_.CreateMul(b_.CreateLShr(ctid, c32(5)), c32(16)), b_.CreateLShr(lane, c32(2)));
-      Value* col0 = b_.CreateMul(b_.CreateAnd(lane, c32(3)), c32(2));
-      auto* pair_ty = llvm::FixedVectorType::get(register_type(ctx_, in_dt), 2);
-      for (int j = 0; j < bn / 8; ++j)
-        for (int h = 0; h < 2; ++h) {
-          Value* p = llvm::PoisonValue::get(llvm::FixedVectorType::get(f32, 2));
-          p = b_.CreateInsertElement(p, acc[size_t(j * 4 + h * 2)], uint64_t(0));
-          p = b_.CreateInsertElement(p, acc[size_t(j * 4 + h * 2 + 1)], uint64_t(1));
-          Value* row = b_.CreateAdd(row0, c32(h * 8));
-          Value* byte = b_.CreateAdd(c_buf, b_.CreateAdd(b_.CreateMul(row, c32(c_row_bytes)), b_.CreateMul(b_.CreateAdd(col0, c32(8 * j)), c32(2))));
-          b_.CreateAlignedStore(b_.CreateBitCast(b_.CreateFPTrunc(p, pair_ty), i32),
-                                b_.CreateIntToPtr(byte, llvm::PointerType::get(ctx_, hooks_.shared_address_space())), llvm::Align(4));
+      Value* ctid = b_.CreateSub(tid, c32(128));
+      Value* leader = b_.CreateICmpEQ(b_.CreateAnd(ctid, c32(127)), c32(0));
+      Value* a_rows = b_.CreateMul(b_.CreateLShr(ctid, c32(7)), c32(64 * 128));  // this warpgroup's 64 rows of A
+      for_each_tile([&](const Tile& t, Value* base, Value* done, Value* last) {
+        std::vector<Value*> acc = k_loop([&](Value* kt, std::vector<Value*>& acc) {
+          Value* it = b_.CreateAdd(base, kt);
+          Value* s = b_.CreateURem(it, c32(stages));
+          wait(full(s), b_.CreateAnd(b_.CreateUDiv(it, c32(stages)), c32(1)));
+          mma_slice(acc, b_.CreateAdd(a_stage_addr(s), a_rows), b_stage_addr(s));
+          hopper::wait(b_, 1);  // slice kt-1's group is done: its stage may be refilled
+          Value* prev = b_.CreateURem(b_.CreateAdd(it, c32(stages - 1)), c32(stages));
+          emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(kt, c32(0))),
+                  [&] { hopper::mbarrier_arrive(b_, empty(prev)); });
+        });
+        hopper::wait(b_, 0);
+        emit_if(b_.CreateAnd(leader, b_.CreateICmpSGT(n_k, c32(0))), [&] {  // the tile's last stage
+          Value* last = b_.CreateURem(b_.CreateAdd(base, b_.CreateSub(n_k, c32(1))), c32(stages));
+          hopper::mbarrier_arrive(b_, empty(last));
+        });
+        if (!staged) {
+          epilogue(acc, ctid, t.c_off, t.rows, t.cols, t.m0, t.n0);
+          return;
         }
-      hopper::mbarrier_arrive(b_, c_full);
-      b_.CreateBr(tile_done);
-      b_.SetInsertPoint(tile_done);
-    });
+        // Staged: the instance's last tile (the only one without a grid) has no next tile to
+        // overlap, so the consumers run its epilogue themselves, in registers, 2.5x as many
+        // threads as the epilogue warps. Others: wait until the epilogue warps are done with
+        // the previous tile's buffer (the first wait passes at once), store this thread's pairs
+        // of the product, rounded to 16 bits (the m16n8 fragment layout of the epilogue above),
+        // and arrive on c_full.
+        llvm::BasicBlock* in_registers = llvm::BasicBlock::Create(ctx_, "wgmma.last", f_);
+        llvm::BasicBlock* to_shared = llvm::BasicBlock::Create(ctx_, "wgmma.stage", f_);
+        llvm::BasicBlock* tile_done = llvm::BasicBlock::Create(ctx_, "wgmma.tile.done", f_);
+        b_.CreateCondBr(last, in_registers, to_shared);
+        b_.SetInsertPoint(in_registers);
+        epilogue(acc, ctid, t.c_off, t.rows, t.cols, t.m0, t.n0);
+        b_.CreateBr(tile_done);
+        b_.SetInsertPoint(to_shared);
+        wait(c_empty, b_.CreateXor(b_.CreateAnd(done, c32(1)), c32(1)));
+        Value* lane = b_.CreateAnd(ctid, c32(31));
+        Value* row0 = b_.CreateAdd(b_.CreateMul(b_.CreateLShr(ctid, c32(5)), c32(16)), b_.CreateLShr(lane, c32(2)));
+        Value* col0 = b_.CreateMul(b_.CreateAnd(lane, c32(3)), c32(2));
+        auto* pair_ty = llvm::FixedVectorType::get(register_type(ctx_, in_dt), 2);
+        for (int j = 0; j < bn / 8; ++j)
+          for (int h = 0; h < 2; ++h) {
+            Value* p = llvm::PoisonValue::get(llvm::FixedVectorType::get(f32, 2));
+            p = b_.CreateInsertElement(p, acc[size_t(j * 4 + h * 2)], uint64_t(0));
+            p = b_.CreateInsertElement(p, acc[size_t(j * 4 + h * 2 + 1)], uint64_t(1));
+            Value* row = b_.CreateAdd(row0, c32(h * 8));
+            Value* byte = b_.CreateAdd(c_buf, b_.CreateAdd(b_.CreateMul(row, c32(c_row_bytes)),
+                                                           b_.CreateMul(b_.CreateAdd(col0, c32(8 * j)), c32(2))));
+            b_.CreateAlignedStore(b_.CreateBitCast(b_.CreateFPTrunc(p, pair_ty), i32),
+                                  b_.CreateIntToPtr(byte, llvm::PointerType::get(ctx_, hooks_.shared_address_space())),
+                                  llvm::Align(4));
+          }
+        hopper::mbarrier_arrive(b_, c_full);
+        b_.CreateBr(tile_done);
+        b_.SetInsertPoint(tile_done);
+      });
     };
     hopper::warp_specialize(b_, tid, producer_regs, consumer_regs, producer, consumer);
     return;
@@ -449,7 +465,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     copy_chunk16(vector, smem.at(b_, dst_byte), buf, off, ok, p, limit);
   };
   auto swizzled = [&](Value* row, Value* chunk) {  // byte of 16-byte chunk `chunk` in 128-byte row `row`
-    return b_.CreateAdd(b_.CreateMul(row, c32(128)), b_.CreateShl(b_.CreateXor(chunk, b_.CreateAnd(row, c32(7))), c32(4)));
+    return b_.CreateAdd(b_.CreateMul(row, c32(128)),
+                        b_.CreateShl(b_.CreateXor(chunk, b_.CreateAnd(row, c32(7))), c32(4)));
   };
   // Copies K slice `kt` (i32) of A and B into pipeline buffer `stage` (i32).
   auto load_stage = [&](Value* stage, Value* kt) {
@@ -477,8 +494,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
         Value* krow = b_.CreateUDiv(ci, c32(cpr_b));
         Value* nc = b_.CreateURem(ci, c32(cpr_b));
         Value* panel = b_.CreateLShr(nc, c32(3));
-        Value* dst = b_.CreateAdd(b_base, b_.CreateAdd(b_.CreateMul(panel, c32(panel_bytes)),
-                                                       swizzled(krow, b_.CreateAnd(nc, c32(7)))));
+        Value* dst = b_.CreateAdd(
+            b_base, b_.CreateAdd(b_.CreateMul(panel, c32(panel_bytes)), swizzled(krow, b_.CreateAnd(nc, c32(7)))));
         Value* gk = b_.CreateAdd(k0, b_.CreateZExt(krow, i64));
         Value* gn = b_.CreateZExt(b_.CreateShl(nc, c32(3)), i64);
         Value* off = b_.CreateAdd(b_off, b_.CreateAdd(b_.CreateMul(gk, ldb), gn));
@@ -488,8 +505,13 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     }
     b_.SetInsertPoint(done);
   };
-  auto commit = [&] { b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<Value*>()); };
-  auto wait_groups = [&](int pending) { b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(pending)}); };
+  auto commit = [&] {
+    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(),
+                       llvm::ArrayRef<Value*>());
+  };
+  auto wait_groups = [&](int pending) {
+    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(pending)});
+  };
 
   // Prologue: slices 0 .. stages-3, one group each (empty groups keep the count uniform).
   for (int s = 0; s + 2 < stages; ++s) {

@@ -18,7 +18,8 @@ llvm::Type* register_type(llvm::LLVMContext& ctx, DType t) {
     case DType::BF16: return llvm::Type::getBFloatTy(ctx);
     case DType::I64: return llvm::Type::getInt64Ty(ctx);
     case DType::I32: return llvm::Type::getInt32Ty(ctx);
-    case DType::I8: case DType::U8: return llvm::Type::getInt8Ty(ctx);
+    case DType::I8:
+    case DType::U8: return llvm::Type::getInt8Ty(ctx);
     case DType::Bool: return llvm::Type::getInt1Ty(ctx);
   }
   return nullptr;
@@ -91,8 +92,8 @@ llvm::Value* KernelEmitter::element_load(const ir::Op& op, const std::vector<llv
     other = std::holds_alternative<int64_t>(a) ? double(std::get<int64_t>(a)) : std::get<double>(a);
   }
   llvm::Type* rt = register_type(ctx_, dt);
-  llvm::Value* fallback = is_float(dt) ? llvm::ConstantFP::get(rt, other)
-                                       : llvm::ConstantInt::get(rt, uint64_t(int64_t(other)), true);
+  llvm::Value* fallback =
+      is_float(dt) ? llvm::ConstantFP::get(rt, other) : llvm::ConstantInt::get(rt, uint64_t(int64_t(other)), true);
   llvm::BasicBlock* before = b_.GetInsertBlock();
   llvm::Value* loaded = nullptr;
   llvm::BasicBlock* loaded_bb = nullptr;
@@ -113,8 +114,10 @@ void KernelEmitter::element_store(const ir::Op& op, const std::vector<llvm::Valu
     llvm::Value* v = dt == DType::Bool ? b_.CreateZExt(args[2], mt) : args[2];
     b_.CreateStore(v, hooks_.element_pointer(b_, args[0], mt, args[1]));
   };
-  if (args.size() < 4) store();
-  else emit_if(args[3], store);
+  if (args.size() < 4)
+    store();
+  else
+    emit_if(args[3], store);
 }
 
 llvm::Value* KernelEmitter::convert(llvm::Value* v, DType from, DType to) {
@@ -157,7 +160,8 @@ llvm::Value* KernelEmitter::identity(const std::string& kind, DType t) {
   if (is_float(t)) return llvm::ConstantFP::getInfinity(ty, max);
   unsigned bits = ty->getIntegerBitWidth();
   if (is_signed_int(t))
-    return llvm::ConstantInt::get(ctx_, max ? llvm::APInt::getSignedMinValue(bits) : llvm::APInt::getSignedMaxValue(bits));
+    return llvm::ConstantInt::get(ctx_,
+                                  max ? llvm::APInt::getSignedMinValue(bits) : llvm::APInt::getSignedMaxValue(bits));
   return llvm::ConstantInt::get(ctx_, max ? llvm::APInt::getMinValue(bits) : llvm::APInt::getMaxValue(bits));
 }
 
@@ -181,7 +185,8 @@ llvm::Value* KernelEmitter::combine(const std::string& kind, DType t, llvm::Valu
       take = b_.CreateSelect(a_nan, b_.CreateAnd(c_nan, lower_index), if_a_number);
     } else {
       bool sgn = is_signed_int(t);
-      llvm::Value* better = b_.CreateICmp(max ? (sgn ? P::ICMP_SGT : P::ICMP_UGT) : (sgn ? P::ICMP_SLT : P::ICMP_ULT), cv, av);
+      llvm::Value* better =
+          b_.CreateICmp(max ? (sgn ? P::ICMP_SGT : P::ICMP_UGT) : (sgn ? P::ICMP_SLT : P::ICMP_ULT), cv, av);
       take = b_.CreateOr(better, b_.CreateAnd(b_.CreateICmpEQ(cv, av), lower_index));
     }
     // Field by field: some GPU backends do not select whole structs.
@@ -212,8 +217,8 @@ llvm::Value* int_pow(llvm::IRBuilder<>& b, llvm::Value* x, llvm::Value* e, bool 
   if (!sgn) return r;
   llvm::Value* odd = b.CreateICmpNE(b.CreateAnd(e, ci(1)), ci(0));
   llvm::Value* neg_one = b.CreateSelect(odd, ci(-1), ci(1));
-  llvm::Value* recip = b.CreateSelect(b.CreateICmpEQ(x, ci(1)), ci(1),
-                                      b.CreateSelect(b.CreateICmpEQ(x, ci(-1)), neg_one, ci(0)));
+  llvm::Value* recip =
+      b.CreateSelect(b.CreateICmpEQ(x, ci(1)), ci(1), b.CreateSelect(b.CreateICmpEQ(x, ci(-1)), neg_one, ci(0)));
   return b.CreateSelect(b.CreateICmpSLT(e, ci(0)), recip, r);
 }
 }  // namespace
@@ -264,19 +269,32 @@ llvm::Value* KernelEmitter::arith(const ir::Op& op, const std::vector<llvm::Valu
   if (k == "atan2") return emit_atan2(b_, a[0], a[1]);
   using MathFn = llvm::Value* (*)(llvm::IRBuilder<>&, llvm::Value*);
   static const std::map<std::string, MathFn> math = {
-      {"exp", emit_exp}, {"expm1", emit_expm1}, {"log", emit_log}, {"log1p", emit_log1p}, {"sin", emit_sin},
-      {"cos", emit_cos}, {"tanh", emit_tanh},   {"erf", emit_erf}, {"erfc", emit_erfc},
-      {"sigmoid", emit_sigmoid}, {"atan", emit_atan}, {"log2", emit_log2}, {"log10", emit_log10}, {"exp2", emit_exp2}};
+      {"exp", emit_exp},     {"expm1", emit_expm1},     {"log", emit_log},   {"log1p", emit_log1p},
+      {"sin", emit_sin},     {"cos", emit_cos},         {"tanh", emit_tanh}, {"erf", emit_erf},
+      {"erfc", emit_erfc},   {"sigmoid", emit_sigmoid}, {"atan", emit_atan}, {"log2", emit_log2},
+      {"log10", emit_log10}, {"exp2", emit_exp2}};
   if (auto it = math.find(k); it != math.end()) return it->second(b_, a[0]);
   if (k == "cmp") {
     const std::string& p = op.str_attr("pred");
     using P = llvm::CmpInst::Predicate;
-    P pred = fp ? (p == "lt" ? P::FCMP_OLT : p == "le" ? P::FCMP_OLE : p == "gt" ? P::FCMP_OGT
-                   : p == "ge" ? P::FCMP_OGE : p == "eq" ? P::FCMP_OEQ : P::FCMP_UNE)
-           : sgn ? (p == "lt" ? P::ICMP_SLT : p == "le" ? P::ICMP_SLE : p == "gt" ? P::ICMP_SGT
-                   : p == "ge" ? P::ICMP_SGE : p == "eq" ? P::ICMP_EQ : P::ICMP_NE)
-                 : (p == "lt" ? P::ICMP_ULT : p == "le" ? P::ICMP_ULE : p == "gt" ? P::ICMP_UGT
-                   : p == "ge" ? P::ICMP_UGE : p == "eq" ? P::ICMP_EQ : P::ICMP_NE);
+    P pred = fp    ? (p == "lt"   ? P::FCMP_OLT
+                      : p == "le" ? P::FCMP_OLE
+                      : p == "gt" ? P::FCMP_OGT
+                      : p == "ge" ? P::FCMP_OGE
+                      : p == "eq" ? P::FCMP_OEQ
+                                  : P::FCMP_UNE)
+             : sgn ? (p == "lt"   ? P::ICMP_SLT
+                      : p == "le" ? P::ICMP_SLE
+                      : p == "gt" ? P::ICMP_SGT
+                      : p == "ge" ? P::ICMP_SGE
+                      : p == "eq" ? P::ICMP_EQ
+                                  : P::ICMP_NE)
+                   : (p == "lt"   ? P::ICMP_ULT
+                      : p == "le" ? P::ICMP_ULE
+                      : p == "gt" ? P::ICMP_UGT
+                      : p == "ge" ? P::ICMP_UGE
+                      : p == "eq" ? P::ICMP_EQ
+                                  : P::ICMP_NE);
     return fp ? b_.CreateFCmp(pred, a[0], a[1]) : b_.CreateICmp(pred, a[0], a[1]);
   }
   fail(ErrorCode::Compile, "kernel " + fn_.name + ": no LLVM lowering for '" + op.name + "'", op.loc.str());
@@ -308,9 +326,9 @@ llvm::BranchInst* KernelEmitter::end_loop(ForLoop& loop) {
   return latch;
 }
 
-llvm::BranchInst* KernelEmitter::loop_with_state(llvm::Value* lb, llvm::Value* ub, const char* name,
-                                                 std::vector<llvm::Value*>& state,
-                                                 const std::function<void(llvm::Value*, std::vector<llvm::Value*>&)>& body) {
+llvm::BranchInst* KernelEmitter::loop_with_state(
+    llvm::Value* lb, llvm::Value* ub, const char* name, std::vector<llvm::Value*>& state,
+    const std::function<void(llvm::Value*, std::vector<llvm::Value*>&)>& body) {
   ForLoop loop = begin_loop(lb, b_.getInt64(1), name);
   std::vector<llvm::PHINode*> phis;
   for (llvm::Value* init : state) {

@@ -20,7 +20,8 @@ void Kit::copy_rows(Value* base, Value* buf, Value* off, int n_rows, Value* vali
       Value* c = b.CreateURem(ci, c32(cpr));
       Value* dst = shared_at(swizzled(base, row, c));
       Value* in = b.CreateICmpSLT(b.CreateZExt(row, i64), valid);
-      Value* src_off = b.CreateAdd(off, b.CreateZExt(b.CreateAdd(b.CreateMul(row, c32(D)), b.CreateMul(c, c32(8))), i64));
+      Value* src_off =
+          b.CreateAdd(off, b.CreateZExt(b.CreateAdd(b.CreateMul(row, c32(D)), b.CreateMul(c, c32(8))), i64));
       if (vector) {
         Value* src = e.hooks_.element_pointer(b, buf, i16, b.CreateSelect(in, src_off, off));
         b.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s, {},
@@ -106,8 +107,9 @@ std::vector<Value*> Kit::c_as_a(const std::vector<Value*>& c) {
   llvm::Type* h = dt == DType::BF16 ? b.getBFloatTy() : b.getHalfTy();
   auto* v2 = llvm::FixedVectorType::get(h, 2);
   auto pack = [&](Value* lo, Value* hi) {  // the first value in the low half
-    Value* v = b.CreateInsertElement(b.CreateInsertElement(llvm::PoisonValue::get(v2), b.CreateFPTrunc(lo, h), uint64_t(0)),
-                                     b.CreateFPTrunc(hi, h), uint64_t(1));
+    Value* v =
+        b.CreateInsertElement(b.CreateInsertElement(llvm::PoisonValue::get(v2), b.CreateFPTrunc(lo, h), uint64_t(0)),
+                              b.CreateFPTrunc(hi, h), uint64_t(1));
     return dt == DType::BF16 ? b.CreateBitCast(v, i32) : v;
   };
   // k step kk covers C fragments 2kk (a0, a1) and 2kk+1 (a2, a3).
@@ -213,7 +215,8 @@ void Kit::store_rows(Value* out, Value* off, Value* row0, Value* valid, const st
       for (int nf = 0; nf < D / 8; ++nf) {  // two columns per 32-bit store (fresh, aligned buffers)
         Value* v0 = e.convert(b.CreateFMul(acc[size_t(nf * 4 + 2 * h)], mul), DType::F32, dt);
         Value* v1 = e.convert(b.CreateFMul(acc[size_t(nf * 4 + 2 * h + 1)], mul), DType::F32, dt);
-        Value* v = b.CreateInsertElement(b.CreateInsertElement(llvm::PoisonValue::get(et2), v0, uint64_t(0)), v1, uint64_t(1));
+        Value* v =
+            b.CreateInsertElement(b.CreateInsertElement(llvm::PoisonValue::get(et2), v0, uint64_t(0)), v1, uint64_t(1));
         b.CreateAlignedStore(v, e.hooks_.element_pointer(b, out, et, b.CreateAdd(base, c64(nf * 8))), llvm::Align(4));
       }
     });

@@ -24,14 +24,15 @@ namespace tessera::backends {
 inline double float_attr(const ir::Op& op, const char* key, double dflt) {
   auto it = op.attrs.find(key);
   if (it == op.attrs.end()) return dflt;
-  return std::holds_alternative<double>(it->second) ? std::get<double>(it->second) : double(std::get<int64_t>(it->second));
+  return std::holds_alternative<double>(it->second) ? std::get<double>(it->second)
+                                                    : double(std::get<int64_t>(it->second));
 }
 
 struct KernelEmitter::FlashKit {
   KernelEmitter& e;
   llvm::IRBuilder<>& b;
   const int D, threads, row_bytes, cpr;  // head dim, threads of the block, bytes and 16-byte chunks per row
-  const DType dt;                          // bf16 or f16
+  const DType dt;                        // bf16 or f16
   llvm::Type *i16, *i32, *i64, *f32, *pair;
   llvm::GlobalVariable* smem = nullptr;
   llvm::Value *tid, *lane, *warp, *g, *t2, *lane_row, *lane_hi;
@@ -46,10 +47,10 @@ struct KernelEmitter::FlashKit {
     const bool dynamic = e.fn_.attrs.count("shared") != 0;
     auto* ty = llvm::ArrayType::get(b.getInt8Ty(), dynamic ? 0 : uint64_t(bytes));
     if (bytes > 0) {
-      smem = new llvm::GlobalVariable(e.m_, ty, false,
-                                      dynamic ? llvm::GlobalValue::ExternalLinkage : llvm::GlobalValue::InternalLinkage,
-                                      dynamic ? nullptr : llvm::UndefValue::get(ty), e.fn_.name + (dynamic ? "_" + tag + "_dyn" : "." + tag),
-                                      nullptr, llvm::GlobalValue::NotThreadLocal, e.hooks_.shared_address_space());
+      smem = new llvm::GlobalVariable(
+          e.m_, ty, false, dynamic ? llvm::GlobalValue::ExternalLinkage : llvm::GlobalValue::InternalLinkage,
+          dynamic ? nullptr : llvm::UndefValue::get(ty), e.fn_.name + (dynamic ? "_" + tag + "_dyn" : "." + tag),
+          nullptr, llvm::GlobalValue::NotThreadLocal, e.hooks_.shared_address_space());
       smem->setAlignment(llvm::Align(128));
     }
     tid = b.CreateTrunc(e.tid_, i32);
@@ -77,7 +78,8 @@ struct KernelEmitter::FlashKit {
   // at shared byte `base`: cp.async 16-byte chunks, or element by element for unaligned views.
   void copy_rows(llvm::Value* base, llvm::Value* buf, llvm::Value* off, int n_rows, llvm::Value* valid);
   void commit() {
-    b.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<llvm::Value*>());
+    b.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(),
+                      llvm::ArrayRef<llvm::Value*>());
   }
   void wait(int pending) { b.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(pending)}); }
   void ldmatrix(bool trans, llvm::Value* byte, std::vector<llvm::Value*>& out);
@@ -89,14 +91,14 @@ struct KernelEmitter::FlashKit {
   }
   // Tiles of BN keys that query rows m0 .. m0+valid_rows-1 see: n_tiles in all, the first n_full
   // without any masked element (inside s_kv and, when causal, left of every row's diagonal).
-  void key_tiles(llvm::Value* m0, llvm::Value* valid_rows, llvm::Value* s_kv, int BN, bool causal, llvm::Value*& n_tiles,
-                 llvm::Value*& n_full);
+  void key_tiles(llvm::Value* m0, llvm::Value* valid_rows, llvm::Value* s_kv, int BN, bool causal,
+                 llvm::Value*& n_tiles, llvm::Value*& n_full);
   // The backward's streamed tiles of BS rows for a block of own rows own0 .. own0+valid_own-1:
   // keys (by_query: key_tiles) or queries of a block of keys. [lo, n_tiles) in all, masks only
   // outside [mid, n_full) (causal, keys: queries below own0 see none of the block's keys, from
   // its last valid key on all of them).
-  void stream_tiles(bool by_query, llvm::Value* own0, llvm::Value* valid_own, llvm::Value* stream_len, int BS, bool causal,
-                    llvm::Value*& lo, llvm::Value*& mid, llvm::Value*& n_tiles, llvm::Value*& n_full);
+  void stream_tiles(bool by_query, llvm::Value* own0, llvm::Value* valid_own, llvm::Value* stream_len, int BS,
+                    bool causal, llvm::Value*& lo, llvm::Value*& mid, llvm::Value*& n_tiles, llvm::Value*& n_full);
   // B fragments for X @ T^T with T the tile at `base` (its rows are the n columns): k step kk
   // of n_rows rows, two registers per 8 columns.
   std::vector<llvm::Value*> rows_as_b(llvm::Value* base, int kk, int n_rows);
@@ -120,8 +122,8 @@ struct KernelEmitter::FlashKit {
   // thread's part of the running sum of 2^(s * sl2 - m), move on to this tile; s becomes
   // p = 2^(s * sl2 - m); alpha[h] = 2^(m_old - m_new) is the factor for what was summed before,
   // applied here to the first D/2 values of `acc` (the output accumulators) unless it is null.
-  void online_softmax(std::vector<llvm::Value*>& s, double sl2, llvm::Value* m[2], llvm::Value* l[2], llvm::Value* alpha[2],
-                      std::vector<llvm::Value*>* acc);
+  void online_softmax(std::vector<llvm::Value*>& s, double sl2, llvm::Value* m[2], llvm::Value* l[2],
+                      llvm::Value* alpha[2], std::vector<llvm::Value*>* acc);
   // The end of a row: l, the row's sum (this thread's part), is combined over the quad; returns
   // 1 / l (0 for a row without keys). With an lse buffer, lane t = 0 also stores the row's
   // log-normaliser (m + log2 l) ln 2 at lse[lse_off + r] when r (the row in the block, i64) <

@@ -17,15 +17,17 @@ std::vector<KernelEmitter::GemmOutput> KernelEmitter::gemm_outputs(const ir::Op&
   return outs;
 }
 
-std::vector<Value*> KernelEmitter::gemm_epilogue(const ir::Op& op, const std::vector<Value*>& args, Value* acc, Value* row,
-                                                 Value* col, Value* rows, Value* cols, Value* m0, Value* n0, DType acc_dt) {
+std::vector<Value*> KernelEmitter::gemm_epilogue(const ir::Op& op, const std::vector<Value*>& args, Value* acc,
+                                                 Value* row, Value* col, Value* rows, Value* cols, Value* m0, Value* n0,
+                                                 DType acc_dt) {
   if (!op.region) return {convert(acc, acc_dt, op.operands[0]->type.dtype)};
   const ir::Block& region = *op.region;
   // Elements past the matrix edge are computed but never stored: clamp their coordinates so
   // the region's loads (a bias, a residual) stay inside their buffers.
   llvm::Type* i64 = b_.getInt64Ty();
   auto clamp = [&](Value* v, Value* n) {
-    return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateSExtOrTrunc(v, i64), b_.CreateSub(n, b_.getInt64(1)));
+    return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateSExtOrTrunc(v, i64),
+                                    b_.CreateSub(n, b_.getInt64(1)));
   };
   Value* r = b_.CreateAdd(args[13], clamp(row, rows));
   Value* c = b_.CreateAdd(args[14], clamp(col, cols));
@@ -50,7 +52,9 @@ Value* KernelEmitter::run_aligned(const GemmOutput& o, Value* ld, Value* off, in
   const int64_t piece = piece_of(o.dt, ctx_, n);
   const int64_t bytes = piece * int64_t(memory_type(ctx_, o.dt)->getPrimitiveSizeInBits() / 8);
   llvm::Type* i64 = b_.getInt64Ty();
-  auto mult = [&](Value* v, int64_t k) { return b_.CreateICmpEQ(b_.CreateAnd(v, b_.getInt64(uint64_t(k - 1))), b_.getInt64(0)); };
+  auto mult = [&](Value* v, int64_t k) {
+    return b_.CreateICmpEQ(b_.CreateAnd(v, b_.getInt64(uint64_t(k - 1))), b_.getInt64(0));
+  };
   return b_.CreateAnd({mult(ld, piece), mult(off, piece), mult(b_.CreatePtrToInt(o.ptr, i64), bytes)});
 }
 
@@ -62,7 +66,8 @@ void KernelEmitter::store_run(const GemmOutput& o, Value* off, const std::vector
   llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "run.vec", f_);
   llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "run.elem", f_);
   llvm::BasicBlock* stored = llvm::BasicBlock::Create(ctx_, "run.stored", f_);
-  b_.CreateCondBr(b_.CreateAnd(aligned, b_.CreateICmpSLE(b_.CreateAdd(col, b_.getInt64(uint64_t(n))), cols)), vec_bb, elem_bb);
+  b_.CreateCondBr(b_.CreateAnd(aligned, b_.CreateICmpSLE(b_.CreateAdd(col, b_.getInt64(uint64_t(n))), cols)), vec_bb,
+                  elem_bb);
   b_.SetInsertPoint(vec_bb);
   auto* piece_ty = llvm::FixedVectorType::get(et, unsigned(piece));
   for (int p = 0; p < n; p += piece) {

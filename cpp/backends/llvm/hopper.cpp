@@ -8,8 +8,8 @@ namespace tessera::backends::hopper {
 
 using llvm::Value;
 
-Value* inline_asm(llvm::IRBuilder<>& b, const std::string& text, const std::string& constraints, std::vector<Value*> args,
-                  bool ret) {
+Value* inline_asm(llvm::IRBuilder<>& b, const std::string& text, const std::string& constraints,
+                  std::vector<Value*> args, bool ret) {
   std::vector<llvm::Type*> types;
   for (Value* a : args) types.push_back(a->getType());
   auto* ty = llvm::FunctionType::get(ret ? b.getInt32Ty() : b.getVoidTy(), types, false);
@@ -33,7 +33,8 @@ SharedMemory dynamic_shared(llvm::Module& m, llvm::IRBuilder<>& b, const std::st
 }
 
 void fence(llvm::IRBuilder<>& b) {
-  b.CreateIntrinsic(llvm::Intrinsic::nvvm_wgmma_fence_sync_aligned, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<Value*>());
+  b.CreateIntrinsic(llvm::Intrinsic::nvvm_wgmma_fence_sync_aligned, llvm::ArrayRef<llvm::Type*>(),
+                    llvm::ArrayRef<Value*>());
 }
 
 void commit(llvm::IRBuilder<>& b) {
@@ -132,8 +133,9 @@ void mbarrier_wait(llvm::IRBuilder<>& b, Value* bar, Value* parity) {
   llvm::BasicBlock* done = llvm::BasicBlock::Create(b.getContext(), "mbar.waited", f);
   b.CreateBr(loop);
   b.SetInsertPoint(loop);
-  Value* ok = inline_asm(b, "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [$1], $2;\nselp.b32 $0, 1, 0, p;\n}",
-                         "=r,r,r", {bar, parity}, true);
+  Value* ok =
+      inline_asm(b, "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [$1], $2;\nselp.b32 $0, 1, 0, p;\n}",
+                 "=r,r,r", {bar, parity}, true);
   b.CreateCondBr(b.CreateICmpNE(ok, b.getInt32(0)), done, loop);
   b.SetInsertPoint(done);
 }
@@ -162,7 +164,8 @@ void keep_rolled(llvm::BranchInst* latch) {
 }
 
 void set_max_registers(llvm::IRBuilder<>& b, bool increase, int count) {
-  inline_asm(b, std::string("setmaxnreg.") + (increase ? "inc" : "dec") + ".sync.aligned.u32 " + std::to_string(count) + ";");
+  inline_asm(
+      b, std::string("setmaxnreg.") + (increase ? "inc" : "dec") + ".sync.aligned.u32 " + std::to_string(count) + ";");
 }
 
 }  // namespace tessera::backends::hopper

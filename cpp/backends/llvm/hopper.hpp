@@ -45,9 +45,10 @@ struct SharedMemory {
 };
 SharedMemory dynamic_shared(llvm::Module& m, llvm::IRBuilder<>& b, const std::string& name, unsigned addrspace);
 
-void fence(llvm::IRBuilder<>& b);               // wgmma.fence: register/shared writes before it reach later wgmma
-void commit(llvm::IRBuilder<>& b);              // wgmma.commit_group: the wgmma issued since the last commit form a group
-void wait(llvm::IRBuilder<>& b, int pending);   // wgmma.wait_group: at most `pending` groups still run
+void fence(llvm::IRBuilder<>& b);  // wgmma.fence: register/shared writes before it reach later wgmma
+// wgmma.commit_group: the wgmma issued since the last commit form a group
+void commit(llvm::IRBuilder<>& b);
+void wait(llvm::IRBuilder<>& b, int pending);  // wgmma.wait_group: at most `pending` groups still run
 // Passes `values` through an empty asm statement with side effects (a code-motion barrier,
 // no instruction): the returned copies exist only after this point.
 void pin(llvm::IRBuilder<>& b, std::vector<llvm::Value*>& values);

@@ -77,7 +77,6 @@ llvm::Value* log_core(MathBuilder& m, llvm::Value* x) {
   return b.CreateFSub(b.CreateFMul(dk, m.c(ln2_hi)), y);
 }
 
-
 }  // namespace
 
 // NVIDIA f32: exp(x) = 2^(x log2 e) by the special function unit's ex2.approx (2 ulp, full
@@ -112,13 +111,11 @@ llvm::Value* emit_exp(llvm::IRBuilder<>& b, llvm::Value* x) {
   });
 }
 
-
-
 // The tail lo (pow's double-word exponent) joins the reduced argument: r = (hi - n ln2_hi) +
 // (lo - n ln2_lo), the first part exact.
 llvm::Value* exp_with_tail(MathBuilder& m, llvm::Value* x, llvm::Value* lo) {
   llvm::IRBuilder<>& b = m.b;
-  const double hi = m.f64 ? 709.782712893384 : 88.72283905206835;      // above: +inf
+  const double hi = m.f64 ? 709.782712893384 : 88.72283905206835;          // above: +inf
   const double lo_lim = m.f64 ? -745.1332191019412 : -103.97208300017095;  // below: 0
   llvm::Value *n, *r;
   if (lo) {
@@ -149,8 +146,9 @@ llvm::Value* exp_with_tail(MathBuilder& m, llvm::Value* x, llvm::Value* lo) {
 llvm::Value* emit_sigmoid(llvm::IRBuilder<>& b, llvm::Value* x) {
   return via_f32(b, x, [&](llvm::Value* x) {
     MathBuilder m(b, x->getType());
-    llvm::Value* e = m.nvptx_f32 ? exp_nvptx_f32(m, b.CreateFNeg(m.bin(llvm::Intrinsic::minimum, m.abs(x), m.c(104.0))), true, true)
-                                 : emit_exp(b, b.CreateFNeg(m.abs(x)));
+    llvm::Value* e =
+        m.nvptx_f32 ? exp_nvptx_f32(m, b.CreateFNeg(m.bin(llvm::Intrinsic::minimum, m.abs(x), m.c(104.0))), true, true)
+                    : emit_exp(b, b.CreateFNeg(m.abs(x)));
     llvm::Value* r = m.recip(b.CreateFAdd(m.c(1.0), e));
     return m.sel(b.CreateFCmpOGE(x, m.c(0.0)), r, b.CreateFMul(e, r));
   });

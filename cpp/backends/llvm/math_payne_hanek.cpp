@@ -19,12 +19,11 @@ namespace {
 // down to 2^-10 (f64) / 2^-39 (f32) index the table; then floor(2/pi * 2^1280), 32-bit words,
 // computed with mpmath (enough for the largest f64 exponent: 37 words are read).
 const uint32_t kTwoOverPi[] = {
-    0x00000000, 0x00000000,
-    0xa2f9836e, 0x4e441529, 0xfc2757d1, 0xf534ddc0, 0xdb629599, 0x3c439041, 0xfe5163ab, 0xdebbc561,
-    0xb7246e3a, 0x424dd2e0, 0x06492eea, 0x09d1921c, 0xfe1deb1c, 0xb129a73e, 0xe88235f5, 0x2ebb4484,
-    0xe99c7026, 0xb45f7e41, 0x3991d639, 0x835339f4, 0x9c845f8b, 0xbdf9283b, 0x1ff897ff, 0xde05980f,
-    0xef2f118b, 0x5a0a6d1f, 0x6d367ecf, 0x27cb09b7, 0x4f463f66, 0x9e5fea2d, 0x7527bac7, 0xebe5f17b,
-    0x3d0739f7, 0x8a5292ea, 0x6bfb5fb1, 0x1f8d5d08, 0x56033046, 0xfc7b6bab, 0xf0cfbc20, 0x9af4361d,
+    0x00000000, 0x00000000, 0xa2f9836e, 0x4e441529, 0xfc2757d1, 0xf534ddc0, 0xdb629599, 0x3c439041, 0xfe5163ab,
+    0xdebbc561, 0xb7246e3a, 0x424dd2e0, 0x06492eea, 0x09d1921c, 0xfe1deb1c, 0xb129a73e, 0xe88235f5, 0x2ebb4484,
+    0xe99c7026, 0xb45f7e41, 0x3991d639, 0x835339f4, 0x9c845f8b, 0xbdf9283b, 0x1ff897ff, 0xde05980f, 0xef2f118b,
+    0x5a0a6d1f, 0x6d367ecf, 0x27cb09b7, 0x4f463f66, 0x9e5fea2d, 0x7527bac7, 0xebe5f17b, 0x3d0739f7, 0x8a5292ea,
+    0x6bfb5fb1, 0x1f8d5d08, 0x56033046, 0xfc7b6bab, 0xf0cfbc20, 0x9af4361d,
 };
 constexpr int kWords = sizeof(kTwoOverPi) / sizeof(kTwoOverPi[0]);
 
@@ -37,8 +36,8 @@ llvm::GlobalVariable* two_over_pi(llvm::Module& mod) {
   const llvm::Triple& t = mod.getTargetTriple();
   unsigned as = t.isNVPTX() ? 1 : t.isAMDGPU() ? 4 : 0;
   llvm::Constant* data = llvm::ConstantDataArray::get(mod.getContext(), llvm::ArrayRef<uint32_t>(kTwoOverPi));
-  return new llvm::GlobalVariable(mod, data->getType(), true, llvm::GlobalValue::InternalLinkage, data, name,
-                                  nullptr, llvm::GlobalValue::NotThreadLocal, as);
+  return new llvm::GlobalVariable(mod, data->getType(), true, llvm::GlobalValue::InternalLinkage, data, name, nullptr,
+                                  llvm::GlobalValue::NotThreadLocal, as);
 }
 
 }  // namespace
@@ -99,9 +98,13 @@ void reduce_pio2(MathBuilder& m, llvm::Value* x, llvm::Value*& r, llvm::Value*& 
   qi = b.CreateAnd(b.CreateAdd(qi, b.CreateZExt(b.CreateICmpSLT(A, k(0)), i64)), k(3));
   // The fraction A 2^-64 + B 2^-128 as hi + lo: pieces of A and B narrow enough to convert
   // exactly, summed largest first (each partial sum is 0 or at least the next piece's unit).
-  struct Piece { bool in_b; int shift, width; };
-  std::vector<Piece> pieces = m.f64 ? std::vector<Piece>{{false, 11, 53}, {false, 0, 11}, {true, 11, 53}}
-                                    : std::vector<Piece>{{false, 40, 24}, {false, 16, 24}, {false, 0, 16}, {true, 40, 24}};
+  struct Piece {
+    bool in_b;
+    int shift, width;
+  };
+  std::vector<Piece> pieces =
+      m.f64 ? std::vector<Piece>{{false, 11, 53}, {false, 0, 11}, {true, 11, 53}}
+            : std::vector<Piece>{{false, 40, 24}, {false, 16, 24}, {false, 0, 16}, {true, 40, 24}};
   llvm::Value *hi = nullptr, *lo = m.c(0.0), *e;
   for (const Piece& p : pieces) {
     llvm::Value* src = p.in_b ? B : A;

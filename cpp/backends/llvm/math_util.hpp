@@ -18,10 +18,14 @@ struct MathBuilder {
   int mant, bias;   // 52/1023 or 23/127
   llvm::Type* ity;  // i64 or i32
 
-  bool nvptx_f32;   // f32 on NVIDIA: the special function unit's ex2 and rcp are available
+  bool nvptx_f32;  // f32 on NVIDIA: the special function unit's ex2 and rcp are available
 
   MathBuilder(llvm::IRBuilder<>& b, llvm::Type* ty)
-      : b(b), ty(ty), f64(ty->isDoubleTy()), mant(f64 ? 52 : 23), bias(f64 ? 1023 : 127),
+      : b(b),
+        ty(ty),
+        f64(ty->isDoubleTy()),
+        mant(f64 ? 52 : 23),
+        bias(f64 ? 1023 : 127),
         ity(f64 ? b.getInt64Ty() : b.getInt32Ty()),
         nvptx_f32(ty->isFloatTy() && b.GetInsertBlock()->getModule()->getTargetTriple().isNVPTX()) {}
 

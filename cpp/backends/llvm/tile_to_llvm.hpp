@@ -34,7 +34,10 @@ class TargetHooks {
     (void)m, (void)fn, (void)body;
   }
   virtual llvm::Value* program_id(llvm::IRBuilder<>& b, int axis) = 0;  // i64
-  virtual llvm::Value* thread_id(llvm::IRBuilder<>& b) { (void)b; return nullptr; }  // i64
+  virtual llvm::Value* thread_id(llvm::IRBuilder<>& b) {
+    (void)b;
+    return nullptr;
+  }  // i64
   virtual void barrier(llvm::IRBuilder<>& b) { (void)b; }
   virtual unsigned shared_address_space() const { return 3; }
   // Exchanges an i32 between the threads of a warp whose ids differ by `distance` (a power of
@@ -150,8 +153,8 @@ class KernelEmitter {
                                llvm::Value* ldb, llvm::Value* K, llvm::Value* cols);
   void copy_chunk16(bool vector, llvm::Value* dst, llvm::Value* buf, llvm::Value* off, llvm::Value* ok, llvm::Value* p,
                     llvm::Value* limit);
-  void store_c_pair(llvm::Value* C, llvm::Value* off, llvm::Value* col, llvm::Value* cols, llvm::Value* row, llvm::Value* rows,
-                    llvm::Value* v0, llvm::Value* v1, llvm::Value* pairs_ok);
+  void store_c_pair(llvm::Value* C, llvm::Value* off, llvm::Value* col, llvm::Value* cols, llvm::Value* row,
+                    llvm::Value* rows, llvm::Value* v0, llvm::Value* v1, llvm::Value* pairs_ok);
   // gemm_epilogue.cpp: the outputs of a block-GEMM op (c, then those its epilogue region adds)
   // and their values at one element of the product.
   struct GemmOutput {
@@ -163,7 +166,8 @@ class KernelEmitter {
   // product `acc`; (m0, n0): the tile's origin inside the op's c view (persistent kernels), or null.
   std::vector<llvm::Value*> gemm_epilogue(const ir::Op& op, const std::vector<llvm::Value*>& args, llvm::Value* acc,
                                           llvm::Value* row, llvm::Value* col, llvm::Value* rows, llvm::Value* cols,
-                                          llvm::Value* m0 = nullptr, llvm::Value* n0 = nullptr, DType acc_dt = DType::F32);
+                                          llvm::Value* m0 = nullptr, llvm::Value* n0 = nullptr,
+                                          DType acc_dt = DType::F32);
   // A run of n = vals.size() values of one output row at element `off`, columns col ..: vector
   // stores of up to 16 bytes when `aligned` (run_aligned) and the run lies inside `cols`, else
   // element by element under the column mask.
@@ -178,8 +182,9 @@ class KernelEmitter {
   // (one cvt.rn.{bf16,f16}x2.f32), and the 16-byte stores of 16-bit wgmma accumulator rows after
   // a transpose across the quad (emit_wgmma.cpp; the GEMM's and the attention kernel's epilogues).
   llvm::Value* pack_pair(llvm::Value* lo, llvm::Value* hi, DType dt);
-  void store_quad_16(llvm::Value* C, DType dt, llvm::Value* c_off, llvm::Value* ldc, llvm::Value* row, llvm::Value* row_in,
-                     llvm::Value* t, int q, llvm::Value* v[4], llvm::Value* cols, const std::function<llvm::Value*()>& aligned);
+  void store_quad_16(llvm::Value* C, DType dt, llvm::Value* c_off, llvm::Value* ldc, llvm::Value* row,
+                     llvm::Value* row_in, llvm::Value* t, int q, llvm::Value* v[4], llvm::Value* cols,
+                     const std::function<llvm::Value*()>& aligned);
   // emit_flash_attention.cpp: tile.flash_attention, one query block of flash attention (NVIDIA).
   void emit_flash_attention(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // emit_flash_attention_wgmma.cpp: tile.flash_attention_wgmma, the Hopper (sm_90a) forward.
@@ -206,7 +211,8 @@ class KernelEmitter {
   // A loop lb <= iv < ub (i64, step 1) carrying `state` (values of any type) in phis:
   // body(iv, next) receives the phis in `next` and leaves there the values of the next
   // iteration; afterwards `state` holds the phis (the values at exit). Returns the back edge.
-  llvm::BranchInst* loop_with_state(llvm::Value* lb, llvm::Value* ub, const char* name, std::vector<llvm::Value*>& state,
+  llvm::BranchInst* loop_with_state(llvm::Value* lb, llvm::Value* ub, const char* name,
+                                    std::vector<llvm::Value*>& state,
                                     const std::function<void(llvm::Value*, std::vector<llvm::Value*>&)>& body);
   // The same for a tile.for op (its bounds, and its induction variable bound in values_).
   ForLoop begin_for(const ir::Op& op);
@@ -220,8 +226,8 @@ class KernelEmitter {
   llvm::IRBuilder<> b_;
   llvm::Function* f_ = nullptr;
   int64_t lanes_ = 1;
-  int64_t loop_depth_ = 0;  // tile.for nesting in the threads strategy
-  int64_t vec_ = 1, threads_ = 1, per_thread_ = 1;  // lanes_ = per_thread_ * threads_ (threads strategy)
+  int64_t loop_depth_ = 0;                           // tile.for nesting in the threads strategy
+  int64_t vec_ = 1, threads_ = 1, per_thread_ = 1;   // lanes_ = per_thread_ * threads_ (threads strategy)
   std::map<const ir::Value*, llvm::Value*> values_;  // scalars; tiles too when lanes are threads
   std::map<const ir::Value*, llvm::Value*> arrays_;  // loops: per-instance arrays of tile values
   std::map<std::pair<llvm::Type*, int64_t>, llvm::Value*> tree_scratch_;  // loops: tile.reduce trees

@@ -59,21 +59,24 @@ class NvptxHooks : public TargetHooks {
     if (has_op(fn, "tile.mma_sync") || has_op(fn, "tile.fma_gemm")) f->addFnAttr("nvvm.minctasm", "2");
     // One wgmma block per SM (its pipeline takes most of the shared memory): up to 255
     // registers a thread for the 128 f32 accumulators of an m64n256 tile.
-    if (has_op(fn, "tile.wgmma_gemm") || has_op(fn, "tile.flash_attention_wgmma") || has_op(fn, "tile.flash_attention_bwd_wgmma"))
+    if (has_op(fn, "tile.wgmma_gemm") || has_op(fn, "tile.flash_attention_wgmma") ||
+        has_op(fn, "tile.flash_attention_bwd_wgmma"))
       f->addFnAttr("nvvm.minctasm", "1");
     // Buffers the kernel never stores to are read-only for its whole run: the backend may
     // then read them through the non-coherent cache (ld.global.nc).
     std::set<const ir::Value*> written;
     ir::walk(const_cast<ir::Block&>(fn.body), [&](ir::Op& op) {
-      if (op.name == "tile.store" || op.name == "tile.mma_sync" || op.name == "tile.wgmma_gemm" || op.name == "tile.fma_gemm" ||
-          op.name == "tile.flash_attention" || op.name == "tile.flash_attention_wgmma" || op.name == "tile.flash_attention_bwd" ||
-          op.name == "tile.flash_attention_bwd_wgmma")
+      if (op.name == "tile.store" || op.name == "tile.mma_sync" || op.name == "tile.wgmma_gemm" ||
+          op.name == "tile.fma_gemm" || op.name == "tile.flash_attention" || op.name == "tile.flash_attention_wgmma" ||
+          op.name == "tile.flash_attention_bwd" || op.name == "tile.flash_attention_bwd_wgmma")
         written.insert(op.operands[0]);
       if (op.name == "tile.mma_sync" || op.name == "tile.wgmma_gemm" || op.name == "tile.fma_gemm")
-        for (size_t i = 15; i < op.operands.size(); ++i) written.insert(op.operands[i]);  // the epilogue's other outputs
+        // the epilogue's other outputs
+        for (size_t i = 15; i < op.operands.size(); ++i) written.insert(op.operands[i]);
       if (op.name == "tile.flash_attention" && op.operands.size() > 10) written.insert(op.operands[10]);  // lse
       if (op.name == "tile.flash_attention_wgmma" && op.operands.size() > 9) written.insert(op.operands[9]);
-      if ((op.name == "tile.flash_attention_bwd" || op.name == "tile.flash_attention_bwd_wgmma") && op.str_attr("wrt") == "kv")
+      if ((op.name == "tile.flash_attention_bwd" || op.name == "tile.flash_attention_bwd_wgmma") &&
+          op.str_attr("wrt") == "kv")
         written.insert(op.operands[1]);
     });
     for (size_t i = 0; i < fn.body.args.size(); ++i)
@@ -102,7 +105,8 @@ class NvptxHooks : public TargetHooks {
   }
 
   void barrier(llvm::IRBuilder<>& b) override {
-    b.CreateIntrinsic(llvm::Intrinsic::nvvm_barrier_cta_sync_aligned_all, llvm::ArrayRef<llvm::Type*>(), {b.getInt32(0)});
+    b.CreateIntrinsic(llvm::Intrinsic::nvvm_barrier_cta_sync_aligned_all, llvm::ArrayRef<llvm::Type*>(),
+                      {b.getInt32(0)});
   }
 };
 
@@ -113,19 +117,32 @@ void check_tensor_core_arch(const ir::Module& tile_module, const ir::Target& tar
   for (const auto& fn : tile_module.funcs)  // wgmma exists only on sm_90a (not sm_90, nor later chips)
     for (const char* op : {"tile.wgmma_gemm", "tile.flash_attention_wgmma", "tile.flash_attention_bwd_wgmma"})
       if (!target.wgmma && has_op(*fn, op))
-        fail(ErrorCode::Compile, "kernel " + fn->name + ": " + op + " (wgmma.mma_async) needs the sm_90a target, not " + arch,
+        fail(ErrorCode::Compile,
+             "kernel " + fn->name + ": " + op + " (wgmma.mma_async) needs the sm_90a target, not " + arch,
              fn->loc.str());
   if (target.cp_async) return;
   for (const auto& fn : tile_module.funcs)
     if (has_op(*fn, "tile.mma_sync"))
-      fail(ErrorCode::Compile, "kernel " + fn->name + ": the bf16/f16 tensor-core matmul (tile.mma_sync) needs sm_80 or newer, "
-                               "not " + arch, fn->loc.str());
+      fail(ErrorCode::Compile,
+           "kernel " + fn->name +
+               ": the bf16/f16 tensor-core matmul (tile.mma_sync) needs sm_80 or newer, "
+               "not " +
+               arch,
+           fn->loc.str());
     else if (has_op(*fn, "tile.fma_gemm"))  // its copies are cp.async
-      fail(ErrorCode::Compile, "kernel " + fn->name + ": the f32 block matmul (tile.fma_gemm) needs sm_80 or newer "
-                               "(cp.async), not " + arch, fn->loc.str());
+      fail(ErrorCode::Compile,
+           "kernel " + fn->name +
+               ": the f32 block matmul (tile.fma_gemm) needs sm_80 or newer "
+               "(cp.async), not " +
+               arch,
+           fn->loc.str());
     else if (has_op(*fn, "tile.flash_attention") || has_op(*fn, "tile.flash_attention_bwd"))  // same instructions
-      fail(ErrorCode::Compile, "kernel " + fn->name + ": the flash-attention kernel (tile.flash_attention) needs sm_80 or "
-                               "newer, not " + arch + "; cast q, k and v to f32 for this GPU", fn->loc.str());
+      fail(ErrorCode::Compile,
+           "kernel " + fn->name +
+               ": the flash-attention kernel (tile.flash_attention) needs sm_80 or "
+               "newer, not " +
+               arch + "; cast q, k and v to f32 for this GPU",
+           fn->loc.str());
 }
 
 }  // namespace

@@ -26,24 +26,28 @@ class SpirvHooks : public TargetHooks {
     for (size_t i = 0; i < fn.body.args.size(); ++i) {
       llvm::Type* elem = memory_type(ctx, fn.body.args[i]->type.dtype);
       // StorageBuffer (12), writable (1).
-      llvm::Type* handle_ty = llvm::TargetExtType::get(ctx, "spirv.VulkanBuffer", {llvm::ArrayType::get(elem, 0)}, {12, 1});
+      llvm::Type* handle_ty =
+          llvm::TargetExtType::get(ctx, "spirv.VulkanBuffer", {llvm::ArrayType::get(elem, 0)}, {12, 1});
       // Each binding needs a name (llc-22 crashes on a null one), unique in the module: the
       // backend makes one variable per name.
       std::string param = fn.body.args[i]->name.empty() ? "buf" + std::to_string(i) : fn.body.args[i]->name;
       llvm::Value* name = b.CreateGlobalString(fn.name + "." + param);
       // Bindings are numbered across the whole module (kernel after kernel): kernels of one
       // module must not declare one binding with two element types.
-      llvm::Value* handle = b.CreateIntrinsic(handle_ty, llvm::Intrinsic::spv_resource_handlefrombinding,
-                                              {b.getInt32(0), b.getInt32(next_binding_++), b.getInt32(1), b.getInt32(0), name});
+      llvm::Value* handle =
+          b.CreateIntrinsic(handle_ty, llvm::Intrinsic::spv_resource_handlefrombinding,
+                            {b.getInt32(0), b.getInt32(next_binding_++), b.getInt32(1), b.getInt32(0), name});
       buffers.push_back(handle);
     }
     return f;
   }
 
-  llvm::Value* element_pointer(llvm::IRBuilder<>& b, llvm::Value* buffer, llvm::Type* elem, llvm::Value* offset) override {
+  llvm::Value* element_pointer(llvm::IRBuilder<>& b, llvm::Value* buffer, llvm::Type* elem,
+                               llvm::Value* offset) override {
     (void)elem;
     llvm::Type* ptr = llvm::PointerType::get(b.getContext(), 11);
-    return b.CreateIntrinsic(ptr, llvm::Intrinsic::spv_resource_getpointer, {buffer, b.CreateTrunc(offset, b.getInt32Ty())});
+    return b.CreateIntrinsic(ptr, llvm::Intrinsic::spv_resource_getpointer,
+                             {buffer, b.CreateTrunc(offset, b.getInt32Ty())});
   }
 
   llvm::Value* program_id(llvm::IRBuilder<>& b, int axis) override {
@@ -57,7 +61,8 @@ class SpirvHooks : public TargetHooks {
   }
 
   void barrier(llvm::IRBuilder<>& b) override {
-    b.CreateIntrinsic(llvm::Intrinsic::spv_group_memory_barrier_with_group_sync, llvm::ArrayRef<llvm::Type*>(), llvm::ArrayRef<llvm::Value*>());
+    b.CreateIntrinsic(llvm::Intrinsic::spv_group_memory_barrier_with_group_sync, llvm::ArrayRef<llvm::Type*>(),
+                      llvm::ArrayRef<llvm::Value*>());
   }
 
  private:
