@@ -38,8 +38,7 @@ inline ir::Value* add(ir::Builder& b, ir::Value* x, ir::Value* y) {
 }
 
 // Whether every element over `axis` (every axis when absent) is nonzero; bool result. Empty: true.
-inline ir::Value* all(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt,
-                      bool keepdims = false) {
+inline ir::Value* all(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false) {
   ir::AttrMap attrs;
   if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
@@ -48,8 +47,7 @@ inline ir::Value* all(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis
 }
 
 // Whether some element over `axis` (every axis when absent) is nonzero; bool result. Empty: false.
-inline ir::Value* any(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt,
-                      bool keepdims = false) {
+inline ir::Value* any(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false) {
   ir::AttrMap attrs;
   if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
@@ -57,10 +55,8 @@ inline ir::Value* any(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis
   return b.value("any", operands, attrs);
 }
 
-// Index (i64) of the maximum along `axis`: the first on ties; the first NaN wins, as in NumPy. Without an axis: rank-1
-// tensors only.
-inline ir::Value* argmax(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt,
-                         bool keepdims = false) {
+// Index (i64) of the maximum along `axis`: the first on ties; the first NaN wins, as in NumPy. Without an axis: rank-1 tensors only.
+inline ir::Value* argmax(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false) {
   ir::AttrMap attrs;
   if (axis) attrs["axis"] = *axis;
   attrs["keepdims"] = keepdims;
@@ -68,10 +64,8 @@ inline ir::Value* argmax(ir::Builder& b, ir::Value* x, std::optional<int64_t> ax
   return b.value("argmax", operands, attrs);
 }
 
-// Index (i64) of the minimum along `axis`: the first on ties; the first NaN wins, as in NumPy. Without an axis: rank-1
-// tensors only.
-inline ir::Value* argmin(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt,
-                         bool keepdims = false) {
+// Index (i64) of the minimum along `axis`: the first on ties; the first NaN wins, as in NumPy. Without an axis: rank-1 tensors only.
+inline ir::Value* argmin(ir::Builder& b, ir::Value* x, std::optional<int64_t> axis = std::nullopt, bool keepdims = false) {
   ir::AttrMap attrs;
   if (axis) attrs["axis"] = *axis;
   attrs["keepdims"] = keepdims;
@@ -114,11 +108,8 @@ inline ir::Value* atanh(ir::Builder& b, ir::Value* x) {
   return b.value("atanh", operands, attrs);
 }
 
-// Scaled dot-product attention softmax(q @ k^T * scale) @ v over the last two dims of q [..., Sq, D], k [..., Skv, D]
-// and v [..., Skv, Dv] (equal batch dims and dtypes): result [..., Sq, Dv]. NVIDIA bf16/f16 with D = Dv in {64, 128}
-// runs a flash-attention kernel (memory O(S)); elsewhere it is computed as those ops (f16/bf16 in f32).
-inline ir::Value* attention(ir::Builder& b, ir::Value* q, ir::Value* k, ir::Value* v,
-                            std::optional<double> scale = std::nullopt, bool causal = false) {
+// Scaled dot-product attention softmax(q @ k^T * scale) @ v over the last two dims of q [..., Sq, D], k [..., Skv, D] and v [..., Skv, Dv] (equal batch dims and dtypes): result [..., Sq, Dv]. NVIDIA bf16/f16 with D = Dv in {64, 128} runs a flash-attention kernel (memory O(S)); elsewhere it is computed as those ops (f16/bf16 in f32).
+inline ir::Value* attention(ir::Builder& b, ir::Value* q, ir::Value* k, ir::Value* v, std::optional<double> scale = std::nullopt, bool causal = false) {
   ir::AttrMap attrs;
   if (scale) attrs["scale"] = *scale;
   attrs["causal"] = causal;
@@ -126,11 +117,8 @@ inline ir::Value* attention(ir::Builder& b, ir::Value* q, ir::Value* k, ir::Valu
   return b.value("attention", operands, attrs);
 }
 
-// One gradient of attention (FlashAttention-2's backward): dq, dk or dv (`wrt`) of o = softmax(q @ k^T * scale) @ v
-// given dout, lse = attention_lse(q, k) and delta = sum(dout * o, -1) ([..., Sq] in the compute dtype: f32 for 16-bit
-// q). Result: the type of that operand.
-inline ir::Value* attention_grad(ir::Builder& b, ir::Value* q, ir::Value* k, ir::Value* v, ir::Value* dout,
-                                 ir::Value* lse, ir::Value* delta, double scale, std::string wrt, bool causal = false) {
+// One gradient of attention (FlashAttention-2's backward): dq, dk or dv (`wrt`) of o = softmax(q @ k^T * scale) @ v given dout, lse = attention_lse(q, k) and delta = sum(dout * o, -1) ([..., Sq] in the compute dtype: f32 for 16-bit q). Result: the type of that operand.
+inline ir::Value* attention_grad(ir::Builder& b, ir::Value* q, ir::Value* k, ir::Value* v, ir::Value* dout, ir::Value* lse, ir::Value* delta, double scale, std::string wrt, bool causal = false) {
   ir::AttrMap attrs;
   attrs["scale"] = scale;
   attrs["causal"] = causal;
@@ -139,9 +127,7 @@ inline ir::Value* attention_grad(ir::Builder& b, ir::Value* q, ir::Value* k, ir:
   return b.value("attention_grad", operands, attrs);
 }
 
-// The log-normaliser of attention's softmax per query row, in f32: lse[..., i] = log(sum over keys j of exp(scale *
-// q[..., i, :] . k[..., j, :])) (j <= i when causal), f32 for 16-bit inputs. Part of attention's gradient; on NVIDIA
-// the flash-attention forward kernel writes it.
+// The log-normaliser of attention's softmax per query row, in f32: lse[..., i] = log(sum over keys j of exp(scale * q[..., i, :] . k[..., j, :])) (j <= i when causal), f32 for 16-bit inputs. Part of attention's gradient; on NVIDIA the flash-attention forward kernel writes it.
 inline ir::Value* attention_lse(ir::Builder& b, ir::Value* q, ir::Value* k, double scale, bool causal = false) {
   ir::AttrMap attrs;
   attrs["scale"] = scale;
@@ -150,10 +136,8 @@ inline ir::Value* attention_lse(ir::Builder& b, ir::Value* q, ir::Value* k, doub
   return b.value("attention_lse", operands, attrs);
 }
 
-// (x - mean) / sqrt(var + eps) * weight + bias with mean and (biased) var over every axis but the channel axis: batch
-// normalisation with the batch's statistics (training mode); weight and bias have shape [C], optional.
-inline ir::Value* batch_norm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, ir::Value* bias = nullptr,
-                             int64_t axis = 1, double eps = 1e-05) {
+// (x - mean) / sqrt(var + eps) * weight + bias with mean and (biased) var over every axis but the channel axis: batch normalisation with the batch's statistics (training mode); weight and bias have shape [C], optional.
+inline ir::Value* batch_norm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, ir::Value* bias = nullptr, int64_t axis = 1, double eps = 1e-05) {
   ir::AttrMap attrs;
   attrs["axis"] = axis;
   attrs["eps"] = eps;
@@ -163,20 +147,16 @@ inline ir::Value* batch_norm(ir::Builder& b, ir::Value* x, ir::Value* weight = n
   return b.value("batch_norm", operands, attrs);
 }
 
-// Binary cross-entropy of probabilities in [0, 1] against targets: -(y log p + (1 - y) log(1 - p)), each log clamped at
-// -100 (PyTorch).
-inline ir::Value* binary_cross_entropy(ir::Builder& b, ir::Value* probs, ir::Value* targets,
-                                       std::string reduction = "mean") {
+// Binary cross-entropy of probabilities in [0, 1] against targets: -(y log p + (1 - y) log(1 - p)), each log clamped at -100 (PyTorch).
+inline ir::Value* binary_cross_entropy(ir::Builder& b, ir::Value* probs, ir::Value* targets, std::string reduction = "mean") {
   ir::AttrMap attrs;
   attrs["reduction"] = reduction;
   std::vector<ir::Value*> operands{probs, targets};
   return b.value("binary_cross_entropy", operands, attrs);
 }
 
-// Binary cross-entropy of sigmoid(logits) against targets, computed stably from the logits: max(x, 0) - x y + log(1 +
-// e^-|x|).
-inline ir::Value* binary_cross_entropy_with_logits(ir::Builder& b, ir::Value* logits, ir::Value* targets,
-                                                   std::string reduction = "mean") {
+// Binary cross-entropy of sigmoid(logits) against targets, computed stably from the logits: max(x, 0) - x y + log(1 + e^-|x|).
+inline ir::Value* binary_cross_entropy_with_logits(ir::Builder& b, ir::Value* logits, ir::Value* targets, std::string reduction = "mean") {
   ir::AttrMap attrs;
   attrs["reduction"] = reduction;
   std::vector<ir::Value*> operands{logits, targets};
@@ -219,8 +199,7 @@ inline ir::Value* broadcast_to(ir::Builder& b, ir::Value* x, ir::IntList shape) 
   return b.value("broadcast_to", operands, attrs);
 }
 
-// Converts x to another dtype (floats to integers truncate toward zero; nonzero and NaN become true; out-of-range
-// values are undefined).
+// Converts x to another dtype (floats to integers truncate toward zero; nonzero and NaN become true; out-of-range values are undefined).
 inline ir::Value* cast(ir::Builder& b, ir::Value* x, std::string dtype) {
   ir::AttrMap attrs;
   attrs["dtype"] = dtype;
@@ -236,8 +215,7 @@ inline ir::Value* ceil(ir::Builder& b, ir::Value* x) {
 }
 
 // Elementwise min(max(x, min), max); either bound may be omitted; NaN propagates.
-inline ir::Value* clamp(ir::Builder& b, ir::Value* x, std::optional<double> min = std::nullopt,
-                        std::optional<double> max = std::nullopt) {
+inline ir::Value* clamp(ir::Builder& b, ir::Value* x, std::optional<double> min = std::nullopt, std::optional<double> max = std::nullopt) {
   ir::AttrMap attrs;
   if (min) attrs["min"] = *min;
   if (max) attrs["max"] = *max;
@@ -273,12 +251,8 @@ inline ir::Value* cosh(ir::Builder& b, ir::Value* x) {
   return b.value("cosh", operands, attrs);
 }
 
-// Softmax cross-entropy of logits [N, C] (float) against integer class labels [N]: -log_softmax(logits)[i, labels[i]],
-// per row for reduction "none". With ignore_index (PyTorch's semantics), those rows are 0 and "mean" divides by the
-// number of other rows.
-inline ir::Value* cross_entropy(ir::Builder& b, ir::Value* logits, ir::Value* labels, std::string reduction = "mean",
-                                std::optional<int64_t> ignore_index = std::nullopt,
-                                std::optional<std::string> mode = std::nullopt) {
+// Softmax cross-entropy of logits [N, C] (float) against integer class labels [N]: -log_softmax(logits)[i, labels[i]], per row for reduction "none". With ignore_index (PyTorch's semantics), those rows are 0 and "mean" divides by the number of other rows.
+inline ir::Value* cross_entropy(ir::Builder& b, ir::Value* logits, ir::Value* labels, std::string reduction = "mean", std::optional<int64_t> ignore_index = std::nullopt, std::optional<std::string> mode = std::nullopt) {
   ir::AttrMap attrs;
   attrs["reduction"] = reduction;
   if (ignore_index) attrs["ignore_index"] = *ignore_index;
@@ -294,9 +268,7 @@ inline ir::Value* div(ir::Builder& b, ir::Value* x, ir::Value* y) {
   return b.value("div", operands, attrs);
 }
 
-// Training-mode dropout: keeps x where rand_like(x, seed, offset) >= p, scaled by 1/(1-p), and zeroes the rest.
-// Reproducible: the same seed and offset give the same mask on every device; they are read at run time, so a new seed
-// does not compile again.
+// Training-mode dropout: keeps x where rand_like(x, seed, offset) >= p, scaled by 1/(1-p), and zeroes the rest. Reproducible: the same seed and offset give the same mask on every device; they are read at run time, so a new seed does not compile again.
 inline ir::Value* dropout(ir::Builder& b, ir::Value* x, ir::Value* seed, ir::Value* offset = nullptr, double p = 0.5) {
   ir::AttrMap attrs;
   attrs["p"] = p;
@@ -305,18 +277,15 @@ inline ir::Value* dropout(ir::Builder& b, ir::Value* x, ir::Value* seed, ir::Val
   return b.value("dropout", operands, attrs);
 }
 
-// Einstein summation of one or more tensors (as numpy.einsum), built from sums, transposes, reshapes and batched
-// matmuls; operands are contracted left to right.
+// Einstein summation of one or more tensors (as numpy.einsum), built from sums, transposes, reshapes and batched matmuls; operands are contracted left to right.
 inline ir::Value* einsum(ir::Builder& b, const std::vector<ir::Value*>& xs, std::string equation) {
   ir::AttrMap attrs;
   attrs["equation"] = equation;
   return b.value("einsum", xs, attrs);
 }
 
-// Rows of weight [V, ...] picked by integer indices: take(weight, indices, axis=0), shape indices.shape +
-// weight.shape[1:] (gradient w.r.t. weight via take's VJP).
-inline ir::Value* embedding(ir::Builder& b, ir::Value* indices, ir::Value* weight,
-                            std::optional<std::string> mode = std::nullopt) {
+// Rows of weight [V, ...] picked by integer indices: take(weight, indices, axis=0), shape indices.shape + weight.shape[1:] (gradient w.r.t. weight via take's VJP).
+inline ir::Value* embedding(ir::Builder& b, ir::Value* indices, ir::Value* weight, std::optional<std::string> mode = std::nullopt) {
   ir::AttrMap attrs;
   if (mode) attrs["mode"] = *mode;
   std::vector<ir::Value*> operands{indices, weight};
@@ -396,9 +365,7 @@ inline ir::Value* fmod(ir::Builder& b, ir::Value* x, ir::Value* y) {
 }
 
 // out[i][j] = x[indices[i][j]][j] for axis 0 (torch.gather); shape of indices.
-inline ir::Value* gather(ir::Builder& b, ir::Value* x, ir::Value* indices, int64_t axis,
-                         std::optional<std::string> mode = std::nullopt,
-                         std::optional<double> fill_value = std::nullopt) {
+inline ir::Value* gather(ir::Builder& b, ir::Value* x, ir::Value* indices, int64_t axis, std::optional<std::string> mode = std::nullopt, std::optional<double> fill_value = std::nullopt) {
   ir::AttrMap attrs;
   attrs["axis"] = axis;
   if (mode) attrs["mode"] = *mode;
@@ -429,10 +396,8 @@ inline ir::Value* greater_equal(ir::Builder& b, ir::Value* x, ir::Value* y) {
   return b.value("greater_equal", operands, attrs);
 }
 
-// Normalisation of x [N, C, *spatial] over each group of C / num_groups channels (and the spatial axes) of each sample,
-// then * weight + bias (shape [C], optional).
-inline ir::Value* group_norm(ir::Builder& b, ir::Value* x, int64_t num_groups, ir::Value* weight = nullptr,
-                             ir::Value* bias = nullptr, double eps = 1e-05) {
+// Normalisation of x [N, C, *spatial] over each group of C / num_groups channels (and the spatial axes) of each sample, then * weight + bias (shape [C], optional).
+inline ir::Value* group_norm(ir::Builder& b, ir::Value* x, int64_t num_groups, ir::Value* weight = nullptr, ir::Value* bias = nullptr, double eps = 1e-05) {
   ir::AttrMap attrs;
   attrs["num_groups"] = num_groups;
   attrs["eps"] = eps;
@@ -449,10 +414,8 @@ inline ir::Value* hypot(ir::Builder& b, ir::Value* x, ir::Value* y) {
   return b.value("hypot", operands, attrs);
 }
 
-// Normalisation of x [N, C, *spatial] over the spatial axes of each sample and channel, then * weight + bias (shape
-// [C], optional).
-inline ir::Value* instance_norm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, ir::Value* bias = nullptr,
-                                double eps = 1e-05) {
+// Normalisation of x [N, C, *spatial] over the spatial axes of each sample and channel, then * weight + bias (shape [C], optional).
+inline ir::Value* instance_norm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, ir::Value* bias = nullptr, double eps = 1e-05) {
   ir::AttrMap attrs;
   attrs["eps"] = eps;
   std::vector<ir::Value*> operands{x};
@@ -482,11 +445,8 @@ inline ir::Value* isnan(ir::Builder& b, ir::Value* x) {
   return b.value("isnan", operands, attrs);
 }
 
-// Kullback-Leibler divergence KL(targets || exp(log_probs)) per element: targets * (log targets - log_probs), 0 where
-// targets = 0 (PyTorch's kl_div). reduction: "mean" (over every element), "sum", "batchmean" (the sum / the batch size,
-// the true KL per sample) or "none".
-inline ir::Value* kl_div(ir::Builder& b, ir::Value* log_probs, ir::Value* targets, std::string reduction = "mean",
-                         bool log_target = false) {
+// Kullback-Leibler divergence KL(targets || exp(log_probs)) per element: targets * (log targets - log_probs), 0 where targets = 0 (PyTorch's kl_div). reduction: "mean" (over every element), "sum", "batchmean" (the sum / the batch size, the true KL per sample) or "none".
+inline ir::Value* kl_div(ir::Builder& b, ir::Value* log_probs, ir::Value* targets, std::string reduction = "mean", bool log_target = false) {
   ir::AttrMap attrs;
   attrs["reduction"] = reduction;
   attrs["log_target"] = log_target;
@@ -494,10 +454,8 @@ inline ir::Value* kl_div(ir::Builder& b, ir::Value* log_probs, ir::Value* target
   return b.value("kl_div", operands, attrs);
 }
 
-// (x - mean) / sqrt(var + eps) * weight + bias along `axis` (biased variance, as in PyTorch); weight and bias, of shape
-// [x.shape[axis]], are optional (bias needs weight).
-inline ir::Value* layernorm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, ir::Value* bias = nullptr,
-                            int64_t axis = -1, double eps = 1e-05) {
+// (x - mean) / sqrt(var + eps) * weight + bias along `axis` (biased variance, as in PyTorch); weight and bias, of shape [x.shape[axis]], are optional (bias needs weight).
+inline ir::Value* layernorm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, ir::Value* bias = nullptr, int64_t axis = -1, double eps = 1e-05) {
   ir::AttrMap attrs;
   attrs["axis"] = axis;
   attrs["eps"] = eps;
@@ -599,10 +557,8 @@ inline ir::Value* logical_xor(ir::Builder& b, ir::Value* x, ir::Value* y) {
   return b.value("logical_xor", operands, attrs);
 }
 
-// log(sum(exp(x))) over `axis` (every axis when absent), computed stably as log(sum(exp(x - m))) + m with m the
-// (finite) maximum. Floating-point inputs only.
-inline ir::Value* logsumexp(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt,
-                            bool keepdims = false) {
+// log(sum(exp(x))) over `axis` (every axis when absent), computed stably as log(sum(exp(x - m))) + m with m the (finite) maximum. Floating-point inputs only.
+inline ir::Value* logsumexp(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false) {
   ir::AttrMap attrs;
   if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
@@ -610,9 +566,7 @@ inline ir::Value* logsumexp(ir::Builder& b, ir::Value* x, std::optional<ir::Axes
   return b.value("logsumexp", operands, attrs);
 }
 
-// Matrix product with NumPy semantics: [...,M,K] @ [...,K,N] -> [...,M,N] with broadcast batch dims; a 1-D left operand
-// is a row vector and a 1-D right operand a column vector (their dim is dropped from the result). Operands of different
-// dtypes promote. Accumulates in the compute dtype; K = 0 gives zeros.
+// Matrix product with NumPy semantics: [...,M,K] @ [...,K,N] -> [...,M,N] with broadcast batch dims; a 1-D left operand is a row vector and a 1-D right operand a column vector (their dim is dropped from the result). Operands of different dtypes promote. Accumulates in the compute dtype; K = 0 gives zeros.
 inline ir::Value* matmul(ir::Builder& b, ir::Value* x, ir::Value* y, std::string precision = "highest") {
   ir::AttrMap attrs;
   attrs["precision"] = precision;
@@ -621,8 +575,7 @@ inline ir::Value* matmul(ir::Builder& b, ir::Value* x, ir::Value* y, std::string
 }
 
 // Maximum over `axis` (every axis when absent); NaN propagates. Empty: error.
-inline ir::Value* max(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt,
-                      bool keepdims = false) {
+inline ir::Value* max(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false) {
   ir::AttrMap attrs;
   if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
@@ -637,10 +590,8 @@ inline ir::Value* maximum(ir::Builder& b, ir::Value* x, ir::Value* y) {
   return b.value("maximum", operands, attrs);
 }
 
-// Arithmetic mean over `axis` (every axis when absent): sum times 1/n. Integer and bool inputs give f64, as in NumPy;
-// an empty reduction gives NaN.
-inline ir::Value* mean(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt,
-                       bool keepdims = false) {
+// Arithmetic mean over `axis` (every axis when absent): sum times 1/n. Integer and bool inputs give f64, as in NumPy; an empty reduction gives NaN.
+inline ir::Value* mean(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false) {
   ir::AttrMap attrs;
   if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
@@ -649,8 +600,7 @@ inline ir::Value* mean(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axi
 }
 
 // Minimum over `axis` (every axis when absent); NaN propagates. Empty: error.
-inline ir::Value* min(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt,
-                      bool keepdims = false) {
+inline ir::Value* min(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false) {
   ir::AttrMap attrs;
   if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
@@ -687,12 +637,8 @@ inline ir::Value* neg(ir::Builder& b, ir::Value* x) {
   return b.value("neg", operands, attrs);
 }
 
-// Negative log-likelihood of log-probabilities [N, C] (float) against integer class labels [N]: -log_probs[i,
-// labels[i]], per row for reduction "none". With ignore_index (PyTorch's semantics), those rows are 0 and "mean"
-// divides by the number of other rows.
-inline ir::Value* nll_loss(ir::Builder& b, ir::Value* log_probs, ir::Value* labels, std::string reduction = "mean",
-                           std::optional<int64_t> ignore_index = std::nullopt,
-                           std::optional<std::string> mode = std::nullopt) {
+// Negative log-likelihood of log-probabilities [N, C] (float) against integer class labels [N]: -log_probs[i, labels[i]], per row for reduction "none". With ignore_index (PyTorch's semantics), those rows are 0 and "mean" divides by the number of other rows.
+inline ir::Value* nll_loss(ir::Builder& b, ir::Value* log_probs, ir::Value* labels, std::string reduction = "mean", std::optional<int64_t> ignore_index = std::nullopt, std::optional<std::string> mode = std::nullopt) {
   ir::AttrMap attrs;
   attrs["reduction"] = reduction;
   if (ignore_index) attrs["ignore_index"] = *ignore_index;
@@ -733,10 +679,8 @@ inline ir::Value* pow(ir::Builder& b, ir::Value* x, ir::Value* y) {
   return b.value("pow", operands, attrs);
 }
 
-// Product over `axis` (every axis when absent). Integer and bool inputs give i64, as in NumPy; f16/bf16 accumulate in
-// f32. Empty reductions give 1.
-inline ir::Value* prod(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false,
-                       std::optional<std::string> dtype = std::nullopt) {
+// Product over `axis` (every axis when absent). Integer and bool inputs give i64, as in NumPy; f16/bf16 accumulate in f32. Empty reductions give 1.
+inline ir::Value* prod(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false, std::optional<std::string> dtype = std::nullopt) {
   ir::AttrMap attrs;
   if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
@@ -745,10 +689,7 @@ inline ir::Value* prod(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axi
   return b.value("prod", operands, attrs);
 }
 
-// Uniform [0, 1) values of x's shape and float dtype, generated inside the kernel: element i equals element i + offset
-// of tessera.rand(n, seed=seed, dtype=x.dtype). seed and offset are rank-0 integer tensors (Python ints become ones)
-// read at run time, so new seeds reuse the compiled program. x's values are not read. Not differentiable (zero
-// gradient).
+// Uniform [0, 1) values of x's shape and float dtype, generated inside the kernel: element i equals element i + offset of tessera.rand(n, seed=seed, dtype=x.dtype). seed and offset are rank-0 integer tensors (Python ints become ones) read at run time, so new seeds reuse the compiled program. x's values are not read. Not differentiable (zero gradient).
 inline ir::Value* rand_like(ir::Builder& b, ir::Value* x, ir::Value* seed, ir::Value* offset = nullptr) {
   ir::AttrMap attrs;
   std::vector<ir::Value*> operands{x, seed};
@@ -794,10 +735,8 @@ inline ir::Value* right_shift(ir::Builder& b, ir::Value* x, ir::Value* y) {
   return b.value("right_shift", operands, attrs);
 }
 
-// x / sqrt(mean(x^2, axis) + eps) * weight: RMS normalisation along `axis` (weight, of shape [x.shape[axis]], is
-// optional).
-inline ir::Value* rmsnorm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, int64_t axis = -1,
-                          double eps = 1e-06) {
+// x / sqrt(mean(x^2, axis) + eps) * weight: RMS normalisation along `axis` (weight, of shape [x.shape[axis]], is optional).
+inline ir::Value* rmsnorm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, int64_t axis = -1, double eps = 1e-06) {
   ir::AttrMap attrs;
   attrs["axis"] = axis;
   attrs["eps"] = eps;
@@ -829,10 +768,8 @@ inline ir::Value* rsqrt(ir::Builder& b, ir::Value* x) {
   return b.value("rsqrt", operands, attrs);
 }
 
-// A copy of x with out[indices[i][j]][j] = src[i][j] for axis 0 (torch.scatter), or combined with it by `reduce`;
-// updates apply in order, so with "set" the last one wins.
-inline ir::Value* scatter(ir::Builder& b, ir::Value* x, ir::Value* indices, ir::Value* src, int64_t axis,
-                          std::string reduce = "set", std::optional<std::string> mode = std::nullopt) {
+// A copy of x with out[indices[i][j]][j] = src[i][j] for axis 0 (torch.scatter), or combined with it by `reduce`; updates apply in order, so with "set" the last one wins.
+inline ir::Value* scatter(ir::Builder& b, ir::Value* x, ir::Value* indices, ir::Value* src, int64_t axis, std::string reduce = "set", std::optional<std::string> mode = std::nullopt) {
   ir::AttrMap attrs;
   attrs["axis"] = axis;
   attrs["reduce"] = reduce;
@@ -842,8 +779,7 @@ inline ir::Value* scatter(ir::Builder& b, ir::Value* x, ir::Value* indices, ir::
 }
 
 // A copy of x with out[indices[i][j]][j] += src[i][j] for axis 0 (torch.scatter_add).
-inline ir::Value* scatter_add(ir::Builder& b, ir::Value* x, ir::Value* indices, ir::Value* src, int64_t axis,
-                              std::optional<std::string> mode = std::nullopt) {
+inline ir::Value* scatter_add(ir::Builder& b, ir::Value* x, ir::Value* indices, ir::Value* src, int64_t axis, std::optional<std::string> mode = std::nullopt) {
   ir::AttrMap attrs;
   attrs["axis"] = axis;
   if (mode) attrs["mode"] = *mode;
@@ -894,8 +830,7 @@ inline ir::Value* sinh(ir::Builder& b, ir::Value* x) {
 }
 
 // x[start:stop:step] on the leading dims, with Python's slice rules.
-inline ir::Value* slice(ir::Builder& b, ir::Value* x, ir::IntList start, ir::IntList stop,
-                        ir::IntList step = ir::IntList{}) {
+inline ir::Value* slice(ir::Builder& b, ir::Value* x, ir::IntList start, ir::IntList stop, ir::IntList step = ir::IntList{}) {
   ir::AttrMap attrs;
   attrs["start"] = start;
   attrs["stop"] = stop;
@@ -904,10 +839,8 @@ inline ir::Value* slice(ir::Builder& b, ir::Value* x, ir::IntList start, ir::Int
   return b.value("slice", operands, attrs);
 }
 
-// x with the elements of x[start:stop:step] replaced by v (broadcast to that region, converted to x's dtype): the
-// functional form of x[...] = v for basic indices.
-inline ir::Value* slice_update(ir::Builder& b, ir::Value* x, ir::Value* v, ir::IntList start, ir::IntList stop,
-                               ir::IntList step = ir::IntList{}) {
+// x with the elements of x[start:stop:step] replaced by v (broadcast to that region, converted to x's dtype): the functional form of x[...] = v for basic indices.
+inline ir::Value* slice_update(ir::Builder& b, ir::Value* x, ir::Value* v, ir::IntList start, ir::IntList stop, ir::IntList step = ir::IntList{}) {
   ir::AttrMap attrs;
   attrs["start"] = start;
   attrs["stop"] = stop;
@@ -954,8 +887,7 @@ inline ir::Value* stack(ir::Builder& b, const std::vector<ir::Value*>& xs, int64
 }
 
 // Standard deviation over `axis` (every axis when absent): sqrt(var(x)). Floating-point inputs only.
-inline ir::Value* std(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false,
-                      double correction = 0.0) {
+inline ir::Value* std(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false, double correction = 0.0) {
   ir::AttrMap attrs;
   if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
@@ -978,10 +910,8 @@ inline ir::Value* sub(ir::Builder& b, ir::Value* x, ir::Value* y) {
   return b.value("sub", operands, attrs);
 }
 
-// Sum over `axis` (every axis when absent). Integer and bool inputs give i64, as in NumPy; f16/bf16 accumulate in f32.
-// Empty reductions give 0.
-inline ir::Value* sum(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false,
-                      std::optional<std::string> dtype = std::nullopt) {
+// Sum over `axis` (every axis when absent). Integer and bool inputs give i64, as in NumPy; f16/bf16 accumulate in f32. Empty reductions give 0.
+inline ir::Value* sum(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false, std::optional<std::string> dtype = std::nullopt) {
   ir::AttrMap attrs;
   if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
@@ -990,11 +920,8 @@ inline ir::Value* sum(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis
   return b.value("sum", operands, attrs);
 }
 
-// x indexed along `axis` by an integer tensor: shape x[:axis] + indices + x[axis+1:] (negative indices count from the
-// end; out-of-range ones follow `mode`, clamped by default).
-inline ir::Value* take(ir::Builder& b, ir::Value* x, ir::Value* indices, int64_t axis = 0,
-                       std::optional<std::string> mode = std::nullopt,
-                       std::optional<double> fill_value = std::nullopt) {
+// x indexed along `axis` by an integer tensor: shape x[:axis] + indices + x[axis+1:] (negative indices count from the end; out-of-range ones follow `mode`, clamped by default).
+inline ir::Value* take(ir::Builder& b, ir::Value* x, ir::Value* indices, int64_t axis = 0, std::optional<std::string> mode = std::nullopt, std::optional<double> fill_value = std::nullopt) {
   ir::AttrMap attrs;
   attrs["axis"] = axis;
   if (mode) attrs["mode"] = *mode;
@@ -1017,8 +944,7 @@ inline ir::Value* tanh(ir::Builder& b, ir::Value* x) {
   return b.value("tanh", operands, attrs);
 }
 
-// x repeated as a whole `reps[i]` times along axis i (NumPy's tile: short reps apply to the last axes, long reps add
-// leading axes).
+// x repeated as a whole `reps[i]` times along axis i (NumPy's tile: short reps apply to the last axes, long reps add leading axes).
 inline ir::Value* tile(ir::Builder& b, ir::Value* x, ir::IntList reps) {
   ir::AttrMap attrs;
   attrs["reps"] = reps;
@@ -1034,8 +960,7 @@ inline ir::Value* transpose(ir::Builder& b, ir::Value* x, ir::IntList perm = ir:
   return b.value("transpose", operands, attrs);
 }
 
-// The lower triangle of the last two dims of x (rank >= 2), as torch.tril: x[..., i, j] where j - i <= diagonal, else
-// `value` (e.g. -inf for a causal attention mask).
+// The lower triangle of the last two dims of x (rank >= 2), as torch.tril: x[..., i, j] where j - i <= diagonal, else `value` (e.g. -inf for a causal attention mask).
 inline ir::Value* tril(ir::Builder& b, ir::Value* x, int64_t diagonal = 0, double value = 0.0) {
   ir::AttrMap attrs;
   attrs["diagonal"] = diagonal;
@@ -1044,8 +969,7 @@ inline ir::Value* tril(ir::Builder& b, ir::Value* x, int64_t diagonal = 0, doubl
   return b.value("tril", operands, attrs);
 }
 
-// The upper triangle of the last two dims of x (rank >= 2), as torch.triu: x[..., i, j] where j - i >= diagonal, else
-// `value`.
+// The upper triangle of the last two dims of x (rank >= 2), as torch.triu: x[..., i, j] where j - i >= diagonal, else `value`.
 inline ir::Value* triu(ir::Builder& b, ir::Value* x, int64_t diagonal = 0, double value = 0.0) {
   ir::AttrMap attrs;
   attrs["diagonal"] = diagonal;
@@ -1061,10 +985,8 @@ inline ir::Value* trunc(ir::Builder& b, ir::Value* x) {
   return b.value("trunc", operands, attrs);
 }
 
-// Variance over `axis` (every axis when absent), two-pass: sum((x - mean)^2) / (n - correction), in a fixed order
-// (deterministic). Floating-point inputs only.
-inline ir::Value* var(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false,
-                      double correction = 0.0) {
+// Variance over `axis` (every axis when absent), two-pass: sum((x - mean)^2) / (n - correction), in a fixed order (deterministic). Floating-point inputs only.
+inline ir::Value* var(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false, double correction = 0.0) {
   ir::AttrMap attrs;
   if (axis) attrs["axis"] = axis->value;
   attrs["keepdims"] = keepdims;
