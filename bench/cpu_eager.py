@@ -18,13 +18,12 @@ import time
 
 import numpy as np
 import torch
+from report import publish
 
 import tessera as ts
-from report import publish
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 import small_gpt  # noqa: E402
-
 
 # ---- MLP ----
 
@@ -208,7 +207,8 @@ def main():
         check_losses(f"GPT {mode}", losses, t_losses, 2e-3)
         rows.append(("small GPT (2x128, b8 s64), Adam", mode, times, t_times, threads))
 
-    lines = ["| model | Tessera mode | Tessera ms/step | early -> late | torch eager ms/step (threads) | torch / Tessera |",
+    lines = ["| model | Tessera mode | Tessera ms/step | early -> late | torch eager ms/step (threads) "
+             "| torch / Tessera |",
              "|---|---|---|---|---|---|"]
     for model, mode, times, ref, threads in rows:
         med, early, late = summary(times)

@@ -9,6 +9,7 @@ Tessera is faster).
 """
 import argparse
 import datetime
+import math
 import os
 import platform
 import statistics
@@ -17,12 +18,10 @@ import sys
 import tempfile
 import time
 
-import math
-
 import numpy as np
+from report import publish
 
 import tessera as ts
-from report import publish
 
 try:
     import torch

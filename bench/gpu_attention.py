@@ -68,8 +68,9 @@ def bench_case(shape, causal, dtype):
                                      warmup=25, rep=200, return_mode="median")
     flop = 4.0 * b * h * s * s * d / (2 if causal else 1)
     name = f"fwd {str(dtype).split('.')[-1]} B{b} H{h} S{s} D{d} {'causal' if causal else 'non-causal'}"
-    return {"case": name, "kernel": kernel_of(f.ir("tile")), "ms_ts": ms_ts, "ms_ref": ms_ref, "tf_ts": flop / ms_ts / 1e9,
-            "tf_ref": flop / ms_ref / 1e9, "ratio": ms_ref / ms_ts, "err": err, "flop": flop}
+    return {"case": name, "kernel": kernel_of(f.ir("tile")), "ms_ts": ms_ts, "ms_ref": ms_ref,
+            "tf_ts": flop / ms_ts / 1e9, "tf_ref": flop / ms_ref / 1e9, "ratio": ms_ref / ms_ts, "err": err,
+            "flop": flop}
 
 
 # Hopper: the forward kernel's Schedule IR knobs (the default is 'lanes = 384, mma = "wgmma",
@@ -88,9 +89,10 @@ def bench_variants(shape, causal, dtype, row):
     executable each; its run() is what a jit call runs)."""
     b, h, s, d = shape
     dt = {torch.bfloat16: "bf16", torch.float16: "f16"}[dtype]
+    t = f"{dt}[{b},{h},{s},{d}]"
     text = f"""module @m {{
-func @main(%q: {dt}[{b},{h},{s},{d}], %k: {dt}[{b},{h},{s},{d}], %v: {dt}[{b},{h},{s},{d}]) -> ({dt}[{b},{h},{s},{d}]) {{
-  %0 = attention(%q, %k, %v) {{causal = {str(causal).lower()}}} : {dt}[{b},{h},{s},{d}]
+func @main(%q: {t}, %k: {t}, %v: {t}) -> ({t}) {{
+  %0 = attention(%q, %k, %v) {{causal = {str(causal).lower()}}} : {t}
   return(%0)
 }}
 }}
@@ -103,7 +105,7 @@ func @main(%q: {dt}[{b},{h},{s},{d}], %k: {dt}[{b},{h},{s},{d}], %v: {dt}[{b},{h
     rows = []
     for knobs in VARIANTS + [MMA_SYNC[d]]:
         exe = _C.compile(sched.replace(default, knobs), "cuda:0", "nvptx:sm_90a")
-        run = lambda: torch.from_dlpack(Tensor._from_array(exe.run(arrays)[0]))  # noqa: E731
+        run = lambda exe=exe: torch.from_dlpack(Tensor._from_array(exe.run(arrays)[0]))  # noqa: E731
         err, ms = check_and_time(run, q, k, v, causal, shape)
         rows.append({"case": row["case"], "kernel": kernel_of(exe.ir("tile")), "ms_ts": ms, "ms_ref": row["ms_ref"],
                      "tf_ts": row["flop"] / ms / 1e9, "tf_ref": row["tf_ref"], "ratio": row["ms_ref"] / ms, "err": err})
@@ -129,7 +131,8 @@ def bench_bwd_case(shape, causal, dtype, fwd):
 
     want = torch_step()
     err = max(((g.float() - wnt.float()).abs().max() / wnt.float().abs().max()).item() for g, wnt in zip(got, want))
-    assert all(torch.isfinite(g).all() for g in got) and err < 2e-2, f"{shape}: gradients differ from torch (rel err {err:.3g})"
+    assert all(torch.isfinite(g).all() for g in got) and err < 2e-2, \
+        f"{shape}: gradients differ from torch (rel err {err:.3g})"
     ms_ts = triton.testing.do_bench(lambda: f(tq, tk, tv), warmup=10, rep=200, return_mode="median")
     ms_ref = triton.testing.do_bench(torch_step, warmup=10, rep=200, return_mode="median")
     flop = 10.0 * b * h * s * s * d / (2 if causal else 1)
@@ -145,7 +148,8 @@ def main():
     p.add_argument("--shape", type=int, nargs=4, default=[4, 16, 4096, 128], metavar=("B", "H", "S", "D"))
     p.add_argument("--out", default=None)
     p.add_argument("--no-bwd", action="store_true")
-    p.add_argument("--variants", action="store_true", help="Hopper: also time the forward's other knobs and the mma.sync kernel")
+    p.add_argument("--variants", action="store_true",
+                   help="Hopper: also time the forward's other knobs and the mma.sync kernel")
     args = p.parse_args()
     rows = [bench_case(tuple(args.shape), causal, torch.bfloat16) for causal in (False, True)]
     if args.variants:
@@ -161,11 +165,12 @@ def main():
         lines.append(f"| {r['case']} | {r['kernel']} | {r['ms_ts']:.3f} | {r['ms_ref']:.3f} | {r['tf_ts']:.0f} | "
                      f"{r['tf_ref']:.0f} | {r['ratio']:.2f}x | {r['err']:.1e} |")
     if bwd:
-        lines += ["", "| case | Tessera ms | torch ms | ratio | bwd: Tessera ms | torch ms | Tessera TFLOP/s | torch TFLOP/s | "
-                  "bwd ratio | rel err |", "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["", "| case | Tessera ms | torch ms | ratio | bwd: Tessera ms | torch ms | Tessera TFLOP/s | "
+                  "torch TFLOP/s | bwd ratio | rel err |", "|---|---|---|---|---|---|---|---|---|---|"]
         for r in bwd:
-            lines.append(f"| {r['case']} | {r['ms_ts']:.3f} | {r['ms_ref']:.3f} | {r['ratio']:.2f}x | {r['bwd_ts']:.3f} | "
-                         f"{r['bwd_ref']:.3f} | {r['tf_ts']:.0f} | {r['tf_ref']:.0f} | {r['bwd_ratio']:.2f}x | {r['err']:.1e} |")
+            lines.append(f"| {r['case']} | {r['ms_ts']:.3f} | {r['ms_ref']:.3f} | {r['ratio']:.2f}x | "
+                         f"{r['bwd_ts']:.3f} | {r['bwd_ref']:.3f} | {r['tf_ts']:.0f} | {r['tf_ref']:.0f} | "
+                         f"{r['bwd_ratio']:.2f}x | {r['err']:.1e} |")
     publish(lines, args.out)
 
 

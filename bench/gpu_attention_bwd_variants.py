@@ -28,10 +28,12 @@ DEFAULT = r'lanes = 384, mma = "wgmma", (overlap = 1, )?tile = \[[0-9, ]*\]'
 def program(shape, causal, wrts):
     b, h, s, d = shape
     t = f"bf16[{b},{h},{s},{d}]"
-    body = "\n".join(f'  %d{w} = attention_grad(%q, %k, %v, %g, %lse, %delta) {{causal = {causal}, scale = {d ** -0.5}, '
-                     f'wrt = "{w}"}} : {t}' for w in wrts)
+    body = "\n".join(f'  %d{w} = attention_grad(%q, %k, %v, %g, %lse, %delta) '
+                     f'{{causal = {causal}, scale = {d ** -0.5}, wrt = "{w}"}} : {t}' for w in wrts)
+    stats = f"f32[{b},{h},{s}]"
+    outs = ", ".join([t] * len(wrts))
     return f"""module @m {{
-func @main(%q: {t}, %k: {t}, %v: {t}, %g: {t}, %lse: f32[{b},{h},{s}], %delta: f32[{b},{h},{s}]) -> ({', '.join([t] * len(wrts))}) {{
+func @main(%q: {t}, %k: {t}, %v: {t}, %g: {t}, %lse: {stats}, %delta: {stats}) -> ({outs}) {{
 {body}
   return({', '.join('%d' + w for w in wrts)})
 }}
@@ -55,10 +57,12 @@ def main():
         o.backward(g, retain_graph=True)
         want = {n: x.grad.float() for n, x in zip("qkv", xs)}
 
+        # Timed right below, in this iteration. (Default arguments would keep this iteration's tensors and
+        # graph alive into the next one.)
         def sdpa_backward():
-            for x in xs:
+            for x in xs:  # noqa: B023
                 x.grad = None
-            o.backward(g, retain_graph=True)
+            o.backward(g, retain_graph=True)  # noqa: B023
 
         ms_ref = triton.testing.do_bench(sdpa_backward, warmup=10, rep=100, return_mode="median")
         lse = torch.empty(b, h, s, device="cuda")
@@ -71,7 +75,8 @@ def main():
         delta = (g.float() * o.detach().float()).sum(-1)
         arrays = [_C.from_dlpack(t, None, None) for t in (q, k, v, g, lse, delta)]
         flop = 10.0 * b * h * s * s * d / (2 if c else 1)
-        print(f"causal={causal}: SDPA backward {ms_ref:.3f} ms ({flop / ms_ref / 1e9:.0f} TFLOP/s)", file=log, flush=True)
+        print(f"causal={causal}: SDPA backward {ms_ref:.3f} ms ({flop / ms_ref / 1e9:.0f} TFLOP/s)", file=log,
+              flush=True)
         for variant in ["default"] + a.variants:
             for wrts in ("q", "kv", "qkv"):
                 sched = ts.compile_for_target(program(a.shape, causal, wrts), "nvptx:sm_90a")["schedule"]
@@ -82,9 +87,11 @@ def main():
                 got = [torch.from_dlpack(Tensor._from_array(x)).float() for x in exe.run(arrays)]
                 os.environ.pop("TESSERA_POISON_OUTPUTS")
                 errs = [((x - want[w]).abs().max() / want[w].abs().max()).item() for x, w in zip(got, wrts)]
-                ms = triton.testing.do_bench(lambda: exe.run(arrays), warmup=10, rep=100, return_mode="median")
+                ms = triton.testing.do_bench(lambda exe=exe, arrays=arrays: exe.run(arrays), warmup=10, rep=100,
+                                             return_mode="median")
                 knobs = re.findall(r"tile\.flash_attention_bwd_wgmma\([^)]*\) \{([^}]*)\}", exe.ir("tile"))
-                print(f"  {variant}: wrt {wrts} {ms:.3f} ms, rel err {max(errs):.1e}; {' | '.join(knobs)}", file=log, flush=True)
+                print(f"  {variant}: wrt {wrts} {ms:.3f} ms, rel err {max(errs):.1e}; {' | '.join(knobs)}",
+                      file=log, flush=True)
 
 
 if __name__ == "__main__":

@@ -46,15 +46,18 @@ func @main(%a: f32[{n},{n}], %b: f32[{n},{n}], %c: f32[{n}]) -> (f32[{n},{n}]) {
 
 
 def ptxas_report(ptx):
-    ptxas = shutil.which("ptxas") or ("/usr/local/cuda/bin/ptxas" if os.path.exists("/usr/local/cuda/bin/ptxas") else None)
+    ptxas = shutil.which("ptxas") or (
+        "/usr/local/cuda/bin/ptxas" if os.path.exists("/usr/local/cuda/bin/ptxas") else None)
     if not ptxas:
         return "ptxas not found"
     arch = re.search(r"\.target (sm_\w+)", ptx).group(1)
     with tempfile.TemporaryDirectory() as d:
         src = os.path.join(d, "k.ptx")
         open(src, "w").write(ptx)
-        r = subprocess.run([ptxas, f"-arch={arch}", "-v", src, "-o", os.path.join(d, "k.cubin")], capture_output=True, text=True)
-    return " ".join(l.split(":", 1)[-1].strip() for l in r.stderr.splitlines() if "Used" in l or "spill" in l)
+        r = subprocess.run([ptxas, f"-arch={arch}", "-v", src, "-o", os.path.join(d, "k.cubin")],
+                           capture_output=True, text=True)
+    return " ".join(line.split(":", 1)[-1].strip() for line in r.stderr.splitlines()
+                    if "Used" in line or "spill" in line)
 
 
 def main():
@@ -69,7 +72,8 @@ def main():
     target = "nvptx:sm_90a" if major == 9 else f"nvptx:sm_{major}{minor}"
     log = open(a.out, "a") if a.out else sys.stdout
     what = "gelu(a @ b + bias)" if a.epilogue else "a @ b"
-    print(f"# f32 GEMM variants (tile.fma_gemm), {what}, vs cuBLAS, TF32 off — {torch.cuda.get_device_name()}\n", file=log)
+    print(f"# f32 GEMM variants (tile.fma_gemm), {what}, vs cuBLAS, TF32 off — {torch.cuda.get_device_name()}\n",
+          file=log)
     print("| n | bk:stages | ms | cuBLAS ms | TFLOP/s | cuBLAS TFLOP/s | ratio | max err / max abs | ptxas |", file=log)
     print("|---|---|---|---|---|---|---|---|---|", file=log, flush=True)
     for n in a.sizes:
@@ -80,13 +84,16 @@ def main():
         args = [_C.from_dlpack(t, None, None) for t in (x, y, bias)][:3 if a.epilogue else 2]
         if a.epilogue:
             want = torch.nn.functional.gelu(want + bias.double())
-        ref = (lambda: torch.nn.functional.gelu(x @ y + bias)) if a.epilogue else (lambda: x @ y)
+        # Timed right below, in this iteration. (Default arguments would keep this iteration's tensors alive
+        # while the next one's are allocated.)
+        ref = (lambda: torch.nn.functional.gelu(x @ y + bias)) if a.epilogue else (lambda: x @ y)  # noqa: B023
         ms_ref = triton.testing.do_bench(ref, warmup=50, rep=300, return_mode="median")
         flop = 2.0 * n ** 3
         for v in a.variants:
             bk, stages = (int(t) for t in v.split(":"))
             sched = ts.compile_for_target(program(n, a.epilogue), target)["schedule"]
-            sched, count = re.subn(r"stages = \d+, tile = \[128, 128, \d+\]", f"stages = {stages}, tile = [128, 128, {bk}]", sched)
+            sched, count = re.subn(r"stages = \d+, tile = \[128, 128, \d+\]",
+                                   f"stages = {stages}, tile = [128, 128, {bk}]", sched)
             assert count == 1, sched
             try:
                 exe = _C.compile(sched, "cuda:0", target)
@@ -98,9 +105,14 @@ def main():
             os.environ.pop("TESSERA_POISON_OUTPUTS")
             err = ((got.double() - want).abs().max() / want.abs().max()).item()
             ok = err < 1e-5 and bool(torch.isfinite(got).all())
-            ms = triton.testing.do_bench(lambda: exe.run(args), warmup=50, rep=300, return_mode="median") if ok else float("nan")
+            if ok:
+                ms = triton.testing.do_bench(lambda exe=exe, args=args: exe.run(args), warmup=50, rep=300,
+                                             return_mode="median")
+            else:
+                ms = float("nan")
             print(f"| {n} | {v} | {ms:.3f} | {ms_ref:.3f} | {flop / ms / 1e9:.1f} | {flop / ms_ref / 1e9:.1f} | "
-                  f"{ms_ref / ms:.2f}x | {err:.1e}{'' if ok else ' WRONG'} | {ptxas_report(exe.ir('asm'))} |", file=log, flush=True)
+                  f"{ms_ref / ms:.2f}x | {err:.1e}{'' if ok else ' WRONG'} | {ptxas_report(exe.ir('asm'))} |",
+                  file=log, flush=True)
 
 
 if __name__ == "__main__":

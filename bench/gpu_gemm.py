@@ -80,9 +80,10 @@ def main():
         rows += [bench_case(0, dtype, mnk=tuple(int(x) for x in s.split("x"))) for s in args.small_shapes]
     gpu = torch.cuda.get_device_name()
     kernel = "tile.wgmma_gemm" if torch.cuda.get_device_capability() == (9, 0) else "tile.mma_sync"
-    lines = [f"# GEMM, Tessera (bf16: {kernel}; f32: tile.fma_gemm) vs cuBLAS (TF32 off but for the tf32 rows) — {gpu}, "
-             f"{time.strftime('%Y-%m-%d')}", "",
-             "| case | Tessera ms | cuBLAS ms | Tessera TFLOP/s | cuBLAS TFLOP/s | ratio |", "|---|---|---|---|---|---|"]
+    lines = [f"# GEMM, Tessera (bf16: {kernel}; f32: tile.fma_gemm) vs cuBLAS (TF32 off but for the tf32 rows) "
+             f"— {gpu}, {time.strftime('%Y-%m-%d')}", "",
+             "| case | Tessera ms | cuBLAS ms | Tessera TFLOP/s | cuBLAS TFLOP/s | ratio |",
+             "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['case']} | {r['tessera_ms']:.3f} | {r['cublas_ms']:.3f} | {r['tessera_tflops']:.0f} | "
                      f"{r['cublas_tflops']:.0f} | {r['ratio']:.2f}x |")

@@ -70,9 +70,11 @@ def inspect(exe, variant, n, out):
     if not ptxas:
         return {"ptxas": "ptxas not found"}
     arch = re.search(r"\.target (sm_\w+)", ptx).group(1)
-    r = subprocess.run([ptxas, f"-arch={arch}", "-v", stem + ".ptx", "-o", stem + ".cubin"], capture_output=True, text=True)
-    info = {"ptxas": " ".join(l.strip() for l in r.stderr.splitlines() if "Used" in l or "spill" in l or "stack" in l)}
-    warn = [l for l in r.stderr.splitlines() if "warning" in l.lower()]
+    r = subprocess.run([ptxas, f"-arch={arch}", "-v", stem + ".ptx", "-o", stem + ".cubin"],
+                       capture_output=True, text=True)
+    info = {"ptxas": " ".join(line.strip() for line in r.stderr.splitlines()
+                              if "Used" in line or "spill" in line or "stack" in line)}
+    warn = [line for line in r.stderr.splitlines() if "warning" in line.lower()]
     if warn:
         info["ptxas_warnings"] = warn
     if cuobjdump and r.returncode == 0:
@@ -116,7 +118,8 @@ def bench(n, variant, out):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--sizes", type=int, nargs="+", default=[4096, 8192])
-    p.add_argument("--variants", nargs="+", default=["mma_sync", "wgmma-cpasync:128x256", "wgmma:128x256", "wgmma-persistent:128x256"])
+    p.add_argument("--variants", nargs="+",
+                   default=["mma_sync", "wgmma-cpasync:128x256", "wgmma:128x256", "wgmma-persistent:128x256"])
     p.add_argument("--out", default=os.environ.get("OUT") or os.path.join(os.path.dirname(__file__), "results"))
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)

@@ -14,9 +14,9 @@ import os
 import time
 
 import torch
+from report import publish
 
 import tessera as ts
-from report import publish
 
 
 def mlp_block(x, w1, w2, g, b):
@@ -82,7 +82,7 @@ def main():
     for m, d, dtype, tol in ((16, 128, torch.float32, 1e-5), (64, 256, torch.float32, 1e-5),
                              (128, 512, torch.bfloat16, 3e-2)):
         gen = torch.Generator(device="cuda").manual_seed(0)
-        r = lambda *s: torch.randn(*s, device="cuda", dtype=dtype, generator=gen)  # noqa: E731
+        r = lambda *s, dtype=dtype, gen=gen: torch.randn(*s, device="cuda", dtype=dtype, generator=gen)  # noqa: E731
         a = [r(m, d), r(d, 4 * d) / d**0.5, r(4 * d, d) / (4 * d)**0.5, 1 + 0.1 * r(d), 0.1 * r(d)]
         ta = [ts.from_dlpack(t) for t in a]
         dt = str(dtype).replace("torch.", "")

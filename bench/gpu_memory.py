@@ -10,10 +10,10 @@ import datetime
 import time
 
 import torch
+from gpu_skeleton import bench  # noqa: E402  (same directory)
+from report import publish
 
 import tessera as ts
-from report import publish
-from gpu_skeleton import bench  # noqa: E402  (same directory)
 
 
 def case(rows, name, f_ts, f_ref, nbytes, ref_name, check, rtol):
@@ -56,10 +56,13 @@ def main():
         comp = torch.compile(ref)
         comp()
         t_c = bench(comp)
-        rows.append(("gelu(2x+1)*sigmoid(x) fp32 2^28", "torch.compile", rows[-1][2], t_c, rows[-1][4], 2 * n * 4 / t_c / 1e9))
+        rows.append(("gelu(2x+1)*sigmoid(x) fp32 2^28", "torch.compile", rows[-1][2], t_c, rows[-1][4],
+                     2 * n * 4 / t_c / 1e9))
     except Exception as e:  # noqa: BLE001
         print("torch.compile failed:", type(e).__name__, str(e)[:200])
-    del x, tx, want
+    # Free the device memory before the next case. The names are rebound, not deleted: the lambdas above
+    # close over them (they are not called again).
+    x = tx = want = None
 
     m = 2**26
     a, b = torch.randn(m, device="cuda"), torch.randn(m, device="cuda")
@@ -67,16 +70,17 @@ def main():
     f = ts.jit(lambda x, y: ts.ops.exp(x) * y + x)
     case(rows, "exp(x)*y+x fp32 2^26", lambda: f(ta, tb), lambda: torch.exp(a) * b + a, 3 * m * 4, "torch eager",
          torch.exp(a) * b + a, 1e-5)
-    del a, b, ta, tb
+    a = b = ta = tb = None  # frees the device memory, as above
 
     s = torch.randn(8192, 8192, device="cuda")
     ts_s = ts.from_dlpack(s)
     sm = ts.jit(lambda x: ts.ops.softmax(x, axis=-1))
-    case(rows, "softmax fp32 8192x8192", lambda: sm(ts_s), lambda: torch.softmax(s, -1), 2 * s.numel() * 4, "torch eager",
-         torch.softmax(s, -1), 1e-5)
+    case(rows, "softmax fp32 8192x8192", lambda: sm(ts_s), lambda: torch.softmax(s, -1), 2 * s.numel() * 4,
+         "torch eager", torch.softmax(s, -1), 1e-5)
     rs = ts.jit(lambda x: ts.ops.sum(x, axis=-1))
-    case(rows, "row sum fp32 8192x8192", lambda: rs(ts_s), lambda: s.sum(-1), s.numel() * 4, "torch eager", s.sum(-1), 1e-3)
-    del s, ts_s
+    case(rows, "row sum fp32 8192x8192", lambda: rs(ts_s), lambda: s.sum(-1), s.numel() * 4, "torch eager",
+         s.sum(-1), 1e-3)
+    s = ts_s = None  # frees the device memory, as above
 
     h = torch.randn(16384, 4096, device="cuda", dtype=torch.bfloat16)
     w = torch.randn(4096, device="cuda", dtype=torch.bfloat16)

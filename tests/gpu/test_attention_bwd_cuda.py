@@ -128,9 +128,13 @@ def grad_program(b, sq, skv, d, causal, wrts):
     """attention_grad ops alone (q, k, v, do, lse, delta as inputs): the backward kernels."""
     dt, attrs = "bf16", f"causal = {str(causal).lower()}, scale = {d ** -0.5}"
     shape = {"q": f"{dt}[{b},{sq},{d}]", "k": f"{dt}[{b},{skv},{d}]", "v": f"{dt}[{b},{skv},{d}]"}
-    body = "\n".join(f'  %d{w} = attention_grad(%q, %k, %v, %g, %lse, %delta) {{{attrs}, wrt = "{w}"}} : {shape[w]}' for w in wrts)
+    body = "\n".join(f'  %d{w} = attention_grad(%q, %k, %v, %g, %lse, %delta) {{{attrs}, wrt = "{w}"}} : {shape[w]}'
+                     for w in wrts)
+    stats = f"f32[{b},{sq}]"
+    outs = ", ".join(shape[w] for w in wrts)
     return f"""module @m {{
-func @main(%q: {shape['q']}, %k: {shape['k']}, %v: {shape['v']}, %g: {shape['q']}, %lse: f32[{b},{sq}], %delta: f32[{b},{sq}]) -> ({', '.join(shape[w] for w in wrts)}) {{
+func @main(%q: {shape['q']}, %k: {shape['k']}, %v: {shape['v']}, %g: {shape['q']}, %lse: {stats}, %delta: {stats}) \
+-> ({outs}) {{
 {body}
   return({', '.join('%d' + w for w in wrts)})
 }}
@@ -149,9 +153,11 @@ def lse_and_delta(q, k, v, w, causal):
 
 # The backward kernels' Schedule IR knobs on Hopper: [own rows, streamed rows, stages] of the
 # wgmma kernel, and the mma.sync kernel (lanes 2 x own rows) for comparison.
-BACKWARD_VARIANTS = ['lanes = 384, mma = "wgmma", tile = [128, 32, 2]', 'lanes = 384, mma = "wgmma", tile = [128, 64, 1]',
+BACKWARD_VARIANTS = ['lanes = 384, mma = "wgmma", tile = [128, 32, 2]',
+                     'lanes = 384, mma = "wgmma", tile = [128, 64, 1]',
                      'lanes = 384, mma = "wgmma", overlap = 1, tile = [128, 48, 3]',
-                     'lanes = 384, mma = "wgmma", tile = [128, 64, 3]', 'lanes = 384, mma = "wgmma", tile = [128, 128, 2]',
+                     'lanes = 384, mma = "wgmma", tile = [128, 64, 3]',
+                     'lanes = 384, mma = "wgmma", tile = [128, 128, 2]',
                      'lanes = 384, mma = "wgmma", tile = [128, 16, 4]', "lanes = 128, tile = [64, 64, 2]"]
 
 
@@ -183,7 +189,8 @@ def test_hopper_runs_the_wgmma_backward_with_repeatable_bits():
     # No atomics: the same inputs give the same bits (a race, such as a buffer refilled too early, would not).
     q, k, v, w = (rand(2, 4, 700, 128) for _ in range(4))
     wt = ts.from_dlpack(w)
-    f = ts.jit(ts.grad(lambda a, b, c: ts.sum(ts.scaled_dot_product_attention(a, b, c, is_causal=True) * wt), argnums=(0, 1, 2)))
+    f = ts.jit(ts.grad(lambda a, b, c: ts.sum(ts.scaled_dot_product_attention(a, b, c, is_causal=True) * wt),
+                       argnums=(0, 1, 2)))
     args = [ts.from_dlpack(t) for t in (q, k, v)]
     first = [torch.from_dlpack(g).clone() for g in f(*args)]
     assert f.ir("tile").count("tile.flash_attention_bwd_wgmma(") == 2

@@ -47,8 +47,10 @@ def test_unaligned_views(offset):
 
 def test_jit_epilogue_and_schedule():
     f = ts.jit(lambda x, w, c: ts.relu(x @ w + c))
-    x, w, c = torch.randn(300, 256, device="cuda"), torch.randn(256, 200, device="cuda"), torch.randn(200, device="cuda")
-    check(f(ts.from_dlpack(x), ts.from_dlpack(w), ts.from_dlpack(c)), torch.relu(x.double() @ w.double() + c.double()), 256)
+    x, w, c = (torch.randn(300, 256, device="cuda"), torch.randn(256, 200, device="cuda"),
+               torch.randn(200, device="cuda"))
+    check(f(ts.from_dlpack(x), ts.from_dlpack(w), ts.from_dlpack(c)), torch.relu(x.double() @ w.double() + c.double()),
+          256)
     assert "tile.fma_gemm" in f.ir("tile")
 
 
@@ -92,7 +94,8 @@ func @main(%a: f32[{m},{k}], %b: f32[{k},{n}]) -> (f32[{m},{n}]) {{
 }}
 """
     sched = ts.compile_for_target(prog, target)["schedule"]
-    sched, count = re.subn(r"stages = \d+, tile = \[128, 128, \d+\]", f"stages = {stages}, tile = [128, 128, {bk}]", sched)
+    sched, count = re.subn(r"stages = \d+, tile = \[128, 128, \d+\]", f"stages = {stages}, tile = [128, 128, {bk}]",
+                           sched)
     assert count == 1, sched
     return _C.compile(sched, "cuda:0", target)
 
@@ -134,7 +137,8 @@ def test_tf32_when_allowed(m, k, n):
 
 def test_tf32_batched_epilogue_and_gradients():
     f = ts.jit(lambda x, w, c: ts.ops.gelu(ts.ops.matmul(x, w, precision="tf32") + c))
-    x, w, c = torch.randn(3, 130, 68, device="cuda"), torch.randn(68, 132, device="cuda"), torch.randn(132, device="cuda")
+    x, w, c = (torch.randn(3, 130, 68, device="cuda"), torch.randn(68, 132, device="cuda"),
+               torch.randn(132, device="cuda"))
     check_tf32(f(ts.from_dlpack(x), ts.from_dlpack(w), ts.from_dlpack(c)),
                torch.nn.functional.gelu(x.double() @ w.double() + c.double()))
     assert "tf32 = 1" in f.ir("tile")
@@ -165,7 +169,8 @@ func @main(%a: f32[{m},{k}], %b: f32[{k},{n}]) -> (f32[{m},{n}]) {{
 }}
 """
     sched = ts.compile_for_target(prog, target)["schedule"]
-    sched, count = re.subn(r"stages = \d+, tile = \[128, 128, \d+\]", f"stages = {stages}, tile = [128, 128, {bk}]", sched)
+    sched, count = re.subn(r"stages = \d+, tile = \[128, 128, \d+\]", f"stages = {stages}, tile = [128, 128, {bk}]",
+                           sched)
     assert count == 1 and 'mma = "tf32"' in sched, sched
     exe = _C.compile(sched, "cuda:0", target)
     a, b = torch.randn(m, k, device="cuda"), torch.randn(k, n, device="cuda")

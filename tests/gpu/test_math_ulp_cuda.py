@@ -19,7 +19,8 @@ def ulps(got, want):
     want = torch.where(want.abs() > torch.finfo(torch.float32).max, want.float().double(), want)  # overflow: inf
     ulp = torch.finfo(torch.float32).tiny * 2.0**-23
     mag = want.abs().clamp_min(torch.finfo(torch.float32).tiny)
-    unit = torch.maximum(2.0 ** (torch.floor(torch.log2(mag)) - 23), torch.tensor(ulp, device=want.device, dtype=torch.float64))
+    unit = torch.maximum(2.0 ** (torch.floor(torch.log2(mag)) - 23),
+                         torch.tensor(ulp, device=want.device, dtype=torch.float64))
     same = (got == want) | (got.isnan() & want.isnan())
     return torch.where(same, torch.zeros_like(got), (got - want).abs() / unit)
 

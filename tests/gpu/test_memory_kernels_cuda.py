@@ -95,4 +95,5 @@ def test_many_rows(rows, cols):
     got = ts.ops.layernorm(ts.from_dlpack(x), ts.from_dlpack(w), ts.from_dlpack(b))
     close(got, torch.nn.functional.layer_norm(x.double(), (cols,), w.double(), b.double()), 4e-5)
     x3 = x.reshape(2, rows // 2, cols) if rows % 2 == 0 else x.reshape(1, rows, cols)
-    close(ts.jit(lambda x: ts.ops.log_softmax(x, axis=-1))(ts.from_dlpack(x3)), torch.log_softmax(x3.double(), -1), 1e-5)
+    close(ts.jit(lambda x: ts.ops.log_softmax(x, axis=-1))(ts.from_dlpack(x3)), torch.log_softmax(x3.double(), -1),
+          1e-5)

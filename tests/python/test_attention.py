@@ -7,9 +7,9 @@ import re
 
 import numpy as np
 import pytest
+from test_gemm_ptx import assemble
 
 import tessera as ts
-from test_gemm_ptx import assemble
 
 
 def rng(seed):
@@ -27,8 +27,8 @@ def np_attention(q, k, v, scale=None, causal=False):
 
 
 @pytest.mark.parametrize("causal", [False, True])
-@pytest.mark.parametrize("shapes", [((1, 8), (1, 8), (1, 8)), ((17, 8), (13, 8), (13, 5)), ((2, 3, 5, 4), (2, 3, 9, 4), (2, 3, 9, 4)),
-                                    ((3, 1, 16), (3, 7, 16), (3, 7, 2))])
+@pytest.mark.parametrize("shapes", [((1, 8), (1, 8), (1, 8)), ((17, 8), (13, 8), (13, 5)),
+                                    ((2, 3, 5, 4), (2, 3, 9, 4), (2, 3, 9, 4)), ((3, 1, 16), (3, 7, 16), (3, 7, 2))])
 def test_values_match_numpy(causal, shapes):
     r = rng(1)
     q, k, v = (r.standard_normal(s) for s in shapes)
@@ -43,7 +43,8 @@ def test_sdpa_follows_torch_signature_and_explicit_scale():
     t = [ts.tensor(a) for a in (q, k, v)]
     np.testing.assert_allclose(ts.scaled_dot_product_attention(*t, is_causal=True, scale=0.3).numpy(),
                                np_attention(q, k, v, 0.3, True), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(ts.scaled_dot_product_attention(*t).numpy(), np_attention(q, k, v), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ts.scaled_dot_product_attention(*t).numpy(), np_attention(q, k, v), rtol=1e-12,
+                               atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-5), ("bf16", 1e-2), ("f16", 1e-2)])
@@ -109,7 +110,8 @@ def numeric_grad(f, x, eps=1e-6):
 @pytest.mark.parametrize("causal", [False, True])
 def test_gradients_match_finite_differences(causal):
     r = rng(5)
-    q, k, v, w = r.standard_normal((2, 5, 4)), r.standard_normal((2, 6, 4)), r.standard_normal((2, 6, 3)), r.standard_normal((2, 5, 3))
+    q, k, v, w = (r.standard_normal((2, 5, 4)), r.standard_normal((2, 6, 4)), r.standard_normal((2, 6, 3)),
+                  r.standard_normal((2, 5, 3)))
 
     def loss(q, k, v):
         return ts.sum(ts.attention(q, k, v, scale=0.7, causal=causal) * ts.tensor(w))
@@ -192,11 +194,12 @@ def test_pattern_becomes_the_flash_kernel_on_nvptx_only():
 @pytest.mark.parametrize("tile", ["128, 32, 2", "64, 32", "64, 64, 2", "128, 64", "128, 128, 3"])
 def test_flash_kernel_schedule_variants_assemble(tmp_path, tile):
     # The kernel's tile knob [query rows, K/V rows, stages], set in Schedule IR as the autotuner would.
-    sched = ts.compile_for_target(program("bf16", 64, ATTENTION.format(causal="true", dt="bf16", d=64)), "nvptx:sm_90")["schedule"]
+    sched = ts.compile_for_target(program("bf16", 64, ATTENTION.format(causal="true", dt="bf16", d=64)),
+                                  "nvptx:sm_90")["schedule"]
     assert 'kind = "attention", lanes = 128, tile = [64, 64, 3]' in sched
     rows = int(tile.split(",")[0])
-    out = ts.compile_for_target(sched.replace("lanes = 128, tile = [64, 64, 3]", f"lanes = {2 * rows}, tile = [{tile}]"),
-                                "nvptx:sm_90")
+    out = ts.compile_for_target(
+        sched.replace("lanes = 128, tile = [64, 64, 3]", f"lanes = {2 * rows}, tile = [{tile}]"), "nvptx:sm_90")
     assert f"block = [{2 * rows}, 1, 1]" in out["tile"]
     ptxas_report(tmp_path, out["asm"], "sm_90")
 
@@ -242,21 +245,23 @@ def test_sm_90a_flash_kernel_is_wgmma_with_tma(tmp_path, dt, d, causal):
     assert "tile.flash_attention_wgmma(" in tile and "block = [384, 1, 1]" in tile
     # Three TMA descriptors, q then k then v, each [heads = 6, S, D] with 64 x rows boxes, 128-byte swizzle.
     es = 2
-    maps = [0, es, d, 300, 6, d * es, 300 * d * es, 64, 128, 1, 128, 1, es, d, 1000, 6, d * es, 1000 * d * es, 64, 128, 1,
-            128, 2, es, d, 1000, 6, d * es, 1000 * d * es, 64, 128, 1, 128]
+    maps = [0, es, d, 300, 6, d * es, 300 * d * es, 64, 128, 1, 128,
+            1, es, d, 1000, 6, d * es, 1000 * d * es, 64, 128, 1, 128,
+            2, es, d, 1000, 6, d * es, 1000 * d * es, 64, 128, 1, 128]
     assert f"tensor_maps = [{', '.join(map(str, maps))}]" in tile
     ptx = out["asm"]
     assert ".target sm_90a" in ptx
     # S = Q K^T from shared memory (K-major B: imm-trans-b 0), O += P V with P from registers (V N-major: 1).
-    s_mma = re.findall(rf"wgmma\.mma_async\.sync\.aligned\.m64n128k16\.f32\.{dt}\.{dt} \{{[^}}]*\}}, %rd\d+, %rd\d+, [01], 1, 1, 0, 0;", ptx)
-    pv_mma = re.findall(rf"wgmma\.mma_async\.sync\.aligned\.m64n{d}k16\.f32\.{dt}\.{dt} \{{[^}}]*\}}, \{{%r\d+, %r\d+, %r\d+, %r\d+\}}, "
-                        r"%rd\d+, 1, 1, 1, 1;", ptx)
+    s_mma = re.findall(rf"wgmma\.mma_async\.sync\.aligned\.m64n128k16\.f32\.{dt}\.{dt} \{{[^}}]*\}}, "
+                       r"%rd\d+, %rd\d+, [01], 1, 1, 0, 0;", ptx)
+    pv_mma = re.findall(rf"wgmma\.mma_async\.sync\.aligned\.m64n{d}k16\.f32\.{dt}\.{dt} \{{[^}}]*\}}, "
+                        r"\{%r\d+, %r\d+, %r\d+, %r\d+\}, %rd\d+, 1, 1, 1, 1;", ptx)
     # The prologue's S, two loops (unmasked, masked) of S and P V, the last P V.
     assert len(s_mma) == 3 * d // 16 and len(pv_mma) == 3 * 128 // 16, (len(s_mma), len(pv_mma))
-    for needle in ("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes", "mbarrier.try_wait.parity",
-                   "mbarrier.arrive.expect_tx", "mbarrier.arrive.shared", "setmaxnreg.dec.sync.aligned.u32 40",
-                   "setmaxnreg.inc.sync.aligned.u32 232", "wgmma.wait_group.sync.aligned \t1", "ex2.approx", "shfl.sync.bfly",
-                   "bar.arrive",
+    for needle in ("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes",
+                   "mbarrier.try_wait.parity", "mbarrier.arrive.expect_tx", "mbarrier.arrive.shared",
+                   "setmaxnreg.dec.sync.aligned.u32 40", "setmaxnreg.inc.sync.aligned.u32 232",
+                   "wgmma.wait_group.sync.aligned \t1", "ex2.approx", "shfl.sync.bfly", "bar.arrive",
                    ".param .align 64 .b8", "st.global.v4"):
         assert needle in ptx, needle
     assert "mma.sync" not in ptx and "ld.local" not in ptx and "ldmatrix" not in ptx
@@ -326,7 +331,8 @@ BACKWARD = backward_program()
 
 def kernel_reports(report):
     """ptxas -v's lines per kernel: {name: text}."""
-    return dict(re.findall(r"Compiling entry function '(\w+)' for 'sm_90a'\n((?:(?!ptxas info    : Compiling).*\n?)*)", report))
+    return dict(re.findall(r"Compiling entry function '(\w+)' for 'sm_90a'\n((?:(?!ptxas info    : Compiling).*\n?)*)",
+                           report))
 
 
 @pytest.mark.parametrize("dt", ["bf16", "f16"])
@@ -343,7 +349,8 @@ def test_sm_90a_backward_is_wgmma_with_tma(tmp_path, dt, d, causal):
     assert "setmaxnreg.dec.sync.aligned.u32 24" in ptx and "setmaxnreg.inc.sync.aligned.u32 240" in ptx
     for wrt in ("q", "kv"):
         bs = int(re.search(rf'block_stream = (\d+), .*wrt = "{wrt}"', tile).group(1))
-        entry = re.search(r"\.entry main_k\d+_attention_grad" + ("" if wrt == "q" else "_attention_grad") + r"\(", ptx).start()
+        entry = re.search(r"\.entry main_k\d+_attention_grad" + ("" if wrt == "q" else "_attention_grad") + r"\(",
+                          ptx).start()
         body = ptx[entry:]
         body = body[:body.find(".entry", 1)] if ".entry" in body[1:] else body
         # S and dP: A and B from shared memory (K-major B: imm-trans-b 0); the products with P and dS:
@@ -353,9 +360,10 @@ def test_sm_90a_backward_is_wgmma_with_tma(tmp_path, dt, d, causal):
         overlap = re.search(rf'overlap = 1, [^}}]*wrt = "{wrt}"', tile) is not None
         assert overlap == (wrt == "q")
         loops = 3 if wrt == "kv" and causal == "true" else 2
-        scores = re.findall(rf"wgmma\.mma_async\.sync\.aligned\.m64n{bs}k16\.f32\.{dt}\.{dt} \{{[^}}]*\}}, %rd\d+, %rd\d+, [01], 1, 1, 0, 0;", body)
-        products = re.findall(rf"wgmma\.mma_async\.sync\.aligned\.m64n{d}k16\.f32\.{dt}\.{dt} \{{[^}}]*\}}, \{{%r\d+, %r\d+, %r\d+, %r\d+\}}, "
-                              r"%rd\d+, 1, 1, 1, 1;", body)
+        scores = re.findall(rf"wgmma\.mma_async\.sync\.aligned\.m64n{bs}k16\.f32\.{dt}\.{dt} \{{[^}}]*\}}, "
+                            r"%rd\d+, %rd\d+, [01], 1, 1, 0, 0;", body)
+        products = re.findall(rf"wgmma\.mma_async\.sync\.aligned\.m64n{d}k16\.f32\.{dt}\.{dt} \{{[^}}]*\}}, "
+                              r"\{%r\d+, %r\d+, %r\d+, %r\d+\}, %rd\d+, 1, 1, 1, 1;", body)
         assert len(scores) == (loops + overlap) * 2 * d // 16, (wrt, len(scores))
         assert len(products) == (loops + overlap) * (2 if wrt == "kv" else 1) * bs // 16, (wrt, len(products))
     for needle in ("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes", "ex2.approx"):
@@ -382,7 +390,8 @@ def test_mma_sync_backward_still_runs_on_sm_90a_through_its_knobs(tmp_path):
 def test_mma_sync_kernel_still_runs_on_sm_90a_through_its_knobs(tmp_path):
     # Without the knob mma = "wgmma" (and with its own lanes and tile), the FlashAttention-2
     # kernel of other GPUs compiles for sm_90a: how the two are compared on a Hopper GPU.
-    sched = hopper_schedule(d=64).replace('lanes = 384, mma = "wgmma", tile = [128, 128, 2]', "lanes = 128, tile = [64, 64, 3]")
+    sched = hopper_schedule(d=64).replace('lanes = 384, mma = "wgmma", tile = [128, 128, 2]',
+                                          "lanes = 128, tile = [64, 64, 3]")
     out = ts.compile_for_target(sched, "nvptx:sm_90a")
     assert "tile.flash_attention(" in out["tile"] and "tile.flash_attention_wgmma" not in out["tile"]
     assert "mma.sync.aligned.m16n8k16" in out["asm"] and "wgmma" not in out["asm"]
@@ -391,7 +400,8 @@ def test_mma_sync_kernel_still_runs_on_sm_90a_through_its_knobs(tmp_path):
 
 @pytest.mark.parametrize("arch", ["sm_90", "sm_80"])
 def test_wgmma_kernel_needs_sm_90a(arch):
-    with pytest.raises(ts.CompileError, match=rf"tile\.flash_attention_wgmma \(wgmma\.mma_async\) needs the sm_90a target, not {arch}"):
+    with pytest.raises(ts.CompileError,
+                       match=rf"tile\.flash_attention_wgmma \(wgmma\.mma_async\) needs the sm_90a target, not {arch}"):
         ts.compile_for_target(hopper_schedule(), f"nvptx:{arch}")
 
 
@@ -406,7 +416,8 @@ def test_backward_program_writes_no_f32_copy_of_do():
     # moves the casts into the row-wise kernel): no kernel writes an f32 tensor of q's shape.
     rng = np.random.default_rng(0)
     q, k, v, w = (ts.tensor(rng.standard_normal((1, 2, 64, 128)).astype(np.float32)).to(dtype="bf16") for _ in range(4))
-    f = ts.jit(ts.grad(lambda a, b, c: ts.sum(ts.scaled_dot_product_attention(a, b, c, is_causal=True) * w), argnums=(0, 1, 2)))
+    f = ts.jit(ts.grad(lambda a, b, c: ts.sum(ts.scaled_dot_product_attention(a, b, c, is_causal=True) * w),
+                       argnums=(0, 1, 2)))
     f(q, k, v)
     sched = ts.compile_for_target(f.ir("traced"), "nvptx:sm_90a")["schedule"]
     kernels = [line for line in sched.splitlines() if "sched.kernel" in line]

@@ -188,7 +188,8 @@ def test_vjp_jvp_hessian_close_over_outer_values():
         return ts.sum(h * h, axis=None)
 
     torch_fns = {
-        through_jvp: lambda a: (tf.jvp(lambda x: torch.sin(a * x), (torch.tensor(x),), (torch.tensor(v),))[1] ** 2).sum(),
+        through_jvp: lambda a: (
+            tf.jvp(lambda x: torch.sin(a * x), (torch.tensor(x),), (torch.tensor(v),))[1] ** 2).sum(),
         through_vjp: lambda a: (tf.vjp(lambda x: torch.exp(a * x), torch.tensor(x))[1](torch.tensor(v))[0] ** 2).sum(),
         through_hessian: lambda a: (tf.hessian(lambda x: (a * x ** 3).sum())(torch.tensor(x)) ** 2).sum(),
     }

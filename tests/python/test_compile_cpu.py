@@ -40,7 +40,8 @@ def check(got, want, dtype):
 def test_binary(name, shape, dtype):
     x, y = rand(shape, dtype), rand(shape, dtype)
     got = getattr(ts, name)(ts.tensor(x), ts.tensor(y)).numpy()
-    want = getattr(np, {"sub": "subtract", "mul": "multiply"}.get(name, name))(x.astype(np.float64), y.astype(np.float64))
+    want = getattr(np, {"sub": "subtract", "mul": "multiply"}.get(name, name))(x.astype(np.float64),
+                                                                             y.astype(np.float64))
     if dtype == np.float16:  # the op rounds once to f16 from an f32 result
         want = want.astype(np.float16).astype(np.float64)
     check(got, want, dtype)
@@ -108,7 +109,8 @@ def test_sum_keepdims():
     check(got.numpy(), x.astype(np.float64).sum(axis=1, keepdims=True), np.float32)
 
 
-@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (3, 5, 7), (17, 31, 65), (64, 128, 96), (97, 13, 1), (5, 0, 3), (0, 4, 3)])
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (3, 5, 7), (17, 31, 65), (64, 128, 96), (97, 13, 1), (5, 0, 3),
+                                   (0, 4, 3)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_matmul(m, k, n, dtype):
     a, b = rand((m, k), dtype), rand((k, n), dtype)

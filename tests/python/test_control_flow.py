@@ -37,8 +37,8 @@ def test_scan_forward_and_gradients_match_a_python_loop(steps, jitted):
     if jitted:
         grad, value = ts.jit(grad), ts.jit(value)
     want = tf.grad(torch_rnn, argnums=(0, 1, 2))(*map(torch.tensor, (w, xs, h0)))
-    np.testing.assert_allclose(value(t64(w), t64(xs), t64(h0)).item(), torch_rnn(*map(torch.tensor, (w, xs, h0))).item(),
-                               rtol=1e-13)
+    np.testing.assert_allclose(value(t64(w), t64(xs), t64(h0)).item(),
+                               torch_rnn(*map(torch.tensor, (w, xs, h0))).item(), rtol=1e-13)
     for got, ref in zip(grad(t64(w), t64(xs), t64(h0)), want):
         np.testing.assert_allclose(got.numpy(), ref.numpy(), rtol=1e-11, atol=1e-13)
 

@@ -86,7 +86,8 @@ CASES = {
     "rmsnorm": ([normal, normal], {}, [((3, 5), (5,))]),
     "mse": ([normal, normal], {}, [((3, 5), (3, 5)), ((4,), (1,))]),
     "einsum": ([normal, normal], {"equation": "bij,bjk->bik"}, [((2, 3, 4), (2, 4, 2))]),
-    "attention": ([normal, normal, normal], {"causal": True, "scale": 0.7}, [((2, 4, 3), (2, 5, 3), (2, 5, 2)), ((1, 3), (1, 3), (1, 3))]),
+    "attention": ([normal, normal, normal], {"causal": True, "scale": 0.7},
+                  [((2, 4, 3), (2, 5, 3), (2, 5, 2)), ((1, 3), (1, 3), (1, 3))]),
     "attention_lse": ([normal, normal], {"causal": True, "scale": 0.7}, [((2, 4, 3), (2, 5, 3)), ((1, 3), (1, 3))]),
     # A smooth function of all six operands (lse and delta need not match q, k, v here).
     "attention_grad": ([normal] * 6, {"causal": True, "scale": 0.7, "wrt": "k"},
@@ -139,7 +140,8 @@ CASES = {
     "repeat": ([normal], {"repeats": 2, "axis": 1}, [((3, 4),), ((2, 1, 3),)]),
     "tile": ([normal], {"reps": [2, 1, 3]}, [((3, 4),), ((2,),)]),
     "triu": ([normal], {"diagonal": 1}, [((3, 4),), ((2, 3, 5),)]),
-    "slice_update": ([normal, normal], {"start": [1, 3], "stop": [5, -6], "step": [2, -2]}, [((6, 5), (2, 2)), ((5, 4, 2), (2, 1, 1))]),
+    "slice_update": ([normal, normal], {"start": [1, 3], "stop": [5, -6], "step": [2, -2]},
+                     [((6, 5), (2, 2)), ((5, 4, 2), (2, 1, 1))]),
     "scatter": ([normal, indices_for(3), normal], {"axis": 0, "reduce": "add"}, [((3, 4), (5, 4), (5, 4))]),
     "batch_norm": ([normal, normal, normal], {}, [((4, 3, 2), (3,), (3,)), ((5, 2), (2,), (2,))]),
     "instance_norm": ([normal, normal, normal], {}, [((2, 3, 4), (3,), (3,))]),
@@ -188,8 +190,8 @@ def test_vjp_and_jvp_match_finite_differences(name):
         out_shape = apply(name, [ts.tensor(x) for x in xs], attrs).shape
         w = RNG.standard_normal(out_shape)
 
-        def loss(*args):
-            return full_sum(apply(name, list(args), attrs) * ts.tensor(w))
+        def loss(*args):  # traced by ts.grad below, in this iteration
+            return full_sum(apply(name, list(args), attrs) * ts.tensor(w))  # noqa: B023
 
         def loss_np(arrays):
             return loss(*[ts.tensor(a) for a in arrays]).item()
@@ -212,8 +214,9 @@ def test_vjp_and_jvp_match_finite_differences(name):
 
         # Forward mode along a random direction.
         ts_ = [RNG.standard_normal(x.shape) if x.dtype == np.float64 else x for x in xs]
-        _, ty = ts.jvp(lambda *a: apply(name, list(a), attrs), [ts.tensor(x) for x in xs], [ts.tensor(t) for t in ts_])
-        moved = [lambda x, t, sgn: x + sgn * eps * t if x.dtype == np.float64 else x][0]
+        _, ty = ts.jvp(lambda *a: apply(name, list(a), attrs),  # noqa: B023  (traced now, by ts.jvp)
+                       [ts.tensor(x) for x in xs], [ts.tensor(t) for t in ts_])
+        moved = [lambda x, t, sgn, eps=eps: x + sgn * eps * t if x.dtype == np.float64 else x][0]
         hi = apply(name, [ts.tensor(moved(x, t, 1)) for x, t in zip(xs, ts_)], attrs).numpy()
         lo = apply(name, [ts.tensor(moved(x, t, -1)) for x, t in zip(xs, ts_)], attrs).numpy()
         expected = np.zeros(out_shape) if name == "stop_gradient" else (hi - lo) / (2 * eps)

@@ -123,7 +123,7 @@ def test_bad_files_are_ignored_logged_and_rebuilt(cache_dir):
         (new,) = set(cache_files(cache_dir)) - before
         files.append(new)
     good = [f.read_bytes() for f in files]
-    for i, (name, corrupt) in enumerate(CORRUPTIONS.items()):
+    for i, (_, corrupt) in enumerate(CORRUPTIONS.items()):
         files[i].write_bytes(corrupt(good[i], good[(i + 1) % len(good)]))
 
     results, stats, log = child(consts, cache_dir, log="cache")

@@ -87,7 +87,8 @@ def test_take_modes():
     assert np.isnan(filled[0]) and filled[1] == 3.0 and np.isnan(filled[2])
     assert ts.take(x, idx, mode="fill", fill_value=-7.0).tolist() == [-7.0, 3.0, -7.0, 2.0]
     assert ts.take(ts.tensor([1, 2]), ts.tensor([9]), mode="fill").tolist() == [0]
-    with pytest.raises(ts.TesseraValueError, match=r'take: an index is outside \[-3, 3\).*mode "error"\) at .*test_edge_cases.py'):
+    with pytest.raises(ts.TesseraValueError,
+                       match=r'take: an index is outside \[-3, 3\).*mode "error"\) at .*test_edge_cases.py'):
         ts.take(x, idx, mode="error")
     with pytest.raises(ts.TesseraValueError, match="take: mode must be"):
         ts.take(x, idx, mode="nearest")

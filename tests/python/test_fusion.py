@@ -6,9 +6,9 @@ import subprocess
 
 import numpy as np
 import pytest
+from test_targets import _tool  # finds ptxas, spirv-val, ...
 
 import tessera as ts
-from test_targets import _tool  # finds ptxas, spirv-val, ...
 
 # 1 and primes; non-multiples of the vector width; a row longer than the CPU's one-tile
 # limit (8192, looping passes) and one longer than 16384 (split into blocks).
@@ -175,14 +175,14 @@ def test_composites_are_one_kernel_per_row_block():
         "log_softmax": (lambda a: ts.log_softmax(a, axis=-1), (x,)),
         "layernorm": (lambda a, w, b: ts.layernorm(a, w, b), (x, w, b)),
         "rmsnorm": (lambda a, w: ts.rmsnorm(a, w), (x, w)),
-        "cross_entropy none": (lambda a, l: ts.cross_entropy(a, l, reduction="none"), (x, labels)),
+        "cross_entropy none": (lambda a, tgt: ts.cross_entropy(a, tgt, reduction="none"), (x, labels)),
     }
     for name, (fn, args) in cases.items():
         f = ts.jit(fn)
         f(*args).numpy()
         assert kernels(f) == 1, f"{name}: {f.ir('schedule')}"
     # The mean over the batch needs every row's loss first: a second, small kernel.
-    f = ts.jit(lambda a, l: ts.cross_entropy(a, l))
+    f = ts.jit(lambda a, tgt: ts.cross_entropy(a, tgt))
     got = f(x, labels).numpy()
     ls = np_log_softmax(x.numpy().astype(np.float64))
     np.testing.assert_allclose(got, -ls[np.arange(6), labels.numpy()].mean(), rtol=1e-5)
@@ -287,5 +287,6 @@ func @main(%x: f32[37,129], %y: f32[3,5000], %z: f32[70000]) -> (f32[37,129], f3
         pytest.skip("ptxas is not installed; PTX was generated but not assembled")
     src = tmp_path / "rows.ptx"
     src.write_text(ptx)
-    r = subprocess.run([ptxas, "-arch=sm_90", str(src), "-o", str(tmp_path / "rows.cubin")], capture_output=True, text=True)
+    r = subprocess.run([ptxas, "-arch=sm_90", str(src), "-o", str(tmp_path / "rows.cubin")], capture_output=True,
+                       text=True)
     assert r.returncode == 0, r.stderr

@@ -66,7 +66,8 @@ def test_pre_ampere_matmuls_keep_the_plain_kernel(tmp_path, arch, dt, precision)
     if precision:
         text = text.replace("matmul(%a, %b)", f'matmul(%a, %b) {{precision = "{precision}"}}')
     out = ts.compile_for_target(text, f"nvptx:{arch}")
-    assert "tile = [16, 16]" in out["schedule"] and "tile.mma_sync" not in out["tile"] and "tile.fma_gemm" not in out["tile"]
+    assert "tile = [16, 16]" in out["schedule"] and "tile.mma_sync" not in out["tile"] \
+        and "tile.fma_gemm" not in out["tile"]
     assert "cp.async" not in out["asm"] and "mma" not in out["asm"]
     if arch != "sm_70":  # CUDA 13's ptxas no longer knows Volta
         assemble(tmp_path, out["asm"], arch)
@@ -88,7 +89,8 @@ def test_f32_matmul_uses_the_cuda_core_block_gemm(tmp_path, arch, bk, n):
         pytest.skip("ptxas is not installed; PTX was generated but not assembled")
     src = tmp_path / "k.ptx"
     src.write_text(ptx)
-    r = subprocess.run([ptxas(), f"-arch={arch}", str(src), "-o", str(tmp_path / "k.cubin")], capture_output=True, text=True)
+    r = subprocess.run([ptxas(), f"-arch={arch}", str(src), "-o", str(tmp_path / "k.cubin")], capture_output=True,
+                       text=True)
     assert r.returncode == 0, r.stderr
 
 
@@ -150,7 +152,8 @@ def test_tf32_precision_takes_tensor_cores(tmp_path, arch, bk):
     """precision = "tf32" permits TF32: per 8-deep k step 16 mma.sync m16n8k8 tf32 a warp, on
     fragments read from shared memory and rounded with cvt.rna; at most 8 bytes spilled (none
     at 4096^3; this N needs the element copies)."""
-    text = program("f32", [300, 257], [257, 129], [300, 129]).replace("matmul(%a, %b)", 'matmul(%a, %b) {precision = "tf32"}')
+    text = program("f32", [300, 257], [257, 129], [300, 129]).replace("matmul(%a, %b)",
+                                                                       'matmul(%a, %b) {precision = "tf32"}')
     out = ts.compile_for_target(text, f"nvptx:{arch}")
     assert f"bk = {bk}, bm = 128, bn = 128, stages = 2, tf32 = 1" in out["tile"]
     ptx = out["asm"]
@@ -232,10 +235,12 @@ def test_epilogue_fuses_into_the_block_gemm(tmp_path, dt, m, k, n, arch, gemm):
     block-GEMM op has an epilogue region, and whose PTX assembles without spills."""
     out = ts.compile_for_target(epilogue_program(dt, m, k, n), f"nvptx:{arch}")
     assert out["tile"].count("rt.launch(") == 1
-    assert f"{gemm}(%out0, " in out["tile"] and re.search(r"\^\(%p: (f32|bf16|f16), %z: i64, %row: i64, %col: i64\):", out["tile"])
+    assert f"{gemm}(%out0, " in out["tile"] \
+        and re.search(r"\^\(%p: (f32|bf16|f16), %z: i64, %row: i64, %col: i64\):", out["tile"])
     # Both outputs (params 4 and 5) are stored to: not marked read-only, which would let LLVM
     # delete the stores.
-    params = re.findall(r"ptr addrspace\(1\) ([^%,]*)%(\d+)", out["llvm"].split("define ptx_kernel", 1)[1].split("\n", 1)[0])
+    params = re.findall(r"ptr addrspace\(1\) ([^%,]*)%(\d+)",
+                        out["llvm"].split("define ptx_kernel", 1)[1].split("\n", 1)[0])
     assert [("readonly" in attrs) for attrs, _ in params] == [True] * 4 + [False] * 2, params
     report = assemble(tmp_path, out["asm"], arch)
     spilled = int(re.search(r"(\d+) bytes spill stores", report).group(1))

@@ -43,7 +43,8 @@ def _assemble(ptx, tmp_path):
         pytest.skip("ptxas is not installed")
     src = tmp_path / "k.ptx"
     src.write_text(ptx)
-    r = subprocess.run([ptxas, "-arch=sm_90", str(src), "-o", str(tmp_path / "k.cubin")], capture_output=True, text=True)
+    r = subprocess.run([ptxas, "-arch=sm_90", str(src), "-o", str(tmp_path / "k.cubin")], capture_output=True,
+                       text=True)
     assert r.returncode == 0, r.stderr
 
 

@@ -69,7 +69,8 @@ def test_special_values():
     np.testing.assert_array_equal(np.signbit(got), np.signbit(np.arctan2(ys, xs)))
     f64 = ts.float64
     assert ts.log2(ts.tensor([8.0, 2.0 ** -1074, 2.0 ** 1023], dtype=f64)).tolist() == [3.0, -1074.0, 1023.0]
-    assert ts.exp2(ts.tensor([3.0, -1074.0, 1023.0, 1024.0], dtype=f64)).tolist() == [8.0, 2.0 ** -1074, 2.0 ** 1023, inf]
+    assert ts.exp2(ts.tensor([3.0, -1074.0, 1023.0, 1024.0], dtype=f64)).tolist() == \
+        [8.0, 2.0 ** -1074, 2.0 ** 1023, inf]
     assert ts.log10(ts.tensor([1000.0, 1e-5, 1e22], dtype=f64)).tolist() == [3.0, -5.0, 22.0]
     assert ts.log2(ts.tensor([8.0, 2.0 ** -149])).tolist() == [3.0, -149.0]  # float32, subnormal too
 

@@ -47,7 +47,8 @@ def _overcommit_refuses_huge_allocations():
 
 
 @pytest.mark.skipif(not _overcommit_refuses_huge_allocations(),
-                    reason="this kernel may grant an 8 TiB allocation (vm.overcommit_memory=1), which the test would then fill")
+                    reason="this kernel may grant an 8 TiB allocation (vm.overcommit_memory=1), which the test would "
+                           "then fill")
 def test_out_of_memory_names_the_kernel_and_the_process_recovers():
     outer = ts.jit(lambda x, y: x.reshape(-1, 1) * y.reshape(1, -1))
     a, b = np.ones(1 << 20, np.float32), np.ones(1 << 21, np.float32)  # an 8 TiB output

@@ -109,7 +109,8 @@ def test_gelu(dt, approximate):
     got = f64(ts.ops.gelu(x, approximate=approximate))
     # The argument x/sqrt(2) is rounded once: erfc's condition number 2 z^2 scales that error.
     # The tanh formula cancels in 1 + tanh(...) for x < 0: absolute error ~ eps |x|.
-    atol = 4 * EPS[dt] * np.abs(v) if approximate == "tanh" else 2 * EPS[dt] * v * v * np.abs(want)  # reference rounds too
+    # The reference rounds too.
+    atol = 4 * EPS[dt] * np.abs(v) if approximate == "tanh" else 2 * EPS[dt] * v * v * np.abs(want)
     assert_ulp(got, want, dt, 8 if dt in ("f32", "f64") else 1, atol=atol)
 
 
@@ -132,8 +133,8 @@ def test_special_values(name, dt):
     # Results that underflow (silu(-104) in f32) may flush a few subnormal ulps to zero.
     atol = 100 * TINY[dt] * EPS[dt] + (2 * EPS[dt] * v * v * np.abs(np.nan_to_num(want)) if name == "gelu" else 0)
     assert_ulp(got[keep], want[keep], dt, ulps, atol=np.broadcast_to(atol, v.shape)[keep])
-    assert np.array_equal(np.signbit(got[v == 0]), np.signbit(rounded(want[v == 0], dt))) or name in ("cos", "exp", "sigmoid", "erf") \
-        or name in ("softplus", "log")
+    assert np.array_equal(np.signbit(got[v == 0]), np.signbit(rounded(want[v == 0], dt))) \
+        or name in ("cos", "exp", "sigmoid", "erf") or name in ("softplus", "log")
 
 
 @pytest.mark.parametrize("dt", ["f64", "f32"])
@@ -320,7 +321,8 @@ return(%m, %s)
 """
 
 
-@pytest.mark.parametrize("target,tool", [("spirv:vulkan", "/usr/bin/spirv-val"), ("nvptx:sm_90", "/usr/local/bin/ptxas")])
+@pytest.mark.parametrize("target,tool", [("spirv:vulkan", "/usr/bin/spirv-val"),
+                                         ("nvptx:sm_90", "/usr/local/bin/ptxas")])
 def test_math_functions_pass_target_validators(target, tool, tmp_path):
     if not shutil.which(tool):
         pytest.skip(f"{tool} not installed")

@@ -6,9 +6,9 @@ import sys
 
 import numpy as np
 import pytest
+from test_targets import _tool  # finds ptxas, spirv-val, ...
 
 import tessera as ts
-from test_targets import _tool  # finds ptxas, spirv-val, ...
 
 RNG = np.random.default_rng(7)
 DTYPES = ["float32", "float64", "float16", "int64", "int32", "int8", "uint8", "bool"]
@@ -275,7 +275,7 @@ def test_errors_name_op_and_shapes():
     with pytest.raises(ValueError, match=r"slice: step must not be zero \(dim 0 of f32\[3,4\]\)"):
         op("slice", x, start=(0,), stop=(3,), step=(0,))
     with pytest.raises(ts.ShapeError, match="T: expects a tensor of rank <= 2"):
-        ts.tensor(data((2, 2, 2))).T
+        _ = ts.tensor(data((2, 2, 2))).T
     assert [float(v) for v in ts.tensor(np.array([1.0, 2.0], np.float32))] == [1.0, 2.0]  # iteration stops
 
 

@@ -8,9 +8,9 @@ import sys
 
 import numpy as np
 import pytest
+from test_targets import _tool  # finds ptxas, spirv-val, ...
 
 import tessera as ts
-from test_targets import _tool  # finds ptxas, spirv-val, ...
 
 RNG = np.random.default_rng()
 SHAPES = [(1,), (7,), (1, 1), (3, 5), (2, 3, 257), (13, 131), (0,), (4, 0), (0, 3)]
@@ -269,7 +269,8 @@ def test_matmul_precision_tf32_is_a_permission():
 # ---- GPU code for the new reduce kinds ----
 
 GPU_PROGRAM = """module @m {
-func @main(%x: f32[37,300], %i: i32[5,9], %b: f32[4,37,300]) -> (f32[37], i64[37], i64[300], f32[], i64[9], f32[37,1], f32[4,37]) {
+func @main(%x: f32[37,300], %i: i32[5,9], %b: f32[4,37,300]) \
+-> (f32[37], i64[37], i64[300], f32[], i64[9], f32[37,1], f32[4,37]) {
   %0 = max(%x) {axis = 1} : f32[37]
   %1 = argmax(%x) {axis = 1} : i64[37]
   %2 = argmin(%x) {axis = 0} : i64[300]

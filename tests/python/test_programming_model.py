@@ -32,7 +32,7 @@ def test_an_eager_training_loop_stays_flat():
     m = {k: ts.zeros_like(p) for k, p in params.items()}
     loss_fn = ts.value_and_grad(lambda p: ts.cross_entropy(ts.relu(x @ p["w"]) @ p["v"], y))
     times, losses = [], []
-    for step in range(1, 31):
+    for _ in range(1, 31):
         start = time.perf_counter()
         loss, g = loss_fn(params)
         m = {k: 0.9 * m[k] + g[k] for k in params}

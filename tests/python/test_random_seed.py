@@ -50,7 +50,8 @@ def test_eager_new_seeds_and_offsets_reuse_the_program():
 
 def test_bad_seed_names_the_op_and_line():
     x = ts.ones(3)
-    with pytest.raises(ts.TesseraError, match=r"dropout: seed must be an int or a rank-0 integer tensor.*test_random_seed"):
+    with pytest.raises(ts.TesseraError,
+                       match=r"dropout: seed must be an int or a rank-0 integer tensor.*test_random_seed"):
         ts.dropout(x, p=0.5, seed=1.5)
     with pytest.raises(TypeError, match="rand_like: seed must be a rank-0 integer tensor, got f32"):
         ts.rand_like(x, ts.ones(1))

@@ -46,7 +46,8 @@ def test_ptx_is_emitted_for_sm90_and_assembles(tmp_path):
         pytest.skip("ptxas is not installed; PTX was generated but not assembled")
     src = tmp_path / "k.ptx"
     src.write_text(ptx)
-    r = subprocess.run([ptxas, "-arch=sm_90", str(src), "-o", str(tmp_path / "k.cubin")], capture_output=True, text=True)
+    r = subprocess.run([ptxas, "-arch=sm_90", str(src), "-o", str(tmp_path / "k.cubin")], capture_output=True,
+                       text=True)
     assert r.returncode == 0, r.stderr
 
 
@@ -71,7 +72,8 @@ def test_amdgpu_code_object_has_kernel_descriptors(tmp_path):
     syms = subprocess.run([readelf, "--symbols", str(path)], capture_output=True, text=True, check=True).stdout
     for k in KERNELS:
         assert f"{k}.kd" in syms  # the kernel descriptor the loader reads
-    assert "gfx942" in subprocess.run([readelf, "-h", str(path)], capture_output=True, text=True).stdout.lower() or "gfx942" in notes
+    assert "gfx942" in subprocess.run([readelf, "-h", str(path)], capture_output=True, text=True).stdout.lower() \
+        or "gfx942" in notes
 
 
 MIXED = """module @m {
@@ -129,7 +131,7 @@ def test_repeated_compiles_for_every_target_are_stable(tmp_path):
     # LLVM's SPIR-V backend does not promise identical output from one compile to the next
     # (declaration order and block splitting vary), so SPIR-V is checked valid instead.
     first_ptx = ts.compile_for_target(PROGRAM, "nvptx:sm_90")["asm"]
-    for i in range(3):
+    for _ in range(3):
         for t in ("nvptx:sm_90", "spirv:vulkan", "cpu"):
             out = ts.compile_for_target(PROGRAM, t)
             if t.startswith("spirv"):  # validity is checked by spirv_validates, in fresh processes

@@ -1,5 +1,4 @@
 """tessera.Tensor's data side: dtypes, devices, creation, conversion, repr."""
-import math
 import sys
 import types
 

@@ -24,7 +24,8 @@ def mlp_loss(params, x, labels, classes):
 
 def init(rng, d_in, hidden, classes, dtype=np.float32):
     return {"w1": (rng.standard_normal((d_in, hidden)) / np.sqrt(d_in)).astype(dtype),
-            "b1": np.zeros(hidden, dtype), "w2": (rng.standard_normal((hidden, classes)) / np.sqrt(hidden)).astype(dtype),
+            "b1": np.zeros(hidden, dtype),
+            "w2": (rng.standard_normal((hidden, classes)) / np.sqrt(hidden)).astype(dtype),
             "b2": np.zeros(classes, dtype)}
 
 

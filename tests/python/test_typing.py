@@ -22,6 +22,6 @@ def test_mypy_checks_user_code_against_the_stubs():
         env["MYPYPATH"] = str(root)
     r = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", "--ignore-missing-imports",
                         "--follow-imports=silent", str(SAMPLE)], capture_output=True, text=True, env=env)
-    lines = [l for l in r.stdout.splitlines() if "error:" in l]
+    lines = [line for line in r.stdout.splitlines() if "error:" in line]
     assert len(lines) == 1, r.stdout + r.stderr
     assert "typing_sample.py:11" in lines[0] and '"str"' in lines[0] and "axis" in lines[0]

@@ -124,7 +124,8 @@ def test_creation_functions():
     np.testing.assert_allclose(ts.logspace(0, 3, 4, dtype="f64").numpy(), np.logspace(0, 3, 4), rtol=1e-15)
     a, b = ts.arange(3), ts.arange(4)
     for indexing in ("xy", "ij"):
-        for got, want in zip(ts.meshgrid(a, b, indexing=indexing), np.meshgrid(np.arange(3), np.arange(4), indexing=indexing)):
+        for got, want in zip(ts.meshgrid(a, b, indexing=indexing),
+                             np.meshgrid(np.arange(3), np.arange(4), indexing=indexing)):
             np.testing.assert_array_equal(got.numpy(), want)
     x = ts.ones(2, 3, dtype="f16")
     assert ts.zeros_like(x).dtype == ts.float16 and ts.full_like(x, 7, dtype="i32").tolist() == [[7] * 3] * 2
@@ -152,16 +153,19 @@ def test_losses_match_torch():
         np.testing.assert_allclose(ts.binary_cross_entropy(ts.tensor(p), ts.tensor(y), reduction=red).numpy(),
                                    F.binary_cross_entropy(torch.tensor(p), torch.tensor(y), reduction=red).numpy(),
                                    rtol=1e-13)
-        np.testing.assert_allclose(ts.binary_cross_entropy_with_logits(ts.tensor(x * 30), ts.tensor(y), reduction=red).numpy(),
-                                   F.binary_cross_entropy_with_logits(torch.tensor(x * 30), torch.tensor(y), reduction=red).numpy(),
-                                   rtol=1e-13)
-    assert np.isfinite(ts.binary_cross_entropy(ts.tensor([0.0, 1.0], dtype="f64"), ts.tensor([1.0, 0.0], dtype="f64")).item())
+        np.testing.assert_allclose(
+            ts.binary_cross_entropy_with_logits(ts.tensor(x * 30), ts.tensor(y), reduction=red).numpy(),
+            F.binary_cross_entropy_with_logits(torch.tensor(x * 30), torch.tensor(y), reduction=red).numpy(),
+            rtol=1e-13)
+    assert np.isfinite(ts.binary_cross_entropy(ts.tensor([0.0, 1.0], dtype="f64"),
+                                               ts.tensor([1.0, 0.0], dtype="f64")).item())
     lp = np.log(RNG.dirichlet(np.ones(4), 6))
     labels = RNG.integers(0, 4, 6)
     labels[2] = -100
     for red in ("mean", "sum", "none"):
-        np.testing.assert_allclose(ts.nll_loss(ts.tensor(lp), ts.tensor(labels), reduction=red, ignore_index=-100).numpy(),
-                                   F.nll_loss(torch.tensor(lp), torch.tensor(labels), reduction=red).numpy(), rtol=1e-13)
+        np.testing.assert_allclose(
+            ts.nll_loss(ts.tensor(lp), ts.tensor(labels), reduction=red, ignore_index=-100).numpy(),
+            F.nll_loss(torch.tensor(lp), torch.tensor(labels), reduction=red).numpy(), rtol=1e-13)
     q = RNG.dirichlet(np.ones(4), 6)
     q[0, 1] = 0.0
     for red in ("sum", "batchmean", "none", "mean"):

@@ -25,7 +25,8 @@ def loop(f, *batched):
 # op -> (function of one example, example shapes); every batched with in_axes 0 except "None".
 CASES = {
     "elementwise": (lambda x, y: ts.where(x > 0, ts.exp(x) * y, ts.atan2(x, y)), [(3, 4), (4,)]),
-    "reductions": (lambda x: ts.sum(x, axis=0) + ts.max(x, axis=-1, keepdims=True).sum() + ts.argmax(x, axis=0), [(3, 4)]),
+    "reductions": (lambda x: ts.sum(x, axis=0) + ts.max(x, axis=-1, keepdims=True).sum() + ts.argmax(x, axis=0),
+                   [(3, 4)]),
     "matmul-mm": (lambda a, b: a @ b, [(3, 4), (4, 2)]),
     "matmul-vv": (lambda a, b: a @ b, [(4,), (4,)]),
     "matmul-mv": (lambda a, b: a @ b, [(3, 4), (4,)]),
