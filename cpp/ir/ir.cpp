@@ -255,16 +255,19 @@ std::unique_ptr<Module> Module::clone() const {
   auto m = std::make_unique<Module>();
   m->name = name;
   m->attrs = attrs;
-  for (const auto& f : funcs) {
-    Function* g = m->add_function(f->name);
-    g->result_types = f->result_types;
-    g->attrs = f->attrs;
-    g->loc = f->loc;
-    Cloner c;
-    c.copy_block(f->body, g->body);
-    c.fix_operands();
-  }
+  for (const auto& f : funcs) m->add_copy(*f);
   return m;
+}
+
+Function* Module::add_copy(const Function& f) {
+  Function* g = add_function(f.name);
+  g->result_types = f.result_types;
+  g->attrs = f.attrs;
+  g->loc = f.loc;
+  Cloner c;
+  c.copy_block(f.body, g->body);
+  c.fix_operands();
+  return g;
 }
 
 // ---- uses ----

@@ -155,6 +155,7 @@ struct Module {
   Function* add_function(std::string name);
   Function* find(const std::string& name) const;
   std::unique_ptr<Module> clone() const;  // deep copy (print + parse is the reference behaviour)
+  Function* add_copy(const Function& f);  // a deep copy of f (of any module) appended here
 };
 
 // ---- utilities shared by passes ----
@@ -181,6 +182,8 @@ std::string print(const Function& f, bool with_locations = true);
 std::string print_op(const Op& op, bool with_locations = false);
 // Throws tessera::Error(ErrorCode::Parse) naming line and column on malformed text.
 std::unique_ptr<Module> parse(const std::string& text, const std::string& source_name = "<input>");
+// One type as printed ("f32[2,N]", "ptr<bf16>", "i64"); throws ErrorCode::Parse.
+Type parse_type(const std::string& text);
 
 // Throws tessera::Error(ErrorCode::Verify) naming the function, op and problem.
 void verify(const Module& m);

@@ -34,6 +34,12 @@ class Parser {
  public:
   Parser(std::vector<Token> toks, std::string source) : t_(std::move(toks)), src_(std::move(source)) {}
 
+  Type standalone_type() {
+    Type t = type();
+    if (!at(Tok::Eof)) error("end of input after the type");
+    return t;
+  }
+
   std::unique_ptr<Module> module() {
     auto m = std::make_unique<Module>();
     expect_keyword("module");
@@ -365,5 +371,7 @@ class Parser {
 std::unique_ptr<Module> parse(const std::string& text, const std::string& source_name) {
   return Parser(lex(text, source_name), source_name).module();
 }
+
+Type parse_type(const std::string& text) { return Parser(lex(text, "<type>"), "<type>").standalone_type(); }
 
 }  // namespace tessera::ir

@@ -5,18 +5,13 @@
 #include <cstdio>
 
 #include "ir/custom_vjp.hpp"
+#include "ir/function_table.hpp"
 
 namespace tessera::passes {
 using namespace ir;
 
 std::string adopt(Module& m, std::unique_ptr<Function> f, const std::string& base) {
-  f->name = "";
-  uint64_t h = 1469598103934665603ull;  // FNV-1a of the text without the name or locations
-  for (char c : print(*f, false)) h = (h ^ uint8_t(c)) * 1099511628211ull;
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  f->name = base.substr(0, std::min<size_t>(base.size(), 40)) + "_" + std::string(hex, 12);
-  std::string name = f->name;
+  std::string name = content_name(*f, base);
   if (!m.find(name)) m.funcs.push_back(std::move(f));
   return name;
 }

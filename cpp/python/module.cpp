@@ -27,4 +27,5 @@ NB_MODULE(_C, m) {
   tessera::python::bind_ir(m);
   tessera::python::bind_compiler(m);
   tessera::python::bind_registry(m);
+  tessera::python::bind_trace(m);
 }

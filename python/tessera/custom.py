@@ -10,13 +10,13 @@ functions (see cpp/ir/custom_vjp.hpp). Compiling inlines the primal; the VJP tra
 fwd and, in the reverse sweep, bwd. bwd is traced with tessera ops, so its result is
 differentiable again (grad of grad). Forward mode (jvp) has no rule and raises.
 
-Functions are named by a hash of their text, so equal calls give equal programs (and hit the
-compile cache) and a module can hold the functions of any number of calls, nested or not.
+Functions are named by a hash of their text and kept by the native core, which links them
+into every module that calls them, so equal calls give equal programs (and hit the compile
+cache) and a module can hold the functions of any number of calls, nested or not.
 """
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 
 from . import _C, lazy
@@ -25,54 +25,13 @@ from .jit import _flatten, _unflatten
 from .lazy import Node, TypeAttr, user_location
 from .tensor import Tensor
 
-# name -> (text, key) of each function a custom_vjp call names; names hash the text, so a
-# process-wide table never holds two different functions under one name.
-_FUNCTIONS: dict[str, tuple[str, str]] = {}
-_REFERENCE = re.compile(r'\b(?:fn|fwd|bwd|body|cond|then|else) = "([A-Za-z_][A-Za-z0-9_]*)"')
-_ROLES = ("fn", "fwd", "bwd", "body", "cond", "then", "else")
-_MODULE_HEAD = "module @main {\n"
-
-
-def called_functions(calls):
-    """``(text, key)`` of every function the calls (custom_vjp and control-flow node attributes) name, directly
-    or through calls inside those functions, in a deterministic order."""
-    todo = [a[role] for a in calls for role in _ROLES if role in a]
-    seen = set()
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        todo.extend(_REFERENCE.findall(_FUNCTIONS[name][1]))
-    names = sorted(seen)
-    return "".join(_FUNCTIONS[n][0] for n in names), "".join(_FUNCTIONS[n][1] for n in names)
-
-
-def adopt_functions(module_text):
-    """Records the functions of a module made by the native core (after its entry function),
-    such as the derived bodies of differentiated loops, so later modules can name them."""
-    if "\nfunc @" not in module_text[module_text.index("func @") + 5:]:
-        return
-    from . import _C
-    for name, text, key in _C.function_texts(module_text):
-        _FUNCTIONS.setdefault(name, (text, key))
-
-
-def _entry_function(module_text):
-    """The entry function of ``lazy.build_function``'s module text (up to its closing brace)."""
-    end = module_text.index("\n}\n", module_text.index("\n  return(")) + 3
-    return module_text[len(_MODULE_HEAD):end]
-
 
 def _define(base, role, outputs, params, level):
-    """Records the Graph IR function ``params -> outputs`` and returns its name."""
-    text, key, inputs = lazy.build_function(outputs, params, level)
+    """Keeps the Graph IR function ``params -> outputs`` in the native function table (named by
+    a hash of its text; cpp/ir/function_table.hpp) and returns its name."""
+    ps, ops, outs, inputs = lazy.trace_graph(outputs, params, level)
     assert len(inputs) == len(params), "closed-over tensors are passed as parameters"
-    text, key = _entry_function(text), _entry_function(key)
-    name = f"{base}_{role}_{hashlib.sha1(key.encode()).hexdigest()[:12]}"
-    rename = lambda s: s.replace("func @main(", f"func @{name}(", 1)  # noqa: E731
-    _FUNCTIONS.setdefault(name, (rename(text), rename(key)))
-    return name
+    return _C.define_function(f"{base}_{role}", ps, ops, outs)
 
 
 def _stand_in(t, index=-1):

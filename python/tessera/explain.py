@@ -3,59 +3,20 @@
 For each ``sched.kernel`` it lists the kind and knobs, the Graph IR ops fused into it grouped
 by the user's source line (with the op the user wrote on that line, e.g. ``softmax``, when it
 was decomposed), and, from the kernel's ``why_split`` attribute (recorded by form-kernels),
-why it did not fuse with the kernel before it.
+why it did not fuse with the kernel before it. The native core reads the IR
+(``_C.kernel_summary``); this module only words it.
 """
-import re
-
-_ATTR = re.compile(r'(\w+) = ("(?:[^"\\]|\\.)*"|\[[^\]]*\]|[^,}]+)')
-_OP = re.compile(r'^\s*(?:%[\w.]+(?:, %[\w.]+)* = )?([\w.]+)\(')
-_LOC = re.compile(r'loc\("((?:[^"\\]|\\.)*)":(\d+)\)')
-_KERNEL = re.compile(r'sched\.kernel\([^)]*\) \{(.*)\} : (.*?) \{')
+from . import _C
 
 
-def _attrs(text):
-    out = {}
-    for key, value in _ATTR.findall(text):
-        out[key] = value[1:-1].replace('\\"', '"') if value.startswith('"') else value.strip()
-    return out
-
-
-def _where(line):
-    m = _LOC.search(line)
-    return (m.group(1), int(m.group(2))) if m else None
-
-
-def _graph_ops_by_line(graph_text):
-    """(file, line) -> the Graph IR ops the user's code recorded there, in order."""
-    by_line = {}
-    for line in graph_text.splitlines():
-        m, where = _OP.match(line), _where(line)
-        if m and where and m.group(1) not in ("return", "constant"):
-            names = by_line.setdefault(where, [])
-            if m.group(1) not in names:
-                names.append(m.group(1))
-    return by_line
-
-
-def _kernels(schedule_text):
-    """[(attrs, result types, [(op name, (file, line) or None)])] in program order."""
-    kernels, current, depth = [], None, 0
-    for line in schedule_text.splitlines():
-        if current is None:
-            m = _KERNEL.search(line)
-            if m:
-                current = (_attrs(m.group(1)), m.group(2).split(" loc(")[0], [])
-                depth = 1
-            continue
-        depth += line.count("{") - line.count("}")  # attribute dicts open and close on one line
-        if depth <= 0:
-            kernels.append(current)
-            current = None
-            continue
-        m = _OP.match(line)
-        if m and m.group(1) not in ("sched.yield", "constant"):
-            current[2].append((m.group(1), _where(line)))
-    return kernels
+def _attr(v):
+    if isinstance(v, tuple) and v[:1] == ("type",):
+        return v[1]
+    if isinstance(v, tuple):
+        return "[" + ", ".join(str(x) for x in v) + "]"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
 
 
 def _short(where):
@@ -65,16 +26,19 @@ def _short(where):
 
 def explain_text(schedule_text, graph_text=""):
     """The explanation of a Schedule IR module (``graph_text`` names the user's ops per line)."""
-    by_line = _graph_ops_by_line(graph_text)
-    kernels = _kernels(schedule_text)
-    scheduled = {(name, where) for _, _, ops in kernels for name, where in ops}
+    kernels, graph_ops = _C.kernel_summary(schedule_text, graph_text)
+    by_line = {}  # (file, line) -> the Graph IR ops the user's code recorded there, in order
+    for name, path, line in graph_ops:
+        if line > 0 and name not in by_line.setdefault((path, line), []):
+            by_line[(path, line)].append(name)
+    scheduled = {(name, (path, line)) for _, _, ops in kernels for name, path, line in ops}
     lines = [f"{len(kernels)} kernel{'s' if len(kernels) != 1 else ''}"]
     for i, (attrs, results, ops) in enumerate(kernels):
-        knobs = ", ".join(f"{k} {v}" for k, v in attrs.items() if k not in ("kind", "why_split"))
+        knobs = ", ".join(f"{k} {_attr(v)}" for k, v in attrs.items() if k not in ("kind", "why_split"))
         lines.append(f"kernel {i}: {attrs.get('kind', '?')} ({knobs}) -> {results}")
         groups = {}
-        for name, where in ops:
-            groups.setdefault(where, []).append(name)
+        for name, path, line in ops:
+            groups.setdefault((path, line) if line > 0 else None, []).append(name)
         for where, names in groups.items():
             if where is None:
                 lines.append(f"  fused: {', '.join(names)}")

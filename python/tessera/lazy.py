@@ -164,42 +164,11 @@ def user_location() -> str:
     return ""
 
 
-# ---- Graph IR text ----
-
-_CALLERS = ("custom_vjp", "scan", "while_loop", "cond")  # ops whose attributes name module functions
-
-_type_texts = {}  # (dtype, shape) -> text: traces print the same few types over and over
-
+# ---- Graph IR ----
 
 def type_text(dtype, shape) -> str:
-    key = (dtype, shape)
-    try:
-        return _type_texts[key]
-    except KeyError:
-        pass
-    except TypeError:  # an unhashable shape (a list)
-        return f"{dtype.short}[{','.join(str(d) for d in shape)}]"
-    text = f"{dtype.short}[{','.join(str(d) for d in shape)}]"
-    if len(_type_texts) >= 4096:
-        _type_texts.clear()
-    _type_texts[key] = text
-    return text
-
-
-def _attr_text(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(str(int(v)) for v in value) + "]"
-    if isinstance(value, TypeAttr):
-        return value.text
-    raise TesseraError(f"cannot print attribute value {value!r}")
+    """A type as the IR prints it ("f32[2,N]"), for messages."""
+    return f"{dtype.short}[{','.join(str(d) for d in shape)}]"
 
 
 class TypeAttr:
@@ -217,13 +186,6 @@ class TypeAttr:
         return t
 
 
-def _loc_text(loc: str) -> str:
-    if not loc:
-        return ""
-    path, _, line = loc.rpartition(":")
-    return f' loc("{path}":{line})'
-
-
 def _escaped(t, level):
     """The error for a traced tensor met where it does not belong."""
     node = t._node
@@ -239,74 +201,88 @@ def _escaped(t, level):
         f"or an object attribute) and using it later", user_location())
 
 
-def build_function(outputs, params_first=(), level=None):
-    """Graph IR text of the function computing ``outputs``.
+def _shape_key(shape):
+    """A shape as the native core takes it: ints, and symbol names for symbolic dims."""
+    for d in shape:
+        if type(d) is not int:
+            return tuple(d if isinstance(d, int) else str(d) for d in shape)
+    return shape
+
+
+def _attr_value(v):
+    return ("type", v.text) if isinstance(v, TypeAttr) else v
+
+
+def trace_graph(outputs, params_first=(), level=None):
+    """The function computing ``outputs`` as the native builder takes it (trace_bindings.cpp):
+    ``(param types, ops, output indices, inputs)``.
 
     ``params_first`` are the parameters of a trace at ``level``. Nodes of that level are the
     function's body; realized tensors and lazy tensors of outer levels (closures) become extra
-    arguments after the parameters. ``level`` None (realizing deferred tensors) takes every lazy
-    node into the body and allows no parameters.
-
-    Returns ``(text, key, inputs)``: ``key`` is the text without source locations (the cache
-    key) and ``inputs`` the tensors passed as arguments, in order.
+    parameters after them. ``level`` None (realizing deferred tensors) takes every lazy node
+    into the body and allows no parameters. ``inputs`` are the tensors passed as arguments.
     """
     inputs = list(params_first)
-    names = {}  # id(tensor) -> "%name"
-    for i, t in enumerate(inputs):
-        names[id(t)] = f"%a{i}"
+    index = {id(t): i for i, t in enumerate(inputs)}  # id(tensor) -> value index (a list for multi-result ops)
     order = []
     pending = [(t, False) for t in reversed(outputs)]
     while pending:  # iterative DFS: deep graphs must not hit Python's recursion limit
         t, expanded = pending.pop()
-        if id(t) in names:
+        if id(t) in index:
             continue
         node = t._node
         if t._array is not None or (level is not None and node.level < level):
-            names[id(t)] = f"%a{len(inputs)}"
+            index[id(t)] = -1 - len(inputs)  # a parameter; numbered once all are known
             inputs.append(t)
             continue
         if node.op == "param" or (level is not None and node.level > level):
             raise _escaped(t, level)
         if expanded:
-            if node.op == "result":  # a result of a multi-result op: named when that op is
-                names[id(t)] = names[id(node.inputs[0])][node.attrs["index"]]
+            if node.op == "result":  # a result of a multi-result op: indexed with that op
+                index[id(t)] = ("result", id(node.inputs[0]), node.attrs["index"])
                 continue
-            if node.results is not None:
-                names[id(t)] = [f"%r{len(order)}_{i}" for i in range(len(node.results))]
-            else:
-                names[id(t)] = f"%{len(order)}"
+            index[id(t)] = None
             order.append(t)
             continue
         pending.append((t, True))
         for x in reversed(node.inputs):
-            if id(x) not in names:
+            if id(x) not in index:
                 pending.append((x, False))
-    params = ", ".join(f"{names[id(t)]}: {type_text(t.dtype, t.shape)}" for t in inputs)
-    results = ", ".join(type_text(t.dtype, t.shape) for t in outputs)
-    head = f"module @main {{\nfunc @main({params}) -> ({results}) {{\n"
-    body, body_locs = [], []
+    n_params = len(inputs)
+    for i, t in enumerate(inputs):
+        index[id(t)] = i
+    next_value = n_params
+    ops = []
+
+    def ref(t):
+        v = index[id(t)]
+        if type(v) is tuple:  # ("result", id of the multi-result op, k)
+            return index[v[1]][v[2]]
+        return v
+
     for t in order:
         node = t._node
-        args = ", ".join(names[id(x)] for x in node.inputs)
-        attrs = ""
-        if node.attrs:
-            attrs = " {" + ", ".join(f"{k} = {_attr_text(v)}" for k, v in sorted(node.attrs.items())) + "}"
+        operands = [ref(x) for x in node.inputs]
+        attrs = {k: _attr_value(v) for k, v in node.attrs.items()} if node.attrs else {}
         if node.results is not None:
-            types = ", ".join(type_text(dt, shape) for dt, shape in node.results)
-            line = f"  {', '.join(names[id(t)])} = {node.op}({args}){attrs} : {types}"
+            types = [(dt.short, _shape_key(shape)) for dt, shape in node.results]
+            index[id(t)] = list(range(next_value, next_value + len(types)))
         else:
-            line = f"  {names[id(t)]} = {node.op}({args}){attrs} : {type_text(t.dtype, t.shape)}"
-        body.append(line)
-        body_locs.append(line + _loc_text(node.loc))
-    tail = f"  return({', '.join(names[id(t)] for t in outputs)})\n}}\n"
-    # Functions that custom_vjp and control flow call follow the entry function.
-    calls = [t._node.attrs for t in order if t._node.op in _CALLERS]
-    called_text, called_key = "", ""
-    if calls:
-        from .custom import called_functions
-        called_text, called_key = called_functions(calls)
-    key = head + "\n".join(body) + "\n" + tail + called_key + "}\n"
-    text = head + "\n".join(body_locs) + "\n" + tail + called_text + "}\n"
+            types = [(t._dtype.short, _shape_key(t._shape))]
+            index[id(t)] = next_value
+        next_value += len(types)
+        ops.append((node.op, operands, attrs, types, node.loc or ""))
+    params = [(t._dtype.short, _shape_key(t._shape)) for t in inputs]
+    return params, ops, [ref(t) for t in outputs], inputs
+
+
+def build_function(outputs, params_first=(), level=None):
+    """Graph IR text of the function computing ``outputs`` (see ``trace_graph``), with every
+    function its ops call, built and printed by the native core. Returns ``(text, key,
+    inputs)``: ``key`` is the text without source locations (the cache key) and ``inputs`` the
+    tensors passed as arguments, in order."""
+    params, ops, outs, inputs = trace_graph(outputs, params_first, level)
+    text, key = _C.build_module(params, ops, outs)
     return text, key, inputs
 
 
@@ -319,11 +295,9 @@ def inline(text, inputs):
     if eager():
         return run_function(text, text, inputs)
     from . import dtypes
-    from .custom import adopt_functions
     from .shapes import sym_shape
     from .tensor import Tensor
     ops, outs = _C.function_ops(text)
-    adopt_functions(text)  # functions its ops call (derived loop bodies...), for later modules
     device = inputs[0].device if inputs else "cpu"
     made = []
 

@@ -164,7 +164,7 @@ def test_reshapes_between_kernels_move_no_data(threads):
     np.testing.assert_array_equal(ta.numpy(), a_before)
     g = ts.jit(lambda x, y: x @ ts.reshape(y, (40, 6)))
     np.testing.assert_allclose(g(ta, tb).numpy(), a.astype(np.float64) @ b.reshape(40, 6), rtol=1e-5, atol=1e-5)
-    assert "rt.view(%a1)" in g.ir("tile") and "_reshape" not in g.ir("tile")
+    assert "rt.view(%1)" in g.ir("tile") and "_reshape" not in g.ir("tile")
 
 
 def test_composites_are_one_kernel_per_row_block():
