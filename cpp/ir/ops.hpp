@@ -39,6 +39,19 @@ int64_t flash_attention_bwd_wgmma_shared_bytes(int64_t head_dim, int64_t block_o
 // The same for tile.fma_gemm: per stage a bk-deep slice of A transposed and of B, rows padded
 // from 128 to 136 floats.
 int64_t fma_gemm_shared_bytes(int64_t bk, int64_t stages);
+// The layout of tile.wgmma_gemm's dynamic shared memory, in byte offsets from its start
+// rounded up to the 1024-byte swizzle atom: `stages` A slices (bm x bk), `stages` B slices
+// (bk x bn), the staged epilogue's C buffer (bm rows of bn 16-bit values, each padded by 16
+// bytes so a warp's pair stores hit 32 banks; staged only), then the mbarriers (full and empty
+// per stage, then C full and C empty when staged). `total` is what the kernel asks for.
+struct WgmmaGemmSmem {
+  int64_t a_stage, b_stage;  // bytes of one A / B slice
+  int64_t b_start;           // first B slice
+  int64_t c_start, c_row;    // the C buffer, and the bytes of one of its rows
+  int64_t barriers;          // first mbarrier (8 bytes each)
+  int64_t total;             // including 1 KiB to align the start
+};
+WgmmaGemmSmem wgmma_gemm_smem(int64_t bm, int64_t bn, int64_t bk, int64_t stages, bool staged);
 
 // NumPy broadcasting of two shapes; throws ErrorCode::Shape naming `op` and both types.
 std::vector<Dim> broadcast_shapes(const std::string& op, const Type& a, const Type& b);

@@ -581,6 +581,18 @@ int64_t flash_attention_bwd_wgmma_shared_bytes(int64_t head_dim, int64_t block_o
 
 int64_t fma_gemm_shared_bytes(int64_t bk, int64_t stages) { return stages * bk * 2 * (128 + 8) * 4; }
 
+WgmmaGemmSmem wgmma_gemm_smem(int64_t bm, int64_t bn, int64_t bk, int64_t stages, bool staged) {
+  WgmmaGemmSmem s;
+  s.a_stage = bm * bk * 2;
+  s.b_stage = bk * bn * 2;
+  s.b_start = stages * s.a_stage;
+  s.c_start = s.b_start + stages * s.b_stage;
+  s.c_row = bn * 2 + 16;
+  s.barriers = s.c_start + (staged ? bm * s.c_row : 0);
+  s.total = 1024 + s.barriers + 16 * stages + (staged ? 16 : 0);
+  return s;
+}
+
 void register_tile_ops(std::vector<OpInfo>& out) {
   for (const char* n : {"add", "sub", "mul", "div", "rem", "max", "min", "and", "or"})
     out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " (div on integers truncates; max/min propagate NaN)."));

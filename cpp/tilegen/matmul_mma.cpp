@@ -102,19 +102,11 @@ Grid emit_mma_sync_matmul(Function& fn, Value* A, Value* B, Value* C, std::array
   return grid_of(mnk, kBm, kBn, batch);
 }
 
-// The staged epilogue's C buffer: bm rows of bn 16-bit values, each row padded by 16 bytes so
-// that a warp's pair stores (8 rows x 4 columns) hit 32 different banks.
-int64_t wgmma_c_buffer_bytes(int64_t bm, int64_t bn) { return bm * (bn * 2 + 16); }
-
+// As many stages as fit in shared memory (wgmma_gemm_smem), at most 6.
 int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk, bool staged) {
-  int64_t stage_bytes = (bm + bn) * bk * 2 + 16;  // + two mbarriers (TMA pipeline)
-  int64_t room = kSharedLimit - 1024 - (staged ? wgmma_c_buffer_bytes(bm, bn) + 16 : 0);
-  return std::min<int64_t>(6, room / stage_bytes);
-}
-
-int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages, bool staged) {
-  // + 1 KiB to align the buffers to the 1024-byte swizzle atom; the mbarriers after them.
-  return stages * (bm + bn) * bk * 2 + 1024 + stages * 16 + (staged ? wgmma_c_buffer_bytes(bm, bn) + 16 : 0);
+  int64_t stages = 1;
+  while (stages < 6 && wgmma_gemm_smem(bm, bn, bk, stages + 1, staged).total <= kSharedLimit) ++stages;
+  return stages;
 }
 
 Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
@@ -137,7 +129,7 @@ Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<in
   int64_t stages = wgmma_stages(bm, bn, bk, staged);
   fn.attrs["block"] = IntList{threads, 1, 1};
   fn.attrs["lanes"] = threads;
-  fn.attrs["shared"] = wgmma_shared_bytes(bm, bn, bk, stages, staged);
+  fn.attrs["shared"] = wgmma_gemm_smem(bm, bn, bk, stages, staged).total;
   AttrMap attrs = {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}, {"tma", int64_t(tma)}};
   if (staged) attrs["staged_epilogue"] = int64_t(1);
   if (tma) {

@@ -61,10 +61,9 @@ Grid emit_wgmma_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Value* 
                        std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch,
                        const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch, bool tma,
                        int64_t persistent, const GemmEpilogue* epi, const ir::Location& loc);
-// Pipeline depth that fits the block's shared memory, and the bytes the kernel needs for it;
+// Pipeline depth that fits the block's shared memory (ir::wgmma_gemm_smem lays it out);
 // `staged`: with the staged epilogue's C buffer (emit_wgmma.cpp).
 int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk, bool staged);
-int64_t wgmma_shared_bytes(int64_t bm, int64_t bn, int64_t bk, int64_t stages, bool staged);
 // form-kernels on sm_90a (module attribute arch): switches tensor-core matmul kernels whose
 // shapes allow it to wgmma (knob mma = "wgmma", tile [bm, bn, 64]).
 void select_wgmma_kernels(ir::Module& m);

@@ -38,6 +38,7 @@
 
 #include "backends/llvm/codegen.hpp"
 #include "backends/llvm/hopper.hpp"
+#include "ir/ops.hpp"
 
 namespace tessera::backends {
 
@@ -118,10 +119,10 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   const bool staged = op.int_attr("staged_epilogue", 0) != 0;
   if (staged && (!tma || !op.region))
     fail(ErrorCode::Compile, "tile.wgmma_gemm: staged_epilogue needs tma and an epilogue region", op.loc.str());
-  const int a_bytes = bm * bk * 2, b_bytes = bk * bn * 2, panel_bytes = bk * 128;
-  const int c_row_bytes = bn * 2 + 16, c_bytes = staged ? bm * c_row_bytes : 0;
-  const int64_t need =
-      int64_t(stages) * (a_bytes + b_bytes) + 1024 + (tma ? 16 * stages : 0) + (staged ? c_bytes + 16 : 0);
+  const ir::WgmmaGemmSmem layout = ir::wgmma_gemm_smem(bm, bn, bk, stages, staged);
+  const int a_bytes = int(layout.a_stage), b_bytes = int(layout.b_stage), panel_bytes = bk * 128;
+  const int c_row_bytes = int(layout.c_row);
+  const int64_t need = layout.total;
   auto shared_attr = fn_.attrs.find("shared");
   if (shared_attr == fn_.attrs.end() || std::get<int64_t>(shared_attr->second) < need)
     fail(ErrorCode::Compile,
@@ -142,7 +143,7 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   Value* base32 = smem.base;  // shared-window address of buffer byte 0
   auto a_stage_addr = [&](Value* stage) { return b_.CreateAdd(base32, b_.CreateMul(stage, c32(a_bytes))); };
   auto b_stage_addr = [&](Value* stage) {
-    return b_.CreateAdd(base32, b_.CreateAdd(c32(stages * a_bytes), b_.CreateMul(stage, c32(b_bytes))));
+    return b_.CreateAdd(base32, b_.CreateAdd(c32(layout.b_start), b_.CreateMul(stage, c32(b_bytes))));
   };
 
   Value* tid = b_.CreateTrunc(tid_, i32);
@@ -296,8 +297,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     // mbarriers after the stage buffers (and the C buffer): full[s] (the producer's copies
     // landed), empty[s] (every consumer warpgroup is done reading the stage); staged: c_full
     // (every consumer thread stored its part of the tile), c_empty (the epilogue warps read it).
-    Value* c_buf = b_.CreateAdd(base32, c32(stages * (a_bytes + b_bytes)));
-    Value* bars = b_.CreateAdd(c_buf, c32(c_bytes));
+    Value* c_buf = b_.CreateAdd(base32, c32(layout.c_start));
+    Value* bars = b_.CreateAdd(base32, c32(layout.barriers));
     auto full = [&](Value* s) { return b_.CreateAdd(bars, b_.CreateMul(s, c32(8))); };
     auto empty = [&](Value* s) { return b_.CreateAdd(bars, b_.CreateAdd(c32(8 * stages), b_.CreateMul(s, c32(8)))); };
     Value* c_full = b_.CreateAdd(bars, c32(16 * stages));
@@ -472,7 +473,7 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
   auto load_stage = [&](Value* stage, Value* kt) {
     Value* k0 = b_.CreateMul(b_.CreateZExt(kt, i64), c64(bk));
     Value* a_base = b_.CreateMul(stage, c32(a_bytes));
-    Value* b_base = b_.CreateAdd(c32(stages * a_bytes), b_.CreateMul(stage, c32(b_bytes)));
+    Value* b_base = b_.CreateAdd(c32(layout.b_start), b_.CreateMul(stage, c32(b_bytes)));
     llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "wgmma.copy.vec", f_);
     llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "wgmma.copy.elem", f_);
     llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "wgmma.copy.done", f_);
