@@ -7,7 +7,9 @@ projection and a cross-entropy loss. Adam is written with tessera ops.
     python examples/small_gpt.py                 # jit: one compiled program per step
     python examples/small_gpt.py --eager         # eager: the gradient program runs compiled,
                                                  # the Adam update op by op
-    python examples/small_gpt.py --steps 200 --device cuda
+    python examples/small_gpt.py --steps 200 --device cuda   # not yet: the embedding's gradient
+                                                 # is a scatter-add, CPU-only until GPU
+                                                 # scatter kernels land (a clear error says so)
 
 Eagerly, `value_and_grad(loss)` still runs the whole forward and backward as one compiled
 program (cached by its structure), and each op of the update runs at once through a cached
