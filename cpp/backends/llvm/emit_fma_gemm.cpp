@@ -21,6 +21,7 @@
 #include <llvm/IR/IntrinsicsNVPTX.h>
 
 #include "backends/llvm/tile_to_llvm.hpp"
+#include "backends/llvm/kernels/cp_async.hpp"
 #include "ir/ops.hpp"
 
 namespace tessera::backends {
@@ -84,11 +85,7 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
 
   // cp.async of `bytes` from global `src` to shared `dst`, zeros when !in (nothing is read
   // then, so src may lie past the buffer).
-  auto copy = [&](int bytes, Value* dst, Value* src, Value* in) {
-    auto id = bytes == 16 ? llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s
-                          : llvm::Intrinsic::nvvm_cp_async_ca_shared_global_4_s;
-    b_.CreateIntrinsic(id, {}, {dst, src, b_.CreateSelect(in, c32(bytes), c32(0))});
-  };
+  auto copy = [&](int bytes, Value* dst, Value* src, Value* in) { cp_async::copy(b_, bytes, dst, src, in); };
   // Slice kt (i32) of A and B into stage `stage`, as one cp.async group. A: element e = i*256 +
   // tid is row (e % 8) + 8 * ((e / 32) % 16), k ((e / 8) % 4) + 4 * (e / 512), so a warp copies
   // 8 rows x 4 k (16-byte runs of global memory) to 32 banks; a thread's elements are two rows
@@ -131,12 +128,13 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
 
     b_.SetInsertPoint(fast_bb);
     Value* src = b_slice;
-    for (int i = 0; i < bk / 2; ++i)
-      b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_ca_shared_global_4_s, {},
-                         {a_dst_at(i), a_src_at(i), a_size[i % 2]});
+    for (int i = 0; i < bk / 2; ++i) {
+      Value* dst = a_dst_at(i);  // in this order: the emitted code stays the same
+      cp_async::copy_sized(b_, 4, dst, a_src_at(i), a_size[i % 2]);
+    }
     for (int i = 0; i < bk / 8; ++i) {
       if (i > 0) src = b_.CreateGEP(f32, src, b_step);  // a chain: no multiples of ldb held across the loop
-      b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s, {}, {b_dst_at(i, 0), src, b_size});
+      cp_async::copy_sized(b_, 16, b_dst_at(i, 0), src, b_size);
     }
     b_.CreateBr(done);
 
@@ -164,12 +162,9 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
       b_.CreateBr(done);
     }
     b_.SetInsertPoint(done);
-    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(),
-                       llvm::ArrayRef<Value*>());
+    cp_async::commit(b_);
   };
-  auto wait_groups = [&](int pending) {
-    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(pending)});
-  };
+  auto wait_groups = [&](int pending) { cp_async::wait(b_, pending); };
 
   // Slices past the last are copied as zeros into stages nobody reads.
   for (int s = 0; s + 1 < stages; ++s) copy_slice(c32(s), c32(s));

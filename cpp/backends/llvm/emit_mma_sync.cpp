@@ -17,6 +17,7 @@
 #include <llvm/IR/IntrinsicsNVPTX.h>
 
 #include "backends/llvm/tile_to_llvm.hpp"
+#include "backends/llvm/kernels/cp_async.hpp"
 
 namespace tessera::backends {
 namespace {
@@ -55,8 +56,7 @@ void KernelEmitter::copy_chunk16(bool vector, Value* dst, Value* buf, Value* off
   if (vector) {
     Value* in = b_.CreateAnd(ok, b_.CreateICmpSLT(p, limit));
     Value* src = hooks_.element_pointer(b_, buf, i16, b_.CreateSelect(in, off, c64(0)));
-    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s, {},
-                       {dst, src, b_.CreateSelect(in, b_.getInt32(16), b_.getInt32(0))});
+    cp_async::copy(b_, 16, dst, src, in);
     return;
   }
   Value* v = llvm::PoisonValue::get(llvm::FixedVectorType::get(i16, 8));
@@ -175,13 +175,8 @@ void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Valu
     }
     b_.SetInsertPoint(done);
   };
-  auto commit = [&] {
-    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(),
-                       llvm::ArrayRef<Value*>());
-  };
-  auto wait_groups = [&](int pending) {
-    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(pending)});
-  };
+  auto commit = [&] { cp_async::commit(b_); };
+  auto wait_groups = [&](int pending) { cp_async::wait(b_, pending); };
 
   // Prologue: slices 0 .. stages-2, one group each (empty groups keep the count uniform).
   for (int s = 0; s + 1 < stages; ++s) {

@@ -38,6 +38,7 @@
 
 #include "backends/llvm/codegen.hpp"
 #include "backends/llvm/hopper.hpp"
+#include "backends/llvm/kernels/cp_async.hpp"
 #include "ir/ops.hpp"
 
 namespace tessera::backends {
@@ -506,13 +507,8 @@ void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>
     }
     b_.SetInsertPoint(done);
   };
-  auto commit = [&] {
-    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(),
-                       llvm::ArrayRef<Value*>());
-  };
-  auto wait_groups = [&](int pending) {
-    b_.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(pending)});
-  };
+  auto commit = [&] { cp_async::commit(b_); };
+  auto wait_groups = [&](int pending) { cp_async::wait(b_, pending); };
 
   // Prologue: slices 0 .. stages-3, one group each (empty groups keep the count uniform).
   for (int s = 0; s + 2 < stages; ++s) {

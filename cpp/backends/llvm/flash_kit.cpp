@@ -1,5 +1,6 @@
 // The flash-attention kernels' building blocks (flash_kit.hpp).
 #include "backends/llvm/flash_kit.hpp"
+#include "backends/llvm/kernels/cp_async.hpp"
 
 namespace tessera::backends {
 
@@ -24,8 +25,7 @@ void Kit::copy_rows(Value* base, Value* buf, Value* off, int n_rows, Value* vali
           b.CreateAdd(off, b.CreateZExt(b.CreateAdd(b.CreateMul(row, c32(D)), b.CreateMul(c, c32(8))), i64));
       if (vector) {
         Value* src = e.hooks_.element_pointer(b, buf, i16, b.CreateSelect(in, src_off, off));
-        b.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_cg_shared_global_16_s, {},
-                          {dst, src, b.CreateSelect(in, c32(16), c32(0))});
+        cp_async::copy(b, 16, dst, src, in);
         continue;
       }
       Value* v = llvm::PoisonValue::get(llvm::FixedVectorType::get(i16, 8));

@@ -18,6 +18,7 @@
 #include <cmath>
 
 #include "backends/llvm/tile_to_llvm.hpp"
+#include "backends/llvm/kernels/cp_async.hpp"
 
 namespace tessera::backends {
 
@@ -77,11 +78,8 @@ struct KernelEmitter::FlashKit {
   // Copies n_rows rows of D elements from buf[off + r*D] (rows r >= valid are zeros) to the tile
   // at shared byte `base`: cp.async 16-byte chunks, or element by element for unaligned views.
   void copy_rows(llvm::Value* base, llvm::Value* buf, llvm::Value* off, int n_rows, llvm::Value* valid);
-  void commit() {
-    b.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_commit_group, llvm::ArrayRef<llvm::Type*>(),
-                      llvm::ArrayRef<llvm::Value*>());
-  }
-  void wait(int pending) { b.CreateIntrinsic(llvm::Intrinsic::nvvm_cp_async_wait_group, {}, {c32(pending)}); }
+  void commit() { cp_async::commit(b); }
+  void wait(int pending) { cp_async::wait(b, pending); }
   void ldmatrix(bool trans, llvm::Value* byte, std::vector<llvm::Value*>& out);
   // A fragments (4 registers per 16-deep k step, D/16 steps) of rows row0 .. row0+15 of a tile;
   // a_fragment appends those of k step kk only.
