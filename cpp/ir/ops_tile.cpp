@@ -224,7 +224,7 @@ OpInfo mma_sync_op() {
   return gemm_epilogue_op(info);
 }
 
-// tile.wgmma_gemm: the Hopper (sm_90a) block-tile GEMM (emit_wgmma.cpp), same operands as
+// tile.wgmma_gemm: the Hopper (sm_90a) block-tile GEMM (kernels/wgmma_gemm.cpp), same operands as
 // tile.mma_sync. bm/64 warpgroups each own 64 rows of the block tile and issue
 // wgmma.mma_async m64n<bn>k16 with both operands read from 128-byte-swizzled shared memory.
 OpInfo wgmma_gemm_op() {

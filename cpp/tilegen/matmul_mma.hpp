@@ -62,7 +62,7 @@ Grid emit_wgmma_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Value* 
                        const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch, bool tma,
                        int64_t persistent, const GemmEpilogue* epi, const ir::Location& loc);
 // Pipeline depth that fits the block's shared memory (ir::wgmma_gemm_smem lays it out);
-// `staged`: with the staged epilogue's C buffer (emit_wgmma.cpp).
+// `staged`: with the staged epilogue's C buffer (kernels/wgmma_gemm.cpp).
 int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk, bool staged);
 // form-kernels on sm_90a (module attribute arch): switches tensor-core matmul kernels whose
 // shapes allow it to wgmma (knob mma = "wgmma", tile [bm, bn, 64]).

@@ -1,5 +1,5 @@
 // Hopper (sm_90a) building blocks shared by the warp-specialized wgmma kernels
-// (emit_wgmma.cpp: the GEMM; emit_flash_attention_wgmma.cpp and emit_flash_attention_bwd_wgmma.cpp:
+// (kernels/wgmma_gemm.cpp: the GEMM; emit_flash_attention_wgmma.cpp and emit_flash_attention_bwd_wgmma.cpp:
 // the attention forward and backward): inline
 // PTX for wgmma.mma_async and its fences, 64-bit shared-memory matrix descriptors, mbarriers,
 // TMA bulk tensor copies and setmaxnreg, and the kernels' 1024-byte aligned dynamic shared

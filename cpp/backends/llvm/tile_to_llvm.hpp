@@ -91,7 +91,8 @@ class KernelEmitter {
  public:
   KernelEmitter(const ir::Function& fn, llvm::Module& m, TargetHooks& hooks);
   void emit();
-  struct FlashKit;  // flash_kit.hpp: the attention kernels' fragments and copies (a member: private access)
+  struct FlashKit;   // flash_kit.hpp: the attention kernels' fragments and copies (a member: private access)
+  struct WgmmaGemm;  // kernels/wgmma_gemm.cpp: the Hopper GEMM's parts
 
  private:
   // emitter_ops.cpp: one lane's (or one scalar's) worth of an op.
@@ -176,11 +177,11 @@ class KernelEmitter {
                  llvm::Value* cols, llvm::Value* aligned);
   // emit_fma_gemm.cpp: tile.fma_gemm, an f32 block-tile GEMM on CUDA cores.
   void emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Value*>& args);
-  // emit_wgmma.cpp: tile.wgmma_gemm, the Hopper (sm_90a) block-tile GEMM.
+  // kernels/wgmma_gemm.cpp: tile.wgmma_gemm, the Hopper (sm_90a) block-tile GEMM.
   void emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>& args);
   // Two f32 values rounded to a 16-bit dtype and packed in an i32, the first in the low half
   // (one cvt.rn.{bf16,f16}x2.f32), and the 16-byte stores of 16-bit wgmma accumulator rows after
-  // a transpose across the quad (emit_wgmma.cpp; the GEMM's and the attention kernel's epilogues).
+  // a transpose across the quad (kernels/quad_stores.cpp; the GEMM's and the attention kernel's epilogues).
   llvm::Value* pack_pair(llvm::Value* lo, llvm::Value* hi, DType dt);
   void store_quad_16(llvm::Value* C, DType dt, llvm::Value* c_off, llvm::Value* ldc, llvm::Value* row,
                      llvm::Value* row_in, llvm::Value* t, int q, llvm::Value* v[4], llvm::Value* cols,
