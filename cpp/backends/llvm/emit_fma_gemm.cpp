@@ -20,8 +20,9 @@
 // CUDA cores sum over k in order with fma, the same order for every element.
 #include <llvm/IR/IntrinsicsNVPTX.h>
 
-#include "backends/llvm/tile_to_llvm.hpp"
 #include "backends/llvm/kernels/cp_async.hpp"
+#include "backends/llvm/kernels/k_loop.hpp"
+#include "backends/llvm/tile_to_llvm.hpp"
 #include "ir/ops.hpp"
 
 namespace tessera::backends {
@@ -169,74 +170,56 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
   // Slices past the last are copied as zeros into stages nobody reads.
   for (int s = 0; s + 1 < stages; ++s) copy_slice(c32(s), c32(s));
 
-  llvm::BasicBlock* pre = b_.GetInsertBlock();
-  llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "fma.k", f_);
-  llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, "fma.body", f_);
-  llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "fma.exit", f_);
-  b_.CreateBr(header);
-  b_.SetInsertPoint(header);
-  llvm::PHINode* kt = b_.CreatePHI(i32, 2, "kt");
-  llvm::PHINode* read = b_.CreatePHI(i32, 2, "stage");  // slice kt's stage, kt % stages
-  kt->addIncoming(c32(0), pre);
-  read->addIncoming(c32(0), pre);
-  std::vector<llvm::PHINode*> acc_phi(64);
-  for (auto& p : acc_phi) {
-    p = b_.CreatePHI(f32, 2, "acc");
-    p->addIncoming(llvm::ConstantFP::get(f32, 0.0), pre);
-  }
-  b_.CreateCondBr(b_.CreateICmpSLT(kt, n_k), body, exit);
+  const std::vector<Value*> acc_out =
+      k_loop(b_, n_k, "fma", {c32(0)}, 64, [&](Value* kt, std::vector<Value*>& carried, std::vector<Value*>& acc) {
+        Value* read = carried[0];  // slice kt's stage, kt % stages
+        // Slice kt has landed for every thread, and every thread is done with slice kt - 1, whose
+        // stage now takes slice kt + stages - 1.
+        wait_groups(stages - 2);
+        hooks_.barrier(b_);
+        Value* next_read = b_.CreateSelect(b_.CreateICmpEQ(read, c32(stages - 1)), c32(0), b_.CreateAdd(read, c32(1)));
+        Value* write = b_.CreateSelect(b_.CreateICmpEQ(read, c32(0)), c32(stages - 1), b_.CreateSub(read, c32(1)));
+        copy_slice(b_.CreateAdd(kt, c32(stages - 1)), write);
+        Value* read_base = stage_base(read);
+        for (int k = 0; k < bk && !tf32; ++k) {
+          Value* a[8];
+          Value* bv[8];
+          for (int h = 0; h < 2; ++h) {
+            Value* av = b_.CreateAlignedLoad(v4, at(read_base, a_col, k * ld + h * 64), llvm::Align(16));
+            Value* bw = b_.CreateAlignedLoad(v4, at(read_base, b_col, bk * ld + k * ld + h * 64), llvm::Align(16));
+            for (int e = 0; e < 4; ++e) {
+              a[h * 4 + e] = b_.CreateExtractElement(av, uint64_t(e));
+              bv[h * 4 + e] = b_.CreateExtractElement(bw, uint64_t(e));
+            }
+          }
+          for (int i = 0; i < 8; ++i)
+            for (int j = 0; j < 8; ++j)
+              acc[size_t(i * 8 + j)] =
+                  b_.CreateIntrinsic(llvm::Intrinsic::fma, {f32}, {a[i], bv[j], acc[size_t(i * 8 + j)]});
+        }
+        for (int k8 = 0; k8 < bk && tf32; k8 += 8) {
+          // Fragment element at k row k8 + t (+4) of As (column m) or Bs (column n), as TF32.
+          auto frag = [&](Value* first, int k, int col) {
+            Value* x = b_.CreateAlignedLoad(f32, at(read_base, first, k * ld + col), llvm::Align(4));
+            return b_.CreateIntrinsic(llvm::Intrinsic::nvvm_f2tf32_rna, {}, {x});
+          };
+          Value *a[4][4], *bv[4][2];
+          for (int mt = 0; mt < 4; ++mt)
+            for (int q = 0; q < 4; ++q) a[mt][q] = frag(mma_a, k8 + (q / 2) * 4, mt * 16 + (q % 2) * 8);
+          for (int nt = 0; nt < 4; ++nt)
+            for (int q = 0; q < 2; ++q) bv[nt][q] = frag(mma_b, bk + k8 + q * 4, nt * 8);
+          for (int mt = 0; mt < 4; ++mt)
+            for (int nt = 0; nt < 4; ++nt) {
+              Value** d = &acc[size_t((mt * 4 + nt) * 4)];
+              Value* r = b_.CreateIntrinsic(
+                  llvm::Intrinsic::nvvm_mma_m16n8k8_row_col_tf32, {},
+                  {a[mt][0], a[mt][1], a[mt][2], a[mt][3], bv[nt][0], bv[nt][1], d[0], d[1], d[2], d[3]});
+              for (unsigned i = 0; i < 4; ++i) d[i] = b_.CreateExtractValue(r, i);
+            }
+        }
+        carried[0] = next_read;
+      });
 
-  b_.SetInsertPoint(body);
-  // Slice kt has landed for every thread, and every thread is done with slice kt - 1, whose
-  // stage now takes slice kt + stages - 1.
-  wait_groups(stages - 2);
-  hooks_.barrier(b_);
-  Value* next_read = b_.CreateSelect(b_.CreateICmpEQ(read, c32(stages - 1)), c32(0), b_.CreateAdd(read, c32(1)));
-  Value* write = b_.CreateSelect(b_.CreateICmpEQ(read, c32(0)), c32(stages - 1), b_.CreateSub(read, c32(1)));
-  copy_slice(b_.CreateAdd(kt, c32(stages - 1)), write);
-  Value* read_base = stage_base(read);
-  std::vector<Value*> acc(acc_phi.begin(), acc_phi.end());
-  for (int k = 0; k < bk && !tf32; ++k) {
-    Value* a[8];
-    Value* bv[8];
-    for (int h = 0; h < 2; ++h) {
-      Value* av = b_.CreateAlignedLoad(v4, at(read_base, a_col, k * ld + h * 64), llvm::Align(16));
-      Value* bw = b_.CreateAlignedLoad(v4, at(read_base, b_col, bk * ld + k * ld + h * 64), llvm::Align(16));
-      for (int e = 0; e < 4; ++e) {
-        a[h * 4 + e] = b_.CreateExtractElement(av, uint64_t(e));
-        bv[h * 4 + e] = b_.CreateExtractElement(bw, uint64_t(e));
-      }
-    }
-    for (int i = 0; i < 8; ++i)
-      for (int j = 0; j < 8; ++j)
-        acc[size_t(i * 8 + j)] = b_.CreateIntrinsic(llvm::Intrinsic::fma, {f32}, {a[i], bv[j], acc[size_t(i * 8 + j)]});
-  }
-  for (int k8 = 0; k8 < bk && tf32; k8 += 8) {
-    // Fragment element at k row k8 + t (+4) of As (column m) or Bs (column n), as TF32.
-    auto frag = [&](Value* first, int k, int col) {
-      Value* x = b_.CreateAlignedLoad(f32, at(read_base, first, k * ld + col), llvm::Align(4));
-      return b_.CreateIntrinsic(llvm::Intrinsic::nvvm_f2tf32_rna, {}, {x});
-    };
-    Value *a[4][4], *bv[4][2];
-    for (int mt = 0; mt < 4; ++mt)
-      for (int q = 0; q < 4; ++q) a[mt][q] = frag(mma_a, k8 + (q / 2) * 4, mt * 16 + (q % 2) * 8);
-    for (int nt = 0; nt < 4; ++nt)
-      for (int q = 0; q < 2; ++q) bv[nt][q] = frag(mma_b, bk + k8 + q * 4, nt * 8);
-    for (int mt = 0; mt < 4; ++mt)
-      for (int nt = 0; nt < 4; ++nt) {
-        Value** d = &acc[size_t((mt * 4 + nt) * 4)];
-        Value* r =
-            b_.CreateIntrinsic(llvm::Intrinsic::nvvm_mma_m16n8k8_row_col_tf32, {},
-                               {a[mt][0], a[mt][1], a[mt][2], a[mt][3], bv[nt][0], bv[nt][1], d[0], d[1], d[2], d[3]});
-        for (unsigned i = 0; i < 4; ++i) d[i] = b_.CreateExtractValue(r, i);
-      }
-  }
-  kt->addIncoming(b_.CreateAdd(kt, c32(1)), b_.GetInsertBlock());
-  read->addIncoming(next_read, b_.GetInsertBlock());
-  for (size_t i = 0; i < acc.size(); ++i) acc_phi[i]->addIncoming(acc[i], b_.GetInsertBlock());
-  b_.CreateBr(header);
-
-  b_.SetInsertPoint(exit);
   wait_groups(0);  // the zero-filled copies past the last slice
   // Epilogue: each thread's rows, in runs of columns (CUDA cores: two runs of four; TF32: per
   // m16n8 tile two rows of a pair); for each output (c, or those of the epilogue region) a run
@@ -278,7 +261,7 @@ void KernelEmitter::emit_fma_gemm(const ir::Op& op, const std::vector<llvm::Valu
         std::vector<std::vector<Value*>> vals(outputs.size());  // [output][element]
         for (size_t e = 0; e < r.acc.size(); ++e) {
           std::vector<Value*> v =
-              gemm_epilogue(op, args, acc_phi[r.acc[e]], row, b_.CreateAdd(col, c64(int64_t(e))), rows, cols);
+              gemm_epilogue(op, args, acc_out[r.acc[e]], row, b_.CreateAdd(col, c64(int64_t(e))), rows, cols);
           for (size_t o = 0; o < outputs.size(); ++o) vals[o].push_back(v[o]);
         }
         Value* off = b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col));

@@ -16,8 +16,9 @@
 // accumulators are rounded to C's dtype and stored under the rows/cols mask.
 #include <llvm/IR/IntrinsicsNVPTX.h>
 
-#include "backends/llvm/tile_to_llvm.hpp"
 #include "backends/llvm/kernels/cp_async.hpp"
+#include "backends/llvm/kernels/k_loop.hpp"
+#include "backends/llvm/tile_to_llvm.hpp"
 
 namespace tessera::backends {
 namespace {
@@ -184,79 +185,61 @@ void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Valu
     commit();
   }
 
-  llvm::BasicBlock* pre = b_.GetInsertBlock();
-  llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "mma.k", f_);
-  llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, "mma.body", f_);
-  llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "mma.exit", f_);
-  b_.CreateBr(header);
-  b_.SetInsertPoint(header);
-  llvm::PHINode* kt = b_.CreatePHI(i32, 2, "kt");
-  kt->addIncoming(c32(0), pre);
-  llvm::Type* f32 = b_.getFloatTy();
-  std::vector<llvm::PHINode*> acc_phi(size_t(frag_m * frag_n * 4));
-  for (auto& p : acc_phi) {
-    p = b_.CreatePHI(f32, 2, "acc");
-    p->addIncoming(llvm::ConstantFP::get(f32, 0.0), pre);
-  }
-  b_.CreateCondBr(b_.CreateICmpSLT(kt, n_k), body, exit);
+  const std::vector<Value*> acc_out =
+      k_loop(b_, n_k, "mma", {}, frag_m * frag_n * 4, [&](Value* kt, std::vector<Value*>&, std::vector<Value*>& acc) {
+        wait_groups(stages - 2);
+        hooks_.barrier(b_);
+        Value* next = b_.CreateAdd(kt, c32(stages - 1));
+        emit_if(b_.CreateICmpSLT(next, n_k), [&] { load_stage(b_.CreateURem(next, c32(stages)), next); });
+        commit();
 
-  b_.SetInsertPoint(body);
-  wait_groups(stages - 2);
-  hooks_.barrier(b_);
-  Value* next = b_.CreateAdd(kt, c32(stages - 1));
-  emit_if(b_.CreateICmpSLT(next, n_k), [&] { load_stage(b_.CreateURem(next, c32(stages)), next); });
-  commit();
-
-  Value* stage = b_.CreateURem(kt, c32(stages));
-  Value* a_stage = b_.CreateMul(stage, c32(a_bytes));
-  Value* b_stage = b_.CreateAdd(c32(stages * a_bytes), b_.CreateMul(stage, c32(b_bytes)));
-  Value* lane_row = b_.CreateAnd(lane, c32(15));  // ldmatrix: lanes 0-15 address rows, 16-31 the next chunk
-  Value* lane_chunk = b_.CreateLShr(lane, c32(4));
-  llvm::Type* pair =
-      in_dt == DType::BF16 ? static_cast<llvm::Type*>(i32) : llvm::FixedVectorType::get(b_.getHalfTy(), 2);
-  auto as_operand = [&](Value* r) { return in_dt == DType::BF16 ? r : b_.CreateBitCast(r, pair); };
-  auto ldmatrix = [&](llvm::Intrinsic::ID id, Value* byte, std::vector<Value*>& out) {
-    Value* ptr = shared_at(byte);
-    Value* r = b_.CreateIntrinsic(id, {ptr->getType()}, {ptr});  // overloaded on the address space
-    for (unsigned i = 0; i < 4; ++i) out.push_back(as_operand(b_.CreateExtractValue(r, i)));
-  };
-  auto mma_id = in_dt == DType::BF16 ? llvm::Intrinsic::nvvm_mma_m16n8k16_row_col_bf16
-                                     : llvm::Intrinsic::nvvm_mma_m16n8k16_row_col_f32_f32;
-  std::vector<Value*> acc(acc_phi.begin(), acc_phi.end());
-  for (int kk = 0; kk < bk / 16; ++kk) {
-    std::vector<Value*> a_frag, b_frag;  // 4 registers per m16 fragment; 2 per n8 fragment
-    for (int mi = 0; mi < frag_m; ++mi) {
-      Value* row = b_.CreateAdd(warp_row, b_.CreateAdd(c32(mi * 16), lane_row));
-      Value* chunk = b_.CreateAdd(c32(kk * 2), lane_chunk);
-      Value* byte = b_.CreateAdd(
-          a_stage, b_.CreateAdd(b_.CreateMul(row, c32(bk * 2)), b_.CreateMul(swizzle(b_, row, chunk, cpr_a), c32(16))));
-      ldmatrix(llvm::Intrinsic::nvvm_ldmatrix_sync_aligned_m8n8_x4_b16, byte, a_frag);
-    }
-    for (int nj = 0; nj < wn / 16; ++nj) {  // one x4.trans load: k 0-7/8-15 of two n8 fragments
-      Value* krow = b_.CreateAdd(c32(kk * 16), lane_row);
-      Value* chunk = b_.CreateAdd(b_.CreateUDiv(warp_col, c32(8)), b_.CreateAdd(c32(nj * 2), lane_chunk));
-      Value* byte = b_.CreateAdd(b_stage, b_.CreateAdd(b_.CreateMul(krow, c32(bn * 2)),
-                                                       b_.CreateMul(swizzle(b_, krow, chunk, cpr_b), c32(16))));
-      ldmatrix(llvm::Intrinsic::nvvm_ldmatrix_sync_aligned_m8n8_x4_trans_b16, byte, b_frag);
-    }
-    for (int mi = 0; mi < frag_m; ++mi)
-      for (int ni = 0; ni < frag_n; ++ni) {
-        Value** d = &acc[size_t((mi * frag_n + ni) * 4)];
-        Value* r = b_.CreateIntrinsic(
-            mma_id, {},
-            {a_frag[size_t(mi * 4)], a_frag[size_t(mi * 4 + 1)], a_frag[size_t(mi * 4 + 2)], a_frag[size_t(mi * 4 + 3)],
-             b_frag[size_t(ni * 2)], b_frag[size_t(ni * 2 + 1)], d[0], d[1], d[2], d[3]});
-        for (unsigned i = 0; i < 4; ++i) d[i] = b_.CreateExtractValue(r, i);
-      }
-  }
-  kt->addIncoming(b_.CreateAdd(kt, c32(1)), b_.GetInsertBlock());
-  for (size_t i = 0; i < acc.size(); ++i) acc_phi[i]->addIncoming(acc[i], b_.GetInsertBlock());
-  b_.CreateBr(header);
+        Value* stage = b_.CreateURem(kt, c32(stages));
+        Value* a_stage = b_.CreateMul(stage, c32(a_bytes));
+        Value* b_stage = b_.CreateAdd(c32(stages * a_bytes), b_.CreateMul(stage, c32(b_bytes)));
+        Value* lane_row = b_.CreateAnd(lane, c32(15));  // ldmatrix: lanes 0-15 address rows, 16-31 the next chunk
+        Value* lane_chunk = b_.CreateLShr(lane, c32(4));
+        llvm::Type* pair =
+            in_dt == DType::BF16 ? static_cast<llvm::Type*>(i32) : llvm::FixedVectorType::get(b_.getHalfTy(), 2);
+        auto as_operand = [&](Value* r) { return in_dt == DType::BF16 ? r : b_.CreateBitCast(r, pair); };
+        auto ldmatrix = [&](llvm::Intrinsic::ID id, Value* byte, std::vector<Value*>& out) {
+          Value* ptr = shared_at(byte);
+          Value* r = b_.CreateIntrinsic(id, {ptr->getType()}, {ptr});  // overloaded on the address space
+          for (unsigned i = 0; i < 4; ++i) out.push_back(as_operand(b_.CreateExtractValue(r, i)));
+        };
+        auto mma_id = in_dt == DType::BF16 ? llvm::Intrinsic::nvvm_mma_m16n8k16_row_col_bf16
+                                           : llvm::Intrinsic::nvvm_mma_m16n8k16_row_col_f32_f32;
+        for (int kk = 0; kk < bk / 16; ++kk) {
+          std::vector<Value*> a_frag, b_frag;  // 4 registers per m16 fragment; 2 per n8 fragment
+          for (int mi = 0; mi < frag_m; ++mi) {
+            Value* row = b_.CreateAdd(warp_row, b_.CreateAdd(c32(mi * 16), lane_row));
+            Value* chunk = b_.CreateAdd(c32(kk * 2), lane_chunk);
+            Value* byte = b_.CreateAdd(a_stage, b_.CreateAdd(b_.CreateMul(row, c32(bk * 2)),
+                                                             b_.CreateMul(swizzle(b_, row, chunk, cpr_a), c32(16))));
+            ldmatrix(llvm::Intrinsic::nvvm_ldmatrix_sync_aligned_m8n8_x4_b16, byte, a_frag);
+          }
+          for (int nj = 0; nj < wn / 16; ++nj) {  // one x4.trans load: k 0-7/8-15 of two n8 fragments
+            Value* krow = b_.CreateAdd(c32(kk * 16), lane_row);
+            Value* chunk = b_.CreateAdd(b_.CreateUDiv(warp_col, c32(8)), b_.CreateAdd(c32(nj * 2), lane_chunk));
+            Value* byte = b_.CreateAdd(b_stage, b_.CreateAdd(b_.CreateMul(krow, c32(bn * 2)),
+                                                             b_.CreateMul(swizzle(b_, krow, chunk, cpr_b), c32(16))));
+            ldmatrix(llvm::Intrinsic::nvvm_ldmatrix_sync_aligned_m8n8_x4_trans_b16, byte, b_frag);
+          }
+          for (int mi = 0; mi < frag_m; ++mi)
+            for (int ni = 0; ni < frag_n; ++ni) {
+              Value** d = &acc[size_t((mi * frag_n + ni) * 4)];
+              Value* r =
+                  b_.CreateIntrinsic(mma_id, {},
+                                     {a_frag[size_t(mi * 4)], a_frag[size_t(mi * 4 + 1)], a_frag[size_t(mi * 4 + 2)],
+                                      a_frag[size_t(mi * 4 + 3)], b_frag[size_t(ni * 2)], b_frag[size_t(ni * 2 + 1)],
+                                      d[0], d[1], d[2], d[3]});
+              for (unsigned i = 0; i < 4; ++i) d[i] = b_.CreateExtractValue(r, i);
+            }
+        }
+      });
 
   // Epilogue: accumulator (mi, ni) holds rows g and g+8, columns 2t and 2t+1 of its 16 x 8 tile
   // (g = lane / 4, t = lane % 4). Each output's pair (the product, or what the epilogue region
   // makes of it) goes out as one store when that output's layout keeps pairs aligned.
-  b_.SetInsertPoint(exit);
   wait_groups(0);
   const std::vector<GemmOutput> outputs = gemm_outputs(op, args);
   std::vector<Value*> pairs_ok;
@@ -277,8 +260,8 @@ void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Valu
         Value* row = b_.CreateAdd(row0, c64(mi * 16 + h * 8));
         Value* col = b_.CreateAdd(col0, c64(ni * 8));
         size_t at = size_t((mi * frag_n + ni) * 4 + h * 2);
-        std::vector<Value*> v0 = gemm_epilogue(op, args, acc_phi[at], row, col, rows, cols);
-        std::vector<Value*> v1 = gemm_epilogue(op, args, acc_phi[at + 1], row, b_.CreateAdd(col, c64(1)), rows, cols);
+        std::vector<Value*> v0 = gemm_epilogue(op, args, acc_out[at], row, col, rows, cols);
+        std::vector<Value*> v1 = gemm_epilogue(op, args, acc_out[at + 1], row, b_.CreateAdd(col, c64(1)), rows, cols);
         Value* off = b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col));
         for (size_t o = 0; o < outputs.size(); ++o)
           store_c_pair(outputs[o].ptr, off, col, cols, row, rows, v0[o], v1[o], pairs_ok[o]);

@@ -50,6 +50,7 @@
 #include "backends/llvm/codegen.hpp"
 #include "backends/llvm/hopper.hpp"
 #include "backends/llvm/kernels/cp_async.hpp"
+#include "backends/llvm/kernels/k_loop.hpp"
 #include "ir/ops.hpp"
 
 namespace tessera::backends {
@@ -180,32 +181,11 @@ void KernelEmitter::WgmmaGemm::mma_slice(std::vector<Value*>& acc, Value* a_addr
   hopper::commit(b);
 }
 
-// The K loop skeleton: kt from 0 to n_k with the accumulators (zero first) as phis; `body`
-// fills one iteration. Leaves the builder after the loop; returns the final accumulators.
+// The K loop (kernels/k_loop.hpp) with the accumulators; `body` fills one iteration.
 template <class Body>
 std::vector<Value*> KernelEmitter::WgmmaGemm::k_loop(Body body_fn) {
-  llvm::BasicBlock* pre = b.GetInsertBlock();
-  llvm::BasicBlock* header = llvm::BasicBlock::Create(e.ctx_, "wgmma.k", e.f_);
-  llvm::BasicBlock* body = llvm::BasicBlock::Create(e.ctx_, "wgmma.body", e.f_);
-  llvm::BasicBlock* exit = llvm::BasicBlock::Create(e.ctx_, "wgmma.exit", e.f_);
-  b.CreateBr(header);
-  b.SetInsertPoint(header);
-  llvm::PHINode* kt = b.CreatePHI(i32, 2, "kt");
-  kt->addIncoming(c32(0), pre);
-  std::vector<llvm::PHINode*> acc_phi(static_cast<size_t>(n_acc), nullptr);
-  for (auto& p : acc_phi) {
-    p = b.CreatePHI(f32, 2, "acc");
-    p->addIncoming(llvm::ConstantFP::get(f32, 0.0), pre);
-  }
-  b.CreateCondBr(b.CreateICmpSLT(kt, n_k), body, exit);
-  b.SetInsertPoint(body);
-  std::vector<Value*> acc(acc_phi.begin(), acc_phi.end());
-  body_fn(kt, acc);
-  kt->addIncoming(b.CreateAdd(kt, c32(1)), b.GetInsertBlock());
-  for (size_t i = 0; i < acc.size(); ++i) acc_phi[i]->addIncoming(acc[i], b.GetInsertBlock());
-  b.CreateBr(header);
-  b.SetInsertPoint(exit);
-  return std::vector<Value*>(acc_phi.begin(), acc_phi.end());
+  return backends::k_loop(b, n_k, "wgmma", {}, n_acc,
+                          [&](Value* kt, std::vector<Value*>&, std::vector<Value*>& acc) { body_fn(kt, acc); });
 }
 
 // ---- epilogue ----
@@ -237,8 +217,8 @@ void KernelEmitter::WgmmaGemm::epilogue(const std::vector<Value*>& acc, Value* c
         for (int j = 0; j < 4; ++j)
           for (int e2 = 0; e2 < 2; ++e2) {
             Value* col = b.CreateAdd(col0, c64(8 * (4 * q + j) + e2));
-            std::vector<Value*> v = e.gemm_epilogue(op, args, acc[size_t((4 * q + j) * 4 + h * 2 + e2)], row, col,
-                                                    t_rows, t_cols, m0, n0);
+            std::vector<Value*> v =
+                e.gemm_epilogue(op, args, acc[size_t((4 * q + j) * 4 + h * 2 + e2)], row, col, t_rows, t_cols, m0, n0);
             for (size_t o = 0; o < outputs.size(); ++o) vals[o].push_back(v[o]);
           }
       for (size_t o = 0; o < outputs.size(); ++o) {
@@ -253,8 +233,8 @@ void KernelEmitter::WgmmaGemm::epilogue(const std::vector<Value*>& acc, Value* c
           Value* pairs_ok = aligned_to(Co, 2, esize);
           for (int j = 0; j < 4; ++j) {
             Value* col = b.CreateAdd(col0, c64(8 * (4 * q + j)));
-            e.store_c_pair(Co, b.CreateAdd(t_c_off, b.CreateAdd(b.CreateMul(row, ldc), col)), col, t_cols, row,
-                           t_rows, pair_of(j, 0), pair_of(j, 1), pairs_ok);
+            e.store_c_pair(Co, b.CreateAdd(t_c_off, b.CreateAdd(b.CreateMul(row, ldc), col)), col, t_cols, row, t_rows,
+                           pair_of(j, 0), pair_of(j, 1), pairs_ok);
           }
           continue;
         }
@@ -308,8 +288,8 @@ void KernelEmitter::WgmmaGemm::for_each_tile(Body body_fn) {
   Value* n0 = b.CreateMul(b.CreateSDiv(local, group_rows), c64(bn));
   Value* done = b.CreateTrunc(b.CreateSDiv(b.CreateSub(t, first), grid), i32);  // tiles this instance finished
   body_fn(Tile{b.CreateAdd(a_off, b.CreateMul(m0, lda)), b.CreateAdd(b_off, n0),
-               b.CreateAdd(c_off, b.CreateAdd(b.CreateMul(m0, ldc), n0)), b.CreateSub(rows, m0),
-               b.CreateSub(cols, n0), m0, n0},
+               b.CreateAdd(c_off, b.CreateAdd(b.CreateMul(m0, ldc), n0)), b.CreateSub(rows, m0), b.CreateSub(cols, n0),
+               m0, n0},
           b.CreateMul(done, n_k), done, b.CreateICmpSGE(b.CreateAdd(t, grid), n_tiles));
   e.end_loop(loop);
 }
@@ -481,8 +461,8 @@ void KernelEmitter::WgmmaGemm::stage_product(const Barriers& m, const std::vecto
       p = b.CreateInsertElement(p, acc[size_t(j * 4 + h * 2)], uint64_t(0));
       p = b.CreateInsertElement(p, acc[size_t(j * 4 + h * 2 + 1)], uint64_t(1));
       Value* row = b.CreateAdd(row0, c32(h * 8));
-      Value* byte = b.CreateAdd(m.c_buf, b.CreateAdd(b.CreateMul(row, c32(c_row_bytes)),
-                                                     b.CreateMul(b.CreateAdd(col0, c32(8 * j)), c32(2))));
+      Value* byte = b.CreateAdd(
+          m.c_buf, b.CreateAdd(b.CreateMul(row, c32(c_row_bytes)), b.CreateMul(b.CreateAdd(col0, c32(8 * j)), c32(2))));
       b.CreateAlignedStore(b.CreateBitCast(b.CreateFPTrunc(p, pair_ty), i32),
                            b.CreateIntToPtr(byte, llvm::PointerType::get(e.ctx_, e.hooks_.shared_address_space())),
                            llvm::Align(4));
@@ -563,6 +543,8 @@ void KernelEmitter::WgmmaGemm::cp_async_pipeline() {
   epilogue(acc, tid, c_off, rows, cols, nullptr, nullptr);
 }
 
-void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>& args) { WgmmaGemm(*this, op, args).run(); }
+void KernelEmitter::emit_wgmma(const ir::Op& op, const std::vector<llvm::Value*>& args) {
+  WgmmaGemm(*this, op, args).run();
+}
 
 }  // namespace tessera::backends
