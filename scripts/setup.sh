@@ -33,7 +33,7 @@ fi
 pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 "${pip[@]}" "nanobind==3.1.0" "scikit-build-core>=0.10" numpy
 if [ "$want_test" = 1 ]; then
-  "${pip[@]}" pytest lit mypy "torch==2.13.0" scipy scikit-learn array-api-compat
+  "${pip[@]}" pytest lit mypy "torch==2.13.0" scipy scikit-learn array-api-compat "ruff==0.17.6" "clang-format==23.1.5"
 fi
 
 echo "== building and installing tessera (incremental; compiler cache: ccache)"

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Sets up everything (scripts/setup.sh --test) and runs the whole test suite:
-# C++ tests (ctest), IR text tests (lit + FileCheck), Python tests (pytest; GPU tests skip
+# Sets up everything (scripts/setup.sh --test) and runs the whole test suite: style checks
+# (scripts/lint.sh), C++ tests (ctest), IR text tests (lit + FileCheck), Python tests (pytest; GPU tests skip
 # with a reason on machines without an NVIDIA GPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
+
+echo "== style (ruff, clang-format)"
+bash scripts/lint.sh
 
 echo "== C++ tests and tessera-opt"
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache} CCACHE_BASEDIR=$PWD

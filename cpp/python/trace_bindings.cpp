@@ -84,9 +84,8 @@ void bind_trace(nb::module_& m) {
       nb::arg("base"), nb::arg("params"), nb::arg("ops"), nb::arg("outputs"),
       "Keeps a traced function that ops call by name; returns its name (base_<hash>).");
   m.def(
-      "register_functions",
-      [](const std::string& text) { ir::register_functions(*ir::parse(text, "<graph>")); }, nb::arg("text"),
-      "Keeps every function of a module but its entry (the functions a transform made).");
+      "register_functions", [](const std::string& text) { ir::register_functions(*ir::parse(text, "<graph>")); },
+      nb::arg("text"), "Keeps every function of a module but its entry (the functions a transform made).");
 }
 
 }  // namespace tessera::python

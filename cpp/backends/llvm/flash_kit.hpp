@@ -17,8 +17,8 @@
 
 #include <cmath>
 
-#include "backends/llvm/tile_to_llvm.hpp"
 #include "backends/llvm/kernels/cp_async.hpp"
+#include "backends/llvm/tile_to_llvm.hpp"
 
 namespace tessera::backends {
 
