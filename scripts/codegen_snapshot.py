@@ -63,6 +63,10 @@ def cases():
     out["gemm_bf16_small_sm_90a"] = (matmul("bf16", (1, 8), (8, 8), (1, 8)), "sm_90a")
     out["gemm_bf16_odd_strides_sm_90a"] = (matmul("bf16", (131, 257), (257, 263), (131, 263)), "sm_90a")
     out["gemm_f32_sm_86"] = (matmul("f32", (300, 257), (257, 129), (300, 129)), "sm_86")
+    tf32 = matmul("f32", (300, 257), (257, 129), (300, 129)).replace(
+        "matmul(%a, %b) :", 'matmul(%a, %b) {precision = "tf32"} :')
+    out["gemm_tf32_sm_90a"] = (tf32, "sm_90a")
+    out["gemm_tf32_sm_80"] = (tf32, "sm_80")
     for d in (64, 128):
         for causal in (False, True):
             tag = f"d{d}_{'causal' if causal else 'full'}"
