@@ -87,6 +87,8 @@ def cases():
 def write(directory):
     d = pathlib.Path(directory)
     d.mkdir(parents=True, exist_ok=True)
+    for old in d.glob("*.ptx"):  # a run that dies half-way must not leave an older snapshot behind
+        old.unlink()
     manifest = []
     for name, (text, arch) in sorted(cases().items()):
         ptx = ts.compile_for_target(text, f"nvptx:{arch}")["asm"]

@@ -14,6 +14,9 @@
 // fill for chunks past the edges; when a row stride or base is not a multiple of 8 elements
 // (odd K or N, offset views) every element is loaded and checked on its own instead. The
 // accumulators are rounded to C's dtype and stored under the rows/cols mask.
+//
+// Parts (docs/kernels.md): the cp.async chunk producer (load_stage), the shared K loop
+// (mainloop), the ldmatrix + mma.sync step (mma_slice) and the pair-store epilogue.
 #include <llvm/IR/IntrinsicsNVPTX.h>
 
 #include "backends/llvm/kernels/cp_async.hpp"
@@ -97,175 +100,203 @@ void KernelEmitter::store_c_pair(Value* C, Value* off, Value* col, Value* cols, 
   });
 }
 
-void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Value*>& args) {
-  const int bm = int(op.int_attr("bm")), bn = int(op.int_attr("bn")), bk = int(op.int_attr("bk"));
-  const int warps_m = int(op.int_attr("warps_m")), warps_n = int(op.int_attr("warps_n"));
-  const int stages = int(op.int_attr("stages"));
-  const int threads = 32 * warps_m * warps_n;
-  if (lanes_ != threads)
+struct KernelEmitter::MmaSyncGemm {
+  KernelEmitter& e;
+  llvm::IRBuilder<>& b;
+  const ir::Op& op;
+  const std::vector<Value*>& args;
+  int bm, bn, bk, warps_m, warps_n, stages, threads, wm, wn, frag_m, frag_n, cpr_a, cpr_b, a_bytes, b_bytes;
+  DType in_dt;
+  Value *c_off, *ldc, *A, *a_off, *lda, *B, *b_off, *ldb, *rows, *cols, *K;
+  llvm::Type *i8, *i16, *i32, *i64;
+  llvm::GlobalVariable* smem;
+  Value *tid, *lane, *warp, *warp_row, *warp_col, *n_k, *vector_copies;
+
+  MmaSyncGemm(KernelEmitter& em, const ir::Op& o, const std::vector<Value*>& a);
+  llvm::ConstantInt* c32(int64_t v) { return b.getInt32(uint32_t(v)); }
+  llvm::ConstantInt* c64(int64_t v) { return b.getInt64(uint64_t(v)); }
+  Value* shared_at(Value* byte) { return b.CreateInBoundsGEP(i8, smem, byte); }
+  void load_stage(Value* stage, Value* kt);
+  std::vector<Value*> mainloop();
+  void mma_slice(Value* kt, std::vector<Value*>& acc);
+  void epilogue(const std::vector<Value*>& acc_out);
+};
+
+KernelEmitter::MmaSyncGemm::MmaSyncGemm(KernelEmitter& em, const ir::Op& o, const std::vector<Value*>& a)
+    : e(em), b(em.b_), op(o), args(a) {
+  bm = int(op.int_attr("bm")), bn = int(op.int_attr("bn")), bk = int(op.int_attr("bk"));
+  warps_m = int(op.int_attr("warps_m")), warps_n = int(op.int_attr("warps_n"));
+  stages = int(op.int_attr("stages"));
+  threads = 32 * warps_m * warps_n;
+  if (e.lanes_ != threads)
     fail(ErrorCode::Compile,
-         "kernel " + fn_.name + ": tile.mma_sync needs " + std::to_string(threads) +
-             " lanes (threads), the kernel has " + std::to_string(lanes_),
+         "kernel " + e.fn_.name + ": tile.mma_sync needs " + std::to_string(threads) +
+             " lanes (threads), the kernel has " + std::to_string(e.lanes_),
          op.loc.str());
-  const int wm = bm / warps_m, wn = bn / warps_n;  // one warp's sub-tile
-  const int frag_m = wm / 16, frag_n = wn / 8;
-  const int cpr_a = bk / 8, cpr_b = bn / 8;  // 16-byte chunks per shared row
-  const int a_bytes = bm * bk * 2, b_bytes = bk * bn * 2;
-  const DType in_dt = op.operands[3]->type.dtype;
-  Value *c_off = args[1], *ldc = args[2], *A = args[3], *a_off = args[4], *lda = args[5], *B = args[6],
-        *b_off = args[7], *ldb = args[8], *rows = args[9], *cols = args[10], *K = args[11];
-  llvm::Type *i8 = b_.getInt8Ty(), *i16 = b_.getInt16Ty(), *i32 = b_.getInt32Ty(), *i64 = b_.getInt64Ty();
-  auto c32 = [&](int64_t v) { return b_.getInt32(uint32_t(v)); };
-  auto c64 = [&](int64_t v) { return b_.getInt64(uint64_t(v)); };
+  wm = bm / warps_m, wn = bn / warps_n;  // one warp's sub-tile
+  frag_m = wm / 16, frag_n = wn / 8;
+  cpr_a = bk / 8, cpr_b = bn / 8;  // 16-byte chunks per shared row
+  a_bytes = bm * bk * 2, b_bytes = bk * bn * 2;
+  in_dt = op.operands[3]->type.dtype;
+  c_off = args[1], ldc = args[2], A = args[3], a_off = args[4], lda = args[5], B = args[6];
+  b_off = args[7], ldb = args[8], rows = args[9], cols = args[10], K = args[11];
+  i8 = b.getInt8Ty(), i16 = b.getInt16Ty(), i32 = b.getInt32Ty(), i64 = b.getInt64Ty();
 
   auto* smem_ty = llvm::ArrayType::get(i8, uint64_t(stages) * uint64_t(a_bytes + b_bytes));
-  auto* smem = new llvm::GlobalVariable(m_, smem_ty, false, llvm::GlobalValue::InternalLinkage,
-                                        llvm::UndefValue::get(smem_ty), fn_.name + ".mma", nullptr,
-                                        llvm::GlobalValue::NotThreadLocal, hooks_.shared_address_space());
+  smem = new llvm::GlobalVariable(e.m_, smem_ty, false, llvm::GlobalValue::InternalLinkage,
+                                  llvm::UndefValue::get(smem_ty), e.fn_.name + ".mma", nullptr,
+                                  llvm::GlobalValue::NotThreadLocal, e.hooks_.shared_address_space());
   smem->setAlignment(llvm::Align(128));
-  auto shared_at = [&](Value* byte) { return b_.CreateInBoundsGEP(i8, smem, byte); };
 
-  Value* tid = b_.CreateTrunc(tid_, i32);
-  Value* lane = b_.CreateAnd(tid, c32(31));
-  Value* warp = b_.CreateLShr(tid, c32(5));
-  Value* warp_row = b_.CreateMul(b_.CreateURem(warp, c32(warps_m)), c32(wm));
-  Value* warp_col = b_.CreateMul(b_.CreateUDiv(warp, c32(warps_m)), c32(wn));
-  Value* n_k = b_.CreateTrunc(b_.CreateSDiv(b_.CreateAdd(K, c64(bk - 1)), c64(bk)), i32);
+  tid = b.CreateTrunc(e.tid_, i32);
+  lane = b.CreateAnd(tid, c32(31));
+  warp = b.CreateLShr(tid, c32(5));
+  warp_row = b.CreateMul(b.CreateURem(warp, c32(warps_m)), c32(wm));
+  warp_col = b.CreateMul(b.CreateUDiv(warp, c32(warps_m)), c32(wn));
+  n_k = b.CreateTrunc(b.CreateSDiv(b.CreateAdd(K, c64(bk - 1)), c64(bk)), i32);
 
   // 16-byte copies need every chunk to be all in or all out of bounds and 16-byte aligned.
-  Value* vector_copies = chunk_copies_ok(A, a_off, lda, B, b_off, ldb, K, cols);
+  vector_copies = e.chunk_copies_ok(A, a_off, lda, B, b_off, ldb, K, cols);
+}
 
-  // One 16-byte chunk: elements off .. off+7 of `buf`, element e valid when ok && p + e < limit.
-  auto copy_chunk = [&](bool vector, Value* dst_byte, Value* buf, Value* off, Value* ok, Value* p, Value* limit) {
-    copy_chunk16(vector, shared_at(dst_byte), buf, off, ok, p, limit);
-  };
-  // Copies K slice `kt` (i32) of A and B into pipeline buffer `stage` (i32).
-  auto load_stage = [&](Value* stage, Value* kt) {
-    Value* k0 = b_.CreateMul(b_.CreateZExt(kt, i64), c64(bk));
-    Value* a_base = b_.CreateMul(stage, c32(a_bytes));
-    Value* b_base = b_.CreateAdd(c32(stages * a_bytes), b_.CreateMul(stage, c32(b_bytes)));
-    llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(ctx_, "mma.copy.vec", f_);
-    llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(ctx_, "mma.copy.elem", f_);
-    llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "mma.copy.done", f_);
-    b_.CreateCondBr(vector_copies, vec_bb, elem_bb);
-    for (bool vector : {true, false}) {
-      b_.SetInsertPoint(vector ? vec_bb : elem_bb);
-      for (int i = 0; i < bm * cpr_a / threads; ++i) {
-        Value* ci = b_.CreateAdd(tid, c32(i * threads));
-        Value* row = b_.CreateUDiv(ci, c32(cpr_a));
-        Value* c = b_.CreateURem(ci, c32(cpr_a));
-        Value* dst = b_.CreateAdd(
-            a_base, b_.CreateAdd(b_.CreateMul(row, c32(bk * 2)), b_.CreateMul(swizzle(b_, row, c, cpr_a), c32(16))));
-        Value* grow = b_.CreateZExt(row, i64);
-        Value* gk = b_.CreateAdd(k0, b_.CreateZExt(b_.CreateMul(c, c32(8)), i64));
-        Value* off = b_.CreateAdd(a_off, b_.CreateAdd(b_.CreateMul(grow, lda), gk));
-        copy_chunk(vector, dst, A, off, b_.CreateICmpSLT(grow, rows), gk, K);
-      }
-      for (int i = 0; i < bk * cpr_b / threads; ++i) {
-        Value* ci = b_.CreateAdd(tid, c32(i * threads));
-        Value* row = b_.CreateUDiv(ci, c32(cpr_b));
-        Value* c = b_.CreateURem(ci, c32(cpr_b));
-        Value* dst = b_.CreateAdd(
-            b_base, b_.CreateAdd(b_.CreateMul(row, c32(bn * 2)), b_.CreateMul(swizzle(b_, row, c, cpr_b), c32(16))));
-        Value* gk = b_.CreateAdd(k0, b_.CreateZExt(row, i64));
-        Value* gn = b_.CreateZExt(b_.CreateMul(c, c32(8)), i64);
-        Value* off = b_.CreateAdd(b_off, b_.CreateAdd(b_.CreateMul(gk, ldb), gn));
-        copy_chunk(vector, dst, B, off, b_.CreateICmpSLT(gk, K), gn, cols);
-      }
-      b_.CreateBr(done);
+// Copies K slice `kt` (i32) of A and B into pipeline buffer `stage` (i32): 16-byte chunks,
+// XOR-swizzled within each row (element by element where vector copies are not allowed).
+void KernelEmitter::MmaSyncGemm::load_stage(Value* stage, Value* kt) {
+  Value* k0 = b.CreateMul(b.CreateZExt(kt, i64), c64(bk));
+  Value* a_base = b.CreateMul(stage, c32(a_bytes));
+  Value* b_base = b.CreateAdd(c32(stages * a_bytes), b.CreateMul(stage, c32(b_bytes)));
+  llvm::BasicBlock* vec_bb = llvm::BasicBlock::Create(e.ctx_, "mma.copy.vec", e.f_);
+  llvm::BasicBlock* elem_bb = llvm::BasicBlock::Create(e.ctx_, "mma.copy.elem", e.f_);
+  llvm::BasicBlock* done = llvm::BasicBlock::Create(e.ctx_, "mma.copy.done", e.f_);
+  b.CreateCondBr(vector_copies, vec_bb, elem_bb);
+  for (bool vector : {true, false}) {
+    b.SetInsertPoint(vector ? vec_bb : elem_bb);
+    for (int i = 0; i < bm * cpr_a / threads; ++i) {
+      Value* ci = b.CreateAdd(tid, c32(i * threads));
+      Value* row = b.CreateUDiv(ci, c32(cpr_a));
+      Value* c = b.CreateURem(ci, c32(cpr_a));
+      Value* dst = b.CreateAdd(
+          a_base, b.CreateAdd(b.CreateMul(row, c32(bk * 2)), b.CreateMul(swizzle(b, row, c, cpr_a), c32(16))));
+      Value* grow = b.CreateZExt(row, i64);
+      Value* gk = b.CreateAdd(k0, b.CreateZExt(b.CreateMul(c, c32(8)), i64));
+      Value* off = b.CreateAdd(a_off, b.CreateAdd(b.CreateMul(grow, lda), gk));
+      e.copy_chunk16(vector, shared_at(dst), A, off, b.CreateICmpSLT(grow, rows), gk, K);
     }
-    b_.SetInsertPoint(done);
-  };
-  auto commit = [&] { cp_async::commit(b_); };
-  auto wait_groups = [&](int pending) { cp_async::wait(b_, pending); };
-
-  // Prologue: slices 0 .. stages-2, one group each (empty groups keep the count uniform).
-  for (int s = 0; s + 1 < stages; ++s) {
-    emit_if(b_.CreateICmpSLT(c32(s), n_k), [&] { load_stage(c32(s), c32(s)); });
-    commit();
+    for (int i = 0; i < bk * cpr_b / threads; ++i) {
+      Value* ci = b.CreateAdd(tid, c32(i * threads));
+      Value* row = b.CreateUDiv(ci, c32(cpr_b));
+      Value* c = b.CreateURem(ci, c32(cpr_b));
+      Value* dst = b.CreateAdd(
+          b_base, b.CreateAdd(b.CreateMul(row, c32(bn * 2)), b.CreateMul(swizzle(b, row, c, cpr_b), c32(16))));
+      Value* gk = b.CreateAdd(k0, b.CreateZExt(row, i64));
+      Value* gn = b.CreateZExt(b.CreateMul(c, c32(8)), i64);
+      Value* off = b.CreateAdd(b_off, b.CreateAdd(b.CreateMul(gk, ldb), gn));
+      e.copy_chunk16(vector, shared_at(dst), B, off, b.CreateICmpSLT(gk, K), gn, cols);
+    }
+    b.CreateBr(done);
   }
+  b.SetInsertPoint(done);
+}
 
-  const std::vector<Value*> acc_out =
-      k_loop(b_, n_k, "mma", {}, frag_m * frag_n * 4, [&](Value* kt, std::vector<Value*>&, std::vector<Value*>& acc) {
-        wait_groups(stages - 2);
-        hooks_.barrier(b_);
-        Value* next = b_.CreateAdd(kt, c32(stages - 1));
-        emit_if(b_.CreateICmpSLT(next, n_k), [&] { load_stage(b_.CreateURem(next, c32(stages)), next); });
-        commit();
+// Prologue: slices 0 .. stages-2, one group each (empty groups keep the count uniform); then
+// per slice: wait, barrier, refill the stage slice kt-1 used, and the slice's mma steps.
+std::vector<Value*> KernelEmitter::MmaSyncGemm::mainloop() {
+  for (int s = 0; s + 1 < stages; ++s) {
+    e.emit_if(b.CreateICmpSLT(c32(s), n_k), [&] { load_stage(c32(s), c32(s)); });
+    cp_async::commit(b);
+  }
+  return k_loop(b, n_k, "mma", {}, frag_m * frag_n * 4, [&](Value* kt, std::vector<Value*>&, std::vector<Value*>& acc) {
+    cp_async::wait(b, stages - 2);
+    e.hooks_.barrier(b);
+    Value* next = b.CreateAdd(kt, c32(stages - 1));
+    e.emit_if(b.CreateICmpSLT(next, n_k), [&] { load_stage(b.CreateURem(next, c32(stages)), next); });
+    cp_async::commit(b);
+    mma_slice(kt, acc);
+  });
+}
 
-        Value* stage = b_.CreateURem(kt, c32(stages));
-        Value* a_stage = b_.CreateMul(stage, c32(a_bytes));
-        Value* b_stage = b_.CreateAdd(c32(stages * a_bytes), b_.CreateMul(stage, c32(b_bytes)));
-        Value* lane_row = b_.CreateAnd(lane, c32(15));  // ldmatrix: lanes 0-15 address rows, 16-31 the next chunk
-        Value* lane_chunk = b_.CreateLShr(lane, c32(4));
-        llvm::Type* pair =
-            in_dt == DType::BF16 ? static_cast<llvm::Type*>(i32) : llvm::FixedVectorType::get(b_.getHalfTy(), 2);
-        auto as_operand = [&](Value* r) { return in_dt == DType::BF16 ? r : b_.CreateBitCast(r, pair); };
-        auto ldmatrix = [&](llvm::Intrinsic::ID id, Value* byte, std::vector<Value*>& out) {
-          Value* ptr = shared_at(byte);
-          Value* r = b_.CreateIntrinsic(id, {ptr->getType()}, {ptr});  // overloaded on the address space
-          for (unsigned i = 0; i < 4; ++i) out.push_back(as_operand(b_.CreateExtractValue(r, i)));
-        };
-        auto mma_id = in_dt == DType::BF16 ? llvm::Intrinsic::nvvm_mma_m16n8k16_row_col_bf16
-                                           : llvm::Intrinsic::nvvm_mma_m16n8k16_row_col_f32_f32;
-        for (int kk = 0; kk < bk / 16; ++kk) {
-          std::vector<Value*> a_frag, b_frag;  // 4 registers per m16 fragment; 2 per n8 fragment
-          for (int mi = 0; mi < frag_m; ++mi) {
-            Value* row = b_.CreateAdd(warp_row, b_.CreateAdd(c32(mi * 16), lane_row));
-            Value* chunk = b_.CreateAdd(c32(kk * 2), lane_chunk);
-            Value* byte = b_.CreateAdd(a_stage, b_.CreateAdd(b_.CreateMul(row, c32(bk * 2)),
-                                                             b_.CreateMul(swizzle(b_, row, chunk, cpr_a), c32(16))));
-            ldmatrix(llvm::Intrinsic::nvvm_ldmatrix_sync_aligned_m8n8_x4_b16, byte, a_frag);
-          }
-          for (int nj = 0; nj < wn / 16; ++nj) {  // one x4.trans load: k 0-7/8-15 of two n8 fragments
-            Value* krow = b_.CreateAdd(c32(kk * 16), lane_row);
-            Value* chunk = b_.CreateAdd(b_.CreateUDiv(warp_col, c32(8)), b_.CreateAdd(c32(nj * 2), lane_chunk));
-            Value* byte = b_.CreateAdd(b_stage, b_.CreateAdd(b_.CreateMul(krow, c32(bn * 2)),
-                                                             b_.CreateMul(swizzle(b_, krow, chunk, cpr_b), c32(16))));
-            ldmatrix(llvm::Intrinsic::nvvm_ldmatrix_sync_aligned_m8n8_x4_trans_b16, byte, b_frag);
-          }
-          for (int mi = 0; mi < frag_m; ++mi)
-            for (int ni = 0; ni < frag_n; ++ni) {
-              Value** d = &acc[size_t((mi * frag_n + ni) * 4)];
-              Value* r =
-                  b_.CreateIntrinsic(mma_id, {},
-                                     {a_frag[size_t(mi * 4)], a_frag[size_t(mi * 4 + 1)], a_frag[size_t(mi * 4 + 2)],
-                                      a_frag[size_t(mi * 4 + 3)], b_frag[size_t(ni * 2)], b_frag[size_t(ni * 2 + 1)],
-                                      d[0], d[1], d[2], d[3]});
-              for (unsigned i = 0; i < 4; ++i) d[i] = b_.CreateExtractValue(r, i);
-            }
-        }
-      });
+// The bk-deep slice kt: per 16-deep step, ldmatrix A (x4) and B (x4.trans) fragments, then
+// (wm/16) x (wn/8) mma.sync.m16n8k16 into the f32 accumulators.
+void KernelEmitter::MmaSyncGemm::mma_slice(Value* kt, std::vector<Value*>& acc) {
+  Value* stage = b.CreateURem(kt, c32(stages));
+  Value* a_stage = b.CreateMul(stage, c32(a_bytes));
+  Value* b_stage = b.CreateAdd(c32(stages * a_bytes), b.CreateMul(stage, c32(b_bytes)));
+  Value* lane_row = b.CreateAnd(lane, c32(15));  // ldmatrix: lanes 0-15 address rows, 16-31 the next chunk
+  Value* lane_chunk = b.CreateLShr(lane, c32(4));
+  llvm::Type* pair =
+      in_dt == DType::BF16 ? static_cast<llvm::Type*>(i32) : llvm::FixedVectorType::get(b.getHalfTy(), 2);
+  auto as_operand = [&](Value* r) { return in_dt == DType::BF16 ? r : b.CreateBitCast(r, pair); };
+  auto ldmatrix = [&](llvm::Intrinsic::ID id, Value* byte, std::vector<Value*>& out) {
+    Value* ptr = shared_at(byte);
+    Value* r = b.CreateIntrinsic(id, {ptr->getType()}, {ptr});  // overloaded on the address space
+    for (unsigned i = 0; i < 4; ++i) out.push_back(as_operand(b.CreateExtractValue(r, i)));
+  };
+  auto mma_id = in_dt == DType::BF16 ? llvm::Intrinsic::nvvm_mma_m16n8k16_row_col_bf16
+                                     : llvm::Intrinsic::nvvm_mma_m16n8k16_row_col_f32_f32;
+  for (int kk = 0; kk < bk / 16; ++kk) {
+    std::vector<Value*> a_frag, b_frag;  // 4 registers per m16 fragment; 2 per n8 fragment
+    for (int mi = 0; mi < frag_m; ++mi) {
+      Value* row = b.CreateAdd(warp_row, b.CreateAdd(c32(mi * 16), lane_row));
+      Value* chunk = b.CreateAdd(c32(kk * 2), lane_chunk);
+      Value* byte = b.CreateAdd(
+          a_stage, b.CreateAdd(b.CreateMul(row, c32(bk * 2)), b.CreateMul(swizzle(b, row, chunk, cpr_a), c32(16))));
+      ldmatrix(llvm::Intrinsic::nvvm_ldmatrix_sync_aligned_m8n8_x4_b16, byte, a_frag);
+    }
+    for (int nj = 0; nj < wn / 16; ++nj) {  // one x4.trans load: k 0-7/8-15 of two n8 fragments
+      Value* krow = b.CreateAdd(c32(kk * 16), lane_row);
+      Value* chunk = b.CreateAdd(b.CreateUDiv(warp_col, c32(8)), b.CreateAdd(c32(nj * 2), lane_chunk));
+      Value* byte = b.CreateAdd(
+          b_stage, b.CreateAdd(b.CreateMul(krow, c32(bn * 2)), b.CreateMul(swizzle(b, krow, chunk, cpr_b), c32(16))));
+      ldmatrix(llvm::Intrinsic::nvvm_ldmatrix_sync_aligned_m8n8_x4_trans_b16, byte, b_frag);
+    }
+    for (int mi = 0; mi < frag_m; ++mi)
+      for (int ni = 0; ni < frag_n; ++ni) {
+        Value** d = &acc[size_t((mi * frag_n + ni) * 4)];
+        Value* r = b.CreateIntrinsic(
+            mma_id, {},
+            {a_frag[size_t(mi * 4)], a_frag[size_t(mi * 4 + 1)], a_frag[size_t(mi * 4 + 2)], a_frag[size_t(mi * 4 + 3)],
+             b_frag[size_t(ni * 2)], b_frag[size_t(ni * 2 + 1)], d[0], d[1], d[2], d[3]});
+        for (unsigned i = 0; i < 4; ++i) d[i] = b.CreateExtractValue(r, i);
+      }
+  }
+}
 
+void KernelEmitter::MmaSyncGemm::epilogue(const std::vector<Value*>& acc_out) {
   // Epilogue: accumulator (mi, ni) holds rows g and g+8, columns 2t and 2t+1 of its 16 x 8 tile
   // (g = lane / 4, t = lane % 4). Each output's pair (the product, or what the epilogue region
   // makes of it) goes out as one store when that output's layout keeps pairs aligned.
-  wait_groups(0);
-  const std::vector<GemmOutput> outputs = gemm_outputs(op, args);
+  cp_async::wait(b, 0);
+  const std::vector<GemmOutput> outputs = e.gemm_outputs(op, args);
   std::vector<Value*> pairs_ok;
   for (const GemmOutput& o : outputs) {
-    const int64_t esize = int64_t(memory_type(ctx_, o.dt)->getPrimitiveSizeInBits() / 8);
-    auto even = [&](Value* v) { return b_.CreateICmpEQ(b_.CreateAnd(v, c64(1)), c64(0)); };
+    const int64_t esize = int64_t(memory_type(e.ctx_, o.dt)->getPrimitiveSizeInBits() / 8);
+    auto even = [&](Value* v) { return b.CreateICmpEQ(b.CreateAnd(v, c64(1)), c64(0)); };
     pairs_ok.push_back(
-        b_.CreateAnd({even(ldc), even(c_off),
-                      b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(o.ptr, i64), c64(2 * esize - 1)), c64(0))}));
+        b.CreateAnd({even(ldc), even(c_off),
+                     b.CreateICmpEQ(b.CreateAnd(b.CreatePtrToInt(o.ptr, i64), c64(2 * esize - 1)), c64(0))}));
   }
-  Value* g = b_.CreateZExt(b_.CreateLShr(lane, c32(2)), i64);
-  Value* t2 = b_.CreateZExt(b_.CreateMul(b_.CreateAnd(lane, c32(3)), c32(2)), i64);
-  Value* row0 = b_.CreateAdd(b_.CreateZExt(warp_row, i64), g);
-  Value* col0 = b_.CreateAdd(b_.CreateZExt(warp_col, i64), t2);
+  Value* g = b.CreateZExt(b.CreateLShr(lane, c32(2)), i64);
+  Value* t2 = b.CreateZExt(b.CreateMul(b.CreateAnd(lane, c32(3)), c32(2)), i64);
+  Value* row0 = b.CreateAdd(b.CreateZExt(warp_row, i64), g);
+  Value* col0 = b.CreateAdd(b.CreateZExt(warp_col, i64), t2);
   for (int mi = 0; mi < frag_m; ++mi)
     for (int ni = 0; ni < frag_n; ++ni)
       for (int h = 0; h < 2; ++h) {
-        Value* row = b_.CreateAdd(row0, c64(mi * 16 + h * 8));
-        Value* col = b_.CreateAdd(col0, c64(ni * 8));
+        Value* row = b.CreateAdd(row0, c64(mi * 16 + h * 8));
+        Value* col = b.CreateAdd(col0, c64(ni * 8));
         size_t at = size_t((mi * frag_n + ni) * 4 + h * 2);
-        std::vector<Value*> v0 = gemm_epilogue(op, args, acc_out[at], row, col, rows, cols);
-        std::vector<Value*> v1 = gemm_epilogue(op, args, acc_out[at + 1], row, b_.CreateAdd(col, c64(1)), rows, cols);
-        Value* off = b_.CreateAdd(c_off, b_.CreateAdd(b_.CreateMul(row, ldc), col));
+        std::vector<Value*> v0 = e.gemm_epilogue(op, args, acc_out[at], row, col, rows, cols);
+        std::vector<Value*> v1 = e.gemm_epilogue(op, args, acc_out[at + 1], row, b.CreateAdd(col, c64(1)), rows, cols);
+        Value* off = b.CreateAdd(c_off, b.CreateAdd(b.CreateMul(row, ldc), col));
         for (size_t o = 0; o < outputs.size(); ++o)
-          store_c_pair(outputs[o].ptr, off, col, cols, row, rows, v0[o], v1[o], pairs_ok[o]);
+          e.store_c_pair(outputs[o].ptr, off, col, cols, row, rows, v0[o], v1[o], pairs_ok[o]);
       }
+}
+
+void KernelEmitter::emit_mma_sync(const ir::Op& op, const std::vector<llvm::Value*>& args) {
+  MmaSyncGemm k(*this, op, args);
+  std::vector<Value*> acc = k.mainloop();
+  k.epilogue(acc);
 }
 
 }  // namespace tessera::backends
