@@ -91,9 +91,9 @@ class KernelEmitter {
  public:
   KernelEmitter(const ir::Function& fn, llvm::Module& m, TargetHooks& hooks);
   void emit();
-  struct FlashKit;   // flash_kit.hpp: the attention kernels' fragments and copies (a member: private access)
-  struct WgmmaGemm;  // kernels/wgmma_gemm.cpp: the Hopper GEMM's parts
-  struct FmaGemm;    // emit_fma_gemm.cpp: the CUDA-core GEMM's parts
+  struct FlashKit;     // flash_kit.hpp: the attention kernels' fragments and copies (a member: private access)
+  struct WgmmaGemm;    // kernels/wgmma_gemm.cpp: the Hopper GEMM's parts
+  struct FmaGemm;      // emit_fma_gemm.cpp: the CUDA-core GEMM's parts
   struct MmaSyncGemm;  // emit_mma_sync.cpp: the mma.sync GEMM's parts
 
  private:
