@@ -76,6 +76,12 @@ def cases():
             for arch in ("sm_90a", "sm_80"):
                 out[f"attention_fwd_{tag}_{arch}"] = (fwd, arch)
                 out[f"attention_bwd_{tag}_{arch}"] = (bwd, arch)
+            # The Hopper forward's other schedules (knobs set in Schedule IR, as the autotuner does).
+            sched = ts.compile_for_target(fwd, "nvptx:sm_90a")["schedule"]
+            for knobs in ("overlap = 0, ", "pingpong = 0, ", "overlap = 0, pingpong = 0, "):
+                name = knobs.replace(" = 0, ", "0_").rstrip("_")
+                variant = sched.replace('mma = "wgmma", ', f'mma = "wgmma", {knobs}')
+                out[f"attention_fwd_{tag}_{name}_sm_90a"] = (variant, "sm_90a")
     ew = traced(lambda x, w: (ts.gelu(x * 2.0 + 1.0) * ts.sigmoid(x), ts.softmax(x, axis=-1) @ w),
                 (256, 1000), (1000, 128), dtype="float32")
     out["elementwise_rowwise_f32_sm_90a"] = (ew, "sm_90a")

@@ -91,10 +91,11 @@ class KernelEmitter {
  public:
   KernelEmitter(const ir::Function& fn, llvm::Module& m, TargetHooks& hooks);
   void emit();
-  struct FlashKit;     // flash_kit.hpp: the attention kernels' fragments and copies (a member: private access)
-  struct WgmmaGemm;    // kernels/wgmma_gemm.cpp: the Hopper GEMM's parts
-  struct FmaGemm;      // emit_fma_gemm.cpp: the CUDA-core GEMM's parts
-  struct MmaSyncGemm;  // emit_mma_sync.cpp: the mma.sync GEMM's parts
+  struct FlashKit;             // flash_kit.hpp: the attention kernels' fragments and copies (a member: private access)
+  struct WgmmaGemm;            // kernels/wgmma_gemm.cpp: the Hopper GEMM's parts
+  struct FmaGemm;              // emit_fma_gemm.cpp: the CUDA-core GEMM's parts
+  struct FlashAttentionWgmma;  // emit_flash_attention_wgmma.cpp: the Hopper forward's parts
+  struct MmaSyncGemm;          // emit_mma_sync.cpp: the mma.sync GEMM's parts
 
  private:
   // emitter_ops.cpp: one lane's (or one scalar's) worth of an op.
