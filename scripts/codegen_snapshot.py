@@ -46,10 +46,10 @@ def attention_fwd(causal):
     return lambda q, k, v: ts.scaled_dot_product_attention(q, k, v, is_causal=causal)
 
 
-def attention_bwd(causal):
+def attention_bwd(causal, argnums=(0, 1, 2)):
     def loss(q, k, v):
         return ts.sum(ts.scaled_dot_product_attention(q, k, v, is_causal=causal).astype("float32") ** 2)
-    return ts.grad(loss, argnums=(0, 1, 2))
+    return ts.grad(loss, argnums=argnums)
 
 
 def cases():
@@ -82,6 +82,9 @@ def cases():
                 name = knobs.replace(" = 0, ", "0_").rstrip("_")
                 variant = sched.replace('mma = "wgmma", ', f'mma = "wgmma", {knobs}')
                 out[f"attention_fwd_{tag}_{name}_sm_90a"] = (variant, "sm_90a")
+    shape = (2, 4, 512, 64)
+    out["attention_bwd_dv_only_sm_90a"] = (traced(attention_bwd(True, 2), shape, shape, shape), "sm_90a")
+    out["attention_bwd_dk_only_sm_90a"] = (traced(attention_bwd(False, 1), shape, shape, shape), "sm_90a")
     ew = traced(lambda x, w: (ts.gelu(x * 2.0 + 1.0) * ts.sigmoid(x), ts.softmax(x, axis=-1) @ w),
                 (256, 1000), (1000, 128), dtype="float32")
     out["elementwise_rowwise_f32_sm_90a"] = (ew, "sm_90a")

@@ -95,7 +95,8 @@ class KernelEmitter {
   struct WgmmaGemm;            // kernels/wgmma_gemm.cpp: the Hopper GEMM's parts
   struct FmaGemm;              // emit_fma_gemm.cpp: the CUDA-core GEMM's parts
   struct FlashAttentionWgmma;  // emit_flash_attention_wgmma.cpp: the Hopper forward's parts
-  struct MmaSyncGemm;          // emit_mma_sync.cpp: the mma.sync GEMM's parts
+  struct FlashAttentionBwdWgmma;  // emit_flash_attention_bwd_wgmma.cpp: the Hopper backward's parts
+  struct MmaSyncGemm;             // emit_mma_sync.cpp: the mma.sync GEMM's parts
 
  private:
   // emitter_ops.cpp: one lane's (or one scalar's) worth of an op.
