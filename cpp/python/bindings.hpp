@@ -3,9 +3,10 @@
 #include <nanobind/nanobind.h>
 
 namespace tessera::python {
-void bind_array(nanobind::module_& m);     // array_bindings.cpp: Array, devices, DLPack, RNG
-void bind_ir(nanobind::module_& m);        // ir_bindings.cpp: IR text, passes, tessera-opt
-void bind_compiler(nanobind::module_& m);  // compiler_bindings.cpp: compile, execute
-void bind_registry(nanobind::module_& m);  // registry_bindings.cpp: op metadata
-void bind_trace(nanobind::module_& m);     // trace_bindings.cpp: Graph IR of Python traces
+void bind_array(nanobind::module_& m);       // array_bindings.cpp: Array, devices, DLPack, RNG
+void bind_ir(nanobind::module_& m);          // ir_bindings.cpp: IR text, passes, tessera-opt
+void bind_compiler(nanobind::module_& m);    // compiler_bindings.cpp: compile, execute
+void bind_registry(nanobind::module_& m);    // registry_bindings.cpp: op metadata
+void bind_trace(nanobind::module_& m);       // trace_bindings.cpp: Graph IR of Python traces
+void bind_transforms(nanobind::module_& m);  // transform_bindings.cpp: autodiff, vmap, the tracer's helpers
 }  // namespace tessera::python
