@@ -83,8 +83,11 @@ def cases():
                 variant = sched.replace('mma = "wgmma", ', f'mma = "wgmma", {knobs}')
                 out[f"attention_fwd_{tag}_{name}_sm_90a"] = (variant, "sm_90a")
     shape = (2, 4, 512, 64)
-    out["attention_bwd_dv_only_sm_90a"] = (traced(attention_bwd(True, 2), shape, shape, shape), "sm_90a")
-    out["attention_bwd_dk_only_sm_90a"] = (traced(attention_bwd(False, 1), shape, shape, shape), "sm_90a")
+    dv_only = traced(attention_bwd(True, 2), shape, shape, shape)
+    dk_only = traced(attention_bwd(False, 1), shape, shape, shape)
+    for arch in ("sm_90a", "sm_80"):
+        out[f"attention_bwd_dv_only_{arch}"] = (dv_only, arch)
+        out[f"attention_bwd_dk_only_{arch}"] = (dk_only, arch)
     ew = traced(lambda x, w: (ts.gelu(x * 2.0 + 1.0) * ts.sigmoid(x), ts.softmax(x, axis=-1) @ w),
                 (256, 1000), (1000, 128), dtype="float32")
     out["elementwise_rowwise_f32_sm_90a"] = (ew, "sm_90a")

@@ -95,6 +95,7 @@ class KernelEmitter {
   struct WgmmaGemm;            // kernels/wgmma_gemm.cpp: the Hopper GEMM's parts
   struct FmaGemm;              // emit_fma_gemm.cpp: the CUDA-core GEMM's parts
   struct FlashAttentionWgmma;  // emit_flash_attention_wgmma.cpp: the Hopper forward's parts
+  struct FlashAttentionBwd;    // emit_flash_attention_bwd.cpp: the mma.sync backward's parts
   struct FlashAttentionBwdWgmma;  // emit_flash_attention_bwd_wgmma.cpp: the Hopper backward's parts
   struct MmaSyncGemm;             // emit_mma_sync.cpp: the mma.sync GEMM's parts
 
