@@ -593,7 +593,10 @@ WgmmaGemmSmem wgmma_gemm_smem(int64_t bm, int64_t bn, int64_t bk, int64_t stages
   return s;
 }
 
-void register_tile_ops(std::vector<OpInfo>& out) {
+namespace {
+
+// Lane-wise arithmetic: integer and float ops, compares, select, constants, casts.
+void add_tile_arith_ops(std::vector<OpInfo>& out) {
   for (const char* n : {"add", "sub", "mul", "div", "rem", "max", "min", "and", "or"})
     out.push_back(arith(n, 2, std::string("Lane-wise ") + n + " (div on integers truncates; max/min propagate NaN)."));
   for (const char* n : {"xor", "pow", "copysign", "atan2"})
@@ -612,7 +615,10 @@ void register_tile_ops(std::vector<OpInfo>& out) {
   out.push_back(arith_select());
   out.push_back(arith_const());
   out.push_back(arith_cast());
+}
 
+// Program ids, ranges, loads, stores and reductions of tiles.
+void add_tile_memory_ops(std::vector<OpInfo>& out) {
   out.push_back(tile_op(
       "program_id", 0, 0, {{"axis", "int", true, "grid axis 0, 1 or 2"}},
       [](const std::vector<Type>&, const AttrMap&) { return std::vector<Type>{Type::scalar(DType::I64)}; },
@@ -671,6 +677,10 @@ void register_tile_ops(std::vector<OpInfo>& out) {
       },
       "Combines all lanes of a tile into one scalar, in a fixed order; argmax/argmin combine "
       "(value, index) pairs (a NaN wins, as in NumPy; ties go to the smaller index)."));
+}
+
+// Whole-kernel ops (micro-kernels, packs, GEMMs, flash attention) and loops.
+void add_tile_kernel_ops(std::vector<OpInfo>& out) {
   OpInfo micro = tile_op(
       "microkernel", 11, 11,
       {{"mr", "int", true, "rows of the register tile (the A panel width)"},
@@ -747,6 +757,14 @@ void register_tile_ops(std::vector<OpInfo>& out) {
   OpInfo yield = tile_op("yield", 0, -1, {}, nullptr, "Ends a tile.for region with the next iter values.");
   yield.pure = false;
   out.push_back(yield);
+}
+
+}  // namespace
+
+void register_tile_ops(std::vector<OpInfo>& out) {
+  add_tile_arith_ops(out);
+  add_tile_memory_ops(out);
+  add_tile_kernel_ops(out);
 }
 
 }  // namespace tessera::ir
