@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "backends/cpu/cpu_backend.hpp"
+#include "common/profiler.hpp"
 #include "compiler/autotune.hpp"
 #include "compiler/disk_cache.hpp"
 #include "compiler/log.hpp"
@@ -64,6 +65,7 @@ std::atomic<uint64_t> backend_compiles{0};
 
 backends::CompiledKernels run_backend(const ir::Module& tile_module, const ir::Target& spec, bool assembly = false) {
   ++backend_compiles;
+  profiler::Scope span("codegen", "LLVM codegen (" + spec.str() + ")");
   return backends::compile_kernels(tile_module, spec, assembly);
 }
 
@@ -157,6 +159,7 @@ std::shared_ptr<Executable> compile(const std::string& text, Device device, cons
     if (it != cache.end()) return it->second;
   }
 
+  profiler::Scope span("compile", "compile for " + spec.str());
   bool disk = use_disk_cache();
   std::string disk_key;
   if (disk) {

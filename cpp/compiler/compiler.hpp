@@ -61,6 +61,7 @@ class Executable {
   };
   void fill_args(const Step& s, std::vector<Array>& slots, LaunchArgs& out) const;
   void launch(const Step& s, std::vector<Array>& slots) const;
+  void launch_profiled(const Step& s, std::vector<Array>& slots, LaunchArgs& a) const;  // tessera.profile()
   // Runs a plan on its inputs (already checked): buffers, launches, control flow, then the
   // rt.assert checks; returns its outputs. `top`: the entry plan of a call (graph replay).
   std::vector<Array> run_plan(const Plan& plan, std::vector<Array> inputs, bool top) const;

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "backends/cpu/cpu_backend.hpp"
+#include "common/profiler.hpp"
 #include "compiler/compiler.hpp"
 #include "compiler/log.hpp"
 
@@ -99,8 +100,40 @@ void Executable::fill_args(const Step& s, std::vector<Array>& slots, LaunchArgs&
 void Executable::launch(const Step& s, std::vector<Array>& slots) const {
   thread_local LaunchArgs a;  // keeps its capacity: no allocation per call
   fill_args(s, slots, a);
+  if (profiler::active()) return launch_profiled(s, slots, a);
   if (tsrLaunchKernel(s.kernel, &s.config, a.args.data(), nullptr) != TSR_SUCCESS)
     fail(ErrorCode::Runtime, "kernel " + s.kernel_name + " failed: " + std::string(tsrGetLastError()));
+}
+
+// One kernel's span: its wall time on the CPU (launches there are synchronous), the time
+// between two CUDA events around it on NVIDIA (waited for at once: profiling serializes).
+void Executable::launch_profiled(const Step& s, std::vector<Array>& slots, LaunchArgs& a) const {
+  profiler::Span span;
+  span.name = s.kernel_name;
+  span.category = "kernel";
+  span.device = device_.str();
+  for (int64_t slot : s.args) span.bytes += int64_t(slots[size_t(slot)].nbytes());
+  tsrEvent ev[2] = {nullptr, nullptr};
+  const bool cuda = device_.type == TSR_DEVICE_CUDA;
+  if (cuda) {
+    check_status(tsrEventCreate(device_.raw(), &ev[0]), "tsrEventCreate");
+    check_status(tsrEventCreate(device_.raw(), &ev[1]), "tsrEventCreate");
+    tsrEventRecord(ev[0], nullptr);
+  }
+  span.begin_ns = profiler::now_ns();
+  tsrStatus st = tsrLaunchKernel(s.kernel, &s.config, a.args.data(), nullptr);
+  span.dur_ns = profiler::now_ns() - span.begin_ns;
+  if (cuda) {
+    float ms = 0;
+    if (st == TSR_SUCCESS && tsrEventRecord(ev[1], nullptr) == TSR_SUCCESS &&
+        tsrEventSynchronize(ev[1]) == TSR_SUCCESS && tsrEventElapsedMs(ev[0], ev[1], &ms) == TSR_SUCCESS)
+      span.dur_ns = int64_t(double(ms) * 1e6);
+    tsrEventDestroy(ev[0]);
+    tsrEventDestroy(ev[1]);
+  }
+  if (st != TSR_SUCCESS)
+    fail(ErrorCode::Runtime, "kernel " + s.kernel_name + " failed: " + std::string(tsrGetLastError()));
+  profiler::add(std::move(span));
 }
 
 namespace {
@@ -234,6 +267,7 @@ std::vector<Array> Executable::run(const std::vector<Array>& inputs) const {
       fail(ErrorCode::Device, "input " + std::to_string(i) + " is on " + a.device().str() +
                                   ", the compiled program runs on " + device_.str());
   }
+  profiler::Scope span("run", "program");
   return run_plan(plan, inputs, true);
 }
 
@@ -291,7 +325,7 @@ std::vector<Array> Executable::run_plan(const Plan& plan, std::vector<Array> inp
       if (plan.steps[i].kind == Step::Alloc || plan.steps[i].kind == Step::View) make_buffer(plan, i, slots, poison);
     // The first run launches kernel by kernel (a failing launch names its kernel); later runs of
     // a multi-kernel CUDA program replay a graph.
-    const bool replay = top && &plan == main_ && plan.launches >= 2 &&
+    const bool replay = top && &plan == main_ && plan.launches >= 2 && !profiler::active() &&
                         runs_.fetch_add(1, std::memory_order_relaxed) > 0 && device_.type == TSR_DEVICE_CUDA &&
                         graphs_enabled();
     if (!replay || !launch_as_graph(slots))

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 
+#include "common/profiler.hpp"
 #include "passes/passes.hpp"
 
 namespace tessera::ir {
@@ -135,7 +136,10 @@ void run_pipeline(Module& m, const std::string& pipeline, std::optional<bool> ve
 #endif
   dump(m, "input");
   for (const std::string& name : names) {
-    find_pass(name)->run(m);
+    {
+      profiler::Scope span("pass", name);
+      find_pass(name)->run(m);
+    }
     dump(m, name);
     if (verify_each && name != "verify") {
       try {

@@ -6,6 +6,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include "common/profiler.hpp"
 #include "compiler/autotune_cache.hpp"
 #include "compiler/compiler.hpp"
 #include "compiler/disk_cache.hpp"
@@ -107,6 +108,25 @@ void bind_compiler(nb::module_& m) {
   m.def("clear_cache", &cache::clear, "Removes the disk cache's files; returns how many.");
   m.def("prune_cache", &cache::prune, "Removes entries of other Tessera builds and stale temporary files.");
   m.def("cache_build_id", &cache::build_id, "The Tessera build id that keys cached code.");
+
+  // tessera.profile(): spans as (name, category, begin_ns, dur_ns, device, bytes) tuples.
+  m.def("profiler_start", &profiler::start, "Clears the profiler and starts recording spans.");
+  m.def(
+      "profiler_stop",
+      [] {
+        nb::list out;
+        for (const profiler::Span& s : profiler::stop())
+          out.append(nb::make_tuple(s.name, s.category, s.begin_ns, s.dur_ns, s.device, s.bytes));
+        return out;
+      },
+      "Stops recording; returns the spans.");
+  m.def(
+      "profiler_add",
+      [](const std::string& name, const std::string& category, int64_t begin_ns, int64_t dur_ns) {
+        profiler::add(profiler::Span{name, category, begin_ns, dur_ns, "", 0});
+      },
+      nb::arg("name"), nb::arg("category"), nb::arg("begin_ns"), nb::arg("dur_ns"), "Records a host span.");
+  m.def("profiler_now_ns", &profiler::now_ns, "The profiler's clock (steady, ns).");
   m.def("autotune_lookup", &autotune::lookup, nb::arg("key"), "An autotuning result from the disk cache, or None.");
   m.def("autotune_store", &autotune::store, nb::arg("key"), nb::arg("value"), "Stores an autotuning result.");
 

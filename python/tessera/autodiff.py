@@ -11,7 +11,7 @@ is right). An op without a rule raises an error naming the op and its line.
 """
 from __future__ import annotations
 
-from . import _C, lazy
+from . import _C, lazy, profiler
 from .errors import TesseraError, TracingError
 from .jit import _flatten, _unflatten, trace
 from .tensor import Tensor
@@ -52,7 +52,8 @@ def _transform(kind, tr, *args):
         if len(_derived) >= 512:
             _derived.clear()
         fn = _C.vjp_transform if kind == "vjp" else _C.jvp_transform
-        text = _derived[key] = fn(tr.text, *args)
+        with profiler.span("derive", kind):
+            text = _derived[key] = fn(tr.text, *args)
     return text
 
 

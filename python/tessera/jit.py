@@ -30,6 +30,7 @@ import warnings
 from . import _C
 from . import _log
 from . import lazy
+from . import profiler
 from . import shapes
 from . import tree as tree_mod
 from .errors import DeviceError, RecompileWarning, ShapeError, TesseraError, TracingError
@@ -125,7 +126,7 @@ def trace(fn, spec, leaves, symbols=None, owner=None) -> Trace:
             return t.shape
         return tuple(shapes.SymDim(s) if s is not None else n for s, n in zip(symbols[i], t.shape))
 
-    with lazy.tracing() as level:
+    with profiler.span("trace", owner), lazy.tracing() as level:
         params = [type(t)._lazy(Node("param", (), {"trace": owner}, "", i), param_shape(i, t), t.dtype, t.device)
                   for i, t in enumerate(leaves)]
         args, kwargs = _unflatten(spec, params)
