@@ -6,7 +6,8 @@ corpus covers each hand-designed kernel family: the Hopper wgmma + TMA GEMM (pla
 with a fused and a staged epilogue, batched, at edge sizes), the cp.async wgmma variant,
 mma.sync GEMMs (sm_80 and odd strides on sm_90a), the f32 CUDA-core GEMM (both slice depths),
 flash attention forward and backward (Hopper and mma.sync, head dims 64 and 128, causal or
-not), and the memory-bound element-wise and row-wise kernels.
+not), wgmma GEMMs reading transposed operands in their stored layout, and the memory-bound
+element-wise and row-wise kernels.
 
     python scripts/codegen_snapshot.py write DIR       # DIR/<case>.ptx and DIR/manifest.txt
     python scripts/codegen_snapshot.py compare A B     # lists the cases whose PTX differs
@@ -88,6 +89,14 @@ def cases():
     for arch in ("sm_90a", "sm_80"):
         out[f"attention_bwd_dv_only_{arch}"] = (dv_only, arch)
         out[f"attention_bwd_dk_only_{arch}"] = (dk_only, arch)
+    # Operands read in their stored (transposed) layout: TMA and cp.async, batched at edge sizes.
+    mt = lambda x: x.transpose(*range(x.ndim - 2), x.ndim - 1, x.ndim - 2)  # noqa: E731
+    out["gemm_bf16_trans_a_4096_sm_90a"] = (traced(lambda a, b: mt(a) @ b, (4096, 4096), (4096, 4096)), "sm_90a")
+    out["gemm_bf16_trans_b_4096_sm_90a"] = (traced(lambda a, b: a @ mt(b), (4096, 4096), (4096, 4096)), "sm_90a")
+    both = traced(lambda a, b: mt(a) @ mt(b), (3, 48, 72), (3, 136, 48))
+    out["gemm_bf16_trans_ab_batched_edges_sm_90a"] = (both, "sm_90a")
+    sched = ts.compile_for_target(both, "nvptx:sm_90a")["schedule"]
+    out["gemm_bf16_trans_ab_cp_async_sm_90a"] = (sched.replace('mma = "wgmma", ', 'mma = "wgmma", tma = 0, '), "sm_90a")
     ew = traced(lambda x, w: (ts.gelu(x * 2.0 + 1.0) * ts.sigmoid(x), ts.softmax(x, axis=-1) @ w),
                 (256, 1000), (1000, 128), dtype="float32")
     out["elementwise_rowwise_f32_sm_90a"] = (ew, "sm_90a")

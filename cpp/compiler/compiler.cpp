@@ -52,7 +52,7 @@ Lowered lower(const std::string& text, const ir::Target& target, const Device* d
     ir::run_pipeline(*out.module,
                      "match-attention,dce,decompose,cse,dce,split-reductions,split-k,pack-matmul,sink-casts,dce");
     tune_knobs(*out.module, target, device);
-    ir::run_pipeline(*out.module, "form-kernels,select-pack-kernels,verify");
+    ir::run_pipeline(*out.module, "form-kernels,absorb-transposes,select-pack-kernels,verify");
     tune_kernel_knobs(*out.module, target, device);
   }
   out.text["schedule"] = ir::print(*out.module);

@@ -244,7 +244,12 @@ OpInfo wgmma_gemm_op() {
         "1 (with tma and an epilogue region taking the product in the inputs' "
         "dtype): the consumers hand each tile's product to the producer "
         "warpgroup's other warps through shared memory, which run the epilogue "
-        "while the consumers compute the next tile"}},
+        "while the consumers compute the next tile"},
+       {"trans_a", "int", false,
+        "1: A is stored transposed, element (i, p) at A[a_off + p*lda + i] (a [K, M] matrix read in "
+        "64-column panels with the wgmma transpose bit)"},
+       {"trans_b", "int", false,
+        "1: B is stored transposed, element (p, j) at B[b_off + j*ldb + p] (an [N, K] matrix)"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
         check_block_gemm_operands("tile.wgmma_gemm", in);
         check_tensor_core_dtypes("tile.wgmma_gemm", in);

@@ -38,8 +38,17 @@ Grid emit_matmul_kernel(const Op& kernel, Function& fn) {
       if (kernel.region->args[i].get() == v) return i;
     fail(ErrorCode::Internal, "matmul kernel operand is not a region argument");
   };
-  Value* A = fn.body.args[arg_index(mm.operands[0])].get();
-  Value* B = fn.body.args[arg_index(mm.operands[1])].get();
+  // An operand that absorb-transposes left as transpose(reshape*(arg)) is read from arg in its
+  // stored layout (the reshapes move no data).
+  Transposed stored;
+  auto stored_arg = [&](const Value* v, bool& transposed) {
+    if (v->def && v->def->name == "transpose") transposed = true, v = v->def->operands[0];
+    while (v->def && (v->def->name == "reshape" || v->def->name == "squeeze" || v->def->name == "expand_dims"))
+      v = v->def->operands[0];
+    return fn.body.args[arg_index(v)].get();
+  };
+  Value* A = stored_arg(mm.operands[0], stored.a);
+  Value* B = stored_arg(mm.operands[1], stored.b);
   Value* C = fn.body.args[kernel.region->args.size()].get();
   DType ct = compute_dtype(C->type.dtype);
   // Element-wise ops after the product (GPU block GEMMs only; form-kernels decides).
@@ -51,14 +60,19 @@ Grid emit_matmul_kernel(const Op& kernel, Function& fn) {
     epi.emplace(GemmEpilogue{kernel, mm, batch});
   }
   const GemmEpilogue* ep = epi ? &*epi : nullptr;
+  bool wgmma = tile.size() == 3 && kernel.attrs.count("mma") && kernel.str_attr("mma") == "wgmma";
+  if ((stored.a || stored.b) && !wgmma)
+    fail(ErrorCode::Internal, "matmul kernel: only wgmma kernels read transposed operands (absorb-transposes)",
+         kernel.loc.str());
   if (tile.size() == 3 && mm.operands[0]->type.dtype == DType::F32)  // [128, 128, bk]: NVIDIA f32 (form-kernels)
     return emit_fma_gemm_matmul(fn, A, B, C, {M, N, K}, tile[2], kernel.int_attr("stages", 2),
                                 kernel.attrs.count("mma") && kernel.str_attr("mma") == "tf32", a_batch, b_batch, batch,
                                 ep, kernel.loc);
-  if (tile.size() == 3 && kernel.attrs.count("mma") && kernel.str_attr("mma") == "wgmma")  // sm_90a
+  if (wgmma)  // sm_90a
     return emit_wgmma_matmul(fn, A, B, C, {M, N, K}, {tile[0], tile[1], tile[2]}, a_batch, b_batch, batch,
                              !kernel.attrs.count("tma") || kernel.int_attr("tma") != 0,
-                             kernel.attrs.count("persistent") ? kernel.int_attr("persistent") : 0, ep, kernel.loc);
+                             kernel.attrs.count("persistent") ? kernel.int_attr("persistent") : 0, stored, ep,
+                             kernel.loc);
   if (tile.size() == 3)  // [bm, bn, bk]: the tensor-core kernel (form-kernels chose it for the dtypes)
     return emit_mma_sync_matmul(fn, A, B, C, {M, N, K}, {tile[0], tile[1], tile[2]}, a_batch, b_batch, batch, ep,
                                 kernel.loc);

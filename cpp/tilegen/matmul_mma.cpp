@@ -38,16 +38,21 @@ BlockOrigin block_origin(Builder& b, std::array<int64_t, 3> mnk, int64_t bm, int
 
 std::vector<Value*> block_operands(Builder& b, const BlockOrigin& at, Value* A, Value* B, Value* C,
                                    std::array<int64_t, 3> mnk, const std::vector<int64_t>& a_batch,
-                                   const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch) {
+                                   const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch,
+                                   Transposed stored) {
   auto [M, N, K] = mnk;
   auto [z, m0, n0] = at;
+  // The block's first element of each operand: row m0 of A (column m0 when stored [K, M]),
+  // column n0 of B (row n0 when stored [N, K]).
   Value* a_off = b.arith("add", b.arith("mul", broadcast_offset(b, z, a_batch, batch), b.i64(M * K)),
-                         b.arith("mul", m0, b.i64(K)));
-  Value* b_off = b.arith("add", b.arith("mul", broadcast_offset(b, z, b_batch, batch), b.i64(K * N)), n0);
+                         stored.a ? m0 : b.arith("mul", m0, b.i64(K)));
+  Value* b_off = b.arith("add", b.arith("mul", broadcast_offset(b, z, b_batch, batch), b.i64(K * N)),
+                         stored.b ? b.arith("mul", n0, b.i64(K)) : n0);
   Value* c_off = b.arith("add", b.arith("mul", z, b.i64(M * N)), b.arith("add", b.arith("mul", m0, b.i64(N)), n0));
   Value* rows = b.arith("sub", b.i64(M), m0);
   Value* cols = b.arith("sub", b.i64(N), n0);
-  return {C, c_off, b.i64(N), A, a_off, b.i64(K), B, b_off, b.i64(N), rows, cols, b.i64(K)};
+  return {C,    c_off, b.i64(N), A, a_off, b.i64(stored.a ? M : K), B, b_off, b.i64(stored.b ? K : N),
+          rows, cols,  b.i64(K)};
 }
 
 void attach_epilogue(Function& fn, Op* gemm, const GemmEpilogue* epi, const BlockOrigin& at, bool rounded) {
@@ -112,13 +117,14 @@ int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk, bool staged) {
 Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
                        std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch,
                        const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch, bool tma,
-                       int64_t persistent, const GemmEpilogue* epi, const Location& loc) {
+                       int64_t persistent, Transposed stored, const GemmEpilogue* epi, const Location& loc) {
   Builder b(&fn.body, loc);
   auto [bm, bn, bk] = block_tile;
   auto [M, N, K] = mnk;
   // TMA: a producer warpgroup before the bm/64 consumer warpgroups; the runtime encodes one
   // descriptor for A, viewed as [batch * M, K] (rows past M belong to C rows that are never
-  // stored), and one for B as [batch, K, N] (rows past K must read as zeros).
+  // stored), and one for B as [batch, K, N] (rows past K must read as zeros). Stored
+  // transposed, A is [batch, K, M] (loaded as B is) and B is [batch * N, K] (loaded as A is).
   int64_t threads = 128 * (bm / 64 + int64_t(tma));
   Grid grid = grid_of(mnk, bm, bn, batch);
   bool persistent_grid = tma && persistent > 0 && grid[2] == 1 && grid[0] > persistent;
@@ -132,6 +138,8 @@ Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<in
   fn.attrs["shared"] = wgmma_gemm_smem(bm, bn, bk, stages, staged).total;
   AttrMap attrs = {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}, {"tma", int64_t(tma)}};
   if (staged) attrs["staged_epilogue"] = int64_t(1);
+  if (stored.a) attrs["trans_a"] = int64_t(1);
+  if (stored.b) attrs["trans_b"] = int64_t(1);
   if (tma) {
     auto arg_of = [&](Value* v) {
       for (size_t i = 0; i < fn.body.args.size(); ++i)
@@ -141,8 +149,12 @@ Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<in
     int64_t na = 1, nb = 1, es = int64_t(dtype_size(A->type.dtype));
     for (int64_t d : a_batch) na *= d;
     for (int64_t d : b_batch) nb *= d;
-    fn.attrs["tensor_maps"] = IntList{arg_of(A), es, K, na * M, 1,  K * es, na * M * K * es, 64, bm, 1, 128,
-                                      arg_of(B), es, N, K,      nb, N * es, K * N * es,      64, 64, 1, 128};
+    IntList a_map = stored.a ? IntList{arg_of(A), es, M, K, na, M * es, K * M * es, 64, 64, 1, 128}
+                             : IntList{arg_of(A), es, K, na * M, 1, K * es, na * M * K * es, 64, bm, 1, 128};
+    IntList b_map = stored.b ? IntList{arg_of(B), es, K, nb * N, 1, K * es, nb * N * K * es, 64, bn, 1, 128}
+                             : IntList{arg_of(B), es, N, K, nb, N * es, K * N * es, 64, 64, 1, 128};
+    a_map.insert(a_map.end(), b_map.begin(), b_map.end());
+    fn.attrs["tensor_maps"] = a_map;
   }
   if (persistent_grid) {
     // Persistent: `persistent` program instances stride over all block tiles of the matrix, so
@@ -151,14 +163,15 @@ Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<in
     // 6144^3, -4% and +4% at 8192^3 (cuBLAS's own time spread as much between runs), and +1.3%
     // at 8192^3 under Nsight Compute's fixed clocks: a small gain at best, within the noise.
     attrs["persistent"] = int64_t(1);
-    Op* gemm = b.create(
-        "tile.wgmma_gemm",
-        {C, b.i64(0), b.i64(N), A, b.i64(0), b.i64(K), B, b.i64(0), b.i64(N), b.i64(M), b.i64(N), b.i64(K)}, attrs);
+    Op* gemm = b.create("tile.wgmma_gemm",
+                        {C, b.i64(0), b.i64(N), A, b.i64(0), b.i64(stored.a ? M : K), B, b.i64(0),
+                         b.i64(stored.b ? K : N), b.i64(M), b.i64(N), b.i64(K)},
+                        attrs);
     attach_epilogue(fn, gemm, epi, {b.i64(0), b.i64(0), b.i64(0)}, staged);  // each tile adds its own origin
     return {persistent, 1, 1};
   }
   BlockOrigin at = block_origin(b, mnk, bm, bn);
-  Op* gemm = b.create("tile.wgmma_gemm", block_operands(b, at, A, B, C, mnk, a_batch, b_batch, batch), attrs);
+  Op* gemm = b.create("tile.wgmma_gemm", block_operands(b, at, A, B, C, mnk, a_batch, b_batch, batch, stored), attrs);
   attach_epilogue(fn, gemm, epi, at, staged);
   return grid;
 }

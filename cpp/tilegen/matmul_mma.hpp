@@ -10,11 +10,16 @@ struct BlockOrigin {
   ir::Value *z, *m0, *n0;
 };
 BlockOrigin block_origin(ir::Builder& b, std::array<int64_t, 3> mnk, int64_t bm, int64_t bn);
+// Operands stored transposed: A as [K, M] rows, B as [N, K] (absorb-transposes; wgmma only).
+struct Transposed {
+  bool a = false, b = false;
+};
 // The 12 operands of a block-tile GEMM op (tile.mma_sync, tile.wgmma_gemm, tile.fma_gemm) for
 // that block. And the grid that covers every tile.
 std::vector<ir::Value*> block_operands(ir::Builder& b, const BlockOrigin& at, ir::Value* A, ir::Value* B, ir::Value* C,
                                        std::array<int64_t, 3> mnk, const std::vector<int64_t>& a_batch,
-                                       const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch);
+                                       const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch,
+                                       Transposed stored = {});
 Grid grid_of(std::array<int64_t, 3> mnk, int64_t bm, int64_t bn, const std::vector<int64_t>& batch);
 
 // Element-wise ops that form-kernels fused after a GPU matmul (bias, activation, residual,
@@ -57,10 +62,11 @@ namespace tessera::tilegen {
 // the bulk tensor engine (TMA descriptors: kernel attribute tensor_maps) from a producer
 // warpgroup, else by every thread with cp.async. `persistent` > 0 (TMA, no batch): a grid of
 // that many program instances looping over the block tiles when there are more tiles.
+// `stored`: A and/or B read in their transposed stored layout (op attributes trans_a, trans_b).
 Grid emit_wgmma_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Value* C, std::array<int64_t, 3> mnk,
                        std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch,
                        const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch, bool tma,
-                       int64_t persistent, const GemmEpilogue* epi, const ir::Location& loc);
+                       int64_t persistent, Transposed stored, const GemmEpilogue* epi, const ir::Location& loc);
 // Pipeline depth that fits the block's shared memory (ir::wgmma_gemm_smem lays it out);
 // `staged`: with the staged epilogue's C buffer (kernels/wgmma_gemm.cpp).
 int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk, bool staged);

@@ -80,7 +80,7 @@ void pin(llvm::IRBuilder<>& b, std::vector<Value*>& values) {
 }
 
 void mma(llvm::IRBuilder<>& b, int n, DType in, const std::vector<Value*>& a, Value* b_desc, bool trans_b,
-         std::vector<Value*>& acc) {
+         std::vector<Value*>& acc, bool trans_a) {
   const int n_acc = n / 2;
   const bool accumulate = !acc.empty(), regs = a.size() == 4;
   std::string elt = in == DType::BF16 ? "bf16" : "f16";
@@ -101,7 +101,10 @@ void mma(llvm::IRBuilder<>& b, int n, DType in, const std::vector<Value*>& a, Va
     text += "$" + std::to_string(next++) + ", ";
     constraints += "l,";
   }
-  text += "$" + std::to_string(next) + ", " + (accumulate ? "1" : "0") + ", 1, 1, " + (regs ? "" : "0, ") +
+  text += "$" + std::to_string(next) + ", " + (accumulate ? "1" : "0") + ", 1, 1, " +
+          (regs      ? ""
+           : trans_a ? "1, "
+                     : "0, ") +
           (trans_b ? "1" : "0") + ";";
   constraints += "l";
   std::vector<Value*> args(a.begin(), a.end());

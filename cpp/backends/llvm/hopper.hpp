@@ -54,14 +54,15 @@ void wait(llvm::IRBuilder<>& b, int pending);  // wgmma.wait_group: at most `pen
 void pin(llvm::IRBuilder<>& b, std::vector<llvm::Value*>& values);
 
 // wgmma.mma_async.sync.aligned.m64n<n>k16.f32.<in>.<in>: acc (n/2 f32 a thread) += A * B.
-// `a`: one i64 descriptor (A in shared memory, K-major) or four i32 registers (the A fragment:
+// `a`: one i64 descriptor (A in shared memory, K-major, or M-major when `trans_a`:
+// imm-trans-a = 1) or four i32 registers (the A fragment:
 // a thread's rows g and g+8 of its warp's 16, columns 2t, 2t+1 and 2t+8, 2t+9, pairs packed low
 // first). B from shared memory through `b_desc`, N-major when `trans_b` (imm-trans-b = 1), else
 // K-major. An empty `acc` computes acc = A * B (scale-d = 0) and fills it. Accumulator i of a
 // thread (g = lane / 4, t = lane % 4, warp w of the warpgroup) is row 16w + g + 8((i / 2) % 2),
 // column 8(i / 4) + 2t + i % 2.
 void mma(llvm::IRBuilder<>& b, int n, DType in, const std::vector<llvm::Value*>& a, llvm::Value* b_desc, bool trans_b,
-         std::vector<llvm::Value*>& acc);
+         std::vector<llvm::Value*>& acc, bool trans_a = false);
 
 // mbarriers (8 bytes of shared memory each).
 void mbarrier_init(llvm::IRBuilder<>& b, llvm::Value* bar, int arrivals);

@@ -18,6 +18,9 @@
 // Shared memory (ir::wgmma_gemm_smem, from a 1024-byte boundary) holds `stages` copies of
 //   A: bm rows of bk = 64 elements, one 128-byte row each (K-major);
 //   B: bn/64 panels, each bk rows of 64 columns (N-major, read with imm-trans-b = 1);
+// an operand stored transposed (trans_a: A is [K, M]; trans_b: B is [N, K]) takes the other
+// operand's layout: A in bm/64 M-major panels (imm-trans-a = 1), B in bn K-major rows. The bytes
+// of a stage are the same either way.
 // both in the 128-byte swizzle the descriptors name: the 16-byte chunk c of row r sits at
 // chunk c ^ (r % 8), so the 8 rows of a 1024-byte atom spread over all banks. That is also the
 // layout TMA writes with CU_TENSOR_MAP_SWIZZLE_128B and a 64-element inner box.
@@ -64,7 +67,7 @@ struct KernelEmitter::WgmmaGemm {
   const ir::Op& op;
   const std::vector<Value*>& args;
   int bm, bn, bk, stages, consumers, threads;
-  bool tma, persistent, staged;
+  bool tma, persistent, staged, trans_a, trans_b;
   ir::WgmmaGemmSmem layout;
   int a_bytes, b_bytes, panel_bytes, c_row_bytes;
   DType in_dt;
@@ -114,6 +117,8 @@ struct KernelEmitter::WgmmaGemm {
   void tma_consumer(const Barriers& m);
   void stage_product(const Barriers& m, const std::vector<Value*>& acc, Value* ctid, Value* done);
   // cp.async pipeline
+  void copy_rows(bool vector, Value* base, Value* buf, Value* off, Value* ld, int n, Value* limit, Value* k0);
+  void copy_panels(bool vector, Value* base, Value* buf, Value* off, Value* ld, int n, Value* limit, Value* k0);
   void load_stage(Value* vector_copies, Value* stage, Value* kt);
   void cp_async_pipeline();
 };
@@ -141,6 +146,7 @@ KernelEmitter::WgmmaGemm::WgmmaGemm(KernelEmitter& em, const ir::Op& o, const st
   // stages, rows padded by 16 bytes; warps 1-3 of the producer warpgroup run the epilogue region
   // from it while the consumers go on with the next tile.
   staged = op.int_attr("staged_epilogue", 0) != 0;
+  trans_a = op.int_attr("trans_a", 0) != 0, trans_b = op.int_attr("trans_b", 0) != 0;
   if (staged && (!tma || !op.region))
     fail(ErrorCode::Compile, "tile.wgmma_gemm: staged_epilogue needs tma and an epilogue region", op.loc.str());
   layout = ir::wgmma_gemm_smem(bm, bn, bk, stages, staged);
@@ -171,12 +177,17 @@ KernelEmitter::WgmmaGemm::WgmmaGemm(KernelEmitter& em, const ir::Op& o, const st
 // One K slice: bk/16 wgmma on the warpgroup's 64 rows of A (a_addr) and all of B (b_addr).
 void KernelEmitter::WgmmaGemm::mma_slice(std::vector<Value*>& acc, Value* a_addr, Value* b_addr) {
   hopper::fence(b);
+  // K-major: 8-row groups 1024 bytes apart; the k step moves 32 bytes along the row.
+  // M/N-major: k-row groups 1024 bytes apart (SBO), 64-column panels panel_bytes apart (LBO);
+  // the k step moves 16 rows.
+  auto k_major = [&](Value* addr, int kk) { return descriptor(b, b.CreateAdd(addr, c32(kk * 32)), 16, 1024); };
+  auto mn_major = [&](Value* addr, int kk) {
+    return descriptor(b, b.CreateAdd(addr, c32(kk * 16 * 128)), uint64_t(panel_bytes), 1024);
+  };
   for (int kk = 0; kk < bk / 16; ++kk) {
-    // A: K-major, 8-row groups 1024 bytes apart; the k step moves 32 bytes along the row.
-    // B: N-major, k-row groups 1024 bytes apart (SBO), 64-column panels panel_bytes apart (LBO).
-    Value* a_desc = descriptor(b, b.CreateAdd(a_addr, c32(kk * 32)), 16, 1024);
-    Value* b_desc = descriptor(b, b.CreateAdd(b_addr, c32(kk * 16 * 128)), uint64_t(panel_bytes), 1024);
-    hopper::mma(b, bn, in_dt, {a_desc}, b_desc, true, acc);
+    Value* a_desc = trans_a ? mn_major(a_addr, kk) : k_major(a_addr, kk);
+    Value* b_desc = trans_b ? k_major(b_addr, kk) : mn_major(b_addr, kk);
+    hopper::mma(b, bn, in_dt, {a_desc}, b_desc, !trans_b, acc, trans_a);
   }
   hopper::commit(b);
 }
@@ -287,10 +298,14 @@ void KernelEmitter::WgmmaGemm::for_each_tile(Body body_fn) {
   Value* m0 = b.CreateMul(b.CreateAdd(first_m, b.CreateSRem(local, group_rows)), c64(bm));
   Value* n0 = b.CreateMul(b.CreateSDiv(local, group_rows), c64(bn));
   Value* done = b.CreateTrunc(b.CreateSDiv(b.CreateSub(t, first), grid), i32);  // tiles this instance finished
-  body_fn(Tile{b.CreateAdd(a_off, b.CreateMul(m0, lda)), b.CreateAdd(b_off, n0),
-               b.CreateAdd(c_off, b.CreateAdd(b.CreateMul(m0, ldc), n0)), b.CreateSub(rows, m0), b.CreateSub(cols, n0),
-               m0, n0},
-          b.CreateMul(done, n_k), done, b.CreateICmpSGE(b.CreateAdd(t, grid), n_tiles));
+  // (In the order GCC evaluated the arguments of the call this replaces: PTX stays the same.)
+  Value* last = b.CreateICmpSGE(b.CreateAdd(t, grid), n_tiles);
+  Value* base = b.CreateMul(done, n_k);
+  Value* t_a_off = trans_a ? b.CreateAdd(a_off, m0) : b.CreateAdd(a_off, b.CreateMul(m0, lda));
+  Value* t_b_off = trans_b ? b.CreateAdd(b_off, b.CreateMul(n0, ldb)) : b.CreateAdd(b_off, n0);
+  Value* t_c_off = b.CreateAdd(c_off, b.CreateAdd(b.CreateMul(m0, ldc), n0));
+  Value* t_rows = b.CreateSub(rows, m0);
+  body_fn(Tile{t_a_off, t_b_off, t_c_off, t_rows, b.CreateSub(cols, n0), m0, n0}, base, done, last);
   e.end_loop(loop);
 }
 
@@ -336,10 +351,20 @@ void KernelEmitter::WgmmaGemm::tma_producer(const Barriers& m) {
     Value* map_a = b.CreatePtrToInt(e.f_->getArg(n_params), i64);
     Value* map_b = b.CreatePtrToInt(e.f_->getArg(n_params + 1), i64);
     for_each_tile([&](const Tile& t, Value* base, Value*, Value*) {
-      // A is [batch * M, K]: its row is a_off / K. B is [batch, K, N]: column b_off % N of batch b_off / (K N).
-      Value* a_row = b.CreateTrunc(b.CreateSDiv(t.a_off, K), i32);
-      Value* b_col = b.CreateTrunc(b.CreateSRem(t.b_off, ldb), i32);
-      Value* b_batch = b.CreateTrunc(b.CreateSDiv(t.b_off, b.CreateMul(K, ldb)), i32);
+      // A K-major operand (A, or B stored [N, K]) is [batch * rows, K]: its row is off / K. An
+      // M/N-major one (B, or A stored [K, M]) is [batch, K, ld]: column off % ld of batch off / (K ld).
+      auto row_of = [&](Value* off) { return b.CreateTrunc(b.CreateSDiv(off, K), i32); };
+      auto col_of = [&](Value* off, Value* ld) { return b.CreateTrunc(b.CreateSRem(off, ld), i32); };
+      auto batch_of = [&](Value* off, Value* ld) { return b.CreateTrunc(b.CreateSDiv(off, b.CreateMul(K, ld)), i32); };
+      Value *a_x = nullptr, *a_batch = nullptr, *b_x = nullptr, *b_batch = nullptr;
+      if (trans_a)
+        a_x = col_of(t.a_off, lda), a_batch = batch_of(t.a_off, lda);
+      else
+        a_x = row_of(t.a_off);
+      if (trans_b)
+        b_x = row_of(t.b_off);
+      else
+        b_x = col_of(t.b_off, ldb), b_batch = batch_of(t.b_off, ldb);
       k_loop([&](Value* kt, std::vector<Value*>&) {
         Value* it = b.CreateAdd(base, kt);  // pipeline iteration: stage and phase run on across tiles
         Value* s = b.CreateURem(it, c32(stages));
@@ -347,13 +372,25 @@ void KernelEmitter::WgmmaGemm::tma_producer(const Barriers& m) {
         wait(empty(m, s), b.CreateXor(round, c32(1)));  // round 0: the buffers start free
         hopper::mbarrier_expect_tx(b, full(m, s), a_bytes + b_bytes);
         Value* k0 = b.CreateMul(kt, c32(bk));
-        Value* a_dst = a_stage_addr(s);
-        hopper::tma_load_3d(b, a_dst, map_a, k0, a_row, c32(0), full(m, s));
-        for (int p = 0; p < bn / 64; ++p) {
-          Value* dst = b.CreateAdd(b_stage_addr(s), c32(p * panel_bytes));
-          Value* col = b.CreateAdd(b_col, c32(64 * p));
-          hopper::tma_load_3d(b, dst, map_b, col, k0, b_batch, full(m, s));
-        }
+        // One box of a K-major operand's rows; or its 64-column panels, panel_bytes apart.
+        auto rows_box = [&](Value* dst, Value* map, Value* row) {
+          hopper::tma_load_3d(b, dst, map, k0, row, c32(0), full(m, s));
+        };
+        auto panels = [&](auto stage_addr, Value* map, Value* col0, Value* batch, int width) {
+          for (int p = 0; p < width / 64; ++p) {
+            Value* dst = b.CreateAdd(stage_addr(), c32(p * panel_bytes));
+            Value* col = b.CreateAdd(col0, c32(64 * p));
+            hopper::tma_load_3d(b, dst, map, col, k0, batch, full(m, s));
+          }
+        };
+        if (trans_a)
+          panels([&] { return a_stage_addr(s); }, map_a, a_x, a_batch, bm);
+        else
+          rows_box(a_stage_addr(s), map_a, a_x);
+        if (trans_b)
+          rows_box(b_stage_addr(s), map_b, b_x);
+        else
+          panels([&] { return b_stage_addr(s); }, map_b, b_x, b_batch, bn);
       });
     });
   });
@@ -472,16 +509,50 @@ void KernelEmitter::WgmmaGemm::stage_product(const Barriers& m, const std::vecto
 
 // ---- cp.async pipeline: every thread copies ----
 
+// The byte of 16-byte chunk `chunk` of 128-byte row `row` in the 128-byte swizzle.
+static Value* swizzled(llvm::IRBuilder<>& b, Value* row, Value* chunk) {
+  return b.CreateAdd(b.CreateMul(row, b.getInt32(128)),
+                     b.CreateShl(b.CreateXor(chunk, b.CreateAnd(row, b.getInt32(7))), b.getInt32(4)));
+}
+
+// A K-major operand's slice: `n` rows (< limit) of bk elements (8 chunks, < K) from `buf` at
+// off + row * ld + k, to the stage buffer at byte `base`.
+void KernelEmitter::WgmmaGemm::copy_rows(bool vector, Value* base, Value* buf, Value* off, Value* ld, int n,
+                                         Value* limit, Value* k0) {
+  for (int i = 0; i < n * 8 / threads; ++i) {
+    Value* ci = b.CreateAdd(tid, c32(i * threads));
+    Value* row = b.CreateLShr(ci, c32(3));
+    Value* c = b.CreateAnd(ci, c32(7));
+    Value* grow = b.CreateZExt(row, i64);
+    Value* gk = b.CreateAdd(k0, b.CreateZExt(b.CreateShl(c, c32(3)), i64));
+    Value* src = b.CreateAdd(off, b.CreateAdd(b.CreateMul(grow, ld), gk));
+    e.copy_chunk16(vector, smem.at(b, b.CreateAdd(base, swizzled(b, row, c))), buf, src, b.CreateICmpSLT(grow, limit),
+                   gk, K);
+  }
+}
+
+// An M/N-major operand's slice: bk rows (< K) of `n` elements (< limit) from `buf` at
+// off + k * ld + col, in 64-column panels, to the stage buffer at byte `base`.
+void KernelEmitter::WgmmaGemm::copy_panels(bool vector, Value* base, Value* buf, Value* off, Value* ld, int n,
+                                           Value* limit, Value* k0) {
+  const int chunks = n / 8;  // a row
+  for (int i = 0; i < bk * chunks / threads; ++i) {
+    Value* ci = b.CreateAdd(tid, c32(i * threads));
+    Value* krow = b.CreateUDiv(ci, c32(chunks));
+    Value* nc = b.CreateURem(ci, c32(chunks));
+    Value* panel = b.CreateLShr(nc, c32(3));
+    Value* dst = b.CreateAdd(
+        base, b.CreateAdd(b.CreateMul(panel, c32(panel_bytes)), swizzled(b, krow, b.CreateAnd(nc, c32(7)))));
+    Value* gk = b.CreateAdd(k0, b.CreateZExt(krow, i64));
+    Value* gn = b.CreateZExt(b.CreateShl(nc, c32(3)), i64);
+    Value* src = b.CreateAdd(off, b.CreateAdd(b.CreateMul(gk, ld), gn));
+    e.copy_chunk16(vector, smem.at(b, dst), buf, src, b.CreateICmpSLT(gk, K), gn, limit);
+  }
+}
+
 // Copies K slice `kt` (i32) of A and B into pipeline buffer `stage` (i32); 16-byte chunks when
 // `vector_copies` (every chunk all in or all out of bounds, and aligned), else element by element.
 void KernelEmitter::WgmmaGemm::load_stage(Value* vector_copies, Value* stage, Value* kt) {
-  // One 16-byte chunk: elements off .. off+7 of `buf`, element e valid when ok && p + e < limit.
-  auto copy_chunk = [&](bool vector, Value* dst_byte, Value* buf, Value* off, Value* ok, Value* p, Value* limit) {
-    e.copy_chunk16(vector, smem.at(b, dst_byte), buf, off, ok, p, limit);
-  };
-  auto swizzled = [&](Value* row, Value* chunk) {  // byte of 16-byte chunk `chunk` in 128-byte row `row`
-    return b.CreateAdd(b.CreateMul(row, c32(128)), b.CreateShl(b.CreateXor(chunk, b.CreateAnd(row, c32(7))), c32(4)));
-  };
   Value* k0 = b.CreateMul(b.CreateZExt(kt, i64), c64(bk));
   Value* a_base = b.CreateMul(stage, c32(a_bytes));
   Value* b_base = b.CreateAdd(c32(layout.b_start), b.CreateMul(stage, c32(b_bytes)));
@@ -491,28 +562,14 @@ void KernelEmitter::WgmmaGemm::load_stage(Value* vector_copies, Value* stage, Va
   b.CreateCondBr(vector_copies, vec_bb, elem_bb);
   for (bool vector : {true, false}) {
     b.SetInsertPoint(vector ? vec_bb : elem_bb);
-    for (int i = 0; i < bm * 8 / threads; ++i) {  // A: 8 chunks a row
-      Value* ci = b.CreateAdd(tid, c32(i * threads));
-      Value* row = b.CreateLShr(ci, c32(3));
-      Value* c = b.CreateAnd(ci, c32(7));
-      Value* grow = b.CreateZExt(row, i64);
-      Value* gk = b.CreateAdd(k0, b.CreateZExt(b.CreateShl(c, c32(3)), i64));
-      Value* off = b.CreateAdd(a_off, b.CreateAdd(b.CreateMul(grow, lda), gk));
-      copy_chunk(vector, b.CreateAdd(a_base, swizzled(row, c)), A, off, b.CreateICmpSLT(grow, rows), gk, K);
-    }
-    const int cpr_b = bn / 8;
-    for (int i = 0; i < bk * cpr_b / threads; ++i) {  // B: bn/8 chunks a row, in 64-column panels
-      Value* ci = b.CreateAdd(tid, c32(i * threads));
-      Value* krow = b.CreateUDiv(ci, c32(cpr_b));
-      Value* nc = b.CreateURem(ci, c32(cpr_b));
-      Value* panel = b.CreateLShr(nc, c32(3));
-      Value* dst = b.CreateAdd(
-          b_base, b.CreateAdd(b.CreateMul(panel, c32(panel_bytes)), swizzled(krow, b.CreateAnd(nc, c32(7)))));
-      Value* gk = b.CreateAdd(k0, b.CreateZExt(krow, i64));
-      Value* gn = b.CreateZExt(b.CreateShl(nc, c32(3)), i64);
-      Value* off = b.CreateAdd(b_off, b.CreateAdd(b.CreateMul(gk, ldb), gn));
-      copy_chunk(vector, dst, B, off, b.CreateICmpSLT(gk, K), gn, cols);
-    }
+    if (trans_a)
+      copy_panels(vector, a_base, A, a_off, lda, bm, rows, k0);
+    else
+      copy_rows(vector, a_base, A, a_off, lda, bm, rows, k0);
+    if (trans_b)
+      copy_rows(vector, b_base, B, b_off, ldb, bn, cols, k0);
+    else
+      copy_panels(vector, b_base, B, b_off, ldb, bn, cols, k0);
     b.CreateBr(done);
   }
   b.SetInsertPoint(done);
@@ -521,6 +578,8 @@ void KernelEmitter::WgmmaGemm::load_stage(Value* vector_copies, Value* stage, Va
 void KernelEmitter::WgmmaGemm::cp_async_pipeline() {
   // cp.async: 16-byte copies need every chunk to be all in or all out of bounds and 16-byte aligned.
   Value* vector_copies = e.chunk_copies_ok(A, a_off, lda, B, b_off, ldb, K, cols);
+  if (trans_a)  // A's rows are M long: whole chunks only when M - m0 is a multiple of 8
+    vector_copies = b.CreateAnd(vector_copies, b.CreateICmpEQ(b.CreateAnd(rows, c64(7)), c64(0)));
   // Prologue: slices 0 .. stages-3, one group each (empty groups keep the count uniform).
   for (int s = 0; s + 2 < stages; ++s) {
     e.emit_if(b.CreateICmpSLT(c32(s), n_k), [&] { load_stage(vector_copies, c32(s), c32(s)); });
