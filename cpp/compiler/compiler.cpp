@@ -50,7 +50,8 @@ Lowered lower(const std::string& text, const ir::Target& target, const Device* d
     ir::run_pipeline(*out.module, "verify,canonicalize,fold-constants,canonicalize,cse,dce");
     out.text["graph"] = ir::print(*out.module);
     ir::run_pipeline(*out.module,
-                     "match-attention,dce,decompose,cse,dce,split-reductions,split-k,pack-matmul,sink-casts,dce");
+                     "match-attention,dce,decompose,cse,dce,fold-batch-sums,dce,split-reductions,split-k,pack-matmul,"
+                     "sink-casts,dce");
     tune_knobs(*out.module, target, device);
     ir::run_pipeline(*out.module, "form-kernels,absorb-transposes,select-pack-kernels,verify");
     tune_kernel_knobs(*out.module, target, device);
