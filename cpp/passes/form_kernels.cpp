@@ -311,15 +311,40 @@ bool joins_attention_kernel(const Op& op, const Group& g) {
 // the product's shape from the product or other epilogue values: the kernel evaluates it per
 // element of C while C is in cache (CPU) or registers (GPU). Movement ops would read C at
 // other coordinates, which those kernels do not have, so they start a new kernel.
-bool joins_matmul_epilogue(const Op& op, const Group& g) {
+//
+// So does an op that does not use them yet but whose every user is such an op or feeds one in
+// turn (at most kFeedDepth ops deep): a derivative computed from a saved activation, then
+// multiplied by the product (gelu's backward after the GEMM of the incoming gradient). The
+// epilogue computes it per element instead of a kernel writing it and the next reading it.
+constexpr int kFeedDepth = 12;
+
+bool elementwise_over(const Op& op, const Group& g) {
   const OpInfo* info = lookup_op(op.name);
-  if (!takes_epilogue(*g.ops.front(), g.target) || !info ||
-      (info->cls != OpClass::ElementwiseUnary && info->cls != OpClass::ElementwiseBinary))
-    return false;
-  if (op.result()->type.shape != g.ops.front()->result()->type.shape) return false;
+  if (!info || (info->cls != OpClass::ElementwiseUnary && info->cls != OpClass::ElementwiseBinary)) return false;
+  return op.result()->type.shape == g.ops.front()->result()->type.shape;
+}
+
+bool uses_group(const Op& op, const Group& g) {
   return std::any_of(op.operands.begin(), op.operands.end(), [&](const Value* v) {
     return v->def && std::find(g.ops.begin(), g.ops.end(), v->def) != g.ops.end();
   });
+}
+
+bool feeds_epilogue(const Block& body, const Op& op, const Group& g, int depth) {
+  if (depth > kFeedDepth) return false;
+  bool used = false;
+  for (const auto& user : body.ops) {
+    if (std::find(user->operands.begin(), user->operands.end(), op.result()) == user->operands.end()) continue;
+    used = true;
+    if (!elementwise_over(*user, g) || (!uses_group(*user, g) && !feeds_epilogue(body, *user, g, depth + 1)))
+      return false;
+  }
+  return used;
+}
+
+bool joins_matmul_epilogue(const Block& body, const Op& op, const Group& g) {
+  if (!takes_epilogue(*g.ops.front(), g.target) || !elementwise_over(op, g)) return false;
+  return uses_group(op, g) || feeds_epilogue(body, op, g, 0);
 }
 
 // An element-wise op joins the epilogue of the reduce group `g` when it computes over the
@@ -415,7 +440,7 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, co
       start(op, kind, blocker);
       continue;
     }
-    if (kind == "elementwise" && ((open.kind == "matmul" && joins_matmul_epilogue(*op, open)) ||
+    if (kind == "elementwise" && ((open.kind == "matmul" && joins_matmul_epilogue(fn.body, *op, open)) ||
                                   (open.kind == "reduce" && joins_reduce_epilogue(*op, open)))) {
       open.ops.push_back(op);
       continue;
