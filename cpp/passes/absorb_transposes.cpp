@@ -32,26 +32,20 @@ bool swaps_last_two(const Op& t) {
 
 bool is_reshape(const Op& op) { return op.name == "reshape" || op.name == "squeeze" || op.name == "expand_dims"; }
 
-// A kernel computing transpose(reshape*(x)) of its one input x, and nothing else; its transpose.
-const Op* transposing_kernel(const Value* v) {
+// Result `v` of an element-wise kernel when the kernel computes it as transpose(reshape*(x))
+// of one of its inputs x: the chain of region ops from x's argument to the transpose, else empty.
+std::vector<const Op*> transposing_chain(const Value* v) {
   const Op* k = v->def;
-  if (!k || k->name != "sched.kernel" || k->str_attr("kind") != "elementwise" || k->results.size() != 1 ||
-      k->operands.size() != 1)
-    return nullptr;
+  if (!k || k->name != "sched.kernel" || k->str_attr("kind") != "elementwise") return {};
   const Block& r = *k->region;
-  const Value* cur = r.args[0].get();
-  const Op* last = nullptr;
-  for (const auto& op : r.ops) {
-    if (op->name == "sched.yield")
-      return op->operands.size() == 1 && last && op->operands[0] == last->result() && swaps_last_two(*last) ? last
-                                                                                                            : nullptr;
-    if (last && last->name == "transpose") return nullptr;  // the transpose must be the last op
-    if ((!is_reshape(*op) && op->name != "transpose") || op->operands.size() != 1 || op->operands[0] != cur)
-      return nullptr;
-    last = op.get();
-    cur = op->result();
+  const Value* cur = r.ops.back()->operands[size_t(v->index)];  // what the kernel yields as v
+  std::vector<const Op*> chain;
+  while (cur->def && (is_reshape(*cur->def) || (chain.empty() && swaps_last_two(*cur->def)))) {
+    chain.insert(chain.begin(), cur->def);
+    cur = cur->def->operands[0];
   }
-  return nullptr;
+  if (chain.empty() || chain.back()->name != "transpose" || cur->owner != &r) return {};
+  return chain;
 }
 
 // The matmul op of a matmul kernel's region.
@@ -61,30 +55,40 @@ Op* matmul_in(Op& kernel) {
   return nullptr;
 }
 
+// Drops result `v` of kernel `k`, unused now; the kernel itself when it has no results left.
+void drop_result(Function& fn, Op& k, Value* v) {
+  Op& yield = *k.region->ops.back();
+  size_t i = size_t(v->index);
+  yield.operands.erase(yield.operands.begin() + long(i));
+  k.results.erase(k.results.begin() + long(i));
+  for (size_t j = i; j < k.results.size(); ++j) k.results[j]->index = int(j);
+  if (k.results.empty()) fn.body.ops.remove_if([&](const std::unique_ptr<Op>& o) { return o.get() == &k; });
+}
+
 // Moves operand `i` of matmul `mm` in `kernel` from a transposing kernel's output to its input.
 bool absorb(Function& fn, Op& kernel, Op& mm, size_t i) {
   Value* arg = mm.operands[i];
   Block& region = *kernel.region;
   if (arg->owner != &region || count_uses(region, arg) != 1) return false;
   Value* outer = kernel.operands[size_t(arg->index)];
-  const Op* t = transposing_kernel(outer);
-  if (!t) return false;
-  if (i == 0 && t->operands[0]->type.shape.back().size % 8 != 0) return false;  // A stored [K, M]: rows of M
+  std::vector<const Op*> chain = transposing_chain(outer);
+  if (chain.empty()) return false;
+  const Op& t = *chain.back();
+  if (i == 0 && t.operands[0]->type.shape.back().size % 8 != 0) return false;  // A stored [K, M]: rows of M
   Op& producer = *outer->def;
-  kernel.operands[size_t(arg->index)] = producer.operands[0];
-  arg->type = producer.operands[0]->type;
-  std::map<Value*, Value*> map{{producer.region->args[0].get(), arg}};
+  Value* x = producer.operands[size_t(chain.front()->operands[0]->index)];
+  kernel.operands[size_t(arg->index)] = x;
+  arg->type = x->type;
+  std::map<Value*, Value*> map{{chain.front()->operands[0], arg}};
   auto at = region.ops.begin();
   while (at != region.ops.end() && (*at)->name == "constant") ++at;
   Value* last = arg;
-  for (const auto& op : producer.region->ops) {
-    if (op->name == "sched.yield") break;
+  for (const Op* op : chain) {
     Op* copy = region.insert(at, clone_op(*op, map));
     map[op->result()] = last = copy->result();
   }
   mm.operands[i] = last;
-  if (count_uses(fn.body, outer) == 0)
-    fn.body.ops.remove_if([&](const std::unique_ptr<Op>& o) { return o.get() == &producer; });
+  if (count_uses(fn.body, outer) == 0) drop_result(fn, producer, outer);
   return true;
 }
 
