@@ -116,9 +116,12 @@ int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk, bool staged) {
 
 Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
                        std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch,
-                       const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch, bool tma,
-                       int64_t persistent, Transposed stored, const GemmEpilogue* epi, const Location& loc) {
+                       const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch, const WgmmaKnobs& knobs,
+                       const GemmEpilogue* epi, const Location& loc) {
   Builder b(&fn.body, loc);
+  const bool tma = knobs.tma;
+  const int64_t persistent = knobs.persistent;
+  const Transposed stored = knobs.stored;
   auto [bm, bn, bk] = block_tile;
   auto [M, N, K] = mnk;
   // TMA: a producer warpgroup before the bm/64 consumer warpgroups; the runtime encodes one
@@ -131,7 +134,7 @@ Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<in
   // Staged epilogue (persistent, a 16-bit product): the producer warpgroup's spare warps run
   // the epilogue of one tile from shared memory while the consumers compute the next.
   DType pt = epi ? epi->mm.result()->type.dtype : DType::F32;
-  bool staged = persistent_grid && epi && (pt == DType::BF16 || pt == DType::F16);
+  bool staged = persistent_grid && epi && (pt == DType::BF16 || pt == DType::F16) && knobs.staged != 0;
   int64_t stages = wgmma_stages(bm, bn, bk, staged);
   fn.attrs["block"] = IntList{threads, 1, 1};
   fn.attrs["lanes"] = threads;

@@ -57,16 +57,20 @@ Grid emit_fma_gemm_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Valu
 
 namespace tessera::tilegen {
 
+// The Schedule IR knobs of a Hopper matmul kernel (tile.wgmma_gemm).
+struct WgmmaKnobs {
+  bool tma = true;         // operands copied by TMA from a producer warpgroup, else cp.async by every thread
+  int64_t persistent = 0;  // > 0 (TMA, no batch): that many instances loop over the block tiles
+  int64_t staged = -1;     // epilogue staged through shared memory: 1, 0 (in registers), -1 (when persistent)
+  Transposed stored;       // A and/or B read in their transposed stored layout (trans_a, trans_b)
+};
 // The same on Hopper (sm_90a) through one tile.wgmma_gemm per program instance; sets the
-// kernel's block and its dynamic shared memory (attribute `shared`). `tma`: operands copied by
-// the bulk tensor engine (TMA descriptors: kernel attribute tensor_maps) from a producer
-// warpgroup, else by every thread with cp.async. `persistent` > 0 (TMA, no batch): a grid of
-// that many program instances looping over the block tiles when there are more tiles.
-// `stored`: A and/or B read in their transposed stored layout (op attributes trans_a, trans_b).
+// kernel's block and its dynamic shared memory (attribute `shared`); TMA descriptors in the
+// kernel attribute tensor_maps.
 Grid emit_wgmma_matmul(ir::Function& fn, ir::Value* A, ir::Value* B, ir::Value* C, std::array<int64_t, 3> mnk,
                        std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch,
-                       const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch, bool tma,
-                       int64_t persistent, Transposed stored, const GemmEpilogue* epi, const ir::Location& loc);
+                       const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch, const WgmmaKnobs& knobs,
+                       const GemmEpilogue* epi, const ir::Location& loc);
 // Pipeline depth that fits the block's shared memory (ir::wgmma_gemm_smem lays it out);
 // `staged`: with the staged epilogue's C buffer (kernels/wgmma_gemm.cpp).
 int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk, bool staged);
