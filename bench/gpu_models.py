@@ -11,7 +11,8 @@ checked against torch eager first (bf16 tolerance), then timed with triton.testi
 
 Also printed: the first call of the Tessera step in a fresh process with an empty compile cache
 ("cold") and again in a second process with that cache ("warm disk cache"); torch.compile's first
-call in this process; peak device memory of torch eager's step (torch's allocator); and, with
+call in this process; the device memory each step allocates at its peak beyond what was
+allocated before it (Tessera: tessera.memory_stats; torch: its caching allocator); and, with
 --profile N, Tessera's N most expensive kernels of one step from tessera.profile().
 """
 
@@ -120,6 +121,30 @@ def cold_and_warm(shape):
     return times
 
 
+def tessera_memory(reset=False):
+    if reset:
+        ts.reset_peak_memory_stats("cuda:0")
+    s = ts.memory_stats("cuda:0")
+    return s["allocated_bytes"], s["peak_allocated_bytes"]
+
+
+def torch_memory(reset=False):
+    if reset:
+        torch.cuda.reset_peak_memory_stats()
+    return torch.cuda.memory_allocated(), torch.cuda.max_memory_allocated()
+
+
+def step_peak(step, memory):
+    """Bytes a step allocates at its peak beyond what was allocated before it (results dropped)."""
+    torch.cuda.synchronize()
+    base, _ = memory(reset=True)
+    out = step()
+    torch.cuda.synchronize()
+    _, peak = memory()
+    del out
+    return peak - base
+
+
 def rel_err(got, want):
     return ((got.float() - want.float()).abs().max() / want.float().abs().max().clamp_min(1e-30)).item()
 
@@ -161,9 +186,11 @@ def bench_gpt_block(shape, profile_top):
 
     ms = {}
     ms["tessera"] = triton.testing.do_bench(run_tessera, warmup=10, rep=300, return_mode="median")
-    torch.cuda.reset_peak_memory_stats()
     ms["eager"] = triton.testing.do_bench(lambda: torch_step(p, x, heads), warmup=10, rep=300, return_mode="median")
-    peak_eager = torch.cuda.max_memory_allocated()
+    peak = {
+        "tessera": step_peak(run_tessera, tessera_memory),
+        "eager": step_peak(lambda: torch_step(p, x, heads), torch_memory),
+    }
     ms["compile"] = triton.testing.do_bench(lambda: compiled(p, x, heads), warmup=10, rep=300, return_mode="median")
     # 6 * params * tokens for the four projections; causal attention forward plus 2.5x for its backward.
     flop = 6.0 * b * s * 12 * d * d + 3.5 * (4.0 * b * s * s * d / 2)
@@ -177,7 +204,7 @@ def bench_gpt_block(shape, profile_top):
         "err": err_ts,
         "flop": flop,
         "compile_first_s": compile_first_s,
-        "peak_eager": peak_eager,
+        "peak": peak,
         "profile": prof,
     }
 
@@ -217,8 +244,8 @@ def main():
             f"second process (disk cache warm): {cold[1] * 1e3:.0f} ms"
         )
     lines.append(
-        f"- peak device memory of torch eager's step: {r['peak_eager'] / 2**20:.0f} MiB "
-        "(Tessera: not reported yet, no memory_stats)"
+        f"- device memory a step allocates at its peak: Tessera {r['peak']['tessera'] / 2**20:.0f} MiB, "
+        f"torch eager {r['peak']['eager'] / 2**20:.0f} MiB ({r['peak']['tessera'] / r['peak']['eager']:.2f}x)"
     )
     if r["profile"] is not None:
         lines += ["", f"Tessera's {args.profile} most expensive kernels (tessera.profile(), one step):", "", "```"]

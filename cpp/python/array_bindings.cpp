@@ -284,6 +284,25 @@ void bind_array(nb::module_& m) {
       },
       "device"_a);
   m.def(
+      "memory_stats",
+      [](const std::string& device) {
+        tsrMemoryStats s{};
+        check_status(tsrDeviceMemoryStats(device_arg(device).raw(), &s), "tsrDeviceMemoryStats");
+        nb::dict d;
+        d["allocated_bytes"] = s.allocated;
+        d["peak_allocated_bytes"] = s.peak;
+        d["cached_bytes"] = s.cached;
+        d["allocations"] = s.allocations;
+        return d;
+      },
+      "device"_a);
+  m.def(
+      "reset_peak_memory_stats",
+      [](const std::string& device) {
+        check_status(tsrDeviceResetPeakMemory(device_arg(device).raw()), "tsrDeviceResetPeakMemory");
+      },
+      "device"_a);
+  m.def(
       "synchronize",
       [](const std::string& device) {
         Device d = device_arg(device);

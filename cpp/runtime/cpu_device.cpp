@@ -22,6 +22,7 @@ constexpr size_t kAlign = 64;  // a cache line; also enough for any vector load
 struct Allocations {
   std::mutex mu;
   std::unordered_map<void*, size_t> sizes;
+  MemoryCounters counters;
 };
 Allocations& allocations() {
   static auto* a = new Allocations;  // leaked: memory may be freed by threads still running at exit
@@ -54,6 +55,7 @@ tsrStatus malloc(size_t bytes, void** ptr) {
     Allocations& a = allocations();
     std::lock_guard<std::mutex> lock(a.mu);
     a.sizes.emplace(p, bytes);
+    a.counters.add(bytes);
   } catch (...) {
     if (bytes >= kLargeBlock)
       large_free(p, bytes);
@@ -63,6 +65,18 @@ tsrStatus malloc(size_t bytes, void** ptr) {
   }
   *ptr = p;
   return TSR_SUCCESS;
+}
+
+tsrMemoryStats memory_stats() {
+  Allocations& a = allocations();
+  std::lock_guard<std::mutex> lock(a.mu);
+  return {a.counters.allocated, a.counters.peak, cached_bytes(), a.counters.allocations};
+}
+
+void reset_peak_memory() {
+  Allocations& a = allocations();
+  std::lock_guard<std::mutex> lock(a.mu);
+  a.counters.peak = a.counters.allocated;
 }
 
 tsrStatus free(void* ptr) {
@@ -76,6 +90,7 @@ tsrStatus free(void* ptr) {
                        cat("ptr ", ptr, " was not allocated by tsrMalloc on cpu:0 (or was already freed)"));
     bytes = it->second;
     a.sizes.erase(it);
+    a.counters.remove(bytes);
   }
   if (bytes >= kLargeBlock)
     large_free(ptr, bytes);

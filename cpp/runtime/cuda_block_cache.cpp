@@ -36,6 +36,7 @@ struct Pool {
   std::unordered_map<void*, size_t> live;    // pointer -> size class
   std::multimap<size_t, void*> free_blocks;  // size class -> cached block
   size_t cached = 0;
+  MemoryCounters counters;
 };
 
 Pool& pool(int32_t index) {
@@ -68,6 +69,7 @@ tsrStatus malloc(int32_t index, size_t bytes, void** ptr) {
     p.cached -= size;
     p.free_blocks.erase(it);
     p.live[*ptr] = size;
+    p.counters.add(size);
     return TSR_SUCCESS;
   }
   CUdeviceptr d = 0;
@@ -79,6 +81,7 @@ tsrStatus malloc(int32_t index, size_t bytes, void** ptr) {
   if (tsrStatus s = check(r, "cuMemAlloc_v2")) return s;
   *ptr = reinterpret_cast<void*>(uintptr_t(d));
   p.live[*ptr] = size;
+  p.counters.add(size);
   return TSR_SUCCESS;
 }
 
@@ -92,6 +95,7 @@ tsrStatus free(int32_t index, void* ptr) {
                      cat("ptr ", ptr, " was not allocated by tsrMalloc on cuda:", index, " (or was already freed)"));
   const size_t size = it->second;
   p.live.erase(it);
+  p.counters.remove(size);
   const size_t limit = limit_bytes();
   if (p.cached + size > limit) {
     while (!p.free_blocks.empty() && p.cached + size > limit) {  // make room: largest first
@@ -105,6 +109,18 @@ tsrStatus free(int32_t index, void* ptr) {
   p.free_blocks.emplace(size, ptr);
   p.cached += size;
   return TSR_SUCCESS;
+}
+
+tsrMemoryStats memory_stats(int32_t index) {
+  Pool& p = pool(index);
+  std::lock_guard<std::mutex> lock(p.mu);
+  return {p.counters.allocated, p.counters.peak, p.cached, p.counters.allocations};
+}
+
+void reset_peak_memory(int32_t index) {
+  Pool& p = pool(index);
+  std::lock_guard<std::mutex> lock(p.mu);
+  p.counters.peak = p.counters.allocated;
 }
 
 size_t release_cached_blocks(int32_t index) {

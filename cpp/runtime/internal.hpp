@@ -2,6 +2,7 @@
 // a registry that tells live handles from stale ones, and the CPU and CUDA back ends that
 // runtime.cpp dispatches to after it has validated the arguments.
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -109,8 +110,22 @@ HandleSet<tsrModule_t>& live_modules();
 HandleSet<tsrKernel_t>& live_kernels();
 HandleSet<tsrGraph_t>& live_graphs();
 
+// Bytes of live allocations and their peak, kept by each back end under its allocation lock.
+struct MemoryCounters {
+  size_t allocated = 0, peak = 0;
+  uint64_t allocations = 0;
+  void add(size_t bytes) {
+    allocated += bytes;
+    peak = std::max(peak, allocated);
+    ++allocations;
+  }
+  void remove(size_t bytes) { allocated -= bytes; }
+};
+
 // ---- CPU back end (cpu_device.cpp) ----
 namespace cpu {
+tsrMemoryStats memory_stats();
+void reset_peak_memory();
 tsrStatus malloc(size_t bytes, void** ptr);
 tsrStatus free(void* ptr);  // rejects pointers it did not allocate
 void memcpy(void* dst, const void* src, size_t bytes);
@@ -130,6 +145,8 @@ tsrStatus unavailable_error();  // TSR_ERROR_DEVICE_UNAVAILABLE with the reason
 tsrStatus malloc(int32_t index, size_t bytes, void** ptr);
 tsrStatus free(int32_t index, void* ptr);     // rejects pointers it did not allocate
 size_t release_cached_blocks(int32_t index);  // cuda_block_cache.cpp: returns bytes freed
+tsrMemoryStats memory_stats(int32_t index);   // cuda_block_cache.cpp
+void reset_peak_memory(int32_t index);
 tsrStatus memcpy(void* dst, tsrDevice dst_device, const void* src, tsrDevice src_device, size_t bytes,
                  tsrStream stream);
 tsrStatus memset(int32_t index, void* ptr, int32_t value, size_t bytes, tsrStream stream);

@@ -54,6 +54,26 @@ TSR_API tsrStatus tsrDeviceReleaseCache(tsrDevice device, size_t* released) {
   });
 }
 
+TSR_API tsrStatus tsrDeviceMemoryStats(tsrDevice device, tsrMemoryStats* stats) {
+  return api("tsrDeviceMemoryStats", [&] {
+    if (!stats) return invalid("stats is NULL");
+    if (tsrStatus s = check_device("device", device)) return s;
+    *stats = device.type == TSR_DEVICE_CPU ? cpu::memory_stats() : cuda::memory_stats(device.index);
+    return TSR_SUCCESS;
+  });
+}
+
+TSR_API tsrStatus tsrDeviceResetPeakMemory(tsrDevice device) {
+  return api("tsrDeviceResetPeakMemory", [&] {
+    if (tsrStatus s = check_device("device", device)) return s;
+    if (device.type == TSR_DEVICE_CPU)
+      cpu::reset_peak_memory();
+    else
+      cuda::reset_peak_memory(device.index);
+    return TSR_SUCCESS;
+  });
+}
+
 TSR_API tsrStatus tsrSetCpuThreads(int32_t n) {
   return api("tsrSetCpuThreads", [&] {
     if (n < 1 || n > kMaxCpuThreads) return invalid(cat("n is ", n, "; it must be in [1, ", kMaxCpuThreads, "]"));

@@ -11,7 +11,7 @@ from .errors import (TesseraError, ShapeError, DTypeError, DeviceError, ParseErr
 from .dtypes import (DType, dtype, float64, float32, float16, bfloat16, int64, int32, int8, uint8,
                      bool_, f64, f32, f16, bf16, i64, i32, i8, u8)
 from .device import (Device, device, device_count, is_available, device_properties, synchronize,
-                     set_num_threads, get_num_threads, empty_cache)
+                     set_num_threads, get_num_threads, empty_cache, memory_stats, reset_peak_memory_stats)
 from .tensor import (Tensor, WeakScalar, tensor, from_dlpack, empty, zeros, ones, full, arange, rand, randn,
                      manual_seed)
 from . import ops

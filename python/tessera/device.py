@@ -113,6 +113,21 @@ def get_num_threads() -> int:
     return _C.get_cpu_threads()
 
 
+def memory_stats(d="cpu") -> dict:
+    """What Tessera's allocator holds on device `d`: ``allocated_bytes`` (live buffers),
+    ``peak_allocated_bytes`` (the most since the process started or
+    :func:`reset_peak_memory_stats`), ``cached_bytes`` (freed blocks kept for reuse; see
+    :func:`empty_cache`) and ``allocations`` (buffers allocated so far). CPU sizes are the bytes
+    asked for; CUDA sizes are the allocator's size classes (512 bytes below 1 MiB, then 2 MiB
+    steps), which is what the GPU holds. Buffers imported through DLPack are not counted."""
+    return _C.memory_stats(str(device(d)))
+
+
+def reset_peak_memory_stats(d="cpu") -> None:
+    """Sets the peak of :func:`memory_stats` on device `d` to what is allocated now."""
+    _C.reset_peak_memory_stats(str(device(d)))
+
+
 def empty_cache(d="cpu") -> int:
     """Gives the memory of freed buffers that Tessera keeps for reuse back to the system and
     returns how many bytes that was. On the CPU, buffers of 1 MiB and more are cached (up to
