@@ -96,10 +96,10 @@ TSR_API tsrStatus tsrDeviceReleaseCache(tsrDevice device, size_t* released);
 /* What tsrMalloc holds on a device. CPU sizes are the bytes asked for; CUDA sizes are the
    allocator's size classes (512 bytes below 1 MiB, 2 MiB above), which is what the GPU holds. */
 typedef struct tsrMemoryStats {
-  size_t allocated;      /* live buffers */
-  size_t peak;           /* the most `allocated` has been since the process started or the last reset */
-  size_t cached;         /* freed blocks kept for reuse (tsrDeviceReleaseCache gives them back) */
-  uint64_t allocations;  /* tsrMalloc calls so far */
+  size_t allocated;     /* live buffers */
+  size_t peak;          /* the most `allocated` has been since the process started or the last reset */
+  size_t cached;        /* freed blocks kept for reuse (tsrDeviceReleaseCache gives them back) */
+  uint64_t allocations; /* tsrMalloc calls so far */
 } tsrMemoryStats;
 TSR_API tsrStatus tsrDeviceMemoryStats(tsrDevice device, tsrMemoryStats* stats);
 /* Sets the device's peak to what is allocated now. */
