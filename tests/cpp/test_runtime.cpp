@@ -182,6 +182,26 @@ static void test_cpu_block_cache() {
   CHECK(released == 0);
 }
 
+// tsrDeviceMemoryStats follows allocations and frees; the peak stays until reset.
+static void test_memory_stats() {
+  tsrMemoryStats before{}, held{}, after{};
+  CHECK_OK(tsrDeviceMemoryStats(kCpu, &before));
+  void* p = nullptr;
+  CHECK_OK(tsrMalloc(kCpu, 5000, &p));
+  CHECK_OK(tsrDeviceMemoryStats(kCpu, &held));
+  CHECK(held.allocated == before.allocated + 5000);
+  CHECK(held.peak >= held.allocated);
+  CHECK(held.allocations == before.allocations + 1);
+  CHECK_OK(tsrFree(kCpu, p));
+  CHECK_OK(tsrDeviceMemoryStats(kCpu, &after));
+  CHECK(after.allocated == before.allocated);
+  CHECK(after.peak >= held.allocated);
+  CHECK_OK(tsrDeviceResetPeakMemory(kCpu));
+  CHECK_OK(tsrDeviceMemoryStats(kCpu, &after));
+  CHECK(after.peak == after.allocated);
+  CHECK_STATUS(tsrDeviceMemoryStats(kCpu, nullptr), TSR_ERROR_INVALID_ARGUMENT);
+}
+
 static void test_modules() {
   const tsrHostKernelEntry dup[] = {{"a", add_one_kernel}, {"a", add_one_kernel}};
   tsrModule m = nullptr;
@@ -351,6 +371,7 @@ int main() {
       {"version_and_status_names", test_version_and_status_names},
       {"argument_errors", test_argument_errors},
       {"cpu_memory", test_cpu_memory},
+      {"memory_stats", test_memory_stats},
       {"modules", test_modules},
       {"cpu_events", test_cpu_events},
       {"cpu_streams", test_cpu_streams},
