@@ -71,6 +71,8 @@ void register_structural_ops(std::vector<OpInfo>& out) {
        {"staged_epilogue", "int", false,
         "NVIDIA wgmma matmul, persistent: 1 (default for a 16-bit product) the epilogue runs from shared "
         "memory on the producer warpgroup's spare warps, 0 in the consumers' registers"},
+       {"epilogue_chunks", "int", false,
+        "NVIDIA wgmma matmul, staged epilogue: chunks each epilogue thread computes before storing (default 1)"},
        {"overlap", "int", false,
         "NVIDIA wgmma attention: 1 (default) O += P V of key tile j-1 runs during the softmax of "
         "tile j (FlashAttention-3's intra-warpgroup pipelining), 0 one tile at a time"},

@@ -249,7 +249,9 @@ OpInfo wgmma_gemm_op() {
         "1: A is stored transposed, element (i, p) at A[a_off + p*lda + i] (a [K, M] matrix read in "
         "64-column panels with the wgmma transpose bit)"},
        {"trans_b", "int", false,
-        "1: B is stored transposed, element (p, j) at B[b_off + j*ldb + p] (an [N, K] matrix)"}},
+        "1: B is stored transposed, element (p, j) at B[b_off + j*ldb + p] (an [N, K] matrix)"},
+       {"epilogue_chunks", "int", false,
+        "staged epilogue: chunks of the tile each epilogue thread computes before it stores any (default 1)"}},
       [](const std::vector<Type>& in, const AttrMap& a) {
         check_block_gemm_operands("tile.wgmma_gemm", in);
         check_tensor_core_dtypes("tile.wgmma_gemm", in);

@@ -141,6 +141,7 @@ Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<in
   fn.attrs["shared"] = wgmma_gemm_smem(bm, bn, bk, stages, staged).total;
   AttrMap attrs = {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}, {"tma", int64_t(tma)}};
   if (staged) attrs["staged_epilogue"] = int64_t(1);
+  if (staged && knobs.epilogue_chunks > 1) attrs["epilogue_chunks"] = knobs.epilogue_chunks;
   if (stored.a) attrs["trans_a"] = int64_t(1);
   if (stored.b) attrs["trans_b"] = int64_t(1);
   if (tma) {

@@ -66,7 +66,7 @@ struct KernelEmitter::WgmmaGemm {
   llvm::IRBuilder<>& b;
   const ir::Op& op;
   const std::vector<Value*>& args;
-  int bm, bn, bk, stages, consumers, threads;
+  int bm, bn, bk, stages, consumers, threads, epilogue_chunks;
   bool tma, persistent, staged, trans_a, trans_b;
   ir::WgmmaGemmSmem layout;
   int a_bytes, b_bytes, panel_bytes, c_row_bytes;
@@ -114,6 +114,8 @@ struct KernelEmitter::WgmmaGemm {
   void tma_pipeline();
   void tma_producer(const Barriers& m);
   void staged_epilogue_warps(const Barriers& m);
+  std::vector<std::vector<Value*>> staged_values(const Tile& t, Value* row, Value* col, Value* c_buf);
+  void staged_chunks(const Tile& t, Value* etid, const std::vector<Value*>& run_ok, Value* c_buf);
   void tma_consumer(const Barriers& m);
   void stage_product(const Barriers& m, const std::vector<Value*>& acc, Value* ctid, Value* done);
   // cp.async pipeline
@@ -147,6 +149,7 @@ KernelEmitter::WgmmaGemm::WgmmaGemm(KernelEmitter& em, const ir::Op& o, const st
   // from it while the consumers go on with the next tile.
   staged = op.int_attr("staged_epilogue", 0) != 0;
   trans_a = op.int_attr("trans_a", 0) != 0, trans_b = op.int_attr("trans_b", 0) != 0;
+  epilogue_chunks = int(op.int_attr("epilogue_chunks", 1));
   if (staged && (!tma || !op.region))
     fail(ErrorCode::Compile, "tile.wgmma_gemm: staged_epilogue needs tma and an epilogue region", op.loc.str());
   layout = ir::wgmma_gemm_smem(bm, bn, bk, stages, staged);
@@ -396,6 +399,54 @@ void KernelEmitter::WgmmaGemm::tma_producer(const Barriers& m) {
   });
 }
 
+// The outputs' values at the kRun columns from (row, col) of the staged product in the C buffer.
+std::vector<std::vector<Value*>> KernelEmitter::WgmmaGemm::staged_values(const Tile& t, Value* row, Value* col,
+                                                                         Value* c_buf) {
+  Value* byte =
+      b.CreateAdd(c_buf, b.CreateTrunc(b.CreateAdd(b.CreateMul(row, c64(c_row_bytes)), b.CreateMul(col, c64(2))), i32));
+  llvm::Type* et = register_type(e.ctx_, in_dt);
+  auto* vec_ty = llvm::FixedVectorType::get(et, kRun);
+  Value* ptr = b.CreateIntToPtr(byte, llvm::PointerType::get(e.ctx_, e.hooks_.shared_address_space()));
+  Value* vec = b.CreateAlignedLoad(vec_ty, ptr, llvm::Align(2 * kRun));
+  std::vector<std::vector<Value*>> vals(outputs.size());
+  for (int k = 0; k < kRun; ++k) {
+    std::vector<Value*> v = e.gemm_epilogue(op, args, b.CreateExtractElement(vec, uint64_t(k)), row,
+                                            b.CreateAdd(col, c64(k)), t.rows, t.cols, t.m0, t.n0, in_dt);
+    for (size_t o = 0; o < outputs.size(); ++o) vals[o].push_back(v[o]);
+  }
+  return vals;
+}
+
+// epilogue_chunks > 1: each thread computes that many chunks (96 apart) before storing any, so
+// their loads (a residual, a saved activation) are in flight together instead of one at a
+// time. Chunks past the tile compute on clamped coordinates and store nothing.
+void KernelEmitter::WgmmaGemm::staged_chunks(const Tile& t, Value* etid, const std::vector<Value*>& run_ok,
+                                             Value* c_buf) {
+  const int64_t total = int64_t(bm) * bn / kRun;
+  ForLoop chunks = e.begin_loop(etid, c64(kEpilogueThreads * epilogue_chunks), "wgmma.epilogue");
+  e.enter_loop_body(chunks, c64(total));
+  std::vector<Value*> ok, rows_at, cols_at;
+  std::vector<std::vector<std::vector<Value*>>> vals;
+  for (int u = 0; u < epilogue_chunks; ++u) {
+    Value* ci = b.CreateAdd(chunks.iv, c64(u * kEpilogueThreads));
+    Value* in = b.CreateICmpSLT(ci, c64(total));
+    ci = b.CreateSelect(in, ci, c64(total - 1));
+    Value* row = b.CreateUDiv(ci, c64(bn / kRun));
+    Value* col = b.CreateMul(b.CreateURem(ci, c64(bn / kRun)), c64(kRun));
+    ok.push_back(b.CreateAnd({in, b.CreateICmpSLT(row, t.rows), b.CreateICmpSLT(col, t.cols)}));
+    rows_at.push_back(row);
+    cols_at.push_back(col);
+    vals.push_back(staged_values(t, row, col, c_buf));
+  }
+  for (int u = 0; u < epilogue_chunks; ++u)
+    e.emit_if(ok[size_t(u)], [&] {
+      Value* off = b.CreateAdd(t.c_off, b.CreateAdd(b.CreateMul(rows_at[size_t(u)], ldc), cols_at[size_t(u)]));
+      for (size_t o = 0; o < outputs.size(); ++o)
+        e.store_run(outputs[o], off, vals[size_t(u)][o], cols_at[size_t(u)], t.cols, run_ok[o]);
+    });
+  e.end_loop(chunks);
+}
+
 // Staged epilogue warps (1-3 of the producer warpgroup): chunks of kRun columns of the tile,
 // thread e taking chunks e, e + 96, ... (a warp reads one contiguous row run: no bank
 // conflicts), each through the epilogue region and out to every output in vector stores. 2
@@ -412,27 +463,20 @@ void KernelEmitter::WgmmaGemm::staged_epilogue_warps(const Barriers& m) {
       b.CreateCondBr(last, skip, work);  // the consumers store the last tile themselves
       b.SetInsertPoint(work);
       wait(m.c_full, b.CreateAnd(done, c32(1)));
-      ForLoop chunks = e.begin_loop(etid, c64(kEpilogueThreads), "wgmma.epilogue");
-      e.enter_loop_body(chunks, c64(bm * bn / kRun));
-      Value* row = b.CreateUDiv(chunks.iv, c64(bn / kRun));
-      Value* col = b.CreateMul(b.CreateURem(chunks.iv, c64(bn / kRun)), c64(kRun));
-      e.emit_if(b.CreateAnd(b.CreateICmpSLT(row, t.rows), b.CreateICmpSLT(col, t.cols)), [&] {
-        Value* byte = b.CreateAdd(
-            m.c_buf, b.CreateTrunc(b.CreateAdd(b.CreateMul(row, c64(c_row_bytes)), b.CreateMul(col, c64(2))), i32));
-        llvm::Type* et = register_type(e.ctx_, in_dt);
-        auto* vec_ty = llvm::FixedVectorType::get(et, kRun);
-        Value* ptr = b.CreateIntToPtr(byte, llvm::PointerType::get(e.ctx_, e.hooks_.shared_address_space()));
-        Value* vec = b.CreateAlignedLoad(vec_ty, ptr, llvm::Align(2 * kRun));
-        std::vector<std::vector<Value*>> vals(outputs.size());
-        for (int k = 0; k < kRun; ++k) {
-          std::vector<Value*> v = e.gemm_epilogue(op, args, b.CreateExtractElement(vec, uint64_t(k)), row,
-                                                  b.CreateAdd(col, c64(k)), t.rows, t.cols, t.m0, t.n0, in_dt);
-          for (size_t o = 0; o < outputs.size(); ++o) vals[o].push_back(v[o]);
-        }
-        Value* off = b.CreateAdd(t.c_off, b.CreateAdd(b.CreateMul(row, ldc), col));
-        for (size_t o = 0; o < outputs.size(); ++o) e.store_run(outputs[o], off, vals[o], col, t.cols, run_ok[o]);
-      });
-      e.end_loop(chunks);
+      if (epilogue_chunks > 1) {
+        staged_chunks(t, etid, run_ok, m.c_buf);
+      } else {
+        ForLoop chunks = e.begin_loop(etid, c64(kEpilogueThreads), "wgmma.epilogue");
+        e.enter_loop_body(chunks, c64(bm * bn / kRun));
+        Value* row = b.CreateUDiv(chunks.iv, c64(bn / kRun));
+        Value* col = b.CreateMul(b.CreateURem(chunks.iv, c64(bn / kRun)), c64(kRun));
+        e.emit_if(b.CreateAnd(b.CreateICmpSLT(row, t.rows), b.CreateICmpSLT(col, t.cols)), [&] {
+          std::vector<std::vector<Value*>> vals = staged_values(t, row, col, m.c_buf);
+          Value* off = b.CreateAdd(t.c_off, b.CreateAdd(b.CreateMul(row, ldc), col));
+          for (size_t o = 0; o < outputs.size(); ++o) e.store_run(outputs[o], off, vals[o], col, t.cols, run_ok[o]);
+        });
+        e.end_loop(chunks);
+      }
       hopper::mbarrier_arrive(b, m.c_empty);
       b.CreateBr(skip);
       b.SetInsertPoint(skip);
