@@ -114,6 +114,22 @@ int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk, bool staged) {
   return stages;
 }
 
+// Chunks each staged-epilogue thread computes before it stores: 4 when the epilogue reads an
+// input as large as the product (a residual, a saved activation), whose loads one chunk at a
+// time would leave the three epilogue warps waiting on memory; else 1.
+int64_t staged_chunks(const GemmEpilogue* epi) {
+  if (!epi) return 1;
+  int64_t n = epi->mm.result()->type.numel();
+  bool after = false;  // the ops after the product: its epilogue
+  for (const auto& op : epi->kernel.region->ops) {
+    if (after)
+      for (const Value* v : op->operands)
+        if (v->owner == epi->kernel.region.get() && v->type.numel() >= n) return 4;
+    after = after || op.get() == &epi->mm;
+  }
+  return 1;
+}
+
 Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
                        std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch,
                        const std::vector<int64_t>& b_batch, const std::vector<int64_t>& batch, const WgmmaKnobs& knobs,
@@ -141,7 +157,8 @@ Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<in
   fn.attrs["shared"] = wgmma_gemm_smem(bm, bn, bk, stages, staged).total;
   AttrMap attrs = {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}, {"tma", int64_t(tma)}};
   if (staged) attrs["staged_epilogue"] = int64_t(1);
-  if (staged && knobs.epilogue_chunks > 1) attrs["epilogue_chunks"] = knobs.epilogue_chunks;
+  int64_t chunks = knobs.epilogue_chunks > 0 ? knobs.epilogue_chunks : staged_chunks(epi);
+  if (staged && chunks > 1) attrs["epilogue_chunks"] = chunks;
   if (stored.a) attrs["trans_a"] = int64_t(1);
   if (stored.b) attrs["trans_b"] = int64_t(1);
   if (tma) {
