@@ -30,10 +30,8 @@ import triton.testing
 import tessera as ts
 
 sys.path.insert(0, os.path.dirname(__file__))
+from gpt_block import NAMES, tessera_block, torch_block  # noqa: E402
 from report import publish  # noqa: E402
-
-F = torch.nn.functional
-NAMES = ("ln1_w", "ln1_b", "qkv", "proj", "ln2_w", "ln2_b", "fc", "fc_b", "out", "out_b")
 
 
 def weights(d, seed=0):
@@ -59,30 +57,9 @@ def weights(d, seed=0):
     return p
 
 
-def torch_block(p, x, heads):
-    b, s, d = x.shape
-    h = F.layer_norm(x, (d,), p["ln1_w"], p["ln1_b"])
-    q, k, v = (h @ p["qkv"]).reshape(b, s, 3, heads, d // heads).permute(2, 0, 3, 1, 4).unbind(0)
-    a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-    x = x + a.transpose(1, 2).reshape(b, s, d) @ p["proj"]
-    h = F.layer_norm(x, (d,), p["ln2_w"], p["ln2_b"])
-    return x + F.gelu(h @ p["fc"] + p["fc_b"]) @ p["out"] + p["out_b"]
-
-
 def torch_step(p, x, heads):
     loss = torch_block(p, x, heads).float().pow(2).sum()
     return loss, torch.autograd.grad(loss, [p[n] for n in NAMES])
-
-
-def tessera_block(p, x, heads):
-    b, s, d = x.shape
-    h = ts.layernorm(x, p["ln1_w"], p["ln1_b"])
-    qkv = (h @ p["qkv"]).reshape(b, s, 3, heads, d // heads)
-    q, k, v = (qkv[:, :, j].transpose(0, 2, 1, 3) for j in range(3))
-    a = ts.scaled_dot_product_attention(q, k, v, is_causal=True)
-    x = x + a.transpose(0, 2, 1, 3).reshape(b, s, d) @ p["proj"]
-    h = ts.layernorm(x, p["ln2_w"], p["ln2_b"])
-    return x + ts.gelu(h @ p["fc"] + p["fc_b"]) @ p["out"] + p["out_b"]
 
 
 def tessera_step_fn(heads):
