@@ -84,7 +84,8 @@ class Executable {
   bool from_disk_cache_ = false;
   backends::CompiledKernels kernels_;
   Device device_;
-  tsrModule module_ = nullptr;
+  std::vector<tsrModule> modules_;  // the CPU's one, or one per compiled part on a GPU
+  KernelModules kernel_modules_;    // kernel name -> its module
   std::map<std::string, Plan> plans_;
   const Plan* main_ = nullptr;
   // CUDA graph replay (executable.cpp): the graph and each node's last argument pointers.

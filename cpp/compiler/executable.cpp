@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <thread>
+#include <utility>
 
 #include "backends/cpu/cpu_backend.hpp"
 #include "common/profiler.hpp"
@@ -15,7 +17,8 @@ namespace tessera::compiler {
 
 Executable::~Executable() {
   replay_.reset();  // the graph goes before the module of its kernels (in-flight replays finish)
-  if (module_) tsrModuleUnload(module_);
+  for (tsrModule m : modules_)
+    if (m) tsrModuleUnload(m);
 }
 
 std::string Executable::ir(const std::string& level) const {
@@ -38,17 +41,43 @@ void Executable::load_kernels() {
     backends::load_cpu_kernels(kernels_);
     std::vector<tsrHostKernelEntry> entries;
     for (size_t i = 0; i < names.size(); ++i) entries.push_back({names[i].c_str(), kernels_.host_functions[i]});
-    check_status(tsrModuleLoadHost(entries.data(), int32_t(entries.size()), &module_), "tsrModuleLoadHost");
-  } else if (!names.empty()) {
-    const std::string& image = kernels_.binary;
-    check_status(tsrModuleLoadData(device_.raw(), image.data(), image.size(), &module_), "tsrModuleLoadData");
+    tsrModule m = nullptr;
+    check_status(tsrModuleLoadHost(entries.data(), int32_t(entries.size()), &m), "tsrModuleLoadHost");
+    modules_.push_back(m);
+    for (const std::string& n : names) kernel_modules_[n] = m;
+    return;
   }
+  if (names.empty()) return;
+  // One module per compiled part; the driver compiles each part's PTX to machine code on its
+  // own thread (the loads are independent).
+  std::vector<backends::CodePart> parts = backends::decode_parts(kernels_.binary, names.size());
+  modules_.assign(parts.size(), nullptr);
+  std::vector<tsrStatus> status(parts.size(), TSR_SUCCESS);
+  std::vector<std::string> errors(parts.size());
+  auto load = [&](size_t i) {
+    status[i] = tsrModuleLoadData(device_.raw(), parts[i].image.data(), parts[i].image.size(), &modules_[i]);
+    if (status[i] != TSR_SUCCESS) errors[i] = tsrGetLastError();  // thread-local: read it here
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < parts.size(); ++i) threads.emplace_back(load, i);
+  load(0);
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < parts.size(); ++i)
+    if (status[i] != TSR_SUCCESS) {
+      for (tsrModule& m : modules_)  // the executable is not built: nothing else unloads them
+        if (m) tsrModuleUnload(std::exchange(m, nullptr));
+      fail(status[i] == TSR_ERROR_DEVICE_UNAVAILABLE ? ErrorCode::Device : ErrorCode::Runtime,
+           errors[i].empty() ? std::string("tsrModuleLoadData: ") + tsrStatusName(status[i]) : errors[i]);
+    }
+  size_t k = 0;
+  for (size_t i = 0; i < parts.size(); ++i)
+    for (size_t j = 0; j < parts[i].kernels; ++j) kernel_modules_[names[k++]] = modules_[i];
 }
 
 void Executable::build_plans(const ir::Module& tile_module) {
   for (const auto& fn : tile_module.funcs) {
     if (fn->attrs.count("kernel")) continue;
-    Plan p = build_plan(*fn, module_);
+    Plan p = build_plan(*fn, kernel_modules_);
     std::string name = p.name;
     plans_.emplace(name, std::move(p));
     if (!main_) main_ = &plans_.at(name);

@@ -8,11 +8,13 @@
 namespace tessera::compiler {
 namespace {
 
-Step launch_step(const ir::Op& op, tsrModule module, const std::map<const ir::Value*, int>& slot) {
+Step launch_step(const ir::Op& op, const KernelModules& modules, const std::map<const ir::Value*, int>& slot) {
   Step s;
   s.kind = Step::Launch;
   s.kernel_name = op.str_attr("kernel");
-  check_status(tsrModuleGetKernel(module, s.kernel_name.c_str(), &s.kernel), "tsrModuleGetKernel");
+  auto module = modules.find(s.kernel_name);
+  if (module == modules.end()) fail(ErrorCode::Internal, "executor: kernel " + s.kernel_name + " was not compiled");
+  check_status(tsrModuleGetKernel(module->second, s.kernel_name.c_str(), &s.kernel), "tsrModuleGetKernel");
   for (ir::Value* v : op.operands) s.args.push_back(slot.at(v));
   const auto& grid = op.ints_attr("grid");
   const auto& block = op.ints_attr("block");
@@ -48,7 +50,7 @@ Step control_step(const ir::Op& op, std::map<const ir::Value*, int>& slot, int& 
 
 }  // namespace
 
-Plan build_plan(const ir::Function& host, tsrModule module) {
+Plan build_plan(const ir::Function& host, const KernelModules& modules) {
   Plan p;
   p.name = host.name;
   std::map<const ir::Value*, int> slot;
@@ -66,7 +68,7 @@ Plan build_plan(const ir::Function& host, tsrModule module) {
       s.type = op->result()->type;
       s.shape = s.type.static_shape();
     } else if (op->name == "rt.launch") {
-      s = launch_step(*op, module, slot);
+      s = launch_step(*op, modules, slot);
       if (s.has_work()) ++p.launches;
     } else if (op->name == "rt.assert") {
       s.kind = Step::Assert;

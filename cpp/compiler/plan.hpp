@@ -2,6 +2,7 @@
 // buffer slots, which the Executable interprets (executable.cpp, executable_control.cpp).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,7 +47,9 @@ struct Plan {
   bool has_control = false;  // control-flow steps: run step by step, never as one CUDA graph
 };
 
-// The plan of a Tile IR host function; kernels are looked up in `module`.
-Plan build_plan(const ir::Function& host, tsrModule module);
+// The loaded module of each kernel (one, or one per part of a program compiled in parts).
+using KernelModules = std::map<std::string, tsrModule>;
+// The plan of a Tile IR host function; kernels are looked up in their modules.
+Plan build_plan(const ir::Function& host, const KernelModules& modules);
 
 }  // namespace tessera::compiler

@@ -69,8 +69,9 @@ void register_structural_ops(std::vector<OpInfo>& out) {
         "NVIDIA wgmma matmul: program instances of a persistent grid when there are more block tiles "
         "(0: one instance per tile)"},
        {"staged_epilogue", "int", false,
-        "NVIDIA wgmma matmul, persistent: 1 (default for a 16-bit product) the epilogue runs from shared "
-        "memory on the producer warpgroup's spare warps, 0 in the consumers' registers"},
+        "NVIDIA wgmma matmul, persistent, 16-bit product: 1 the epilogue runs from shared memory on the "
+        "producer warpgroup's spare warps, 0 in the consumers' registers (default: staged when K >= 4096 "
+        "and the epilogue reads no input as large as the product)"},
        {"epilogue_chunks", "int", false,
         "NVIDIA wgmma matmul, staged epilogue: chunks each epilogue thread computes before storing (default 1)"},
        {"overlap", "int", false,

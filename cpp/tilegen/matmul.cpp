@@ -71,7 +71,7 @@ Grid emit_matmul_kernel(const Op& kernel, Function& fn) {
   if (wgmma)  // sm_90a
     return emit_wgmma_matmul(fn, A, B, C, {M, N, K}, {tile[0], tile[1], tile[2]}, a_batch, b_batch, batch,
                              {kernel.int_attr("tma", 1) != 0, kernel.int_attr("persistent", 0),
-                              kernel.int_attr("staged_epilogue", -1), kernel.int_attr("epilogue_chunks", 0), stored},
+                              kernel.int_attr("staged_epilogue", -1), kernel.int_attr("epilogue_chunks", 1), stored},
                              ep, kernel.loc);
   if (tile.size() == 3)  // [bm, bn, bk]: the tensor-core kernel (form-kernels chose it for the dtypes)
     return emit_mma_sync_matmul(fn, A, B, C, {M, N, K}, {tile[0], tile[1], tile[2]}, a_batch, b_batch, batch, ep,

@@ -114,21 +114,27 @@ int64_t wgmma_stages(int64_t bm, int64_t bn, int64_t bk, bool staged) {
   return stages;
 }
 
-// Chunks each staged-epilogue thread computes before it stores: 4 when the epilogue reads an
-// input as large as the product (a residual, a saved activation), whose loads one chunk at a
-// time would leave the three epilogue warps waiting on memory; else 1.
-int64_t staged_chunks(const GemmEpilogue* epi) {
-  if (!epi) return 1;
-  int64_t n = epi->mm.result()->type.numel();
+// Whether the epilogue reads an input as large as the product (a residual, a saved activation).
+bool reads_full_input(const GemmEpilogue& epi) {
+  int64_t n = epi.mm.result()->type.numel();
   bool after = false;  // the ops after the product: its epilogue
-  for (const auto& op : epi->kernel.region->ops) {
+  for (const auto& op : epi.kernel.region->ops) {
     if (after)
       for (const Value* v : op->operands)
-        if (v->owner == epi->kernel.region.get() && v->type.numel() >= n) return 4;
-    after = after || op.get() == &epi->mm;
+        if (v->owner == epi.kernel.region.get() && v->type.numel() >= n) return true;
+    after = after || op.get() == &epi.mm;
   }
-  return 1;
+  return false;
 }
+
+// The staged epilogue (three warps run the epilogue of one tile from shared memory while the
+// consumers compute the next) pays when the K loop is long enough to hide it and its loads are
+// few. Measured on an H100 at 8192 rows (bench/results/2026-12-07-h100-gpt-block.md): in the
+// consumers' registers, bias + gelu at K = 1024 took 142 us against 236 staged; a residual at
+// K = 4096 103 against 108 (148 with one chunk in flight a thread); gelu's derivative from the
+// saved activation 448 against 537. Staged: bias + gelu at 4096^3 (1.10x cuBLAS,
+// bench/results/2026-11-25-h100-wgmma.md).
+bool stage_epilogue(const GemmEpilogue& epi, int64_t K) { return K >= 4096 && !reads_full_input(epi); }
 
 Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<int64_t, 3> mnk,
                        std::array<int64_t, 3> block_tile, const std::vector<int64_t>& a_batch,
@@ -150,15 +156,15 @@ Grid emit_wgmma_matmul(Function& fn, Value* A, Value* B, Value* C, std::array<in
   // Staged epilogue (persistent, a 16-bit product): the producer warpgroup's spare warps run
   // the epilogue of one tile from shared memory while the consumers compute the next.
   DType pt = epi ? epi->mm.result()->type.dtype : DType::F32;
-  bool staged = persistent_grid && epi && (pt == DType::BF16 || pt == DType::F16) && knobs.staged != 0;
+  bool staged = persistent_grid && epi && (pt == DType::BF16 || pt == DType::F16) &&
+                (knobs.staged < 0 ? stage_epilogue(*epi, K) : knobs.staged != 0);
   int64_t stages = wgmma_stages(bm, bn, bk, staged);
   fn.attrs["block"] = IntList{threads, 1, 1};
   fn.attrs["lanes"] = threads;
   fn.attrs["shared"] = wgmma_gemm_smem(bm, bn, bk, stages, staged).total;
   AttrMap attrs = {{"bm", bm}, {"bn", bn}, {"bk", bk}, {"stages", stages}, {"tma", int64_t(tma)}};
   if (staged) attrs["staged_epilogue"] = int64_t(1);
-  int64_t chunks = knobs.epilogue_chunks > 0 ? knobs.epilogue_chunks : staged_chunks(epi);
-  if (staged && chunks > 1) attrs["epilogue_chunks"] = chunks;
+  if (staged && knobs.epilogue_chunks > 1) attrs["epilogue_chunks"] = knobs.epilogue_chunks;
   if (stored.a) attrs["trans_a"] = int64_t(1);
   if (stored.b) attrs["trans_b"] = int64_t(1);
   if (tma) {

@@ -61,8 +61,8 @@ namespace tessera::tilegen {
 struct WgmmaKnobs {
   bool tma = true;              // operands copied by TMA from a producer warpgroup, else cp.async by every thread
   int64_t persistent = 0;       // > 0 (TMA, no batch): that many instances loop over the block tiles
-  int64_t staged = -1;          // epilogue staged through shared memory: 1, 0 (in registers), -1 (when persistent)
-  int64_t epilogue_chunks = 0;  // staged: chunks a thread computes before storing (0: staged_chunks picks)
+  int64_t staged = -1;          // epilogue staged through shared memory: 1, 0 (in registers), -1 (stage_epilogue)
+  int64_t epilogue_chunks = 1;  // staged: chunks a thread computes before storing
   Transposed stored;            // A and/or B read in their transposed stored layout (trans_a, trans_b)
 };
 // The same on Hopper (sm_90a) through one tile.wgmma_gemm per program instance; sets the

@@ -18,6 +18,7 @@
 #include "backends/cpu/cpu_backend.hpp"
 #include "backends/cpu/cpu_libcalls.hpp"
 #include "backends/llvm/codegen.hpp"
+#include "backends/llvm/parallel_codegen.hpp"
 
 namespace tessera::backends {
 namespace {
@@ -126,26 +127,28 @@ const std::string& host_cpu_description() {
   return text;
 }
 
-CompiledKernels compile_cpu(const ir::Module& tile_module, const ir::Target& target, bool assembly) {
+CompiledKernels compile_cpu(const ir::Module& tile_module, const ir::Target& target, bool assembly, int parts) {
   HostJit& hj = host_jit();
-  auto tm_or = hj.jtmb.createTargetMachine();
-  if (!tm_or) fail(ErrorCode::Compile, "cannot create a host target machine: " + llvm::toString(tm_or.takeError()));
-  std::unique_ptr<llvm::TargetMachine> tm = std::move(*tm_or);
-
-  llvm::LLVMContext ctx;
-  CpuHooks hooks;
-  std::unique_ptr<llvm::Module> m = build_llvm_module(tile_module, ctx, hooks, *tm);
-  optimize_module(*m, *tm);
-
+  std::vector<PartCode> code = compile_in_parts(tile_module, parts, [&](const std::vector<const ir::Function*>& ks) {
+    auto tm_or = hj.jtmb.createTargetMachine();  // one a thread: target machines are not shared
+    if (!tm_or) fail(ErrorCode::Compile, "cannot create a host target machine: " + llvm::toString(tm_or.takeError()));
+    std::unique_ptr<llvm::TargetMachine> tm = std::move(*tm_or);
+    llvm::LLVMContext ctx;
+    CpuHooks hooks;
+    std::unique_ptr<llvm::Module> m = build_llvm_module(tile_module.name, ks, ctx, hooks, *tm);
+    optimize_module(*m, *tm);
+    PartCode p;
+    p.llvm_ir = module_to_string(*m);
+    if (assembly) {  // code generation changes the module: give it a copy
+      std::unique_ptr<llvm::Module> copy = llvm::CloneModule(*m);
+      p.assembly = emit_code(*copy, *tm, /*object_file=*/false);
+    }
+    p.image = emit_code(*m, *tm, /*object_file=*/true);
+    return p;
+  });
   CompiledKernels out;
   out.target = target;
-  out.kernel_names = kernel_names(tile_module);
-  out.llvm_ir = module_to_string(*m);
-  if (assembly) {  // code generation changes the module: give it a copy
-    std::unique_ptr<llvm::Module> copy = llvm::CloneModule(*m);
-    out.assembly = emit_code(*copy, *tm, /*object_file=*/false);
-  }
-  out.binary = emit_code(*m, *tm, /*object_file=*/true);
+  gather_parts(code, out);
   return out;
 }
 
@@ -166,9 +169,12 @@ void load_cpu_kernels(CompiledKernels& out) {
                                                llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
   if (auto err = dylib->define(llvm::orc::absoluteSymbols(std::move(libcalls))))
     fail(ErrorCode::Compile, "JIT: " + llvm::toString(std::move(err)));
-  auto object = llvm::MemoryBuffer::getMemBufferCopy(out.binary, dylib_name);
-  if (auto err = hj.jit->addObjectFile(*dylib, std::move(object)))
-    fail(ErrorCode::Compile, "JIT: " + llvm::toString(std::move(err)));
+  size_t part = 0;
+  for (const CodePart& p : decode_parts(out.binary, out.kernel_names.size())) {
+    auto object = llvm::MemoryBuffer::getMemBufferCopy(p.image, dylib_name + "_" + std::to_string(part++));
+    if (auto err = hj.jit->addObjectFile(*dylib, std::move(object)))
+      fail(ErrorCode::Compile, "JIT: " + llvm::toString(std::move(err)));
+  }
   out.host_functions.clear();
   for (const std::string& name : out.kernel_names) {
     auto sym = hj.jit->lookup(*dylib, name);

@@ -61,10 +61,19 @@ std::unique_ptr<llvm::TargetMachine> make_target_machine(const std::string& trip
 
 std::unique_ptr<llvm::Module> build_llvm_module(const ir::Module& tile_module, llvm::LLVMContext& ctx,
                                                 TargetHooks& hooks, llvm::TargetMachine& tm) {
-  auto m = std::make_unique<llvm::Module>(tile_module.name, ctx);
+  std::vector<const ir::Function*> kernels;
+  for (const auto& fn : tile_module.funcs)
+    if (fn->attrs.count("kernel")) kernels.push_back(fn.get());
+  return build_llvm_module(tile_module.name, kernels, ctx, hooks, tm);
+}
+
+std::unique_ptr<llvm::Module> build_llvm_module(const std::string& name,
+                                                const std::vector<const ir::Function*>& kernels, llvm::LLVMContext& ctx,
+                                                TargetHooks& hooks, llvm::TargetMachine& tm) {
+  auto m = std::make_unique<llvm::Module>(name, ctx);
   m->setTargetTriple(tm.getTargetTriple());
   m->setDataLayout(tm.createDataLayout());
-  lower_kernels(tile_module, *m, hooks);
+  lower_kernels(kernels, *m, hooks);
   std::string errors;
   llvm::raw_string_ostream os(errors);
   if (llvm::verifyModule(*m, &os))

@@ -21,6 +21,10 @@ std::unique_ptr<llvm::TargetMachine> make_target_machine(const std::string& trip
 // target machine's triple and data layout, verified. Throws ErrorCode::Compile.
 std::unique_ptr<llvm::Module> build_llvm_module(const ir::Module& tile_module, llvm::LLVMContext& ctx,
                                                 TargetHooks& hooks, llvm::TargetMachine& tm);
+// The same for some of the kernels (a part compiled on its own thread: parallel_codegen.hpp).
+std::unique_ptr<llvm::Module> build_llvm_module(const std::string& name,
+                                                const std::vector<const ir::Function*>& kernels, llvm::LLVMContext& ctx,
+                                                TargetHooks& hooks, llvm::TargetMachine& tm);
 
 // The O3 pipeline, or an LLVM pass pipeline string for targets that cannot take all of O3.
 void optimize_module(llvm::Module& m, llvm::TargetMachine& tm, const char* pipeline = nullptr);
@@ -41,8 +45,9 @@ llvm::Value* read_index(llvm::IRBuilder<>& b, llvm::Intrinsic::ID id);
 int64_t kernel_block_size(const ir::Function& fn);
 
 // Per-target entry points (each in its own backend file).
-CompiledKernels compile_cpu(const ir::Module& tile_module, const ir::Target& target, bool assembly);
-CompiledKernels compile_nvptx(const ir::Module& tile_module, const ir::Target& target);
+// `parts`: how many parts compile in parallel (parallel_codegen.hpp; 0: as many as pay).
+CompiledKernels compile_cpu(const ir::Module& tile_module, const ir::Target& target, bool assembly, int parts);
+CompiledKernels compile_nvptx(const ir::Module& tile_module, const ir::Target& target, int parts);
 CompiledKernels compile_amdgpu(const ir::Module& tile_module, const ir::Target& target);
 CompiledKernels compile_spirv(const ir::Module& tile_module, const ir::Target& target);
 

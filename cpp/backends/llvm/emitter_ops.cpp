@@ -358,4 +358,8 @@ void lower_kernels(const ir::Module& tile_module, llvm::Module& m, TargetHooks& 
   }
 }
 
+void lower_kernels(const std::vector<const ir::Function*>& kernels, llvm::Module& m, TargetHooks& hooks) {
+  for (const ir::Function* fn : kernels) KernelEmitter(*fn, m, hooks).emit();
+}
+
 }  // namespace tessera::backends

@@ -60,6 +60,7 @@ class TargetHooks {
 
 // Adds one LLVM function per kernel function of `tile_module` to `m`.
 void lower_kernels(const ir::Module& tile_module, llvm::Module& m, TargetHooks& hooks);
+void lower_kernels(const std::vector<const ir::Function*>& kernels, llvm::Module& m, TargetHooks& hooks);
 
 llvm::Type* register_type(llvm::LLVMContext& ctx, DType t);  // bool -> i1
 llvm::Type* memory_type(llvm::LLVMContext& ctx, DType t);    // bool -> i8

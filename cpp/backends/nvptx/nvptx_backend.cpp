@@ -6,6 +6,7 @@
 #include <llvm/IR/IntrinsicsNVPTX.h>
 
 #include "backends/llvm/codegen.hpp"
+#include "backends/llvm/parallel_codegen.hpp"
 
 namespace tessera::backends {
 namespace {
@@ -147,20 +148,24 @@ void check_tensor_core_arch(const ir::Module& tile_module, const ir::Target& tar
 
 }  // namespace
 
-CompiledKernels compile_nvptx(const ir::Module& tile_module, const ir::Target& target) {
+CompiledKernels compile_nvptx(const ir::Module& tile_module, const ir::Target& target, int parts) {
   check_tensor_core_arch(tile_module, target);
-  auto tm = make_target_machine("nvptx64-nvidia-cuda", target.arch, "+ptx80");
-  llvm::LLVMContext ctx;
-  NvptxHooks hooks;
-  auto m = build_llvm_module(tile_module, ctx, hooks, *tm);
-  optimize_module(*m, *tm);
+  std::vector<PartCode> code = compile_in_parts(tile_module, parts, [&](const std::vector<const ir::Function*>& ks) {
+    auto tm = make_target_machine("nvptx64-nvidia-cuda", target.arch, "+ptx80");
+    llvm::LLVMContext ctx;
+    NvptxHooks hooks;
+    auto m = build_llvm_module(tile_module.name, ks, ctx, hooks, *tm);
+    optimize_module(*m, *tm);
+    PartCode p;
+    p.llvm_ir = module_to_string(*m);
+    p.assembly = emit_code(*m, *tm, false);
+    p.image = p.assembly;
+    p.image.push_back('\0');  // the driver wants NUL-terminated PTX
+    return p;
+  });
   CompiledKernels out;
   out.target = target;
-  out.kernel_names = kernel_names(tile_module);
-  out.llvm_ir = module_to_string(*m);
-  out.assembly = emit_code(*m, *tm, false);
-  out.binary = out.assembly;
-  out.binary.push_back('\0');  // the driver wants NUL-terminated PTX
+  gather_parts(code, out);
   return out;
 }
 

@@ -1,0 +1,90 @@
+// Code generation in parts on parallel threads (parallel_codegen.hpp).
+#include "backends/llvm/parallel_codegen.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <thread>
+
+#include "common/profiler.hpp"
+
+namespace tessera::backends {
+namespace {
+
+// Tile IR ops in a function, nested regions included: the measure of its LLVM cost.
+size_t op_count(const ir::Block& b) {
+  size_t n = 0;
+  for (const auto& op : b.ops) n += 1 + (op->region ? op_count(*op->region) : 0);
+  return n;
+}
+
+int thread_count(size_t kernels) {
+  int n = int(std::max(1u, std::thread::hardware_concurrency()));
+  if (const char* env = std::getenv("TESSERA_COMPILE_THREADS"); env && *env) n = std::max(1, std::atoi(env));
+  // A part costs a module's fixed overhead: below ~3 kernels a part it does not pay.
+  return int(std::clamp<size_t>(kernels / 3, 1, size_t(n)));
+}
+
+}  // namespace
+
+std::vector<std::vector<const ir::Function*>> partition_kernels(const ir::Module& tile_module, int parts) {
+  std::vector<const ir::Function*> kernels;
+  for (const auto& fn : tile_module.funcs)
+    if (fn->attrs.count("kernel")) kernels.push_back(fn.get());
+  // Largest first, each to the lightest part so far; then each part in program order.
+  std::vector<const ir::Function*> by_cost = kernels;
+  std::stable_sort(by_cost.begin(), by_cost.end(),
+                   [](const ir::Function* a, const ir::Function* b) { return op_count(a->body) > op_count(b->body); });
+  std::vector<std::vector<const ir::Function*>> out(size_t(std::max(1, parts)));
+  std::vector<size_t> load(out.size(), 0);
+  for (const ir::Function* fn : by_cost) {
+    size_t p = size_t(std::min_element(load.begin(), load.end()) - load.begin());
+    out[p].push_back(fn);
+    load[p] += op_count(fn->body);
+  }
+  for (auto& part : out)
+    std::sort(part.begin(), part.end(), [&](const ir::Function* a, const ir::Function* b) {
+      return std::find(kernels.begin(), kernels.end(), a) < std::find(kernels.begin(), kernels.end(), b);
+    });
+  out.erase(std::remove_if(out.begin(), out.end(), [](const auto& p) { return p.empty(); }), out.end());
+  return out;
+}
+
+std::vector<PartCode> compile_in_parts(const ir::Module& tile_module, int parts, const PartCompiler& compile_part) {
+  size_t kernels = 0;
+  for (const auto& fn : tile_module.funcs) kernels += fn->attrs.count("kernel");
+  if (parts <= 0) parts = thread_count(kernels);
+  std::vector<std::vector<const ir::Function*>> groups = partition_kernels(tile_module, parts);
+  std::vector<PartCode> out(groups.size());
+  std::vector<std::exception_ptr> errors(groups.size());
+  auto run = [&](size_t i) {
+    try {
+      profiler::Scope span("codegen", "LLVM codegen part " + std::to_string(i + 1) + "/" +
+                                          std::to_string(groups.size()) + " (" + std::to_string(groups[i].size()) +
+                                          " kernels)");
+      out[i] = compile_part(groups[i]);
+      for (const ir::Function* fn : groups[i]) out[i].kernels.push_back(fn->name);
+    } catch (...) { errors[i] = std::current_exception(); }
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < groups.size(); ++i) threads.emplace_back(run, i);
+  if (!groups.empty()) run(0);
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  return out;
+}
+
+void gather_parts(std::vector<PartCode>& parts, CompiledKernels& out) {
+  std::vector<CodePart> images;
+  for (PartCode& p : parts) {
+    out.kernel_names.insert(out.kernel_names.end(), p.kernels.begin(), p.kernels.end());
+    out.llvm_ir += p.llvm_ir;
+    out.assembly += p.assembly;
+    images.push_back({p.kernels.size(), std::move(p.image)});
+  }
+  out.binary = images.size() == 1 ? std::move(images[0].image) : encode_parts(images);
+}
+
+}  // namespace tessera::backends
