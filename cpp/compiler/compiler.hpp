@@ -66,7 +66,7 @@ class Executable {
   // rt.assert checks; returns its outputs. `top`: the entry plan of a call (graph replay).
   std::vector<Array> run_plan(const Plan& plan, std::vector<Array> inputs, bool top) const;
   // Allocates a plan's buffer (Alloc) or makes its view (View) into slots.
-  void make_buffer(const Plan& plan, size_t step, std::vector<Array>& slots, bool poison) const;
+  void make_buffer(const Plan& plan, size_t step, std::vector<Array>& slots, const Array& arena, bool poison) const;
   // Raises the message of the first rt.assert whose flag is false, then hands rt.print's
   // operands to the printer (after the kernels ran).
   void check_asserts(const Plan& plan, const std::vector<Array>& slots) const;

@@ -307,7 +307,8 @@ static bool poison_outputs() {
   return env && *env && std::string(env) != "0";
 }
 
-void Executable::make_buffer(const Plan& plan, size_t at, std::vector<Array>& slots, bool poison) const {
+void Executable::make_buffer(const Plan& plan, size_t at, std::vector<Array>& slots, const Array& arena,
+                             bool poison) const {
   const Step& s = plan.steps[at];
   if (s.kind == Step::View) {
     Array v = slots[size_t(s.view_of)];
@@ -318,7 +319,15 @@ void Executable::make_buffer(const Plan& plan, size_t at, std::vector<Array>& sl
   }
   Array a;
   try {
-    a = Array::empty(device_, s.type.dtype, s.shape);
+    if (int64_t offset = plan.arena_offset[size_t(s.slot)]; offset >= 0) {  // its bytes in the arena
+      a = arena;
+      a.offset_bytes = size_t(offset);
+      a.dtype = s.type.dtype;
+      a.shape = s.shape;
+      a.strides = Array::contiguous_strides(s.shape);
+    } else {
+      a = Array::empty(device_, s.type.dtype, s.shape);
+    }
   } catch (const Error& e) {        // out of memory: say which kernel's output did not fit
     std::string writer = "(none)";  // the kernel that writes it: the first later launch using it
     for (size_t j = at + 1; j < plan.steps.size(); ++j) {
@@ -339,11 +348,20 @@ std::vector<Array> Executable::run_plan(const Plan& plan, std::vector<Array> inp
   std::vector<Array> slots(static_cast<size_t>(plan.num_slots));
   for (size_t i = 0; i < inputs.size(); ++i) slots[i] = inputs[i].is_contiguous() ? inputs[i] : inputs[i].contiguous();
   const bool poison = poison_outputs();
+  Array arena;  // the intermediates' bytes (memory_plan.hpp), freed when the run ends
+  if (plan.arena_bytes > 0) {
+    try {
+      arena = Array::empty(device_, DType::U8, {plan.arena_bytes});
+    } catch (const Error& e) {
+      fail(e.code(), "allocating the " + std::to_string(plan.arena_bytes) + " bytes of " + plan.name +
+                         "'s intermediate buffers: " + e.message());
+    }
+  }
   if (plan.has_control) {  // step by step: a control step's results are views' and kernels' inputs
     for (size_t i = 0; i < plan.steps.size(); ++i) {
       const Step& s = plan.steps[i];
       if (s.kind == Step::Alloc || s.kind == Step::View)
-        make_buffer(plan, i, slots, poison);
+        make_buffer(plan, i, slots, arena, poison);
       else if (s.has_work())
         launch(s, slots);
       else if (s.kind == Step::Control)
@@ -351,7 +369,8 @@ std::vector<Array> Executable::run_plan(const Plan& plan, std::vector<Array> inp
     }
   } else {
     for (size_t i = 0; i < plan.steps.size(); ++i)  // every buffer first, then the launches
-      if (plan.steps[i].kind == Step::Alloc || plan.steps[i].kind == Step::View) make_buffer(plan, i, slots, poison);
+      if (plan.steps[i].kind == Step::Alloc || plan.steps[i].kind == Step::View)
+        make_buffer(plan, i, slots, arena, poison);
     // The first run launches kernel by kernel (a failing launch names its kernel); later runs of
     // a multi-kernel CUDA program replay a graph.
     const bool replay = top && &plan == main_ && plan.launches >= 2 && !profiler::active() &&

@@ -3,6 +3,7 @@
 
 #include <map>
 
+#include "compiler/memory_plan.hpp"
 #include "ir/control_flow.hpp"
 
 namespace tessera::compiler {
@@ -89,6 +90,7 @@ Plan build_plan(const ir::Function& host, const KernelModules& modules) {
     }
     p.steps.push_back(std::move(s));
   }
+  plan_memory(p);
   return p;
 }
 

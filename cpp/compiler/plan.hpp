@@ -45,6 +45,9 @@ struct Plan {
   std::vector<int> output_slots;
   size_t launches = 0;       // launch steps with a non-empty grid
   bool has_control = false;  // control-flow steps: run step by step, never as one CUDA graph
+  // memory_plan.hpp: each slot's byte offset in the run's arena (-1: its own allocation).
+  std::vector<int64_t> arena_offset;
+  int64_t arena_bytes = 0;
 };
 
 // The loaded module of each kernel (one, or one per part of a program compiled in parts).

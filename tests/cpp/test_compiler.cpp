@@ -7,6 +7,7 @@
 #include <random>
 
 #include "compiler/compiler.hpp"
+#include "compiler/memory_plan.hpp"
 
 using namespace tessera;
 
@@ -155,6 +156,46 @@ static void test_targets() {
   CHECK(threw);
 }
 
+// plan_memory: buffers live at the same time get disjoint bytes, a dead one's bytes are reused,
+// returned buffers and those checks read stay out of the arena.
+static void test_memory_plan() {
+  using compiler::Step;
+  compiler::Plan p;
+  p.num_slots = 6;  // slot 0: the input; 1-4: f32[64] buffers (256 bytes); 5: f32[128]
+  auto alloc = [&](int slot, int64_t n) {
+    Step s;
+    s.kind = Step::Alloc;
+    s.slot = slot;
+    s.type = ir::Type::tensor(DType::F32, {ir::Dim{n}});
+    s.shape = {n};
+    p.steps.push_back(s);
+  };
+  auto launch = [&](std::vector<int> args) {
+    Step s;
+    s.kind = Step::Launch;
+    s.args = std::move(args);
+    p.steps.push_back(s);
+  };
+  for (int slot = 1; slot <= 4; ++slot) alloc(slot, 64);
+  alloc(5, 128);
+  launch({0, 1});  // 1 = f(x)
+  launch({1, 2});  // 2 = f(1): 1 dies
+  launch({2, 3});  // 3 = f(2): may take 1's bytes
+  launch({3, 5});  // 5 = f(3)
+  launch({5, 4});  // 4 = f(5), returned
+  p.output_slots = {4};
+  compiler::plan_memory(p);
+  const auto& off = p.arena_offset;
+  CHECK(off[0] == -1 && off[4] == -1);  // the input; the returned buffer
+  CHECK(off[1] >= 0 && off[2] >= 0 && off[3] >= 0 && off[5] >= 0);
+  CHECK(off[1] != off[2] && off[2] != off[3]);              // live together
+  CHECK(off[3] + 256 <= off[5] || off[5] + 512 <= off[3]);  // 3 and 5 meet at launch 3
+  CHECK(p.arena_bytes <= 512 + 256 + 256);                  // not 4 buffers side by side
+  p.steps.push_back(Step{Step::Assert, -1, -1, {}, {}, nullptr, "", {2}});
+  compiler::plan_memory(p);
+  CHECK(p.arena_offset[2] == -1);  // read by a check after the launches
+}
+
 int main() {
   std::mt19937 rng(1234);
   std::pair<const char*, std::function<void()>> tests[] = {
@@ -163,6 +204,7 @@ int main() {
       {"sum", [&] { test_sum(rng); }},
       {"matmul", [&] { test_matmul(rng); }},
       {"targets", test_targets},
+      {"memory_plan", test_memory_plan},
   };
   for (auto& [name, fn] : tests) {
     try {
