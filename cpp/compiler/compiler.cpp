@@ -51,7 +51,7 @@ Lowered lower(const std::string& text, const ir::Target& target, const Device* d
     out.text["graph"] = ir::print(*out.module);
     ir::run_pipeline(*out.module,
                      "match-attention,dce,decompose,cse,dce,fold-batch-sums,dce,split-reductions,split-k,pack-matmul,"
-                     "sink-casts,dce");
+                     "cse,sink-casts,dce");
     tune_knobs(*out.module, target, device);
     ir::run_pipeline(*out.module, "form-kernels,absorb-transposes,select-pack-kernels,verify");
     tune_kernel_knobs(*out.module, target, device);
