@@ -35,7 +35,10 @@ std::string encode_parts(const std::vector<CodePart>& parts) {
 std::vector<CodePart> decode_parts(const std::string& binary, size_t kernels) {
   if (binary.compare(0, sizeof kPartsMagic, kPartsMagic, sizeof kPartsMagic) != 0) return {{kernels, binary}};
   size_t at = sizeof kPartsMagic, total = 0;
-  std::vector<CodePart> parts(get_u64(binary, at));
+  uint64_t count = get_u64(binary, at);
+  if (count == 0 || count > kernels || count > (binary.size() - at) / 16)
+    fail(ErrorCode::Internal, "compiled code: a multi-part image with a bad part count");
+  std::vector<CodePart> parts(count);
   for (CodePart& p : parts) {
     p.kernels = get_u64(binary, at);
     uint64_t n = get_u64(binary, at);

@@ -89,8 +89,10 @@ std::string Executable::compile_source() {
   Lowered l = lower(source_, kernels_.target, &device_);
   kernels_ = run_backend(*l.module, kernels_.target);
   ir_text_ = std::move(l.text);
-  ir_text_["llvm"] = kernels_.llvm_ir;
-  ir_text_["asm"] = kernels_.assembly;
+  if (backends::decode_parts(kernels_.binary, kernels_.kernel_names.size()).size() == 1) {
+    ir_text_["llvm"] = kernels_.llvm_ir;  // compiled in parts, the texts are regenerated as one module when asked for
+    ir_text_["asm"] = kernels_.assembly;
+  }
   load_kernels();
   build_plans(*l.module);
   std::string hosts;  // every host function: the entry first, then those control flow calls

@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
-#include <thread>
 #include <utility>
 
 #include "backends/cpu/cpu_backend.hpp"
+#include "common/parallel.hpp"
 #include "common/profiler.hpp"
 #include "compiler/compiler.hpp"
 #include "compiler/log.hpp"
@@ -58,10 +58,7 @@ void Executable::load_kernels() {
     status[i] = tsrModuleLoadData(device_.raw(), parts[i].image.data(), parts[i].image.size(), &modules_[i]);
     if (status[i] != TSR_SUCCESS) errors[i] = tsrGetLastError();  // thread-local: read it here
   };
-  std::vector<std::thread> threads;
-  for (size_t i = 1; i < parts.size(); ++i) threads.emplace_back(load, i);
-  load(0);
-  for (auto& t : threads) t.join();
+  run_in_parallel(parts.size(), load);
   for (size_t i = 0; i < parts.size(); ++i)
     if (status[i] != TSR_SUCCESS) {
       for (tsrModule& m : modules_)  // the executable is not built: nothing else unloads them
@@ -319,7 +316,7 @@ void Executable::make_buffer(const Plan& plan, size_t at, std::vector<Array>& sl
   }
   Array a;
   try {
-    if (int64_t offset = plan.arena_offset[size_t(s.slot)]; offset >= 0) {  // its bytes in the arena
+    if (int64_t offset = plan.arena_offset[size_t(s.slot)]; offset >= 0 && arena.storage) {  // its bytes in the arena
       a = arena;
       a.offset_bytes = size_t(offset);
       a.dtype = s.type.dtype;
@@ -348,8 +345,10 @@ std::vector<Array> Executable::run_plan(const Plan& plan, std::vector<Array> inp
   std::vector<Array> slots(static_cast<size_t>(plan.num_slots));
   for (size_t i = 0; i < inputs.size(); ++i) slots[i] = inputs[i].is_contiguous() ? inputs[i] : inputs[i].contiguous();
   const bool poison = poison_outputs();
-  Array arena;  // the intermediates' bytes (memory_plan.hpp), freed when the run ends
-  if (plan.arena_bytes > 0) {
+  // The intermediates' bytes (memory_plan.hpp), freed when the run ends. Poisoning gives each
+  // buffer its own bytes: a buffer over a dead one's bytes would start with its values, not NaN.
+  Array arena;
+  if (plan.arena_bytes > 0 && !poison) {
     try {
       arena = Array::empty(device_, DType::U8, {plan.arena_bytes});
     } catch (const Error& e) {

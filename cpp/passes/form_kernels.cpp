@@ -19,6 +19,7 @@
 // own copy, so they cost no memory traffic. Knobs (lanes, tile sizes) are chosen for the
 // module's target; with TESSERA_AUTOTUNE=1 the compiler measures some of them (compiler/autotune.hpp).
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "ir/builder.hpp"
@@ -330,21 +331,26 @@ bool uses_group(const Op& op, const Group& g) {
   });
 }
 
-bool feeds_epilogue(const Block& body, const Op& op, const Group& g, int depth) {
+// `known`: the answer for ops already asked about (users shared by several feeders).
+bool feeds_epilogue(const Block& body, const Op& op, const Group& g, int depth, std::map<const Op*, bool>& known) {
   if (depth > kFeedDepth) return false;
-  bool used = false;
+  if (auto it = known.find(&op); it != known.end()) return it->second;
+  bool used = false, feeds = true;
   for (const auto& user : body.ops) {
     if (std::find(user->operands.begin(), user->operands.end(), op.result()) == user->operands.end()) continue;
     used = true;
-    if (!elementwise_over(*user, g) || (!uses_group(*user, g) && !feeds_epilogue(body, *user, g, depth + 1)))
-      return false;
+    if (!elementwise_over(*user, g) || (!uses_group(*user, g) && !feeds_epilogue(body, *user, g, depth + 1, known))) {
+      feeds = false;
+      break;
+    }
   }
-  return used;
+  return known[&op] = used && feeds;
 }
 
 bool joins_matmul_epilogue(const Block& body, const Op& op, const Group& g) {
   if (!takes_epilogue(*g.ops.front(), g.target) || !elementwise_over(op, g)) return false;
-  return uses_group(op, g) || feeds_epilogue(body, op, g, 0);
+  std::map<const Op*, bool> known;
+  return uses_group(op, g) || feeds_epilogue(body, op, g, 0, known);
 }
 
 // An element-wise op joins the epilogue of the reduce group `g` when it computes over the

@@ -171,6 +171,7 @@ void load_cpu_kernels(CompiledKernels& out) {
     fail(ErrorCode::Compile, "JIT: " + llvm::toString(std::move(err)));
   size_t part = 0;
   for (const CodePart& p : decode_parts(out.binary, out.kernel_names.size())) {
+    if (p.image.empty()) continue;  // a program without kernels
     auto object = llvm::MemoryBuffer::getMemBufferCopy(p.image, dylib_name + "_" + std::to_string(part++));
     if (auto err = hj.jit->addObjectFile(*dylib, std::move(object)))
       fail(ErrorCode::Compile, "JIT: " + llvm::toString(std::move(err)));

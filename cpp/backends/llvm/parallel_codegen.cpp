@@ -7,6 +7,7 @@
 #include <functional>
 #include <thread>
 
+#include "common/parallel.hpp"
 #include "common/profiler.hpp"
 
 namespace tessera::backends {
@@ -67,10 +68,7 @@ std::vector<PartCode> compile_in_parts(const ir::Module& tile_module, int parts,
       for (const ir::Function* fn : groups[i]) out[i].kernels.push_back(fn->name);
     } catch (...) { errors[i] = std::current_exception(); }
   };
-  std::vector<std::thread> threads;
-  for (size_t i = 1; i < groups.size(); ++i) threads.emplace_back(run, i);
-  if (!groups.empty()) run(0);
-  for (auto& t : threads) t.join();
+  run_in_parallel(groups.size(), run);
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
   return out;
@@ -84,7 +82,10 @@ void gather_parts(std::vector<PartCode>& parts, CompiledKernels& out) {
     out.assembly += p.assembly;
     images.push_back({p.kernels.size(), std::move(p.image)});
   }
-  out.binary = images.size() == 1 ? std::move(images[0].image) : encode_parts(images);
+  if (images.size() > 1)
+    out.binary = encode_parts(images);
+  else if (!images.empty())  // one part, or none (a program without kernels)
+    out.binary = std::move(images[0].image);
 }
 
 }  // namespace tessera::backends
