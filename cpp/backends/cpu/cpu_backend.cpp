@@ -11,6 +11,7 @@
 #include <llvm/ExecutionEngine/Orc/AbsoluteSymbols.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/GlobalAlias.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/TargetParser/Host.h>
 #include <llvm/Transforms/Utils/Cloning.h>
@@ -129,13 +130,15 @@ const std::string& host_cpu_description() {
 
 CompiledKernels compile_cpu(const ir::Module& tile_module, const ir::Target& target, bool assembly, int parts) {
   HostJit& hj = host_jit();
-  std::vector<PartCode> code = compile_in_parts(tile_module, parts, [&](const std::vector<const ir::Function*>& ks) {
+  // Kernels with the same code compile once: the others are ELF aliases of it.
+  std::vector<PartCode> code = compile_in_parts(tile_module, parts, true, [&](const Part& part) {
     auto tm_or = hj.jtmb.createTargetMachine();  // one a thread: target machines are not shared
     if (!tm_or) fail(ErrorCode::Compile, "cannot create a host target machine: " + llvm::toString(tm_or.takeError()));
     std::unique_ptr<llvm::TargetMachine> tm = std::move(*tm_or);
     llvm::LLVMContext ctx;
     CpuHooks hooks;
-    std::unique_ptr<llvm::Module> m = build_llvm_module(tile_module.name, ks, ctx, hooks, *tm);
+    std::unique_ptr<llvm::Module> m = build_llvm_module(tile_module.name, part.kernels, ctx, hooks, *tm);
+    for (const auto& [alias, kernel] : part.aliases) llvm::GlobalAlias::create(alias, m->getFunction(kernel));
     optimize_module(*m, *tm);
     PartCode p;
     p.llvm_ir = module_to_string(*m);

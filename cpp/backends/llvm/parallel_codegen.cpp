@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <exception>
 #include <functional>
+#include <map>
 #include <thread>
 
 #include "common/parallel.hpp"
@@ -29,10 +30,17 @@ int thread_count(size_t kernels) {
 
 }  // namespace
 
-std::vector<std::vector<const ir::Function*>> partition_kernels(const ir::Module& tile_module, int parts) {
-  std::vector<const ir::Function*> kernels;
-  for (const auto& fn : tile_module.funcs)
-    if (fn->attrs.count("kernel")) kernels.push_back(fn.get());
+// The text of a kernel function without its name and source locations: kernels with equal
+// keys compile to the same code.
+std::string structural_key(const ir::Function& fn) {
+  std::string text = ir::print(fn, false);
+  const std::string head = "func @" + fn.name + "(";
+  if (text.compare(0, head.size(), head) == 0) text.replace(0, head.size(), "func @k(");
+  return text;
+}
+
+std::vector<std::vector<const ir::Function*>> partition_kernels(const std::vector<const ir::Function*>& kernels,
+                                                                int parts) {
   // Largest first, each to the lightest part so far; then each part in program order.
   std::vector<const ir::Function*> by_cost = kernels;
   std::stable_sort(by_cost.begin(), by_cost.end(),
@@ -52,11 +60,25 @@ std::vector<std::vector<const ir::Function*>> partition_kernels(const ir::Module
   return out;
 }
 
-std::vector<PartCode> compile_in_parts(const ir::Module& tile_module, int parts, const PartCompiler& compile_part) {
-  size_t kernels = 0;
-  for (const auto& fn : tile_module.funcs) kernels += fn->attrs.count("kernel");
-  if (parts <= 0) parts = thread_count(kernels);
-  std::vector<std::vector<const ir::Function*>> groups = partition_kernels(tile_module, parts);
+std::vector<PartCode> compile_in_parts(const ir::Module& tile_module, int parts, bool share,
+                                       const PartCompiler& compile_part) {
+  // Kernels with the same code compile once; the others become aliases of the first.
+  std::vector<const ir::Function*> unique;
+  std::map<const ir::Function*, std::vector<std::string>> aliases;
+  std::map<std::string, const ir::Function*> by_key;
+  for (const auto& fn : tile_module.funcs) {
+    if (!fn->attrs.count("kernel")) continue;
+    if (share) {
+      auto [it, fresh] = by_key.emplace(structural_key(*fn), fn.get());
+      if (!fresh) {
+        aliases[it->second].push_back(fn->name);
+        continue;
+      }
+    }
+    unique.push_back(fn.get());
+  }
+  if (parts <= 0) parts = thread_count(unique.size());
+  std::vector<std::vector<const ir::Function*>> groups = partition_kernels(unique, parts);
   std::vector<PartCode> out(groups.size());
   std::vector<std::exception_ptr> errors(groups.size());
   auto run = [&](size_t i) {
@@ -64,10 +86,15 @@ std::vector<PartCode> compile_in_parts(const ir::Module& tile_module, int parts,
       profiler::Scope span("codegen", "LLVM codegen part " + std::to_string(i + 1) + "/" +
                                           std::to_string(groups.size()) + " (" + std::to_string(groups[i].size()) +
                                           " kernels)");
-      out[i] = compile_part(groups[i]);
-      for (const ir::Function* fn : groups[i]) out[i].kernels.push_back(fn->name);
+      Part part{groups[i], {}};
+      for (const ir::Function* fn : groups[i])
+        for (const std::string& a : aliases.at(fn)) part.aliases.push_back({a, fn->name});
+      out[i] = compile_part(part);
+      for (const ir::Function* fn : part.kernels) out[i].kernels.push_back(fn->name);
+      for (const auto& a : part.aliases) out[i].kernels.push_back(a.first);
     } catch (...) { errors[i] = std::current_exception(); }
   };
+  for (const ir::Function* fn : unique) aliases[fn];  // every entry exists: the threads only read
   run_in_parallel(groups.size(), run);
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);

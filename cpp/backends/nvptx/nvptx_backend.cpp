@@ -150,11 +150,12 @@ void check_tensor_core_arch(const ir::Module& tile_module, const ir::Target& tar
 
 CompiledKernels compile_nvptx(const ir::Module& tile_module, const ir::Target& target, int parts) {
   check_tensor_core_arch(tile_module, target);
-  std::vector<PartCode> code = compile_in_parts(tile_module, parts, [&](const std::vector<const ir::Function*>& ks) {
+  // Not shared: kernels are entry points, which PTX does not alias.
+  std::vector<PartCode> code = compile_in_parts(tile_module, parts, false, [&](const Part& part) {
     auto tm = make_target_machine("nvptx64-nvidia-cuda", target.arch, "+ptx80");
     llvm::LLVMContext ctx;
     NvptxHooks hooks;
-    auto m = build_llvm_module(tile_module.name, ks, ctx, hooks, *tm);
+    auto m = build_llvm_module(tile_module.name, part.kernels, ctx, hooks, *tm);
     optimize_module(*m, *tm);
     PartCode p;
     p.llvm_ir = module_to_string(*m);
