@@ -18,6 +18,7 @@ struct Span {
   int64_t dur_ns = 0;
   std::string device;  // kernels: "cpu" or "cuda:0"; host spans: empty
   int64_t bytes = 0;   // kernels: bytes of their buffers (read or written), for bandwidth
+  int64_t flops = 0;   // kernels: floating-point operations of their products, for TFLOP/s
 };
 
 bool active();

@@ -139,6 +139,7 @@ void Executable::launch_profiled(const Step& s, std::vector<Array>& slots, Launc
   span.category = "kernel";
   span.device = device_.str();
   for (int64_t slot : s.args) span.bytes += int64_t(slots[size_t(slot)].nbytes());
+  span.flops = s.flops;
   tsrEvent ev[2] = {nullptr, nullptr};
   const bool cuda = device_.type == TSR_DEVICE_CUDA;
   if (cuda) {

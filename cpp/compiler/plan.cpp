@@ -26,6 +26,7 @@ Step launch_step(const ir::Op& op, const KernelModules& modules, const std::map<
   }
   if (op.attrs.count("shared")) s.config.shared_bytes = uint32_t(op.int_attr("shared"));
   if (op.attrs.count("tensor_maps")) s.tensor_maps = op.ints_attr("tensor_maps");
+  s.flops = op.int_attr("flops", 0);
   return s;
 }
 

@@ -22,6 +22,7 @@ struct Step {
   std::vector<int> args;  // launch: buffer slots; control: operand slots
   tsrLaunchConfig config{};
   std::vector<int64_t> tensor_maps;  // launch: TMA descriptors appended to the arguments (rt.launch)
+  int64_t flops = 0;                 // launch: its products' floating-point operations (profiler)
   std::string message;               // assert: the error (Python puts the user's line in it); print: the format
   // control (scan, while_loop, cond): the op, the plans it calls (by role order), result slots
   // and types, and its integer attributes.

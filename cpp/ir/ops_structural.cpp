@@ -109,15 +109,17 @@ void register_structural_ops(std::vector<OpInfo>& out) {
       fail(ErrorCode::Verify, "rt.view: " + in.str() + " and " + out.str() + " hold different element counts");
   };
   out.push_back(view);
-  OpInfo launch = structural("rt.launch", 0, -1,
-                             {{"kernel", "str", true, "name of the kernel function"},
-                              {"grid", "ints", true, "program instances along x, y, z"},
-                              {"block", "ints", true, "threads per instance along x, y, z (GPU)"},
-                              {"shared", "int", false, "dynamic shared memory bytes"},
-                              {"tensor_maps", "ints", false,
-                               "NVIDIA: TMA descriptors appended to the arguments, 11 numbers each: [arg, elem_bytes, "
-                               "3 dims, 2 byte strides, 3 box dims, swizzle bytes]"}},
-                             false, "Launches a kernel function over a grid; operands are its buffers.");
+  OpInfo launch =
+      structural("rt.launch", 0, -1,
+                 {{"kernel", "str", true, "name of the kernel function"},
+                  {"grid", "ints", true, "program instances along x, y, z"},
+                  {"block", "ints", true, "threads per instance along x, y, z (GPU)"},
+                  {"shared", "int", false, "dynamic shared memory bytes"},
+                  {"flops", "int", false, "floating-point operations of the kernel's products (for the profiler)"},
+                  {"tensor_maps", "ints", false,
+                   "NVIDIA: TMA descriptors appended to the arguments, 11 numbers each: [arg, elem_bytes, "
+                   "3 dims, 2 byte strides, 3 box dims, swizzle bytes]"}},
+                 false, "Launches a kernel function over a grid; operands are its buffers.");
   launch.verify_op = [](const Op& op) {
     if (!op.results.empty()) fail(ErrorCode::Verify, "rt.launch: has no results");
     if (op.ints_attr("grid").size() != 3 || op.ints_attr("block").size() != 3)

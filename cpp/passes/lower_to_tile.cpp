@@ -106,6 +106,7 @@ void lower_function(Module& m, Function& host, bool gpu) {
                             {"block", std::get<IntList>(fn->attrs.at("block"))}};
     for (const char* k : {"shared", "tensor_maps"})  // dynamic shared memory, TMA descriptors
       if (fn->attrs.count(k)) launch_attrs[k] = fn->attrs.at(k);
+    if (int64_t flops = kernel_flops(kernel); flops > 0) launch_attrs["flops"] = flops;
     host.body.insert(it, Op::make("rt.launch", buffers, {}, launch_attrs, kernel.loc));
     for (size_t i = 0; i < outputs.size(); ++i) replace_all_uses(host.body, kernel.result(int(i)), outputs[i]);
     it = host.body.ops.erase(it);

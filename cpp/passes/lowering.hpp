@@ -9,4 +9,8 @@ namespace tessera::passes {
 // forward kernel with its q, k and mask writes it; match_attention.cpp): decompose keeps it then.
 bool flash_attention_applies(const ir::Module& m, const ir::Function& fn, const ir::Op& op);
 
+// The floating-point operations of a sched.kernel's products (matmuls, attention; 2 per
+// multiply-add), 0 for a kernel without any: the profiler's TFLOP/s (kernel_flops.cpp).
+int64_t kernel_flops(const ir::Op& kernel);
+
 }  // namespace tessera::passes

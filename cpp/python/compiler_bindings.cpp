@@ -109,21 +109,21 @@ void bind_compiler(nb::module_& m) {
   m.def("prune_cache", &cache::prune, "Removes entries of other Tessera builds and stale temporary files.");
   m.def("cache_build_id", &cache::build_id, "The Tessera build id that keys cached code.");
 
-  // tessera.profile(): spans as (name, category, begin_ns, dur_ns, device, bytes) tuples.
+  // tessera.profile(): spans as (name, category, begin_ns, dur_ns, device, bytes, flops) tuples.
   m.def("profiler_start", &profiler::start, "Clears the profiler and starts recording spans.");
   m.def(
       "profiler_stop",
       [] {
         nb::list out;
         for (const profiler::Span& s : profiler::stop())
-          out.append(nb::make_tuple(s.name, s.category, s.begin_ns, s.dur_ns, s.device, s.bytes));
+          out.append(nb::make_tuple(s.name, s.category, s.begin_ns, s.dur_ns, s.device, s.bytes, s.flops));
         return out;
       },
       "Stops recording; returns the spans.");
   m.def(
       "profiler_add",
       [](const std::string& name, const std::string& category, int64_t begin_ns, int64_t dur_ns) {
-        profiler::add(profiler::Span{name, category, begin_ns, dur_ns, "", 0});
+        profiler::add(profiler::Span{name, category, begin_ns, dur_ns, "", 0, 0});
       },
       nb::arg("name"), nb::arg("category"), nb::arg("begin_ns"), nb::arg("dur_ns"), "Records a host span.");
   m.def("profiler_now_ns", &profiler::now_ns, "The profiler's clock (steady, ns).");

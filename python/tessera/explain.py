@@ -6,6 +6,8 @@ was decomposed), and, from the kernel's ``why_split`` attribute (recorded by for
 why it did not fuse with the kernel before it. The native core reads the IR
 (``_C.kernel_summary``); this module only words it.
 """
+import re
+
 from . import _C
 
 
@@ -24,8 +26,20 @@ def _short(where):
     return f"{path.rsplit('/', 1)[-1]}:{line}"
 
 
-def explain_text(schedule_text, graph_text=""):
-    """The explanation of a Schedule IR module (``graph_text`` names the user's ops per line)."""
+def _measured(profile):
+    """Kernel index -> KernelStats of the profile's kernels named <function>_k<index>_..."""
+    out = {}
+    for k in profile.kernels() if profile is not None else ():
+        m = re.search(r"_k(\d+)_", k.name)
+        if m:
+            out.setdefault(int(m.group(1)), k)
+    return out
+
+
+def explain_text(schedule_text, graph_text="", profile=None):
+    """The explanation of a Schedule IR module (``graph_text`` names the user's ops per line;
+    ``profile``, a :class:`tessera.profiler.Profile`, adds each kernel's measured time)."""
+    measured = _measured(profile)
     kernels, graph_ops = _C.kernel_summary(schedule_text, graph_text)
     by_line = {}  # (file, line) -> the Graph IR ops the user's code recorded there, in order
     for name, path, line in graph_ops:
@@ -49,9 +63,18 @@ def explain_text(schedule_text, graph_text=""):
             lines.append(f"  fused from {head}: {', '.join(names)}")
         if "why_split" in attrs:
             lines.append(f"  not fused with kernel {i - 1}: {attrs['why_split']}")
+        if profile is not None:
+            k = measured.get(i)
+            if k is None:
+                lines.append("  measured: not launched in the profile (a view, an empty grid, or another program)")
+            else:
+                rate = f", {k.tflops:.3f} TFLOP/s" if k.tflops else ""
+                lines.append(f"  measured: {k.mean_ns / 1e3:.1f} us mean over {k.calls} call"
+                             f"{'s' if k.calls != 1 else ''} ({100 * k.share:.1f}% of kernel time), "
+                             f"{k.gbps:.1f} GB/s{rate}")
     return "\n".join(lines) + "\n"
 
 
-def explain(fn):
+def explain(fn, profile=None):
     """The explanation of a jit function's most recent trace (see ``JitFunction.explain``)."""
-    return explain_text(fn.ir("schedule"), fn.ir("graph"))
+    return explain_text(fn.ir("schedule"), fn.ir("graph"), profile)

@@ -426,11 +426,13 @@ class JitFunction:
             return self._last.traced_text
         return self._last.exe.ir(level)
 
-    def explain(self) -> str:
+    def explain(self, profile=None) -> str:
         """The kernels of the most recent trace: the ops fused into each (with source lines) and
-        why the others did not fuse (read from the Schedule IR; see tessera/explain.py)."""
+        why the others did not fuse (read from the Schedule IR; see tessera/explain.py). With a
+        ``profile`` (``with tessera.profile() as prof: fn(...)``), each kernel's measured time,
+        bandwidth and TFLOP/s too."""
         from .explain import explain
-        return explain(self)
+        return explain(self, profile)
 
 
 def _static_spec(name, fn, static_argnames, static_argnums):

@@ -2,7 +2,7 @@
 
     with tessera.profile() as prof:
         step(params, batch)
-    print(prof.table())              # per kernel: calls, total, mean, share, GB/s
+    print(prof.table())              # per kernel: calls, total, mean, share, GB/s, TFLOP/s
     prof.export("trace.json")        # Chrome / Perfetto trace (chrome://tracing, ui.perfetto.dev)
 
 While a profile is open, Tessera records host spans — tracing (``trace``), deriving gradients
@@ -21,10 +21,11 @@ from collections import namedtuple
 from . import _C
 from .errors import TesseraError
 
-Span = namedtuple("Span", "name category begin_ns dur_ns device bytes")
-Span.__doc__ = "One recorded span; times in nanoseconds of a steady clock; kernels carry device and bytes."
+Span = namedtuple("Span", "name category begin_ns dur_ns device bytes flops")
+Span.__doc__ = ("One recorded span; times in nanoseconds of a steady clock; kernels carry their device, the "
+                "bytes of their buffers and the floating-point operations of their products (matmuls, attention).")
 
-KernelStats = namedtuple("KernelStats", "name device calls total_ns mean_ns share gbps")
+KernelStats = namedtuple("KernelStats", "name device calls total_ns mean_ns share gbps tflops")
 
 _active = False
 
@@ -37,25 +38,26 @@ class Profile:
 
     def kernels(self) -> list[KernelStats]:
         """Per kernel (name and device): calls, total and mean device time, share of all kernel
-        time, and achieved bandwidth over its buffers; the most expensive first."""
+        time, achieved bandwidth over its buffers and (kernels with products: matmuls,
+        attention) achieved TFLOP/s; the most expensive first."""
         acc = {}
         for s in self.spans:
             if s.category != "kernel":
                 continue
-            calls, total, nbytes = acc.get((s.name, s.device), (0, 0, 0))
-            acc[(s.name, s.device)] = (calls + 1, total + s.dur_ns, nbytes + s.bytes)
-        all_ns = sum(total for _, total, _ in acc.values()) or 1
+            calls, total, nbytes, flops = acc.get((s.name, s.device), (0, 0, 0, 0))
+            acc[(s.name, s.device)] = (calls + 1, total + s.dur_ns, nbytes + s.bytes, flops + s.flops)
+        all_ns = sum(a[1] for a in acc.values()) or 1
         stats = [KernelStats(name, device, calls, total, total / calls, total / all_ns,
-                             nbytes / total if total else 0.0)
-                 for (name, device), (calls, total, nbytes) in acc.items()]
+                             nbytes / total if total else 0.0, flops / total / 1e3 if total else 0.0)
+                 for (name, device), (calls, total, nbytes, flops) in acc.items()]
         return sorted(stats, key=lambda k: -k.total_ns)
 
     def table(self) -> str:
         """The kernels as a text table, then the host spans by category."""
-        rows = [("kernel", "device", "calls", "total ms", "mean us", "share", "GB/s")]
+        rows = [("kernel", "device", "calls", "total ms", "mean us", "share", "GB/s", "TFLOP/s")]
         for k in self.kernels():
             rows.append((k.name, k.device, str(k.calls), f"{k.total_ns / 1e6:.3f}", f"{k.mean_ns / 1e3:.1f}",
-                         f"{100 * k.share:.1f}%", f"{k.gbps:.1f}"))
+                         f"{100 * k.share:.1f}%", f"{k.gbps:.1f}", f"{k.tflops:.3f}" if k.tflops else "-"))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
                  for r in rows]
@@ -89,6 +91,8 @@ class Profile:
         spans = sorted(self.spans, key=lambda s: (tracks[s.device], s.begin_ns, -s.dur_ns))
         for s in spans:
             args = {"bytes": s.bytes, "GB/s": round(s.bytes / s.dur_ns, 3) if s.dur_ns else 0} if s.device else {}
+            if s.flops:
+                args.update(flops=s.flops, **{"TFLOP/s": round(s.flops / s.dur_ns / 1e3, 3) if s.dur_ns else 0})
             events.append({"name": s.name, "cat": s.category, "ph": "X", "pid": 1, "tid": tracks[s.device],
                            "ts": (s.begin_ns - t0) / 1e3, "dur": s.dur_ns / 1e3, "args": args})
         return {"traceEvents": events, "displayTimeUnit": "ms"}

@@ -114,3 +114,29 @@ def test_exported_trace_follows_the_chrome_trace_event_format(tmp_path):
         assert ts_ == sorted(ts_)
     kernel_track = next(t for t, n in names if n == "kernels (cpu)")
     assert sum(1 for e in spans if e["tid"] == kernel_track) == sum(k.calls for k in prof.kernels())
+
+
+def test_matmul_kernels_carry_their_flops_and_explain_shows_measured_times():
+    m, k, n = int(RNG.integers(40, 400)), int(RNG.integers(40, 400)), int(RNG.integers(40, 100))
+    x = ts.tensor(RNG.standard_normal((m, k)).astype(np.float32))
+    w = ts.tensor(RNG.standard_normal((k, n)).astype(np.float32))
+    f = ts.jit(lambda a, b: ts.softmax(a @ b, axis=-1))
+    f(x, w)
+    with ts.profile() as prof:
+        for _ in range(2):
+            f(x, w)
+    spans = [s for s in prof.spans if s.category == "kernel"]
+    products = [s for s in spans if "matmul" in s.name]
+    assert products and all(s.flops == 2 * m * n * k for s in products)
+    assert all(s.flops == 0 for s in spans if "matmul" not in s.name)  # no products: no FLOPs counted
+    stats = {s.name: s for s in prof.kernels()}
+    mm = stats[products[0].name]
+    assert mm.tflops == pytest.approx(2 * 2 * m * n * k / mm.total_ns / 1e3)
+    assert "TFLOP/s" in prof.table().splitlines()[0]
+    text = f.explain(prof)
+    measured = [line for line in text.splitlines() if line.strip().startswith("measured:")]
+    assert len(measured) == text.count("\nkernel ") and all("over 2 calls" in line for line in measured)
+    assert "TFLOP/s" in next(line for line in text.splitlines()[text.splitlines().index(
+        next(line for line in text.splitlines() if ": matmul" in line)):] if "measured:" in line)
+    events = prof.trace_events()["traceEvents"]
+    assert any(e.get("args", {}).get("flops") == 2 * m * n * k for e in events)
