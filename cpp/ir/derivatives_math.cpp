@@ -83,6 +83,15 @@ void attach_math(Table& table) {
   // as 0 (the one-sided limit; PyTorch and JAX do the same).
   auto pow_dx = [](Builder& b, const Op& op) {  // p x^(p-1), 0 where p = 0
     Value *x = op.operands[0], *p = op.operands[1];
+    // A constant exponent (x ** 2 in a loss) needs no guard, and its small cases no pow: the
+    // kernel computes 2 x, not a where of pow(x, 1) (which powf's approximation need not keep exact).
+    if (p->def && p->def->name == "constant" && std::holds_alternative<double>(p->def->attrs.at("value"))) {
+      double c = std::get<double>(p->def->attrs.at("value"));
+      if (c == 0.0) return k(b, x, 0.0);
+      if (c == 1.0) return k(b, x, 1.0);
+      if (c == 2.0) return op2(b, "mul", p, x);
+      return op2(b, "mul", p, op2(b, "pow", x, k(b, p, c - 1.0)));
+    }
     Value* d = op2(b, "mul", p, op2(b, "pow", x, op2(b, "sub", p, k(b, p, 1.0))));
     return b.value("where", {op2(b, "equal", p, k(b, p, 0.0)), k(b, d, 0.0), d});
   };

@@ -61,3 +61,18 @@ def test_bias_gradient_of_3d_activations_is_one_sum():
     got = np.asarray(f(ts.tensor(bias)))
     np.testing.assert_allclose(got, (g * np.cos(bias)).sum(axis=(0, 1)), rtol=1e-12, atol=1e-12)
     assert "f64[300,7]" not in f.ir("schedule")  # no sum over the first axis, then the next
+
+
+@pytest.mark.parametrize("c", [0.0, 1.0, 2.0, 3.0, 0.5, -1.5])
+def test_gradient_of_a_constant_power(c):
+    # d/dx x**c for a constant c: c x**(c-1) with no guard; 2x for squares (no pow in the kernel).
+    rng = np.random.default_rng(int(10 * c) + 20)
+    x = np.abs(rng.standard_normal(37)) + 0.1
+    if c >= 0 and float(c).is_integer():
+        x[0] = 0.0  # defined at 0 for non-negative integer powers
+    f = ts.jit(ts.grad(lambda a: ts.sum(a ** c)))
+    got = np.asarray(f(ts.tensor(x)))
+    want = ref_grads(lambda a: (a ** c).sum(), x)[0]
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-300)
+    if c == 2.0:
+        assert "pow(" not in f.ir("schedule")
