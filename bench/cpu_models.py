@@ -14,9 +14,7 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -25,7 +23,7 @@ import torch
 import tessera as ts
 
 sys.path.insert(0, os.path.dirname(__file__))
-from gpt_block import NAMES, tessera_block, torch_block  # noqa: E402
+from gpt_block import NAMES, cold_and_warm, tessera_block, torch_block  # noqa: E402
 from report import publish  # noqa: E402
 
 
@@ -62,19 +60,6 @@ def first_call(shape):
     print(json.dumps({"first_call_s": time.perf_counter() - t0}))
 
 
-def cold_and_warm(shape):
-    times = []
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, TESSERA_CACHE_DIR=cache)
-        for _ in range(2):
-            out = subprocess.run([sys.executable, __file__, "--first-call", "--shape", *map(str, shape)], env=env,
-                                 capture_output=True, text=True, timeout=600)
-            if out.returncode != 0:
-                raise RuntimeError(f"first-call child failed:\n{out.stderr[-3000:]}")
-            times.append(json.loads(out.stdout.strip().splitlines()[-1])["first_call_s"])
-    return times
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shape", nargs=4, type=int, default=[2, 128, 256, 4], metavar=("B", "S", "D", "H"))
@@ -103,7 +88,7 @@ def main():
     assert worst < 1e-3 and abs(float(loss) - ref_loss.item()) <= 1e-4 * abs(ref_loss.item()), worst
     ms_ts = median_ms(lambda: float(step(tp, tx)[0]))
     ms_ref = median_ms(torch_step)
-    cold = cold_and_warm(args.shape)
+    cold = cold_and_warm(__file__, args.shape)
     lines = [f"# GPT block training step, f32, CPU ({os.cpu_count()} cores, torch threads {torch.get_num_threads()})",
              "", f"B{b} S{s} D{d} H{heads}, forward + backward; max rel. gradient error vs torch {worst:.1g}", "",
              "| | ms/step | torch eager / this |", "|---|---|---|",

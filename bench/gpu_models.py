@@ -19,9 +19,7 @@ allocated before it (Tessera: tessera.memory_stats; torch: its caching allocator
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 
 import torch
@@ -30,7 +28,7 @@ import triton.testing
 import tessera as ts
 
 sys.path.insert(0, os.path.dirname(__file__))
-from gpt_block import NAMES, tessera_block, torch_block  # noqa: E402
+from gpt_block import NAMES, cold_and_warm, tessera_block, torch_block  # noqa: E402
 from report import publish  # noqa: E402
 
 
@@ -77,25 +75,6 @@ def first_call(shape):
     loss, _ = step(p, x)
     float(loss)
     print(json.dumps({"first_call_s": time.perf_counter() - t0}))
-
-
-def cold_and_warm(shape):
-    """The first call in a new process with an empty cache, then in one with that cache."""
-    times = []
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, TESSERA_CACHE_DIR=cache)
-        for _ in range(2):
-            out = subprocess.run(
-                [sys.executable, __file__, "--first-call", "--shape", *map(str, shape)],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-            if out.returncode != 0:
-                raise RuntimeError(f"first-call child failed:\n{out.stderr[-3000:]}")
-            times.append(json.loads(out.stdout.strip().splitlines()[-1])["first_call_s"])
-    return times
 
 
 def tessera_memory(reset=False):
@@ -197,7 +176,7 @@ def main():
     if args.first_call:
         return first_call(args.shape)
     r = bench_gpt_block(args.shape, args.profile)
-    cold = None if args.no_cold else cold_and_warm(args.shape)
+    cold = None if args.no_cold else cold_and_warm(__file__, args.shape)
     b, s, d, h = args.shape
     ms = r["ms"]
     lines = [
