@@ -28,6 +28,12 @@ def _short(where):
 
 def _measured(profile):
     """Kernel index -> KernelStats of the profile's kernels named <function>_k<index>_..."""
+    from .errors import TesseraError
+    from .profiler import Profile
+
+    if profile is not None and not isinstance(profile, Profile):
+        raise TesseraError(f"explain(profile=...): expected what `with tessera.profile() as prof:` gives, "
+                           f"got {type(profile).__name__}")
     out = {}
     for k in profile.kernels() if profile is not None else ():
         m = re.search(r"_k(\d+)_", k.name)

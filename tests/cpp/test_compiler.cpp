@@ -6,6 +6,7 @@
 #include <functional>
 #include <random>
 
+#include "backends/backend.hpp"
 #include "compiler/compiler.hpp"
 #include "compiler/memory_plan.hpp"
 
@@ -196,6 +197,27 @@ static void test_memory_plan() {
   CHECK(p.arena_offset[2] == -1);  // read by a check after the launches
 }
 
+// Multi-part images (code compiled in parallel parts): round trip, and corrupt blobs rejected.
+static void test_code_parts() {
+  std::vector<backends::CodePart> parts = {{2, "first image"}, {1, std::string("second\0image", 12)}};
+  std::string blob = backends::encode_parts(parts);
+  auto back = backends::decode_parts(blob, 3);
+  CHECK(back.size() == 2 && back[0].kernels == 2 && back[1].image == parts[1].image);
+  CHECK(backends::decode_parts("plain PTX", 4).size() == 1);  // one part, not encoded
+  auto rejects = [](const std::string& b, size_t kernels) {
+    try {
+      backends::decode_parts(b, kernels);
+    } catch (const Error& e) { return e.code() == ErrorCode::Internal; }
+    return false;
+  };
+  CHECK(rejects(blob, 4));                             // the parts name 3 kernels
+  CHECK(rejects(blob.substr(0, blob.size() - 3), 3));  // truncated image
+  CHECK(rejects(blob.substr(0, 12), 3));               // truncated header
+  std::string huge = blob;
+  huge[8] = '\xff';  // a part count far beyond the blob
+  CHECK(rejects(huge, 3));
+}
+
 int main() {
   std::mt19937 rng(1234);
   std::pair<const char*, std::function<void()>> tests[] = {
@@ -205,6 +227,7 @@ int main() {
       {"matmul", [&] { test_matmul(rng); }},
       {"targets", test_targets},
       {"memory_plan", test_memory_plan},
+      {"code_parts", test_code_parts},
   };
   for (auto& [name, fn] : tests) {
     try {

@@ -140,3 +140,5 @@ def test_matmul_kernels_carry_their_flops_and_explain_shows_measured_times():
         next(line for line in text.splitlines() if ": matmul" in line)):] if "measured:" in line)
     events = prof.trace_events()["traceEvents"]
     assert any(e.get("args", {}).get("flops") == 2 * m * n * k for e in events)
+    with pytest.raises(ts.TesseraError, match="explain\\(profile=...\\): expected"):
+        f.explain(prof.kernels())
