@@ -32,8 +32,12 @@ std::string encode_parts(const std::vector<CodePart>& parts) {
   return s;
 }
 
+bool is_encoded_parts(const std::string& binary) {
+  return binary.compare(0, sizeof kPartsMagic, kPartsMagic, sizeof kPartsMagic) == 0;
+}
+
 std::vector<CodePart> decode_parts(const std::string& binary, size_t kernels) {
-  if (binary.compare(0, sizeof kPartsMagic, kPartsMagic, sizeof kPartsMagic) != 0) return {{kernels, binary}};
+  if (!is_encoded_parts(binary)) return {{kernels, binary}};
   size_t at = sizeof kPartsMagic, total = 0;
   uint64_t count = get_u64(binary, at);
   if (count == 0 || count > kernels || count > (binary.size() - at) / 16)

@@ -89,7 +89,7 @@ std::string Executable::compile_source() {
   Lowered l = lower(source_, kernels_.target, &device_);
   kernels_ = run_backend(*l.module, kernels_.target);
   ir_text_ = std::move(l.text);
-  if (backends::decode_parts(kernels_.binary, kernels_.kernel_names.size()).size() == 1) {
+  if (!backends::is_encoded_parts(kernels_.binary)) {
     ir_text_["llvm"] = kernels_.llvm_ir;  // compiled in parts, the texts are regenerated as one module when asked for
     ir_text_["asm"] = kernels_.assembly;
   }

@@ -14,23 +14,12 @@
 #include "ir/builder.hpp"
 #include "ir/ops.hpp"
 #include "ir/target.hpp"
+#include "passes/lowering.hpp"
 #include "passes/passes.hpp"
 
 namespace tessera::passes {
 using namespace ir;
 namespace {
-
-bool swaps_last_two(const Op& t) {
-  int64_t r = t.result()->type.rank();
-  if (t.name != "transpose" || r < 2) return false;
-  if (!t.attrs.count("perm")) return r == 2;  // default: reversed dims
-  const IntList& perm = t.ints_attr("perm");
-  for (int64_t d = 0; d < r; ++d)
-    if (perm[size_t(d)] != (d < r - 2 ? d : d == r - 2 ? r - 1 : r - 2)) return false;
-  return true;
-}
-
-bool is_reshape(const Op& op) { return op.name == "reshape" || op.name == "squeeze" || op.name == "expand_dims"; }
 
 // Result `v` of an element-wise kernel when the kernel computes it as transpose(reshape*(x))
 // of one of its inputs x: the chain of region ops from x's argument to the transpose, else empty.
@@ -40,7 +29,7 @@ std::vector<const Op*> transposing_chain(const Value* v) {
   const Block& r = *k->region;
   const Value* cur = r.ops.back()->operands[size_t(v->index)];  // what the kernel yields as v
   std::vector<const Op*> chain;
-  while (cur->def && (is_reshape(*cur->def) || (chain.empty() && swaps_last_two(*cur->def)))) {
+  while (cur->def && (keeps_row_major_order(*cur->def) || (chain.empty() && swaps_last_two(*cur->def)))) {
     chain.insert(chain.begin(), cur->def);
     cur = cur->def->operands[0];
   }

@@ -15,6 +15,7 @@
 
 #include "ir/builder.hpp"
 #include "ir/ops.hpp"
+#include "passes/lowering.hpp"
 #include "passes/passes.hpp"
 
 namespace tessera::passes {
@@ -42,16 +43,6 @@ bool sums_leading_axis(const Op& op) {
   if (op.has_attr("dtype") && parse_dtype(op.str_attr("dtype")) != op.operands[0]->type.dtype) return false;
   const Value* x = op.operands[0];
   return x->type.has_static_shape();
-}
-
-bool swaps_last_two(const Op& t) {
-  int64_t r = t.result()->type.rank();
-  if (t.name != "transpose" || r < 2) return false;
-  if (!t.attrs.count("perm")) return r == 2;
-  const IntList& perm = t.ints_attr("perm");
-  for (int64_t d = 0; d < r; ++d)
-    if (perm[size_t(d)] != (d < r - 2 ? d : d == r - 2 ? r - 1 : r - 2)) return false;
-  return true;
 }
 
 Value* reshape(Builder& b, Value* v, IntList shape) { return b.value("reshape", {v}, {{"shape", shape}}); }

@@ -51,7 +51,7 @@ bool is_view_kernel(const Op& kernel, const Function& host) {
   const auto& ops = kernel.region->ops;
   if (kernel.operands.size() != 1 || kernel.results.size() != 1 || ops.size() != 2) return false;
   const Op& op = *ops.front();
-  if (op.name != "reshape" && op.name != "squeeze" && op.name != "expand_dims") return false;
+  if (!keeps_row_major_order(op)) return false;
   if (op.operands[0] != kernel.region->args[0].get() || !kernel.operands[0]->type.has_static_shape()) return false;
   const Op* ret = host.terminator();
   return !ret || std::find(ret->operands.begin(), ret->operands.end(), kernel.result()) == ret->operands.end();

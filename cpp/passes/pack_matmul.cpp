@@ -78,15 +78,7 @@ bool packable(const Op& op) {
 // The input of a transpose that swaps only the last two dims, or null. Packing a panel of
 // rows of x^T is packing a panel of columns of x (and the reverse), so the pack reads x itself
 // instead of a transposed copy (or a gather through the transpose's index map).
-Value* untransposed(Value* v) {
-  if (!v->def || v->def->name != "transpose" || v->type.rank() < 2) return nullptr;
-  int64_t r = v->type.rank();
-  if (!v->def->attrs.count("perm")) return r == 2 ? v->def->operands[0] : nullptr;  // default: reversed dims
-  const IntList& perm = v->def->ints_attr("perm");
-  for (int64_t d = 0; d < r; ++d)
-    if (perm[size_t(d)] != (d < r - 2 ? d : d == r - 2 ? r - 1 : r - 2)) return nullptr;
-  return v->def->operands[0];
-}
+Value* untransposed(Value* v) { return v->def && swaps_last_two(*v->def) ? v->def->operands[0] : nullptr; }
 
 // Rewrites one matmul in place: the new ops go before it, its uses move to the replacement.
 void rewrite(Block& body, std::list<std::unique_ptr<Op>>::iterator it, int64_t simd_bits) {
