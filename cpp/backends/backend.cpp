@@ -19,6 +19,10 @@ uint64_t get_u64(const std::string& s, size_t& at) {
   at += 8;
   return v;
 }
+bool is_encoded_parts(const std::string& binary) {
+  return binary.compare(0, sizeof kPartsMagic, kPartsMagic, sizeof kPartsMagic) == 0;
+}
+
 }  // namespace
 
 std::string encode_parts(const std::vector<CodePart>& parts) {
@@ -30,10 +34,6 @@ std::string encode_parts(const std::vector<CodePart>& parts) {
     s += p.image;
   }
   return s;
-}
-
-bool is_encoded_parts(const std::string& binary) {
-  return binary.compare(0, sizeof kPartsMagic, kPartsMagic, sizeof kPartsMagic) == 0;
 }
 
 std::vector<CodePart> decode_parts(const std::string& binary, size_t kernels) {

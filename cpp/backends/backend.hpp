@@ -37,7 +37,6 @@ struct CodePart {
   std::string image;
 };
 std::string encode_parts(const std::vector<CodePart>& parts);
-bool is_encoded_parts(const std::string& binary);
 std::vector<CodePart> decode_parts(const std::string& binary, size_t kernels);
 
 std::string host_cpu_name();

@@ -89,10 +89,8 @@ std::string Executable::compile_source() {
   Lowered l = lower(source_, kernels_.target, &device_);
   kernels_ = run_backend(*l.module, kernels_.target);
   ir_text_ = std::move(l.text);
-  if (!backends::is_encoded_parts(kernels_.binary)) {
-    ir_text_["llvm"] = kernels_.llvm_ir;  // compiled in parts, the texts are regenerated as one module when asked for
-    ir_text_["asm"] = kernels_.assembly;
-  }
+  ir_text_["llvm"] = kernels_.llvm_ir;  // empty for a program in parts: regenerated as one module when read
+  ir_text_["asm"] = kernels_.assembly;
   load_kernels();
   build_plans(*l.module);
   std::string hosts;  // every host function: the entry first, then those control flow calls

@@ -143,8 +143,8 @@ CompiledKernels compile_cpu(const ir::Module& tile_module, const ir::Target& tar
     // session, 2 cores: every case within noise) and the GPT block compiled in 0.65 s, not 0.91.
     optimize_module(*m, *tm, "default<O2>");
     PartCode p;
-    p.llvm_ir = module_to_string(*m);
-    if (assembly) {  // code generation changes the module: give it a copy
+    if (part.texts) p.llvm_ir = module_to_string(*m);
+    if (assembly && part.texts) {  // code generation changes the module: give it a copy
       std::unique_ptr<llvm::Module> copy = llvm::CloneModule(*m);
       p.assembly = emit_code(*copy, *tm, /*object_file=*/false);
     }

@@ -86,7 +86,7 @@ std::vector<PartCode> compile_in_parts(const ir::Module& tile_module, int parts,
       profiler::Scope span("codegen", "LLVM codegen part " + std::to_string(i + 1) + "/" +
                                           std::to_string(groups.size()) + " (" + std::to_string(groups[i].size()) +
                                           " kernels)");
-      Part part{groups[i], {}};
+      Part part{groups[i], {}, groups.size() == 1};
       for (const ir::Function* fn : groups[i])
         for (const std::string& a : aliases.at(fn)) part.aliases.push_back({a, fn->name});
       out[i] = compile_part(part);

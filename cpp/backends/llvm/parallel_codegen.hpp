@@ -19,6 +19,8 @@ namespace tessera::backends {
 struct Part {
   std::vector<const ir::Function*> kernels;
   std::vector<std::pair<std::string, std::string>> aliases;
+  bool texts = true;  // keep the LLVM IR and assembly text: only when there is one part (a
+                      // program in parts regenerates them as one module when they are read)
 };
 // One part's output; `kernels` (filled by compile_in_parts) names its kernels, then its aliases.
 struct PartCode {

@@ -158,9 +158,9 @@ CompiledKernels compile_nvptx(const ir::Module& tile_module, const ir::Target& t
     auto m = build_llvm_module(tile_module.name, part.kernels, ctx, hooks, *tm);
     optimize_module(*m, *tm);
     PartCode p;
-    p.llvm_ir = module_to_string(*m);
-    p.assembly = emit_code(*m, *tm, false);
-    p.image = p.assembly;
+    if (part.texts) p.llvm_ir = module_to_string(*m);
+    p.image = emit_code(*m, *tm, false);
+    if (part.texts) p.assembly = p.image;
     p.image.push_back('\0');  // the driver wants NUL-terminated PTX
     return p;
   });
