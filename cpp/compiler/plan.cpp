@@ -5,6 +5,7 @@
 
 #include "compiler/memory_plan.hpp"
 #include "ir/control_flow.hpp"
+#include "ir/registry.hpp"
 
 namespace tessera::compiler {
 namespace {
@@ -50,6 +51,26 @@ Step control_step(const ir::Op& op, std::map<const ir::Value*, int>& slot, int& 
   return s;
 }
 
+Step collective_step(const ir::Op& op, std::map<const ir::Value*, int>& slot, int& num_slots) {
+  Step s;
+  s.kind = Step::Control;
+  s.op = op.name;
+  s.loc = op.loc.str();
+  for (ir::Value* v : op.operands) s.args.push_back(slot.at(v));
+  s.results.push_back(slot[op.result()] = num_slots++);
+  s.result_types.push_back(op.result()->type);
+  s.group = op.str_attr("group");
+  s.group_size = op.int_attr("size");
+  s.reduce = op.attrs.count("reduce") ? op.str_attr("reduce") : "sum";
+  if (op.name == "all_gather" || op.name == "reduce_scatter") s.ints = {op.int_attr("axis")};
+  if (op.name == "all_to_all") s.ints = {op.int_attr("split_axis"), op.int_attr("concat_axis")};
+  if (op.name == "broadcast") s.ints = {op.int_attr("root")};
+  if (op.name == "ppermute") s.ints = op.ints_attr("perm");
+  for (int64_t& axis : s.ints)  // negative axes count from the end
+    if (op.name != "ppermute" && op.name != "broadcast" && axis < 0) axis += op.operands[0]->type.rank();
+  return s;
+}
+
 }  // namespace
 
 Plan build_plan(const ir::Function& host, const KernelModules& modules) {
@@ -82,6 +103,9 @@ Plan build_plan(const ir::Function& host, const KernelModules& modules) {
       s.message = op->str_attr("format");
     } else if (ir::is_control_flow(*op)) {
       s = control_step(*op, slot, p.num_slots);
+      p.has_control = true;
+    } else if (ir::is_collective(*op)) {
+      s = collective_step(*op, slot, p.num_slots);
       p.has_control = true;
     } else if (op->name == "return") {
       for (ir::Value* v : op->operands) p.output_slots.push_back(slot.at(v));

@@ -24,8 +24,8 @@ struct Step {
   std::vector<int64_t> tensor_maps;  // launch: TMA descriptors appended to the arguments (rt.launch)
   int64_t flops = 0;                 // launch: its products' floating-point operations (profiler)
   std::string message;               // assert: the error (Python puts the user's line in it); print: the format
-  // control (scan, while_loop, cond): the op, the plans it calls (by role order), result slots
-  // and types, and its integer attributes.
+  // control (scan, while_loop, cond, and the collectives of ops_collective.cpp): the op, the
+  // plans it calls (by role order), result slots and types, and its integer attributes.
   std::string op;
   std::vector<std::string> callees;
   std::vector<int> results;
@@ -33,6 +33,11 @@ struct Step {
   int64_t length = 0, n_carry = 0, n_xs = 0;
   bool reverse = false;
   std::string loc;
+  // collectives: the group's key and size, the reduction, and axis / split_axis, concat_axis /
+  // root / perm pairs in `ints`
+  std::string group, reduce;
+  int64_t group_size = 1;
+  std::vector<int64_t> ints;
   // A launch of a grid without a 0 (empty tensors launch nothing).
   bool has_work() const { return kind == Launch && config.grid[0] && config.grid[1] && config.grid[2]; }
 };

@@ -19,6 +19,7 @@ void register_control_ops(std::vector<OpInfo>& out);      // ops_control.cpp: sc
 void register_autodiff_ops(std::vector<OpInfo>& out);     // ops_autodiff.cpp: stop_gradient
 void register_nn_ops(std::vector<OpInfo>& out);           // ops_nn*.cpp, ops_random.cpp: nn composites, rand_like
 void register_packed_ops(std::vector<OpInfo>& out);       // ops_packed.cpp: sched.pack, sched.packed_matmul
+void register_collective_ops(std::vector<OpInfo>& out);   // ops_collective.cpp: all_reduce, all_gather, ...
 // derivatives.cpp: sets the vjp/jvp rules of the registered ops.
 void attach_derivatives(std::map<std::string, OpInfo>& table);
 void attach_batching(std::map<std::string, OpInfo>& table);  // batching.cpp: vmap rules

@@ -29,6 +29,7 @@ void ensure_registered() {
     register_control_ops(ops);
     register_nn_ops(ops);
     register_packed_ops(ops);
+    register_collective_ops(ops);
     for (auto& info : ops) {
       std::string name = info.name;
       table().emplace(name, std::move(info));

@@ -22,6 +22,7 @@ enum class OpClass {
   DataMovement,       // reshape, transpose, slice, concat, gather, ...: elements move, values do not
   Structural,         // return, sched.*, rt.*
   Tile,               // tile.* ops inside kernels
+  Collective,         // all_reduce, all_gather, ...: host steps that talk to the other members of a group
 };
 
 struct AttrSpec {
@@ -96,6 +97,8 @@ inline DType compute_dtype(DType storage) {
 }
 
 const OpInfo* lookup_op(const std::string& name);
+// all_reduce, all_gather, ... (ops_collective.cpp): host steps that talk to a group's other members.
+bool is_collective(const Op& op);
 std::vector<const OpInfo*> all_ops();
 
 // Checks operand count and attributes, then runs `infer` (if any) and compares with the op's

@@ -265,10 +265,12 @@ void emit_kernel(Function& fn, const Group& group, const Target& target) {
   body.ops.remove_if([&](auto& o) { return members.count(o.get()) != 0; });
 }
 
+bool is_host_step(const Op& op) { return is_control_flow(op) || is_collective(op); }
+
 // Whether host code reads `v` as a buffer: the return, a control-flow op or an rt.assert.
 bool read_by_host(const Function& fn, const Value* v) {
   for (const auto& op : fn.body.ops)
-    if (op->name == "return" || op->name == "rt.assert" || op->name == "rt.print" || is_control_flow(*op))
+    if (op->name == "return" || op->name == "rt.assert" || op->name == "rt.print" || is_host_step(*op))
       if (std::find(op->operands.begin(), op->operands.end(), v) != op->operands.end()) return true;
   return false;
 }
@@ -397,7 +399,7 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, co
   for (auto& op_ptr : fn.body.ops) {
     Op* op = op_ptr.get();
     if (op->name == "return" || op->name == "rt.assert" || op->name == "rt.print") continue;
-    if (is_control_flow(*op)) {  // host-level control flow: kernels before it end there
+    if (is_host_step(*op)) {  // control flow and collectives run on the host: kernels before them end there
       close();
       continue;
     }

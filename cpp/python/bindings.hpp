@@ -9,4 +9,5 @@ void bind_compiler(nanobind::module_& m);    // compiler_bindings.cpp: compile, 
 void bind_registry(nanobind::module_& m);    // registry_bindings.cpp: op metadata
 void bind_trace(nanobind::module_& m);       // trace_bindings.cpp: Graph IR of Python traces
 void bind_transforms(nanobind::module_& m);  // transform_bindings.cpp: autodiff, vmap, the tracer's helpers
+void bind_dist(nanobind::module_& m);        // dist_bindings.cpp: communicators and group keys
 }  // namespace tessera::python

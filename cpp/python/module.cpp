@@ -29,4 +29,5 @@ NB_MODULE(_C, m) {
   tessera::python::bind_registry(m);
   tessera::python::bind_trace(m);
   tessera::python::bind_transforms(m);
+  tessera::python::bind_dist(m);
 }

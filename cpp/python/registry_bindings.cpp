@@ -20,6 +20,7 @@ const char* class_name(ir::OpClass c) {
     case ir::OpClass::DataMovement: return "data_movement";
     case ir::OpClass::Structural: return "structural";
     case ir::OpClass::Tile: return "tile";
+    case ir::OpClass::Collective: return "collective";
     default: return "other";
   }
 }

@@ -176,6 +176,73 @@ TSR_API tsrStatus tsrGraphSetKernelArgs(tsrGraph graph, int32_t node, void** arg
 /* Enqueues all the graph's kernels on `stream` (NULL = the legacy default stream). */
 TSR_API tsrStatus tsrGraphLaunch(tsrGraph graph, tsrStream stream);
 
+/* ---- communicators and collectives ----
+ * A communicator is a group of processes (ranks) that run collectives together, in the same
+ * order on every member. Host buffers (TSR_DEVICE_CPU) go through MPI, opened at run time
+ * through the MPI-5 standard ABI (libmpi_abi.so.1: TESSERA_MPI_LIB names the file, else the
+ * dynamic loader's search path), so any ABI-compliant MPI works and none is linked. A process
+ * started without a launcher is rank 0 of 1. CUDA buffers need NCCL communicators, which this
+ * version does not create: collectives on CUDA buffers return TSR_ERROR_NOT_SUPPORTED.
+ * Collectives block until their result is in place (the stream argument orders them after
+ * earlier work on it; NULL = the default stream). Counts are elements, per rank where it says so;
+ * send and receive buffers must not overlap unless they are the same pointer (in place), which
+ * tsrAllReduce and tsrBroadcast allow. */
+typedef struct tsrComm_t* tsrComm;
+
+typedef enum tsrDataType {
+  TSR_FLOAT64 = 0,
+  TSR_FLOAT32 = 1,
+  TSR_FLOAT16 = 2,
+  TSR_BFLOAT16 = 3,
+  TSR_INT64 = 4,
+  TSR_INT32 = 5,
+  TSR_INT8 = 6,
+  TSR_UINT8 = 7,
+  TSR_BOOL = 8 /* one byte, 0 or 1; sum and max are logical or, prod and min logical and */
+} tsrDataType;
+
+typedef enum tsrReduceOp {
+  TSR_REDUCE_SUM = 0,
+  TSR_REDUCE_PROD = 1,
+  TSR_REDUCE_MAX = 2,
+  TSR_REDUCE_MIN = 3
+} tsrReduceOp;
+
+/* All processes of the job, initialising MPI at the first call (thread level: multiple where
+ * the library provides it; calls are serialised otherwise). The same handle every call; never
+ * destroy it. */
+TSR_API tsrStatus tsrCommWorld(tsrComm* comm);
+/* Collective over `comm`: the ranks passing the same color form a new communicator, ordered by
+ * key (then by rank in `comm`). color < 0: this rank joins none and *out is NULL. */
+TSR_API tsrStatus tsrCommSplit(tsrComm comm, int32_t color, int32_t key, tsrComm* out);
+TSR_API tsrStatus tsrCommDestroy(tsrComm comm);
+TSR_API tsrStatus tsrCommRank(tsrComm comm, int32_t* rank);
+TSR_API tsrStatus tsrCommSize(tsrComm comm, int32_t* size);
+/* The engine's name and version, e.g. "MPICH Version: 5.0.2 ...". */
+TSR_API tsrStatus tsrCommLibraryVersion(char* out, size_t capacity);
+/* Ends every process of the job with `code` (MPI_Abort); returns only if that failed. */
+TSR_API tsrStatus tsrCommAbort(tsrComm comm, int32_t code);
+TSR_API tsrStatus tsrBarrier(tsrComm comm);
+
+TSR_API tsrStatus tsrAllReduce(tsrComm comm, const void* send, void* recv, size_t count, tsrDataType dtype,
+                               tsrReduceOp op, tsrDevice device, tsrStream stream);
+/* recv holds size * count elements: rank r's `count` at offset r * count. */
+TSR_API tsrStatus tsrAllGather(tsrComm comm, const void* send, void* recv, size_t count, tsrDataType dtype,
+                               tsrDevice device, tsrStream stream);
+/* send holds size * count elements; rank r receives the reduction of every rank's block r. */
+TSR_API tsrStatus tsrReduceScatter(tsrComm comm, const void* send, void* recv, size_t count, tsrDataType dtype,
+                                   tsrReduceOp op, tsrDevice device, tsrStream stream);
+/* send and recv hold size * count elements; block j of rank i's send is block i of rank j's recv. */
+TSR_API tsrStatus tsrAllToAll(tsrComm comm, const void* send, void* recv, size_t count, tsrDataType dtype,
+                              tsrDevice device, tsrStream stream);
+/* Root's `count` elements replace every rank's buffer. */
+TSR_API tsrStatus tsrBroadcast(tsrComm comm, void* buffer, size_t count, tsrDataType dtype, int32_t root,
+                               tsrDevice device, tsrStream stream);
+/* Sends `count` elements to rank `dest` and receives `count` from rank `source` at once (either
+ * may be -1: none). With every rank passing a permutation's pairs, this is a collective permute. */
+TSR_API tsrStatus tsrSendRecv(tsrComm comm, const void* send, int32_t dest, void* recv, int32_t source, size_t count,
+                              tsrDataType dtype, tsrDevice device, tsrStream stream);
+
 #ifdef __cplusplus
 }
 #endif

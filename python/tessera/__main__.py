@@ -3,6 +3,7 @@
     tessera cache info     where the disk cache is, entries and bytes per kind
     tessera cache prune    delete entries of other Tessera builds (they can never be hit)
     tessera cache clear    delete the cached files
+    tessera launch -n N script.py [args]   run a distributed job of N processes (tessera.launch)
 """
 from __future__ import annotations
 
@@ -11,11 +12,16 @@ import sys
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "launch":
+        from . import launch
+        return launch.main(argv[1:])
     parser = argparse.ArgumentParser(prog="tessera", description="Tessera command-line tools.")
     commands = parser.add_subparsers(dest="command", required=True)
     cache = commands.add_parser("cache", help="the disk cache of compiled code (docs/caching.md)")
     cache.add_argument("action", choices=["info", "prune", "clear"],
                        help="show the cache; delete entries of other builds; delete every cached file")
+    commands.add_parser("launch", help="run a distributed job: tessera launch -n N script.py [args]")
     args = parser.parse_args(argv)
 
     from . import cache as cache_module

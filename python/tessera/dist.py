@@ -1,0 +1,339 @@
+"""Distributed Tessera: processes, device meshes, sharding specs and collectives.
+
+A job is N processes started by ``python -m tessera.launch -n N script.py`` (``mpiexec``
+underneath), one device per process; a process started without a launcher is rank 0 of 1. A
+:class:`Mesh` arranges the job's devices on named axes (``Mesh(["dp", "tp"], shape=(2, 2))``) and
+creates one communicator per axis. Collectives (:func:`all_reduce`, :func:`all_gather`, ...) are
+ordinary Tessera ops of a per-process program: they run eagerly, inside ``jit``, and under
+``grad`` (their derivative rules are in the op registry), and they go through MPI for CPU tensors
+(the MPI-5 standard ABI, opened at run time: the ``mpich`` wheel's ``libmpi_abi.so.1`` or
+``TESSERA_MPI_LIB``).
+
+Derivatives follow JAX's ``shard_map``: a value is replicated (the same on every member of an
+axis) or varying. ``all_reduce`` makes a replicated value (its gradient passes through
+unchanged); :func:`mark_varying` takes a replicated value into per-member work (its gradient is
+summed over the axis); ``all_gather``'s gradient is reduce-scattered and ``reduce_scatter``'s
+all-gathered.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import threading
+import traceback
+
+from . import _C
+from .errors import TesseraValueError
+
+__all__ = ["initialize", "rank", "world_size", "barrier", "library_version", "Mesh", "current_mesh",
+           "ShardSpec", "PartitionSpec", "NamedSharding", "all_reduce", "all_gather", "reduce_scatter",
+           "all_to_all", "broadcast", "ppermute", "mark_varying", "axis_index"]
+
+_lock = threading.Lock()
+_world = None
+
+
+def _abort_on_exception(exc_type, exc, tb):
+    """A rank that raises prints its error and ends the whole job (MPI_Abort): the other ranks
+    would otherwise wait forever in their next collective."""
+    text = "".join(traceback.format_exception(exc_type, exc, tb))
+    sys.stderr.write(f"[tessera rank {_world.rank}/{_world.size}] {text}")
+    sys.stderr.flush()
+    _world.abort(1)
+
+
+def initialize():
+    """Joins the job (initialising MPI); called by everything here, so rarely needed by hand.
+    Returns the world communicator. In a job of more than one process, an uncaught exception on
+    any rank ends every rank (with that rank's traceback) instead of leaving them waiting."""
+    global _world
+    with _lock:
+        if _world is None:
+            if not os.environ.get("TESSERA_MPI_LIB"):
+                from .launch import mpich_file
+                lib = mpich_file("libmpi_abi.so.1")
+                if lib:
+                    os.environ["TESSERA_MPI_LIB"] = lib
+            _world = _C.comm_world()
+            if _world.size > 1 and sys.excepthook is sys.__excepthook__:
+                sys.excepthook = _abort_on_exception
+    return _world
+
+
+def rank() -> int:
+    """This process's rank in the job (0 without a launcher)."""
+    return initialize().rank
+
+
+def world_size() -> int:
+    """The number of processes in the job (1 without a launcher)."""
+    return initialize().size
+
+
+def barrier():
+    """Waits until every process of the job reaches this call."""
+    initialize().barrier()
+
+
+def library_version() -> str:
+    """The MPI library's version text."""
+    initialize()
+    return _C.mpi_library_version()
+
+
+def _shape_of(devices):
+    """(shape, flat list) of a nested list of device ids."""
+    if isinstance(devices, range) or not any(isinstance(d, (list, tuple, range)) for d in devices):
+        return (len(devices),), [int(d) for d in devices]
+    parts = [_shape_of(d) for d in devices]
+    if len({p[0] for p in parts}) != 1:
+        raise TesseraValueError(f"Mesh: devices is a ragged nested list: {devices!r}")
+    return (len(parts),) + parts[0][0], [d for p in parts for d in p[1]]
+
+
+_mesh_stack = []
+
+
+class Mesh:
+    """Devices on named axes: ``Mesh(axes=["dp"], devices=range(8))``, ``Mesh(["dp", "tp"],
+    devices=[[0, 1], [2, 3]])`` or ``Mesh(["dp", "tp"], shape=(2, 2))``. Devices are process
+    ranks (one device per process); the mesh must hold every process of the job exactly once.
+    Creating a mesh is collective: every rank creates the same meshes in the same order. Use it
+    as a context manager to make it :func:`current_mesh`."""
+
+    def __init__(self, axes, devices=None, shape=None):
+        world = initialize()
+        self.axis_names = tuple(axes) if not isinstance(axes, str) else (axes,)
+        if len(set(self.axis_names)) != len(self.axis_names) or not self.axis_names:
+            raise TesseraValueError(f"Mesh: axes must be distinct names, got {self.axis_names!r}")
+        if devices is None:
+            devices = range(world.size)
+        nested_shape, flat = _shape_of(list(devices) if not isinstance(devices, range) else devices)
+        if shape is None:
+            shape = nested_shape if len(nested_shape) == len(self.axis_names) else None
+            if shape is None and len(self.axis_names) == 1:
+                shape = (len(flat),)
+        if shape is None or len(shape) != len(self.axis_names):
+            raise TesseraValueError(f"Mesh: {len(self.axis_names)} axes {self.axis_names} need a shape of that "
+                                    f"many dims (pass shape= or a nested devices list), got {shape}")
+        self.shape = tuple(int(s) for s in shape)
+        size = 1
+        for s in self.shape:
+            size *= s
+        if size != len(flat):
+            raise TesseraValueError(f"Mesh: shape {self.shape} holds {size} devices but {len(flat)} were given")
+        if sorted(flat) != list(range(world.size)):
+            raise TesseraValueError(
+                f"Mesh: devices {flat} must be the job's ranks 0..{world.size - 1}, each once (one device per "
+                f"process); this job has {world.size} process(es) - start {len(flat)} with "
+                f"`python -m tessera.launch -n {len(flat)} script.py`")
+        self.devices = flat
+        digest = hashlib.sha1(repr((self.axis_names, self.shape, flat)).encode()).hexdigest()[:10]
+        self.key = f"mesh{digest}"
+        self.coords = self._coords_of(flat.index(world.rank))
+        self._comms = {}
+        for i, name in enumerate(self.axis_names):  # members of an axis group share the other coordinates
+            others = self.coords[:i] + self.coords[i + 1:]
+            color = 0
+            for c, s in zip(others, self.shape[:i] + self.shape[i + 1:]):
+                color = color * s + c
+            comm = world.split(color, self.coords[i])
+            self._comms[name] = comm
+            _C.register_group(f"{self.key}:{name}", comm)
+        global _default_mesh
+        _default_mesh = self
+
+    def _coords_of(self, index):
+        coords = []
+        for s in reversed(self.shape):
+            coords.append(index % s)
+            index //= s
+        return tuple(reversed(coords))
+
+    def size(self, axis=None) -> int:
+        """Devices along ``axis`` (a name or a tuple of names), or in the whole mesh."""
+        n = 1
+        for a in self._axes(axis) if axis is not None else self.axis_names:
+            n *= self.shape[self.axis_names.index(a)]
+        return n
+
+    def _axes(self, axis):
+        axes = (axis,) if isinstance(axis, str) else tuple(axis)
+        for a in axes:
+            if a not in self.axis_names:
+                raise TesseraValueError(f"mesh axis '{a}' is not one of this mesh's axes {self.axis_names}")
+        if len(axes) != 1:
+            raise TesseraValueError(f"collectives over several mesh axes at once ({axes}) are not supported yet; "
+                                    f"apply one per axis")
+        return axes
+
+    def group(self, axis):
+        """(group key, size) of the communicator along ``axis``, as collective ops name it."""
+        (a,) = self._axes(axis)
+        return f"{self.key}:{a}", self.shape[self.axis_names.index(a)]
+
+    def axis_index(self, axis) -> int:
+        """This process's coordinate along ``axis``."""
+        (a,) = self._axes(axis)
+        return self.coords[self.axis_names.index(a)]
+
+    def __enter__(self):
+        _mesh_stack.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _mesh_stack.pop()
+
+    def __repr__(self):
+        dims = ", ".join(f"{a}={s}" for a, s in zip(self.axis_names, self.shape))
+        return f"Mesh({dims})"
+
+
+def current_mesh():
+    """The innermost ``with mesh:``; else the mesh created last; else a one-axis mesh ``"world"``
+    over the whole job."""
+    if _mesh_stack:
+        return _mesh_stack[-1]
+    global _default_mesh
+    if _default_mesh is None:
+        _default_mesh = Mesh(["world"])
+    return _default_mesh
+
+
+_default_mesh = None
+
+
+class ShardSpec:
+    """How a tensor's dims map onto mesh axes: ``ShardSpec(("row",), ("dp",))`` splits dim
+    ``"row"`` (dim 0; ``"col"`` is dim 1, ``"batch"``, ``"head"`` ... name dims by position in
+    ``partition``) over mesh axis ``"dp"``. Integer dims are allowed. Dims not named are
+    replicated. ``reduce="sum"`` marks a pending reduction: each member holds a partial sum."""
+
+    _LABELS = {"row": 0, "col": 1}
+
+    def __init__(self, partition=(), mesh_axes=(), replicate=False, reduce=None):
+        self.partition = tuple(partition) if not isinstance(partition, (str, int)) else (partition,)
+        self.mesh_axes = tuple(mesh_axes) if not isinstance(mesh_axes, str) else (mesh_axes,)
+        if len(self.partition) != len(self.mesh_axes):
+            raise TesseraValueError(f"ShardSpec: {len(self.partition)} dims {self.partition} but "
+                                    f"{len(self.mesh_axes)} mesh axes {self.mesh_axes}")
+        if reduce not in (None, "sum", "mean", "max", "min"):
+            raise TesseraValueError(f"ShardSpec: reduce must be None, 'sum', 'mean', 'max' or 'min', got {reduce!r}")
+        self.replicate, self.reduce = bool(replicate), reduce
+
+    @classmethod
+    def replicate(cls):  # noqa: F811 - ShardSpec.replicate() builds one; spec.replicate is its flag
+        """The whole tensor on every member."""
+        return cls((), (), replicate=True)
+
+    def dim_of(self, label, rank):
+        """The tensor dim that ``label`` names for a tensor of ``rank`` dims."""
+        if isinstance(label, int):
+            d = label
+        elif label in self._LABELS:
+            d = self._LABELS[label]
+        else:
+            d = self.partition.index(label)
+        if not -rank <= d < rank:
+            raise TesseraValueError(f"ShardSpec: dim {label!r} is out of range for a rank-{rank} tensor")
+        return d % rank
+
+    def dims(self, rank):
+        """{tensor dim: mesh axis} for a tensor of ``rank`` dims."""
+        return {self.dim_of(p, rank): a for p, a in zip(self.partition, self.mesh_axes) if a is not None}
+
+    def __eq__(self, other):
+        return isinstance(other, ShardSpec) and (self.partition, self.mesh_axes, self.replicate, self.reduce) == \
+            (other.partition, other.mesh_axes, other.replicate, other.reduce)
+
+    def __hash__(self):
+        return hash((self.partition, self.mesh_axes, self.replicate, self.reduce))
+
+    def __repr__(self):
+        extra = ", reduce=%r" % self.reduce if self.reduce else ""
+        return f"ShardSpec({self.partition!r}, {self.mesh_axes!r}{extra})"
+
+
+
+def PartitionSpec(*axes):  # noqa: N802 - JAX's spelling
+    """JAX's spelling: ``PartitionSpec("dp", None)`` shards dim 0 over ``"dp"`` and keeps dim 1
+    whole."""
+    dims = [(i, a) for i, a in enumerate(axes) if a is not None]
+    return ShardSpec(tuple(i for i, _ in dims), tuple(a for _, a in dims))
+
+
+class NamedSharding:
+    """JAX's spelling of a (mesh, spec) pair."""
+
+    def __init__(self, mesh, spec):
+        self.mesh, self.spec = mesh, spec
+
+    def __repr__(self):
+        return f"NamedSharding({self.mesh!r}, {self.spec!r})"
+
+
+# ---- collectives: ops of the per-process program ----
+
+def _group(axis, mesh):
+    mesh = mesh or current_mesh()
+    if axis is None:
+        if len(mesh.axis_names) != 1:
+            raise TesseraValueError(f"name the mesh axis: the mesh has axes {mesh.axis_names}")
+        axis = mesh.axis_names[0]
+    key, size = mesh.group(axis)
+    return {"group": key, "size": size}
+
+
+def _apply(name, x, attrs):
+    from . import ops
+    return ops.apply(name, (x,), attrs)
+
+
+def all_reduce(x, op="sum", axis=None, mesh=None):
+    """Every member of ``axis`` gets the reduction (``"sum"``, ``"mean"``, ``"max"``, ``"min"``,
+    ``"prod"``) of ``x`` over the axis. The result is replicated over the axis."""
+    return _apply("all_reduce", x, {**_group(axis, mesh), "reduce": op})
+
+
+def all_gather(x, axis=None, dim=0, mesh=None):
+    """Concatenates every member's ``x`` along ``dim``, in member order."""
+    return _apply("all_gather", x, {**_group(axis, mesh), "axis": dim})
+
+
+def reduce_scatter(x, op="sum", axis=None, dim=0, mesh=None):
+    """Reduces ``x`` over the axis; member i keeps block i along ``dim``."""
+    return _apply("reduce_scatter", x, {**_group(axis, mesh), "axis": dim, "reduce": op})
+
+
+def all_to_all(x, axis=None, split_dim=0, concat_dim=0, mesh=None):
+    """Member i sends block j of ``x`` (along ``split_dim``) to member j and concatenates what it
+    receives along ``concat_dim``."""
+    return _apply("all_to_all", x, {**_group(axis, mesh), "split_axis": split_dim, "concat_axis": concat_dim})
+
+
+def broadcast(x, src=0, axis=None, mesh=None):
+    """Every member of the axis gets member ``src``'s ``x``."""
+    return _apply("broadcast", x, {**_group(axis, mesh), "root": src})
+
+
+def ppermute(x, perm, axis=None, mesh=None):
+    """Member d gets ``x`` of member s for each ``(s, d)`` in ``perm``; others get zeros."""
+    flat = [int(v) for pair in perm for v in pair]
+    return _apply("ppermute", x, {**_group(axis, mesh), "perm": flat})
+
+
+def mark_varying(x, axis=None, mesh=None):
+    """``x`` unchanged, entering per-member work: its gradient is summed over the axis (use it
+    on a replicated value, such as a weight, that each member uses on its own data)."""
+    return _apply("mark_varying", x, _group(axis, mesh))
+
+
+def axis_index(axis=None, mesh=None) -> int:
+    """This process's index along the mesh axis (a Python int: each process compiles its own
+    program)."""
+    mesh = mesh or current_mesh()
+    if axis is None:
+        axis = mesh.axis_names[0]
+    return mesh.axis_index(axis)
+
