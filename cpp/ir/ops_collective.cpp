@@ -8,8 +8,9 @@
 // same on every member (replicated) or member-specific (varying). all_reduce's result is
 // replicated, so its cotangent is too and passes through unchanged; mark_varying (the identity)
 // takes a replicated value into member-specific work, so its cotangent is summed over the group.
-// all_gather's result stays member-specific (its transpose is reduce_scatter), reduce_scatter's
-// transpose is all_gather, all_to_all's and ppermute's are their inverses.
+// all_gather's and broadcast's results stay member-specific (their transposes sum the members'
+// cotangents: reduce_scatter, and a sum into the root), reduce_scatter's transpose is all_gather,
+// all_to_all's and ppermute's are their inverses.
 #include "ir/builder.hpp"
 #include "ir/op_rules.hpp"
 #include "ir/ops.hpp"
@@ -251,7 +252,8 @@ OpInfo ppermute() {
 
 OpInfo broadcast() {
   OpInfo info = collective("broadcast", 1, {{"root", "int", true, "the member whose x every member gets"}},
-                           "Every member gets the root's x (replicated). Its cotangent flows to the root's x only.");
+                           "Every member gets the root's x. As with all_gather, the result feeds member-specific work: "
+                           "the members' cotangents are summed into the root's x (the others get zero).");
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     static_dims("broadcast", in[0]);
     int64_t n = group_size("broadcast", a), root = std::get<int64_t>(a.at("root"));
@@ -262,7 +264,8 @@ OpInfo broadcast() {
   info.vjp = [](Builder& b, const Op& op, Value* g) {
     Value* me = b.value("axis_index", {}, {{"group", op.attrs.at("group")}, {"size", op.attrs.at("size")}});
     Value* is_root = b.value("equal", {me, b.graph_constant(DType::I32, double(op.int_attr("root")))});
-    return std::vector<Value*>{b.value("where", {is_root, g, b.graph_constant(g->type.dtype, 0.0)})};
+    Value* sum = again(b, "all_reduce", op, g, {{"reduce", std::string("sum")}});
+    return std::vector<Value*>{b.value("where", {is_root, sum, b.graph_constant(g->type.dtype, 0.0)})};
   };
   info.jvp = [](Builder& b, const Op& op, const std::vector<Value*>& t) {
     return t[0] ? again(b, "broadcast", op, t[0], {{"root", op.attrs.at("root")}}) : nullptr;

@@ -1,0 +1,106 @@
+"""tessera.dist: real multi-process jobs (python -m tessera.launch, MPI through the mpich wheel)
+on CPU ranks, each with a timeout so a hang fails fast; and the single-process behaviour."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tessera as ts
+from tessera import dist, launch
+
+JOBS = os.path.join(os.path.dirname(__file__), "dist_jobs")
+
+
+def run_job(n, script, *args, timeout=240):
+    cmd = [sys.executable, "-m", "tessera.launch", "-n", str(n), "--timeout", str(timeout),
+           os.path.join(JOBS, script), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 30)
+
+
+needs_mpi = pytest.mark.skipif(launch.mpich_file("mpiexec") is None and not os.environ.get("TESSERA_MPIEXEC"),
+                               reason="no MPI launcher: pip install mpich")
+
+
+@needs_mpi
+@pytest.mark.parametrize("n", [2, 4])
+@pytest.mark.parametrize("script", ["collectives.py", "gradients.py"])
+def test_job(script, n):
+    r = run_job(n, script)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for rank in range(n):
+        assert f"rank {rank}: " in r.stdout
+
+
+@needs_mpi
+def test_a_rank_that_raises_ends_the_job_with_its_error():
+    r = run_job(2, "failures.py", "raise", timeout=60)
+    assert r.returncode != 0
+    assert "[tessera rank 1/2]" in r.stderr and "rank one gives up" in r.stderr
+
+
+@needs_mpi
+def test_a_rank_that_dies_ends_the_job():
+    r = run_job(2, "failures.py", "kill", timeout=60)
+    assert r.returncode not in (0, 124), r.stdout + r.stderr  # ended by the launcher, not the timeout
+
+
+@needs_mpi
+def test_bad_input_gets_clear_errors_on_every_rank():
+    r = run_job(2, "failures.py", "errors", timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "rank 0: errors ok" in r.stdout and "rank 1: errors ok" in r.stdout
+
+
+@needs_mpi
+def test_launch_timeout_kills_a_hung_job(tmp_path):
+    script = tmp_path / "hang.py"
+    script.write_text("from tessera import dist\nimport time\nif dist.rank() == 0:\n    time.sleep(600)\n"
+                      "dist.barrier()\n")
+    r = subprocess.run([sys.executable, "-m", "tessera.launch", "-n", "2", "--timeout", "5", str(script)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 124 and "timeout" in r.stderr
+
+
+def test_single_process_is_rank_0_of_1():
+    assert (dist.rank(), dist.world_size()) == (0, 1)
+    mesh = dist.Mesh(["dp"])
+    assert mesh.shape == (1,) and mesh.axis_index("dp") == 0 and "MPICH" in dist.library_version()
+    x = ts.tensor(np.arange(6.0).reshape(2, 3))
+    for y in (dist.all_reduce(x), dist.all_gather(x, dim=1), dist.reduce_scatter(x, dim=1), dist.broadcast(x),
+              dist.all_to_all(x, split_dim=1, concat_dim=0), dist.ppermute(x, [(0, 0)]), dist.mark_varying(x)):
+        np.testing.assert_array_equal(y.numpy(), x.numpy())
+    g = ts.grad(lambda x: ts.sum(dist.all_reduce(dist.mark_varying(x) * 2.0)))(x)
+    np.testing.assert_array_equal(g.numpy(), np.full((2, 3), 2.0))
+
+
+def test_mesh_and_spec_errors():
+    with pytest.raises(ts.TesseraError, match="must be the job's ranks"):
+        dist.Mesh(["dp"], devices=range(8))
+    with pytest.raises(ts.TesseraError, match="need a shape"):
+        dist.Mesh(["dp", "tp"], devices=[0])
+    with pytest.raises(ts.TesseraError, match="distinct"):
+        dist.Mesh(["dp", "dp"], shape=(1, 1))
+    mesh = dist.Mesh(["dp", "tp"], devices=[[0]])
+    assert mesh.shape == (1, 1) and repr(mesh) == "Mesh(dp=1, tp=1)"
+    with pytest.raises(ts.TesseraError, match="several mesh axes"):
+        dist.all_reduce(ts.ones(2), axis=("dp", "tp"), mesh=mesh)
+    with pytest.raises(ts.TesseraError, match="name the mesh axis"):
+        dist.all_reduce(ts.ones(2), mesh=mesh)
+    spec = dist.ShardSpec(("row",), ("dp",))
+    assert spec.dims(2) == {0: "dp"} and dist.PartitionSpec(None, "tp").dims(2) == {1: "tp"}
+    assert dist.ShardSpec.replicate().replicate and dist.NamedSharding(mesh, spec).spec == spec
+    with pytest.raises(ts.TesseraError, match="mesh axes"):
+        dist.ShardSpec(("row", "col"), ("dp",))
+
+
+def test_collective_shape_errors_name_the_op_and_the_group():
+    text = ("module @main {\nfunc @f(%x: f32[4, 6]) -> (f32[8, 2]) {\n"
+            '  %0 = all_gather(%x) {axis = 0, group = "g", size = 2} : f32[8, 6]\n'
+            '  %1 = reduce_scatter(%0) {axis = 1, group = "g", size = 4} : f32[8, 2]\n'
+            "  return(%1)\n}\n}\n")
+    with pytest.raises(ts.TesseraError, match="dim 1 of f32.8,6. .6. does not divide over the 4 members"):
+        ts._C.run_passes(text, "verify")
+    ok = text.replace("size = 4} : f32[8, 2]", "size = 3} : f32[8, 2]")
+    assert "reduce_scatter(%0)" in ts._C.run_passes(ok, "verify")
