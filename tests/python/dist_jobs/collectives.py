@@ -37,7 +37,7 @@ def run(axis, dt, jit):
     check(call(lambda x: dist.all_reduce(x, op="max", axis=axis), x), np.max(xs, axis=0), "all_reduce max " + tag)
     check(call(lambda x: dist.all_reduce(x, op="min", axis=axis), x), np.min(xs, axis=0), "all_reduce min " + tag)
     for dim in (0, 1, -1):
-        check(call(lambda x: dist.all_gather(x, axis=axis, dim=dim), x), np.concatenate(xs, axis=dim),
+        check(call(lambda x, dim=dim: dist.all_gather(x, axis=axis, dim=dim), x), np.concatenate(xs, axis=dim),
               f"all_gather dim {dim} " + tag)
     part = np.split(total, n, axis=0)[me]
     check(call(lambda x: dist.reduce_scatter(x, axis=axis, dim=0), x), part, "reduce_scatter " + tag)
@@ -48,8 +48,8 @@ def run(axis, dt, jit):
     for split, cat in ((0, 0), (0, 1), (1, 0)):
         src = wide if split == 1 else xs
         want = np.concatenate([np.split(src[m], n, axis=split)[me] for m in range(n)], axis=cat)
-        check(call(lambda x: dist.all_to_all(x, axis=axis, split_dim=split, concat_dim=cat), ts.tensor(src[me], dtype=dt)),
-              want, f"all_to_all {split}->{cat} " + tag)
+        f = lambda x, s=split, c=cat: dist.all_to_all(x, axis=axis, split_dim=s, concat_dim=c)
+        check(call(f, ts.tensor(src[me], dtype=dt)), want, f"all_to_all {split}->{cat} " + tag)
     check(call(lambda x: dist.broadcast(x, src=n - 1, axis=axis), x), xs[n - 1], "broadcast " + tag)
     perm = [(m, (m + 1) % n) for m in range(n)]
     check(call(lambda x: dist.ppermute(x, perm, axis=axis), x), xs[(me - 1) % n], "ppermute ring " + tag)
