@@ -152,9 +152,9 @@ Array ppermute(const Step& s, tsrComm comm, const Array& x, Device d) {
   }
   Array r = Array::empty(d, x.dtype, x.shape);
   if (source < 0) check_status(tsrMemset(d.raw(), r.data(), 0, r.nbytes(), nullptr), "tsrMemset");
-  check_status(tsrSendRecv(comm, x.data(), dest, r.data(), source, size_t(x.numel()), data_type(x.dtype), d.raw(),
-                           nullptr),
-               "tsrSendRecv");
+  check_status(
+      tsrSendRecv(comm, x.data(), dest, r.data(), source, size_t(x.numel()), data_type(x.dtype), d.raw(), nullptr),
+      "tsrSendRecv");
   return r;
 }
 
@@ -184,14 +184,14 @@ Array run_collective(const Step& s, const std::vector<Array>& in, Device d) {
   if (s.op == "ppermute") return ppermute(s, comm, x, d);
   Array r = Array::empty(d, x.dtype, x.shape);
   if (s.op == "all_reduce") {
-    check_status(tsrAllReduce(comm, x.data(), r.data(), size_t(x.numel()), data_type(x.dtype), reduce_op(s), d.raw(),
-                              nullptr),
-                 "tsrAllReduce");
+    check_status(
+        tsrAllReduce(comm, x.data(), r.data(), size_t(x.numel()), data_type(x.dtype), reduce_op(s), d.raw(), nullptr),
+        "tsrAllReduce");
   } else if (s.op == "broadcast") {
     check_status(tsrMemcpy(r.data(), d.raw(), x.data(), d.raw(), x.nbytes(), nullptr), "tsrMemcpy");
-    check_status(tsrBroadcast(comm, r.data(), size_t(r.numel()), data_type(x.dtype), int32_t(s.ints[0]), d.raw(),
-                              nullptr),
-                 "tsrBroadcast");
+    check_status(
+        tsrBroadcast(comm, r.data(), size_t(r.numel()), data_type(x.dtype), int32_t(s.ints[0]), d.raw(), nullptr),
+        "tsrBroadcast");
   } else {
     fail(ErrorCode::Internal, "executor: unknown collective '" + s.op + "'", s.loc);
   }

@@ -108,8 +108,7 @@ OpInfo all_reduce() {
     std::string r = reduce_of("all_reduce", op.attrs);
     if (r == "mean") return b.value("mul", {v, b.graph_constant(v->type.dtype, 1.0 / double(op.int_attr("size")))});
     if (r != "sum")
-      fail(ErrorCode::Value, "all_reduce: reduce='" + r + "' has no derivative rule (only sum and mean)",
-           op.loc.str());
+      fail(ErrorCode::Value, "all_reduce: reduce='" + r + "' has no derivative rule (only sum and mean)", op.loc.str());
     return v;
   };
   info.vjp = [linear](Builder& b, const Op& op, Value* g) { return std::vector<Value*>{linear(b, op, g)}; };
@@ -157,10 +156,10 @@ OpInfo all_gather() {
 }
 
 OpInfo reduce_scatter() {
-  OpInfo info = collective("reduce_scatter", 1,
-                           {{"axis", "int", true, "the dim split into one block per member"}, kReduce},
-                           "Reduces x over the group and gives member i block i of the result along `axis` (which "
-                           "must divide by the group size). The cotangent is all-gathered back.");
+  OpInfo info =
+      collective("reduce_scatter", 1, {{"axis", "int", true, "the dim split into one block per member"}, kReduce},
+                 "Reduces x over the group and gives member i block i of the result along `axis` (which "
+                 "must divide by the group size). The cotangent is all-gathered back.");
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     std::vector<int64_t> s = static_dims("reduce_scatter", in[0]);
     int64_t n = group_size("reduce_scatter", a), axis = axis_of("reduce_scatter", a, "axis", in[0]);
@@ -204,8 +203,9 @@ OpInfo all_to_all() {
     return std::vector<Type>{with_dim(t, cat, t.static_shape()[size_t(cat)] * n)};
   };
   info.vjp = [](Builder& b, const Op& op, Value* g) {
-    return std::vector<Value*>{again(b, "all_to_all", op, g,
-                                     {{"split_axis", op.attrs.at("concat_axis")}, {"concat_axis", op.attrs.at("split_axis")}})};
+    return std::vector<Value*>{
+        again(b, "all_to_all", op, g,
+              {{"split_axis", op.attrs.at("concat_axis")}, {"concat_axis", op.attrs.at("split_axis")}})};
   };
   info.jvp = [](Builder& b, const Op& op, const std::vector<Value*>& t) {
     return t[0] ? again(b, "all_to_all", op, t[0],

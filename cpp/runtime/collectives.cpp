@@ -126,8 +126,8 @@ TSR_API tsrStatus tsrCommSplit(tsrComm comm, int32_t color, int32_t key, tsrComm
     MPI_Comm c = MPI_COMM_NULL;
     {
       auto lock = mpi::guard(l);
-      if (tsrStatus s = mpi::check(l, l.MPI_Comm_split(comm->comm, color < 0 ? MPI_UNDEFINED : color, key, &c),
-                                   "MPI_Comm_split"))
+      if (tsrStatus s =
+              mpi::check(l, l.MPI_Comm_split(comm->comm, color < 0 ? MPI_UNDEFINED : color, key, &c), "MPI_Comm_split"))
         return s;
     }
     if (c == MPI_COMM_NULL) return TSR_SUCCESS;
@@ -172,8 +172,7 @@ TSR_API tsrStatus tsrCommLibraryVersion(char* out, size_t capacity) {
     if (!l) return TSR_ERROR_DEVICE_UNAVAILABLE;
     std::string text(MPI_MAX_LIBRARY_VERSION_STRING + 1, '\0');
     int n = 0;
-    if (tsrStatus s = mpi::check(*l, l->MPI_Get_library_version(text.data(), &n), "MPI_Get_library_version"))
-      return s;
+    if (tsrStatus s = mpi::check(*l, l->MPI_Get_library_version(text.data(), &n), "MPI_Get_library_version")) return s;
     text.resize(size_t(n));
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
     std::snprintf(out, capacity, "%s", text.c_str());

@@ -35,7 +35,10 @@ void reduce_half(void* in, void* inout, int* len, MPI_Datatype*) {
   for (int i = 0; i < *len; ++i) {
     float x = Bf16 ? bf16_bits_to_float(a[i]) : half_bits_to_float(a[i]);
     float y = Bf16 ? bf16_bits_to_float(b[i]) : half_bits_to_float(b[i]);
-    float r = Op == TSR_REDUCE_SUM ? x + y : Op == TSR_REDUCE_PROD ? x * y : Op == TSR_REDUCE_MAX ? (x > y ? x : y) : (x < y ? x : y);
+    float r = Op == TSR_REDUCE_SUM    ? x + y
+              : Op == TSR_REDUCE_PROD ? x * y
+              : Op == TSR_REDUCE_MAX  ? (x > y ? x : y)
+                                      : (x < y ? x : y);
     if (Op == TSR_REDUCE_MAX || Op == TSR_REDUCE_MIN) r = (x != x) ? x : (y != y) ? y : r;  // NaN wins
     b[i] = Bf16 ? float_to_bf16_bits(r) : float_to_half_bits(r);
   }
@@ -79,13 +82,14 @@ void load(Loaded& st) {
   }
   Library& l = st.lib;
   l.path = path;
-#define TSR_MPI_RESOLVE(name)                                                                                    \
-  l.name = reinterpret_cast<decltype(l.name)>(dlsym(h, #name));                                                  \
-  if (!l.name) {                                                                                                 \
-    st.status = TSR_ERROR_DEVICE_UNAVAILABLE;                                                                    \
-    st.reason = cat(path, " has no ", #name, ": it is not an MPI-5 standard-ABI library (set TESSERA_MPI_LIB to " \
-                                               "one, such as the mpich wheel's libmpi_abi.so.1)");               \
-    return;                                                                                                      \
+#define TSR_MPI_RESOLVE(name)                                                            \
+  l.name = reinterpret_cast<decltype(l.name)>(dlsym(h, #name));                          \
+  if (!l.name) {                                                                         \
+    st.status = TSR_ERROR_DEVICE_UNAVAILABLE;                                            \
+    st.reason = cat(path, " has no ", #name,                                             \
+                    ": it is not an MPI-5 standard-ABI library (set TESSERA_MPI_LIB to " \
+                    "one, such as the mpich wheel's libmpi_abi.so.1)");                  \
+    return;                                                                              \
   }
   TSR_MPI_FUNCTIONS(TSR_MPI_RESOLVE)
 #undef TSR_MPI_RESOLVE
