@@ -12,12 +12,29 @@
 
 namespace tessera::rt::mpi {
 
-#define TSR_MPI_FUNCTIONS(X)                                                                                           \
-  X(MPI_Initialized)                                                                                                   \
-  X(MPI_Init_thread) X(MPI_Finalized) X(MPI_Finalize) X(MPI_Abort) X(MPI_Comm_rank) X(MPI_Comm_size) X(MPI_Comm_split) \
-      X(MPI_Comm_free) X(MPI_Comm_set_errhandler) X(MPI_Error_string) X(MPI_Get_library_version) X(MPI_Op_create)      \
-          X(MPI_Barrier) X(MPI_Allreduce_c) X(MPI_Allgather_c) X(MPI_Reduce_scatter_block_c) X(MPI_Alltoall_c)         \
-              X(MPI_Bcast_c) X(MPI_Sendrecv_c)
+// clang-format off (it does not settle on one layout of this list)
+#define TSR_MPI_FUNCTIONS(X)    \
+  X(MPI_Initialized)            \
+  X(MPI_Init_thread)            \
+  X(MPI_Finalized)              \
+  X(MPI_Finalize)               \
+  X(MPI_Abort)                  \
+  X(MPI_Comm_rank)              \
+  X(MPI_Comm_size)              \
+  X(MPI_Comm_split)             \
+  X(MPI_Comm_free)              \
+  X(MPI_Comm_set_errhandler)    \
+  X(MPI_Error_string)           \
+  X(MPI_Get_library_version)    \
+  X(MPI_Op_create)              \
+  X(MPI_Barrier)                \
+  X(MPI_Allreduce_c)            \
+  X(MPI_Allgather_c)            \
+  X(MPI_Reduce_scatter_block_c) \
+  X(MPI_Alltoall_c)             \
+  X(MPI_Bcast_c)                \
+  X(MPI_Sendrecv_c)
+// clang-format on
 
 struct Library {
 #define TSR_MPI_POINTER(name) decltype(&::name) name = nullptr;
