@@ -168,7 +168,7 @@ void register_group(const std::string& key, tsrComm comm) {
     groups().erase(key);
 }
 
-Array run_collective(const Step& s, const std::vector<Array>& in, Device d) {
+Array run_collective(const Step& s, const std::vector<Array>& slots, Device d) {
   tsrComm comm = group_of(s);
   if (s.op == "axis_index") {
     int32_t me = 0;
@@ -177,7 +177,7 @@ Array run_collective(const Step& s, const std::vector<Array>& in, Device d) {
     *static_cast<int32_t*>(r.data()) = me;
     return r.to(d);
   }
-  const Array x = in[0].contiguous();
+  const Array x = slots[size_t(s.args[0])].contiguous();
   if (s.op == "all_gather") return all_gather(s, comm, x, d);
   if (s.op == "reduce_scatter") return reduce_scatter(s, comm, x, d);
   if (s.op == "all_to_all") return all_to_all(s, comm, x, d);

@@ -12,7 +12,7 @@ namespace tessera::compiler {
 
 // Makes `key` name `comm` (replacing an earlier one); a null comm removes the key.
 void register_group(const std::string& key, tsrComm comm);
-// Runs one collective step (plan.hpp: op, group, reduce, ints) on its operands; returns the result.
-Array run_collective(const Step& s, const std::vector<Array>& in, Device device);
+// Runs one collective step (plan.hpp: op, group, reduce, ints) on its operand slots; returns the result.
+Array run_collective(const Step& s, const std::vector<Array>& slots, Device device);
 
 }  // namespace tessera::compiler

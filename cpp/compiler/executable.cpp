@@ -10,6 +10,7 @@
 #include "backends/cpu/cpu_backend.hpp"
 #include "common/parallel.hpp"
 #include "common/profiler.hpp"
+#include "compiler/collectives.hpp"
 #include "compiler/compiler.hpp"
 #include "compiler/log.hpp"
 
@@ -366,6 +367,8 @@ std::vector<Array> Executable::run_plan(const Plan& plan, std::vector<Array> inp
         launch(s, slots);
       else if (s.kind == Step::Control)
         run_control(s, slots);
+      else if (s.kind == Step::Collective)
+        slots[size_t(s.results[0])] = run_collective(s, slots, device_);
     }
   } else {
     for (size_t i = 0; i < plan.steps.size(); ++i)  // every buffer first, then the launches

@@ -1,7 +1,6 @@
 // Control-flow steps of launch plans (control_flow.hpp): scan, while_loop and cond run the plans
 // of the functions they call, threading buffers between them. Predicates are read back to the
 // host (a device-to-host copy waits for the kernels before it).
-#include "compiler/collectives.hpp"
 #include "compiler/compiler.hpp"
 
 namespace tessera::compiler {
@@ -31,12 +30,6 @@ std::vector<Array> gather(const std::vector<Array>& slots, const std::vector<int
 }  // namespace
 
 void Executable::run_control(const Step& s, std::vector<Array>& slots) const {
-  if (!s.group.empty()) {
-    std::vector<Array> in;
-    for (int a : s.args) in.push_back(slots[size_t(a)]);
-    slots[size_t(s.results[0])] = run_collective(s, in, device_);
-    return;
-  }
   std::vector<Array> out;
   const size_t a = size_t(s.n_carry), n = s.args.size();
   if (s.op == "cond") {

@@ -53,7 +53,7 @@ Step control_step(const ir::Op& op, std::map<const ir::Value*, int>& slot, int& 
 
 Step collective_step(const ir::Op& op, std::map<const ir::Value*, int>& slot, int& num_slots) {
   Step s;
-  s.kind = Step::Control;
+  s.kind = Step::Collective;
   s.op = op.name;
   s.loc = op.loc.str();
   for (ir::Value* v : op.operands) s.args.push_back(slot.at(v));

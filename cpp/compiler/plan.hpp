@@ -12,7 +12,7 @@
 namespace tessera::compiler {
 
 struct Step {
-  enum Kind { Alloc, View, Launch, Assert, Print, Control } kind = Alloc;
+  enum Kind { Alloc, View, Launch, Assert, Print, Control, Collective } kind = Alloc;
   int slot = -1;               // alloc, view: slot written
   int view_of = -1;            // view: the slot whose buffer it shares
   ir::Type type;               // alloc: buffer type
@@ -24,8 +24,8 @@ struct Step {
   std::vector<int64_t> tensor_maps;  // launch: TMA descriptors appended to the arguments (rt.launch)
   int64_t flops = 0;                 // launch: its products' floating-point operations (profiler)
   std::string message;               // assert: the error (Python puts the user's line in it); print: the format
-  // control (scan, while_loop, cond, and the collectives of ops_collective.cpp): the op, the
-  // plans it calls (by role order), result slots and types, and its integer attributes.
+  // control (scan, while_loop, cond) and collective (ops_collective.cpp): the op, the plans it
+  // calls (by role order), result slots and types, and its integer attributes.
   std::string op;
   std::vector<std::string> callees;
   std::vector<int> results;

@@ -82,6 +82,23 @@ tsrStatus check_buffers(size_t count, const void* a, const char* a_name, const v
 // MPI needs MPI_IN_PLACE where send and receive are one buffer.
 const void* send_arg(const void* send, const void* recv) { return send == recv ? MPI_IN_PLACE : send; }
 
+// The checks every collective shares (check_collective, non-NULL buffers, a known reduction
+// where `op` is given), then `call(library, type, op)` under the library's guard; nothing runs
+// for count 0.
+template <class F>
+tsrStatus run_mpi(const char* what, tsrComm comm, const void* send, const void* recv, size_t count, tsrDataType dtype,
+                  const tsrReduceOp* op, tsrDevice device, tsrStream stream, F call) {
+  MPI_Datatype type;
+  if (tsrStatus s = check_collective(comm, dtype, device, stream, &type)) return s;
+  if (tsrStatus s = check_buffers(count, send, "send", recv, "recv")) return s;
+  const mpi::Library& l = *mpi::library();
+  MPI_Op mop = op ? mpi_op(l, dtype, op) : MPI_OP_NULL;
+  if (op && mop == MPI_OP_NULL) return invalid("op is not a tsrReduceOp");
+  if (count == 0) return TSR_SUCCESS;
+  auto lock = mpi::guard(l);
+  return mpi::check(l, call(l, type, mop), what);
+}
+
 tsrStatus new_comm(MPI_Comm c, bool world, tsrComm* out) {
   const mpi::Library& l = *mpi::library();
   auto h = std::make_unique<tsrComm_t>();
@@ -200,75 +217,54 @@ TSR_API tsrStatus tsrBarrier(tsrComm comm) {
 TSR_API tsrStatus tsrAllReduce(tsrComm comm, const void* send, void* recv, size_t count, tsrDataType dtype,
                                tsrReduceOp op, tsrDevice device, tsrStream stream) {
   return api("tsrAllReduce", [&] {
-    MPI_Datatype type;
-    if (tsrStatus s = check_collective(comm, dtype, device, stream, &type)) return s;
-    if (tsrStatus s = check_buffers(count, send, "send", recv, "recv")) return s;
-    const mpi::Library& l = *mpi::library();
-    MPI_Op mop = mpi_op(l, dtype, &op);
-    if (mop == MPI_OP_NULL) return invalid("op is not a tsrReduceOp");
-    if (count == 0) return TSR_SUCCESS;
-    auto lock = mpi::guard(l);
-    return mpi::check(l, l.MPI_Allreduce_c(send_arg(send, recv), recv, MPI_Count(count), type, mop, comm->comm),
-                      "MPI_Allreduce");
+    return run_mpi("MPI_Allreduce", comm, send, recv, count, dtype, &op, device, stream,
+                   [&](const mpi::Library& l, MPI_Datatype type, MPI_Op mop) {
+                     return l.MPI_Allreduce_c(send_arg(send, recv), recv, MPI_Count(count), type, mop, comm->comm);
+                   });
   });
 }
 
 TSR_API tsrStatus tsrAllGather(tsrComm comm, const void* send, void* recv, size_t count, tsrDataType dtype,
                                tsrDevice device, tsrStream stream) {
   return api("tsrAllGather", [&] {
-    MPI_Datatype type;
-    if (tsrStatus s = check_collective(comm, dtype, device, stream, &type)) return s;
-    if (tsrStatus s = check_buffers(count, send, "send", recv, "recv")) return s;
-    if (count == 0) return TSR_SUCCESS;
-    const mpi::Library& l = *mpi::library();
-    auto lock = mpi::guard(l);
-    return mpi::check(l, l.MPI_Allgather_c(send, MPI_Count(count), type, recv, MPI_Count(count), type, comm->comm),
-                      "MPI_Allgather");
+    return run_mpi("MPI_Allgather", comm, send, recv, count, dtype, nullptr, device, stream,
+                   [&](const mpi::Library& l, MPI_Datatype type, MPI_Op) {
+                     return l.MPI_Allgather_c(send, MPI_Count(count), type, recv, MPI_Count(count), type, comm->comm);
+                   });
   });
 }
 
 TSR_API tsrStatus tsrReduceScatter(tsrComm comm, const void* send, void* recv, size_t count, tsrDataType dtype,
                                    tsrReduceOp op, tsrDevice device, tsrStream stream) {
   return api("tsrReduceScatter", [&] {
-    MPI_Datatype type;
-    if (tsrStatus s = check_collective(comm, dtype, device, stream, &type)) return s;
-    if (tsrStatus s = check_buffers(count, send, "send", recv, "recv")) return s;
-    const mpi::Library& l = *mpi::library();
-    MPI_Op mop = mpi_op(l, dtype, &op);
-    if (mop == MPI_OP_NULL) return invalid("op is not a tsrReduceOp");
-    if (count == 0) return TSR_SUCCESS;
-    auto lock = mpi::guard(l);
-    return mpi::check(l, l.MPI_Reduce_scatter_block_c(send, recv, MPI_Count(count), type, mop, comm->comm),
-                      "MPI_Reduce_scatter_block");
+    return run_mpi("MPI_Reduce_scatter_block", comm, send, recv, count, dtype, &op, device, stream,
+                   [&](const mpi::Library& l, MPI_Datatype type, MPI_Op mop) {
+                     return l.MPI_Reduce_scatter_block_c(send, recv, MPI_Count(count), type, mop, comm->comm);
+                   });
   });
 }
 
 TSR_API tsrStatus tsrAllToAll(tsrComm comm, const void* send, void* recv, size_t count, tsrDataType dtype,
                               tsrDevice device, tsrStream stream) {
   return api("tsrAllToAll", [&] {
-    MPI_Datatype type;
-    if (tsrStatus s = check_collective(comm, dtype, device, stream, &type)) return s;
-    if (tsrStatus s = check_buffers(count, send, "send", recv, "recv")) return s;
-    if (send == recv && count) return invalid("send and recv are the same buffer; all-to-all is not in place");
-    if (count == 0) return TSR_SUCCESS;
-    const mpi::Library& l = *mpi::library();
-    auto lock = mpi::guard(l);
-    return mpi::check(l, l.MPI_Alltoall_c(send, MPI_Count(count), type, recv, MPI_Count(count), type, comm->comm),
-                      "MPI_Alltoall");
+    if (send == recv && send && count) return invalid("send and recv are the same buffer; all-to-all is not in place");
+    return run_mpi("MPI_Alltoall", comm, send, recv, count, dtype, nullptr, device, stream,
+                   [&](const mpi::Library& l, MPI_Datatype type, MPI_Op) {
+                     return l.MPI_Alltoall_c(send, MPI_Count(count), type, recv, MPI_Count(count), type, comm->comm);
+                   });
   });
 }
 
 TSR_API tsrStatus tsrBroadcast(tsrComm comm, void* buffer, size_t count, tsrDataType dtype, int32_t root,
                                tsrDevice device, tsrStream stream) {
   return api("tsrBroadcast", [&] {
-    MPI_Datatype type;
-    if (tsrStatus s = check_collective(comm, dtype, device, stream, &type)) return s;
-    if (tsrStatus s = check_buffers(count, buffer, "buffer", nullptr, nullptr)) return s;
+    if (tsrStatus s = check_comm(comm)) return s;
     if (root < 0 || root >= comm->size) return invalid(cat("root ", root, " is not a rank of ", comm->size));
-    if (count == 0) return TSR_SUCCESS;
-    const mpi::Library& l = *mpi::library();
-    auto lock = mpi::guard(l);
-    return mpi::check(l, l.MPI_Bcast_c(buffer, MPI_Count(count), type, root, comm->comm), "MPI_Bcast");
+    if (count && !buffer) return invalid("buffer is NULL");
+    return run_mpi("MPI_Bcast", comm, buffer, buffer, count, dtype, nullptr, device, stream,
+                   [&](const mpi::Library& l, MPI_Datatype type, MPI_Op) {
+                     return l.MPI_Bcast_c(buffer, MPI_Count(count), type, root, comm->comm);
+                   });
   });
 }
 

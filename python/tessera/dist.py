@@ -23,7 +23,7 @@ import sys
 import threading
 import traceback
 
-from . import _C
+from . import _C, ops
 from .errors import TesseraValueError
 
 __all__ = ["initialize", "rank", "world_size", "barrier", "library_version", "Mesh", "current_mesh",
@@ -153,8 +153,11 @@ class Mesh:
 
     def size(self, axis=None) -> int:
         """Devices along ``axis`` (a name or a tuple of names), or in the whole mesh."""
+        axes = self.axis_names if axis is None else (axis,) if isinstance(axis, str) else tuple(axis)
         n = 1
-        for a in self._axes(axis) if axis is not None else self.axis_names:
+        for a in axes:
+            if a not in self.axis_names:
+                raise TesseraValueError(f"mesh axis '{a}' is not one of this mesh's axes {self.axis_names}")
             n *= self.shape[self.axis_names.index(a)]
         return n
 
@@ -286,7 +289,6 @@ def _group(axis, mesh):
 
 
 def _apply(name, x, attrs):
-    from . import ops
     return ops.apply(name, (x,), attrs)
 
 

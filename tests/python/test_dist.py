@@ -83,7 +83,9 @@ def test_mesh_and_spec_errors():
     with pytest.raises(ts.TesseraError, match="distinct"):
         dist.Mesh(["dp", "dp"], shape=(1, 1))
     mesh = dist.Mesh(["dp", "tp"], devices=[[0]])
-    assert mesh.shape == (1, 1) and repr(mesh) == "Mesh(dp=1, tp=1)"
+    assert mesh.shape == (1, 1) and repr(mesh) == "Mesh(dp=1, tp=1)" and mesh.size(("dp", "tp")) == 1
+    with pytest.raises(ts.TesseraError, match="'pp' is not one of this mesh's axes"):
+        mesh.size("pp")
     with pytest.raises(ts.TesseraError, match="several mesh axes"):
         dist.all_reduce(ts.ones(2), axis=("dp", "tp"), mesh=mesh)
     with pytest.raises(ts.TesseraError, match="name the mesh axis"):
