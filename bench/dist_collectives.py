@@ -2,6 +2,7 @@
 wheel: Tessera through its MPI-5 standard-ABI library, mpi4py through libmpi.so.12; one
 process cannot hold both, so each runs its own job, back to back in this run).
 
+    pip install mpi4py   # the reference (its wheel finds the mpich wheel's libmpi.so.12)
     python bench/dist_collectives.py --ranks 2 --out bench/results/...md
 
 Bus bandwidth as nccl-tests defines it: all-reduce moves 2(n-1)/n of the buffer per rank,
