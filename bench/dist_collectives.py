@@ -27,16 +27,12 @@ def bus_factor(op, n):
     return 2 * (n - 1) / n if op == "all_reduce" else (n - 1) / n
 
 
-def timed(fn, barrier, budget=0.3):
-    """Median seconds of fn() over repetitions filling about `budget` seconds (ranks in step)."""
+def timed(fn, barrier, size):
+    """Median seconds of fn(). The repetition count depends on the size only: every rank must
+    make the same number of calls."""
     fn()
-    barrier()
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-6)
-    reps = max(5, min(200, int(budget / one)))
     times = []
-    for _ in range(reps):
+    for _ in range(max(5, min(200, (1 << 24) // size))):
         barrier()
         t0 = time.perf_counter()
         fn()
@@ -76,7 +72,7 @@ def worker(engine):
     for size in SIZES:
         fns = calls(size)
         for op in OPS:
-            out[f"{op}/{size}"] = timed(fns[op], barrier)
+            out[f"{op}/{size}"] = timed(fns[op], barrier, size)
     return n, out
 
 
