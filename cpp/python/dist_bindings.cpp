@@ -62,6 +62,11 @@ void bind_dist(nb::module_& m) {
     check_status(tsrCommLibraryVersion(text, sizeof text), "tsrCommLibraryVersion");
     return std::string(text);
   });
+  m.def("nccl_version", [] {
+    int32_t version = 0;
+    check_status(tsrCommNcclVersion(&version), "tsrCommNcclVersion");
+    return version;
+  });
   m.def(
       "register_group",
       [](const std::string& key, const Comm* comm) { compiler::register_group(key, comm ? comm->raw : nullptr); },

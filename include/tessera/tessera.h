@@ -181,12 +181,15 @@ TSR_API tsrStatus tsrGraphLaunch(tsrGraph graph, tsrStream stream);
  * order on every member. Host buffers (TSR_DEVICE_CPU) go through MPI, opened at run time
  * through the MPI-5 standard ABI (libmpi_abi.so.1: TESSERA_MPI_LIB names the file, else the
  * dynamic loader's search path), so any ABI-compliant MPI works and none is linked. A process
- * started without a launcher is rank 0 of 1. CUDA buffers need NCCL communicators, which this
- * version does not create: collectives on CUDA buffers return TSR_ERROR_NOT_SUPPORTED.
- * Collectives block until their result is in place (the stream argument orders them after
- * earlier work on it; NULL = the default stream). Counts are elements, per rank where it says so;
- * send and receive buffers must not overlap unless they are the same pointer (in place), which
- * tsrAllReduce and tsrBroadcast allow. */
+ * started without a launcher is rank 0 of 1. CUDA buffers (TSR_DEVICE_CUDA) go through NCCL,
+ * opened at run time (libnccl.so.2: TESSERA_NCCL_LIB names the file, else the loader's search
+ * path); a communicator's NCCL communicator is created at its first collective on CUDA
+ * buffers (rank 0 broadcasts the NCCL unique id over MPI), one per device index, so each member
+ * should use one device per communicator (one process per GPU). Host collectives block until
+ * their result is in place; CUDA collectives are enqueued on `stream` and complete in its
+ * order, except on the NULL stream (the legacy default stream), where they are waited for.
+ * Counts are elements, per rank where it says so; send and receive buffers must not overlap
+ * unless they are the same pointer (in place), which tsrAllReduce and tsrBroadcast allow. */
 typedef struct tsrComm_t* tsrComm;
 
 typedef enum tsrDataType {
@@ -220,6 +223,9 @@ TSR_API tsrStatus tsrCommRank(tsrComm comm, int32_t* rank);
 TSR_API tsrStatus tsrCommSize(tsrComm comm, int32_t* size);
 /* The engine's name and version, e.g. "MPICH Version: 5.0.2 ...". */
 TSR_API tsrStatus tsrCommLibraryVersion(char* out, size_t capacity);
+/* The NCCL library's version code (major * 10000 + minor * 100 + patch), opening it; a missing
+ * library is TSR_ERROR_DEVICE_UNAVAILABLE naming TESSERA_NCCL_LIB. */
+TSR_API tsrStatus tsrCommNcclVersion(int32_t* version);
 /* Ends every process of the job with `code` (MPI_Abort); returns only if that failed. */
 TSR_API tsrStatus tsrCommAbort(tsrComm comm, int32_t code);
 TSR_API tsrStatus tsrBarrier(tsrComm comm);

@@ -7,7 +7,8 @@ creates one communicator per axis. Collectives (:func:`all_reduce`, :func:`all_g
 ordinary Tessera ops of a per-process program: they run eagerly, inside ``jit``, and under
 ``grad`` (their derivative rules are in the op registry), and they go through MPI for CPU tensors
 (the MPI-5 standard ABI, opened at run time: the ``mpich`` wheel's ``libmpi_abi.so.1`` or
-``TESSERA_MPI_LIB``).
+``TESSERA_MPI_LIB``) and through NCCL for CUDA tensors (``libnccl.so.2``: ``TESSERA_NCCL_LIB``,
+else an ``nvidia-nccl-cu*`` wheel's, else the system's).
 
 Derivatives follow JAX's ``shard_map``: a value is replicated (the same on every member of an
 axis) or varying. ``all_reduce`` makes a replicated value (its gradient passes through
@@ -26,7 +27,7 @@ import traceback
 from . import _C, ops
 from .errors import TesseraValueError
 
-__all__ = ["initialize", "rank", "world_size", "barrier", "library_version", "Mesh", "current_mesh",
+__all__ = ["initialize", "rank", "world_size", "barrier", "library_version", "nccl_version", "Mesh", "current_mesh",
            "ShardSpec", "PartitionSpec", "NamedSharding", "all_reduce", "all_gather", "reduce_scatter",
            "all_to_all", "broadcast", "ppermute", "mark_varying", "axis_index"]
 
@@ -55,10 +56,28 @@ def initialize():
                 lib = mpich_file("libmpi_abi.so.1")
                 if lib:
                     os.environ["TESSERA_MPI_LIB"] = lib
+            if not os.environ.get("TESSERA_NCCL_LIB"):
+                lib = _nccl_wheel_file()
+                if lib:
+                    os.environ["TESSERA_NCCL_LIB"] = lib
             _world = _C.comm_world()
             if _world.size > 1 and sys.excepthook is sys.__excepthook__:
                 sys.excepthook = _abort_on_exception
     return _world
+
+
+def _nccl_wheel_file():
+    """libnccl.so.2 of an installed nvidia-nccl-cu12/-cu13 wheel (PyTorch's NCCL), or None."""
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec("nvidia.nccl")
+    except (ImportError, ValueError):
+        return None
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = os.path.join(folder, "lib", "libnccl.so.2")
+        if os.path.exists(path):
+            return path
+    return None
 
 
 def rank() -> int:
@@ -74,6 +93,14 @@ def world_size() -> int:
 def barrier():
     """Waits until every process of the job reaches this call."""
     initialize().barrier()
+
+
+def nccl_version() -> tuple:
+    """The NCCL library's version as (major, minor, patch), opening it; a missing library is a
+    DeviceError naming TESSERA_NCCL_LIB."""
+    initialize()
+    code = _C.nccl_version()
+    return (code // 10000, code // 100 % 100, code % 100)
 
 
 def library_version() -> str:

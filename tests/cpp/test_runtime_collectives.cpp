@@ -95,9 +95,35 @@ void test_bad_arguments_are_named() {
   CHECK_ERROR_MENTIONS("not in place");
   CHECK_STATUS(tsrSendRecv(w, x, 1, y, -1, 2, TSR_FLOAT32, kCpu, nullptr), TSR_ERROR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("rank 1");
+}
+
+// CUDA buffers go through NCCL: a one-member all-reduce copies; without a GPU or without NCCL
+// the status says which is missing.
+void test_cuda_buffers_use_nccl() {
+  tsrComm w = world();
+  int32_t gpus = 0;
+  tsrDeviceCount(TSR_DEVICE_CUDA, &gpus);
   const tsrDevice gpu{TSR_DEVICE_CUDA, 0};
-  const tsrStatus s = tsrAllReduce(w, x, y, 2, TSR_FLOAT32, TSR_REDUCE_SUM, gpu, nullptr);
-  CHECK(s == TSR_ERROR_NOT_SUPPORTED || s == TSR_ERROR_DEVICE_UNAVAILABLE);  // NCCL: not yet; or no GPU
+  float x[3] = {1.5f, -2.0f, 3.25f}, y[3] = {};
+  if (gpus == 0) {
+    CHECK_STATUS(tsrAllReduce(w, x, y, 3, TSR_FLOAT32, TSR_REDUCE_SUM, gpu, nullptr), TSR_ERROR_DEVICE_UNAVAILABLE);
+    return;
+  }
+  int32_t version = 0;
+  if (tsrCommNcclVersion(&version) != TSR_SUCCESS) {
+    CHECK_ERROR_MENTIONS("TESSERA_NCCL_LIB");
+    return;
+  }
+  CHECK(version >= 21000);
+  void *dx = nullptr, *dy = nullptr;
+  CHECK_OK(tsrMalloc(gpu, sizeof x, &dx));
+  CHECK_OK(tsrMalloc(gpu, sizeof y, &dy));
+  CHECK_OK(tsrMemcpy(dx, gpu, x, kCpu, sizeof x, nullptr));
+  CHECK_OK(tsrAllReduce(w, dx, dy, 3, TSR_FLOAT32, TSR_REDUCE_SUM, gpu, nullptr));
+  CHECK_OK(tsrMemcpy(y, kCpu, dy, gpu, sizeof y, nullptr));
+  CHECK(std::memcmp(x, y, sizeof x) == 0);
+  CHECK_OK(tsrFree(gpu, dx));
+  CHECK_OK(tsrFree(gpu, dy));
 }
 
 }  // namespace
@@ -108,6 +134,7 @@ int main() {
       {"collectives_of_one_member_copy", test_collectives_of_one_member_copy},
       {"split", test_split},
       {"bad_arguments_are_named", test_bad_arguments_are_named},
+      {"cuda_buffers_use_nccl", test_cuda_buffers_use_nccl},
   };
   return run_tests(tests);
 }

@@ -1,11 +1,14 @@
 """Every collective, eagerly and inside jit, on every dtype, against NumPy: run by test_dist.py
-under tessera.launch on 2 and 4 ranks (4 ranks: a 2 x 2 mesh, each axis checked)."""
+under tessera.launch on 2 and 4 ranks (4 ranks: a 2 x 2 mesh, each axis checked); with the
+argument ``cuda``, on CUDA tensors through NCCL (tests/gpu/test_dist_cuda.py)."""
 import numpy as np
+from _jobs import DEVICE, share_one_gpu
 
 import tessera as ts
 from tessera import dist
 
 R, N = dist.rank(), dist.world_size()
+share_one_gpu()
 MESH = dist.Mesh(["a", "b"], shape=(N // 2, 2)) if N == 4 else dist.Mesh(["a"])
 DTYPES = [ts.float64, ts.float32, ts.float16, ts.bfloat16, ts.int64, ts.int32, ts.int8, ts.uint8, ts.bool_]
 NP = {"f64": np.float64, "f32": np.float32, "f16": np.float16, "bf16": np.float32, "i64": np.int64,
@@ -29,7 +32,7 @@ def run(axis, dt, jit):
     n, me = MESH.size(axis), MESH.axis_index(axis)
     shape = (2 * n, 3)
     xs = [value(m, shape, dt, 7) for m in range(n)]
-    x = ts.tensor(xs[me], dtype=dt)
+    x = ts.tensor(xs[me], dtype=dt, device=DEVICE)
     call = (lambda f, *a: ts.jit(f)(*a)) if jit else (lambda f, *a: f(*a))
     tag = f"{axis} {dt.short} jit={jit}"
     total = np.sum(xs, axis=0) if dt != ts.bool_ else np.any(xs, axis=0)
@@ -43,13 +46,13 @@ def run(axis, dt, jit):
     check(call(lambda x: dist.reduce_scatter(x, axis=axis, dim=0), x), part, "reduce_scatter " + tag)
     wide = [np.concatenate([v] * n, axis=1) for v in xs]  # dim 1 divisible by n
     total_wide = np.sum(wide, axis=0) if dt != ts.bool_ else np.any(wide, axis=0)
-    check(call(lambda x: dist.reduce_scatter(x, axis=axis, dim=1), ts.tensor(wide[me], dtype=dt)),
+    check(call(lambda x: dist.reduce_scatter(x, axis=axis, dim=1), ts.tensor(wide[me], dtype=dt, device=DEVICE)),
           np.split(total_wide, n, axis=1)[me], "reduce_scatter dim 1 " + tag)
     for split, cat in ((0, 0), (0, 1), (1, 0)):
         src = wide if split == 1 else xs
         want = np.concatenate([np.split(src[m], n, axis=split)[me] for m in range(n)], axis=cat)
         f = lambda x, s=split, c=cat: dist.all_to_all(x, axis=axis, split_dim=s, concat_dim=c)
-        check(call(f, ts.tensor(src[me], dtype=dt)), want, f"all_to_all {split}->{cat} " + tag)
+        check(call(f, ts.tensor(src[me], dtype=dt, device=DEVICE)), want, f"all_to_all {split}->{cat} " + tag)
     check(call(lambda x: dist.broadcast(x, src=n - 1, axis=axis), x), xs[n - 1], "broadcast " + tag)
     perm = [(m, (m + 1) % n) for m in range(n)]
     check(call(lambda x: dist.ppermute(x, perm, axis=axis), x), xs[(me - 1) % n], "ppermute ring " + tag)
@@ -63,8 +66,8 @@ for axis in MESH.axis_names:
         for jit in (False, True):
             run(axis, dt, jit)
 # mean, and an empty tensor
-x = ts.tensor(np.full((3,), float(R), np.float32))
+x = ts.tensor(np.full((3,), float(R), np.float32), device=DEVICE)
 check(dist.all_reduce(x, op="mean", axis=MESH.axis_names[0]),
       np.full((3,), np.mean([m for m in range(N) if MESH._coords_of(m)[1:] == MESH.coords[1:]])), "mean")
-check(dist.all_reduce(ts.zeros((0, 4)), axis=MESH.axis_names[0]), np.zeros((0, 4)), "empty")
-print(f"rank {R}: collectives ok")
+check(dist.all_reduce(ts.zeros((0, 4), device=DEVICE), axis=MESH.axis_names[0]), np.zeros((0, 4)), "empty")
+print(f"rank {R}: collectives ok on {DEVICE}")
