@@ -50,7 +50,8 @@ Lowered lower(const std::string& text, const ir::Target& target, const Device* d
     ir::run_pipeline(*out.module, "verify,canonicalize,fold-constants,canonicalize,cse,dce");
     out.text["graph"] = ir::print(*out.module);
     ir::run_pipeline(*out.module,
-                     "match-attention,dce,decompose,cse,dce,fold-batch-sums,dce,split-reductions,split-k,pack-matmul,"
+                     "match-attention,dce,decompose,cse,dce,propagate-sharding,spmd-partition,cse,dce,fold-batch-sums,"
+                     "dce,split-reductions,split-k,pack-matmul,"
                      "cse,sink-casts,dce");
     tune_knobs(*out.module, target, device);
     ir::run_pipeline(*out.module, "form-kernels,absorb-transposes,select-pack-kernels,verify");

@@ -36,6 +36,8 @@ class Executable {
   const backends::CompiledKernels& kernels() const { return kernels_; }
   Device device() const { return device_; }
   const std::vector<ir::Type>& input_types() const { return main_->input_types; }
+  // A program partitioned over a mesh (spmd-partition): each result's sharding; else empty.
+  const std::vector<std::string>& out_shardings() const { return out_shardings_; }
 
  private:
   friend std::shared_ptr<Executable> compile(const std::string&, Device, const std::string&);
@@ -82,6 +84,7 @@ class Executable {
   mutable std::mutex ir_mutex_;
   mutable std::map<std::string, std::string> ir_text_;
   bool from_disk_cache_ = false;
+  std::vector<std::string> out_shardings_;
   backends::CompiledKernels kernels_;
   Device device_;
   std::vector<tsrModule> modules_;  // the CPU's one, or one per compiled part on a GPU

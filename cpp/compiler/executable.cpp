@@ -13,6 +13,7 @@
 #include "compiler/collectives.hpp"
 #include "compiler/compiler.hpp"
 #include "compiler/log.hpp"
+#include "ir/sharding.hpp"
 
 namespace tessera::compiler {
 
@@ -78,7 +79,11 @@ void Executable::build_plans(const ir::Module& tile_module) {
     Plan p = build_plan(*fn, kernel_modules_);
     std::string name = p.name;
     plans_.emplace(name, std::move(p));
-    if (!main_) main_ = &plans_.at(name);
+    if (!main_) {
+      main_ = &plans_.at(name);
+      auto it = fn->attrs.find("out_shardings");
+      if (it != fn->attrs.end()) out_shardings_ = ir::split_shardings(std::get<std::string>(it->second));
+    }
   }
   if (!main_) fail(ErrorCode::Internal, "the Tile IR module has no host function");
 }

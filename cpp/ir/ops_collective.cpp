@@ -284,6 +284,30 @@ OpInfo axis_index() {
   return info;
 }
 
+// Not a collective: a global program's request that x be split as `sharding` (propagate-sharding
+// starts from it; spmd-partition reshards to it and drops it). The cotangent and tangent are
+// constrained alike, as in JAX's with_sharding_constraint.
+OpInfo sharding_constraint() {
+  OpInfo info;
+  info.name = "sharding_constraint";
+  info.cls = OpClass::DataMovement;
+  info.min_operands = info.max_operands = 1;
+  info.operand_names = {"x"};
+  info.attrs = {{"sharding", "str", true, "how x is split over the module's mesh, e.g. [dp, -] (rows split over dp)"}};
+  info.summary = "x, split over the mesh as `sharding` (tessera.dist.with_sharding_constraint).";
+  info.infer = [](const std::vector<Type>& in, const AttrMap&) {
+    require_tensor("sharding_constraint", in[0]);
+    return std::vector<Type>{in[0]};
+  };
+  info.vjp = [](Builder& b, const Op& op, Value* g) {
+    return std::vector<Value*>{b.value("sharding_constraint", {g}, op.attrs)};
+  };
+  info.jvp = [](Builder& b, const Op& op, const std::vector<Value*>& t) {
+    return t[0] ? b.value("sharding_constraint", {t[0]}, op.attrs) : nullptr;
+  };
+  return info;
+}
+
 }  // namespace
 
 bool is_collective(const Op& op) {
@@ -293,7 +317,7 @@ bool is_collective(const Op& op) {
 
 void register_collective_ops(std::vector<OpInfo>& out) {
   for (OpInfo info : {all_reduce(), mark_varying(), all_gather(), reduce_scatter(), all_to_all(), ppermute(),
-                      broadcast(), axis_index()})
+                      broadcast(), axis_index(), sharding_constraint()})
     out.push_back(std::move(info));
 }
 

@@ -83,7 +83,8 @@ void check_attrs(const OpInfo& info, const AttrMap& attrs) {
                                   attr_str(it->second));
   }
   for (const auto& [name, value] : attrs) {
-    bool known = false;
+    // Any op may carry its results' sharding (sharding.hpp).
+    bool known = name == "sharding" && std::holds_alternative<std::string>(value);
     for (const auto& spec : info.attrs) known = known || spec.name == name;
     if (!known) fail(ErrorCode::Verify, info.name + ": unknown attribute '" + name + "'");
   }

@@ -27,6 +27,8 @@ void bind_compiler(nb::module_& m) {
           },
           nb::arg("inputs"))
       .def("ir", &Executable::ir, nb::arg("level"))
+      .def_prop_ro("out_shardings", &Executable::out_shardings,
+                   "Each result's sharding over the mesh (programs partitioned by spmd-partition; else empty).")
       .def_prop_ro("kernel_names", [](const Executable& e) { return e.kernels().kernel_names; })
       .def_prop_ro("target", [](const Executable& e) { return e.kernels().target.str(); })
       .def_prop_ro("device", [](const Executable& e) { return e.device().str(); })

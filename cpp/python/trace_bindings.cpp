@@ -11,6 +11,7 @@
 
 #include "ir/function_table.hpp"
 #include "ir/ir.hpp"
+#include "ir/sharding.hpp"
 #include "python/bindings.hpp"
 #include "python/convert.hpp"
 
@@ -83,6 +84,21 @@ void bind_trace(nb::module_& m) {
       },
       nb::arg("base"), nb::arg("params"), nb::arg("ops"), nb::arg("outputs"),
       "Keeps a traced function that ops call by name; returns its name (base_<hash>).");
+  m.def(
+      "place_on_mesh",
+      [](const std::string& text, const std::string& mesh, const std::vector<std::string>& in_shardings) {
+        std::unique_ptr<ir::Module> mod = ir::parse(text, "<graph>");
+        ir::Mesh::parse(mesh);  // checked here: the passes would report it later and less clearly
+        mod->attrs["mesh"] = mesh;
+        ir::Function& entry = *mod->funcs.at(0);
+        std::string joined;
+        for (size_t i = 0; i < in_shardings.size(); ++i) joined += (i ? "; " : "") + in_shardings[i];
+        entry.attrs["in_shardings"] = joined;
+        return nb::make_tuple(ir::print(*mod), ir::print(*mod, false));
+      },
+      nb::arg("text"), nb::arg("mesh"), nb::arg("in_shardings"),
+      "The module `text` on `mesh` (\"@key[axis=size, ...]\"), its entry's parameters split as "
+      "`in_shardings`: (text, text without locations).");
   m.def(
       "register_functions", [](const std::string& text) { ir::register_functions(*ir::parse(text, "<graph>")); },
       nb::arg("text"), "Keeps every function of a module but its entry (the functions a transform made).");

@@ -35,16 +35,15 @@ void load(Loaded& st) {
     st.reason = cat("cannot open the NCCL library ", l.path, " (", dlerror(), "); ", kHint);
     return;
   }
-  bool ok = resolve(h, "ncclGetVersion", l.ncclGetVersion, st) && resolve(h, "ncclGetUniqueId", l.ncclGetUniqueId, st) &&
-            resolve(h, "ncclCommInitRank", l.ncclCommInitRank, st) &&
-            resolve(h, "ncclCommDestroy", l.ncclCommDestroy, st) &&
-            resolve(h, "ncclGetErrorString", l.ncclGetErrorString, st) &&
-            resolve(h, "ncclGetLastError", l.ncclGetLastError, st) &&
-            resolve(h, "ncclAllReduce", l.ncclAllReduce, st) && resolve(h, "ncclAllGather", l.ncclAllGather, st) &&
-            resolve(h, "ncclReduceScatter", l.ncclReduceScatter, st) &&
-            resolve(h, "ncclBroadcast", l.ncclBroadcast, st) && resolve(h, "ncclSend", l.ncclSend, st) &&
-            resolve(h, "ncclRecv", l.ncclRecv, st) && resolve(h, "ncclGroupStart", l.ncclGroupStart, st) &&
-            resolve(h, "ncclGroupEnd", l.ncclGroupEnd, st);
+  bool ok =
+      resolve(h, "ncclGetVersion", l.ncclGetVersion, st) && resolve(h, "ncclGetUniqueId", l.ncclGetUniqueId, st) &&
+      resolve(h, "ncclCommInitRank", l.ncclCommInitRank, st) && resolve(h, "ncclCommDestroy", l.ncclCommDestroy, st) &&
+      resolve(h, "ncclGetErrorString", l.ncclGetErrorString, st) &&
+      resolve(h, "ncclGetLastError", l.ncclGetLastError, st) && resolve(h, "ncclAllReduce", l.ncclAllReduce, st) &&
+      resolve(h, "ncclAllGather", l.ncclAllGather, st) && resolve(h, "ncclReduceScatter", l.ncclReduceScatter, st) &&
+      resolve(h, "ncclBroadcast", l.ncclBroadcast, st) && resolve(h, "ncclSend", l.ncclSend, st) &&
+      resolve(h, "ncclRecv", l.ncclRecv, st) && resolve(h, "ncclGroupStart", l.ncclGroupStart, st) &&
+      resolve(h, "ncclGroupEnd", l.ncclGroupEnd, st);
   if (!ok) return;
   if (l.ncclGetVersion(&l.version) != kSuccess || l.version < kMinVersion) {
     st.reason = cat(l.path, " is NCCL version code ", l.version, "; Tessera needs 2.10 or later; ", kHint);

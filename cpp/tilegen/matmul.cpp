@@ -68,6 +68,17 @@ Grid emit_matmul_kernel(const Op& kernel, Function& fn) {
     return emit_fma_gemm_matmul(fn, A, B, C, {M, N, K}, tile[2], kernel.int_attr("stages", 2),
                                 kernel.attrs.count("mma") && kernel.str_attr("mma") == "tf32", a_batch, b_batch, batch,
                                 ep, kernel.loc);
+  // A batch of A against one B (a layer applied to [B, S, D] activations) is one GEMM of
+  // batch * M rows, A and C being contiguous: one grid of block tiles (persistent) instead of
+  // one per batch element. Not for A stored transposed ([batch, K, M] is not [batch * M, K]).
+  bool fold = wgmma && !batch.empty() && b_batch.empty() && a_batch == batch && !stored.a &&
+              mm.operands[0]->type.rank() >= 2 && mm.operands[1]->type.rank() >= 2;
+  if (fold) {
+    if (epi) epi->fold_rows = M;
+    M *= n_batch;
+    a_batch.clear();
+    batch.clear();
+  }
   if (wgmma)  // sm_90a
     return emit_wgmma_matmul(fn, A, B, C, {M, N, K}, {tile[0], tile[1], tile[2]}, a_batch, b_batch, batch,
                              {kernel.int_attr("tma", 1) != 0, kernel.int_attr("persistent", 0),

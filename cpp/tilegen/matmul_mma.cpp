@@ -73,7 +73,13 @@ void attach_epilogue(Function& fn, Op* gemm, const GemmEpilogue* epi, const Bloc
   Builder rb(region, gemm->loc);
   // The GEMM asks for elements at clamped coordinates only, so the loads need no mask.
   ValueEmitter e(rb, kr, fn, nullptr);
-  ValueAt::Coords coords = e.unflatten(z, epi->batch);
+  ValueAt::Coords coords;
+  if (epi->fold_rows > 0) {  // row r of the folded matrix is row r % M of batch element r / M
+    coords = e.unflatten(rb.arith("div", row, rb.i64(epi->fold_rows)), epi->batch);
+    row = rb.arith("rem", row, rb.i64(epi->fold_rows));
+  } else {
+    coords = e.unflatten(z, epi->batch);
+  }
   coords.push_back(row);
   coords.push_back(col);
   e.bind(epi->mm.result(), rb.cast(product, compute_dtype(pt)));

@@ -29,6 +29,7 @@ struct GemmEpilogue {
   const ir::Op& kernel;        // the sched.kernel
   const ir::Op& mm;            // its matmul
   std::vector<int64_t> batch;  // the product's batch dims
+  int64_t fold_rows = 0;       // > 0: the batch is folded into the rows, `fold_rows` rows an element
 };
 // Gives the block-GEMM op `gemm` its epilogue region, the block origin operands and the
 // pointers of the kernel's other outputs (tile.mma_sync's epilogue_op docs in ops_tile.cpp).

@@ -25,11 +25,13 @@ import threading
 import traceback
 
 from . import _C, ops
+from ._sharded import from_local, gather, inspect, local, reshard, shard, tensor, with_sharding_constraint
 from .errors import TesseraValueError
 
 __all__ = ["initialize", "rank", "world_size", "barrier", "library_version", "nccl_version", "Mesh", "current_mesh",
-           "ShardSpec", "PartitionSpec", "NamedSharding", "all_reduce", "all_gather", "reduce_scatter",
-           "all_to_all", "broadcast", "ppermute", "mark_varying", "axis_index"]
+           "ShardSpec", "PartitionSpec", "NamedSharding", "tensor", "shard", "reshard", "gather", "local",
+           "from_local", "inspect", "with_sharding_constraint", "shard_map", "all_reduce", "all_gather",
+           "reduce_scatter", "all_to_all", "broadcast", "ppermute", "mark_varying", "axis_index"]
 
 _lock = threading.Lock()
 _world = None
@@ -208,6 +210,11 @@ class Mesh:
         (a,) = self._axes(axis)
         return self.coords[self.axis_names.index(a)]
 
+    @property
+    def _ir_text(self):
+        """The compiler's text of the mesh: ``"@key[dp=2, tp=2]"``."""
+        return f"@{self.key}[" + ", ".join(f"{a}={n}" for a, n in zip(self.axis_names, self.shape)) + "]"
+
     def __enter__(self):
         _mesh_stack.append(self)
         return self
@@ -366,3 +373,45 @@ def axis_index(axis=None, mesh=None) -> int:
         axis = mesh.axis_names[0]
     return mesh.axis_index(axis)
 
+
+
+# ---- per-device code ----
+
+def shard_map(fn, mesh=None, in_specs=None, out_specs=None):
+    """``fn`` run on each process's blocks, with explicit collectives (JAX's ``shard_map``).
+
+    The returned function splits each tensor argument as its entry of ``in_specs`` (one spec for
+    every argument, or a sequence; ``None``: whole), calls ``fn`` (compiled with ``jit``, the mesh
+    current, so ``all_reduce(x, axis="dp")`` names its axes) on the blocks, and gives back
+    tensors split as ``out_specs`` (a spec, or one per output), each output of ``fn`` being this
+    process's block. Call it eagerly; inside ``jit``/``grad`` it is not supported yet (its body is
+    compiled already: differentiate inside ``fn``, where collectives have derivative rules)."""
+    from . import lazy
+    from .errors import TracingError
+    from .jit import jit
+    from .tensor import Tensor
+    body = jit(fn)
+
+    def per_spec(specs, n, what):
+        if isinstance(specs, (list, tuple)):
+            if len(specs) != n:
+                raise TesseraValueError(f"dist.shard_map({getattr(fn, '__name__', 'fn')}): {len(specs)} {what} for "
+                                        f"{n} values")
+            return list(specs)
+        return [specs] * n
+
+    def call(*args):
+        if lazy.state.depth > 0:
+            raise TracingError("dist.shard_map inside jit, grad or vmap is not supported yet: call it outside (its "
+                               "body is compiled with jit already; differentiate inside it)", lazy.user_location())
+        m = mesh or current_mesh()
+        specs = per_spec(in_specs, len(args), "in_specs")
+        blocks = [local(shard(a, s, m)) if isinstance(a, Tensor) else a for a, s in zip(args, specs)]
+        with m:
+            out = body(*blocks)
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        made = [from_local(o, s, m) for o, s in zip(outs, per_spec(out_specs, len(outs), "out_specs"))]
+        return type(out)(made) if isinstance(out, (list, tuple)) else made[0]
+
+    call.__name__ = getattr(fn, "__name__", "shard_map")
+    return call

@@ -107,7 +107,7 @@ class Trace:
     tensors it closed over (``captured``: realized ones, or lazy ones of an enclosing trace;
     passed after the arguments), its output structure and the device."""
 
-    __slots__ = ("text", "key", "captured", "out_spec", "n_outputs", "n_effects", "device", "out_types")
+    __slots__ = ("text", "key", "captured", "out_spec", "n_outputs", "n_effects", "device", "out_types", "meshes")
 
 
 def trace(fn, spec, leaves, symbols=None, owner=None) -> Trace:
@@ -145,7 +145,8 @@ def trace(fn, spec, leaves, symbols=None, owner=None) -> Trace:
         raise TracingError(f"{owner}: the function returned no tensors")
     tr.device = leaves[0].device if leaves else out_leaves[0].device
     # Effect tokens (debug_print) are extra outputs after the function's own.
-    tr.text, tr.key, inputs = lazy.build_function(out_leaves + level.effects, params, level)
+    tr.meshes = []  # of sharding constraints in the body
+    tr.text, tr.key, inputs = lazy.build_function(out_leaves + level.effects, params, level, tr.meshes)
     tr.captured = inputs[len(params):]
     tr.n_outputs = len(out_leaves)
     tr.n_effects = len(level.effects)
@@ -156,7 +157,7 @@ def trace(fn, spec, leaves, symbols=None, owner=None) -> Trace:
 class _Traced:
     """One compiled signature: the executable and how to turn its outputs into the result."""
 
-    __slots__ = ("exe", "out_spec", "captured", "n_params", "out_types", "key", "traced_text")
+    __slots__ = ("exe", "out_spec", "captured", "n_params", "out_types", "key", "traced_text", "mesh")
 
     def call(self, leaves):
         arrays = [t._array for t in leaves]
@@ -171,7 +172,10 @@ class _Traced:
         for arr, (shape, dtype, device) in zip(outs, self.out_types):
             t = _new_tensor(Tensor)
             t._array, t._node, t._shape, t._dtype, t._device = arr, None, shape, dtype, device
+            t._sharding = None
             tensors.append(t)
+        if self.mesh is not None:
+            lazy.place_outputs(tensors, self.exe, self.mesh)
         spec = self.out_spec
         return tensors[0] if spec == ("T", 0) else _unflatten(spec, tensors)
 
@@ -291,7 +295,8 @@ class JitFunction:
             raise TracingError(f"tessera.jit({self._name}): static arguments (ints, strings, other objects, and "
                                f"those in static_argnames) must be hashable: each value compiles its own program; "
                                f"pass arrays as tensors (tessera.tensor(x))", lazy.user_location()) from None
-        return (spec, tuple((t.shape, t.dtype.short, str(t.device)) for t in leaves))
+        return (spec, tuple((t.shape, t.dtype.short, str(t.device),
+                             None if t._sharding is None else (t._sharding[0].key, t._sharding[1])) for t in leaves))
 
     def _mark_static(self, args, kwargs):
         if not (self._static_names or self._static_nums):
@@ -312,7 +317,7 @@ class JitFunction:
                     fast_key = None
                     break
                 d = a._device
-                fast_key.append((a._shape, a._dtype, d.type, d.index))
+                fast_key.append((a._shape, a._dtype, d.type, d.index, a._sharding))
             if fast_key is not None:
                 fast_key = tuple(fast_key)
                 traced = self._fast.get(fast_key)
@@ -372,7 +377,8 @@ class JitFunction:
         traced.out_types = tr.out_types
         traced.key = key
         traced.traced_text = tr.text
-        traced.exe = lazy.compile_text(tr.text, tr.key, tr.device)
+        text, key, traced.mesh = lazy.on_mesh(tr.text, tr.key, list(leaves) + list(tr.captured), tr.meshes)
+        traced.exe = lazy.compile_text(text, key, tr.device)
         return traced
 
     def _specialize(self, spec, leaves, key):
@@ -412,6 +418,7 @@ class JitFunction:
                             for shape, dtype, device in tr.out_types]
         traced.key = key
         traced.traced_text = tr.text
+        text, text_key, traced.mesh = lazy.on_mesh(text, text_key, list(leaves) + list(tr.captured), tr.meshes)
         traced.exe = lazy.compile_text(text, text_key, tr.device)
         return traced
 

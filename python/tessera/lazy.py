@@ -213,7 +213,7 @@ def _attr_value(v):
     return ("type", v.text) if isinstance(v, TypeAttr) else v
 
 
-def trace_graph(outputs, params_first=(), level=None):
+def trace_graph(outputs, params_first=(), level=None, meshes=None):
     """The function computing ``outputs`` as the native builder takes it (trace_bindings.cpp):
     ``(param types, ops, output indices, inputs)``.
 
@@ -221,6 +221,7 @@ def trace_graph(outputs, params_first=(), level=None):
     function's body; realized tensors and lazy tensors of outer levels (closures) become extra
     parameters after them. ``level`` None (realizing deferred tensors) takes every lazy node
     into the body and allows no parameters. ``inputs`` are the tensors passed as arguments.
+    ``meshes`` (a list) receives the mesh of every tensor met that is split over one.
     """
     inputs = list(params_first)
     index = {id(t): i for i, t in enumerate(inputs)}  # id(tensor) -> value index (a list for multi-result ops)
@@ -230,6 +231,8 @@ def trace_graph(outputs, params_first=(), level=None):
         t, expanded = pending.pop()
         if id(t) in index:
             continue
+        if meshes is not None and t._sharding is not None:
+            meshes.append(t._sharding[0])
         node = t._node
         if t._array is not None or (level is not None and node.level < level):
             index[id(t)] = -1 - len(inputs)  # a parameter; numbered once all are known
@@ -276,12 +279,12 @@ def trace_graph(outputs, params_first=(), level=None):
     return params, ops, [ref(t) for t in outputs], inputs
 
 
-def build_function(outputs, params_first=(), level=None):
+def build_function(outputs, params_first=(), level=None, meshes=None):
     """Graph IR text of the function computing ``outputs`` (see ``trace_graph``), with every
     function its ops call, built and printed by the native core. Returns ``(text, key,
     inputs)``: ``key`` is the text without source locations (the cache key) and ``inputs`` the
     tensors passed as arguments, in order."""
-    params, ops, outs, inputs = trace_graph(outputs, params_first, level)
+    params, ops, outs, inputs = trace_graph(outputs, params_first, level, meshes)
     text, key = _C.build_module(params, ops, outs)
     return text, key, inputs
 
@@ -339,8 +342,44 @@ def run_function(text, key, inputs):
     from .tensor import Tensor
     realize(*inputs)
     device = inputs[0].device if inputs else "cpu"
+    text, key, mesh = on_mesh(text, key, inputs)
     exe = compile_text(text, key, device)
-    return [Tensor._from_array(a) for a in exe.run([t._array for t in inputs])]
+    outs = [Tensor._from_array(a) for a in exe.run([t._array for t in inputs])]
+    return place_outputs(outs, exe, mesh)
+
+
+# ---- programs over a device mesh (tessera.dist) ----
+
+def on_mesh(text, key, inputs, meshes=()):
+    """``(text, key, mesh)``: where an input (or a tensor of the body, in ``meshes``) is split
+    over a mesh, the program placed on it with each input's sharding (tensors held whole count
+    as replicated: every process passes the same value), for spmd-partition; else unchanged."""
+    found = list(meshes) + [t._sharding[0] for t in inputs if t._sharding is not None]
+    if not found:
+        return text, key, None
+    mesh = found[0]
+    for other in found[1:]:
+        if other is not mesh:
+            raise TesseraError(f"this computation uses tensors split over two meshes, {mesh!r} and {other!r}; "
+                               f"reshard them onto one (tessera.dist.reshard)", user_location())
+    specs = [t._sharding[1] if t._sharding is not None else "[" + ", ".join("-" for _ in t._shape) + "]"
+             for t in inputs]
+    text, key = _C.place_on_mesh(text, mesh._ir_text, specs)
+    return text, key, mesh
+
+
+def place_outputs(tensors, exe, mesh):
+    """Gives the results of a partitioned program their shardings (shapes stay the whole ones
+    the trace knows); replicated results are ordinary tensors."""
+    if mesh is None:
+        return tensors
+    for t, spec in zip(tensors, exe.out_shardings):
+        dims = [d.strip() for d in spec[spec.index("[") + 1:spec.index("]")].split(",") if d.strip()]
+        if any(d != "-" for d in dims):  # an axis named: split
+            t._sharding = (mesh, spec)
+            local = t._array.shape
+            t._shape = tuple(n * (mesh.size(d) if d != "-" else 1) for n, d in zip(local, dims))
+    return tensors
 
 
 def realize(*tensors):
@@ -376,12 +415,16 @@ def _realize_group(group):
                     "be converted (.item(), .numpy(), float()) or be printed. Express the choice with tensor ops "
                     "(tessera.where, tessera.cond), or make the value static (jit's static_argnames)",
                     user_location())
-    text, key, inputs = build_function(group)
+    meshes = []
+    text, key, inputs = build_function(group, meshes=meshes)
+    text, key, mesh = on_mesh(text, key, inputs, meshes)
     exe = compile_text(text, key, group[0].device)
     outs = exe.run([x._array for x in inputs])
     for t, out in zip(group, outs):
         t._array = out
         t._node = None
+        t._sharding = None
+    place_outputs(group, exe, mesh)
 
 
 def _depends_on_param(t) -> bool:

@@ -203,7 +203,7 @@ def _run_eager(name, tensors, attrs, loc):
     """Runs one op now through a compiled program cached by the op's signature."""
     slots = []
     for t in tensors:
-        if t._array is None:  # a deferred tensor: realize its graph together with this op
+        if t._array is None or t._sharding is not None:  # deferred, or split over a mesh: the general path
             out = _record(name, tensors, attrs, loc)
             lazy.realize(out)
             return out
@@ -234,6 +234,7 @@ def _run_eager(name, tensors, attrs, loc):
         raise type(e)(message, loc) from None
     t = _new(Tensor)
     t._array, t._node, t._shape, t._dtype, t._device = arr, None, op.shape, op.dtype, op.device
+    t._sharding = None
     return t
 
 

@@ -31,12 +31,14 @@ class Tensor:
     ``arange``, ``rand``, ``from_dlpack``... Exchanges memory zero-copy with NumPy and PyTorch
     through DLPack (``np.from_dlpack(t)``, ``torch.from_dlpack(t)``, ``tessera.from_dlpack(x)``)."""
 
-    __slots__ = ("_array", "_node", "_shape", "_dtype", "_device", "__weakref__")
+    # _sharding: None, or (mesh, sharding text) for a tensor split over a tessera.dist.Mesh: its
+    # shape is the whole (global) one, its array this process's block.
+    __slots__ = ("_array", "_node", "_shape", "_dtype", "_device", "_sharding", "__weakref__")
     __hash__ = object.__hash__  # identity, also once comparison operators are added
 
     def __init__(self, data, dtype=None, device=None):
         t = tensor(data, dtype=dtype, device=device)
-        self._array, self._node = t._array, None
+        self._array, self._node, self._sharding = t._array, None, None
         self._shape, self._dtype, self._device = t._shape, t._dtype, t._device
 
     # ---- construction (internal) ----
@@ -45,7 +47,7 @@ class Tensor:
     def _from_array(cls, arr) -> "Tensor":
         """A realized tensor holding the native array ``arr``."""
         t = object.__new__(cls)
-        t._array, t._node = arr, None
+        t._array, t._node, t._sharding = arr, None, None
         t._shape = tuple(arr.shape)
         t._dtype = _dt.dtype(arr.dtype)
         t._device = _device(arr.device)
@@ -55,15 +57,19 @@ class Tensor:
     def _lazy(cls, node, shape, dtype, device) -> "Tensor":
         """A lazy tensor whose value is graph node ``node`` (set by the tracer)."""
         t = object.__new__(cls)
-        t._array, t._node = None, node
+        t._array, t._node, t._sharding = None, node, None
         t._shape, t._dtype, t._device = tuple(shape), _dt.dtype(dtype), _device(device)
         return t
 
     def _realize(self):
-        """The native array, computing a lazy tensor first."""
+        """The native array, computing a lazy tensor first. A tensor split over a mesh has no
+        array of its whole value in this process: that is an error naming the way out."""
         if self._array is None:
             from . import lazy
             lazy.realize(self)
+        if self._sharding is not None:
+            from .dist import _not_whole
+            raise _not_whole(self)
         return self._array
 
     # ---- metadata (never realizes) ----
@@ -79,6 +85,15 @@ class Tensor:
     @property
     def device(self) -> Device:
         return self._device
+
+    @property
+    def sharding(self):
+        """How the tensor is split over a tessera.dist.Mesh (a ``NamedSharding``), or None for a
+        tensor each process holds whole."""
+        if self._sharding is None:
+            return None
+        from .dist import _named
+        return _named(self)
 
     @property
     def ndim(self) -> int:
@@ -215,6 +230,9 @@ class Tensor:
     # ---- printing ----
 
     def __repr__(self) -> str:
+        if self._sharding is not None:
+            return (f"tessera.Tensor(<split over {self._sharding[0]!r} as {self._sharding[1]}; dist.gather(t) for "
+                    f"its values>, shape={self._shape}, dtype={self._dtype.name}, device={self._device})")
         prefix = "tessera.Tensor("
         body = _format_values(self, len(prefix))
         return f"{prefix}{body}, dtype={self._dtype.name}, device={self._device})"
