@@ -24,7 +24,8 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 bool is_name(const std::string& s) {
   if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
 [[noreturn]] void bad(const std::string& what, const std::string& text, const std::string& why) {

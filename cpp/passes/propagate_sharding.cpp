@@ -41,9 +41,7 @@ Sharding annotated(const Op& op, const std::string& text, const Value* v, const 
     Sharding s = Sharding::parse(text, mesh, v->type.rank());
     s.local_shape(v->type.shape, mesh, op.name + " of " + v->type.str());
     return s;
-  } catch (const Error& e) {
-    throw Error(e.code(), e.message(), e.location().empty() ? op.loc.str() : e.location());
-  }
+  } catch (const Error& e) { throw Error(e.code(), e.message(), e.location().empty() ? op.loc.str() : e.location()); }
 }
 
 Sharding forward(const Op& op, const Shardings& known, const Mesh& mesh) {
@@ -98,9 +96,7 @@ void propagate(Function& fn, const Mesh& mesh) {
       Sharding s = Sharding::parse(in[i], mesh, p->type.rank());
       s.local_shape(p->type.shape, mesh, "argument " + std::to_string(i) + " (" + p->type.str() + ")");
       known[p] = s;
-    } catch (const Error& e) {
-      throw Error(e.code(), e.message(), fn.loc.str());
-    }
+    } catch (const Error& e) { throw Error(e.code(), e.message(), fn.loc.str()); }
   }
   for (auto& op : fn.body.ops) {
     if (op->name == "return") continue;
@@ -108,9 +104,12 @@ void propagate(Function& fn, const Mesh& mesh) {
     if (it != op->attrs.end()) {
       std::vector<std::string> texts = split_shardings(std::get<std::string>(it->second));
       if (texts.size() != op->results.size())
-        fail(ErrorCode::Value, op->name + ": sharding names " + std::to_string(texts.size()) + " results, it has " +
-                                   std::to_string(op->results.size()), op->loc.str());
-      for (size_t i = 0; i < texts.size(); ++i) known[op->result(int(i))] = annotated(*op, texts[i], op->result(int(i)), mesh);
+        fail(ErrorCode::Value,
+             op->name + ": sharding names " + std::to_string(texts.size()) + " results, it has " +
+                 std::to_string(op->results.size()),
+             op->loc.str());
+      for (size_t i = 0; i < texts.size(); ++i)
+        known[op->result(int(i))] = annotated(*op, texts[i], op->result(int(i)), mesh);
       continue;
     }
     std::vector<Sharding> out;

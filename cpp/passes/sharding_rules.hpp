@@ -60,8 +60,8 @@ OpSplit split_from_operands(const ShardingRule& r, const std::vector<ir::Shardin
 // Partitioning: the split that gives `result` (its dims name the result factors' axes; its
 // pending axes come from operands passing theirs through, else from reduced factors, preferring
 // one whose operand dims are already split on that axis).
-OpSplit split_for_result(const ShardingRule& r, const std::vector<ir::Sharding>& operands,
-                         const ir::Sharding& result, const ir::Mesh& mesh);
+OpSplit split_for_result(const ShardingRule& r, const std::vector<ir::Sharding>& operands, const ir::Sharding& result,
+                         const ir::Mesh& mesh);
 // What the split makes of result 0, and what it needs of operand i.
 ir::Sharding result_sharding(const ShardingRule& r, const OpSplit& s, const std::vector<ir::Sharding>& operands,
                              const ir::Mesh& mesh);

@@ -178,8 +178,10 @@ class Partitioner {
   void partition(Op& op, OpIt pos) {
     if (is_collective(op))
       fail(ErrorCode::Value,
-           op.name + ": collectives belong in per-device code (tessera.dist.shard_map); this program is global, on "
-                     "mesh " + mesh_.str(),
+           op.name +
+               ": collectives belong in per-device code (tessera.dist.shard_map); this program is global, on "
+               "mesh " +
+               mesh_.str(),
            op.loc.str());
     std::vector<Sharding> want = results_of(op);
     op.attrs.erase("sharding");

@@ -174,6 +174,26 @@ def inspect(t) -> str:
     return "\n".join(lines)
 
 
+def agree(key, mesh, inputs):
+    """Checks that every process of the mesh runs the program ``key`` (one all-gather of its
+    hash, at its first run): processes that disagree (other shapes, shardings or ops) would
+    otherwise wait on each other's collectives forever. Raises on every process."""
+    import hashlib
+
+    from .dist import initialize
+    from .tensor import tensor as make
+    world = initialize()
+    h = int.from_bytes(hashlib.sha1(key.encode()).digest()[:7], "little")
+    got = ops.apply("all_gather", (make([h]),), {"group": "world", "size": world.size, "axis": 0})
+    hashes = got.numpy().tolist()
+    if len(set(hashes)) > 1:
+        others = [r for r, x in enumerate(hashes) if x != h]
+        raise TesseraValueError(
+            f"the processes of {mesh!r} are running different programs: ranks {others} differ from this one "
+            f"(rank {world.rank}), whose inputs are {inputs}. Every process must apply the same ops to tensors "
+            f"of the same shapes and shardings", lazy.user_location())
+
+
 def not_whole(t):
     """The error for reading the values of a sharded tensor as if held whole."""
     mesh, text = t._sharding

@@ -63,6 +63,7 @@ def initialize():
                 if lib:
                     os.environ["TESSERA_NCCL_LIB"] = lib
             _world = _C.comm_world()
+            _C.register_group("world", _world)  # every process: checks that they agree (_sharded.agree)
             if _world.size > 1 and sys.excepthook is sys.__excepthook__:
                 sys.excepthook = _abort_on_exception
     return _world

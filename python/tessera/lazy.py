@@ -365,7 +365,14 @@ def on_mesh(text, key, inputs, meshes=()):
     specs = [t._sharding[1] if t._sharding is not None else "[" + ", ".join("-" for _ in t._shape) + "]"
              for t in inputs]
     text, key = _C.place_on_mesh(text, mesh._ir_text, specs)
+    if key not in _agreed:  # a new program: every process must be compiling the same one
+        from ._sharded import agree
+        agree(key, mesh, ", ".join(f"{t._dtype.short}{list(t._shape)} {s}" for t, s in zip(inputs, specs)))
+        _agreed.add(key)
     return text, key, mesh
+
+
+_agreed = set()  # keys of mesh programs every process was found to run
 
 
 def place_outputs(tensors, exe, mesh):

@@ -68,8 +68,8 @@ class Tensor:
             from . import lazy
             lazy.realize(self)
         if self._sharding is not None:
-            from .dist import _not_whole
-            raise _not_whole(self)
+            from ._sharded import not_whole
+            raise not_whole(self)
         return self._array
 
     # ---- metadata (never realizes) ----
@@ -92,8 +92,8 @@ class Tensor:
         tensor each process holds whole."""
         if self._sharding is None:
             return None
-        from .dist import _named
-        return _named(self)
+        from ._sharded import named
+        return named(self)
 
     @property
     def ndim(self) -> int:

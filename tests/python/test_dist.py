@@ -34,6 +34,45 @@ def test_job(script, n):
 
 
 @needs_mpi
+@pytest.mark.parametrize("n", [2, 4])
+def test_sharded_ops_match_the_unsharded_program(n):
+    r = run_job(n, "sharded.py", timeout=400)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for rank in range(n):
+        assert f"rank {rank}: sharded ops ok" in r.stdout
+
+
+@needs_mpi
+def test_seed_example_on_8_ranks():
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "dist", "sharded_seed.py")
+    r = subprocess.run([sys.executable, "-m", "tessera.launch", "-n", "8", "--timeout", "300", example, "256"],
+                       capture_output=True, text=True, timeout=330)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("split as ShardSpec((0,), ('dp',)), local block (32, 256)") == 8, r.stdout
+
+
+def test_sharded_tensors_in_one_process():
+    mesh = dist.Mesh(["dp"])
+    rows = dist.ShardSpec(("row",), ("dp",))
+    x = dist.tensor((4, 3), layout=rows, mesh=mesh, init="normal", seed=5)
+    assert x.shape == (4, 3) and x.sharding.spec.dims(2) == {0: "dp"} and dist.local(x).shape == (4, 3)
+    np.testing.assert_array_equal(dist.gather(x).numpy(), ts.randn(4, 3, seed=5).numpy())
+    np.testing.assert_array_equal(dist.gather(dist.tensor((2, 2), rows, mesh, init=2.5)).numpy(), np.full((2, 2), 2.5))
+    with pytest.raises(ts.TesseraError, match=r"split over Mesh\(dp=1\) as \[dp, -\]: no process holds all of it"):
+        x.numpy()
+    assert "split over Mesh(dp=1) as [dp, -]" in repr(x)
+    assert dist.inspect(x).splitlines()[1] == "  rank 0 (dp=0): [0:4, 0:3]"
+    y = ts.jit(lambda a: ts.sum(a * a, axis=1))(x)
+    np.testing.assert_allclose(dist.gather(y).numpy(), (dist.gather(x).numpy() ** 2).sum(1), rtol=1e-6)
+    whole = ts.ones(3)
+    assert dist.gather(whole) is whole and dist.local(whole) is whole
+    with pytest.raises(ts.TesseraError, match="init must be"):
+        dist.tensor((2,), rows, mesh, init="bogus")
+    with pytest.raises(ts.TesseraError, match="inside jit"):
+        ts.jit(dist.shard_map(lambda a: a, mesh, rows, rows))(x)
+
+
+@needs_mpi
 def test_a_rank_that_raises_ends_the_job_with_its_error():
     r = run_job(2, "failures.py", "raise", timeout=60)
     assert r.returncode != 0
@@ -112,6 +151,7 @@ def _single_process_losses(steps):
     """examples/train_mlp.py's loop, unsharded: the reference curve."""
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
     import train_mlp
+
     from dist import train_mlp_dp
     points, labels = train_mlp_dp.data()
     x, y = ts.tensor(points), ts.tensor(labels)

@@ -38,4 +38,18 @@ elif case == "errors":  # clear errors, raised on every rank, and the job goes o
     except ts.TesseraError as e:
         assert "'tp' is not one of this mesh's axes" in str(e), e
     np.testing.assert_array_equal(dist.all_reduce(ts.ones(3)).numpy(), np.full(3, float(N)))
+    try:  # sharded tensors: a dim that does not divide
+        dist.shard(ts.ones((N + 1, 2)), dist.PartitionSpec("dp", None), mesh)
+        raise AssertionError("an indivisible sharded dim was accepted")
+    except ts.TesseraError as e:
+        assert f"dim 0 of size {N + 1} does not divide over mesh axis dp of size {N}" in str(e), e
+        assert "failures.py" in str(e), e
+    if N > 1:  # processes with different shapes: an error on every one, not a hang
+        try:
+            dist.shard(ts.ones((2 * N * (R + 1), 2)), dist.PartitionSpec("dp", None), mesh)
+            raise AssertionError("processes with different shapes went on")
+        except ts.TesseraError as e:
+            assert "running different programs" in str(e) and "failures.py" in str(e), e
+    x = dist.shard(ts.ones((2 * N, 2)), dist.PartitionSpec("dp", None), mesh)  # and the job goes on
+    np.testing.assert_array_equal(dist.gather(x * 2.0).numpy(), np.full((2 * N, 2), 2.0))
     print(f"rank {R}: errors ok")
