@@ -59,4 +59,12 @@ std::vector<Dim> broadcast_shapes(const std::string& op, const Type& a, const Ty
 // Normalises a possibly negative axis for a tensor of `rank`; throws ErrorCode::Value.
 int64_t normalize_axis(const std::string& op, int64_t axis, int64_t rank);
 
+// Deterministic mode (ops_collective.cpp): a floating `reduce` ("sum" or "prod") over a group
+// that combines the members' values in member order, the same bits on every member and run:
+// all_gather of x with a new leading dim, then the reduction over it.
+Value* ordered_all_reduce(Builder& b, Value* x, const std::string& group, int64_t size, const std::string& reduce);
+// Its reduce_scatter: an all_to_all of the blocks along `axis`, then the reduction in order.
+Value* ordered_reduce_scatter(Builder& b, Value* x, const std::string& group, int64_t size, int64_t axis,
+                              const std::string& reduce);
+
 }  // namespace tessera::ir

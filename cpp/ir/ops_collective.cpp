@@ -21,6 +21,10 @@ namespace {
 const AttrSpec kGroup{"group", "str", true, "the communicator group (tessera.dist: one per mesh axis)"};
 const AttrSpec kSize{"size", "int", true, "the number of members of the group"};
 const AttrSpec kReduce{"reduce", "str", false, "sum | mean | max | min | prod", "\"sum\""};
+const AttrSpec kDeterministic{"deterministic", "bool", false,
+                              "floating sums and products add the members' values in member order, the same "
+                              "on every member and every run (tessera.dist.deterministic)",
+                              "false"};
 
 OpInfo collective(const std::string& name, int operands, std::vector<AttrSpec> attrs, const std::string& summary) {
   OpInfo info;
@@ -28,7 +32,7 @@ OpInfo collective(const std::string& name, int operands, std::vector<AttrSpec> a
   info.cls = OpClass::Collective;
   info.min_operands = info.max_operands = operands;
   if (operands) info.operand_names = {"x"};
-  info.attrs = {kGroup, kSize};
+  info.attrs = {kGroup, kSize, kDeterministic};  // any collective: derivatives' reductions inherit it
   info.attrs.insert(info.attrs.end(), attrs.begin(), attrs.end());
   info.summary = summary;
   return info;
@@ -76,19 +80,31 @@ Type with_dim(const Type& x, int64_t axis, int64_t size) {
 }
 
 // The same collective on another value (cotangents, tangents), with `changes` applied.
+// The same group (and determinism) for a derivative's collective.
 Value* again(Builder& b, const std::string& name, const Op& op, Value* v, AttrMap changes = {}) {
   AttrMap a{{"group", op.attrs.at("group")}, {"size", op.attrs.at("size")}};
+  if (op.bool_attr("deterministic", false) && (name == "all_reduce" || name == "reduce_scatter"))
+    a["deterministic"] = true;
   for (auto& [k, val] : changes) a[k] = val;
   return b.value(name, {v}, a);
 }
 
-// reduce="mean" runs as a sum scaled by 1/size (the runtime reduces with sum, prod, max, min).
-std::vector<Value*> mean_as_sum(Builder& b, const Op& op) {
-  if (reduce_of(op.name, op.attrs) != "mean") return {};
-  AttrMap a = op.attrs;
-  a["reduce"] = std::string("sum");
-  Value* sum = b.value(op.name, {op.operands[0]}, a);
-  return {b.value("mul", {sum, b.graph_constant(sum->type.dtype, 1.0 / double(op.int_attr("size")))})};
+// reduce="mean" runs as a sum scaled by 1/size (the runtime reduces with sum, prod, max, min);
+// a deterministic floating sum or product, in member order (ordered_all_reduce).
+std::vector<Value*> decompose_reduction(Builder& b, const Op& op) {
+  const std::string r = reduce_of(op.name, op.attrs);
+  Value* x = op.operands[0];
+  const std::string group = op.str_attr("group");
+  const int64_t n = op.int_attr("size");
+  if (r == "mean") {
+    AttrMap a = op.attrs;
+    a["reduce"] = std::string("sum");
+    Value* sum = b.value(op.name, {x}, a);
+    return {b.value("mul", {sum, b.graph_constant(sum->type.dtype, 1.0 / double(n))})};
+  }
+  if (!op.bool_attr("deterministic", false) || !is_float(x->type.dtype) || (r != "sum" && r != "prod")) return {};
+  if (op.name == "all_reduce") return {ordered_all_reduce(b, x, group, n, r)};
+  return {ordered_reduce_scatter(b, x, group, n, op.int_attr("axis"), r)};
 }
 
 OpInfo all_reduce() {
@@ -112,7 +128,7 @@ OpInfo all_reduce() {
     return v;
   };
   info.vjp = [linear](Builder& b, const Op& op, Value* g) { return std::vector<Value*>{linear(b, op, g)}; };
-  info.decompose = mean_as_sum;
+  info.decompose = decompose_reduction;
   info.jvp = [](Builder& b, const Op& op, const std::vector<Value*>& t) {
     return t[0] ? again(b, "all_reduce", op, t[0], {{"reduce", reduce_of("all_reduce", op.attrs)}}) : nullptr;
   };
@@ -157,7 +173,8 @@ OpInfo all_gather() {
 
 OpInfo reduce_scatter() {
   OpInfo info =
-      collective("reduce_scatter", 1, {{"axis", "int", true, "the dim split into one block per member"}, kReduce},
+      collective("reduce_scatter", 1,
+                 {{"axis", "int", true, "the dim split into one block per member"}, kReduce},
                  "Reduces x over the group and gives member i block i of the result along `axis` (which "
                  "must divide by the group size). The cotangent is all-gathered back.");
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
@@ -178,7 +195,7 @@ OpInfo reduce_scatter() {
     if (r == "mean") full = b.value("mul", {full, b.graph_constant(g->type.dtype, 1.0 / double(op.int_attr("size")))});
     return std::vector<Value*>{full};
   };
-  info.decompose = mean_as_sum;
+  info.decompose = decompose_reduction;
   info.jvp = [](Builder& b, const Op& op, const std::vector<Value*>& t) {
     return t[0] ? again(b, "reduce_scatter", op, t[0],
                         {{"axis", op.attrs.at("axis")}, {"reduce", reduce_of("reduce_scatter", op.attrs)}})
@@ -309,6 +326,31 @@ OpInfo sharding_constraint() {
 }
 
 }  // namespace
+
+Value* ordered_all_reduce(Builder& b, Value* x, const std::string& group, int64_t size, const std::string& reduce) {
+  Value* one = b.value("expand_dims", {x}, {{"axis", int64_t(0)}});
+  Value* all = b.value("all_gather", {one}, {{"group", group}, {"size", size}, {"axis", int64_t(0)}});
+  return b.value(reduce, {all}, {{"axis", int64_t(0)}});
+}
+
+Value* ordered_reduce_scatter(Builder& b, Value* x, const std::string& group, int64_t size, int64_t axis,
+                              const std::string& reduce) {
+  const int64_t rank = x->type.rank();
+  axis = normalize_axis("reduce_scatter", axis, rank);
+  IntList to_front{axis}, back;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != axis) to_front.push_back(d);
+  for (int64_t d = 0; d < rank; ++d) back.push_back(d == axis ? 0 : d < axis ? d + 1 : d);
+  Value* t = axis == 0 ? x : b.value("transpose", {x}, {{"perm", to_front}});
+  IntList blocks = t->type.static_shape();
+  blocks[0] /= size;
+  blocks.insert(blocks.begin(), size);
+  t = b.value("reshape", {t}, {{"shape", blocks}});
+  // Member i receives block i of every member's x, stacked in member order, and reduces them.
+  t = b.value("all_to_all", {t}, {{"group", group}, {"size", size}, {"split_axis", int64_t(0)}, {"concat_axis", int64_t(0)}});
+  t = b.value(reduce, {t}, {{"axis", int64_t(0)}});
+  return axis == 0 ? t : b.value("transpose", {t}, {{"perm", back}});
+}
 
 bool is_collective(const Op& op) {
   const OpInfo* info = lookup_op(op.name);

@@ -7,6 +7,8 @@
 // pending sum (or max/min). Ops without a rule compute replicated. Then backward: an op without
 // operands (a constant) takes the sharding its first user wants of it, so it is built in pieces
 // rather than whole and sliced. Annotations already present are kept, so a constraint wins.
+// In deterministic mode (module attribute `deterministic`) reduced dims are never split: a
+// reduction or contraction gathers its operands and runs whole, in the single-device order.
 #include <map>
 
 #include "ir/op_rules.hpp"
@@ -44,13 +46,13 @@ Sharding annotated(const Op& op, const std::string& text, const Value* v, const 
   } catch (const Error& e) { throw Error(e.code(), e.message(), e.location().empty() ? op.loc.str() : e.location()); }
 }
 
-Sharding forward(const Op& op, const Shardings& known, const Mesh& mesh) {
+Sharding forward(const Op& op, const Shardings& known, const Mesh& mesh, bool deterministic) {
   std::optional<ShardingRule> rule = sharding_rule(op);
   if (!rule) return Sharding::replicated(size_t(op.result()->type.rank()));
   std::vector<Sharding> ops = operand_shardings(op, known);
   std::vector<int64_t> bytes;
   for (const Value* v : op.operands) bytes.push_back(bytes_of(v->type));
-  OpSplit s = split_from_operands(*rule, ops, bytes, mesh);
+  OpSplit s = split_from_operands(*rule, ops, bytes, mesh, deterministic);
   return result_sharding(*rule, s, ops, mesh);
 }
 
@@ -83,7 +85,7 @@ void backward(Block& body, Shardings& known, const Mesh& mesh) {
   }
 }
 
-void propagate(Function& fn, const Mesh& mesh) {
+void propagate(Function& fn, const Mesh& mesh, bool deterministic) {
   Shardings known;
   std::vector<std::string> in = split_shardings(std::get<std::string>(fn.attrs.at("in_shardings")));
   if (fn.body.args.empty()) in.clear();
@@ -115,7 +117,7 @@ void propagate(Function& fn, const Mesh& mesh) {
     std::vector<Sharding> out;
     for (size_t i = 0; i < op->results.size(); ++i)
       out.push_back(op->results.size() == 1 && op->result()->type.is_tensor()
-                        ? forward(*op, known, mesh)
+                        ? forward(*op, known, mesh, deterministic)
                         : Sharding::replicated(size_t(op->result(int(i))->type.rank())));
     for (size_t i = 0; i < out.size(); ++i) known[op->result(int(i))] = out[i];
     set_sharding(*op, out);
@@ -128,8 +130,9 @@ void propagate(Function& fn, const Mesh& mesh) {
 void propagate_sharding(Module& m) {
   std::optional<Mesh> mesh = Mesh::of(m);
   if (!mesh) return;
+  const bool deterministic = m.attrs.count("deterministic") && std::get<bool>(m.attrs.at("deterministic"));
   for (auto& fn : m.funcs)
-    if (fn->attrs.count("in_shardings")) propagate(*fn, *mesh);
+    if (fn->attrs.count("in_shardings")) propagate(*fn, *mesh, deterministic);
 }
 
 }  // namespace tessera::passes

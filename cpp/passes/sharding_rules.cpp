@@ -408,7 +408,7 @@ std::vector<bool> passing(const ShardingRule& r, const std::vector<Sharding>& op
 }  // namespace
 
 OpSplit split_from_operands(const ShardingRule& r, const std::vector<Sharding>& ops, const std::vector<int64_t>& bytes,
-                            const Mesh& mesh) {
+                            const Mesh& mesh, bool whole_reductions) {
   OpSplit s{std::vector<std::string>(r.sizes.size()), passing(r, ops, nullptr)};
   std::vector<std::string> used;
   for (size_t i = 0; i < ops.size(); ++i)
@@ -421,6 +421,7 @@ OpSplit split_from_operands(const ShardingRule& r, const std::vector<Sharding>& 
       const std::string& a = ops[i].dims[d];
       const int f = r.operands[i][d];
       if (a.empty() || contains(used, a) || !splits(r, f, a, mesh) || !s.axes[size_t(f)].empty()) continue;
+      if (whole_reductions && r.reduced(f)) continue;
       s.axes[size_t(f)] = a;
       used.push_back(a);
     }

@@ -54,9 +54,10 @@ struct OpSplit {
 
 // Forward propagation: the split that keeps as much of the operands' shardings as the rule
 // allows, larger operands first (a conflict reshards the smaller one: fewer bytes move).
-// `bytes` is each operand's size.
+// `bytes` is each operand's size. `whole_reductions` (deterministic mode): reduced factors are
+// never split, so reductions run over whole rows on one member, in the single-device order.
 OpSplit split_from_operands(const ShardingRule& r, const std::vector<ir::Sharding>& operands,
-                            const std::vector<int64_t>& bytes, const ir::Mesh& mesh);
+                            const std::vector<int64_t>& bytes, const ir::Mesh& mesh, bool whole_reductions);
 // Partitioning: the split that gives `result` (its dims name the result factors' axes; its
 // pending axes come from operands passing theirs through, else from reduced factors, preferring
 // one whose operand dims are already split on that axis).

@@ -10,8 +10,10 @@
 // The first of each pair moves fewer bytes than the fallback after "else", and is taken when it
 // applies. Ops without a sharding rule run on replicated operands. Results leave with their
 // pending reductions resolved; their shardings go to the function's `out_shardings`.
-// Without a mesh, sharding_constraint ops are dropped (a single device has one layout).
+// Without a mesh, sharding_constraint ops are dropped (a single device has one layout). In
+// deterministic mode floating pending sums resolve in member order (ordered_all_reduce).
 #include "ir/builder.hpp"
+#include "ir/ops.hpp"
 #include "ir/sharding.hpp"
 #include "passes/passes.hpp"
 #include "passes/sharding_rules.hpp"
@@ -24,7 +26,8 @@ using OpIt = std::list<std::unique_ptr<Op>>::iterator;
 
 class Partitioner {
  public:
-  Partitioner(Function& fn, const Mesh& mesh) : fn_(fn), mesh_(mesh) {}
+  Partitioner(Function& fn, const Mesh& mesh, bool deterministic)
+      : fn_(fn), mesh_(mesh), deterministic_(deterministic) {}
 
   void run() {
     for (auto& op : fn_.body.ops) rules_[op.get()] = sharding_rule(*op);  // on the global types
@@ -48,6 +51,7 @@ class Partitioner {
  private:
   Function& fn_;
   const Mesh& mesh_;
+  const bool deterministic_;  // floating pending sums resolve in member order
   std::map<const Value*, Sharding> cur_;
   std::map<const Op*, std::optional<ShardingRule>> rules_;
   std::map<std::pair<const Value*, std::string>, Value*> memo_;
@@ -116,10 +120,18 @@ class Partitioner {
     for (const std::string& a : std::vector<std::string>(s.partial)) {
       if (std::find(to.partial.begin(), to.partial.end(), a) != to.partial.end()) continue;
       const int d = to.dim_of(a);
+      const bool ordered = deterministic_ && s.reduce == "sum" && is_float(x->type.dtype);
       if (d >= 0 && s.dims[size_t(d)].empty() && s.reduce == "sum" &&
           x->type.shape[size_t(d)].size % mesh_.size(a) == 0) {
-        x = collective("reduce_scatter", x, a, {{"axis", int64_t(d)}, {"reduce", std::string("sum")}}, pos, loc);
+        x = ordered ? before(pos, loc,
+                             [&](Builder& b) {
+                               return ordered_reduce_scatter(b, x, mesh_.group(a), mesh_.size(a), d, "sum");
+                             })
+                    : collective("reduce_scatter", x, a, {{"axis", int64_t(d)}, {"reduce", std::string("sum")}},
+                                 pos, loc);
         s.dims[size_t(d)] = a;
+      } else if (ordered) {
+        x = before(pos, loc, [&](Builder& b) { return ordered_all_reduce(b, x, mesh_.group(a), mesh_.size(a), "sum"); });
       } else {
         x = collective("all_reduce", x, a, {{"reduce", s.reduce}}, pos, loc);
       }
@@ -240,10 +252,11 @@ void drop_constraints(Function& fn) {
 
 void spmd_partition(Module& m) {
   std::optional<Mesh> mesh = Mesh::of(m);
+  const bool deterministic = m.attrs.count("deterministic") && std::get<bool>(m.attrs.at("deterministic"));
   for (auto& fn : m.funcs) {
     if (fn->attrs.count("kernel")) continue;
     if (mesh && fn->attrs.count("in_shardings"))
-      Partitioner(*fn, *mesh).run();
+      Partitioner(*fn, *mesh, deterministic).run();
     else
       drop_constraints(*fn);
   }

@@ -86,19 +86,21 @@ void bind_trace(nb::module_& m) {
       "Keeps a traced function that ops call by name; returns its name (base_<hash>).");
   m.def(
       "place_on_mesh",
-      [](const std::string& text, const std::string& mesh, const std::vector<std::string>& in_shardings) {
+      [](const std::string& text, const std::string& mesh, const std::vector<std::string>& in_shardings,
+         bool deterministic) {
         std::unique_ptr<ir::Module> mod = ir::parse(text, "<graph>");
         ir::Mesh::parse(mesh);  // checked here: the passes would report it later and less clearly
         mod->attrs["mesh"] = mesh;
+        if (deterministic) mod->attrs["deterministic"] = true;
         ir::Function& entry = *mod->funcs.at(0);
         std::string joined;
         for (size_t i = 0; i < in_shardings.size(); ++i) joined += (i ? "; " : "") + in_shardings[i];
         entry.attrs["in_shardings"] = joined;
         return nb::make_tuple(ir::print(*mod), ir::print(*mod, false));
       },
-      nb::arg("text"), nb::arg("mesh"), nb::arg("in_shardings"),
+      nb::arg("text"), nb::arg("mesh"), nb::arg("in_shardings"), nb::arg("deterministic") = false,
       "The module `text` on `mesh` (\"@key[axis=size, ...]\"), its entry's parameters split as "
-      "`in_shardings`: (text, text without locations).");
+      "`in_shardings` (deterministic: reductions in a fixed order): (text, text without locations).");
   m.def(
       "register_functions", [](const std::string& text) { ir::register_functions(*ir::parse(text, "<graph>")); },
       nb::arg("text"), "Keeps every function of a module but its entry (the functions a transform made).");

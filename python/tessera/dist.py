@@ -18,19 +18,20 @@ all-gathered.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
 import threading
 import traceback
 
-from . import _C, ops
+from . import _C, lazy, ops
 from ._sharded import from_local, gather, inspect, local, reshard, shard, tensor, with_sharding_constraint
 from .errors import TesseraValueError
 
 __all__ = ["initialize", "rank", "world_size", "barrier", "library_version", "nccl_version", "Mesh", "current_mesh",
            "ShardSpec", "PartitionSpec", "NamedSharding", "tensor", "shard", "reshard", "gather", "local",
-           "from_local", "inspect", "with_sharding_constraint", "shard_map", "all_reduce", "all_gather",
+           "from_local", "inspect", "with_sharding_constraint", "shard_map", "deterministic", "is_deterministic", "all_reduce", "all_gather",
            "reduce_scatter", "all_to_all", "broadcast", "ppermute", "mark_varying", "axis_index"]
 
 _lock = threading.Lock()
@@ -324,7 +325,28 @@ def _group(axis, mesh):
 
 
 def _apply(name, x, attrs):
+    if lazy.deterministic:
+        attrs["deterministic"] = True
     return ops.apply(name, (x,), attrs)
+
+
+@contextlib.contextmanager
+def deterministic():
+    """Collectives and sharded programs built inside reduce in a fixed order (docs/distributed.md,
+    "Determinism"): floating sums and products over a group combine the members' values in
+    member order (an all-gather, then one reduction), so every member and every run gets the
+    same bits; sharded programs never split a reduced dim, so reductions and contractions run
+    over whole rows in the single-device order."""
+    lazy.deterministic += 1
+    try:
+        yield
+    finally:
+        lazy.deterministic -= 1
+
+
+def is_deterministic() -> bool:
+    """Whether a ``with deterministic():`` block is open."""
+    return lazy.deterministic > 0
 
 
 def all_reduce(x, op="sum", axis=None, mesh=None):

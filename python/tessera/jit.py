@@ -184,8 +184,8 @@ _new_tensor = object.__new__
 
 
 def _leaf_changes(old, new):
-    """What differs between two tensor leaves of signatures: (shape, dtype, device) each."""
-    names = ("shape", "dtype", "device")
+    """What differs between two tensor leaves of signatures: (shape, dtype, device, sharding) each."""
+    names = ("shape", "dtype", "device", "sharding")
     return [f"{n} {a} -> {b}" for n, a, b in zip(names, old, new) if a != b]
 
 
@@ -225,9 +225,9 @@ def _spec_changes(path, old, new, old_leaves, new_leaves, out):
 
 def describe_change(old_key, new_key) -> str:
     """Why signature ``new_key`` differs from ``old_key``, e.g. "argument 0 shape (3, 4) -> (5, 4)"."""
-    (old_spec, old_leaves), (new_spec, new_leaves) = old_key, new_key
+    (old_spec, old_leaves, old_det), (new_spec, new_leaves, new_det) = old_key, new_key
     (_, (old_args, old_kwargs)), (_, (new_args, new_kwargs)) = old_spec, new_spec
-    out = []
+    out = [] if old_det == new_det else [f"tessera.dist.deterministic() {'entered' if new_det else 'left'}"]
     if len(old_args[1]) != len(new_args[1]):
         out.append(f"{len(old_args[1])} positional arguments -> {len(new_args[1])}")
     else:
@@ -296,7 +296,8 @@ class JitFunction:
                                f"those in static_argnames) must be hashable: each value compiles its own program; "
                                f"pass arrays as tensors (tessera.tensor(x))", lazy.user_location()) from None
         return (spec, tuple((t.shape, t.dtype.short, str(t.device),
-                             None if t._sharding is None else (t._sharding[0].key, t._sharding[1])) for t in leaves))
+                             None if t._sharding is None else (t._sharding[0].key, t._sharding[1])) for t in leaves),
+                lazy.deterministic > 0)
 
     def _mark_static(self, args, kwargs):
         if not (self._static_names or self._static_nums):
@@ -319,6 +320,7 @@ class JitFunction:
                 d = a._device
                 fast_key.append((a._shape, a._dtype, d.type, d.index, a._sharding))
             if fast_key is not None:
+                fast_key.append(lazy.deterministic > 0)
                 fast_key = tuple(fast_key)
                 traced = self._fast.get(fast_key)
                 if traced is not None:

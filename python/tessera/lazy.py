@@ -46,6 +46,7 @@ class _State(threading.local):
 
 
 state = _State()
+deterministic = 0  # depth of tessera.dist.deterministic() blocks (process-wide)
 
 
 # Lazy tensors some recorded op reads (x[...] = v may not rewrite them), by id; an entry goes
@@ -364,7 +365,7 @@ def on_mesh(text, key, inputs, meshes=()):
                                f"reshard them onto one (tessera.dist.reshard)", user_location())
     specs = [t._sharding[1] if t._sharding is not None else "[" + ", ".join("-" for _ in t._shape) + "]"
              for t in inputs]
-    text, key = _C.place_on_mesh(text, mesh._ir_text, specs)
+    text, key = _C.place_on_mesh(text, mesh._ir_text, specs, deterministic > 0)
     if key not in _agreed:  # a new program: every process must be compiling the same one
         from ._sharded import agree
         agree(key, mesh, ", ".join(f"{t._dtype.short}{list(t._shape)} {s}" for t, s in zip(inputs, specs)))

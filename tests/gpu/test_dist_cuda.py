@@ -39,7 +39,7 @@ def test_one_rank_collectives_in_process():
 
 @needs_mpi
 @pytest.mark.parametrize("n", [1, 2, 4])
-@pytest.mark.parametrize("script", ["collectives.py", "gradients.py"])
+@pytest.mark.parametrize("script", ["collectives.py", "gradients.py", "sharded.py"])
 def test_job_on_cuda(script, n):
     r = run_job(n, script)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -25,7 +25,7 @@ needs_mpi = pytest.mark.skipif(launch.mpich_file("mpiexec") is None and not os.e
 
 @needs_mpi
 @pytest.mark.parametrize("n", [2, 4])
-@pytest.mark.parametrize("script", ["collectives.py", "gradients.py"])
+@pytest.mark.parametrize("script", ["collectives.py", "gradients.py", "determinism.py"])
 def test_job(script, n):
     r = run_job(n, script)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -40,6 +40,25 @@ def test_sharded_ops_match_the_unsharded_program(n):
     assert r.returncode == 0, r.stdout + r.stderr
     for rank in range(n):
         assert f"rank {rank}: sharded ops ok" in r.stdout
+
+
+@needs_mpi
+@pytest.mark.parametrize("n", [1, 2, 4])
+@pytest.mark.parametrize("deterministic", [False, True])
+def test_sharded_training_matches_one_process(n, deterministic):
+    import json
+    steps = 25
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "dist", "train_mlp_sharded.py")
+    args = [str(steps)] + (["--deterministic"] if deterministic else [])
+    r = subprocess.run([sys.executable, "-m", "tessera.launch", "-n", str(n), "--timeout", "200", example, *args],
+                       capture_output=True, text=True, timeout=260)
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = np.array(json.loads(r.stdout.strip().splitlines()[-1])["losses"])
+    want = _single_process_losses(steps)
+    if deterministic or n == 1:  # reductions over the batch in the single-process order: the same bits
+        np.testing.assert_array_equal(got, want)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=0)
 
 
 @needs_mpi
