@@ -31,8 +31,9 @@ from .errors import TesseraValueError
 
 __all__ = ["initialize", "rank", "world_size", "barrier", "library_version", "nccl_version", "Mesh", "current_mesh",
            "ShardSpec", "PartitionSpec", "NamedSharding", "tensor", "shard", "reshard", "gather", "local",
-           "from_local", "inspect", "with_sharding_constraint", "shard_map", "deterministic", "is_deterministic", "all_reduce", "all_gather",
-           "reduce_scatter", "all_to_all", "broadcast", "ppermute", "mark_varying", "axis_index"]
+           "from_local", "inspect", "with_sharding_constraint", "shard_map", "deterministic", "is_deterministic",
+           "all_reduce", "all_gather", "reduce_scatter", "all_to_all", "broadcast", "ppermute", "mark_varying",
+           "axis_index"]
 
 _lock = threading.Lock()
 _world = None

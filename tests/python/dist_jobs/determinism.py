@@ -10,7 +10,8 @@ from tessera import dist
 R, N = dist.rank(), dist.world_size()
 mesh = dist.Mesh(["a"])
 rng = np.random.default_rng(0)
-parts = [rng.standard_normal(1000).astype(np.float32) * 10 ** rng.uniform(-3, 3, 1000).astype(np.float32) for _ in range(N)]
+# values over six decades: float32 sums depend on their order
+parts = [(rng.standard_normal(1000) * 10 ** rng.uniform(-3, 3, 1000)).astype(np.float32) for _ in range(N)]
 want = parts[0].copy()
 for p in parts[1:]:
     want = want + p   # member order, float32
