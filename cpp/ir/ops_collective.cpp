@@ -173,8 +173,7 @@ OpInfo all_gather() {
 
 OpInfo reduce_scatter() {
   OpInfo info =
-      collective("reduce_scatter", 1,
-                 {{"axis", "int", true, "the dim split into one block per member"}, kReduce},
+      collective("reduce_scatter", 1, {{"axis", "int", true, "the dim split into one block per member"}, kReduce},
                  "Reduces x over the group and gives member i block i of the result along `axis` (which "
                  "must divide by the group size). The cotangent is all-gathered back.");
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
@@ -347,7 +346,8 @@ Value* ordered_reduce_scatter(Builder& b, Value* x, const std::string& group, in
   blocks.insert(blocks.begin(), size);
   t = b.value("reshape", {t}, {{"shape", blocks}});
   // Member i receives block i of every member's x, stacked in member order, and reduces them.
-  t = b.value("all_to_all", {t}, {{"group", group}, {"size", size}, {"split_axis", int64_t(0)}, {"concat_axis", int64_t(0)}});
+  t = b.value("all_to_all", {t},
+              {{"group", group}, {"size", size}, {"split_axis", int64_t(0)}, {"concat_axis", int64_t(0)}});
   t = b.value(reduce, {t}, {{"axis", int64_t(0)}});
   return axis == 0 ? t : b.value("transpose", {t}, {{"perm", back}});
 }

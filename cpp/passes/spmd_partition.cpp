@@ -123,15 +123,15 @@ class Partitioner {
       const bool ordered = deterministic_ && s.reduce == "sum" && is_float(x->type.dtype);
       if (d >= 0 && s.dims[size_t(d)].empty() && s.reduce == "sum" &&
           x->type.shape[size_t(d)].size % mesh_.size(a) == 0) {
-        x = ordered ? before(pos, loc,
-                             [&](Builder& b) {
-                               return ordered_reduce_scatter(b, x, mesh_.group(a), mesh_.size(a), d, "sum");
-                             })
-                    : collective("reduce_scatter", x, a, {{"axis", int64_t(d)}, {"reduce", std::string("sum")}},
-                                 pos, loc);
+        x = ordered
+                ? before(
+                      pos, loc,
+                      [&](Builder& b) { return ordered_reduce_scatter(b, x, mesh_.group(a), mesh_.size(a), d, "sum"); })
+                : collective("reduce_scatter", x, a, {{"axis", int64_t(d)}, {"reduce", std::string("sum")}}, pos, loc);
         s.dims[size_t(d)] = a;
       } else if (ordered) {
-        x = before(pos, loc, [&](Builder& b) { return ordered_all_reduce(b, x, mesh_.group(a), mesh_.size(a), "sum"); });
+        x = before(pos, loc,
+                   [&](Builder& b) { return ordered_all_reduce(b, x, mesh_.group(a), mesh_.size(a), "sum"); });
       } else {
         x = collective("all_reduce", x, a, {{"reduce", s.reduce}}, pos, loc);
       }
