@@ -406,14 +406,16 @@ def shard_map(fn, mesh=None, in_specs=None, out_specs=None):
 
     The returned function splits each tensor argument as its entry of ``in_specs`` (one spec for
     every argument, or a sequence; ``None``: whole), calls ``fn`` (compiled with ``jit``, the mesh
-    current, so ``all_reduce(x, axis="dp")`` names its axes) on the blocks, and gives back
-    tensors split as ``out_specs`` (a spec, or one per output), each output of ``fn`` being this
-    process's block. Call it eagerly; inside ``jit``/``grad`` it is not supported yet (its body is
+    current, so ``all_reduce(x, axis="dp")`` names its axes) on the blocks, and gives back its
+    outputs (any pytree) as tensors split as ``out_specs`` (one spec for every output tensor, or a
+    sequence, one per tensor in flattening order), each output of ``fn`` being this process's
+    block; ``None`` returns the block as an ordinary tensor (this process's value). Call it eagerly; inside ``jit``/``grad`` it is not supported yet (its body is
     compiled already: differentiate inside ``fn``, where collectives have derivative rules)."""
     from . import lazy
     from .errors import TracingError
     from .jit import jit
     from .tensor import Tensor
+    from .tree import tree_flatten, tree_unflatten
     body = jit(fn)
 
     def per_spec(specs, n, what):
@@ -433,9 +435,10 @@ def shard_map(fn, mesh=None, in_specs=None, out_specs=None):
         blocks = [local(shard(a, s, m)) if isinstance(a, Tensor) else a for a, s in zip(args, specs)]
         with m:
             out = body(*blocks)
-        outs = list(out) if isinstance(out, (list, tuple)) else [out]
-        made = [from_local(o, s, m) for o, s in zip(outs, per_spec(out_specs, len(outs), "out_specs"))]
-        return type(out)(made) if isinstance(out, (list, tuple)) else made[0]
+        leaves, tree = tree_flatten(out)
+        made = [from_local(o, s, m) if isinstance(o, Tensor) else o
+                for o, s in zip(leaves, per_spec(out_specs, len(leaves), "out_specs"))]
+        return tree_unflatten(tree, made)
 
     call.__name__ = getattr(fn, "__name__", "shard_map")
     return call

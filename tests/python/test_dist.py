@@ -62,6 +62,16 @@ def test_sharded_training_matches_one_process(n, deterministic):
 
 
 @needs_mpi
+@pytest.mark.parametrize("n", [2, 4])
+def test_expert_parallel_moe_matches_the_unsharded_layer(n):
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "dist", "moe_ep.py")
+    r = subprocess.run([sys.executable, "-m", "tessera.launch", "-n", str(n), "--timeout", "200", example],
+                       capture_output=True, text=True, timeout=260)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("expert-parallel MoE matches the unsharded layer") == n, r.stdout
+
+
+@needs_mpi
 def test_seed_example_on_8_ranks():
     example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "dist", "sharded_seed.py")
     r = subprocess.run([sys.executable, "-m", "tessera.launch", "-n", "8", "--timeout", "300", example, "256"],
