@@ -26,12 +26,14 @@ import threading
 import traceback
 
 from . import _C, lazy, ops
+from ._pipeline import pipeline
 from ._sharded import from_local, gather, inspect, local, reshard, shard, tensor, with_sharding_constraint
 from .errors import TesseraValueError
 
 __all__ = ["initialize", "rank", "world_size", "barrier", "library_version", "nccl_version", "Mesh", "current_mesh",
            "ShardSpec", "PartitionSpec", "NamedSharding", "tensor", "shard", "reshard", "gather", "local",
-           "from_local", "inspect", "with_sharding_constraint", "shard_map", "deterministic", "is_deterministic",
+           "from_local", "inspect", "with_sharding_constraint", "shard_map", "pipeline", "deterministic",
+           "is_deterministic",
            "all_reduce", "all_gather", "reduce_scatter", "all_to_all", "broadcast", "ppermute", "mark_varying",
            "axis_index"]
 

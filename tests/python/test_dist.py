@@ -72,6 +72,20 @@ def test_expert_parallel_moe_matches_the_unsharded_layer(n):
 
 
 @needs_mpi
+@pytest.mark.parametrize("n", [2, 4])
+@pytest.mark.parametrize("schedule", ["gpipe", "1f1b"])
+def test_pipeline_matches_the_unpipelined_model(n, schedule):
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "dist", "pipeline_mlp.py")
+    r = subprocess.run([sys.executable, "-m", "tessera.launch", "-n", str(n), "--timeout", "200", example, schedule,
+                        "12"], capture_output=True, text=True, timeout=260)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count(f"{schedule} pipeline of {n} stages matches") == n, r.stdout
+    held = [int(line.split("(loss")[1].split(",")[1].split()[0]) for line in r.stdout.splitlines() if "held" in line]
+    # GPipe keeps every microbatch's input on some stage; 1F1B at most 2(S-1)+1 on the first
+    assert max(held) == (12 if schedule == "gpipe" else 2 * n - 1), r.stdout
+
+
+@needs_mpi
 def test_seed_example_on_8_ranks():
     example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "dist", "sharded_seed.py")
     r = subprocess.run([sys.executable, "-m", "tessera.launch", "-n", "8", "--timeout", "300", example, "256"],
