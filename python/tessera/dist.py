@@ -411,8 +411,9 @@ def shard_map(fn, mesh=None, in_specs=None, out_specs=None):
     current, so ``all_reduce(x, axis="dp")`` names its axes) on the blocks, and gives back its
     outputs (any pytree) as tensors split as ``out_specs`` (one spec for every output tensor, or a
     sequence, one per tensor in flattening order), each output of ``fn`` being this process's
-    block; ``None`` returns the block as an ordinary tensor (this process's value). Call it eagerly; inside ``jit``/``grad`` it is not supported yet (its body is
-    compiled already: differentiate inside ``fn``, where collectives have derivative rules)."""
+    block; ``None`` returns the block as an ordinary tensor (this process's value). Call it
+    eagerly; inside ``jit``/``grad`` it is not supported yet (its body is compiled already:
+    differentiate inside ``fn``, where collectives have derivative rules)."""
     from . import lazy
     from .errors import TracingError
     from .jit import jit
