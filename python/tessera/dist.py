@@ -68,9 +68,21 @@ def initialize():
                     os.environ["TESSERA_NCCL_LIB"] = lib
             _world = _C.comm_world()
             _C.register_group("world", _world)  # every process: checks that they agree (_sharded.agree)
+            _share_cores(_world.size)
             if _world.size > 1 and sys.excepthook is sys.__excepthook__:
                 sys.excepthook = _abort_on_exception
     return _world
+
+
+def _share_cores(world_size):
+    """Processes on one host split its cores: each runs its CPU kernels on cores / (ranks on
+    this host) threads (MPICH's MPI_LOCALNRANKS, Open MPI's OMPI_COMM_WORLD_LOCAL_SIZE), rather
+    than every rank starting one thread per core. tessera.set_num_threads overrides it later."""
+    if world_size <= 1:
+        return
+    from .device import set_num_threads
+    local = os.environ.get("MPI_LOCALNRANKS") or os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE") or world_size
+    set_num_threads(max(1, (os.cpu_count() or 1) // max(1, int(local))))
 
 
 def _nccl_wheel_file():

@@ -1,0 +1,101 @@
+"""Per-step cost of data-parallel training on CPU ranks: one training step (value and gradients
+of an MLP's loss over a global batch) on 1 rank against 2 (or more), same run, same data.
+
+    python bench/dist_dp_step.py --ranks 1,2 --out bench/results/...md
+
+Two ways to split the batch: "explicit" (examples/dist/train_mlp_dp.py's loss: mark_varying on
+the weights, all_reduce of the loss; per-rank code) and "sharded" (the batch a sharded tensor,
+the single-process loss unchanged: propagate-sharding and spmd-partition insert the reductions).
+Time = median of jitted step calls after warm-up. Each rank runs its kernels on cores / ranks
+threads (what tessera.dist sets), so 1 rank uses every core. speedup = 1-rank time / n-rank time;
+overhead = n-rank time - 1-rank time / n, the time beyond a perfect split (communication and the
+work that does not split).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+B, DIN, HID, OUT = 4096, 256, 1024, 16
+
+
+def worker(kind, steps=30):
+    import numpy as np
+
+    import tessera as ts
+    from tessera import dist
+    mesh = dist.Mesh(["dp"])
+    n, r = mesh.size(), mesh.axis_index("dp")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((B, DIN)).astype(np.float32)
+    y = rng.integers(0, OUT, B)
+    params = {"w1": ts.randn(DIN, HID, seed=1) * 0.05, "b1": ts.zeros(HID),
+              "w2": ts.randn(HID, OUT, seed=2) * 0.05, "b2": ts.zeros(OUT)}
+
+    def local_loss(p, x, y):
+        h = ts.relu(x @ p["w1"] + p["b1"])
+        return ts.cross_entropy(h @ p["w2"] + p["b2"], y)
+
+    if kind == "explicit":
+        rows = slice(r * B // n, (r + 1) * B // n)
+        xs, ys = ts.tensor(x[rows]), ts.tensor(y[rows])
+
+        def loss(p, x, y):
+            p = {k: dist.mark_varying(v) for k, v in p.items()}
+            return dist.all_reduce(local_loss(p, x, y) / n)
+    else:
+        xs = dist.shard(ts.tensor(x), dist.PartitionSpec("dp", None), mesh)
+        ys = dist.shard(ts.tensor(y), dist.PartitionSpec("dp"), mesh)
+        loss = local_loss
+    step = ts.jit(ts.value_and_grad(loss))
+    for _ in range(3):
+        step(params, xs, ys)[0].item()
+    times = []
+    for _ in range(steps):
+        dist.barrier()
+        t0 = time.perf_counter()
+        value, grads = step(params, xs, ys)
+        value.item()
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
+def run_job(n, kind):
+    cmd = [sys.executable, "-m", "tessera.launch", "-n", str(n), "--timeout", "600", __file__, "--worker", kind]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        raise SystemExit(f"{kind} job on {n} ranks failed:\n{r.stdout}\n{r.stderr}")
+    return json.loads(r.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--ranks", default="1,2")
+    p.add_argument("--worker", choices=["explicit", "sharded"])
+    p.add_argument("--out")
+    a = p.parse_args()
+    if a.worker:
+        seconds = worker(a.worker)
+        if int(os.environ.get("PMI_RANK", "0")) == 0:
+            print(json.dumps({"seconds": seconds}))
+        return
+    ranks = [int(v) for v in a.ranks.split(",")]
+    lines = ["| split | ranks | step ms | speedup vs 1 rank | overhead ms |", "|---|---|---|---|---|"]
+    for kind in ("explicit", "sharded"):
+        base = run_job(1, kind)
+        for n in ranks:
+            t = base if n == 1 else run_job(n, kind)
+            lines.append(f"| {kind} | {n} | {t * 1e3:.2f} | {base / t:.2f} | {(t - base / n) * 1e3:.2f} |")
+    text = "\n".join(lines)
+    print(text)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(f"# Data-parallel training step on CPU ranks\n\n`python bench/dist_dp_step.py --ranks {a.ranks}` "
+                    f"on {os.cpu_count()} cores: an MLP {DIN}-{HID}-{OUT}, global batch {B}, float32, value and "
+                    f"gradients per step (median).\n\n{text}\n")
+
+
+if __name__ == "__main__":
+    main()
