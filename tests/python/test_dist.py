@@ -212,10 +212,10 @@ def test_collective_shape_errors_name_the_op_and_the_group():
 
 def _single_process_losses(steps):
     """examples/train_mlp.py's loop, unsharded: the reference curve."""
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
+    examples = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
+    sys.path[:0] = [examples, os.path.join(examples, "dist")]
     import train_mlp
-
-    from dist import train_mlp_dp
+    import train_mlp_dp
     points, labels = train_mlp_dp.data()
     x, y = ts.tensor(points), ts.tensor(labels)
     params = {"w1": ts.randn(2, 32, seed=1) * 0.5, "b1": ts.zeros(32),
