@@ -318,8 +318,8 @@ Rule take(const Op& op) {
   }
   r.operands = {fx, fi};
   r.results = {fo};
-  r.partial = "one";
-  r.linear = {true, false};
+  r.partial = "one";  // a pending sum of the table passes through, unless out-of-range reads give a fill value
+  r.linear = {!op.has_attr("mode") || op.str_attr("mode") != "fill", false};
   return r;
 }
 

@@ -118,7 +118,7 @@ class Partitioner {
   Value* convert(Value* x, const Sharding& to, OpIt pos, const Location& loc) {
     Sharding s = sharding_of(x);
     for (const std::string& a : std::vector<std::string>(s.partial)) {
-      if (std::find(to.partial.begin(), to.partial.end(), a) != to.partial.end()) continue;
+      if (s.reduce == to.reduce && std::find(to.partial.begin(), to.partial.end(), a) != to.partial.end()) continue;
       const int d = to.dim_of(a);
       const bool ordered = deterministic_ && s.reduce == "sum" && is_float(x->type.dtype);
       if (d >= 0 && s.dims[size_t(d)].empty() && s.reduce == "sum" &&
@@ -137,8 +137,9 @@ class Partitioner {
       }
       s.partial.erase(std::find(s.partial.begin(), s.partial.end(), a));
     }
-    if (s.partial != to.partial)
-      fail(ErrorCode::Internal, "spmd-partition: cannot make " + to.str() + " from " + sharding_of(x).str(), loc.str());
+    if (s.partial != to.partial)  // a pending reduction cannot be made from a value (a user's constraint)
+      fail(ErrorCode::Value, "spmd-partition: cannot make " + to.str() + " from " + sharding_of(x).str(), loc.str());
+    if (s.partial.empty()) s.reduce = "sum";
     for (size_t d = 0; d < s.dims.size(); ++d) {
       const std::string a = s.dims[d];
       if (a.empty() || a == to.dims[d]) continue;

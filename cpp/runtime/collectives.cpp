@@ -102,30 +102,30 @@ tsrStatus check_buffers(size_t count, const void* a, const char* a_name, const v
 const void* send_arg(const void* send, const void* recv) { return send == recv ? MPI_IN_PLACE : send; }
 
 // Comm's NCCL communicator on CUDA device `index`, created on first use. Collective over comm:
-// rank 0 makes the unique id and broadcasts it (with whether it succeeded, so no rank waits on
-// one that failed).
-tsrStatus nccl_comm(tsrComm comm, int32_t index, const nccl::Library& nl, nccl::Comm* out) {
+// every member first says whether it is ready (NCCL opened, the device current, rank 0's unique
+// id made), so a member that is not fails every member instead of leaving them waiting; then
+// rank 0's unique id is broadcast and each member joins.
+tsrStatus nccl_comm(tsrComm comm, int32_t index, nccl::Comm* out) {
   std::lock_guard<std::mutex> lock(comm->nccl_mu);
   if (auto it = comm->nccl.find(index); it != comm->nccl.end()) return *out = it->second, TSR_SUCCESS;
-  struct {
-    int32_t ok = 1;
-    nccl::UniqueId id{};
-  } msg;
-  tsrStatus made = TSR_SUCCESS;
-  if (comm->rank == 0) {
-    made = nccl::check(nl, nl.ncclGetUniqueId(&msg.id), "ncclGetUniqueId");
-    msg.ok = made == TSR_SUCCESS;
-  }
+  const nccl::Library* nl = nccl::library();
+  tsrStatus mine = nl ? cuda::make_current(index) : TSR_ERROR_DEVICE_UNAVAILABLE;
+  nccl::UniqueId id{};
+  if (!mine && comm->rank == 0) mine = nccl::check(*nl, nl->ncclGetUniqueId(&id), "ncclGetUniqueId");
+  const std::string reason = mine ? std::string(tsrGetLastError()) : std::string();
+  int32_t ready = mine == TSR_SUCCESS, all = 0;
   const mpi::Library& l = *mpi::library();
   {
     auto g = mpi::guard(l);
-    if (tsrStatus s = mpi::check(l, l.MPI_Bcast_c(&msg, sizeof msg, MPI_BYTE, 0, comm->comm), "MPI_Bcast")) return s;
+    if (tsrStatus s =
+            mpi::check(l, l.MPI_Allreduce_c(&ready, &all, 1, MPI_INT32_T, MPI_MIN, comm->comm), "MPI_Allreduce"))
+      return s;
+    if (all && (mine = mpi::check(l, l.MPI_Bcast_c(&id, sizeof id, MPI_BYTE, 0, comm->comm), "MPI_Bcast"))) return mine;
   }
-  if (made) return made;
-  if (!msg.ok) return set_error(TSR_ERROR_DRIVER, "rank 0 of the communicator could not make an NCCL unique id");
-  if (tsrStatus s = cuda::make_current(index)) return s;
+  if (mine) return set_error(mine, reason);
+  if (!all) return set_error(TSR_ERROR_DRIVER, "another member of the communicator could not set up NCCL");
   nccl::Comm nc = nullptr;
-  if (tsrStatus s = nccl::check(nl, nl.ncclCommInitRank(&nc, comm->size, msg.id, comm->rank), "ncclCommInitRank"))
+  if (tsrStatus s = nccl::check(*nl, nl->ncclCommInitRank(&nc, comm->size, id, comm->rank), "ncclCommInitRank"))
     return s;
   comm->nccl[index] = nc;
   *out = nc;
@@ -135,13 +135,10 @@ tsrStatus nccl_comm(tsrComm comm, int32_t index, const nccl::Library& nl, nccl::
 // Enqueues `call(library, nccl comm, cuda stream)` on the stream; the NULL stream (the legacy
 // default stream) is waited for, as NULL-stream calls promise completion on return.
 template <class F>
-tsrStatus run_nccl(const char* what, tsrComm comm, tsrDevice device, tsrStream stream, F call) {
-  const nccl::Library* nl = nccl::library();
-  if (!nl) return TSR_ERROR_DEVICE_UNAVAILABLE;  // library() set the message
-  nccl::Comm nc = nullptr;
-  if (tsrStatus s = nccl_comm(comm, device.index, *nl, &nc)) return s;
+tsrStatus run_nccl(const char* what, nccl::Comm nc, tsrDevice device, tsrStream stream, F call) {
+  const nccl::Library& nl = *nccl::library();  // opened: it made nc
   if (tsrStatus s = cuda::make_current(device.index)) return s;
-  if (tsrStatus s = nccl::check(*nl, call(*nl, nc, stream ? stream->cu : nullptr), what, nc)) return s;
+  if (tsrStatus s = nccl::check(nl, call(nl, nc, stream ? stream->cu : nullptr), what, nc)) return s;
   if (stream) return TSR_SUCCESS;
   return cuda::check(cuda::driver()->cuStreamSynchronize(nullptr), "cuStreamSynchronize");
 }
@@ -158,11 +155,16 @@ tsrStatus run(const char* mpi_what, const char* nccl_what, tsrComm comm, const v
   if (tsrStatus s = check_buffers(count, send, "send", recv, "recv")) return s;
   const int32_t code = op ? reduce_code(op) : 0;
   if (code < 0) return invalid("op is not a tsrReduceOp");
-  if (count == 0) return TSR_SUCCESS;
-  if (device.type == TSR_DEVICE_CUDA)
-    return run_nccl(nccl_what, comm, device, stream, [&](const nccl::Library& l, nccl::Comm nc, void* cs) {
-      return nccl_call(l, nc, t.nccl, nccl_op(dtype, code), cs);
+  if (device.type == TSR_DEVICE_CUDA) {
+    // The NCCL communicator is made even when this member moves nothing: making it is collective.
+    nccl::Comm nc = nullptr;
+    if (tsrStatus s = nccl_comm(comm, device.index, &nc)) return s;
+    if (count == 0) return TSR_SUCCESS;
+    return run_nccl(nccl_what, nc, device, stream, [&](const nccl::Library& l, nccl::Comm c, void* cs) {
+      return nccl_call(l, c, t.nccl, nccl_op(dtype, code), cs);
     });
+  }
+  if (count == 0) return TSR_SUCCESS;
   const mpi::Library& l = *mpi::library();
   auto lock = mpi::guard(l);
   return mpi::check(l, mpi_call(l, t.mpi, op ? mpi_op(l, dtype, code) : MPI_OP_NULL), mpi_what);
@@ -227,14 +229,17 @@ TSR_API tsrStatus tsrCommDestroy(tsrComm comm) {
     if (comm->world) return invalid("the world communicator lives until exit; it cannot be destroyed");
     if (!live_comms().remove(comm)) return check_comm(comm);
     std::unique_ptr<tsrComm_t> owned(comm);
+    tsrStatus first = TSR_SUCCESS;  // everything is released; the first failure is reported
     for (auto [index, nc] : owned->nccl) {
       const nccl::Library& nl = *nccl::library();  // opened: it made nc
-      if (tsrStatus s = cuda::make_current(index)) return s;
-      if (tsrStatus s = nccl::check(nl, nl.ncclCommDestroy(nc), "ncclCommDestroy")) return s;
+      tsrStatus s = cuda::make_current(index);
+      if (!s) s = nccl::check(nl, nl.ncclCommDestroy(nc), "ncclCommDestroy");
+      if (!first) first = s;
     }
     const mpi::Library& l = *mpi::library();
     auto lock = mpi::guard(l);
-    return mpi::check(l, l.MPI_Comm_free(&owned->comm), "MPI_Comm_free");
+    tsrStatus s = mpi::check(l, l.MPI_Comm_free(&owned->comm), "MPI_Comm_free");
+    return first ? first : s;
   });
 }
 

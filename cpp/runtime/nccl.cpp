@@ -17,7 +17,7 @@ struct Loaded {
   std::string reason;
 };
 
-const char* kHint = "set TESSERA_NCCL_LIB to a libnccl.so.2 (NCCL >= 2.10; the nvidia-nccl-cu12/-cu13 wheels ship one)";
+const char* kHint = "set TESSERA_NCCL_LIB to a libnccl.so.2 (NCCL >= 2.13; the nvidia-nccl-cu12/-cu13 wheels ship one)";
 
 template <class F>
 bool resolve(void* h, const char* name, F*& fn, Loaded& st) {
@@ -46,7 +46,7 @@ void load(Loaded& st) {
       resolve(h, "ncclGroupEnd", l.ncclGroupEnd, st);
   if (!ok) return;
   if (l.ncclGetVersion(&l.version) != kSuccess || l.version < kMinVersion) {
-    st.reason = cat(l.path, " is NCCL version code ", l.version, "; Tessera needs 2.10 or later; ", kHint);
+    st.reason = cat(l.path, " is NCCL version code ", l.version, "; Tessera needs 2.13 or later; ", kHint);
     return;
   }
   st.ok = true;

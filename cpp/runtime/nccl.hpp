@@ -1,6 +1,7 @@
 // NCCL opened at run time (libnccl.so.2) for collectives on CUDA buffers. The few declarations
 // needed are our own: nccl.h includes the CUDA runtime headers, which the runtime does not use.
-// Enum values are NCCL's (stable since 2.10, when bfloat16 was added). Private to the runtime.
+// Enum values are NCCL's (stable since 2.10, when bfloat16 was added); 2.13 or later is needed
+// (ncclGetLastError). Private to the runtime.
 #pragma once
 #include <string>
 
@@ -16,7 +17,7 @@ struct UniqueId {
 enum DataType : int { Int8 = 0, Uint8 = 1, Int32 = 2, Int64 = 4, Float16 = 6, Float32 = 7, Float64 = 8, Bfloat16 = 9 };
 enum RedOp : int { Sum = 0, Prod = 1, Max = 2, Min = 3 };
 constexpr int kSuccess = 0;
-constexpr int kMinVersion = 21000;  // 2.10.0: bfloat16 and ncclGetLastError
+constexpr int kMinVersion = 21300;  // 2.13.0: bfloat16 (2.10) and ncclGetLastError (2.13)
 
 struct Library {
   int (*ncclGetVersion)(int*) = nullptr;

@@ -60,6 +60,9 @@ def _constrain(t, spec, mesh, what):
     if not isinstance(t, Tensor):
         raise TesseraValueError(f"{what}: expected a tessera.Tensor, got {type(t).__name__}")
     mesh, spec = _mesh_arg(mesh, spec)
+    if spec is not None and spec.reduce:
+        raise TesseraValueError(f"{what}: a pending reduction (reduce={spec.reduce!r}) cannot be asked of a value; "
+                                f"use dist.from_local to make a tensor of per-process terms", lazy.user_location())
     if t._sharding is not None and t._sharding[0] is not mesh:
         raise TesseraValueError(f"{what}: the tensor is split over {t._sharding[0]!r}, not {mesh!r}")
     text = spec_text(spec, t.ndim, mesh)
@@ -134,6 +137,9 @@ def tensor(shape, layout=None, mesh=None, dtype="float32", init="zeros", seed=No
     ``rand``, whatever the layout)."""
     from .tensor import full, rand, randn
     mesh, layout = _mesh_arg(mesh, layout)
+    if layout is not None and layout.reduce:
+        raise TesseraValueError("dist.tensor: a layout with a pending reduction makes no sense for a new value; "
+                                "use dist.from_local for per-process terms", lazy.user_location())
     shape = tuple(int(n) for n in shape)
     text = spec_text(layout, len(shape), mesh)
     _check_divides(shape, text, mesh, f"dist.tensor({shape}, {text})")

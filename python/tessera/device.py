@@ -106,7 +106,17 @@ def set_num_threads(n: int) -> None:
     """Number of CPU worker threads used by CPU kernels (default: hardware concurrency)."""
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise TesseraValueError(f"set_num_threads: n must be an int >= 1, got {n!r}")
+    global _threads_set
+    _threads_set = True
     _C.set_cpu_threads(n)
+
+
+_threads_set = False
+
+
+def _threads_were_set() -> bool:
+    """Whether set_num_threads was called (tessera.dist leaves the count alone then)."""
+    return _threads_set
 
 
 def get_num_threads() -> int:

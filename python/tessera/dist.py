@@ -77,12 +77,13 @@ def initialize():
 def _share_cores(world_size):
     """Processes on one host split its cores: each runs its CPU kernels on cores / (ranks on
     this host) threads (MPICH's MPI_LOCALNRANKS, Open MPI's OMPI_COMM_WORLD_LOCAL_SIZE), rather
-    than every rank starting one thread per core. tessera.set_num_threads overrides it later."""
-    if world_size <= 1:
+    than every rank starting one thread per core. Left alone when the launcher does not say how
+    many ranks share the host, or when tessera.set_num_threads was called."""
+    from .device import _threads_were_set
+    local = os.environ.get("MPI_LOCALNRANKS") or os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE")
+    if world_size <= 1 or _threads_were_set() or not local or not local.isdigit() or int(local) <= 1:
         return
-    from .device import set_num_threads
-    local = os.environ.get("MPI_LOCALNRANKS") or os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE") or world_size
-    set_num_threads(max(1, (os.cpu_count() or 1) // max(1, int(local))))
+    _C.set_cpu_threads(max(1, (os.cpu_count() or 1) // int(local)))
 
 
 def _nccl_wheel_file():

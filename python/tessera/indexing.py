@@ -277,6 +277,9 @@ def _setitem(x, key, v):
     def update(base):
         return _masked_set(base, key, v) if _is_mask(key) else _updated(base, key, v, "set")
 
+    if x._sharding is not None:
+        raise TesseraValueError(f"setitem: writing into a tensor split over {x._sharding[0]!r} is not supported; "
+                                f"make a new tensor (x.at[...].set(v), tessera.where)", user_location())
     if x._array is not None:
         new = update(x)
         if new._array is None:

@@ -314,7 +314,7 @@ class JitFunction:
         if not kwargs and not self._static_nums:
             fast_key = []
             for a in args:
-                if type(a) is not Tensor:
+                if type(a) is not Tensor or a._array is None:  # deferred: its sharding is not known yet
                     fast_key = None
                     break
                 d = a._device
@@ -331,6 +331,7 @@ class JitFunction:
         leaves = []
         spec = _flatten((args, kwargs), leaves, scalars=True)
         _scalar_leaves(leaves)
+        lazy.realize(*[t for t in leaves if t._array is None])  # a deferred value's sharding is part of the key
         key = self._signature(spec, leaves)
         traced = self._cache.get(key)
         if traced is None:
@@ -401,6 +402,7 @@ class JitFunction:
         # Static dims, dtypes and devices still select the trace; symbolic dims do not.
         pattern = tuple((tuple(n if sym is None else sym for sym, n in zip(dims, t.shape)), t.dtype.short,
                          str(t.device)) for (_, dims), t in zip(plan, leaves))
+        pattern = (pattern, lazy.deterministic > 0)
         tr = self._symbolic.get((spec, pattern))
         if tr is None:
             tr = trace(self._fn, spec, leaves, [dims for _, dims in plan])

@@ -114,7 +114,7 @@ void test_cuda_buffers_use_nccl() {
     CHECK_ERROR_MENTIONS("TESSERA_NCCL_LIB");
     return;
   }
-  CHECK(version >= 21000);
+  CHECK(version >= 21300);
   void *dx = nullptr, *dy = nullptr;
   CHECK_OK(tsrMalloc(gpu, sizeof x, &dx));
   CHECK_OK(tsrMalloc(gpu, sizeof y, &dy));

@@ -23,7 +23,7 @@ def run_job(n, script, timeout=300):
 
 
 def test_nccl_is_found():
-    assert dist.nccl_version() >= (2, 10, 0)
+    assert dist.nccl_version() >= (2, 13, 0)
 
 
 def test_one_rank_collectives_in_process():
