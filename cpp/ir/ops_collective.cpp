@@ -321,6 +321,15 @@ OpInfo sharding_constraint() {
   info.jvp = [](Builder& b, const Op& op, const std::vector<Value*>& t) {
     return t[0] ? b.value("sharding_constraint", {t[0]}, op.attrs) : nullptr;
   };
+  // vmap: the batch dim leads, whole.
+  info.batch = [](Builder& b, const Op& op, const std::vector<Value*>& xs, const std::vector<bool>& batched, int64_t) {
+    AttrMap a = op.attrs;
+    if (batched[0]) {
+      const std::string& s = op.str_attr("sharding");
+      a["sharding"] = s.rfind("[]", 0) == 0 ? "[-" + s.substr(1) : "[-, " + s.substr(1);
+    }
+    return b.value("sharding_constraint", xs, a);
+  };
   return info;
 }
 

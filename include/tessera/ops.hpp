@@ -787,6 +787,14 @@ inline ir::Value* scatter_add(ir::Builder& b, ir::Value* x, ir::Value* indices, 
   return b.value("scatter_add", operands, attrs);
 }
 
+// x, split over the mesh as `sharding` (tessera.dist.with_sharding_constraint).
+inline ir::Value* sharding_constraint(ir::Builder& b, ir::Value* x, std::string sharding) {
+  ir::AttrMap attrs;
+  attrs["sharding"] = sharding;
+  std::vector<ir::Value*> operands{x};
+  return b.value("sharding_constraint", operands, attrs);
+}
+
 // Elementwise logistic function 1 / (1 + e**-x).
 inline ir::Value* sigmoid(ir::Builder& b, ir::Value* x) {
   ir::AttrMap attrs;

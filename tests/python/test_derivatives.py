@@ -150,6 +150,7 @@ CASES = {
     "binary_cross_entropy_with_logits": ([normal, uniform(0.0, 1.0)], {}, [((3, 4), (3, 4))]),
     "nll_loss": ([normal, indices_for(5)], {}, [((4, 5), (4,))]),
     "kl_div": ([normal, positive], {"reduction": "batchmean"}, [((3, 4), (3, 4))]),
+    "sharding_constraint": ([normal], {"sharding": "[-, -]"}, [((3, 4),)]),  # no mesh: the identity
 }
 # Ops whose results are never differentiable (bool/integer results) or that are not yet
 # covered here, with the reason.
