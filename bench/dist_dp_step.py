@@ -8,8 +8,10 @@ the weights, all_reduce of the loss; per-rank code) and "sharded" (the batch a s
 the single-process loss unchanged: propagate-sharding and spmd-partition insert the reductions).
 Time = median of jitted step calls after warm-up. Each rank runs its kernels on cores / ranks
 threads (what tessera.dist sets), so 1 rank uses every core. speedup = 1-rank time / n-rank time;
-overhead = n-rank time - 1-rank time / n, the time beyond a perfect split (communication and the
-work that does not split).
+overhead = n-rank time - 1-rank time / n, the time beyond a perfect split (communication, the
+work that does not split, and kernels that run slower on fewer threads). The last row of each
+split: one rank on the cores one of the n ranks gets, whole batch: n-rank time x n against it
+says how much of the overhead is communication.
 """
 import argparse
 import json
@@ -26,6 +28,8 @@ def worker(kind, steps=30):
 
     import tessera as ts
     from tessera import dist
+    if os.environ.get("BENCH_THREADS"):
+        ts.set_num_threads(int(os.environ["BENCH_THREADS"]))
     mesh = dist.Mesh(["dp"])
     n, r = mesh.size(), mesh.axis_index("dp")
     rng = np.random.default_rng(0)
@@ -62,9 +66,10 @@ def worker(kind, steps=30):
     return sorted(times)[len(times) // 2]
 
 
-def run_job(n, kind):
+def run_job(n, kind, threads=None):
     cmd = [sys.executable, "-m", "tessera.launch", "-n", str(n), "--timeout", "600", __file__, "--worker", kind]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ, **({"BENCH_THREADS": str(threads)} if threads else {}))
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if r.returncode:
         raise SystemExit(f"{kind} job on {n} ranks failed:\n{r.stdout}\n{r.stderr}")
     return json.loads(r.stdout.strip().splitlines()[-1])["seconds"]
@@ -83,11 +88,15 @@ def main():
         return
     ranks = [int(v) for v in a.ranks.split(",")]
     lines = ["| split | ranks | step ms | speedup vs 1 rank | overhead ms |", "|---|---|---|---|---|"]
+    per_core = (os.cpu_count() or 1) // max(ranks)
     for kind in ("explicit", "sharded"):
         base = run_job(1, kind)
         for n in ranks:
             t = base if n == 1 else run_job(n, kind)
             lines.append(f"| {kind} | {n} | {t * 1e3:.2f} | {base / t:.2f} | {(t - base / n) * 1e3:.2f} |")
+        # one rank on the cores one of the n ranks gets: what each rank would take with no communication
+        one = run_job(1, kind, threads=per_core)
+        lines.append(f"| {kind} | 1 on {per_core} core(s), whole batch | {one * 1e3:.2f} | {base / one:.2f} | |")
     text = "\n".join(lines)
     print(text)
     if a.out:
