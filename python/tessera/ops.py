@@ -191,9 +191,10 @@ def _attr_key(attrs):
 
 
 class _EagerOp:
-    """A compiled one-op program and its result type."""
+    """A compiled one-op program and its result type (``mesh``: the mesh it is partitioned
+    over, when its operands are sharded)."""
 
-    __slots__ = ("exe", "shape", "dtype", "device")
+    __slots__ = ("exe", "shape", "dtype", "device", "mesh")
 
 
 _eager_ops = {}  # (op, attrs, operand types and aliasing, device) -> _EagerOp
@@ -203,12 +204,14 @@ def _run_eager(name, tensors, attrs, loc):
     """Runs one op now through a compiled program cached by the op's signature."""
     slots = []
     for t in tensors:
-        if t._array is None or t._sharding is not None:  # deferred, or split over a mesh: the general path
+        if t._array is None:  # a deferred tensor: realize its graph together with this op
             out = _record(name, tensors, attrs, loc)
             lazy.realize(out)
             return out
         slots.append(t._dtype)
         slots.append(t._shape)
+        if t._sharding is not None:  # split over a mesh: part of the program's signature
+            slots.append((t._sharding[0], t._sharding[1], lazy.deterministic > 0))
     unique = tensors
     if len(tensors) > 1 and len({id(t) for t in tensors}) < len(tensors):  # x + x: one program input
         first = {}
@@ -222,6 +225,7 @@ def _run_eager(name, tensors, attrs, loc):
         out = _record(name, tensors, attrs, loc)
         text, text_key, inputs = lazy.build_function([out])
         op = _EagerOp()
+        text, text_key, op.mesh = lazy.on_mesh(text, text_key, inputs)
         op.exe = lazy.compile_text(text, text_key, out.device)
         op.shape, op.dtype, op.device = out._shape, out._dtype, out._device
         _eager_ops[key] = op
@@ -235,6 +239,8 @@ def _run_eager(name, tensors, attrs, loc):
     t = _new(Tensor)
     t._array, t._node, t._shape, t._dtype, t._device = arr, None, op.shape, op.dtype, op.device
     t._sharding = None
+    if op.mesh is not None:
+        lazy.place_outputs([t], op.exe, op.mesh)
     return t
 
 
