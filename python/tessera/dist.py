@@ -365,19 +365,39 @@ def is_deterministic() -> bool:
     return lazy.deterministic > 0
 
 
+def _several(axis):
+    """Mesh axes named as a tuple (major first), or None for one axis."""
+    return tuple(axis) if isinstance(axis, (tuple, list)) and len(axis) > 1 else None
+
+
 def all_reduce(x, op="sum", axis=None, mesh=None):
-    """Every member of ``axis`` gets the reduction (``"sum"``, ``"mean"``, ``"max"``, ``"min"``,
-    ``"prod"``) of ``x`` over the axis. The result is replicated over the axis."""
+    """Every member of ``axis`` (one mesh axis, or a tuple: their product) gets the reduction
+    (``"sum"``, ``"mean"``, ``"max"``, ``"min"``, ``"prod"``) of ``x`` over it. The result is
+    replicated over the axis."""
+    if _several(axis):  # one axis after the other: each step is over groups of equal size
+        for a in _several(axis):
+            x = all_reduce(x, op, a, mesh)
+        return x
     return _apply("all_reduce", x, {**_group(axis, mesh), "reduce": op})
 
 
 def all_gather(x, axis=None, dim=0, mesh=None):
-    """Concatenates every member's ``x`` along ``dim``, in member order."""
+    """Concatenates every member's ``x`` along ``dim``, in member order (for a tuple of axes,
+    members ordered by their coordinates, the first axis major)."""
+    if _several(axis):  # the minor axis first: its blocks end up innermost
+        for a in reversed(_several(axis)):
+            x = all_gather(x, a, dim, mesh)
+        return x
     return _apply("all_gather", x, {**_group(axis, mesh), "axis": dim})
 
 
 def reduce_scatter(x, op="sum", axis=None, dim=0, mesh=None):
-    """Reduces ``x`` over the axis; member i keeps block i along ``dim``."""
+    """Reduces ``x`` over the axis (or a tuple of axes); member i keeps block i along ``dim``
+    (members ordered as in all_gather)."""
+    if _several(axis):  # the major axis first: it picks the outer block
+        for a in _several(axis):
+            x = reduce_scatter(x, op, a, dim, mesh)
+        return x
     return _apply("reduce_scatter", x, {**_group(axis, mesh), "axis": dim, "reduce": op})
 
 

@@ -189,7 +189,8 @@ def test_mesh_and_spec_errors():
     with pytest.raises(ts.TesseraError, match="'pp' is not one of this mesh's axes"):
         mesh.size("pp")
     with pytest.raises(ts.TesseraError, match="several mesh axes"):
-        dist.all_reduce(ts.ones(2), axis=("dp", "tp"), mesh=mesh)
+        dist.all_to_all(ts.ones(2), axis=("dp", "tp"), mesh=mesh)
+    np.testing.assert_array_equal(dist.all_reduce(ts.ones(2), axis=("dp", "tp"), mesh=mesh).numpy(), np.ones(2))
     with pytest.raises(ts.TesseraError, match="name the mesh axis"):
         dist.all_reduce(ts.ones(2), mesh=mesh)
     spec = dist.ShardSpec(("row",), ("dp",))

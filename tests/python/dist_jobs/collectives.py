@@ -70,4 +70,12 @@ x = ts.tensor(np.full((3,), float(R), np.float32), device=DEVICE)
 check(dist.all_reduce(x, op="mean", axis=MESH.axis_names[0]),
       np.full((3,), np.mean([m for m in range(N) if MESH._coords_of(m)[1:] == MESH.coords[1:]])), "mean")
 check(dist.all_reduce(ts.zeros((0, 4), device=DEVICE), axis=MESH.axis_names[0]), np.zeros((0, 4)), "empty")
+if N == 4:  # over both axes of the 2 x 2 mesh: every rank, in rank order (coordinates row-major)
+    xs = [value(m, (4, 3), ts.float32, 9) for m in range(N)]
+    x = ts.tensor(xs[R], device=DEVICE)
+    both = ("a", "b")
+    check(dist.all_reduce(x, axis=both), np.sum(xs, axis=0), "all_reduce over (a, b)")
+    check(dist.all_gather(x, axis=both, dim=1), np.concatenate(xs, axis=1), "all_gather over (a, b)")
+    check(dist.reduce_scatter(x, axis=both, dim=0), np.split(np.sum(xs, axis=0), N, axis=0)[R],
+          "reduce_scatter over (a, b)")
 print(f"rank {R}: collectives ok on {DEVICE}")
