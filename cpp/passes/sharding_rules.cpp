@@ -323,6 +323,29 @@ Rule take(const Op& op) {
   return r;
 }
 
+// q [..., Sq, D], k [..., Skv, D], v [..., Skv, Dv] -> [..., Sq, Dv]: batch (and head) dims
+// split together; queries split too unless causal (a query's mask depends on its global
+// index); keys, values and D stay whole (each query needs every key).
+Rule attention(const Op& op) {
+  const auto &q = op.operands[0]->type.shape, &v = op.operands[2]->type.shape;
+  const size_t r = q.size();
+  ShardingRule rule;
+  std::vector<int> fq, fk, fv, fo;
+  for (size_t d = 0; d + 2 < r; ++d) {
+    int f = rule.add_factor(size_of(q[d]));
+    for (auto* dims : {&fq, &fk, &fv, &fo}) dims->push_back(f);
+  }
+  const int sq = op.bool_attr("causal", false) ? -1 : rule.add_factor(size_of(q[r - 2]));
+  const int dv = rule.add_factor(size_of(v[r - 1]));
+  fq.insert(fq.end(), {sq, -1});
+  fk.insert(fk.end(), {-1, -1});
+  fv.insert(fv.end(), {-1, dv});
+  fo.insert(fo.end(), {sq, dv});
+  rule.operands = {fq, fk, fv};
+  rule.results = {fo};
+  return rule;
+}
+
 }  // namespace
 
 bool ShardingRule::reduced(int f) const {
@@ -356,6 +379,7 @@ std::optional<ShardingRule> sharding_rule(const Op& op) {
   if (n == "tril") return tril(op);
   if (n == "one_hot") return one_hot(op);
   if (n == "take") return take(op);
+  if (n == "attention") return attention(op);
   return std::nullopt;
 }
 
