@@ -117,29 +117,48 @@ class Partitioner {
 
   Value* convert(Value* x, const Sharding& to, OpIt pos, const Location& loc) {
     Sharding s = sharding_of(x);
+    x = resolve_pending(x, s, to, pos, loc);
+    x = unsplit(x, s, to, pos, loc);
+    for (size_t d = 0; d < s.dims.size(); ++d)
+      if (!to.dims[d].empty() && s.dims[d] != to.dims[d]) {
+        x = local_block(x, d, to.dims[d], pos, loc);
+        s.dims[d] = to.dims[d];
+      }
+    s.reduce = to.reduce;
+    cur_[x] = s;
+    return x;
+  }
+
+  // The pending axes of `s` that `to` does not keep: reduce_scatter where `to` splits a whole
+  // dim on the axis, else all_reduce (in member order in deterministic mode). Updates `s`.
+  Value* resolve_pending(Value* x, Sharding& s, const Sharding& to, OpIt pos, const Location& loc) {
+    const std::string from = s.str();
     for (const std::string& a : std::vector<std::string>(s.partial)) {
       if (s.reduce == to.reduce && std::find(to.partial.begin(), to.partial.end(), a) != to.partial.end()) continue;
       const int d = to.dim_of(a);
       const bool ordered = deterministic_ && s.reduce == "sum" && is_float(x->type.dtype);
-      if (d >= 0 && s.dims[size_t(d)].empty() && s.reduce == "sum" &&
-          x->type.shape[size_t(d)].size % mesh_.size(a) == 0) {
+      const std::string group = mesh_.group(a);
+      const int64_t n = mesh_.size(a);
+      if (d >= 0 && s.dims[size_t(d)].empty() && s.reduce == "sum" && x->type.shape[size_t(d)].size % n == 0) {
         x = ordered
-                ? before(
-                      pos, loc,
-                      [&](Builder& b) { return ordered_reduce_scatter(b, x, mesh_.group(a), mesh_.size(a), d, "sum"); })
+                ? before(pos, loc, [&](Builder& b) { return ordered_reduce_scatter(b, x, group, n, d, "sum"); })
                 : collective("reduce_scatter", x, a, {{"axis", int64_t(d)}, {"reduce", std::string("sum")}}, pos, loc);
         s.dims[size_t(d)] = a;
-      } else if (ordered) {
-        x = before(pos, loc,
-                   [&](Builder& b) { return ordered_all_reduce(b, x, mesh_.group(a), mesh_.size(a), "sum"); });
       } else {
-        x = collective("all_reduce", x, a, {{"reduce", s.reduce}}, pos, loc);
+        x = ordered ? before(pos, loc, [&](Builder& b) { return ordered_all_reduce(b, x, group, n, "sum"); })
+                    : collective("all_reduce", x, a, {{"reduce", s.reduce}}, pos, loc);
       }
       s.partial.erase(std::find(s.partial.begin(), s.partial.end(), a));
     }
     if (s.partial != to.partial)  // a pending reduction cannot be made from a value (a user's constraint)
-      fail(ErrorCode::Value, "spmd-partition: cannot make " + to.str() + " from " + sharding_of(x).str(), loc.str());
+      fail(ErrorCode::Value, "spmd-partition: cannot make " + to.str() + " from " + from, loc.str());
     if (s.partial.empty()) s.reduce = "sum";
+    return x;
+  }
+
+  // Dims split on another axis than `to` wants: all_to_all where the axis moves to a dim that is
+  // whole now (and divides), else all_gather. Updates `s`.
+  Value* unsplit(Value* x, Sharding& s, const Sharding& to, OpIt pos, const Location& loc) {
     for (size_t d = 0; d < s.dims.size(); ++d) {
       const std::string a = s.dims[d];
       if (a.empty() || a == to.dims[d]) continue;
@@ -152,13 +171,6 @@ class Partitioner {
       }
       s.dims[d].clear();
     }
-    for (size_t d = 0; d < s.dims.size(); ++d)
-      if (!to.dims[d].empty() && s.dims[d] != to.dims[d]) {
-        x = local_block(x, d, to.dims[d], pos, loc);
-        s.dims[d] = to.dims[d];
-      }
-    s.reduce = to.reduce;
-    cur_[x] = s;
     return x;
   }
 
