@@ -11,11 +11,13 @@ all-gather, reduce-scatter and all-to-all (n-1)/n of the whole. Tessera's time i
 into preallocated buffers. Ratio = mpi4py time / Tessera time (>= 1: Tessera is as fast).
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import dist_job  # noqa: E402
+from report import publish  # noqa: E402
 
 OPS = ["all_reduce", "all_gather", "reduce_scatter", "all_to_all"]
 # bytes of the per-rank buffer, up to --max-bytes (passed to the jobs in the environment)
@@ -77,11 +79,7 @@ def worker(engine):
 
 
 def run_job(n, engine):
-    cmd = [sys.executable, "-m", "tessera.launch", "-n", str(n), "--timeout", "600", __file__, "--worker", engine]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode:
-        raise SystemExit(f"{engine} job failed:\n{r.stdout}\n{r.stderr}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return dist_job.run(__file__, n, "--worker", engine)
 
 
 def bytes_moved(op, size, n):
@@ -100,8 +98,7 @@ def main():
         os.environ["BENCH_MAX_BYTES"] = str(a.max_bytes)
     if a.worker:
         n, out = worker(a.worker)
-        if int(os.environ.get("PMI_RANK", "0")) == 0:
-            print(json.dumps({"ranks": n, "times": out}))
+        dist_job.report({"ranks": n, "times": out})
         return
     lines = ["| ranks | op | bytes/rank | Tessera GB/s | mpi4py GB/s | ratio |", "|---|---|---|---|---|---|"]
     sizes = [s for s in SIZES if s <= int(os.environ.get("BENCH_MAX_BYTES", 1 << 26))]
@@ -113,14 +110,9 @@ def main():
                 gb = bytes_moved(op, size, n) / 1e9
                 ratio = ref[k] / mine[k]
                 lines.append(f"| {n} | {op} | {size} | {gb / mine[k]:.2f} | {gb / ref[k]:.2f} | {ratio:.2f} |")
-    text = "\n".join(lines)
-    print(text)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(f"# CPU collectives, tessera.dist vs mpi4py (MPICH 5.0.2 wheel)\n\n"
-                    f"`python bench/dist_collectives.py --ranks {a.ranks}` on {os.cpu_count()} cores; "
-                    f"median time per call; bus bandwidth as nccl-tests.\n\n{text}\n")
-
+    publish(["# CPU collectives, tessera.dist vs mpi4py (MPICH 5.0.2 wheel)", "",
+             f"`python bench/dist_collectives.py --ranks {a.ranks}` on {os.cpu_count()} cores; median time per "
+             f"call; bus bandwidth as nccl-tests.", "", *lines], a.out)
 
 if __name__ == "__main__":
     main()

@@ -14,11 +14,13 @@ split: one rank on the cores one of the n ranks gets, whole batch: n-rank time x
 says how much of the overhead is communication.
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import dist_job  # noqa: E402
+from report import publish  # noqa: E402
 
 B, DIN, HID, OUT = 4096, 256, 1024, 16
 
@@ -67,12 +69,8 @@ def worker(kind, steps=30):
 
 
 def run_job(n, kind, threads=None):
-    cmd = [sys.executable, "-m", "tessera.launch", "-n", str(n), "--timeout", "600", __file__, "--worker", kind]
-    env = dict(os.environ, **({"BENCH_THREADS": str(threads)} if threads else {}))
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if r.returncode:
-        raise SystemExit(f"{kind} job on {n} ranks failed:\n{r.stdout}\n{r.stderr}")
-    return json.loads(r.stdout.strip().splitlines()[-1])["seconds"]
+    env = {"BENCH_THREADS": str(threads)} if threads else {}
+    return dist_job.run(__file__, n, "--worker", kind, env=env)["seconds"]
 
 
 def main():
@@ -83,8 +81,7 @@ def main():
     a = p.parse_args()
     if a.worker:
         seconds = worker(a.worker)
-        if int(os.environ.get("PMI_RANK", "0")) == 0:
-            print(json.dumps({"seconds": seconds}))
+        dist_job.report({"seconds": seconds})
         return
     ranks = [int(v) for v in a.ranks.split(",")]
     lines = ["| split | ranks | step ms | speedup vs 1 rank | overhead ms |", "|---|---|---|---|---|"]
@@ -97,14 +94,9 @@ def main():
         # one rank on the cores one of the n ranks gets: what each rank would take with no communication
         one = run_job(1, kind, threads=per_core)
         lines.append(f"| {kind} | 1 on {per_core} core(s), whole batch | {one * 1e3:.2f} | {base / one:.2f} | |")
-    text = "\n".join(lines)
-    print(text)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(f"# Data-parallel training step on CPU ranks\n\n`python bench/dist_dp_step.py --ranks {a.ranks}` "
-                    f"on {os.cpu_count()} cores: an MLP {DIN}-{HID}-{OUT}, global batch {B}, float32, value and "
-                    f"gradients per step (median).\n\n{text}\n")
-
+    publish(["# Data-parallel training step on CPU ranks", "",
+             f"`python bench/dist_dp_step.py --ranks {a.ranks}` on {os.cpu_count()} cores: an MLP {DIN}-{HID}-{OUT}, "
+             f"global batch {B}, float32, value and gradients per step (median).", "", *lines], a.out)
 
 if __name__ == "__main__":
     main()

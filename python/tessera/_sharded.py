@@ -44,14 +44,33 @@ def spec_text(spec, rank, mesh):
 
 
 def _dims(text):
+    """Per dim, the mesh axis splitting it or "-"."""
     return [d.strip() for d in text[text.index("[") + 1:text.index("]")].split(",") if d.strip()]
 
 
-def _check_divides(shape, text, mesh, what):
+def replicated_text(rank):
+    return "[" + ", ".join("-" for _ in range(rank)) + "]"
+
+
+def is_split(text):
+    return any(a != "-" for a in _dims(text))
+
+
+def whole_shape(block, text, mesh):
+    """The global shape of which ``block`` is one member's block."""
+    return tuple(n * (mesh.size(a) if a != "-" else 1) for n, a in zip(block, _dims(text)))
+
+
+def block_shape(shape, text, mesh, what):
+    """One member's block of ``shape``; a dim that does not divide is an error naming ``what``."""
+    out = []
     for d, (n, a) in enumerate(zip(shape, _dims(text))):
-        if a != "-" and n % mesh.size(a):
-            raise TesseraValueError(f"{what}: dim {d} of size {n} does not divide over mesh axis {a} of size "
-                                    f"{mesh.size(a)}", lazy.user_location())
+        k = mesh.size(a) if a != "-" else 1
+        if n % k:
+            raise TesseraValueError(f"{what}: dim {d} of size {n} does not divide over mesh axis {a} of size {k}",
+                                    lazy.user_location())
+        out.append(n // k)
+    return tuple(out)
 
 
 def _constrain(t, spec, mesh, what):
@@ -65,8 +84,7 @@ def _constrain(t, spec, mesh, what):
                                 f"use dist.from_local to make a tensor of per-process terms", lazy.user_location())
     if t._sharding is not None and t._sharding[0] is not mesh:
         raise TesseraValueError(f"{what}: the tensor is split over {t._sharding[0]!r}, not {mesh!r}")
-    text = spec_text(spec, t.ndim, mesh)
-    _check_divides(t.shape, text, mesh, f"{what}({tuple(t.shape)}, {text})")
+    text = spec_text(spec, t.ndim, mesh)  # an indivisible dim: the compiler says so, at the user's line
     with lazy.defer():
         out = ops.apply("sharding_constraint", (t,), {"sharding": text})
     out._sharding = (mesh, text)  # lets the program find its mesh
@@ -123,9 +141,8 @@ def from_local(block, spec, mesh=None):
         raise TesseraValueError("dist.from_local: the block is already a sharded tensor")
     text = spec_text(spec, block.ndim, mesh)
     out = Tensor._from_array(block._array)
-    dims = _dims(text)
-    out._shape = tuple(n * (mesh.size(a) if a != "-" else 1) for n, a in zip(block.shape, dims))
-    if text != "[" + ", ".join("-" for _ in dims) + "]":
+    out._shape = whole_shape(block.shape, text, mesh)
+    if text != replicated_text(block.ndim):  # split, or pending
         out._sharding = (mesh, text)
     return out
 
@@ -142,7 +159,7 @@ def tensor(shape, layout=None, mesh=None, dtype="float32", init="zeros", seed=No
                                 "use dist.from_local for per-process terms", lazy.user_location())
     shape = tuple(int(n) for n in shape)
     text = spec_text(layout, len(shape), mesh)
-    _check_divides(shape, text, mesh, f"dist.tensor({shape}, {text})")
+    local = block_shape(shape, text, mesh, f"dist.tensor({shape}, {text})")
     if init in ("normal", "uniform"):
         fn = randn if init == "normal" else rand
         whole = fn(*shape, seed=seed, dtype=dtype, device=device or "cpu")
@@ -151,10 +168,7 @@ def tensor(shape, layout=None, mesh=None, dtype="float32", init="zeros", seed=No
     if isinstance(value, str):
         raise TesseraValueError(f"dist.tensor: init must be 'zeros', 'ones', 'normal', 'uniform' or a number, "
                                 f"got {init!r}")
-    dims = _dims(text)
-    block_shape = tuple(n // (mesh.size(a) if a != "-" else 1) for n, a in zip(shape, dims))
-    block = full(block_shape, value, dtype=dtype, device=device or "cpu")
-    return from_local(block, layout, mesh)
+    return from_local(full(local, value, dtype=dtype, device=device or "cpu"), layout, mesh)
 
 
 def inspect(t) -> str:

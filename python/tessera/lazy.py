@@ -363,8 +363,8 @@ def on_mesh(text, key, inputs, meshes=()):
         if other is not mesh:
             raise TesseraError(f"this computation uses tensors split over two meshes, {mesh!r} and {other!r}; "
                                f"reshard them onto one (tessera.dist.reshard)", user_location())
-    specs = [t._sharding[1] if t._sharding is not None else "[" + ", ".join("-" for _ in t._shape) + "]"
-             for t in inputs]
+    from ._sharded import replicated_text
+    specs = [t._sharding[1] if t._sharding is not None else replicated_text(len(t._shape)) for t in inputs]
     text, key = _C.place_on_mesh(text, mesh._ir_text, specs, deterministic > 0)
     if key not in _agreed:  # a new program: every process must be compiling the same one
         from ._sharded import agree
@@ -381,12 +381,11 @@ def place_outputs(tensors, exe, mesh):
     the trace knows); replicated results are ordinary tensors."""
     if mesh is None:
         return tensors
+    from ._sharded import is_split, whole_shape
     for t, spec in zip(tensors, exe.out_shardings):
-        dims = [d.strip() for d in spec[spec.index("[") + 1:spec.index("]")].split(",") if d.strip()]
-        if any(d != "-" for d in dims):  # an axis named: split
+        if is_split(spec):
             t._sharding = (mesh, spec)
-            local = t._array.shape
-            t._shape = tuple(n * (mesh.size(d) if d != "-" else 1) for n, d in zip(local, dims))
+            t._shape = whole_shape(t._array.shape, spec, mesh)
     return tensors
 
 
