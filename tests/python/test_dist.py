@@ -135,6 +135,42 @@ def test_sharded_tensors_in_one_process():
         dist.tensor((2,), rows, mesh, init="bogus")
     with pytest.raises(ts.TesseraError, match="inside jit"):
         ts.jit(dist.shard_map(lambda a: a, mesh, rows, rows))(x)
+    with pytest.raises(ts.TesseraError, match="2 in_specs for 1 values"):
+        dist.shard_map(lambda a: a, mesh, (rows, rows), rows)(x)
+    with pytest.raises(ts.TesseraError, match="pending reduction"):
+        dist.shard(whole, dist.ShardSpec((), (), reduce="sum"), mesh)
+    with pytest.raises(ts.TesseraError, match="pending reduction"):
+        dist.tensor((2,), dist.ShardSpec((), (), reduce="sum"), mesh)
+    with pytest.raises(ts.TesseraError, match="writing into a tensor split over"):
+        x[0, 0] = 1.0
+    # a block with a pending sum: its value is the sum over the (one) member
+    p = dist.from_local(ts.ones((2, 2)), dist.ShardSpec((), (), reduce="sum"), mesh)
+    assert p.sharding is not None and "sum(dp)" in p._sharding[1]
+    np.testing.assert_array_equal(dist.gather(p * 3.0).numpy(), np.full((2, 2), 3.0))
+
+
+def test_pipeline_bad_input():
+    mesh = dist.Mesh(["pp"])
+    stage = lambda p, x: x * p  # noqa: E731
+    loss = lambda y, t: ts.sum(y - t)  # noqa: E731
+    x = ts.ones((6, 2))
+    with pytest.raises(ts.TesseraError, match="schedule must be 'gpipe' or '1f1b'"):
+        dist.pipeline(stage, loss, ts.tensor(2.0), x, x, 2, schedule="zigzag", mesh=mesh)
+    with pytest.raises(ts.TesseraError, match="6 rows, which do not split into 4 microbatches"):
+        dist.pipeline(stage, loss, ts.tensor(2.0), x, x, 4, mesh=mesh)
+    # one stage: the pipeline is the model; each microbatch's loss sum(2x - x) = 4, averaged
+    total, grad, stats = dist.pipeline(stage, loss, ts.tensor(2.0), x, x, 3, mesh=mesh)
+    assert total.item() == 4.0 and grad.item() == 4.0 and stats["max_in_flight"] == 1
+
+
+@pytest.mark.parametrize("lib,says", [("/nonexistent/libnccl.so.2", "cannot open the NCCL library"),
+                                      ("libm.so.6", "has no ncclGetVersion: it is not an NCCL library")])
+def test_a_missing_nccl_is_a_clear_error(lib, says):
+    code = ("import tessera.dist as d\ntry:\n    d.nccl_version()\n"
+            "except Exception as e:\n    print(type(e).__name__, e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, TESSERA_NCCL_LIB=lib))
+    assert "DeviceError" in r.stdout and says in r.stdout and "TESSERA_NCCL_LIB" in r.stdout, r.stdout + r.stderr
 
 
 @needs_mpi
