@@ -161,7 +161,15 @@ std::vector<Dim> Sharding::local_shape(const std::vector<Dim>& global, const Mes
   return out;
 }
 
-std::vector<std::string> split_shardings(const std::string& text) { return split(text, ';'); }
+std::vector<std::string> split_shardings(const std::string& text) {
+  if (trim(text).empty()) return {};  // a function without parameters
+  return split(text, ';');
+}
+
+bool deterministic(const Module& m) {
+  auto it = m.attrs.find("deterministic");
+  return it != m.attrs.end() && std::holds_alternative<bool>(it->second) && std::get<bool>(it->second);
+}
 
 std::string join_shardings(const std::vector<Sharding>& s) {
   std::string out;

@@ -56,8 +56,10 @@ struct Sharding {
   std::vector<Dim> local_shape(const std::vector<Dim>& global, const Mesh& mesh, const std::string& what) const;
 };
 
-// ";"-separated lists (in_shardings, out_shardings, a multi-result op's sharding).
+// ";"-separated lists (in_shardings, out_shardings, a multi-result op's sharding); "" is none.
 std::vector<std::string> split_shardings(const std::string& text);
+// The module's `deterministic` attribute (tessera.dist.deterministic): reductions in a fixed order.
+bool deterministic(const Module& m);
 std::string join_shardings(const std::vector<Sharding>& s);
 
 }  // namespace tessera::ir

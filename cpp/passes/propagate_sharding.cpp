@@ -65,8 +65,7 @@ void backward(Block& body, Shardings& known, const Mesh& mesh) {
     for (Value* v : op->operands) first_user.emplace(v, op.get());
   for (auto it = body.ops.rbegin(); it != body.ops.rend(); ++it) {
     Op& op = **it;
-    if (!op.operands.empty() || op.results.size() != 1 || !known[op.result()].is_replicated()) continue;
-    if (op.name != "constant") continue;
+    if (op.name != "constant" || !known[op.result()].is_replicated()) continue;
     auto user = first_user.find(op.result());
     if (user == first_user.end()) continue;
     Op& u = *user->second;
@@ -88,7 +87,6 @@ void backward(Block& body, Shardings& known, const Mesh& mesh) {
 void propagate(Function& fn, const Mesh& mesh, bool deterministic) {
   Shardings known;
   std::vector<std::string> in = split_shardings(std::get<std::string>(fn.attrs.at("in_shardings")));
-  if (fn.body.args.empty()) in.clear();
   if (in.size() != fn.body.args.size())
     fail(ErrorCode::Value, "propagate-sharding: @" + fn.name + " has " + std::to_string(fn.body.args.size()) +
                                " parameters but " + std::to_string(in.size()) + " in_shardings");
@@ -130,9 +128,8 @@ void propagate(Function& fn, const Mesh& mesh, bool deterministic) {
 void propagate_sharding(Module& m) {
   std::optional<Mesh> mesh = Mesh::of(m);
   if (!mesh) return;
-  const bool deterministic = m.attrs.count("deterministic") && std::get<bool>(m.attrs.at("deterministic"));
   for (auto& fn : m.funcs)
-    if (fn->attrs.count("in_shardings")) propagate(*fn, *mesh, deterministic);
+    if (fn->attrs.count("in_shardings")) propagate(*fn, *mesh, deterministic(m));
 }
 
 }  // namespace tessera::passes

@@ -265,11 +265,10 @@ void drop_constraints(Function& fn) {
 
 void spmd_partition(Module& m) {
   std::optional<Mesh> mesh = Mesh::of(m);
-  const bool deterministic = m.attrs.count("deterministic") && std::get<bool>(m.attrs.at("deterministic"));
   for (auto& fn : m.funcs) {
     if (fn->attrs.count("kernel")) continue;
     if (mesh && fn->attrs.count("in_shardings"))
-      Partitioner(*fn, *mesh, deterministic).run();
+      Partitioner(*fn, *mesh, deterministic(m)).run();
     else
       drop_constraints(*fn);
   }

@@ -88,7 +88,7 @@ def _constrain(t, spec, mesh, what):
     with lazy.defer():
         out = ops.apply("sharding_constraint", (t,), {"sharding": text})
     out._sharding = (mesh, text)  # lets the program find its mesh
-    if lazy.state.depth == 0 and lazy.state.deferred == 0:
+    if lazy.eager():
         lazy.realize(out)
     return out
 
