@@ -61,6 +61,45 @@ AttrMap precision_of(const Op& op) {
   return a;
 }
 
+// windows and overlap_add are each other's transpose: the same geometry, the window dims read
+// from the windows side, `size` from the other.
+void attach_windows(Table& table) {
+  attach(
+      table, "windows",
+      [](Builder& b, const Op& op, Value* g) {
+        const Type& x = op.operands[0]->type;
+        const size_t k = op.ints_attr("window").size();
+        AttrMap a = op.attrs;
+        a.erase("window");
+        a.erase("value");
+        IntList size;
+        for (size_t d = x.shape.size() - k; d < x.shape.size(); ++d) size.push_back(x.shape[d].size);
+        a["size"] = size;
+        return std::vector<Value*>{b.value("overlap_add", {g}, a)};
+      },
+      [](Builder& b, const Op& op, const std::vector<Value*>& t) {  // the padding value is a constant
+        AttrMap a = op.attrs;
+        a["value"] = 0.0;
+        return b.value("windows", {t[0]}, a);
+      });
+  attach(
+      table, "overlap_add",
+      [](Builder& b, const Op& op, Value* g) {
+        const Type& x = op.operands[0]->type;
+        const size_t k = op.ints_attr("size").size();
+        AttrMap a = op.attrs;
+        a.erase("size");
+        IntList window;
+        for (size_t d = x.shape.size() - 2 * k; d < x.shape.size() - k; ++d) window.push_back(x.shape[d].size);
+        a["window"] = window;
+        return std::vector<Value*>{b.value("windows", {g}, a)};
+      },
+      linear_jvp());
+  attach(
+      table, "iota", [](Builder&, const Op&, Value*) { return std::vector<Value*>{}; },
+      [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });
+}
+
 }  // namespace
 
 void attach_reductions(Table& table) {
@@ -202,6 +241,7 @@ void attach_indexing(Table& table) {
 }
 
 void attach_movement(Table& table) {
+  attach_windows(table);
   attach(
       table, "slice_update",  // dx: g outside the region; dv: g's region, summed to v's shape
       [](Builder& b, const Op& op, Value* g) {

@@ -80,6 +80,20 @@ struct Axes {
   Axes(std::initializer_list<int64_t> axes) : value(IntList(axes)) {}  // NOLINT
 };
 
+// A "sizes" attribute (conv strides, kernel sizes): one int for every spatial dim, or one per dim.
+using Sizes = Axes;
+
+// A "padding" attribute: an int, one int per dim, [lo, hi] per dim, "same" or "valid".
+struct Padding {
+  Attr value;
+  Padding(int p) : value(int64_t(p)) {}                               // NOLINT: implicit, like the Python API
+  Padding(int64_t p) : value(p) {}                                    // NOLINT
+  Padding(IntList p) : value(std::move(p)) {}                         // NOLINT
+  Padding(std::initializer_list<int64_t> p) : value(IntList(p)) {}    // NOLINT
+  Padding(const char* mode) : value(std::string(mode)) {}             // NOLINT
+  Padding(std::string mode) : value(std::move(mode)) {}               // NOLINT
+};
+
 // ---- source locations ----
 
 struct Location {

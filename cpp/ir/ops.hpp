@@ -17,6 +17,8 @@ void register_tile_ops(std::vector<OpInfo>& out);         // ops_tile.cpp: tile.
 void register_structural_ops(std::vector<OpInfo>& out);   // ops_structural.cpp: return, sched.*, rt.*
 void register_control_ops(std::vector<OpInfo>& out);      // ops_control.cpp: scan, while_loop, cond
 void register_autodiff_ops(std::vector<OpInfo>& out);     // ops_autodiff.cpp: stop_gradient
+void register_window_ops(std::vector<OpInfo>& out);     // ops_windows.cpp: windows, overlap_add, iota
+void register_conv_ops(std::vector<OpInfo>& out);       // ops_conv.cpp: convolution and pooling composites
 void register_nn_ops(std::vector<OpInfo>& out);           // ops_nn*.cpp, ops_random.cpp: nn composites, rand_like
 void register_packed_ops(std::vector<OpInfo>& out);       // ops_packed.cpp: sched.pack, sched.packed_matmul
 void register_collective_ops(std::vector<OpInfo>& out);   // ops_collective.cpp: all_reduce, all_gather, ...

@@ -28,6 +28,8 @@ void ensure_registered() {
     register_autodiff_ops(ops);
     register_control_ops(ops);
     register_nn_ops(ops);
+    register_window_ops(ops);
+    register_conv_ops(ops);
     register_packed_ops(ops);
     register_collective_ops(ops);
     for (auto& info : ops) {
@@ -45,7 +47,10 @@ bool attr_has_kind(const Attr& a, const std::string& kind) {
   if (kind == "bool") return std::holds_alternative<bool>(a);
   if (kind == "str") return std::holds_alternative<std::string>(a);
   if (kind == "ints") return std::holds_alternative<IntList>(a);
-  if (kind == "axes") return std::holds_alternative<int64_t>(a) || std::holds_alternative<IntList>(a);
+  if (kind == "axes" || kind == "sizes") return std::holds_alternative<int64_t>(a) || std::holds_alternative<IntList>(a);
+  if (kind == "padding")
+    return std::holds_alternative<int64_t>(a) || std::holds_alternative<IntList>(a) ||
+           std::holds_alternative<std::string>(a);
   if (kind == "type") return std::holds_alternative<Type>(a);
   return true;  // "any"
 }

@@ -289,6 +289,19 @@ Rule tril(const Op& op) {
   return r;
 }
 
+// windows / overlap_add: the leading dims pass through; the window dims stay whole.
+Rule window_op(const Op& op) {
+  const auto &in = op.operands[0]->type.shape, &out = op.result()->type.shape;
+  const size_t k = op.has_attr("window") ? op.ints_attr("window").size() : op.ints_attr("size").size();
+  const size_t lead = op.name == "windows" ? in.size() - k : in.size() - 2 * k;
+  ShardingRule r;
+  std::vector<int> fin(in.size(), -1), fout(out.size(), -1);
+  for (size_t d = 0; d < lead; ++d) fin[d] = fout[d] = r.add_factor(size_of(in[d]));
+  r.operands = {fin};
+  r.results = {fout};
+  return r;
+}
+
 Rule one_hot(const Op& op) {
   ShardingRule r;
   std::vector<int> in;
@@ -378,6 +391,7 @@ std::optional<ShardingRule> sharding_rule(const Op& op) {
   if (n == "concat") return concat(op);
   if (n == "tril") return tril(op);
   if (n == "one_hot") return one_hot(op);
+  if (n == "windows" || n == "overlap_add") return window_op(op);
   if (n == "take") return take(op);
   if (n == "attention") return attention(op);
   return std::nullopt;

@@ -30,6 +30,33 @@ inline ir::Value* acosh(ir::Builder& b, ir::Value* x) {
   return b.value("acosh", operands, attrs);
 }
 
+// Mean over the windows that split each spatial dim of x [N, C, *S] into output_size parts (window o spans floor(o*S/out) .. ceil((o+1)*S/out) - 1), as torch.nn.functional.adaptive_avg_pool1d.
+inline ir::Value* adaptive_avg_pool1d(ir::Builder& b, ir::Value* x, ir::Sizes output_size, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["output_size"] = output_size.value;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x};
+  return b.value("adaptive_avg_pool1d", operands, attrs);
+}
+
+// Mean over the windows that split each spatial dim of x [N, C, *S] into output_size parts (window o spans floor(o*S/out) .. ceil((o+1)*S/out) - 1), as torch.nn.functional.adaptive_avg_pool2d.
+inline ir::Value* adaptive_avg_pool2d(ir::Builder& b, ir::Value* x, ir::Sizes output_size, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["output_size"] = output_size.value;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x};
+  return b.value("adaptive_avg_pool2d", operands, attrs);
+}
+
+// Mean over the windows that split each spatial dim of x [N, C, *S] into output_size parts (window o spans floor(o*S/out) .. ceil((o+1)*S/out) - 1), as torch.nn.functional.adaptive_avg_pool3d.
+inline ir::Value* adaptive_avg_pool3d(ir::Builder& b, ir::Value* x, ir::Sizes output_size, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["output_size"] = output_size.value;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x};
+  return b.value("adaptive_avg_pool3d", operands, attrs);
+}
+
 // Elementwise x + y with NumPy broadcasting.
 inline ir::Value* add(ir::Builder& b, ir::Value* x, ir::Value* y) {
   ir::AttrMap attrs;
@@ -136,6 +163,42 @@ inline ir::Value* attention_lse(ir::Builder& b, ir::Value* q, ir::Value* k, doub
   return b.value("attention_lse", operands, attrs);
 }
 
+// Mean over sliding windows of x [N, C, *S], as torch.nn.functional.avg_pool1d (ceil_mode off).
+inline ir::Value* avg_pool1d(ir::Builder& b, ir::Value* x, ir::Sizes kernel_size, std::optional<ir::Sizes> stride = std::nullopt, ir::Sizes padding = 0, bool count_include_pad = true, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["kernel_size"] = kernel_size.value;
+  if (stride) attrs["stride"] = stride->value;
+  attrs["padding"] = padding.value;
+  attrs["count_include_pad"] = count_include_pad;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x};
+  return b.value("avg_pool1d", operands, attrs);
+}
+
+// Mean over sliding windows of x [N, C, *S], as torch.nn.functional.avg_pool2d (ceil_mode off).
+inline ir::Value* avg_pool2d(ir::Builder& b, ir::Value* x, ir::Sizes kernel_size, std::optional<ir::Sizes> stride = std::nullopt, ir::Sizes padding = 0, bool count_include_pad = true, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["kernel_size"] = kernel_size.value;
+  if (stride) attrs["stride"] = stride->value;
+  attrs["padding"] = padding.value;
+  attrs["count_include_pad"] = count_include_pad;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x};
+  return b.value("avg_pool2d", operands, attrs);
+}
+
+// Mean over sliding windows of x [N, C, *S], as torch.nn.functional.avg_pool3d (ceil_mode off).
+inline ir::Value* avg_pool3d(ir::Builder& b, ir::Value* x, ir::Sizes kernel_size, std::optional<ir::Sizes> stride = std::nullopt, ir::Sizes padding = 0, bool count_include_pad = true, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["kernel_size"] = kernel_size.value;
+  if (stride) attrs["stride"] = stride->value;
+  attrs["padding"] = padding.value;
+  attrs["count_include_pad"] = count_include_pad;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x};
+  return b.value("avg_pool3d", operands, attrs);
+}
+
 // (x - mean) / sqrt(var + eps) * weight + bias with mean and (biased) var over every axis but the channel axis: batch normalisation with the batch's statistics (training mode); weight and bias have shape [C], optional.
 inline ir::Value* batch_norm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, ir::Value* bias = nullptr, int64_t axis = 1, double eps = 1e-05) {
   ir::AttrMap attrs;
@@ -228,6 +291,87 @@ inline ir::Value* concat(ir::Builder& b, const std::vector<ir::Value*>& xs, int6
   ir::AttrMap attrs;
   attrs["axis"] = axis;
   return b.value("concat", xs, attrs);
+}
+
+// Convolution (cross-correlation, as torch.nn.functional.conv1d) of x [N, C_in, *S] with weight [C_out, C_in/groups, *K] and optional bias [C_out]: im2col (windows) and one GEMM per group.
+inline ir::Value* conv1d(ir::Builder& b, ir::Value* x, ir::Value* weight, ir::Value* bias = nullptr, ir::Sizes stride = 1, ir::Padding padding = 0, ir::Sizes dilation = 1, int64_t groups = 1, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["stride"] = stride.value;
+  attrs["padding"] = padding.value;
+  attrs["dilation"] = dilation.value;
+  attrs["groups"] = groups;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x, weight};
+  if (bias) operands.push_back(bias);
+  return b.value("conv1d", operands, attrs);
+}
+
+// Convolution (cross-correlation, as torch.nn.functional.conv2d) of x [N, C_in, *S] with weight [C_out, C_in/groups, *K] and optional bias [C_out]: im2col (windows) and one GEMM per group.
+inline ir::Value* conv2d(ir::Builder& b, ir::Value* x, ir::Value* weight, ir::Value* bias = nullptr, ir::Sizes stride = 1, ir::Padding padding = 0, ir::Sizes dilation = 1, int64_t groups = 1, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["stride"] = stride.value;
+  attrs["padding"] = padding.value;
+  attrs["dilation"] = dilation.value;
+  attrs["groups"] = groups;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x, weight};
+  if (bias) operands.push_back(bias);
+  return b.value("conv2d", operands, attrs);
+}
+
+// Convolution (cross-correlation, as torch.nn.functional.conv3d) of x [N, C_in, *S] with weight [C_out, C_in/groups, *K] and optional bias [C_out]: im2col (windows) and one GEMM per group.
+inline ir::Value* conv3d(ir::Builder& b, ir::Value* x, ir::Value* weight, ir::Value* bias = nullptr, ir::Sizes stride = 1, ir::Padding padding = 0, ir::Sizes dilation = 1, int64_t groups = 1, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["stride"] = stride.value;
+  attrs["padding"] = padding.value;
+  attrs["dilation"] = dilation.value;
+  attrs["groups"] = groups;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x, weight};
+  if (bias) operands.push_back(bias);
+  return b.value("conv3d", operands, attrs);
+}
+
+// Transposed convolution (the gradient of conv1d w.r.t. its input) of x [N, C_in, *S] with weight [C_in, C_out/groups, *K] and optional bias [C_out], as torch.nn.functional.conv_transpose1d.
+inline ir::Value* conv_transpose1d(ir::Builder& b, ir::Value* x, ir::Value* weight, ir::Value* bias = nullptr, ir::Sizes stride = 1, ir::Padding padding = 0, ir::Sizes output_padding = 0, ir::Sizes dilation = 1, int64_t groups = 1, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["stride"] = stride.value;
+  attrs["padding"] = padding.value;
+  attrs["output_padding"] = output_padding.value;
+  attrs["dilation"] = dilation.value;
+  attrs["groups"] = groups;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x, weight};
+  if (bias) operands.push_back(bias);
+  return b.value("conv_transpose1d", operands, attrs);
+}
+
+// Transposed convolution (the gradient of conv2d w.r.t. its input) of x [N, C_in, *S] with weight [C_in, C_out/groups, *K] and optional bias [C_out], as torch.nn.functional.conv_transpose2d.
+inline ir::Value* conv_transpose2d(ir::Builder& b, ir::Value* x, ir::Value* weight, ir::Value* bias = nullptr, ir::Sizes stride = 1, ir::Padding padding = 0, ir::Sizes output_padding = 0, ir::Sizes dilation = 1, int64_t groups = 1, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["stride"] = stride.value;
+  attrs["padding"] = padding.value;
+  attrs["output_padding"] = output_padding.value;
+  attrs["dilation"] = dilation.value;
+  attrs["groups"] = groups;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x, weight};
+  if (bias) operands.push_back(bias);
+  return b.value("conv_transpose2d", operands, attrs);
+}
+
+// Transposed convolution (the gradient of conv3d w.r.t. its input) of x [N, C_in, *S] with weight [C_in, C_out/groups, *K] and optional bias [C_out], as torch.nn.functional.conv_transpose3d.
+inline ir::Value* conv_transpose3d(ir::Builder& b, ir::Value* x, ir::Value* weight, ir::Value* bias = nullptr, ir::Sizes stride = 1, ir::Padding padding = 0, ir::Sizes output_padding = 0, ir::Sizes dilation = 1, int64_t groups = 1, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["stride"] = stride.value;
+  attrs["padding"] = padding.value;
+  attrs["output_padding"] = output_padding.value;
+  attrs["dilation"] = dilation.value;
+  attrs["groups"] = groups;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x, weight};
+  if (bias) operands.push_back(bias);
+  return b.value("conv_transpose3d", operands, attrs);
 }
 
 // Elementwise |x| with the sign (bit) of y.
@@ -362,6 +506,18 @@ inline ir::Value* fmod(ir::Builder& b, ir::Value* x, ir::Value* y) {
   ir::AttrMap attrs;
   std::vector<ir::Value*> operands{x, y};
   return b.value("fmod", operands, attrs);
+}
+
+// Columns x [N, C*prod(K), L] added back into [N, C, *output_size] where unfold took them (overlapping elements sum), as torch.nn.functional.fold.
+inline ir::Value* fold(ir::Builder& b, ir::Value* x, ir::Sizes output_size, ir::Sizes kernel_size, ir::Sizes dilation = 1, ir::Sizes padding = 0, ir::Sizes stride = 1) {
+  ir::AttrMap attrs;
+  attrs["output_size"] = output_size.value;
+  attrs["kernel_size"] = kernel_size.value;
+  attrs["dilation"] = dilation.value;
+  attrs["padding"] = padding.value;
+  attrs["stride"] = stride.value;
+  std::vector<ir::Value*> operands{x};
+  return b.value("fold", operands, attrs);
 }
 
 // out[i][j] = x[indices[i][j]][j] for axis 0 (torch.gather); shape of indices.
@@ -583,6 +739,42 @@ inline ir::Value* max(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis
   return b.value("max", operands, attrs);
 }
 
+// Maximum over sliding windows of x [N, C, *S], as torch.nn.functional.max_pool1d (padding counts as -inf).
+inline ir::Value* max_pool1d(ir::Builder& b, ir::Value* x, ir::Sizes kernel_size, std::optional<ir::Sizes> stride = std::nullopt, ir::Sizes padding = 0, ir::Sizes dilation = 1, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["kernel_size"] = kernel_size.value;
+  if (stride) attrs["stride"] = stride->value;
+  attrs["padding"] = padding.value;
+  attrs["dilation"] = dilation.value;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x};
+  return b.value("max_pool1d", operands, attrs);
+}
+
+// Maximum over sliding windows of x [N, C, *S], as torch.nn.functional.max_pool2d (padding counts as -inf).
+inline ir::Value* max_pool2d(ir::Builder& b, ir::Value* x, ir::Sizes kernel_size, std::optional<ir::Sizes> stride = std::nullopt, ir::Sizes padding = 0, ir::Sizes dilation = 1, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["kernel_size"] = kernel_size.value;
+  if (stride) attrs["stride"] = stride->value;
+  attrs["padding"] = padding.value;
+  attrs["dilation"] = dilation.value;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x};
+  return b.value("max_pool2d", operands, attrs);
+}
+
+// Maximum over sliding windows of x [N, C, *S], as torch.nn.functional.max_pool3d (padding counts as -inf).
+inline ir::Value* max_pool3d(ir::Builder& b, ir::Value* x, ir::Sizes kernel_size, std::optional<ir::Sizes> stride = std::nullopt, ir::Sizes padding = 0, ir::Sizes dilation = 1, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["kernel_size"] = kernel_size.value;
+  if (stride) attrs["stride"] = stride->value;
+  attrs["padding"] = padding.value;
+  attrs["dilation"] = dilation.value;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x};
+  return b.value("max_pool3d", operands, attrs);
+}
+
 // Elementwise max(x, y) with NumPy broadcasting; NaN propagates.
 inline ir::Value* maximum(ir::Builder& b, ir::Value* x, ir::Value* y) {
   ir::AttrMap attrs;
@@ -661,6 +853,17 @@ inline ir::Value* one_hot(ir::Builder& b, ir::Value* indices, int64_t num_classe
   attrs["dtype"] = dtype;
   std::vector<ir::Value*> operands{indices};
   return b.value("one_hot", operands, attrs);
+}
+
+// The adjoint of windows (col2im): x [..., K1..Kk, O1..Ok] -> [..., S1..Sk] with k = len(size), each window element added at the position windows reads it from (elements in the padding are dropped).
+inline ir::Value* overlap_add(ir::Builder& b, ir::Value* x, ir::IntList size, ir::IntList stride = ir::IntList{}, ir::IntList dilation = ir::IntList{}, ir::IntList padding = ir::IntList{}) {
+  ir::AttrMap attrs;
+  attrs["size"] = size;
+  attrs["stride"] = stride;
+  attrs["dilation"] = dilation;
+  attrs["padding"] = padding;
+  std::vector<ir::Value*> operands{x};
+  return b.value("overlap_add", operands, attrs);
 }
 
 // Surrounds x with a constant.
@@ -993,6 +1196,17 @@ inline ir::Value* trunc(ir::Builder& b, ir::Value* x) {
   return b.value("trunc", operands, attrs);
 }
 
+// Sliding windows of x [N, C, *S] as columns [N, C*prod(K), L] (L windows), as torch.nn.functional.unfold; `windows` gives the same values unflattened.
+inline ir::Value* unfold(ir::Builder& b, ir::Value* x, ir::Sizes kernel_size, ir::Sizes dilation = 1, ir::Sizes padding = 0, ir::Sizes stride = 1) {
+  ir::AttrMap attrs;
+  attrs["kernel_size"] = kernel_size.value;
+  attrs["dilation"] = dilation.value;
+  attrs["padding"] = padding.value;
+  attrs["stride"] = stride.value;
+  std::vector<ir::Value*> operands{x};
+  return b.value("unfold", operands, attrs);
+}
+
 // Variance over `axis` (every axis when absent), two-pass: sum((x - mean)^2) / (n - correction), in a fixed order (deterministic). Floating-point inputs only.
 inline ir::Value* var(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false, double correction = 0.0) {
   ir::AttrMap attrs;
@@ -1008,6 +1222,18 @@ inline ir::Value* where(ir::Builder& b, ir::Value* cond, ir::Value* x, ir::Value
   ir::AttrMap attrs;
   std::vector<ir::Value*> operands{cond, x, y};
   return b.value("where", operands, attrs);
+}
+
+// Sliding windows of the trailing k = len(window) dims (im2col): x [..., S1..Sk] -> [..., K1..Kk, O1..Ok], element (w, o) being x at o*stride + w*dilation - pad_lo (`value` in the padding), O = floor((S + lo + hi - dilation*(K-1) - 1) / stride) + 1.
+inline ir::Value* windows(ir::Builder& b, ir::Value* x, ir::IntList window, ir::IntList stride = ir::IntList{}, ir::IntList dilation = ir::IntList{}, ir::IntList padding = ir::IntList{}, double value = 0.0) {
+  ir::AttrMap attrs;
+  attrs["window"] = window;
+  attrs["stride"] = stride;
+  attrs["dilation"] = dilation;
+  attrs["padding"] = padding;
+  attrs["value"] = value;
+  std::vector<ir::Value*> operands{x};
+  return b.value("windows", operands, attrs);
 }
 
 }  // namespace tessera::ops

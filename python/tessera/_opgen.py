@@ -16,10 +16,11 @@ import sys
 from . import _C
 
 # Ops the user never calls directly.
-_INTERNAL = {"constant"}
+_INTERNAL = {"constant", "iota"}
 _USER_CLASSES = {"elementwise_unary", "elementwise_binary", "reduction", "contraction", "data_movement", "other"}
 _PY_TYPES = {"int": "int", "float": "float", "bool": "bool", "str": "str", "ints": "Sequence[int]",
-             "type": "str", "axes": "int | Sequence[int]"}
+             "type": "str", "axes": "int | Sequence[int]", "sizes": "int | Sequence[int]",
+             "padding": "int | Sequence[int] | str"}
 
 
 def op_specs():
@@ -114,7 +115,8 @@ def function_source(spec) -> str:
         args = "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
         if spec["min_operands"] < len(operands):
             args = f"tuple(a for a in {args} if a is not None)"
-    conv = {"int": "int", "float": "float", "bool": "bool", "str": "str", "ints": "_ints", "axes": "_axes"}
+    conv = {"int": "int", "float": "float", "bool": "bool", "str": "str", "ints": "_ints", "axes": "_axes",
+            "sizes": "_axes", "padding": "_padding"}
     attr_items = ", ".join(f"{n!r}: {conv[k]}({_safe(n)})" for n, k, _v, _r in attrs if _v is not None or _r)
     optional_none = [n for n, _k, v, r in attrs if v is None and not r]
     lines = [f"def {spec['name']}({_signature(spec, False)}):", f'    """{_docstring(spec)}"""',
@@ -138,7 +140,7 @@ def stub_source() -> str:
 
 
 _CPP_TYPES = {"int": "int64_t", "float": "double", "bool": "bool", "str": "std::string", "ints": "ir::IntList",
-              "axes": "ir::Axes"}
+              "axes": "ir::Axes", "sizes": "ir::Sizes", "padding": "ir::Padding"}
 
 
 def _cpp_literal(kind, value):
@@ -183,7 +185,7 @@ def cpp_header_source() -> str:
                 params.append(f"{_CPP_TYPES[kind]} {name} = {_cpp_literal(kind, value)}")
         body.append("  ir::AttrMap attrs;")
         for name, kind, value, req in attrs:
-            unwrap = ".value" if kind == "axes" else ""
+            unwrap = ".value" if kind in ("axes", "sizes", "padding") else ""
             if value is None and not req:
                 body.append(f'  if ({name}) attrs["{name}"] = {name}->value;' if unwrap else
                             f'  if ({name}) attrs["{name}"] = *{name};')

@@ -258,6 +258,11 @@ def _axes(value):
     return int(value)
 
 
+def _padding(value):
+    """A convolution's padding: "same" / "valid", one int, or a tuple of ints."""
+    return value if isinstance(value, str) else _axes(value)
+
+
 def _generate():
     """Defines one function per registry op in this module (see tessera._opgen)."""
     from . import _opgen
