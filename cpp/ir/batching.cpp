@@ -244,7 +244,9 @@ void attach_batching(std::map<std::string, OpInfo>& table) {
     auto it = table.find(name);
     if (it != table.end()) it->second.batch = std::move(rule);
   };
-  for (const char* r : {"sum", "prod", "max", "min", "argmax", "argmin"}) set(r, reduction);
+  for (const char* r : {"sum", "prod", "max", "min", "argmax", "argmin", "argsort", "cumsum", "cumprod", "cummax", "cummin",
+                        "cumargmax", "cumargmin"})
+    set(r, reduction);  // one operand, an `axis`
   set("matmul", matmul);
   set("reshape", reshape);
   set("transpose", transpose);

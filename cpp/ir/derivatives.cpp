@@ -70,6 +70,7 @@ void attach_derivatives(std::map<std::string, OpInfo>& table) {
         return b.value("where", {pick_x, tx, ty});
       });
   attach_movement(table);
+  attach_scans(table);
   attach_math(table);
   attach_functions(table);
   attach_reductions(table);

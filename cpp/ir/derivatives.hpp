@@ -44,5 +44,6 @@ void attach_functions(Table& table);   // derivatives_functions.cpp: the ops of 
 void attach_reductions(Table& table);  // derivatives_shape.cpp: reductions and matmul
 void attach_indexing(Table& table);    // derivatives_shape.cpp
 void attach_movement(Table& table);    // derivatives_shape.cpp
+void attach_scans(Table& table);       // derivatives_sort.cpp: cumsum, cumprod, cummax, cummin
 
 }  // namespace tessera::ir::derivative

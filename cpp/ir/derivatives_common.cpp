@@ -7,6 +7,11 @@ Value* zeros(Builder& b, const Type& t) { return b.graph_constant(t, 0.0); }
 
 // Sums `g` over the dims that broadcasting added or stretched to get from `target` to g.
 Value* unbroadcast(Builder& b, Value* g, const Type& target) {
+  // The innermost dim first when it is summed: a row reduction (the fast kind of kernel), which
+  // also shrinks what the other sums read (a conv bias's gradient: over L, then over N).
+  const int64_t r = g->type.rank();
+  if (r >= 1 && g->type.shape.back() != Dim::of(1) && (target.rank() == 0 || target.shape.back() == Dim::of(1)))
+    g = b.value("sum", {g}, {{"axis", r - 1}, {"keepdims", true}});
   while (g->type.rank() > target.rank()) g = b.value("sum", {g}, {{"axis", int64_t(0)}, {"keepdims", false}});
   for (int64_t d = 0; d < target.rank(); ++d)
     if (target.shape[size_t(d)] == Dim::of(1) && g->type.shape[size_t(d)] != Dim::of(1))

@@ -211,52 +211,53 @@ ConvSpec conv_spec(const std::string& op, size_t k, const std::vector<Type>& t, 
   return c;
 }
 
-Value* add_bias(Builder& b, const Op& op, Value* y, size_t k) {  // y [N, OC, *O]
+// y [N, OC, *O] + bias, added as [N, OC, L] + [OC, 1] so that the bias gradient is a row sum
+// over L then a sum over N.
+Value* add_bias(Builder& b, const Op& op, Value* y) {
   if (op.operands.size() < 3) return y;
-  Shape s = cat({op.operands[2]->type.shape[0].size}, Shape(k, 1));
-  return op2(b, "add", y, rs(b, op.operands[2], s));
+  const Type t = y->type;
+  const int64_t oc = t.shape[1].size;
+  int64_t l = 1;
+  for (size_t d = 2; d < t.shape.size(); ++d) l *= t.shape[d].size;
+  Value* flat = rs(b, y, {t.shape[0].is_static() ? t.shape[0].size : -1, oc, l});
+  return reshape_to(b, op2(b, "add", flat, rs(b, op.operands[2], {oc, 1})), t);
 }
 
-// y [N, OC, *O] = x [N, C, *S] convolved with w [OC, C/g, *K].
+// y [N, OC, *O] = x [N, C, *S] convolved with w [OC, C/g, *K]: per image and group, the
+// weight [OC/g, C/g*K] times the windows [C/g*K, L]. The windows keep x's layout (the output
+// position innermost, contiguous in x for stride 1) and the product comes out as [N, OC, L],
+// so no large tensor is transposed.
 Value* conv_core(Builder& b, const ConvSpec& c, Value* x, Value* w) {
   const WindowGeometry& g = c.g;
-  const int64_t k = int64_t(g.k()), n = batch(c.in), pk = product(g.window), l = product(g.out);
+  const int64_t n = batch(c.in), pk = product(g.window), l = product(g.out);
   const int64_t cg = c.in.c / c.groups, og = c.out_c / c.groups, ck = cg * pk;
-  AttrMap wa = window_attrs(g, true);
-  Value* cols = b.value("windows", {x}, wa);  // [N, C, *K, *O]
-  if (cg == 1 && c.groups > 1) {               // depthwise: a product and a sum per channel, no GEMM
-    Value* prod = op2(b, "mul", rs(b, cols, {n, c.groups, 1, pk, l}), rs(b, w, {c.groups, og, pk, 1}));
-    return rs(b, b.value("sum", {prod}, {{"axis", int64_t(3)}}), cat({n, c.out_c}, g.out));
-  }
-  // Rows (n, *o) by columns (c, *k): the im2col matrix, one GEMM with the weight per group.
-  Value* a = rs(b, tr(b, cols, cat(cat({0}, iota_list(k + 2, 2 * k + 2)), iota_list(1, k + 2))), {-1, c.groups, ck});
+  Value* cols = b.value("windows", {x}, window_attrs(g, true));  // [N, C, *K, *O]
   Value* y;
-  if (c.groups == 1) {
-    y = b.value("matmul", {rs(b, a, {-1, ck}), tr(b, rs(b, w, {c.out_c, ck}), {1, 0})});
+  if (cg == 1 && c.groups > 1) {  // depthwise: a product and a sum per channel, no GEMM
+    Value* prod = op2(b, "mul", rs(b, cols, {n, c.groups, 1, pk, l}), rs(b, w, {c.groups, og, pk, 1}));
+    y = b.value("sum", {prod}, {{"axis", int64_t(3)}});
+  } else if (c.groups == 1) {
+    y = b.value("matmul", {rs(b, w, {c.out_c, ck}), rs(b, cols, {n, ck, l})});
   } else {
-    Value* wg = tr(b, rs(b, w, {c.groups, og, ck}), {0, 2, 1});
-    y = tr(b, b.value("matmul", {tr(b, a, {1, 0, 2}), wg}), {1, 0, 2});  // [N*L, g, OC/g]
+    y = b.value("matmul", {rs(b, w, {c.groups, og, ck}), rs(b, cols, {n, c.groups, ck, l})});
   }
-  y = rs(b, y, cat(cat({n}, g.out), {c.out_c}));  // [N, *O, OC]
-  return tr(b, y, cat({0, k + 1}, iota_list(1, k + 1)));
+  return rs(b, y, cat({n, c.out_c}, g.out));
 }
 
-// y [N, OC, *O] = the transposed convolution of x [N, C, *S] with w [C, OC/g, *K].
+// y [N, OC, *O] = the transposed convolution of x [N, C, *S] with w [C, OC/g, *K]: per image and
+// group, the columns [OC/g*K, L] = w^T [OC/g*K, C/g] times x [C/g, L], added back by overlap_add.
 Value* conv_transpose_core(Builder& b, const ConvSpec& c, Value* x, Value* w) {
   const WindowGeometry& g = c.g;
-  const int64_t k = int64_t(g.k()), n = batch(c.in), pk = product(g.window);
+  const int64_t n = batch(c.in), pk = product(g.window), l = product(g.out);
   const int64_t cg = c.in.c / c.groups, og = c.out_c / c.groups;
-  Value* a = rs(b, tr(b, x, cat(cat({0}, iota_list(2, k + 2)), {1})), {-1, c.in.c});  // [N*L, C]
   Value* cols;
   if (c.groups == 1) {
-    cols = b.value("matmul", {a, rs(b, w, {c.in.c, og * pk})});
+    cols = b.value("matmul", {tr(b, rs(b, w, {c.in.c, og * pk}), {1, 0}), rs(b, x, {n, c.in.c, l})});
   } else {
-    Value* ag = tr(b, rs(b, a, {-1, c.groups, cg}), {1, 0, 2});  // [g, N*L, C/g]
-    cols = tr(b, b.value("matmul", {ag, rs(b, w, {c.groups, cg, og * pk})}), {1, 0, 2});
+    Value* wt = tr(b, rs(b, w, {c.groups, cg, og * pk}), {0, 2, 1});
+    cols = b.value("matmul", {wt, rs(b, x, {n, c.groups, cg, l})});
   }
-  // [N, *S, OC, *K] -> [N, OC, *K, *S], then every window element added where it lands.
-  cols = rs(b, cols, cat(cat(cat({n}, g.out), {c.out_c}), g.window));
-  cols = tr(b, cols, cat(cat({0, k + 1}, iota_list(k + 2, 2 * k + 2)), iota_list(1, k + 1)));
+  cols = rs(b, cols, cat(cat({n, c.out_c}, g.window), g.out));  // [N, OC, *K, *S]
   AttrMap oa = window_attrs(g, false);
   oa["size"] = g.in;
   return b.value("overlap_add", {cols}, oa);
@@ -303,18 +304,21 @@ OpInfo conv(size_t k, bool transposed) {
     ConvSpec c = conv_spec(name, k, types, op.attrs, transposed);
     Value* x = to_channels_first(b, op.operands[0], c.in);
     Value* y = transposed ? conv_transpose_core(b, c, x, op.operands[1]) : conv_core(b, c, x, op.operands[1]);
-    return {from_channels_first(b, add_bias(b, op, y, k), c.in)};
+    return {from_channels_first(b, add_bias(b, op, y), c.in)};
   };
   return info;
 }
 
 // ---- pooling ----
 
-// `reduce` (max or sum) over the k window dims of windows' [N, C, *K, *O], one axis at a time
-// (derivative rules take single-axis reductions).
+// `reduce` (max or sum) over the k window dims of windows' [N, C, *K, *O], merged into one
+// (derivative rules take single-axis reductions; one reduction is one kernel).
 Value* reduce_windows(Builder& b, const std::string& reduce, Value* cols, size_t k) {
-  for (size_t i = k; i-- > 0;) cols = b.value(reduce, {cols}, {{"axis", int64_t(2 + i)}});
-  return cols;
+  std::vector<Dim> s = cols->type.shape;
+  Shape merged{s[0].is_static() ? s[0].size : -1, s[1].size, 1};
+  for (size_t i = 0; i < k; ++i) merged[2] *= s[2 + i].size;
+  for (size_t i = 0; i < k; ++i) merged.push_back(s[2 + k + i].size);
+  return b.value(reduce, {rs(b, cols, merged)}, {{"axis", int64_t(2)}});
 }
 
 std::vector<AttrSpec> pool_attrs(bool max) {

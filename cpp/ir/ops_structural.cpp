@@ -37,11 +37,13 @@ void verify_kernel(const Op& op) {
     if (y.operands[i]->type != op.results[i]->type)
       fail(ErrorCode::Verify, "sched.kernel: yielded types must match the results");
   const std::string& kind = op.str_attr("kind");
-  if (kind != "elementwise" && kind != "reduce" && kind != "rowwise" && kind != "matmul" && kind != "scatter" &&
+  if (kind != "elementwise" && kind != "reduce" && kind != "rowwise" && kind != "matmul" && kind != "scatter" && kind != "sort" && kind != "scan" &&
       kind != "pack" && kind != "attention")
     fail(ErrorCode::Verify, "sched.kernel: unknown kind '" + kind + "'");
   // Lanes size per-instance arrays and divide the iteration space: 0 or a huge count would
   // crash the generated code rather than the verifier.
+  if (op.has_attr("rows") && op.int_attr("rows") < 1)
+    fail(ErrorCode::Verify, "sched.kernel: rows must be >= 1, got " + std::to_string(op.int_attr("rows")));
   if (op.has_attr("lanes") && (op.int_attr("lanes") < 1 || op.int_attr("lanes") > kMaxLanes))
     fail(ErrorCode::Verify, "sched.kernel: lanes must be in [1, " + std::to_string(kMaxLanes) + "], got " +
                                 std::to_string(op.int_attr("lanes")));
@@ -54,8 +56,11 @@ void register_structural_ops(std::vector<OpInfo>& out) {
 
   OpInfo kernel = structural(
       "sched.kernel", 0, -1,
-      {{"kind", "str", true, "elementwise | reduce | rowwise | matmul | scatter | pack | attention"},
+      {{"kind", "str", true, "elementwise | reduce | rowwise | matmul | scatter | sort | scan | pack | attention"},
        {"lanes", "int", false, "lanes per program instance"},
+       {"rows", "int", false,
+        "CPU elementwise: whole rows of the last dim per program instance (row mode: outer coordinates "
+        "are scalars, the last dim a tile)"},
        {"why_split", "str", false, "why this kernel did not fuse with the one before it"},
        {"tile", "ints", false, "tile sizes of the iteration space"},
        {"vector", "int", false, "NVIDIA: consecutive lanes per thread, read and written as vectors"},

@@ -6,6 +6,8 @@
 //       activations (sum over n of x_n^T g_n) as one GEMM with K n deep, instead of n GEMMs
 //       writing [n, M, N] and a reduction over them. The reshapes move no data and the
 //       transpose is read in place (pack-matmul on CPUs, absorb-transposes on GPUs).
+//   sum(matmul(g, transpose(x)), axis 0)  ->  matmul(reshape(transpose(g, [1, 0, 2]), [M, n K]), ...)
+//       the same for g [n, M, K], x [n, N, K]: the weight of W [M, K'] applied to [n, K', K].
 //   sum(sum(x, axis 0), axis 0)  ->  sum(reshape(x, [d0 d1, ...]), axis 0)
 //       bias and normalization-weight gradients of [n, S, D] activations: one column reduction.
 //
@@ -62,6 +64,23 @@ Value* fold_product(Builder& b, const Op& mm) {
   return b.value("matmul", {at, reshape(b, mm.operands[1], {n * k, gs[2]})}, attrs);
 }
 
+// sum over n of g_n x_n^T as one matmul, or null when `mm` is not that product: for g [n, M, K]
+// and x [n, N, K] (a layer applied as W [M, K'] times [n, K', K] activations: its weight
+// gradient, e.g. a convolution's over the windows), [M, n K] times [n K, N].
+Value* fold_product_transposed(Builder& b, const Op& mm) {
+  if (mm.name != "matmul" || mm.result()->type.rank() != 3) return nullptr;
+  Value *g = mm.operands[0], *xt = mm.operands[1];
+  if (g->type.rank() != 3 || xt->type.rank() != 3 || !xt->def || !swaps_last_two(*xt->def)) return nullptr;
+  if (!g->type.has_static_shape() || !xt->type.has_static_shape()) return nullptr;
+  std::vector<int64_t> gs = g->type.static_shape(), ts = xt->type.static_shape();  // ts: [n, K, N]
+  if (gs[0] != ts[0]) return nullptr;
+  int64_t n = gs[0], m = gs[1], k = gs[2];
+  Value* gm = reshape(b, b.value("transpose", {g}, {{"perm", IntList{1, 0, 2}}}), {m, n * k});
+  AttrMap attrs;
+  if (mm.has_attr("precision")) attrs["precision"] = mm.attrs.at("precision");
+  return b.value("matmul", {gm, reshape(b, xt, {n * k, ts[2]})}, attrs);
+}
+
 // sum(reshape(x, [d0 d1, ...]), axis 0) for the inner sum(x, axis 0) `inner`.
 Value* fold_sums(Builder& b, const Op& outer, const Op& inner) {
   std::vector<int64_t> s = inner.operands[0]->type.static_shape();
@@ -80,6 +99,7 @@ void fold_function(Function& fn) {
     Block scratch;
     Builder b(&scratch, op.loc);
     Value* repl = sums_leading_axis(producer) ? fold_sums(b, op, producer) : fold_product(b, producer);
+    if (!repl && !sums_leading_axis(producer)) repl = fold_product_transposed(b, producer);
     if (!repl || repl->type != op.result()->type) continue;
     for (auto& p : scratch.ops) body.insert(it, std::move(p));
     replace_all_uses(body, op.result(), repl);

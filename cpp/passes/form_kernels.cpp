@@ -13,7 +13,7 @@
 //     and those after it over its result's shape as an epilogue (e.g. split-k's sum + bias).
 //   - matmul: a contraction; the CPU's packed matmul also takes the element-wise ops after it
 //     that compute over its shape (bias, activation, residual, cast) as an epilogue.
-//   - scatter: a kernel of its own.
+//   - scatter, sort, scan: kernels of their own.
 // Each kernel but the first records in `why_split` why it did not join the kernel before it
 // (fn.explain() shows it). Constants are not kernel inputs: each kernel that uses one gets its
 // own copy, so they cost no memory traffic. Knobs (lanes, tile sizes) are chosen for the
@@ -47,6 +47,8 @@ const char* kernel_kind(const Op& op) {
   const OpInfo* info = lookup_op(op.name);
   if (!info) fail(ErrorCode::Compile, "form-kernels: unknown op '" + op.name + "'", op.loc.str());
   if (op.name == "scatter_add" || op.name == "scatter") return "scatter";  // many-to-one: not per output element
+  if (op.name == "argsort") return "sort";
+  if (is_scan(op.name)) return "scan";
   // kept by decompose only for flash kernels (tilegen/attention.cpp)
   if (op.name.rfind("attention", 0) == 0) return "attention";
   switch (info->cls) {
@@ -71,7 +73,18 @@ bool gpu_block_gemm(const Op& op, const Target& target) {
 
 AttrMap knobs(const std::string& kind, const Op& root, const Target& target) {
   bool gpu = target.gpu();
+  if (kind == "elementwise" && !gpu) {
+    AttrMap a{{"kind", kind}, {"lanes", int64_t(1024)}};
+    // Rows of 8..4096 elements: row mode (tilegen/elementwise.cpp), about 1024 elements per instance.
+    const Type& t = root.result()->type;
+    if (t.is_tensor() && t.rank() >= 2 && t.has_static_shape() && t.shape.back().size >= 8 &&
+        t.shape.back().size <= 4096)
+      a["rows"] = std::max<int64_t>(1, 1024 / t.shape.back().size);
+    return a;
+  }
   if (kind == "elementwise" || kind == "scatter") return {{"kind", kind}, {"lanes", int64_t(gpu ? 256 : 1024)}};
+  if (kind == "sort") return {{"kind", kind}, {"lanes", int64_t(256)}};  // compare-exchange pairs per step
+  if (kind == "scan") return {{"kind", kind}, {"lanes", int64_t(gpu ? 128 : 64)}};  // rows walked side by side
   // tile = [query rows, K/V rows, K/V stages], 16 query rows per warp (tilegen/attention.cpp);
   if (kind == "attention") {
     // fastest measured on an H100 (bench/results/2026-11-25-h100-attention.md)
@@ -279,6 +292,7 @@ bool read_by_host(const Function& fn, const Value* v) {
 std::string why_new(const Op& op, const std::string& kind, const Group& prev) {
   if (kind == "matmul") return op.name + ": contractions are kernels of their own";
   if (kind == "scatter") return op.name + ": many-to-one updates are kernels of their own";
+  if (kind == "sort" || kind == "scan") return op.name + ": sorts and scans are kernels of their own";
   if (kind == "reduce")
     return op.name + " over axis " + std::to_string(op.int_attr("axis")) + " of " + op.operands[0]->type.str() +
            ": reductions over other axes than the innermost take a prologue only (one lane walks the axis per output "
@@ -289,7 +303,8 @@ std::string why_new(const Op& op, const std::string& kind, const Group& prev) {
     return op.name +
            ": follows a contraction whose kernel takes no epilogue (only the CPU's packed matmul and NVIDIA's "
            "block GEMMs of matrices do)";
-  if (prev.kind == "scatter") return op.name + ": follows a scatter, a kernel of its own";
+  if (prev.kind == "scatter" || prev.kind == "sort" || prev.kind == "scan")
+    return op.name + ": follows a " + prev.kind + ", a kernel of its own";
   if (prev.kind == "reduce")
     return op.name + ": only element-wise ops over the result's shape that use it join a reduction's epilogue";
   return op.name + ": starts a new kernel";
@@ -366,6 +381,32 @@ bool joins_reduce_epilogue(const Op& op, const Group& g) {
   auto after = std::find(g.ops.begin(), g.ops.end(), red);
   return std::any_of(op.operands.begin(), op.operands.end(),
                      [&](const Value* v) { return v->def && std::find(after, g.ops.end(), v->def) != g.ops.end(); });
+}
+
+// Whether every user of `v` is a contraction, or a movement op whose users are in turn (a
+// transpose feeding a weight gradient's GEMM), looking at most `depth` ops deep.
+bool only_contractions_read(const Block& body, const Value* v, int depth) {
+  bool used = false;
+  for (const auto& user : body.ops) {
+    if (std::find(user->operands.begin(), user->operands.end(), v) == user->operands.end()) continue;
+    const OpInfo* info = lookup_op(user->name);
+    bool ok = info && (info->cls == OpClass::Contraction ||
+                       (info->cls == OpClass::DataMovement && depth > 0 && user->results.size() == 1 &&
+                        only_contractions_read(body, user->result(), depth - 1)));
+    if (!ok) return false;
+    used = true;
+  }
+  return used;
+}
+
+// A reshape of a value of the elementwise group `g` that only contractions read (directly or
+// through movement ops): the group computes the unreshaped value (iterating its own, finer
+// shape, e.g. im2col windows with the output column innermost) and the reshape becomes a view
+// (lower-to-tile's rt.view).
+bool trailing_view(const Block& body, const Op& op, const Group& g) {
+  if (!keeps_row_major_order(op) || !op.operands[0]->def || !op.operands[0]->type.has_static_shape()) return false;
+  if (std::find(g.ops.begin(), g.ops.end(), op.operands[0]->def) == g.ops.end()) return false;
+  return only_contractions_read(body, op.result(), 2);
 }
 
 // Groups the function's ops in program order; ops in `no_row` never join row-wise kernels.
@@ -454,7 +495,10 @@ std::vector<Group> group_ops(Function& fn, const std::set<const Op*>& no_row, co
       continue;
     }
     if (kind == "elementwise") {
-      if (open.kind == "elementwise")
+      if (open.kind == "elementwise" && trailing_view(fn.body, *op, open)) {
+        start(op, kind, op->name + ": a view of the kernel before it, which computes the unreshaped value");
+        close();
+      } else if (open.kind == "elementwise")
         open.ops.push_back(op);
       else
         start(op, kind, why_first(op, kind));

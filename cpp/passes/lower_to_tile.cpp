@@ -84,11 +84,18 @@ void lower_function(Module& m, Function& host, bool gpu) {
            "x[int tensor] = v) do not run on GPU targets yet: they need atomics or a sorted "
            "update kernel; compute them on the CPU",
            kernel.loc.str());
+    if (kind == "sort" && gpu)
+      fail(ErrorCode::Compile,
+           "argsort (also sort, topk and their gradients) does not run on GPU targets yet: its kernel "
+           "keeps a row's compare-exchange steps in one CPU program instance; sort on the CPU",
+           kernel.loc.str());
     using namespace tilegen;
     Grid grid = kind == "elementwise" ? emit_elementwise_kernel(kernel, *fn)
                 : kind == "reduce"    ? emit_reduce_kernel(kernel, *fn)
                 : kind == "rowwise"   ? emit_rowwise_kernel(kernel, *fn)
                 : kind == "scatter"   ? emit_scatter_kernel(kernel, *fn)
+                : kind == "sort"      ? emit_sort_kernel(kernel, *fn)
+                : kind == "scan"      ? emit_scan_kernel(kernel, *fn)
                 : kind == "pack"      ? emit_pack_kernel(kernel, *fn)
                 : kind == "attention" ? emit_attention_kernel(kernel, *fn)
                                       : emit_matmul_kernel(kernel, *fn);

@@ -26,6 +26,38 @@ void one_trip_loop(Builder& b, Value* lb, Value* ub, Body body) {
   inner.create_typed("tile.yield", {}, {});
 }
 
+// Row mode (CPU, knob `rows`): each instance computes `rows` whole rows of the last dim, one
+// per trip of a loop. A row's outer coordinates are scalars and only the last dim is a tile, so
+// the index arithmetic of fused movement ops (reshape, transpose, windows) runs once per row
+// instead of once per element.
+Grid emit_rows(const Op& kernel, Function& fn, const std::vector<int64_t>& shape) {
+  Builder b(&fn.body, kernel.loc);
+  const Block& region = *kernel.region;
+  const Op& yield = *region.ops.back();
+  const int64_t width = shape.back(), rows = kernel.int_attr("rows");
+  const int64_t total = yield.operands[0]->type.numel() / width;
+  const std::vector<int64_t> outer(shape.begin(), shape.end() - 1);
+  Value* first = b.arith("mul", b.program_id(0), b.i64(rows));
+  Value* count = b.arith("min", b.i64(rows), b.arith("sub", b.i64(total), first));
+  Op* loop = b.create_typed("tile.for", {b.i64(0), count, b.i64(1)}, {});
+  Block* body = loop->add_region();
+  Value* r = body->add_arg(Type::scalar(DType::I64));
+  Builder ib(body, loop->loc);
+  Value* row = ib.arith("add", first, r);
+  ValueEmitter e(ib, region, fn, nullptr);
+  ValueAt::Coords coords = e.unflatten(row, outer);
+  coords.push_back(ib.arange(width));
+  Value* flat = ib.arith("add", ib.arith("mul", row, ib.i64(width)), coords.back());
+  for (size_t i = 0; i < yield.operands.size(); ++i) {
+    Value* v = e.at(yield.operands[i], coords);
+    store(ib, fn.body.args[region.args.size() + i].get(), flat, v->type.is_tile() ? v : ib.splat(v, width), nullptr);
+  }
+  ib.create_typed("tile.yield", {}, {});
+  erase_dead_ops(fn.body);
+  fn.attrs["lanes"] = width;  // tiles are one row wide
+  return {ceil_div(total, rows), 1, 1};
+}
+
 }  // namespace
 
 Grid emit_elementwise_kernel(const Op& kernel, Function& fn) {
@@ -39,6 +71,7 @@ Grid emit_elementwise_kernel(const Op& kernel, Function& fn) {
            "elementwise kernel outputs differ in shape: " + yield.operands[0]->type.str() + " and " + y->type.str(),
            kernel.loc.str());
   int64_t n = yield.operands[0]->type.numel();
+  if (kernel.has_attr("rows") && !shape.empty() && n > 0) return emit_rows(kernel, fn, shape);
   int64_t lanes = kernel.int_attr("lanes");
 
   auto body = [&](Builder& ib, bool masked) {

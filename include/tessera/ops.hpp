@@ -100,6 +100,15 @@ inline ir::Value* argmin(ir::Builder& b, ir::Value* x, std::optional<int64_t> ax
   return b.value("argmin", operands, attrs);
 }
 
+// Indices (i64) that sort x along `axis`, stable: equal values keep their order; NaN sorts as the largest value. O(n log^2 n) per row (a bitonic network); CPU only for now.
+inline ir::Value* argsort(ir::Builder& b, ir::Value* x, int64_t axis = -1, bool descending = false) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  attrs["descending"] = descending;
+  std::vector<ir::Value*> operands{x};
+  return b.value("argsort", operands, attrs);
+}
+
 // Elementwise arcsine (radians; NaN outside [-1, 1]).
 inline ir::Value* asin(ir::Builder& b, ir::Value* x) {
   ir::AttrMap attrs;
@@ -403,6 +412,60 @@ inline ir::Value* cross_entropy(ir::Builder& b, ir::Value* logits, ir::Value* la
   if (mode) attrs["mode"] = *mode;
   std::vector<ir::Value*> operands{logits, labels};
   return b.value("cross_entropy", operands, attrs);
+}
+
+// Index (i64) of the running maximum (its first occurrence; a NaN wins, as in argmax) along `axis`: element i combines elements 0..i (reverse: i..n-1).
+inline ir::Value* cumargmax(ir::Builder& b, ir::Value* x, int64_t axis, bool reverse = false) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  attrs["reverse"] = reverse;
+  std::vector<ir::Value*> operands{x};
+  return b.value("cumargmax", operands, attrs);
+}
+
+// Index (i64) of the running minimum (its first occurrence; a NaN wins, as in argmin) along `axis`: element i combines elements 0..i (reverse: i..n-1).
+inline ir::Value* cumargmin(ir::Builder& b, ir::Value* x, int64_t axis, bool reverse = false) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  attrs["reverse"] = reverse;
+  std::vector<ir::Value*> operands{x};
+  return b.value("cumargmin", operands, attrs);
+}
+
+// Running maximum (NaN propagates) along `axis`: element i combines elements 0..i (reverse: i..n-1).
+inline ir::Value* cummax(ir::Builder& b, ir::Value* x, int64_t axis, bool reverse = false) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  attrs["reverse"] = reverse;
+  std::vector<ir::Value*> operands{x};
+  return b.value("cummax", operands, attrs);
+}
+
+// Running minimum (NaN propagates) along `axis`: element i combines elements 0..i (reverse: i..n-1).
+inline ir::Value* cummin(ir::Builder& b, ir::Value* x, int64_t axis, bool reverse = false) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  attrs["reverse"] = reverse;
+  std::vector<ir::Value*> operands{x};
+  return b.value("cummin", operands, attrs);
+}
+
+// Running product along `axis`: element i combines elements 0..i (reverse: i..n-1).
+inline ir::Value* cumprod(ir::Builder& b, ir::Value* x, int64_t axis, bool reverse = false) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  attrs["reverse"] = reverse;
+  std::vector<ir::Value*> operands{x};
+  return b.value("cumprod", operands, attrs);
+}
+
+// Running sum along `axis`: element i combines elements 0..i (reverse: i..n-1).
+inline ir::Value* cumsum(ir::Builder& b, ir::Value* x, int64_t axis, bool reverse = false) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  attrs["reverse"] = reverse;
+  std::vector<ir::Value*> operands{x};
+  return b.value("cumsum", operands, attrs);
 }
 
 // Elementwise true division x / y; integer operands give float32.
@@ -1073,6 +1136,15 @@ inline ir::Value* softplus(ir::Builder& b, ir::Value* x) {
   ir::AttrMap attrs;
   std::vector<ir::Value*> operands{x};
   return b.value("softplus", operands, attrs);
+}
+
+// x sorted along `axis` (stable; NaN largest): gather(x, argsort(x)), so the gradient flows back to where each value came from.
+inline ir::Value* sort(ir::Builder& b, ir::Value* x, int64_t axis = -1, bool descending = false) {
+  ir::AttrMap attrs;
+  attrs["axis"] = axis;
+  attrs["descending"] = descending;
+  std::vector<ir::Value*> operands{x};
+  return b.value("sort", operands, attrs);
 }
 
 // Elementwise square root (correctly rounded; NaN below 0).

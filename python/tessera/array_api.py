@@ -12,8 +12,7 @@ function raises an error that says so:
 - data-dependent output shapes: ``nonzero`` and boolean-mask reads ``x[mask]`` work eagerly (the
   count is read first), not inside traces; ``unique_*`` are missing. Tessera compiles programs of
   static shapes, so ``capabilities()`` reports both as unsupported.
-- ``sort``/``argsort`` are stable but quadratic in the sorted axis (rounds of argmax) until the
-  operator library's sort kernel lands; ``nextafter`` is missing.
+- ``sort``/``argsort`` (stable, O(n log^2 n)) run on the CPU only for now; ``nextafter`` is missing.
 """
 from __future__ import annotations
 
@@ -24,7 +23,7 @@ from . import dtypes as _dt
 from . import ops as _ops
 from .device import device as _device
 from .errors import DTypeError, ShapeError, TesseraError, TesseraValueError
-from .functions import eye as _eye, linspace as _linspace, meshgrid as _meshgrid, topk as _topk
+from .functions import eye as _eye, linspace as _linspace, meshgrid as _meshgrid
 from .tensor import Tensor, arange as _arange, empty as _empty, from_dlpack as _from_dlpack, full as _full
 from .tensor import tensor as _tensor
 from .vmap import moveaxis  # noqa: F401 - part of the namespace
@@ -452,13 +451,11 @@ def count_nonzero(x, /, *, axis=None, keepdims=False):
 
 
 def argsort(x, /, *, axis=-1, descending=False, stable=True):
-    n = x.shape[axis]
-    return _topk(x, n, axis=axis, largest=descending)[1]
+    return _ops.argsort(x, axis=axis, descending=descending)
 
 
 def sort(x, /, *, axis=-1, descending=False, stable=True):
-    n = x.shape[axis]
-    return _topk(x, n, axis=axis, largest=descending)[0]
+    return _ops.sort(x, axis=axis, descending=descending)
 
 
 def searchsorted(x1, x2, /, *, side="left", sorter=None):
@@ -502,23 +499,15 @@ def var(x, /, *, axis=None, correction=0.0, keepdims=False):
     return _ops.var(x, axis=axis, correction=float(correction), keepdims=keepdims)
 
 
-def _cumulative(x, axis, include_initial, combine, identity):
-    """Inclusive scan along ``axis`` by log-step doubling (Hillis-Steele): each round combines
-    every element with the one ``shift`` before it."""
+def _cumulative(x, axis, dtype, include_initial, scan, identity):
     if axis is None:
         if x.ndim > 1:
-            raise ShapeError("cumulative_sum: axis is required for tensors of rank > 1")
+            raise ShapeError(f"{scan}: axis is required for tensors of rank > 1")
         axis = 0
+    if dtype is not None:
+        x = x.astype(dtype)
     axis %= builtins.max(x.ndim, 1)
-    n = x.shape[axis]
-    out, shift = x, 1
-    while shift < n:
-        pad = [0, 0] * x.ndim
-        pad[2 * axis] = shift
-        shifted = _ops.slice(_ops.apply("pad", (out,), {"pad": pad, "value": float(identity)}),
-                             start=[0] * (axis + 1), stop=[(1 << 63) - 1] * axis + [n])
-        out = combine(out, shifted)
-        shift *= 2
+    out = getattr(_ops, scan)(x, axis=axis)
     if include_initial:
         pad = [0, 0] * x.ndim
         pad[2 * axis] = 1
@@ -527,19 +516,11 @@ def _cumulative(x, axis, include_initial, combine, identity):
 
 
 def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
-    if dtype is not None:
-        x = x.astype(dtype)
-    elif x.dtype.kind in "iub" and x.dtype is not int64:
-        x = x.astype(int64)
-    return _cumulative(x, axis, include_initial, _ops.add, 0)
+    return _cumulative(x, axis, dtype, include_initial, "cumsum", 0)
 
 
 def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
-    if dtype is not None:
-        x = x.astype(dtype)
-    elif x.dtype.kind in "iub" and x.dtype is not int64:
-        x = x.astype(int64)
-    return _cumulative(x, axis, include_initial, _ops.mul, 1)
+    return _cumulative(x, axis, dtype, include_initial, "cumprod", 1)
 
 
 def diff(x, /, *, axis=-1, n=1, prepend=None, append=None):

@@ -151,13 +151,37 @@ CASES = {
     "nll_loss": ([normal, indices_for(5)], {}, [((4, 5), (4,))]),
     "kl_div": ([normal, positive], {"reduction": "batchmean"}, [((3, 4), (3, 4))]),
     "sharding_constraint": ([normal], {"sharding": "[-, -]"}, [((3, 4),)]),  # no mesh: the identity
+    "windows": ([normal], {"window": [2], "stride": [2], "padding": [1, 2], "value": 0.5}, [((2, 5),)]),
+    "overlap_add": ([normal], {"size": [5], "stride": [2], "padding": [1, 2]}, [((2, 2, 4),)]),
+    "conv1d": ([normal] * 3, {"stride": 2, "padding": 1}, [((2, 2, 5), (3, 2, 2), (3,))]),
+    "conv2d": ([normal] * 2, {"groups": 2, "padding": 1}, [((1, 2, 3, 3), (2, 1, 2, 2))]),
+    "conv3d": ([normal] * 2, {}, [((1, 1, 2, 3, 2), (2, 1, 2, 2, 1))]),
+    "conv_transpose1d": ([normal] * 2, {"stride": 2, "output_padding": 1}, [((2, 2, 3), (2, 3, 2))]),
+    "conv_transpose2d": ([normal] * 3, {"stride": 2, "padding": 1}, [((1, 2, 2, 3), (2, 2, 3, 2), (2,))]),
+    "conv_transpose3d": ([normal] * 2, {}, [((1, 1, 2, 2, 2), (1, 2, 2, 1, 2))]),
+    "max_pool1d": ([normal], {"kernel_size": 2, "stride": 1}, [((2, 2, 5),)]),
+    "max_pool2d": ([normal], {"kernel_size": 2, "padding": 1}, [((1, 2, 3, 3),)]),
+    "max_pool3d": ([normal], {"kernel_size": 2}, [((1, 1, 2, 3, 4),)]),
+    "avg_pool1d": ([normal], {"kernel_size": 3, "stride": 2, "padding": 1}, [((2, 2, 6),)]),
+    "avg_pool2d": ([normal], {"kernel_size": 2, "padding": 1, "count_include_pad": False}, [((1, 2, 3, 3),)]),
+    "avg_pool3d": ([normal], {"kernel_size": 2}, [((1, 1, 2, 3, 4),)]),
+    "adaptive_avg_pool1d": ([normal], {"output_size": 3}, [((2, 2, 5),)]),
+    "adaptive_avg_pool2d": ([normal], {"output_size": [2, 3]}, [((1, 2, 4, 5),)]),
+    "adaptive_avg_pool3d": ([normal], {"output_size": 1}, [((1, 2, 2, 3, 2),)]),
+    "unfold": ([normal], {"kernel_size": 2}, [((1, 2, 3, 3),)]),
+    "fold": ([normal], {"output_size": [3, 3], "kernel_size": 2}, [((1, 8, 4),)]),
+    "sort": ([normal], {"axis": 0, "descending": True}, [((5,),), ((4, 3),)]),
+    "cumsum": ([normal], {"axis": 1, "reverse": True}, [((2, 5),), ((3, 1, 2),)]),
+    "cumprod": ([normal], {"axis": 0}, [((5,),), ((4, 3),)]),
+    "cummax": ([normal], {"axis": -1}, [((2, 5),)]),
+    "cummin": ([normal], {"axis": 0, "reverse": True}, [((5, 2),)]),
 }
 # Ops whose results are never differentiable (bool/integer results) or that are not yet
 # covered here, with the reason.
 NOT_DIFFERENTIABLE = {"less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "logical_and",
                       "logical_or", "logical_xor", "logical_not", "sign", "argmax", "argmin", "one_hot",
                       "rand_like", "isnan", "isinf", "isfinite", "signbit", "any", "all", "bitwise_and", "bitwise_or",
-                      "bitwise_xor", "bitwise_invert", "left_shift", "right_shift"}
+                      "bitwise_xor", "bitwise_invert", "left_shift", "right_shift", "argsort", "cumargmax", "cumargmin"}
 
 
 def inputs_for(name, shape_case):

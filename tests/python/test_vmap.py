@@ -42,6 +42,10 @@ CASES = {
     "slice_update": (lambda x, v: x.at[1:, ::2].set(v), [(3, 4), (2, 2)]),
     "tril-onehot": (lambda x, i: ts.tril(x) + ts.one_hot(i, num_classes=4, dtype="f64"), [(4, 4), ((4,), "index4")]),
     "nn": (lambda x, w: ts.cross_entropy(x @ w, ts.argmax(x, axis=1)) + ts.layernorm(x).sum(), [(3, 4), (4, 5)]),
+    "conv-pool": (lambda x, w: ts.avg_pool2d(ts.conv2d(x, w, padding=1, groups=2), kernel_size=2)
+                  + ts.max_pool2d(ts.conv_transpose2d(x, w), kernel_size=2).sum(), [(4, 5, 6), (4, 2, 3, 3)]),
+    "sort-scan": (lambda x: ts.sort(x, axis=0) + ts.cumsum(x, axis=1) * ts.cummax(x, axis=0, reverse=True)
+                  + ts.argsort(x, axis=1, descending=True), [(4, 5)]),
     "attention": (lambda q, k, v: ts.scaled_dot_product_attention(q, k, v, is_causal=True), [(5, 4), (5, 4), (5, 3)]),
 }
 
