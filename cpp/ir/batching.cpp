@@ -244,8 +244,8 @@ void attach_batching(std::map<std::string, OpInfo>& table) {
     auto it = table.find(name);
     if (it != table.end()) it->second.batch = std::move(rule);
   };
-  for (const char* r : {"sum", "prod", "max", "min", "argmax", "argmin", "argsort", "cumsum", "cumprod", "cummax", "cummin",
-                        "cumargmax", "cumargmin"})
+  for (const char* r : {"sum", "prod", "max", "min", "argmax", "argmin", "argsort", "cumsum", "cumprod", "cummax",
+                        "cummin", "cumargmax", "cumargmin"})
     set(r, reduction);  // one operand, an `axis`
   set("matmul", matmul);
   set("reshape", reshape);
@@ -263,7 +263,7 @@ void attach_batching(std::map<std::string, OpInfo>& table) {
   set("scatter_add", same_rank_indexing);
   set("take", take);
   set("checked", checked);
-  for (const char* u : {"tril", "one_hot", "windows", "overlap_add"}) set(u, unchanged);  // trailing dims
+  for (const char* u : {"tril", "one_hot", "windows", "overlap_add"}) set(u, unchanged);            // trailing dims
   set("debug_print", [](Builder& b, const Op& op, const Values& xs, const Flags&, int64_t batch) {  // the whole batch
     return with_batch(b, b.value(op.name, xs, op.attrs), batch);
   });

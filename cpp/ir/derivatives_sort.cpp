@@ -9,9 +9,7 @@ namespace tessera::ir::derivative {
 namespace {
 
 Value* flip(Builder& b, Value* v, int64_t axis) { return b.value("flip", {v}, {{"axis", IntList{axis}}}); }
-int64_t scan_axis(const Op& op) {
-  return normalize_axis(op.name, op.int_attr("axis"), op.operands[0]->type.rank());
-}
+int64_t scan_axis(const Op& op) { return normalize_axis(op.name, op.int_attr("axis"), op.operands[0]->type.rank()); }
 bool reverse(const Op& op) { return op.bool_attr("reverse", false); }
 Value* scan(Builder& b, const char* name, Value* v, int64_t axis, bool rev = false) {
   return b.value(name, {v}, {{"axis", axis}, {"reverse", rev}});

@@ -86,12 +86,12 @@ using Sizes = Axes;
 // A "padding" attribute: an int, one int per dim, [lo, hi] per dim, "same" or "valid".
 struct Padding {
   Attr value;
-  Padding(int p) : value(int64_t(p)) {}                               // NOLINT: implicit, like the Python API
-  Padding(int64_t p) : value(p) {}                                    // NOLINT
-  Padding(IntList p) : value(std::move(p)) {}                         // NOLINT
-  Padding(std::initializer_list<int64_t> p) : value(IntList(p)) {}    // NOLINT
-  Padding(const char* mode) : value(std::string(mode)) {}             // NOLINT
-  Padding(std::string mode) : value(std::move(mode)) {}               // NOLINT
+  Padding(int p) : value(int64_t(p)) {}                             // NOLINT: implicit, like the Python API
+  Padding(int64_t p) : value(p) {}                                  // NOLINT
+  Padding(IntList p) : value(std::move(p)) {}                       // NOLINT
+  Padding(std::initializer_list<int64_t> p) : value(IntList(p)) {}  // NOLINT
+  Padding(const char* mode) : value(std::string(mode)) {}           // NOLINT
+  Padding(std::string mode) : value(std::move(mode)) {}             // NOLINT
 };
 
 // ---- source locations ----

@@ -17,14 +17,14 @@ void register_tile_ops(std::vector<OpInfo>& out);         // ops_tile.cpp: tile.
 void register_structural_ops(std::vector<OpInfo>& out);   // ops_structural.cpp: return, sched.*, rt.*
 void register_control_ops(std::vector<OpInfo>& out);      // ops_control.cpp: scan, while_loop, cond
 void register_autodiff_ops(std::vector<OpInfo>& out);     // ops_autodiff.cpp: stop_gradient
-void register_window_ops(std::vector<OpInfo>& out);     // ops_windows.cpp: windows, overlap_add, iota
-void register_conv_ops(std::vector<OpInfo>& out);       // ops_conv.cpp: convolution and pooling composites
-void register_sort_ops(std::vector<OpInfo>& out);       // ops_sort.cpp: argsort, sort, cumsum, cummax, ...
+void register_window_ops(std::vector<OpInfo>& out);       // ops_windows.cpp: windows, overlap_add, iota
+void register_conv_ops(std::vector<OpInfo>& out);         // ops_conv.cpp: convolution and pooling composites
+void register_sort_ops(std::vector<OpInfo>& out);         // ops_sort.cpp: argsort, sort, cumsum, cummax, ...
 // The scans of ops_sort.cpp (cumsum, cumprod, cummax, cummin, cumargmax, cumargmin): kernels of kind "scan".
 bool is_scan(const std::string& name);
-void register_nn_ops(std::vector<OpInfo>& out);           // ops_nn*.cpp, ops_random.cpp: nn composites, rand_like
-void register_packed_ops(std::vector<OpInfo>& out);       // ops_packed.cpp: sched.pack, sched.packed_matmul
-void register_collective_ops(std::vector<OpInfo>& out);   // ops_collective.cpp: all_reduce, all_gather, ...
+void register_nn_ops(std::vector<OpInfo>& out);          // ops_nn*.cpp, ops_random.cpp: nn composites, rand_like
+void register_packed_ops(std::vector<OpInfo>& out);      // ops_packed.cpp: sched.pack, sched.packed_matmul
+void register_collective_ops(std::vector<OpInfo>& out);  // ops_collective.cpp: all_reduce, all_gather, ...
 // derivatives.cpp: sets the vjp/jvp rules of the registered ops.
 void attach_derivatives(std::map<std::string, OpInfo>& table);
 void attach_batching(std::map<std::string, OpInfo>& table);  // batching.cpp: vmap rules

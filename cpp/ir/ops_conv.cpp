@@ -70,7 +70,8 @@ Shape padding(const std::string& op, const AttrMap& a, const Shape& in, const Sh
   if (it == a.end()) return Shape(2 * k, 0);
   if (auto* s = std::get_if<std::string>(&it->second)) {
     if (*s == "valid") return Shape(2 * k, 0);
-    if (*s != "same") fail(ErrorCode::Value, op + ": padding must be an int, ints, \"same\" or \"valid\", got \"" + *s + "\"");
+    if (*s != "same")
+      fail(ErrorCode::Value, op + ": padding must be an int, ints, \"same\" or \"valid\", got \"" + *s + "\"");
     Shape p;
     for (size_t i = 0; i < k; ++i) {
       int64_t out = (in[i] + stride[i] - 1) / stride[i];
@@ -174,19 +175,20 @@ ConvSpec conv_spec(const std::string& op, size_t k, const std::vector<Type>& t, 
   if (c.groups < 1) fail(ErrorCode::Value, op + ": groups must be >= 1, got " + std::to_string(c.groups));
   std::string wl = transposed ? "[C_in, C_out/groups, *kernel]" : "[C_out, C_in/groups, *kernel]";
   if (size_t(w.rank()) != k + 2 || !w.has_static_shape())
-    fail(ErrorCode::Shape, op + ": the weight must be " + wl + " with static sizes (rank " + std::to_string(k + 2) +
-                               "), got " + w.str());
+    fail(ErrorCode::Shape,
+         op + ": the weight must be " + wl + " with static sizes (rank " + std::to_string(k + 2) + "), got " + w.str());
   Shape ws = w.static_shape(), kernel(ws.begin() + 2, ws.end());
   if (c.in.c % c.groups || (transposed ? ws[0] != c.in.c : ws[1] * c.groups != c.in.c) ||
       (!transposed && ws[0] % c.groups))
-    fail(ErrorCode::Shape, op + ": the input " + t[0].str() + " has " + std::to_string(c.in.c) + " channels; a weight " +
-                               wl + " for groups = " + std::to_string(c.groups) + " does not fit " + w.str());
+    fail(ErrorCode::Shape, op + ": the input " + t[0].str() + " has " + std::to_string(c.in.c) +
+                               " channels; a weight " + wl + " for groups = " + std::to_string(c.groups) +
+                               " does not fit " + w.str());
   c.out_c = transposed ? ws[1] * c.groups : ws[0];
   if (t.size() > 2) {
     check_operand(op, "bias", t[2], t[0]);
     if (t[2].shape != std::vector<Dim>{Dim::of(c.out_c)})
-      fail(ErrorCode::Shape, op + ": the bias must be [" + std::to_string(c.out_c) + "] (one per output channel), got " +
-                                 t[2].str());
+      fail(ErrorCode::Shape,
+           op + ": the bias must be [" + std::to_string(c.out_c) + "] (one per output channel), got " + t[2].str());
   }
   Shape stride = sizes(op, a, "stride", k, Shape(k, 1)), dilation = sizes(op, a, "dilation", k, Shape(k, 1));
   if (!transposed) {
@@ -322,13 +324,11 @@ Value* reduce_windows(Builder& b, const std::string& reduce, Value* cols, size_t
 }
 
 std::vector<AttrSpec> pool_attrs(bool max) {
-  std::vector<AttrSpec> a = {
-      {"kernel_size", "sizes", true, "window size: one int, or one per spatial dim"},
-      {"stride", "sizes", false, "steps between windows (default: kernel_size)", ""},
-      {"padding", "sizes", false, "implicit padding on both sides", "0"}};
+  std::vector<AttrSpec> a = {{"kernel_size", "sizes", true, "window size: one int, or one per spatial dim"},
+                             {"stride", "sizes", false, "steps between windows (default: kernel_size)", ""},
+                             {"padding", "sizes", false, "implicit padding on both sides", "0"}};
   if (max) a.push_back({"dilation", "sizes", false, "steps between window elements", "1"});
-  if (!max)
-    a.push_back({"count_include_pad", "bool", false, "divide by the whole window, padding included", "true"});
+  if (!max) a.push_back({"count_include_pad", "bool", false, "divide by the whole window, padding included", "true"});
   a.push_back({"channels_last", "bool", false, "input and output are [N, *spatial, C]", "false"});
   return a;
 }
@@ -349,8 +349,10 @@ WindowGeometry pool_geometry(const std::string& op, const Spatial& in, const Att
 
 OpInfo pool(size_t k, bool max) {
   std::string name = std::string(max ? "max_pool" : "avg_pool") + kDims[k];
-  std::string summary = (max ? "Maximum" : "Mean") + std::string(" over sliding windows of x [N, C, *S], as "
-                                                                 "torch.nn.functional.") +
+  std::string summary = (max ? "Maximum" : "Mean") +
+                        std::string(
+                            " over sliding windows of x [N, C, *S], as "
+                            "torch.nn.functional.") +
                         name + (max ? " (padding counts as -inf)." : " (ceil_mode off).");
   OpInfo info = make(name, OpClass::Reduction, {"x"}, pool_attrs(max), summary);
   info.infer = [name, k](const std::vector<Type>& in, const AttrMap& a) {

@@ -98,8 +98,10 @@ void register_sort_ops(std::vector<OpInfo>& out) {
   out.push_back(scan("cumprod", "Running product"));
   out.push_back(scan("cummax", "Running maximum (NaN propagates)"));
   out.push_back(scan("cummin", "Running minimum (NaN propagates)"));
-  out.push_back(scan("cumargmax", "Index (i64) of the running maximum (its first occurrence; a NaN wins, as in argmax)"));
-  out.push_back(scan("cumargmin", "Index (i64) of the running minimum (its first occurrence; a NaN wins, as in argmin)"));
+  out.push_back(
+      scan("cumargmax", "Index (i64) of the running maximum (its first occurrence; a NaN wins, as in argmax)"));
+  out.push_back(
+      scan("cumargmin", "Index (i64) of the running minimum (its first occurrence; a NaN wins, as in argmin)"));
 }
 
 }  // namespace tessera::ir

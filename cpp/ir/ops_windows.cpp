@@ -43,9 +43,7 @@ Shape trailing(const std::string& op, const Type& t, size_t k, const std::string
   return s;
 }
 
-std::vector<Dim> leading(const Type& t, size_t drop) {
-  return {t.shape.begin(), t.shape.end() - std::ptrdiff_t(drop)};
-}
+std::vector<Dim> leading(const Type& t, size_t drop) { return {t.shape.begin(), t.shape.end() - std::ptrdiff_t(drop)}; }
 
 std::vector<Type> with_trailing(const Type& t, size_t drop, const std::vector<Shape>& tails) {
   std::vector<Dim> s = leading(t, drop);
@@ -134,7 +132,8 @@ OpInfo overlap_add_op() {
     Shape size = op.ints_attr("size");
     const size_t k = size.size(), lead = c.size() - k;
     Shape tail = trailing("overlap_add", op.operands[0]->type, 2 * k, "x");
-    WindowGeometry g = geometry_of("overlap_add", size, Shape(tail.begin(), tail.begin() + std::ptrdiff_t(k)), op.attrs);
+    WindowGeometry g =
+        geometry_of("overlap_add", size, Shape(tail.begin(), tail.begin() + std::ptrdiff_t(k)), op.attrs);
     DType dt = compute_dtype(op.result()->type.dtype);
     Value* zero = b.constant(dt, 0.0);
     Value* sum = nullptr;
@@ -182,8 +181,7 @@ OpInfo iota_op() {
   };
   info.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
     const Type& t = op.result()->type;
-    return e.builder().cast(c[size_t(normalize_axis("iota", op.int_attr("axis"), t.rank()))],
-                            compute_dtype(t.dtype));
+    return e.builder().cast(c[size_t(normalize_axis("iota", op.int_attr("axis"), t.rank()))], compute_dtype(t.dtype));
   };
   return info;
 }
@@ -191,8 +189,8 @@ OpInfo iota_op() {
 Shape per_dim(const std::string& op, const std::string& what, Shape v, size_t k, int64_t dflt, int64_t min) {
   if (v.empty()) v.assign(k, dflt);
   if (v.size() != k)
-    fail(ErrorCode::Value, op + ": needs one " + what + " per window dim (" + std::to_string(k) + "), got " +
-                               shape_str(v));
+    fail(ErrorCode::Value,
+         op + ": needs one " + what + " per window dim (" + std::to_string(k) + "), got " + shape_str(v));
   for (int64_t s : v)
     if (s < min)
       fail(ErrorCode::Value, op + ": every " + what + " must be >= " + std::to_string(min) + ", got " + shape_str(v));

@@ -48,7 +48,8 @@ bool attr_has_kind(const Attr& a, const std::string& kind) {
   if (kind == "bool") return std::holds_alternative<bool>(a);
   if (kind == "str") return std::holds_alternative<std::string>(a);
   if (kind == "ints") return std::holds_alternative<IntList>(a);
-  if (kind == "axes" || kind == "sizes") return std::holds_alternative<int64_t>(a) || std::holds_alternative<IntList>(a);
+  if (kind == "axes" || kind == "sizes")
+    return std::holds_alternative<int64_t>(a) || std::holds_alternative<IntList>(a);
   if (kind == "padding")
     return std::holds_alternative<int64_t>(a) || std::holds_alternative<IntList>(a) ||
            std::holds_alternative<std::string>(a);

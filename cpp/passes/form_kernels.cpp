@@ -83,7 +83,7 @@ AttrMap knobs(const std::string& kind, const Op& root, const Target& target) {
     return a;
   }
   if (kind == "elementwise" || kind == "scatter") return {{"kind", kind}, {"lanes", int64_t(gpu ? 256 : 1024)}};
-  if (kind == "sort") return {{"kind", kind}, {"lanes", int64_t(256)}};  // compare-exchange pairs per step
+  if (kind == "sort") return {{"kind", kind}, {"lanes", int64_t(256)}};             // compare-exchange pairs per step
   if (kind == "scan") return {{"kind", kind}, {"lanes", int64_t(gpu ? 128 : 64)}};  // rows walked side by side
   // tile = [query rows, K/V rows, K/V stages], 16 query rows per warp (tilegen/attention.cpp);
   if (kind == "attention") {

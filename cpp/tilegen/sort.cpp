@@ -93,7 +93,8 @@ Grid emit_sort_kernel(const Op& kernel, Function& fn) {
     });
     for (int64_t j = k / 4; j >= 1; j /= 2)
       step([&](Builder& ib, Value* q) {  // half-cleaner: i and i + j
-        Value* i = ib.arith("add", ib.arith("mul", ib.arith("div", q, ib.i64(j)), ib.i64(2 * j)), ib.arith("rem", q, ib.i64(j)));
+        Value* i = ib.arith("add", ib.arith("mul", ib.arith("div", q, ib.i64(j)), ib.i64(2 * j)),
+                            ib.arith("rem", q, ib.i64(j)));
         return std::pair{i, ib.arith("add", i, ib.i64(j))};
       });
   }
