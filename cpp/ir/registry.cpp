@@ -31,6 +31,7 @@ void ensure_registered() {
     register_window_ops(ops);
     register_conv_ops(ops);
     register_sort_ops(ops);
+    register_segment_ops(ops);
     register_packed_ops(ops);
     register_collective_ops(ops);
     for (auto& info : ops) {

@@ -1053,6 +1053,49 @@ inline ir::Value* scatter_add(ir::Builder& b, ir::Value* x, ir::Value* indices, 
   return b.value("scatter_add", operands, attrs);
 }
 
+// Sampled dense-dense product: values[j] = (a @ b)[rows[j], cols[j]] for a [M, K], b [K, N], computed only at those entries.
+inline ir::Value* sddmm(ir::Builder& b, ir::Value* rows, ir::Value* cols, ir::Value* a, ir::Value* b) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{rows, cols, a, b};
+  return b.value("sddmm", operands, attrs);
+}
+
+// Maxima (-inf, or the dtype's lowest integer, for an empty segment) of the rows of data [N, ...] grouped by segment_ids [N]: result [num_segments, ...]. Gradient shared evenly between tied rows. Ids need not be sorted.
+inline ir::Value* segment_max(ir::Builder& b, ir::Value* data, ir::Value* segment_ids, int64_t num_segments, std::optional<std::string> mode = std::nullopt) {
+  ir::AttrMap attrs;
+  attrs["num_segments"] = num_segments;
+  if (mode) attrs["mode"] = *mode;
+  std::vector<ir::Value*> operands{data, segment_ids};
+  return b.value("segment_max", operands, attrs);
+}
+
+// Means (0 for an empty segment) of the rows of data [N, ...] grouped by segment_ids [N]: result [num_segments, ...]. Ids need not be sorted.
+inline ir::Value* segment_mean(ir::Builder& b, ir::Value* data, ir::Value* segment_ids, int64_t num_segments, std::optional<std::string> mode = std::nullopt) {
+  ir::AttrMap attrs;
+  attrs["num_segments"] = num_segments;
+  if (mode) attrs["mode"] = *mode;
+  std::vector<ir::Value*> operands{data, segment_ids};
+  return b.value("segment_mean", operands, attrs);
+}
+
+// Minima (+inf, or the dtype's highest integer (2^63 - 1024 for int64), for an empty segment) of the rows of data [N, ...] grouped by segment_ids [N]: result [num_segments, ...]. Gradient shared evenly between tied rows. Ids need not be sorted.
+inline ir::Value* segment_min(ir::Builder& b, ir::Value* data, ir::Value* segment_ids, int64_t num_segments, std::optional<std::string> mode = std::nullopt) {
+  ir::AttrMap attrs;
+  attrs["num_segments"] = num_segments;
+  if (mode) attrs["mode"] = *mode;
+  std::vector<ir::Value*> operands{data, segment_ids};
+  return b.value("segment_min", operands, attrs);
+}
+
+// Sums of the rows of data [N, ...] grouped by segment_ids [N]: result [num_segments, ...]. Ids need not be sorted.
+inline ir::Value* segment_sum(ir::Builder& b, ir::Value* data, ir::Value* segment_ids, int64_t num_segments, std::optional<std::string> mode = std::nullopt) {
+  ir::AttrMap attrs;
+  attrs["num_segments"] = num_segments;
+  if (mode) attrs["mode"] = *mode;
+  std::vector<ir::Value*> operands{data, segment_ids};
+  return b.value("segment_sum", operands, attrs);
+}
+
 // x, split over the mesh as `sharding` (tessera.dist.with_sharding_constraint).
 inline ir::Value* sharding_constraint(ir::Builder& b, ir::Value* x, std::string sharding) {
   ir::AttrMap attrs;
@@ -1145,6 +1188,21 @@ inline ir::Value* sort(ir::Builder& b, ir::Value* x, int64_t axis = -1, bool des
   attrs["descending"] = descending;
   std::vector<ir::Value*> operands{x};
   return b.value("sort", operands, attrs);
+}
+
+// The sparse matrix [M, K] with entries values[j] at (rows[j], cols[j]) (COO; duplicates add) times dense [K, N]: [M, N]. Differentiable w.r.t. values and dense.
+inline ir::Value* spmm_coo(ir::Builder& b, ir::Value* rows, ir::Value* cols, ir::Value* values, ir::Value* dense, int64_t num_rows) {
+  ir::AttrMap attrs;
+  attrs["num_rows"] = num_rows;
+  std::vector<ir::Value*> operands{rows, cols, values, dense};
+  return b.value("spmm_coo", operands, attrs);
+}
+
+// The sparse matrix [M, K] in CSR form (row i's entries are values[indptr[i]:indptr[i+1]] in columns indices[...]) times dense [K, N]: [M, N], M = len(indptr) - 1.
+inline ir::Value* spmm_csr(ir::Builder& b, ir::Value* indptr, ir::Value* indices, ir::Value* values, ir::Value* dense) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{indptr, indices, values, dense};
+  return b.value("spmm_csr", operands, attrs);
 }
 
 // Elementwise square root (correctly rounded; NaN below 0).

@@ -29,6 +29,13 @@ def indices_for(n):
     return make
 
 
+def covering(n):  # indices that use every one of 0..n-1 (no empty segment: its max is -inf)
+    def make(shape):
+        idx = np.concatenate([np.arange(n), RNG.integers(0, n, int(np.prod(shape)) - n)])
+        return RNG.permutation(idx).reshape(shape)
+    return make
+
+
 def away_from_kinks(shape):  # |x| >= 0.2: finite differences across a kink are meaningless
     x = RNG.uniform(0.2, 2.0, shape)
     return x * RNG.choice([-1.0, 1.0], shape)
@@ -175,6 +182,14 @@ CASES = {
     "cumprod": ([normal], {"axis": 0}, [((5,),), ((4, 3),)]),
     "cummax": ([normal], {"axis": -1}, [((2, 5),)]),
     "cummin": ([normal], {"axis": 0, "reverse": True}, [((5, 2),)]),
+    "segment_sum": ([normal, indices_for(3)], {"num_segments": 3}, [((5, 2), (5,))]),
+    "segment_mean": ([normal, indices_for(3)], {"num_segments": 4}, [((5, 2), (5,))]),
+    "segment_max": ([normal, covering(2)], {"num_segments": 2}, [((5, 2), (5,))]),
+    "segment_min": ([normal, covering(2)], {"num_segments": 2}, [((4,), (4,))]),
+    "spmm_coo": ([indices_for(3), indices_for(4), normal, normal], {"num_rows": 3}, [((6,), (6,), (6,), (4, 2))]),
+    "spmm_csr": ([lambda s: np.array([0, 2, 2, 5]), indices_for(4), normal, normal], {},
+                 [((4,), (5,), (5,), (4, 2))]),
+    "sddmm": ([indices_for(3), indices_for(2), normal, normal], {}, [((5,), (5,), (3, 4), (4, 2))]),
 }
 # Ops whose results are never differentiable (bool/integer results) or that are not yet
 # covered here, with the reason.
