@@ -57,7 +57,7 @@ def test_segment_gradients_match_torch():
         (out * torch.tensor(w)).sum().backward()
         mask = ts.tensor(np.isin(np.arange(4), ids)[:, None] * 1.0)  # empty segments: +-inf there, masked out
 
-        def loss(d, kind=kind):
+        def loss(d, kind=kind, mask=mask):
             y = getattr(ts, "segment_" + kind)(d, ts.tensor(ids), num_segments=4)
             return (ts.where(mask > 0, y, 0.0) * ts.tensor(w)).sum()
         np.testing.assert_allclose(ts.grad(loss)(ts.tensor(data)).numpy(), td.grad.numpy(), rtol=1e-12, atol=1e-12)
@@ -90,7 +90,8 @@ def test_sparse_gradients_match_torch():
     out = torch.zeros(m, dense.shape[1], dtype=torch.float64).index_add(0, torch.tensor(rows), tv[:, None] * tdn[cols])
     w = RNG.standard_normal(tuple(out.shape))
     (out * torch.tensor(w)).sum().backward()
-    gv, gd = ts.grad(lambda v, d: (ts.spmm_coo(ts.tensor(rows), ts.tensor(cols), v, d, num_rows=m) * ts.tensor(w)).sum(),
+    rt, ct = ts.tensor(rows), ts.tensor(cols)
+    gv, gd = ts.grad(lambda v, d: (ts.spmm_coo(rt, ct, v, d, num_rows=m) * ts.tensor(w)).sum(),
                      argnums=(0, 1))(ts.tensor(vals), ts.tensor(dense))
     np.testing.assert_allclose(gv.numpy(), tv.grad.numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gd.numpy(), tdn.grad.numpy(), rtol=1e-12, atol=1e-12)
