@@ -25,7 +25,8 @@ const AttrSpec kSegmentMode{"mode", "str", false,
 
 std::string segment_mode(const std::string& op, const AttrMap& a) {
   std::string m = a.count("mode") ? std::get<std::string>(a.at("mode")) : "error";
-  if (m != "error" && m != "fill") fail(ErrorCode::Value, op + ": mode must be \"error\" or \"fill\", got \"" + m + "\"");
+  if (m != "error" && m != "fill")
+    fail(ErrorCode::Value, op + ": mode must be \"error\" or \"fill\", got \"" + m + "\"");
   return m;
 }
 
@@ -79,9 +80,10 @@ OpInfo segment(const std::string& kind) {
   std::string name = "segment_" + kind;
   std::string what = kind == "sum"    ? "Sums"
                      : kind == "mean" ? "Means (0 for an empty segment)"
-                     : kind == "max"  ? "Maxima (-inf, or the dtype's lowest integer, for an empty segment)"
-                                      : "Minima (+inf, or the dtype's highest integer (2^63 - 1024 for int64), for an empty "
-                                        "segment)";
+                     : kind == "max"
+                         ? "Maxima (-inf, or the dtype's lowest integer, for an empty segment)"
+                         : "Minima (+inf, or the dtype's highest integer (2^63 - 1024 for int64), for an empty "
+                           "segment)";
   OpInfo info = make(name, OpClass::DataMovement, {"data", "segment_ids"}, {kSegments, kSegmentMode},
                      what + " of the rows of data [N, ...] grouped by segment_ids [N]: result [num_segments, ...]. " +
                          (kind == "max" || kind == "min" ? "Gradient shared evenly between tied rows. " : "") +
@@ -204,7 +206,7 @@ OpInfo sddmm() {
   };
   info.decompose = [](Builder& b, const Op& op) -> std::vector<Value*> {
     AttrMap ta{{"axis", int64_t(0)}, {"mode", std::string("error")}};
-    Value* ar = b.value("take", {op.operands[2], op.operands[0]}, ta);                                   // [nnz, K]
+    Value* ar = b.value("take", {op.operands[2], op.operands[0]}, ta);                          // [nnz, K]
     Value* bc = b.value("take", {b.value("transpose", {op.operands[3]}), op.operands[1]}, ta);  // [nnz, K]
     return {b.value("sum", {op2(b, "mul", ar, bc)}, {{"axis", int64_t(1)}})};
   };
