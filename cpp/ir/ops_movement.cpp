@@ -63,6 +63,8 @@ std::vector<Value*> cast_operands(Builder& b, const Op& op) {
   return {b.value(op.name, xs, op.attrs)};
 }
 
+const char* const kScatterCpuOnly = "many-to-one updates need atomics or a sorted update kernel on GPUs";
+
 OpInfo movement(const std::string& name, std::vector<std::string> operands, std::vector<AttrSpec> attrs,
                 const std::string& summary) {
   OpInfo info;
@@ -622,6 +624,7 @@ void add_indexing_ops(std::vector<OpInfo>& out) {
     if (in[0].dtype == DType::Bool) fail(ErrorCode::DType, "scatter_add: not defined for bool tensors");
     return std::vector<Type>{in[0]};
   };
+  sc.cpu_only = kScatterCpuOnly;
   out.push_back(sc);  // many-to-one: its own kernel kind (tilegen/scatter.cpp), no lower_at
 
   OpInfo gen = movement("scatter", {"x", "indices", "src"},
@@ -652,6 +655,7 @@ void add_indexing_ops(std::vector<OpInfo>& out) {
       fail(ErrorCode::DType, "scatter: bool tensors take reduce \"set\" only");
     return std::vector<Type>{in[0]};
   };
+  gen.cpu_only = kScatterCpuOnly;
   out.push_back(gen);
 
   OpInfo oh = movement(

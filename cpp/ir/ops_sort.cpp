@@ -13,6 +13,7 @@ namespace {
 
 using namespace composite;
 
+const char* const kSortCpuOnly = "the sort kernel keeps a row's compare-exchange steps in one CPU program instance";
 const AttrSpec kAxis{"axis", "int", false, "the axis (negative counts from the end)", "-1"};
 const AttrSpec kDescending{"descending", "bool", false, "largest first (ties still in index order)", "false"};
 const AttrSpec kReverse{"reverse", "bool", false, "scan from the last element to the first", "false"};
@@ -41,6 +42,7 @@ OpInfo argsort() {
   OpInfo info = primitive("argsort", {kAxis, kDescending},
                           "Indices (i64) that sort x along `axis`, stable: equal values keep their order; NaN sorts "
                           "as the largest value. O(n log^2 n) per row (a bitonic network); CPU only for now.");
+  info.cpu_only = kSortCpuOnly;
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     checked_axis("argsort", in[0], a);
     if (in[0].dtype == DType::Bool) fail(ErrorCode::DType, "argsort: not defined for bool tensors (cast to int8)");
@@ -53,6 +55,7 @@ OpInfo sort() {
   OpInfo info = make("sort", OpClass::DataMovement, {"x"}, {kAxis, kDescending},
                      "x sorted along `axis` (stable; NaN largest): gather(x, argsort(x)), so the gradient flows "
                      "back to where each value came from.");
+  info.cpu_only = kSortCpuOnly;
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     infer_as("argsort", in, a);
     return std::vector<Type>{in[0]};

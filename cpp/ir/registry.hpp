@@ -67,6 +67,9 @@ struct OpInfo {
   bool region_optional = false;  // with has_region: the op may also come without one
   bool pure = true;              // no side effects: may be CSE'd / removed when unused
   std::string summary;
+  // Non-empty: why the op does not run on GPU targets yet (its kernel, or one its decomposition
+  // needs, is CPU-only). Shown in docs/ops.md; lower-to-tile raises the error itself.
+  std::string cpu_only;
   // Elementwise primitives: Tile IR computing one element of the result from one element of
   // each operand (scalars or tiles, already widened to the compute dtype; see
   // compute_dtype). Used by every kernel that fuses the op.

@@ -1,6 +1,7 @@
 #include "passes/sharding_rules.hpp"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 #include <set>
 
@@ -368,33 +369,56 @@ bool ShardingRule::reduced(int f) const {
   return true;
 }
 
+namespace {
+
+// Rules of data-movement and contraction ops, by name.
+const std::map<std::string, Rule (*)(const Op&)>& named_rules() {
+  static const std::map<std::string, Rule (*)(const Op&)> rules = {{"matmul", matmul},
+                                                                   {"einsum", einsum},
+                                                                   {"transpose", transpose},
+                                                                   {"reshape", reshape_like},
+                                                                   {"expand_dims", reshape_like},
+                                                                   {"squeeze", reshape_like},
+                                                                   {"broadcast_to", broadcast_to},
+                                                                   {"slice", slice},
+                                                                   {"pad", pad},
+                                                                   {"concat", concat},
+                                                                   {"tril", tril},
+                                                                   {"one_hot", one_hot},
+                                                                   {"windows", window_op},
+                                                                   {"overlap_add", window_op},
+                                                                   {"take", take},
+                                                                   {"attention", attention}};
+  return rules;
+}
+
+bool has_rule(const OpInfo& info) {
+  if (info.name == "rand_like" || info.name == "dropout") return false;  // values depend on the global index
+  switch (info.cls) {
+    case OpClass::ElementwiseUnary: return !info.decompose;  // softmax, norms: decomposed before partitioning
+    case OpClass::ElementwiseBinary:
+    case OpClass::Reduction: return true;
+    default: return named_rules().count(info.name) != 0;
+  }
+}
+
+}  // namespace
+
+bool has_sharding_rule(const std::string& op) {
+  const OpInfo* info = lookup_op(op);
+  return info && has_rule(*info);
+}
+
 std::optional<ShardingRule> sharding_rule(const Op& op) {
   const OpInfo* info = lookup_op(op.name);
-  if (!info || op.region || op.results.size() != 1 || !op.result()->type.is_tensor()) return std::nullopt;
-  const std::string& n = op.name;
-  if (n == "rand_like" || n == "dropout") return std::nullopt;  // values depend on the global index
+  if (!info || op.region || op.results.size() != 1 || !op.result()->type.is_tensor() || !has_rule(*info))
+    return std::nullopt;
   switch (info->cls) {
-    case OpClass::ElementwiseUnary:
-      if (info->decompose) return std::nullopt;  // softmax, norms: decomposed before partitioning
-      return unary(op);
+    case OpClass::ElementwiseUnary: return unary(op);
     case OpClass::ElementwiseBinary: return binary(op);
     case OpClass::Reduction: return reduction(op);
-    default: break;
+    default: return named_rules().at(op.name)(op);
   }
-  if (n == "matmul") return matmul(op);
-  if (n == "einsum") return einsum(op);
-  if (n == "transpose") return transpose(op);
-  if (n == "reshape" || n == "expand_dims" || n == "squeeze") return reshape_like(op);
-  if (n == "broadcast_to") return broadcast_to(op);
-  if (n == "slice") return slice(op);
-  if (n == "pad") return pad(op);
-  if (n == "concat") return concat(op);
-  if (n == "tril") return tril(op);
-  if (n == "one_hot") return one_hot(op);
-  if (n == "windows" || n == "overlap_add") return window_op(op);
-  if (n == "take") return take(op);
-  if (n == "attention") return attention(op);
-  return std::nullopt;
 }
 
 }  // namespace tessera::passes

@@ -35,6 +35,8 @@ struct ShardingRule {
 // with regions, random numbers, ops whose split needs global offsets (argmax, iota-like), and
 // anything without a rule yet.
 std::optional<ShardingRule> sharding_rule(const ir::Op& op);
+// Whether op `name` has a rule (composites: none, their primitives do; docs/ops.md's table).
+bool has_sharding_rule(const std::string& name);
 
 }  // namespace tessera::passes
 

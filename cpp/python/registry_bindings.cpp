@@ -4,6 +4,7 @@
 #include <nanobind/stl/vector.h>
 
 #include "ir/registry.hpp"
+#include "passes/sharding_rules.hpp"
 #include "python/bindings.hpp"
 
 namespace nb = nanobind;
@@ -48,6 +49,9 @@ void bind_registry(nb::module_& m) {
           d["differentiable"] = (bool(info->vjp) && bool(info->jvp)) || bool(info->decompose);
           d["batchable"] = bool(info->batch);
           d["composite"] = bool(info->decompose);
+          d["derivative_rules"] = bool(info->vjp) && bool(info->jvp);  // its own (composites may have none)
+          d["cpu_only"] = info->cpu_only;
+          d["sharding_rule"] = passes::has_sharding_rule(info->name);
           out.append(d);
         }
         return out;

@@ -207,12 +207,34 @@ def cpp_header_source() -> str:
     return "\n".join(out)
 
 
+def summary_table():
+    """Lines of the table of every op: primitive or composite, derivative and batching rules,
+    sharding rule, targets."""
+    out = ["## Every op at a glance", "",
+           "Composites are built from other ops (their derivatives, batching and sharding come from those). "
+           "VJP/JVP: reverse- and forward-mode rules (those of integer-valued ops such as argmax give no gradient). "
+           "Sharding: a rule for `propagate-sharding` (otherwise operands are gathered whole). "
+           "Targets: every op compiles for the CPU; \"CPU\" marks ops that do not run on GPU targets yet.",
+           "", "| op | kind | VJP/JVP | vmap | sharding | targets |", "|---|---|---|---|---|---|"]
+    for spec in op_specs():
+        parts = spec["composite"]  # a decomposition (some ops decompose only in some cases)
+        own = spec["derivative_rules"] or spec["batchable"]
+        kind = "composite" if parts and not own else "primitive"
+        deriv = "yes" if spec["derivative_rules"] else "via parts" if parts else "no"
+        vmap = "yes" if spec["batchable"] else "via parts" if parts else "no"
+        shard = "yes" if spec["sharding_rule"] else "via parts" if kind == "composite" else "replicated"
+        where = f"CPU ({spec['cpu_only']})" if spec["cpu_only"] else "CPU, GPU"
+        out.append(f"| `{spec['name']}` | {kind} | {deriv} | {vmap} | {shard} | {where} |")
+    return out + [""]
+
+
 def docs_source() -> str:
     """Text of docs/ops.md, the operator reference."""
     out = ["# Operator reference", "",
            "Generated from the op registry by `python -m tessera._opgen --write .`; do not edit.", "",
            "Every op is available as `tessera.ops.<name>` (alias `tessera.ops`). Tensor operands broadcast",
            "like NumPy; Python numbers are accepted where a tensor is.", ""]
+    out += summary_table()
     by_class = {}
     for spec in op_specs():
         by_class.setdefault(spec["class"], []).append(spec)
