@@ -406,7 +406,7 @@ bool only_contractions_read(const Block& body, const Value* v, int depth) {
 bool trailing_view(const Block& body, const Op& op, const Group& g) {
   if (!keeps_row_major_order(op) || !op.operands[0]->def || !op.operands[0]->type.has_static_shape()) return false;
   if (std::find(g.ops.begin(), g.ops.end(), op.operands[0]->def) == g.ops.end()) return false;
-  return only_contractions_read(body, op.result(), 2);
+  return only_contractions_read(body, op.result(), 3);
 }
 
 // Groups the function's ops in program order; ops in `no_row` never join row-wise kernels.
