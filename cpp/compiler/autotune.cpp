@@ -157,6 +157,7 @@ bool tunable_kernel(const ir::Op& op, const ir::Target& target) {
   if (op.name != "sched.kernel") return false;
   const std::string& kind = op.str_attr("kind");
   if (kind != "elementwise" && kind != "rowwise") return false;
+  if (op.has_attr("rows")) return false;  // row mode: whole rows per instance, `lanes` unused
   return target.cpu() || (target.nvptx() && op.has_attr("vector"));
 }
 

@@ -3,6 +3,12 @@
 
 namespace tessera::ir {
 
+std::string ints_text(const IntList& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + std::to_string(v[i]);
+  return out + "]";
+}
+
 std::string dim_text(const Dim& d) { return d.is_static() ? std::to_string(d.size) : d.sym; }
 
 std::vector<Dim> broadcast_shapes(const std::string& op, const Type& a, const Type& b) {

@@ -39,6 +39,8 @@ OpInfo reduction_op(const std::string& name, const std::string& summary);
 constexpr int64_t kWholeStop = INT64_MAX;
 // "128" or "B".
 std::string dim_text(const Dim& d);
+// "[1, 2, 3]": sizes, strides or paddings in error messages.
+std::string ints_text(const IntList& v);
 // Shape error for an op that needs the size of dim `d` of `t`, which is symbolic: names the op,
 // the symbol and the fix (the caller adds the user's line).
 [[noreturn]] void symbolic_dim_error(const std::string& op, const Type& t, size_t d, const std::string& why);

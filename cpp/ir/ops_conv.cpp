@@ -20,12 +20,6 @@ namespace {
 using namespace composite;
 using Shape = std::vector<int64_t>;
 
-std::string shape_str(const Shape& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
 int64_t product(const Shape& s) { return std::accumulate(s.begin(), s.end(), int64_t(1), std::multiplies<>()); }
 
 Value* rs(Builder& b, Value* x, const Shape& shape) { return b.value("reshape", {x}, {{"shape", shape}}); }
@@ -50,13 +44,13 @@ Shape sizes(const std::string& op, const AttrMap& a, const std::string& key, siz
   Shape v = std::get<IntList>(it->second);
   if (v.size() == 1) return Shape(k, v[0]);
   if (v.size() != k)
-    fail(ErrorCode::Value, op + ": `" + key + "` needs 1 or " + std::to_string(k) + " values, got " + shape_str(v));
+    fail(ErrorCode::Value, op + ": `" + key + "` needs 1 or " + std::to_string(k) + " values, got " + ints_text(v));
   return v;
 }
 
 Shape check_padding(const std::string& op, const Shape& p) {
   for (int64_t x : p)
-    if (x < 0) fail(ErrorCode::Value, op + ": padding must be >= 0, got " + shape_str(p));
+    if (x < 0) fail(ErrorCode::Value, op + ": padding must be >= 0, got " + ints_text(p));
   return p;
 }
 
@@ -85,7 +79,7 @@ Shape padding(const std::string& op, const AttrMap& a, const Shape& in, const Sh
   if (v.size() == 2 * k) return check_padding(op, v);  // [lo, hi] per dim
   if (v.size() != k && v.size() != 1)
     fail(ErrorCode::Value, op + ": padding needs 1, " + std::to_string(k) + " or " + std::to_string(2 * k) +
-                               " values, got " + shape_str(v));
+                               " values, got " + ints_text(v));
   for (size_t i = 0; i < k; ++i) p.insert(p.end(), {v[v.size() == 1 ? 0 : i], v[v.size() == 1 ? 0 : i]});
   return check_padding(op, p);
 }
@@ -203,9 +197,9 @@ ConvSpec conv_spec(const std::string& op, size_t k, const std::vector<Type>& t, 
   for (size_t i = 0; i < k; ++i) {
     if (pad[i] < 0 || extra[i] < 0 || (extra[i] >= stride[i] && extra[i] >= dilation[i]))
       fail(ErrorCode::Value, op + ": needs padding >= 0 and 0 <= output_padding < max(stride, dilation), got padding " +
-                                 shape_str(pad) + ", output_padding " + shape_str(extra));
+                                 ints_text(pad) + ", output_padding " + ints_text(extra));
     size.push_back((c.in.s[i] - 1) * stride[i] - 2 * pad[i] + dilation[i] * (kernel[i] - 1) + extra[i] + 1);
-    if (size.back() < 1) fail(ErrorCode::Shape, op + ": the output would be empty: size " + shape_str(size));
+    if (size.back() < 1) fail(ErrorCode::Shape, op + ": the output would be empty: size " + ints_text(size));
     p.insert(p.end(), {pad[i], pad[i] - extra[i]});
   }
   c.g = window_geometry(op, size, kernel, stride, dilation, p);
@@ -340,8 +334,9 @@ WindowGeometry pool_geometry(const std::string& op, const Spatial& in, const Att
   Shape pad = sizes(op, a, "padding", k, Shape(k, 0)), p;
   for (size_t i = 0; i < k; ++i) {
     if (pad[i] < 0 || 2 * pad[i] > dilation[i] * (window[i] - 1) + 1)
-      fail(ErrorCode::Value, op + ": padding must be >= 0 and at most half the window, got padding " + shape_str(pad) +
-                                 " for kernel_size " + shape_str(window));
+      fail(ErrorCode::Value, op +
+                                 ": padding must be >= 0 and at most half the window (its dilated span), got padding " +
+                                 ints_text(pad) + " for kernel_size " + ints_text(window));
     p.insert(p.end(), {pad[i], pad[i]});
   }
   return window_geometry(op, in.s, window, stride, dilation, p);
@@ -408,8 +403,8 @@ OpInfo adaptive_avg_pool(size_t k) {
     Shape o = sizes(name, a, "output_size", k, {});
     for (size_t i = 0; i < k; ++i)
       if (o[i] < 1 || (s.s[i] == 0 && o[i] > 0))
-        fail(ErrorCode::Value, name + ": output_size must be >= 1 per dim with a non-empty input, got " + shape_str(o) +
-                                   " for spatial size " + shape_str(s.s));
+        fail(ErrorCode::Value, name + ": output_size must be >= 1 per dim with a non-empty input, got " + ints_text(o) +
+                                   " for spatial size " + ints_text(s.s));
     return o;
   };
   info.infer = [name, k, out_size](const std::vector<Type>& in, const AttrMap& a) {
@@ -456,6 +451,7 @@ WindowGeometry fold_geometry(const std::string& op, const Shape& in, const AttrM
   const size_t k = in.size();
   Shape pad = sizes(op, a, "padding", k, Shape(k, 0)), p;
   for (int64_t v : pad) p.insert(p.end(), {v, v});
+  check_padding(op, p);
   return window_geometry(op, in, sizes(op, a, "kernel_size", k, {}), sizes(op, a, "stride", k, Shape(k, 1)),
                          sizes(op, a, "dilation", k, Shape(k, 1)), p);
 }
@@ -500,8 +496,8 @@ OpInfo fold() {
     if (x.rank() != 3 || !x.shape[1].is_static() || !x.shape[2].is_static() || x.shape[1].size % product(g.window) ||
         x.shape[2].size != product(g.out))
       fail(ErrorCode::Shape, "fold: x must be [N, C*" + std::to_string(product(g.window)) + ", " +
-                                 std::to_string(product(g.out)) + "] for kernel " + shape_str(g.window) +
-                                 " and output_size " + shape_str(g.in) + ", got " + x.str());
+                                 std::to_string(product(g.out)) + "] for kernel " + ints_text(g.window) +
+                                 " and output_size " + ints_text(g.in) + ", got " + x.str());
     *c = x.shape[1].size / product(g.window);
     return g;
   };

@@ -4,7 +4,7 @@
 //   segment_sum/mean/max/min(data [N, ...], ids [N])  ->  [num_segments, ...]
 //   spmm_coo(rows, cols, values, dense)  sparse [M, K] (COO) times dense [K, N]
 //   spmm_csr(indptr, indices, values, dense)  the same from CSR (row ids expanded from indptr)
-//   sddmm(rows, cols, a, b)  (a @ b) sampled at (rows, cols)
+//   sddmm(rows, cols, mat1, mat2)  (mat1 @ mat2) sampled at (rows, cols)
 // Segment ids out of range are an error when the program runs (mode "error", the default) or
 // dropped (mode "fill"); ids need not be sorted. The scatters run on the CPU for now.
 #include <cmath>
@@ -33,6 +33,7 @@ std::string segment_mode(const std::string& op, const AttrMap& a) {
 
 void require_ids(const std::string& op, const char* what, const Type& ids, const Type& data) {
   require_tensor(op, ids);
+  if (ids.rank() == 1 && !ids.shape[0].is_static()) symbolic_dim_error(op, ids, 0, "the entry count must be static");
   if (is_float(ids.dtype) || ids.dtype == DType::Bool)
     fail(ErrorCode::DType, op + ": " + what + " must be integers, got " + ids.str());
   if (ids.rank() != 1 || data.rank() < 1 || ids.shape[0] != data.shape[0])
@@ -46,10 +47,10 @@ Type segment_type(const std::string& op, const std::vector<Type>& in, const Attr
   int64_t s = std::get<int64_t>(a.at("num_segments"));
   if (s < 0) fail(ErrorCode::Value, op + ": num_segments must be >= 0, got " + std::to_string(s));
   if (in[0].dtype == DType::Bool) fail(ErrorCode::DType, op + ": not defined for bool data");
+  for (size_t d = 0; d < in[0].shape.size(); ++d)
+    if (!in[0].shape[d].is_static()) symbolic_dim_error(op, in[0], d, "segment ops need every size");
   std::vector<Dim> shape = in[0].shape;
   shape[0] = Dim::of(s);
-  for (const Dim& d : shape)
-    if (!d.is_static()) fail(ErrorCode::Shape, op + ": needs static sizes, got " + in[0].str());
   return Type::tensor(in[0].dtype, shape);
 }
 
@@ -118,7 +119,9 @@ OpInfo segment(const std::string& kind) {
     Value* hit = cast_to(b, op2(b, "equal", data, b.value("gather", {m, idx}, ga)), out.dtype);
     Value* ties = b.value("gather", {segment_sum_of(b, hit, ids, out, mode), idx}, ga);
     Value* share = op2(b, "div", hit, op2(b, "maximum", ties, b.graph_constant(out.dtype, 1.0)));
-    Value* zero = op2(b, "sub", data, fixed);
+    // data - data is 0 with data's derivative, except at +-inf (NaN): there the carrier is 0.
+    Value* finite = b.value("isfinite", {data});
+    Value* zero = b.value("where", {finite, op2(b, "sub", data, fixed), b.graph_constant(out.dtype, 0.0)});
     return {op2(b, "add", m, segment_sum_of(b, op2(b, "mul", share, zero), ids, out, mode))};
   };
   return info;
@@ -132,7 +135,7 @@ void require_dense(const std::string& op, const char* what, const Type& t, const
   if (t.rank() != 2 || !t.has_static_shape())
     fail(ErrorCode::Shape, op + ": " + what + " must be a matrix with static sizes, got " + t.str());
   if (t.dtype != values.dtype)
-    fail(ErrorCode::DType, op + ": " + what + " " + t.str() + " and the values " + values.str() + " differ in dtype");
+    fail(ErrorCode::DType, op + ": " + what + " " + t.str() + " must have the dtype of " + values.str());
 }
 
 // Rows (of the sparse matrix) times `dense` rows picked by cols, summed per row: [M, N].
@@ -175,7 +178,8 @@ OpInfo spmm_csr() {
     require_ids("spmm_csr", "indices", in[1], in[2]);
     require_tensor("spmm_csr", in[0]);
     if (in[0].rank() != 1 || !in[0].shape[0].is_static() || in[0].shape[0].size < 1 || is_float(in[0].dtype))
-      fail(ErrorCode::Shape, "spmm_csr: indptr must be 1-D integers of length M + 1, got " + in[0].str());
+      fail(is_float(in[0].dtype) ? ErrorCode::DType : ErrorCode::Shape,
+           "spmm_csr: indptr must be 1-D integers of length M + 1, got " + in[0].str());
     require_dense("spmm_csr", "dense", in[3], in[2]);
     return std::vector<Type>{Type::tensor(in[2].dtype, Shape{in[0].shape[0].size - 1, in[3].shape[1].size})};
   };
@@ -196,14 +200,14 @@ OpInfo spmm_csr() {
 }
 
 OpInfo sddmm() {
-  OpInfo info = make("sddmm", OpClass::Contraction, {"rows", "cols", "a", "b"}, {},
-                     "Sampled dense-dense product: values[j] = (a @ b)[rows[j], cols[j]] for a [M, K], b [K, N], "
-                     "computed only at those entries.");
+  OpInfo info = make("sddmm", OpClass::Contraction, {"rows", "cols", "mat1", "mat2"}, {},
+                     "Sampled dense-dense product: values[j] = (mat1 @ mat2)[rows[j], cols[j]] for mat1 [M, K], "
+                     "mat2 [K, N], computed only at those entries.");
   info.infer = [](const std::vector<Type>& in, const AttrMap&) {
-    require_dense("sddmm", "a", in[2], in[2]);
-    require_dense("sddmm", "b", in[3], in[2]);
+    require_dense("sddmm", "mat1", in[2], in[2]);
+    require_dense("sddmm", "mat2", in[3], in[2]);
     if (in[2].shape[1] != in[3].shape[0])
-      fail(ErrorCode::Shape, "sddmm: a " + in[2].str() + " and b " + in[3].str() + " do not chain (K differs)");
+      fail(ErrorCode::Shape, "sddmm: mat1 " + in[2].str() + " and mat2 " + in[3].str() + " do not chain (K differs)");
     require_ids("sddmm", "rows", in[0], in[0]);
     require_ids("sddmm", "cols", in[1], in[0]);
     return std::vector<Type>{Type::tensor(in[2].dtype, in[0].shape)};

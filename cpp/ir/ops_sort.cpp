@@ -38,11 +38,21 @@ OpInfo primitive(const std::string& name, std::vector<AttrSpec> attrs, const std
   return info;
 }
 
+// Without an `axis` attribute: the same op with the default (-1) written out, so that
+// kernels and rules find it.
+std::vector<Value*> with_axis(Builder& b, const Op& op) {
+  if (op.has_attr("axis")) return {};
+  AttrMap a = op.attrs;
+  a["axis"] = int64_t(-1);
+  return {b.value(op.name, {op.operands[0]}, a)};
+}
+
 OpInfo argsort() {
   OpInfo info = primitive("argsort", {kAxis, kDescending},
                           "Indices (i64) that sort x along `axis`, stable: equal values keep their order; NaN sorts "
                           "as the largest value. O(n log^2 n) per row (a bitonic network); CPU only for now.");
   info.cpu_only = kSortCpuOnly;
+  info.decompose = with_axis;
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     checked_axis("argsort", in[0], a);
     if (in[0].dtype == DType::Bool) fail(ErrorCode::DType, "argsort: not defined for bool tensors (cast to int8)");

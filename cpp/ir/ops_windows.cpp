@@ -19,12 +19,6 @@ namespace {
 using Shape = std::vector<int64_t>;
 using Coords = ValueAt::Coords;
 
-std::string shape_str(const Shape& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
 Shape ints_or(const AttrMap& a, const std::string& key, Shape dflt) {
   auto it = a.find(key);
   return it == a.end() ? dflt : std::get<IntList>(it->second);
@@ -74,6 +68,13 @@ OpInfo windows_op() {
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     Shape window = std::get<IntList>(a.at("window"));
     WindowGeometry g = geometry_of("windows", trailing("windows", in[0], window.size(), "x"), window, a);
+    if (a.count("value") && !is_float(in[0].dtype)) {
+      double v = std::holds_alternative<double>(a.at("value")) ? std::get<double>(a.at("value"))
+                                                               : double(std::get<int64_t>(a.at("value")));
+      if (!std::isfinite(v) || v != std::trunc(v))
+        fail(ErrorCode::Value,
+             "windows: the padding value " + std::to_string(v) + " is not an integer of " + in[0].str());
+    }
     return with_trailing(in[0], g.k(), {g.window, g.out});
   };
   info.lower_at = [](ValueAt& e, const Op& op, const Coords& c) {
@@ -82,6 +83,10 @@ OpInfo windows_op() {
     Shape window = op.ints_attr("window");
     WindowGeometry g = geometry_of("windows", trailing("windows", x, window.size(), "x"), window, op.attrs);
     const size_t k = g.k(), lead = c.size() - 2 * k;
+    DType dt = compute_dtype(op.result()->type.dtype);
+    double value = op.has_attr("value") ? number_attr(op, "value") : 0.0;
+    for (int64_t s : g.in)
+      if (s == 0) return b.constant(dt, value);  // nothing to read: every window lies in the padding
     Coords ci(c.begin(), c.begin() + std::ptrdiff_t(lead));
     Value* inside = nullptr;
     for (size_t i = 0; i < k; ++i) {
@@ -95,10 +100,8 @@ OpInfo windows_op() {
       }
       ci.push_back(j);
     }
-    DType dt = compute_dtype(op.result()->type.dtype);
     Value* v = e.at(op.operands[0], ci);
     if (!inside) return v;
-    double value = op.has_attr("value") ? number_attr(op, "value") : 0.0;
     return b.value("arith.select", {inside, v, b.constant(dt, value)});
   };
   return info;
@@ -120,10 +123,11 @@ OpInfo overlap_add_op() {
     const size_t k = size.size();
     Shape tail = trailing("overlap_add", in[0], 2 * k, "x (window dims, then window counts)");
     Shape window(tail.begin(), tail.begin() + std::ptrdiff_t(k)), counts(tail.begin() + std::ptrdiff_t(k), tail.end());
+    if (in[0].dtype == DType::Bool) fail(ErrorCode::DType, "overlap_add: adds elements, so bool is not defined");
     WindowGeometry g = geometry_of("overlap_add", size, window, a);
     if (g.out != counts)
-      fail(ErrorCode::Shape, "overlap_add: windows of size " + shape_str(size) + " give counts " + shape_str(g.out) +
-                                 ", but x " + in[0].str() + " has " + shape_str(counts));
+      fail(ErrorCode::Shape, "overlap_add: windows of size " + ints_text(size) + " give counts " + ints_text(g.out) +
+                                 ", but x " + in[0].str() + " has " + ints_text(counts));
     return with_trailing(in[0], 2 * k, {size});
   };
   // Element j sums x[w, o] over the windows w with o*stride + w*dilation - lo == j, unrolled over w.
@@ -190,10 +194,10 @@ Shape per_dim(const std::string& op, const std::string& what, Shape v, size_t k,
   if (v.empty()) v.assign(k, dflt);
   if (v.size() != k)
     fail(ErrorCode::Value,
-         op + ": needs one " + what + " per window dim (" + std::to_string(k) + "), got " + shape_str(v));
+         op + ": needs one " + what + " per window dim (" + std::to_string(k) + "), got " + ints_text(v));
   for (int64_t s : v)
     if (s < min)
-      fail(ErrorCode::Value, op + ": every " + what + " must be >= " + std::to_string(min) + ", got " + shape_str(v));
+      fail(ErrorCode::Value, op + ": every " + what + " must be >= " + std::to_string(min) + ", got " + ints_text(v));
   return v;
 }
 
@@ -210,7 +214,7 @@ WindowGeometry window_geometry(const std::string& op, Shape in, Shape window, Sh
   if (padding.empty()) padding.assign(2 * k, 0);
   if (padding.size() != 2 * k)
     fail(ErrorCode::Value, op + ": needs [lo, hi] padding per window dim (" + std::to_string(2 * k) + " values), got " +
-                               shape_str(padding));
+                               ints_text(padding));
   g.padding = std::move(padding);
   for (size_t i = 0; i < k; ++i) {
     int64_t padded = g.in[i] + g.padding[2 * i] + g.padding[2 * i + 1];

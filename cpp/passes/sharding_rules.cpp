@@ -396,8 +396,8 @@ bool has_rule(const OpInfo& info) {
   if (info.name == "rand_like" || info.name == "dropout") return false;  // values depend on the global index
   switch (info.cls) {
     case OpClass::ElementwiseUnary: return !info.decompose;  // softmax, norms: decomposed before partitioning
-    case OpClass::ElementwiseBinary:
-    case OpClass::Reduction: return true;
+    case OpClass::ElementwiseBinary: return true;
+    case OpClass::Reduction: return bool(info.vjp) || !info.decompose;  // pools: composites
     default: return named_rules().count(info.name) != 0;
   }
 }

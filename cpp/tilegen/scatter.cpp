@@ -10,22 +10,6 @@
 namespace tessera::tilegen {
 using namespace ir;
 
-namespace {
-
-// for k in [0, n) step lanes, with no carried values; `body(builder, flat, mask)`.
-template <class Body>
-void for_tiles(Builder& b, int64_t n, int64_t lanes, Body body) {
-  Op* loop = b.create_typed("tile.for", {b.i64(0), b.i64(n), b.i64(lanes)}, {});
-  Block* region = loop->add_region();
-  Value* k = region->add_arg(Type::scalar(DType::I64));
-  Builder inner(region, loop->loc);
-  Value* flat = inner.arith("add", inner.arange(lanes), k);
-  body(inner, flat, inner.cmp("lt", flat, inner.i64(n)));
-  inner.create_typed("tile.yield", {}, {});
-}
-
-}  // namespace
-
 Grid emit_scatter_kernel(const Op& kernel, Function& fn) {
   Builder b(&fn.body, kernel.loc);
   const Block& region = *kernel.region;

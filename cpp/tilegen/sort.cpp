@@ -14,18 +14,6 @@ using namespace ir;
 
 namespace {
 
-// for q in [0, n) step lanes, no carried values; `body(builder, q tile, mask)`.
-template <class Body>
-void for_tiles(Builder& b, int64_t n, int64_t lanes, Body body) {
-  Op* loop = b.create_typed("tile.for", {b.i64(0), b.i64(n), b.i64(lanes)}, {});
-  Block* region = loop->add_region();
-  Value* k = region->add_arg(Type::scalar(DType::I64));
-  Builder inner(region, loop->loc);
-  Value* q = inner.arith("add", inner.arange(lanes), k);
-  body(inner, q, inner.cmp("lt", q, inner.i64(n)));
-  inner.create_typed("tile.yield", {}, {});
-}
-
 // Whether key a sorts after key c (NaN largest; equal keys by index).
 Value* after(Builder& b, Value* ka, Value* ia, Value* kc, Value* ic, bool descending) {
   auto gt = [&](Value* x, Value* y) {

@@ -41,6 +41,19 @@ ir::Value* emit_for(ir::Builder& b, ir::Value* lb, ir::Value* ub, ir::Value* ste
   return loop->result();
 }
 
+// Emits `for k in [0, n) step lanes` with no carried values; `body(builder, flat, mask)` gets
+// the lanes' indices k + [0, lanes) and which of them are < n.
+template <class Body>
+void for_tiles(ir::Builder& b, int64_t n, int64_t lanes, Body body) {
+  ir::Op* loop = b.create_typed("tile.for", {b.i64(0), b.i64(n), b.i64(lanes)}, {});
+  ir::Block* region = loop->add_region();
+  ir::Value* k = region->add_arg(ir::Type::scalar(DType::I64));
+  ir::Builder inner(region, loop->loc);
+  ir::Value* flat = inner.arith("add", inner.arange(lanes), k);
+  body(inner, flat, inner.cmp("lt", flat, inner.i64(n)));
+  inner.create_typed("tile.yield", {}, {});
+}
+
 // Reduction helpers (reduce.cpp). A lane's state: the value, plus its index for
 // argmax/argmin. The identity is 0, 1, -inf/+inf or the integer extremes; fold combines an
 // element (x at index idx) into a state with the same rule as tile.reduce.

@@ -1053,10 +1053,10 @@ inline ir::Value* scatter_add(ir::Builder& b, ir::Value* x, ir::Value* indices, 
   return b.value("scatter_add", operands, attrs);
 }
 
-// Sampled dense-dense product: values[j] = (a @ b)[rows[j], cols[j]] for a [M, K], b [K, N], computed only at those entries.
-inline ir::Value* sddmm(ir::Builder& b, ir::Value* rows, ir::Value* cols, ir::Value* a, ir::Value* b) {
+// Sampled dense-dense product: values[j] = (mat1 @ mat2)[rows[j], cols[j]] for mat1 [M, K], mat2 [K, N], computed only at those entries.
+inline ir::Value* sddmm(ir::Builder& b, ir::Value* rows, ir::Value* cols, ir::Value* mat1, ir::Value* mat2) {
   ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{rows, cols, a, b};
+  std::vector<ir::Value*> operands{rows, cols, mat1, mat2};
   return b.value("sddmm", operands, attrs);
 }
 

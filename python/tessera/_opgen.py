@@ -163,6 +163,8 @@ def cpp_header_source() -> str:
            '#include "ir/builder.hpp"', "", "namespace tessera::ops {", ""]
     for spec in op_specs():
         operands, attrs = _params(spec)
+        if "b" in operands or any(a[0] == "b" for a in attrs):
+            raise ValueError(f"op {spec['name']}: a parameter named 'b' would shadow the C++ API's Builder")
         variadic = spec["max_operands"] < 0
         params = ["ir::Builder& b"]
         if variadic:

@@ -508,6 +508,8 @@ def _cumulative(x, axis, dtype, include_initial, scan, identity):
         x = x.astype(dtype)
     axis %= builtins.max(x.ndim, 1)
     out = getattr(_ops, scan)(x, axis=axis)
+    if dtype is not None:
+        out = out.astype(dtype)  # integer scans come out as int64
     if include_initial:
         pad = [0, 0] * x.ndim
         pad[2 * axis] = 1

@@ -147,8 +147,10 @@ def pad(x, pad, value=0.0) -> Tensor:
 
 def topk(x, k, axis=-1, largest=True):
     """The ``k`` largest (or smallest) elements along ``axis`` and their indices, in order (ties:
-    the lower index first; NaN counts as the largest, as in PyTorch): the first k of the stable
-    ``argsort``, and the values gathered there (so it differentiates through the values)."""
+    the lower index first; NaN counts as the largest, as in PyTorch); it differentiates through
+    the values (a gather). On the CPU with k > 8: the first k of the stable ``argsort``; else
+    (and on GPUs, where argsort does not run yet) k rounds of max / argmax over the elements not
+    yet taken, which also suits small k on long rows (routing, beam search)."""
     n = x.shape[axis]
     if isinstance(n, str):
         raise ShapeError(f"topk: the axis (dim {n}) must be static", user_location())
@@ -157,10 +159,38 @@ def topk(x, k, axis=-1, largest=True):
         raise ShapeError(f"topk: k = {k} is out of range for axis {axis} of size {n} (shape {x.shape})",
                          user_location())
     axis = axis % x.ndim
-    order = ops.argsort(x, axis=axis, descending=largest)
-    if k < n:
-        order = ops.slice(order, start=[0] * (axis + 1), stop=[(1 << 63) - 1] * axis + [k])
-    return ops.gather(x, order, axis=axis), order
+    if k > 8 and x.device.type == "cpu":
+        order = ops.argsort(x, axis=axis, descending=largest)
+        if k < n:
+            order = ops.slice(order, start=[0] * (axis + 1), stop=[(1 << 63) - 1] * axis + [k])
+        return ops.gather(x, order, axis=axis), order
+    return _topk_rounds(x, k, axis, largest)
+
+
+def _topk_rounds(x, k, axis, largest):
+    from .vmap import moveaxis
+    n = x.shape[axis]
+    xl = moveaxis(x, axis, -1)
+    key = xl.astype(_dt.float64) if xl.dtype.kind != "f" else xl
+    key = ops.where(ops.isnan(key), float("inf"), key) if key.dtype.kind == "f" else key
+    key = key if largest else -key
+    taken = ops.not_equal(key, key) if key.dtype.kind != "f" else ops.isnan(key)  # all False (NaN became inf)
+    vals, idxs = [], []
+    for _ in range(k):
+        masked = ops.where(taken, float("-inf"), key)
+        best = ops.max(masked, axis=-1, keepdims=True)
+        cand = ops.logical_and(ops.equal(masked, best), ops.logical_not(taken))
+        i = ops.argmax(ops.cast(cand, "i8"), axis=-1, keepdims=True)
+        idxs.append(i)
+        vals.append(ops.gather(xl, i, axis=-1))
+        taken = ops.logical_or(taken, ops.cast(ops.one_hot(ops.squeeze(i, axes=[-1]), num_classes=n), "bool"))
+    if k == 0:
+        shape = tuple(xl.shape[:-1]) + (0,)
+        return moveaxis(full(shape, 0, dtype=x.dtype, device=x.device), -1, axis), \
+            moveaxis(full(shape, 0, dtype=_dt.int64, device=x.device), -1, axis)
+    values = ops.concat(vals, axis=-1) if k > 1 else vals[0]
+    indices = ops.concat(idxs, axis=-1) if k > 1 else idxs[0]
+    return moveaxis(values, -1, axis), moveaxis(indices, -1, axis)
 
 
 def einsum(*args, equation=None):

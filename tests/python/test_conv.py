@@ -138,6 +138,11 @@ def test_unfold_fold_and_windows():
     np.testing.assert_allclose(np.sum(zero_pad * c), np.sum(v * back), rtol=1e-12)
 
 
+def test_windows_over_an_empty_dim_are_all_padding():
+    y = ts.windows(ts.tensor(np.zeros((2, 0))), window=[2], padding=[1, 1], value=7.0).numpy()
+    np.testing.assert_array_equal(y, np.full((2, 2, 1), 7.0))
+
+
 def grads(fn_t, fn_ts, arrays):
     tt = [T(a).requires_grad_() for a in arrays]
     out = fn_t(*tt)

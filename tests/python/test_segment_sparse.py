@@ -46,6 +46,14 @@ def test_integer_segments_and_dropped_ids():
                                   ref_sum)
 
 
+def test_infinite_data_keeps_its_extremum():
+    data, ids = np.array([[-np.inf, 1.0], [1.0, np.inf], [2.0, -np.inf]]), np.array([0, 0, 1])
+    np.testing.assert_array_equal(ts.segment_max(ts.tensor(data), ts.tensor(ids), num_segments=2).numpy(),
+                                  [[1.0, np.inf], [2.0, -np.inf]])
+    np.testing.assert_array_equal(ts.segment_min(ts.tensor(data), ts.tensor(ids), num_segments=2).numpy(),
+                                  [[-np.inf, 1.0], [2.0, -np.inf]])
+
+
 def test_segment_gradients_match_torch():
     data, ids = RNG.standard_normal((9, 3)), ids_with_gaps(9, 4)
     data[3], ids[3] = data[4], ids[4]  # tied rows share the gradient, as torch's amax does

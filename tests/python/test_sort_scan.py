@@ -115,6 +115,17 @@ def test_gradients_match_torch_including_cumprod_zeros():
     grads_match(lambda a: torch.sort(a, dim=1, stable=True).values, lambda a: ts.sort(a, axis=1), x)
 
 
+def test_default_axis_and_array_api_dtypes():
+    x = RNG.standard_normal((3, 5))
+    np.testing.assert_array_equal(ts.ops.apply("argsort", (ts.tensor(x),), {}).numpy(), np.argsort(x, axis=-1))
+    np.testing.assert_array_equal(ts.vmap(lambda r: ts.ops.apply("sort", (r,), {}))(ts.tensor(x)).numpy(),
+                                  np.sort(x, axis=-1))
+    xp = ts.array_api
+    xi = ts.tensor(RNG.integers(-4, 4, 6).astype(np.int32))
+    assert xp.cumulative_sum(xi, dtype=xp.int32).dtype == ts.int32
+    assert xp.cumulative_sum(xi).dtype == ts.int64
+
+
 def test_jit_and_vmap():
     x = RNG.standard_normal((3, 4, 10))
     f = ts.jit(lambda a: ts.sort(ts.cumsum(a, axis=-1), axis=-1, descending=True))
