@@ -97,6 +97,110 @@ OpInfo scan(const std::string& name, const std::string& what) {
   return info;
 }
 
+// ---- searchsorted ----
+
+// Whether the sorted element a comes before value v (side "left": a < v; "right": a <= v), NaN
+// being the largest value.
+Value* before(Builder& b, Value* a, Value* v, bool right) {
+  Value* r = op2(b, right ? "less_equal" : "less", a, v);
+  if (!is_float(a->type.dtype)) return r;
+  Value* v_nan = b.value("isnan", {v});
+  return b.value("logical_or",
+                 {r, right ? v_nan : b.value("logical_and", {v_nan, b.value("logical_not", {b.value("isnan", {a})})})});
+}
+
+OpInfo searchsorted() {
+  OpInfo info =
+      make("searchsorted", OpClass::DataMovement, {"sorted_sequence", "values"},
+           {{"side", "str", false, "\"left\": the first position where a value fits; \"right\": the last", "\"left\""}},
+           "Insertion points (i64) of values into sorted_sequence along its last axis, as numpy.searchsorted "
+           "(NaN sorts last): sorted_sequence [M] with values of any shape, or [..., M] with values [..., V] "
+           "(the same leading dims). A binary search: ceil(log2(M + 1)) gathers per value.");
+  info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    const Type &s = in[0], &v = in[1];
+    require_tensor("searchsorted", s);
+    require_tensor("searchsorted", v);
+    std::string side = a.count("side") ? std::get<std::string>(a.at("side")) : "left";
+    if (side != "left" && side != "right")
+      fail(ErrorCode::Value, "searchsorted: side must be \"left\" or \"right\", got \"" + side + "\"");
+    if (s.rank() < 1 || !s.shape.back().is_static())
+      fail(ErrorCode::Shape, "searchsorted: sorted_sequence must have a static last axis, got " + s.str());
+    if (s.dtype == DType::Bool || v.dtype == DType::Bool)
+      fail(ErrorCode::DType, "searchsorted: not defined for bool tensors");
+    if (s.rank() > 1 && (v.rank() != s.rank() || !std::equal(s.shape.begin(), s.shape.end() - 1, v.shape.begin())))
+      fail(ErrorCode::Shape,
+           "searchsorted: values " + v.str() + " must share the leading dims of sorted_sequence " + s.str());
+    return std::vector<Type>{Type::tensor(DType::I64, v.shape)};
+  };
+  info.decompose = [](Builder& b, const Op& op) -> std::vector<Value*> {
+    Value *s = op.operands[0], *v = op.operands[1];
+    const Type& out = op.result()->type;
+    const bool right = op.has_attr("side") && op.str_attr("side") == "right";
+    const int64_t m = s->type.shape.back().size;
+    DType common = promote_types(s->type.dtype, v->type.dtype);
+    s = cast_to(b, s, common), v = cast_to(b, v, common);
+    auto i64 = [&](double x) { return b.graph_constant(DType::I64, x); };
+    Value* lo = b.graph_constant(out, 0.0);
+    Value* hi = b.graph_constant(out, double(m));
+    for (int64_t span = m; span > 0; span /= 2) {  // ceil(log2(m + 1)) halvings of [lo, hi)
+      Value* mid = op2(b, "floor_divide", op2(b, "add", lo, hi), i64(2));
+      Value* at = op2(b, "minimum", mid, i64(double(std::max<int64_t>(m - 1, 0))));
+      Value* a = s->type.rank() == 1 ? b.value("take", {s, at}, {{"axis", int64_t(0)}})
+                                     : b.value("gather", {s, at}, {{"axis", int64_t(-1)}});
+      Value* active = op2(b, "less", lo, hi);
+      Value* go_right = before(b, a, v, right);
+      lo = b.value("where", {b.value("logical_and", {active, go_right}), op2(b, "add", mid, i64(1)), lo});
+      hi = b.value("where", {b.value("logical_and", {active, b.value("logical_not", {go_right})}), mid, hi});
+    }
+    return {lo};
+  };
+  return info;
+}
+
+// ---- unique ----
+
+OpInfo unique() {
+  OpInfo info = make("unique", OpClass::DataMovement, {"x"},
+                     {{"size", "int", true, "the result's length: the first `size` distinct values are kept"},
+                      {"fill_value", "float", false, "the value of the slots past the distinct values", "0.0"}},
+                     "The distinct values of x (flattened), sorted, in a tensor of static length `size` (as "
+                     "jax.numpy.unique(size=)); NaNs count as one value, sorted last. CPU only (sort, scatter).");
+  info.cpu_only = kSortCpuOnly;
+  info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    require_tensor("unique", in[0]);
+    if (!in[0].has_static_shape()) fail(ErrorCode::Shape, "unique: needs static sizes, got " + in[0].str());
+    int64_t size = std::get<int64_t>(a.at("size"));
+    if (size < 0) fail(ErrorCode::Value, "unique: size must be >= 0, got " + std::to_string(size));
+    return std::vector<Type>{Type::tensor(in[0].dtype, std::vector<int64_t>{size})};
+  };
+  // Sorted values; a run starts where a value differs from the one before (NaNs equal); the
+  // run's first value goes to slot (runs so far - 1), slots past `size` are dropped.
+  info.decompose = [](Builder& b, const Op& op) -> std::vector<Value*> {
+    const Type& out = op.result()->type;
+    const int64_t n = op.operands[0]->type.numel();
+    Value* fill = b.graph_constant(out, op.has_attr("fill_value") ? number_attr(op, "fill_value") : 0.0);
+    if (n == 0) return {fill};
+    Value* x = b.value("sort", {reshape_to(b, op.operands[0], Type::tensor(out.dtype, std::vector<int64_t>{n}))},
+                       {{"axis", int64_t(0)}});
+    Value* prev = b.value("pad", {b.value("slice", {x}, {{"start", IntList{0}}, {"stop", IntList{n - 1}}})},
+                          {{"pad", IntList{1, 0}}});
+    Value* same = op2(b, "equal", x, prev);
+    if (is_float(out.dtype))
+      same = b.value("logical_or", {same, b.value("logical_and", {b.value("isnan", {x}), b.value("isnan", {prev})})});
+    Value* first =
+        b.value("concat",
+                {b.graph_constant(Type::tensor(DType::Bool, std::vector<int64_t>{1}), 1.0),
+                 b.value("slice", {b.value("logical_not", {same})}, {{"start", IntList{1}}, {"stop", IntList{n}}})},
+                {{"axis", int64_t(0)}});
+    Value* slot = op2(b, "sub", b.value("cumsum", {cast_to(b, first, DType::I64)}, {{"axis", int64_t(0)}}),
+                      b.graph_constant(DType::I64, 1.0));
+    Value* drop = b.graph_constant(DType::I64, double(out.shape[0].size));  // repeats: past the end, dropped
+    Value* where_to = b.value("where", {first, slot, drop});
+    return {b.value("scatter", {fill, where_to, x}, {{"axis", int64_t(0)}, {"mode", std::string("fill")}})};
+  };
+  return info;
+}
+
 }  // namespace
 
 bool is_scan(const std::string& name) {
@@ -107,6 +211,8 @@ bool is_scan(const std::string& name) {
 void register_sort_ops(std::vector<OpInfo>& out) {
   out.push_back(argsort());
   out.push_back(sort());
+  out.push_back(searchsorted());
+  out.push_back(unique());
   out.push_back(scan("cumsum", "Running sum"));
   out.push_back(scan("cumprod", "Running product"));
   out.push_back(scan("cummax", "Running maximum (NaN propagates)"));

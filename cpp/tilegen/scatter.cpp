@@ -17,7 +17,8 @@ Grid emit_scatter_kernel(const Op& kernel, Function& fn) {
   const Op& sc = *yield.operands[0]->def;
   if (sc.name != "scatter_add" && sc.name != "scatter")
     fail(ErrorCode::Compile, "scatter kernels take scatter or scatter_add, got " + sc.name, sc.loc.str());
-  const std::string reduce = sc.name == "scatter" && sc.has_attr("reduce") ? sc.str_attr("reduce") : "add";
+  // scatter_add adds; scatter combines by its `reduce` attribute, "set" when absent (its default).
+  const std::string reduce = sc.name == "scatter_add" ? "add" : sc.has_attr("reduce") ? sc.str_attr("reduce") : "set";
   std::vector<int64_t> base = sc.operands[0]->type.static_shape(), upd = sc.operands[1]->type.static_shape();
   size_t axis = size_t(normalize_axis("scatter_add", sc.int_attr("axis"), int64_t(base.size())));
   int64_t lanes = kernel.int_attr("lanes");

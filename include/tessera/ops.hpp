@@ -1060,6 +1060,14 @@ inline ir::Value* sddmm(ir::Builder& b, ir::Value* rows, ir::Value* cols, ir::Va
   return b.value("sddmm", operands, attrs);
 }
 
+// Insertion points (i64) of values into sorted_sequence along its last axis, as numpy.searchsorted (NaN sorts last): sorted_sequence [M] with values of any shape, or [..., M] with values [..., V] (the same leading dims). A binary search: ceil(log2(M + 1)) gathers per value.
+inline ir::Value* searchsorted(ir::Builder& b, ir::Value* sorted_sequence, ir::Value* values, std::string side = "left") {
+  ir::AttrMap attrs;
+  attrs["side"] = side;
+  std::vector<ir::Value*> operands{sorted_sequence, values};
+  return b.value("searchsorted", operands, attrs);
+}
+
 // Maxima (-inf, or the dtype's lowest integer, for an empty segment) of the rows of data [N, ...] grouped by segment_ids [N]: result [num_segments, ...]. Gradient shared evenly between tied rows. Ids need not be sorted.
 inline ir::Value* segment_max(ir::Builder& b, ir::Value* data, ir::Value* segment_ids, int64_t num_segments, std::optional<std::string> mode = std::nullopt) {
   ir::AttrMap attrs;
@@ -1335,6 +1343,15 @@ inline ir::Value* unfold(ir::Builder& b, ir::Value* x, ir::Sizes kernel_size, ir
   attrs["stride"] = stride.value;
   std::vector<ir::Value*> operands{x};
   return b.value("unfold", operands, attrs);
+}
+
+// The distinct values of x (flattened), sorted, in a tensor of static length `size` (as jax.numpy.unique(size=)); NaNs count as one value, sorted last. CPU only (sort, scatter).
+inline ir::Value* unique(ir::Builder& b, ir::Value* x, int64_t size, double fill_value = 0.0) {
+  ir::AttrMap attrs;
+  attrs["size"] = size;
+  attrs["fill_value"] = fill_value;
+  std::vector<ir::Value*> operands{x};
+  return b.value("unique", operands, attrs);
 }
 
 // Variance over `axis` (every axis when absent), two-pass: sum((x - mean)^2) / (n - correction), in a fixed order (deterministic). Floating-point inputs only.

@@ -459,14 +459,12 @@ def sort(x, /, *, axis=-1, descending=False, stable=True):
 
 
 def searchsorted(x1, x2, /, *, side="left", sorter=None):
-    """Insertion points of x2 in the sorted 1-D x1: counts of x1 elements below (left) or not
-    above (right) each x2 value."""
+    """Insertion points of x2 in the sorted 1-D x1 (a binary search)."""
     if x1.ndim != 1:
         raise ShapeError(f"searchsorted: x1 must be 1-D, got shape {x1.shape}")
     if sorter is not None:
         x1 = _ops.take(x1, sorter, axis=0)
-    cmp = _ops.less if side == "left" else _ops.less_equal
-    return _ops.sum(_ops.cast(cmp(x1, _ops.expand_dims(x2, axis=-1)), "i64"), axis=-1)
+    return _ops.searchsorted(x1, x2, side=side)
 
 
 # ---- statistics and utilities ----

@@ -126,6 +126,31 @@ def test_default_axis_and_array_api_dtypes():
     assert xp.cumulative_sum(xi).dtype == ts.int64
 
 
+@pytest.mark.parametrize("m", [0, 1, 2, 7, 64, 100])
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_searchsorted_matches_numpy(m, side):
+    seq = np.sort(RNG.integers(-5, 5, m).astype(np.float64))
+    if m > 3:
+        seq[-1] = np.nan  # NaN sorts last
+    vals = np.concatenate([RNG.integers(-7, 7, 20).astype(np.float64), [np.nan, -np.inf, np.inf]])
+    got = ts.searchsorted(ts.tensor(seq), ts.tensor(vals.reshape(1, -1)), side=side).numpy()
+    np.testing.assert_array_equal(got[0], np.searchsorted(seq, vals, side=side))
+    batched = np.sort(RNG.standard_normal((3, m)), axis=1)
+    v = RNG.standard_normal((3, 5))
+    got = ts.searchsorted(ts.tensor(batched), ts.tensor(v), side=side).numpy()
+    np.testing.assert_array_equal(got, [np.searchsorted(r, q, side=side) for r, q in zip(batched, v)])
+
+
+def test_unique_with_a_static_size():
+    x = np.array([[3.0, 1.0, np.nan], [1.0, 2.0, np.nan]])
+    np.testing.assert_array_equal(ts.unique(ts.tensor(x), size=5, fill_value=-1.0).numpy(), [1, 2, 3, np.nan, -1])
+    np.testing.assert_array_equal(ts.unique(ts.tensor(x), size=2).numpy(), [1, 2])  # the first `size` kept
+    xi = RNG.integers(0, 6, 40)
+    u = np.unique(xi)
+    np.testing.assert_array_equal(ts.unique(ts.tensor(xi), size=8).numpy(), np.pad(u, (0, 8 - u.size)))
+    assert ts.unique(ts.tensor(np.zeros(0)), size=3).numpy().tolist() == [0, 0, 0]
+
+
 def test_jit_and_vmap():
     x = RNG.standard_normal((3, 4, 10))
     f = ts.jit(lambda a: ts.sort(ts.cumsum(a, axis=-1), axis=-1, descending=True))
@@ -140,6 +165,9 @@ def test_jit_and_vmap():
     (lambda: ts.argsort(ts.zeros(3, dtype="bool")), "bool"),
     (lambda: ts.cummax(ts.zeros(3, dtype="bool"), axis=0), "bool"),
     (lambda: ts.cumsum(ts.zeros(3, 4), axis=-3), "axis"),
+    (lambda: ts.searchsorted(ts.zeros(2, 4), ts.zeros(3, 4)), "leading dims"),
+    (lambda: ts.searchsorted(ts.zeros(4), ts.zeros(3), side="middle"), "side"),
+    (lambda: ts.unique(ts.zeros(4), size=-1), "size must be >= 0"),
 ])
 def test_bad_input_names_the_op_and_line(call, message):
     with pytest.raises(ts.TesseraError) as e:
