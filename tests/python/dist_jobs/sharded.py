@@ -110,6 +110,11 @@ check("tril", ts.tril, torch.tril, [a(2, 4, 4)])
 idx = rng.integers(0, 8, size=(4,))
 # take's gradient is a scatter_add, which GPU targets do not compile yet
 check("take", lambda t, i: ts.take(t, i, axis=0), lambda t, i: t[i], [a(8, 6), idx], grad=DEVICE == "cpu")
+# windows (im2col) and its adjoint: leading dims split, window dims gathered whole
+check("conv2d", lambda x, w: ts.conv2d(x, w, padding=1), lambda x, w: torch.nn.functional.conv2d(x, w, padding=1),
+      [a(4, 2, 5, 6), a(4, 2, 3, 3)])
+check("max_pool2d", lambda x: ts.max_pool2d(x, kernel_size=2), lambda x: torch.nn.functional.max_pool2d(x, 2),
+      [a(4, 2, 4, 6)])
 # composites
 check("softmax", lambda x: ts.softmax(x, axis=-1), lambda x: torch.softmax(x, -1), [a(4, 6)])
 check("layernorm", lambda x: ts.layernorm(x, axis=-1), lambda x: torch.nn.functional.layer_norm(x, (6,)), [a(4, 6)])
