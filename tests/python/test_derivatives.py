@@ -182,6 +182,7 @@ CASES = {
     "cumprod": ([normal], {"axis": 0}, [((5,),), ((4, 3),)]),
     "cummax": ([normal], {"axis": -1}, [((2, 5),)]),
     "cummin": ([normal], {"axis": 0, "reverse": True}, [((5, 2),)]),
+    "unique": ([normal], {"size": 6}, [((5,),), ((2, 2),)]),  # distinct values: sorted, one slot filled
     "segment_sum": ([normal, indices_for(3)], {"num_segments": 3}, [((5, 2), (5,))]),
     "segment_mean": ([normal, indices_for(3)], {"num_segments": 4}, [((5, 2), (5,))]),
     "segment_max": ([normal, covering(2)], {"num_segments": 2}, [((5, 2), (5,))]),
@@ -196,7 +197,7 @@ CASES = {
 NOT_DIFFERENTIABLE = {"less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "logical_and",
                       "logical_or", "logical_xor", "logical_not", "sign", "argmax", "argmin", "one_hot",
                       "rand_like", "isnan", "isinf", "isfinite", "signbit", "any", "all", "bitwise_and", "bitwise_or",
-                      "bitwise_xor", "bitwise_invert", "left_shift", "right_shift", "argsort", "cumargmax", "cumargmin"}
+                      "bitwise_xor", "bitwise_invert", "left_shift", "right_shift", "argsort", "cumargmax", "cumargmin", "searchsorted"}
 
 
 def inputs_for(name, shape_case):
