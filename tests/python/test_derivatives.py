@@ -197,7 +197,8 @@ CASES = {
 NOT_DIFFERENTIABLE = {"less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "logical_and",
                       "logical_or", "logical_xor", "logical_not", "sign", "argmax", "argmin", "one_hot",
                       "rand_like", "isnan", "isinf", "isfinite", "signbit", "any", "all", "bitwise_and", "bitwise_or",
-                      "bitwise_xor", "bitwise_invert", "left_shift", "right_shift", "argsort", "cumargmax", "cumargmin", "searchsorted"}
+                      "bitwise_xor", "bitwise_invert", "left_shift", "right_shift", "argsort", "cumargmax", "cumargmin",
+                      "searchsorted"}
 
 
 def inputs_for(name, shape_case):
