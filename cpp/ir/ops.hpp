@@ -20,6 +20,7 @@ void register_autodiff_ops(std::vector<OpInfo>& out);     // ops_autodiff.cpp: s
 void register_window_ops(std::vector<OpInfo>& out);       // ops_windows.cpp: windows, overlap_add, iota
 void register_conv_ops(std::vector<OpInfo>& out);         // ops_conv.cpp: convolution and pooling composites
 void register_segment_ops(std::vector<OpInfo>& out);      // ops_segment.cpp: segment_sum, spmm_coo, ...
+void register_transformer_ops(std::vector<OpInfo>& out);  // ops_transformer.cpp: rope
 void register_sort_ops(std::vector<OpInfo>& out);         // ops_sort.cpp: argsort, sort, cumsum, cummax, ...
 // The scans of ops_sort.cpp (cumsum, cumprod, cummax, cummin, cumargmax, cumargmin): kernels of kind "scan".
 bool is_scan(const std::string& name);

@@ -1020,6 +1020,16 @@ inline ir::Value* roll(ir::Builder& b, ir::Value* x, ir::IntList shift, std::opt
   return b.value("roll", operands, attrs);
 }
 
+// Rotary position embedding of x [..., S, D] (D even): pair i of position p turns by p * base^(-2i/D). positions [S] or broadcasting to x's [..., S] (default 0..S-1). Computed in f32 or wider.
+inline ir::Value* rope(ir::Builder& b, ir::Value* x, ir::Value* positions = nullptr, double base = 10000.0, bool interleaved = false) {
+  ir::AttrMap attrs;
+  attrs["base"] = base;
+  attrs["interleaved"] = interleaved;
+  std::vector<ir::Value*> operands{x};
+  if (positions) operands.push_back(positions);
+  return b.value("rope", operands, attrs);
+}
+
 // Elementwise nearest integer, halves to even as NumPy (integers unchanged).
 inline ir::Value* round(ir::Builder& b, ir::Value* x) {
   ir::AttrMap attrs;

@@ -182,6 +182,7 @@ CASES = {
     "cumprod": ([normal], {"axis": 0}, [((5,),), ((4, 3),)]),
     "cummax": ([normal], {"axis": -1}, [((2, 5),)]),
     "cummin": ([normal], {"axis": 0, "reverse": True}, [((5, 2),)]),
+    "rope": ([normal, uniform(0.0, 9.0)], {"interleaved": True}, [((3, 4), (3,)), ((2, 3, 2), (2, 3))]),
     "unique": ([normal], {"size": 6}, [((5,),), ((2, 2),)]),  # distinct values: sorted, one slot filled
     "segment_sum": ([normal, indices_for(3)], {"num_segments": 3}, [((5, 2), (5,))]),
     "segment_mean": ([normal, indices_for(3)], {"num_segments": 4}, [((5, 2), (5,))]),
