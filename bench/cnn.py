@@ -139,6 +139,8 @@ def main():
     ap.add_argument("--profile", type=int, default=0, metavar="N")
     args = ap.parse_args()
     sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
+    if args.device == "cuda":  # torch's f32 convolutions default to TF32 on cuDNN: compare like with like
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     where = (torch.cuda.get_device_name() if args.device == "cuda"
              else f"CPU, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}")
     lines = [f"# Convolutional networks: Tessera vs torch ({where})", ""]
