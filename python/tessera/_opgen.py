@@ -155,58 +155,83 @@ def _cpp_literal(kind, value):
     return str(value)
 
 
-def cpp_header_source() -> str:
-    """Text of include/tessera/ops.hpp: one C++ function per op building it with an ir::Builder."""
-    out = ["// The C++ op API: one function per registry op, appending the op to a Builder's block.",
-           "// Generated from the op registry by `python -m tessera._opgen --write .`; do not edit.",
-           "#pragma once", "#include <optional>", "#include <string>", "#include <vector>", "",
-           '#include "ir/builder.hpp"', "", "namespace tessera::ops {", ""]
+_CPP_PRELUDE = ["// Generated from the op registry by `python -m tessera._opgen --write .`; do not edit.",
+                "#pragma once"]
+
+
+def _cpp_function(spec):
+    """Lines of the C++ function that builds op `spec` with an ir::Builder."""
+    operands, attrs = _params(spec)
+    if "b" in operands or any(a[0] == "b" for a in attrs):
+        raise ValueError(f"op {spec['name']}: a parameter named 'b' would shadow the C++ API's Builder")
+    variadic = spec["max_operands"] < 0
+    params = ["ir::Builder& b"]
+    if variadic:
+        params.append(f"const std::vector<ir::Value*>& {operands[0]}")
+        args = operands[0]
+    required = [a for a in attrs if a[3]]
+    optional = [a for a in attrs if not a[3]]
+    if not variadic:
+        params += [f"ir::Value* {n}" for n in operands[:spec["min_operands"]]]
+    # Required attributes before optional operands (C++ defaults must come last).
+    for name, kind, _v, _r in required:
+        params.append(f"{_CPP_TYPES[kind]} {name}")
+    if not variadic:
+        params += [f"ir::Value* {n} = nullptr" for n in operands[spec["min_operands"]:]]
+    body = []
+    for name, kind, value, _r in optional:
+        if value is None:
+            params.append(f"std::optional<{_CPP_TYPES[kind]}> {name} = std::nullopt")
+        else:
+            params.append(f"{_CPP_TYPES[kind]} {name} = {_cpp_literal(kind, value)}")
+    body.append("  ir::AttrMap attrs;")
+    for name, kind, value, req in attrs:
+        unwrap = ".value" if kind in ("axes", "sizes", "padding") else ""
+        if value is None and not req:
+            body.append(f'  if ({name}) attrs["{name}"] = {name}->value;' if unwrap else
+                        f'  if ({name}) attrs["{name}"] = *{name};')
+        else:
+            body.append(f'  attrs["{name}"] = {name}{unwrap};')
+    if not variadic:
+        names = operands[:spec["min_operands"]]
+        body.append("  std::vector<ir::Value*> operands{" + ", ".join(names) + "};")
+        for n in operands[spec["min_operands"]:]:
+            body.append(f"  if ({n}) operands.push_back({n});")
+        args = "operands"
+    body.append(f'  return b.value("{spec["name"]}", {args}, attrs);')
+    summary = (spec["summary"] or spec["name"]).replace("*/", "* /")
+    return [f"// {summary}", f"inline ir::Value* {spec['name']}({', '.join(params)}) {{"] + body + ["}", ""]
+
+
+def _cpp_classes():
+    return sorted({spec["class"] for spec in op_specs()})
+
+
+def cpp_class_header_source(cls) -> str:
+    """Text of include/tessera/ops/<cls>.hpp: the C++ functions of one op class."""
+    out = [f"// The C++ op API, {cls} ops: one function per registry op, appending it to a Builder's block."]
+    out += _CPP_PRELUDE + ["#include <optional>", "#include <string>", "#include <vector>", "",
+                           '#include "ir/builder.hpp"', "", "namespace tessera::ops {", ""]
     for spec in op_specs():
-        operands, attrs = _params(spec)
-        if "b" in operands or any(a[0] == "b" for a in attrs):
-            raise ValueError(f"op {spec['name']}: a parameter named 'b' would shadow the C++ API's Builder")
-        variadic = spec["max_operands"] < 0
-        params = ["ir::Builder& b"]
-        if variadic:
-            params.append(f"const std::vector<ir::Value*>& {operands[0]}")
-            args = operands[0]
-        required = [a for a in attrs if a[3]]
-        optional = [a for a in attrs if not a[3]]
-        if not variadic:
-            params += [f"ir::Value* {n}" for n in operands[:spec["min_operands"]]]
-        # Required attributes before optional operands (C++ defaults must come last).
-        for name, kind, _v, _r in required:
-            params.append(f"{_CPP_TYPES[kind]} {name}")
-        if not variadic:
-            params += [f"ir::Value* {n} = nullptr" for n in operands[spec["min_operands"]:]]
-        body = []
-        for name, kind, value, _r in optional:
-            if value is None:
-                params.append(f"std::optional<{_CPP_TYPES[kind]}> {name} = std::nullopt")
-            else:
-                params.append(f"{_CPP_TYPES[kind]} {name} = {_cpp_literal(kind, value)}")
-        body.append("  ir::AttrMap attrs;")
-        for name, kind, value, req in attrs:
-            unwrap = ".value" if kind in ("axes", "sizes", "padding") else ""
-            if value is None and not req:
-                body.append(f'  if ({name}) attrs["{name}"] = {name}->value;' if unwrap else
-                            f'  if ({name}) attrs["{name}"] = *{name};')
-            else:
-                body.append(f'  attrs["{name}"] = {name}{unwrap};')
-        if not variadic:
-            names = operands[:spec["min_operands"]]
-            body.append("  std::vector<ir::Value*> operands{" + ", ".join(names) + "};")
-            for n in operands[spec["min_operands"]:]:
-                body.append(f"  if ({n}) operands.push_back({n});")
-            args = "operands"
-        body.append(f'  return b.value("{spec["name"]}", {args}, attrs);')
-        summary = (spec["summary"] or spec["name"]).replace("*/", "* /")
-        out.append(f"// {summary}")
-        out.append(f"inline ir::Value* {spec['name']}({', '.join(params)}) {{")
-        out += body
-        out += ["}", ""]
-    out += ["}  // namespace tessera::ops", ""]
-    return "\n".join(out)
+        if spec["class"] == cls:
+            out += _cpp_function(spec)
+    return "\n".join(out + ["}  // namespace tessera::ops", ""])
+
+
+def cpp_header_source() -> str:
+    """Text of include/tessera/ops.hpp: the C++ op API, one header per op class."""
+    out = ["// The C++ op API: one function per registry op, appending the op to a Builder's block."]
+    out += _CPP_PRELUDE + [""] + [f'#include "tessera/ops/{cls}.hpp"' for cls in _cpp_classes()]
+    return "\n".join(out) + "\n"
+
+
+def generated_files():
+    """Every file derived from the registry, as {path relative to the repo root: text}."""
+    files = {"python/tessera/ops.pyi": stub_source(), "docs/ops.md": docs_source(),
+             "include/tessera/ops.hpp": cpp_header_source()}
+    for cls in _cpp_classes():
+        files[f"include/tessera/ops/{cls}.hpp"] = cpp_class_header_source(cls)
+    return files
 
 
 def summary_table():
@@ -262,9 +287,9 @@ def main(argv):
     if len(argv) == 3 and argv[1] == "--write":
         import pathlib
         root = pathlib.Path(argv[2])
-        (root / "python/tessera/ops.pyi").write_text(stub_source())
-        (root / "docs/ops.md").write_text(docs_source())
-        (root / "include/tessera/ops.hpp").write_text(cpp_header_source())
+        for path, text in generated_files().items():
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_text(text)
         return 0
     print("usage: python -m tessera._opgen --write <repo root>", file=sys.stderr)
     return 2

@@ -1,0 +1,158 @@
+// The C++ op API, contraction ops: one function per registry op, appending it to a Builder's block.
+// Generated from the op registry by `python -m tessera._opgen --write .`; do not edit.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/builder.hpp"
+
+namespace tessera::ops {
+
+// Scaled dot-product attention softmax(q @ k^T * scale) @ v over the last two dims of q [..., Sq, D], k [..., Skv, D] and v [..., Skv, Dv] (equal batch dims and dtypes): result [..., Sq, Dv]. NVIDIA bf16/f16 with D = Dv in {64, 128} runs a flash-attention kernel (memory O(S)); elsewhere it is computed as those ops (f16/bf16 in f32).
+inline ir::Value* attention(ir::Builder& b, ir::Value* q, ir::Value* k, ir::Value* v, std::optional<double> scale = std::nullopt, bool causal = false) {
+  ir::AttrMap attrs;
+  if (scale) attrs["scale"] = *scale;
+  attrs["causal"] = causal;
+  std::vector<ir::Value*> operands{q, k, v};
+  return b.value("attention", operands, attrs);
+}
+
+// One gradient of attention (FlashAttention-2's backward): dq, dk or dv (`wrt`) of o = softmax(q @ k^T * scale) @ v given dout, lse = attention_lse(q, k) and delta = sum(dout * o, -1) ([..., Sq] in the compute dtype: f32 for 16-bit q). Result: the type of that operand.
+inline ir::Value* attention_grad(ir::Builder& b, ir::Value* q, ir::Value* k, ir::Value* v, ir::Value* dout, ir::Value* lse, ir::Value* delta, double scale, std::string wrt, bool causal = false) {
+  ir::AttrMap attrs;
+  attrs["scale"] = scale;
+  attrs["causal"] = causal;
+  attrs["wrt"] = wrt;
+  std::vector<ir::Value*> operands{q, k, v, dout, lse, delta};
+  return b.value("attention_grad", operands, attrs);
+}
+
+// The log-normaliser of attention's softmax per query row, in f32: lse[..., i] = log(sum over keys j of exp(scale * q[..., i, :] . k[..., j, :])) (j <= i when causal), f32 for 16-bit inputs. Part of attention's gradient; on NVIDIA the flash-attention forward kernel writes it.
+inline ir::Value* attention_lse(ir::Builder& b, ir::Value* q, ir::Value* k, double scale, bool causal = false) {
+  ir::AttrMap attrs;
+  attrs["scale"] = scale;
+  attrs["causal"] = causal;
+  std::vector<ir::Value*> operands{q, k};
+  return b.value("attention_lse", operands, attrs);
+}
+
+// Convolution (cross-correlation, as torch.nn.functional.conv1d) of x [N, C_in, *S] with weight [C_out, C_in/groups, *K] and optional bias [C_out]: im2col (windows) and one GEMM per group.
+inline ir::Value* conv1d(ir::Builder& b, ir::Value* x, ir::Value* weight, ir::Value* bias = nullptr, ir::Sizes stride = 1, ir::Padding padding = 0, ir::Sizes dilation = 1, int64_t groups = 1, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["stride"] = stride.value;
+  attrs["padding"] = padding.value;
+  attrs["dilation"] = dilation.value;
+  attrs["groups"] = groups;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x, weight};
+  if (bias) operands.push_back(bias);
+  return b.value("conv1d", operands, attrs);
+}
+
+// Convolution (cross-correlation, as torch.nn.functional.conv2d) of x [N, C_in, *S] with weight [C_out, C_in/groups, *K] and optional bias [C_out]: im2col (windows) and one GEMM per group.
+inline ir::Value* conv2d(ir::Builder& b, ir::Value* x, ir::Value* weight, ir::Value* bias = nullptr, ir::Sizes stride = 1, ir::Padding padding = 0, ir::Sizes dilation = 1, int64_t groups = 1, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["stride"] = stride.value;
+  attrs["padding"] = padding.value;
+  attrs["dilation"] = dilation.value;
+  attrs["groups"] = groups;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x, weight};
+  if (bias) operands.push_back(bias);
+  return b.value("conv2d", operands, attrs);
+}
+
+// Convolution (cross-correlation, as torch.nn.functional.conv3d) of x [N, C_in, *S] with weight [C_out, C_in/groups, *K] and optional bias [C_out]: im2col (windows) and one GEMM per group.
+inline ir::Value* conv3d(ir::Builder& b, ir::Value* x, ir::Value* weight, ir::Value* bias = nullptr, ir::Sizes stride = 1, ir::Padding padding = 0, ir::Sizes dilation = 1, int64_t groups = 1, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["stride"] = stride.value;
+  attrs["padding"] = padding.value;
+  attrs["dilation"] = dilation.value;
+  attrs["groups"] = groups;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x, weight};
+  if (bias) operands.push_back(bias);
+  return b.value("conv3d", operands, attrs);
+}
+
+// Transposed convolution (the gradient of conv1d w.r.t. its input) of x [N, C_in, *S] with weight [C_in, C_out/groups, *K] and optional bias [C_out], as torch.nn.functional.conv_transpose1d.
+inline ir::Value* conv_transpose1d(ir::Builder& b, ir::Value* x, ir::Value* weight, ir::Value* bias = nullptr, ir::Sizes stride = 1, ir::Padding padding = 0, ir::Sizes output_padding = 0, ir::Sizes dilation = 1, int64_t groups = 1, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["stride"] = stride.value;
+  attrs["padding"] = padding.value;
+  attrs["output_padding"] = output_padding.value;
+  attrs["dilation"] = dilation.value;
+  attrs["groups"] = groups;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x, weight};
+  if (bias) operands.push_back(bias);
+  return b.value("conv_transpose1d", operands, attrs);
+}
+
+// Transposed convolution (the gradient of conv2d w.r.t. its input) of x [N, C_in, *S] with weight [C_in, C_out/groups, *K] and optional bias [C_out], as torch.nn.functional.conv_transpose2d.
+inline ir::Value* conv_transpose2d(ir::Builder& b, ir::Value* x, ir::Value* weight, ir::Value* bias = nullptr, ir::Sizes stride = 1, ir::Padding padding = 0, ir::Sizes output_padding = 0, ir::Sizes dilation = 1, int64_t groups = 1, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["stride"] = stride.value;
+  attrs["padding"] = padding.value;
+  attrs["output_padding"] = output_padding.value;
+  attrs["dilation"] = dilation.value;
+  attrs["groups"] = groups;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x, weight};
+  if (bias) operands.push_back(bias);
+  return b.value("conv_transpose2d", operands, attrs);
+}
+
+// Transposed convolution (the gradient of conv3d w.r.t. its input) of x [N, C_in, *S] with weight [C_in, C_out/groups, *K] and optional bias [C_out], as torch.nn.functional.conv_transpose3d.
+inline ir::Value* conv_transpose3d(ir::Builder& b, ir::Value* x, ir::Value* weight, ir::Value* bias = nullptr, ir::Sizes stride = 1, ir::Padding padding = 0, ir::Sizes output_padding = 0, ir::Sizes dilation = 1, int64_t groups = 1, bool channels_last = false) {
+  ir::AttrMap attrs;
+  attrs["stride"] = stride.value;
+  attrs["padding"] = padding.value;
+  attrs["output_padding"] = output_padding.value;
+  attrs["dilation"] = dilation.value;
+  attrs["groups"] = groups;
+  attrs["channels_last"] = channels_last;
+  std::vector<ir::Value*> operands{x, weight};
+  if (bias) operands.push_back(bias);
+  return b.value("conv_transpose3d", operands, attrs);
+}
+
+// Einstein summation of one or more tensors (as numpy.einsum), built from sums, transposes, reshapes and batched matmuls; operands are contracted left to right.
+inline ir::Value* einsum(ir::Builder& b, const std::vector<ir::Value*>& xs, std::string equation) {
+  ir::AttrMap attrs;
+  attrs["equation"] = equation;
+  return b.value("einsum", xs, attrs);
+}
+
+// Matrix product with NumPy semantics: [...,M,K] @ [...,K,N] -> [...,M,N] with broadcast batch dims; a 1-D left operand is a row vector and a 1-D right operand a column vector (their dim is dropped from the result). Operands of different dtypes promote. Accumulates in the compute dtype; K = 0 gives zeros.
+inline ir::Value* matmul(ir::Builder& b, ir::Value* x, ir::Value* y, std::string precision = "highest") {
+  ir::AttrMap attrs;
+  attrs["precision"] = precision;
+  std::vector<ir::Value*> operands{x, y};
+  return b.value("matmul", operands, attrs);
+}
+
+// Sampled dense-dense product: values[j] = (mat1 @ mat2)[rows[j], cols[j]] for mat1 [M, K], mat2 [K, N], computed only at those entries.
+inline ir::Value* sddmm(ir::Builder& b, ir::Value* rows, ir::Value* cols, ir::Value* mat1, ir::Value* mat2) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{rows, cols, mat1, mat2};
+  return b.value("sddmm", operands, attrs);
+}
+
+// The sparse matrix [M, K] with entries values[j] at (rows[j], cols[j]) (COO; duplicates add) times dense [K, N]: [M, N]. Differentiable w.r.t. values and dense.
+inline ir::Value* spmm_coo(ir::Builder& b, ir::Value* rows, ir::Value* cols, ir::Value* values, ir::Value* dense, int64_t num_rows) {
+  ir::AttrMap attrs;
+  attrs["num_rows"] = num_rows;
+  std::vector<ir::Value*> operands{rows, cols, values, dense};
+  return b.value("spmm_coo", operands, attrs);
+}
+
+// The sparse matrix [M, K] in CSR form (row i's entries are values[indptr[i]:indptr[i+1]] in columns indices[...]) times dense [K, N]: [M, N], M = len(indptr) - 1.
+inline ir::Value* spmm_csr(ir::Builder& b, ir::Value* indptr, ir::Value* indices, ir::Value* values, ir::Value* dense) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{indptr, indices, values, dense};
+  return b.value("spmm_csr", operands, attrs);
+}
+
+}  // namespace tessera::ops
