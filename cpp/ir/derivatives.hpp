@@ -35,6 +35,9 @@ Value* unslice_dim(Builder& b, Value* g, size_t d, int64_t start, int64_t step, 
 void attach(Table& table, const std::string& name, Vjp vjp, Jvp jvp);
 // Ops linear in their floating-point operands: the tangent is the op applied to the tangents.
 Jvp linear_jvp();
+// Ops linear in x but for a constant padding `value` (pad, windows): the op on the tangent
+// with value 0.
+Jvp padded_linear_jvp();
 // Unary ops f with derivative f'(x) built by `deriv`: VJP g * f'(x), JVP t * f'(x).
 using Deriv = std::function<Value*(Builder&, const Op&)>;
 void attach_unary(Table& table, const std::string& name, Deriv deriv);

@@ -77,11 +77,7 @@ void attach_windows(Table& table) {
         a["size"] = size;
         return std::vector<Value*>{b.value("overlap_add", {g}, a)};
       },
-      [](Builder& b, const Op& op, const std::vector<Value*>& t) {  // the padding value is a constant
-        AttrMap a = op.attrs;
-        a["value"] = 0.0;
-        return b.value("windows", {t[0]}, a);
-      });
+      padded_linear_jvp());
   attach(
       table, "overlap_add",
       [](Builder& b, const Op& op, Value* g) {
@@ -302,11 +298,7 @@ void attach_movement(Table& table) {
         return std::vector<Value*>{
             b.value("slice", {g}, {{"start", start}, {"stop", stop}, {"step", IntList(shape.size(), 1)}})};
       },
-      [](Builder& b, const Op& op, const std::vector<Value*>& t) {  // the padding value is a constant
-        AttrMap attrs = op.attrs;
-        attrs["value"] = 0.0;
-        return b.value("pad", {t[0]}, attrs);
-      });
+      padded_linear_jvp());
   attach(
       table, "concat",
       [](Builder& b, const Op& op, Value* g) {

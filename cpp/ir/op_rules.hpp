@@ -30,6 +30,10 @@ OpInfo float_binary_op(const std::string& name, const std::string& summary);
 OpInfo compare_op(const std::string& name, const std::string& summary);
 // Logical op of one or two operands of any dtypes (nonzero is true): bool out.
 OpInfo logical_op(const std::string& name, int arity, const std::string& summary);
+// A data-movement op with these operand names ({"xs"}: variadic) and attributes; the caller
+// sets infer and lower_at (ops_movement.cpp).
+OpInfo movement(const std::string& name, std::vector<std::string> operands, std::vector<AttrSpec> attrs,
+                const std::string& summary);
 // Reduction over attribute `axis` (with optional `keepdims`).
 OpInfo reduction_op(const std::string& name, const std::string& summary);
 

@@ -9,6 +9,21 @@
 #include "ir/op_rules.hpp"
 
 namespace tessera::ir {
+
+OpInfo movement(const std::string& name, std::vector<std::string> operands, std::vector<AttrSpec> attrs,
+                const std::string& summary) {
+  OpInfo info;
+  info.name = name;
+  info.cls = OpClass::DataMovement;
+  info.operand_names = std::move(operands);
+  bool variadic = info.operand_names.size() == 1 && info.operand_names[0] == "xs";
+  info.min_operands = variadic ? 1 : int(info.operand_names.size());
+  info.max_operands = variadic ? -1 : info.min_operands;
+  info.attrs = std::move(attrs);
+  info.summary = summary;
+  return info;
+}
+
 namespace {
 
 using Shape = std::vector<int64_t>;
@@ -64,20 +79,6 @@ std::vector<Value*> cast_operands(Builder& b, const Op& op) {
 }
 
 const char* const kScatterCpuOnly = "many-to-one updates need atomics or a sorted update kernel on GPUs";
-
-OpInfo movement(const std::string& name, std::vector<std::string> operands, std::vector<AttrSpec> attrs,
-                const std::string& summary) {
-  OpInfo info;
-  info.name = name;
-  info.cls = OpClass::DataMovement;
-  info.operand_names = std::move(operands);
-  bool variadic = info.operand_names.size() == 1 && info.operand_names[0] == "xs";
-  info.min_operands = variadic ? 1 : int(info.operand_names.size());
-  info.max_operands = variadic ? -1 : info.min_operands;
-  info.attrs = std::move(attrs);
-  info.summary = summary;
-  return info;
-}
 
 // The element of index operand `idx` at `c` as an in-bounds index into an axis of `n`, by the
 // op's mode (kIndexMode); with "fill", `*valid` says whether it was in range. "error" checks

@@ -27,17 +27,6 @@ int64_t checked_axis(const std::string& op, const Type& x, const AttrMap& a) {
   return axis;
 }
 
-OpInfo primitive(const std::string& name, std::vector<AttrSpec> attrs, const std::string& summary) {
-  OpInfo info;
-  info.name = name;
-  info.cls = OpClass::DataMovement;  // kernels of their own (form-kernels picks them by name)
-  info.operand_names = {"x"};
-  info.min_operands = info.max_operands = 1;
-  info.attrs = std::move(attrs);
-  info.summary = summary;
-  return info;
-}
-
 // Without an `axis` attribute: the same op with the default (-1) written out, so that
 // kernels and rules find it.
 std::vector<Value*> with_axis(Builder& b, const Op& op) {
@@ -48,9 +37,9 @@ std::vector<Value*> with_axis(Builder& b, const Op& op) {
 }
 
 OpInfo argsort() {
-  OpInfo info = primitive("argsort", {kAxis, kDescending},
-                          "Indices (i64) that sort x along `axis`, stable: equal values keep their order; NaN sorts "
-                          "as the largest value. O(n log^2 n) per row (a bitonic network); CPU only for now.");
+  OpInfo info = movement("argsort", {"x"}, {kAxis, kDescending},  // a kernel of its own (form-kernels)
+                         "Indices (i64) that sort x along `axis`, stable: equal values keep their order; NaN sorts "
+                         "as the largest value. O(n log^2 n) per row (a bitonic network); CPU only for now.");
   info.cpu_only = kSortCpuOnly;
   info.decompose = with_axis;
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
@@ -86,8 +75,9 @@ DType scan_dtype(const std::string& op, DType in) {
 }
 
 OpInfo scan(const std::string& name, const std::string& what) {
-  OpInfo info = primitive(name, {{"axis", "int", true, "the axis scanned (negative counts from the end)"}, kReverse},
-                          what + " along `axis`: element i combines elements 0..i (reverse: i..n-1).");
+  OpInfo info =
+      movement(name, {"x"}, {{"axis", "int", true, "the axis scanned (negative counts from the end)"}, kReverse},
+               what + " along `axis`: element i combines elements 0..i (reverse: i..n-1).");
   info.infer = [name](const std::vector<Type>& in, const AttrMap& a) {
     checked_axis(name, in[0], a);
     if (in[0].dtype == DType::Bool && (name == "cummax" || name == "cummin" || name.rfind("cumarg", 0) == 0))

@@ -52,15 +52,19 @@ const std::vector<AttrSpec> kGeometryAttrs = {
     {"padding", "ints", false, "[lo, hi] per window dim added around the input; negative crops (default 0)", "[]"},
 };
 
+// `first` (the window or the size), then the geometry attributes, then `last`.
+std::vector<AttrSpec> window_attr_specs(AttrSpec first, std::vector<AttrSpec> last) {
+  std::vector<AttrSpec> a{std::move(first)};
+  a.insert(a.end(), kGeometryAttrs.begin(), kGeometryAttrs.end());
+  a.insert(a.end(), last.begin(), last.end());
+  return a;
+}
+
 OpInfo windows_op() {
-  OpInfo info;
-  info.name = "windows";
-  info.cls = OpClass::DataMovement;
-  info.operand_names = {"x"};
-  info.min_operands = info.max_operands = 1;
-  info.attrs = {{"window", "ints", true, "window size K along each of the trailing dims"}};
-  info.attrs.insert(info.attrs.end(), kGeometryAttrs.begin(), kGeometryAttrs.end());
-  info.attrs.push_back({"value", "float", false, "the value read in the padding", "0.0"});
+  OpInfo info = movement("windows", {"x"},
+                         window_attr_specs({"window", "ints", true, "window size K along each of the trailing dims"},
+                                           {{"value", "float", false, "the value read in the padding", "0.0"}}),
+                         "");
   info.summary =
       "Sliding windows of the trailing k = len(window) dims (im2col): x [..., S1..Sk] -> "
       "[..., K1..Kk, O1..Ok], element (w, o) being x at o*stride + w*dilation - pad_lo "
@@ -108,13 +112,8 @@ OpInfo windows_op() {
 }
 
 OpInfo overlap_add_op() {
-  OpInfo info;
-  info.name = "overlap_add";
-  info.cls = OpClass::DataMovement;
-  info.operand_names = {"x"};
-  info.min_operands = info.max_operands = 1;
-  info.attrs = {{"size", "ints", true, "the k trailing sizes S of the result"}};
-  info.attrs.insert(info.attrs.end(), kGeometryAttrs.begin(), kGeometryAttrs.end());
+  OpInfo info = movement("overlap_add", {"x"},
+                         window_attr_specs({"size", "ints", true, "the k trailing sizes S of the result"}, {}), "");
   info.summary =
       "The adjoint of windows (col2im): x [..., K1..Kk, O1..Ok] -> [..., S1..Sk] with k = len(size), each "
       "window element added at the position windows reads it from (elements in the padding are dropped).";
