@@ -221,6 +221,12 @@ Value* checked(Builder& b, const Op& op, const Values& xs, const Flags& f, int64
   return b.value("checked", {xs[0], ok}, op.attrs);
 }
 
+// Linear-algebra kernels act on the trailing matrices and take equal batch dims: unbatched
+// operands get the batch dim too.
+Value* matrices(Builder& b, const Op& op, const Values& xs, const Flags& f, int64_t batch) {
+  return b.value(op.name, all_batched(b, xs, f, batch), op.attrs);
+}
+
 Value* unchanged(Builder& b, const Op& op, const Values& xs, const Flags&, int64_t) {
   return b.value(op.name, xs, op.attrs);
 }
@@ -263,6 +269,7 @@ void attach_batching(std::map<std::string, OpInfo>& table) {
   set("scatter_add", same_rank_indexing);
   set("take", take);
   set("checked", checked);
+  for (const char* m : {"potrf", "getrf", "tri_solve"}) set(m, matrices);
   for (const char* u : {"tril", "one_hot", "windows", "overlap_add"}) set(u, unchanged);            // trailing dims
   set("debug_print", [](Builder& b, const Op& op, const Values& xs, const Flags&, int64_t batch) {  // the whole batch
     return with_batch(b, b.value(op.name, xs, op.attrs), batch);

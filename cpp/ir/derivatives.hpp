@@ -48,5 +48,6 @@ void attach_reductions(Table& table);  // derivatives_shape.cpp: reductions and 
 void attach_indexing(Table& table);    // derivatives_shape.cpp
 void attach_movement(Table& table);    // derivatives_shape.cpp
 void attach_scans(Table& table);       // derivatives_sort.cpp: cumsum, cumprod, cummax, cummin
+void attach_linalg(Table& table);      // derivatives_linalg.cpp: tri_solve, cholesky, solve, inv, det, ...
 
 }  // namespace tessera::ir::derivative

@@ -38,7 +38,7 @@ void verify_kernel(const Op& op) {
       fail(ErrorCode::Verify, "sched.kernel: yielded types must match the results");
   const std::string& kind = op.str_attr("kind");
   if (kind != "elementwise" && kind != "reduce" && kind != "rowwise" && kind != "matmul" && kind != "scatter" &&
-      kind != "sort" && kind != "scan" && kind != "pack" && kind != "attention")
+      kind != "sort" && kind != "scan" && kind != "linalg" && kind != "pack" && kind != "attention")
     fail(ErrorCode::Verify, "sched.kernel: unknown kind '" + kind + "'");
   // Lanes size per-instance arrays and divide the iteration space: 0 or a huge count would
   // crash the generated code rather than the verifier.

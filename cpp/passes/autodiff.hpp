@@ -15,9 +15,11 @@ namespace tessera::passes {
 std::unique_ptr<ir::Module> vjp_transform(const ir::Module& m, const std::vector<int>& wrt,
                                           const std::vector<int>& differentiated_outputs, bool seed_ones);
 
-// The `decompose` pass without inlining custom_vjp calls (decompose.cpp); with `keep_vjp`,
-// composites that have a VJP rule of their own stay too (reverse mode uses the rule).
-void decompose_for_autodiff(ir::Module& m, bool keep_vjp);
+// The `decompose` pass without inlining custom_vjp calls (decompose.cpp). Composites with a
+// rule of their own for the transform at hand stay (the transform uses the rule): reverse mode
+// keeps those with a VJP rule (attention, solve), forward mode those with a JVP rule.
+enum class KeepRules { None, Vjp, Jvp };
+void decompose_for_autodiff(ir::Module& m, KeepRules keep);
 
 // f(x...) -> (y...)  ==>  g(x..., t_i for i in wrt) -> (y..., dy/dx . t for each y).
 std::unique_ptr<ir::Module> jvp_transform(const ir::Module& m, const std::vector<int>& wrt);

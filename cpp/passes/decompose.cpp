@@ -2,8 +2,9 @@
 // by the primitives their registry entry's `decompose` builds, so later passes and kernel
 // generators only see primitives. The new ops are visited in turn, so decompositions may use
 // other composites. custom_vjp calls are inlined first (their primal function), unless autodiff
-// asks to keep them so that it can use their rules; reverse mode also keeps composites that
-// have a VJP rule of their own (attention: a flash backward instead of the decomposition's).
+// asks to keep them so that it can use their rules; autodiff also keeps composites that have a
+// rule of their own for its mode (attention: a flash backward instead of the decomposition's;
+// solve: the matrix-calculus identities instead of differentiating through the LU kernel).
 #include "ir/builder.hpp"
 #include "ir/custom_vjp.hpp"
 #include "ir/ops.hpp"
@@ -15,12 +16,13 @@ namespace tessera::passes {
 using namespace ir;
 namespace {
 
-void decompose_function(const Module& m, Function& fn, bool keep_vjp) {
+void decompose_function(const Module& m, Function& fn, KeepRules keep) {
   Block& body = fn.body;
   for (auto it = body.ops.begin(); it != body.ops.end();) {
     Op& op = **it;
     const OpInfo* info = lookup_op(op.name);
-    if (!info || !info->decompose || (keep_vjp && info->vjp) || flash_attention_applies(m, fn, op)) {
+    bool has_rule = (keep == KeepRules::Vjp && info && info->vjp) || (keep == KeepRules::Jvp && info && info->jvp);
+    if (!info || !info->decompose || has_rule || flash_attention_applies(m, fn, op)) {
       ++it;  // kept: its own gradient rule, or its own kernel
       continue;
     }
@@ -48,14 +50,14 @@ void decompose_function(const Module& m, Function& fn, bool keep_vjp) {
 
 }  // namespace
 
-void decompose_for_autodiff(Module& m, bool keep_vjp) {
+void decompose_for_autodiff(Module& m, KeepRules keep) {
   for (auto& fn : m.funcs)
-    if (!fn->attrs.count("kernel")) decompose_function(m, *fn, keep_vjp);
+    if (!fn->attrs.count("kernel")) decompose_function(m, *fn, keep);
 }
 
 void decompose(Module& m) {
   inline_custom_vjp_calls(m);
-  decompose_for_autodiff(m, false);
+  decompose_for_autodiff(m, KeepRules::None);
 }
 
 }  // namespace tessera::passes

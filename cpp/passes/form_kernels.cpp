@@ -13,7 +13,7 @@
 //     and those after it over its result's shape as an epilogue (e.g. split-k's sum + bias).
 //   - matmul: a contraction; the CPU's packed matmul also takes the element-wise ops after it
 //     that compute over its shape (bias, activation, residual, cast) as an epilogue.
-//   - scatter, sort, scan: kernels of their own.
+//   - scatter, sort, scan, linalg (factorizations, triangular solves): kernels of their own.
 // Each kernel but the first records in `why_split` why it did not join the kernel before it
 // (fn.explain() shows it). Constants are not kernel inputs: each kernel that uses one gets its
 // own copy, so they cost no memory traffic. Knobs (lanes, tile sizes) are chosen for the
@@ -49,6 +49,7 @@ const char* kernel_kind(const Op& op) {
   if (op.name == "scatter_add" || op.name == "scatter") return "scatter";  // many-to-one: not per output element
   if (op.name == "argsort") return "sort";
   if (is_scan(op.name)) return "scan";
+  if (tilegen::is_linalg_kernel(op.name)) return "linalg";
   // kept by decompose only for flash kernels (tilegen/attention.cpp)
   if (op.name.rfind("attention", 0) == 0) return "attention";
   switch (info->cls) {
@@ -85,6 +86,11 @@ AttrMap knobs(const std::string& kind, const Op& root, const Target& target) {
   if (kind == "elementwise" || kind == "scatter") return {{"kind", kind}, {"lanes", int64_t(gpu ? 256 : 1024)}};
   if (kind == "sort") return {{"kind", kind}, {"lanes", int64_t(256)}};             // compare-exchange pairs per step
   if (kind == "scan") return {{"kind", kind}, {"lanes", int64_t(gpu ? 128 : 64)}};  // rows walked side by side
+  if (kind == "linalg") {  // lanes along a row: the matrix's (tri_solve: B's) row, up to 64
+    int64_t row = root.name == "tri_solve" ? root.result()->type.static_shape().back()
+                                           : root.operands[0]->type.static_shape().back();
+    return {{"kind", kind}, {"lanes", std::clamp<int64_t>(pow2_at_least(row), 8, 64)}};
+  }
   // tile = [query rows, K/V rows, K/V stages], 16 query rows per warp (tilegen/attention.cpp);
   if (kind == "attention") {
     // fastest measured on an H100 (bench/results/2026-11-25-h100-attention.md)

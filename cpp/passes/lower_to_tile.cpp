@@ -89,6 +89,13 @@ void lower_function(Module& m, Function& host, bool gpu) {
            "argsort (also sort, topk and their gradients) does not run on GPU targets yet: its kernel "
            "keeps a row's compare-exchange steps in one CPU program instance; sort on the CPU",
            kernel.loc.str());
+    if (kind == "linalg" && gpu)
+      fail(ErrorCode::Compile,
+           "the linear-algebra factorizations and triangular solves (" +
+               kernel.region->ops.back()->operands[0]->def->name +
+               ") do not run on GPU targets yet: their kernels walk a matrix in one CPU program instance; "
+               "compute them on the CPU",
+           kernel.loc.str());
     using namespace tilegen;
     Grid grid = kind == "elementwise" ? emit_elementwise_kernel(kernel, *fn)
                 : kind == "reduce"    ? emit_reduce_kernel(kernel, *fn)
@@ -96,6 +103,7 @@ void lower_function(Module& m, Function& host, bool gpu) {
                 : kind == "scatter"   ? emit_scatter_kernel(kernel, *fn)
                 : kind == "sort"      ? emit_sort_kernel(kernel, *fn)
                 : kind == "scan"      ? emit_scan_kernel(kernel, *fn)
+                : kind == "linalg"    ? emit_linalg_kernel(kernel, *fn)
                 : kind == "pack"      ? emit_pack_kernel(kernel, *fn)
                 : kind == "attention" ? emit_attention_kernel(kernel, *fn)
                                       : emit_matmul_kernel(kernel, *fn);

@@ -189,7 +189,7 @@ std::unique_ptr<Module> vmap_transform(const Module& in, const std::vector<int>&
   auto m = in.clone();
   if (m->funcs.empty()) fail(ErrorCode::Value, "vmap: the module has no function");
   inline_custom_vjp_calls(*m);
-  decompose_for_autodiff(*m, false);
+  decompose_for_autodiff(*m, KeepRules::None);
   Function& f = *m->funcs.front();
   if (in_axes.size() != f.body.args.size())
     fail(ErrorCode::Value, "vmap: " + std::to_string(in_axes.size()) + " in_axes for " +

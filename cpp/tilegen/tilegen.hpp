@@ -1,8 +1,7 @@
 // Tile IR generators, one per Schedule IR kernel kind (elementwise.cpp, reduce.cpp, rowwise.cpp,
-// matmul*.cpp, pack.cpp, scatter.cpp, attention.cpp in cpp/tilegen/), and the helpers they
-// share (common.cpp). lower-to-tile (a pass) calls them. Each fills the body of an empty kernel
-// function (whose parameters are the kernel's input pointers, then its output pointers) and
-// returns the launch grid.
+// matmul*.cpp, pack.cpp, scatter.cpp, sort.cpp, scan.cpp, linalg.cpp, attention.cpp in cpp/tilegen/), and the helpers
+// they share (common.cpp). lower-to-tile (a pass) calls them. Each fills the body of an empty kernel function (whose
+// parameters are the kernel's input pointers, then its output pointers) and returns the launch grid.
 #pragma once
 #include <array>
 
@@ -79,6 +78,10 @@ Grid emit_scatter_kernel(const ir::Op& kernel, ir::Function& fn);  // CPU only: 
 Grid emit_sort_kernel(const ir::Op& kernel, ir::Function& fn);
 // cumsum, cumprod, cummax, ... (scan.cpp): a lane per row walks the scanned axis.
 Grid emit_scan_kernel(const ir::Op& kernel, ir::Function& fn);
+// potrf, getrf and tri_solve (linalg.cpp, CPU only): one matrix per program instance, lanes
+// along its rows.
+Grid emit_linalg_kernel(const ir::Op& kernel, ir::Function& fn);
+bool is_linalg_kernel(const std::string& name);
 // NVIDIA: one tile.flash_attention per block of query rows (attention.cpp).
 Grid emit_attention_kernel(const ir::Op& kernel, ir::Function& fn);
 // form-kernels on sm_90a (module attribute arch): attention forward kernels take the Hopper

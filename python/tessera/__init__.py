@@ -33,6 +33,7 @@ from .debug import debug_print
 from .control import scan, while_loop, cond, fori_loop
 from .vmap import vmap, moveaxis
 from . import array_api
+from . import linalg
 from .profiler import profile, Profile
 
 op = ops  # alias of tessera.ops, kept for code written before the name was settled

@@ -47,6 +47,15 @@ def uniform(lo, hi):
     return make
 
 
+def well_conditioned(shape):  # square matrices: a normal matrix plus a diagonal shift
+    return RNG.standard_normal(shape) + 2 * np.sqrt(shape[-1]) * np.eye(shape[-1])
+
+
+def positive_definite(shape):
+    x = RNG.standard_normal(shape)
+    return x @ np.swapaxes(x, -1, -2) + shape[-1] * np.eye(shape[-1])
+
+
 SHAPES = [(1,), (5,), (3, 4), (2, 3, 5)]
 # op -> (operand makers, attrs, shapes to use (None: SHAPES), forward derivative checked too)
 CASES = {
@@ -192,6 +201,15 @@ CASES = {
     "spmm_csr": ([lambda s: np.array([0, 2, 2, 5]), indices_for(4), normal, normal], {},
                  [((4,), (5,), (5,), (4, 2))]),
     "sddmm": ([indices_for(3), indices_for(2), normal, normal], {}, [((5,), (5,), (3, 4), (4, 2))]),
+    "tri_solve": ([well_conditioned, normal], {"lower": False, "left": False}, [((3, 3), (2, 2, 3)), ((1, 1), (2, 1))]),
+    "cholesky": ([positive_definite], {}, [((3, 3),), ((2, 4, 4),)]),
+    "solve": ([well_conditioned, normal], {}, [((3, 3), (3,)), ((2, 3, 3), (3, 2))]),
+    "inv": ([well_conditioned], {}, [((3, 3),), ((2, 2, 2),)]),
+    "det": ([well_conditioned], {}, [((3, 3),), ((2, 1, 1),)]),
+    "logabsdet": ([well_conditioned], {}, [((4, 4),)]),
+    "vector_norm": ([away_from_kinks], {"ord": 3.0, "axis": 1}, [((2, 3),), ((3, 4, 2),)]),
+    "matrix_norm": ([away_from_kinks], {"ord": "1"}, [((3, 4),), ((2, 2, 3),)]),
+    "factorized_matmul": ([normal] * 3, {}, [((2, 4), (4, 2), (2, 3))]),
 }
 # Ops whose results are never differentiable (bool/integer results) or that are not yet
 # covered here, with the reason.
@@ -199,7 +217,7 @@ NOT_DIFFERENTIABLE = {"less", "less_equal", "greater", "greater_equal", "equal",
                       "logical_or", "logical_xor", "logical_not", "sign", "argmax", "argmin", "one_hot",
                       "rand_like", "isnan", "isinf", "isfinite", "signbit", "any", "all", "bitwise_and", "bitwise_or",
                       "bitwise_xor", "bitwise_invert", "left_shift", "right_shift", "argsort", "cumargmax", "cumargmin",
-                      "searchsorted"}
+                      "searchsorted", "det_sign"}
 
 
 def inputs_for(name, shape_case):

@@ -22,7 +22,9 @@ def magnitudes(n):
     return RNG.standard_normal(n) * 10 ** RNG.uniform(-6, 6, n)
 
 
-# name: (mpmath reference, input generator, max ulps)
+# name: (mpmath reference, input generator, max ulps). asinh and acosh chain four roundings into
+# log1p's argument (a product, a sum, a square root, a sum: up to 1.5 ulp relative, which log1p's
+# condition number, at most 1, passes on) and log1p's own ulp: 3 ulps (2.54 was seen in f32).
 FUNCTIONS = {
     "atan": (mp.atan, magnitudes, 2),
     "asin": (mp.asin, lambda n: RNG.uniform(-1, 1, n), 3),
@@ -30,8 +32,8 @@ FUNCTIONS = {
     "tan": (mp.tan, lambda n: RNG.uniform(-3, 3, n), 2.5),
     "sinh": (mp.sinh, lambda n: RNG.uniform(-30, 30, n), 2.5),
     "cosh": (mp.cosh, lambda n: RNG.uniform(-30, 30, n), 2.5),
-    "asinh": (mp.asinh, magnitudes, 2.5),
-    "acosh": (mp.acosh, lambda n: 1 + 10 ** RNG.uniform(-6, 6, n), 2.5),
+    "asinh": (mp.asinh, magnitudes, 3),
+    "acosh": (mp.acosh, lambda n: 1 + 10 ** RNG.uniform(-6, 6, n), 3),
     "atanh": (mp.atanh, lambda n: RNG.uniform(-1, 1, n), 2.5),
     "log2": (lambda x: mp.log(x, 2), lambda n: 10 ** RNG.uniform(-35, 35, n), 1),
     "log10": (mp.log10, lambda n: 10 ** RNG.uniform(-35, 35, n), 1),

@@ -37,6 +37,14 @@ inline ir::Value* attention_lse(ir::Builder& b, ir::Value* q, ir::Value* k, doub
   return b.value("attention_lse", operands, attrs);
 }
 
+// The Cholesky factor L (lower triangular, a = L L^T) of symmetric positive-definite a [..., n, n]. Factors (a + a^T)/2, as jax.numpy.linalg.cholesky, so the gradient is symmetric (as PyTorch's and JAX's). A matrix that is not positive definite is an error when the program runs.
+inline ir::Value* cholesky(ir::Builder& b, ir::Value* a, bool upper = false) {
+  ir::AttrMap attrs;
+  attrs["upper"] = upper;
+  std::vector<ir::Value*> operands{a};
+  return b.value("cholesky", operands, attrs);
+}
+
 // Convolution (cross-correlation, as torch.nn.functional.conv1d) of x [N, C_in, *S] with weight [C_out, C_in/groups, *K] and optional bias [C_out]: im2col (windows) and one GEMM per group.
 inline ir::Value* conv1d(ir::Builder& b, ir::Value* x, ir::Value* weight, ir::Value* bias = nullptr, ir::Sizes stride = 1, ir::Padding padding = 0, ir::Sizes dilation = 1, int64_t groups = 1, bool channels_last = false) {
   ir::AttrMap attrs;
@@ -118,11 +126,47 @@ inline ir::Value* conv_transpose3d(ir::Builder& b, ir::Value* x, ir::Value* weig
   return b.value("conv_transpose3d", operands, attrs);
 }
 
+// The determinant of square a [..., n, n] (from its LU factorization); 1 for n = 0.
+inline ir::Value* det(ir::Builder& b, ir::Value* a) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{a};
+  return b.value("det", operands, attrs);
+}
+
+// The sign of det a (-1, 0 or 1) of square a [..., n, n]; no derivative.
+inline ir::Value* det_sign(ir::Builder& b, ir::Value* a) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{a};
+  return b.value("det_sign", operands, attrs);
+}
+
 // Einstein summation of one or more tensors (as numpy.einsum), built from sums, transposes, reshapes and batched matmuls; operands are contracted left to right.
 inline ir::Value* einsum(ir::Builder& b, const std::vector<ir::Value*>& xs, std::string equation) {
   ir::AttrMap attrs;
   attrs["equation"] = equation;
   return b.value("einsum", xs, attrs);
+}
+
+// x @ (u @ v) for a low-rank factorization u [..., k, r], v [..., r, n], computed as (x @ u) @ v: about r (m k + m n) multiply-adds instead of m k n (and no k x n matrix).
+inline ir::Value* factorized_matmul(ir::Builder& b, ir::Value* x, ir::Value* u, ir::Value* v) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x, u, v};
+  return b.value("factorized_matmul", operands, attrs);
+}
+
+// The inverse of square a [..., n, n] (LU with partial pivoting).
+inline ir::Value* inv(ir::Builder& b, ir::Value* a, bool check = true) {
+  ir::AttrMap attrs;
+  attrs["check"] = check;
+  std::vector<ir::Value*> operands{a};
+  return b.value("inv", operands, attrs);
+}
+
+// log |det a| of square a [..., n, n]; -inf where a is singular. With det_sign, NumPy's slogdet: finite where det itself over- or underflows.
+inline ir::Value* logabsdet(ir::Builder& b, ir::Value* a) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{a};
+  return b.value("logabsdet", operands, attrs);
 }
 
 // Matrix product with NumPy semantics: [...,M,K] @ [...,K,N] -> [...,M,N] with broadcast batch dims; a 1-D left operand is a row vector and a 1-D right operand a column vector (their dim is dropped from the result). Operands of different dtypes promote. Accumulates in the compute dtype; K = 0 gives zeros.
@@ -140,6 +184,13 @@ inline ir::Value* sddmm(ir::Builder& b, ir::Value* rows, ir::Value* cols, ir::Va
   return b.value("sddmm", operands, attrs);
 }
 
+// x with a @ x = b for square a [..., n, n] (LU with partial pivoting) and b [..., n, k], or b [n] (a vector: only when b is 1-D, as NumPy 2); batch dims broadcast. A singular a is an error when the program runs.
+inline ir::Value* solve(ir::Builder& b, ir::Value* a, ir::Value* rhs) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{a, rhs};
+  return b.value("solve", operands, attrs);
+}
+
 // The sparse matrix [M, K] with entries values[j] at (rows[j], cols[j]) (COO; duplicates add) times dense [K, N]: [M, N]. Differentiable w.r.t. values and dense.
 inline ir::Value* spmm_coo(ir::Builder& b, ir::Value* rows, ir::Value* cols, ir::Value* values, ir::Value* dense, int64_t num_rows) {
   ir::AttrMap attrs;
@@ -153,6 +204,16 @@ inline ir::Value* spmm_csr(ir::Builder& b, ir::Value* indptr, ir::Value* indices
   ir::AttrMap attrs;
   std::vector<ir::Value*> operands{indptr, indices, values, dense};
   return b.value("spmm_csr", operands, attrs);
+}
+
+// x with a @ x = b (left) or x @ a = b, for triangular a [..., n, n] and b [..., n, k] (left) or [..., k, n]; batch dims broadcast. As scipy.linalg.solve_triangular.
+inline ir::Value* tri_solve(ir::Builder& b, ir::Value* a, ir::Value* rhs, bool lower = true, bool left = true, bool unit_diagonal = false) {
+  ir::AttrMap attrs;
+  attrs["lower"] = lower;
+  attrs["left"] = left;
+  attrs["unit_diagonal"] = unit_diagonal;
+  std::vector<ir::Value*> operands{a, rhs};
+  return b.value("tri_solve", operands, attrs);
 }
 
 }  // namespace tessera::ops

@@ -152,6 +152,15 @@ inline ir::Value* logsumexp(ir::Builder& b, ir::Value* x, std::optional<ir::Axes
   return b.value("logsumexp", operands, attrs);
 }
 
+// A norm of each matrix of x [..., m, n], as torch.linalg.matrix_norm; 16-bit floats computed in float32.
+inline ir::Value* matrix_norm(ir::Builder& b, ir::Value* x, std::string ord = "fro", bool keepdims = false) {
+  ir::AttrMap attrs;
+  attrs["ord"] = ord;
+  attrs["keepdims"] = keepdims;
+  std::vector<ir::Value*> operands{x};
+  return b.value("matrix_norm", operands, attrs);
+}
+
 // Maximum over `axis` (every axis when absent); NaN propagates. Empty: error.
 inline ir::Value* max(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false) {
   ir::AttrMap attrs;
@@ -271,6 +280,16 @@ inline ir::Value* var(ir::Builder& b, ir::Value* x, std::optional<ir::Axes> axis
   attrs["correction"] = correction;
   std::vector<ir::Value*> operands{x};
   return b.value("var", operands, attrs);
+}
+
+// The p-norm of x over `axis` (every axis by default), (sum |x|^p)^(1/p), as torch.linalg.vector_norm; 16-bit floats computed in float32. Its gradient at 0 is not finite for p > 0 (as JAX's).
+inline ir::Value* vector_norm(ir::Builder& b, ir::Value* x, double ord = 2.0, std::optional<ir::Axes> axis = std::nullopt, bool keepdims = false) {
+  ir::AttrMap attrs;
+  attrs["ord"] = ord;
+  if (axis) attrs["axis"] = axis->value;
+  attrs["keepdims"] = keepdims;
+  std::vector<ir::Value*> operands{x};
+  return b.value("vector_norm", operands, attrs);
 }
 
 }  // namespace tessera::ops

@@ -1,0 +1,26 @@
+// Graph IR builders shared by the linear-algebra ops (ops_linalg.cpp) and their derivative
+// rules (derivatives_linalg.cpp). Matrices are the last two dims; leading dims are a batch.
+#pragma once
+#include <string>
+
+#include "ir/op_rules.hpp"
+
+namespace tessera::ir::linalg {
+
+// Shape/dtype check of a (batch of) square matrices with static sizes, f32 or f64.
+void require_square(const std::string& op, const Type& t);
+Value* mT(Builder& b, Value* x);                 // the last two dims swapped
+Value* matmul(Builder& b, Value* x, Value* y);   // full f32/f64 precision
+Value* diagonal(Builder& b, Value* x);           // [..., n, n] -> [..., n]
+Value* trace(Builder& b, Value* x);              // [..., n, n] -> [...]
+Value* eye(Builder& b, const Type& t);           // the identity broadcast to t (square last dims)
+Value* sym(Builder& b, Value* x);                // (x + x^T) / 2
+// The triangle a triangular solve reads: lower or upper, without the diagonal when unit.
+Value* triangle(Builder& b, Value* x, bool lower, bool unit);
+Value* tri_solve(Builder& b, Value* a, Value* rhs, bool lower, bool left, bool unit);
+Value* solve(Builder& b, Value* a, Value* rhs);
+Value* inv(Builder& b, Value* a);
+// x[..., None, None]: one value per matrix, to broadcast over it.
+Value* per_matrix(Builder& b, Value* x);
+
+}  // namespace tessera::ir::linalg

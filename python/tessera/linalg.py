@@ -1,0 +1,98 @@
+"""Linear algebra in the style of ``numpy.linalg`` and ``torch.linalg``, over batches of matrices
+(the last two dims; leading dims broadcast).
+
+Each function is a registry op (``tessera.ops``: ``cholesky``, ``tri_solve``, ``solve``, ``inv``,
+``det``, ``logabsdet``, ``det_sign``, ``vector_norm``, ``matrix_norm``, ``factorized_matmul``) or
+a pair of them, so it works eagerly, under ``jit``, ``vmap`` and ``grad`` (any order, both
+modes). The factorizations run as kernels of their own on the CPU (docs/operators.md, "Linear
+algebra"); float32 and float64. A singular matrix given to ``solve`` or ``inv``, or a matrix that
+is not positive definite given to ``cholesky``, raises ``TesseraValueError`` when the program
+runs.
+"""
+from __future__ import annotations
+
+import math
+
+from . import ops
+from .errors import TesseraValueError
+from .lazy import user_location
+
+__all__ = ["cholesky", "solve_triangular", "tri_solve", "solve", "inv", "det", "slogdet", "norm", "vector_norm",
+           "matrix_norm", "factorized_matmul"]
+
+tri_solve = ops.tri_solve
+vector_norm = ops.vector_norm
+factorized_matmul = ops.factorized_matmul
+
+
+def cholesky(a, upper=False):
+    """The Cholesky factor L of symmetric positive-definite ``a`` (``a = L @ L.mT``), or U with
+    ``upper=True``. Factors ``(a + a.mT) / 2`` (as JAX), so its gradient is symmetric."""
+    return ops.cholesky(a, upper=upper)
+
+
+def solve_triangular(a, b, *, lower=True, left=True, unit_diagonal=False):
+    """x with ``a @ x = b`` (or ``x @ a = b`` with ``left=False``) for triangular ``a``; the other
+    triangle of ``a`` is never read. As ``scipy.linalg.solve_triangular``."""
+    return ops.tri_solve(a, b, lower=lower, left=left, unit_diagonal=unit_diagonal)
+
+
+def solve(a, b):
+    """x with ``a @ x = b`` (LU with partial pivoting). ``b`` is a vector only when it is 1-D (as
+    NumPy 2); otherwise ``[..., n, k]``, its batch dims broadcasting against ``a``'s."""
+    return ops.solve(a, b)
+
+
+def inv(a):
+    """The inverse of square ``a``."""
+    return ops.inv(a)
+
+
+def det(a):
+    """The determinant of square ``a`` (its gradient is not finite where ``a`` is singular, as JAX's)."""
+    return ops.det(a)
+
+
+def slogdet(a):
+    """(sign, log|det a|), as ``numpy.linalg.slogdet``: finite where ``det`` over- or underflows."""
+    return ops.det_sign(a), ops.logabsdet(a)
+
+
+_MATRIX_ORDS = {"fro": "fro", 1: "1", -1: "-1", math.inf: "inf", -math.inf: "-inf"}
+
+
+def matrix_norm(x, ord="fro", keepdims=False):
+    """A norm of each matrix of ``x`` [..., m, n]: ``"fro"``, 1 / -1 (column sums of |x|), inf / -inf
+    (row sums), as ``torch.linalg.matrix_norm``."""
+    if ord not in _MATRIX_ORDS:
+        raise TesseraValueError(f"matrix_norm: ord must be 'fro', 1, -1, inf or -inf, got {ord!r}"
+                                + (" (the spectral and nuclear norms need svd)" if ord in (2, -2, "nuc") else ""),
+                                user_location())
+    return ops.matrix_norm(x, ord=_MATRIX_ORDS[ord], keepdims=keepdims)
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """``numpy.linalg.norm``: without ``axis``, the 2-norm of the flattened ``x`` (``ord=None``) or
+    the vector / matrix norm of a 1-D / 2-D ``x``; an int ``axis`` gives vector norms, a pair of
+    axes matrix norms."""
+    if axis is None:
+        if ord is None:
+            return ops.vector_norm(x)
+        axis = tuple(range(x.ndim))
+        if len(axis) not in (1, 2):
+            raise TesseraValueError(f"norm: ord={ord!r} needs a 1-D or 2-D x or an axis, got shape {tuple(x.shape)}",
+                                    user_location())
+    if isinstance(axis, int) or len(axis) == 1:
+        return ops.vector_norm(x, ord=2.0 if ord is None else float(ord), axis=axis, keepdims=keepdims)
+    if len(axis) != 2:
+        raise TesseraValueError(f"norm: axis must be an int or a pair, got {axis!r}", user_location())
+    moved = ops.transpose(x, perm=[d for d in range(x.ndim) if d not in _normal(axis, x.ndim)] + _normal(axis, x.ndim))
+    y = matrix_norm(moved, "fro" if ord is None else ord)
+    if keepdims:
+        for d in sorted(_normal(axis, x.ndim)):
+            y = ops.expand_dims(y, axis=d)
+    return y
+
+
+def _normal(axes, ndim):
+    return [a % ndim for a in axes]
