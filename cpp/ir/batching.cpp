@@ -269,7 +269,7 @@ void attach_batching(std::map<std::string, OpInfo>& table) {
   set("scatter_add", same_rank_indexing);
   set("take", take);
   set("checked", checked);
-  for (const char* m : {"potrf", "getrf", "tri_solve"}) set(m, matrices);
+  for (const char* m : {"potrf", "getrf", "tri_solve", "geqrf", "orgqr", "syevj", "gesvj"}) set(m, matrices);
   for (const char* u : {"tril", "one_hot", "windows", "overlap_add"}) set(u, unchanged);            // trailing dims
   set("debug_print", [](Builder& b, const Op& op, const Values& xs, const Flags&, int64_t batch) {  // the whole batch
     return with_batch(b, b.value(op.name, xs, op.attrs), batch);

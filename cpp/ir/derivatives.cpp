@@ -72,6 +72,7 @@ void attach_derivatives(std::map<std::string, OpInfo>& table) {
   attach_movement(table);
   attach_scans(table);
   attach_linalg(table);
+  attach_decompositions(table);
   attach_math(table);
   attach_functions(table);
   attach_reductions(table);

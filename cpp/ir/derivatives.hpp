@@ -42,12 +42,13 @@ Jvp padded_linear_jvp();
 using Deriv = std::function<Value*(Builder&, const Op&)>;
 void attach_unary(Table& table, const std::string& name, Deriv deriv);
 
-void attach_math(Table& table);        // derivatives_math.cpp
-void attach_functions(Table& table);   // derivatives_functions.cpp: the ops of ops_math.cpp
-void attach_reductions(Table& table);  // derivatives_shape.cpp: reductions and matmul
-void attach_indexing(Table& table);    // derivatives_shape.cpp
-void attach_movement(Table& table);    // derivatives_shape.cpp
-void attach_scans(Table& table);       // derivatives_sort.cpp: cumsum, cumprod, cummax, cummin
-void attach_linalg(Table& table);      // derivatives_linalg.cpp: tri_solve, cholesky, solve, inv, det, ...
+void attach_math(Table& table);            // derivatives_math.cpp
+void attach_functions(Table& table);       // derivatives_functions.cpp: the ops of ops_math.cpp
+void attach_reductions(Table& table);      // derivatives_shape.cpp: reductions and matmul
+void attach_indexing(Table& table);        // derivatives_shape.cpp
+void attach_movement(Table& table);        // derivatives_shape.cpp
+void attach_scans(Table& table);           // derivatives_sort.cpp: cumsum, cumprod, cummax, cummin
+void attach_linalg(Table& table);          // derivatives_linalg.cpp: tri_solve, cholesky, solve, inv, det, ...
+void attach_decompositions(Table& table);  // derivatives_decompositions.cpp: qr, eigh and SVD results
 
 }  // namespace tessera::ir::derivative

@@ -29,7 +29,9 @@ Value* uncolumn(Builder& b, Value* v) { return b.value("squeeze", {v}, {{"axes",
 struct TriAttrs {
   bool lower, left, unit;
   explicit TriAttrs(const Op& op)
-      : lower(op.bool_attr("lower", true)), left(op.bool_attr("left", true)), unit(op.bool_attr("unit_diagonal", false)) {}
+      : lower(op.bool_attr("lower", true)),
+        left(op.bool_attr("left", true)),
+        unit(op.bool_attr("unit_diagonal", false)) {}
 };
 
 std::vector<Value*> tri_solve_vjp(Builder& b, const Op& op, Value* g) {
@@ -60,8 +62,8 @@ std::vector<Value*> cholesky_vjp(Builder& b, const Op& op, Value* g) {
   Value* l = upper ? mT(b, op.result()) : op.result();
   Value* gl = upper ? mT(b, g) : g;
   Value* p = phi(b, matmul(b, mT(b, l), gl));
-  Value* q = tri_solve(b, mT(b, l), p, false, true, false);                        // L^-T P
-  Value* ga = mT(b, tri_solve(b, mT(b, l), mT(b, q), false, true, false));         // L^-T P L^-1
+  Value* q = tri_solve(b, mT(b, l), p, false, true, false);                 // L^-T P
+  Value* ga = mT(b, tri_solve(b, mT(b, l), mT(b, q), false, true, false));  // L^-T P L^-1
   return {sym(b, ga)};
 }
 
@@ -70,7 +72,7 @@ Value* cholesky_jvp(Builder& b, const Op& op, const std::vector<Value*>& t) {
   bool upper = op.bool_attr("upper", false);
   Value* l = upper ? mT(b, op.result()) : op.result();
   Value* y = tri_solve(b, l, sym(b, t[0]), true, true, false);  // L^-1 dA
-  Value* z = tri_solve(b, l, mT(b, y), true, true, false);       // L^-1 dA L^-T (dA symmetric)
+  Value* z = tri_solve(b, l, mT(b, y), true, true, false);      // L^-1 dA L^-T (dA symmetric)
   Value* dl = matmul(b, l, phi(b, z));
   return upper ? mT(b, dl) : dl;
 }

@@ -7,14 +7,24 @@
 
 namespace tessera::ir::linalg {
 
-// Shape/dtype check of a (batch of) square matrices with static sizes, f32 or f64.
+using Shape = std::vector<int64_t>;
+
+// Why the linear-algebra ops do not run on GPUs yet (OpInfo::cpu_only).
+extern const char* const kCpuOnly;
+// Shape/dtype check of a (batch of) matrices with static sizes, f32 or f64; square ones.
+void require_matrix(const std::string& op, const Type& t);
 void require_square(const std::string& op, const Type& t);
-Value* mT(Builder& b, Value* x);                 // the last two dims swapped
-Value* matmul(Builder& b, Value* x, Value* y);   // full f32/f64 precision
-Value* diagonal(Builder& b, Value* x);           // [..., n, n] -> [..., n]
-Value* trace(Builder& b, Value* x);              // [..., n, n] -> [...]
-Value* eye(Builder& b, const Type& t);           // the identity broadcast to t (square last dims)
-Value* sym(Builder& b, Value* x);                // (x + x^T) / 2
+Shape batch_of(const Type& t, size_t matrix_dims);  // t's shape without its last matrix_dims dims
+Shape concat(Shape a, const Shape& c);
+// Rows [from, to) of the matrices of x (a slice of dim -2), and columns likewise.
+Value* rows_of(Builder& b, Value* x, int64_t from, int64_t to);
+Value* cols_of(Builder& b, Value* x, int64_t from, int64_t to);
+Value* mT(Builder& b, Value* x);                // the last two dims swapped
+Value* matmul(Builder& b, Value* x, Value* y);  // full f32/f64 precision
+Value* diagonal(Builder& b, Value* x);          // [..., n, n] -> [..., n]
+Value* trace(Builder& b, Value* x);             // [..., n, n] -> [...]
+Value* eye(Builder& b, const Type& t);          // the identity broadcast to t (square last dims)
+Value* sym(Builder& b, Value* x);               // (x + x^T) / 2
 // The triangle a triangular solve reads: lower or upper, without the diagonal when unit.
 Value* triangle(Builder& b, Value* x, bool lower, bool unit);
 Value* tri_solve(Builder& b, Value* a, Value* rhs, bool lower, bool left, bool unit);

@@ -8,21 +8,22 @@
 
 namespace tessera::ir {
 
-void register_elementwise_ops(std::vector<OpInfo>& out);  // ops_elementwise.cpp
-void register_math_ops(std::vector<OpInfo>& out);         // ops_math.cpp: rounding, atan, bitwise...
-void register_reduction_ops(std::vector<OpInfo>& out);    // ops_reduction.cpp
-void register_contraction_ops(std::vector<OpInfo>& out);  // ops_contraction.cpp
-void register_movement_ops(std::vector<OpInfo>& out);     // ops_movement.cpp
-void register_tile_ops(std::vector<OpInfo>& out);         // ops_tile.cpp: tile.* and arith.*
-void register_structural_ops(std::vector<OpInfo>& out);   // ops_structural.cpp: return, sched.*, rt.*
-void register_control_ops(std::vector<OpInfo>& out);      // ops_control.cpp: scan, while_loop, cond
-void register_autodiff_ops(std::vector<OpInfo>& out);     // ops_autodiff.cpp: stop_gradient
-void register_window_ops(std::vector<OpInfo>& out);       // ops_windows.cpp: windows, overlap_add, iota
-void register_conv_ops(std::vector<OpInfo>& out);         // ops_conv.cpp: convolution and pooling composites
-void register_segment_ops(std::vector<OpInfo>& out);      // ops_segment.cpp: segment_sum, spmm_coo, ...
-void register_transformer_ops(std::vector<OpInfo>& out);  // ops_transformer.cpp: rope
-void register_sort_ops(std::vector<OpInfo>& out);         // ops_sort.cpp: argsort, sort, cumsum, cummax, ...
-void register_linalg_ops(std::vector<OpInfo>& out);       // ops_linalg.cpp: cholesky, tri_solve, solve, det, ...
+void register_elementwise_ops(std::vector<OpInfo>& out);    // ops_elementwise.cpp
+void register_math_ops(std::vector<OpInfo>& out);           // ops_math.cpp: rounding, atan, bitwise...
+void register_reduction_ops(std::vector<OpInfo>& out);      // ops_reduction.cpp
+void register_contraction_ops(std::vector<OpInfo>& out);    // ops_contraction.cpp
+void register_movement_ops(std::vector<OpInfo>& out);       // ops_movement.cpp
+void register_tile_ops(std::vector<OpInfo>& out);           // ops_tile.cpp: tile.* and arith.*
+void register_structural_ops(std::vector<OpInfo>& out);     // ops_structural.cpp: return, sched.*, rt.*
+void register_control_ops(std::vector<OpInfo>& out);        // ops_control.cpp: scan, while_loop, cond
+void register_autodiff_ops(std::vector<OpInfo>& out);       // ops_autodiff.cpp: stop_gradient
+void register_window_ops(std::vector<OpInfo>& out);         // ops_windows.cpp: windows, overlap_add, iota
+void register_conv_ops(std::vector<OpInfo>& out);           // ops_conv.cpp: convolution and pooling composites
+void register_segment_ops(std::vector<OpInfo>& out);        // ops_segment.cpp: segment_sum, spmm_coo, ...
+void register_transformer_ops(std::vector<OpInfo>& out);    // ops_transformer.cpp: rope
+void register_sort_ops(std::vector<OpInfo>& out);           // ops_sort.cpp: argsort, sort, cumsum, cummax, ...
+void register_linalg_ops(std::vector<OpInfo>& out);         // ops_linalg.cpp: cholesky, tri_solve, solve, det, ...
+void register_decomposition_ops(std::vector<OpInfo>& out);  // ops_decompositions.cpp: qr, eigh, svd, lstsq
 // The scans of ops_sort.cpp (cumsum, cumprod, cummax, cummin, cumargmax, cumargmin): kernels of kind "scan".
 bool is_scan(const std::string& name);
 void register_nn_ops(std::vector<OpInfo>& out);          // ops_nn*.cpp, ops_random.cpp: nn composites, rand_like

@@ -22,7 +22,9 @@ using composite::cast_to;
 using composite::op1;
 using composite::op2;
 
-void require_square(const std::string& op, const Type& t) {
+const char* const kCpuOnly = "its kernel walks a matrix in one CPU program instance";
+
+void require_matrix(const std::string& op, const Type& t) {
   require_tensor(op, t);
   if (t.dtype != DType::F32 && t.dtype != DType::F64)
     fail(ErrorCode::DType, op + ": needs float32 or float64 matrices, got " + t.str() +
@@ -30,8 +32,31 @@ void require_square(const std::string& op, const Type& t) {
   if (t.rank() < 2) fail(ErrorCode::Shape, op + ": needs a matrix (rank >= 2), got " + t.str());
   for (size_t d = 0; d < t.shape.size(); ++d)
     if (!t.shape[d].is_static()) symbolic_dim_error(op, t, d, "linear algebra needs every size");
+}
+
+void require_square(const std::string& op, const Type& t) {
+  require_matrix(op, t);
   if (t.shape.back() != t.shape[t.shape.size() - 2])
     fail(ErrorCode::Shape, op + ": needs square matrices, got " + t.str());
+}
+
+Shape batch_of(const Type& t, size_t matrix_dims) {
+  Shape s = t.static_shape();
+  s.resize(s.size() - matrix_dims);
+  return s;
+}
+
+Shape concat(Shape a, const Shape& c) {
+  a.insert(a.end(), c.begin(), c.end());
+  return a;
+}
+
+Value* rows_of(Builder& b, Value* x, int64_t from, int64_t to) {
+  return derivative::slice_dim(b, x, size_t(x->type.rank() - 2), from, to, 1);
+}
+
+Value* cols_of(Builder& b, Value* x, int64_t from, int64_t to) {
+  return derivative::slice_dim(b, x, size_t(x->type.rank() - 1), from, to, 1);
 }
 
 Value* mT(Builder& b, Value* x) {
@@ -94,20 +119,6 @@ namespace {
 
 using namespace composite;
 using namespace linalg;
-using Shape = std::vector<int64_t>;
-
-const char* const kCpuOnly = "its kernel walks a matrix in one CPU program instance";
-
-Shape batch_of(const Type& t, size_t matrix_dims) {
-  Shape s = t.static_shape();
-  s.resize(s.size() - matrix_dims);
-  return s;
-}
-
-Shape concat(Shape a, const Shape& c) {
-  a.insert(a.end(), c.begin(), c.end());
-  return a;
-}
 
 // The broadcast of two batch shapes (the leading dims before the matrices).
 Shape batch_broadcast(const std::string& op, const Shape& a, const Shape& c) {
@@ -128,7 +139,8 @@ void require_rhs(const std::string& op, const Type& t, int64_t min_rank) {
   require_tensor(op, t);
   if (t.dtype != DType::F32 && t.dtype != DType::F64)
     fail(ErrorCode::DType, op + ": needs float32 or float64 operands, got " + t.str());
-  if (t.rank() < min_rank) fail(ErrorCode::Shape, op + ": b must have rank >= " + std::to_string(min_rank) + ", got " + t.str());
+  if (t.rank() < min_rank)
+    fail(ErrorCode::Shape, op + ": b must have rank >= " + std::to_string(min_rank) + ", got " + t.str());
   for (size_t d = 0; d < t.shape.size(); ++d)
     if (!t.shape[d].is_static()) symbolic_dim_error(op, t, d, "linear algebra needs every size");
 }
@@ -146,13 +158,13 @@ OpInfo factor_kernel(const std::string& name, int64_t extra_rows, const std::str
 }
 
 OpInfo tri_solve_op() {
-  OpInfo info = make("tri_solve", OpClass::Contraction, {"a", "rhs"},
-                     {{"lower", "bool", false, "a is lower triangular (else upper); its other triangle is not read",
-                       "true"},
-                      {"left", "bool", false, "solve a @ x = b (else x @ a = b)", "true"},
-                      {"unit_diagonal", "bool", false, "take a's diagonal as ones (it is not read)", "false"}},
-                     "x with a @ x = b (left) or x @ a = b, for triangular a [..., n, n] and b [..., n, k] (left) or "
-                     "[..., k, n]; batch dims broadcast. As scipy.linalg.solve_triangular.");
+  OpInfo info =
+      make("tri_solve", OpClass::Contraction, {"a", "rhs"},
+           {{"lower", "bool", false, "a is lower triangular (else upper); its other triangle is not read", "true"},
+            {"left", "bool", false, "solve a @ x = b (else x @ a = b)", "true"},
+            {"unit_diagonal", "bool", false, "take a's diagonal as ones (it is not read)", "false"}},
+           "x with a @ x = b (left) or x @ a = b, for triangular a [..., n, n] and b [..., n, k] (left) or "
+           "[..., k, n]; batch dims broadcast. As scipy.linalg.solve_triangular.");
   info.cpu_only = kCpuOnly;
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     require_square("tri_solve", in[0]);
@@ -216,11 +228,10 @@ struct Lu {
 
 Lu lu_of(Builder& b, Value* a) {
   Value* p = b.value("getrf", {a});
-  size_t r = size_t(a->type.rank());
   int64_t n = a->type.shape.back().size;
   Shape vec = concat(batch_of(a->type, 2), {n});
-  auto row = [&](int64_t i) { return reshape_to(b, derivative::slice_dim(b, p, r - 2, i, i + 1, 1), Type::tensor(a->type.dtype, vec)); };
-  return {derivative::slice_dim(b, p, r - 2, 0, n, 1), row(n), row(n + 1)};
+  auto row = [&](int64_t i) { return reshape_to(b, rows_of(b, p, i, i + 1), Type::tensor(a->type.dtype, vec)); };
+  return {rows_of(b, p, 0, n), row(n), row(n + 1)};
 }
 
 // x with a x = rhs by LU (rhs [..., n, k], batches broadcast). With `check`, a singular a is an
@@ -304,7 +315,8 @@ OpInfo determinant(const std::string& name, const std::string& summary) {
     Value* d = diagonal(b, f.lu);
     AttrMap last{{"axis", int64_t(-1)}};
     if (name == "logabsdet") return {b.value("sum", {op1(b, "log", op1(b, "abs", d))}, last)};
-    Value* flips = op2(b, "sub", b.graph_constant(d->type.dtype, 1.0), op2(b, "mul", f.swaps, b.graph_constant(d->type.dtype, 2.0)));
+    Value* flips = op2(b, "sub", b.graph_constant(d->type.dtype, 1.0),
+                       op2(b, "mul", f.swaps, b.graph_constant(d->type.dtype, 2.0)));
     Value* sign = b.value("prod", {flips}, last);
     if (name == "det") return {op2(b, "mul", sign, b.value("prod", {d}, last))};
     return {op2(b, "mul", sign, b.value("prod", {op1(b, "sign", d)}, last))};
@@ -323,7 +335,8 @@ AttrMap reduce_attrs(const Op& op, const AttrMap& keep) {
 Value* norm_of(Builder& b, Value* x, double ord, const AttrMap& a) {
   Value* ax = op1(b, "abs", x);
   if (std::isinf(ord)) return b.value(ord > 0 ? "max" : "min", {ax}, a);
-  if (ord == 0) return b.value("sum", {cast_to(b, op2(b, "not_equal", x, b.graph_constant(x->type.dtype, 0.0)), x->type.dtype)}, a);
+  if (ord == 0)
+    return b.value("sum", {cast_to(b, op2(b, "not_equal", x, b.graph_constant(x->type.dtype, 0.0)), x->type.dtype)}, a);
   if (ord == 1) return b.value("sum", {ax}, a);
   if (ord == 2) return op1(b, "sqrt", b.value("sum", {op2(b, "mul", x, x)}, a));
   Value* p = b.graph_constant(x->type.dtype, ord);
@@ -332,13 +345,14 @@ Value* norm_of(Builder& b, Value* x, double ord, const AttrMap& a) {
 }
 
 OpInfo vector_norm() {
-  OpInfo info = make("vector_norm", OpClass::Reduction, {"x"},
-                     {{"ord", "float", false, "p: inf (largest |x|), -inf (smallest), 0 (nonzero count), any other p", "2.0"},
-                      {"axis", "axes", false, "axis, or list of axes, to reduce; absent: every axis", ""},
-                      {"keepdims", "bool", false, "keep reduced axes with size 1", "false"}},
-                     "The p-norm of x over `axis` (every axis by default), (sum |x|^p)^(1/p), as "
-                     "torch.linalg.vector_norm; 16-bit floats computed in float32. Its gradient at 0 is not finite "
-                     "for p > 0 (as JAX's).");
+  OpInfo info =
+      make("vector_norm", OpClass::Reduction, {"x"},
+           {{"ord", "float", false, "p: inf (largest |x|), -inf (smallest), 0 (nonzero count), any other p", "2.0"},
+            {"axis", "axes", false, "axis, or list of axes, to reduce; absent: every axis", ""},
+            {"keepdims", "bool", false, "keep reduced axes with size 1", "false"}},
+           "The p-norm of x over `axis` (every axis by default), (sum |x|^p)^(1/p), as "
+           "torch.linalg.vector_norm; 16-bit floats computed in float32. Its gradient at 0 is not finite "
+           "for p > 0 (as JAX's).");
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     require_float("vector_norm", in[0]);
     AttrMap r = a;
@@ -353,12 +367,13 @@ OpInfo vector_norm() {
   return info;
 }
 
-const char* const kMatrixOrds = "\"fro\", \"1\", \"-1\", \"inf\" or \"-inf\"";
+const char* const kMatrixOrds = "\"fro\", \"nuc\", \"1\", \"-1\", \"2\", \"-2\", \"inf\" or \"-inf\"";
 
 OpInfo matrix_norm() {
   OpInfo info = make("matrix_norm", OpClass::Reduction, {"x"},
                      {{"ord", "str", false,
-                       "\"fro\" (Frobenius), \"1\" / \"-1\" (largest / smallest column sum of |x|), \"inf\" / "
+                       "\"fro\" (Frobenius), \"nuc\" (sum of singular values), \"2\" / \"-2\" (largest / "
+                       "smallest singular value), \"1\" / \"-1\" (largest / smallest column sum of |x|), \"inf\" / "
                        "\"-inf\" (row sums)",
                        "\"fro\""},
                       {"keepdims", "bool", false, "keep the matrix dims with size 1", "false"}},
@@ -368,9 +383,9 @@ OpInfo matrix_norm() {
     require_float("matrix_norm", in[0]);
     if (in[0].rank() < 2) fail(ErrorCode::Shape, "matrix_norm: needs a matrix (rank >= 2), got " + in[0].str());
     std::string ord = a.count("ord") ? std::get<std::string>(a.at("ord")) : "fro";
-    if (ord != "fro" && ord != "1" && ord != "-1" && ord != "inf" && ord != "-inf")
-      fail(ErrorCode::Value, "matrix_norm: ord must be " + std::string(kMatrixOrds) + ", got \"" + ord + "\"" +
-                                 (ord == "2" || ord == "-2" || ord == "nuc" ? " (the spectral and nuclear norms need svd)" : ""));
+    if (ord != "fro" && ord != "nuc" && ord != "1" && ord != "-1" && ord != "2" && ord != "-2" && ord != "inf" &&
+        ord != "-inf")
+      fail(ErrorCode::Value, "matrix_norm: ord must be " + std::string(kMatrixOrds) + ", got \"" + ord + "\"");
     bool keep = a.count("keepdims") && std::get<bool>(a.at("keepdims"));
     return infer_as("sum", in, {{"axis", IntList{-2, -1}}, {"keepdims", keep}});
   };
@@ -381,6 +396,12 @@ OpInfo matrix_norm() {
     Value* r;
     if (ord == "fro") {
       r = op1(b, "sqrt", b.value("sum", {op2(b, "mul", x, x)}, {{"axis", IntList{-2, -1}}, {"keepdims", keep}}));
+    } else if (ord == "nuc" || ord == "2" || ord == "-2") {  // from the singular values
+      r = b.value(ord == "nuc" ? "sum"
+                  : ord == "2" ? "max"
+                               : "min",
+                  {b.value("svdvals", {x})}, {{"axis", int64_t(-1)}});
+      if (keep) r = per_matrix(b, r);
     } else {
       bool columns = ord == "1" || ord == "-1";  // sums down the columns, then the extreme over them
       Value* sums = b.value("sum", {op1(b, "abs", x)}, {{"axis", int64_t(columns ? -2 : -1)}, {"keepdims", true}});
@@ -410,18 +431,22 @@ OpInfo factorized_matmul() {
 }  // namespace
 
 void register_linalg_ops(std::vector<OpInfo>& out) {
-  out.push_back(factor_kernel("potrf", 0, "The upper Cholesky factor U of (a + a^T)/2 (LAPACK's potrf); NaN where a is "
-                                          "not positive definite. Internal: cholesky is the op to use."));
-  out.push_back(factor_kernel("getrf", 2, "LU with partial pivoting (LAPACK's getrf), packed [..., n + 2, n]: L (unit, "
-                                          "below the diagonal) and U, then the row permutation, then 1 for each step "
-                                          "that swapped rows. Internal: solve, inv and det use it."));
+  out.push_back(factor_kernel("potrf", 0,
+                              "The upper Cholesky factor U of (a + a^T)/2 (LAPACK's potrf); NaN where a is "
+                              "not positive definite. Internal: cholesky is the op to use."));
+  out.push_back(factor_kernel("getrf", 2,
+                              "LU with partial pivoting (LAPACK's getrf), packed [..., n + 2, n]: L (unit, "
+                              "below the diagonal) and U, then the row permutation, then 1 for each step "
+                              "that swapped rows. Internal: solve, inv and det use it."));
   out.push_back(tri_solve_op());
   out.push_back(cholesky_op());
   out.push_back(solve_op());
   out.push_back(inv_op());
-  out.push_back(determinant("det", "The determinant of square a [..., n, n] (from its LU factorization); 1 for n = 0."));
-  out.push_back(determinant("logabsdet", "log |det a| of square a [..., n, n]; -inf where a is singular. With det_sign, "
-                                         "NumPy's slogdet: finite where det itself over- or underflows."));
+  out.push_back(
+      determinant("det", "The determinant of square a [..., n, n] (from its LU factorization); 1 for n = 0."));
+  out.push_back(determinant("logabsdet",
+                            "log |det a| of square a [..., n, n]; -inf where a is singular. With det_sign, "
+                            "NumPy's slogdet: finite where det itself over- or underflows."));
   out.push_back(determinant("det_sign", "The sign of det a (-1, 0 or 1) of square a [..., n, n]; no derivative."));
   out.push_back(vector_norm());
   out.push_back(matrix_norm());

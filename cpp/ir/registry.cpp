@@ -33,6 +33,7 @@ void ensure_registered() {
     register_sort_ops(ops);
     register_segment_ops(ops);
     register_linalg_ops(ops);
+    register_decomposition_ops(ops);
     register_transformer_ops(ops);
     register_packed_ops(ops);
     register_collective_ops(ops);

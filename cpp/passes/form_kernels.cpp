@@ -86,11 +86,9 @@ AttrMap knobs(const std::string& kind, const Op& root, const Target& target) {
   if (kind == "elementwise" || kind == "scatter") return {{"kind", kind}, {"lanes", int64_t(gpu ? 256 : 1024)}};
   if (kind == "sort") return {{"kind", kind}, {"lanes", int64_t(256)}};             // compare-exchange pairs per step
   if (kind == "scan") return {{"kind", kind}, {"lanes", int64_t(gpu ? 128 : 64)}};  // rows walked side by side
-  if (kind == "linalg") {  // lanes along a row: the matrix's (tri_solve: B's) row, up to 64
-    int64_t row = root.name == "tri_solve" ? root.result()->type.static_shape().back()
-                                           : root.operands[0]->type.static_shape().back();
-    return {{"kind", kind}, {"lanes", std::clamp<int64_t>(pow2_at_least(row), 8, 64)}};
-  }
+  if (kind == "linalg")  // lanes along a row of the result, the kernel's workspace: up to 64
+    return {{"kind", kind},
+            {"lanes", std::clamp<int64_t>(pow2_at_least(root.result()->type.static_shape().back()), 8, 64)}};
   // tile = [query rows, K/V rows, K/V stages], 16 query rows per warp (tilegen/attention.cpp);
   if (kind == "attention") {
     // fastest measured on an H100 (bench/results/2026-11-25-h100-attention.md)

@@ -16,7 +16,7 @@ import sys
 from . import _C
 
 # Ops the user never calls directly.
-_INTERNAL = {"constant", "iota", "potrf", "getrf"}
+_INTERNAL = {"constant", "iota", "potrf", "getrf", "geqrf", "orgqr", "syevj", "gesvj"}
 _USER_CLASSES = {"elementwise_unary", "elementwise_binary", "reduction", "contraction", "data_movement", "other"}
 _PY_TYPES = {"int": "int", "float": "float", "bool": "bool", "str": "str", "ints": "Sequence[int]",
              "type": "str", "axes": "int | Sequence[int]", "sizes": "int | Sequence[int]",

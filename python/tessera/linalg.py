@@ -2,12 +2,13 @@
 (the last two dims; leading dims broadcast).
 
 Each function is a registry op (``tessera.ops``: ``cholesky``, ``tri_solve``, ``solve``, ``inv``,
-``det``, ``logabsdet``, ``det_sign``, ``vector_norm``, ``matrix_norm``, ``factorized_matmul``) or
-a pair of them, so it works eagerly, under ``jit``, ``vmap`` and ``grad`` (any order, both
-modes). The factorizations run as kernels of their own on the CPU (docs/operators.md, "Linear
-algebra"); float32 and float64. A singular matrix given to ``solve`` or ``inv``, or a matrix that
-is not positive definite given to ``cholesky``, raises ``TesseraValueError`` when the program
-runs.
+``det``, ``logabsdet``, ``det_sign``, ``qr_q``, ``qr_r``, ``eigvalsh``, ``eigh_vectors``,
+``svdvals``, ``svd_u``, ``svd_vh``, ``lstsq``, ``vector_norm``, ``matrix_norm``,
+``factorized_matmul``) or a few of them (one op per result), so it works eagerly, under ``jit``,
+``vmap`` and ``grad`` (any order, both modes). The factorizations run as kernels of their own
+on the CPU (docs/operators.md, "Linear algebra"); float32 and float64. A singular matrix given
+to ``solve`` or ``inv``, or a matrix that is not positive definite given to ``cholesky``, raises
+``TesseraValueError`` when the program runs.
 """
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ from . import ops
 from .errors import TesseraValueError
 from .lazy import user_location
 
-__all__ = ["cholesky", "solve_triangular", "tri_solve", "solve", "inv", "det", "slogdet", "norm", "vector_norm",
-           "matrix_norm", "factorized_matmul"]
+__all__ = ["cholesky", "solve_triangular", "tri_solve", "solve", "inv", "det", "slogdet", "qr", "eigh", "eigvalsh",
+           "svd", "svdvals", "lstsq", "pinv", "norm", "vector_norm", "matrix_norm", "factorized_matmul"]
 
 tri_solve = ops.tri_solve
 vector_norm = ops.vector_norm
 factorized_matmul = ops.factorized_matmul
+eigvalsh = ops.eigvalsh
+svdvals = ops.svdvals
 
 
 def cholesky(a, upper=False):
@@ -58,15 +61,64 @@ def slogdet(a):
     return ops.det_sign(a), ops.logabsdet(a)
 
 
-_MATRIX_ORDS = {"fro": "fro", 1: "1", -1: "-1", math.inf: "inf", -math.inf: "-inf"}
+def qr(a, mode="reduced"):
+    """(Q, R) with ``a = Q @ R`` (Householder, as LAPACK: R's diagonal may be negative). ``mode``:
+    ``"reduced"`` (Q [m, k], R [k, n], k = min(m, n)), ``"complete"`` (Q [m, m]) or ``"r"``
+    (R alone), as ``numpy.linalg.qr``."""
+    if mode == "r":
+        return ops.qr_r(a)
+    if mode not in ("reduced", "complete"):
+        raise TesseraValueError(f"qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}", user_location())
+    return ops.qr_q(a, mode=mode), ops.qr_r(a, mode=mode)
+
+
+def eigh(a):
+    """(eigenvalues ascending, eigenvectors as columns) of symmetric ``a``, factored as
+    ``(a + a.mT) / 2`` (as JAX), by cyclic Jacobi rotations."""
+    return ops.eigvalsh(a), ops.eigh_vectors(a)
+
+
+def svd(a, full_matrices=False):
+    """(U, S, Vh) with ``a = U @ diag(S) @ Vh``, S descending (one-sided Jacobi). Reduced by default
+    (k = min(m, n) columns of U and rows of Vh); ``full_matrices=True`` completes U or Vh to square
+    orthogonal matrices (an orthonormal basis of the rest, from a complete QR)."""
+    u, s, vh = ops.svd_u(a), ops.svdvals(a), ops.svd_vh(a)
+    if full_matrices:
+        m, n = a.shape[-2], a.shape[-1]
+        if m > n:
+            u = ops.concat([u, ops.qr_q(u, mode="complete")[..., :, n:]], axis=-1)
+        elif n > m:
+            vt = ops.transpose(vh, perm=list(range(vh.ndim - 2)) + [vh.ndim - 1, vh.ndim - 2])
+            rest = ops.qr_q(vt, mode="complete")[..., :, m:]
+            vh = ops.concat([vh, ops.transpose(rest, perm=list(range(rest.ndim - 2)) + [rest.ndim - 1, rest.ndim - 2])],
+                            axis=-2)
+    return u, s, vh
+
+
+def lstsq(a, b, rcond=None):
+    """The minimum-norm least-squares solution x of ``a @ x = b`` (singular values below ``rcond``
+    times the largest count as zero; default eps * max(m, n), NumPy's). Only the solution, not
+    NumPy's (x, residuals, rank, s)."""
+    return ops.lstsq(a, b, rcond=-1.0 if rcond is None else float(rcond))
+
+
+def pinv(a, rcond=None):
+    """The Moore-Penrose pseudo-inverse of ``a`` [..., m, n]: ``lstsq(a, I)``."""
+    from .functions import eye
+    m = a.shape[-2]
+    return ops.lstsq(a, ops.broadcast_to(eye(m, dtype=a.dtype), shape=tuple(a.shape[:-2]) + (m, m)),
+                     rcond=-1.0 if rcond is None else float(rcond))
+
+
+_MATRIX_ORDS = {"fro": "fro", "nuc": "nuc", 1: "1", -1: "-1", 2: "2", -2: "-2", math.inf: "inf", -math.inf: "-inf"}
 
 
 def matrix_norm(x, ord="fro", keepdims=False):
-    """A norm of each matrix of ``x`` [..., m, n]: ``"fro"``, 1 / -1 (column sums of |x|), inf / -inf
-    (row sums), as ``torch.linalg.matrix_norm``."""
+    """A norm of each matrix of ``x`` [..., m, n]: ``"fro"``, ``"nuc"``, 2 / -2 (largest / smallest
+    singular value), 1 / -1 (column sums of |x|), inf / -inf (row sums), as
+    ``torch.linalg.matrix_norm``."""
     if ord not in _MATRIX_ORDS:
-        raise TesseraValueError(f"matrix_norm: ord must be 'fro', 1, -1, inf or -inf, got {ord!r}"
-                                + (" (the spectral and nuclear norms need svd)" if ord in (2, -2, "nuc") else ""),
+        raise TesseraValueError(f"matrix_norm: ord must be 'fro', 'nuc', 1, -1, 2, -2, inf or -inf, got {ord!r}",
                                 user_location())
     return ops.matrix_norm(x, ord=_MATRIX_ORDS[ord], keepdims=keepdims)
 

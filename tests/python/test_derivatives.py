@@ -210,6 +210,14 @@ CASES = {
     "vector_norm": ([away_from_kinks], {"ord": 3.0, "axis": 1}, [((2, 3),), ((3, 4, 2),)]),
     "matrix_norm": ([away_from_kinks], {"ord": "1"}, [((3, 4),), ((2, 2, 3),)]),
     "factorized_matmul": ([normal] * 3, {}, [((2, 4), (4, 2), (2, 3))]),
+    "qr_q": ([normal], {}, [((4, 3),), ((2, 3, 3),)]),
+    "qr_r": ([normal], {}, [((4, 3),), ((1, 1),)]),
+    "eigvalsh": ([normal], {}, [((3, 3),), ((2, 4, 4),)]),
+    "eigh_vectors": ([normal], {}, [((3, 3),)]),  # distinct eigenvalues (random); signs fixed by continuity
+    "svdvals": ([normal], {}, [((4, 3),), ((2, 3, 5),)]),
+    "svd_u": ([normal], {}, [((4, 3),), ((2, 3),)]),
+    "svd_vh": ([normal], {}, [((4, 2),), ((3, 4),)]),
+    "lstsq": ([normal, normal], {}, [((5, 3), (5, 2)), ((4, 4), (4,))]),
 }
 # Ops whose results are never differentiable (bool/integer results) or that are not yet
 # covered here, with the reason.

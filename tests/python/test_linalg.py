@@ -163,8 +163,12 @@ def test_bad_input_names_the_op_and_shapes():
         la.det(ts.tensor(np.eye(2, dtype=np.int64)))
     with pytest.raises(ts.ShapeError, match=r"tri_solve: a f64\[3,3\] and b f64\[2,3\] do not match: b's rows"):
         la.solve_triangular(ts.tensor(np.eye(3)), ts.tensor(np.ones((2, 3))))
-    with pytest.raises(ts.TesseraValueError, match="spectral and nuclear norms need svd"):
-        la.matrix_norm(ts.tensor(np.eye(3)), 2)
+    with pytest.raises(ts.TesseraValueError, match="matrix_norm: ord must be 'fro', 'nuc'"):
+        la.matrix_norm(ts.tensor(np.eye(3)), 3)
+    with pytest.raises(ts.TesseraValueError, match="qr: mode must be"):
+        la.qr(ts.tensor(np.eye(3)), mode="full")
+    with pytest.raises(ts.ShapeError, match=r"lstsq: a f64\[4,3\] and b f64\[3\] do not match"):
+        la.lstsq(ts.tensor(np.ones((4, 3))), ts.tensor(np.ones(3)))
 
 
 def test_jit_and_vmap():
@@ -226,3 +230,113 @@ def test_second_derivative_of_logabsdet():
     _, tangent = ts.jvp(g, [ts.tensor(a)], [ts.tensor(e)])
     ai = np.linalg.inv(a)
     np.testing.assert_allclose(tangent.numpy(), -(ai @ e @ ai).T, rtol=1e-10, atol=1e-12)
+
+
+RECT = [(0, 0), (1, 1), (1, 4), (4, 1), (5, 3), (3, 5), (7, 7), (2, 11, 6), (2, 3, 4, 9), (40, 23)]
+
+
+@pytest.mark.parametrize("shape", RECT)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_qr_matches_numpy(shape, dtype):
+    a = RNG.standard_normal(shape).astype(dtype)
+    for mode in ["reduced", "complete"]:
+        q, r = la.qr(ts.tensor(a), mode=mode)
+        wq, wr = np.linalg.qr(a.astype(np.float64), mode=mode)  # the same Householder signs as LAPACK
+        np.testing.assert_allclose(q.numpy(), wq, **TOL[dtype], err_msg=mode)
+        np.testing.assert_allclose(r.numpy(), wr, **TOL[dtype], err_msg=mode)
+    np.testing.assert_allclose(la.qr(ts.tensor(a), mode="r").numpy(), np.linalg.qr(a.astype(np.float64), mode="r"),
+                               **TOL[dtype])
+
+
+@pytest.mark.parametrize("shape", SQUARE[:-1] + [(40, 40)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_eigh_matches_numpy(shape, dtype):
+    a = RNG.standard_normal(shape)
+    a = (a + np.swapaxes(a, -1, -2)).astype(dtype)
+    w, v = la.eigh(ts.tensor(a))
+    ww, wv = np.linalg.eigh(a.astype(np.float64))
+    scale = max(1.0, float(np.abs(ww).max(initial=0)))
+    np.testing.assert_allclose(w.numpy(), ww, rtol=0, atol=TOL[dtype]["atol"] * scale)
+    vv = v.numpy().astype(np.float64)  # eigenvectors up to sign: compare the reconstruction and V^T V
+    np.testing.assert_allclose(vv @ (ww[..., :, None] * np.swapaxes(vv, -1, -2)), a, rtol=0,
+                               atol=TOL[dtype]["atol"] * scale * 10)
+    np.testing.assert_allclose(np.swapaxes(vv, -1, -2) @ vv, np.broadcast_to(np.eye(shape[-1]), vv.shape), rtol=0,
+                               atol=TOL[dtype]["atol"] * 10)
+    np.testing.assert_allclose(np.abs(np.sum(vv * wv, axis=-2)), 1.0, atol=TOL[dtype]["atol"] * 100)  # same vectors
+
+
+@pytest.mark.parametrize("shape", RECT)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_svd_matches_numpy(shape, dtype):
+    a = RNG.standard_normal(shape).astype(dtype)
+    u, s, vh = la.svd(ts.tensor(a))
+    wu, ws, wvh = np.linalg.svd(a.astype(np.float64), full_matrices=False)
+    np.testing.assert_allclose(s.numpy(), ws, **TOL[dtype])
+    np.testing.assert_allclose(la.svdvals(ts.tensor(a)).numpy(), ws, **TOL[dtype])
+    un, vn = u.numpy().astype(np.float64), vh.numpy().astype(np.float64)
+    np.testing.assert_allclose((un * ws[..., None, :]) @ vn, a, **TOL[dtype])
+    k = min(shape[-2:])
+    eye = np.broadcast_to(np.eye(k), tuple(shape[:-2]) + (k, k))
+    np.testing.assert_allclose(np.swapaxes(un, -1, -2) @ un, eye, atol=TOL[dtype]["atol"])
+    np.testing.assert_allclose(vn @ np.swapaxes(vn, -1, -2), eye, atol=TOL[dtype]["atol"])
+    fu, _, fvh = la.svd(ts.tensor(a), full_matrices=True)
+    m, n = shape[-2:]
+    assert fu.shape[-2:] == (m, m) and fvh.shape[-2:] == (n, n)
+    np.testing.assert_allclose(np.swapaxes(fu.numpy(), -1, -2) @ fu.numpy(),
+                               np.broadcast_to(np.eye(m), tuple(shape[:-2]) + (m, m)), atol=TOL[dtype]["atol"])
+
+
+def test_svd_of_rank_deficient_and_lstsq():
+    x = RNG.standard_normal((8, 2)) @ RNG.standard_normal((2, 5))  # rank 2
+    s = la.svdvals(ts.tensor(x)).numpy()
+    np.testing.assert_allclose(s, np.linalg.svd(x, compute_uv=False), rtol=1e-10, atol=1e-12)
+    u, s, vh = la.svd(ts.tensor(x))
+    assert np.isfinite(u.numpy()).all()
+    b = RNG.standard_normal((8, 3))
+    np.testing.assert_allclose(la.lstsq(ts.tensor(x), ts.tensor(b)).numpy(), np.linalg.lstsq(x, b, rcond=None)[0],
+                               rtol=1e-9, atol=1e-10)
+    a = RNG.standard_normal((2, 9, 4))
+    bv = RNG.standard_normal(9)
+    np.testing.assert_allclose(la.lstsq(ts.tensor(a[0]), ts.tensor(bv)).numpy(), np.linalg.lstsq(a[0], bv)[0],
+                               rtol=1e-10)
+    np.testing.assert_allclose(la.pinv(ts.tensor(a)).numpy(), np.linalg.pinv(a), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("ord", [2, -2, "nuc"])
+def test_spectral_and_nuclear_norms(ord):
+    x = RNG.standard_normal((3, 6, 4))
+    np.testing.assert_allclose(la.matrix_norm(ts.tensor(x), ord).numpy(), np.linalg.norm(x, ord=ord, axis=(-2, -1)),
+                               rtol=1e-12)
+    np.testing.assert_allclose(la.norm(ts.tensor(x[0]), ord=ord).numpy(), np.linalg.norm(x[0], ord=ord), rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["qr_q", "qr_r", "qr_square", "eigvalsh", "eigh_vectors", "svdvals", "svd_u_tall",
+                                  "svd_vh_tall", "svd_u_wide", "svd_vh_wide", "lstsq", "nuc"])
+def test_decomposition_gradients_match_torch(case):
+    # Sign-invariant functions of the vectors (eigen/singular vectors are defined up to sign):
+    # u * u, and products like U @ diag(S) that torch and Tessera agree on.
+    a4, a53, a35 = RNG.standard_normal((2, 4, 4)), RNG.standard_normal((2, 5, 3)), RNG.standard_normal((3, 5))
+    sym4 = a4 + np.swapaxes(a4, -1, -2)
+    tl, tt = la, torch.linalg
+    cases = {
+        "qr_q": (lambda a: tl.qr(a)[0], lambda a: tt.qr(a)[0], a53),
+        "qr_r": (lambda a: tl.qr(a)[1], lambda a: tt.qr(a)[1], a53),
+        "qr_square": (lambda a: tl.qr(a)[0] @ tl.qr(a)[1] * 2, lambda a: tt.qr(a)[0] @ tt.qr(a)[1] * 2, a4),
+        "eigvalsh": (lambda a: tl.eigh(a)[0], lambda a: tt.eigh(a)[0], sym4),
+        "eigh_vectors": (lambda a: tl.eigh(a)[1] ** 2, lambda a: tt.eigh(a)[1] ** 2, sym4),
+        "svdvals": (tl.svdvals, tt.svdvals, a53),
+        "svd_u_tall": (lambda a: tl.svd(a)[0] ** 2, lambda a: tt.svd(a, full_matrices=False)[0] ** 2, a53),
+        "svd_vh_tall": (lambda a: tl.svd(a)[2] ** 2, lambda a: tt.svd(a, full_matrices=False)[2] ** 2, a53),
+        "svd_u_wide": (lambda a: tl.svd(a)[0] ** 2, lambda a: tt.svd(a, full_matrices=False)[0] ** 2, a35),
+        "svd_vh_wide": (lambda a: tl.svd(a)[2] ** 2, lambda a: tt.svd(a, full_matrices=False)[2] ** 2, a35),
+        "lstsq": (lambda a: tl.lstsq(a, a[..., :2] * 1.5), lambda a: torch.linalg.pinv(a) @ (a[..., :2] * 1.5), a53),
+        "nuc": (lambda a: tl.matrix_norm(a, "nuc"), lambda a: tt.matrix_norm(a, "nuc"), a53),
+    }
+    f, tf, x = cases[case]
+    if case.startswith("eigh"):  # torch reads the lower triangle; Tessera (a + a^T)/2: compare on symmetric input
+        f0, tf0 = f, tf
+        f = lambda a: f0((a + a.mT) / 2)  # noqa: E731
+        tf = lambda a: tf0((a + a.mT) / 2)  # noqa: E731
+    w, (want,) = _torch_grads(tf, x)
+    (got,) = ts.grad(lambda a: ts.sum(f(a) * ts.tensor(w)), argnums=(0,))(ts.tensor(x))
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-8, atol=1e-9, err_msg=case)

@@ -140,6 +140,20 @@ inline ir::Value* det_sign(ir::Builder& b, ir::Value* a) {
   return b.value("det_sign", operands, attrs);
 }
 
+// The eigenvectors (columns, in the order of eigvalsh) of symmetric a [..., n, n], factored as (a + a^T)/2 (Jacobi rotations).
+inline ir::Value* eigh_vectors(ir::Builder& b, ir::Value* a) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{a};
+  return b.value("eigh_vectors", operands, attrs);
+}
+
+// The eigenvalues, ascending, of symmetric a [..., n, n], factored as (a + a^T)/2 (cyclic Jacobi: O(n^3) per sweep, best up to a few hundred).
+inline ir::Value* eigvalsh(ir::Builder& b, ir::Value* a) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{a};
+  return b.value("eigvalsh", operands, attrs);
+}
+
 // Einstein summation of one or more tensors (as numpy.einsum), built from sums, transposes, reshapes and batched matmuls; operands are contracted left to right.
 inline ir::Value* einsum(ir::Builder& b, const std::vector<ir::Value*>& xs, std::string equation) {
   ir::AttrMap attrs;
@@ -169,12 +183,36 @@ inline ir::Value* logabsdet(ir::Builder& b, ir::Value* a) {
   return b.value("logabsdet", operands, attrs);
 }
 
+// The minimum-norm least-squares solution x of a @ x = b for a [..., m, n] and b [..., m, k] (or [m]: a vector when 1-D), through the SVD (as numpy.linalg.lstsq; only the solution).
+inline ir::Value* lstsq(ir::Builder& b, ir::Value* a, ir::Value* rhs, double rcond = -1.0) {
+  ir::AttrMap attrs;
+  attrs["rcond"] = rcond;
+  std::vector<ir::Value*> operands{a, rhs};
+  return b.value("lstsq", operands, attrs);
+}
+
 // Matrix product with NumPy semantics: [...,M,K] @ [...,K,N] -> [...,M,N] with broadcast batch dims; a 1-D left operand is a row vector and a 1-D right operand a column vector (their dim is dropped from the result). Operands of different dtypes promote. Accumulates in the compute dtype; K = 0 gives zeros.
 inline ir::Value* matmul(ir::Builder& b, ir::Value* x, ir::Value* y, std::string precision = "highest") {
   ir::AttrMap attrs;
   attrs["precision"] = precision;
   std::vector<ir::Value*> operands{x, y};
   return b.value("matmul", operands, attrs);
+}
+
+// Q of the QR factorization a = Q R of a [..., m, n] (Householder, as LAPACK's geqrf: R's diagonal may be negative): orthonormal columns.
+inline ir::Value* qr_q(ir::Builder& b, ir::Value* a, std::optional<std::string> mode = std::nullopt) {
+  ir::AttrMap attrs;
+  if (mode) attrs["mode"] = *mode;
+  std::vector<ir::Value*> operands{a};
+  return b.value("qr_q", operands, attrs);
+}
+
+// R of the QR factorization a = Q R of a [..., m, n] (upper triangular).
+inline ir::Value* qr_r(ir::Builder& b, ir::Value* a, std::optional<std::string> mode = std::nullopt) {
+  ir::AttrMap attrs;
+  if (mode) attrs["mode"] = *mode;
+  std::vector<ir::Value*> operands{a};
+  return b.value("qr_r", operands, attrs);
 }
 
 // Sampled dense-dense product: values[j] = (mat1 @ mat2)[rows[j], cols[j]] for mat1 [M, K], mat2 [K, N], computed only at those entries.
@@ -204,6 +242,27 @@ inline ir::Value* spmm_csr(ir::Builder& b, ir::Value* indptr, ir::Value* indices
   ir::AttrMap attrs;
   std::vector<ir::Value*> operands{indptr, indices, values, dense};
   return b.value("spmm_csr", operands, attrs);
+}
+
+// U [..., m, k] of the reduced SVD a = U diag(S) Vh (k = min(m, n)); columns for zero singular values are zero. One-sided Jacobi (Hestenes): accurate, O(m n k) per sweep.
+inline ir::Value* svd_u(ir::Builder& b, ir::Value* a) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{a};
+  return b.value("svd_u", operands, attrs);
+}
+
+// Vh [..., k, n] of the reduced SVD a = U diag(S) Vh (k = min(m, n)). One-sided Jacobi (Hestenes): accurate, O(m n k) per sweep.
+inline ir::Value* svd_vh(ir::Builder& b, ir::Value* a) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{a};
+  return b.value("svd_vh", operands, attrs);
+}
+
+// The singular values, descending, of a [..., m, n]: [..., min(m, n)]. One-sided Jacobi (Hestenes): accurate, O(m n k) per sweep.
+inline ir::Value* svdvals(ir::Builder& b, ir::Value* a) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{a};
+  return b.value("svdvals", operands, attrs);
 }
 
 // x with a @ x = b (left) or x @ a = b, for triangular a [..., n, n] and b [..., n, k] (left) or [..., k, n]; batch dims broadcast. As scipy.linalg.solve_triangular.

@@ -1,0 +1,202 @@
+// The orthogonal decompositions (issue 18) on batches of matrices. Internal primitives with
+// kernels of their own (tilegen/linalg_orthogonal.cpp, CPU only for now), each a packed result:
+//   geqrf(a)   Householder QR of a [m, n]: [n + 1, m] (R^T and the reflectors, then tau)
+//   orgqr(p)   Q^T [c, m] from geqrf's result (c = min(m, n), or m with `complete`)
+//   syevj(a)   Jacobi eigh: [2n + 1, n] (workspace, eigenvectors as rows, eigenvalues)
+//   gesvj(a)   one-sided Jacobi SVD: [2k + 1, max(m, n)], k = min(m, n)
+// Public ops, one per result (the matching kernels are shared: CSE merges them), with
+// derivative rules of their own (derivatives_decompositions.cpp): qr_q, qr_r, eigvalsh,
+// eigh_vectors, svdvals, svd_u, svd_vh; and lstsq, a composite of the SVD.
+#include <cfloat>
+
+#include "ir/composite.hpp"
+#include "ir/linalg.hpp"
+
+namespace tessera::ir {
+namespace {
+
+using namespace composite;
+using namespace linalg;
+
+OpInfo packed(const std::string& name, std::vector<std::string> operands, std::vector<AttrSpec> attrs,
+              const std::string& summary, std::function<Shape(const Type&, const AttrMap&)> matrix) {
+  OpInfo info = make(name, OpClass::Contraction, std::move(operands), std::move(attrs), summary);
+  info.cpu_only = kCpuOnly;
+  info.infer = [name, matrix](const std::vector<Type>& in, const AttrMap& a) {
+    require_matrix(name, in[0]);
+    return std::vector<Type>{Type::tensor(in[0].dtype, concat(batch_of(in[0], 2), matrix(in[0], a)))};
+  };
+  return info;
+}
+
+int64_t rows(const Type& t) { return t.shape[t.shape.size() - 2].size; }
+int64_t cols(const Type& t) { return t.shape.back().size; }
+
+const AttrSpec kMode{"mode", "str", false,
+                     "\"reduced\": Q [m, k], R [k, n] with k = min(m, n); \"complete\": Q [m, m], R [m, n]",
+                     "\"reduced\""};
+
+bool complete(const std::string& op, const AttrMap& a) {
+  std::string m = a.count("mode") ? std::get<std::string>(a.at("mode")) : "reduced";
+  if (m != "reduced" && m != "complete")
+    fail(ErrorCode::Value, op + ": mode must be \"reduced\" or \"complete\", got \"" + m + "\"");
+  return m == "complete";
+}
+
+// Q's column count (= R's row count).
+int64_t qr_k(const std::string& op, const Type& a, const AttrMap& at) {
+  return complete(op, at) ? rows(a) : std::min(rows(a), cols(a));
+}
+
+OpInfo qr_part(bool q) {
+  std::string name = q ? "qr_q" : "qr_r";
+  OpInfo info = packed(name, {"a"}, {kMode},
+                       q ? "Q of the QR factorization a = Q R of a [..., m, n] (Householder, as LAPACK's geqrf: R's "
+                           "diagonal may be negative): orthonormal columns."
+                         : "R of the QR factorization a = Q R of a [..., m, n] (upper triangular).",
+                       [name, q](const Type& a, const AttrMap& at) {
+                         int64_t k = qr_k(name, a, at);
+                         return q ? Shape{rows(a), k} : Shape{k, cols(a)};
+                       });
+  info.decompose = [q](Builder& b, const Op& op) -> std::vector<Value*> {
+    Value* a = op.operands[0];
+    int64_t k = qr_k(op.name, a->type, op.attrs);
+    Value* f = b.value("geqrf", {a});
+    if (q) return {mT(b, b.value("orgqr", {f}, {{"complete", complete(op.name, op.attrs)}}))};
+    Value* rt = mT(b, rows_of(b, f, 0, cols(a->type)));  // [m, n]: R on and above the diagonal
+    return {b.value("triu", {rows_of(b, rt, 0, k)})};
+  };
+  return info;
+}
+
+OpInfo eigh_part(bool vectors) {
+  std::string name = vectors ? "eigh_vectors" : "eigvalsh";
+  OpInfo info =
+      packed(name, {"a"}, {},
+             vectors ? "The eigenvectors (columns, in the order of eigvalsh) of symmetric a [..., n, n], "
+                       "factored as (a + a^T)/2 (Jacobi rotations)."
+                     : "The eigenvalues, ascending, of symmetric a [..., n, n], factored as (a + a^T)/2 "
+                       "(cyclic Jacobi: O(n^3) per sweep, best up to a few hundred).",
+             [vectors](const Type& a, const AttrMap&) { return vectors ? Shape{cols(a), cols(a)} : Shape{}; });
+  info.infer = [name, vectors](const std::vector<Type>& in, const AttrMap&) {
+    require_square(name, in[0]);
+    Shape tail = vectors ? Shape{cols(in[0]), cols(in[0])} : Shape{cols(in[0])};
+    return std::vector<Type>{Type::tensor(in[0].dtype, concat(batch_of(in[0], 2), tail))};
+  };
+  info.decompose = [vectors](Builder& b, const Op& op) -> std::vector<Value*> {
+    int64_t n = cols(op.operands[0]->type);
+    Value* p = b.value("syevj", {op.operands[0]});
+    if (vectors) return {mT(b, rows_of(b, p, n, 2 * n))};
+    return {reshape_to(b, rows_of(b, p, 2 * n, 2 * n + 1), op.result()->type)};
+  };
+  return info;
+}
+
+// U [m, k], S [k], Vh [k, n] of the reduced SVD, from gesvj's rows: for m >= n the k rows
+// are U^T's and the rotations Vh; for m < n they are Vh's and the rotations U^T.
+OpInfo svd_part(const std::string& part) {
+  std::string name = part == "s" ? "svdvals" : "svd_" + part;
+  std::string what = part == "s"   ? "The singular values, descending, of a [..., m, n]: [..., min(m, n)]."
+                     : part == "u" ? "U [..., m, k] of the reduced SVD a = U diag(S) Vh (k = min(m, n)); columns "
+                                     "for zero singular values are zero."
+                                   : "Vh [..., k, n] of the reduced SVD a = U diag(S) Vh (k = min(m, n)).";
+  OpInfo info = packed(name, {"a"}, {}, what + " One-sided Jacobi (Hestenes): accurate, O(m n k) per sweep.",
+                       [part](const Type& a, const AttrMap&) {
+                         int64_t k = std::min(rows(a), cols(a));
+                         return part == "s" ? Shape{k} : part == "u" ? Shape{rows(a), k} : Shape{k, cols(a)};
+                       });
+  info.decompose = [part](Builder& b, const Op& op) -> std::vector<Value*> {
+    const Type& t = op.operands[0]->type;
+    int64_t k = std::min(rows(t), cols(t));
+    bool tall = rows(t) >= cols(t);
+    Value* p = b.value("gesvj", {op.operands[0]});
+    if (part == "s") return {reshape_to(b, cols_of(b, rows_of(b, p, 2 * k, 2 * k + 1), 0, k), op.result()->type)};
+    Value* vectors = rows_of(b, p, 0, k);                          // [k, max(m, n)]
+    Value* rotations = cols_of(b, rows_of(b, p, k, 2 * k), 0, k);  // [k, k]
+    if (part == "u") return {mT(b, tall ? vectors : rotations)};
+    return {tall ? rotations : vectors};
+  };
+  return info;
+}
+
+OpInfo lstsq() {
+  OpInfo info = make("lstsq", OpClass::Contraction, {"a", "rhs"},
+                     {{"rcond", "float", false,
+                       "singular values below rcond * the largest count as zero; negative: eps * max(m, n) (NumPy's "
+                       "default)",
+                       "-1.0"}},
+                     "The minimum-norm least-squares solution x of a @ x = b for a [..., m, n] and b [..., m, k] (or "
+                     "[m]: a vector when 1-D), through the SVD (as numpy.linalg.lstsq; only the solution).");
+  info.cpu_only = kCpuOnly;
+  info.infer = [](const std::vector<Type>& in, const AttrMap&) {
+    require_matrix("lstsq", in[0]);
+    require_tensor("lstsq", in[1]);
+    if (in[1].dtype != in[0].dtype)
+      fail(ErrorCode::DType, "lstsq: a " + in[0].str() + " and b " + in[1].str() + " must have one dtype");
+    Shape bs = in[1].static_shape();
+    bool vector = bs.size() == 1;
+    if (bs.empty() || (vector ? bs[0] : bs[bs.size() - 2]) != rows(in[0]))
+      fail(ErrorCode::Shape, "lstsq: a " + in[0].str() + " and b " + in[1].str() + " do not match: b's " +
+                                 (vector ? "length" : "rows") + " must be m = " + std::to_string(rows(in[0])));
+    if (!vector && batch_of(in[1], 2) != batch_of(in[0], 2))
+      fail(ErrorCode::Shape, "lstsq: a " + in[0].str() + " and b " + in[1].str() + " must have the same batch dims");
+    Shape tail = vector ? Shape{cols(in[0])} : Shape{cols(in[0]), bs.back()};
+    return std::vector<Type>{Type::tensor(in[0].dtype, vector ? tail : concat(batch_of(in[0], 2), tail))};
+  };
+  info.decompose = [](Builder& b, const Op& op) -> std::vector<Value*> {
+    Value *a = op.operands[0], *rhs = op.operands[1];
+    const Type& t = a->type;
+    bool vector = rhs->type.rank() == 1;
+    if (vector) rhs = b.value("expand_dims", {rhs}, {{"axis", int64_t(-1)}});
+    double rcond = op.has_attr("rcond") ? number_attr(op, "rcond") : -1.0;
+    if (rcond < 0) rcond = (t.dtype == DType::F64 ? DBL_EPSILON : FLT_EPSILON) * double(std::max(rows(t), cols(t)));
+    Value* s = b.value("svdvals", {a});
+    Value* top = b.value("max", {s}, {{"axis", int64_t(-1)}, {"keepdims", true}});
+    Value* keep = op2(b, "greater", s, op2(b, "mul", top, b.graph_constant(t.dtype, rcond)));
+    Value* one = b.graph_constant(t.dtype, 1.0);  // 1/s only where kept: no inf, so no NaN gradient
+    Value* inv =
+        b.value("where", {keep, op2(b, "div", one, b.value("where", {keep, s, one})), b.graph_constant(t.dtype, 0.0)});
+    Value* utb = matmul(b, mT(b, b.value("svd_u", {a})), rhs);
+    Value* x = matmul(b, mT(b, b.value("svd_vh", {a})),
+                      op2(b, "mul", b.value("expand_dims", {inv}, {{"axis", int64_t(-1)}}), utb));
+    return {vector ? reshape_to(b, x, op.result()->type) : x};
+  };
+  return info;
+}
+
+}  // namespace
+
+void register_decomposition_ops(std::vector<OpInfo>& out) {
+  out.push_back(packed("geqrf", {"a"}, {},
+                       "Householder QR of a [..., m, n], packed [..., n + 1, m] (LAPACK's geqrf, "
+                       "transposed). Internal: qr_q and qr_r are the ops to use.",
+                       [](const Type& a, const AttrMap&) { return Shape{cols(a) + 1, rows(a)}; }));
+  OpInfo org = packed("orgqr", {"packed"}, {{"complete", "bool", false, "all m rows of Q^T", "false"}},
+                      "Q^T [..., c, m] from geqrf's packed result (LAPACK's orgqr). Internal.",
+                      [](const Type& p, const AttrMap& a) {
+                        int64_t n = rows(p) - 1, m = cols(p);
+                        bool all = a.count("complete") && std::get<bool>(a.at("complete"));
+                        return Shape{all ? m : std::min(m, n), m};
+                      });
+  out.push_back(org);
+  OpInfo eig = packed("syevj", {"a"}, {}, "Jacobi eigh, packed [..., 2n + 1, n]. Internal: eigvalsh and eigh_vectors.",
+                      [](const Type& a, const AttrMap&) { return Shape{2 * cols(a) + 1, cols(a)}; });
+  eig.infer = [](const std::vector<Type>& in, const AttrMap&) {
+    require_square("syevj", in[0]);
+    return std::vector<Type>{Type::tensor(in[0].dtype, concat(batch_of(in[0], 2), {2 * cols(in[0]) + 1, cols(in[0])}))};
+  };
+  out.push_back(eig);
+  out.push_back(packed("gesvj", {"a"}, {}, "One-sided Jacobi SVD, packed. Internal: svdvals, svd_u and svd_vh.",
+                       [](const Type& a, const AttrMap&) {
+                         int64_t k = std::min(rows(a), cols(a));
+                         return Shape{2 * k + 1, std::max(rows(a), cols(a))};
+                       }));
+  out.push_back(qr_part(true));
+  out.push_back(qr_part(false));
+  out.push_back(eigh_part(false));
+  out.push_back(eigh_part(true));
+  for (const char* part : {"s", "u", "vh"}) out.push_back(svd_part(part));
+  out.push_back(lstsq());
+}
+
+}  // namespace tessera::ir
