@@ -9,8 +9,10 @@ namespace tessera::ir::linalg {
 
 using Shape = std::vector<int64_t>;
 
-// Why the linear-algebra ops do not run on GPUs yet (OpInfo::cpu_only).
-extern const char* const kCpuOnly;
+// Why the factorizations do not run on GPUs yet (OpInfo::cpu_only; lower-to-tile's error).
+inline const char* const kCpuOnly =
+    "its kernel walks a matrix in one program instance; the GPU path (barriers between phases) awaits a GPU run";
+
 // Shape/dtype check of a (batch of) matrices with static sizes, f32 or f64; square ones.
 void require_matrix(const std::string& op, const Type& t);
 void require_square(const std::string& op, const Type& t);

@@ -1,5 +1,5 @@
 // The orthogonal decompositions (issue 18) on batches of matrices. Internal primitives with
-// kernels of their own (tilegen/linalg_orthogonal.cpp, CPU only for now), each a packed result:
+// kernels of their own (tilegen/linalg_orthogonal.cpp), each a packed result:
 //   geqrf(a)   Householder QR of a [m, n]: [n + 1, m] (R^T and the reflectors, then tau)
 //   orgqr(p)   Q^T [c, m] from geqrf's result (c = min(m, n), or m with `complete`)
 //   syevj(a)   Jacobi eigh: [2n + 1, n] (workspace, eigenvectors as rows, eigenvalues)
@@ -21,7 +21,6 @@ using namespace linalg;
 OpInfo packed(const std::string& name, std::vector<std::string> operands, std::vector<AttrSpec> attrs,
               const std::string& summary, std::function<Shape(const Type&, const AttrMap&)> matrix) {
   OpInfo info = make(name, OpClass::Contraction, std::move(operands), std::move(attrs), summary);
-  info.cpu_only = kCpuOnly;
   info.infer = [name, matrix](const std::vector<Type>& in, const AttrMap& a) {
     require_matrix(name, in[0]);
     return std::vector<Type>{Type::tensor(in[0].dtype, concat(batch_of(in[0], 2), matrix(in[0], a)))};
@@ -127,7 +126,6 @@ OpInfo lstsq() {
                        "-1.0"}},
                      "The minimum-norm least-squares solution x of a @ x = b for a [..., m, n] and b [..., m, k] (or "
                      "[m]: a vector when 1-D), through the SVD (as numpy.linalg.lstsq; only the solution).");
-  info.cpu_only = kCpuOnly;
   info.infer = [](const std::vector<Type>& in, const AttrMap&) {
     require_matrix("lstsq", in[0]);
     require_tensor("lstsq", in[1]);
@@ -167,6 +165,7 @@ OpInfo lstsq() {
 }  // namespace
 
 void register_decomposition_ops(std::vector<OpInfo>& out) {
+  size_t first = out.size();
   out.push_back(packed("geqrf", {"a"}, {},
                        "Householder QR of a [..., m, n], packed [..., n + 1, m] (LAPACK's geqrf, "
                        "transposed). Internal: qr_q and qr_r are the ops to use.",
@@ -197,6 +196,7 @@ void register_decomposition_ops(std::vector<OpInfo>& out) {
   out.push_back(eigh_part(true));
   for (const char* part : {"s", "u", "vh"}) out.push_back(svd_part(part));
   out.push_back(lstsq());
+  for (size_t i = first; i < out.size(); ++i) out[i].cpu_only = kCpuOnly;
 }
 
 }  // namespace tessera::ir

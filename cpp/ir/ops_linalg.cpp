@@ -1,5 +1,5 @@
 // Linear algebra (issue 18) on batches of matrices: the last two dims, leading dims a batch.
-// Primitives with kernels of their own (tilegen/linalg.cpp, CPU only for now):
+// Primitives with kernels of their own (tilegen/linalg.cpp: one matrix per program instance):
 //   potrf(a)          the upper Cholesky factor of (a + a^T)/2 (internal)
 //   getrf(a)          LU with partial pivoting, packed [..., n + 2, n] (internal): L and U, the
 //                     row permutation, the steps that swapped rows
@@ -21,8 +21,6 @@ namespace linalg {
 using composite::cast_to;
 using composite::op1;
 using composite::op2;
-
-const char* const kCpuOnly = "its kernel walks a matrix in one CPU program instance";
 
 void require_matrix(const std::string& op, const Type& t) {
   require_tensor(op, t);
@@ -147,7 +145,6 @@ void require_rhs(const std::string& op, const Type& t, int64_t min_rank) {
 
 OpInfo factor_kernel(const std::string& name, int64_t extra_rows, const std::string& summary) {
   OpInfo info = make(name, OpClass::Contraction, {"a"}, {}, summary);
-  info.cpu_only = kCpuOnly;
   info.infer = [name, extra_rows](const std::vector<Type>& in, const AttrMap&) {
     require_square(name, in[0]);
     Shape s = in[0].static_shape();
@@ -165,7 +162,6 @@ OpInfo tri_solve_op() {
             {"unit_diagonal", "bool", false, "take a's diagonal as ones (it is not read)", "false"}},
            "x with a @ x = b (left) or x @ a = b, for triangular a [..., n, n] and b [..., n, k] (left) or "
            "[..., k, n]; batch dims broadcast. As scipy.linalg.solve_triangular.");
-  info.cpu_only = kCpuOnly;
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     require_square("tri_solve", in[0]);
     require_rhs("tri_solve", in[1], 2);
@@ -204,7 +200,6 @@ OpInfo cholesky_op() {
                      "The Cholesky factor L (lower triangular, a = L L^T) of symmetric positive-definite a [..., n, "
                      "n]. Factors (a + a^T)/2, as jax.numpy.linalg.cholesky, so the gradient is symmetric (as "
                      "PyTorch's and JAX's). A matrix that is not positive definite is an error when the program runs.");
-  info.cpu_only = kCpuOnly;
   info.infer = [](const std::vector<Type>& in, const AttrMap&) {
     require_square("cholesky", in[0]);
     return std::vector<Type>{in[0]};
@@ -258,7 +253,6 @@ OpInfo solve_op() {
                      "x with a @ x = b for square a [..., n, n] (LU with partial pivoting) and b [..., n, k], or b "
                      "[n] (a vector: only when b is 1-D, as NumPy 2); batch dims broadcast. A singular a is an error "
                      "when the program runs.");
-  info.cpu_only = kCpuOnly;
   info.infer = [](const std::vector<Type>& in, const AttrMap&) {
     require_square("solve", in[0]);
     require_rhs("solve", in[1], 1);
@@ -290,7 +284,6 @@ OpInfo inv_op() {
                      {{"check", "bool", false,
                        "a singular a is an error when the program runs (else the result holds inf and NaN)", "true"}},
                      "The inverse of square a [..., n, n] (LU with partial pivoting).");
-  info.cpu_only = kCpuOnly;
   info.infer = [](const std::vector<Type>& in, const AttrMap&) {
     require_square("inv", in[0]);
     return std::vector<Type>{in[0]};
@@ -305,7 +298,6 @@ OpInfo inv_op() {
 // det, logabsdet, det_sign: from the diagonal of U and the permutation's sign.
 OpInfo determinant(const std::string& name, const std::string& summary) {
   OpInfo info = make(name, OpClass::Contraction, {"a"}, {}, summary);
-  info.cpu_only = kCpuOnly;
   info.infer = [name](const std::vector<Type>& in, const AttrMap&) {
     require_square(name, in[0]);
     return std::vector<Type>{Type::tensor(in[0].dtype, batch_of(in[0], 2))};
@@ -431,6 +423,7 @@ OpInfo factorized_matmul() {
 }  // namespace
 
 void register_linalg_ops(std::vector<OpInfo>& out) {
+  size_t first = out.size();
   out.push_back(factor_kernel("potrf", 0,
                               "The upper Cholesky factor U of (a + a^T)/2 (LAPACK's potrf); NaN where a is "
                               "not positive definite. Internal: cholesky is the op to use."));
@@ -448,6 +441,7 @@ void register_linalg_ops(std::vector<OpInfo>& out) {
                             "log |det a| of square a [..., n, n]; -inf where a is singular. With det_sign, "
                             "NumPy's slogdet: finite where det itself over- or underflows."));
   out.push_back(determinant("det_sign", "The sign of det a (-1, 0 or 1) of square a [..., n, n]; no derivative."));
+  for (size_t i = first; i < out.size(); ++i) out[i].cpu_only = kCpuOnly;
   out.push_back(vector_norm());
   out.push_back(matrix_norm());
   out.push_back(factorized_matmul());

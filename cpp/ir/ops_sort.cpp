@@ -13,7 +13,10 @@ namespace {
 
 using namespace composite;
 
-const char* const kSortCpuOnly = "the sort kernel keeps a row's compare-exchange steps in one CPU program instance";
+const char* const kSortCpuOnly =
+    "the sort kernel keeps a row's compare-exchange steps in one program instance; its GPU path (a barrier per "
+    "step) awaits a GPU run";
+
 const AttrSpec kAxis{"axis", "int", false, "the axis (negative counts from the end)", "-1"};
 const AttrSpec kDescending{"descending", "bool", false, "largest first (ties still in index order)", "false"};
 const AttrSpec kReverse{"reverse", "bool", false, "scan from the last element to the first", "false"};
@@ -39,7 +42,7 @@ std::vector<Value*> with_axis(Builder& b, const Op& op) {
 OpInfo argsort() {
   OpInfo info = movement("argsort", {"x"}, {kAxis, kDescending},  // a kernel of its own (form-kernels)
                          "Indices (i64) that sort x along `axis`, stable: equal values keep their order; NaN sorts "
-                         "as the largest value. O(n log^2 n) per row (a bitonic network); CPU only for now.");
+                         "as the largest value. O(n log^2 n) per row (a bitonic network).");
   info.cpu_only = kSortCpuOnly;
   info.decompose = with_axis;
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
@@ -154,8 +157,8 @@ OpInfo unique() {
                      {{"size", "int", true, "the result's length: the first `size` distinct values are kept"},
                       {"fill_value", "float", false, "the value of the slots past the distinct values", "0.0"}},
                      "The distinct values of x (flattened), sorted, in a tensor of static length `size` (as "
-                     "jax.numpy.unique(size=)); NaNs count as one value, sorted last. CPU only (sort, scatter).");
-  info.cpu_only = kSortCpuOnly;
+                     "jax.numpy.unique(size=)); NaNs count as one value, sorted last.");
+  info.cpu_only = "built on scatter, whose many-to-one updates run on the CPU only for now";
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     require_tensor("unique", in[0]);
     if (!in[0].has_static_shape()) fail(ErrorCode::Shape, "unique: needs static sizes, got " + in[0].str());

@@ -666,6 +666,12 @@ void add_tile_memory_ops(std::vector<OpInfo>& out) {
       "Stores value to ptr[offsets] where mask holds; a scalar store is done once per instance.");
   store.pure = false;
   out.push_back(store);
+  OpInfo barrier = tile_op(
+      "barrier", 0, 0, {}, [](const std::vector<Type>&, const AttrMap&) { return std::vector<Type>{}; },
+      "Every lane's stores before it are visible to every lane's loads after it: a block barrier on GPUs "
+      "(lanes are threads there), nothing on the CPU (one program instance runs its lanes in order).");
+  barrier.pure = false;
+  out.push_back(barrier);
   out.push_back(tile_op(
       "reduce", 1, 2, {{"kind", "str", true, "sum | prod | max | min | argmax | argmin"}},
       [](const std::vector<Type>& in, const AttrMap& a) {

@@ -116,14 +116,18 @@ Grid emit_potrf(Matrix& m) {
       m.store(jb, i, j, jb.value("arith.select", {upper, s, zero_tile(jb, m.ct, m.lanes)}), mask);
     });
   });
+  sync(b);
   for_each(b, b.i64(0), n, [&](Builder& kb, Value* k) {
     Value* d = kb.value("arith.sqrt", {m.load(kb, k, k, nullptr)});
+    sync(kb);
     for_lanes(kb, k, kb.i64(m.cols), m.lanes, [&](Builder& jb, Value* j, Value* mask) {  // row k of U
       m.store(jb, k, j, jb.arith("div", m.load(jb, k, j, mask), d), mask);
     });
+    sync(kb);
     for_each(kb, m.add1(kb, k), kb.i64(m.cols), [&](Builder& ib, Value* i) {  // the trailing rows
       axpy_row(m, ib, i, k, m.load(ib, k, i, nullptr), i, ib.i64(m.cols));
     });
+    sync(kb);
   });
   return {m.batch, 1, 1};
 }
@@ -156,28 +160,33 @@ Grid emit_getrf(Matrix& m) {
     m.store(jb, perm, j, jb.cast(j, m.ct), mask);
     m.store(jb, swaps, j, zero_tile(jb, m.ct, m.lanes), mask);
   });
+  sync(b);
   for_each(b, b.i64(0), n, [&](Builder& kb, Value* k) {
     Value* p = pivot_row(m, kb, k);
+    sync(kb);
     swap_rows(m, kb, k, p, kb.i64(0), kb.i64(m.cols));
     Value *pk = m.load(kb, perm, k, nullptr), *pp = m.load(kb, perm, p, nullptr);
     m.store(kb, perm, k, pp, nullptr);
     m.store(kb, perm, p, pk, nullptr);
     m.store(kb, swaps, k, kb.cast(kb.cmp("ne", p, k), m.ct), nullptr);
+    sync(kb);
     Value* piv = m.load(kb, k, k, nullptr);
     Value* nonzero = kb.cmp("ne", piv, m.c(kb, 0.0));
     for_each(kb, m.add1(kb, k), kb.i64(m.cols), [&](Builder& ib, Value* i) {
       // A zero pivot means a zero column below it (it was the largest): nothing to eliminate.
       Value* l = ib.value("arith.select", {nonzero, ib.arith("div", m.load(ib, i, k, nullptr), piv), m.c(ib, 0.0)});
+      sync(ib);
       m.store(ib, i, k, l, nullptr);
       axpy_row(m, ib, i, k, l, m.add1(ib, k), ib.i64(m.cols));
     });
+    sync(kb);
   });
   return {m.batch, 1, 1};
 }
 
 // Row-oriented substitution, a block of B's columns per program: row i of X is
 // (B[i] - sum over the solved rows j of A[i, j] X[j]) / A[i, i], in order from the first row
-// (lower) or the last (upper).
+// (lower) or the last (upper). A lane reads only its own column of X: no barriers.
 Grid emit_tri_solve(Matrix& m) {
   Builder& b = m.b;
   const bool lower = m.op.bool_attr("lower", true), unit = m.op.bool_attr("unit_diagonal", false);

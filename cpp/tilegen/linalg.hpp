@@ -39,6 +39,12 @@ void for_lanes(Builder& b, Value* lo, Value* hi, int64_t lanes, Body body) {
   inner.create_typed("tile.yield", {}, {});
 }
 
+// Lanes' stores before it are seen by every lane's loads after it (GPUs: a block barrier; lanes
+// are threads there, and a scalar store is thread 0's). Each phase whose results other lanes
+// read ends with one, and so does each uniform read (a pivot, a key) of an element that the
+// phase after it overwrites: no thread may still be reading it.
+inline void sync(Builder& b) { b.create("tile.barrier", {}); }
+
 // The kernel's op, the program's matrix (its batch coordinates and output offset) and index
 // arithmetic on the output, which the factorizations use as their workspace.
 struct Matrix {

@@ -64,12 +64,14 @@ void sort_by_key(const Matrix& m, Builder& b, int64_t k, bool descending,
     lb.create_typed("tile.yield",
                     {lb.value("arith.select", {better, v, cur}), lb.value("arith.select", {better, j, at})}, {});
     Value* p = loop->result(1);
+    sync(ib);
     Value *ki = m.load(ib, key_at(ib, i), i, nullptr), *kp = m.load(ib, key_at(ib, p), p, nullptr);
     m.store(ib, key_at(ib, i), i, kp, nullptr);
     m.store(ib, key_at(ib, p), p, ki, nullptr);
     for (const RowBlock& r : rows)
       swap_rows(m, ib, ib.arith("add", i, ib.i64(r.first)), ib.arith("add", p, ib.i64(r.first)), ib.i64(r.lo),
                 ib.i64(r.hi));
+    sync(ib);
   });
 }
 
@@ -94,6 +96,7 @@ Grid emit_geqrf(Matrix& m) {
   Value* tau_row = b.i64(cols);
   for_lanes(b, b.i64(0), len, m.lanes,
             [&](Builder& jb, Value* j, Value* mask) { m.store(jb, tau_row, j, zero_tile(jb, m.ct, m.lanes), mask); });
+  sync(b);
   for_each(b, b.i64(0), b.i64(std::min(rows, cols)), [&](Builder& kb, Value* k) {
     Value* k1 = m.add1(kb, k);
     Value* alpha = m.load(kb, k, k, nullptr);
@@ -109,11 +112,15 @@ Grid emit_geqrf(Matrix& m) {
     });
     m.store(kb, k, k, kb.value("arith.select", {flat, alpha, beta}), nullptr);
     m.store(kb, tau_row, k, tau, nullptr);
+    sync(kb);
     for_each(kb, k1, kb.i64(cols), [&](Builder& ib, Value* i) {  // the other columns: w -= tau (v . w) v
       Value* f = ib.arith("mul", tau, ib.arith("add", m.load(ib, i, k, nullptr), dot(m, ib, i, k, m.add1(ib, k), len)));
-      m.store(ib, i, k, ib.arith("sub", m.load(ib, i, k, nullptr), f), nullptr);
+      Value* w = ib.arith("sub", m.load(ib, i, k, nullptr), f);
+      sync(ib);
+      m.store(ib, i, k, w, nullptr);
       axpy_row(m, ib, i, k, f, m.add1(ib, k), len);
     });
+    sync(kb);
   });
   return {m.batch, 1, 1};
 }
@@ -124,6 +131,7 @@ Grid emit_orgqr(Matrix& m) {
   const int64_t n = m.rows - 1, len = m.cols, r = std::min(n, len);
   const int64_t c = m.op.result()->type.static_shape()[m.batch_shape.size()];
   identity_rows(m, b, 0, c, len);
+  sync(b);
   Value* end = b.i64(len);
   for_each(b, b.i64(0), b.i64(r), [&](Builder& kb, Value* s) {
     Value* k = kb.arith("sub", kb.i64(r - 1), s);
@@ -134,13 +142,16 @@ Grid emit_orgqr(Matrix& m) {
       Value* tail = sum_lanes(m, ib, k1, end, [&](Builder& jb, Value* j, Value* mask) {
         return jb.arith("mul", m.load(jb, i, j, mask), m.operand(jb, 0, k, j, mask));
       });
-      Value* f = ib.arith("mul", tau, ib.arith("add", m.load(ib, i, k, nullptr), tail));
-      m.store(ib, i, k, ib.arith("sub", m.load(ib, i, k, nullptr), f), nullptr);
+      Value* zik = m.load(ib, i, k, nullptr);
+      Value* f = ib.arith("mul", tau, ib.arith("add", zik, tail));
+      sync(ib);
+      m.store(ib, i, k, ib.arith("sub", zik, f), nullptr);
       for_lanes(ib, k1, end, m.lanes, [&](Builder& jb, Value* j, Value* mask) {
         Value* w = jb.arith("sub", m.load(jb, i, j, mask), jb.arith("mul", f, m.operand(jb, 0, k, j, mask)));
         m.store(jb, i, j, w, mask);
       });
     });
+    sync(kb);
   });
   return {m.batch, 1, 1};
 }
@@ -156,15 +167,19 @@ Grid emit_syevj(Matrix& m) {
     });
   });
   identity_rows(m, b, n, n, n);
+  sync(b);
   for_pairs(b, sweeps(m), n, [&](Builder& qb, Value* p, Value* q) {
     Value *app = m.load(qb, p, p, nullptr), *aqq = m.load(qb, q, q, nullptr), *apq = m.load(qb, p, q, nullptr);
     Rotation r = jacobi_rotation(m, qb, app, aqq, apq);
-    rotate_rows(m, qb, p, q, r.c, r.s, qb.i64(0), qb.i64(n));                               // J^T W
+    sync(qb);
+    rotate_rows(m, qb, p, q, r.c, r.s, qb.i64(0), qb.i64(n));  // J^T W
+    sync(qb);
     for_lanes(qb, qb.i64(0), qb.i64(n), m.lanes, [&](Builder& jb, Value* j, Value* mask) {  // (J^T W) J
       Value *x = m.load(jb, j, p, mask), *y = m.load(jb, j, q, mask);
       m.store(jb, j, p, jb.arith("sub", jb.arith("mul", r.c, x), jb.arith("mul", r.s, y)), mask);
       m.store(jb, j, q, jb.arith("add", jb.arith("mul", r.s, x), jb.arith("mul", r.c, y)), mask);
     });
+    sync(qb);
     Value* shift = qb.arith("mul", r.t, apq);  // the exact results where rounding would leave residue
     m.store(qb, p, p, qb.arith("sub", app, shift), nullptr);
     m.store(qb, q, q, qb.arith("add", aqq, shift), nullptr);
@@ -172,6 +187,7 @@ Grid emit_syevj(Matrix& m) {
     m.store(qb, q, p, m.c(qb, 0.0), nullptr);
     Value *vp = qb.arith("add", p, qb.i64(n)), *vq = qb.arith("add", q, qb.i64(n));
     rotate_rows(m, qb, vp, vq, r.c, r.s, qb.i64(0), qb.i64(n));  // V = V J: V^T's rows
+    sync(qb);
   });
   sort_by_key(m, b, n, false, [](Builder&, Value* i) { return i; }, {{n, 0, n}});  // the diagonal W[i, i]
   for_each(b, b.i64(0), b.i64(n),
@@ -189,15 +205,18 @@ Grid emit_gesvj(Matrix& m) {
   Value *zero = b.i64(0), *end = b.i64(len), *s_row = b.i64(2 * k);
   for_lanes(b, zero, end, m.lanes,
             [&](Builder& jb, Value* j, Value* mask) { m.store(jb, s_row, j, zero_tile(jb, m.ct, m.lanes), mask); });
+  sync(b);
   for_pairs(b, sweeps(m), k, [&](Builder& qb, Value* p, Value* q) {
     Value *alpha = dot(m, qb, p, p, zero, end), *beta = dot(m, qb, q, q, zero, end);
     Rotation r = jacobi_rotation(m, qb, alpha, beta, dot(m, qb, p, q, zero, end));
     rotate_rows(m, qb, p, q, r.c, r.s, qb.i64(0), qb.i64(len));
     rotate_rows(m, qb, qb.arith("add", p, qb.i64(k)), qb.arith("add", q, qb.i64(k)), r.c, r.s, qb.i64(0), qb.i64(k));
+    sync(qb);
   });
   for_each(b, b.i64(0), b.i64(k), [&](Builder& ib, Value* i) {
     m.store(ib, s_row, i, ib.value("arith.sqrt", {dot(m, ib, i, i, ib.i64(0), ib.i64(len))}), nullptr);
   });
+  sync(b);
   sort_by_key(m, b, k, true, [&](Builder& ib, Value*) { return ib.i64(2 * k); }, {{0, 0, len}, {k, 0, k}});
   for_each(b, b.i64(0), b.i64(k), [&](Builder& ib, Value* i) {  // rows / sigma (0 where sigma is 0)
     Value* s = m.load(ib, s_row, i, nullptr);

@@ -4,7 +4,8 @@
 // power of two >= n), a "flip" step compares i with the mirror position in its block of k, then
 // half-cleaners compare i with i + j for j = k/4 .. 1. A step's pairs are disjoint, so its
 // lanes run in any order; steps run in sequence. Keys are read from x through the indices;
-// equal keys order by index, which makes the sort stable. O(n log^2 n) per row.
+// equal keys order by index, which makes the sort stable. O(n log^2 n) per row. On GPUs a
+// program instance is a thread block, a barrier after each step.
 #include "ir/op_rules.hpp"
 #include "tilegen/tilegen.hpp"
 #include "tilegen/value_emitter.hpp"
@@ -52,6 +53,7 @@ Grid emit_sort_kernel(const Op& kernel, Function& fn) {
                         b.arith("rem", row, b.i64(inner)));
   auto offset = [&](Builder& ib, Value* i) { return ib.arith("add", base, ib.arith("mul", i, ib.i64(inner))); };
   for_tiles(b, n, lanes, [&](Builder& ib, Value* q, Value* m) { store(ib, out, offset(ib, q), q, m); });
+  b.create("tile.barrier", {});  // GPUs: a step's pairs are other threads' next step
 
   // One compare-exchange step over P/2 pairs; `pair(builder, q)` gives the positions (i, p).
   int64_t p2 = 1;
@@ -72,6 +74,7 @@ Grid emit_sort_kernel(const Op& kernel, Function& fn) {
       store(ib, out, offset(ib, i), ib.value("arith.select", {swap, ic, ia}), active);
       store(ib, out, offset(ib, p), ib.value("arith.select", {swap, ia, ic}), active);
     });
+    b.create("tile.barrier", {});
   };
   for (int64_t k = 2; k <= p2; k *= 2) {
     step([&](Builder& ib, Value* q) {  // the flip: i and its mirror in the block of k

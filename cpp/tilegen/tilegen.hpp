@@ -74,12 +74,12 @@ Grid emit_packed_matmul_kernel(const ir::Op& kernel, const ir::Op& mm, ir::Funct
 // CPU: a kernel that only packs one input (select-pack-kernels), one panel per instance.
 Grid emit_pack_kernel(const ir::Op& kernel, ir::Function& fn);
 Grid emit_scatter_kernel(const ir::Op& kernel, ir::Function& fn);  // CPU only: lanes add in order
-// argsort (sort.cpp, CPU only): one row per program instance, a bitonic network over index pairs.
+// argsort (sort.cpp): one row per program instance, a bitonic network over index pairs.
 Grid emit_sort_kernel(const ir::Op& kernel, ir::Function& fn);
 // cumsum, cumprod, cummax, ... (scan.cpp): a lane per row walks the scanned axis.
 Grid emit_scan_kernel(const ir::Op& kernel, ir::Function& fn);
-// potrf, getrf and tri_solve (linalg.cpp, CPU only): one matrix per program instance, lanes
-// along its rows.
+// The linear-algebra kernels (linalg.cpp, linalg_orthogonal.cpp): one matrix per program
+// instance, lanes along its rows, barriers between phases on GPUs.
 Grid emit_linalg_kernel(const ir::Op& kernel, ir::Function& fn);
 bool is_linalg_kernel(const std::string& name);
 // NVIDIA: one tile.flash_attention per block of query rows (attention.cpp).

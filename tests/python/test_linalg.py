@@ -340,3 +340,10 @@ def test_decomposition_gradients_match_torch(case):
     w, (want,) = _torch_grads(tf, x)
     (got,) = ts.grad(lambda a: ts.sum(f(a) * ts.tensor(w)), argnums=(0,))(ts.tensor(x))
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-8, atol=1e-9, err_msg=case)
+
+
+def test_gpu_targets_refuse_the_kernels_with_a_clear_error():
+    ir = "module @m {\nfunc @main(%0: f64[3,3]) -> (f64[3,3]) {\n  %1 = inv(%0) : f64[3,3]\n  return(%1)\n}\n}\n"
+    assert "asm" in ts.compile_for_target(ir.replace("inv(%0)", "tril(%0)"), "nvptx:sm_90")
+    with pytest.raises(ts.CompileError, match=r"getrf \(linear algebra\) does not run on GPU targets yet"):
+        ts.compile_for_target(ir, "nvptx:sm_90")

@@ -109,6 +109,8 @@ void KernelEmitter::loops_block(const ir::Block& block) {
     if (op.name == "tile.for") {
       loops_flush(group);
       loops_for(op);
+    } else if (op.name == "tile.barrier") {
+      loops_flush(group);  // the lanes' stores so far happen before the loads that follow
     } else if (tree_reducible(op)) {
       loops_flush(group);  // the operand escapes the group, so it is in a lane array now
       loops_tree_reduce(op);

@@ -18,6 +18,10 @@ void KernelEmitter::threads_block(const ir::Block& block) {
       threads_for(op);
       continue;
     }
+    if (op.name == "tile.barrier") {
+      hooks_.barrier(b_);
+      continue;
+    }
     std::vector<llvm::Value*> args;
     for (ir::Value* v : op.operands) args.push_back(scalar(v));
     if (op.name == "tile.mma_sync") {

@@ -9,7 +9,7 @@
 
 namespace tessera::ops {
 
-// Indices (i64) that sort x along `axis`, stable: equal values keep their order; NaN sorts as the largest value. O(n log^2 n) per row (a bitonic network); CPU only for now.
+// Indices (i64) that sort x along `axis`, stable: equal values keep their order; NaN sorts as the largest value. O(n log^2 n) per row (a bitonic network).
 inline ir::Value* argsort(ir::Builder& b, ir::Value* x, int64_t axis = -1, bool descending = false) {
   ir::AttrMap attrs;
   attrs["axis"] = axis;
@@ -358,7 +358,7 @@ inline ir::Value* unfold(ir::Builder& b, ir::Value* x, ir::Sizes kernel_size, ir
   return b.value("unfold", operands, attrs);
 }
 
-// The distinct values of x (flattened), sorted, in a tensor of static length `size` (as jax.numpy.unique(size=)); NaNs count as one value, sorted last. CPU only (sort, scatter).
+// The distinct values of x (flattened), sorted, in a tensor of static length `size` (as jax.numpy.unique(size=)); NaNs count as one value, sorted last.
 inline ir::Value* unique(ir::Builder& b, ir::Value* x, int64_t size, double fill_value = 0.0) {
   ir::AttrMap attrs;
   attrs["size"] = size;
