@@ -183,7 +183,7 @@ Rule transpose(const Op& op) {
   std::vector<int> in;
   for (const Dim& d : op.operands[0]->type.shape) in.push_back(r.add_factor(size_of(d)));
   std::vector<int> out(in.rbegin(), in.rend());
-  if (op.has_attr("perm")) {
+  if (op.has_attr("perm") && !op.ints_attr("perm").empty()) {  // [] is the default too
     out.clear();
     for (int64_t p : op.ints_attr("perm")) out.push_back(in[size_t(p < 0 ? p + int64_t(in.size()) : p)]);
   }
