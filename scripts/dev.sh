@@ -15,6 +15,7 @@ cmake --build "build/dev-$name" --target _C
 stage=build/stage-$name/tessera
 rm -rf "$stage" && mkdir -p "$stage"
 cp python/tessera/*.py python/tessera/*.pyi python/tessera/py.typed "$stage"/
+cp -r python/tessera/nn "$stage"/
 cp "build/dev-$name"/_C*.so "$stage"/
 cd tests
 PYTHONPATH="$root/build/stage-$name" "$py" -m pytest "${@:-python}"

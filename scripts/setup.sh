@@ -34,7 +34,7 @@ pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 # mpich: MPI for tessera.dist (its MPI-5 standard-ABI library and header, and mpiexec)
 "${pip[@]}" "nanobind==3.1.0" "scikit-build-core>=0.10" numpy "mpich>=5"
 if [ "$want_test" = 1 ]; then
-  "${pip[@]}" pytest lit mypy "torch==2.13.0" scipy scikit-learn array-api-compat "ruff==0.17.6" "clang-format==23.1.5"
+  "${pip[@]}" pytest lit mypy "torch==2.13.0" scipy scikit-learn array-api-compat safetensors "ruff==0.17.6" "clang-format==23.1.5"
 fi
 
 echo "== building and installing tessera (incremental; compiler cache: ccache)"

@@ -1,0 +1,185 @@
+"""Checkpoints in the safetensors format (readable by the ``safetensors`` package and PyTorch):
+an 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}, then
+the tensors' bytes. Names are pytree paths: ``model.fc1.weight``, ``optim.m.fc1.weight``.
+
+    ts.checkpoint.save("step100.safetensors", {"model": model, "optim": opt_state})
+    restored = ts.checkpoint.load_into("step100.safetensors", {"model": model, "optim": opt_state})
+
+``save`` is atomic: it writes a temporary file next to the target, syncs it and renames it over
+the target, so a crash mid-write leaves the previous checkpoint intact. ``load`` checks the
+header (size, JSON, offsets, dtypes, shapes) before reading, and ``load_into`` names every
+missing, unexpected or mismatched tensor.
+"""
+from __future__ import annotations
+
+import json
+import os
+import struct
+
+import numpy as np
+
+from .errors import DTypeError, ShapeError, TesseraValueError
+from .nn.module import Module
+from .tensor import Tensor, tensor
+from .tree import node_children, tree_flatten
+
+__all__ = ["save", "load", "load_into", "named_leaves"]
+
+_CODES = {"f64": "F64", "f32": "F32", "f16": "F16", "bf16": "BF16", "i64": "I64", "i32": "I32", "i8": "I8",
+          "u8": "U8", "bool": "BOOL"}
+_NUMPY = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32, "I8": np.int8,
+          "U8": np.uint8, "BOOL": np.bool_, "BF16": np.uint16}
+_MAX_HEADER = 100 << 20
+
+
+def named_leaves(tree, prefix=""):
+    """[(dotted path, tensor)] of a pytree's tensor leaves: dict keys, list/tuple indices,
+    module attributes (as ``Module.named_parameters``)."""
+    out = []
+    _walk(tree, prefix, out)
+    return out
+
+
+def _join(prefix, name):
+    return f"{prefix}.{name}" if prefix else str(name)
+
+
+def _walk(x, prefix, out):
+    if isinstance(x, Tensor):
+        out.append((prefix, x))
+    elif isinstance(x, Module):
+        out.extend(x.named_parameters(prefix))
+    elif type(x) is dict:
+        for k in sorted(x):
+            _walk(x[k], _join(prefix, k), out)
+    elif type(x) in (list, tuple) or (isinstance(x, tuple) and hasattr(type(x), "_fields")):
+        for i, v in enumerate(x):
+            _walk(v, _join(prefix, i), out)
+    elif x is not None and node_children(x) is not None:
+        for i, v in enumerate(node_children(x)[1]):
+            _walk(v, _join(prefix, i), out)
+
+
+def _bytes(t):
+    code = _CODES[t.dtype.short]
+    if code == "BF16":  # bf16 -> f32 is exact: keep the top 16 bits
+        bits = np.ascontiguousarray(t.astype("f32").numpy()).view(np.uint32) >> 16
+        return code, bits.astype("<u2").tobytes()
+    return code, np.ascontiguousarray(t.numpy()).astype(np.dtype(_NUMPY[code]).newbyteorder("<")).tobytes()
+
+
+def save(path, tree, metadata=None):
+    """Writes every tensor leaf of ``tree`` (see ``named_leaves``) to ``path``, atomically."""
+    items = named_leaves(tree)
+    names = [n for n, _ in items]
+    if len(set(names)) != len(names):
+        dups = sorted({n for n in names if names.count(n) > 1})
+        raise TesseraValueError(f"checkpoint.save: duplicate tensor names {dups}")
+    header, chunks, offset = {}, [], 0
+    for name, t in items:
+        code, data = _bytes(t)
+        header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(struct.pack("<Q", len(text)))
+            f.write(text)
+            for c in chunks:
+                f.write(c)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    directory = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def _corrupt(path, why):
+    return TesseraValueError(f"checkpoint: {path} is not a valid safetensors file: {why}")
+
+
+def _read_header(path, f, size):
+    raw = f.read(8)
+    if len(raw) < 8:
+        raise _corrupt(path, f"{size} bytes, shorter than the 8-byte header length")
+    (n,) = struct.unpack("<Q", raw)
+    if n > min(size - 8, _MAX_HEADER):
+        raise _corrupt(path, f"the header claims {n} bytes, the file has {size - 8} after the length")
+    try:
+        header = json.loads(f.read(n))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise _corrupt(path, f"the header is not JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise _corrupt(path, "the header is not a JSON object")
+    header.pop("__metadata__", None)
+    data = size - 8 - n
+    for name, entry in header.items():
+        try:
+            code, shape, (lo, hi) = entry["dtype"], [int(d) for d in entry["shape"]], entry["data_offsets"]
+        except (KeyError, TypeError, ValueError):
+            raise _corrupt(path, f"entry {name!r} lacks dtype, shape or data_offsets") from None
+        if code not in _NUMPY:
+            raise _corrupt(path, f"entry {name!r} has dtype {code!r}, which Tessera does not read")
+        want = int(np.prod(shape)) * np.dtype(_NUMPY[code]).itemsize
+        if not (0 <= lo <= hi <= data) or hi - lo != want:
+            raise _corrupt(path, f"entry {name!r} spans bytes [{lo}, {hi}) of {data}; shape {shape} {code} "
+                                 f"needs {want}")
+    return header, 8 + n
+
+
+def load(path, device="cpu"):
+    """{name: tensor} of every tensor in the file."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        header, start = _read_header(path, f, size)
+        out = {}
+        for name, entry in header.items():
+            lo, hi = entry["data_offsets"]
+            f.seek(start + lo)
+            code = entry["dtype"]
+            arr = np.frombuffer(f.read(hi - lo), dtype=np.dtype(_NUMPY[code]).newbyteorder("<")).reshape(entry["shape"])
+            if code == "BF16":
+                t = tensor((arr.astype(np.uint32) << 16).view(np.float32), device=device).astype("bf16")
+            else:
+                t = tensor(arr.astype(_NUMPY[code]), device=device)
+            out[name] = t
+    return out
+
+
+def load_into(path, tree, strict=True, device=None):
+    """``tree`` with each tensor leaf replaced by the file's tensor of the same name (same shape
+    and dtype required). With ``strict``, names in the file that ``tree`` lacks are errors too."""
+    leaves, treedef = tree_flatten(tree)
+    names = dict((id(t), n) for n, t in named_leaves(tree))
+    loaded = load(path, device or "cpu")
+    missing = [names[id(t)] for t in leaves if isinstance(t, Tensor) and names.get(id(t)) not in loaded]
+    unexpected = sorted(set(loaded) - set(names.values()))
+    if missing or (strict and unexpected):
+        parts = [f"missing {missing}"] if missing else []
+        parts += [f"unexpected {unexpected}"] if strict and unexpected else []
+        raise TesseraValueError(f"checkpoint.load_into: {path}: " + "; ".join(parts))
+    new = []
+    for t in leaves:
+        if not isinstance(t, Tensor):
+            new.append(t)
+            continue
+        name = names[id(t)]
+        got = loaded[name]
+        if tuple(got.shape) != tuple(t.shape):
+            raise ShapeError(f"checkpoint.load_into: {name} has shape {tuple(got.shape)} in {path}, "
+                             f"{tuple(t.shape)} here")
+        if got.dtype != t.dtype:
+            raise DTypeError(f"checkpoint.load_into: {name} has dtype {got.dtype} in {path}, {t.dtype} here")
+        new.append(got if device or t.device.type == "cpu" else tensor(got, device=t.device))
+    return treedef.unflatten(new)
