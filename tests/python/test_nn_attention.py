@@ -91,7 +91,7 @@ def test_block_gradients_match_finite_differences():
         d = RNG.standard_normal(params[name].shape)
         eps = 1e-6
 
-        def at(sign, name=name, d=d):
+        def at(sign, name=name, d=d, eps=eps):
             return loss(nn.TransformerBlock(8, 2, kv_heads=1, hidden=12, window=2, sinks=True, seed=2, dtype=F64)
                         .load_state_dict({**block.state_dict(),
                                           name: ts.tensor(params[name].numpy() + sign * eps * d)})).item()
