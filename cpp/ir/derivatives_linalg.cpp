@@ -101,37 +101,93 @@ Value* solve_jvp(Builder& b, const Op& op, const std::vector<Value*>& t) {
   return vector ? uncolumn(b, dx) : dx;
 }
 
-// a^-T without the singular check: det's and logabsdet's gradients are not finite at a
-// singular a (as JAX's), rather than an error.
-Value* inverse_transposed(Builder& b, Value* a) { return mT(b, b.value("inv", {a}, {{"check", false}})); }
+// a^-1 without the singular check: det's and logabsdet's derivatives at a singular a are not
+// finite rather than an error. (JAX's cofactor rule gives det's finite derivative at rank
+// n - 1; Tessera does not yet.)
+Value* unchecked_inverse(Builder& b, Value* a) { return b.value("inv", {a}, {{"check", false}}); }
 
 void attach_determinants(Table& table) {
   attach(
       table, "det",  // d det = det tr(a^-1 da)
       [](Builder& b, const Op& op, Value* g) {
         Value* s = per_matrix(b, op2(b, "mul", g, op.result()));
-        return std::vector<Value*>{op2(b, "mul", s, inverse_transposed(b, op.operands[0]))};
+        return std::vector<Value*>{op2(b, "mul", s, mT(b, unchecked_inverse(b, op.operands[0])))};
       },
       [](Builder& b, const Op& op, const std::vector<Value*>& t) -> Value* {
         if (!t[0]) return nullptr;
-        return op2(b, "mul", op.result(), trace(b, b.value("solve", {op.operands[0], t[0]})));
+        return op2(b, "mul", op.result(), trace(b, matmul(b, unchecked_inverse(b, op.operands[0]), t[0])));
       });
   attach(
       table, "logabsdet",
       [](Builder& b, const Op& op, Value* g) {
-        return std::vector<Value*>{op2(b, "mul", per_matrix(b, g), inverse_transposed(b, op.operands[0]))};
+        return std::vector<Value*>{op2(b, "mul", per_matrix(b, g), mT(b, unchecked_inverse(b, op.operands[0])))};
       },
       [](Builder& b, const Op& op, const std::vector<Value*>& t) -> Value* {
-        return t[0] ? trace(b, b.value("solve", {op.operands[0], t[0]})) : nullptr;
+        return t[0] ? trace(b, matmul(b, unchecked_inverse(b, op.operands[0]), t[0])) : nullptr;
       });
   attach(
       table, "det_sign", [](Builder&, const Op&, Value*) { return std::vector<Value*>{nullptr}; },
       [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });
 }
 
+// x = A+ b (lstsq), from d(A+) = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+
+// (Golub and Pereyra; where the rank is locally constant), with r = b - A x:
+//   dx = A+ (db - dA x) + A+ A+^T dA^T r + (I - A+ A) dA^T A+^T x
+//   gb = A+^T g, gA = -A+^T g x^T + r g^T A+ A+^T + A+^T x g^T (I - A+ A)
+// No division by singular values: finite where they repeat or vanish.
+struct Lstsq {
+  Value *a, *pinv, *x, *r, *g_cols;  // g_cols: the cotangent or tangent as columns
+  bool vector;
+};
+Lstsq lstsq_parts(Builder& b, const Op& op) {
+  Value *a = op.operands[0], *x = op.result(), *rhs = op.operands[1];
+  bool vector = rhs->type.rank() == 1;
+  const Type& t = a->type;
+  int64_t m = t.shape[t.shape.size() - 2].size;
+  Shape eye_shape = concat(batch_of(t, 2), {m, m});
+  Value* pinv = b.value("lstsq", {a, eye(b, Type::tensor(t.dtype, eye_shape))}, op.attrs);
+  if (vector) x = column(b, x), rhs = column(b, rhs);
+  return {a, pinv, x, op2(b, "sub", rhs, matmul(b, a, x)), nullptr, vector};
+}
+
+Value* projector_complement(Builder& b, Value* pinv, Value* a) {  // I - A+ A
+  Value* p = matmul(b, pinv, a);
+  return op2(b, "sub", eye(b, p->type), p);
+}
+
+std::vector<Value*> lstsq_vjp(Builder& b, const Op& op, Value* g) {
+  Lstsq f = lstsq_parts(b, op);
+  if (f.vector) g = column(b, g);
+  Value* pt = mT(b, f.pinv);
+  Value* ptg = matmul(b, pt, g);  // A+^T g: gb
+  Value* ga = neg(b, matmul(b, ptg, mT(b, f.x)));
+  ga = op2(b, "add", ga, matmul(b, matmul(b, f.r, mT(b, g)), matmul(b, f.pinv, pt)));
+  ga = op2(b, "add", ga, matmul(b, matmul(b, pt, matmul(b, f.x, mT(b, g))), projector_complement(b, f.pinv, f.a)));
+  Value* gb = f.vector ? uncolumn(b, ptg) : ptg;
+  return {to_operand(b, ga, op.operands[0]->type), to_operand(b, gb, op.operands[1]->type)};
+}
+
+Value* lstsq_jvp(Builder& b, const Op& op, const std::vector<Value*>& t) {
+  Lstsq f = lstsq_parts(b, op);
+  Value* inner = t[1] ? (f.vector ? column(b, t[1]) : t[1]) : nullptr;
+  Value* dx = nullptr;
+  if (t[0]) {
+    Value* da = t[0];
+    inner = add_maybe(b, inner, neg(b, matmul(b, da, f.x)));
+    Value* dat = mT(b, da);
+    dx = matmul(b, matmul(b, f.pinv, mT(b, f.pinv)), matmul(b, dat, f.r));
+    dx = op2(b, "add", dx,
+             matmul(b, projector_complement(b, f.pinv, f.a), matmul(b, dat, matmul(b, mT(b, f.pinv), f.x))));
+  }
+  if (inner) dx = add_maybe(b, dx, matmul(b, f.pinv, inner));
+  if (!dx) return nullptr;
+  return f.vector ? uncolumn(b, dx) : dx;
+}
+
 }  // namespace
 
 void attach_linalg(Table& table) {
+  attach(table, "lstsq", lstsq_vjp, lstsq_jvp);
   attach(table, "tri_solve", tri_solve_vjp, tri_solve_jvp);
   attach(table, "cholesky", cholesky_vjp, cholesky_jvp);
   attach(table, "solve", solve_vjp, solve_jvp);

@@ -1,17 +1,25 @@
 // Derivative rules of reductions, matmul, data movement and indexing ops.
+#include <algorithm>
+
 #include "ir/derivatives.hpp"
 
 namespace tessera::ir::derivative {
 
 namespace {
 
-// A reduction's result (or its cotangent) with the reduced axis put back as size 1, so it
-// broadcasts against the operand. Reductions over every axis were split into one-axis ones by
-// `decompose` before differentiation; a rank-0 result broadcasts as it is.
+// A reduction's result (or its cotangent) with the reduced axes put back as size 1, so it
+// broadcasts against the operand (an axis or a list of axes; kept composites such as
+// sum(axis=[-2, -1]) come here whole). Without an axis the result is rank 0 and broadcasts
+// as it is.
 Value* unreduce(Builder& b, const Op& op, Value* v) {
   if (!op.has_attr("axis") || op.bool_attr("keepdims", false)) return v;
-  int64_t axis = normalize_axis(op.name, op.int_attr("axis"), op.operands[0]->type.rank());
-  return b.value("expand_dims", {v}, {{"axis", axis}});
+  int64_t rank = op.operands[0]->type.rank();
+  const Attr& a = op.attrs.at("axis");
+  IntList axes = std::holds_alternative<IntList>(a) ? std::get<IntList>(a) : IntList{std::get<int64_t>(a)};
+  for (int64_t& x : axes) x = normalize_axis(op.name, x, rank);
+  std::sort(axes.begin(), axes.end());  // ascending: each inserted dim lands at its final index
+  for (int64_t x : axes) v = b.value("expand_dims", {v}, {{"axis", x}});
+  return v;
 }
 
 // 1 where x attains the reduced max/min, divided by how many times it does: the gradient is

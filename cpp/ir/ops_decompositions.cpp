@@ -31,6 +31,19 @@ OpInfo packed(const std::string& name, std::vector<std::string> operands, std::v
 int64_t rows(const Type& t) { return t.shape[t.shape.size() - 2].size; }
 int64_t cols(const Type& t) { return t.shape.back().size; }
 
+// (a / s, s [..., 1, 1]) with s = max |a| per matrix (1 for a zero matrix): the Householder and
+// Jacobi kernels sum squares, which over- or underflow for entries far from 1 (f32 past about
+// 1e19 or below 1e-19); their scale-free results (Q, U, Vh) come from a / s and R, S scale back.
+std::pair<Value*, Value*> normalized(Builder& b, Value* a) {
+  if (a->type.numel() == 0)  // nothing to scale (and max has no identity)
+    return {a, b.graph_constant(Type::tensor(a->type.dtype, concat(batch_of(a->type, 2), {1, 1})), 1.0)};
+  Value* m = b.value("max", {b.value("abs", {a})}, {{"axis", IntList{-2, -1}}, {"keepdims", true}});
+  Value* zero = op2(b, "equal", m, b.graph_constant(a->type.dtype, 0.0));
+  Value* s = b.value("where", {zero, b.graph_constant(a->type.dtype, 1.0), m});
+  s = b.value("stop_gradient", {s});
+  return {op2(b, "div", a, s), s};
+}
+
 const AttrSpec kMode{"mode", "str", false,
                      "\"reduced\": Q [m, k], R [k, n] with k = min(m, n); \"complete\": Q [m, m], R [m, n]",
                      "\"reduced\""};
@@ -58,12 +71,13 @@ OpInfo qr_part(bool q) {
                          return q ? Shape{rows(a), k} : Shape{k, cols(a)};
                        });
   info.decompose = [q](Builder& b, const Op& op) -> std::vector<Value*> {
-    Value* a = op.operands[0];
-    int64_t k = qr_k(op.name, a->type, op.attrs);
+    const Type& t = op.operands[0]->type;
+    auto [a, scale] = normalized(b, op.operands[0]);
+    int64_t k = qr_k(op.name, t, op.attrs);
     Value* f = b.value("geqrf", {a});
     if (q) return {mT(b, b.value("orgqr", {f}, {{"complete", complete(op.name, op.attrs)}}))};
-    Value* rt = mT(b, rows_of(b, f, 0, cols(a->type)));  // [m, n]: R on and above the diagonal
-    return {b.value("triu", {rows_of(b, rt, 0, k)})};
+    Value* rt = mT(b, rows_of(b, f, 0, cols(t)));  // [m, n]: R on and above the diagonal
+    return {op2(b, "mul", b.value("triu", {rows_of(b, rt, 0, k)}), scale)};
   };
   return info;
 }
@@ -108,8 +122,11 @@ OpInfo svd_part(const std::string& part) {
     const Type& t = op.operands[0]->type;
     int64_t k = std::min(rows(t), cols(t));
     bool tall = rows(t) >= cols(t);
-    Value* p = b.value("gesvj", {op.operands[0]});
-    if (part == "s") return {reshape_to(b, cols_of(b, rows_of(b, p, 2 * k, 2 * k + 1), 0, k), op.result()->type)};
+    auto [a, scale] = normalized(b, op.operands[0]);
+    Value* p = b.value("gesvj", {a});
+    if (part == "s")
+      return {
+          reshape_to(b, op2(b, "mul", cols_of(b, rows_of(b, p, 2 * k, 2 * k + 1), 0, k), scale), op.result()->type)};
     Value* vectors = rows_of(b, p, 0, k);                          // [k, max(m, n)]
     Value* rotations = cols_of(b, rows_of(b, p, k, 2 * k), 0, k);  // [k, k]
     if (part == "u") return {mT(b, tall ? vectors : rotations)};
@@ -125,7 +142,9 @@ OpInfo lstsq() {
                        "default)",
                        "-1.0"}},
                      "The minimum-norm least-squares solution x of a @ x = b for a [..., m, n] and b [..., m, k] (or "
-                     "[m]: a vector when 1-D), through the SVD (as numpy.linalg.lstsq; only the solution).");
+                     "[m]: a vector when 1-D, for every matrix of a), through the SVD (as numpy.linalg.lstsq; only the "
+                     "solution). Its derivatives come from the pseudo-inverse's (finite for repeated or zero singular "
+                     "values, where the rank does not change).");
   info.infer = [](const std::vector<Type>& in, const AttrMap&) {
     require_matrix("lstsq", in[0]);
     require_tensor("lstsq", in[1]);
@@ -139,13 +158,15 @@ OpInfo lstsq() {
     if (!vector && batch_of(in[1], 2) != batch_of(in[0], 2))
       fail(ErrorCode::Shape, "lstsq: a " + in[0].str() + " and b " + in[1].str() + " must have the same batch dims");
     Shape tail = vector ? Shape{cols(in[0])} : Shape{cols(in[0]), bs.back()};
-    return std::vector<Type>{Type::tensor(in[0].dtype, vector ? tail : concat(batch_of(in[0], 2), tail))};
+    return std::vector<Type>{Type::tensor(in[0].dtype, concat(batch_of(in[0], 2), tail))};
   };
   info.decompose = [](Builder& b, const Op& op) -> std::vector<Value*> {
     Value *a = op.operands[0], *rhs = op.operands[1];
     const Type& t = a->type;
     bool vector = rhs->type.rank() == 1;
-    if (vector) rhs = b.value("expand_dims", {rhs}, {{"axis", int64_t(-1)}});
+    if (vector)  // one column, the same for every matrix of a
+      rhs = b.value("broadcast_to", {b.value("expand_dims", {rhs}, {{"axis", int64_t(-1)}})},
+                    {{"shape", IntList(concat(batch_of(t, 2), {rows(t), 1}))}});
     double rcond = op.has_attr("rcond") ? number_attr(op, "rcond") : -1.0;
     if (rcond < 0) rcond = (t.dtype == DType::F64 ? DBL_EPSILON : FLT_EPSILON) * double(std::max(rows(t), cols(t)));
     Value* s = b.value("svdvals", {a});
@@ -196,7 +217,10 @@ void register_decomposition_ops(std::vector<OpInfo>& out) {
   out.push_back(eigh_part(true));
   for (const char* part : {"s", "u", "vh"}) out.push_back(svd_part(part));
   out.push_back(lstsq());
-  for (size_t i = first; i < out.size(); ++i) out[i].cpu_only = kCpuOnly;
+  for (size_t i = first; i < out.size(); ++i) {
+    out[i].cpu_only = kCpuOnly;
+    out[i].jvp_covers_composite = true;
+  }
 }
 
 }  // namespace tessera::ir

@@ -441,7 +441,10 @@ void register_linalg_ops(std::vector<OpInfo>& out) {
                             "log |det a| of square a [..., n, n]; -inf where a is singular. With det_sign, "
                             "NumPy's slogdet: finite where det itself over- or underflows."));
   out.push_back(determinant("det_sign", "The sign of det a (-1, 0 or 1) of square a [..., n, n]; no derivative."));
-  for (size_t i = first; i < out.size(); ++i) out[i].cpu_only = kCpuOnly;
+  for (size_t i = first; i < out.size(); ++i) {
+    out[i].cpu_only = kCpuOnly;
+    out[i].jvp_covers_composite = true;
+  }
   out.push_back(vector_norm());
   out.push_back(matrix_norm());
   out.push_back(factorized_matmul());

@@ -70,6 +70,10 @@ struct OpInfo {
   // Non-empty: why the op does not run on GPU targets yet (its kernel, or one its decomposition
   // needs, is CPU-only). Shown in docs/ops.md; lower-to-tile raises the error itself.
   std::string cpu_only;
+  // Composites whose JVP rule covers every form the op takes: forward-mode autodiff uses the
+  // rule instead of differentiating the decomposition (linear algebra). Reverse mode keeps
+  // every composite with a VJP rule.
+  bool jvp_covers_composite = false;
   // Elementwise primitives: Tile IR computing one element of the result from one element of
   // each operand (scalars or tiles, already widened to the compute dtype; see
   // compute_dtype). Used by every kernel that fuses the op.

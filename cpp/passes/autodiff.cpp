@@ -34,7 +34,7 @@ Function& entry(Module& m) {
 
 // A copy of `in` with composite ops (mean, var, ...) decomposed into primitives, which are
 // the ops that have derivative rules. Composites with a rule of their own for the mode stay
-// (attention's VJP, solve's VJP and JVP).
+// (attention's VJP; solve's VJP and JVP).
 std::unique_ptr<Module> primitive_copy(const Module& in, bool reverse) {
   auto m = in.clone();
   decompose_for_autodiff(*m, reverse ? KeepRules::Vjp : KeepRules::Jvp);

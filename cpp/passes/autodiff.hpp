@@ -17,7 +17,8 @@ std::unique_ptr<ir::Module> vjp_transform(const ir::Module& m, const std::vector
 
 // The `decompose` pass without inlining custom_vjp calls (decompose.cpp). Composites with a
 // rule of their own for the transform at hand stay (the transform uses the rule): reverse mode
-// keeps those with a VJP rule (attention, solve), forward mode those with a JVP rule.
+// keeps those with a VJP rule (attention, solve), forward mode those whose JVP rule covers
+// every form (OpInfo::jvp_covers_composite: the linear-algebra ops).
 enum class KeepRules { None, Vjp, Jvp };
 void decompose_for_autodiff(ir::Module& m, KeepRules keep);
 

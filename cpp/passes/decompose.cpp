@@ -21,7 +21,8 @@ void decompose_function(const Module& m, Function& fn, KeepRules keep) {
   for (auto it = body.ops.begin(); it != body.ops.end();) {
     Op& op = **it;
     const OpInfo* info = lookup_op(op.name);
-    bool has_rule = (keep == KeepRules::Vjp && info && info->vjp) || (keep == KeepRules::Jvp && info && info->jvp);
+    bool has_rule = (keep == KeepRules::Vjp && info && info->vjp) ||
+                    (keep == KeepRules::Jvp && info && info->jvp && info->jvp_covers_composite);
     if (!info || !info->decompose || has_rule || flash_attention_applies(m, fn, op)) {
       ++it;  // kept: its own gradient rule, or its own kernel
       continue;

@@ -107,6 +107,7 @@ Grid emit_geqrf(Matrix& m) {
     Value* tau = kb.value("arith.select", {flat, m.c(kb, 0.0), kb.arith("div", kb.arith("sub", beta, alpha), beta)});
     Value* scale =
         kb.value("arith.select", {flat, m.c(kb, 0.0), kb.arith("div", m.c(kb, 1.0), kb.arith("sub", alpha, beta))});
+    sync(kb);  // every thread has read alpha (a one-warp reduce has no barrier) before thread 0 overwrites it
     for_lanes(kb, k1, len, m.lanes, [&](Builder& jb, Value* j, Value* mask) {  // v's tail
       m.store(jb, k, j, jb.arith("mul", m.load(jb, k, j, mask), scale), mask);
     });

@@ -34,7 +34,7 @@ from .control import scan, while_loop, cond, fori_loop
 from .vmap import vmap, moveaxis
 from . import array_api
 from . import linalg
-from . import nn, optim, checkpoint
+from . import nn, optim, io, precision
 from .profiler import profile, Profile
 
 op = ops  # alias of tessera.ops, kept for code written before the name was settled

@@ -52,7 +52,8 @@ def inv(a):
 
 
 def det(a):
-    """The determinant of square ``a`` (its gradient is not finite where ``a`` is singular, as JAX's)."""
+    """The determinant of square ``a``. Its derivatives are not finite where ``a`` is singular (they
+    go through a^-1; JAX's cofactor rule is finite at rank n - 1)."""
     return ops.det(a)
 
 

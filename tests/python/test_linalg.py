@@ -347,3 +347,58 @@ def test_gpu_targets_refuse_the_kernels_with_a_clear_error():
     assert "asm" in ts.compile_for_target(ir.replace("inv(%0)", "tril(%0)"), "nvptx:sm_90")
     with pytest.raises(ts.CompileError, match=r"getrf \(linear algebra\) does not run on GPU targets yet"):
         ts.compile_for_target(ir, "nvptx:sm_90")
+
+
+def _fd_check(f, x, rtol=1e-6):
+    """<grad f(x), d> and the forward derivative along d, against central differences."""
+    d = RNG.standard_normal(x.shape)
+    eps = 1e-6
+    fd = (f(ts.tensor(x + eps * d)).item() - f(ts.tensor(x - eps * d)).item()) / (2 * eps)
+    g = ts.grad(f)(ts.tensor(x)).numpy()
+    _, t = ts.jvp(f, [ts.tensor(x)], [ts.tensor(d)])
+    assert np.sum(g * d) == pytest.approx(fd, rel=rtol, abs=1e-8)
+    assert t.item() == pytest.approx(fd, rel=rtol, abs=1e-8)
+
+
+def test_lstsq_and_pinv_gradients_where_singular_values_repeat():
+    b = RNG.standard_normal((4, 2))
+    w = RNG.standard_normal((4, 4))
+    _fd_check(lambda a: ts.sum(la.pinv(a) * ts.tensor(w)), np.eye(4))
+    _fd_check(lambda a: ts.sum(la.lstsq(a, ts.tensor(b)) ** 2), 2 * np.eye(4))
+    q, _ = np.linalg.qr(RNG.standard_normal((5, 3)))  # orthonormal columns: three singular values of 1
+    b5 = ts.tensor(RNG.standard_normal(5))
+    _fd_check(lambda a: ts.sum(la.lstsq(a, b5)), q)
+    a = RNG.standard_normal((3, 6, 4))
+    bv = RNG.standard_normal(6)  # one right-hand side for every matrix of the batch
+    want = np.stack([np.linalg.lstsq(m, bv, rcond=None)[0] for m in a])
+    np.testing.assert_allclose(la.lstsq(ts.tensor(a), ts.tensor(bv)).numpy(), want, rtol=1e-10)
+
+
+def test_det_derivatives_at_a_singular_matrix_are_not_an_error():
+    s = np.array([[1.0, 2.0], [2.0, 4.0]])
+    ts.grad(la.det)(ts.tensor(s)).numpy()
+    ts.jvp(la.det, [ts.tensor(s)], [ts.tensor(np.eye(2))])[1].numpy()
+
+
+def test_norm_gradients_over_several_axes():
+    x = RNG.standard_normal((3, 4, 5))
+    _fd_check(lambda x: ts.sum(la.matrix_norm(x)), x)
+    _fd_check(lambda x: ts.sum(la.vector_norm(x, ord=3.0, axis=(0, 2))), x)
+    _fd_check(lambda x: ts.sum(ts.max(x, axis=(0, 1))), x)
+
+
+def test_forward_mode_of_kept_composites():
+    # concat with an integer operand: the integer part has no tangent
+    _, t = ts.jvp(lambda z: ts.concat([z, ts.tensor([7.0, 7.0])], axis=0), [ts.tensor([1.0, 2.0])],
+                  [ts.tensor([1.0, 1.0])])
+    assert t.tolist() == [1.0, 1.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("scale", [1e-25, 1e20])
+def test_qr_and_svd_of_tiny_and_huge_float32_matrices(scale):
+    a = RNG.standard_normal((6, 4))
+    x = (a * scale).astype(np.float32)
+    s = la.svdvals(ts.tensor(x)).numpy()
+    np.testing.assert_allclose(s / scale, np.linalg.svd(a, compute_uv=False), rtol=1e-4)
+    q, r = la.qr(ts.tensor(x))
+    np.testing.assert_allclose((q.numpy().astype(np.float64) @ r.numpy()) / scale, a, rtol=1e-4, atol=1e-4)

@@ -183,7 +183,7 @@ inline ir::Value* logabsdet(ir::Builder& b, ir::Value* a) {
   return b.value("logabsdet", operands, attrs);
 }
 
-// The minimum-norm least-squares solution x of a @ x = b for a [..., m, n] and b [..., m, k] (or [m]: a vector when 1-D), through the SVD (as numpy.linalg.lstsq; only the solution).
+// The minimum-norm least-squares solution x of a @ x = b for a [..., m, n] and b [..., m, k] (or [m]: a vector when 1-D, for every matrix of a), through the SVD (as numpy.linalg.lstsq; only the solution). Its derivatives come from the pseudo-inverse's (finite for repeated or zero singular values, where the rank does not change).
 inline ir::Value* lstsq(ir::Builder& b, ir::Value* a, ir::Value* rhs, double rcond = -1.0) {
   ir::AttrMap attrs;
   attrs["rcond"] = rcond;

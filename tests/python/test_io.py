@@ -10,7 +10,7 @@ import safetensors.torch
 import torch
 
 import tessera as ts
-from tessera import checkpoint, nn, optim
+from tessera import io, nn, optim
 
 
 def model_and_state():
@@ -23,7 +23,7 @@ def model_and_state():
 
 
 def same(a, b):
-    la, lb = checkpoint.named_leaves(a), checkpoint.named_leaves(b)
+    la, lb = io.named_leaves(a), io.named_leaves(b)
     assert [n for n, _ in la] == [n for n, _ in lb]
     for (n, x), (_, y) in zip(la, lb):
         assert x.dtype == y.dtype, n
@@ -36,11 +36,11 @@ def test_round_trip_is_bitwise(tmp_path):
              "f16": ts.randn(2).astype(ts.float16)}
     tree = {"model": model, "optim": state, "extra": extra}
     path = str(tmp_path / "ck.safetensors")
-    checkpoint.save(path, tree, metadata={"step": 7})
+    io.save(path, tree, metadata={"step": 7})
     fresh = {"model": nn.Sequential(nn.Linear(3, 5, seed=9), nn.LayerNorm(5), nn.Linear(5, 2, seed=8)),
              "optim": optim.Adam(0.01).init(model), "extra": {k: v * 0 for k, v in extra.items()}}
     fresh["extra"]["mask"] = ts.tensor([False, False])
-    restored = checkpoint.load_into(path, fresh)
+    restored = io.load_into(path, fresh)
     same(restored, tree)
     assert isinstance(restored["model"], nn.Sequential)
 
@@ -48,38 +48,38 @@ def test_round_trip_is_bitwise(tmp_path):
 def test_files_are_readable_by_safetensors_and_torch(tmp_path):
     model, _ = model_and_state()
     path = str(tmp_path / "m.safetensors")
-    checkpoint.save(path, {"model": model, "h": ts.tensor([1.5, -2.25]).astype(ts.bfloat16)})
+    io.save(path, {"model": model, "h": ts.tensor([1.5, -2.25]).astype(ts.bfloat16)})
     tensors = safetensors.torch.load_file(path)
     for name, t in model.named_parameters("model"):
         assert torch.equal(tensors[name], torch.from_dlpack(t))
     assert tensors["h"].dtype == torch.bfloat16 and tensors["h"].tolist() == [1.5, -2.25]
     plain = str(tmp_path / "plain.safetensors")  # NumPy has no bfloat16: a file without one
-    checkpoint.save(plain, model)
+    io.save(plain, model)
     assert safetensors.numpy.load_file(plain)["layers.0.weight"].shape == (5, 3)
     # and the other way: a file written by safetensors loads here
     other = str(tmp_path / "t.safetensors")
     safetensors.torch.save_file({"a.w": torch.arange(6.0).reshape(2, 3), "b": torch.tensor([1, 2])}, other)
-    got = checkpoint.load(other)
+    got = io.load(other)
     assert got["a.w"].tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]] and got["b"].dtype == ts.int64
 
 
 def test_a_failed_write_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
     path = str(tmp_path / "ck.safetensors")
-    checkpoint.save(path, {"x": ts.tensor([1.0, 2.0])})
+    io.save(path, {"x": ts.tensor([1.0, 2.0])})
     before = open(path, "rb").read()
 
     def crash(*args):
         raise OSError("disk full")
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
-        checkpoint.save(path, {"x": ts.tensor([3.0, 4.0, 5.0])})
+        io.save(path, {"x": ts.tensor([3.0, 4.0, 5.0])})
     assert open(path, "rb").read() == before
     assert os.listdir(tmp_path) == ["ck.safetensors"]  # no temporary file left behind
 
 
 def test_corrupt_files_give_clear_errors(tmp_path):
     path = str(tmp_path / "ck.safetensors")
-    checkpoint.save(path, {"x": ts.tensor([1.0, 2.0, 3.0])})
+    io.save(path, {"x": ts.tensor([1.0, 2.0, 3.0])})
     data = open(path, "rb").read()
     bad = str(tmp_path / "bad.safetensors")
 
@@ -87,7 +87,7 @@ def test_corrupt_files_give_clear_errors(tmp_path):
         with open(bad, "wb") as f:
             f.write(raw)
         with pytest.raises(ts.TesseraValueError, match=match):
-            checkpoint.load(bad)
+            io.load(bad)
     check(data[:5], "shorter than the 8-byte header length")
     check(data[:-4], r"entry 'x' spans bytes \[0, 12\) of 8")
     check(struct.pack("<Q", 10**9) + data[8:], "the header claims 1000000000 bytes")
@@ -98,12 +98,12 @@ def test_corrupt_files_give_clear_errors(tmp_path):
 
 def test_load_into_names_mismatches(tmp_path):
     path = str(tmp_path / "ck.safetensors")
-    checkpoint.save(path, {"a": ts.zeros(2), "b": ts.zeros(3)})
+    io.save(path, {"a": ts.zeros(2), "b": ts.zeros(3)})
     with pytest.raises(ts.TesseraValueError, match=r"missing \['c'\]; unexpected \['b'\]"):
-        checkpoint.load_into(path, {"a": ts.zeros(2), "c": ts.zeros(1)})
+        io.load_into(path, {"a": ts.zeros(2), "c": ts.zeros(1)})
     with pytest.raises(ts.ShapeError, match=r"b has shape \(3,\) in .*, \(4,\) here"):
-        checkpoint.load_into(path, {"a": ts.zeros(2), "b": ts.zeros(4)})
+        io.load_into(path, {"a": ts.zeros(2), "b": ts.zeros(4)})
     with pytest.raises(ts.DTypeError, match="a has dtype float32 in .*, float64 here"):
-        checkpoint.load_into(path, {"a": ts.zeros(2, dtype=ts.float64), "b": ts.zeros(3)})
-    got = checkpoint.load_into(path, {"a": ts.ones(2)}, strict=False)
+        io.load_into(path, {"a": ts.zeros(2, dtype=ts.float64), "b": ts.zeros(3)})
+    got = io.load_into(path, {"a": ts.ones(2)}, strict=False)
     assert got["a"].tolist() == [0.0, 0.0]

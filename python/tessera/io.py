@@ -1,9 +1,9 @@
-"""Checkpoints in the safetensors format (readable by the ``safetensors`` package and PyTorch):
-an 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}, then
-the tensors' bytes. Names are pytree paths: ``model.fc1.weight``, ``optim.m.fc1.weight``.
+"""Saving and loading pytrees of tensors (checkpoints) in the safetensors format (readable by
+the ``safetensors`` package and PyTorch): an 8-byte little-endian header length, a JSON header
+{name: {dtype, shape, data_offsets}}, then the tensors' bytes. Names are pytree paths: ``model.fc1.weight``, ``optim.m.fc1.weight``.
 
-    ts.checkpoint.save("step100.safetensors", {"model": model, "optim": opt_state})
-    restored = ts.checkpoint.load_into("step100.safetensors", {"model": model, "optim": opt_state})
+    ts.io.save("step100.safetensors", {"model": model, "optim": opt_state})
+    restored = ts.io.load_into("step100.safetensors", {"model": model, "optim": opt_state})
 
 ``save`` is atomic: it writes a temporary file next to the target, syncs it and renames it over
 the target, so a crash mid-write leaves the previous checkpoint intact. ``load`` checks the
@@ -74,7 +74,7 @@ def save(path, tree, metadata=None):
     names = [n for n, _ in items]
     if len(set(names)) != len(names):
         dups = sorted({n for n in names if names.count(n) > 1})
-        raise TesseraValueError(f"checkpoint.save: duplicate tensor names {dups}")
+        raise TesseraValueError(f"io.save: duplicate tensor names {dups}")
     header, chunks, offset = {}, [], 0
     for name, t in items:
         code, data = _bytes(t)
@@ -106,7 +106,7 @@ def save(path, tree, metadata=None):
 
 
 def _corrupt(path, why):
-    return TesseraValueError(f"checkpoint: {path} is not a valid safetensors file: {why}")
+    return TesseraValueError(f"io: {path} is not a valid safetensors file: {why}")
 
 
 def _read_header(path, f, size):
@@ -168,7 +168,7 @@ def load_into(path, tree, strict=True, device=None):
     if missing or (strict and unexpected):
         parts = [f"missing {missing}"] if missing else []
         parts += [f"unexpected {unexpected}"] if strict and unexpected else []
-        raise TesseraValueError(f"checkpoint.load_into: {path}: " + "; ".join(parts))
+        raise TesseraValueError(f"io.load_into: {path}: " + "; ".join(parts))
     new = []
     for t in leaves:
         if not isinstance(t, Tensor):
@@ -177,9 +177,9 @@ def load_into(path, tree, strict=True, device=None):
         name = names[id(t)]
         got = loaded[name]
         if tuple(got.shape) != tuple(t.shape):
-            raise ShapeError(f"checkpoint.load_into: {name} has shape {tuple(got.shape)} in {path}, "
+            raise ShapeError(f"io.load_into: {name} has shape {tuple(got.shape)} in {path}, "
                              f"{tuple(t.shape)} here")
         if got.dtype != t.dtype:
-            raise DTypeError(f"checkpoint.load_into: {name} has dtype {got.dtype} in {path}, {t.dtype} here")
+            raise DTypeError(f"io.load_into: {name} has dtype {got.dtype} in {path}, {t.dtype} here")
         new.append(got if device or t.device.type == "cpu" else tensor(got, device=t.device))
     return treedef.unflatten(new)
