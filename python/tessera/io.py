@@ -1,6 +1,7 @@
 """Saving and loading pytrees of tensors (checkpoints) in the safetensors format (readable by
 the ``safetensors`` package and PyTorch): an 8-byte little-endian header length, a JSON header
-{name: {dtype, shape, data_offsets}}, then the tensors' bytes. Names are pytree paths: ``model.fc1.weight``, ``optim.m.fc1.weight``.
+{name: {dtype, shape, data_offsets}}, then the tensors' bytes. Names are pytree paths:
+``model.fc1.weight``, ``optim.m.fc1.weight``.
 
     ts.io.save("step100.safetensors", {"model": model, "optim": opt_state})
     restored = ts.io.load_into("step100.safetensors", {"model": model, "optim": opt_state})
