@@ -33,7 +33,7 @@ def velocity_error(model, n=200, seed=7):
     return float(np.sqrt(np.mean((g[:, 1] - u) ** 2 + (-g[:, 0] - v) ** 2) / np.mean(u ** 2 + v ** 2)))
 
 
-def train(size="ci", steps=400, lr=3e-3, seed=0, log_every=50, quiet=False):
+def train(size="ci", steps=1000, lr=1e-2, seed=0, log_every=100, quiet=False):
     hidden, n_in, n_b = SIZES[size]
     rng = np.random.default_rng(seed)
     model = StreamNet(hidden, seed=seed)
@@ -63,8 +63,8 @@ def train(size="ci", steps=400, lr=3e-3, seed=0, log_every=50, quiet=False):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--size", default="ci", choices=sorted(SIZES))
-    p.add_argument("--steps", type=int, default=400)
-    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--lr", type=float, default=1e-2)
     args = p.parse_args()
     train(args.size, args.steps, args.lr)
 
