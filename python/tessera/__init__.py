@@ -30,7 +30,7 @@ from .functions import (eye, linspace, logspace, meshgrid, zeros_like, ones_like
 from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map, tree_leaves, tree_structure
 from . import debug
 from .debug import debug_print
-from .control import scan, while_loop, cond, fori_loop
+from .control import scan, while_loop, cond, fori_loop, recursive
 from .vmap import vmap, moveaxis
 from . import array_api
 from . import linalg

@@ -20,7 +20,7 @@ from .lazy import Node, user_location
 from .tensor import Tensor, tensor
 from .tree import tree_flatten
 
-__all__ = ["scan", "while_loop", "cond", "fori_loop"]
+__all__ = ["scan", "while_loop", "cond", "fori_loop", "recursive"]
 
 
 def _as_tensor(x, what, loc):
@@ -173,6 +173,20 @@ def cond(pred, true_fun, false_fun, *operands):
              "else": _define(_base(false_fun, "cond"), "else", f_out, args, level)}
     outs = _run("cond", [p] + o_leaves + captured, attrs, loc, _types(t_out), device)
     return t_def.unflatten(outs)
+
+
+def recursive(fn, depth):
+    """``fn`` applied ``depth`` times: ``recursive(f, 3)(x) == f(f(f(x)))`` for a pytree ``x``
+    whose structure, shapes and dtypes ``f`` keeps. One Graph IR loop (a scan over the depth),
+    not ``depth`` copies of ``f``: the recurrent core of models like HRM. Differentiable in both
+    modes."""
+    if not isinstance(depth, int) or depth < 0:
+        raise TracingError(f"recursive: depth must be an int >= 0, got {depth!r}", user_location())
+
+    def apply(x):
+        return x if depth == 0 else fori_loop(0, depth, lambda i, v: fn(v), x)
+    apply.__name__ = f"recursive_{getattr(fn, '__name__', 'fn')}_{depth}"
+    return apply
 
 
 def fori_loop(lower, upper, body_fun, init_val):

@@ -169,3 +169,20 @@ def test_bad_loop_bodies_say_what_is_wrong():
         ts.cond(ts.tensor(True), lambda: ts.zeros(2), lambda: ts.zeros(3))
     with pytest.raises(ts.TracingError, match="while_loop: the loop value's structure changed"):
         ts.while_loop(lambda s: s < 3, lambda s: (s, s), ts.tensor(0))
+
+
+def test_recursive_equals_manual_composition_with_gradients():
+    rng = np.random.default_rng()
+    w = ts.tensor(rng.standard_normal((4, 4)) * 0.5)
+    x = ts.tensor(rng.standard_normal((3, 4)))
+
+    def f(h):
+        return ts.tanh(h @ w + 0.1)
+    manual = f(f(f(x)))
+    np.testing.assert_allclose(ts.recursive(f, 3)(x).numpy(), manual.numpy(), rtol=1e-14)
+    np.testing.assert_array_equal(ts.recursive(f, 0)(x).numpy(), x.numpy())
+    g_rec = ts.grad(lambda w_: ts.sum(ts.recursive(lambda h: ts.tanh(h @ w_ + 0.1), 3)(x)))(w)
+    g_man = ts.grad(lambda w_: ts.sum(ts.tanh(ts.tanh(ts.tanh(x @ w_ + 0.1) @ w_ + 0.1) @ w_ + 0.1)))(w)
+    np.testing.assert_allclose(g_rec.numpy(), g_man.numpy(), rtol=1e-12)
+    with pytest.raises(ts.TracingError, match="recursive: depth must be an int >= 0"):
+        ts.recursive(f, -1)
