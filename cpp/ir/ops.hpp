@@ -24,6 +24,7 @@ void register_transformer_ops(std::vector<OpInfo>& out);    // ops_transformer.c
 void register_sort_ops(std::vector<OpInfo>& out);           // ops_sort.cpp: argsort, sort, cumsum, cummax, ...
 void register_linalg_ops(std::vector<OpInfo>& out);         // ops_linalg.cpp: cholesky, tri_solve, solve, det, ...
 void register_decomposition_ops(std::vector<OpInfo>& out);  // ops_decompositions.cpp: qr, eigh, svd, lstsq
+void register_moe_ops(std::vector<OpInfo>& out);            // ops_moe.cpp: moe_dispatch, moe_combine
 // The scans of ops_sort.cpp (cumsum, cumprod, cummax, cummin, cumargmax, cumargmin): kernels of kind "scan".
 bool is_scan(const std::string& name);
 void register_nn_ops(std::vector<OpInfo>& out);          // ops_nn*.cpp, ops_random.cpp: nn composites, rand_like

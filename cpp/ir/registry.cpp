@@ -34,6 +34,7 @@ void ensure_registered() {
     register_segment_ops(ops);
     register_linalg_ops(ops);
     register_decomposition_ops(ops);
+    register_moe_ops(ops);
     register_transformer_ops(ops);
     register_packed_ops(ops);
     register_collective_ops(ops);

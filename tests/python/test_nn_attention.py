@@ -138,3 +138,42 @@ def test_moe_in_a_block_trains():
     grads = ts.grad(lambda m: ts.sum(m(x) ** 2))(block)
     g = dict(grads.named_parameters())
     assert np.abs(g["mlp.router.weight"].numpy()).sum() > 0 and np.abs(g["mlp.w_down"].numpy()).sum() > 0
+
+
+def test_moe_dispatch_and_combine_match_numpy():
+    t, d, e, k, cap = 9, 5, 3, 2, 4
+    x = RNG.standard_normal((t, d))
+    ids = np.stack([RNG.permutation(e)[:k] for _ in range(t)])
+    w = RNG.standard_normal((t, k))
+    slots = np.zeros((e, cap, d))
+    used = np.zeros(e, int)
+    where = {}
+    for i in range(t):
+        for j in range(k):
+            ex = ids[i, j]
+            if used[ex] < cap:
+                slots[ex, used[ex]] = x[i]
+                where[i, j] = (ex, used[ex])
+                used[ex] += 1
+    got = ts.moe_dispatch(ts.tensor(x), ts.tensor(ids), num_experts=e, capacity=cap).numpy()
+    np.testing.assert_array_equal(got, slots)
+    y = RNG.standard_normal((e, cap, d))
+    want = np.zeros((t, d))
+    for (i, j), (ex, c) in where.items():
+        want[i] += w[i, j] * y[ex, c]
+    np.testing.assert_allclose(ts.moe_combine(ts.tensor(y), ts.tensor(ids), ts.tensor(w), capacity=cap).numpy(), want,
+                               rtol=1e-14, atol=1e-14)
+    with pytest.raises(ts.ShapeError, match=r"moe_combine: capacity 3 must be y's dim 1"):
+        ts.moe_combine(ts.tensor(y), ts.tensor(ids), ts.tensor(w), capacity=3)
+
+
+def test_moe_with_capacity_equals_its_masked_dense_form():
+    moe = nn.MoE(6, 10, experts=4, top_k=2, capacity_factor=0.75, seed=5, dtype=F64)
+    x = ts.tensor(RNG.standard_normal((2, 7, 6)))
+    dense = nn.MoE(6, 10, experts=4, top_k=2, seed=5, dtype=F64)  # same weights, no capacity path
+    weights, _ = moe.route(ts.reshape(x, shape=(14, 6)))  # capacity-masked gates
+    y = dense._experts(ts.reshape(x, shape=(14, 6)))
+    want = ts.sum(y * ts.reshape(ts.transpose(weights), shape=(4, 14, 1)), axis=0).numpy().reshape(2, 7, 6)
+    np.testing.assert_allclose(moe(x).numpy(), want, rtol=1e-12, atol=1e-12)
+    g = ts.grad(lambda m: ts.sum(m(x) ** 2))(moe)
+    assert np.abs(dict(g.named_parameters())["router.weight"].numpy()).sum() > 0

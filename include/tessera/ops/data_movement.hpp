@@ -133,6 +133,23 @@ inline ir::Value* gather(ir::Builder& b, ir::Value* x, ir::Value* indices, int64
   return b.value("gather", operands, attrs);
 }
 
+// Expert outputs y [E, C, D] brought back to the tokens: [T, D], the sum over each token's K slots (as moe_dispatch assigned them for expert_ids [T, K]) weighted by weights [T, K]; a dropped slot adds nothing.
+inline ir::Value* moe_combine(ir::Builder& b, ir::Value* y, ir::Value* expert_ids, ir::Value* weights, int64_t capacity) {
+  ir::AttrMap attrs;
+  attrs["capacity"] = capacity;
+  std::vector<ir::Value*> operands{y, expert_ids, weights};
+  return b.value("moe_combine", operands, attrs);
+}
+
+// Tokens x [T, D] sent to their experts: [E, C, D], each token's row in the next free slot of each expert in expert_ids [T, K] (token order); tokens past an expert's capacity C are dropped there, unused slots are zero.
+inline ir::Value* moe_dispatch(ir::Builder& b, ir::Value* x, ir::Value* expert_ids, int64_t num_experts, int64_t capacity) {
+  ir::AttrMap attrs;
+  attrs["num_experts"] = num_experts;
+  attrs["capacity"] = capacity;
+  std::vector<ir::Value*> operands{x, expert_ids};
+  return b.value("moe_dispatch", operands, attrs);
+}
+
 // A new last axis with 1 at each index and 0 elsewhere (out-of-range indices give zeros).
 inline ir::Value* one_hot(ir::Builder& b, ir::Value* indices, int64_t num_classes, std::string dtype = "i64") {
   ir::AttrMap attrs;

@@ -125,11 +125,12 @@ class TransformerBlock(Module):
 
 class MoE(Module):
     """Mixture of SwiGLU experts with top-k routing (softmax over the chosen logits, as
-    Mixtral/GPT-OSS) and a per-expert capacity: each expert takes at most
-    ceil(capacity_factor * tokens * top_k / experts) tokens, in token order; the rest are
-    dropped (they pass through the residual). Every expert runs on every token (masked): right
-    for small expert counts; grouped GEMM over routed tokens comes with the operator issue's
-    MoE kernels. After a call, ``aux_loss(x)`` gives the Switch load-balancing loss."""
+    Mixtral/GPT-OSS). With ``capacity_factor``, each expert takes at most
+    C = ceil(capacity_factor * tokens * top_k / experts) tokens, in token order, through
+    ``moe_dispatch`` / ``moe_combine`` (the experts then run on [E, C, D] slots: a batched GEMM);
+    the rest are dropped there (they pass through the residual). Without it every expert runs on
+    every token, masked by its gate (exact, for small expert counts). ``aux_loss(x)`` is the
+    Switch load-balancing loss."""
 
     def __init__(self, dim, hidden, experts, top_k=2, capacity_factor=None, seed=0, dtype=float32, device="cpu"):
         if not 1 <= top_k <= experts:
@@ -142,29 +143,41 @@ class MoE(Module):
         self.w_up = init.uniform((experts, dim, hidden), -bound, bound, init.split(seed, 2), dtype, device)
         self.w_down = init.uniform((experts, hidden, dim), -hb, hb, init.split(seed, 3), dtype, device)
 
+    def capacity(self, tokens):
+        return None if self.capacity_factor is None else math.ceil(self.capacity_factor * tokens * self.top_k /
+                                                                   self.experts)
+
+    def _choose(self, x):  # (expert ids [T, K], their gates [T, K], router probabilities [T, E])
+        logits = self.router(x)
+        vals, idx = topk(logits, self.top_k, axis=-1)
+        return idx, ops.softmax(vals, axis=-1), ops.softmax(logits, axis=-1)
+
     def route(self, x):
         """(weights [T, E]: the renormalised top-k probabilities, zero elsewhere and for dropped
         tokens; router probabilities [T, E]) for tokens x [T, dim]."""
-        logits = self.router(x)
-        probs = ops.softmax(logits, axis=-1)
-        vals, idx = topk(logits, self.top_k, axis=-1)
-        chosen = ops.sum(ops.one_hot(idx, num_classes=self.experts, dtype=str(logits.dtype.short)), axis=-2)  # [T, E]
-        gate = ops.softmax(vals, axis=-1)  # over the chosen logits
-        weights = ops.sum(ops.one_hot(idx, num_classes=self.experts, dtype=str(logits.dtype.short)) *
-                          ops.reshape(gate, shape=tuple(gate.shape) + (1,)), axis=-2)
-        if self.capacity_factor is not None:
-            t = x.shape[0]
-            cap = math.ceil(self.capacity_factor * t * self.top_k / self.experts)
-            order = ops.cumsum(chosen, axis=0)  # 1-based position of each token in its experts' queues
+        idx, gate, probs = self._choose(x)
+        hot = ops.one_hot(idx, num_classes=self.experts, dtype=str(gate.dtype.short))  # [T, K, E]
+        weights = ops.sum(hot * ops.reshape(gate, shape=tuple(gate.shape) + (1,)), axis=-2)
+        cap = self.capacity(x.shape[0])
+        if cap is not None:
+            order = ops.cumsum(ops.sum(hot, axis=-2), axis=0)  # 1-based place of each token in its experts' queues
             weights = ops.where(order <= float(cap), weights, 0.0)
         return weights, probs
+
+    def _experts(self, xs):  # [E, N, dim] -> [E, N, dim]
+        return (ops.silu(xs @ self.w_gate) * (xs @ self.w_up)) @ self.w_down
 
     def __call__(self, x):
         shape = x.shape
         tokens = ops.reshape(x, shape=(-1, shape[-1]))
+        cap = self.capacity(tokens.shape[0])
+        if cap is not None:
+            idx, gate, _ = self._choose(tokens)
+            slots = ops.moe_dispatch(tokens, idx, num_experts=self.experts, capacity=cap)
+            y = ops.moe_combine(self._experts(slots), idx, gate, capacity=cap)
+            return ops.reshape(y, shape=shape)
         weights, _ = self.route(tokens)
-        h = ops.silu(tokens @ self.w_gate) * (tokens @ self.w_up)  # [E, T, hidden]
-        y = h @ self.w_down  # [E, T, dim]
+        y = self._experts(tokens)  # every expert on every token: [E, T, dim]
         w = ops.reshape(ops.transpose(weights), shape=(self.experts, -1, 1))
         return ops.reshape(ops.sum(y * w, axis=0), shape=shape)
 
