@@ -106,11 +106,11 @@ class TransformerBlock(Module):
     """Pre-norm block: x + attn(norm(x)), then x + mlp(norm(x)) (RMSNorm; SwiGLU, or a MoE)."""
 
     def __init__(self, dim, heads, kv_heads=None, hidden=None, window=None, sinks=False, experts=0, top_k=2,
-                 seed=0, dtype=float32, device="cpu"):
+                 causal=True, seed=0, dtype=float32, device="cpu"):
         hidden = hidden or 4 * dim
         self.attn_norm = RMSNorm(dim, dtype=dtype, device=device)
-        self.attn = Attention(dim, heads, kv_heads, window=window, sinks=sinks, seed=init.split(seed, 0), dtype=dtype,
-                              device=device)
+        self.attn = Attention(dim, heads, kv_heads, causal=causal, window=window, sinks=sinks, seed=init.split(seed, 0),
+                              dtype=dtype, device=device)
         self.mlp_norm = RMSNorm(dim, dtype=dtype, device=device)
         self.mlp = (MoE(dim, hidden, experts, top_k, seed=init.split(seed, 1), dtype=dtype, device=device) if experts
                     else SwiGLU(dim, hidden, seed=init.split(seed, 1), dtype=dtype, device=device))
