@@ -78,6 +78,9 @@ void attach_derivatives(std::map<std::string, OpInfo>& table) {
   attach_reductions(table);
   attach_indexing(table);
   attach(
+      table, "remat_barrier", [](Builder&, const Op&, Value* g) { return std::vector<Value*>{g}; },
+      [](Builder&, const Op&, const std::vector<Value*>& t) { return t[0]; });
+  attach(
       table, "stop_gradient", [](Builder&, const Op&, Value*) { return std::vector<Value*>{nullptr}; },
       [](Builder&, const Op&, const std::vector<Value*>&) { return static_cast<Value*>(nullptr); });
   attach(

@@ -1,4 +1,4 @@
-// Ops that exist for differentiation: stop_gradient, and custom_vjp (see custom_vjp.hpp).
+// Ops that exist for differentiation: stop_gradient, remat_barrier, and custom_vjp (see custom_vjp.hpp).
 #include <algorithm>
 #include <map>
 #include <set>
@@ -71,6 +71,16 @@ void register_autodiff_ops(std::vector<OpInfo>& out) {
   stop.operand_names = {"x"};
   stop.lower_elementwise = [](Builder&, const Op&, const std::vector<Value*>& a) { return a[0]; };
   out.push_back(stop);
+
+  // tessera.checkpoint's recomputation starts from these: impure, so CSE never merges the
+  // recomputed forward with the original one (which would keep its activations alive).
+  OpInfo barrier = unary_op("remat_barrier", false,
+                            "Identity (value and derivative) that common-subexpression elimination leaves alone: "
+                            "tessera.checkpoint recomputes from it.");
+  barrier.operand_names = {"x"};
+  barrier.pure = false;
+  barrier.lower_elementwise = [](Builder&, const Op&, const std::vector<Value*>& a) { return a[0]; };
+  out.push_back(barrier);
 
   // Structural: it is made by tessera.custom_vjp, not called as an op, and never reaches kernels.
   OpInfo call;

@@ -20,7 +20,7 @@ from .jit import jit, function, JitFunction
 from .lazy import defer, realize
 from .compile import compile_for_target
 from .cache import cache_info, clear_cache
-from .autodiff import grad, value_and_grad, vjp, jvp, hessian, stop_gradient
+from .autodiff import grad, value_and_grad, vjp, jvp, hessian, stop_gradient, checkpoint
 from .custom import custom_vjp
 from ._attention import scaled_dot_product_attention
 from .shapes import TensorType

@@ -200,3 +200,38 @@ def stop_gradient(x):
     """``x`` in the forward pass; no gradient flows through it."""
     from . import ops
     return ops.stop_gradient(x)
+
+
+def checkpoint(fn):
+    """Rematerialisation (as ``jax.checkpoint`` / ``torch.utils.checkpoint``):
+    ``checkpoint(fn)(*args)`` is ``fn(*args)``, but reverse mode keeps only the arguments and
+    recomputes fn's intermediates during the backward pass instead of keeping them alive (the
+    recomputation starts from ``remat_barrier`` ops, which the compiler never merges with the
+    forward pass). Gradients are the same; memory falls by fn's activations at the cost of one
+    more forward. ``fn`` returns one tensor; arguments may be pytrees (a module and its input).
+
+        block = ts.checkpoint(lambda m, x: m(x))
+        y = block(model.blocks[0], x)
+    """
+    from . import ops
+    from .custom import custom_vjp
+    from .tensor import Tensor
+    from .tree import tree_map
+
+    def barrier(t):
+        return ops.remat_barrier(t) if isinstance(t, Tensor) and t.dtype.is_floating else t
+
+    def wrapped(*args):
+        f = custom_vjp(fn)
+
+        def fwd(*a):
+            return fn(*a), a
+
+        def bwd(a, g):
+            _, pull = vjp(fn, *tree_map(barrier, a))
+            return pull(g)
+        f.defvjp(fwd, bwd)
+        return f(*args)
+    wrapped.__name__ = f"checkpoint_{getattr(fn, '__name__', 'fn')}"
+    return wrapped
+

@@ -24,6 +24,7 @@ from .errors import ShapeError, TesseraError, TracingError
 from .jit import _flatten, _unflatten
 from .lazy import Node, TypeAttr, user_location
 from .tensor import Tensor
+from .tree import node_children
 
 
 def _define(base, role, outputs, params, level):
@@ -203,6 +204,14 @@ def _cotangent_leaves(name, cts, args, loc):
                                    f"the argument", loc)
             for k in keys:
                 match(a[k], c[k], f"{where}[{k!r}]")
+        elif a is not None and node_children(a) is not None:  # namedtuples, registered classes (modules)
+            kind, children, _ = node_children(a)
+            theirs = None if c is None else node_children(c)
+            if c is not None and (theirs is None or theirs[0] is not kind or len(theirs[1]) != len(children)):
+                raise TesseraError(f"custom_vjp({name}): bwd's cotangent for {where} must have the structure of "
+                                   f"the argument ({type(a).__name__})", loc)
+            for k, child in enumerate(children):
+                match(child, None if c is None else theirs[1][k], f"{where}.{k}")
         elif c is not None:
             raise TesseraError(f"custom_vjp({name}): {where} is not a tensor ({_describe(a)}), so its cotangent "
                                f"must be None, got {_describe(c)}", loc)

@@ -85,6 +85,7 @@ CASES = {
     "relu": ([away_from_kinks], {}, None),
     "clamp": ([normal], {"min": -0.5, "max": 0.7}, None),
     "stop_gradient": ([normal], {}, None),
+    "remat_barrier": ([normal], {}, None),
     "where": ([boolean, normal, normal], {}, None),
     "cast": ([normal], {"dtype": "f64"}, None),
     "squeeze": ([normal], {}, [((1, 5),), ((3, 1, 4),), ((1,),)]),

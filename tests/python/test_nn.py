@@ -151,3 +151,24 @@ def test_sequential_mlp_swiglu():
     close(sw(ts.tensor(x)), want)
     seq = nn.Sequential(nn.Linear(6, 4, dtype=F64), nn.Identity())
     assert seq(ts.tensor(x)).shape == (4, 4) and len(seq.parameters()) == 2
+
+
+def test_checkpoint_recomputes_with_equal_gradients():
+    blocks = [nn.MLP(6, 24, seed=i, dtype=F64) for i in range(3)]
+    x = ts.tensor(RNG.standard_normal((5, 6)))
+
+    def net(blocks, remat):
+        h = x
+        for b in blocks:
+            h = h + (ts.checkpoint(lambda m, z: m(z))(b, h) if remat else b(h))
+        return ts.sum(ts.tanh(h))
+    plain = ts.grad(lambda bs: net(bs, False))(blocks)
+    remat = ts.grad(lambda bs: net(bs, True))(blocks)
+    for a, b in zip(plain, remat):
+        for (name, u), (_, v) in zip(a.named_parameters(), b.named_parameters()):
+            np.testing.assert_allclose(v.numpy(), u.numpy(), rtol=1e-13, atol=1e-15, err_msg=name)
+    f = ts.jit(ts.grad(lambda bs: net(bs, True)))
+    f(blocks)
+    graph = f.ir("graph")
+    assert graph.count("remat_barrier(") >= 3 * 4  # each block: its input and the weights the backward pass reads
+    assert graph.count("gelu(") == 2 * 3  # each block's activation computed twice: forward and recomputed

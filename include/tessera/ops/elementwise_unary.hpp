@@ -284,6 +284,13 @@ inline ir::Value* relu(ir::Builder& b, ir::Value* x) {
   return b.value("relu", operands, attrs);
 }
 
+// Identity (value and derivative) that common-subexpression elimination leaves alone: tessera.checkpoint recomputes from it.
+inline ir::Value* remat_barrier(ir::Builder& b, ir::Value* x) {
+  ir::AttrMap attrs;
+  std::vector<ir::Value*> operands{x};
+  return b.value("remat_barrier", operands, attrs);
+}
+
 // x / sqrt(mean(x^2, axis) + eps) * weight: RMS normalisation along `axis` (weight, of shape [x.shape[axis]], is optional).
 inline ir::Value* rmsnorm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, int64_t axis = -1, double eps = 1e-06) {
   ir::AttrMap attrs;
