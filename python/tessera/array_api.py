@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import math
+from typing import NamedTuple
 
 from . import dtypes as _dt
 from . import ops as _ops
@@ -570,8 +571,8 @@ def tensordot(x1, x2, /, *, axes=2):
 
 
 class _Linalg:
-    """``linalg``: the extension's functions that need no matrix decomposition (those come with
-    the operator library's linear algebra)."""
+    """``linalg``: the standard's linear-algebra extension (the decompositions are
+    ``tessera.linalg``'s, CPU only for now)."""
 
     matmul = staticmethod(matmul)
     matrix_transpose = staticmethod(matrix_transpose)
@@ -625,16 +626,12 @@ class _Linalg:
 
     @staticmethod
     def matrix_norm(x, /, *, keepdims=False, ord="fro"):  # noqa: A002
-        if ord != "fro":
-            raise TesseraError(f"matrix_norm: ord={ord!r} needs singular values, which come with the "
-                               "linear-algebra ops")
-        return _ops.sqrt(_ops.sum(_ops.mul(x, x), axis=(-2, -1), keepdims=keepdims))
+        return _tla().matrix_norm(x, ord, keepdims=keepdims)
 
     @staticmethod
     def matrix_power(x, n, /):
         if n < 0:
-            raise TesseraError("matrix_power: negative powers need a matrix inverse, which comes with the "
-                               "linear-algebra ops")
+            x, n = _tla().inv(x), -n
         out = None
         base, k = x, n
         while k:
@@ -646,14 +643,88 @@ class _Linalg:
             out = _ops.broadcast_to(_e(x.shape[-1], dtype=x.dtype, device=x.device), shape=list(x.shape))
         return out
 
-    _DECOMPOSITIONS = {"cholesky", "det", "eigh", "eigvalsh", "inv", "matrix_rank", "pinv", "qr", "slogdet",
-                       "solve", "svd", "svdvals"}
+    # The decompositions: tessera.linalg, with the standard's result tuples.
+    @staticmethod
+    def cholesky(x, /, *, upper=False):
+        return _tla().cholesky(x, upper=upper)
+
+    @staticmethod
+    def det(x, /):
+        return _tla().det(x)
+
+    @staticmethod
+    def inv(x, /):
+        return _tla().inv(x)
+
+    @staticmethod
+    def solve(x1, x2, /):
+        return _tla().solve(x1, x2)
+
+    @staticmethod
+    def slogdet(x, /):
+        return SlogdetResult(*_tla().slogdet(x))
+
+    @staticmethod
+    def eigh(x, /):
+        return EighResult(*_tla().eigh(x))
+
+    @staticmethod
+    def eigvalsh(x, /):
+        return _tla().eigvalsh(x)
+
+    @staticmethod
+    def qr(x, /, *, mode="reduced"):
+        return QRResult(*_tla().qr(x, mode=mode))
+
+    @staticmethod
+    def svd(x, /, *, full_matrices=True):
+        return SVDResult(*_tla().svd(x, full_matrices=full_matrices))
+
+    @staticmethod
+    def svdvals(x, /):
+        return _tla().svdvals(x)
+
+    @staticmethod
+    def pinv(x, /, *, rtol=None):
+        return _tla().pinv(x, rcond=rtol)
+
+    @staticmethod
+    def matrix_rank(x, /, *, rtol=None):
+        s = _tla().svdvals(x)
+        m, n = x.shape[-2], x.shape[-1]
+        tol = (builtins.max(m, n) * (2.220446049250313e-16 if x.dtype == float64 else 1.1920929e-07)
+               if rtol is None else rtol)
+        top = _ops.max(s, axis=-1, keepdims=True) if builtins.min(m, n) else s
+        return _ops.sum(_ops.cast(_ops.greater(s, top * tol), "i64"), axis=-1)
 
     def __getattr__(self, name):
-        if name in self._DECOMPOSITIONS:
-            raise AttributeError(f"tessera.array_api.linalg.{name} is not implemented yet: matrix decompositions "
-                                 f"come with the operator library's linear algebra")
         raise AttributeError(f"tessera.array_api.linalg has no function {name!r}")
+
+
+def _tla():
+    from . import linalg as _linalg
+    return _linalg
+
+
+class EighResult(NamedTuple):
+    eigenvalues: Tensor
+    eigenvectors: Tensor
+
+
+class QRResult(NamedTuple):
+    Q: Tensor
+    R: Tensor
+
+
+class SlogdetResult(NamedTuple):
+    sign: Tensor
+    logabsdet: Tensor
+
+
+class SVDResult(NamedTuple):
+    U: Tensor
+    S: Tensor
+    Vh: Tensor
 
 
 linalg = _Linalg()

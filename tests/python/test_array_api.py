@@ -138,3 +138,31 @@ def test_libraries_written_against_the_standard_run_on_tensors():
         assert mean_squared_error(xp.asarray(y), xp.asarray(p)) == pytest.approx(mean_squared_error(y, p), rel=1e-13)
     np.testing.assert_allclose(scipy.special.logsumexp(xp.asarray(X), axis=0).numpy(),
                                scipy.special.logsumexp(X, axis=0), rtol=1e-14)
+
+
+def test_linalg_extension_decompositions():
+    rng = np.random.default_rng()
+    a = rng.standard_normal((3, 5, 5)) + 3 * np.eye(5)
+    spd = a @ np.swapaxes(a, -1, -2)
+    t, ts_spd = xp.asarray(a), xp.asarray(spd)
+    la = xp.linalg
+    np.testing.assert_allclose(la.cholesky(ts_spd).numpy(), np.linalg.cholesky(spd), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(la.det(t).numpy(), np.linalg.det(a), rtol=1e-10)
+    np.testing.assert_allclose(la.inv(t).numpy(), np.linalg.inv(a), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(la.solve(t, t[:, :, :2]).numpy(), np.linalg.solve(a, a[:, :, :2]), rtol=1e-10,
+                               atol=1e-12)
+    sign, logabs = la.slogdet(t)
+    np.testing.assert_allclose(logabs.numpy(), np.linalg.slogdet(a)[1], rtol=1e-12)
+    w = la.eigh(ts_spd)
+    np.testing.assert_allclose(w.eigenvalues.numpy(), np.linalg.eigvalsh(spd), rtol=1e-10)
+    q, r = la.qr(t)
+    np.testing.assert_allclose((q.numpy() @ r.numpy()), a, rtol=1e-10, atol=1e-12)
+    u, s, vh = la.svd(xp.asarray(a[0, :, :3]))
+    assert u.shape == (5, 5) and s.shape == (3,) and vh.shape == (3, 3)  # full_matrices=True, the standard's default
+    np.testing.assert_allclose(la.svdvals(t).numpy(), np.linalg.svd(a, compute_uv=False), rtol=1e-10)
+    low = rng.standard_normal((6, 2)) @ rng.standard_normal((2, 4))
+    assert la.matrix_rank(xp.asarray(low)).item() == 2
+    np.testing.assert_allclose(la.pinv(xp.asarray(low)).numpy(), np.linalg.pinv(low), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(la.matrix_norm(t, ord=2).numpy(), np.linalg.norm(a, ord=2, axis=(-2, -1)), rtol=1e-10)
+    np.testing.assert_allclose(la.matrix_power(t, -2).numpy(), np.linalg.matrix_power(a, -2), rtol=1e-9)
+
