@@ -5,6 +5,7 @@
 //   spmm_coo(rows, cols, values, dense)  sparse [M, K] (COO) times dense [K, N]
 //   spmm_csr(indptr, indices, values, dense)  the same from CSR (row ids expanded from indptr)
 //   sddmm(rows, cols, mat1, mat2)  (mat1 @ mat2) sampled at (rows, cols)
+//   bsmm(blocks, block_rows, block_cols, dense)  block-sparse [Mb*bm, Kb*bk] times dense
 // Segment ids out of range are an error when the program runs (mode "error", the default) or
 // dropped (mode "fill"); ids need not be sorted. The scatters run on the CPU for now.
 #include <cmath>
@@ -221,6 +222,47 @@ OpInfo sddmm() {
   return info;
 }
 
+// Block-sparse times dense: blocks [nnzb, bm, bk] at block rows/cols, dense [Kb * bk, N].
+// Each block multiplies its dense row-block (a batched matmul over the nonzero blocks, so every
+// product is a dense bm x bk x N GEMM), and the products add up per block row.
+OpInfo bsmm() {
+  OpInfo info = make("bsmm", OpClass::Contraction, {"blocks", "block_rows", "block_cols", "dense"},
+                     {{"num_block_rows", "int", true, "Mb: the sparse matrix has Mb * bm rows"}},
+                     "Block-sparse matrix [Mb * bm, Kb * bk] (nonzero blocks [nnzb, bm, bk] at (block_rows[j], "
+                     "block_cols[j]); duplicates add) times dense [Kb * bk, N]: [Mb * bm, N]. Differentiable w.r.t. "
+                     "the blocks and dense.");
+  info.cpu_only = kScatterNote;
+  info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    require_tensor("bsmm", in[0]);
+    require_float("bsmm", in[0]);
+    if (in[0].rank() != 3 || !in[0].has_static_shape())
+      fail(ErrorCode::Shape, "bsmm: blocks must be [nnzb, bm, bk] with static sizes, got " + in[0].str());
+    require_ids("bsmm", "block_rows", in[1], in[0]);
+    require_ids("bsmm", "block_cols", in[2], in[0]);
+    require_dense("bsmm", "dense", in[3], in[0]);
+    int64_t bk = in[0].shape[2].size, k = in[3].shape[0].size;
+    if (bk == 0 || k % bk)
+      fail(ErrorCode::Shape, "bsmm: dense " + in[3].str() + " must have a whole number of " + std::to_string(bk) +
+                                 "-row blocks (blocks " + in[0].str() + ")");
+    int64_t mb = std::get<int64_t>(a.at("num_block_rows"));
+    if (mb < 0) fail(ErrorCode::Value, "bsmm: num_block_rows must be >= 0, got " + std::to_string(mb));
+    return std::vector<Type>{Type::tensor(in[0].dtype, Shape{mb * in[0].shape[1].size, in[3].shape[1].size})};
+  };
+  info.decompose = [](Builder& b, const Op& op) -> std::vector<Value*> {
+    Value *blocks = op.operands[0], *dense = op.operands[3];
+    int64_t bm = blocks->type.shape[1].size, bk = blocks->type.shape[2].size;
+    int64_t k = dense->type.shape[0].size, n = dense->type.shape[1].size, mb = op.int_attr("num_block_rows");
+    DType dt = blocks->type.dtype;
+    Value* row_blocks = reshape_to(b, dense, Type::tensor(dt, Shape{k / bk, bk, n}));
+    Value* picked =
+        b.value("take", {row_blocks, op.operands[2]}, {{"axis", int64_t(0)}, {"mode", std::string("error")}});
+    Value* products = b.value("matmul", {blocks, picked});  // [nnzb, bm, N]
+    Type summed = Type::tensor(dt, Shape{mb, bm, n});
+    return {reshape_to(b, segment_sum_of(b, products, op.operands[1], summed, "error"), op.result()->type)};
+  };
+  return info;
+}
+
 }  // namespace
 
 void register_segment_ops(std::vector<OpInfo>& out) {
@@ -228,6 +270,7 @@ void register_segment_ops(std::vector<OpInfo>& out) {
   out.push_back(spmm_coo());
   out.push_back(spmm_csr());
   out.push_back(sddmm());
+  out.push_back(bsmm());
 }
 
 }  // namespace tessera::ir

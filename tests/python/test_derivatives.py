@@ -219,6 +219,8 @@ CASES = {
     "svd_u": ([normal], {}, [((4, 3),), ((2, 3),)]),
     "svd_vh": ([normal], {}, [((4, 2),), ((3, 4),)]),
     "lstsq": ([normal, normal], {}, [((5, 3), (5, 2)), ((4, 4), (4,))]),
+    "bsmm": ([normal, indices_for(2), indices_for(3), normal], {"num_block_rows": 2},
+             [((3, 2, 2), (3,), (3,), (6, 2))]),
     "moe_dispatch": ([normal, indices_for(3)], {"num_experts": 3, "capacity": 2}, [((5, 2), (5, 2))]),
     "moe_combine": ([normal, indices_for(3), normal], {"capacity": 2}, [((3, 2, 4), (5, 2), (5, 2))]),
 }

@@ -128,3 +128,18 @@ def test_bad_input_names_the_op_and_line(call, message):
     with pytest.raises(ts.TesseraError) as e:
         call()
     assert message in str(e.value) and "test_segment_sparse.py" in str(e.value)
+
+
+def test_bsmm_matches_the_dense_product():
+    rng = np.random.default_rng()
+    mb, kb, bm, bk, n = 3, 4, 2, 5, 7
+    nnzb = 6
+    rows, cols = rng.integers(0, mb, nnzb), rng.integers(0, kb, nnzb)
+    blocks, dense = rng.standard_normal((nnzb, bm, bk)), rng.standard_normal((kb * bk, n))
+    full = np.zeros((mb * bm, kb * bk))
+    for b, r, c in zip(blocks, rows, cols):
+        full[r * bm:(r + 1) * bm, c * bk:(c + 1) * bk] += b  # duplicates add
+    got = ts.bsmm(ts.tensor(blocks), ts.tensor(rows), ts.tensor(cols), ts.tensor(dense), num_block_rows=mb)
+    np.testing.assert_allclose(got.numpy(), full @ dense, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ts.ShapeError, match="bsmm: dense f64\\[9,7\\] must have a whole number of 5-row blocks"):
+        ts.bsmm(ts.tensor(blocks), ts.tensor(rows), ts.tensor(cols), ts.tensor(dense[:9]), num_block_rows=mb)

@@ -37,6 +37,14 @@ inline ir::Value* attention_lse(ir::Builder& b, ir::Value* q, ir::Value* k, doub
   return b.value("attention_lse", operands, attrs);
 }
 
+// Block-sparse matrix [Mb * bm, Kb * bk] (nonzero blocks [nnzb, bm, bk] at (block_rows[j], block_cols[j]); duplicates add) times dense [Kb * bk, N]: [Mb * bm, N]. Differentiable w.r.t. the blocks and dense.
+inline ir::Value* bsmm(ir::Builder& b, ir::Value* blocks, ir::Value* block_rows, ir::Value* block_cols, ir::Value* dense, int64_t num_block_rows) {
+  ir::AttrMap attrs;
+  attrs["num_block_rows"] = num_block_rows;
+  std::vector<ir::Value*> operands{blocks, block_rows, block_cols, dense};
+  return b.value("bsmm", operands, attrs);
+}
+
 // The Cholesky factor L (lower triangular, a = L L^T) of symmetric positive-definite a [..., n, n]. Factors (a + a^T)/2, as jax.numpy.linalg.cholesky, so the gradient is symmetric (as PyTorch's and JAX's). A matrix that is not positive definite is an error when the program runs.
 inline ir::Value* cholesky(ir::Builder& b, ir::Value* a, bool upper = false) {
   ir::AttrMap attrs;
