@@ -229,7 +229,9 @@ def checkpoint(fn):
 
         def bwd(a, g):
             _, pull = vjp(fn, *tree_map(barrier, a))
-            return pull(g)
+            cts = pull(g)  # non-tensor arguments (numbers, flags) have no cotangent
+            return tuple(tree_map(lambda x, c: c if isinstance(x, Tensor) else None, a_i, c_i)
+                         for a_i, c_i in zip(a, cts))
         f.defvjp(fwd, bwd)
         return f(*args)
     wrapped.__name__ = f"checkpoint_{getattr(fn, '__name__', 'fn')}"

@@ -180,7 +180,7 @@ def recursive(fn, depth):
     whose structure, shapes and dtypes ``f`` keeps. One Graph IR loop (a scan over the depth),
     not ``depth`` copies of ``f``: the recurrent core of models like HRM. Differentiable in both
     modes."""
-    if not isinstance(depth, int) or depth < 0:
+    if type(depth) is not int or depth < 0:
         raise TracingError(f"recursive: depth must be an int >= 0, got {depth!r}", user_location())
 
     def apply(x):

@@ -14,6 +14,7 @@ missing, unexpected or mismatched tensor.
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 
@@ -125,18 +126,35 @@ def _read_header(path, f, size):
         raise _corrupt(path, "the header is not a JSON object")
     header.pop("__metadata__", None)
     data = size - 8 - n
+    spans = []
     for name, entry in header.items():
-        try:
-            code, shape, (lo, hi) = entry["dtype"], [int(d) for d in entry["shape"]], entry["data_offsets"]
-        except (KeyError, TypeError, ValueError):
-            raise _corrupt(path, f"entry {name!r} lacks dtype, shape or data_offsets") from None
+        if not isinstance(entry, dict) or not {"dtype", "shape", "data_offsets"} <= set(entry):
+            raise _corrupt(path, f"entry {name!r} lacks dtype, shape or data_offsets")
+        code, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+        if not (isinstance(shape, list) and all(_count(d) for d in shape)):
+            raise _corrupt(path, f"entry {name!r} has shape {shape!r}: a list of integers >= 0 is needed")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(_count(o) for o in offsets)):
+            raise _corrupt(path, f"entry {name!r} has data_offsets {offsets!r}: two integers >= 0 are needed")
         if code not in _NUMPY:
             raise _corrupt(path, f"entry {name!r} has dtype {code!r}, which Tessera does not read")
-        want = int(np.prod(shape)) * np.dtype(_NUMPY[code]).itemsize
-        if not (0 <= lo <= hi <= data) or hi - lo != want:
+        lo, hi = offsets
+        want = math.prod(shape) * np.dtype(_NUMPY[code]).itemsize
+        if not (lo <= hi <= data) or hi - lo != want:
             raise _corrupt(path, f"entry {name!r} spans bytes [{lo}, {hi}) of {data}; shape {shape} {code} "
                                  f"needs {want}")
+        spans.append((lo, hi, name))
+    at = 0
+    for lo, hi, name in sorted(spans):  # the tensors tile the data section, as the format requires
+        if lo != at:
+            raise _corrupt(path, f"entry {name!r} starts at byte {lo}, not {at} (overlapping or missing bytes)")
+        at = hi
+    if at != data:
+        raise _corrupt(path, f"the tensors cover {at} of the {data} data bytes")
     return header, 8 + n
+
+
+def _count(v):
+    return type(v) is int and v >= 0
 
 
 def load(path, device="cpu"):
@@ -160,27 +178,31 @@ def load(path, device="cpu"):
 
 def load_into(path, tree, strict=True, device=None):
     """``tree`` with each tensor leaf replaced by the file's tensor of the same name (same shape
-    and dtype required). With ``strict``, names in the file that ``tree`` lacks are errors too."""
+    and dtype required). With ``strict``, names in the file that ``tree`` lacks are errors too.
+    Every mismatch is listed. A tensor that appears twice in ``tree`` (tied weights, a model and
+    its EMA sharing a tensor) is read from each of its names."""
     leaves, treedef = tree_flatten(tree)
-    names = dict((id(t), n) for n, t in named_leaves(tree))
+    names = [n for n, _ in named_leaves(tree)]  # the tensor leaves' names, in leaf order
+    positions = [i for i, t in enumerate(leaves) if isinstance(t, Tensor)]
+    if len(names) != len(positions):
+        raise TesseraValueError(f"io.load_into: cannot name the tensors of a {type(tree).__name__}")
     loaded = load(path, device or "cpu")
-    missing = [names[id(t)] for t in leaves if isinstance(t, Tensor) and names.get(id(t)) not in loaded]
-    unexpected = sorted(set(loaded) - set(names.values()))
-    if missing or (strict and unexpected):
-        parts = [f"missing {missing}"] if missing else []
-        parts += [f"unexpected {unexpected}"] if strict and unexpected else []
-        raise TesseraValueError(f"io.load_into: {path}: " + "; ".join(parts))
-    new = []
-    for t in leaves:
-        if not isinstance(t, Tensor):
-            new.append(t)
-            continue
-        name = names[id(t)]
-        got = loaded[name]
+    missing = [n for n in names if n not in loaded]
+    unexpected = sorted(set(loaded) - set(names))
+    problems = [f"missing {missing}"] if missing else []
+    problems += [f"unexpected {unexpected}"] if strict and unexpected else []
+    if problems:
+        raise TesseraValueError(f"io.load_into: {path}: " + "; ".join(problems))
+    new, shapes, dtypes = list(leaves), [], []
+    for i, name in zip(positions, names):
+        t, got = leaves[i], loaded[name]
         if tuple(got.shape) != tuple(t.shape):
-            raise ShapeError(f"io.load_into: {name} has shape {tuple(got.shape)} in {path}, "
-                             f"{tuple(t.shape)} here")
-        if got.dtype != t.dtype:
-            raise DTypeError(f"io.load_into: {name} has dtype {got.dtype} in {path}, {t.dtype} here")
-        new.append(got if device or t.device.type == "cpu" else tensor(got, device=t.device))
+            shapes.append(f"{name} has shape {tuple(got.shape)} in {path}, {tuple(t.shape)} here")
+        elif got.dtype != t.dtype:
+            dtypes.append(f"{name} has dtype {got.dtype} in {path}, {t.dtype} here")
+        new[i] = got if device or t.device.type == "cpu" else tensor(got, device=t.device)
+    if shapes:
+        raise ShapeError("io.load_into: " + "; ".join(shapes))
+    if dtypes:
+        raise DTypeError("io.load_into: " + "; ".join(dtypes))
     return treedef.unflatten(new)

@@ -30,7 +30,7 @@ __all__ = ["SGD", "Adam", "AdamW", "Lion", "clip_grad_norm", "global_norm", "con
 
 
 def _zeros_like(p):
-    return zeros(*p.shape, dtype=p.dtype, device=p.device)
+    return zeros(*p.shape, dtype=p.dtype, device=p.device) if isinstance(p, Tensor) else p
 
 
 def _lr(lr, count):
@@ -59,7 +59,10 @@ class _Optimizer:
         slots = {k: tree_flatten(state[k])[0] for k in self._slots}
         new_p, new_slots = [], {k: [] for k in self._slots}
         for i, (p, g) in enumerate(zip(p_leaves, g_leaves)):
-            out = self._step(p, g.astype(p.dtype), {k: slots[k][i] for k in self._slots}, _like(lr, p), count)
+            if not (isinstance(p, Tensor) and isinstance(g, Tensor) and p.dtype.is_floating):
+                out = (p, {k: slots[k][i] for k in self._slots})  # not a trainable tensor: unchanged
+            else:
+                out = self._step(p, g.astype(p.dtype), {k: slots[k][i] for k in self._slots}, _like(lr, p), count)
             new_p.append(out[0])
             for k in self._slots:
                 new_slots[k].append(out[1][k])
@@ -165,18 +168,21 @@ def constant(lr):
 
 
 def linear_warmup(peak, warmup):
-    """peak * min(1, count / warmup)."""
+    """peak * min(1, count / warmup): the first update uses peak / warmup, update ``warmup`` and
+    later ones peak."""
     return lambda count: peak * ops.minimum(count / float(max(warmup, 1)), 1.0)
 
 
 def cosine(peak, total, warmup=0, final=0.0):
-    """Linear warmup to ``peak`` over ``warmup`` steps, then a cosine decay to ``final`` at ``total``."""
+    """Linear warmup to ``peak`` at update ``warmup``, then a cosine decay towards ``final`` over the
+    remaining ``total - warmup`` updates. Without a warmup the first update uses ``peak``, as
+    torch's CosineAnnealingLR(T_max=total) stepped after each update."""
     def lr(count):
-        t = ops.clamp((count - warmup) / float(max(total - warmup, 1)), min=0.0, max=1.0)
+        t = ops.clamp((count - float(max(warmup, 1))) / float(max(total - warmup, 1)), min=0.0, max=1.0)
         decayed = final + 0.5 * (peak - final) * (1.0 + ops.cos(math.pi * t))
         if warmup <= 0:
             return decayed
-        return ops.where(count < float(warmup), peak * count / float(warmup), decayed)
+        return ops.where(count <= float(warmup), peak * count / float(warmup), decayed)
     return lr
 
 

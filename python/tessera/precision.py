@@ -89,7 +89,9 @@ class DynamicLossScale:
         """The next scale: halved (not below min_scale) after a non-finite step, multiplied by
         ``factor`` after ``period`` finite steps in a row."""
         grown = self.good_steps + 1
-        grow = ops.logical_and(finite, grown >= self.period)
+        # grow only to a finite scale (an inf scale could never come back down)
+        grow = ops.logical_and(ops.logical_and(finite, grown >= self.period),
+                               ops.isfinite(self.loss_scale * self.factor))
         scale = ops.where(finite, ops.where(grow, self.loss_scale * self.factor, self.loss_scale),
                           ops.maximum(self.loss_scale / self.factor, self.min_scale))
         steps = ops.where(ops.logical_and(finite, ops.logical_not(grow)), grown, grown * 0)

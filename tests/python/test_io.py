@@ -107,3 +107,41 @@ def test_load_into_names_mismatches(tmp_path):
         io.load_into(path, {"a": ts.zeros(2, dtype=ts.float64), "b": ts.zeros(3)})
     got = io.load_into(path, {"a": ts.ones(2)}, strict=False)
     assert got["a"].tolist() == [0.0, 0.0]
+
+
+def test_shared_tensors_load_from_each_name(tmp_path):
+    lin = nn.Linear(2, 2, seed=1)
+    tied = nn.Sequential(lin, lin)
+    path = str(tmp_path / "tied.safetensors")
+    io.save(path, tied)
+    back = io.load_into(path, nn.Sequential(lin, lin))
+    assert np.array_equal(back.layers[0].weight.numpy(), lin.weight.numpy())
+    m = {"model": ts.full((2,), 5.0), "ema": ts.full((2,), 7.0)}
+    io.save(path, m)
+    shared = ts.zeros(2)
+    got = io.load_into(path, {"model": shared, "ema": shared})
+    assert got["model"].tolist() == [5.0, 5.0] and got["ema"].tolist() == [7.0, 7.0]
+
+
+def test_malformed_headers(tmp_path):
+    import json
+    bad = str(tmp_path / "bad.safetensors")
+
+    def write(header, data=b""):
+        text = json.dumps(header).encode()
+        with open(bad, "wb") as f:
+            f.write(struct.pack("<Q", len(text)) + text + data)
+
+    def check(match):
+        with pytest.raises(ts.TesseraValueError, match=match):
+            io.load(bad)
+    write({"x": {"dtype": "F32", "shape": [-2, -3], "data_offsets": [0, 24]}}, bytes(24))
+    check("shape \\[-2, -3\\]: a list of integers >= 0")
+    write({"x": {"dtype": "F32", "shape": [2.5], "data_offsets": [0, 8]}}, bytes(8))
+    check("a list of integers >= 0")
+    write({"x": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+           "y": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, bytes(8))
+    check("starts at byte 0, not 8")
+    write({"x": {"dtype": "F32", "shape": [2**62, 2**62, 4], "data_offsets": [0, 0]}})
+    check("needs")
+

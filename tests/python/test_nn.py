@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import tessera as ts
-from tessera import nn
+from tessera import nn, optim
 
 RNG = np.random.default_rng()
 
@@ -172,3 +172,40 @@ def test_checkpoint_recomputes_with_equal_gradients():
     graph = f.ir("graph")
     assert graph.count("remat_barrier(") >= 3 * 4  # each block: its input and the weights the backward pass reads
     assert graph.count("gelu(") == 2 * 3  # each block's activation computed twice: forward and recomputed
+
+
+def test_containers_with_functions_nested_config_and_atomic_loading():
+    net = nn.Sequential(nn.Linear(3, 4, dtype=F64), ts.relu, nn.Linear(4, 2, dtype=F64))
+    x = ts.tensor(RNG.standard_normal((5, 3)))
+    opt = optim.Adam(0.01)
+    state = opt.init(net)
+    grads = ts.grad(lambda m: ts.sum(m(x) ** 2))(net)
+    net2, _ = opt.update(grads, state, net)
+    assert net2.layers[1] is ts.relu and len(net2.parameters()) == 4
+    cfg = nn.Identity()
+    cfg.options = [{"a": 1}, {"b": [2, 3]}]
+    back = ts.tree_unflatten(*reversed(ts.tree_flatten(cfg)))
+    assert back.options == [{"a": 1}, {"b": [2, 3]}]
+    lin = nn.Linear(3, 2, dtype=F64)
+    before = lin.bias.numpy().copy()
+    with pytest.raises(ts.DTypeError, match="weight has dtype float32"):
+        lin.load_state_dict({"bias": ts.zeros(2, dtype=F64), "weight": ts.zeros(2, 3)})
+    np.testing.assert_array_equal(lin.bias.numpy(), before)  # nothing changed
+    pair = nn.Identity()
+    pair.ws = (ts.zeros(2, dtype=F64), ts.zeros(3, dtype=F64))
+    pair.load_state_dict({"ws.0": np.ones(2), "ws.1": np.full(3, 2.0)})
+    assert pair.ws[1].tolist() == [2.0, 2.0, 2.0]
+
+
+def test_checkpoint_with_non_tensor_arguments():
+    x = ts.tensor(RNG.standard_normal(4))
+    g = ts.grad(lambda x: ts.sum(ts.checkpoint(lambda x, k, flag: ts.sin(x) * k if flag else x)(x, 2.0, True)))(x)
+    np.testing.assert_allclose(g.numpy(), 2.0 * np.cos(x.numpy()), rtol=1e-14)
+
+
+def test_16_bit_initialisers_draw_in_float32():
+    t = nn.init.trunc_normal((100000,), a=-6.0, b=6.0, seed=1, dtype=ts.bfloat16).astype(ts.float32).numpy()
+    assert np.isfinite(t).all()
+    u = nn.init.uniform((100000,), -0.1, 0.1, seed=2, dtype=ts.bfloat16).astype(ts.float32).numpy()
+    assert len(np.unique(u)) > 1000
+

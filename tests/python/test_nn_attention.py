@@ -43,6 +43,8 @@ def attention_ref(m, x, causal=True, window=None):
         keep &= j <= i
     if window is not None:
         keep &= j > i - window
+        if not causal:
+            keep &= j < i + window
     scores = scores.masked_fill(~keep, -math.inf)
     if "sinks" in w:
         sink = w["sinks"].reshape(1, h, 1, 1).expand(b, h, s, 1)
@@ -54,7 +56,7 @@ def attention_ref(m, x, causal=True, window=None):
 
 
 @pytest.mark.parametrize("kw", [{}, {"kv_heads": 2}, {"kv_heads": 1, "window": 3}, {"sinks": True, "window": 4},
-                                {"causal": False}])
+                                {"causal": False}, {"causal": False, "window": 2}])
 def test_attention_matches_torch(kw):
     m = nn.Attention(16, 4, seed=5, dtype=F64, **kw)
     if kw.get("sinks"):

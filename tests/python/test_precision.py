@@ -69,3 +69,9 @@ def test_float16_step_skips_overflow_and_jits():
         model, state, scale, finite = step(model, state, scale)
     assert finite.item() and scale.loss_scale.item() < 2.0 ** 23  # halved until the gradients fit f16
     assert loss_fn(model, x, y).item() < loss_fn(nn.MLP(8, 16, 2, seed=2), x, y).item()
+
+
+def test_loss_scale_never_grows_to_infinity():
+    s = precision.DynamicLossScale(2.0 ** 127, period=1)  # float32: doubling overflows
+    s = s.adjust(ts.tensor(True))
+    assert s.loss_scale.item() == 2.0 ** 127

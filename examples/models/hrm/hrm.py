@@ -102,7 +102,7 @@ class Plain(nn.Module):
         self.embed = nn.Embedding(DIGITS + 1, cfg.dim, seed=nn.init.split(seed, 0), dtype=dtype)
         self.pos = nn.init.normal((CELLS, cfg.dim), std=0.02, seed=nn.init.split(seed, 1), dtype=dtype)
         self.blocks = _stack(cfg, nn.init.split(seed, 2), dtype) + _stack(cfg, nn.init.split(seed, 3), dtype)
-        self.head = nn.Linear(cfg.dim, DIGITS + 1, seed=nn.init.split(seed, 4))
+        self.head = nn.Linear(cfg.dim, DIGITS + 1, seed=nn.init.split(seed, 4), dtype=dtype)
 
     def __call__(self, puzzle, segments=None):
         return self.head(_run(self.blocks, self.embed(puzzle) + self.pos))

@@ -89,8 +89,10 @@ class Attention(Module):
         keep = None
         if self.causal:
             keep = kpos <= qpos
-        if self.window is not None:
+        if self.window is not None:  # the last `window` keys; without causality, `window` either side
             near = kpos > qpos - self.window
+            if not self.causal:
+                near = ops.logical_and(near, kpos < qpos + self.window)
             keep = near if keep is None else ops.logical_and(keep, near)
         if keep is not None:
             scores = ops.where(keep, scores, -math.inf)
@@ -160,8 +162,9 @@ class MoE(Module):
         weights = ops.sum(hot * ops.reshape(gate, shape=tuple(gate.shape) + (1,)), axis=-2)
         cap = self.capacity(x.shape[0])
         if cap is not None:
-            order = ops.cumsum(ops.sum(hot, axis=-2), axis=0)  # 1-based place of each token in its experts' queues
-            weights = ops.where(order <= float(cap), weights, 0.0)
+            # 1-based place of each token in its experts' queues, counted in int64 as moe_dispatch does
+            order = ops.cumsum(ops.cast(ops.sum(hot, axis=-2), "i64"), axis=0)
+            weights = ops.where(order <= cap, weights, 0.0)
         return weights, probs
 
     def _experts(self, xs):  # [E, N, dim] -> [E, N, dim]

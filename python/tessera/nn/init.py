@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 
 from .. import ops
-from ..dtypes import float32
+from ..dtypes import dtype as as_dtype
+from ..dtypes import float32, float64
 from ..tensor import rand, randn
 
 __all__ = ["split", "normal", "uniform", "trunc_normal", "xavier_uniform", "xavier_normal", "kaiming_uniform",
@@ -35,13 +36,23 @@ def fans(shape):
     return shape[1] * receptive, shape[0] * receptive
 
 
+def _drawn_in(dtype):
+    """Draws and transforms run in float32 (float64 for float64) and round once at the end:
+    16-bit arithmetic would coarsen the values (a bfloat16 uniform has a few hundred) and can
+    overflow the inverse CDF."""
+    dt = as_dtype(dtype)
+    return dt if dt in (float32, float64) else float32
+
+
 def normal(shape, std=1.0, mean=0.0, seed=0, dtype=float32, device="cpu"):
-    x = randn(*shape, seed=seed, dtype=dtype, device=device)
-    return x * std + mean if (std, mean) != (1.0, 0.0) else x
+    x = randn(*shape, seed=seed, dtype=_drawn_in(dtype), device=device)
+    x = x * std + mean if (std, mean) != (1.0, 0.0) else x
+    return x.astype(dtype)
 
 
 def uniform(shape, low=0.0, high=1.0, seed=0, dtype=float32, device="cpu"):
-    return rand(*shape, seed=seed, dtype=dtype, device=device) * (high - low) + low
+    x = rand(*shape, seed=seed, dtype=_drawn_in(dtype), device=device) * (high - low) + low
+    return x.astype(dtype)
 
 
 def trunc_normal(shape, std=1.0, mean=0.0, a=-2.0, b=2.0, seed=0, dtype=float32, device="cpu"):
@@ -49,9 +60,9 @@ def trunc_normal(shape, std=1.0, mean=0.0, a=-2.0, b=2.0, seed=0, dtype=float32,
     uniform draw (as ``torch.nn.init.trunc_normal_``; a and b in units of std here)."""
     cdf = lambda z: 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))  # noqa: E731
     lo, hi = cdf(a), cdf(b)
-    u = rand(*shape, seed=seed, dtype=dtype, device=device) * (hi - lo) + lo
+    u = rand(*shape, seed=seed, dtype=_drawn_in(dtype), device=device) * (hi - lo) + lo
     z = _erfinv(u * 2.0 - 1.0) * math.sqrt(2.0)
-    return ops.clamp(z, min=a, max=b) * std + mean
+    return (ops.clamp(z, min=a, max=b) * std + mean).astype(dtype)
 
 
 def _erfinv(y):

@@ -18,11 +18,13 @@ a jitted function compiles once per mode.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import DTypeError, ShapeError, TesseraValueError
 from ..lazy import user_location
 from ..tensor import Tensor
 from ..tensor import tensor as as_tensor
-from ..tree import register_pytree_node
+from ..tree import register_pytree_node, tree_flatten
 
 __all__ = ["Module", "Sequential"]
 
@@ -38,31 +40,79 @@ def _dynamic(value):
     return False
 
 
-def _frozen(value):
-    """Configuration as a hashable value (jit keys its compiled programs on it)."""
+class _Static:
+    """A configuration value inside a dynamic container (a function in a list of layers): kept
+    out of the pytree's leaves, so optimizers and transforms see tensors only."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _split(value):
+    """A dynamic container with its configuration elements wrapped in _Static (pytree nodes with
+    no leaves), so that only tensors and modules are leaves."""
+    if isinstance(value, (Tensor, Module)):
+        return value
     if type(value) in (list, tuple):
-        return tuple(_frozen(v) for v in value)
+        return type(value)(_split(v) for v in value)
     if type(value) is dict:
-        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+        return {k: _split(v) for k, v in value.items()}
+    return _Static(value)
+
+
+def _join(value):
+    if isinstance(value, _Static):
+        return value.value
+    if type(value) in (list, tuple):
+        return type(value)(_join(v) for v in value)
+    if type(value) is dict:
+        return {k: _join(v) for k, v in value.items()}
     return value
+
+
+def _frozen(value):
+    """Configuration as a hashable value (jit keys its compiled programs on it), tagged so that
+    _thawed rebuilds nested lists and dicts exactly."""
+    if type(value) is list:
+        return ("__list__", tuple(_frozen(v) for v in value))
+    if type(value) is tuple:
+        return ("__tuple__", tuple(_frozen(v) for v in value))
+    if type(value) is dict:
+        return ("__dict__", tuple((k, _frozen(v)) for k, v in value.items()))
+    return ("__value__", value)
+
+
+def _thawed(frozen):
+    tag, payload = frozen
+    if tag == "__list__":
+        return [_thawed(v) for v in payload]
+    if tag == "__tuple__":
+        return tuple(_thawed(v) for v in payload)
+    if tag == "__dict__":
+        return {k: _thawed(v) for k, v in payload}
+    return payload
 
 
 def _flatten_module(m):
     names = sorted(vars(m))
     children = tuple(n for n in names if _dynamic(vars(m)[n]))
     static = tuple((n, _frozen(vars(m)[n])) for n in names if n not in children)
-    kinds = tuple(type(vars(m)[n]) for n in names if n not in children)
-    return [vars(m)[n] for n in children], (children, static, kinds)
+    return [_split(vars(m)[n]) for n in children], (children, static)
 
 
 def _unflatten_module(cls, aux, values):
-    children, static, kinds = aux
+    children, static = aux
     m = object.__new__(cls)
-    for (name, value), kind in zip(static, kinds):
-        object.__setattr__(m, name, dict(value) if kind is dict else list(value) if kind is list else value)
+    for name, value in static:
+        object.__setattr__(m, name, _thawed(value))
     for name, value in zip(children, values):
-        object.__setattr__(m, name, value)
+        object.__setattr__(m, name, _join(value))
     return m
+
+
+register_pytree_node(_Static, lambda s: ([], s.value), lambda aux, children: _Static(aux))
 
 
 class Module:
@@ -89,30 +139,37 @@ class Module:
 
     def load_state_dict(self, state, strict=True):
         """Sets the parameters from ``state`` ({name: tensor or array}) in place and returns the
-        module. Missing or unexpected names (with ``strict``), and shape or dtype mismatches, are
-        errors that list every offending name."""
-        own = dict(self.named_parameters())
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
+        module. Every entry is checked before anything changes: missing or unexpected names (with
+        ``strict``), shape and dtype mismatches are errors that list every offending name."""
+        own = self.named_parameters()
+        names = [n for n, _ in own]
+        missing = [n for n in names if n not in state]
+        unexpected = sorted(set(state) - set(names))
         if strict and (missing or unexpected):
             raise TesseraValueError("load_state_dict: " + "; ".join(
                 p for p in (f"missing {missing}" if missing else "", f"unexpected {unexpected}" if unexpected else "")
                 if p), user_location())
-        bad = []
-        for name in sorted(set(own) & set(state)):
-            want, got = own[name], state[name]
-            shape = tuple(getattr(got, "shape", ()))
-            if shape != tuple(want.shape):
-                bad.append(f"{name}: shape {shape} != {tuple(want.shape)}")
-        if bad:
-            raise ShapeError("load_state_dict: " + "; ".join(bad), user_location())
-        for name in sorted(set(own) & set(state)):
+        new, shapes, dtypes = [], [], []
+        for name, t in own:
+            if name not in state:
+                new.append(t)
+                continue
             value = state[name]
-            tensor = value if isinstance(value, Tensor) else as_tensor(value)
-            if tensor.dtype != own[name].dtype:
-                raise DTypeError(f"load_state_dict: {name} has dtype {tensor.dtype}, the model {own[name].dtype}",
-                                 user_location())
-            _set_path(self, name.split("."), tensor)
+            value = value if isinstance(value, Tensor) else as_tensor(np.asarray(value))
+            if tuple(value.shape) != tuple(t.shape):
+                shapes.append(f"{name}: shape {tuple(value.shape)} != {tuple(t.shape)}")
+            elif value.dtype != t.dtype:
+                dtypes.append(f"{name} has dtype {value.dtype}, the model {t.dtype}")
+            new.append(value)
+        if shapes:
+            raise ShapeError("load_state_dict: " + "; ".join(shapes), user_location())
+        if dtypes:
+            raise DTypeError("load_state_dict: " + "; ".join(dtypes), user_location())
+        # The tensors in named_parameters order are the module's pytree leaves in order.
+        leaves, treedef = tree_flatten(self)
+        rebuilt = treedef.unflatten(new)
+        for name in vars(rebuilt):
+            object.__setattr__(self, name, vars(rebuilt)[name])
         return self
 
     def train(self, mode=True):
@@ -160,26 +217,6 @@ def _walk(value, prefix, out):
     elif type(value) is dict:
         for k in sorted(value):
             _walk(value[k], f"{prefix}.{k}" if prefix else str(k), out)
-
-
-def _set_path(obj, path, tensor):
-    head, rest = path[0], path[1:]
-    if isinstance(obj, Module):
-        child = vars(obj)[head]
-        if not rest:
-            object.__setattr__(obj, head, tensor)
-            return
-    elif type(obj) is dict:
-        child = obj[head]
-        if not rest:
-            obj[head] = tensor
-            return
-    else:  # list (tuples are rebuilt by the caller's pytree; modules keep lists)
-        child = obj[int(head)]
-        if not rest:
-            obj[int(head)] = tensor
-            return
-    _set_path(child, rest, tensor)
 
 
 class Sequential(Module):
