@@ -5,12 +5,14 @@ parameters used after the last cut, like the output head); the Sudoku generator 
 grids."""
 import dataclasses
 import os
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 
 import tessera as ts
+from tessera import launch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "models", "hrm"))
 from hrm import HRM, Config, hrm_loss, sudoku  # noqa: E402
@@ -68,3 +70,13 @@ def test_sudoku_grids_are_valid():
         for group in list(g) + list(g.T) + boxes:
             assert sorted(group) == [1, 2, 3, 4]
         assert np.all((puz == 0) | (puz == sol)) and 6 <= np.sum(puz == 0) <= 10
+
+
+@pytest.mark.skipif(launch.mpich_file("mpiexec") is None and not os.environ.get("TESSERA_MPIEXEC"),
+                    reason="no MPI launcher: pip install mpich")
+def test_sharded_reduce_sum_is_bitwise_on_4_ranks():
+    script = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "models", "hrm", "sharded_sum.py")
+    r = subprocess.run([sys.executable, "-m", "tessera.launch", "-n", "4", "--timeout", "200", script],
+                       capture_output=True, text=True, timeout=260)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("equals the single-device one bitwise") == 4
