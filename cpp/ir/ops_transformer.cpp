@@ -1,5 +1,7 @@
 // Transformer building blocks (issue 18, Deliver 7), composites:
-//   rope(x, positions)  rotary position embedding over the last dim of x [..., S, D]
+//   rope(x, positions)        rotary position embedding over the last dim of x [..., S, D]
+//   qkv_projection(x, weight) one fused projection to queries, keys and values, split into
+//                             heads: one op per part (q, k, v), the product shared through CSE
 #include <cmath>
 
 #include "ir/composite.hpp"
@@ -76,8 +78,63 @@ OpInfo rope() {
   return info;
 }
 
+// x [..., S, D] @ weight [D, (H + 2 KV) * hd] -> the `part` slice of columns (q: H heads, then
+// k, v: KV heads each), as [..., heads, S, hd]: the layout attention takes.
+OpInfo qkv_projection() {
+  OpInfo info = make("qkv_projection", OpClass::Contraction, {"x", "weight"},
+                     {{"heads", "int", true, "H, the query heads"},
+                      {"kv_heads", "int", true, "KV, the key/value heads (H for multi-head attention)"},
+                      {"part", "str", true, "\"q\", \"k\" or \"v\""}},
+                     "One part of a fused query/key/value projection: x [..., S, D] @ weight [D, (H + 2 KV) * hd] "
+                     "(columns: the H query heads, then the KV key heads, then the KV value heads), split into "
+                     "heads as [..., H or KV, S, hd]. The three parts of one x and weight share one GEMM.");
+  info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
+    require_tensor("qkv_projection", in[0]);
+    require_tensor("qkv_projection", in[1]);
+    int64_t h = std::get<int64_t>(a.at("heads")), kv = std::get<int64_t>(a.at("kv_heads"));
+    std::string part = std::get<std::string>(a.at("part"));
+    if (part != "q" && part != "k" && part != "v")
+      fail(ErrorCode::Value, "qkv_projection: part must be \"q\", \"k\" or \"v\", got \"" + part + "\"");
+    if (h < 1 || kv < 1 || h % kv)
+      fail(ErrorCode::Value, "qkv_projection: heads (" + std::to_string(h) + ") must be a positive multiple of kv_heads (" +
+                                 std::to_string(kv) + ")");
+    const Type &x = in[0], &w = in[1];
+    if (x.rank() < 2 || w.rank() != 2 || !w.has_static_shape() || !x.shape.back().is_static() ||
+        !x.shape[x.shape.size() - 2].is_static() || x.shape.back() != w.shape[0] || w.shape[1].size % (h + 2 * kv))
+      fail(ErrorCode::Shape, "qkv_projection: x " + x.str() + " and weight " + w.str() +
+                                 " must be [..., S, D] and [D, (heads + 2 kv_heads) * head_dim] with static D and S");
+    int64_t hd = w.shape[1].size / (h + 2 * kv);
+    std::vector<Dim> shape(x.shape.begin(), x.shape.end() - 2);
+    shape.push_back(Dim::of(part == "q" ? h : kv));
+    shape.push_back(x.shape[x.shape.size() - 2]);
+    shape.push_back(Dim::of(hd));
+    return std::vector<Type>{Type::tensor(infer_as("matmul", {x, w}, {})[0].dtype, shape)};
+  };
+  info.decompose = [](Builder& b, const Op& op) -> std::vector<Value*> {
+    Value* y = b.value("matmul", {op.operands[0], op.operands[1]});  // [..., S, (H + 2 KV) hd]
+    int64_t h = op.int_attr("heads"), kv = op.int_attr("kv_heads");
+    const std::string part = op.str_attr("part");
+    const Type& out = op.result()->type;
+    int64_t hd = out.shape.back().size, r = out.rank();
+    int64_t first = part == "q" ? 0 : part == "k" ? h : h + kv, count = part == "q" ? h : kv;
+    Value* cols = slice_last(b, y, first * hd, (first + count) * hd);  // [..., S, count * hd]
+    std::vector<Dim> split(cols->type.shape.begin(), cols->type.shape.end() - 1);
+    split.push_back(Dim::of(count));
+    split.push_back(Dim::of(hd));
+    Value* heads = reshape_to(b, cols, Type::tensor(out.dtype, split));  // [..., S, count, hd]
+    IntList perm;
+    for (int64_t d = 0; d < r - 3; ++d) perm.push_back(d);
+    perm.insert(perm.end(), {r - 2, r - 3, r - 1});
+    return {b.value("transpose", {heads}, {{"perm", perm}})};
+  };
+  return info;
+}
+
 }  // namespace
 
-void register_transformer_ops(std::vector<OpInfo>& out) { out.push_back(rope()); }
+void register_transformer_ops(std::vector<OpInfo>& out) {
+  out.push_back(rope());
+  out.push_back(qkv_projection());
+}
 
 }  // namespace tessera::ir

@@ -79,7 +79,9 @@ def _docstring(spec):
     attr_docs = [(n, k, d) for n, k, _r, _dflt, d in spec["attrs"] if k != "type"]
     if attr_docs:
         lines += ["", "Attributes:"] + [f"    {n} ({k}): {d}" for n, k, d in attr_docs]
-    return "\n    ".join(lines)
+    text = "\n    ".join(lines).replace("\\", "\\\\")
+    # Inside triple quotes: no run of three quotes, and no quote right before the closing ones.
+    return text.replace('"""', '\\"\\"\\"') + (" " if text.endswith('"') else "")
 
 
 def _signature(spec, annotated):

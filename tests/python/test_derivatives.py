@@ -221,6 +221,8 @@ CASES = {
     "lstsq": ([normal, normal], {}, [((5, 3), (5, 2)), ((4, 4), (4,))]),
     "bsmm": ([normal, indices_for(2), indices_for(3), normal], {"num_block_rows": 2},
              [((3, 2, 2), (3,), (3,), (6, 2))]),
+    "qkv_projection": ([normal, normal], {"heads": 2, "kv_heads": 1, "part": "k"},
+                       [((3, 4), (4, 8)), ((2, 3, 4), (4, 8))]),
     "moe_dispatch": ([normal, indices_for(3)], {"num_experts": 3, "capacity": 2}, [((5, 2), (5, 2))]),
     "moe_combine": ([normal, indices_for(3), normal], {"capacity": 2}, [((3, 2, 4), (5, 2), (5, 2))]),
 }

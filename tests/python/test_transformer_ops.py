@@ -66,3 +66,20 @@ def test_bad_input_names_the_op_and_line(call, message):
     with pytest.raises(ts.TesseraError) as e:
         call()
     assert message in str(e.value) and "test_transformer_ops.py" in str(e.value)
+
+
+@pytest.mark.parametrize("heads, kv", [(4, 4), (4, 2), (6, 1)])
+def test_qkv_projection_splits_a_fused_product(heads, kv):
+    rng = np.random.default_rng()
+    hd, d = 3, 10
+    x, w = rng.standard_normal((2, 7, d)), rng.standard_normal((d, (heads + 2 * kv) * hd))
+    y = x @ w
+    parts = {"q": (0, heads), "k": (heads, kv), "v": (heads + kv, kv)}
+    for part, (first, count) in parts.items():
+        got = ts.qkv_projection(ts.tensor(x), ts.tensor(w), heads=heads, kv_heads=kv, part=part).numpy()
+        want = y[..., first * hd:(first + count) * hd].reshape(2, 7, count, hd).transpose(0, 2, 1, 3)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=part)
+    with pytest.raises(ts.ShapeError, match="qkv_projection: x f64\\[2,7,10\\] and weight f64\\[10,7\\]"):
+        ts.qkv_projection(ts.tensor(x), ts.tensor(w[:, :7]), heads=heads, kv_heads=kv, part="q")
+    with pytest.raises(ts.TesseraValueError, match="part must be"):
+        ts.qkv_projection(ts.tensor(x), ts.tensor(w), heads=heads, kv_heads=kv, part="o")

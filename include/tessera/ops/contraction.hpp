@@ -207,6 +207,16 @@ inline ir::Value* matmul(ir::Builder& b, ir::Value* x, ir::Value* y, std::string
   return b.value("matmul", operands, attrs);
 }
 
+// One part of a fused query/key/value projection: x [..., S, D] @ weight [D, (H + 2 KV) * hd] (columns: the H query heads, then the KV key heads, then the KV value heads), split into heads as [..., H or KV, S, hd]. The three parts of one x and weight share one GEMM.
+inline ir::Value* qkv_projection(ir::Builder& b, ir::Value* x, ir::Value* weight, int64_t heads, int64_t kv_heads, std::string part) {
+  ir::AttrMap attrs;
+  attrs["heads"] = heads;
+  attrs["kv_heads"] = kv_heads;
+  attrs["part"] = part;
+  std::vector<ir::Value*> operands{x, weight};
+  return b.value("qkv_projection", operands, attrs);
+}
+
 // Q of the QR factorization a = Q R of a [..., m, n] (Householder, as LAPACK's geqrf: R's diagonal may be negative): orthonormal columns.
 inline ir::Value* qr_q(ir::Builder& b, ir::Value* a, std::optional<std::string> mode = std::nullopt) {
   ir::AttrMap attrs;
