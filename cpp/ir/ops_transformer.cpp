@@ -96,8 +96,8 @@ OpInfo qkv_projection() {
     if (part != "q" && part != "k" && part != "v")
       fail(ErrorCode::Value, "qkv_projection: part must be \"q\", \"k\" or \"v\", got \"" + part + "\"");
     if (h < 1 || kv < 1 || h % kv)
-      fail(ErrorCode::Value, "qkv_projection: heads (" + std::to_string(h) + ") must be a positive multiple of kv_heads (" +
-                                 std::to_string(kv) + ")");
+      fail(ErrorCode::Value, "qkv_projection: heads (" + std::to_string(h) +
+                                 ") must be a positive multiple of kv_heads (" + std::to_string(kv) + ")");
     const Type &x = in[0], &w = in[1];
     if (x.rank() < 2 || w.rank() != 2 || !w.has_static_shape() || !x.shape.back().is_static() ||
         !x.shape[x.shape.size() - 2].is_static() || x.shape.back() != w.shape[0] || w.shape[1].size % (h + 2 * kv))
