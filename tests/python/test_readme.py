@@ -11,3 +11,10 @@ def test_readme_quickstart_runs(capsys):
     exec(compile(block, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "sched.kernel" in out and "tessera.Tensor(" in out
+
+
+def test_readme_training_example_runs():
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"## Training a model\n\n```python\n(.*?)```", text, re.S).group(1)
+    exec(compile(block, "README.md", "exec"), {})
+
