@@ -18,11 +18,10 @@ from report import publish
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "models",
                                 "pinn_navier_stokes"))
 import torch  # noqa: E402
-from pinn import NU, StreamNet, loss_fn, points  # noqa: E402
+from pinn import NU, StreamNet, loss_fn, points, training_step  # noqa: E402
 from torch.func import functional_call, grad, vmap  # noqa: E402
 from train import SIZES  # noqa: E402
 
-import tessera as ts  # noqa: E402
 from tessera import optim  # noqa: E402
 
 torch.set_num_threads(os.cpu_count() or 1)
@@ -72,12 +71,7 @@ def main():
     inner, known, uv = points(np.random.default_rng(0), n_in, n_b)
     opt = optim.Adam(1e-3)
     state = opt.init(model)
-
-    @ts.jit
-    def step(model, state):
-        loss, grads = ts.value_and_grad(loss_fn)(model, inner, known, uv)
-        model, state = opt.update(grads, state, model)
-        return model, state, loss
+    step = training_step(opt, inner, known, uv)
 
     seq = torch_model(model)
     params = {k: v.detach().requires_grad_() for k, v in seq.named_parameters()}

@@ -38,6 +38,8 @@ int64_t axis_of(const Op& op, int64_t dflt) {
   return normalize_axis(op.name, op.int_attr("axis", dflt), op.operands[0]->type.rank());
 }
 
+const char* const kBuiltOnScatter = "built on scatter_add, whose many-to-one updates run on the CPU only for now";
+
 const AttrSpec kReduction{"reduction", "str", false, "mean, sum or none (per element)", "\"mean\""};
 
 const std::string& reduction_of(const Op& op) {

@@ -27,6 +27,10 @@ OpInfo make(const std::string& name, OpClass cls, std::vector<std::string> opera
 // The op's `axis` attribute (default `dflt`), normalised against operand 0.
 int64_t axis_of(const Op& op, int64_t dflt);
 
+// OpInfo::cpu_only of composites built on scatter_add / scatter (segment ops, sparse products,
+// unique, MoE routing): why they do not run on GPU targets yet.
+extern const char* const kBuiltOnScatter;
+
 // Losses: the `reduction` attribute ("mean", "sum" or "none"), the result type it gives, and
 // the reduction applied to per-element losses.
 extern const AttrSpec kReduction;

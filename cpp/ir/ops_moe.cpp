@@ -15,7 +15,6 @@ namespace {
 using namespace composite;
 using Shape = std::vector<int64_t>;
 
-const char* const kScatterNote = "built on scatter_add, whose many-to-one updates run on the CPU only for now";
 const AttrSpec kExperts{"num_experts", "int", true, "E, the number of experts"};
 const AttrSpec kCapacity{"capacity", "int", true, "C, the slots per expert"};
 
@@ -63,7 +62,7 @@ OpInfo dispatch() {
                      "Tokens x [T, D] sent to their experts: [E, C, D], each token's row in the next free slot of "
                      "each expert in expert_ids [T, K] (token order); tokens past an expert's capacity C are "
                      "dropped there, unused slots are zero.");
-  info.cpu_only = kScatterNote;
+  info.cpu_only = kBuiltOnScatter;
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     require_tensor("moe_dispatch", in[0]);
     if (in[0].rank() != 2 || !in[0].has_static_shape())
@@ -92,7 +91,7 @@ OpInfo combine() {
                      "Expert outputs y [E, C, D] brought back to the tokens: [T, D], the sum over each token's K "
                      "slots (as moe_dispatch assigned them for expert_ids [T, K]) weighted by weights [T, K]; a "
                      "dropped slot adds nothing.");
-  info.cpu_only = kScatterNote;
+  info.cpu_only = kBuiltOnScatter;
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     require_tensor("moe_combine", in[0]);
     if (in[0].rank() != 3 || !in[0].has_static_shape())

@@ -18,7 +18,6 @@ namespace {
 using namespace composite;
 using Shape = std::vector<int64_t>;
 
-const char* const kScatterNote = "built on scatter_add, whose many-to-one updates run on the CPU only for now";
 const AttrSpec kSegments{"num_segments", "int", true, "the number of segments (rows of the result)"};
 const AttrSpec kSegmentMode{"mode", "str", false,
                             "ids outside [0, num_segments): \"error\" (raised when the program runs) or \"fill\" "
@@ -91,7 +90,7 @@ OpInfo segment(const std::string& kind) {
                      what + " of the rows of data [N, ...] grouped by segment_ids [N]: result [num_segments, ...]. " +
                          (kind == "max" || kind == "min" ? "Gradient shared evenly between tied rows. " : "") +
                          "Ids need not be sorted.");
-  info.cpu_only = kScatterNote;
+  info.cpu_only = kBuiltOnScatter;
   info.infer = [name, kind](const std::vector<Type>& in, const AttrMap& a) {
     Type t = segment_type(name, in, a);
     if (kind == "mean" && !is_float(t.dtype)) t.dtype = DType::F64;  // as mean
@@ -151,7 +150,7 @@ OpInfo spmm_coo() {
                      {{"num_rows", "int", true, "M, the sparse matrix's row count"}},
                      "The sparse matrix [M, K] with entries values[j] at (rows[j], cols[j]) (COO; duplicates add) "
                      "times dense [K, N]: [M, N]. Differentiable w.r.t. values and dense.");
-  info.cpu_only = kScatterNote;
+  info.cpu_only = kBuiltOnScatter;
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     require_tensor("spmm_coo", in[2]);
     if (in[2].rank() != 1) fail(ErrorCode::Shape, "spmm_coo: values must be 1-D, got " + in[2].str());
@@ -172,7 +171,7 @@ OpInfo spmm_csr() {
   OpInfo info = make("spmm_csr", OpClass::Contraction, {"indptr", "indices", "values", "dense"}, {},
                      "The sparse matrix [M, K] in CSR form (row i's entries are values[indptr[i]:indptr[i+1]] in "
                      "columns indices[...]) times dense [K, N]: [M, N], M = len(indptr) - 1.");
-  info.cpu_only = kScatterNote;
+  info.cpu_only = kBuiltOnScatter;
   info.infer = [](const std::vector<Type>& in, const AttrMap&) {
     require_tensor("spmm_csr", in[2]);
     if (in[2].rank() != 1) fail(ErrorCode::Shape, "spmm_csr: values must be 1-D, got " + in[2].str());
@@ -231,7 +230,7 @@ OpInfo bsmm() {
                      "Block-sparse matrix [Mb * bm, Kb * bk] (nonzero blocks [nnzb, bm, bk] at (block_rows[j], "
                      "block_cols[j]); duplicates add) times dense [Kb * bk, N]: [Mb * bm, N]. Differentiable w.r.t. "
                      "the blocks and dense.");
-  info.cpu_only = kScatterNote;
+  info.cpu_only = kBuiltOnScatter;
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     require_tensor("bsmm", in[0]);
     require_float("bsmm", in[0]);

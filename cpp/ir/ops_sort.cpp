@@ -158,7 +158,7 @@ OpInfo unique() {
                       {"fill_value", "float", false, "the value of the slots past the distinct values", "0.0"}},
                      "The distinct values of x (flattened), sorted, in a tensor of static length `size` (as "
                      "jax.numpy.unique(size=)); NaNs count as one value, sorted last.");
-  info.cpu_only = "built on scatter, whose many-to-one updates run on the CPU only for now";
+  info.cpu_only = kBuiltOnScatter;
   info.infer = [](const std::vector<Type>& in, const AttrMap& a) {
     require_tensor("unique", in[0]);
     if (!in[0].has_static_shape()) fail(ErrorCode::Shape, "unique: needs static sizes, got " + in[0].str());

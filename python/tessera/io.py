@@ -21,9 +21,9 @@ import struct
 import numpy as np
 
 from .errors import DTypeError, ShapeError, TesseraValueError
-from .nn.module import Module
+from .nn.module import named_leaves
 from .tensor import Tensor, tensor
-from .tree import node_children, tree_flatten
+from .tree import tree_flatten
 
 __all__ = ["save", "load", "load_into", "named_leaves"]
 
@@ -32,34 +32,6 @@ _CODES = {"f64": "F64", "f32": "F32", "f16": "F16", "bf16": "BF16", "i64": "I64"
 _NUMPY = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32, "I8": np.int8,
           "U8": np.uint8, "BOOL": np.bool_, "BF16": np.uint16}
 _MAX_HEADER = 100 << 20
-
-
-def named_leaves(tree, prefix=""):
-    """[(dotted path, tensor)] of a pytree's tensor leaves: dict keys, list/tuple indices,
-    module attributes (as ``Module.named_parameters``)."""
-    out = []
-    _walk(tree, prefix, out)
-    return out
-
-
-def _join(prefix, name):
-    return f"{prefix}.{name}" if prefix else str(name)
-
-
-def _walk(x, prefix, out):
-    if isinstance(x, Tensor):
-        out.append((prefix, x))
-    elif isinstance(x, Module):
-        out.extend(x.named_parameters(prefix))
-    elif type(x) is dict:
-        for k in sorted(x):
-            _walk(x[k], _join(prefix, k), out)
-    elif type(x) in (list, tuple) or (isinstance(x, tuple) and hasattr(type(x), "_fields")):
-        for i, v in enumerate(x):
-            _walk(v, _join(prefix, i), out)
-    elif x is not None and node_children(x) is not None:
-        for i, v in enumerate(node_children(x)[1]):
-            _walk(v, _join(prefix, i), out)
 
 
 def _bytes(t):

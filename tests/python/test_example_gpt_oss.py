@@ -1,24 +1,15 @@
 """The GPT-OSS-style example (examples/models/gpt_oss): it learns, its KV-cache decoding equals
 recomputation, and its checkpoints reproduce logits bit for bit."""
-import importlib.util
-import os
-import sys
 
 import numpy as np
 import pytest
+from examples_path import example_train
 
 import tessera as ts
 from tessera import io
 
-HERE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "models", "gpt_oss")
-sys.path.insert(0, HERE)
+train = example_train("gpt_oss").train
 from model import GPT, Config, corpus, greedy  # noqa: E402
-
-# Each example has a train.py: load this one under a name of its own.
-_spec = importlib.util.spec_from_file_location("gpt_oss_train", os.path.join(HERE, "train.py"))
-_module = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_module)
-train = _module.train
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,12 @@ import sys
 
 import numpy as np
 import pytest
+from examples_path import example_dir
 
 import tessera as ts
 from tessera import launch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "models", "hrm"))
+HERE = example_dir("hrm")
 from hrm import HRM, Config, hrm_loss, sudoku  # noqa: E402
 
 RNG = np.random.default_rng()
@@ -75,7 +76,7 @@ def test_sudoku_grids_are_valid():
 @pytest.mark.skipif(launch.mpich_file("mpiexec") is None and not os.environ.get("TESSERA_MPIEXEC"),
                     reason="no MPI launcher: pip install mpich")
 def test_sharded_reduce_sum_is_bitwise_on_4_ranks():
-    script = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "models", "hrm", "sharded_sum.py")
+    script = os.path.join(HERE, "sharded_sum.py")
     r = subprocess.run([sys.executable, "-m", "tessera.launch", "-n", "4", "--timeout", "200", script],
                        capture_output=True, text=True, timeout=260)
     assert r.returncode == 0, r.stdout + r.stderr

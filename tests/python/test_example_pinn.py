@@ -2,24 +2,15 @@
 fields are exact on the Taylor-Green vortex, the derived velocity is divergence-free, Adam
 lowers the loss 100x in the CI configuration, and its Hessian-vector product matches finite
 differences of the gradient."""
-import importlib.util
-import os
-import sys
 
 import numpy as np
 import pytest
+from examples_path import example_train
 
 import tessera as ts
 
-HERE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "models", "pinn_navier_stokes")
-sys.path.insert(0, HERE)
+train = example_train("pinn_navier_stokes").train
 from pinn import StreamNet, loss_fn, network_fields, points, tg_p, tg_psi, tg_velocity, velocity_and_residual  # noqa: E402,E501
-
-# Each example has a train.py: load this one under a name of its own.
-_spec = importlib.util.spec_from_file_location("pinn_train", os.path.join(HERE, "train.py"))
-_module = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_module)
-train = _module.train
 
 RNG = np.random.default_rng()
 

@@ -179,3 +179,16 @@ def test_moe_with_capacity_equals_its_masked_dense_form():
     np.testing.assert_allclose(moe(x).numpy(), want, rtol=1e-12, atol=1e-12)
     g = ts.grad(lambda m: ts.sum(m(x) ** 2))(moe)
     assert np.abs(dict(g.named_parameters())["router.weight"].numpy()).sum() > 0
+
+
+def test_block_returns_its_moe_balance_loss_from_the_same_pass():
+    block = nn.TransformerBlock(8, 2, hidden=16, experts=4, top_k=2, seed=6, dtype=F64)
+    x = ts.tensor(RNG.standard_normal((2, 5, 8)))
+    y, aux = block(x, with_aux=True)
+    np.testing.assert_array_equal(y.numpy(), block(x).numpy())
+    h = block.mlp_norm(x + block.attn(block.attn_norm(x)))
+    assert aux.item() == pytest.approx(block.mlp.aux_loss(h).item(), rel=1e-14)
+    dense = nn.TransformerBlock(8, 2, hidden=16, seed=6, dtype=F64)
+    z = ts.zeros(2, 2, 0, 4, dtype=F64)
+    out, cache, no_aux = dense(x, nn.KVCache(z, z), with_aux=True)
+    assert no_aux == 0.0 and cache.length == 5

@@ -38,40 +38,39 @@ class GPT(nn.Module):
         self.norm = nn.RMSNorm(cfg.dim, dtype=dtype)
         self.head = nn.Linear(cfg.dim, cfg.vocab, bias=False, seed=nn.init.split(seed, 99), dtype=dtype)
 
-    def __call__(self, ids, caches=None):
+    def __call__(self, ids, caches=None, with_aux=False):
         """ids [B, S] -> logits [B, S, vocab]; with ``caches`` (one KVCache per block), also
-        the caches extended by these tokens."""
-        x = self.embed(ids)
-        new = []
+        the caches extended by these tokens; with ``with_aux``, also the blocks' MoE
+        load-balancing losses summed (last)."""
+        x, new, aux = self.embed(ids), [], 0.0
         for i, block in enumerate(self.blocks):
-            if caches is None:
-                x = block(x)
-            else:
-                x, c = block(x, caches[i])
-                new.append(c)
-        logits = self.head(self.norm(x))
-        return logits if caches is None else (logits, new)
+            out = block(x, None if caches is None else caches[i], with_aux=with_aux)
+            if not isinstance(out, tuple):
+                out = (out,)
+            x = out[0]
+            if caches is not None:
+                new.append(out[1])
+            if with_aux:
+                aux = aux + out[-1]
+        out = (self.head(self.norm(x)),) + ((new,) if caches is not None else ()) + ((aux,) if with_aux else ())
+        return out[0] if len(out) == 1 else out
 
     def empty_caches(self, batch):
         a = self.blocks[0].attn
         z = ts.zeros(batch, a.kv_heads, 0, a.head_dim, dtype=self.embed.weight.dtype)
         return [nn.KVCache(z, z) for _ in self.blocks]
 
-    def aux_loss(self, ids):
-        """The blocks' MoE load-balancing losses, summed (computed on the block inputs)."""
-        x, total = self.embed(ids), 0.0
-        for block in self.blocks:
-            total = total + block.mlp.aux_loss(block.mlp_norm(x + block.attn(block.attn_norm(x))))
-            x = block(x)
-        return total
+
+def cross_entropy(logits, ids):
+    """Next-byte cross-entropy (nats) of logits [B, S, V] for ids [B, S + 1]."""
+    b, s, v = logits.shape
+    return ts.cross_entropy(ts.reshape(logits, shape=(b * s, v)), ts.reshape(ids[:, 1:], shape=(b * s,)))
 
 
 def loss_fn(model, ids):
-    """Next-byte cross-entropy (nats) plus the weighted load-balancing loss."""
-    logits = model(ids[:, :-1])
-    b, s, v = logits.shape
-    ce = ts.cross_entropy(ts.reshape(logits, shape=(b * s, v)), ts.reshape(ids[:, 1:], shape=(b * s,)))
-    return ce + model.cfg.aux_weight * model.aux_loss(ids[:, :-1])
+    """Next-byte cross-entropy plus the weighted load-balancing loss, from one forward pass."""
+    logits, aux = model(ids[:, :-1], with_aux=True)
+    return cross_entropy(logits, ids) + model.cfg.aux_weight * aux
 
 
 def greedy(model, prompt, steps, cache=True):

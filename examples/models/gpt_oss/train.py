@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from model import GPT, Config, batches, corpus, loss_fn  # noqa: E402
+from model import GPT, Config, batches, corpus, cross_entropy, loss_fn  # noqa: E402
 
 import tessera as ts  # noqa: E402
 from tessera import io, optim  # noqa: E402
@@ -30,7 +30,7 @@ SIZES = {"ci": Config(), "large": Config(dim=512, layers=8, heads=8, kv_heads=2,
 def evaluate(model, data, cfg, batch=16, rounds=4, seed=123):
     rng = np.random.default_rng(seed)
     it = batches(data, batch, cfg.seq, rng)
-    f = ts.jit(lambda m, ids: loss_fn(m, ids) - m.cfg.aux_weight * m.aux_loss(ids[:, :-1]))
+    f = ts.jit(lambda m, ids: cross_entropy(m(ids[:, :-1]), ids))
     return float(np.mean([f(model, ts.tensor(next(it))).item() for _ in range(rounds)]))
 
 

@@ -100,3 +100,15 @@ def loss_fn(model, inner, known, uv):
     g = ts.vmap(lambda q: ts.grad(lambda r: model(r)[0])(q))(known)  # grad psi: (v = -psi_x, u = psi_y)
     fit = ts.mean((g[:, 1] - uv[:, 0]) ** 2 + (-g[:, 0] - uv[:, 1]) ** 2)
     return ts.mean(rx ** 2 + ry ** 2) + fit
+
+
+def training_step(opt, inner, known, uv):
+    """One jitted step (loss, gradient, the optimizer's update) on these points:
+    ``step(model, state) -> (model, state, loss)``."""
+    @ts.jit
+    def step(model, state):
+        loss, grads = ts.value_and_grad(loss_fn)(model, inner, known, uv)
+        model, state = opt.update(grads, state, model)
+        return model, state, loss
+    return step
+

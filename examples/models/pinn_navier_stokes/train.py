@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from pinn import StreamNet, loss_fn, points, tg_velocity  # noqa: E402
+from pinn import StreamNet, points, tg_velocity, training_step  # noqa: E402
 
 import tessera as ts  # noqa: E402
 from tessera import optim  # noqa: E402
@@ -40,12 +40,7 @@ def train(size="ci", steps=1000, lr=1e-2, seed=0, log_every=100, quiet=False):
     inner, known, uv = points(rng, n_in, n_b)
     opt = optim.Adam(optim.cosine(lr, total=steps, final=lr / 10))
     state = opt.init(model)
-
-    @ts.jit
-    def step(model, state):
-        loss, grads = ts.value_and_grad(loss_fn)(model, inner, known, uv)
-        model, state = opt.update(grads, state, model)
-        return model, state, loss
+    step = training_step(opt, inner, known, uv)
 
     losses, start = [], time.perf_counter()
     for i in range(1, steps + 1):

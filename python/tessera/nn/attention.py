@@ -117,12 +117,18 @@ class TransformerBlock(Module):
         self.mlp = (MoE(dim, hidden, experts, top_k, seed=init.split(seed, 1), dtype=dtype, device=device) if experts
                     else SwiGLU(dim, hidden, seed=init.split(seed, 1), dtype=dtype, device=device))
 
-    def __call__(self, x, cache=None):
+    def __call__(self, x, cache=None, with_aux=False):
+        """x [B, S, dim] -> the block's output; with a ``cache``, (output, cache); with
+        ``with_aux``, (output, the MoE's load-balancing loss on this call's tokens, 0 without a
+        MoE) last, from the same pass."""
         a = self.attn(self.attn_norm(x), cache)
         a, cache = (a, None) if cache is None else a
         x = x + a
-        x = x + self.mlp(self.mlp_norm(x))
-        return x if cache is None else (x, cache)
+        h = self.mlp_norm(x)
+        aux = self.mlp.aux_loss(h) if with_aux and isinstance(self.mlp, MoE) else 0.0
+        x = x + self.mlp(h)
+        out = (x,) + ((cache,) if cache is not None else ()) + ((aux,) if with_aux else ())
+        return out[0] if len(out) == 1 else out
 
 
 class MoE(Module):

@@ -24,9 +24,9 @@ from ..errors import DTypeError, ShapeError, TesseraValueError
 from ..lazy import user_location
 from ..tensor import Tensor
 from ..tensor import tensor as as_tensor
-from ..tree import register_pytree_node, tree_flatten
+from ..tree import node_children, register_pytree_node, tree_flatten
 
-__all__ = ["Module", "Sequential"]
+__all__ = ["Module", "Sequential", "named_leaves"]
 
 
 def _dynamic(value):
@@ -204,19 +204,33 @@ def _submodules(value):
     return []
 
 
+def named_leaves(tree, prefix=""):
+    """[(dotted path, tensor)] of a pytree's tensor leaves, in its leaf order: module attributes
+    (as ``Module.named_parameters``), dict keys, list/tuple/namedtuple indices, the children of
+    other registered nodes by position."""
+    out = []
+    _walk(tree, prefix, out)
+    return out
+
+
 def _walk(value, prefix, out):
+    def join(name):
+        return f"{prefix}.{name}" if prefix else str(name)
     if isinstance(value, Tensor):
         out.append((prefix, value))
     elif isinstance(value, Module):
         for name in sorted(vars(value)):
             if _dynamic(vars(value)[name]):
-                _walk(vars(value)[name], f"{prefix}.{name}" if prefix else name, out)
-    elif type(value) in (list, tuple):
-        for i, v in enumerate(value):
-            _walk(v, f"{prefix}.{i}" if prefix else str(i), out)
+                _walk(vars(value)[name], join(name), out)
     elif type(value) is dict:
         for k in sorted(value):
-            _walk(value[k], f"{prefix}.{k}" if prefix else str(k), out)
+            _walk(value[k], join(k), out)
+    elif isinstance(value, (list, tuple)):  # namedtuples too
+        for i, v in enumerate(value):
+            _walk(v, join(i), out)
+    elif value is not None and not isinstance(value, _Static) and node_children(value) is not None:
+        for i, v in enumerate(node_children(value)[1]):
+            _walk(v, join(i), out)
 
 
 class Sequential(Module):
