@@ -13,7 +13,6 @@ namespace {
 
 using namespace linalg;
 
-Value* neg(Builder& b, Value* x) { return b.value("neg", {x}); }
 Value* mul(Builder& b, Value* x, Value* y) { return op2(b, "mul", x, y); }
 Value* add(Builder& b, Value* x, Value* y) { return op2(b, "add", x, y); }
 Value* sub(Builder& b, Value* x, Value* y) { return op2(b, "sub", x, y); }
@@ -60,8 +59,8 @@ Value* times_r_inverse_t(Builder& b, Value* z, Value* r) { return tri_solve(b, m
 
 std::vector<Value*> qr_vjp(Builder& b, const Op& op, Value* g, bool wrt_q) {
   Qr f = qr_of(b, op);
-  Value* n = wrt_q ? matmul(b, mT(b, f.q), g) : neg(b, matmul(b, g, mT(b, f.r)));
-  Value* x = neg(b, add(b, b.value("triu", {n}), mT(b, b.value("triu", {n}, {{"diagonal", int64_t(1)}}))));
+  Value* n = wrt_q ? matmul(b, mT(b, f.q), g) : op1(b, "neg", matmul(b, g, mT(b, f.r)));
+  Value* x = op1(b, "neg", add(b, b.value("triu", {n}), mT(b, b.value("triu", {n}, {{"diagonal", int64_t(1)}}))));
   Value* qx = matmul(b, f.q, x);
   return {times_r_inverse_t(b, wrt_q ? add(b, g, qx) : qx, f.r)};
 }

@@ -12,10 +12,6 @@ namespace {
 
 using namespace linalg;
 
-Value* cast_as(Builder& b, Value* x, DType dt) { return composite::cast_to(b, x, dt); }
-
-Value* neg(Builder& b, Value* x) { return b.value("neg", {x}); }
-
 // Murray's Phi: the lower triangle with the diagonal halved.
 Value* phi(Builder& b, Value* m) {
   Value* both = op2(b, "add", b.value("tril", {m}), b.value("tril", {m}, {{"diagonal", int64_t(-1)}}));
@@ -37,20 +33,20 @@ struct TriAttrs {
 std::vector<Value*> tri_solve_vjp(Builder& b, const Op& op, Value* g) {
   TriAttrs t(op);
   DType dt = op.result()->type.dtype;
-  Value *a = cast_as(b, op.operands[0], dt), *x = op.result();
+  Value *a = composite::cast_to(b, op.operands[0], dt), *x = op.result();
   Value* gb = tri_solve(b, mT(b, a), g, !t.lower, t.left, t.unit);  // a x = b: gb = a^-T g (x a = b: g a^-T)
-  Value* ga = neg(b, triangle(b, t.left ? matmul(b, gb, mT(b, x)) : matmul(b, mT(b, x), gb), t.lower, t.unit));
+  Value* ga = op1(b, "neg", triangle(b, t.left ? matmul(b, gb, mT(b, x)) : matmul(b, mT(b, x), gb), t.lower, t.unit));
   return {to_operand(b, ga, op.operands[0]->type), to_operand(b, gb, op.operands[1]->type)};
 }
 
 Value* tri_solve_jvp(Builder& b, const Op& op, const std::vector<Value*>& tg) {
   TriAttrs t(op);
   DType dt = op.result()->type.dtype;
-  Value *a = cast_as(b, op.operands[0], dt), *x = op.result();
-  Value* rhs = tg[1] ? cast_as(b, tg[1], dt) : nullptr;
+  Value *a = composite::cast_to(b, op.operands[0], dt), *x = op.result();
+  Value* rhs = tg[1] ? composite::cast_to(b, tg[1], dt) : nullptr;
   if (tg[0]) {
-    Value* da = triangle(b, cast_as(b, tg[0], dt), t.lower, t.unit);
-    Value* moved = neg(b, t.left ? matmul(b, da, x) : matmul(b, x, da));
+    Value* da = triangle(b, composite::cast_to(b, tg[0], dt), t.lower, t.unit);
+    Value* moved = op1(b, "neg", t.left ? matmul(b, da, x) : matmul(b, x, da));
     rhs = add_maybe(b, rhs, moved);
   }
   return rhs ? tri_solve(b, a, rhs, t.lower, t.left, t.unit) : nullptr;
@@ -81,10 +77,10 @@ Value* cholesky_jvp(Builder& b, const Op& op, const std::vector<Value*>& t) {
 std::vector<Value*> solve_vjp(Builder& b, const Op& op, Value* g) {
   bool vector = op.operands[1]->type.rank() == 1;
   DType dt = op.result()->type.dtype;
-  Value *a = cast_as(b, op.operands[0], dt), *x = op.result();
+  Value *a = composite::cast_to(b, op.operands[0], dt), *x = op.result();
   if (vector) g = column(b, g), x = column(b, x);
   Value* gb = solve(b, mT(b, a), g);
-  Value* ga = neg(b, matmul(b, gb, mT(b, x)));
+  Value* ga = op1(b, "neg", matmul(b, gb, mT(b, x)));
   if (vector) gb = uncolumn(b, gb);
   return {to_operand(b, ga, op.operands[0]->type), to_operand(b, gb, op.operands[1]->type)};
 }
@@ -92,10 +88,10 @@ std::vector<Value*> solve_vjp(Builder& b, const Op& op, Value* g) {
 Value* solve_jvp(Builder& b, const Op& op, const std::vector<Value*>& t) {
   bool vector = op.operands[1]->type.rank() == 1;
   DType dt = op.result()->type.dtype;
-  Value *a = cast_as(b, op.operands[0], dt), *x = op.result();
+  Value *a = composite::cast_to(b, op.operands[0], dt), *x = op.result();
   if (vector) x = column(b, x);
-  Value* rhs = t[1] ? cast_as(b, vector ? column(b, t[1]) : t[1], dt) : nullptr;
-  if (t[0]) rhs = add_maybe(b, rhs, neg(b, matmul(b, cast_as(b, t[0], dt), x)));
+  Value* rhs = t[1] ? composite::cast_to(b, vector ? column(b, t[1]) : t[1], dt) : nullptr;
+  if (t[0]) rhs = add_maybe(b, rhs, op1(b, "neg", matmul(b, composite::cast_to(b, t[0], dt), x)));
   if (!rhs) return nullptr;
   Value* dx = solve(b, a, rhs);
   return vector ? uncolumn(b, dx) : dx;
@@ -160,7 +156,7 @@ std::vector<Value*> lstsq_vjp(Builder& b, const Op& op, Value* g) {
   if (f.vector) g = column(b, g);
   Value* pt = mT(b, f.pinv);
   Value* ptg = matmul(b, pt, g);  // A+^T g: gb
-  Value* ga = neg(b, matmul(b, ptg, mT(b, f.x)));
+  Value* ga = op1(b, "neg", matmul(b, ptg, mT(b, f.x)));
   ga = op2(b, "add", ga, matmul(b, matmul(b, f.r, mT(b, g)), matmul(b, f.pinv, pt)));
   ga = op2(b, "add", ga, matmul(b, matmul(b, pt, matmul(b, f.x, mT(b, g))), projector_complement(b, f.pinv, f.a)));
   Value* gb = f.vector ? uncolumn(b, ptg) : ptg;
@@ -173,7 +169,7 @@ Value* lstsq_jvp(Builder& b, const Op& op, const std::vector<Value*>& t) {
   Value* dx = nullptr;
   if (t[0]) {
     Value* da = t[0];
-    inner = add_maybe(b, inner, neg(b, matmul(b, da, f.x)));
+    inner = add_maybe(b, inner, op1(b, "neg", matmul(b, da, f.x)));
     Value* dat = mT(b, da);
     dx = matmul(b, matmul(b, f.pinv, mT(b, f.pinv)), matmul(b, dat, f.r));
     dx = op2(b, "add", dx,
@@ -195,11 +191,11 @@ void attach_linalg(Table& table) {
       table, "inv",  // d(a^-1) = -a^-1 da a^-1
       [](Builder& b, const Op& op, Value* g) {
         Value* xt = mT(b, op.result());
-        return std::vector<Value*>{neg(b, matmul(b, matmul(b, xt, g), xt))};
+        return std::vector<Value*>{op1(b, "neg", matmul(b, matmul(b, xt, g), xt))};
       },
       [](Builder& b, const Op& op, const std::vector<Value*>& t) -> Value* {
         if (!t[0]) return nullptr;
-        return neg(b, matmul(b, matmul(b, op.result(), t[0]), op.result()));
+        return op1(b, "neg", matmul(b, matmul(b, op.result(), t[0]), op.result()));
       });
   attach_determinants(table);
 }

@@ -1,6 +1,7 @@
 // Graph IR builders shared by the linear-algebra ops (ops_linalg.cpp) and their derivative
 // rules (derivatives_linalg.cpp). Matrices are the last two dims; leading dims are a batch.
 #pragma once
+#include <functional>
 #include <string>
 
 #include "ir/op_rules.hpp"
@@ -17,6 +18,11 @@ inline const char* const kCpuOnly =
 void require_matrix(const std::string& op, const Type& t);
 void require_square(const std::string& op, const Type& t);
 Shape batch_of(const Type& t, size_t matrix_dims);  // t's shape without its last matrix_dims dims
+// An op whose result is [batch..., matrix(operand 0 type, attrs)...] of operand 0's dtype, for a
+// (square, with `square`) matrix operand: the kernel primitives (potrf, getrf, geqrf, ...) and
+// the decompositions' parts.
+OpInfo matrix_op(const std::string& name, std::vector<std::string> operands, std::vector<AttrSpec> attrs,
+                 const std::string& summary, bool square, std::function<Shape(const Type&, const AttrMap&)> matrix);
 Shape concat(Shape a, const Shape& c);
 // Rows [from, to) of the matrices of x (a slice of dim -2), and columns likewise.
 Value* rows_of(Builder& b, Value* x, int64_t from, int64_t to);

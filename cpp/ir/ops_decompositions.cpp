@@ -18,16 +18,6 @@ namespace {
 using namespace composite;
 using namespace linalg;
 
-OpInfo packed(const std::string& name, std::vector<std::string> operands, std::vector<AttrSpec> attrs,
-              const std::string& summary, std::function<Shape(const Type&, const AttrMap&)> matrix) {
-  OpInfo info = make(name, OpClass::Contraction, std::move(operands), std::move(attrs), summary);
-  info.infer = [name, matrix](const std::vector<Type>& in, const AttrMap& a) {
-    require_matrix(name, in[0]);
-    return std::vector<Type>{Type::tensor(in[0].dtype, concat(batch_of(in[0], 2), matrix(in[0], a)))};
-  };
-  return info;
-}
-
 int64_t rows(const Type& t) { return t.shape[t.shape.size() - 2].size; }
 int64_t cols(const Type& t) { return t.shape.back().size; }
 
@@ -62,14 +52,14 @@ int64_t qr_k(const std::string& op, const Type& a, const AttrMap& at) {
 
 OpInfo qr_part(bool q) {
   std::string name = q ? "qr_q" : "qr_r";
-  OpInfo info = packed(name, {"a"}, {kMode},
-                       q ? "Q of the QR factorization a = Q R of a [..., m, n] (Householder, as LAPACK's geqrf: R's "
-                           "diagonal may be negative): orthonormal columns."
-                         : "R of the QR factorization a = Q R of a [..., m, n] (upper triangular).",
-                       [name, q](const Type& a, const AttrMap& at) {
-                         int64_t k = qr_k(name, a, at);
-                         return q ? Shape{rows(a), k} : Shape{k, cols(a)};
-                       });
+  OpInfo info = matrix_op(name, {"a"}, {kMode},
+                          q ? "Q of the QR factorization a = Q R of a [..., m, n] (Householder, as LAPACK's geqrf: R's "
+                              "diagonal may be negative): orthonormal columns."
+                            : "R of the QR factorization a = Q R of a [..., m, n] (upper triangular).",
+                          false, [name, q](const Type& a, const AttrMap& at) {
+                            int64_t k = qr_k(name, a, at);
+                            return q ? Shape{rows(a), k} : Shape{k, cols(a)};
+                          });
   info.decompose = [q](Builder& b, const Op& op) -> std::vector<Value*> {
     const Type& t = op.operands[0]->type;
     auto [a, scale] = normalized(b, op.operands[0]);
@@ -84,18 +74,13 @@ OpInfo qr_part(bool q) {
 
 OpInfo eigh_part(bool vectors) {
   std::string name = vectors ? "eigh_vectors" : "eigvalsh";
-  OpInfo info =
-      packed(name, {"a"}, {},
-             vectors ? "The eigenvectors (columns, in the order of eigvalsh) of symmetric a [..., n, n], "
-                       "factored as (a + a^T)/2 (Jacobi rotations)."
-                     : "The eigenvalues, ascending, of symmetric a [..., n, n], factored as (a + a^T)/2 "
-                       "(cyclic Jacobi: O(n^3) per sweep, best up to a few hundred).",
-             [vectors](const Type& a, const AttrMap&) { return vectors ? Shape{cols(a), cols(a)} : Shape{}; });
-  info.infer = [name, vectors](const std::vector<Type>& in, const AttrMap&) {
-    require_square(name, in[0]);
-    Shape tail = vectors ? Shape{cols(in[0]), cols(in[0])} : Shape{cols(in[0])};
-    return std::vector<Type>{Type::tensor(in[0].dtype, concat(batch_of(in[0], 2), tail))};
-  };
+  OpInfo info = matrix_op(
+      name, {"a"}, {},
+      vectors ? "The eigenvectors (columns, in the order of eigvalsh) of symmetric a [..., n, n], "
+                "factored as (a + a^T)/2 (Jacobi rotations)."
+              : "The eigenvalues, ascending, of symmetric a [..., n, n], factored as (a + a^T)/2 "
+                "(cyclic Jacobi: O(n^3) per sweep, best up to a few hundred).",
+      true, [vectors](const Type& a, const AttrMap&) { return vectors ? Shape{cols(a), cols(a)} : Shape{cols(a)}; });
   info.decompose = [vectors](Builder& b, const Op& op) -> std::vector<Value*> {
     int64_t n = cols(op.operands[0]->type);
     Value* p = b.value("syevj", {op.operands[0]});
@@ -113,11 +98,11 @@ OpInfo svd_part(const std::string& part) {
                      : part == "u" ? "U [..., m, k] of the reduced SVD a = U diag(S) Vh (k = min(m, n)); columns "
                                      "for zero singular values are zero."
                                    : "Vh [..., k, n] of the reduced SVD a = U diag(S) Vh (k = min(m, n)).";
-  OpInfo info = packed(name, {"a"}, {}, what + " One-sided Jacobi (Hestenes): accurate, O(m n k) per sweep.",
-                       [part](const Type& a, const AttrMap&) {
-                         int64_t k = std::min(rows(a), cols(a));
-                         return part == "s" ? Shape{k} : part == "u" ? Shape{rows(a), k} : Shape{k, cols(a)};
-                       });
+  OpInfo info = matrix_op(name, {"a"}, {}, what + " One-sided Jacobi (Hestenes): accurate, O(m n k) per sweep.", false,
+                          [part](const Type& a, const AttrMap&) {
+                            int64_t k = std::min(rows(a), cols(a));
+                            return part == "s" ? Shape{k} : part == "u" ? Shape{rows(a), k} : Shape{k, cols(a)};
+                          });
   info.decompose = [part](Builder& b, const Op& op) -> std::vector<Value*> {
     const Type& t = op.operands[0]->type;
     int64_t k = std::min(rows(t), cols(t));
@@ -187,30 +172,26 @@ OpInfo lstsq() {
 
 void register_decomposition_ops(std::vector<OpInfo>& out) {
   size_t first = out.size();
-  out.push_back(packed("geqrf", {"a"}, {},
-                       "Householder QR of a [..., m, n], packed [..., n + 1, m] (LAPACK's geqrf, "
-                       "transposed). Internal: qr_q and qr_r are the ops to use.",
-                       [](const Type& a, const AttrMap&) { return Shape{cols(a) + 1, rows(a)}; }));
-  OpInfo org = packed("orgqr", {"packed"}, {{"complete", "bool", false, "all m rows of Q^T", "false"}},
-                      "Q^T [..., c, m] from geqrf's packed result (LAPACK's orgqr). Internal.",
-                      [](const Type& p, const AttrMap& a) {
-                        int64_t n = rows(p) - 1, m = cols(p);
-                        bool all = a.count("complete") && std::get<bool>(a.at("complete"));
-                        return Shape{all ? m : std::min(m, n), m};
-                      });
+  out.push_back(matrix_op("geqrf", {"a"}, {},
+                          "Householder QR of a [..., m, n], packed [..., n + 1, m] (LAPACK's geqrf, "
+                          "transposed). Internal: qr_q and qr_r are the ops to use.",
+                          false, [](const Type& a, const AttrMap&) { return Shape{cols(a) + 1, rows(a)}; }));
+  OpInfo org = matrix_op("orgqr", {"packed"}, {{"complete", "bool", false, "all m rows of Q^T", "false"}},
+                         "Q^T [..., c, m] from geqrf's packed result (LAPACK's orgqr). Internal.", false,
+                         [](const Type& p, const AttrMap& a) {
+                           int64_t n = rows(p) - 1, m = cols(p);
+                           bool all = a.count("complete") && std::get<bool>(a.at("complete"));
+                           return Shape{all ? m : std::min(m, n), m};
+                         });
   out.push_back(org);
-  OpInfo eig = packed("syevj", {"a"}, {}, "Jacobi eigh, packed [..., 2n + 1, n]. Internal: eigvalsh and eigh_vectors.",
-                      [](const Type& a, const AttrMap&) { return Shape{2 * cols(a) + 1, cols(a)}; });
-  eig.infer = [](const std::vector<Type>& in, const AttrMap&) {
-    require_square("syevj", in[0]);
-    return std::vector<Type>{Type::tensor(in[0].dtype, concat(batch_of(in[0], 2), {2 * cols(in[0]) + 1, cols(in[0])}))};
-  };
-  out.push_back(eig);
-  out.push_back(packed("gesvj", {"a"}, {}, "One-sided Jacobi SVD, packed. Internal: svdvals, svd_u and svd_vh.",
-                       [](const Type& a, const AttrMap&) {
-                         int64_t k = std::min(rows(a), cols(a));
-                         return Shape{2 * k + 1, std::max(rows(a), cols(a))};
-                       }));
+  out.push_back(matrix_op("syevj", {"a"}, {},
+                          "Jacobi eigh, packed [..., 2n + 1, n]. Internal: eigvalsh and eigh_vectors.", true,
+                          [](const Type& a, const AttrMap&) { return Shape{2 * cols(a) + 1, cols(a)}; }));
+  out.push_back(matrix_op("gesvj", {"a"}, {}, "One-sided Jacobi SVD, packed. Internal: svdvals, svd_u and svd_vh.",
+                          false, [](const Type& a, const AttrMap&) {
+                            int64_t k = std::min(rows(a), cols(a));
+                            return Shape{2 * k + 1, std::max(rows(a), cols(a))};
+                          }));
   out.push_back(qr_part(true));
   out.push_back(qr_part(false));
   out.push_back(eigh_part(false));

@@ -44,6 +44,16 @@ Shape batch_of(const Type& t, size_t matrix_dims) {
   return s;
 }
 
+OpInfo matrix_op(const std::string& name, std::vector<std::string> operands, std::vector<AttrSpec> attrs,
+                 const std::string& summary, bool square, std::function<Shape(const Type&, const AttrMap&)> matrix) {
+  OpInfo info = composite::make(name, OpClass::Contraction, std::move(operands), std::move(attrs), summary);
+  info.infer = [name, square, matrix](const std::vector<Type>& in, const AttrMap& a) {
+    square ? require_square(name, in[0]) : require_matrix(name, in[0]);
+    return std::vector<Type>{Type::tensor(in[0].dtype, concat(batch_of(in[0], 2), matrix(in[0], a)))};
+  };
+  return info;
+}
+
 Shape concat(Shape a, const Shape& c) {
   a.insert(a.end(), c.begin(), c.end());
   return a;
@@ -141,17 +151,6 @@ void require_rhs(const std::string& op, const Type& t, int64_t min_rank) {
     fail(ErrorCode::Shape, op + ": b must have rank >= " + std::to_string(min_rank) + ", got " + t.str());
   for (size_t d = 0; d < t.shape.size(); ++d)
     if (!t.shape[d].is_static()) symbolic_dim_error(op, t, d, "linear algebra needs every size");
-}
-
-OpInfo factor_kernel(const std::string& name, int64_t extra_rows, const std::string& summary) {
-  OpInfo info = make(name, OpClass::Contraction, {"a"}, {}, summary);
-  info.infer = [name, extra_rows](const std::vector<Type>& in, const AttrMap&) {
-    require_square(name, in[0]);
-    Shape s = in[0].static_shape();
-    s[s.size() - 2] += extra_rows;
-    return std::vector<Type>{Type::tensor(in[0].dtype, s)};
-  };
-  return info;
 }
 
 OpInfo tri_solve_op() {
@@ -424,13 +423,21 @@ OpInfo factorized_matmul() {
 
 void register_linalg_ops(std::vector<OpInfo>& out) {
   size_t first = out.size();
-  out.push_back(factor_kernel("potrf", 0,
-                              "The upper Cholesky factor U of (a + a^T)/2 (LAPACK's potrf); NaN where a is "
-                              "not positive definite. Internal: cholesky is the op to use."));
-  out.push_back(factor_kernel("getrf", 2,
-                              "LU with partial pivoting (LAPACK's getrf), packed [..., n + 2, n]: L (unit, "
-                              "below the diagonal) and U, then the row permutation, then 1 for each step "
-                              "that swapped rows. Internal: solve, inv and det use it."));
+  auto square_plus = [](int64_t rows) {
+    return [rows](const Type& a, const AttrMap&) {
+      int64_t n = a.shape.back().size;
+      return Shape{n + rows, n};
+    };
+  };
+  out.push_back(matrix_op("potrf", {"a"}, {},
+                          "The upper Cholesky factor U of (a + a^T)/2 (LAPACK's potrf); NaN where a is not positive "
+                          "definite. Internal: cholesky is the op to use.",
+                          true, square_plus(0)));
+  out.push_back(matrix_op("getrf", {"a"}, {},
+                          "LU with partial pivoting (LAPACK's getrf), packed [..., n + 2, n]: L (unit, below the "
+                          "diagonal) and U, then the row permutation, then 1 for each step that swapped rows. "
+                          "Internal: solve, inv and det use it.",
+                          true, square_plus(2)));
   out.push_back(tri_solve_op());
   out.push_back(cholesky_op());
   out.push_back(solve_op());

@@ -94,6 +94,22 @@ Rotation jacobi_rotation(const Matrix& m, Builder& b, Value* app, Value* aqq, Va
   return {c, b.arith("mul", t, c), t};
 }
 
+Value* best_index(const Matrix& m, Builder& b, Value* first, Value* hi, const char* better,
+                  const std::function<Value*(Builder&, Value*)>& key) {
+  Value* best = key(b, first);
+  Op* loop = b.create_typed("tile.for", {m.add1(b, first), hi, b.i64(1), best, first}, {best->type, first->type});
+  Block* region = loop->add_region();
+  Value* i = region->add_arg(Type::scalar(DType::I64));
+  Value* cur = region->add_arg(best->type);
+  Value* idx = region->add_arg(first->type);
+  Builder ib(region, loop->loc);
+  Value* v = key(ib, i);
+  Value* wins = ib.cmp(better, v, cur);
+  ib.create_typed("tile.yield", {ib.value("arith.select", {wins, v, cur}), ib.value("arith.select", {wins, i, idx})},
+                  {});
+  return loop->result(1);
+}
+
 void swap_rows(const Matrix& m, Builder& b, Value* p, Value* q, Value* lo, Value* hi) {
   for_lanes(b, lo, hi, m.lanes, [&](Builder& jb, Value* j, Value* mask) {
     Value *x = m.load(jb, p, j, mask), *y = m.load(jb, q, j, mask);
@@ -134,18 +150,8 @@ Grid emit_potrf(Matrix& m) {
 
 // The row p >= k with the largest |W[p, k]| (the first of equals, as LAPACK's idamax).
 Value* pivot_row(const Matrix& m, Builder& b, Value* k) {
-  Value* best = b.value("arith.abs", {m.load(b, k, k, nullptr)});
-  Op* loop = b.create_typed("tile.for", {m.add1(b, k), b.i64(m.cols), b.i64(1), best, k}, {best->type, k->type});
-  Block* region = loop->add_region();
-  Value* i = region->add_arg(Type::scalar(DType::I64));
-  Value* cur = region->add_arg(best->type);
-  Value* idx = region->add_arg(k->type);
-  Builder ib(region, loop->loc);
-  Value* v = ib.value("arith.abs", {m.load(ib, i, k, nullptr)});
-  Value* better = ib.cmp("gt", v, cur);
-  ib.create_typed("tile.yield",
-                  {ib.value("arith.select", {better, v, cur}), ib.value("arith.select", {better, i, idx})}, {});
-  return loop->result(1);
+  return best_index(m, b, k, b.i64(m.cols), "gt",
+                    [&](Builder& ib, Value* i) { return ib.value("arith.abs", {m.load(ib, i, k, nullptr)}); });
 }
 
 Grid emit_getrf(Matrix& m) {

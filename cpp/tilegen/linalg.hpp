@@ -3,6 +3,8 @@
 // operations. Each program instance owns one matrix (tri_solve: one block of columns of one);
 // lanes run along rows, which are contiguous in row-major storage.
 #pragma once
+#include <functional>
+
 #include "ir/op_rules.hpp"
 #include "tilegen/tilegen.hpp"
 #include "tilegen/value_emitter.hpp"
@@ -15,29 +17,6 @@ using ir::Function;
 using ir::Op;
 using ir::Type;
 using ir::Value;
-
-// for i in [lo, hi): body(builder, i).
-template <class Body>
-void for_each(Builder& b, Value* lo, Value* hi, Body body) {
-  Op* loop = b.create_typed("tile.for", {lo, hi, b.i64(1)}, {});
-  Block* region = loop->add_region();
-  Value* i = region->add_arg(Type::scalar(DType::I64));
-  Builder inner(region, loop->loc);
-  body(inner, i);
-  inner.create_typed("tile.yield", {}, {});
-}
-
-// for j in [lo, hi) by tiles of `lanes`: body(builder, j's tile, j < hi).
-template <class Body>
-void for_lanes(Builder& b, Value* lo, Value* hi, int64_t lanes, Body body) {
-  Op* loop = b.create_typed("tile.for", {lo, hi, b.i64(lanes)}, {});
-  Block* region = loop->add_region();
-  Value* k = region->add_arg(Type::scalar(DType::I64));
-  Builder inner(region, loop->loc);
-  Value* j = inner.arith("add", inner.arange(lanes), k);
-  body(inner, j, inner.cmp("lt", j, hi));
-  inner.create_typed("tile.yield", {}, {});
-}
 
 // Lanes' stores before it are seen by every lane's loads after it (GPUs: a block barrier; lanes
 // are threads there, and a scalar store is thread 0's). Each phase whose results other lanes
@@ -84,6 +63,10 @@ struct Rotation {
   Value *c, *s, *t;
 };
 Rotation jacobi_rotation(const Matrix& m, Builder& b, Value* app, Value* aqq, Value* apq);
+// The i in [first, hi) whose scalar key(i) is best (`better`: "gt" for the largest, "lt" the
+// smallest), the first of equals (LAPACK's idamax; a stable selection).
+Value* best_index(const Matrix& m, Builder& b, Value* first, Value* hi, const char* better,
+                  const std::function<Value*(Builder&, Value*)>& key);
 // Swaps out[p, lo:hi] and out[q, lo:hi].
 void swap_rows(const Matrix& m, Builder& b, Value* p, Value* q, Value* lo, Value* hi);
 

@@ -51,19 +51,8 @@ struct RowBlock {
 void sort_by_key(const Matrix& m, Builder& b, int64_t k, bool descending,
                  const std::function<Value*(Builder&, Value*)>& key_at, const std::vector<RowBlock>& rows) {
   for_each(b, b.i64(0), b.i64(k), [&](Builder& ib, Value* i) {
-    Value* best = m.load(ib, key_at(ib, i), i, nullptr);
-    Value* idx = i;
-    Op* loop = ib.create_typed("tile.for", {m.add1(ib, i), ib.i64(k), ib.i64(1), best, idx}, {best->type, idx->type});
-    Block* region = loop->add_region();
-    Value* j = region->add_arg(Type::scalar(DType::I64));
-    Value* cur = region->add_arg(best->type);
-    Value* at = region->add_arg(idx->type);
-    Builder lb(region, loop->loc);
-    Value* v = m.load(lb, key_at(lb, j), j, nullptr);
-    Value* better = lb.cmp(descending ? "gt" : "lt", v, cur);
-    lb.create_typed("tile.yield",
-                    {lb.value("arith.select", {better, v, cur}), lb.value("arith.select", {better, j, at})}, {});
-    Value* p = loop->result(1);
+    Value* p = best_index(m, ib, i, ib.i64(k), descending ? "gt" : "lt",
+                          [&](Builder& lb, Value* j) { return m.load(lb, key_at(lb, j), j, nullptr); });
     sync(ib);
     Value *ki = m.load(ib, key_at(ib, i), i, nullptr), *kp = m.load(ib, key_at(ib, p), p, nullptr);
     m.store(ib, key_at(ib, i), i, kp, nullptr);

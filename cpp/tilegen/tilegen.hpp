@@ -40,17 +40,34 @@ ir::Value* emit_for(ir::Builder& b, ir::Value* lb, ir::Value* ub, ir::Value* ste
   return loop->result();
 }
 
-// Emits `for k in [0, n) step lanes` with no carried values; `body(builder, flat, mask)` gets
-// the lanes' indices k + [0, lanes) and which of them are < n.
+// for i in [lo, hi) (scalar bounds): body(builder, i).
 template <class Body>
-void for_tiles(ir::Builder& b, int64_t n, int64_t lanes, Body body) {
-  ir::Op* loop = b.create_typed("tile.for", {b.i64(0), b.i64(n), b.i64(lanes)}, {});
+void for_each(ir::Builder& b, ir::Value* lo, ir::Value* hi, Body body) {
+  ir::Op* loop = b.create_typed("tile.for", {lo, hi, b.i64(1)}, {});
+  ir::Block* region = loop->add_region();
+  ir::Value* i = region->add_arg(ir::Type::scalar(DType::I64));
+  ir::Builder inner(region, loop->loc);
+  body(inner, i);
+  inner.create_typed("tile.yield", {}, {});
+}
+
+// for j in [lo, hi) by tiles of `lanes` with no carried values: body(builder, j's tile,
+// j < hi) gets the lanes' indices and which of them are in range.
+template <class Body>
+void for_lanes(ir::Builder& b, ir::Value* lo, ir::Value* hi, int64_t lanes, Body body) {
+  ir::Op* loop = b.create_typed("tile.for", {lo, hi, b.i64(lanes)}, {});
   ir::Block* region = loop->add_region();
   ir::Value* k = region->add_arg(ir::Type::scalar(DType::I64));
   ir::Builder inner(region, loop->loc);
-  ir::Value* flat = inner.arith("add", inner.arange(lanes), k);
-  body(inner, flat, inner.cmp("lt", flat, inner.i64(n)));
+  ir::Value* j = inner.arith("add", inner.arange(lanes), k);
+  body(inner, j, inner.cmp("lt", j, hi));
   inner.create_typed("tile.yield", {}, {});
+}
+
+// for_lanes over [0, n).
+template <class Body>
+void for_tiles(ir::Builder& b, int64_t n, int64_t lanes, Body body) {
+  for_lanes(b, b.i64(0), b.i64(n), lanes, body);
 }
 
 // Reduction helpers (reduce.cpp). A lane's state: the value, plus its index for
