@@ -12,7 +12,7 @@
 #include "backends/cpu/cpu_backend.hpp"
 #include "compiler/autotune_cache.hpp"
 #include "compiler/compiler.hpp"
-#include "compiler/log.hpp"
+#include "common/log.hpp"
 #include "ir/builder.hpp"
 
 namespace tessera::compiler {

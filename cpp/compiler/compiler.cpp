@@ -8,22 +8,13 @@
 #include "common/profiler.hpp"
 #include "compiler/autotune.hpp"
 #include "compiler/disk_cache.hpp"
-#include "compiler/log.hpp"
+#include "compiler/pipeline.hpp"
+#include "common/log.hpp"
 #include "compiler/program_cache.hpp"
 #include "ir/pass_manager.hpp"
 
 namespace tessera::compiler {
-namespace {
 
-struct Lowered {
-  std::unique_ptr<ir::Module> module;  // Tile IR
-  std::map<std::string, std::string> text;
-};
-
-// Graph IR text -> Tile IR, keeping each level's text. Knobs are tuned on `device` when
-// autotuning is on (autotune.hpp); without a device only cached choices apply.
-// The full target: `text` parsed, plus what the host (CPU name, SIMD width) or the device (its
-// SM count: persistent grids, tiles and K splits fill the SMs) tells.
 ir::Target build_target(const std::string& text, const Device* device) {
   ir::Target t = ir::Target::parse(text);
   if (t.cpu()) {
@@ -63,13 +54,9 @@ Lowered lower(const std::string& text, const ir::Target& target, const Device* d
   return out;
 }
 
-std::atomic<uint64_t> backend_compiles{0};
+namespace {
 
-backends::CompiledKernels run_backend(const ir::Module& tile_module, const ir::Target& spec, bool assembly = false) {
-  ++backend_compiles;
-  profiler::Scope span("codegen", "LLVM codegen (" + spec.str() + ")");
-  return backends::compile_kernels(tile_module, spec, assembly);
-}
+std::atomic<uint64_t> backend_compiles{0};
 
 // The disk cache is skipped while TESSERA_DUMP_IR asks to see every pass run.
 bool use_disk_cache() { return cache::enabled() && !std::getenv("TESSERA_DUMP_IR"); }
@@ -77,6 +64,12 @@ bool use_disk_cache() { return cache::enabled() && !std::getenv("TESSERA_DUMP_IR
 }  // namespace
 
 uint64_t backend_compile_count() { return backend_compiles.load(); }
+
+backends::CompiledKernels run_backend(const ir::Module& tile_module, const ir::Target& spec, bool assembly) {
+  ++backend_compiles;
+  profiler::Scope span("codegen", "LLVM codegen (" + spec.str() + ")");
+  return backends::compile_kernels(tile_module, spec, assembly);
+}
 
 std::shared_ptr<Executable> Executable::create(const std::string& text, Device device, const ir::Target& target) {
   auto exe = std::shared_ptr<Executable>(new Executable());
@@ -92,8 +85,7 @@ std::string Executable::compile_source() {
   ir_text_ = std::move(l.text);
   ir_text_["llvm"] = kernels_.llvm_ir;  // empty for a program in parts: regenerated as one module when read
   ir_text_["asm"] = kernels_.assembly;
-  load_kernels();
-  build_plans(*l.module);
+  load(*l.module);
   std::string hosts;  // every host function: the entry first, then those control flow calls
   for (const auto& fn : l.module->funcs)
     if (!fn->attrs.count("kernel")) hosts += ir::print(*fn, false);
@@ -105,9 +97,8 @@ void Executable::load_cached(const std::string& record) {
   if (!p) fail(ErrorCode::Internal, "malformed program record");
   kernels_.kernel_names = std::move(p->kernel_names);
   kernels_.binary = std::move(p->binary);
-  load_kernels();
   auto hosts = ir::parse("module @host {\n" + p->host_function + "}\n", "<cached host functions>");
-  build_plans(*hosts);
+  load(*hosts);
   from_disk_cache_ = true;
 }
 

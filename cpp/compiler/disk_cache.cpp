@@ -16,7 +16,7 @@
 #include <set>
 #include <string_view>
 
-#include "compiler/log.hpp"
+#include "common/log.hpp"
 
 namespace fs = std::filesystem;
 

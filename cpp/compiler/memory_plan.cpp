@@ -55,7 +55,7 @@ void plan_memory(Plan& plan) {
   for (int slot = 0; slot < plan.num_slots; ++slot) {
     if (alloc_step[size_t(slot)] < 0 || escapes[size_t(slot)] || first[size_t(slot)] < 0) continue;
     const Step& s = plan.steps[size_t(alloc_step[size_t(slot)])];
-    int64_t elems = std::accumulate(s.shape.begin(), s.shape.end(), int64_t(1), std::multiplies<int64_t>());
+    int64_t elems = std::accumulate(s.type.shape.begin(), s.type.shape.end(), int64_t(1), std::multiplies<int64_t>());
     buffers.push_back({slot, aligned(std::max<int64_t>(1, elems * int64_t(dtype_size(s.type.dtype)))),
                        first[size_t(slot)], last[size_t(slot)]});
   }

@@ -10,13 +10,12 @@
 namespace tessera::compiler {
 namespace {
 
-Step launch_step(const ir::Op& op, const KernelModules& modules, const std::map<const ir::Value*, int>& slot) {
+TensorType tensor_type(const ir::Type& t) { return {t.dtype, t.static_shape()}; }
+
+Step launch_step(const ir::Op& op, const std::map<const ir::Value*, int>& slot) {
   Step s;
   s.kind = Step::Launch;
   s.kernel_name = op.str_attr("kernel");
-  auto module = modules.find(s.kernel_name);
-  if (module == modules.end()) fail(ErrorCode::Internal, "executor: kernel " + s.kernel_name + " was not compiled");
-  check_status(tsrModuleGetKernel(module->second, s.kernel_name.c_str(), &s.kernel), "tsrModuleGetKernel");
   for (ir::Value* v : op.operands) s.args.push_back(slot.at(v));
   const auto& grid = op.ints_attr("grid");
   const auto& block = op.ints_attr("block");
@@ -40,7 +39,7 @@ Step control_step(const ir::Op& op, std::map<const ir::Value*, int>& slot, int& 
   for (ir::Value* v : op.operands) s.args.push_back(slot.at(v));
   for (const auto& r : op.results) {
     s.results.push_back(slot[r.get()] = num_slots++);
-    s.result_types.push_back(r->type);
+    s.result_types.push_back(tensor_type(r->type));
   }
   if (op.name == "scan") {
     s.length = op.int_attr("length");
@@ -58,7 +57,7 @@ Step collective_step(const ir::Op& op, std::map<const ir::Value*, int>& slot, in
   s.loc = op.loc.str();
   for (ir::Value* v : op.operands) s.args.push_back(slot.at(v));
   s.results.push_back(slot[op.result()] = num_slots++);
-  s.result_types.push_back(op.result()->type);
+  s.result_types.push_back(tensor_type(op.result()->type));
   s.group = op.str_attr("group");
   s.group_size = op.int_attr("size");
   s.reduce = op.attrs.count("reduce") ? op.str_attr("reduce") : "sum";
@@ -73,14 +72,13 @@ Step collective_step(const ir::Op& op, std::map<const ir::Value*, int>& slot, in
 
 }  // namespace
 
-Plan build_plan(const ir::Function& host, const KernelModules& modules) {
+Plan build_plan(const ir::Function& host) {
   Plan p;
   p.name = host.name;
   std::map<const ir::Value*, int> slot;
   for (const auto& arg : host.body.args) {
     slot[arg.get()] = p.num_slots++;
-    p.input_types.push_back(arg->type);
-    p.input_shapes.push_back(arg->type.static_shape());
+    p.input_types.push_back(tensor_type(arg->type));
   }
   for (const auto& op : host.body.ops) {
     Step s;
@@ -88,10 +86,9 @@ Plan build_plan(const ir::Function& host, const KernelModules& modules) {
       s.kind = op->name == "rt.alloc" ? Step::Alloc : Step::View;
       if (s.kind == Step::View) s.view_of = slot.at(op->operands[0]);
       s.slot = slot[op->result()] = p.num_slots++;
-      s.type = op->result()->type;
-      s.shape = s.type.static_shape();
+      s.type = tensor_type(op->result()->type);
     } else if (op->name == "rt.launch") {
-      s = launch_step(*op, modules, slot);
+      s = launch_step(*op, slot);
       if (s.has_work()) ++p.launches;
     } else if (op->name == "rt.assert") {
       s.kind = Step::Assert;
@@ -108,7 +105,10 @@ Plan build_plan(const ir::Function& host, const KernelModules& modules) {
       s = collective_step(*op, slot, p.num_slots);
       p.has_control = true;
     } else if (op->name == "return") {
-      for (ir::Value* v : op->operands) p.output_slots.push_back(slot.at(v));
+      for (ir::Value* v : op->operands) {
+        p.output_slots.push_back(slot.at(v));
+        p.output_types.push_back(tensor_type(v->type));
+      }
       continue;
     } else {
       fail(ErrorCode::Internal, "executor: unexpected host op '" + op->name + "'", op->loc.str());
@@ -117,6 +117,14 @@ Plan build_plan(const ir::Function& host, const KernelModules& modules) {
   }
   plan_memory(p);
   return p;
+}
+
+std::vector<Plan> build_plans(const ir::Module& tile_module) {
+  std::vector<Plan> plans;
+  for (const auto& fn : tile_module.funcs)
+    if (!fn->attrs.count("kernel")) plans.push_back(build_plan(*fn));
+  if (plans.empty()) fail(ErrorCode::Internal, "the Tile IR module has no host function");
+  return plans;
 }
 
 }  // namespace tessera::compiler

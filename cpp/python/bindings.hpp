@@ -10,4 +10,5 @@ void bind_registry(nanobind::module_& m);    // registry_bindings.cpp: op metada
 void bind_trace(nanobind::module_& m);       // trace_bindings.cpp: Graph IR of Python traces
 void bind_transforms(nanobind::module_& m);  // transform_bindings.cpp: autodiff, vmap, the tracer's helpers
 void bind_dist(nanobind::module_& m);        // dist_bindings.cpp: communicators and group keys
+void bind_export(nanobind::module_& m);      // export_bindings.cpp: ahead-of-time export and loading
 }  // namespace tessera::python

@@ -74,7 +74,7 @@ void bind_compiler(nb::module_& m) {
       [](nb::object fn) {
         // Held for the life of the process: programs may print until the interpreter exits.
         auto* held = new nb::object(fn);
-        compiler::set_print_callback([held](const std::string& format, const std::vector<Array>& values) {
+        set_print_callback([held](const std::string& format, const std::vector<Array>& values) {
           nb::gil_scoped_acquire gil;
           (*held)(format, values);
         });

@@ -1,9 +1,9 @@
 // Communicators for tessera.dist: the world, splits by mesh axis, and the group keys that
-// collective ops name (compiler/collectives.hpp).
+// collective ops name (runtime/program.hpp).
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
 
-#include "compiler/collectives.hpp"
+#include "runtime/program.hpp"
 #include "python/bindings.hpp"
 #include "runtime/array.hpp"
 
@@ -69,7 +69,7 @@ void bind_dist(nb::module_& m) {
   });
   m.def(
       "register_group",
-      [](const std::string& key, const Comm* comm) { compiler::register_group(key, comm ? comm->raw : nullptr); },
+      [](const std::string& key, const Comm* comm) { register_group(key, comm ? comm->raw : nullptr); },
       "key"_a, "comm"_a.none());
 }
 

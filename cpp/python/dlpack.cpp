@@ -12,134 +12,23 @@
 #include <cstring>
 #include <string>
 
+#include "runtime/dlpack.hpp"
 #include "tessera/dlpack.h"
 
 namespace nb = nanobind;
 
 namespace tessera::python {
 namespace {
+using namespace tessera::dlpack;
 
 constexpr const char* kVersioned = "dltensor_versioned";
 constexpr const char* kLegacy = "dltensor";
 constexpr const char* kUsedVersioned = "used_dltensor_versioned";
 constexpr const char* kUsedLegacy = "used_dltensor";
-constexpr int32_t kMaxNdim = 64;  // NumPy's and the buffer protocol's limit
 
 [[noreturn]] void buffer_error(const std::string& msg) { throw nb::buffer_error(msg.c_str()); }
 
 std::string type_of(nb::handle h) { return nb::type_name(h.type()).c_str(); }
-
-// ---- dtypes and devices ----
-
-DLDataType to_dl(DType t) {
-  uint8_t bits = uint8_t(dtype_size(t) * 8);
-  switch (t) {
-    case DType::F64:
-    case DType::F32:
-    case DType::F16: return {kDLFloat, bits, 1};
-    case DType::BF16: return {kDLBfloat, 16, 1};
-    case DType::I64:
-    case DType::I32:
-    case DType::I8: return {kDLInt, bits, 1};
-    case DType::U8: return {kDLUInt, 8, 1};
-    case DType::Bool: return {kDLBool, 8, 1};
-  }
-  fail(ErrorCode::Internal, "unknown dtype");
-}
-
-const char* dl_code_name(uint8_t code) {
-  static const char* names[] = {"int",
-                                "uint",
-                                "float",
-                                "opaque_handle",
-                                "bfloat",
-                                "complex",
-                                "bool",
-                                "float8_e3m4",
-                                "float8_e4m3",
-                                "float8_e4m3b11fnuz",
-                                "float8_e4m3fn",
-                                "float8_e4m3fnuz",
-                                "float8_e5m2",
-                                "float8_e5m2fnuz",
-                                "float8_e8m0fnu",
-                                "float6_e2m3fn",
-                                "float6_e3m2fn",
-                                "float4_e2m1fn"};
-  return code < sizeof(names) / sizeof(names[0]) ? names[code] : "unknown";
-}
-
-DType from_dl(DLDataType d) {
-  std::string desc =
-      std::string(dl_code_name(d.code)) + "(code " + std::to_string(d.code) + ", " + std::to_string(d.bits) + " bits)";
-  if (d.lanes != 1)
-    fail(ErrorCode::DType, "DLPack vector dtype " + desc + " with " + std::to_string(d.lanes) +
-                               " lanes is not supported; Tessera reads scalar elements only");
-  switch (d.code) {
-    case kDLFloat:
-      if (d.bits == 64) return DType::F64;
-      if (d.bits == 32) return DType::F32;
-      if (d.bits == 16) return DType::F16;
-      break;
-    case kDLBfloat:
-      if (d.bits == 16) return DType::BF16;
-      break;
-    case kDLInt:
-      if (d.bits == 64) return DType::I64;
-      if (d.bits == 32) return DType::I32;
-      if (d.bits == 8) return DType::I8;
-      break;
-    case kDLUInt:
-      if (d.bits == 8) return DType::U8;
-      break;
-    case kDLBool:
-      if (d.bits == 8) return DType::Bool;
-      break;
-    default: break;
-  }
-  fail(ErrorCode::DType, "DLPack dtype " + desc +
-                             " is not supported by Tessera (supported: "
-                             "float64, float32, float16, bfloat16, int64, int32, int8, uint8, bool)");
-}
-
-const char* dl_device_name(int64_t type) {
-  switch (type) {
-    case kDLCPU: return "kDLCPU";
-    case kDLCUDA: return "kDLCUDA";
-    case kDLCUDAHost: return "kDLCUDAHost";
-    case kDLOpenCL: return "kDLOpenCL";
-    case kDLVulkan: return "kDLVulkan";
-    case kDLMetal: return "kDLMetal";
-    case kDLVPI: return "kDLVPI";
-    case kDLROCM: return "kDLROCM";
-    case kDLROCMHost: return "kDLROCMHost";
-    case kDLExtDev: return "kDLExtDev";
-    case kDLCUDAManaged: return "kDLCUDAManaged";
-    case kDLOneAPI: return "kDLOneAPI";
-    case kDLWebGPU: return "kDLWebGPU";
-    case kDLHexagon: return "kDLHexagon";
-    case kDLMAIA: return "kDLMAIA";
-  }
-  return "unknown";
-}
-
-// (type, id) from DLPack to a Tessera device; only CPU and CUDA memory is understood.
-Device device_from_dl(int64_t type, int64_t id) {
-  if (type == kDLCPU) return Device{TSR_DEVICE_CPU, 0};
-  if (type == kDLCUDA) {
-    if (id < 0 || id > INT32_MAX)
-      fail(ErrorCode::Device, "DLPack CUDA device id " + std::to_string(id) + " is invalid");
-    return Device{TSR_DEVICE_CUDA, int32_t(id)};
-  }
-  fail(ErrorCode::Device, "DLPack device " + std::string(dl_device_name(type)) + " (" + std::to_string(type) +
-                              ") is not supported; Tessera exchanges CPU (1) "
-                              "and CUDA (2) memory only");
-}
-
-DLDevice device_to_dl(Device d) {
-  if (d.type == TSR_DEVICE_CUDA) return {kDLCUDA, d.index};
-  return {kDLCPU, 0};
-}
 
 // A pair of Python ints, e.g. max_version=(1, 1) or dl_device=(2, 0).
 std::pair<int64_t, int64_t> int_pair(nb::handle h, const char* what) {
@@ -238,59 +127,6 @@ struct Imported {
   Array array;
   bool copied = false;  // the producer made this copy for us (IS_COPIED)
 };
-
-int64_t checked_mul(int64_t a, int64_t b) {
-  int64_t r;
-  if (__builtin_mul_overflow(a, b, &r)) fail(ErrorCode::Value, "DLPack tensor is too large (size overflows int64)");
-  return r;
-}
-
-int64_t checked_add(int64_t a, int64_t b) {
-  int64_t r;
-  if (__builtin_add_overflow(a, b, &r)) fail(ErrorCode::Value, "DLPack tensor is too large (size overflows int64)");
-  return r;
-}
-
-// Validates `t` and describes it as an Array with a null Storage. `lo_bytes` (<= 0) and
-// `span_bytes` receive the byte range, relative to the first element, that the view touches.
-Array describe(const DLTensor& t, int64_t& lo_bytes, size_t& span_bytes) {
-  Array a;
-  a.dtype = from_dl(t.dtype);
-  if (t.ndim < 0 || t.ndim > kMaxNdim)
-    fail(ErrorCode::Value,
-         "DLPack tensor has ndim " + std::to_string(t.ndim) + " (must be 0.." + std::to_string(kMaxNdim) + ")");
-  if (t.ndim > 0 && !t.shape) fail(ErrorCode::Value, "DLPack tensor has ndim > 0 but a NULL shape");
-  a.shape.assign(t.shape, t.shape + t.ndim);
-  int64_t numel = 1;
-  for (int64_t d : a.shape) {
-    if (d < 0) fail(ErrorCode::Value, "DLPack tensor has a negative dimension " + std::to_string(d));
-    numel = checked_mul(numel, d);
-  }
-  if (t.strides)
-    a.strides.assign(t.strides, t.strides + t.ndim);
-  else
-    a.strides = Array::contiguous_strides(a.shape);  // NULL strides: compact row-major
-
-  const int64_t item = int64_t(dtype_size(a.dtype));
-  int64_t lo = 0, hi = 0;  // element offsets of the lowest and highest element touched
-  for (int i = 0; i < t.ndim && numel > 0; ++i) {
-    int64_t ext = checked_mul(a.shape[i] - 1, a.strides[i]);
-    if (ext < 0)
-      lo = checked_add(lo, ext);
-    else
-      hi = checked_add(hi, ext);
-  }
-  checked_mul(checked_add(checked_add(hi, -lo), 1), item);  // the span fits in int64 bytes
-  if (numel > 0 && !t.data) fail(ErrorCode::Value, "DLPack tensor has a NULL data pointer");
-  if (t.byte_offset > uint64_t(INT64_MAX)) fail(ErrorCode::Value, "DLPack tensor byte_offset is out of range");
-  uintptr_t first = reinterpret_cast<uintptr_t>(t.data) + t.byte_offset;
-  if (first % uintptr_t(item) != 0)
-    fail(ErrorCode::Value,
-         "DLPack tensor data (data + byte_offset) is not aligned to its " + std::to_string(item) + "-byte elements");
-  lo_bytes = lo * item;
-  span_bytes = numel > 0 ? size_t((hi - lo + 1) * item) : 0;
-  return a;
-}
 
 bool is_used_name(const char* name) { return name && std::strncmp(name, "used_", 5) == 0; }
 

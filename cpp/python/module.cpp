@@ -30,4 +30,5 @@ NB_MODULE(_C, m) {
   tessera::python::bind_trace(m);
   tessera::python::bind_transforms(m);
   tessera::python::bind_dist(m);
+  tessera::python::bind_export(m);
 }

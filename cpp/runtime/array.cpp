@@ -56,6 +56,21 @@ Device Device::parse(const std::string& s) {
   return {TSR_DEVICE_CUDA, int32_t(index)};
 }
 
+tsrDataType to_tsr(DType t) {
+  switch (t) {
+    case DType::F64: return TSR_FLOAT64;
+    case DType::F32: return TSR_FLOAT32;
+    case DType::F16: return TSR_FLOAT16;
+    case DType::BF16: return TSR_BFLOAT16;
+    case DType::I64: return TSR_INT64;
+    case DType::I32: return TSR_INT32;
+    case DType::I8: return TSR_INT8;
+    case DType::U8: return TSR_UINT8;
+    case DType::Bool: return TSR_BOOL;
+  }
+  return TSR_FLOAT32;
+}
+
 void check_status(tsrStatus status, const char* what) {
   if (status == TSR_SUCCESS) return;
   std::string detail = tsrGetLastError();

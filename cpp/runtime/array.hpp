@@ -23,6 +23,9 @@ struct Device {
   tsrDevice raw() const { return {type, index}; }
 };
 
+// The C ABI's code for a dtype (collectives, exported programs' signatures).
+tsrDataType to_tsr(DType t);
+
 // Throws tessera::Error (ErrorCode::Device or ::Runtime) carrying tsrGetLastError() when a
 // runtime call fails. `what` names the operation, e.g. "tsrMalloc".
 void check_status(tsrStatus status, const char* what);

@@ -67,6 +67,7 @@ TSR_API const char* tsrStatusName(tsrStatus status) {
     case TSR_ERROR_INVALID_MODULE: return "TSR_ERROR_INVALID_MODULE";
     case TSR_ERROR_NOT_FOUND: return "TSR_ERROR_NOT_FOUND";
     case TSR_ERROR_INTERNAL: return "TSR_ERROR_INTERNAL";
+    case TSR_ERROR_INVALID_PROGRAM: return "TSR_ERROR_INVALID_PROGRAM";
   }
   return "TSR_UNKNOWN_STATUS";
 }

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tessera/dlpack.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -41,7 +43,8 @@ typedef enum tsrStatus {
   TSR_ERROR_LAUNCH_FAILED = 6,
   TSR_ERROR_INVALID_MODULE = 7,
   TSR_ERROR_NOT_FOUND = 8,
-  TSR_ERROR_INTERNAL = 9
+  TSR_ERROR_INTERNAL = 9,
+  TSR_ERROR_INVALID_PROGRAM = 10 /* an exported program file that is malformed, corrupted or too new */
 } tsrStatus;
 
 typedef enum tsrDeviceType { TSR_DEVICE_CPU = 1, TSR_DEVICE_CUDA = 2 } tsrDeviceType;
@@ -248,6 +251,35 @@ TSR_API tsrStatus tsrBroadcast(tsrComm comm, void* buffer, size_t count, tsrData
  * may be -1: none). With every rank passing a permutation's pairs, this is a collective permute. */
 TSR_API tsrStatus tsrSendRecv(tsrComm comm, const void* send, int32_t dest, void* recv, int32_t source, size_t count,
                               tsrDataType dtype, tsrDevice device, tsrStream stream);
+
+/* ---- exported programs (tessera.export in Python) ----
+ * A program compiled ahead of time, loaded and run by this library alone: no compiler, no LLVM.
+ * Loading checks the file (format version, lengths, checksums: TSR_ERROR_INVALID_PROGRAM with
+ * what is wrong) and the device (the exported target: TSR_ERROR_DEVICE_UNAVAILABLE when this
+ * device cannot run it). A program may be run from several threads at once. */
+typedef struct tsrProgram_t* tsrProgram;
+
+typedef struct tsrTensorInfo {
+  tsrDataType dtype;
+  int32_t ndim;
+  const int64_t* shape; /* ndim sizes, valid while the program is loaded */
+} tsrTensorInfo;
+
+TSR_API tsrStatus tsrProgramLoad(const char* path, tsrDevice device, tsrProgram* program);
+TSR_API tsrStatus tsrProgramLoadData(const void* data, size_t size, tsrDevice device, tsrProgram* program);
+TSR_API tsrStatus tsrProgramDestroy(tsrProgram program);
+/* The inputs the caller passes (constants baked in at export are not among them) and the outputs. */
+TSR_API tsrStatus tsrProgramNumInputs(tsrProgram program, int32_t* count);
+TSR_API tsrStatus tsrProgramNumOutputs(tsrProgram program, int32_t* count);
+TSR_API tsrStatus tsrProgramInput(tsrProgram program, int32_t index, tsrTensorInfo* info);
+TSR_API tsrStatus tsrProgramOutput(tsrProgram program, int32_t index, tsrTensorInfo* info);
+/* The manifest: format, target, compiler version and signature as text; valid while loaded. */
+TSR_API tsrStatus tsrProgramManifest(tsrProgram program, const char** text);
+/* Runs the program. `inputs` are borrowed (any strides; on the program's device) and must match
+ * the input types; each of the `num_outputs` results is a new tensor the caller releases by
+ * calling its deleter. On failure no outputs are written. */
+TSR_API tsrStatus tsrProgramRun(tsrProgram program, const DLTensor* inputs, int32_t num_inputs,
+                                DLManagedTensorVersioned** outputs, int32_t num_outputs);
 
 #ifdef __cplusplus
 }

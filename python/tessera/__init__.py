@@ -36,6 +36,7 @@ from . import array_api
 from . import linalg
 from . import nn, optim, io, precision
 from .profiler import profile, Profile
+from .aot import export, load, ExportedProgram
 
 op = ops  # alias of tessera.ops, kept for code written before the name was settled
 

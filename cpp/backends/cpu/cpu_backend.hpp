@@ -14,5 +14,8 @@ void load_cpu_kernels(CompiledKernels& kernels);
 // The host CPU name and feature string the code generator targets: code compiled for one
 // description may use instructions that another CPU lacks, so it is part of cache keys.
 const std::string& host_cpu_description();
+// Links ELF objects compiled for the host into one shared object (cpu_link.cpp), with the
+// half-precision conversion routines the code may call. Throws ErrorCode::Compile.
+std::string link_shared_object(const std::vector<std::string>& objects);
 
 }  // namespace tessera::backends

@@ -1,9 +1,9 @@
 // Control-flow steps of launch plans (control_flow.hpp): scan, while_loop and cond run the plans
 // of the functions they call, threading buffers between them. Predicates are read back to the
 // host (a device-to-host copy waits for the kernels before it).
-#include "compiler/compiler.hpp"
+#include "runtime/program.hpp"
 
-namespace tessera::compiler {
+namespace tessera {
 namespace {
 
 // Element t of an array along axis 0, as a view (no copy).
@@ -29,7 +29,7 @@ std::vector<Array> gather(const std::vector<Array>& slots, const std::vector<int
 
 }  // namespace
 
-void Executable::run_control(const Step& s, std::vector<Array>& slots) const {
+void Program::run_control(const Step& s, std::vector<Array>& slots) const {
   std::vector<Array> out;
   const size_t a = size_t(s.n_carry), n = s.args.size();
   if (s.op == "cond") {
@@ -53,7 +53,7 @@ void Executable::run_control(const Step& s, std::vector<Array>& slots) const {
     for (Array& x : xs) x = x.contiguous();
     std::vector<Array> ys;  // stacked outputs, [length, ...]
     for (size_t i = a; i < s.result_types.size(); ++i)
-      ys.push_back(Array::empty(device_, s.result_types[i].dtype, s.result_types[i].static_shape()));
+      ys.push_back(Array::empty(device_, s.result_types[i].dtype, s.result_types[i].shape));
     for (int64_t k = 0; k < s.length; ++k) {
       int64_t t = s.reverse ? s.length - 1 - k : k;
       std::vector<Array> in = carry;
@@ -73,4 +73,4 @@ void Executable::run_control(const Step& s, std::vector<Array>& slots) const {
   for (size_t i = 0; i < s.results.size(); ++i) slots[size_t(s.results[i])] = out[i];
 }
 
-}  // namespace tessera::compiler
+}  // namespace tessera

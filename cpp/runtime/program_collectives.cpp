@@ -1,13 +1,13 @@
-// Collective steps (collectives.hpp). The runtime moves contiguous blocks in member order; the
+// Collective steps (program.hpp). The runtime moves contiguous blocks in member order; the
 // ops' axes are arranged around that with strided copies: a gathered block lands at its place
 // along `axis`, a scattered dim is cut into blocks that lead the send buffer.
-#include "compiler/collectives.hpp"
+#include "runtime/program.hpp"
 
 #include <map>
 #include <mutex>
 #include <numeric>
 
-namespace tessera::compiler {
+namespace tessera {
 namespace {
 
 std::mutex groups_mu;
@@ -36,21 +36,6 @@ tsrComm group_of(const Step& s) {
              s.group + "' has " + std::to_string(size),
          s.loc);
   return comm;
-}
-
-tsrDataType data_type(DType t) {
-  switch (t) {
-    case DType::F64: return TSR_FLOAT64;
-    case DType::F32: return TSR_FLOAT32;
-    case DType::F16: return TSR_FLOAT16;
-    case DType::BF16: return TSR_BFLOAT16;
-    case DType::I64: return TSR_INT64;
-    case DType::I32: return TSR_INT32;
-    case DType::I8: return TSR_INT8;
-    case DType::U8: return TSR_UINT8;
-    case DType::Bool: return TSR_BOOL;
-  }
-  return TSR_FLOAT32;
 }
 
 tsrReduceOp reduce_op(const Step& s) {
@@ -102,7 +87,7 @@ Array all_gather(const Step& s, tsrComm comm, const Array& x, Device d) {
   std::vector<int64_t> blocks = x.shape;
   blocks.insert(blocks.begin(), n);
   Array tmp = Array::empty(d, x.dtype, blocks);
-  check_status(tsrAllGather(comm, x.data(), tmp.data(), size_t(x.numel()), data_type(x.dtype), d.raw(), nullptr),
+  check_status(tsrAllGather(comm, x.data(), tmp.data(), size_t(x.numel()), to_tsr(x.dtype), d.raw(), nullptr),
                "tsrAllGather");
   std::vector<int64_t> out = x.shape;
   out[axis] *= n;
@@ -118,7 +103,7 @@ Array reduce_scatter(const Step& s, tsrComm comm, const Array& x, Device d) {
   std::vector<int64_t> out = x.shape;
   out[axis] /= n;
   Array r = Array::empty(d, x.dtype, out);
-  check_status(tsrReduceScatter(comm, send.data(), r.data(), size_t(r.numel()), data_type(x.dtype), reduce_op(s),
+  check_status(tsrReduceScatter(comm, send.data(), r.data(), size_t(r.numel()), to_tsr(x.dtype), reduce_op(s),
                                 d.raw(), nullptr),
                "tsrReduceScatter");
   return r;
@@ -134,7 +119,7 @@ Array all_to_all(const Step& s, tsrComm comm, const Array& x, Device d) {
   std::vector<int64_t> blocks = part;
   blocks.insert(blocks.begin(), n);
   Array recv = Array::empty(d, x.dtype, blocks);
-  check_status(tsrAllToAll(comm, send.data(), recv.data(), size_t(x.numel() / n), data_type(x.dtype), d.raw(), nullptr),
+  check_status(tsrAllToAll(comm, send.data(), recv.data(), size_t(x.numel() / n), to_tsr(x.dtype), d.raw(), nullptr),
                "tsrAllToAll");
   std::vector<int64_t> out = part;
   out[cat] *= n;
@@ -153,7 +138,7 @@ Array ppermute(const Step& s, tsrComm comm, const Array& x, Device d) {
   Array r = Array::empty(d, x.dtype, x.shape);
   if (source < 0) check_status(tsrMemset(d.raw(), r.data(), 0, r.nbytes(), nullptr), "tsrMemset");
   check_status(
-      tsrSendRecv(comm, x.data(), dest, r.data(), source, size_t(x.numel()), data_type(x.dtype), d.raw(), nullptr),
+      tsrSendRecv(comm, x.data(), dest, r.data(), source, size_t(x.numel()), to_tsr(x.dtype), d.raw(), nullptr),
       "tsrSendRecv");
   return r;
 }
@@ -185,12 +170,12 @@ Array run_collective(const Step& s, const std::vector<Array>& slots, Device d) {
   Array r = Array::empty(d, x.dtype, x.shape);
   if (s.op == "all_reduce") {
     check_status(
-        tsrAllReduce(comm, x.data(), r.data(), size_t(x.numel()), data_type(x.dtype), reduce_op(s), d.raw(), nullptr),
+        tsrAllReduce(comm, x.data(), r.data(), size_t(x.numel()), to_tsr(x.dtype), reduce_op(s), d.raw(), nullptr),
         "tsrAllReduce");
   } else if (s.op == "broadcast") {
     check_status(tsrMemcpy(r.data(), d.raw(), x.data(), d.raw(), x.nbytes(), nullptr), "tsrMemcpy");
     check_status(
-        tsrBroadcast(comm, r.data(), size_t(r.numel()), data_type(x.dtype), int32_t(s.ints[0]), d.raw(), nullptr),
+        tsrBroadcast(comm, r.data(), size_t(r.numel()), to_tsr(x.dtype), int32_t(s.ints[0]), d.raw(), nullptr),
         "tsrBroadcast");
   } else {
     fail(ErrorCode::Internal, "executor: unknown collective '" + s.op + "'", s.loc);
@@ -198,4 +183,4 @@ Array run_collective(const Step& s, const std::vector<Array>& slots, Device d) {
   return r;
 }
 
-}  // namespace tessera::compiler
+}  // namespace tessera

@@ -1,0 +1,162 @@
+// Loading an exported program for a device (artifact.hpp): the target is checked against the
+// device (CUDA architecture, CPU instruction sets), the kernels are loaded (the CPU's shared
+// object through dlopen of an in-memory file, PTX through the CUDA driver), then the plans and
+// constants become a Program.
+#include <dlfcn.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "runtime/artifact.hpp"
+
+namespace tessera::artifact {
+namespace {
+
+// Instruction sets the x86 code generator uses for Tessera's kernels, as LLVM names them.
+struct Feature {
+  const char* name;
+  bool (*present)();
+};
+
+#if defined(__x86_64__)
+#define TSR_FEATURE(name) {name, [] { return bool(__builtin_cpu_supports(name)); }}
+const Feature kFeatures[] = {
+    TSR_FEATURE("sse4.1"),   TSR_FEATURE("sse4.2"),     TSR_FEATURE("avx"),        TSR_FEATURE("avx2"),
+    TSR_FEATURE("fma"),      TSR_FEATURE("f16c"),       TSR_FEATURE("bmi"),        TSR_FEATURE("bmi2"),
+    TSR_FEATURE("avx512f"),  TSR_FEATURE("avx512bw"),   TSR_FEATURE("avx512dq"),   TSR_FEATURE("avx512vl"),
+    TSR_FEATURE("avx512cd"), TSR_FEATURE("avx512vnni"), TSR_FEATURE("avx512bf16"), TSR_FEATURE("avx512fp16"),
+};
+#undef TSR_FEATURE
+#else
+const Feature kFeatures[] = {{"", nullptr}};
+#endif
+
+const Feature* known(const std::string& name) {
+  for (const Feature& f : kFeatures)
+    if (f.present && name == f.name) return &f;
+  return nullptr;
+}
+
+// The shared object's bytes as a file only this process sees, opened by the dynamic loader.
+// The returned handle keeps the code mapped; closing the file does not unmap it.
+std::shared_ptr<void> open_shared_object(const std::string& image) {
+  int fd = int(memfd_create("tessera-program", MFD_CLOEXEC));
+  if (fd < 0) fail(ErrorCode::Runtime, "loading the program's CPU code: memfd_create failed");
+  size_t done = 0;
+  while (done < image.size()) {
+    ssize_t n = ::write(fd, image.data() + done, image.size() - done);
+    if (n <= 0) {
+      ::close(fd);
+      fail(ErrorCode::Runtime, "loading the program's CPU code: writing its in-memory file failed");
+    }
+    done += size_t(n);
+  }
+  std::string path = "/proc/self/fd/" + std::to_string(fd);
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ::close(fd);
+  if (!handle) {
+    const char* why = dlerror();
+    fail(ErrorCode::Runtime, std::string("loading the program's CPU code: ") + (why ? why : "dlopen failed"));
+  }
+  return std::shared_ptr<void>(handle, [](void* h) { dlclose(h); });
+}
+
+// "nvptx:sm_90a" -> (9, 0, true); the device must match exactly for an "a" target (its
+// instructions exist on that architecture only), or be at least as new otherwise.
+void check_cuda_target(const std::string& target, Device device) {
+  tsrDeviceProperties props;
+  check_status(tsrGetDeviceProperties(device.raw(), &props), "tsrGetDeviceProperties");
+  std::string sm = target.substr(target.find("sm_") + 3);
+  bool exact = !sm.empty() && sm.back() == 'a';
+  if (exact) sm.pop_back();
+  int want = std::atoi(sm.c_str()), have = props.compute_capability_major * 10 + props.compute_capability_minor;
+  if (have < want || (exact && have != want))
+    fail(ErrorCode::Device, "the program was exported for " + target + ", but " + device.str() + " (" + props.name +
+                                ") has compute capability " + std::to_string(props.compute_capability_major) + "." +
+                                std::to_string(props.compute_capability_minor) +
+                                ": export it again with target='nvptx:sm_" + std::to_string(have) + "'");
+}
+
+void check_target(const Contents& c, Device device) {
+  const bool cpu = c.target == "cpu" || c.target.rfind("cpu:", 0) == 0;
+  const bool nvptx = c.target.rfind("nvptx:sm_", 0) == 0;
+  if (!cpu && !nvptx)
+    fail(ErrorCode::Device, "the program was exported for target '" + c.target + "', which this runtime cannot run");
+  if (cpu != (device.type == TSR_DEVICE_CPU))
+    fail(ErrorCode::Device, "the program was exported for " + c.target + " and cannot run on " + device.str() +
+                                (cpu ? ": load it on the CPU" : ": load it on a CUDA device"));
+  if (nvptx) return check_cuda_target(c.target, device);
+  std::vector<std::string> missing = missing_cpu_features(c.cpu_features);
+  if (!missing.empty()) {
+    std::string list;
+    for (const std::string& f : missing) list += (list.empty() ? "" : ", ") + f;
+    fail(ErrorCode::Device, "the program's CPU code uses instruction sets this CPU lacks (" + list +
+                                "): export it on a machine like this one, or for an older CPU "
+                                "(target='cpu:x86-64-v2')");
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> host_cpu_features() {
+  std::vector<std::string> out;
+  for (const Feature& f : kFeatures)
+    if (f.present && f.present()) out.push_back(f.name);
+  return out;
+}
+
+std::vector<std::string> missing_cpu_features(const std::vector<std::string>& features) {
+  std::vector<std::string> out;
+  for (const std::string& name : features)
+    if (const Feature* f = known(name); f && !f->present()) out.push_back(name);
+  return out;
+}
+
+Loaded::Loaded(Contents contents, Device device) : contents_(std::move(contents)) {
+  check_target(contents_, device);
+  manifest_ = manifest(contents_);
+  if (device.type == TSR_DEVICE_CPU && contents_.images.size() > 1)
+    fail(ErrorCode::Value, "a CPU program holds one shared object, this one " + std::to_string(contents_.images.size()));
+  for (const Array& a : contents_.constants) constants_.push_back(a.to(device));
+  KernelModules by_name;
+  std::vector<tsrModule> modules;
+  std::shared_ptr<void> code;
+  try {
+    for (const KernelImage& k : contents_.images) {
+      if (k.kernel_names.empty()) continue;
+      tsrModule m = nullptr;
+      if (device.type == TSR_DEVICE_CPU) {
+        code = open_shared_object(k.bytes);
+        std::vector<tsrHostKernelEntry> entries;
+        for (const std::string& name : k.kernel_names) {
+          void* fn = dlsym(code.get(), name.c_str());
+          if (!fn) fail(ErrorCode::Value, "the program's CPU code does not define kernel " + name);
+          entries.push_back({name.c_str(), reinterpret_cast<tsrHostKernelFn>(fn)});
+        }
+        check_status(tsrModuleLoadHost(entries.data(), int32_t(entries.size()), &m), "tsrModuleLoadHost");
+      } else {
+        std::string ptx = k.bytes;  // the driver reads NUL-terminated text
+        check_status(tsrModuleLoadData(device.raw(), ptx.c_str(), ptx.size() + 1, &m), "tsrModuleLoadData");
+      }
+      modules.push_back(m);
+      for (const std::string& name : k.kernel_names) by_name[name] = m;
+    }
+  } catch (...) {
+    for (tsrModule m : modules) tsrModuleUnload(m);
+    throw;
+  }
+  program_ = std::make_unique<Program>(device, contents_.plans, std::move(modules), by_name, std::move(code));
+}
+
+std::vector<Array> Loaded::run(const std::vector<Array>& inputs) const {
+  if (inputs.size() != size_t(contents_.num_inputs))
+    fail(ErrorCode::Value, "the exported program takes " + std::to_string(contents_.num_inputs) + " inputs, got " +
+                               std::to_string(inputs.size()));
+  std::vector<Array> all = inputs;
+  all.insert(all.end(), constants_.begin(), constants_.end());
+  return program_->run(all);
+}
+
+}  // namespace tessera::artifact
