@@ -1,0 +1,147 @@
+"""A C program linking only libtessera_runtime.so (examples/cpp/run_program.c, built with
+CMake against the installed package through find_package(tessera)) runs exported programs and
+matches Python bitwise; the runtime library exports only the C ABI and loads next to PyTorch."""
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tessera as ts
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cpp"
+RNG = np.random.default_rng()
+
+
+def tessera_cli(flag):
+    r = subprocess.run([sys.executable, "-m", "tessera", flag], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"python -m tessera {flag} failed: {r.stderr}"
+    return r.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def runtime_library():
+    return Path(tessera_cli("--runtime-library"))
+
+
+@pytest.fixture(scope="module")
+def run_program(tmp_path_factory):
+    """examples/cpp built against the installed Tessera, as a user would."""
+    if not shutil.which("cmake") or not shutil.which("cc"):
+        pytest.fail("cmake and a C compiler are needed (scripts/setup.sh installs them)")
+    build = tmp_path_factory.mktemp("examples")
+    prefix = tessera_cli("--cmake-prefix-path")
+    for cmd in (["cmake", "-S", str(EXAMPLES), "-B", str(build), f"-DCMAKE_PREFIX_PATH={prefix}",
+                 "-DCMAKE_BUILD_TYPE=Release"],
+                ["cmake", "--build", str(build)]):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, f"{' '.join(cmd)}:\n{r.stdout}\n{r.stderr}"
+    return build / "run_program"
+
+
+def run_c(exe, program, inputs, tmp_path):
+    files = []
+    for i, a in enumerate(inputs):
+        files.append(tmp_path / f"in{i}.bin")
+        np.ascontiguousarray(a).tofile(files[-1])
+    r = subprocess.run([str(exe), str(program), *map(str, files), str(tmp_path / "out")],
+                       capture_output=True, text=True, timeout=120)
+    return r
+
+
+def test_c_program_matches_python_bitwise(run_program, tmp_path):
+    W = ts.tensor(RNG.standard_normal((9, 31)).astype(np.float32))
+
+    def f(x, y):
+        h = ts.gelu(x @ W)
+        return h.astype(ts.bfloat16), ts.softmax(h, axis=-1) + y
+
+    x = RNG.standard_normal((5, 9)).astype(np.float32)
+    y = RNG.standard_normal((31,)).astype(np.float32)
+    path = ts.export(f, x, y, path=tmp_path / "f.tsp")
+    r = run_c(run_program, path, [x, y], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "target: cpu" in r.stderr  # the manifest
+    want = ts.load(path)(x, y)
+    bf16_bits = np.fromfile(tmp_path / "out0.bin", dtype=np.uint16).reshape(5, 31)
+    h = (bf16_bits.astype(np.uint32) << 16).view(np.float32)  # bfloat16 -> float32 is exact
+    np.testing.assert_array_equal(h, want[0].astype(ts.float32).numpy())
+    out1 = np.fromfile(tmp_path / "out1.bin", dtype=np.float32).reshape(5, 31)
+    np.testing.assert_array_equal(out1, want[1].numpy())
+    np.testing.assert_array_equal(out1, ts.jit(f)(x, y)[1].numpy())
+
+
+def test_c_program_reports_bad_files_and_inputs(run_program, tmp_path):
+    path = ts.export(lambda a: a * 2, np.ones(4, np.float32), path=tmp_path / "g.tsp")
+    data = path.read_bytes()
+    (tmp_path / "cut.tsp").write_bytes(data[: len(data) // 2])
+    r = run_c(run_program, tmp_path / "cut.tsp", [np.ones(4, np.float32)], tmp_path)
+    assert r.returncode == 1 and "TSR_ERROR_INVALID_PROGRAM" in r.stderr and "truncated" in r.stderr
+    r = run_c(run_program, path, [np.ones(3, np.float32)], tmp_path)
+    assert r.returncode == 1 and "should hold 16 bytes" in r.stderr
+
+
+def test_runtime_library_exports_only_the_c_abi(runtime_library):
+    if not shutil.which("nm"):
+        pytest.skip("nm (binutils) is not installed")
+    out = subprocess.run(["nm", "-D", "--defined-only", str(runtime_library)], capture_output=True, text=True,
+                         check=True).stdout
+    names = [line.split()[-1] for line in out.splitlines() if line.strip()]
+    assert names and all(n.startswith("tsr") for n in names), [n for n in names if not n.startswith("tsr")][:10]
+    assert "tsrProgramRun" in names
+    undefined = subprocess.run(["nm", "-D", "--undefined-only", str(runtime_library)], capture_output=True,
+                               text=True, check=True).stdout
+    assert "llvm" not in (out + undefined).lower()
+
+
+def test_runtime_alone_next_to_pytorch(runtime_library, tmp_path):
+    """A Python process that never imports tessera (so the compiler is not loaded) but does load
+    PyTorch runs an exported program through ctypes and libtessera_runtime.so."""
+    pytest.importorskip("torch")
+    x = RNG.standard_normal((3, 4)).astype(np.float32)
+    path = ts.export(lambda a: ts.exp(a) - 1, x, path=tmp_path / "h.tsp")
+    np.save(tmp_path / "x.npy", x)
+    script = textwrap.dedent(f"""
+        import ctypes, sys
+        import numpy as np
+        import torch  # its own LLVM/Triton and libstdc++ in the same process
+        lib = ctypes.CDLL({str(runtime_library)!r})
+        class Device(ctypes.Structure):
+            _fields_ = [("type", ctypes.c_int), ("index", ctypes.c_int32)]
+        class DLDevice(ctypes.Structure):
+            _fields_ = [("device_type", ctypes.c_int), ("device_id", ctypes.c_int32)]
+        class DLDataType(ctypes.Structure):
+            _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8), ("lanes", ctypes.c_uint16)]
+        class DLTensor(ctypes.Structure):
+            _fields_ = [("data", ctypes.c_void_p), ("device", DLDevice), ("ndim", ctypes.c_int32),
+                        ("dtype", DLDataType), ("shape", ctypes.POINTER(ctypes.c_int64)),
+                        ("strides", ctypes.POINTER(ctypes.c_int64)), ("byte_offset", ctypes.c_uint64)]
+        class DLManaged(ctypes.Structure):
+            _fields_ = [("major", ctypes.c_uint32), ("minor", ctypes.c_uint32), ("manager_ctx", ctypes.c_void_p),
+                        ("deleter", ctypes.CFUNCTYPE(None, ctypes.c_void_p)), ("flags", ctypes.c_uint64),
+                        ("dl_tensor", DLTensor)]
+        lib.tsrGetLastError.restype = ctypes.c_char_p
+        prog = ctypes.c_void_p()
+        assert lib.tsrProgramLoad({str(path).encode()!r}, Device(1, 0), ctypes.byref(prog)) == 0, lib.tsrGetLastError()
+        x = np.load({str(tmp_path / "x.npy")!r})
+        shape = (ctypes.c_int64 * 2)(3, 4)
+        t = DLTensor(x.ctypes.data, DLDevice(1, 0), 2, DLDataType(2, 32, 1), shape, None, 0)
+        out = (ctypes.POINTER(DLManaged) * 1)()
+        assert lib.tsrProgramRun(prog, ctypes.byref(t), 1, out, 1) == 0, lib.tsrGetLastError()
+        r = out[0].contents.dl_tensor
+        y = np.ctypeslib.as_array(ctypes.cast(r.data, ctypes.POINTER(ctypes.c_float)), shape=(3, 4)).copy()
+        out[0].contents.deleter(ctypes.cast(out[0], ctypes.c_void_p))
+        assert lib.tsrProgramDestroy(prog) == 0
+        assert "tessera" not in sys.modules and "tessera._C" not in sys.modules
+        maps = open("/proc/self/maps").read()
+        assert not [m for m in maps.splitlines() if "tessera/_C." in m], "the compiler extension was loaded"
+        np.save({str(tmp_path / "y.npy")!r}, y)
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), ts.load(path)(x).numpy())
