@@ -1,7 +1,8 @@
 # find_package(tessera CONFIG) for the installed wheel:
 #   cmake -DCMAKE_PREFIX_PATH="$(python -m tessera --cmake-prefix-path)" ...
-# gives tessera::runtime: libtessera_runtime.so and the C ABI headers (tessera/tessera.h,
-# tessera/dlpack.h), enough to load and run programs written by tessera.export.
+# gives tessera::runtime: libtessera_runtime.so and its headers (the C ABI tessera/tessera.h,
+# tessera/dlpack.h, and the header-only C++ layer tessera/runtime.hpp), enough to load and run
+# programs written by tessera.export.
 get_filename_component(_tessera_prefix "${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
 if(NOT TARGET tessera::runtime)
   add_library(tessera::runtime SHARED IMPORTED)

@@ -177,3 +177,49 @@ def test_export_refuses_what_it_cannot_carry():
         ts.export(lambda a: ts.debug_print("{}", a) or a * 2, x)
     with pytest.raises(TesseraError, match="results must be tensors"):
         ts.export(lambda a: ts.nn.Linear(3, 2, seed=0), x)
+
+
+def kernel_images(data):
+    """(names, bytes) of each image in the 'kernels' section."""
+    (start, size), = [(s, n) for name, s, n in sections(data) if name == "kernels"]
+    at = start
+    def u64():
+        nonlocal at
+        at += 8
+        return struct.unpack_from("<Q", data, at - 8)[0]
+    def string():
+        nonlocal at
+        n = u64()
+        at += n
+        return data[at - n:at]
+    images = []
+    for _ in range(u64()):
+        names = [string().decode() for _ in range(u64())]
+        images.append((names, string()))
+    assert at == start + size
+    return images
+
+
+def test_gpu_export_holds_ptx_that_ptxas_accepts(tmp_path):
+    import shutil
+    import subprocess
+    ptxas = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"
+    data = ts.export(lambda a, b: ts.gelu(a @ b) + 1, randn(64, 32), randn(32, 48), target="nvptx:sm_90a")
+    images = kernel_images(data)
+    assert images and all(names for names, _ in images)
+    for i, (names, ptx) in enumerate(images):
+        assert b".target sm_90a" in ptx
+        for name in names:
+            assert f".entry {name}".encode() in ptx
+        if shutil.which(ptxas):
+            (tmp_path / f"p{i}.ptx").write_bytes(ptx.rstrip(b"\0"))  # the driver reads it NUL-terminated
+            r = subprocess.run([ptxas, "-arch=sm_90a", str(tmp_path / f"p{i}.ptx"), "-o", str(tmp_path / "p.cubin")],
+                               capture_output=True, text=True, timeout=300)
+            assert r.returncode == 0, r.stderr
+
+
+def test_cpu_export_is_a_shared_object():
+    images = kernel_images(ts.export(lambda a: ts.tanh(a) * 3, randn(8)))
+    (names, so), = images
+    assert so[:4] == b"\x7fELF" and so[16] == 3  # ET_DYN
+    assert names

@@ -29,7 +29,7 @@ def runtime_library():
 
 
 @pytest.fixture(scope="module")
-def run_program(tmp_path_factory):
+def examples(tmp_path_factory):
     """examples/cpp built against the installed Tessera, as a user would."""
     if not shutil.which("cmake") or not shutil.which("cc"):
         pytest.fail("cmake and a C compiler are needed (scripts/setup.sh installs them)")
@@ -40,20 +40,20 @@ def run_program(tmp_path_factory):
                 ["cmake", "--build", str(build)]):
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, f"{' '.join(cmd)}:\n{r.stdout}\n{r.stderr}"
-    return build / "run_program"
+    return build
 
 
-def run_c(exe, program, inputs, tmp_path):
+def run_c(build, program, inputs, tmp_path):
     files = []
     for i, a in enumerate(inputs):
         files.append(tmp_path / f"in{i}.bin")
         np.ascontiguousarray(a).tofile(files[-1])
-    r = subprocess.run([str(exe), str(program), *map(str, files), str(tmp_path / "out")],
+    r = subprocess.run([str(build / "run_program"), str(program), *map(str, files), str(tmp_path / "out")],
                        capture_output=True, text=True, timeout=120)
     return r
 
 
-def test_c_program_matches_python_bitwise(run_program, tmp_path):
+def test_c_program_matches_python_bitwise(examples, tmp_path):
     W = ts.tensor(RNG.standard_normal((9, 31)).astype(np.float32))
 
     def f(x, y):
@@ -63,7 +63,7 @@ def test_c_program_matches_python_bitwise(run_program, tmp_path):
     x = RNG.standard_normal((5, 9)).astype(np.float32)
     y = RNG.standard_normal((31,)).astype(np.float32)
     path = ts.export(f, x, y, path=tmp_path / "f.tsp")
-    r = run_c(run_program, path, [x, y], tmp_path)
+    r = run_c(examples, path, [x, y], tmp_path)
     assert r.returncode == 0, r.stderr
     assert "target: cpu" in r.stderr  # the manifest
     want = ts.load(path)(x, y)
@@ -75,14 +75,30 @@ def test_c_program_matches_python_bitwise(run_program, tmp_path):
     np.testing.assert_array_equal(out1, ts.jit(f)(x, y)[1].numpy())
 
 
-def test_c_program_reports_bad_files_and_inputs(run_program, tmp_path):
+def test_c_program_reports_bad_files_and_inputs(examples, tmp_path):
     path = ts.export(lambda a: a * 2, np.ones(4, np.float32), path=tmp_path / "g.tsp")
     data = path.read_bytes()
     (tmp_path / "cut.tsp").write_bytes(data[: len(data) // 2])
-    r = run_c(run_program, tmp_path / "cut.tsp", [np.ones(4, np.float32)], tmp_path)
+    r = run_c(examples, tmp_path / "cut.tsp", [np.ones(4, np.float32)], tmp_path)
     assert r.returncode == 1 and "TSR_ERROR_INVALID_PROGRAM" in r.stderr and "truncated" in r.stderr
-    r = run_c(run_program, path, [np.ones(3, np.float32)], tmp_path)
+    r = run_c(examples, path, [np.ones(3, np.float32)], tmp_path)
     assert r.returncode == 1 and "should hold 16 bytes" in r.stderr
+
+
+def test_cpp_caller_lends_strided_memory_through_dlpack(examples, tmp_path):
+    """examples/cpp/dlpack_exchange.cpp: every other column of the application's buffer, borrowed."""
+    x = np.zeros((5, 6), np.float32)
+    path = ts.export(lambda a: ts.softmax(a, axis=-1) * a, x, path=tmp_path / "s.tsp")
+    r = subprocess.run([str(examples / "dlpack_exchange"), str(path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    storage = (np.arange(5 * 12) % 7 - 3).astype(np.float32).reshape(5, 12)
+    want = ts.load(path)(np.ascontiguousarray(storage[:, ::2])).numpy().astype(np.float64).sum()
+    line = [s for s in r.stdout.splitlines() if s.startswith("result")]
+    assert line and line[0].startswith("result [5, 6] sum ")
+    np.testing.assert_allclose(float(line[0].split()[-1]), want, rtol=1e-8)
+    bad = subprocess.run([str(examples / "dlpack_exchange"), str(tmp_path / "none.tsp")], capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode == 1 and "TSR_ERROR_NOT_FOUND" in bad.stderr and "status 8" in bad.stderr
 
 
 def test_runtime_library_exports_only_the_c_abi(runtime_library):
