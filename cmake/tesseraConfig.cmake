@@ -1,8 +1,11 @@
 # find_package(tessera CONFIG) for the installed wheel:
 #   cmake -DCMAKE_PREFIX_PATH="$(python -m tessera --cmake-prefix-path)" ...
-# gives tessera::runtime: libtessera_runtime.so and its headers (the C ABI tessera/tessera.h,
-# tessera/dlpack.h, and the header-only C++ layer tessera/runtime.hpp), enough to load and run
-# programs written by tessera.export.
+# gives two targets (docs/cpp.md):
+#   tessera::tessera  libtessera.so, the compiler and runtime: the C++ API tessera/tessera.hpp
+#                     (build, differentiate, compile and run functions; export them)
+#   tessera::runtime  libtessera_runtime.so alone (no LLVM): tessera/tessera.h and
+#                     tessera/runtime.hpp, enough to load and run programs from tessera.export
+# Link one of the two: both hold the runtime.
 get_filename_component(_tessera_prefix "${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
 if(NOT TARGET tessera::runtime)
   add_library(tessera::runtime SHARED IMPORTED)
@@ -10,5 +13,12 @@ if(NOT TARGET tessera::runtime)
     IMPORTED_LOCATION "${_tessera_prefix}/lib/libtessera_runtime.so"
     INTERFACE_INCLUDE_DIRECTORIES "${_tessera_prefix}/include")
 endif()
+if(NOT TARGET tessera::tessera)
+  add_library(tessera::tessera SHARED IMPORTED)
+  set_target_properties(tessera::tessera PROPERTIES
+    IMPORTED_LOCATION "${_tessera_prefix}/lib/libtessera.so"
+    INTERFACE_INCLUDE_DIRECTORIES "${_tessera_prefix}/include")
+endif()
+set(tessera_LIBRARY "${_tessera_prefix}/lib/libtessera.so")
 set(tessera_RUNTIME_LIBRARY "${_tessera_prefix}/lib/libtessera_runtime.so")
 unset(_tessera_prefix)

@@ -198,6 +198,8 @@ std::string print_op(const Op& op, bool with_locations = false);
 std::unique_ptr<Module> parse(const std::string& text, const std::string& source_name = "<input>");
 // One type as printed ("f32[2,N]", "ptr<bf16>", "i64"); throws ErrorCode::Parse.
 Type parse_type(const std::string& text);
+// An attribute dict's entries as the printer writes them, without braces: "axis = -1, keepdims = true".
+AttrMap parse_attrs(const std::string& text);
 
 // Throws tessera::Error(ErrorCode::Verify) naming the function, op and problem.
 void verify(const Module& m);

@@ -40,6 +40,12 @@ class Parser {
     return t;
   }
 
+  AttrMap standalone_attrs() {
+    AttrMap a = attr_dict();
+    if (!at(Tok::Eof)) error("end of input after the attributes");
+    return a;
+  }
+
   std::unique_ptr<Module> module() {
     auto m = std::make_unique<Module>();
     expect_keyword("module");
@@ -373,5 +379,9 @@ std::unique_ptr<Module> parse(const std::string& text, const std::string& source
 }
 
 Type parse_type(const std::string& text) { return Parser(lex(text, "<type>"), "<type>").standalone_type(); }
+
+AttrMap parse_attrs(const std::string& text) {
+  return Parser(lex("{" + text + "}", "<attributes>"), "<attributes>").standalone_attrs();
+}
 
 }  // namespace tessera::ir

@@ -210,4 +210,15 @@ DLManagedTensorVersioned* export_versioned(const Array& a, uint64_t flags) {
   return m;
 }
 
+void run_borrowed(const DLTensor* inputs, int32_t num_inputs, DLManagedTensorVersioned** outputs,
+                  int32_t num_outputs, const RunFn& run) {
+  std::vector<Array> in;
+  for (int32_t i = 0; i < num_inputs; ++i) in.push_back(borrow(inputs[i]));
+  std::vector<Array> out = run(in);
+  if (out.size() != size_t(num_outputs)) fail(ErrorCode::Internal, "a run returned an unexpected number of outputs");
+  std::vector<DLManagedTensorVersioned*> made;
+  for (const Array& a : out) made.push_back(export_versioned(a));
+  for (size_t i = 0; i < made.size(); ++i) outputs[i] = made[i];
+}
+
 }  // namespace tessera::dlpack

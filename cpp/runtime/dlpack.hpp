@@ -3,6 +3,8 @@
 // the Python bindings (python/dlpack.cpp) and the C ABI's program runs (tsrProgramRun).
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <vector>
 
 #include "runtime/array.hpp"
 #include "tessera/dlpack.h"
@@ -23,5 +25,10 @@ Array describe(const DLTensor& t, int64_t& lo_bytes, size_t& span_bytes);
 Array borrow(const DLTensor& t);
 // A managed tensor that keeps `a`'s storage alive until its deleter runs. `flags`: DLPack's.
 DLManagedTensorVersioned* export_versioned(const Array& a, uint64_t flags = 0);
+// The C ABI's runs (tsrProgramRun, tsrExecutableRun): borrows `inputs`, calls `run` on them and
+// hands its results out as managed tensors, all of them or (on an error) none.
+using RunFn = std::function<std::vector<Array>(const std::vector<Array>&)>;
+void run_borrowed(const DLTensor* inputs, int32_t num_inputs, DLManagedTensorVersioned** outputs,
+                  int32_t num_outputs, const RunFn& run);
 
 }  // namespace tessera::dlpack

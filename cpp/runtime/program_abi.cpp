@@ -23,30 +23,6 @@ HandleSet<tsrProgram_t>& live_programs() {
   return *s;
 }
 
-// A Tessera error as a status: loading maps bad files to TSR_ERROR_INVALID_PROGRAM; running
-// maps bad inputs to TSR_ERROR_INVALID_ARGUMENT.
-tsrStatus status_of(const Error& e, bool loading) {
-  tsrStatus s = TSR_ERROR_INTERNAL;
-  switch (e.code()) {
-    case ErrorCode::Value:
-    case ErrorCode::Parse:
-    case ErrorCode::Verify: s = loading ? TSR_ERROR_INVALID_PROGRAM : TSR_ERROR_INVALID_ARGUMENT; break;
-    case ErrorCode::Shape:
-    case ErrorCode::DType: s = TSR_ERROR_INVALID_ARGUMENT; break;
-    case ErrorCode::Device: s = TSR_ERROR_DEVICE_UNAVAILABLE; break;
-    case ErrorCode::Runtime: s = TSR_ERROR_LAUNCH_FAILED; break;
-    default: break;
-  }
-  return set_error(s, e.what());
-}
-
-template <class F>
-tsrStatus guarded(bool loading, F&& body) {
-  try {
-    return body();
-  } catch (const Error& e) { return status_of(e, loading); }
-}
-
 tsrStatus check_program(tsrProgram p) {
   if (!p) return invalid("program is NULL");
   if (!live_programs().contains(p)) return invalid("program is not a live tsrProgram (destroyed, or never loaded)");
@@ -55,7 +31,7 @@ tsrStatus check_program(tsrProgram p) {
 
 tsrStatus load(const std::string& bytes, const std::string& source, tsrDevice device, tsrProgram* program) {
   if (tsrStatus s = check_device("device", device)) return s;
-  return guarded(true, [&] {
+  return guarded(TSR_ERROR_INVALID_PROGRAM, [&] {
     auto p = std::make_unique<tsrProgram_t>();
     Device d{device.type, device.index};
     p->loaded = std::make_unique<artifact::Loaded>(artifact::read(bytes, source), d);
@@ -164,13 +140,9 @@ TSR_API tsrStatus tsrProgramRun(tsrProgram program, const DLTensor* inputs, int3
       return invalid(cat("the program has ", program->outputs.size(), " outputs, got num_outputs = ", num_outputs));
     if (num_inputs > 0 && !inputs) return invalid("inputs is NULL");
     if (num_outputs > 0 && !outputs) return invalid("outputs is NULL");
-    return guarded(false, [&] {
-      std::vector<Array> in;
-      for (int32_t i = 0; i < num_inputs; ++i) in.push_back(dlpack::borrow(inputs[i]));
-      std::vector<Array> out = program->loaded->run(in);
-      std::vector<DLManagedTensorVersioned*> made;
-      for (const Array& a : out) made.push_back(dlpack::export_versioned(a));
-      for (size_t i = 0; i < made.size(); ++i) outputs[i] = made[i];
+    return guarded(TSR_ERROR_INVALID_ARGUMENT, [&] {
+      dlpack::run_borrowed(inputs, num_inputs, outputs, num_outputs,
+                           [&](const std::vector<Array>& in) { return program->loaded->run(in); });
       return TSR_SUCCESS;
     });
   });

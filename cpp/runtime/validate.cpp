@@ -90,4 +90,21 @@ tsrStatus check_stream_on(tsrStream s, tsrDevice device) {
   return TSR_SUCCESS;
 }
 
+tsrStatus error_status(const tessera::Error& e, tsrStatus value_status) noexcept {
+  using tessera::ErrorCode;
+  tsrStatus s = TSR_ERROR_INTERNAL;
+  switch (e.code()) {
+    case ErrorCode::Value:
+    case ErrorCode::Parse:
+    case ErrorCode::Verify: s = value_status; break;
+    case ErrorCode::Shape:
+    case ErrorCode::DType: s = TSR_ERROR_INVALID_ARGUMENT; break;
+    case ErrorCode::Device: s = TSR_ERROR_DEVICE_UNAVAILABLE; break;
+    case ErrorCode::Compile: s = TSR_ERROR_NOT_SUPPORTED; break;
+    case ErrorCode::Runtime: s = TSR_ERROR_LAUNCH_FAILED; break;
+    case ErrorCode::Internal: break;
+  }
+  return set_error(s, e.what());
+}
+
 }  // namespace tessera::rt

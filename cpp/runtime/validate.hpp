@@ -6,6 +6,7 @@
 #include <new>
 #include <string>
 
+#include "common/error.hpp"
 #include "runtime/internal.hpp"
 
 namespace tessera::rt {
@@ -48,5 +49,17 @@ tsrStatus check_kernel(const char* arg, tsrKernel k);
 tsrStatus check_graph(const char* arg, tsrGraph g);
 // NULL (the default stream), or live and on `device`.
 tsrStatus check_stream_on(tsrStream s, tsrDevice device);
+
+// A Tessera error from the C++ layers (programs, the compiler) as a status with its message:
+// shapes and dtypes are TSR_ERROR_INVALID_ARGUMENT, devices TSR_ERROR_DEVICE_UNAVAILABLE,
+// failed launches TSR_ERROR_LAUNCH_FAILED, other bad values `value_status` (an argument or a
+// program file, as the call decides).
+tsrStatus error_status(const tessera::Error& e, tsrStatus value_status) noexcept;
+template <class F>
+tsrStatus guarded(tsrStatus value_status, F&& body) {
+  try {
+    return body();
+  } catch (const tessera::Error& e) { return error_status(e, value_status); }
+}
 
 }  // namespace tessera::rt

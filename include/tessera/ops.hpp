@@ -1,4 +1,4 @@
-// The C++ op API: one function per registry op, appending the op to a Builder's block.
+// The C++ op API: one function per registry op, appending the op to its operands' function.
 // Generated from the op registry by `python -m tessera._opgen --write .`; do not edit.
 #pragma once
 

@@ -141,8 +141,8 @@ def stub_source() -> str:
     return "\n".join(out) + "\n"
 
 
-_CPP_TYPES = {"int": "int64_t", "float": "double", "bool": "bool", "str": "std::string", "ints": "ir::IntList",
-              "axes": "ir::Axes", "sizes": "ir::Sizes", "padding": "ir::Padding"}
+_CPP_TYPES = {"int": "int64_t", "float": "double", "bool": "bool", "str": "std::string",
+              "ints": "std::vector<int64_t>", "axes": "Axes", "sizes": "Sizes", "padding": "Padding"}
 
 
 def _cpp_literal(kind, value):
@@ -151,7 +151,7 @@ def _cpp_literal(kind, value):
     if kind == "str":
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if kind == "ints":
-        return "ir::IntList{" + ", ".join(str(v) for v in value) + "}"
+        return "std::vector<int64_t>{" + ", ".join(str(v) for v in value) + "}"
     if kind == "float":
         return repr(float(value))
     return str(value)
@@ -162,47 +162,39 @@ _CPP_PRELUDE = ["// Generated from the op registry by `python -m tessera._opgen 
 
 
 def _cpp_function(spec):
-    """Lines of the C++ function that builds op `spec` with an ir::Builder."""
+    """Lines of the C++ function that appends op `spec` to its operands' function."""
     operands, attrs = _params(spec)
-    if "b" in operands or any(a[0] == "b" for a in attrs):
-        raise ValueError(f"op {spec['name']}: a parameter named 'b' would shadow the C++ API's Builder")
     variadic = spec["max_operands"] < 0
-    params = ["ir::Builder& b"]
+    params = []
     if variadic:
-        params.append(f"const std::vector<ir::Value*>& {operands[0]}")
+        params.append(f"const std::vector<Value>& {operands[0]}")
         args = operands[0]
     required = [a for a in attrs if a[3]]
     optional = [a for a in attrs if not a[3]]
     if not variadic:
-        params += [f"ir::Value* {n}" for n in operands[:spec["min_operands"]]]
+        params += [f"const Value& {n}" for n in operands[:spec["min_operands"]]]
     # Required attributes before optional operands (C++ defaults must come last).
     for name, kind, _v, _r in required:
-        params.append(f"{_CPP_TYPES[kind]} {name}")
+        params.append(f"const {_CPP_TYPES[kind]}& {name}")
     if not variadic:
-        params += [f"ir::Value* {n} = nullptr" for n in operands[spec["min_operands"]:]]
-    body = []
+        params += [f"const std::optional<Value>& {n} = std::nullopt" for n in operands[spec["min_operands"]:]]
     for name, kind, value, _r in optional:
         if value is None:
-            params.append(f"std::optional<{_CPP_TYPES[kind]}> {name} = std::nullopt")
+            params.append(f"const std::optional<{_CPP_TYPES[kind]}>& {name} = std::nullopt")
         else:
-            params.append(f"{_CPP_TYPES[kind]} {name} = {_cpp_literal(kind, value)}")
-    body.append("  ir::AttrMap attrs;")
-    for name, kind, value, req in attrs:
-        unwrap = ".value" if kind in ("axes", "sizes", "padding") else ""
-        if value is None and not req:
-            body.append(f'  if ({name}) attrs["{name}"] = {name}->value;' if unwrap else
-                        f'  if ({name}) attrs["{name}"] = *{name};')
-        else:
-            body.append(f'  attrs["{name}"] = {name}{unwrap};')
+            params.append(f"const {_CPP_TYPES[kind]}& {name} = {_cpp_literal(kind, value)}")
+    body = ["  detail::Attrs attrs;"]
+    for name, _kind, _value, _req in attrs:
+        body.append(f'  attrs.add("{name}", {name});')
     if not variadic:
         names = operands[:spec["min_operands"]]
-        body.append("  std::vector<ir::Value*> operands{" + ", ".join(names) + "};")
+        body.append("  std::vector<Value> operands{" + ", ".join(names) + "};")
         for n in operands[spec["min_operands"]:]:
-            body.append(f"  if ({n}) operands.push_back({n});")
+            body.append(f"  if ({n}) operands.push_back(*{n});")
         args = "operands"
-    body.append(f'  return b.value("{spec["name"]}", {args}, attrs);')
+    body.append(f'  return detail::apply("{spec["name"]}", {args}, attrs.text())[0];')
     summary = (spec["summary"] or spec["name"]).replace("*/", "* /")
-    return [f"// {summary}", f"inline ir::Value* {spec['name']}({', '.join(params)}) {{"] + body + ["}", ""]
+    return [f"// {summary}", f"inline Value {spec['name']}({', '.join(params)}) {{"] + body + ["}", ""]
 
 
 def _cpp_classes():
@@ -211,9 +203,10 @@ def _cpp_classes():
 
 def cpp_class_header_source(cls) -> str:
     """Text of include/tessera/ops/<cls>.hpp: the C++ functions of one op class."""
-    out = [f"// The C++ op API, {cls} ops: one function per registry op, appending it to a Builder's block."]
+    out = [f"// The C++ op API, {cls} ops: one function per registry op, appending it to its operands' "
+           "function (tessera/function.hpp)."]
     out += _CPP_PRELUDE + ["#include <optional>", "#include <string>", "#include <vector>", "",
-                           '#include "ir/builder.hpp"', "", "namespace tessera::ops {", ""]
+                           '#include "tessera/function.hpp"', "", "namespace tessera::ops {", ""]
     for spec in op_specs():
         if spec["class"] == cls:
             out += _cpp_function(spec)
@@ -222,7 +215,7 @@ def cpp_class_header_source(cls) -> str:
 
 def cpp_header_source() -> str:
     """Text of include/tessera/ops.hpp: the C++ op API, one header per op class."""
-    out = ["// The C++ op API: one function per registry op, appending the op to a Builder's block."]
+    out = ["// The C++ op API: one function per registry op, appending the op to its operands' function."]
     out += _CPP_PRELUDE + [""] + [f'#include "tessera/ops/{cls}.hpp"' for cls in _cpp_classes()]
     return "\n".join(out) + "\n"
 

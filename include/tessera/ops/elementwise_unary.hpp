@@ -1,420 +1,420 @@
-// The C++ op API, elementwise_unary ops: one function per registry op, appending it to a Builder's block.
+// The C++ op API, elementwise_unary ops: one function per registry op, appending it to its operands' function (tessera/function.hpp).
 // Generated from the op registry by `python -m tessera._opgen --write .`; do not edit.
 #pragma once
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "ir/builder.hpp"
+#include "tessera/function.hpp"
 
 namespace tessera::ops {
 
 // Elementwise |x| (integers wrap: abs(INT_MIN) = INT_MIN).
-inline ir::Value* abs(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("abs", operands, attrs);
+inline Value abs(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("abs", operands, attrs.text())[0];
 }
 
 // Elementwise arccosine (radians, in [0, pi]; NaN outside [-1, 1]).
-inline ir::Value* acos(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("acos", operands, attrs);
+inline Value acos(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("acos", operands, attrs.text())[0];
 }
 
 // Elementwise inverse hyperbolic cosine (NaN below 1).
-inline ir::Value* acosh(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("acosh", operands, attrs);
+inline Value acosh(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("acosh", operands, attrs.text())[0];
 }
 
 // Elementwise arcsine (radians; NaN outside [-1, 1]).
-inline ir::Value* asin(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("asin", operands, attrs);
+inline Value asin(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("asin", operands, attrs.text())[0];
 }
 
 // Elementwise inverse hyperbolic sine.
-inline ir::Value* asinh(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("asinh", operands, attrs);
+inline Value asinh(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("asinh", operands, attrs.text())[0];
 }
 
 // Elementwise arctangent (radians, in [-pi/2, pi/2]).
-inline ir::Value* atan(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("atan", operands, attrs);
+inline Value atan(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("atan", operands, attrs.text())[0];
 }
 
 // Elementwise inverse hyperbolic tangent (+-inf at +-1, NaN beyond).
-inline ir::Value* atanh(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("atanh", operands, attrs);
+inline Value atanh(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("atanh", operands, attrs.text())[0];
 }
 
 // (x - mean) / sqrt(var + eps) * weight + bias with mean and (biased) var over every axis but the channel axis: batch normalisation with the batch's statistics (training mode); weight and bias have shape [C], optional.
-inline ir::Value* batch_norm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, ir::Value* bias = nullptr, int64_t axis = 1, double eps = 1e-05) {
-  ir::AttrMap attrs;
-  attrs["axis"] = axis;
-  attrs["eps"] = eps;
-  std::vector<ir::Value*> operands{x};
-  if (weight) operands.push_back(weight);
-  if (bias) operands.push_back(bias);
-  return b.value("batch_norm", operands, attrs);
+inline Value batch_norm(const Value& x, const std::optional<Value>& weight = std::nullopt, const std::optional<Value>& bias = std::nullopt, const int64_t& axis = 1, const double& eps = 1e-05) {
+  detail::Attrs attrs;
+  attrs.add("axis", axis);
+  attrs.add("eps", eps);
+  std::vector<Value> operands{x};
+  if (weight) operands.push_back(*weight);
+  if (bias) operands.push_back(*bias);
+  return detail::apply("batch_norm", operands, attrs.text())[0];
 }
 
 // Elementwise bitwise ~x of integers (logical not for bools).
-inline ir::Value* bitwise_invert(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("bitwise_invert", operands, attrs);
+inline Value bitwise_invert(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("bitwise_invert", operands, attrs.text())[0];
 }
 
 // Converts x to another dtype (floats to integers truncate toward zero; nonzero and NaN become true; out-of-range values are undefined).
-inline ir::Value* cast(ir::Builder& b, ir::Value* x, std::string dtype) {
-  ir::AttrMap attrs;
-  attrs["dtype"] = dtype;
-  std::vector<ir::Value*> operands{x};
-  return b.value("cast", operands, attrs);
+inline Value cast(const Value& x, const std::string& dtype) {
+  detail::Attrs attrs;
+  attrs.add("dtype", dtype);
+  std::vector<Value> operands{x};
+  return detail::apply("cast", operands, attrs.text())[0];
 }
 
 // Elementwise smallest integer >= x (integers unchanged).
-inline ir::Value* ceil(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("ceil", operands, attrs);
+inline Value ceil(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("ceil", operands, attrs.text())[0];
 }
 
 // Elementwise min(max(x, min), max); either bound may be omitted; NaN propagates.
-inline ir::Value* clamp(ir::Builder& b, ir::Value* x, std::optional<double> min = std::nullopt, std::optional<double> max = std::nullopt) {
-  ir::AttrMap attrs;
-  if (min) attrs["min"] = *min;
-  if (max) attrs["max"] = *max;
-  std::vector<ir::Value*> operands{x};
-  return b.value("clamp", operands, attrs);
+inline Value clamp(const Value& x, const std::optional<double>& min = std::nullopt, const std::optional<double>& max = std::nullopt) {
+  detail::Attrs attrs;
+  attrs.add("min", min);
+  attrs.add("max", max);
+  std::vector<Value> operands{x};
+  return detail::apply("clamp", operands, attrs.text())[0];
 }
 
 // Elementwise cosine (radians).
-inline ir::Value* cos(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("cos", operands, attrs);
+inline Value cos(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("cos", operands, attrs.text())[0];
 }
 
 // Elementwise hyperbolic cosine.
-inline ir::Value* cosh(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("cosh", operands, attrs);
+inline Value cosh(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("cosh", operands, attrs.text())[0];
 }
 
 // Training-mode dropout: keeps x where rand_like(x, seed, offset) >= p, scaled by 1/(1-p), and zeroes the rest. Reproducible: the same seed and offset give the same mask on every device; they are read at run time, so a new seed does not compile again.
-inline ir::Value* dropout(ir::Builder& b, ir::Value* x, ir::Value* seed, ir::Value* offset = nullptr, double p = 0.5) {
-  ir::AttrMap attrs;
-  attrs["p"] = p;
-  std::vector<ir::Value*> operands{x, seed};
-  if (offset) operands.push_back(offset);
-  return b.value("dropout", operands, attrs);
+inline Value dropout(const Value& x, const Value& seed, const std::optional<Value>& offset = std::nullopt, const double& p = 0.5) {
+  detail::Attrs attrs;
+  attrs.add("p", p);
+  std::vector<Value> operands{x, seed};
+  if (offset) operands.push_back(*offset);
+  return detail::apply("dropout", operands, attrs.text())[0];
 }
 
 // Elementwise error function.
-inline ir::Value* erf(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("erf", operands, attrs);
+inline Value erf(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("erf", operands, attrs.text())[0];
 }
 
 // Elementwise e**x.
-inline ir::Value* exp(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("exp", operands, attrs);
+inline Value exp(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("exp", operands, attrs.text())[0];
 }
 
 // Elementwise 2**x (exact for integer x).
-inline ir::Value* exp2(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("exp2", operands, attrs);
+inline Value exp2(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("exp2", operands, attrs.text())[0];
 }
 
 // Elementwise e**x - 1, accurate for small x.
-inline ir::Value* expm1(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("expm1", operands, attrs);
+inline Value expm1(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("expm1", operands, attrs.text())[0];
 }
 
 // Elementwise largest integer <= x (integers unchanged).
-inline ir::Value* floor(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("floor", operands, attrs);
+inline Value floor(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("floor", operands, attrs.text())[0];
 }
 
 // Gaussian error linear unit x * Phi(x); approximate = "tanh" uses the tanh formula.
-inline ir::Value* gelu(ir::Builder& b, ir::Value* x, std::string approximate = "none") {
-  ir::AttrMap attrs;
-  attrs["approximate"] = approximate;
-  std::vector<ir::Value*> operands{x};
-  return b.value("gelu", operands, attrs);
+inline Value gelu(const Value& x, const std::string& approximate = "none") {
+  detail::Attrs attrs;
+  attrs.add("approximate", approximate);
+  std::vector<Value> operands{x};
+  return detail::apply("gelu", operands, attrs.text())[0];
 }
 
 // Normalisation of x [N, C, *spatial] over each group of C / num_groups channels (and the spatial axes) of each sample, then * weight + bias (shape [C], optional).
-inline ir::Value* group_norm(ir::Builder& b, ir::Value* x, int64_t num_groups, ir::Value* weight = nullptr, ir::Value* bias = nullptr, double eps = 1e-05) {
-  ir::AttrMap attrs;
-  attrs["num_groups"] = num_groups;
-  attrs["eps"] = eps;
-  std::vector<ir::Value*> operands{x};
-  if (weight) operands.push_back(weight);
-  if (bias) operands.push_back(bias);
-  return b.value("group_norm", operands, attrs);
+inline Value group_norm(const Value& x, const int64_t& num_groups, const std::optional<Value>& weight = std::nullopt, const std::optional<Value>& bias = std::nullopt, const double& eps = 1e-05) {
+  detail::Attrs attrs;
+  attrs.add("num_groups", num_groups);
+  attrs.add("eps", eps);
+  std::vector<Value> operands{x};
+  if (weight) operands.push_back(*weight);
+  if (bias) operands.push_back(*bias);
+  return detail::apply("group_norm", operands, attrs.text())[0];
 }
 
 // Normalisation of x [N, C, *spatial] over the spatial axes of each sample and channel, then * weight + bias (shape [C], optional).
-inline ir::Value* instance_norm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, ir::Value* bias = nullptr, double eps = 1e-05) {
-  ir::AttrMap attrs;
-  attrs["eps"] = eps;
-  std::vector<ir::Value*> operands{x};
-  if (weight) operands.push_back(weight);
-  if (bias) operands.push_back(bias);
-  return b.value("instance_norm", operands, attrs);
+inline Value instance_norm(const Value& x, const std::optional<Value>& weight = std::nullopt, const std::optional<Value>& bias = std::nullopt, const double& eps = 1e-05) {
+  detail::Attrs attrs;
+  attrs.add("eps", eps);
+  std::vector<Value> operands{x};
+  if (weight) operands.push_back(*weight);
+  if (bias) operands.push_back(*bias);
+  return detail::apply("instance_norm", operands, attrs.text())[0];
 }
 
 // Elementwise x is neither infinite nor NaN (bool; true for integers).
-inline ir::Value* isfinite(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("isfinite", operands, attrs);
+inline Value isfinite(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("isfinite", operands, attrs.text())[0];
 }
 
 // Elementwise x is +inf or -inf (bool; false for integers).
-inline ir::Value* isinf(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("isinf", operands, attrs);
+inline Value isinf(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("isinf", operands, attrs.text())[0];
 }
 
 // Elementwise x is NaN (bool; false for integers).
-inline ir::Value* isnan(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("isnan", operands, attrs);
+inline Value isnan(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("isnan", operands, attrs.text())[0];
 }
 
 // (x - mean) / sqrt(var + eps) * weight + bias along `axis` (biased variance, as in PyTorch); weight and bias, of shape [x.shape[axis]], are optional (bias needs weight).
-inline ir::Value* layernorm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, ir::Value* bias = nullptr, int64_t axis = -1, double eps = 1e-05) {
-  ir::AttrMap attrs;
-  attrs["axis"] = axis;
-  attrs["eps"] = eps;
-  std::vector<ir::Value*> operands{x};
-  if (weight) operands.push_back(weight);
-  if (bias) operands.push_back(bias);
-  return b.value("layernorm", operands, attrs);
+inline Value layernorm(const Value& x, const std::optional<Value>& weight = std::nullopt, const std::optional<Value>& bias = std::nullopt, const int64_t& axis = -1, const double& eps = 1e-05) {
+  detail::Attrs attrs;
+  attrs.add("axis", axis);
+  attrs.add("eps", eps);
+  std::vector<Value> operands{x};
+  if (weight) operands.push_back(*weight);
+  if (bias) operands.push_back(*bias);
+  return detail::apply("layernorm", operands, attrs.text())[0];
 }
 
 // Elementwise natural logarithm (log(0) = -inf, log(x < 0) = NaN).
-inline ir::Value* log(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("log", operands, attrs);
+inline Value log(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("log", operands, attrs.text())[0];
 }
 
 // Elementwise base-10 logarithm.
-inline ir::Value* log10(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("log10", operands, attrs);
+inline Value log10(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("log10", operands, attrs.text())[0];
 }
 
 // Elementwise log(1 + x), accurate for small x.
-inline ir::Value* log1p(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("log1p", operands, attrs);
+inline Value log1p(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("log1p", operands, attrs.text())[0];
 }
 
 // Elementwise base-2 logarithm (exact for powers of two).
-inline ir::Value* log2(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("log2", operands, attrs);
+inline Value log2(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("log2", operands, attrs.text())[0];
 }
 
 // log(softmax(x)) along `axis`, computed stably as x - logsumexp(x, axis).
-inline ir::Value* log_softmax(ir::Builder& b, ir::Value* x, int64_t axis = -1) {
-  ir::AttrMap attrs;
-  attrs["axis"] = axis;
-  std::vector<ir::Value*> operands{x};
-  return b.value("log_softmax", operands, attrs);
+inline Value log_softmax(const Value& x, const int64_t& axis = -1) {
+  detail::Attrs attrs;
+  attrs.add("axis", axis);
+  std::vector<Value> operands{x};
+  return detail::apply("log_softmax", operands, attrs.text())[0];
 }
 
 // Elementwise not x (zero is true); bool result.
-inline ir::Value* logical_not(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("logical_not", operands, attrs);
+inline Value logical_not(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("logical_not", operands, attrs.text())[0];
 }
 
 // Elementwise -x.
-inline ir::Value* neg(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("neg", operands, attrs);
+inline Value neg(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("neg", operands, attrs.text())[0];
 }
 
 // Uniform [0, 1) values of x's shape and float dtype, generated inside the kernel: element i equals element i + offset of tessera.rand(n, seed=seed, dtype=x.dtype). seed and offset are rank-0 integer tensors (Python ints become ones) read at run time, so new seeds reuse the compiled program. x's values are not read. Not differentiable (zero gradient).
-inline ir::Value* rand_like(ir::Builder& b, ir::Value* x, ir::Value* seed, ir::Value* offset = nullptr) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x, seed};
-  if (offset) operands.push_back(offset);
-  return b.value("rand_like", operands, attrs);
+inline Value rand_like(const Value& x, const Value& seed, const std::optional<Value>& offset = std::nullopt) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x, seed};
+  if (offset) operands.push_back(*offset);
+  return detail::apply("rand_like", operands, attrs.text())[0];
 }
 
 // Elementwise max(x, 0).
-inline ir::Value* relu(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("relu", operands, attrs);
+inline Value relu(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("relu", operands, attrs.text())[0];
 }
 
 // Identity (value and derivative) that common-subexpression elimination leaves alone: tessera.checkpoint recomputes from it.
-inline ir::Value* remat_barrier(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("remat_barrier", operands, attrs);
+inline Value remat_barrier(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("remat_barrier", operands, attrs.text())[0];
 }
 
 // x / sqrt(mean(x^2, axis) + eps) * weight: RMS normalisation along `axis` (weight, of shape [x.shape[axis]], is optional).
-inline ir::Value* rmsnorm(ir::Builder& b, ir::Value* x, ir::Value* weight = nullptr, int64_t axis = -1, double eps = 1e-06) {
-  ir::AttrMap attrs;
-  attrs["axis"] = axis;
-  attrs["eps"] = eps;
-  std::vector<ir::Value*> operands{x};
-  if (weight) operands.push_back(weight);
-  return b.value("rmsnorm", operands, attrs);
+inline Value rmsnorm(const Value& x, const std::optional<Value>& weight = std::nullopt, const int64_t& axis = -1, const double& eps = 1e-06) {
+  detail::Attrs attrs;
+  attrs.add("axis", axis);
+  attrs.add("eps", eps);
+  std::vector<Value> operands{x};
+  if (weight) operands.push_back(*weight);
+  return detail::apply("rmsnorm", operands, attrs.text())[0];
 }
 
 // Rotary position embedding of x [..., S, D] (D even): pair i of position p turns by p * base^(-2i/D). positions [S] or broadcasting to x's [..., S] (default 0..S-1). Computed in f32 or wider.
-inline ir::Value* rope(ir::Builder& b, ir::Value* x, ir::Value* positions = nullptr, double base = 10000.0, bool interleaved = false) {
-  ir::AttrMap attrs;
-  attrs["base"] = base;
-  attrs["interleaved"] = interleaved;
-  std::vector<ir::Value*> operands{x};
-  if (positions) operands.push_back(positions);
-  return b.value("rope", operands, attrs);
+inline Value rope(const Value& x, const std::optional<Value>& positions = std::nullopt, const double& base = 10000.0, const bool& interleaved = false) {
+  detail::Attrs attrs;
+  attrs.add("base", base);
+  attrs.add("interleaved", interleaved);
+  std::vector<Value> operands{x};
+  if (positions) operands.push_back(*positions);
+  return detail::apply("rope", operands, attrs.text())[0];
 }
 
 // Elementwise nearest integer, halves to even as NumPy (integers unchanged).
-inline ir::Value* round(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("round", operands, attrs);
+inline Value round(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("round", operands, attrs.text())[0];
 }
 
 // Elementwise 1 / sqrt(x).
-inline ir::Value* rsqrt(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("rsqrt", operands, attrs);
+inline Value rsqrt(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("rsqrt", operands, attrs.text())[0];
 }
 
 // Elementwise logistic function 1 / (1 + e**-x).
-inline ir::Value* sigmoid(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("sigmoid", operands, attrs);
+inline Value sigmoid(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("sigmoid", operands, attrs.text())[0];
 }
 
 // Elementwise sign: -1, 0 or 1 (NaN stays NaN, -0 gives 0).
-inline ir::Value* sign(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("sign", operands, attrs);
+inline Value sign(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("sign", operands, attrs.text())[0];
 }
 
 // Elementwise sign bit of x (bool): true for -0.0 and negative NaNs too.
-inline ir::Value* signbit(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("signbit", operands, attrs);
+inline Value signbit(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("signbit", operands, attrs.text())[0];
 }
 
 // Elementwise x * sigmoid(x) (swish).
-inline ir::Value* silu(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("silu", operands, attrs);
+inline Value silu(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("silu", operands, attrs.text())[0];
 }
 
 // Elementwise sine (radians).
-inline ir::Value* sin(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("sin", operands, attrs);
+inline Value sin(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("sin", operands, attrs.text())[0];
 }
 
 // Elementwise hyperbolic sine.
-inline ir::Value* sinh(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("sinh", operands, attrs);
+inline Value sinh(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("sinh", operands, attrs.text())[0];
 }
 
 // exp(x - m) / sum(exp(x - m)) along `axis`, m the (finite) maximum along it.
-inline ir::Value* softmax(ir::Builder& b, ir::Value* x, int64_t axis = -1) {
-  ir::AttrMap attrs;
-  attrs["axis"] = axis;
-  std::vector<ir::Value*> operands{x};
-  return b.value("softmax", operands, attrs);
+inline Value softmax(const Value& x, const int64_t& axis = -1) {
+  detail::Attrs attrs;
+  attrs.add("axis", axis);
+  std::vector<Value> operands{x};
+  return detail::apply("softmax", operands, attrs.text())[0];
 }
 
 // Elementwise log(1 + e**x), computed without overflow.
-inline ir::Value* softplus(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("softplus", operands, attrs);
+inline Value softplus(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("softplus", operands, attrs.text())[0];
 }
 
 // Elementwise square root (correctly rounded; NaN below 0).
-inline ir::Value* sqrt(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("sqrt", operands, attrs);
+inline Value sqrt(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("sqrt", operands, attrs.text())[0];
 }
 
 // Identity in the forward pass; blocks gradients (its derivative is zero).
-inline ir::Value* stop_gradient(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("stop_gradient", operands, attrs);
+inline Value stop_gradient(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("stop_gradient", operands, attrs.text())[0];
 }
 
 // Elementwise tangent (radians): sin(x) / cos(x).
-inline ir::Value* tan(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("tan", operands, attrs);
+inline Value tan(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("tan", operands, attrs.text())[0];
 }
 
 // Elementwise hyperbolic tangent.
-inline ir::Value* tanh(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("tanh", operands, attrs);
+inline Value tanh(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("tanh", operands, attrs.text())[0];
 }
 
 // Elementwise integer part, rounding toward zero (integers unchanged).
-inline ir::Value* trunc(ir::Builder& b, ir::Value* x) {
-  ir::AttrMap attrs;
-  std::vector<ir::Value*> operands{x};
-  return b.value("trunc", operands, attrs);
+inline Value trunc(const Value& x) {
+  detail::Attrs attrs;
+  std::vector<Value> operands{x};
+  return detail::apply("trunc", operands, attrs.text())[0];
 }
 
 }  // namespace tessera::ops
