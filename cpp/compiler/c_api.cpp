@@ -281,13 +281,17 @@ TSR_API tsrStatus tsrFunctionExport(tsrFunction fn, const char* target, const ch
     return guarded(TSR_ERROR_INVALID_ARGUMENT, [&] {
       std::string bytes = compiler::export_program(module_text(fn), target && *target ? target : "cpu",
                                                    int(fn->fn().body.args.size()), {}, "");
-      std::string tmp = std::string(path) + ".tmp";
+      std::string tmp = std::string(path) + ".tmp";  // written whole, then renamed into place
+      bool ok;
       {
         std::ofstream f(tmp, std::ios::binary);
         f.write(bytes.data(), std::streamsize(bytes.size()));
-        if (!f) fail(ErrorCode::Value, std::string(path) + ": cannot write the file");
+        ok = bool(f.flush());
       }
-      if (std::rename(tmp.c_str(), path) != 0) fail(ErrorCode::Value, std::string(path) + ": cannot write the file");
+      if (!ok || std::rename(tmp.c_str(), path) != 0) {
+        std::remove(tmp.c_str());
+        fail(ErrorCode::Value, std::string(path) + ": cannot write the file");
+      }
       return TSR_SUCCESS;
     });
   });

@@ -169,6 +169,13 @@ bool Array::is_contiguous() const {
   return true;
 }
 
+Array Array::clone() const {
+  if (!is_contiguous()) return contiguous();  // a gather makes new memory already
+  Array out = empty(device(), dtype, shape);
+  if (nbytes()) check_status(tsrMemcpy(out.data(), device().raw(), data(), device().raw(), nbytes(), nullptr), "tsrMemcpy");
+  return out;
+}
+
 Array Array::to(Device device) const {
   if (device == this->device() && is_contiguous()) return *this;
   rt::check_in_bounds(*this);

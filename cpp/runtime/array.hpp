@@ -76,6 +76,8 @@ struct Array {
   // A contiguous copy on `device` (returns *this when already contiguous there).
   Array to(Device device) const;
   Array contiguous() const { return to(device()); }
+  // A contiguous copy in new memory on the same device.
+  Array clone() const;
   // Writes src's elements into this array's memory (same dtype, shape and device; this one
   // writable): the in-place half of `x[idx] = v`. Strided destinations on the CPU only.
   void copy_from(const Array& src) const;

@@ -204,36 +204,6 @@ Step get_step(In& in) {
   return s;
 }
 
-// Every slot a step names lies inside the plan; buffers fit their arena; counts agree.
-void check_plan(In& in, const Plan& p) {
-  auto slot_ok = [&](int s) { return s >= 0 && s < p.num_slots; };
-  auto check = [&](bool ok, const std::string& what) {
-    if (!ok) in.bad("plan @" + p.name + ": " + what);
-  };
-  check(p.num_slots >= 0 && size_t(p.num_slots) >= p.input_types.size(), "fewer slots than inputs");
-  check(p.output_types.size() == p.output_slots.size(), "output types do not match the outputs");
-  check(p.arena_offset.empty() || p.arena_offset.size() == size_t(p.num_slots), "arena offsets do not match slots");
-  for (int s : p.output_slots) check(slot_ok(s), "an output slot out of range");
-  for (const Step& s : p.steps) {
-    for (int a : s.args) check(slot_ok(a), "a step reads a slot out of range");
-    for (int r : s.results) check(slot_ok(r), "a step writes a slot out of range");
-    if (s.kind == Step::Alloc || s.kind == Step::View) check(slot_ok(s.slot), "a buffer slot out of range");
-    if (s.kind == Step::View) check(slot_ok(s.view_of), "a view of a slot out of range");
-    if (s.kind == Step::Assert) check(s.args.size() == 1, "an assert without its flag");
-    if (s.kind == Step::Control || s.kind == Step::Collective)
-      check(s.results.size() == s.result_types.size(), "results and their types differ in number");
-    if (s.kind == Step::Collective) check(!s.args.empty() || s.op == "axis_index", "a collective without operand");
-    for (size_t m = 0; m + 11 <= s.tensor_maps.size(); m += 11)
-      check(s.tensor_maps[m] >= 0 && size_t(s.tensor_maps[m]) < s.args.size(), "a TMA operand out of range");
-    check(s.tensor_maps.size() % 11 == 0, "a TMA descriptor of the wrong length");
-    if (s.kind == Step::Alloc && !p.arena_offset.empty() && p.arena_offset[size_t(s.slot)] >= 0) {
-      int64_t n = int64_t(dtype_size(s.type.dtype));
-      for (int64_t d : s.type.shape) n = d > 0 && n > INT64_MAX / d ? INT64_MAX : n * d;
-      check(p.arena_offset[size_t(s.slot)] <= p.arena_bytes - n, "a buffer outside its arena");
-    }
-  }
-}
-
 Plan get_plan(In& in) {
   Plan p;
   p.name = in.str();
@@ -250,7 +220,6 @@ Plan get_plan(In& in) {
   }
   p.arena_offset = in.ints();
   p.arena_bytes = in.num<int64_t>();
-  check_plan(in, p);
   return p;
 }
 
@@ -265,12 +234,6 @@ void read_program(const std::string& payload, const std::string& source, Content
   c.num_inputs = in.num<int32_t>();
   c.metadata = in.str();
   if (!in.r.done()) in.bad("bytes after its end");
-  std::set<std::string> names;
-  for (const Plan& p : c.plans) names.insert(p.name);
-  for (const Plan& p : c.plans)
-    for (const Step& s : p.steps)
-      for (const std::string& callee : s.callees)
-        if (!names.count(callee)) in.bad("step calls @" + callee + ", which is not in the file");
   const Plan& entry = c.plans.front();
   if (c.num_inputs < 0 || size_t(c.num_inputs) > entry.input_types.size()) in.bad("bad input count");
 }
@@ -293,9 +256,11 @@ void read_constants(const std::string& payload, const std::string& source, Conte
   for (size_t i = 0; i < n; ++i) {
     TensorType t = in.type();
     std::string data = in.str();
-    Array a = Array::empty(Device{}, t.dtype, t.shape);
-    if (data.size() != a.nbytes())
+    uint64_t want = dtype_size(t.dtype);
+    for (int64_t d : t.shape) want = d > 0 && want > UINT64_MAX / uint64_t(d) ? UINT64_MAX : want * uint64_t(d);
+    if (data.size() != want)
       in.bad("constant " + std::to_string(i) + " (" + t.str() + ") holds " + std::to_string(data.size()) + " bytes");
+    Array a = Array::empty(Device{}, t.dtype, t.shape);
     std::copy(data.begin(), data.end(), static_cast<char*>(a.data()));
     c.constants.push_back(std::move(a));
   }
@@ -368,7 +333,7 @@ Contents read(const std::string& file, const std::string& source) {
                                  std::to_string(file.size()) + " bytes)");
     if (fnv1a(payload) != sum)
       fail(ErrorCode::Value, source + ": corrupted: section '" + name + "' does not match its checksum");
-    seen.insert(name);
+    if (!seen.insert(name).second) fail(ErrorCode::Value, source + ": malformed: two '" + name + "' sections");
     if (name == "program") read_program(payload, source, c);
     if (name == "kernels") read_kernels(payload, source, c);
     if (name == "constants") read_constants(payload, source, c);
@@ -384,6 +349,7 @@ Contents read(const std::string& file, const std::string& source) {
   for (size_t i = 0; i < c.constants.size(); ++i)
     if (!(TensorType{c.constants[i].dtype, c.constants[i].shape} == entry.input_types[size_t(c.num_inputs) + i]))
       fail(ErrorCode::Value, source + ": malformed: constant " + std::to_string(i) + " does not match its input");
+  check_program(c, source);
   return c;
 }
 

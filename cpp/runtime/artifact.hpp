@@ -44,6 +44,9 @@ std::string write(const Contents& c);
 // Throws ErrorCode::Value ("<source>: ...") for anything malformed; `source` names the file.
 Contents read(const std::string& bytes, const std::string& source);
 std::string manifest(const Contents& c);
+// artifact_check.cpp: the plans' slots, arena, views, control flow and kernels are consistent
+// (read() calls it). Throws ErrorCode::Value naming what is wrong.
+void check_program(const Contents& c, const std::string& source);
 // The CPU instruction sets in `features` that this machine lacks (checks those the runtime
 // knows; the compiler records only those).
 std::vector<std::string> missing_cpu_features(const std::vector<std::string>& features);

@@ -23,10 +23,15 @@ struct Feature {
 #if defined(__x86_64__)
 #define TSR_FEATURE(name) {name, [] { return bool(__builtin_cpu_supports(name)); }}
 const Feature kFeatures[] = {
-    TSR_FEATURE("sse4.1"),   TSR_FEATURE("sse4.2"),     TSR_FEATURE("avx"),        TSR_FEATURE("avx2"),
-    TSR_FEATURE("fma"),      TSR_FEATURE("f16c"),       TSR_FEATURE("bmi"),        TSR_FEATURE("bmi2"),
-    TSR_FEATURE("avx512f"),  TSR_FEATURE("avx512bw"),   TSR_FEATURE("avx512dq"),   TSR_FEATURE("avx512vl"),
-    TSR_FEATURE("avx512cd"), TSR_FEATURE("avx512vnni"), TSR_FEATURE("avx512bf16"), TSR_FEATURE("avx512fp16"),
+    TSR_FEATURE("popcnt"),          TSR_FEATURE("sse4.1"),      TSR_FEATURE("sse4.2"),
+    TSR_FEATURE("aes"),             TSR_FEATURE("pclmul"),      TSR_FEATURE("avx"),
+    TSR_FEATURE("avx2"),            TSR_FEATURE("fma"),         TSR_FEATURE("f16c"),
+    TSR_FEATURE("bmi"),             TSR_FEATURE("bmi2"),        TSR_FEATURE("avxvnni"),
+    TSR_FEATURE("avx512f"),         TSR_FEATURE("avx512bw"),    TSR_FEATURE("avx512dq"),
+    TSR_FEATURE("avx512vl"),        TSR_FEATURE("avx512cd"),    TSR_FEATURE("avx512vnni"),
+    TSR_FEATURE("avx512bf16"),      TSR_FEATURE("avx512fp16"),  TSR_FEATURE("avx512ifma"),
+    TSR_FEATURE("avx512vbmi"),      TSR_FEATURE("avx512vbmi2"), TSR_FEATURE("avx512bitalg"),
+    TSR_FEATURE("avx512vpopcntdq"), TSR_FEATURE("gfni"),        TSR_FEATURE("vpclmulqdq"),
 };
 #undef TSR_FEATURE
 #else
@@ -40,7 +45,9 @@ const Feature* known(const std::string& name) {
 }
 
 // The shared object's bytes as a file only this process sees, opened by the dynamic loader.
-// The returned handle keeps the code mapped; closing the file does not unmap it.
+// The file stays open while the code is loaded: the loader knows an object by its path, and a
+// closed descriptor's number (so its /proc path) would be reused by the next program, which
+// dlopen would then answer with this one's handle.
 std::shared_ptr<void> open_shared_object(const std::string& image) {
   int fd = int(memfd_create("tessera-program", MFD_CLOEXEC));
   if (fd < 0) fail(ErrorCode::Runtime, "loading the program's CPU code: memfd_create failed");
@@ -54,13 +61,21 @@ std::shared_ptr<void> open_shared_object(const std::string& image) {
     done += size_t(n);
   }
   std::string path = "/proc/self/fd/" + std::to_string(fd);
+  if (void* stale = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD)) {  // cannot happen while fds stay open
+    dlclose(stale);
+    ::close(fd);
+    fail(ErrorCode::Internal, "loading the program's CPU code: " + path + " names a loaded object already");
+  }
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  ::close(fd);
   if (!handle) {
     const char* why = dlerror();
-    fail(ErrorCode::Runtime, std::string("loading the program's CPU code: ") + (why ? why : "dlopen failed"));
+    ::close(fd);
+    fail(ErrorCode::Value, std::string("loading the program's CPU code: ") + (why ? why : "dlopen failed"));
   }
-  return std::shared_ptr<void>(handle, [](void* h) { dlclose(h); });
+  return std::shared_ptr<void>(handle, [fd](void* h) {
+    dlclose(h);
+    ::close(fd);
+  });
 }
 
 // "nvptx:sm_90a" -> (9, 0, true); the device must match exactly for an "a" target (its
@@ -92,9 +107,8 @@ void check_target(const Contents& c, Device device) {
   if (!missing.empty()) {
     std::string list;
     for (const std::string& f : missing) list += (list.empty() ? "" : ", ") + f;
-    fail(ErrorCode::Device, "the program's CPU code uses instruction sets this CPU lacks (" + list +
-                                "): export it on a machine like this one, or for an older CPU "
-                                "(target='cpu:x86-64-v2')");
+    fail(ErrorCode::Device, "the program's CPU code was compiled for a CPU with instruction sets this one lacks (" +
+                                list + "): export it again on a machine with this CPU's instruction sets or fewer");
   }
 }
 
@@ -132,7 +146,7 @@ Loaded::Loaded(Contents contents, Device device) : contents_(std::move(contents)
         std::vector<tsrHostKernelEntry> entries;
         for (const std::string& name : k.kernel_names) {
           void* fn = dlsym(code.get(), name.c_str());
-          if (!fn) fail(ErrorCode::Value, "the program's CPU code does not define kernel " + name);
+          if (!fn) fail(ErrorCode::Value, "malformed: the program's CPU code does not define kernel " + name);
           entries.push_back({name.c_str(), reinterpret_cast<tsrHostKernelFn>(fn)});
         }
         check_status(tsrModuleLoadHost(entries.data(), int32_t(entries.size()), &m), "tsrModuleLoadHost");
@@ -156,7 +170,11 @@ std::vector<Array> Loaded::run(const std::vector<Array>& inputs) const {
                                std::to_string(inputs.size()));
   std::vector<Array> all = inputs;
   all.insert(all.end(), constants_.begin(), constants_.end());
-  return program_->run(all);
+  std::vector<Array> out = program_->run(all);
+  for (Array& a : out)  // a returned constant is a copy: the program's own stays as it is
+    for (const Array& c : constants_)
+      if (a.storage == c.storage) a = a.clone();
+  return out;
 }
 
 }  // namespace tessera::artifact

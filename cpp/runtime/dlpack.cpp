@@ -216,6 +216,14 @@ void run_borrowed(const DLTensor* inputs, int32_t num_inputs, DLManagedTensorVer
   for (int32_t i = 0; i < num_inputs; ++i) in.push_back(borrow(inputs[i]));
   std::vector<Array> out = run(in);
   if (out.size() != size_t(num_outputs)) fail(ErrorCode::Internal, "a run returned an unexpected number of outputs");
+  // Outputs are new tensors the caller owns: one that is (a view of) an input, or that an
+  // earlier output shares, becomes a copy.
+  for (size_t i = 0; i < out.size(); ++i) {
+    bool shared = false;
+    for (const Array& a : in) shared = shared || out[i].storage == a.storage;
+    for (size_t j = 0; j < i; ++j) shared = shared || out[i].storage == out[j].storage;
+    if (shared) out[i] = out[i].clone();
+  }
   std::vector<DLManagedTensorVersioned*> made;
   for (const Array& a : out) made.push_back(export_versioned(a));
   for (size_t i = 0; i < made.size(); ++i) outputs[i] = made[i];

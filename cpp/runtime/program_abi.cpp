@@ -31,7 +31,7 @@ tsrStatus check_program(tsrProgram p) {
 
 tsrStatus load(const std::string& bytes, const std::string& source, tsrDevice device, tsrProgram* program) {
   if (tsrStatus s = check_device("device", device)) return s;
-  return guarded(TSR_ERROR_INVALID_PROGRAM, [&] {
+  try {
     auto p = std::make_unique<tsrProgram_t>();
     Device d{device.type, device.index};
     p->loaded = std::make_unique<artifact::Loaded>(artifact::read(bytes, source), d);
@@ -42,7 +42,10 @@ tsrStatus load(const std::string& bytes, const std::string& source, tsrDevice de
     *program = p.release();
     live_programs().add(*program);
     return TSR_SUCCESS;
-  });
+  } catch (const Error& e) {  // all but the device check are the file's fault
+    return e.code() == ErrorCode::Device ? error_status(e, TSR_ERROR_INVALID_PROGRAM)
+                                          : set_error(TSR_ERROR_INVALID_PROGRAM, e.what());
+  }
 }
 
 tsrStatus info(const std::vector<TensorType>& types, int32_t index, tsrTensorInfo* out, const char* what) {

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -123,12 +124,15 @@ class Attrs {
 
 }  // namespace detail
 
-// A value of a function being built: a parameter or an op's result.
+using FunctionHandle = std::shared_ptr<tsrFunction_t>;
+
+// A value of a function being built: a parameter or an op's result. It keeps its function alive.
 class Value {
  public:
   Value() = default;
-  Value(tsrFunction fn, int32_t id) : fn_(fn), id_(id) {}
-  tsrFunction function() const { return fn_; }
+  Value(FunctionHandle fn, int32_t id) : fn_(std::move(fn)), id_(id) {}
+  tsrFunction function() const { return fn_.get(); }
+  const FunctionHandle& handle() const { return fn_; }
   int32_t id() const { return id_; }
   DType dtype() const { return DType(info().dtype); }
   std::vector<int64_t> shape() const {
@@ -139,10 +143,10 @@ class Value {
  private:
   tsrTensorInfo info() const {
     tsrTensorInfo t;
-    check(tsrFunctionValueType(fn_, id_, &t));
+    check(tsrFunctionValueType(fn_.get(), id_, &t));
     return t;
   }
-  tsrFunction fn_ = nullptr;
+  FunctionHandle fn_;
   int32_t id_ = -1;
 };
 
@@ -153,14 +157,14 @@ inline std::vector<Value> apply(const char* name, const std::vector<Value>& oper
   tsrFunction fn = operands[0].function();
   std::vector<int32_t> ids;
   for (const Value& v : operands) {
-    if (v.function() != fn)
+    if (!fn || v.function() != fn)
       throw Error(TSR_ERROR_INVALID_ARGUMENT, std::string(name) + ": operands belong to different functions");
     ids.push_back(v.id());
   }
   int32_t first = 0, n = 0;
   check(tsrFunctionAddOp(fn, name, ids.data(), int32_t(ids.size()), attrs.c_str(), nullptr, &first, &n));
   std::vector<Value> out;
-  for (int32_t i = 0; i < n; ++i) out.emplace_back(fn, first + i);
+  for (int32_t i = 0; i < n; ++i) out.emplace_back(operands[0].handle(), first + i);
   return out;
 }
 }  // namespace detail
@@ -170,10 +174,12 @@ inline std::vector<Value> apply(const char* name, const std::vector<Value>& oper
 class Tensor {
  public:
   template <class T>
-  static Tensor from(std::vector<T> data, std::vector<int64_t> shape) {
+  static Tensor from(std::vector<T> data, std::vector<int64_t> shape, bool unchecked = false) {
+    static_assert(!std::is_same_v<T, bool>, "std::vector<bool> packs bits: use Tensor::from_bytes for bool");
     size_t n = 1;
     for (int64_t d : shape) n *= size_t(d);
-    if (n != data.size()) throw Error(TSR_ERROR_INVALID_ARGUMENT, "Tensor::from: the data does not fill the shape");
+    if (!unchecked && n != data.size())
+      throw Error(TSR_ERROR_INVALID_ARGUMENT, "Tensor::from: the data does not fill the shape");
     auto owned = std::make_shared<std::vector<T>>(std::move(data));
     Tensor t;
     t.shape_ = std::move(shape);
@@ -182,15 +188,40 @@ class Tensor {
     t.dl_.device = {kDLCPU, 0};
     t.dl_.ndim = int32_t(t.shape_.size());
     t.dl_.dtype = dl_type<T>();
-    t.dl_.shape = t.shape_.data();
+    return t;
+  }
+  // Elements of any dtype as raw bytes (bool: one byte each, 0 or 1; f16/bf16: their 16 bits).
+  static Tensor from_bytes(std::vector<uint8_t> bytes, DType dtype, std::vector<int64_t> shape) {
+    Tensor t = from(std::move(bytes), {int64_t(0)}, true);
+    t.shape_ = std::move(shape);
+    t.dl_.ndim = int32_t(t.shape_.size());
+    t.dl_.dtype = dl_type(dtype);
+    size_t n = dtype_bytes(dtype);
+    for (int64_t d : t.shape_) n *= size_t(d);
+    if (n != static_cast<std::vector<uint8_t>*>(t.keep_.get())->size())
+      throw Error(TSR_ERROR_INVALID_ARGUMENT, "Tensor::from_bytes: the bytes do not fill the shape");
     return t;
   }
   explicit Tensor(OwnedTensor t) : shape_(t->dl_tensor.shape, t->dl_tensor.shape + t->dl_tensor.ndim) {
     dl_ = t->dl_tensor;
-    dl_.shape = shape_.data();
+    dl_.shape = nullptr;  // dl() points it at shape_
     keep_ = std::shared_ptr<DLManagedTensorVersioned>(t.release(), rt::TensorDeleter());
   }
-  const DLTensor& dl() const { return dl_; }
+  // The tensor as DLPack sees it; valid while this Tensor lives.
+  DLTensor dl() const {
+    DLTensor t = dl_;
+    t.shape = const_cast<int64_t*>(shape_.data());  // shape_ moves with the Tensor; dl_ keeps no pointer
+    return t;
+  }
+  // The elements' raw bytes (host memory; contiguous, as executables' results are).
+  std::vector<uint8_t> to_bytes() const {
+    if (dl_.device.device_type != kDLCPU)
+      throw Error(TSR_ERROR_INVALID_ARGUMENT, "Tensor::to_bytes: the tensor is not in host memory");
+    size_t n = dl_.dtype.bits / 8u;
+    for (int64_t d : shape_) n *= size_t(d);
+    const uint8_t* p = static_cast<const uint8_t*>(dl_.data) + dl_.byte_offset;
+    return std::vector<uint8_t>(p, p + n);
+  }
   const std::vector<int64_t>& shape() const { return shape_; }
   // The elements, copied out (host memory; contiguous, as executables' results are).
   template <class T>
@@ -209,10 +240,17 @@ class Tensor {
 
  private:
   Tensor() = default;
+  static size_t dtype_bytes(DType t) {
+    static const uint8_t sizes[] = {8, 4, 2, 2, 8, 4, 1, 1, 1};
+    return sizes[int(t)];
+  }
+  static DLDataType dl_type(DType t) {
+    static const uint8_t codes[] = {kDLFloat, kDLFloat, kDLFloat, kDLBfloat, kDLInt, kDLInt, kDLInt, kDLUInt, kDLBool};
+    return {codes[int(t)], uint8_t(dtype_bytes(t) * 8), 1};
+  }
   template <class T>
   static DLDataType dl_type() {
     static_assert(std::is_arithmetic_v<T>, "Tensor holds numbers");
-    if constexpr (std::is_same_v<T, bool>) return {kDLBool, 8, 1};
     if constexpr (std::is_floating_point_v<T>) return {kDLFloat, uint8_t(sizeof(T) * 8), 1};
     if constexpr (std::is_signed_v<T>) return {kDLInt, uint8_t(sizeof(T) * 8), 1};
     return {kDLUInt, uint8_t(sizeof(T) * 8), 1};
@@ -253,7 +291,7 @@ class Function {
   Value param(DType dtype, const std::vector<int64_t>& shape) {
     int32_t id = 0;
     check(tsrFunctionAddParam(raw_.get(), tsrDataType(dtype), int32_t(shape.size()), shape.data(), &id));
-    return Value(raw_.get(), id);
+    return Value(raw_, id);
   }
   // A constant of this function (rank 0: it broadcasts against anything).
   Value constant(double value, DType dtype = DType::f32) {
@@ -262,13 +300,13 @@ class Function {
     std::string attrs = a.text() + ", type = " + dtype_name(dtype) + "[]";
     int32_t first = 0, n = 0;
     check(tsrFunctionAddOp(raw_.get(), "constant", nullptr, 0, attrs.c_str(), nullptr, &first, &n));
-    return Value(raw_.get(), first);
+    return Value(raw_, first);
   }
   void set_outputs(const std::vector<Value>& outputs) {
     std::vector<int32_t> ids;
     for (const Value& v : outputs) ids.push_back(v.id());
-    num_outputs_ = int32_t(ids.size());
     check(tsrFunctionSetOutputs(raw_.get(), ids.data(), int32_t(ids.size())));
+    num_outputs_ = int32_t(ids.size());
   }
   // The outputs and the gradient of the first output (one element) with respect to the
   // parameters numbered in `wrt`, as a new function of the same parameters.
@@ -297,7 +335,7 @@ class Function {
  private:
   Function(tsrFunction raw, int32_t num_outputs)
       : raw_(raw, [](tsrFunction p) { tsrFunctionDestroy(p); }), num_outputs_(num_outputs) {}
-  std::shared_ptr<tsrFunction_t> raw_;
+  FunctionHandle raw_;
   int32_t num_outputs_ = 0;
 };
 

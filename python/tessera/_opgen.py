@@ -189,7 +189,11 @@ def _cpp_function(spec):
     if not variadic:
         names = operands[:spec["min_operands"]]
         body.append("  std::vector<Value> operands{" + ", ".join(names) + "};")
-        for n in operands[spec["min_operands"]:]:
+        optional_operands = operands[spec["min_operands"]:]
+        for i, n in enumerate(optional_operands):
+            if i:  # a later optional operand cannot stand in for an earlier one
+                body.append(f"  if ({n} && !{optional_operands[i - 1]}) throw Error(TSR_ERROR_INVALID_ARGUMENT, "
+                            f"\"{spec['name']}: {n} is given without {optional_operands[i - 1]}\");")
             body.append(f"  if ({n}) operands.push_back(*{n});")
         args = "operands"
     body.append(f'  return detail::apply("{spec["name"]}", {args}, attrs.text())[0];')

@@ -45,6 +45,35 @@ def _structure(spec, what):
     return {"S": value if isinstance(value, (int, float, str, bool, type(None))) else repr(value)}
 
 
+_KINDS = {"T": "a tensor", "F": "a float", "S": "a static value", "list": "a list", "tuple": "a tuple",
+          "dict": "a dict", "node": "a pytree node"}
+
+
+def _difference(exported, called, path):
+    """Where two argument structures first differ, in words; None when they are equal."""
+    (ek, ev), = exported.items()
+    (ck, cv), = called.items()
+    if ek != ck:
+        return f"{path} was exported as {_KINDS[ek]}, got {_KINDS[ck]}"
+    if ek == "S":
+        return None if ev == cv else f"{path} was exported as the static value {ev!r}, got {cv!r}"
+    if ek in ("T", "F"):
+        return None
+    if ek == "dict":
+        if [k for k, _ in ev] != [k for k, _ in cv]:
+            return f"{path} was exported with keys {[k for k, _ in ev]}, got {[k for k, _ in cv]}"
+        pairs = [(f"{path}[{k!r}]", a, b) for (k, a), (_, b) in zip(ev, cv)]
+    else:
+        if len(ev) != len(cv):
+            return f"{path} was exported with {len(ev)} items, got {len(cv)}"
+        pairs = [(f"{path}[{i}]", a, b) for i, (a, b) in enumerate(zip(ev, cv))]
+    for where, a, b in pairs:
+        found = _difference(a, b, where)
+        if found:
+            return found
+    return None
+
+
 def _rebuild(structure, leaves):
     (kind, payload), = structure.items()
     if kind in ("T", "F"):
@@ -64,6 +93,9 @@ def _write_atomically(path: Path, data: bytes):
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as open() would make it (mkstemp's is 0600)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -148,7 +180,13 @@ class ExportedProgram:
 
     def __call__(self, *args, **kwargs):
         leaves = []
-        _flatten((args, kwargs), leaves, scalars=True)
+        spec = _flatten((args, kwargs), leaves, scalars=True)
+        structure = self._meta.get("args")
+        called = json.loads(json.dumps(_structure(spec, "argument")))  # tuples as JSON has them
+        if structure is not None and called != structure:
+            (args_s, kwargs_s), (args_c, kwargs_c) = structure["tuple"], called["tuple"]
+            why = _difference(args_s, args_c, "args") or _difference(kwargs_s, kwargs_c, "kwargs")
+            raise TesseraError(f"{self!r}: the arguments differ from the exported ones: {why}", lazy.user_location())
         expected = len(self._loaded.input_types)
         if len(leaves) != expected:
             raise TesseraError(f"{self!r}: takes {expected} tensor or float arguments (as exported), got {len(leaves)}",

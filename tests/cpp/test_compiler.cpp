@@ -160,15 +160,13 @@ static void test_targets() {
 // plan_memory: buffers live at the same time get disjoint bytes, a dead one's bytes are reused,
 // returned buffers and those checks read stay out of the arena.
 static void test_memory_plan() {
-  using compiler::Step;
-  compiler::Plan p;
+  Plan p;
   p.num_slots = 6;  // slot 0: the input; 1-4: f32[64] buffers (256 bytes); 5: f32[128]
   auto alloc = [&](int slot, int64_t n) {
     Step s;
     s.kind = Step::Alloc;
     s.slot = slot;
-    s.type = ir::Type::tensor(DType::F32, {ir::Dim{n}});
-    s.shape = {n};
+    s.type = TensorType{DType::F32, {n}};
     p.steps.push_back(s);
   };
   auto launch = [&](std::vector<int> args) {
@@ -192,7 +190,10 @@ static void test_memory_plan() {
   CHECK(off[1] != off[2] && off[2] != off[3]);              // live together
   CHECK(off[3] + 256 <= off[5] || off[5] + 512 <= off[3]);  // 3 and 5 meet at launch 3
   CHECK(p.arena_bytes <= 512 + 256 + 256);                  // not 4 buffers side by side
-  p.steps.push_back(Step{Step::Assert, -1, -1, {}, {}, nullptr, "", {2}});
+  Step check;
+  check.kind = Step::Assert;
+  check.args = {2};
+  p.steps.push_back(check);
   compiler::plan_memory(p);
   CHECK(p.arena_offset[2] == -1);  // read by a check after the launches
 }

@@ -100,10 +100,40 @@ def test_wrong_inputs_are_clear_errors():
         prog(randn(3, 4), 1.0)
     with pytest.raises(ts.ShapeError, match=r"input 0 is f64\[2,4\]"):
         prog(randn(2, 4, dtype=np.float64), 1.0)
-    with pytest.raises(TesseraError, match="takes 2 tensor or float arguments"):
+    with pytest.raises(TesseraError, match="args was exported with 2 items, got 1"):
         prog(randn(2, 4))
-    with pytest.raises(TesseraError, match="exported as a tensor, got a float"):
+    with pytest.raises(TesseraError, match=r"args\[0\] was exported as a tensor, got a float"):
         prog(1.0, 1.0)
+
+
+def test_keywords_and_static_values_must_match():
+    def f(a, b, n=2):
+        return a * n - b
+
+    a, b = randn(3), randn(3)
+    prog = ts.load(ts.export(f, a, b=b, n=2))
+    np.testing.assert_array_equal(prog(a, b=b, n=2).numpy(), (a * 2 - b).numpy())
+    with pytest.raises(TesseraError, match=r"kwargs\['n'\] was exported as the static value 2, got 3"):
+        prog(a, b=b, n=3)  # a static value compiled in
+    with pytest.raises(TesseraError, match="args was exported with 1 items, got 2"):
+        prog(a, b)  # positional where a keyword was exported
+
+
+def test_index_checks_travel_with_the_program():
+    table = randn(5, 3)
+    prog = ts.load(ts.export(lambda i: ts.take(table, i, axis=0, mode="error"), ts.tensor(np.array([0, 4]))))
+    np.testing.assert_array_equal(prog(ts.tensor(np.array([4, 1]))).numpy(), table.numpy()[[4, 1]])
+    with pytest.raises(TesseraError, match="an index is outside"):
+        prog(ts.tensor(np.array([0, 5])))
+
+
+def test_outputs_never_alias_constants():
+    w = randn(4)
+    prog = ts.load(ts.export(lambda x: (w, x + 1), randn(4)))
+    out = prog(randn(4))[0]
+    np.testing.assert_array_equal(out.numpy(), w.numpy())
+    out[0] = 100.0  # a returned constant is the caller's copy
+    np.testing.assert_array_equal(prog(randn(4))[0].numpy(), w.numpy())
 
 
 # ---- bad files: the container is magic, u32 format, u32 count, then (name, u64 checksum, payload)

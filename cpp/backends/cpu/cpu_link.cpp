@@ -64,10 +64,14 @@ std::string link_shared_object(const std::vector<std::string>& objects) {
   std::string messages;
   llvm::raw_string_ostream os(messages);
   static std::mutex mutex;  // lld keeps global state: one link at a time
+  static bool broken = false;  // a link that crashed may leave that state unusable
   lld::Result r;
   {
     std::lock_guard<std::mutex> lock(mutex);
+    if (broken)
+      fail(ErrorCode::Compile, "export: an earlier link crashed inside lld; export again in a new process");
     r = lld::lldMain(args, os, os, {{lld::Gnu, &lld::elf::link}});
+    broken = !r.canRunAgain;
   }
   if (r.retCode != 0) fail(ErrorCode::Compile, "export: linking the CPU code failed: " + messages);
   auto buffer = llvm::MemoryBuffer::getFile(dir.files.back());

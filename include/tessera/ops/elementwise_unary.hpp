@@ -65,6 +65,7 @@ inline Value batch_norm(const Value& x, const std::optional<Value>& weight = std
   attrs.add("eps", eps);
   std::vector<Value> operands{x};
   if (weight) operands.push_back(*weight);
+  if (bias && !weight) throw Error(TSR_ERROR_INVALID_ARGUMENT, "batch_norm: bias is given without weight");
   if (bias) operands.push_back(*bias);
   return detail::apply("batch_norm", operands, attrs.text())[0];
 }
@@ -173,6 +174,7 @@ inline Value group_norm(const Value& x, const int64_t& num_groups, const std::op
   attrs.add("eps", eps);
   std::vector<Value> operands{x};
   if (weight) operands.push_back(*weight);
+  if (bias && !weight) throw Error(TSR_ERROR_INVALID_ARGUMENT, "group_norm: bias is given without weight");
   if (bias) operands.push_back(*bias);
   return detail::apply("group_norm", operands, attrs.text())[0];
 }
@@ -183,6 +185,7 @@ inline Value instance_norm(const Value& x, const std::optional<Value>& weight = 
   attrs.add("eps", eps);
   std::vector<Value> operands{x};
   if (weight) operands.push_back(*weight);
+  if (bias && !weight) throw Error(TSR_ERROR_INVALID_ARGUMENT, "instance_norm: bias is given without weight");
   if (bias) operands.push_back(*bias);
   return detail::apply("instance_norm", operands, attrs.text())[0];
 }
@@ -215,6 +218,7 @@ inline Value layernorm(const Value& x, const std::optional<Value>& weight = std:
   attrs.add("eps", eps);
   std::vector<Value> operands{x};
   if (weight) operands.push_back(*weight);
+  if (bias && !weight) throw Error(TSR_ERROR_INVALID_ARGUMENT, "layernorm: bias is given without weight");
   if (bias) operands.push_back(*bias);
   return detail::apply("layernorm", operands, attrs.text())[0];
 }
