@@ -30,15 +30,8 @@ using namespace tessera::rt;
 
 namespace {
 
-HandleSet<tsrFunction_t>& live_functions() {
-  static auto* s = new HandleSet<tsrFunction_t>;  // leaked: see internal.hpp
-  return *s;
-}
-
-HandleSet<tsrExecutable_t>& live_executables() {
-  static auto* s = new HandleSet<tsrExecutable_t>;
-  return *s;
-}
+HandleSet<tsrFunction_t>& live_functions() { return live_handles<tsrFunction_t>(); }
+HandleSet<tsrExecutable_t>& live_executables() { return live_handles<tsrExecutable_t>(); }
 
 tsrStatus check_function(tsrFunction fn) {
   if (!fn) return invalid("function is NULL");

@@ -60,6 +60,7 @@ class Loaded {
   Loaded(Contents contents, Device device);
   // Runs on the caller's inputs (the constants are appended); returns the results.
   std::vector<Array> run(const std::vector<Array>& inputs) const;
+  // The file's contents but its kernel images and constants (dropped once loaded).
   const Contents& contents() const { return contents_; }
   const std::string& manifest_text() const { return manifest_; }
   Device device() const { return program_->device(); }

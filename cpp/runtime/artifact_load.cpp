@@ -162,6 +162,8 @@ Loaded::Loaded(Contents contents, Device device) : contents_(std::move(contents)
     throw;
   }
   program_ = std::make_unique<Program>(device, contents_.plans, std::move(modules), by_name, std::move(code));
+  contents_.images.clear();  // loaded: the code and the constants live in the program now
+  contents_.constants.clear();
 }
 
 std::vector<Array> Loaded::run(const std::vector<Array>& inputs) const {

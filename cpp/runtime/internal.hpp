@@ -103,7 +103,14 @@ class HandleSet {
   std::unordered_set<T*> set_;
 };
 
-// Leaked on purpose: handles may be used from threads still running at exit.
+// The live handles of one kind (programs, functions, executables: their .cpp files define
+// the types). Leaked on purpose: handles may be used from threads still running at exit.
+template <class T>
+HandleSet<T>& live_handles() {
+  static auto* s = new HandleSet<T>;
+  return *s;
+}
+
 HandleSet<tsrStream_t>& live_streams();
 HandleSet<tsrEvent_t>& live_events();
 HandleSet<tsrModule_t>& live_modules();

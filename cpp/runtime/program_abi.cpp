@@ -18,10 +18,7 @@ using namespace tessera::rt;
 
 namespace {
 
-HandleSet<tsrProgram_t>& live_programs() {
-  static auto* s = new HandleSet<tsrProgram_t>;  // leaked: see internal.hpp
-  return *s;
-}
+HandleSet<tsrProgram_t>& live_programs() { return live_handles<tsrProgram_t>(); }
 
 tsrStatus check_program(tsrProgram p) {
   if (!p) return invalid("program is NULL");

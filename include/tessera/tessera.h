@@ -267,6 +267,7 @@ typedef struct tsrTensorInfo {
 
 TSR_API tsrStatus tsrProgramLoad(const char* path, tsrDevice device, tsrProgram* program);
 TSR_API tsrStatus tsrProgramLoadData(const void* data, size_t size, tsrDevice device, tsrProgram* program);
+/* Not while a tsrProgramRun of the same program is in flight on another thread. */
 TSR_API tsrStatus tsrProgramDestroy(tsrProgram program);
 /* The inputs the caller passes (constants baked in at export are not among them) and the outputs. */
 TSR_API tsrStatus tsrProgramNumInputs(tsrProgram program, int32_t* count);

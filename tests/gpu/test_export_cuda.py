@@ -16,7 +16,7 @@ RNG = np.random.default_rng()
 def block(W1, W2):
     def f(x):
         h = ts.gelu(x @ W1)
-        return ts.layer_norm(h @ W2 + x, axis=-1)
+        return ts.layernorm(h @ W2 + x, axis=-1)
     return f
 
 

@@ -45,12 +45,12 @@ def examples(tmp_path_factory):
     return build
 
 
-def run_c(build, program, inputs, tmp_path):
+def run_c(build, program, inputs, tmp_path, *flags):
     files = []
     for i, a in enumerate(inputs):
         files.append(tmp_path / f"in{i}.bin")
         np.ascontiguousarray(a).tofile(files[-1])
-    r = subprocess.run([str(build / "run_program"), str(program), *map(str, files), str(tmp_path / "out")],
+    r = subprocess.run([str(build / "run_program"), *flags, str(program), *map(str, files), str(tmp_path / "out")],
                        capture_output=True, text=True, timeout=120)
     return r
 
@@ -161,3 +161,24 @@ def test_runtime_alone_next_to_pytorch(runtime_library, tmp_path):
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stderr
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), ts.load(path)(x).numpy())
+
+
+@pytest.mark.skipif(not ts.is_available("cuda"), reason="needs an NVIDIA GPU")
+def test_c_program_runs_an_exported_gpu_program(examples, tmp_path):
+    """The issue's H100 check: a program exported for the GPU's architecture runs from C with
+    the runtime alone and matches Python; prints load time and the time of one run."""
+    rng = np.random.default_rng()
+    W1 = ts.tensor(rng.standard_normal((512, 2048)).astype(np.float32) / 22, device="cuda")
+    W2 = ts.tensor(rng.standard_normal((2048, 512)).astype(np.float32) / 45, device="cuda")
+
+    def block(x):
+        return ts.layernorm(ts.gelu(x @ W1) @ W2 + x, axis=-1)
+
+    x = rng.standard_normal((4, 128, 512)).astype(np.float32)
+    xc = ts.tensor(x, device="cuda")
+    path = ts.export(block, xc, path=tmp_path / "block.tsp")
+    r = run_c(examples, path, [x], tmp_path, "--cuda")
+    assert r.returncode == 0, r.stderr
+    got = np.fromfile(tmp_path / "out0.bin", dtype=np.float32).reshape(4, 128, 512)
+    np.testing.assert_array_equal(got, ts.jit(block)(xc).numpy())
+    print(f"\n{ts.device_properties('cuda')['name']}: {r.stderr.strip().splitlines()[-1]}")
