@@ -155,6 +155,11 @@ class ExportedProgram:
         self._source = source
         self._meta = json.loads(loaded.metadata) if loaded.metadata else {}
         self._floats = set(self._meta.get("floats", ()))
+        n = len(loaded.input_types)
+        # Exported with positional tensors only: calls like that skip the structure check.
+        self._positional = self._meta.get("args") == {"tuple": [{"tuple": [{"T": i} for i in range(n)]},
+                                                                 {"dict": []}]}
+        self._results = self._meta.get("results")
         self.device = loaded.device  # "cpu" or "cuda:0"
 
     @property
@@ -179,6 +184,9 @@ class ExportedProgram:
         return f"<tessera.ExportedProgram {self._meta.get('name', '?')} from {self._source} on {self._loaded.device}>"
 
     def __call__(self, *args, **kwargs):
+        if self._positional and not kwargs and len(args) == len(self._loaded.input_types) and \
+                all(type(a) is Tensor and a._array is not None for a in args):
+            return self._wrap(self._loaded.run([a._array for a in args]))
         leaves = []
         spec = _flatten((args, kwargs), leaves, scalars=True)
         structure = self._meta.get("args")
@@ -202,12 +210,15 @@ class ExportedProgram:
             if x._array is None:
                 lazy.realize(x)
             arrays.append(x._array)
-        outs = self._loaded.run(arrays)
+        return self._wrap(self._loaded.run(arrays))
+
+    def _wrap(self, outs):
         tensors = [Tensor._from_array(a) for a in outs]
-        results = self._meta.get("results")
-        if results is None:
+        if self._results is None:
             return tuple(tensors)
-        return _rebuild(results, tensors)
+        if self._results == {"T": 0}:
+            return tensors[0]
+        return _rebuild(self._results, tensors)
 
 
 def load(source, device: str = "cpu") -> ExportedProgram:
