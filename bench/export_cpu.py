@@ -78,7 +78,7 @@ def main():
              f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
              f"tessera {ts.__version__}. `jit` and the exported program run the same code (results equal "
              "bitwise); ratio = jit call / exported call (> 1: the exported call is cheaper).", "",
-             "| program | export | file | load | jit call | exported call | runtime call (no Python wrapping) | ratio |",
+             "| program | export | file | load | jit call | exported call | runtime call (no Python wrapper) | ratio |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |", *rows]
     publish(lines, args.out)
 

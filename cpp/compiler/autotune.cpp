@@ -10,9 +10,9 @@
 #include <sstream>
 
 #include "backends/cpu/cpu_backend.hpp"
+#include "common/log.hpp"
 #include "compiler/autotune_cache.hpp"
 #include "compiler/compiler.hpp"
-#include "common/log.hpp"
 #include "ir/builder.hpp"
 
 namespace tessera::compiler {

@@ -16,7 +16,7 @@ struct tsrFunction_t {
   tessera::ir::Module module;
   std::vector<tessera::ir::Value*> values;  // parameters, then every op's results
   bool finished = false;
-  std::string text;  // tsrFunctionText's, printed on request
+  std::string text;                                // tsrFunctionText's, printed on request
   std::map<int32_t, std::vector<int64_t>> shapes;  // tsrFunctionValueType's
   tessera::ir::Function& fn() { return *module.funcs.front(); }
 };
@@ -46,8 +46,8 @@ tsrStatus check_value(tsrFunction fn, int32_t v) {
 }
 
 DType from_tsr(tsrDataType t) {
-  for (DType d : {DType::F64, DType::F32, DType::F16, DType::BF16, DType::I64, DType::I32, DType::I8, DType::U8,
-                  DType::Bool})
+  for (DType d :
+       {DType::F64, DType::F32, DType::F16, DType::BF16, DType::I64, DType::I32, DType::I8, DType::U8, DType::Bool})
     if (to_tsr(d) == t) return d;
   fail(ErrorCode::DType, "unknown tsrDataType " + std::to_string(int(t)));
 }
@@ -95,8 +95,7 @@ TSR_API tsrStatus tsrFunctionAddParam(tsrFunction fn, tsrDataType dtype, int32_t
     if (!value) return invalid("value is NULL");
     if (ndim < 0 || (ndim > 0 && !shape)) return invalid("ndim is negative, or shape is NULL");
     if (fn->finished) return invalid("the function is finished (tsrFunctionSetOutputs was called)");
-    if (fn->values.size() != fn->fn().body.args.size())
-      return invalid("parameters come before the first op");
+    if (fn->values.size() != fn->fn().body.args.size()) return invalid("parameters come before the first op");
     return guarded(TSR_ERROR_INVALID_ARGUMENT, [&] {
       std::vector<int64_t> dims(shape, shape + ndim);
       for (int64_t d : dims)

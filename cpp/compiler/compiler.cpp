@@ -5,11 +5,11 @@
 #include <mutex>
 
 #include "backends/cpu/cpu_backend.hpp"
+#include "common/log.hpp"
 #include "common/profiler.hpp"
 #include "compiler/autotune.hpp"
 #include "compiler/disk_cache.hpp"
 #include "compiler/pipeline.hpp"
-#include "common/log.hpp"
 #include "compiler/program_cache.hpp"
 #include "ir/pass_manager.hpp"
 

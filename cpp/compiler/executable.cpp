@@ -7,11 +7,11 @@
 #include <utility>
 
 #include "backends/cpu/cpu_backend.hpp"
+#include "common/log.hpp"
 #include "common/parallel.hpp"
 #include "common/profiler.hpp"
-#include "compiler/plan.hpp"
 #include "compiler/compiler.hpp"
-#include "common/log.hpp"
+#include "compiler/plan.hpp"
 #include "ir/sharding.hpp"
 
 namespace tessera::compiler {

@@ -56,8 +56,10 @@ std::string export_program(const std::string& text, const std::string& target, i
   for (const Plan& p : c.plans)
     for (const Step& s : p.steps)
       if (s.kind == Step::Collective)
-        fail(ErrorCode::Value, "export: the program runs the collective " + s.op +
-                                   "; exporting programs over a device mesh is not supported yet", s.loc);
+        fail(ErrorCode::Value,
+             "export: the program runs the collective " + s.op +
+                 "; exporting programs over a device mesh is not supported yet",
+             s.loc);
   c.images = kernel_images(run_backend(*l.module, spec));
   c.target = spec.cpu() ? "cpu" : spec.str();
   c.compiler = cache::build_id();

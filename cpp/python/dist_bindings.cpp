@@ -3,9 +3,9 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
 
-#include "runtime/program.hpp"
 #include "python/bindings.hpp"
 #include "runtime/array.hpp"
+#include "runtime/program.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -69,8 +69,8 @@ void bind_dist(nb::module_& m) {
   });
   m.def(
       "register_group",
-      [](const std::string& key, const Comm* comm) { register_group(key, comm ? comm->raw : nullptr); },
-      "key"_a, "comm"_a.none());
+      [](const std::string& key, const Comm* comm) { register_group(key, comm ? comm->raw : nullptr); }, "key"_a,
+      "comm"_a.none());
 }
 
 }  // namespace tessera::python

@@ -172,7 +172,8 @@ bool Array::is_contiguous() const {
 Array Array::clone() const {
   if (!is_contiguous()) return contiguous();  // a gather makes new memory already
   Array out = empty(device(), dtype, shape);
-  if (nbytes()) check_status(tsrMemcpy(out.data(), device().raw(), data(), device().raw(), nbytes(), nullptr), "tsrMemcpy");
+  if (nbytes())
+    check_status(tsrMemcpy(out.data(), device().raw(), data(), device().raw(), nbytes(), nullptr), "tsrMemcpy");
   return out;
 }
 

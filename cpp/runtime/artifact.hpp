@@ -30,8 +30,8 @@ struct KernelImage {
 };
 
 struct Contents {
-  std::string target;    // "cpu" or "nvptx:sm_90a"
-  std::string compiler;  // "tessera 0.1.0 (build ...)"
+  std::string target;                     // "cpu" or "nvptx:sm_90a"
+  std::string compiler;                   // "tessera 0.1.0 (build ...)"
   std::vector<std::string> cpu_features;  // cpu: the instruction sets the code may use ("avx2", ...)
   std::vector<KernelImage> images;        // cpu: one shared object; nvptx: PTX per compiled part
   std::vector<Plan> plans;                // the entry first

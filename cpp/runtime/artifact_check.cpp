@@ -118,7 +118,8 @@ struct Checker {
               bad(p, "a TMA descriptor names no operand");
           break;
         case Step::Assert:
-          if (args.size() != 1 || args[0].dtype != DType::Bool || bytes(args[0]) < 1) bad(p, "an assert without its flag");
+          if (args.size() != 1 || args[0].dtype != DType::Bool || bytes(args[0]) < 1)
+            bad(p, "an assert without its flag");
           break;
         case Step::Print: break;
         case Step::Control:

@@ -23,15 +23,33 @@ struct Feature {
 #if defined(__x86_64__)
 #define TSR_FEATURE(name) {name, [] { return bool(__builtin_cpu_supports(name)); }}
 const Feature kFeatures[] = {
-    TSR_FEATURE("popcnt"),          TSR_FEATURE("sse4.1"),      TSR_FEATURE("sse4.2"),
-    TSR_FEATURE("aes"),             TSR_FEATURE("pclmul"),      TSR_FEATURE("avx"),
-    TSR_FEATURE("avx2"),            TSR_FEATURE("fma"),         TSR_FEATURE("f16c"),
-    TSR_FEATURE("bmi"),             TSR_FEATURE("bmi2"),        TSR_FEATURE("avxvnni"),
-    TSR_FEATURE("avx512f"),         TSR_FEATURE("avx512bw"),    TSR_FEATURE("avx512dq"),
-    TSR_FEATURE("avx512vl"),        TSR_FEATURE("avx512cd"),    TSR_FEATURE("avx512vnni"),
-    TSR_FEATURE("avx512bf16"),      TSR_FEATURE("avx512fp16"),  TSR_FEATURE("avx512ifma"),
-    TSR_FEATURE("avx512vbmi"),      TSR_FEATURE("avx512vbmi2"), TSR_FEATURE("avx512bitalg"),
-    TSR_FEATURE("avx512vpopcntdq"), TSR_FEATURE("gfni"),        TSR_FEATURE("vpclmulqdq"),
+    TSR_FEATURE("popcnt"),
+    TSR_FEATURE("sse4.1"),
+    TSR_FEATURE("sse4.2"),
+    TSR_FEATURE("aes"),
+    TSR_FEATURE("pclmul"),
+    TSR_FEATURE("avx"),
+    TSR_FEATURE("avx2"),
+    TSR_FEATURE("fma"),
+    TSR_FEATURE("f16c"),
+    TSR_FEATURE("bmi"),
+    TSR_FEATURE("bmi2"),
+    TSR_FEATURE("avxvnni"),
+    TSR_FEATURE("avx512f"),
+    TSR_FEATURE("avx512bw"),
+    TSR_FEATURE("avx512dq"),
+    TSR_FEATURE("avx512vl"),
+    TSR_FEATURE("avx512cd"),
+    TSR_FEATURE("avx512vnni"),
+    TSR_FEATURE("avx512bf16"),
+    TSR_FEATURE("avx512fp16"),
+    TSR_FEATURE("avx512ifma"),
+    TSR_FEATURE("avx512vbmi"),
+    TSR_FEATURE("avx512vbmi2"),
+    TSR_FEATURE("avx512bitalg"),
+    TSR_FEATURE("avx512vpopcntdq"),
+    TSR_FEATURE("gfni"),
+    TSR_FEATURE("vpclmulqdq"),
 };
 #undef TSR_FEATURE
 #else
@@ -132,7 +150,8 @@ Loaded::Loaded(Contents contents, Device device) : contents_(std::move(contents)
   check_target(contents_, device);
   manifest_ = manifest(contents_);
   if (device.type == TSR_DEVICE_CPU && contents_.images.size() > 1)
-    fail(ErrorCode::Value, "a CPU program holds one shared object, this one " + std::to_string(contents_.images.size()));
+    fail(ErrorCode::Value,
+         "a CPU program holds one shared object, this one " + std::to_string(contents_.images.size()));
   for (const Array& a : contents_.constants) constants_.push_back(a.to(device));
   KernelModules by_name;
   std::vector<tsrModule> modules;

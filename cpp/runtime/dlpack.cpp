@@ -210,8 +210,8 @@ DLManagedTensorVersioned* export_versioned(const Array& a, uint64_t flags) {
   return m;
 }
 
-void run_borrowed(const DLTensor* inputs, int32_t num_inputs, DLManagedTensorVersioned** outputs,
-                  int32_t num_outputs, const RunFn& run) {
+void run_borrowed(const DLTensor* inputs, int32_t num_inputs, DLManagedTensorVersioned** outputs, int32_t num_outputs,
+                  const RunFn& run) {
   std::vector<Array> in;
   for (int32_t i = 0; i < num_inputs; ++i) in.push_back(borrow(inputs[i]));
   std::vector<Array> out = run(in);

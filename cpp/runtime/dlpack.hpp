@@ -28,7 +28,7 @@ DLManagedTensorVersioned* export_versioned(const Array& a, uint64_t flags = 0);
 // The C ABI's runs (tsrProgramRun, tsrExecutableRun): borrows `inputs`, calls `run` on them and
 // hands its results out as managed tensors, all of them or (on an error) none.
 using RunFn = std::function<std::vector<Array>(const std::vector<Array>&)>;
-void run_borrowed(const DLTensor* inputs, int32_t num_inputs, DLManagedTensorVersioned** outputs,
-                  int32_t num_outputs, const RunFn& run);
+void run_borrowed(const DLTensor* inputs, int32_t num_inputs, DLManagedTensorVersioned** outputs, int32_t num_outputs,
+                  const RunFn& run);
 
 }  // namespace tessera::dlpack

@@ -27,7 +27,8 @@ Program::Program(Device device, std::vector<Plan> plans, std::vector<tsrModule> 
       for (Step& s : p.steps) {
         if (s.kind != Step::Launch) continue;
         auto module = kernels.find(s.kernel_name);
-        if (module == kernels.end()) fail(ErrorCode::Internal, "executor: kernel " + s.kernel_name + " was not compiled");
+        if (module == kernels.end())
+          fail(ErrorCode::Internal, "executor: kernel " + s.kernel_name + " was not compiled");
         check_status(tsrModuleGetKernel(module->second, s.kernel_name.c_str(), &s.kernel), "tsrModuleGetKernel");
       }
   } catch (...) {
@@ -53,7 +54,7 @@ const Plan& Program::plan_named(const std::string& name) const {
 // dims, swizzle bytes] (tilegen/matmul_mma.cpp). TMA needs a 16-byte aligned base: an argument
 // that is not (an offset view) is copied to a fresh buffer first.
 std::vector<Program::TensorMap> Program::encode_tensor_maps(const Step& s, std::vector<Array>& slots,
-                                                                  void** ptrs) const {
+                                                            void** ptrs) const {
   std::vector<TensorMap> maps(s.tensor_maps.size() / 11);
   for (size_t m = 0; m < maps.size(); ++m) {
     const int64_t* r = &s.tensor_maps[m * 11];
@@ -267,7 +268,7 @@ static bool poison_outputs() {
 }
 
 void Program::make_buffer(const Plan& plan, size_t at, std::vector<Array>& slots, const Array& arena,
-                             bool poison) const {
+                          bool poison) const {
   const Step& s = plan.steps[at];
   if (s.kind == Step::View) {
     Array v = slots[size_t(s.view_of)];
@@ -296,8 +297,7 @@ void Program::make_buffer(const Plan& plan, size_t at, std::vector<Array>& slots
         break;
       }
     }
-    fail(e.code(), "allocating the " + s.type.str() + " output of kernel " + writer +
-                       ": " + e.message());
+    fail(e.code(), "allocating the " + s.type.str() + " output of kernel " + writer + ": " + e.message());
   }
   if (poison) check_status(tsrMemset(device_.raw(), a.data(), 0xFF, a.nbytes(), nullptr), "tsrMemset");
   slots[size_t(s.slot)] = a;

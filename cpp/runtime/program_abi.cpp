@@ -41,7 +41,7 @@ tsrStatus load(const std::string& bytes, const std::string& source, tsrDevice de
     return TSR_SUCCESS;
   } catch (const Error& e) {  // all but the device check are the file's fault
     return e.code() == ErrorCode::Device ? error_status(e, TSR_ERROR_INVALID_PROGRAM)
-                                          : set_error(TSR_ERROR_INVALID_PROGRAM, e.what());
+                                         : set_error(TSR_ERROR_INVALID_PROGRAM, e.what());
   }
 }
 

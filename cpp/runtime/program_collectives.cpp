@@ -103,9 +103,9 @@ Array reduce_scatter(const Step& s, tsrComm comm, const Array& x, Device d) {
   std::vector<int64_t> out = x.shape;
   out[axis] /= n;
   Array r = Array::empty(d, x.dtype, out);
-  check_status(tsrReduceScatter(comm, send.data(), r.data(), size_t(r.numel()), to_tsr(x.dtype), reduce_op(s),
-                                d.raw(), nullptr),
-               "tsrReduceScatter");
+  check_status(
+      tsrReduceScatter(comm, send.data(), r.data(), size_t(r.numel()), to_tsr(x.dtype), reduce_op(s), d.raw(), nullptr),
+      "tsrReduceScatter");
   return r;
 }
 
@@ -174,9 +174,8 @@ Array run_collective(const Step& s, const std::vector<Array>& slots, Device d) {
         "tsrAllReduce");
   } else if (s.op == "broadcast") {
     check_status(tsrMemcpy(r.data(), d.raw(), x.data(), d.raw(), x.nbytes(), nullptr), "tsrMemcpy");
-    check_status(
-        tsrBroadcast(comm, r.data(), size_t(r.numel()), to_tsr(x.dtype), int32_t(s.ints[0]), d.raw(), nullptr),
-        "tsrBroadcast");
+    check_status(tsrBroadcast(comm, r.data(), size_t(r.numel()), to_tsr(x.dtype), int32_t(s.ints[0]), d.raw(), nullptr),
+                 "tsrBroadcast");
   } else {
     fail(ErrorCode::Internal, "executor: unknown collective '" + s.op + "'", s.loc);
   }

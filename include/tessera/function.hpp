@@ -4,11 +4,11 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <type_traits>
 #include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "tessera/compiler.h"
@@ -16,9 +16,9 @@
 
 namespace tessera {
 
+using rt::check;
 using rt::Error;
 using rt::OwnedTensor;
-using rt::check;
 
 enum class DType : int {
   f64 = TSR_FLOAT64,
@@ -86,9 +86,9 @@ inline std::string attr(const std::vector<int64_t>& v) {
 // An attribute that is one axis or a list of them (sum's axis, ...), like the Python API.
 struct Axes {
   std::string text;
-  Axes(int a) : text(detail::attr(a)) {}                                            // NOLINT: implicit
-  Axes(int64_t a) : text(detail::attr(a)) {}                                        // NOLINT
-  Axes(const std::vector<int64_t>& a) : text(detail::attr(a)) {}                    // NOLINT
+  Axes(int a) : text(detail::attr(a)) {}                                                   // NOLINT: implicit
+  Axes(int64_t a) : text(detail::attr(a)) {}                                               // NOLINT
+  Axes(const std::vector<int64_t>& a) : text(detail::attr(a)) {}                           // NOLINT
   Axes(std::initializer_list<int64_t> a) : text(detail::attr(std::vector<int64_t>(a))) {}  // NOLINT
 };
 // One size for every spatial dim, or one per dim (conv strides, kernel sizes).
@@ -98,8 +98,8 @@ struct Sizes : Axes {
 // Convolution padding: a size, one per dim, or a mode ("same", "valid").
 struct Padding : Axes {
   using Axes::Axes;
-  Padding(const char* mode) : Axes(0) { text = detail::attr(mode); }          // NOLINT
-  Padding(const std::string& mode) : Axes(0) { text = detail::attr(mode); }   // NOLINT
+  Padding(const char* mode) : Axes(0) { text = detail::attr(mode); }         // NOLINT
+  Padding(const std::string& mode) : Axes(0) { text = detail::attr(mode); }  // NOLINT
 };
 namespace detail {
 

@@ -83,8 +83,8 @@ int main() {
   Value u = cmp.param(DType::f32, {4});
   Value m = cmp.param(DType::boolean, {4});
   cmp.set_outputs({ops::logical_and(ops::greater(u, cmp.constant(0.0)), m)});
-  std::vector<Tensor> flags =
-      cmp.compile().run({Tensor::from(std::vector<float>{-1, 2, 3, 0}, {4}), Tensor::from_bytes({1, 1, 0, 1}, DType::boolean, {4})});
+  std::vector<Tensor> flags = cmp.compile().run(
+      {Tensor::from(std::vector<float>{-1, 2, 3, 0}, {4}), Tensor::from_bytes({1, 1, 0, 1}, DType::boolean, {4})});
   check(flags.at(0).to_bytes() == std::vector<uint8_t>{0, 1, 0, 0}, "bool tensors as bytes");
 
   // Exported, then run by the runtime's API: the same bits as the compiled function.

@@ -42,8 +42,8 @@ def test_exported_block_matches_jit_on_cuda(tmp_path, dtype):
         prog(x)
     ts.synchronize("cuda")
     per_call = (time.perf_counter() - t0) / n
-    print(f"\nexported GPT-style block ({dtype}) on {ts.device_properties('cuda')['name']}: load {load_s * 1e3:.1f} ms, "
-          f"{per_call * 1e6:.0f} us a call")
+    gpu = ts.device_properties("cuda")["name"]
+    print(f"\nexported GPT-style block ({dtype}) on {gpu}: load {load_s * 1e3:.1f} ms, {per_call * 1e6:.0f} us a call")
 
 
 def test_program_for_another_architecture_is_refused():

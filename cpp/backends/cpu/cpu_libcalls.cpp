@@ -50,7 +50,7 @@ TSR_ALIAS(__gnu_h2f_ieee, tessera_extendhfsf2, float, _Float16)
 TSR_ALIAS(__extendhfdf2, tessera_extendhfdf2, double, _Float16)
 TSR_ALIAS(__extendbfsf2, tessera_extendbfsf2, float, _Float16)
 #else
-std::vector<std::pair<const char*, void*>> half_conversion_libcalls() {
+std::vector<std::pair<const char*, void*> > half_conversion_libcalls() {
   return {{"__truncsfhf2", reinterpret_cast<void*>(&tessera_truncsfhf2)},
           {"__truncdfhf2", reinterpret_cast<void*>(&tessera_truncdfhf2)},
           {"__truncsfbf2", reinterpret_cast<void*>(&tessera_truncsfbf2)},

@@ -58,18 +58,17 @@ std::string link_shared_object(const std::vector<std::string>& objects) {
   llvm::SmallString<128> out(dir.path);
   llvm::sys::path::append(out, "program.so");
   dir.files.push_back(out.str().str());
-  std::vector<const char*> args = {"ld.lld", "-shared", "--build-id=none", "-z", "noexecstack", "-z", "relro",
-                                   "--hash-style=gnu", "-o", dir.files.back().c_str()};
+  std::vector<const char*> args = {"ld.lld", "-shared", "--build-id=none",  "-z", "noexecstack",
+                                   "-z",     "relro",   "--hash-style=gnu", "-o", dir.files.back().c_str()};
   for (const std::string& in : inputs) args.push_back(in.c_str());
   std::string messages;
   llvm::raw_string_ostream os(messages);
-  static std::mutex mutex;  // lld keeps global state: one link at a time
+  static std::mutex mutex;     // lld keeps global state: one link at a time
   static bool broken = false;  // a link that crashed may leave that state unusable
   lld::Result r;
   {
     std::lock_guard<std::mutex> lock(mutex);
-    if (broken)
-      fail(ErrorCode::Compile, "export: an earlier link crashed inside lld; export again in a new process");
+    if (broken) fail(ErrorCode::Compile, "export: an earlier link crashed inside lld; export again in a new process");
     r = lld::lldMain(args, os, os, {{lld::Gnu, &lld::elf::link}});
     broken = !r.canRunAgain;
   }

@@ -3,12 +3,13 @@
 // links only X86, NVPTX, AMDGPU and SPIR-V (linking all would double libtessera.so), and uses
 // lld only to link x86-64 ELF objects, never bitcode, so the other targets' initialisers
 // register nothing here: as in an LLVM configured with LLVM_TARGETS_TO_BUILD set to those four.
-#define TSR_UNUSED_TARGET(T)                  \
+#define TSR_UNUSED_TARGET(T)                         \
   extern "C" void LLVMInitialize##T##Target() {}     \
   extern "C" void LLVMInitialize##T##TargetInfo() {} \
   extern "C" void LLVMInitialize##T##TargetMC() {}   \
   extern "C" void LLVMInitialize##T##AsmPrinter() {}
-#define TSR_UNUSED_ASM_PARSER(T) extern "C" void LLVMInitialize##T##AsmParser() {}
+#define TSR_UNUSED_ASM_PARSER(T) \
+  extern "C" void LLVMInitialize##T##AsmParser() {}
 
 TSR_UNUSED_TARGET(AArch64)
 TSR_UNUSED_TARGET(ARM)
