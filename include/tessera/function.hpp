@@ -213,33 +213,61 @@ class Tensor {
     t.shape = const_cast<int64_t*>(shape_.data());  // shape_ moves with the Tensor; dl_ keeps no pointer
     return t;
   }
-  // The elements' raw bytes (host memory; contiguous, as executables' results are).
+  // A copy in new memory on `device` (the CPU, or a CUDA device: inputs of programs compiled
+  // for it, results read back). Tensors here are contiguous (from(), executables' results).
+  Tensor to(Device device) const {
+    if (!contiguous()) throw Error(TSR_ERROR_NOT_SUPPORTED, "Tensor::to: a strided tensor");
+    const size_t n = nbytes();
+    void* p = nullptr;
+    const tsrDevice dev = device.raw;
+    check(tsrMalloc(dev, n ? n : 1, &p));
+    Tensor t;
+    t.keep_ = std::shared_ptr<void>(p, [dev](void* q) { tsrFree(dev, q); });
+    if (n) check(tsrMemcpy(p, dev, data(), where(), n, nullptr));
+    t.shape_ = shape_;
+    t.dl_ = dl_;
+    t.dl_.data = p;
+    t.dl_.strides = nullptr;  // contiguous
+    t.dl_.byte_offset = 0;
+    t.dl_.device = {DLDeviceType(dev.type), dev.index};  // tsrDeviceType codes are DLPack's
+    return t;
+  }
+  // The elements' raw bytes (copied to the host first if they are on a GPU).
   std::vector<uint8_t> to_bytes() const {
-    if (dl_.device.device_type != kDLCPU)
-      throw Error(TSR_ERROR_INVALID_ARGUMENT, "Tensor::to_bytes: the tensor is not in host memory");
-    size_t n = dl_.dtype.bits / 8u;
-    for (int64_t d : shape_) n *= size_t(d);
-    const uint8_t* p = static_cast<const uint8_t*>(dl_.data) + dl_.byte_offset;
-    return std::vector<uint8_t>(p, p + n);
+    if (dl_.device.device_type != kDLCPU) return to(Device::cpu()).to_bytes();
+    const uint8_t* p = static_cast<const uint8_t*>(data());
+    return std::vector<uint8_t>(p, p + nbytes());
   }
   const std::vector<int64_t>& shape() const { return shape_; }
-  // The elements, copied out (host memory; contiguous, as executables' results are).
+  size_t nbytes() const {
+    size_t n = dl_.dtype.bits / 8u;
+    for (int64_t d : shape_) n *= size_t(d);
+    return n;
+  }
+  // The elements (copied to the host first if they are on a GPU).
   template <class T>
   std::vector<T> to_vector() const {
     DLDataType want = dl_type<T>();
     if (dl_.dtype.code != want.code || dl_.dtype.bits != want.bits)
       throw Error(TSR_ERROR_INVALID_ARGUMENT, "Tensor::to_vector: the element type differs");
-    if (dl_.device.device_type != kDLCPU)
-      throw Error(TSR_ERROR_INVALID_ARGUMENT, "Tensor::to_vector: the tensor is not in host memory");
-    size_t n = 1;
-    for (int64_t d : shape_) n *= size_t(d);
-    std::vector<T> out(n);
-    if (n) std::memcpy(out.data(), static_cast<const char*>(dl_.data) + dl_.byte_offset, n * sizeof(T));
+    if (dl_.device.device_type != kDLCPU) return to(Device::cpu()).to_vector<T>();
+    std::vector<T> out(nbytes() / sizeof(T));
+    if (!out.empty()) std::memcpy(out.data(), data(), nbytes());
     return out;
   }
 
  private:
   Tensor() = default;
+  const void* data() const { return static_cast<const char*>(dl_.data) + dl_.byte_offset; }
+  bool contiguous() const {
+    int64_t expect = 1;
+    for (size_t d = shape_.size(); dl_.strides && d-- > 0;) {
+      if (shape_[d] != 1 && dl_.strides[d] != expect) return false;
+      expect *= shape_[d];
+    }
+    return true;
+  }
+  tsrDevice where() const { return {tsrDeviceType(dl_.device.device_type), dl_.device.device_id}; }
   static size_t dtype_bytes(DType t) {
     static const uint8_t sizes[] = {8, 4, 2, 2, 8, 4, 1, 1, 1};
     return sizes[int(t)];

@@ -86,6 +86,16 @@ int main() {
   std::vector<Tensor> flags = cmp.compile().run(
       {Tensor::from(std::vector<float>{-1, 2, 3, 0}, {4}), Tensor::from_bytes({1, 1, 0, 1}, DType::boolean, {4})});
   check(flags.at(0).to_bytes() == std::vector<uint8_t>{0, 1, 0, 0}, "bool tensors as bytes");
+  check(flags.at(0).to(Device::cpu()).to_bytes() == flags.at(0).to_bytes(), "a copy to a device");
+  int32_t gpus = 0;
+  tsrDeviceCount(TSR_DEVICE_CUDA, &gpus);
+  if (gpus == 0) {  // no GPU: asking for one is a clear error, not a crash
+    std::string why;
+    try {
+      flags.at(0).to(Device::cuda());
+    } catch (const Error& e) { why = e.what(); }
+    check(why.find("TSR_ERROR_DEVICE_UNAVAILABLE") != std::string::npos, "no CUDA device: " + why);
+  }
 
   // Exported, then run by the runtime's API: the same bits as the compiled function.
   const char* path = "test_ops_api_export.tsp";
