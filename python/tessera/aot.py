@@ -115,6 +115,10 @@ def export(fn, *args, target: str | None = None, path=None, **kwargs):
     """
     name = getattr(fn, "__name__", type(fn).__name__)
     if isinstance(fn, JitFunction):
+        if fn._dynamic is not None:
+            raise TesseraError(f"tessera.export({name}): symbolic dims (jit's dynamic=) are not carried into "
+                               "exported programs yet; export the plain function once for each shape it must run "
+                               "at", lazy.user_location())
         fn = fn._fn
     if lazy.state.depth > 0:
         raise TracingError(f"tessera.export({name}) cannot run inside a trace (jit, grad, vmap)", lazy.user_location())

@@ -203,6 +203,8 @@ def test_gpu_program_on_the_cpu_is_refused():
 
 def test_export_refuses_what_it_cannot_carry():
     x = randn(3)
+    with pytest.raises(TesseraError, match="symbolic dims"):
+        ts.export(ts.jit(lambda a: a * 2, dynamic=True), x)
     with pytest.raises(TesseraError, match="debug_print"):
         ts.export(lambda a: ts.debug_print("{}", a) or a * 2, x)
     with pytest.raises(TesseraError, match="results must be tensors"):
