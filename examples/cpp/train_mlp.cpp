@@ -4,10 +4,11 @@
 // loop; the update is plain SGD on the host. The first step's gradient is checked against
 // central finite differences. Exit status 0 when the loss fell at least tenfold.
 //
-//   train_mlp [steps]
+//   train_mlp [steps] [--cuda]      (--cuda: compile and run on CUDA device 0)
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "tessera/tessera.hpp"
@@ -40,17 +41,23 @@ ts::Function mse_loss() {
   return f;
 }
 
+// The step's inputs on `device` (host data copied to a GPU there).
 std::vector<ts::Tensor> inputs(const std::vector<std::vector<double>>& params, const std::vector<double>& x,
-                               const std::vector<double>& y) {
-  return {ts::Tensor::from(params[0], {kIn, kHidden}), ts::Tensor::from(params[1], {kHidden}),
-          ts::Tensor::from(params[2], {kHidden, 1}),   ts::Tensor::from(params[3], {1}),
-          ts::Tensor::from(x, {kBatch, kIn}),          ts::Tensor::from(y, {kBatch, 1})};
+                               const std::vector<double>& y, ts::Device device) {
+  std::vector<ts::Tensor> host = {ts::Tensor::from(params[0], {kIn, kHidden}), ts::Tensor::from(params[1], {kHidden}),
+                                  ts::Tensor::from(params[2], {kHidden, 1}),   ts::Tensor::from(params[3], {1}),
+                                  ts::Tensor::from(x, {kBatch, kIn}),          ts::Tensor::from(y, {kBatch, 1})};
+  if (device.raw.type == TSR_DEVICE_CPU) return host;
+  std::vector<ts::Tensor> out;
+  for (const ts::Tensor& t : host) out.push_back(t.to(device));
+  return out;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const int steps = argc > 1 ? std::atoi(argv[1]) : 300;
+  const ts::Device device = argc > 2 && std::string(argv[2]) == "--cuda" ? ts::Device::cuda() : ts::Device::cpu();
   try {
     Lcg rng;
     std::vector<double> x(kBatch * kIn), y(kBatch);
@@ -63,16 +70,16 @@ int main(int argc, char** argv) {
     for (double& v : params[2]) v = rng.normal() / std::sqrt(double(kHidden));
 
     ts::Function loss = mse_loss();
-    ts::Executable loss_exe = loss.compile();
-    ts::Executable step = loss.grad({0, 1, 2, 3}).compile();  // (loss, dW1, db1, dW2, db2)
+    ts::Executable loss_exe = loss.compile(device);
+    ts::Executable step = loss.grad({0, 1, 2, 3}).compile(device);  // (loss, dW1, db1, dW2, db2)
 
     // The gradient of W1[0] against central differences of the loss.
-    std::vector<ts::Tensor> out = step.run(inputs(params, x, y));
+    std::vector<ts::Tensor> out = step.run(inputs(params, x, y, device));
     const double analytic = out[1].to_vector<double>()[0], eps = 1e-6;
     auto loss_at = [&](double w) {
       std::vector<std::vector<double>> p = params;
       p[0][0] = w;
-      return loss_exe.run(inputs(p, x, y))[0].to_vector<double>()[0];
+      return loss_exe.run(inputs(p, x, y, device))[0].to_vector<double>()[0];
     };
     const double numeric = (loss_at(params[0][0] + eps) - loss_at(params[0][0] - eps)) / (2 * eps);
     const double rel = std::abs(analytic - numeric) / std::max(1e-12, std::abs(numeric));
@@ -83,7 +90,7 @@ int main(int argc, char** argv) {
     double first = 0, last = 0;
     const double lr = 0.1;
     for (int s = 0; s < steps; ++s) {
-      out = step.run(inputs(params, x, y));
+      out = step.run(inputs(params, x, y, device));
       last = out[0].to_vector<double>()[0];
       if (s == 0) first = last;
       for (size_t p = 0; p < params.size(); ++p) {

@@ -163,6 +163,19 @@ def test_runtime_alone_next_to_pytorch(runtime_library, tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), ts.load(path)(x).numpy())
 
 
+@pytest.mark.skipif(ts.is_available("cuda"), reason="checks the machine without a GPU")
+def test_cpp_program_asking_for_a_missing_gpu_gets_a_clear_error(examples):
+    r = subprocess.run([str(examples / "train_mlp"), "5", "--cuda"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and "TSR_ERROR_DEVICE_UNAVAILABLE" in r.stderr, r.stdout + r.stderr
+
+
+@pytest.mark.skipif(not ts.is_available("cuda"), reason="needs an NVIDIA GPU")
+def test_cpp_program_trains_on_the_gpu(examples):
+    """train_mlp --cuda: the C++ API compiles the loss and its gradient for the GPU."""
+    r = subprocess.run([str(examples / "train_mlp"), "300", "--cuda"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 @pytest.mark.skipif(not ts.is_available("cuda"), reason="needs an NVIDIA GPU")
 def test_c_program_runs_an_exported_gpu_program(examples, tmp_path):
     """The issue's H100 check: a program exported for the GPU's architecture runs from C with
