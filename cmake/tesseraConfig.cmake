@@ -11,13 +11,15 @@ if(NOT TARGET tessera::runtime)
   add_library(tessera::runtime SHARED IMPORTED)
   set_target_properties(tessera::runtime PROPERTIES
     IMPORTED_LOCATION "${_tessera_prefix}/lib/libtessera_runtime.so"
-    INTERFACE_INCLUDE_DIRECTORIES "${_tessera_prefix}/include")
+    INTERFACE_INCLUDE_DIRECTORIES "${_tessera_prefix}/include"
+    INTERFACE_COMPILE_FEATURES cxx_std_17)  # the C++ headers; the C ABI is C99
 endif()
 if(NOT TARGET tessera::tessera)
   add_library(tessera::tessera SHARED IMPORTED)
   set_target_properties(tessera::tessera PROPERTIES
     IMPORTED_LOCATION "${_tessera_prefix}/lib/libtessera.so"
-    INTERFACE_INCLUDE_DIRECTORIES "${_tessera_prefix}/include")
+    INTERFACE_INCLUDE_DIRECTORIES "${_tessera_prefix}/include"
+    INTERFACE_COMPILE_FEATURES cxx_std_17)
 endif()
 set(tessera_LIBRARY "${_tessera_prefix}/lib/libtessera.so")
 set(tessera_RUNTIME_LIBRARY "${_tessera_prefix}/lib/libtessera_runtime.so")

@@ -174,6 +174,15 @@ TSR_API tsrStatus tsrFunctionSetOutputs(tsrFunction fn, const int32_t* values, i
   });
 }
 
+TSR_API tsrStatus tsrFunctionNumOutputs(tsrFunction fn, int32_t* count) {
+  return api("tsrFunctionNumOutputs", [&] {
+    if (tsrStatus s = check_function(fn)) return s;
+    if (!count) return invalid("count is NULL");
+    *count = fn->finished ? int32_t(fn->fn().result_types.size()) : 0;
+    return TSR_SUCCESS;
+  });
+}
+
 TSR_API tsrStatus tsrFunctionText(tsrFunction fn, const char** text) {
   return api("tsrFunctionText", [&] {
     if (tsrStatus s = check_function(fn)) return s;
@@ -244,6 +253,15 @@ TSR_API tsrStatus tsrExecutableDestroy(tsrExecutable exe) {
   return api("tsrExecutableDestroy", [&] {
     if (!exe || !live_executables().remove(exe)) return invalid("exe is not a live tsrExecutable");
     delete exe;
+    return TSR_SUCCESS;
+  });
+}
+
+TSR_API tsrStatus tsrExecutableNumOutputs(tsrExecutable exe, int32_t* count) {
+  return api("tsrExecutableNumOutputs", [&] {
+    if (!exe || !live_executables().contains(exe)) return invalid("exe is not a live tsrExecutable");
+    if (!count) return invalid("count is NULL");
+    *count = int32_t(exe->exe->program().main().output_types.size());
     return TSR_SUCCESS;
   });
 }

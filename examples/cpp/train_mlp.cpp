@@ -56,8 +56,14 @@ std::vector<ts::Tensor> inputs(const std::vector<std::vector<double>>& params, c
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int steps = argc > 1 ? std::atoi(argv[1]) : 300;
-  const ts::Device device = argc > 2 && std::string(argv[2]) == "--cuda" ? ts::Device::cuda() : ts::Device::cpu();
+  int steps = 300;
+  ts::Device device = ts::Device::cpu();
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--cuda")
+      device = ts::Device::cuda();
+    else
+      steps = std::atoi(argv[i]);
+  }
   try {
     Lcg rng;
     std::vector<double> x(kBatch * kIn), y(kBatch);

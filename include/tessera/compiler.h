@@ -35,6 +35,8 @@ TSR_API tsrStatus tsrFunctionAddOp(tsrFunction fn, const char* op, const int32_t
 TSR_API tsrStatus tsrFunctionValueType(tsrFunction fn, int32_t value, tsrTensorInfo* info);
 /* Ends the function: it returns `values`. No ops can be added afterwards. */
 TSR_API tsrStatus tsrFunctionSetOutputs(tsrFunction fn, const int32_t* values, int32_t num_values);
+/* How many values the function returns (0 until it is finished). */
+TSR_API tsrStatus tsrFunctionNumOutputs(tsrFunction fn, int32_t* count);
 /* The function's Graph IR text; valid until the function changes or is destroyed. */
 TSR_API tsrStatus tsrFunctionText(tsrFunction fn, const char** text);
 /* Reverse-mode derivative of a finished function whose first output has one element (a loss):
@@ -45,6 +47,7 @@ TSR_API tsrStatus tsrFunctionGrad(tsrFunction fn, const int32_t* wrt, int32_t nu
 /* Compiles a finished function for `device`; `target` NULL or "" follows the device. */
 TSR_API tsrStatus tsrFunctionCompile(tsrFunction fn, tsrDevice device, const char* target, tsrExecutable* exe);
 TSR_API tsrStatus tsrExecutableDestroy(tsrExecutable exe);
+TSR_API tsrStatus tsrExecutableNumOutputs(tsrExecutable exe, int32_t* count);
 /* As tsrProgramRun: borrowed inputs on the executable's device, new outputs the caller owns. */
 TSR_API tsrStatus tsrExecutableRun(tsrExecutable exe, const DLTensor* inputs, int32_t num_inputs,
                                    DLManagedTensorVersioned** outputs, int32_t num_outputs);

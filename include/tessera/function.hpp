@@ -85,7 +85,8 @@ inline std::string attr(const std::vector<int64_t>& v) {
 
 // An attribute that is one axis or a list of them (sum's axis, ...), like the Python API.
 struct Axes {
-  std::string text;
+  std::string text;  // empty: not given (an optional attribute left out)
+  Axes() = default;
   Axes(int a) : text(detail::attr(a)) {}                                                   // NOLINT: implicit
   Axes(int64_t a) : text(detail::attr(a)) {}                                               // NOLINT
   Axes(const std::vector<int64_t>& a) : text(detail::attr(a)) {}                           // NOLINT
@@ -110,6 +111,8 @@ class Attrs {
  public:
   template <class T>
   void add(const char* name, const T& value) {
+    if constexpr (std::is_base_of_v<Axes, T>)
+      if (value.text.empty()) return;
     text_ += (text_.empty() ? "" : ", ") + std::string(name) + " = " + attr(value);
   }
   template <class T>
@@ -291,21 +294,26 @@ class Tensor {
 // A compiled function, loaded on its device; safe to run from several threads.
 class Executable {
  public:
-  Executable(tsrExecutable raw, int32_t num_outputs)
-      : raw_(raw, [](tsrExecutable e) { tsrExecutableDestroy(e); }), num_outputs_(num_outputs) {}
+  explicit Executable(tsrExecutable raw) : raw_(raw, [](tsrExecutable e) { tsrExecutableDestroy(e); }) {
+    check(tsrExecutableNumOutputs(raw, &num_outputs_));
+  }
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) const {
     std::vector<DLTensor> in;
     for (const Tensor& t : inputs) in.push_back(t.dl());
     std::vector<DLManagedTensorVersioned*> raw(size_t(num_outputs_), nullptr);
+    std::vector<OwnedTensor> owned;
+    owned.reserve(raw.size());  // taken without allocating: nothing leaks if a later step throws
     check(tsrExecutableRun(raw_.get(), in.data(), int32_t(in.size()), raw.data(), num_outputs_));
+    for (DLManagedTensorVersioned* t : raw) owned.emplace_back(t);
     std::vector<Tensor> out;
-    for (DLManagedTensorVersioned* t : raw) out.emplace_back(OwnedTensor(t));
+    out.reserve(owned.size());
+    for (OwnedTensor& t : owned) out.emplace_back(std::move(t));
     return out;
   }
 
  private:
   std::shared_ptr<tsrExecutable_t> raw_;
-  int32_t num_outputs_;
+  int32_t num_outputs_ = 0;
 };
 
 // A Graph IR function under construction, then finished by set_outputs().
@@ -332,21 +340,24 @@ class Function {
   }
   void set_outputs(const std::vector<Value>& outputs) {
     std::vector<int32_t> ids;
-    for (const Value& v : outputs) ids.push_back(v.id());
+    for (const Value& v : outputs) {
+      if (v.function() != raw_.get())
+        throw Error(TSR_ERROR_INVALID_ARGUMENT, "set_outputs: a value of another function");
+      ids.push_back(v.id());
+    }
     check(tsrFunctionSetOutputs(raw_.get(), ids.data(), int32_t(ids.size())));
-    num_outputs_ = int32_t(ids.size());
   }
   // The outputs and the gradient of the first output (one element) with respect to the
   // parameters numbered in `wrt`, as a new function of the same parameters.
   Function grad(const std::vector<int32_t>& wrt) const {
     tsrFunction g = nullptr;
     check(tsrFunctionGrad(raw_.get(), wrt.data(), int32_t(wrt.size()), &g));
-    return Function(g, num_outputs_ + int32_t(wrt.size()));
+    return Function(g);
   }
   Executable compile(Device device = Device::cpu(), const std::string& target = "") const {
     tsrExecutable e = nullptr;
     check(tsrFunctionCompile(raw_.get(), device.raw, target.c_str(), &e));
-    return Executable(e, num_outputs_);
+    return Executable(e);
   }
   // Writes a program file that tsrProgramLoad / tessera::rt::Program run without the compiler.
   void export_to(const std::string& path, const std::string& target = "cpu") const {
@@ -357,14 +368,16 @@ class Function {
     check(tsrFunctionText(raw_.get(), &t));
     return t;
   }
-  int32_t num_outputs() const { return num_outputs_; }
+  int32_t num_outputs() const {  // 0 until set_outputs
+    int32_t n = 0;
+    check(tsrFunctionNumOutputs(raw_.get(), &n));
+    return n;
+  }
   tsrFunction get() const { return raw_.get(); }
 
  private:
-  Function(tsrFunction raw, int32_t num_outputs)
-      : raw_(raw, [](tsrFunction p) { tsrFunctionDestroy(p); }), num_outputs_(num_outputs) {}
+  explicit Function(tsrFunction raw) : raw_(raw, [](tsrFunction p) { tsrFunctionDestroy(p); }) {}
   FunctionHandle raw_;
-  int32_t num_outputs_ = 0;
 };
 
 }  // namespace tessera

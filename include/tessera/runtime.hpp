@@ -77,8 +77,9 @@ class Program {
     int32_t n = 0;
     check(tsrProgramNumOutputs(raw_, &n));
     std::vector<DLManagedTensorVersioned*> raw(size_t(n), nullptr);
-    check(tsrProgramRun(raw_, inputs.data(), int32_t(inputs.size()), raw.data(), n));
     std::vector<OwnedTensor> out;
+    out.reserve(raw.size());  // taken without allocating: nothing leaks
+    check(tsrProgramRun(raw_, inputs.data(), int32_t(inputs.size()), raw.data(), n));
     for (DLManagedTensorVersioned* t : raw) out.emplace_back(t);
     return out;
   }

@@ -179,7 +179,9 @@ def _cpp_function(spec):
     if not variadic:
         params += [f"const std::optional<Value>& {n} = std::nullopt" for n in operands[spec["min_operands"]:]]
     for name, kind, value, _r in optional:
-        if value is None:
+        if value is None and kind in ("axes", "sizes", "padding"):  # an empty one is "not given"
+            params.append(f"const {_CPP_TYPES[kind]}& {name} = {{}}")
+        elif value is None:
             params.append(f"const std::optional<{_CPP_TYPES[kind]}>& {name} = std::nullopt")
         else:
             params.append(f"const {_CPP_TYPES[kind]}& {name} = {_cpp_literal(kind, value)}")

@@ -59,6 +59,22 @@ int main() {
       check(std::abs(dw[size_t(i * 2 + j)] - want) <= 1e-12 * (1 + std::abs(want)), "gradient matches");
     }
 
+  // Axis lists as braced lists, optional or not; a copy of a Function sees its outputs.
+  Function s2;
+  Value z = s2.param(DType::f32, {2, 3, 4});
+  Function alias = s2;
+  s2.set_outputs({ops::sum(z, {0, 2}), ops::sum(z)});
+  check(alias.num_outputs() == 2, "a copy of a function shares its outputs");
+  std::vector<Tensor> sums = alias.compile().run({Tensor::from(std::vector<float>(24, 1.0f), {2, 3, 4})});
+  check(sums.at(0).to_vector<float>() == std::vector<float>{8, 8, 8} && sums.at(1).to_vector<float>()[0] == 24,
+        "sum over an axis list and over everything");
+  std::string other;
+  try {
+    Function o;
+    o.set_outputs({z});
+  } catch (const Error& e) { other = e.what(); }
+  check(other.find("another function") != std::string::npos, "outputs of another function are refused");
+
   // A bad matmul fails when it is built, naming the op; the function is unchanged.
   Function h;
   Value a = h.param(DType::f32, {3, 4});
@@ -111,6 +127,17 @@ int main() {
   std::vector<rt::OwnedTensor> got = program.run({in});
   const float* e = static_cast<const float*>(got.at(0)->dl_tensor.data);
   for (int i = 0; i < 3; ++i) check(e[i] == r[size_t(i)], "the exported program gives the same bits");
+  int64_t wrong_shape[2] = {4, 3};
+  in.shape = wrong_shape;
+  std::string wrong;
+  try {
+    program.run({in});
+  } catch (const rt::Error& err) {
+    wrong = err.what();
+    check(err.status() == TSR_ERROR_INVALID_ARGUMENT, "a wrong input shape is an invalid argument");
+  }
+  check(wrong.find("input 0 is f32[4,3], the compiled program expects f32[3,4]") != std::string::npos,
+        "the runtime names the input and both shapes: " + wrong);
   std::remove(path);
 
   std::printf("%d passed, %d failed\n", passed, failed);

@@ -104,7 +104,7 @@ inline Value expand_dims(const Value& x, const int64_t& axis) {
 }
 
 // x with the order of elements reversed along `axis` (every axis when absent).
-inline Value flip(const Value& x, const std::optional<Axes>& axis = std::nullopt) {
+inline Value flip(const Value& x, const Axes& axis = {}) {
   detail::Attrs attrs;
   attrs.add("axis", axis);
   std::vector<Value> operands{x};
@@ -197,7 +197,7 @@ inline Value reshape(const Value& x, const std::vector<int64_t>& shape) {
 }
 
 // x with elements shifted along `axis` cyclically (NumPy's roll): element i goes to (i + shift) mod n.
-inline Value roll(const Value& x, const std::vector<int64_t>& shift, const std::optional<Axes>& axis = std::nullopt) {
+inline Value roll(const Value& x, const std::vector<int64_t>& shift, const Axes& axis = {}) {
   detail::Attrs attrs;
   attrs.add("shift", shift);
   attrs.add("axis", axis);

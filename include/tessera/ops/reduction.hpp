@@ -37,7 +37,7 @@ inline Value adaptive_avg_pool3d(const Value& x, const Sizes& output_size, const
 }
 
 // Whether every element over `axis` (every axis when absent) is nonzero; bool result. Empty: true.
-inline Value all(const Value& x, const std::optional<Axes>& axis = std::nullopt, const bool& keepdims = false) {
+inline Value all(const Value& x, const Axes& axis = {}, const bool& keepdims = false) {
   detail::Attrs attrs;
   attrs.add("axis", axis);
   attrs.add("keepdims", keepdims);
@@ -46,7 +46,7 @@ inline Value all(const Value& x, const std::optional<Axes>& axis = std::nullopt,
 }
 
 // Whether some element over `axis` (every axis when absent) is nonzero; bool result. Empty: false.
-inline Value any(const Value& x, const std::optional<Axes>& axis = std::nullopt, const bool& keepdims = false) {
+inline Value any(const Value& x, const Axes& axis = {}, const bool& keepdims = false) {
   detail::Attrs attrs;
   attrs.add("axis", axis);
   attrs.add("keepdims", keepdims);
@@ -73,7 +73,7 @@ inline Value argmin(const Value& x, const std::optional<int64_t>& axis = std::nu
 }
 
 // Mean over sliding windows of x [N, C, *S], as torch.nn.functional.avg_pool1d (ceil_mode off).
-inline Value avg_pool1d(const Value& x, const Sizes& kernel_size, const std::optional<Sizes>& stride = std::nullopt, const Sizes& padding = 0, const bool& count_include_pad = true, const bool& channels_last = false) {
+inline Value avg_pool1d(const Value& x, const Sizes& kernel_size, const Sizes& stride = {}, const Sizes& padding = 0, const bool& count_include_pad = true, const bool& channels_last = false) {
   detail::Attrs attrs;
   attrs.add("kernel_size", kernel_size);
   attrs.add("stride", stride);
@@ -85,7 +85,7 @@ inline Value avg_pool1d(const Value& x, const Sizes& kernel_size, const std::opt
 }
 
 // Mean over sliding windows of x [N, C, *S], as torch.nn.functional.avg_pool2d (ceil_mode off).
-inline Value avg_pool2d(const Value& x, const Sizes& kernel_size, const std::optional<Sizes>& stride = std::nullopt, const Sizes& padding = 0, const bool& count_include_pad = true, const bool& channels_last = false) {
+inline Value avg_pool2d(const Value& x, const Sizes& kernel_size, const Sizes& stride = {}, const Sizes& padding = 0, const bool& count_include_pad = true, const bool& channels_last = false) {
   detail::Attrs attrs;
   attrs.add("kernel_size", kernel_size);
   attrs.add("stride", stride);
@@ -97,7 +97,7 @@ inline Value avg_pool2d(const Value& x, const Sizes& kernel_size, const std::opt
 }
 
 // Mean over sliding windows of x [N, C, *S], as torch.nn.functional.avg_pool3d (ceil_mode off).
-inline Value avg_pool3d(const Value& x, const Sizes& kernel_size, const std::optional<Sizes>& stride = std::nullopt, const Sizes& padding = 0, const bool& count_include_pad = true, const bool& channels_last = false) {
+inline Value avg_pool3d(const Value& x, const Sizes& kernel_size, const Sizes& stride = {}, const Sizes& padding = 0, const bool& count_include_pad = true, const bool& channels_last = false) {
   detail::Attrs attrs;
   attrs.add("kernel_size", kernel_size);
   attrs.add("stride", stride);
@@ -144,7 +144,7 @@ inline Value kl_div(const Value& log_probs, const Value& targets, const std::str
 }
 
 // log(sum(exp(x))) over `axis` (every axis when absent), computed stably as log(sum(exp(x - m))) + m with m the (finite) maximum. Floating-point inputs only.
-inline Value logsumexp(const Value& x, const std::optional<Axes>& axis = std::nullopt, const bool& keepdims = false) {
+inline Value logsumexp(const Value& x, const Axes& axis = {}, const bool& keepdims = false) {
   detail::Attrs attrs;
   attrs.add("axis", axis);
   attrs.add("keepdims", keepdims);
@@ -162,7 +162,7 @@ inline Value matrix_norm(const Value& x, const std::string& ord = "fro", const b
 }
 
 // Maximum over `axis` (every axis when absent); NaN propagates. Empty: error.
-inline Value max(const Value& x, const std::optional<Axes>& axis = std::nullopt, const bool& keepdims = false) {
+inline Value max(const Value& x, const Axes& axis = {}, const bool& keepdims = false) {
   detail::Attrs attrs;
   attrs.add("axis", axis);
   attrs.add("keepdims", keepdims);
@@ -171,7 +171,7 @@ inline Value max(const Value& x, const std::optional<Axes>& axis = std::nullopt,
 }
 
 // Maximum over sliding windows of x [N, C, *S], as torch.nn.functional.max_pool1d (padding counts as -inf).
-inline Value max_pool1d(const Value& x, const Sizes& kernel_size, const std::optional<Sizes>& stride = std::nullopt, const Sizes& padding = 0, const Sizes& dilation = 1, const bool& channels_last = false) {
+inline Value max_pool1d(const Value& x, const Sizes& kernel_size, const Sizes& stride = {}, const Sizes& padding = 0, const Sizes& dilation = 1, const bool& channels_last = false) {
   detail::Attrs attrs;
   attrs.add("kernel_size", kernel_size);
   attrs.add("stride", stride);
@@ -183,7 +183,7 @@ inline Value max_pool1d(const Value& x, const Sizes& kernel_size, const std::opt
 }
 
 // Maximum over sliding windows of x [N, C, *S], as torch.nn.functional.max_pool2d (padding counts as -inf).
-inline Value max_pool2d(const Value& x, const Sizes& kernel_size, const std::optional<Sizes>& stride = std::nullopt, const Sizes& padding = 0, const Sizes& dilation = 1, const bool& channels_last = false) {
+inline Value max_pool2d(const Value& x, const Sizes& kernel_size, const Sizes& stride = {}, const Sizes& padding = 0, const Sizes& dilation = 1, const bool& channels_last = false) {
   detail::Attrs attrs;
   attrs.add("kernel_size", kernel_size);
   attrs.add("stride", stride);
@@ -195,7 +195,7 @@ inline Value max_pool2d(const Value& x, const Sizes& kernel_size, const std::opt
 }
 
 // Maximum over sliding windows of x [N, C, *S], as torch.nn.functional.max_pool3d (padding counts as -inf).
-inline Value max_pool3d(const Value& x, const Sizes& kernel_size, const std::optional<Sizes>& stride = std::nullopt, const Sizes& padding = 0, const Sizes& dilation = 1, const bool& channels_last = false) {
+inline Value max_pool3d(const Value& x, const Sizes& kernel_size, const Sizes& stride = {}, const Sizes& padding = 0, const Sizes& dilation = 1, const bool& channels_last = false) {
   detail::Attrs attrs;
   attrs.add("kernel_size", kernel_size);
   attrs.add("stride", stride);
@@ -207,7 +207,7 @@ inline Value max_pool3d(const Value& x, const Sizes& kernel_size, const std::opt
 }
 
 // Arithmetic mean over `axis` (every axis when absent): sum times 1/n. Integer and bool inputs give f64, as in NumPy; an empty reduction gives NaN.
-inline Value mean(const Value& x, const std::optional<Axes>& axis = std::nullopt, const bool& keepdims = false) {
+inline Value mean(const Value& x, const Axes& axis = {}, const bool& keepdims = false) {
   detail::Attrs attrs;
   attrs.add("axis", axis);
   attrs.add("keepdims", keepdims);
@@ -216,7 +216,7 @@ inline Value mean(const Value& x, const std::optional<Axes>& axis = std::nullopt
 }
 
 // Minimum over `axis` (every axis when absent); NaN propagates. Empty: error.
-inline Value min(const Value& x, const std::optional<Axes>& axis = std::nullopt, const bool& keepdims = false) {
+inline Value min(const Value& x, const Axes& axis = {}, const bool& keepdims = false) {
   detail::Attrs attrs;
   attrs.add("axis", axis);
   attrs.add("keepdims", keepdims);
@@ -243,7 +243,7 @@ inline Value nll_loss(const Value& log_probs, const Value& labels, const std::st
 }
 
 // Product over `axis` (every axis when absent). Integer and bool inputs give i64, as in NumPy; f16/bf16 accumulate in f32. Empty reductions give 1.
-inline Value prod(const Value& x, const std::optional<Axes>& axis = std::nullopt, const bool& keepdims = false, const std::optional<std::string>& dtype = std::nullopt) {
+inline Value prod(const Value& x, const Axes& axis = {}, const bool& keepdims = false, const std::optional<std::string>& dtype = std::nullopt) {
   detail::Attrs attrs;
   attrs.add("axis", axis);
   attrs.add("keepdims", keepdims);
@@ -253,7 +253,7 @@ inline Value prod(const Value& x, const std::optional<Axes>& axis = std::nullopt
 }
 
 // Standard deviation over `axis` (every axis when absent): sqrt(var(x)). Floating-point inputs only.
-inline Value std(const Value& x, const std::optional<Axes>& axis = std::nullopt, const bool& keepdims = false, const double& correction = 0.0) {
+inline Value std(const Value& x, const Axes& axis = {}, const bool& keepdims = false, const double& correction = 0.0) {
   detail::Attrs attrs;
   attrs.add("axis", axis);
   attrs.add("keepdims", keepdims);
@@ -263,7 +263,7 @@ inline Value std(const Value& x, const std::optional<Axes>& axis = std::nullopt,
 }
 
 // Sum over `axis` (every axis when absent). Integer and bool inputs give i64, as in NumPy; f16/bf16 accumulate in f32. Empty reductions give 0.
-inline Value sum(const Value& x, const std::optional<Axes>& axis = std::nullopt, const bool& keepdims = false, const std::optional<std::string>& dtype = std::nullopt) {
+inline Value sum(const Value& x, const Axes& axis = {}, const bool& keepdims = false, const std::optional<std::string>& dtype = std::nullopt) {
   detail::Attrs attrs;
   attrs.add("axis", axis);
   attrs.add("keepdims", keepdims);
@@ -273,7 +273,7 @@ inline Value sum(const Value& x, const std::optional<Axes>& axis = std::nullopt,
 }
 
 // Variance over `axis` (every axis when absent), two-pass: sum((x - mean)^2) / (n - correction), in a fixed order (deterministic). Floating-point inputs only.
-inline Value var(const Value& x, const std::optional<Axes>& axis = std::nullopt, const bool& keepdims = false, const double& correction = 0.0) {
+inline Value var(const Value& x, const Axes& axis = {}, const bool& keepdims = false, const double& correction = 0.0) {
   detail::Attrs attrs;
   attrs.add("axis", axis);
   attrs.add("keepdims", keepdims);
@@ -283,7 +283,7 @@ inline Value var(const Value& x, const std::optional<Axes>& axis = std::nullopt,
 }
 
 // The p-norm of x over `axis` (every axis by default), (sum |x|^p)^(1/p), as torch.linalg.vector_norm; 16-bit floats computed in float32. Its gradient at 0 is not finite for p > 0 (as JAX's).
-inline Value vector_norm(const Value& x, const double& ord = 2.0, const std::optional<Axes>& axis = std::nullopt, const bool& keepdims = false) {
+inline Value vector_norm(const Value& x, const double& ord = 2.0, const Axes& axis = {}, const bool& keepdims = false) {
   detail::Attrs attrs;
   attrs.add("ord", ord);
   attrs.add("axis", axis);
