@@ -14,19 +14,29 @@ namespace {
 
 // The compiled code as the runtime loads it: the CPU's parts linked into one shared object,
 // a GPU's parts (PTX) one image each.
-std::vector<artifact::KernelImage> kernel_images(const backends::CompiledKernels& k) {
+std::vector<artifact::KernelImage> kernel_images(const backends::CompiledKernels& k, const ir::Module& tile) {
   const std::vector<std::string>& names = k.kernel_names;
   if (names.empty()) return {};
+  auto params = [&](size_t begin, size_t end) {  // each kernel function's parameter count
+    std::vector<int32_t> out;
+    for (size_t i = begin; i < end; ++i) {
+      const ir::Function* f = tile.find(names[i]);
+      if (!f) fail(ErrorCode::Internal, "export: kernel " + names[i] + " is not in the Tile IR module");
+      out.push_back(int32_t(f->body.args.size()));
+    }
+    return out;
+  };
   std::vector<backends::CodePart> parts = backends::decode_parts(k.binary, names.size());
   if (k.target.cpu()) {
     std::vector<std::string> objects;
     for (const backends::CodePart& p : parts) objects.push_back(p.image);
-    return {{names, backends::link_shared_object(objects)}};
+    return {{names, params(0, names.size()), backends::link_shared_object(objects)}};
   }
   std::vector<artifact::KernelImage> images;
   size_t at = 0;
   for (const backends::CodePart& p : parts) {
-    images.push_back({{names.begin() + long(at), names.begin() + long(at + p.kernels)}, p.image});
+    images.push_back(
+        {{names.begin() + long(at), names.begin() + long(at + p.kernels)}, params(at, at + p.kernels), p.image});
     at += p.kernels;
   }
   return images;
@@ -60,7 +70,7 @@ std::string export_program(const std::string& text, const std::string& target, i
              "export: the program runs the collective " + s.op +
                  "; exporting programs over a device mesh is not supported yet",
              s.loc);
-  c.images = kernel_images(run_backend(*l.module, spec));
+  c.images = kernel_images(run_backend(*l.module, spec), *l.module);
   c.target = spec.cpu() ? "cpu" : spec.str();
   c.compiler = cache::build_id();
   if (spec.cpu()) c.cpu_features = artifact::host_cpu_features();  // the code is compiled for this host

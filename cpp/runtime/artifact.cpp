@@ -100,6 +100,7 @@ std::string kernels_section(const Contents& c) {
   w.num<uint64_t>(c.images.size());
   for (const KernelImage& k : c.images) {
     put_strs(w, k.kernel_names);
+    put_slots(w, k.kernel_params);
     w.str(k.bytes);
   }
   return w.out();
@@ -244,6 +245,8 @@ void read_kernels(const std::string& payload, const std::string& source, Content
   for (size_t i = 0; i < n; ++i) {
     KernelImage k;
     k.kernel_names = in.strs();
+    k.kernel_params = in.slots();
+    if (k.kernel_params.size() != k.kernel_names.size()) in.bad("kernel names and parameter counts differ");
     k.bytes = in.str();
     c.images.push_back(std::move(k));
   }

@@ -26,6 +26,7 @@ constexpr uint32_t kFormat = 1;  // what this runtime writes and the newest it r
 
 struct KernelImage {
   std::vector<std::string> kernel_names;  // the kernels it defines
+  std::vector<int32_t> kernel_params;     // each one's buffer parameters (TMA descriptors come after)
   std::string bytes;
 };
 

@@ -1,9 +1,10 @@
 // The checks a program read from a file passes before anything runs it (artifact.hpp): every
 // slot a step reads is defined by an earlier step with a known type; buffers fit their arena
-// and views their buffers; control-flow steps pass their callees exactly the inputs those take
-// and get back the types they return; no plan calls itself; collectives are refused (format 1
-// programs never hold them). Kernels' own arguments cannot be checked (the file records no
-// kernel signatures): program files are code, to be loaded only from trusted sources.
+// and views their buffers; launches pass each kernel as many arguments as it takes; control-flow
+// steps pass their callees exactly the inputs those take and get back the types they return; no
+// plan calls itself; collectives are refused (format 1 programs never hold them). The sizes a
+// kernel reads are its code's business: program files are code, to be loaded from trusted
+// sources only.
 #include <map>
 #include <set>
 
@@ -16,7 +17,7 @@ struct Checker {
   const Contents& c;
   const std::string& source;
   std::map<std::string, const Plan*> plans;
-  std::set<std::string> kernels;
+  std::map<std::string, int32_t> kernels;  // name -> parameter count
 
   [[noreturn]] void bad(const Plan& p, const std::string& what) const {
     fail(ErrorCode::Value, source + ": malformed plan @" + p.name + ": " + what);
@@ -111,12 +112,18 @@ struct Checker {
           define(s.slot, &views.back());
           break;
         }
-        case Step::Launch:
-          if (!kernels.count(s.kernel_name)) bad(p, "kernel " + s.kernel_name + " is not in the file");
+        case Step::Launch: {
+          auto k = kernels.find(s.kernel_name);
+          if (k == kernels.end()) bad(p, "kernel " + s.kernel_name + " is not in the file");
+          if (s.tensor_maps.size() % 11) bad(p, "a TMA descriptor of the wrong length");
+          if (size_t(k->second) != s.args.size())  // TMA descriptors follow as parameters of their own
+            bad(p, "kernel " + s.kernel_name + " takes " + std::to_string(k->second) + " buffers, its launch passes " +
+                       std::to_string(s.args.size()));
           for (size_t m = 0; m < s.tensor_maps.size(); m += 11)
-            if (s.tensor_maps.size() % 11 || s.tensor_maps[m] < 0 || size_t(s.tensor_maps[m]) >= s.args.size())
+            if (s.tensor_maps[m] < 0 || size_t(s.tensor_maps[m]) >= s.args.size())
               bad(p, "a TMA descriptor names no operand");
           break;
+        }
         case Step::Assert:
           if (args.size() != 1 || args[0].dtype != DType::Bool || bytes(args[0]) < 1)
             bad(p, "an assert without its flag");
@@ -152,7 +159,8 @@ void check_program(const Contents& c, const std::string& source) {
   Checker k{c, source, {}, {}};
   for (const Plan& p : c.plans)
     if (!k.plans.emplace(p.name, &p).second) fail(ErrorCode::Value, source + ": malformed: two plans @" + p.name);
-  for (const KernelImage& img : c.images) k.kernels.insert(img.kernel_names.begin(), img.kernel_names.end());
+  for (const KernelImage& img : c.images)
+    for (size_t i = 0; i < img.kernel_names.size(); ++i) k.kernels[img.kernel_names[i]] = img.kernel_params[i];
   for (const Plan& p : c.plans) k.check_plan(p);
   std::set<std::string> open, done;
   k.check_acyclic(c.plans.front(), open, done);

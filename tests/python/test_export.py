@@ -212,24 +212,63 @@ def test_export_refuses_what_it_cannot_carry():
 
 
 def kernel_images(data):
-    """(names, bytes) of each image in the 'kernels' section."""
+    """(names, parameter counts, bytes, offset of the first count) of each image of 'kernels'."""
     (start, size), = [(s, n) for name, s, n in sections(data) if name == "kernels"]
     at = start
+
     def u64():
         nonlocal at
         at += 8
         return struct.unpack_from("<Q", data, at - 8)[0]
+
     def string():
         nonlocal at
         n = u64()
         at += n
         return data[at - n:at]
+
     images = []
     for _ in range(u64()):
         names = [string().decode() for _ in range(u64())]
-        images.append((names, string()))
+        n = u64()
+        params = list(struct.unpack_from(f"<{n}i", data, at))
+        first = at
+        at += 4 * n
+        images.append((names, params, string(), first))
     assert at == start + size
     return images
+
+
+def fnv1a(payload):
+    h = 1469598103934665603
+    for c in payload:
+        h = ((h ^ c) * 1099511628211) % 2**64
+    return h
+
+
+def with_checksums(data):
+    """`data` with every section's checksum recomputed (a file edited on purpose, not corrupted)."""
+    out = bytearray(data)
+    for _name, start, size in sections(data):
+        struct.pack_into("<Q", out, start - 16, fnv1a(bytes(out[start:start + size])))
+    return bytes(out)
+
+
+def test_a_launch_that_does_not_fit_its_kernel_is_refused(exported):
+    (_names, params, _so, first), *_ = kernel_images(exported)
+    bad = bytearray(exported)
+    struct.pack_into("<i", bad, first, params[0] + 1)
+    with pytest.raises(TesseraError, match=f"takes {params[0] + 1} buffers, its launch passes {params[0]}"):
+        ts.load(with_checksums(bytes(bad)))
+
+
+def test_gpu_exports_record_their_kernels_signatures():
+    """bf16 GEMMs on sm_90a launch with TMA descriptors: the file's checks accept them (the
+    load then stops at the device, as it must on a machine without one)."""
+    a, b = randn(256, 128).astype(ts.bfloat16), randn(128, 192).astype(ts.bfloat16)
+    data = ts.export(lambda x, y: ts.gelu(x @ y), a, b, target="nvptx:sm_90a")
+    with pytest.raises(DeviceError, match="exported for nvptx:sm_90a"):
+        ts.load(data)
 
 
 def test_gpu_export_holds_ptx_that_ptxas_accepts(tmp_path):
@@ -238,8 +277,8 @@ def test_gpu_export_holds_ptx_that_ptxas_accepts(tmp_path):
     ptxas = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"
     data = ts.export(lambda a, b: ts.gelu(a @ b) + 1, randn(64, 32), randn(32, 48), target="nvptx:sm_90a")
     images = kernel_images(data)
-    assert images and all(names for names, _ in images)
-    for i, (names, ptx) in enumerate(images):
+    assert images and all(names for names, *_ in images)
+    for i, (names, _params, ptx, _at) in enumerate(images):
         assert b".target sm_90a" in ptx
         for name in names:
             assert f".entry {name}".encode() in ptx
@@ -252,6 +291,7 @@ def test_gpu_export_holds_ptx_that_ptxas_accepts(tmp_path):
 
 def test_cpu_export_is_a_shared_object():
     images = kernel_images(ts.export(lambda a: ts.tanh(a) * 3, randn(8)))
-    (names, so), = images
+    (names, params, so, _at), = images
+    assert len(params) == len(names) and all(p >= 1 for p in params)
     assert so[:4] == b"\x7fELF" and so[16] == 3  # ET_DYN
     assert names
