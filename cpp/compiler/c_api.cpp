@@ -1,11 +1,10 @@
 // The compiler's C ABI (tessera/compiler.h): Graph IR functions built op by op with the
 // registry's type rules, reverse-mode derivatives, compilation and runs, export.
-#include <fstream>
 #include <map>
 
 #include "compiler/compiler.hpp"
+#include "compiler/disk_cache.hpp"
 #include "ir/function_table.hpp"
-#include "ir/ops.hpp"
 #include "ir/registry.hpp"
 #include "passes/autodiff.hpp"
 #include "runtime/dlpack.hpp"
@@ -43,23 +42,6 @@ tsrStatus check_value(tsrFunction fn, int32_t v) {
   if (v < 0 || size_t(v) >= fn->values.size())
     return invalid(cat("value ", v, " does not exist (the function has ", fn->values.size(), " values)"));
   return TSR_SUCCESS;
-}
-
-DType from_tsr(tsrDataType t) {
-  for (DType d :
-       {DType::F64, DType::F32, DType::F16, DType::BF16, DType::I64, DType::I32, DType::I8, DType::U8, DType::Bool})
-    if (to_tsr(d) == t) return d;
-  fail(ErrorCode::DType, "unknown tsrDataType " + std::to_string(int(t)));
-}
-
-ir::Location location(const char* loc) {
-  ir::Location out;
-  std::string s = loc ? loc : "";
-  size_t colon = s.rfind(':');
-  if (colon == std::string::npos) return out;
-  out.file = s.substr(0, colon);
-  out.line = std::atoi(s.c_str() + colon + 1);
-  return out;
 }
 
 tsrFunction adopt(std::unique_ptr<tsrFunction_t> f) {
@@ -114,9 +96,6 @@ TSR_API tsrStatus tsrFunctionAddOp(tsrFunction fn, const char* op, const int32_t
     if (!op || !first_result || !num_results) return invalid("op, first_result or num_results is NULL");
     if (num_operands < 0 || (num_operands > 0 && !operands)) return invalid("bad operands");
     if (fn->finished) return invalid("the function is finished (tsrFunctionSetOutputs was called)");
-    const ir::OpInfo* info = ir::lookup_op(op);
-    if (!info || !info->infer)
-      return invalid(cat("unknown op '", op, "' (the registry's ops are listed in docs/ops.md)"));
     std::vector<ir::Value*> in;
     for (int32_t i = 0; i < num_operands; ++i) {
       if (tsrStatus s = check_value(fn, operands[i])) return s;
@@ -126,12 +105,9 @@ TSR_API tsrStatus tsrFunctionAddOp(tsrFunction fn, const char* op, const int32_t
       ir::AttrMap amap = attrs && *attrs ? ir::parse_attrs(attrs) : ir::AttrMap{};
       std::vector<ir::Type> types;
       for (ir::Value* v : in) types.push_back(v->type);
-      int n = int(types.size());
-      if (n < info->min_operands || (info->max_operands >= 0 && n > info->max_operands))
-        fail(ErrorCode::Value, std::string(op) + ": wrong number of operands (" + std::to_string(n) + ")");
-      ir::check_attrs(*info, amap);
-      std::vector<ir::Type> results = info->infer(types, amap);
-      ir::Op* made = fn->fn().body.append(ir::Op::make(op, in, results, std::move(amap), location(loc)));
+      std::vector<ir::Type> results = ir::infer_types(op, types, amap);
+      ir::Op* made =
+          fn->fn().body.append(ir::Op::make(op, in, results, std::move(amap), ir::Location::parse(loc ? loc : "")));
       *first_result = int32_t(fn->values.size());
       for (auto& r : made->results) fn->values.push_back(r.get());
       *num_results = int32_t(made->results.size());
@@ -291,17 +267,8 @@ TSR_API tsrStatus tsrFunctionExport(tsrFunction fn, const char* target, const ch
     return guarded(TSR_ERROR_INVALID_ARGUMENT, [&] {
       std::string bytes = compiler::export_program(module_text(fn), target && *target ? target : "cpu",
                                                    int(fn->fn().body.args.size()), {}, "");
-      std::string tmp = std::string(path) + ".tmp";  // written whole, then renamed into place
-      bool ok;
-      {
-        std::ofstream f(tmp, std::ios::binary);
-        f.write(bytes.data(), std::streamsize(bytes.size()));
-        ok = bool(f.flush());
-      }
-      if (!ok || std::rename(tmp.c_str(), path) != 0) {
-        std::remove(tmp.c_str());
-        fail(ErrorCode::Value, std::string(path) + ": cannot write the file");
-      }
+      if (std::string why = cache::write_atomically(path, bytes); !why.empty())
+        fail(ErrorCode::Value, std::string(path) + ": cannot write the file (" + why + ")");
       return TSR_SUCCESS;
     });
   });

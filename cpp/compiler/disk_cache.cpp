@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "common/log.hpp"
+#include "runtime/bytes.hpp"
 
 namespace fs = std::filesystem;
 
@@ -42,7 +43,7 @@ std::string hex64(uint64_t v) {
 }
 
 fs::path entry_path(const std::string& kind, const std::string& key) {
-  return fs::path(directory()) / kind / (hex64(hash64(key)) + kSuffix);
+  return fs::path(directory()) / kind / (hex64(tessera::bytes::fnv1a(key)) + kSuffix);
 }
 
 template <typename T>
@@ -68,7 +69,7 @@ std::optional<std::string> parse_file(const std::string& bytes, const std::strin
   uint64_t key_size = get<uint64_t>(bytes, 16), payload_size = get<uint64_t>(bytes, 24);
   uint64_t body = bytes.size() - kHeaderSize - 8;
   if (key_size > body || payload_size != body - key_size) return why = "sizes do not match the file", std::nullopt;
-  if (get<uint64_t>(bytes, bytes.size() - 8) != hash64(bytes.substr(0, bytes.size() - 8)))
+  if (get<uint64_t>(bytes, bytes.size() - 8) != tessera::bytes::fnv1a(bytes.substr(0, bytes.size() - 8)))
     return why = "checksum mismatch", std::nullopt;
   if (bytes.compare(kHeaderSize, key_size, key) != 0) return why = "written for another key", std::nullopt;
   return bytes.substr(kHeaderSize + key_size, payload_size);
@@ -111,15 +112,6 @@ bool is_cache_file(const fs::path& p) {
 }
 
 }  // namespace
-
-uint64_t hash64(const std::string& bytes) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
 
 std::string directory() {
   std::string dir = env("TESSERA_CACHE_DIR");
@@ -171,24 +163,29 @@ void store(const std::string& kind, const std::string& key, const std::string& p
   put<uint64_t>(bytes, payload.size());
   bytes += key;
   bytes += payload;
-  put<uint64_t>(bytes, hash64(bytes));
+  put<uint64_t>(bytes, tessera::bytes::fnv1a(bytes));
 
-  // A name no other process or thread uses; rename() then replaces the entry atomically.
-  static std::atomic<uint64_t> counter{0};
-  fs::path tmp = path;
-  tmp += ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return store_failed(path.parent_path(), std::strerror(errno));
-  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  ok = (std::fclose(f) == 0) && ok;
-  if (ok) fs::rename(tmp, path, ec);
-  if (!ok || ec) {
-    fs::remove(tmp, ec);
-    return store_failed(path.parent_path(), ok ? "rename failed" : "write failed");
-  }
+  if (std::string why = write_atomically(path, bytes); !why.empty()) return store_failed(path.parent_path(), why);
   ++stores;
   log::write("cache",
              "stored " + kind + " " + path.filename().string() + " (" + std::to_string(bytes.size()) + " bytes)");
+}
+
+std::string write_atomically(const std::string& path, const std::string& bytes) {
+  // A name no other process or thread uses; rename() then replaces the file atomically.
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return std::strerror(errno);
+  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  ok = (std::fclose(f) == 0) && ok;
+  std::error_code ec;
+  if (ok) fs::rename(tmp, path, ec);
+  if (!ok || ec) {
+    fs::remove(tmp, ec);
+    return ok ? "rename failed" : "write failed";
+  }
+  return "";
 }
 
 std::vector<KindInfo> info() {

@@ -45,6 +45,9 @@ Stats stats();  // counts for this process, every kind together
 // module holding this code (a hash of its contents, written by the linker).
 const std::string& build_id();
 
-uint64_t hash64(const std::string& bytes);  // FNV-1a
+// Writes `bytes` to a temporary file next to `path` and renames it over `path` (readers see the
+// old file or the whole new one); returns "" or why it failed. Cache entries and
+// tsrFunctionExport's program files are written so.
+std::string write_atomically(const std::string& path, const std::string& bytes);
 
 }  // namespace tessera::cache

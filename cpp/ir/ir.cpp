@@ -53,6 +53,15 @@ static std::string dims_str(const std::vector<Dim>& dims) {
   return s + "]";
 }
 
+Location Location::parse(const std::string& s) {
+  Location out;
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= s.size()) return out;
+  out.file = s.substr(0, colon);
+  out.line = std::atoi(s.c_str() + colon + 1);
+  return out;
+}
+
 std::string Type::str() const {
   std::string dt = dtype_name(dtype);
   switch (kind) {

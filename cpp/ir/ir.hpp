@@ -101,6 +101,7 @@ struct Location {
   int line = 0;
   bool known() const { return line > 0; }
   std::string str() const { return known() ? file + ":" + std::to_string(line) : std::string(); }
+  static Location parse(const std::string& s);  // "file:line" as str() writes it; else unknown
 };
 
 // ---- values, ops, blocks ----

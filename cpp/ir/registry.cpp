@@ -102,17 +102,31 @@ void check_attrs(const OpInfo& info, const AttrMap& attrs) {
   }
 }
 
+namespace {
+
+void check_operand_count(const OpInfo& info, int n, ErrorCode code, const std::string& loc) {
+  if (n >= info.min_operands && (info.max_operands < 0 || n <= info.max_operands)) return;
+  std::string want = info.max_operands < 0 ? "at least " + std::to_string(info.min_operands)
+                     : info.min_operands == info.max_operands
+                         ? std::to_string(info.min_operands)
+                         : std::to_string(info.min_operands) + " to " + std::to_string(info.max_operands);
+  fail(code, info.name + ": expects " + want + " operands, got " + std::to_string(n), loc);
+}
+
+}  // namespace
+
+std::vector<Type> infer_types(const std::string& name, const std::vector<Type>& in, const AttrMap& attrs) {
+  const OpInfo* info = lookup_op(name);
+  if (!info || !info->infer) fail(ErrorCode::Value, "unknown op '" + name + "' (the registry's ops: docs/ops.md)");
+  check_operand_count(*info, int(in.size()), ErrorCode::Value, "");
+  check_attrs(*info, attrs);
+  return info->infer(in, attrs);
+}
+
 void check_op(const Op& op) {
   const OpInfo* info = lookup_op(op.name);
   if (!info) fail(ErrorCode::Verify, "unknown op '" + op.name + "'", op.loc.str());
-  int n = int(op.operands.size());
-  if (n < info->min_operands || (info->max_operands >= 0 && n > info->max_operands)) {
-    std::string want = info->max_operands < 0 ? "at least " + std::to_string(info->min_operands)
-                       : info->min_operands == info->max_operands
-                           ? std::to_string(info->min_operands)
-                           : std::to_string(info->min_operands) + " to " + std::to_string(info->max_operands);
-    fail(ErrorCode::Verify, op.name + ": expects " + want + " operands, got " + std::to_string(n), op.loc.str());
-  }
+  check_operand_count(*info, int(op.operands.size()), ErrorCode::Verify, op.loc.str());
   if (info->has_region != bool(op.region) && !(info->region_optional && !op.region))
     fail(ErrorCode::Verify, op.name + (info->has_region ? ": needs a region" : ": takes no region"), op.loc.str());
   try {

@@ -111,5 +111,9 @@ std::vector<const OpInfo*> all_ops();
 // Checks operand count and attributes, then runs `infer` (if any) and compares with the op's
 // result types. Throws tessera::Error(ErrorCode::Verify or the infer rule's code).
 void check_op(const Op& op);
+// The result types of op `name` on operands of types `in`, for ops built one at a time (the
+// Python tracer, the C++ API): the operand count and attributes checked, then the type rule.
+// Throws ErrorCode::Value for an op without a rule or a wrong count, else as check_op.
+std::vector<Type> infer_types(const std::string& name, const std::vector<Type>& in, const AttrMap& attrs);
 
 }  // namespace tessera::ir

@@ -20,15 +20,6 @@ namespace nb = nanobind;
 namespace tessera::python {
 namespace {
 
-ir::Location location(const std::string& loc) {
-  ir::Location out;
-  size_t colon = loc.rfind(':');
-  if (colon == std::string::npos || colon + 1 >= loc.size()) return out;
-  out.file = loc.substr(0, colon);
-  out.line = std::atoi(loc.c_str() + colon + 1);
-  return out;
-}
-
 ir::Attr trace_attr(const std::string& key, nb::handle v) {
   if (nb::isinstance<nb::tuple>(v) && nb::len(v) == 2 && nb::isinstance<nb::str>(v[0]) &&
       nb::cast<std::string>(v[0]) == "type")
@@ -53,7 +44,7 @@ std::unique_ptr<ir::Function> trace_function(nb::list params, nb::list ops, nb::
     std::vector<ir::Type> types;
     for (nb::handle t : op[3]) types.push_back(to_type(t));
     ir::Op* made = f->body.append(ir::Op::make(nb::cast<std::string>(op[0]), operands, types, std::move(attrs),
-                                               location(nb::cast<std::string>(op[4]))));
+                                               ir::Location::parse(nb::cast<std::string>(op[4]))));
     for (auto& r : made->results) values.push_back(r.get());
   }
   std::vector<ir::Value*> results;

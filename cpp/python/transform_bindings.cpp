@@ -111,21 +111,15 @@ void bind_transforms(nb::module_& m) {
   m.def(
       "infer_op",
       [](const std::string& name, nb::list operands, nb::dict attrs) {
-        const ir::OpInfo* info = ir::lookup_op(name);
-        if (!info || !info->infer) fail(ErrorCode::Value, "unknown op '" + name + "'");
         std::vector<ir::Type> in;
         for (nb::handle t : operands) in.push_back(to_type(t));
-        int n = int(in.size());
-        if (n < info->min_operands || (info->max_operands >= 0 && n > info->max_operands))
-          fail(ErrorCode::Value, name + ": wrong number of operands (" + std::to_string(n) + ")");
         ir::AttrMap amap;
         for (auto [k, v] : attrs) {
           std::string key = nb::cast<std::string>(k);
           amap[key] = to_attr(key, v);
         }
-        ir::check_attrs(*info, amap);
         nb::list out;
-        for (const ir::Type& t : info->infer(in, amap)) out.append(from_type(t));
+        for (const ir::Type& t : ir::infer_types(name, in, amap)) out.append(from_type(t));
         return out;
       },
       nb::arg("name"), nb::arg("operands"), nb::arg("attrs"),

@@ -71,6 +71,13 @@ tsrDataType to_tsr(DType t) {
   return TSR_FLOAT32;
 }
 
+DType from_tsr(tsrDataType t) {
+  for (DType d :
+       {DType::F64, DType::F32, DType::F16, DType::BF16, DType::I64, DType::I32, DType::I8, DType::U8, DType::Bool})
+    if (to_tsr(d) == t) return d;
+  fail(ErrorCode::DType, "unknown tsrDataType " + std::to_string(int(t)));
+}
+
 void check_status(tsrStatus status, const char* what) {
   if (status == TSR_SUCCESS) return;
   std::string detail = tsrGetLastError();

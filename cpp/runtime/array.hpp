@@ -25,6 +25,7 @@ struct Device {
 
 // The C ABI's code for a dtype (collectives, exported programs' signatures).
 tsrDataType to_tsr(DType t);
+DType from_tsr(tsrDataType t);  // throws ErrorCode::DType for a code that names no dtype
 
 // Throws tessera::Error (ErrorCode::Device or ::Runtime) carrying tsrGetLastError() when a
 // runtime call fails. `what` names the operation, e.g. "tsrMalloc".

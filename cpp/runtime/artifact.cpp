@@ -10,12 +10,6 @@ namespace {
 
 constexpr char kMagic[16] = "TESSERA-PROGRAM";  // 15 characters and the NUL
 
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
 // ---- writing ----
 
 void put_ints(bytes::Writer& w, const std::vector<int64_t>& v) {
@@ -259,9 +253,7 @@ void read_constants(const std::string& payload, const std::string& source, Conte
   for (size_t i = 0; i < n; ++i) {
     TensorType t = in.type();
     std::string data = in.str();
-    uint64_t want = dtype_size(t.dtype);
-    for (int64_t d : t.shape) want = d > 0 && want > UINT64_MAX / uint64_t(d) ? UINT64_MAX : want * uint64_t(d);
-    if (data.size() != want)
+    if (int64_t(data.size()) != t.bytes())
       in.bad("constant " + std::to_string(i) + " (" + t.str() + ") holds " + std::to_string(data.size()) + " bytes");
     Array a = Array::empty(Device{}, t.dtype, t.shape);
     std::copy(data.begin(), data.end(), static_cast<char*>(a.data()));
@@ -308,7 +300,7 @@ std::string write(const Contents& c) {
   w.num<uint32_t>(uint32_t(std::size(sections)));
   for (const auto& [name, payload] : sections) {
     w.str(name);
-    w.num<uint64_t>(fnv1a(payload));
+    w.num<uint64_t>(bytes::fnv1a(payload));
     w.str(payload);
   }
   return w.out();
@@ -334,7 +326,7 @@ Contents read(const std::string& file, const std::string& source) {
       fail(ErrorCode::Value, source + ": truncated: the file ends inside section " + std::to_string(i + 1) + " of " +
                                  std::to_string(count) + (name.empty() ? "" : " ('" + name + "')") + " (" +
                                  std::to_string(file.size()) + " bytes)");
-    if (fnv1a(payload) != sum)
+    if (bytes::fnv1a(payload) != sum)
       fail(ErrorCode::Value, source + ": corrupted: section '" + name + "' does not match its checksum");
     if (!seen.insert(name).second) fail(ErrorCode::Value, source + ": malformed: two '" + name + "' sections");
     if (name == "program") read_program(payload, source, c);

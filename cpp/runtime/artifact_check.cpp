@@ -23,12 +23,6 @@ struct Checker {
     fail(ErrorCode::Value, source + ": malformed plan @" + p.name + ": " + what);
   }
 
-  static int64_t bytes(const TensorType& t) {  // INT64_MAX when it overflows
-    int64_t n = int64_t(dtype_size(t.dtype));
-    for (int64_t d : t.shape) n = d > 0 && n > INT64_MAX / d ? INT64_MAX : n * d;
-    return n;
-  }
-
   static TensorType slice0(const TensorType& t) { return {t.dtype, {t.shape.begin() + 1, t.shape.end()}}; }
 
   const Plan& callee(const Plan& p, const Step& s, size_t i) const {
@@ -101,14 +95,14 @@ struct Checker {
       switch (s.kind) {
         case Step::Alloc: {
           define(s.slot, &s.type);
-          int64_t at = p.arena_offset[size_t(s.slot)], n = bytes(s.type);
+          int64_t at = p.arena_offset[size_t(s.slot)], n = s.type.bytes();
           if (n == INT64_MAX || (at >= 0 && (at % 16 || at > p.arena_bytes - n))) bad(p, "a buffer outside its arena");
           break;
         }
         case Step::View: {
           const TensorType& base = read(s.view_of);
           views.push_back({base.dtype, s.type.shape});
-          if (bytes(views.back()) > bytes(base)) bad(p, "a view larger than its buffer");
+          if (views.back().bytes() > base.bytes()) bad(p, "a view larger than its buffer");
           define(s.slot, &views.back());
           break;
         }
@@ -125,7 +119,7 @@ struct Checker {
           break;
         }
         case Step::Assert:
-          if (args.size() != 1 || args[0].dtype != DType::Bool || bytes(args[0]) < 1)
+          if (args.size() != 1 || args[0].dtype != DType::Bool || args[0].bytes() < 1)
             bad(p, "an assert without its flag");
           break;
         case Step::Print: break;

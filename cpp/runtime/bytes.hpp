@@ -1,6 +1,6 @@
 // Little binary records: fixed-width integers and length-prefixed strings appended to a byte
-// string, and a reader that refuses to run past the end. The disk cache's program records and
-// exported programs (artifact.cpp) are written with these.
+// string, a reader that refuses to run past the end, and a checksum. The disk cache's program
+// records and exported programs (artifact.cpp) are written with these.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -25,6 +25,13 @@ class Writer {
  private:
   std::string out_;
 };
+
+// 64-bit FNV-1a: the checksum of disk cache entries and exported program sections.
+inline uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
 
 // Every read returns false (and leaves `ok()` false) once the input is exhausted.
 class Reader {

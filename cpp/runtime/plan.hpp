@@ -17,7 +17,8 @@ struct TensorType {
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
   bool operator==(const TensorType& o) const { return dtype == o.dtype && shape == o.shape; }
-  std::string str() const;  // "tensor<2x3xf32>", as Graph IR prints it
+  std::string str() const;  // "f32[2,3]", as Graph IR prints it
+  int64_t bytes() const;    // of its elements; INT64_MAX when that overflows (a file's claim)
 };
 
 struct Step {

@@ -17,6 +17,12 @@ std::string TensorType::str() const {
   return s + "]";
 }
 
+int64_t TensorType::bytes() const {
+  int64_t n = int64_t(dtype_size(dtype));
+  for (int64_t d : shape) n = d > 0 && n > INT64_MAX / d ? INT64_MAX : n * d;
+  return n;
+}
+
 Program::Program(Device device, std::vector<Plan> plans, std::vector<tsrModule> modules, const KernelModules& kernels,
                  std::shared_ptr<void> keep_alive)
     : device_(device), plans_(std::move(plans)), modules_(std::move(modules)), keep_alive_(std::move(keep_alive)) {

@@ -11,14 +11,13 @@ runtime or built for another target is refused with a message saying which.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from . import _C
 from . import lazy
 from .jit import JitFunction, _flatten, _scalar_leaves, _weak_scalar, trace
 from .errors import TesseraError, TracingError
+from .io import write_atomically
 from .tensor import Tensor
 
 __all__ = ["export", "load", "ExportedProgram"]
@@ -87,21 +86,6 @@ def _rebuild(structure, leaves):
     return payload
 
 
-def _write_atomically(path: Path, data: bytes):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as open() would make it (mkstemp's is 0600)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def export(fn, *args, target: str | None = None, path=None, **kwargs):
     """Compiles ``fn(*args, **kwargs)`` for ``target`` into a program file.
 
@@ -146,7 +130,8 @@ def export(fn, *args, target: str | None = None, path=None, **kwargs):
     if path is None:
         return data
     path = Path(path)
-    _write_atomically(path, data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, [data])
     return path
 
 

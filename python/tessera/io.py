@@ -59,11 +59,15 @@ def save(path, tree, metadata=None):
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)
+    write_atomically(path, [struct.pack("<Q", len(text)), text, *chunks])
+
+
+def write_atomically(path, chunks):
+    """Writes the byte strings ``chunks`` to a temporary file next to ``path``, syncs it and
+    renames it over ``path``: readers see the old file or the whole new one, never a part."""
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
         with open(tmp, "wb") as f:
-            f.write(struct.pack("<Q", len(text)))
-            f.write(text)
             for c in chunks:
                 f.write(c)
             f.flush()

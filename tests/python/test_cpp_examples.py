@@ -128,29 +128,19 @@ def test_runtime_alone_next_to_pytorch(runtime_library, tmp_path):
         lib = ctypes.CDLL({str(runtime_library)!r})
         class Device(ctypes.Structure):
             _fields_ = [("type", ctypes.c_int), ("index", ctypes.c_int32)]
-        class DLDevice(ctypes.Structure):
-            _fields_ = [("device_type", ctypes.c_int), ("device_id", ctypes.c_int32)]
-        class DLDataType(ctypes.Structure):
-            _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8), ("lanes", ctypes.c_uint16)]
-        class DLTensor(ctypes.Structure):
-            _fields_ = [("data", ctypes.c_void_p), ("device", DLDevice), ("ndim", ctypes.c_int32),
-                        ("dtype", DLDataType), ("shape", ctypes.POINTER(ctypes.c_int64)),
-                        ("strides", ctypes.POINTER(ctypes.c_int64)), ("byte_offset", ctypes.c_uint64)]
-        class DLManaged(ctypes.Structure):
-            _fields_ = [("major", ctypes.c_uint32), ("minor", ctypes.c_uint32), ("manager_ctx", ctypes.c_void_p),
-                        ("deleter", ctypes.CFUNCTYPE(None, ctypes.c_void_p)), ("flags", ctypes.c_uint64),
-                        ("dl_tensor", DLTensor)]
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from dlpack_ctypes import DLDataType, DLDevice, DLManagedTensorVersioned, DLTensor
         lib.tsrGetLastError.restype = ctypes.c_char_p
         prog = ctypes.c_void_p()
         assert lib.tsrProgramLoad({str(path).encode()!r}, Device(1, 0), ctypes.byref(prog)) == 0, lib.tsrGetLastError()
         x = np.load({str(tmp_path / "x.npy")!r})
         shape = (ctypes.c_int64 * 2)(3, 4)
         t = DLTensor(x.ctypes.data, DLDevice(1, 0), 2, DLDataType(2, 32, 1), shape, None, 0)
-        out = (ctypes.POINTER(DLManaged) * 1)()
+        out = (ctypes.POINTER(DLManagedTensorVersioned) * 1)()
         assert lib.tsrProgramRun(prog, ctypes.byref(t), 1, out, 1) == 0, lib.tsrGetLastError()
         r = out[0].contents.dl_tensor
         y = np.ctypeslib.as_array(ctypes.cast(r.data, ctypes.POINTER(ctypes.c_float)), shape=(3, 4)).copy()
-        out[0].contents.deleter(ctypes.cast(out[0], ctypes.c_void_p))
+        out[0].contents.deleter(out[0])
         assert lib.tsrProgramDestroy(prog) == 0
         maps = open("/proc/self/maps").read()
         compiler = [m for m in maps.splitlines() if m.endswith("/libtessera.so") or "tessera/_C." in m]

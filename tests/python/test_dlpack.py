@@ -7,6 +7,7 @@ import weakref
 
 import numpy as np
 import pytest
+from dlpack_ctypes import DELETER, DLDataType, DLDevice, DLManagedTensorVersioned
 
 import tessera
 from tessera import errors
@@ -325,29 +326,7 @@ def test_unsupported_devices():
             tessera.from_dlpack(OddDevice((2, 0)))
 
 
-# Hand-built DLPack tensors, to check validation of every field.
-class DLDevice(ctypes.Structure):
-    _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
-
-
-class DLDataType(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8), ("lanes", ctypes.c_uint16)]
-
-
-class DLTensor(ctypes.Structure):
-    _fields_ = [("data", ctypes.c_void_p), ("device", DLDevice), ("ndim", ctypes.c_int32),
-                ("dtype", DLDataType), ("shape", ctypes.POINTER(ctypes.c_int64)),
-                ("strides", ctypes.POINTER(ctypes.c_int64)), ("byte_offset", ctypes.c_uint64)]
-
-
-class DLManagedTensorVersioned(ctypes.Structure):
-    pass
-
-
-DELETER = ctypes.CFUNCTYPE(None, ctypes.POINTER(DLManagedTensorVersioned))
-DLManagedTensorVersioned._fields_ = [("major", ctypes.c_uint32), ("minor", ctypes.c_uint32),
-                                     ("manager_ctx", ctypes.c_void_p), ("deleter", DELETER),
-                                     ("flags", ctypes.c_uint64), ("dl_tensor", DLTensor)]
+# Hand-built DLPack tensors (dlpack_ctypes), to check validation of every field.
 
 
 class Handmade:

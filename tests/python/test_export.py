@@ -240,7 +240,7 @@ def kernel_images(data):
 
 
 def fnv1a(payload):
-    h = 1469598103934665603
+    h = 14695981039346656037  # FNV-1a 64, as cpp/runtime/bytes.hpp
     for c in payload:
         h = ((h ^ c) * 1099511628211) % 2**64
     return h
